@@ -1,0 +1,20 @@
+//! The pure core: every decision plugin-warden makes, with no browser in sight.
+//!
+//! Nothing under `core` names `wasm_bindgen`, `js_sys`, `web_sys` or `gloo` (a check in the
+//! test command enforces it), so all of it is tested natively with `cargo test`.
+
+pub mod analysis;
+pub mod audit;
+pub mod compat;
+pub mod csp;
+pub mod error;
+pub mod integrity;
+pub mod manifest;
+pub mod network;
+pub mod permission;
+pub mod policy;
+pub mod protocol;
+pub mod ratelimit;
+pub mod rbac;
+pub mod sanitize;
+pub mod storage;

@@ -1,0 +1,1 @@
+//! Browser adapters: translate between the browser and the core. Nothing here decides.

@@ -135,7 +135,11 @@ pub struct WardenError {
 impl WardenError {
     /// A new error with no permission attached.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        WardenError { code, message: message.into(), permission: None }
+        WardenError {
+            code,
+            message: message.into(),
+            permission: None,
+        }
     }
 
     /// Flatten any coded error.

@@ -82,14 +82,21 @@ impl NetworkEntry {
             "https" => {}
             "http" if opts.allow_loopback_http && is_loopback(&url) => {}
             other => {
-                return Err(NetworkError::Scheme { input: input.to_owned(), scheme: other.to_owned() })
+                return Err(NetworkError::Scheme {
+                    input: input.to_owned(),
+                    scheme: other.to_owned(),
+                })
             }
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(NetworkError::Credentials { input: input.to_owned() });
+            return Err(NetworkError::Credentials {
+                input: input.to_owned(),
+            });
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(NetworkError::QueryOrFragment { input: input.to_owned() });
+            return Err(NetworkError::QueryOrFragment {
+                input: input.to_owned(),
+            });
         }
         Ok(NetworkEntry { url })
     }

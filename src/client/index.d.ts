@@ -1,0 +1,79 @@
+// Types for plugin-warden/client (the plugin side). See DESIGN.md §6.
+
+/** Stable error codes (API). Messages are not API. */
+export type ErrorCode =
+  | 'INVALID_MANIFEST' | 'PERMISSION_DENIED' | 'NETWORK_DENIED' | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED' | 'MESSAGE_REJECTED' | 'INTEGRITY_MISMATCH' | 'SIGNATURE_INVALID'
+  | 'INCOMPATIBLE' | 'BUNDLE_REJECTED' | 'MOUNT_FAILED' | 'TIMEOUT' | 'NOT_FOUND'
+  | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'INTERNAL';
+
+/** An error from the host or the client, with a stable `code`. */
+export declare class PluginWardenError extends Error {
+  constructor(code: ErrorCode | string, message: string, permission?: string);
+  readonly name: 'PluginWardenError';
+  readonly code: ErrorCode | string;
+  /** The missing capability or action, for PERMISSION_DENIED. */
+  readonly permission?: string;
+}
+
+/** Any JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'permissions';
+
+export interface ConnectOptions {
+  /** Handshake timeout in ms (default 10000). */
+  timeout?: number;
+  /** Per-call timeout in ms (default 10000). */
+  callTimeout?: number;
+  /** Calls allowed in flight at once (default 64). */
+  maxInFlight?: number;
+}
+
+export interface FetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface FetchResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Unsubscribe = (() => void) & { readonly ready: Promise<void> };
+
+export interface PluginSdk {
+  readonly pluginId: string;
+  /** Capabilities granted at handshake time. */
+  readonly grants: string[];
+  storage: {
+    get<T extends Json = Json>(key: string): Promise<T | undefined>;
+    set(key: string, value: Json): Promise<null>;
+    remove(key: string): Promise<null>;
+    keys(): Promise<string[]>;
+    clear(): Promise<null>;
+  };
+  api: {
+    fetch(url: string, init?: FetchInit): Promise<FetchResponse>;
+  };
+  permissions: {
+    list(): Promise<string[]>;
+    has(permission: string): Promise<boolean>;
+    request(permission: string, reason: string): Promise<boolean>;
+  };
+  events: {
+    on(name: string, handler: (data: Json) => void): Unsubscribe;
+    off(name: string, handler: (data: Json) => void): void;
+    emit(name: string, data: Json): Promise<null>;
+  };
+  ui: {
+    notify(message: string, level?: 'info' | 'success' | 'warning' | 'error'): Promise<null>;
+  };
+  /** Close the channel; pending calls reject with MOUNT_FAILED. */
+  close(): void;
+}
+
+/** Perform the handshake with the host. Rejects with TIMEOUT or MOUNT_FAILED. */
+export declare function connect(options?: ConnectOptions): Promise<PluginSdk>;

@@ -1,0 +1,372 @@
+//! Mount planning: turns the host's `mount` options into exactly what the browser layer builds.
+//!
+//! Every safety decision about a mount is made here, natively tested: which sandbox tokens a
+//! host may opt into, when `allow-same-origin` is refused, which URLs a frame may load, and
+//! which Permissions Policy features the manifest grants.
+
+use serde::Deserialize;
+use thiserror::Error;
+use url::Url;
+
+use super::error::{Coded, ErrorCode};
+
+/// Default time for a plugin to complete its handshake (DESIGN.md §7).
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
+
+/// Sandbox tokens a host may add to the always-present `allow-scripts`.
+///
+/// Deliberately absent: `allow-popups-to-escape-sandbox` (the popup would run unsandboxed) and
+/// `allow-storage-access-by-user-activation`. `allow-same-origin` is checked separately.
+pub const OPT_IN_SANDBOX_TOKENS: [&str; 9] = [
+    "allow-forms",
+    "allow-modals",
+    "allow-popups",
+    "allow-downloads",
+    "allow-pointer-lock",
+    "allow-presentation",
+    "allow-orientation-lock",
+    "allow-top-navigation-by-user-activation",
+    "allow-same-origin",
+];
+
+/// The `mount` options as the host passes them (`{ mode, src | srcdoc | html | code, … }`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MountOptions {
+    /// `"iframe"` (default), `"worker"` or `"shadow"`.
+    pub mode: Option<String>,
+    /// The plugin page's URL (iframe) or script URL (worker).
+    pub src: Option<String>,
+    /// A whole HTML document for the iframe.
+    pub srcdoc: Option<String>,
+    /// Declarative HTML for a shadow mount.
+    pub html: Option<String>,
+    /// Script source for a worker mount.
+    pub code: Option<String>,
+    /// Extra sandbox tokens the host opts into (see [`OPT_IN_SANDBOX_TOKENS`]).
+    pub sandbox: Option<Vec<String>>,
+    /// Handshake timeout in milliseconds.
+    pub timeout: Option<u32>,
+    /// Accessible title for the frame.
+    pub title: Option<String>,
+}
+
+/// Where an iframe's document comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameSource {
+    /// A URL (absolute, normalized).
+    Src(String),
+    /// An inline document.
+    Srcdoc(String),
+}
+
+/// Everything needed to build a plugin iframe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IframePlan {
+    /// The document.
+    pub source: FrameSource,
+    /// The `sandbox` attribute value (always starts with `allow-scripts`).
+    pub sandbox: String,
+    /// The `allow` attribute (Permissions Policy), from the manifest's `allow` list only.
+    pub allow: String,
+    /// The frame's accessible title.
+    pub title: String,
+    /// Handshake timeout in milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// What a mount will be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MountPlan {
+    /// A sandboxed iframe.
+    Iframe(IframePlan),
+}
+
+/// Facts about the host and the plugin that a plan depends on.
+#[derive(Clone, Debug)]
+pub struct MountContext<'a> {
+    /// The host page's URL (`location.href`), for resolving relative `src` and comparing origins.
+    pub host_url: &'a str,
+    /// The plugin's id (for the default title).
+    pub plugin_id: &'a str,
+    /// Permissions Policy features from the manifest's `allow`.
+    pub allow: &'a [String],
+    /// The manifest's `entry.src`, used when the options name no document.
+    pub entry_src: Option<&'a str>,
+}
+
+/// Why a mount was refused before anything was created.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MountError {
+    /// The options are malformed or contradictory.
+    #[error("{0}")]
+    Options(String),
+    /// A mode that exists in the API but is not built yet.
+    #[error("mode {0:?} is not implemented yet")]
+    NotImplemented(String),
+}
+
+impl Coded for MountError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            MountError::Options(_) => ErrorCode::MountFailed,
+            MountError::NotImplemented(_) => ErrorCode::NotImplemented,
+        }
+    }
+}
+
+/// Plan a mount.
+///
+/// # Errors
+/// [`MountError::Options`] (`MOUNT_FAILED`) for an unknown mode, a missing or doubled document,
+/// a URL that is not `http(s)`, an unknown or refused sandbox token, or `allow-same-origin` on a
+/// document that would share the host's origin (the plugin could then remove its own sandbox).
+///
+/// ```
+/// use plugin_warden::core::mount::{plan, MountContext, MountOptions, MountPlan};
+/// let ctx = MountContext { host_url: "https://host.example/app", plugin_id: "acme",
+///     allow: &[], entry_src: None };
+/// let opts = MountOptions { src: Some("https://plugins.example/acme/".into()), ..Default::default() };
+/// let MountPlan::Iframe(p) = plan(&opts, &ctx).unwrap() else { panic!() };
+/// assert_eq!(p.sandbox, "allow-scripts");
+/// let same = MountOptions { src: Some("/acme/".into()),
+///     sandbox: Some(vec!["allow-same-origin".into()]), ..Default::default() };
+/// assert!(plan(&same, &ctx).is_err());
+/// ```
+pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
+    let bad = |m: String| Err(MountError::Options(m));
+    let mode = opts.mode.as_deref().unwrap_or("iframe");
+    match mode {
+        "iframe" => {}
+        "worker" | "shadow" => return Err(MountError::NotImplemented(mode.to_owned())),
+        other => {
+            return bad(format!(
+                "mode: expected \"iframe\", \"worker\" or \"shadow\", found {other:?}"
+            ))
+        }
+    }
+    if opts.html.is_some() || opts.code.is_some() {
+        return bad("iframe mounts take `src` or `srcdoc`; `html` is for shadow and `code` for worker mounts".into());
+    }
+    let host = Url::parse(ctx.host_url).map_err(|e| {
+        MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
+    })?;
+    let source = match (&opts.src, &opts.srcdoc, ctx.entry_src) {
+        (Some(_), Some(_), _) => return bad("give `src` or `srcdoc`, not both".into()),
+        (None, Some(doc), _) => FrameSource::Srcdoc(doc.clone()),
+        (Some(src), None, _) => FrameSource::Src(frame_url(&host, src)?),
+        (None, None, Some(entry)) => FrameSource::Src(frame_url(&host, entry)?),
+        (None, None, None) => {
+            return bad(
+                "an iframe mount needs `src` or `srcdoc` (or the manifest's `entry.src`)".into(),
+            )
+        }
+    };
+    let mut sandbox = vec!["allow-scripts".to_owned()];
+    for token in opts.sandbox.iter().flatten() {
+        if !OPT_IN_SANDBOX_TOKENS.contains(&token.as_str()) {
+            return bad(format!(
+                "sandbox: {token:?} is not a token a host may add; expected one of {}",
+                OPT_IN_SANDBOX_TOKENS.join(", ")
+            ));
+        }
+        if token == "allow-same-origin" {
+            let shares_origin = match &source {
+                FrameSource::Srcdoc(_) => true,
+                FrameSource::Src(u) => Url::parse(u)
+                    .map(|u| u.origin() == host.origin())
+                    .unwrap_or(true),
+            };
+            if shares_origin {
+                return bad("sandbox: \"allow-same-origin\" is refused because the plugin's document would share the host's origin, and a same-origin frame with scripts can remove its own sandbox".into());
+            }
+        }
+        if !sandbox.contains(token) {
+            sandbox.push(token.clone());
+        }
+    }
+    let allow = ctx
+        .allow
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let title = opts
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("plugin {}", ctx.plugin_id));
+    Ok(MountPlan::Iframe(IframePlan {
+        source,
+        sandbox: sandbox.join(" "),
+        allow,
+        title,
+        timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+    }))
+}
+
+fn frame_url(host: &Url, src: &str) -> Result<String, MountError> {
+    let url = host
+        .join(src)
+        .map_err(|e| MountError::Options(format!("src: {src:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" | "http" => Ok(url.into()),
+        other => Err(MountError::Options(format!(
+            "src: expected an http(s) URL, found scheme {other:?} in {src:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(allow: &'a [String]) -> MountContext<'a> {
+        MountContext {
+            host_url: "http://127.0.0.1:8700/",
+            plugin_id: "demo",
+            allow,
+            entry_src: None,
+        }
+    }
+
+    fn iframe(opts: MountOptions, allow: &[String]) -> Result<IframePlan, MountError> {
+        plan(&opts, &ctx(allow)).map(|MountPlan::Iframe(p)| p)
+    }
+
+    #[test]
+    fn default_sandbox_is_scripts_only() {
+        let p = iframe(
+            MountOptions {
+                src: Some("http://localhost:8701/p.html".into()),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.sandbox, "allow-scripts");
+        assert_eq!(
+            p.source,
+            FrameSource::Src("http://localhost:8701/p.html".into())
+        );
+        assert_eq!(p.timeout_ms, DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn same_origin_is_refused_for_same_origin_documents_and_srcdoc() {
+        let so = Some(vec!["allow-same-origin".to_owned()]);
+        for opts in [
+            MountOptions {
+                src: Some("/plugin.html".into()),
+                sandbox: so.clone(),
+                ..Default::default()
+            },
+            MountOptions {
+                srcdoc: Some("<p>x".into()),
+                sandbox: so.clone(),
+                ..Default::default()
+            },
+        ] {
+            let err = iframe(opts, &[]).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::MountFailed);
+            assert!(err.to_string().contains("share the host's origin"), "{err}");
+        }
+        let cross = iframe(
+            MountOptions {
+                src: Some("http://localhost:8701/p".into()),
+                sandbox: so,
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(cross.sandbox, "allow-scripts allow-same-origin");
+    }
+
+    #[test]
+    fn dangerous_or_unknown_tokens_are_refused() {
+        for t in [
+            "allow-popups-to-escape-sandbox",
+            "allow-top-navigation",
+            "allow-scripts allow-same-origin",
+            "",
+        ] {
+            let opts = MountOptions {
+                src: Some("http://localhost:8701/".into()),
+                sandbox: Some(vec![t.to_owned()]),
+                ..Default::default()
+            };
+            assert!(iframe(opts, &[]).is_err(), "{t:?} accepted");
+        }
+    }
+
+    #[test]
+    fn only_http_urls_load() {
+        for src in [
+            "javascript:alert(1)",
+            "data:text/html,<script>",
+            "blob:http://x/1",
+            "about:blank",
+        ] {
+            let err = iframe(
+                MountOptions {
+                    src: Some(src.into()),
+                    ..Default::default()
+                },
+                &[],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("http(s)"), "{src}: {err}");
+        }
+    }
+
+    #[test]
+    fn permissions_policy_comes_from_the_manifest_only() {
+        let allow = vec!["clipboard-write".to_owned(), "fullscreen".to_owned()];
+        let p = iframe(
+            MountOptions {
+                src: Some("http://localhost:8701/".into()),
+                ..Default::default()
+            },
+            &allow,
+        )
+        .unwrap();
+        assert_eq!(p.allow, "clipboard-write; fullscreen");
+    }
+
+    #[test]
+    fn contradictory_options_are_refused() {
+        let both = MountOptions {
+            src: Some("/a".into()),
+            srcdoc: Some("b".into()),
+            ..Default::default()
+        };
+        assert!(iframe(both, &[]).is_err());
+        assert!(iframe(MountOptions::default(), &[]).is_err());
+        let html = MountOptions {
+            src: Some("/a".into()),
+            html: Some("<b>".into()),
+            ..Default::default()
+        };
+        assert!(iframe(html, &[]).is_err());
+        let mode = MountOptions {
+            mode: Some("popup".into()),
+            ..Default::default()
+        };
+        assert!(plan(&mode, &ctx(&[])).is_err());
+    }
+
+    #[test]
+    fn entry_src_is_the_fallback_document() {
+        let c = MountContext {
+            entry_src: Some("http://localhost:8701/entry.html"),
+            ..ctx(&[])
+        };
+        let MountPlan::Iframe(p) = plan(&MountOptions::default(), &c).unwrap();
+        assert_eq!(
+            p.source,
+            FrameSource::Src("http://localhost:8701/entry.html".into())
+        );
+    }
+}

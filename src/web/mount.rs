@@ -1,0 +1,81 @@
+//! Creating the DOM a mount lives in: the sandboxed iframe.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlIFrameElement, Window};
+
+use super::sys::describe;
+use crate::core::error::{ErrorCode, WardenError};
+use crate::core::mount::{FrameSource, IframePlan};
+
+/// A plugin iframe attached to the page, with the `WindowProxy` the handshake must come from.
+pub(crate) struct Frame {
+    pub(crate) element: HtmlIFrameElement,
+    pub(crate) window: Window,
+}
+
+impl Frame {
+    /// Detach the iframe; its document and scripts go with it.
+    pub(crate) fn remove(&self) {
+        self.element.remove();
+    }
+}
+
+/// Build the iframe the plan describes and append it to `parent`.
+///
+/// The frame's name carries the one-time bootstrap (`plugin-warden|1|<nonce>|<host origin>`);
+/// the client reads and clears it before saying `hello`.
+pub(crate) fn create_iframe(
+    document: &Document,
+    parent: &Element,
+    plan: &IframePlan,
+    bootstrap_name: &str,
+) -> Result<Frame, WardenError> {
+    let failed = |what: &str, e: wasm_bindgen::JsValue| {
+        WardenError::new(ErrorCode::MountFailed, format!("{what}: {}", describe(&e)))
+    };
+    let element: HtmlIFrameElement = document
+        .create_element("iframe")
+        .map_err(|e| failed("cannot create an iframe", e))?
+        .dyn_into()
+        .map_err(|_| {
+            WardenError::new(
+                ErrorCode::Internal,
+                "createElement('iframe') gave no iframe",
+            )
+        })?;
+    // The sandbox goes on before the frame has a document, so no script ever runs unsandboxed.
+    element
+        .set_attribute("sandbox", &plan.sandbox)
+        .map_err(|e| failed("cannot set sandbox", e))?;
+    if !plan.allow.is_empty() {
+        element
+            .set_attribute("allow", &plan.allow)
+            .map_err(|e| failed("cannot set allow", e))?;
+    }
+    element
+        .set_attribute("referrerpolicy", "no-referrer")
+        .map_err(|e| failed("cannot set referrerpolicy", e))?;
+    element
+        .set_attribute("title", &plan.title)
+        .map_err(|e| failed("cannot set title", e))?;
+    element.set_name(bootstrap_name);
+    match &plan.source {
+        FrameSource::Src(url) => element.set_src(url),
+        FrameSource::Srcdoc(_) => {
+            return Err(WardenError::new(
+                ErrorCode::NotImplemented,
+                "srcdoc mounts need the Trusted Types policy, which is not implemented yet",
+            ))
+        }
+    }
+    parent
+        .append_child(&element)
+        .map_err(|e| failed("cannot attach the iframe", e))?;
+    let window = element.content_window().ok_or_else(|| {
+        WardenError::new(
+            ErrorCode::MountFailed,
+            "the iframe has no window after attaching it: is the target element in the document?",
+        )
+    })?;
+    Ok(Frame { element, window })
+}

@@ -1,0 +1,72 @@
+//! Small bindings the rest of `web` shares: JS `Error`s with stable codes, randomness, time.
+
+use js_sys::{Error as JsError, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::core::error::{ErrorCode, WardenError};
+
+/// A JS `Error` with `name = "PluginWardenError"`, a stable `code` and, for
+/// `PERMISSION_DENIED`, the missing `permission`.
+pub(crate) fn js_error(e: &WardenError) -> JsValue {
+    let err = JsError::new(&e.message);
+    err.set_name("PluginWardenError");
+    // Reflect::set only fails on frozen or exotic targets; a fresh Error is neither.
+    let _ = Reflect::set(&err, &"code".into(), &e.code.as_str().into());
+    if let Some(p) = &e.permission {
+        let _ = Reflect::set(&err, &"permission".into(), &p.into());
+    }
+    err.into()
+}
+
+/// Shorthand for [`js_error`] from a code and a message.
+pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> JsValue {
+    js_error(&WardenError::new(code, message))
+}
+
+/// A readable description of any thrown JS value (an `Error`'s message, a string, or its
+/// `String()` form), for wrapping foreign failures into coded errors.
+pub(crate) fn describe(value: &JsValue) -> String {
+    if let Some(e) = value.dyn_ref::<JsError>() {
+        return String::from(e.message());
+    }
+    if let Some(s) = value.as_string() {
+        return s;
+    }
+    js_sys::JsString::from(value.clone())
+        .as_string()
+        .unwrap_or_else(|| "an unprintable value".to_owned())
+}
+
+/// The global object as a `Window`, if this is a window (not a worker).
+pub(crate) fn window() -> Result<web_sys::Window, WardenError> {
+    web_sys::window().ok_or_else(|| {
+        WardenError::new(
+            ErrorCode::MountFailed,
+            "plugin-warden's host runs in a window; found none",
+        )
+    })
+}
+
+/// `N` bytes from the browser's CSPRNG (`crypto.getRandomValues`).
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], WardenError> {
+    let mut buf = [0u8; N];
+    let crypto = window()?.crypto().map_err(|e| {
+        WardenError::new(ErrorCode::Internal, format!("no crypto: {}", describe(&e)))
+    })?;
+    crypto
+        .get_random_values_with_u8_array(&mut buf)
+        .map_err(|e| {
+            WardenError::new(
+                ErrorCode::Internal,
+                format!("getRandomValues failed: {}", describe(&e)),
+            )
+        })?;
+    Ok(buf)
+}
+
+/// A fresh 128-bit nonce, hex-encoded (32 characters).
+pub(crate) fn nonce_hex() -> Result<String, WardenError> {
+    let bytes = random_bytes::<16>()?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

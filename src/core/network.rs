@@ -1,6 +1,16 @@
 //! The network allowlist: which URLs a plugin's API client may reach.
 //!
 //! Decisions are made on URLs parsed by the `url` crate (WHATWG rules), never on strings.
+//! The URL that [`Allowlist::check`] returns is the one to fetch: the decision and the
+//! request never see two different parses of the same string.
+//!
+//! # Security
+//!
+//! A request URL matches an entry iff it has the same scheme, the same host (exact, after
+//! WHATWG host parsing and IDNA normalization), the same effective port, and a path under the
+//! entry's path on a segment boundary. On top of what the parser does, [`Allowlist::check`]
+//! refuses input a different parser (a proxy, a server framework, a log reader) could read
+//! differently: see [`Allowlist::check`] for the list.
 
 use thiserror::Error;
 use url::Url;
@@ -15,10 +25,12 @@ pub struct NetworkOptions {
 }
 
 /// Why a `network` entry or a requested URL was refused.
+///
+/// Every variant maps to [`ErrorCode::NetworkDenied`]; the message names the URL and says why.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NetworkError {
-    /// Not an absolute URL.
+    /// Not an absolute URL (relative and protocol-relative URLs included: there is no base).
     #[error("{input:?} is not an absolute URL: {reason}")]
     Unparsable {
         /// What was given.
@@ -35,7 +47,7 @@ pub enum NetworkError {
         scheme: String,
     },
     /// User name or password in the URL.
-    #[error("{input:?} contains credentials; network entries must not")]
+    #[error("{input:?} contains credentials (a user name or password); URLs with credentials are refused")]
     Credentials {
         /// What was given.
         input: String,
@@ -45,6 +57,45 @@ pub enum NetworkError {
     QueryOrFragment {
         /// What was given.
         input: String,
+    },
+    /// A host the allowlist refuses on its own terms (a trailing dot).
+    #[error("{input:?} has host {host:?}: {reason}")]
+    Host {
+        /// What was given.
+        input: String,
+        /// The host after parsing.
+        host: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Input that different URL parsers could read differently (tabs, newlines, backslashes,
+    /// control characters, surrounding spaces).
+    #[error("{input:?} is ambiguous: {reason}; send the URL in its plain form")]
+    Ambiguous {
+        /// What was given.
+        input: String,
+        /// What was found.
+        reason: String,
+    },
+    /// A path segment a server could decode into a separator or a dot segment.
+    #[error(
+        "{input:?} has path segment {segment:?}, which a server could decode into {what}; refused"
+    )]
+    EncodedPath {
+        /// What was given.
+        input: String,
+        /// The offending segment, as parsed.
+        segment: String,
+        /// What it could turn into.
+        what: String,
+    },
+    /// A well-formed URL that no allowlist entry covers.
+    #[error("{input:?} is not in the network allowlist: {reason}")]
+    NotAllowed {
+        /// What was given.
+        input: String,
+        /// Why no entry matched.
+        reason: String,
     },
 }
 
@@ -65,7 +116,8 @@ impl NetworkEntry {
     ///
     /// # Errors
     /// [`NetworkError`] when the entry is not an absolute `https:` URL (or loopback `http:` when
-    /// `opts.allow_loopback_http`), carries credentials, or has a query or fragment.
+    /// `opts.allow_loopback_http`), carries credentials, has a query or fragment, has a host
+    /// ending in a dot, or is written ambiguously (see [`Allowlist::check`]).
     ///
     /// ```
     /// use plugin_warden::core::network::{NetworkEntry, NetworkOptions};
@@ -74,10 +126,12 @@ impl NetworkEntry {
     /// assert!(NetworkEntry::parse("http://api.acme.example/", NetworkOptions::default()).is_err());
     /// ```
     pub fn parse(input: &str, opts: NetworkOptions) -> Result<Self, NetworkError> {
+        refuse_ambiguous_input(input)?;
         let url = Url::parse(input).map_err(|e| NetworkError::Unparsable {
             input: input.to_owned(),
             reason: e.to_string(),
         })?;
+        refuse_missing_slashes(input, &url)?;
         match url.scheme() {
             "https" => {}
             "http" if opts.allow_loopback_http && is_loopback(&url) => {}
@@ -98,6 +152,8 @@ impl NetworkEntry {
                 input: input.to_owned(),
             });
         }
+        refuse_trailing_dot(input, &url)?;
+        refuse_encoded_path(input, &url)?;
         Ok(NetworkEntry { url })
     }
 
@@ -115,6 +171,314 @@ impl NetworkEntry {
     pub fn as_str(&self) -> &str {
         self.url.as_str()
     }
+
+    /// Same scheme, host and effective port.
+    fn same_origin(&self, url: &Url) -> bool {
+        self.url.scheme() == url.scheme()
+            && self.url.host() == url.host()
+            && self.url.port_or_known_default() == url.port_or_known_default()
+    }
+
+    /// `path` is the entry's path or below it, on a segment boundary: entry `/v1` and `/v1/`
+    /// both cover `/v1`, `/v1/` and `/v1/x`, never `/v10` or `/v1x`.
+    fn covers_path(&self, path: &str) -> bool {
+        let prefix = self.url.path().trim_end_matches('/');
+        match path.strip_prefix(prefix) {
+            Some(rest) => rest.is_empty() || rest.starts_with('/'),
+            None => false,
+        }
+    }
+}
+
+/// The set of URLs one plugin may reach: the union of its validated `network` entries.
+///
+/// ```
+/// use plugin_warden::core::network::{Allowlist, NetworkEntry, NetworkOptions};
+/// let entry = NetworkEntry::parse("https://api.acme.example/v1/", NetworkOptions::default()).unwrap();
+/// let list = Allowlist::new(vec![entry]);
+/// assert!(list.check("https://api.acme.example/v1/patents?q=x").is_ok());
+/// assert!(list.check("https://api.acme.example/v10").is_err());
+/// assert!(list.check("https://api.acme.example@evil.example/v1/").is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allowlist {
+    entries: Vec<NetworkEntry>,
+}
+
+impl From<Vec<NetworkEntry>> for Allowlist {
+    fn from(entries: Vec<NetworkEntry>) -> Self {
+        Allowlist::new(entries)
+    }
+}
+
+impl Allowlist {
+    /// An allowlist of these entries. An empty allowlist refuses every URL.
+    pub fn new(entries: Vec<NetworkEntry>) -> Self {
+        Allowlist { entries }
+    }
+
+    /// The entries, in the order given.
+    pub fn entries(&self) -> &[NetworkEntry] {
+        &self.entries
+    }
+
+    /// Check a URL a plugin asked for; return the parsed URL to fetch.
+    ///
+    /// # Errors
+    /// [`NetworkError`] (code `NETWORK_DENIED`) naming the URL and the reason when:
+    /// - the input is not an absolute URL: relative (`/v1/x`), protocol-relative (`//evil`) —
+    ///   there is no base;
+    /// - an `http(s):` URL is not written `scheme://…` (`https:evil.example` and
+    ///   `https:/evil.example` are valid WHATWG but read differently elsewhere);
+    /// - the raw input holds an ASCII tab, LF or CR (WHATWG strips them silently, other parsers
+    ///   do not), a backslash (WHATWG reads it as `/` in special URLs, other parsers do not),
+    ///   any other control character, or leading/trailing spaces;
+    /// - the scheme is not the entry's (`data:`, `javascript:`, `blob:`, `file:`, and `http:`
+    ///   unless an entry is loopback `http:`);
+    /// - it carries a user name or password (`https://api.acme.example@evil.com` is user
+    ///   `api.acme.example` at host `evil.com`, and is refused for both reasons);
+    /// - the host ends with a dot (`api.acme.example.`): it is a different origin to the
+    ///   browser, and servers and certificates treat it inconsistently;
+    /// - after the parser resolved `.`/`..` (including `%2e` forms), a path segment still
+    ///   contains `%2e`, `%2f` or `%5c` (any case), also when encoded more than once (`%252f`),
+    ///   or is `.`/`..` followed by `;` parameters (`..;`, which Tomcat-style servers treat as
+    ///   `..`). A server that decodes before routing could turn these into `..` or `/` and
+    ///   escape the path prefix. The cost: a plugin must send a literal `.` instead of `%2e`;
+    ///   a `/` or `\` inside one segment cannot be sent at all;
+    /// - no entry has the same scheme, host and effective port with the path under the entry's
+    ///   path on a segment boundary. Hosts compare after WHATWG/IDNA normalization, so a
+    ///   homograph (`аpi` with a Cyrillic `а`) is a different host; `:443` on `https:` equals
+    ///   the default port and is allowed.
+    ///
+    /// ```
+    /// use plugin_warden::core::network::{Allowlist, NetworkEntry, NetworkOptions};
+    /// use plugin_warden::core::error::{Coded, ErrorCode};
+    /// let entry = NetworkEntry::parse("https://api.acme.example/v1", NetworkOptions::default()).unwrap();
+    /// let list = Allowlist::new(vec![entry]);
+    /// let url = list.check("https://API.acme.example:443/v1/a/../b").unwrap();
+    /// assert_eq!(url.as_str(), "https://api.acme.example/v1/b");
+    /// let err = list.check("https://api.acme.example/v1/%2e%2e/admin").unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::NetworkDenied);
+    /// assert!(err.to_string().contains("/admin"));
+    /// ```
+    pub fn check(&self, url: &str) -> Result<Url, NetworkError> {
+        refuse_ambiguous_input(url)?;
+        let parsed = Url::parse(url).map_err(|e| NetworkError::Unparsable {
+            input: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        refuse_missing_slashes(url, &parsed)?;
+        self.check_parsed(url, parsed)
+    }
+
+    /// Check the `Location` of a redirect answered to a request for `base`; return the
+    /// resolved URL to follow.
+    ///
+    /// `location` may be relative; it is resolved against `base` (the URL that answered the
+    /// redirect) and the result must pass every rule of [`Allowlist::check`]. A redirect that
+    /// leaves the allowlist — another host, a scheme downgrade, a path outside the prefixes —
+    /// is refused.
+    ///
+    /// # Errors
+    /// As for [`Allowlist::check`], on the resolved URL.
+    ///
+    /// ```
+    /// use plugin_warden::core::network::{Allowlist, NetworkEntry, NetworkOptions};
+    /// let entry = NetworkEntry::parse("https://api.acme.example/v1/", NetworkOptions::default()).unwrap();
+    /// let list = Allowlist::new(vec![entry]);
+    /// let base = list.check("https://api.acme.example/v1/a/b").unwrap();
+    /// assert_eq!(list.check_redirect("c", &base).unwrap().as_str(), "https://api.acme.example/v1/a/c");
+    /// assert!(list.check_redirect("//evil.example/v1/", &base).is_err());
+    /// assert!(list.check_redirect("/admin", &base).is_err());
+    /// ```
+    pub fn check_redirect(&self, location: &str, base: &Url) -> Result<Url, NetworkError> {
+        refuse_ambiguous_input(location)?;
+        let parsed = Url::options()
+            .base_url(Some(base))
+            .parse(location)
+            .map_err(|e| NetworkError::Unparsable {
+                input: location.to_owned(),
+                reason: e.to_string(),
+            })?;
+        self.check_parsed(location, parsed)
+    }
+
+    fn check_parsed(&self, input: &str, url: Url) -> Result<Url, NetworkError> {
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(NetworkError::Scheme {
+                input: input.to_owned(),
+                scheme: url.scheme().to_owned(),
+            });
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(NetworkError::Credentials {
+                input: input.to_owned(),
+            });
+        }
+        refuse_trailing_dot(input, &url)?;
+        refuse_encoded_path(input, &url)?;
+        let same_origin: Vec<&NetworkEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.same_origin(&url))
+            .collect();
+        if same_origin.iter().any(|e| e.covers_path(url.path())) {
+            return Ok(url);
+        }
+        let origin = url.origin().ascii_serialization();
+        let reason = if same_origin.is_empty() {
+            if url.scheme() == "http"
+                && self
+                    .entries
+                    .iter()
+                    .any(|e| e.url.scheme() == "https" && e.url.host() == url.host())
+            {
+                format!("scheme \"http\" is refused; {origin} is only allowed over https")
+            } else {
+                format!(
+                    "origin {origin} is not allowed (allowed: {})",
+                    self.describe()
+                )
+            }
+        } else {
+            let prefixes: Vec<&str> = same_origin.iter().map(|e| e.path()).collect();
+            format!(
+                "path {:?} is not under an allowed prefix of {origin} ({})",
+                url.path(),
+                prefixes.join(", ")
+            )
+        };
+        Err(NetworkError::NotAllowed {
+            input: input.to_owned(),
+            reason,
+        })
+    }
+
+    fn describe(&self) -> String {
+        if self.entries.is_empty() {
+            return "nothing; the allowlist is empty".to_owned();
+        }
+        let list: Vec<&str> = self.entries.iter().map(NetworkEntry::as_str).collect();
+        list.join(", ")
+    }
+}
+
+fn refuse_ambiguous_input(input: &str) -> Result<(), NetworkError> {
+    let reason = if input.contains(['\t', '\n', '\r']) {
+        Some("it contains a tab or newline, which URL parsers disagree on")
+    } else if input.contains('\\') {
+        Some("it contains a backslash, which URL parsers disagree on")
+    } else if input.chars().any(char::is_control) {
+        Some("it contains a control character")
+    } else if input.starts_with(' ') || input.ends_with(' ') {
+        Some("it has leading or trailing spaces")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(NetworkError::Ambiguous {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// WHATWG accepts `https:host/x` and `https:/host/x` for special schemes; other parsers read
+/// them as opaque or relative. For absolute input only the plain `scheme://` form is accepted.
+fn refuse_missing_slashes(input: &str, url: &Url) -> Result<(), NetworkError> {
+    let after_scheme = input.get(url.scheme().len()..).unwrap_or_default();
+    if matches!(url.scheme(), "https" | "http") && !after_scheme.starts_with("://") {
+        return Err(NetworkError::Ambiguous {
+            input: input.to_owned(),
+            reason: "the scheme is not followed by \"://\"".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn refuse_trailing_dot(input: &str, url: &Url) -> Result<(), NetworkError> {
+    if let Some(url::Host::Domain(d)) = url.host() {
+        if d.ends_with('.') {
+            return Err(NetworkError::Host {
+                input: input.to_owned(),
+                host: d.to_owned(),
+                reason: "a host ending with a dot is a different origin; write it without the dot"
+                    .to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// How many rounds of percent-decoding to look through before giving up (and refusing).
+const MAX_DECODE_ROUNDS: usize = 8;
+
+fn refuse_encoded_path(input: &str, url: &Url) -> Result<(), NetworkError> {
+    let refuse = |segment: &str, what: &str| NetworkError::EncodedPath {
+        input: input.to_owned(),
+        segment: segment.to_owned(),
+        what: what.to_owned(),
+    };
+    // Special URLs always have a hierarchical path; anything else was refused by scheme.
+    let Some(segments) = url.path_segments() else {
+        return Ok(());
+    };
+    for segment in segments {
+        let before_params = segment.split(';').next().unwrap_or(segment);
+        if segment.contains(';') && matches!(before_params, "." | "..") {
+            return Err(refuse(
+                segment,
+                "a dot segment (servers drop `;` parameters)",
+            ));
+        }
+        let mut current = segment.to_owned();
+        let mut rounds = 0;
+        loop {
+            let lower = current.to_ascii_lowercase();
+            if lower.contains("%2e") {
+                return Err(refuse(segment, "a dot (`%2e`)"));
+            }
+            if lower.contains("%2f") || lower.contains("%5c") {
+                return Err(refuse(segment, "a path separator (`%2f` or `%5c`)"));
+            }
+            let decoded = percent_decode_lossy(&current);
+            if decoded == current {
+                break;
+            }
+            rounds += 1;
+            if rounds >= MAX_DECODE_ROUNDS {
+                return Err(refuse(
+                    segment,
+                    "something else after many rounds of decoding",
+                ));
+            }
+            current = decoded;
+        }
+    }
+    Ok(())
+}
+
+/// Decode `%XX` escapes; bytes that do not form UTF-8 become U+FFFD, malformed escapes stay.
+fn percent_decode_lossy(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
+            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                // Two hex digits are at most 0xFF: the cast cannot truncate.
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -123,5 +487,153 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+/// Whether an HTTP method is idempotent per RFC 9110 §9.2.2: `GET`, `HEAD`, `OPTIONS`,
+/// `TRACE`, `PUT`, `DELETE`.
+///
+/// Methods are case-sensitive (RFC 9110 §9.1): `get` is not `GET` here. Callers normalize as
+/// `fetch` does before asking; an unnormalized name only ever answers `false`, the safe way.
+///
+/// # Security
+/// Idempotent is not the same as "safe to retry automatically": the API client retries only
+/// [`is_retryable`] methods (`GET`, `HEAD`, `OPTIONS`). A `PUT` or `DELETE` is idempotent on
+/// paper, but a retry after a timeout can still race another writer, so it is not repeated
+/// behind the plugin's back.
+///
+/// ```
+/// use plugin_warden::core::network::{is_idempotent, is_retryable};
+/// assert!(is_idempotent("PUT") && is_idempotent("DELETE") && is_idempotent("GET"));
+/// assert!(!is_idempotent("POST") && !is_idempotent("PATCH") && !is_idempotent("get"));
+/// assert!(!is_retryable("PUT"));
+/// ```
+pub fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    )
+}
+
+/// Whether the API client retries a failed request with this method: `GET`, `HEAD` and
+/// `OPTIONS` only (case-sensitive, as [`is_idempotent`]).
+///
+/// ```
+/// use plugin_warden::core::network::is_retryable;
+/// assert!(is_retryable("GET") && is_retryable("HEAD") && is_retryable("OPTIONS"));
+/// assert!(!is_retryable("DELETE") && !is_retryable("POST") && !is_retryable("TRACE"));
+/// ```
+pub fn is_retryable(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Response header names a plugin may see (lowercase).
+pub const SAFE_RESPONSE_HEADERS: [&str; 8] = [
+    "content-type",
+    "content-length",
+    "content-language",
+    "cache-control",
+    "etag",
+    "last-modified",
+    "expires",
+    "pragma",
+];
+
+/// Keep only the response headers on [`SAFE_RESPONSE_HEADERS`], names lowercased, in order.
+///
+/// # Security
+/// Everything else is dropped — `set-cookie`, `www-authenticate`, `authorization`, custom
+/// `x-*` headers that may carry tokens — as is any header whose value holds CR, LF or NUL.
+///
+/// ```
+/// use plugin_warden::core::network::safe_response_headers;
+/// let kept = safe_response_headers(vec![
+///     ("Content-Type", "application/json"),
+///     ("Set-Cookie", "sid=1"),
+///     ("ETag", "\"x\""),
+/// ]);
+/// assert_eq!(kept, vec![
+///     ("content-type".to_owned(), "application/json".to_owned()),
+///     ("etag".to_owned(), "\"x\"".to_owned()),
+/// ]);
+/// ```
+pub fn safe_response_headers<I, K, V>(headers: I) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    headers
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let name = name.as_ref().trim().to_ascii_lowercase();
+            let value = value.as_ref();
+            let allowed = SAFE_RESPONSE_HEADERS.contains(&name.as_str());
+            let clean = !value.contains(['\r', '\n', '\0']);
+            (allowed && clean).then(|| (name, value.to_owned()))
+        })
+        .collect()
+}
+
+/// Exponential backoff with jitter for retrying [`is_retryable`] requests.
+///
+/// ```
+/// use plugin_warden::core::network::RetryPolicy;
+/// let p = RetryPolicy::default();
+/// assert_eq!(p.max_retries, 3);
+/// assert!(p.should_retry(2) && !p.should_retry(3));
+/// // the delay grows, stays within [ceiling/2, ceiling) and never exceeds max_delay_ms
+/// assert_eq!(p.delay_for(0, 0.0), p.base_delay_ms / 2);
+/// assert!(p.delay_for(1, 0.5) > p.delay_for(0, 0.5));
+/// assert!(p.delay_for(60, 0.999) <= p.max_delay_ms);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (default 3).
+    pub max_retries: u32,
+    /// The ceiling of the first retry's delay, in milliseconds (default 250).
+    pub base_delay_ms: u32,
+    /// The largest delay ever returned, in milliseconds (default 5000).
+    pub max_delay_ms: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay_ms: 250,
+            max_delay_ms: 5_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether retry number `attempt` (0 for the first retry) is allowed.
+    pub fn should_retry(&self, attempt: u32) -> bool {
+        attempt < self.max_retries
+    }
+
+    /// The delay before retry number `attempt` (0 for the first retry), in milliseconds.
+    ///
+    /// The ceiling is `min(max_delay_ms, base_delay_ms * 2^attempt)` (saturating); the delay is
+    /// "equal jitter": `ceiling/2 + jitter * ceiling/2`, so it lies in `[ceiling/2, ceiling]`
+    /// and never collapses to zero. `jitter` is expected in `[0, 1)` (from the host's RNG);
+    /// values outside are clamped and NaN counts as 0, so the function is total and pure.
+    pub fn delay_for(&self, attempt: u32, jitter: f64) -> u32 {
+        let factor = 1u64.checked_shl(attempt.min(63)).unwrap_or(u64::MAX);
+        let ceiling = u64::from(self.base_delay_ms)
+            .saturating_mul(factor)
+            .min(u64::from(self.max_delay_ms));
+        let jitter = if jitter.is_nan() {
+            0.0
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
+        let half = ceiling / 2;
+        let spread = ceiling - half;
+        // spread <= u32::MAX and jitter in [0, 1]: the product fits, truncation is the floor.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let extra = (spread as f64 * jitter) as u64;
+        u32::try_from((half + extra).min(ceiling)).unwrap_or(self.max_delay_ms)
     }
 }

@@ -483,7 +483,11 @@ mod tests {
             assert_eq!(l.check(clock.now_ms()), RateDecision::Allow);
         }
         for i in 0..199 {
-            assert_eq!(l.check(clock.now_ms()), RateDecision::Limited, "refusal {i}");
+            assert_eq!(
+                l.check(clock.now_ms()),
+                RateDecision::Limited,
+                "refusal {i}"
+            );
         }
         assert_eq!(l.check(clock.now_ms()), RateDecision::Suspend);
         assert!(l.is_suspended());

@@ -270,21 +270,6 @@ impl ProtocolError {
             | ProtocolError::Invalid { id, .. } => *id,
         }
     }
-
-    fn without_id(mut self) -> Self {
-        match &mut self {
-            ProtocolError::TooLarge { .. } => {}
-            ProtocolError::TooDeep { id, .. }
-            | ProtocolError::Syntax { id, .. }
-            | ProtocolError::OverLimit { id, .. }
-            | ProtocolError::ForbiddenKey { id, .. }
-            | ProtocolError::DuplicateKey { id, .. }
-            | ProtocolError::Missing { id, .. }
-            | ProtocolError::UnknownField { id, .. }
-            | ProtocolError::Invalid { id, .. } => *id = None,
-        }
-        self
-    }
 }
 
 impl Coded for ProtocolError {
@@ -1005,10 +990,6 @@ pub enum HostMessage {
 /// assert_eq!(msg, HostMessage::Reply { id: 1, result: Ok(None) });
 /// ```
 pub fn parse_reply(json: &str, limits: &Limits) -> Result<HostMessage, ProtocolError> {
-    parse_reply_inner(json, limits).map_err(ProtocolError::without_id)
-}
-
-fn parse_reply_inner(json: &str, limits: &Limits) -> Result<HostMessage, ProtocolError> {
     let root = parse_checked(json, limits, false)?;
     let mut f = Fields::new(into_object(root, None)?, "", None);
     let v = f.required("v", "the number 1")?;

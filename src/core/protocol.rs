@@ -1,1 +1,1662 @@
-//! Not written yet: see the open issues.
+//! The wire protocol between a plugin and the host (DESIGN.md §5).
+//!
+//! In the browser the host receives `event.data` on a plugin's `MessagePort`, JS turns it into
+//! a string with `JSON.stringify` (a throw there is a rejection) and hands the string to
+//! [`parse_call`]. Parsing is linear and bounded, in three steps:
+//!
+//! 1. the byte length is compared with [`Limits::max_message_bytes`];
+//! 2. one pass over the bytes measures the nesting depth, so a `[[[[…` never reaches a
+//!    recursive parser ([`Limits::max_depth`]);
+//! 3. serde_json drives a checking visitor that builds the value while it enforces the string,
+//!    key-count and array-length limits, rejects duplicate keys and the keys `__proto__`,
+//!    `constructor` and `prototype` at any depth; then the envelope and the method's `params`
+//!    are matched field by field against the table of DESIGN.md §5.
+//!
+//! Every failure is a [`ProtocolError`] with code `MESSAGE_REJECTED` whose message names the
+//! path (`params.headers["x-a"]`) and says what was expected and what was found. When the call's
+//! `id` could be read before the failure, [`ProtocolError::id`] returns it so the host can answer
+//! that call ([`Reply::rejected`]).
+//!
+//! # Decisions
+//!
+//! - `id` is a JSON number whose value is an integer in `0..=2^53-1`. Strings are refused: the
+//!   client numbers its calls, and one id type keeps replies unambiguous. `1.0` is accepted as
+//!   `1` because `JSON.parse` cannot tell them apart and the JS tests run the same vectors.
+//! - `v` follows the same number rule and must equal `1`.
+//! - Duplicate keys are refused everywhere (envelope, params, stored values, event data).
+//!   `JSON.stringify` never produces them, and serde_json would keep the last one while other
+//!   readers may keep the first: a smuggling vector with no legitimate use.
+//! - Optional fields (`method`, `headers`, `body`, `level`) are either absent or of their type;
+//!   `null` is a wrong type. The client omits `undefined` fields (as `JSON.stringify` does).
+//! - `storage.set`'s `value` and `events.emit`'s `data` are required (`null` is a value).
+//! - `api.fetch`'s `method` is an HTTP token; the six methods that `fetch()` normalizes
+//!   (`DELETE GET HEAD OPTIONS POST PUT`) are upper-cased here too, so the capability decision
+//!   sees what the browser will send; `CONNECT`, `TRACE` and `TRACK` are refused (`fetch()`
+//!   throws on them).
+//! - `permission` strings are 1..=256 bytes; their meaning is the permission module's business.
+//!   Human-facing texts (`reason` ≤ 1024, `message` ≤ 4096) are measured in Unicode scalar
+//!   values (what JS `[...s].length` counts); a `reason` must not be blank.
+//! - Storage keys and URLs are only type-checked here; their limits belong to the storage and
+//!   network modules.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use super::error::{Coded, ErrorCode, WardenError};
+
+/// The protocol version this module speaks (`v` in every message).
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// The namespace of handshake messages on `window.postMessage` (`ns`).
+pub const NAMESPACE: &str = "plugin-warden";
+
+/// The largest integer JS represents exactly (`Number.MAX_SAFE_INTEGER`, 2^53 - 1).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Object keys refused at any depth of any message: JS treats them specially when objects are
+/// merged or assigned (DESIGN.md §9, an own `__proto__` survives `JSON.parse` and cloning).
+pub const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
+
+/// Every method of DESIGN.md §5, by wire name.
+pub const METHOD_NAMES: [&str; 13] = [
+    "storage.get",
+    "storage.set",
+    "storage.remove",
+    "storage.keys",
+    "storage.clear",
+    "api.fetch",
+    "permissions.list",
+    "permissions.has",
+    "permissions.request",
+    "events.subscribe",
+    "events.unsubscribe",
+    "events.emit",
+    "ui.notify",
+];
+
+const MAX_PERMISSION_BYTES: usize = 256;
+const MAX_REASON_CHARS: usize = 1024;
+const MAX_NOTIFY_CHARS: usize = 4096;
+const MAX_EVENT_NAME: usize = 128;
+const MAX_ERROR_CODE_BYTES: usize = 64;
+const NONCE_MIN: usize = 16;
+const NONCE_MAX: usize = 128;
+/// How much of an offending string an error message quotes.
+const QUOTE_CHARS: usize = 64;
+
+/// Size and shape limits applied to every incoming message (DESIGN.md §7).
+///
+/// Deserializes from the host's `limits` option in camelCase (`maxMessageBytes`, `maxDepth`,
+/// `maxStringBytes`, `maxKeys`, `maxArrayLen`); missing fields keep their defaults and unknown
+/// fields are ignored, because the same object also carries the rate-limit and storage options.
+///
+/// # Security
+/// The defaults are safe. Raising `max_depth` above 128 has no effect: serde_json's own
+/// recursion limit still applies, so no setting can make parsing overflow the stack.
+///
+/// ```
+/// use plugin_warden::core::protocol::Limits;
+/// let l = Limits::default();
+/// assert_eq!((l.max_message_bytes, l.max_depth, l.max_keys), (65536, 32, 1024));
+/// let o: Limits = serde_json::from_str(r#"{"maxMessageBytes": 1024, "burst": 5}"#).unwrap();
+/// assert_eq!((o.max_message_bytes, o.max_depth), (1024, 32));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Limits {
+    /// Largest message, in UTF-8 bytes of its JSON text.
+    pub max_message_bytes: usize,
+    /// Deepest nesting of objects and arrays; the envelope object itself is depth 1.
+    pub max_depth: usize,
+    /// Longest single string (keys included), in UTF-8 bytes after unescaping.
+    pub max_string_bytes: usize,
+    /// Most keys in one object.
+    pub max_keys: usize,
+    /// Most elements in one array.
+    pub max_array_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 65536,
+            max_depth: 32,
+            max_string_bytes: 65536,
+            max_keys: 1024,
+            max_array_len: 10_000,
+        }
+    }
+}
+
+/// Limits for the handshake: a `hello` is small and flat.
+const HELLO_LIMITS: Limits = Limits {
+    max_message_bytes: 1024,
+    max_depth: 1,
+    max_string_bytes: 256,
+    max_keys: 8,
+    max_array_len: 0,
+};
+
+/// Why a message was rejected. Every variant has code `MESSAGE_REJECTED`.
+///
+/// ```
+/// use plugin_warden::core::error::{Coded, ErrorCode};
+/// use plugin_warden::core::protocol::{parse_call, Limits};
+/// let e = parse_call(r#"{"v":1,"id":7,"method":"storage.get","params":{}}"#, &Limits::default())
+///     .unwrap_err();
+/// assert_eq!(e.code(), ErrorCode::MessageRejected);
+/// assert_eq!(e.id(), Some(7));
+/// assert_eq!(e.to_string(), "params.key: expected a string, found nothing");
+/// ```
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The JSON text is longer than [`Limits::max_message_bytes`].
+    #[error("message: expected at most {max} bytes, found {size}")]
+    TooLarge {
+        /// The message's length in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Objects and arrays nest deeper than [`Limits::max_depth`].
+    #[error("{location}: expected nesting at most {max} deep, found deeper")]
+    TooDeep {
+        /// The call's id, when it was read before the failure.
+        id: Option<u64>,
+        /// Where: a path, or a byte offset when found by the pre-scan.
+        location: String,
+        /// The limit.
+        max: usize,
+    },
+    /// Not JSON.
+    #[error("message: expected JSON, found a syntax error ({detail})")]
+    Syntax {
+        /// The call's id, when it was read before the failure.
+        id: Option<u64>,
+        /// The parser's complaint, with line and column.
+        detail: String,
+    },
+    /// A string, object or array over its limit.
+    #[error("{path}: expected at most {max} {what}, found more")]
+    OverLimit {
+        /// The call's id, when it was read before the failure.
+        id: Option<u64>,
+        /// Where.
+        path: String,
+        /// What was counted (`string bytes`, `object keys`, `array elements`).
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
+    /// A key named `__proto__`, `constructor` or `prototype`.
+    #[error("{path}: expected no key named __proto__, constructor or prototype, found one")]
+    ForbiddenKey {
+        /// The call's id, when it was read before the failure.
+        id: Option<u64>,
+        /// Where, ending with the offending key.
+        path: String,
+    },
+    /// The same key twice in one object.
+    #[error("{path}: expected each key once, found a duplicate")]
+    DuplicateKey {
+        /// The call's id, when it was read before the failure (never, for a duplicate `id`).
+        id: Option<u64>,
+        /// Where, ending with the duplicated key.
+        path: String,
+    },
+    /// A required field is absent.
+    #[error("{path}: expected {expected}, found nothing")]
+    Missing {
+        /// The call's id, when it could be read.
+        id: Option<u64>,
+        /// The missing field.
+        path: String,
+        /// What should be there.
+        expected: &'static str,
+    },
+    /// A field that the method does not take.
+    #[error("{path}: expected no such field (allowed: {allowed}), found one")]
+    UnknownField {
+        /// The call's id, when it could be read.
+        id: Option<u64>,
+        /// The unexpected field.
+        path: String,
+        /// The fields that are allowed there.
+        allowed: &'static str,
+    },
+    /// A field of the wrong type or value.
+    #[error("{path}: expected {expected}, found {found}")]
+    Invalid {
+        /// The call's id, when it could be read.
+        id: Option<u64>,
+        /// The field.
+        path: String,
+        /// What was expected.
+        expected: &'static str,
+        /// A short description of what was found (strings are quoted and truncated; header
+        /// values are never quoted).
+        found: String,
+    },
+}
+
+impl ProtocolError {
+    /// The id of the rejected call, when it could be read before the failure, so the host can
+    /// send an error reply to it. `None` for size and pre-scan failures, for a duplicate `id`,
+    /// and for everything parsed by [`parse_hello`] and [`parse_reply`].
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::{parse_call, Limits};
+    /// let l = Limits::default();
+    /// assert_eq!(parse_call(r#"{"v":2,"id":3,"method":"storage.keys","params":{}}"#, &l)
+    ///     .unwrap_err().id(), Some(3));
+    /// assert_eq!(parse_call("[]", &l).unwrap_err().id(), None);
+    /// ```
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            ProtocolError::TooLarge { .. } => None,
+            ProtocolError::TooDeep { id, .. }
+            | ProtocolError::Syntax { id, .. }
+            | ProtocolError::OverLimit { id, .. }
+            | ProtocolError::ForbiddenKey { id, .. }
+            | ProtocolError::DuplicateKey { id, .. }
+            | ProtocolError::Missing { id, .. }
+            | ProtocolError::UnknownField { id, .. }
+            | ProtocolError::Invalid { id, .. } => *id,
+        }
+    }
+}
+
+impl Coded for ProtocolError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::MessageRejected
+    }
+}
+
+/// A parsed, validated call from a plugin.
+///
+/// ```
+/// use plugin_warden::core::protocol::{parse_call, Call, Limits, Method};
+/// let call = parse_call(
+///     r#"{"v":1,"id":1,"method":"storage.get","params":{"key":"prefs"}}"#,
+///     &Limits::default(),
+/// ).unwrap();
+/// assert_eq!(call, Call { id: 1, method: Method::StorageGet { key: "prefs".into() } });
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The plugin's id for this call; the reply carries it back.
+    pub id: u64,
+    /// What the plugin asks for.
+    pub method: Method,
+}
+
+impl Call {
+    /// Encode the call as the wire envelope `{v:1, id, method, params}` (what the plugin-side
+    /// client sends). [`parse_call`] of the result gives back an equal call.
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::{parse_call, Call, Limits, Method};
+    /// let call = Call { id: 9, method: Method::StorageKeys };
+    /// assert_eq!(call.to_json(), r#"{"v":1,"id":9,"method":"storage.keys","params":{}}"#);
+    /// assert_eq!(parse_call(&call.to_json(), &Limits::default()).unwrap(), call);
+    /// ```
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            v: u64,
+            id: u64,
+            method: &'static str,
+            params: &'a Value,
+        }
+        let params = self.method.params();
+        to_json_or_internal(
+            &Envelope {
+                v: PROTOCOL_VERSION,
+                id: self.id,
+                method: self.method.name(),
+                params: &params,
+            },
+            Some(self.id),
+        )
+    }
+}
+
+/// The level of a `ui.notify` notification.
+///
+/// ```
+/// use plugin_warden::core::protocol::Level;
+/// assert_eq!(Level::Warning.as_str(), "warning");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Neutral information.
+    Info,
+    /// Something worked.
+    Success,
+    /// Something needs attention.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+impl Level {
+    /// The wire spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Success => "success",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Level> {
+        match s {
+            "info" => Some(Level::Info),
+            "success" => Some(Level::Success),
+            "warning" => Some(Level::Warning),
+            "error" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A method of DESIGN.md §5 with its validated `params`.
+///
+/// ```
+/// use plugin_warden::core::protocol::Method;
+/// let m = Method::EventsEmit { name: "theme".into(), data: serde_json::json!({"dark": true}) };
+/// assert_eq!(m.name(), "events.emit");
+/// assert_eq!(m.required_capability(), Some("events"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// `storage.get {key}`.
+    StorageGet {
+        /// The key, in the plugin's own namespace.
+        key: String,
+    },
+    /// `storage.set {key, value}`.
+    StorageSet {
+        /// The key, in the plugin's own namespace.
+        key: String,
+        /// Any JSON value (checked against the limits and forbidden keys).
+        value: Value,
+    },
+    /// `storage.remove {key}`.
+    StorageRemove {
+        /// The key, in the plugin's own namespace.
+        key: String,
+    },
+    /// `storage.keys {}`.
+    StorageKeys,
+    /// `storage.clear {}`.
+    StorageClear,
+    /// `api.fetch {url, method?, headers?, body?}`.
+    ApiFetch {
+        /// The URL, not yet checked against the network allowlist.
+        url: String,
+        /// An HTTP token; the six methods `fetch()` normalizes are upper-cased. Absent means GET.
+        method: Option<String>,
+        /// Header names are HTTP tokens; values contain no CR, LF or NUL.
+        headers: Option<BTreeMap<String, String>>,
+        /// The request body.
+        body: Option<String>,
+    },
+    /// `permissions.list {}`.
+    PermissionsList,
+    /// `permissions.has {permission}`.
+    PermissionsHas {
+        /// A capability or an RBAC action (1..=256 bytes).
+        permission: String,
+    },
+    /// `permissions.request {permission, reason}`.
+    PermissionsRequest {
+        /// The optional capability asked for (1..=256 bytes).
+        permission: String,
+        /// Shown to the user: not blank, at most 1024 characters.
+        reason: String,
+    },
+    /// `events.subscribe {name}`.
+    EventsSubscribe {
+        /// `[a-zA-Z0-9._:-]{1,128}`.
+        name: String,
+    },
+    /// `events.unsubscribe {name}`.
+    EventsUnsubscribe {
+        /// `[a-zA-Z0-9._:-]{1,128}`.
+        name: String,
+    },
+    /// `events.emit {name, data}`.
+    EventsEmit {
+        /// `[a-zA-Z0-9._:-]{1,128}`.
+        name: String,
+        /// Any JSON value (checked against the limits and forbidden keys).
+        data: Value,
+    },
+    /// `ui.notify {message, level?}`.
+    UiNotify {
+        /// At most 4096 characters.
+        message: String,
+        /// Absent means the UI's default.
+        level: Option<Level>,
+    },
+}
+
+impl Method {
+    /// The wire name, e.g. `"storage.get"` (one of [`METHOD_NAMES`]).
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::Method;
+    /// assert_eq!(Method::PermissionsList.name(), "permissions.list");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Method::StorageGet { .. } => "storage.get",
+            Method::StorageSet { .. } => "storage.set",
+            Method::StorageRemove { .. } => "storage.remove",
+            Method::StorageKeys => "storage.keys",
+            Method::StorageClear => "storage.clear",
+            Method::ApiFetch { .. } => "api.fetch",
+            Method::PermissionsList => "permissions.list",
+            Method::PermissionsHas { .. } => "permissions.has",
+            Method::PermissionsRequest { .. } => "permissions.request",
+            Method::EventsSubscribe { .. } => "events.subscribe",
+            Method::EventsUnsubscribe { .. } => "events.unsubscribe",
+            Method::EventsEmit { .. } => "events.emit",
+            Method::UiNotify { .. } => "ui.notify",
+        }
+    }
+
+    /// The capability a plugin must hold to make this call, or `None` when the call needs none.
+    ///
+    /// `storage.*` → `storage`; `api.fetch` → `api:read` for GET and HEAD (and when `method` is
+    /// absent), `api:write` for any other method; `permissions.request` → `permissions` (implied
+    /// for every plugin, DESIGN.md §4); `permissions.list` and `permissions.has` → `None` (a
+    /// plugin may always ask what it holds); `events.*` → `events`; `ui.notify` → `ui:notify`.
+    ///
+    /// # Security
+    /// The method name was normalized by [`parse_call`], so `"get"` is already `"GET"`; any
+    /// other spelling (e.g. `"Get"` is also normalized, `"GETX"` is not GET) counts as a write.
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::Method;
+    /// let fetch = |m: Option<&str>| Method::ApiFetch {
+    ///     url: "https://a.example/".into(), method: m.map(Into::into), headers: None, body: None,
+    /// };
+    /// assert_eq!(fetch(None).required_capability(), Some("api:read"));
+    /// assert_eq!(fetch(Some("HEAD")).required_capability(), Some("api:read"));
+    /// assert_eq!(fetch(Some("POST")).required_capability(), Some("api:write"));
+    /// assert_eq!(Method::PermissionsList.required_capability(), None);
+    /// ```
+    pub fn required_capability(&self) -> Option<&'static str> {
+        match self {
+            Method::StorageGet { .. }
+            | Method::StorageSet { .. }
+            | Method::StorageRemove { .. }
+            | Method::StorageKeys
+            | Method::StorageClear => Some("storage"),
+            Method::ApiFetch { method, .. } => match method.as_deref() {
+                None | Some("GET") | Some("HEAD") => Some("api:read"),
+                Some(_) => Some("api:write"),
+            },
+            Method::PermissionsList | Method::PermissionsHas { .. } => None,
+            Method::PermissionsRequest { .. } => Some("permissions"),
+            Method::EventsSubscribe { .. }
+            | Method::EventsUnsubscribe { .. }
+            | Method::EventsEmit { .. } => Some("events"),
+            Method::UiNotify { .. } => Some("ui:notify"),
+        }
+    }
+
+    /// The method's `params` as a JSON object, optional fields omitted when absent (for
+    /// encoding, audit and tests; not on the hot path).
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::Method;
+    /// let m = Method::UiNotify { message: "Saved".into(), level: None };
+    /// assert_eq!(m.params(), serde_json::json!({"message": "Saved"}));
+    /// ```
+    pub fn params(&self) -> Value {
+        let mut p = Map::new();
+        let mut put = |k: &str, v: Value| {
+            p.insert(k.to_owned(), v);
+        };
+        match self {
+            Method::StorageGet { key } | Method::StorageRemove { key } => {
+                put("key", Value::String(key.clone()))
+            }
+            Method::StorageSet { key, value } => {
+                put("key", Value::String(key.clone()));
+                put("value", value.clone());
+            }
+            Method::StorageKeys | Method::StorageClear | Method::PermissionsList => {}
+            Method::ApiFetch {
+                url,
+                method,
+                headers,
+                body,
+            } => {
+                put("url", Value::String(url.clone()));
+                if let Some(m) = method {
+                    put("method", Value::String(m.clone()));
+                }
+                if let Some(h) = headers {
+                    let h = h
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect();
+                    put("headers", Value::Object(h));
+                }
+                if let Some(b) = body {
+                    put("body", Value::String(b.clone()));
+                }
+            }
+            Method::PermissionsHas { permission } => {
+                put("permission", Value::String(permission.clone()))
+            }
+            Method::PermissionsRequest { permission, reason } => {
+                put("permission", Value::String(permission.clone()));
+                put("reason", Value::String(reason.clone()));
+            }
+            Method::EventsSubscribe { name } | Method::EventsUnsubscribe { name } => {
+                put("name", Value::String(name.clone()))
+            }
+            Method::EventsEmit { name, data } => {
+                put("name", Value::String(name.clone()));
+                put("data", data.clone());
+            }
+            Method::UiNotify { message, level } => {
+                put("message", Value::String(message.clone()));
+                if let Some(l) = level {
+                    put("level", Value::String(l.as_str().to_owned()));
+                }
+            }
+        }
+        Value::Object(p)
+    }
+}
+
+/// Parse one call envelope `{v:1, id, method, params}` from the JSON text of a port message.
+///
+/// # Errors
+/// [`ProtocolError`] (code `MESSAGE_REJECTED`) when the text is over a [`Limits`] bound, is not
+/// JSON, contains a duplicate key or a `__proto__`/`constructor`/`prototype` key anywhere, or
+/// does not match the envelope and the method's `params` exactly (missing, extra or mistyped
+/// fields, unknown method, `v` other than 1, `id` not a safe non-negative integer, or a value
+/// outside the rules of the module docs). [`ProtocolError::id`] gives the call's id when it
+/// could be read before the failure.
+///
+/// # Security
+/// Linear in the input: the size is checked first, the depth by a non-recursive pre-scan, and
+/// everything else in a single bounded pass. Nothing here panics on any input.
+///
+/// ```
+/// use plugin_warden::core::protocol::{parse_call, Limits, Method};
+/// let l = Limits::default();
+/// let call = parse_call(
+///     r#"{"v":1,"id":4,"method":"api.fetch","params":{"url":"https://a.example/","method":"post"}}"#,
+///     &l,
+/// ).unwrap();
+/// assert!(matches!(&call.method, Method::ApiFetch { method: Some(m), .. } if m == "POST"));
+/// assert_eq!(call.method.required_capability(), Some("api:write"));
+///
+/// let bad = r#"{"v":1,"id":5,"method":"storage.set","params":{"key":"k","value":{"__proto__":{}}}}"#;
+/// let e = parse_call(bad, &l).unwrap_err();
+/// assert_eq!(e.to_string(),
+///     "params.value.__proto__: expected no key named __proto__, constructor or prototype, found one");
+/// assert_eq!(e.id(), Some(5));
+/// assert!(parse_call(&"[".repeat(1 << 20), &l).is_err());
+/// ```
+pub fn parse_call(json: &str, limits: &Limits) -> Result<Call, ProtocolError> {
+    let root = parse_checked(json, limits, true)?;
+    let env = into_object(root, None)?;
+    let id = env.get("id").and_then(safe_integer);
+    let mut f = Fields::new(env, "", id);
+
+    let v = f.required("v", "the number 1")?;
+    if safe_integer(&v) != Some(PROTOCOL_VERSION) {
+        return Err(f.invalid("v", "the number 1", describe(&v)));
+    }
+    let raw_id = f.required("id", "a non-negative safe integer")?;
+    let Some(id) = safe_integer(&raw_id) else {
+        return Err(f.invalid("id", "a non-negative safe integer", describe(&raw_id)));
+    };
+    let method = f.required_str("method", "a method name")?;
+    let params = f.required("params", "an object")?;
+    let Value::Object(params) = params else {
+        return Err(f.invalid("params", "an object", describe(&params)));
+    };
+    f.finish("v, id, method, params")?;
+
+    let method = parse_method(&method, params, id)?;
+    Ok(Call { id, method })
+}
+
+fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Method, ProtocolError> {
+    let mut p = Fields::new(params, "params", Some(id));
+    let method = match name {
+        "storage.get" => Method::StorageGet {
+            key: p.required_str("key", "a string")?,
+        },
+        "storage.set" => Method::StorageSet {
+            key: p.required_str("key", "a string")?,
+            value: p.required("value", "a JSON value")?,
+        },
+        "storage.remove" => Method::StorageRemove {
+            key: p.required_str("key", "a string")?,
+        },
+        "storage.keys" => Method::StorageKeys,
+        "storage.clear" => Method::StorageClear,
+        "api.fetch" => {
+            let url = p.required_str("url", "a string")?;
+            let method = match p.optional_str("method", "an HTTP method token")? {
+                None => None,
+                Some(m) => Some(http_method(m).map_err(|e| p.invalid("method", e.0, e.1))?),
+            };
+            let headers = p.optional_headers()?;
+            let body = p.optional_str("body", "a string")?;
+            Method::ApiFetch {
+                url,
+                method,
+                headers,
+                body,
+            }
+        }
+        "permissions.list" => Method::PermissionsList,
+        "permissions.has" => Method::PermissionsHas {
+            permission: p.permission()?,
+        },
+        "permissions.request" => {
+            let permission = p.permission()?;
+            let reason = p.required_str("reason", "a non-blank string")?;
+            if reason.trim().is_empty() {
+                return Err(p.invalid(
+                    "reason",
+                    "a non-blank string of at most 1024 characters",
+                    describe_str(&reason),
+                ));
+            }
+            if reason.chars().count() > MAX_REASON_CHARS {
+                return Err(p.invalid(
+                    "reason",
+                    "a non-blank string of at most 1024 characters",
+                    format!("{} characters", reason.chars().count()),
+                ));
+            }
+            Method::PermissionsRequest { permission, reason }
+        }
+        "events.subscribe" => Method::EventsSubscribe {
+            name: p.event_name()?,
+        },
+        "events.unsubscribe" => Method::EventsUnsubscribe {
+            name: p.event_name()?,
+        },
+        "events.emit" => Method::EventsEmit {
+            name: p.event_name()?,
+            data: p.required("data", "a JSON value")?,
+        },
+        "ui.notify" => {
+            let message = p.required_str("message", "a string")?;
+            if message.chars().count() > MAX_NOTIFY_CHARS {
+                return Err(p.invalid(
+                    "message",
+                    "a string of at most 4096 characters",
+                    format!("{} characters", message.chars().count()),
+                ));
+            }
+            let level = match p.optional_str("level", "one of info, success, warning, error")? {
+                None => None,
+                Some(l) => Some(Level::parse(&l).ok_or_else(|| {
+                    p.invalid(
+                        "level",
+                        "one of info, success, warning, error",
+                        describe_str(&l),
+                    )
+                })?),
+            };
+            Method::UiNotify { message, level }
+        }
+        other => {
+            return Err(ProtocolError::Invalid {
+                id: Some(id),
+                path: "method".to_owned(),
+                expected: "a known method (storage.get|set|remove|keys|clear, api.fetch, \
+                           permissions.list|has|request, events.subscribe|unsubscribe|emit, \
+                           ui.notify)",
+                found: describe_str(other),
+            })
+        }
+    };
+    p.finish(allowed_params(name))?;
+    Ok(method)
+}
+
+fn allowed_params(name: &str) -> &'static str {
+    match name {
+        "storage.get" | "storage.remove" => "key",
+        "storage.set" => "key, value",
+        "api.fetch" => "url, method, headers, body",
+        "permissions.has" => "permission",
+        "permissions.request" => "permission, reason",
+        "events.subscribe" | "events.unsubscribe" => "name",
+        "events.emit" => "name, data",
+        "ui.notify" => "message, level",
+        _ => "none",
+    }
+}
+
+/// Encoders for the host's messages on a plugin's port. Never instantiated.
+///
+/// All encoders serialize with serde_json directly, without an intermediate `Value`.
+pub enum Reply {}
+
+impl Reply {
+    /// A success reply `{"v":1,"id":..,"ok":true,"value":..}`; `None` (JS `undefined`, e.g. a
+    /// missing storage key) omits `value`.
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::Reply;
+    /// use serde_json::json;
+    /// assert_eq!(Reply::ok(3, Some(&json!({"a":1}))), r#"{"v":1,"id":3,"ok":true,"value":{"a":1}}"#);
+    /// assert_eq!(Reply::ok(3, None), r#"{"v":1,"id":3,"ok":true}"#);
+    /// ```
+    pub fn ok(id: u64, value: Option<&Value>) -> String {
+        #[derive(Serialize)]
+        struct Ok<'a> {
+            v: u64,
+            id: u64,
+            ok: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            value: Option<&'a Value>,
+        }
+        to_json_or_internal(
+            &Ok {
+                v: PROTOCOL_VERSION,
+                id,
+                ok: true,
+                value,
+            },
+            Some(id),
+        )
+    }
+
+    /// An error reply `{"v":1,"id":..,"ok":false,"error":{"code":..,"message":..,"permission":..?}}`.
+    ///
+    /// ```
+    /// use plugin_warden::core::error::{ErrorCode, WardenError};
+    /// use plugin_warden::core::protocol::Reply;
+    /// let e = WardenError::new(ErrorCode::NotFound, "no such key");
+    /// assert_eq!(Reply::err(2, &e),
+    ///     r#"{"v":1,"id":2,"ok":false,"error":{"code":"NOT_FOUND","message":"no such key"}}"#);
+    /// ```
+    pub fn err(id: u64, error: &WardenError) -> String {
+        #[derive(Serialize)]
+        struct Err<'a> {
+            v: u64,
+            id: u64,
+            ok: bool,
+            error: &'a WardenError,
+        }
+        to_json_or_internal(
+            &Err {
+                v: PROTOCOL_VERSION,
+                id,
+                ok: false,
+                error,
+            },
+            Some(id),
+        )
+    }
+
+    /// The error reply for a rejected call, when its id is known (otherwise there is no call
+    /// to answer and the client's timeout applies).
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::{parse_call, Limits, Reply};
+    /// let e = parse_call(r#"{"v":1,"id":8,"method":"nope","params":{}}"#, &Limits::default())
+    ///     .unwrap_err();
+    /// assert!(Reply::rejected(&e).unwrap().starts_with(
+    ///     r#"{"v":1,"id":8,"ok":false,"error":{"code":"MESSAGE_REJECTED","#));
+    /// ```
+    pub fn rejected(error: &ProtocolError) -> Option<String> {
+        error
+            .id()
+            .map(|id| Reply::err(id, &WardenError::from_coded(error)))
+    }
+}
+
+/// A host event `{"v":1,"event":name,"data":data}`.
+///
+/// ```
+/// use plugin_warden::core::protocol::event_message;
+/// assert_eq!(event_message("theme", &serde_json::json!("dark")),
+///     r#"{"v":1,"event":"theme","data":"dark"}"#);
+/// ```
+pub fn event_message(name: &str, data: &Value) -> String {
+    #[derive(Serialize)]
+    struct Event<'a> {
+        v: u64,
+        event: &'a str,
+        data: &'a Value,
+    }
+    to_json_or_internal(
+        &Event {
+            v: PROTOCOL_VERSION,
+            event: name,
+            data,
+        },
+        None,
+    )
+}
+
+/// The handshake message a plugin sends on `window.postMessage`.
+///
+/// ```
+/// use plugin_warden::core::protocol::parse_hello;
+/// let h = parse_hello(r#"{"ns":"plugin-warden","v":1,"type":"hello","nonce":"abcdefABCDEF0123-_"}"#)
+///     .unwrap();
+/// assert_eq!(h.nonce, "abcdefABCDEF0123-_");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    /// The one-time nonce the host issued for this mount (not yet compared with it).
+    pub nonce: String,
+}
+
+/// Parse a handshake `{ns:"plugin-warden", v:1, type:"hello", nonce}`.
+///
+/// # Errors
+/// [`ProtocolError`] when the text is over 1 KiB, nested, not JSON, has a wrong, missing or
+/// extra field, or the nonce is not 16..=128 characters of `[A-Za-z0-9_-]` (base64url or hex),
+/// optionally followed by up to two `=` of padding.
+///
+/// # Security
+/// This only checks the shape. The caller must still check that the message came from the
+/// exact `contentWindow` it created and that the nonce equals the one it issued, once.
+///
+/// ```
+/// use plugin_warden::core::protocol::parse_hello;
+/// assert!(parse_hello(r#"{"ns":"plugin-warden","v":1,"type":"hello","nonce":"short"}"#).is_err());
+/// assert!(parse_hello(r#"{"ns":"other","v":1,"type":"hello","nonce":"0123456789abcdef"}"#).is_err());
+/// ```
+pub fn parse_hello(json: &str) -> Result<Hello, ProtocolError> {
+    let root = parse_checked(json, &HELLO_LIMITS, false)?;
+    let mut f = Fields::new(into_object(root, None)?, "", None);
+    let ns = f.required_str("ns", "\"plugin-warden\"")?;
+    if ns != NAMESPACE {
+        return Err(f.invalid("ns", "\"plugin-warden\"", describe_str(&ns)));
+    }
+    let v = f.required("v", "the number 1")?;
+    if safe_integer(&v) != Some(PROTOCOL_VERSION) {
+        return Err(f.invalid("v", "the number 1", describe(&v)));
+    }
+    let ty = f.required_str("type", "\"hello\"")?;
+    if ty != "hello" {
+        return Err(f.invalid("type", "\"hello\"", describe_str(&ty)));
+    }
+    let nonce = f.required_str("nonce", "a nonce")?;
+    if !is_nonce(&nonce) {
+        return Err(f.invalid(
+            "nonce",
+            "16..=128 characters of [A-Za-z0-9_-], optionally padded with '='",
+            describe_str(&nonce),
+        ));
+    }
+    f.finish("ns, v, type, nonce")?;
+    Ok(Hello { nonce })
+}
+
+/// The host's answer to a valid hello: `{ns, v, type:"welcome", pluginId, grants}` (sent with
+/// the transferred `MessagePort`).
+///
+/// ```
+/// use plugin_warden::core::protocol::welcome_message;
+/// assert_eq!(welcome_message("acme-app", &["storage", "events"]),
+///     r#"{"ns":"plugin-warden","v":1,"type":"welcome","pluginId":"acme-app","grants":["storage","events"]}"#);
+/// ```
+pub fn welcome_message(plugin_id: &str, grants: &[&str]) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Welcome<'a> {
+        ns: &'static str,
+        v: u64,
+        r#type: &'static str,
+        plugin_id: &'a str,
+        grants: &'a [&'a str],
+    }
+    to_json_or_internal(
+        &Welcome {
+            ns: NAMESPACE,
+            v: PROTOCOL_VERSION,
+            r#type: "welcome",
+            plugin_id,
+            grants,
+        },
+        None,
+    )
+}
+
+/// An error as a plugin receives it in a reply. `code` is kept as a string: a newer host may
+/// send codes this version does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyError {
+    /// A `SCREAMING_SNAKE_CASE` code.
+    pub code: String,
+    /// What was expected and what was found.
+    pub message: String,
+    /// The missing capability or action, for `PERMISSION_DENIED`.
+    pub permission: Option<String>,
+}
+
+/// A message from the host on a plugin's port, as parsed by [`parse_reply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostMessage {
+    /// The answer to call `id`: a value (`None` = `undefined`) or an error.
+    Reply {
+        /// The call's id.
+        id: u64,
+        /// `ok: true` with its optional value, or `ok: false` with its error.
+        result: Result<Option<Value>, ReplyError>,
+    },
+    /// A host event.
+    Event {
+        /// The event name (`[a-zA-Z0-9._:-]{1,128}`).
+        name: String,
+        /// The event's data.
+        data: Value,
+    },
+}
+
+/// Parse what the host sends on a port: a reply or an event (for the Rust-side tests and any
+/// Rust client). The same limits and key rules as [`parse_call`] apply.
+///
+/// # Errors
+/// [`ProtocolError`] when the text is over a limit, not JSON, or not exactly one of
+/// `{v:1, id, ok:true, value?}`, `{v:1, id, ok:false, error:{code, message, permission?}}` or
+/// `{v:1, event, data}`.
+///
+/// ```
+/// use plugin_warden::core::protocol::{parse_reply, HostMessage, Limits, Reply};
+/// let msg = parse_reply(&Reply::ok(1, None), &Limits::default()).unwrap();
+/// assert_eq!(msg, HostMessage::Reply { id: 1, result: Ok(None) });
+/// ```
+pub fn parse_reply(json: &str, limits: &Limits) -> Result<HostMessage, ProtocolError> {
+    let root = parse_checked(json, limits, false)?;
+    let mut f = Fields::new(into_object(root, None)?, "", None);
+    let v = f.required("v", "the number 1")?;
+    if safe_integer(&v) != Some(PROTOCOL_VERSION) {
+        return Err(f.invalid("v", "the number 1", describe(&v)));
+    }
+    if f.map.contains_key("event") {
+        let name = f.required_str("event", "an event name")?;
+        if !is_event_name(&name) {
+            return Err(f.invalid("event", "an event name", describe_str(&name)));
+        }
+        let data = f.required("data", "a JSON value")?;
+        f.finish("v, event, data")?;
+        return Ok(HostMessage::Event { name, data });
+    }
+    let raw_id = f.required("id", "a non-negative safe integer")?;
+    let Some(id) = safe_integer(&raw_id) else {
+        return Err(f.invalid("id", "a non-negative safe integer", describe(&raw_id)));
+    };
+    let ok = f.required("ok", "a boolean")?;
+    let result = match ok {
+        Value::Bool(true) => {
+            let value = f.map.remove("value");
+            f.finish("v, id, ok, value")?;
+            Ok(value)
+        }
+        Value::Bool(false) => {
+            let error = f.required("error", "an object")?;
+            let Value::Object(error) = error else {
+                return Err(f.invalid("error", "an object", describe(&error)));
+            };
+            f.finish("v, id, ok, error")?;
+            let mut e = Fields::new(error, "error", None);
+            let code = e.required_str("code", "an error code")?;
+            if !is_error_code(&code) {
+                return Err(e.invalid("code", "a SCREAMING_SNAKE_CASE code", describe_str(&code)));
+            }
+            let message = e.required_str("message", "a string")?;
+            let permission = e.optional_str("permission", "a string")?;
+            e.finish("code, message, permission")?;
+            Err(ReplyError {
+                code,
+                message,
+                permission,
+            })
+        }
+        other => return Err(f.invalid("ok", "a boolean", describe(&other))),
+    };
+    Ok(HostMessage::Reply { id, result })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field access with precise errors.
+
+struct Fields {
+    map: Map<String, Value>,
+    prefix: &'static str,
+    id: Option<u64>,
+}
+
+impl Fields {
+    fn new(map: Map<String, Value>, prefix: &'static str, id: Option<u64>) -> Self {
+        Fields { map, prefix, id }
+    }
+
+    fn path(&self, field: &str) -> String {
+        let mut s = String::from(self.prefix);
+        push_key(&mut s, field);
+        s
+    }
+
+    fn invalid(&self, field: &str, expected: &'static str, found: String) -> ProtocolError {
+        ProtocolError::Invalid {
+            id: self.id,
+            path: self.path(field),
+            expected,
+            found,
+        }
+    }
+
+    fn required(&mut self, field: &str, expected: &'static str) -> Result<Value, ProtocolError> {
+        self.map
+            .remove(field)
+            .ok_or_else(|| ProtocolError::Missing {
+                id: self.id,
+                path: self.path(field),
+                expected,
+            })
+    }
+
+    fn required_str(
+        &mut self,
+        field: &str,
+        expected: &'static str,
+    ) -> Result<String, ProtocolError> {
+        match self.map.remove(field) {
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(self.invalid(field, expected, describe(&other))),
+            None => Err(ProtocolError::Missing {
+                id: self.id,
+                path: self.path(field),
+                expected,
+            }),
+        }
+    }
+
+    fn optional_str(
+        &mut self,
+        field: &str,
+        expected: &'static str,
+    ) -> Result<Option<String>, ProtocolError> {
+        match self.map.remove(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.invalid(field, expected, describe(&other))),
+        }
+    }
+
+    fn permission(&mut self) -> Result<String, ProtocolError> {
+        const EXPECTED: &str = "a permission of 1..=256 bytes";
+        let p = self.required_str("permission", EXPECTED)?;
+        if p.is_empty() || p.len() > MAX_PERMISSION_BYTES {
+            return Err(self.invalid("permission", EXPECTED, describe_str(&p)));
+        }
+        Ok(p)
+    }
+
+    fn event_name(&mut self) -> Result<String, ProtocolError> {
+        const EXPECTED: &str = "an event name matching [a-zA-Z0-9._:-]{1,128}";
+        let name = self.required_str("name", EXPECTED)?;
+        if !is_event_name(&name) {
+            return Err(self.invalid("name", EXPECTED, describe_str(&name)));
+        }
+        Ok(name)
+    }
+
+    fn optional_headers(&mut self) -> Result<Option<BTreeMap<String, String>>, ProtocolError> {
+        const EXPECTED: &str = "an object of header names to string values";
+        let raw = match self.map.remove("headers") {
+            None => return Ok(None),
+            Some(Value::Object(m)) => m,
+            Some(other) => return Err(self.invalid("headers", EXPECTED, describe(&other))),
+        };
+        let mut out = BTreeMap::new();
+        for (name, value) in raw {
+            let path = || {
+                let mut p = self.path("headers");
+                push_key(&mut p, &name);
+                p
+            };
+            if !is_token(&name) {
+                return Err(ProtocolError::Invalid {
+                    id: self.id,
+                    path: path(),
+                    expected: "a header name that is an HTTP token",
+                    found: describe_str(&name),
+                });
+            }
+            // Header values are never quoted back: they may carry credentials, and error
+            // messages reach the audit log.
+            let Value::String(value) = value else {
+                return Err(ProtocolError::Invalid {
+                    id: self.id,
+                    path: path(),
+                    expected: "a string header value",
+                    found: kind_of(&value).to_owned(),
+                });
+            };
+            if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+                return Err(ProtocolError::Invalid {
+                    id: self.id,
+                    path: path(),
+                    expected: "a header value without CR, LF or NUL",
+                    found: "a value containing one".to_owned(),
+                });
+            }
+            out.insert(name, value);
+        }
+        Ok(Some(out))
+    }
+
+    /// Fails on the first field left over (in key order, so the message is deterministic).
+    fn finish(self, allowed: &'static str) -> Result<(), ProtocolError> {
+        match self.map.keys().next() {
+            None => Ok(()),
+            Some(extra) => Err(ProtocolError::UnknownField {
+                id: self.id,
+                path: self.path(extra),
+                allowed,
+            }),
+        }
+    }
+}
+
+fn into_object(root: Value, id: Option<u64>) -> Result<Map<String, Value>, ProtocolError> {
+    match root {
+        Value::Object(m) => Ok(m),
+        other => Err(ProtocolError::Invalid {
+            id,
+            path: "message".to_owned(),
+            expected: "a JSON object",
+            found: describe(&other),
+        }),
+    }
+}
+
+/// The value of a JSON number that is an integer in `0..=MAX_SAFE_INTEGER`, as JS sees it
+/// (`1.0` and `-0` are integers there).
+fn safe_integer(v: &Value) -> Option<u64> {
+    let Value::Number(n) = v else { return None };
+    if let Some(u) = n.as_u64() {
+        return (u <= MAX_SAFE_INTEGER).then_some(u);
+    }
+    if n.is_i64() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    // 2^53 - 1 is exactly representable in f64.
+    let max = MAX_SAFE_INTEGER as f64;
+    if f.fract() == 0.0 && (0.0..=max).contains(&f) {
+        // In range and integral, so the cast is exact (and -0.0 becomes 0).
+        return Some(f as u64);
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of small strings.
+
+/// RFC 9110 `token`: one or more `tchar`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// Normalizes the way `fetch()` does; refuses what `fetch()` throws on.
+fn http_method(m: String) -> Result<String, (&'static str, String)> {
+    const EXPECTED: &str = "an HTTP method token other than CONNECT, TRACE or TRACK";
+    if !is_token(&m) {
+        return Err((EXPECTED, describe_str(&m)));
+    }
+    for forbidden in ["CONNECT", "TRACE", "TRACK"] {
+        if m.eq_ignore_ascii_case(forbidden) {
+            return Err((EXPECTED, describe_str(&m)));
+        }
+    }
+    for normalized in ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"] {
+        if m.eq_ignore_ascii_case(normalized) {
+            return Ok(normalized.to_owned());
+        }
+    }
+    Ok(m)
+}
+
+fn is_event_name(s: &str) -> bool {
+    (1..=MAX_EVENT_NAME).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+fn is_nonce(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    s.len() - body.len() <= 2
+        && (NONCE_MIN..=NONCE_MAX).contains(&body.len())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_error_code(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= MAX_ERROR_CODE_BYTES
+        && bytes.next().is_some_and(|b| b.is_ascii_uppercase())
+        && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Describing what was found, briefly and safely.
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => describe_str(s),
+        Value::Array(a) => format!("an array of {} elements", a.len()),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// A string quoted as JSON, cut after [`QUOTE_CHARS`] characters.
+fn describe_str(s: &str) -> String {
+    let mut out = String::from("string ");
+    push_quoted(&mut out, s);
+    out
+}
+
+fn push_quoted(out: &mut String, s: &str) {
+    let cut: String = s.chars().take(QUOTE_CHARS).collect();
+    let truncated = cut.len() < s.len();
+    // Serializing a str cannot fail; fall back to a placeholder rather than panic.
+    out.push_str(&serde_json::to_string(&cut).unwrap_or_else(|_| "\"?\"".to_owned()));
+    if truncated {
+        out.push('…');
+    }
+}
+
+/// Appends `.key` when the key looks like an identifier, else `["key"]`.
+fn push_key(path: &mut String, key: &str) {
+    let ident = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && key.len() <= QUOTE_CHARS
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ident {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        if path.is_empty() {
+            path.push_str("message");
+        }
+        path.push('[');
+        push_quoted(path, key);
+        path.push(']');
+    }
+}
+
+fn to_json_or_internal<T: Serialize>(value: &T, id: Option<u64>) -> String {
+    // Serializing these borrowed structs of strings, integers and `Value`s cannot fail (no
+    // non-string map keys, no fallible Serialize impls). Should it ever, answer with INTERNAL
+    // rather than panic inside the host.
+    serde_json::to_string(value).unwrap_or_else(|_| match id {
+        Some(id) => format!(
+            r#"{{"v":1,"id":{id},"ok":false,"error":{{"code":"INTERNAL","message":"reply could not be encoded"}}}}"#
+        ),
+        None => r#"{"v":1,"event":"error","data":null}"#.to_owned(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded parsing: size check, depth pre-scan, checking visitor.
+
+/// Parses `json` into a `Value` under `limits`, refusing duplicate and forbidden keys.
+fn parse_checked(json: &str, limits: &Limits, track_id: bool) -> Result<Value, ProtocolError> {
+    if json.len() > limits.max_message_bytes {
+        return Err(ProtocolError::TooLarge {
+            size: json.len(),
+            max: limits.max_message_bytes,
+        });
+    }
+    if let Some(offset) = depth_exceeded(json.as_bytes(), limits.max_depth) {
+        return Err(ProtocolError::TooDeep {
+            id: None,
+            location: format!("message (byte {offset})"),
+            max: limits.max_depth,
+        });
+    }
+    let mut ctx = Ctx {
+        limits: *limits,
+        violation: None,
+        track_id,
+        id: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(json);
+    let result = Checked {
+        ctx: &mut ctx,
+        depth: 0,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v));
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) => Err(match ctx.violation.take() {
+            Some(v) => v.into_error(ctx.id, limits),
+            None => ProtocolError::Syntax {
+                id: ctx.id,
+                detail: e.to_string(),
+            },
+        }),
+    }
+}
+
+/// The byte offset of the first bracket that opens a container deeper than `max`, scanning
+/// strings correctly for valid JSON. Invalid JSON may be mis-measured here; serde_json then
+/// rejects it, and the visitor re-checks depth on what it actually builds.
+fn depth_exceeded(bytes: &[u8], max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+struct Ctx {
+    limits: Limits,
+    violation: Option<Violation>,
+    track_id: bool,
+    id: Option<u64>,
+}
+
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+enum ViolationKind {
+    Forbidden,
+    Duplicate,
+    TooDeep,
+    Limit(&'static str, usize),
+}
+
+struct Violation {
+    kind: ViolationKind,
+    /// Innermost segment first: each enclosing container appends its own on the way out, so
+    /// the happy path never builds a path.
+    rev_path: Vec<Seg>,
+}
+
+impl Violation {
+    fn into_error(self, id: Option<u64>, limits: &Limits) -> ProtocolError {
+        let mut path = String::new();
+        for seg in self.rev_path.iter().rev() {
+            match seg {
+                Seg::Key(k) => push_key(&mut path, k),
+                Seg::Index(i) => {
+                    if path.is_empty() {
+                        path.push_str("message");
+                    }
+                    let _ = write!(path, "[{i}]");
+                }
+            }
+        }
+        if path.is_empty() {
+            path.push_str("message");
+        }
+        match self.kind {
+            ViolationKind::Forbidden => ProtocolError::ForbiddenKey { id, path },
+            ViolationKind::Duplicate => ProtocolError::DuplicateKey { id, path },
+            ViolationKind::TooDeep => ProtocolError::TooDeep {
+                id,
+                location: path,
+                max: limits.max_depth,
+            },
+            ViolationKind::Limit(what, max) => ProtocolError::OverLimit {
+                id,
+                path,
+                what,
+                max,
+            },
+        }
+    }
+}
+
+/// Builds a `Value` while enforcing the limits; `depth` is the number of containers around it.
+struct Checked<'c> {
+    ctx: &'c mut Ctx,
+    depth: usize,
+}
+
+impl Checked<'_> {
+    fn fail<E: de::Error>(&mut self, kind: ViolationKind, rev_path: Vec<Seg>) -> E {
+        self.ctx.violation = Some(Violation { kind, rev_path });
+        E::custom("message violates the protocol limits")
+    }
+
+    fn string<E: de::Error>(&mut self, s: String) -> Result<Value, E> {
+        let max = self.ctx.limits.max_string_bytes;
+        if s.len() > max {
+            return Err(self.fail(ViolationKind::Limit("string bytes", max), Vec::new()));
+        }
+        Ok(Value::String(s))
+    }
+
+    fn enter<E: de::Error>(&mut self) -> Result<usize, E> {
+        let depth = self.depth + 1;
+        if depth > self.ctx.limits.max_depth {
+            return Err(self.fail(ViolationKind::TooDeep, Vec::new()));
+        }
+        Ok(depth)
+    }
+
+    fn push_seg(&mut self, seg: Seg) {
+        if let Some(v) = &mut self.ctx.violation {
+            v.rev_path.push(seg);
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
+        // serde_json never yields a non-finite number; refuse one rather than invent a value.
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("non-finite number"))
+    }
+
+    fn visit_str<E: de::Error>(mut self, s: &str) -> Result<Value, E> {
+        if s.len() > self.ctx.limits.max_string_bytes {
+            let max = self.ctx.limits.max_string_bytes;
+            return Err(self.fail(ViolationKind::Limit("string bytes", max), Vec::new()));
+        }
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(mut self, s: String) -> Result<Value, E> {
+        self.string(s)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Value, A::Error> {
+        let depth = self.enter()?;
+        let max = self.ctx.limits.max_array_len;
+        let mut out = Vec::new();
+        loop {
+            let index = out.len();
+            let next = seq.next_element_seed(Checked {
+                ctx: &mut *self.ctx,
+                depth,
+            });
+            match next {
+                Ok(Some(v)) => {
+                    if index >= max {
+                        return Err(self.fail(
+                            ViolationKind::Limit("array elements", max),
+                            vec![Seg::Index(index)],
+                        ));
+                    }
+                    out.push(v);
+                }
+                Ok(None) => return Ok(Value::Array(out)),
+                Err(e) => {
+                    self.push_seg(Seg::Index(index));
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
+        let depth = self.enter()?;
+        let limits = self.ctx.limits;
+        let mut out = Map::new();
+        let mut count = 0usize;
+        while let Some(key) = map.next_key::<String>()? {
+            count += 1;
+            if FORBIDDEN_KEYS.contains(&key.as_str()) {
+                return Err(self.fail(ViolationKind::Forbidden, vec![Seg::Key(key)]));
+            }
+            if key.len() > limits.max_string_bytes {
+                return Err(self.fail(
+                    ViolationKind::Limit("string bytes", limits.max_string_bytes),
+                    vec![Seg::Key(key)],
+                ));
+            }
+            if count > limits.max_keys {
+                return Err(self.fail(ViolationKind::Limit("object keys", limits.max_keys), vec![]));
+            }
+            let top_level_id = self.depth == 0 && self.ctx.track_id && key == "id";
+            if out.contains_key(&key) {
+                if top_level_id {
+                    // Two ids: no way to know which call to answer.
+                    self.ctx.id = None;
+                }
+                return Err(self.fail(ViolationKind::Duplicate, vec![Seg::Key(key)]));
+            }
+            let value = match map.next_value_seed(Checked {
+                ctx: &mut *self.ctx,
+                depth,
+            }) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.push_seg(Seg::Key(key));
+                    return Err(e);
+                }
+            };
+            if top_level_id {
+                self.ctx.id = safe_integer(&value);
+            }
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}

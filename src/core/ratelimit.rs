@@ -1,1 +1,645 @@
-//! Not written yet: see the open issues.
+//! Per-plugin rate limiting (DESIGN.md §7): a token bucket, a flood detector that suspends a
+//! plugin which keeps calling while refused, and a bound on calls in flight.
+//!
+//! Time comes from a [`Clock`] in milliseconds as `f64` (what `performance.now()` returns), so
+//! everything here is tested with a [`ManualClock`]. The arithmetic is defensive: a clock that
+//! jumps far ahead refills at most `burst`, a clock that goes backwards mints nothing, and a
+//! non-finite time is treated as "no time passed".
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::error::{Coded, ErrorCode};
+
+/// A source of time in milliseconds.
+///
+/// # Security
+/// Use a monotonic clock (`performance.now()` in the browser, not `Date.now()`). A clock that
+/// goes backwards never mints tokens here; [`TokenBucket::try_take`] says exactly what happens.
+///
+/// ```
+/// use plugin_warden::core::ratelimit::{Clock, ManualClock};
+/// let c = ManualClock::new(5.0);
+/// assert_eq!(c.now_ms(), 5.0);
+/// ```
+pub trait Clock {
+    /// Milliseconds since an arbitrary, fixed origin.
+    fn now_ms(&self) -> f64;
+}
+
+/// A clock moved by hand, for tests.
+///
+/// ```
+/// use plugin_warden::core::ratelimit::{Clock, ManualClock};
+/// let c = ManualClock::new(0.0);
+/// c.advance(1500.0);
+/// assert_eq!(c.now_ms(), 1500.0);
+/// c.set(10.0);
+/// assert_eq!(c.now_ms(), 10.0);
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: Cell<f64>,
+}
+
+impl ManualClock {
+    /// A clock showing `start_ms`.
+    pub fn new(start_ms: f64) -> Self {
+        ManualClock {
+            now: Cell::new(start_ms),
+        }
+    }
+
+    /// Show `ms` from now on (any value, including backwards jumps and NaN, for tests).
+    pub fn set(&self, ms: f64) {
+        self.now.set(ms);
+    }
+
+    /// Move forward by `ms` (or backwards, when negative).
+    pub fn advance(&self, ms: f64) {
+        self.now.set(self.now.get() + ms);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> f64 {
+        self.now.get()
+    }
+}
+
+/// Turns a configured number into a finite, non-negative one: NaN and negatives become 0
+/// (refuse everything: the safe side), +∞ becomes `f64::MAX`.
+fn sane(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        0.0
+    } else if x.is_infinite() {
+        f64::MAX
+    } else {
+        x
+    }
+}
+
+/// A token bucket: holds at most `burst` tokens, refills at `rate_per_sec`, starts full.
+///
+/// ```
+/// use plugin_warden::core::ratelimit::TokenBucket;
+/// let mut b = TokenBucket::new(1.0, 2.0);
+/// assert!(b.try_take(0.0) && b.try_take(0.0));
+/// assert!(!b.try_take(0.0));
+/// assert!(b.try_take(1000.0)); // one token per second
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenBucket {
+    rate_per_sec: f64,
+    burst: f64,
+    tokens: f64,
+    last_ms: Option<f64>,
+}
+
+impl TokenBucket {
+    /// A full bucket. NaN or negative settings become 0 (nothing is ever allowed), +∞ becomes
+    /// `f64::MAX`, so the bucket's arithmetic never produces NaN.
+    pub fn new(rate_per_sec: f64, burst: f64) -> Self {
+        let burst = sane(burst);
+        TokenBucket {
+            rate_per_sec: sane(rate_per_sec),
+            burst,
+            tokens: burst,
+            last_ms: None,
+        }
+    }
+
+    /// The refill rate, in tokens per second.
+    pub fn rate_per_sec(&self) -> f64 {
+        self.rate_per_sec
+    }
+
+    /// The capacity.
+    pub fn burst(&self) -> f64 {
+        self.burst
+    }
+
+    /// Tokens available now (fractional between refills).
+    pub fn tokens(&self) -> f64 {
+        self.tokens
+    }
+
+    /// Refill for the time since the last call, then take one token if there is one.
+    ///
+    /// # Security
+    /// Only forward time refills, and by at most `burst`. When `now_ms` is before the last time
+    /// seen, nothing is minted and the bucket re-anchors at `now_ms`, so a one-off clock
+    /// correction does not starve the plugin; a non-finite `now_ms` refills nothing and leaves
+    /// the anchor alone.
+    ///
+    /// ```
+    /// use plugin_warden::core::ratelimit::TokenBucket;
+    /// let mut b = TokenBucket::new(50.0, 1.0);
+    /// assert!(b.try_take(1000.0));
+    /// assert!(!b.try_take(0.0));       // backwards: no new token, re-anchored at 0
+    /// assert!(!b.try_take(f64::NAN));  // no time passed
+    /// assert!(!b.try_take(10.0));      // half a token
+    /// assert!(b.try_take(20.0));       // 20 ms at 50/s since the anchor: one token
+    /// ```
+    pub fn try_take(&mut self, now_ms: f64) -> bool {
+        if now_ms.is_finite() {
+            match self.last_ms {
+                Some(last) if now_ms > last => {
+                    // Both finite, so the difference is positive and at most +∞; the product
+                    // is at most +∞ (never NaN: rate and elapsed are finite and non-negative,
+                    // and elapsed > 0), and `min` brings it back to `burst`.
+                    let refill = (now_ms - last) / 1000.0 * self.rate_per_sec;
+                    self.tokens = (self.tokens + refill).min(self.burst);
+                    self.last_ms = Some(now_ms);
+                }
+                _ => self.last_ms = Some(now_ms),
+            }
+        }
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Rate-limit settings. Deserializes from the host's `limits` option in camelCase
+/// (`callsPerSecond`, `burst`, `maxInFlight`, `suspendAfter`, `suspendWindowMs`); missing fields
+/// keep their defaults and unknown ones are ignored (the same object carries other limits).
+///
+/// ```
+/// use plugin_warden::core::ratelimit::RateLimitConfig;
+/// let c = RateLimitConfig::default();
+/// assert_eq!((c.calls_per_second, c.burst, c.max_in_flight), (50.0, 100.0, 64));
+/// assert_eq!((c.suspend_after, c.suspend_window_ms), (200, 2000.0));
+/// let o: RateLimitConfig =
+///     serde_json::from_str(r#"{"callsPerSecond": 5, "maxMessageBytes": 9}"#).unwrap();
+/// assert_eq!((o.calls_per_second, o.burst), (5.0, 100.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RateLimitConfig {
+    /// Sustained calls per second (DESIGN.md §7: 50).
+    pub calls_per_second: f64,
+    /// Calls allowed at once after a quiet period (DESIGN.md §7: 100).
+    pub burst: f64,
+    /// Calls in flight at once per plugin (DESIGN.md §7: 64).
+    pub max_in_flight: u32,
+    /// Refusals within `suspend_window_ms` that suspend the plugin; 0 disables suspension.
+    /// Default 200: a plugin refused 200 times in 2 s is sending at least 100 calls/s beyond
+    /// its allowance — twice the sustained rate, past anything a well-behaved client with
+    /// retries does — which is a flood, not a spike.
+    pub suspend_after: u32,
+    /// The sliding window for `suspend_after`, in milliseconds (default 2000).
+    pub suspend_window_ms: f64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            calls_per_second: 50.0,
+            burst: 100.0,
+            max_in_flight: 64,
+            suspend_after: 200,
+            suspend_window_ms: 2000.0,
+        }
+    }
+}
+
+/// What to do with one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RateDecision {
+    /// Go ahead.
+    Allow,
+    /// Refuse this call with `RATE_LIMITED`; the plugin may retry later.
+    Limited,
+    /// Refuse this call and suspend the plugin (status `failed`, code `RATE_LIMITED`). Returned
+    /// once per limiter; later calls get [`RateDecision::Limited`].
+    Suspend,
+}
+
+/// Why a call was refused. Every variant has code `RATE_LIMITED`.
+///
+/// ```
+/// use plugin_warden::core::error::{Coded, ErrorCode};
+/// use plugin_warden::core::ratelimit::RateLimitError;
+/// let e = RateLimitError::InFlight { max: 64 };
+/// assert_eq!(e.code(), ErrorCode::RateLimited);
+/// assert_eq!(e.to_string(), "expected at most 64 calls in flight, found one more");
+/// ```
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RateLimitError {
+    /// The token bucket is empty.
+    #[error("expected at most {calls_per_second} calls per second (burst {burst}), found more")]
+    Limited {
+        /// The sustained rate.
+        calls_per_second: f64,
+        /// The burst.
+        burst: f64,
+    },
+    /// Too many calls are waiting for replies.
+    #[error("expected at most {max} calls in flight, found one more")]
+    InFlight {
+        /// The limit.
+        max: u32,
+    },
+    /// The plugin kept calling while refused and was suspended.
+    #[error("expected fewer than {refusals} refused calls within {window_ms} ms, found that many: plugin suspended")]
+    Suspended {
+        /// The refusal threshold.
+        refusals: u32,
+        /// The window.
+        window_ms: f64,
+    },
+}
+
+impl Coded for RateLimitError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::RateLimited
+    }
+}
+
+/// One plugin's limiter: the token bucket plus the flood detector.
+///
+/// ```
+/// use plugin_warden::core::ratelimit::{RateDecision, RateLimitConfig, RateLimiter};
+/// let mut l = RateLimiter::new(&RateLimitConfig { burst: 1.0, suspend_after: 2, ..Default::default() });
+/// assert_eq!(l.check(0.0), RateDecision::Allow);
+/// assert_eq!(l.check(0.0), RateDecision::Limited);
+/// assert_eq!(l.check(0.0), RateDecision::Suspend);
+/// assert_eq!(l.check(0.0), RateDecision::Limited);
+/// assert!(l.is_suspended());
+/// ```
+#[derive(Clone, Debug)]
+pub struct RateLimiter {
+    bucket: TokenBucket,
+    suspend_after: u32,
+    window_ms: f64,
+    /// Times of the most recent refusals (at most `suspend_after`), oldest first.
+    refusals: VecDeque<f64>,
+    /// The latest time the detector has seen: its clock never runs backwards.
+    high_water_ms: f64,
+    suspended: bool,
+}
+
+impl RateLimiter {
+    /// A limiter for one plugin. A NaN or negative window becomes 0 (only simultaneous refusals
+    /// count), +∞ becomes `f64::MAX`.
+    pub fn new(config: &RateLimitConfig) -> Self {
+        RateLimiter {
+            bucket: TokenBucket::new(config.calls_per_second, config.burst),
+            suspend_after: config.suspend_after,
+            window_ms: sane(config.suspend_window_ms),
+            refusals: VecDeque::new(),
+            high_water_ms: f64::NEG_INFINITY,
+            suspended: false,
+        }
+    }
+
+    /// Decide on one call made at `now_ms`.
+    ///
+    /// # Security
+    /// [`RateDecision::Suspend`] comes when the `suspend_after`-th refusal falls within
+    /// `suspend_window_ms` of the first of them, measured on a clock that never runs backwards
+    /// (a backwards or non-finite time counts as the latest time seen). Memory is bounded by
+    /// `suspend_after` timestamps.
+    pub fn check(&mut self, now_ms: f64) -> RateDecision {
+        if self.bucket.try_take(now_ms) {
+            return RateDecision::Allow;
+        }
+        if self.suspended || self.suspend_after == 0 {
+            return RateDecision::Limited;
+        }
+        if now_ms.is_finite() && now_ms > self.high_water_ms {
+            self.high_water_ms = now_ms;
+        }
+        let now = if self.high_water_ms.is_finite() {
+            self.high_water_ms
+        } else {
+            0.0
+        };
+        // `now - window` with both finite is finite or -∞; either compares correctly.
+        let horizon = now - self.window_ms;
+        while self.refusals.front().is_some_and(|&t| t < horizon) {
+            self.refusals.pop_front();
+        }
+        self.refusals.push_back(now);
+        if self.refusals.len() >= self.suspend_after as usize {
+            self.suspended = true;
+            self.refusals.clear();
+            return RateDecision::Suspend;
+        }
+        RateDecision::Limited
+    }
+
+    /// Whether [`RateDecision::Suspend`] was returned.
+    pub fn is_suspended(&self) -> bool {
+        self.suspended
+    }
+
+    /// The error to send for a refused call (`None` for [`RateDecision::Allow`]).
+    ///
+    /// ```
+    /// use plugin_warden::core::ratelimit::{RateDecision, RateLimitConfig, RateLimiter};
+    /// let l = RateLimiter::new(&RateLimitConfig::default());
+    /// assert!(l.error(RateDecision::Allow).is_none());
+    /// assert!(l.error(RateDecision::Suspend).is_some());
+    /// ```
+    pub fn error(&self, decision: RateDecision) -> Option<RateLimitError> {
+        match decision {
+            RateDecision::Allow => None,
+            RateDecision::Limited => Some(RateLimitError::Limited {
+                calls_per_second: self.bucket.rate_per_sec(),
+                burst: self.bucket.burst(),
+            }),
+            RateDecision::Suspend => Some(RateLimitError::Suspended {
+                refusals: self.suspend_after,
+                window_ms: self.window_ms,
+            }),
+        }
+    }
+}
+
+/// Counts calls waiting for a reply.
+///
+/// ```
+/// use plugin_warden::core::ratelimit::InFlight;
+/// let mut f = InFlight::new(1);
+/// assert!(f.try_begin());
+/// assert!(!f.try_begin());
+/// f.end();
+/// assert!(f.try_begin());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    max: u32,
+    current: u32,
+}
+
+impl InFlight {
+    /// At most `max` calls at once (DESIGN.md §7: 64).
+    pub fn new(max: u32) -> Self {
+        InFlight { max, current: 0 }
+    }
+
+    /// Start a call; `false` when `max` are already in flight (refuse with
+    /// [`RateLimitError::InFlight`]).
+    pub fn try_begin(&mut self) -> bool {
+        if self.current < self.max {
+            self.current += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A call finished. Extra calls (a bug in the caller) never underflow.
+    pub fn end(&mut self) {
+        self.current = self.current.saturating_sub(1);
+    }
+
+    /// Calls in flight now.
+    pub fn current(&self) -> u32 {
+        self.current
+    }
+
+    /// The limit.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight::new(RateLimitConfig::default().max_in_flight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter() -> RateLimiter {
+        RateLimiter::new(&RateLimitConfig::default())
+    }
+
+    #[test]
+    fn burst_of_exactly_100_then_limited() {
+        let clock = ManualClock::new(1000.0);
+        let mut l = limiter();
+        for i in 0..100 {
+            assert_eq!(l.check(clock.now_ms()), RateDecision::Allow, "call {i}");
+        }
+        assert_eq!(l.check(clock.now_ms()), RateDecision::Limited);
+    }
+
+    #[test]
+    fn refills_at_50_per_second() {
+        let clock = ManualClock::new(0.0);
+        let mut b = TokenBucket::new(50.0, 100.0);
+        for _ in 0..100 {
+            assert!(b.try_take(clock.now_ms()));
+        }
+        assert!(!b.try_take(clock.now_ms()));
+        clock.advance(19.0); // 0.95 token
+        assert!(!b.try_take(clock.now_ms()));
+        clock.advance(1.0); // 1.0 token
+        assert!(b.try_take(clock.now_ms()));
+        assert!(!b.try_take(clock.now_ms()));
+        clock.advance(1000.0); // 50 tokens
+        let n = (0..200).filter(|_| b.try_take(clock.now_ms())).count();
+        assert_eq!(n, 50);
+    }
+
+    #[test]
+    fn refill_never_exceeds_burst() {
+        let mut b = TokenBucket::new(50.0, 100.0);
+        assert!(b.try_take(0.0));
+        assert!(b.try_take(3_600_000.0));
+        assert_eq!(b.tokens(), 99.0);
+    }
+
+    #[test]
+    fn sustained_rate_is_allowed_forever() {
+        let clock = ManualClock::new(0.0);
+        let mut l = limiter();
+        for _ in 0..10_000 {
+            clock.advance(20.0);
+            assert_eq!(l.check(clock.now_ms()), RateDecision::Allow);
+        }
+        assert!(!l.is_suspended());
+    }
+
+    #[test]
+    fn suspends_on_the_200th_refusal_within_2s_and_only_once() {
+        let clock = ManualClock::new(0.0);
+        let mut l = limiter();
+        for _ in 0..100 {
+            assert_eq!(l.check(clock.now_ms()), RateDecision::Allow);
+        }
+        for i in 0..199 {
+            assert_eq!(
+                l.check(clock.now_ms()),
+                RateDecision::Limited,
+                "refusal {i}"
+            );
+        }
+        assert_eq!(l.check(clock.now_ms()), RateDecision::Suspend);
+        assert!(l.is_suspended());
+        for _ in 0..1000 {
+            assert_ne!(l.check(clock.now_ms()), RateDecision::Suspend);
+        }
+    }
+
+    #[test]
+    fn refusals_spread_beyond_the_window_do_not_suspend() {
+        let clock = ManualClock::new(0.0);
+        let mut l = RateLimiter::new(&RateLimitConfig {
+            calls_per_second: 0.0,
+            burst: 0.0,
+            ..Default::default()
+        });
+        // 199 refusals per window, then the window slides past them.
+        for _ in 0..10 {
+            for _ in 0..199 {
+                assert_eq!(l.check(clock.now_ms()), RateDecision::Limited);
+            }
+            clock.advance(2000.1);
+        }
+        assert!(!l.is_suspended());
+        // ... but 200 within one window do.
+        let decisions: Vec<_> = (0..200).map(|_| l.check(clock.now_ms())).collect();
+        assert_eq!(decisions.last(), Some(&RateDecision::Suspend));
+    }
+
+    #[test]
+    fn flood_at_double_rate_is_eventually_suspended() {
+        let clock = ManualClock::new(0.0);
+        let mut l = limiter();
+        let mut suspended_at = None;
+        for i in 0..10_000 {
+            clock.advance(2.0); // 500 calls/s
+            if l.check(clock.now_ms()) == RateDecision::Suspend {
+                suspended_at = Some(i);
+                break;
+            }
+        }
+        assert!(suspended_at.is_some());
+    }
+
+    #[test]
+    fn suspension_disabled_with_zero() {
+        let mut l = RateLimiter::new(&RateLimitConfig {
+            burst: 0.0,
+            suspend_after: 0,
+            ..Default::default()
+        });
+        for _ in 0..10_000 {
+            assert_eq!(l.check(0.0), RateDecision::Limited);
+        }
+    }
+
+    #[test]
+    fn backwards_clock_mints_nothing() {
+        let clock = ManualClock::new(10_000.0);
+        let mut b = TokenBucket::new(50.0, 100.0);
+        for _ in 0..100 {
+            assert!(b.try_take(clock.now_ms()));
+        }
+        for back in [-1.0, -1000.0, -1e9, -1e300] {
+            clock.advance(back);
+            assert!(!b.try_take(clock.now_ms()), "jump {back}");
+        }
+        // After a backwards jump, only forward motion from the new anchor mints.
+        let mut b = TokenBucket::new(50.0, 1.0);
+        assert!(b.try_take(0.0));
+        assert!(!b.try_take(-5000.0));
+        assert!(!b.try_take(-4990.0)); // 10 ms forward = 0.5 token
+        assert!(b.try_take(-4980.0)); // 20 ms forward = 1 token
+    }
+
+    #[test]
+    fn nan_and_infinite_times_are_no_time() {
+        let mut b = TokenBucket::new(50.0, 1.0);
+        assert!(b.try_take(0.0));
+        for t in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(!b.try_take(t));
+            assert!(b.tokens().is_finite());
+        }
+        assert!(b.try_take(20.0));
+    }
+
+    #[test]
+    fn huge_jumps_do_not_overflow() {
+        let mut b = TokenBucket::new(f64::MAX, f64::MAX);
+        assert!(b.try_take(-f64::MAX));
+        assert!(b.try_take(f64::MAX));
+        assert_eq!(b.tokens(), f64::MAX);
+        let mut l = limiter();
+        for t in [f64::MAX, -f64::MAX, f64::NAN, 0.0, f64::MAX, f64::INFINITY] {
+            let _ = l.check(t);
+            assert!(l.bucket.tokens().is_finite());
+        }
+    }
+
+    #[test]
+    fn insane_config_refuses_instead_of_misbehaving() {
+        for (rate, burst) in [(f64::NAN, f64::NAN), (-1.0, -1.0), (50.0, f64::NAN)] {
+            let mut b = TokenBucket::new(rate, burst);
+            assert!(!b.try_take(0.0));
+            assert!(!b.try_take(1e9));
+        }
+        let mut b = TokenBucket::new(f64::INFINITY, f64::INFINITY);
+        assert!(b.try_take(0.0));
+        assert!(b.try_take(0.0));
+    }
+
+    #[test]
+    fn detector_ignores_backwards_time() {
+        let mut l = RateLimiter::new(&RateLimitConfig {
+            burst: 0.0,
+            suspend_after: 3,
+            ..Default::default()
+        });
+        assert_eq!(l.check(10_000.0), RateDecision::Limited);
+        assert_eq!(l.check(f64::NAN), RateDecision::Limited);
+        // Going back 1 h must not push the first refusal out of the window early or late:
+        // it counts as "now", and three refusals at "now" suspend.
+        assert_eq!(l.check(-3_600_000.0), RateDecision::Suspend);
+    }
+
+    #[test]
+    fn in_flight_bound() {
+        let mut f = InFlight::default();
+        assert_eq!(f.max(), 64);
+        for _ in 0..64 {
+            assert!(f.try_begin());
+        }
+        assert!(!f.try_begin());
+        assert_eq!(f.current(), 64);
+        f.end();
+        assert!(f.try_begin());
+        for _ in 0..100 {
+            f.end();
+        }
+        assert_eq!(f.current(), 0);
+    }
+
+    #[test]
+    fn errors_are_rate_limited() {
+        let l = limiter();
+        for d in [RateDecision::Limited, RateDecision::Suspend] {
+            let e = l.error(d);
+            assert_eq!(e.map(|e| e.code()), Some(ErrorCode::RateLimited));
+        }
+        assert_eq!(
+            l.error(RateDecision::Limited).map(|e| e.to_string()),
+            Some("expected at most 50 calls per second (burst 100), found more".to_owned())
+        );
+    }
+}

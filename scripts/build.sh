@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: the wasm module (wasm-pack, --target web), the plugin-side
+# client as `plugin-warden/client`, and package.json `exports`. Run scripts/setup.sh first.
+#   scripts/build.sh [--dev]     --dev: unoptimized, faster to build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"   # wasm-opt from the binaryen npm package
+profile=--release
+[ "${1:-}" = "--dev" ] && profile=--dev
+wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --no-pack 2>&1 \
+  | grep -vE '^\s*$|INFO|Compiling' || true
+[ -f pkg/plugin_warden_bg.wasm ] || { echo "build: wasm-pack produced no pkg/plugin_warden_bg.wasm" >&2; exit 1; }
+node scripts/package.mjs

@@ -1,0 +1,62 @@
+// The demo host: installs and mounts sample plugins through plugin-warden and shows what
+// happened. Everything written to the DOM goes through textContent (Trusted Types are enforced).
+import init, { PluginHost } from '/pkg/plugin_warden.js';
+
+const params = new URLSearchParams(location.search);
+const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;
+const logEl = document.getElementById('log');
+const events = [];
+
+function log(kind, text) {
+  events.push({ kind, text });
+  const li = document.createElement('li');
+  li.className = kind;
+  li.textContent = text;
+  logEl.append(li);
+}
+
+function slot(id, title) {
+  const box = document.createElement('div');
+  box.className = 'slot';
+  const h = document.createElement('h3');
+  const name = document.createElement('span');
+  name.textContent = title;
+  const state = document.createElement('span');
+  state.className = 'state';
+  h.append(name, state);
+  const body = document.createElement('div');
+  box.append(h, body);
+  document.getElementById('slots').append(box);
+  return { body, setState(s) { state.textContent = s.state + (s.code ? ` (${s.code})` : ''); state.className = `state ${s.state}`; } };
+}
+
+const plugins = [
+  {
+    manifest: { id: 'demo-hello', name: 'Hello plugin', version: '1.0.0', permissions: ['storage', 'events'] },
+    src: `${pluginOrigin}/hello/`,
+  },
+];
+
+async function main() {
+  await init();
+  const host = new PluginHost({ hostVersion: '0.1.0' });
+  window.demo = { host, events, pluginOrigin };
+  for (const p of plugins) {
+    const ui = slot(p.manifest.id, p.manifest.name);
+    try {
+      await host.install(p.manifest);
+      log('ok', `installed ${p.manifest.id}`);
+      const mounted = host.mount(p.manifest.id, ui.body, { src: p.src });
+      ui.setState(host.status(p.manifest.id));
+      await mounted;
+      log('ok', `mounted ${p.manifest.id}: handshake complete`);
+    } catch (e) {
+      log('refused', `${p.manifest.id}: ${e.code ?? 'ERROR'} ${e.message}`);
+    }
+    ui.setState(host.status(p.manifest.id));
+  }
+  window.demo.ready = true;
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((e) => { log('refused', `demo failed: ${e.code ?? ''} ${e.message}`); document.body.dataset.ready = 'error'; });

@@ -33,4 +33,6 @@ pub mod core;
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
+pub use api::PluginHost;
+#[cfg(target_arch = "wasm32")]
 mod web;

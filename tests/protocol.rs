@@ -1,5 +1,6 @@
 //! The wire protocol: the shared vectors (also run by the JS client's tests), limits at their
 //! defaults, the encoders, and property tests that nothing panics.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeSet;
 

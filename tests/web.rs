@@ -1,0 +1,126 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium) for the facade and the bridge.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Reflect};
+use plugin_warden::PluginHost;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlIFrameElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn code_of(e: &JsValue) -> String {
+    get(e, "code").as_string().unwrap_or_else(|| format!("no code on {e:?}"))
+}
+
+fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).expect("test JSON parses")
+}
+
+fn slot() -> Element {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let el = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&el).unwrap();
+    el
+}
+
+async fn installed(id: &str) -> PluginHost {
+    let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
+    let manifest = json(&format!(r#"{{"id":"{id}","name":"Test","permissions":["storage"]}}"#));
+    JsFuture::from(host.install(manifest, JsValue::UNDEFINED)).await.unwrap();
+    host
+}
+
+fn state(host: &PluginHost, id: &str) -> String {
+    get(&host.status(id).unwrap(), "state").as_string().unwrap()
+}
+
+async fn tick(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn mounting_an_unknown_plugin_rejects_with_not_found() {
+    let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
+    let err = JsFuture::from(host.mount("nope-plugin", &slot(), JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(code_of(&err), "NOT_FOUND");
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("PluginWardenError"));
+}
+
+#[wasm_bindgen_test]
+async fn the_iframe_is_sandboxed_and_unmount_removes_it() {
+    let host = installed("test-sandbox").await;
+    let el = slot();
+    let opts = json(r#"{"src":"http://127.0.0.1:9/never","timeout":60000}"#);
+    let pending = JsFuture::from(host.mount("test-sandbox", &el, opts));
+    let frame: HtmlIFrameElement = el.query_selector("iframe").unwrap().expect("an iframe").dyn_into().unwrap();
+    assert_eq!(frame.get_attribute("sandbox").as_deref(), Some("allow-scripts"));
+    assert!(frame.name().starts_with("plugin-warden|1|"), "bootstrap name: {}", frame.name());
+    assert_eq!(state(&host, "test-sandbox"), "mounting");
+    host.unmount("test-sandbox").unwrap();
+    assert!(el.query_selector("iframe").unwrap().is_none(), "unmount left the iframe behind");
+    assert_eq!(code_of(&pending.await.unwrap_err()), "MOUNT_FAILED");
+    assert_eq!(state(&host, "test-sandbox"), "installed");
+}
+
+#[wasm_bindgen_test]
+async fn a_plugin_that_never_says_hello_times_out_and_is_marked_failed() {
+    let host = installed("test-timeout").await;
+    let el = slot();
+    let err = JsFuture::from(host.mount("test-timeout", &el, json(r#"{"src":"http://127.0.0.1:9/","timeout":50}"#)))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "TIMEOUT");
+    let status = host.status("test-timeout").unwrap();
+    assert_eq!(get(&status, "state").as_string().as_deref(), Some("failed"));
+    assert_eq!(get(&status, "code").as_string().as_deref(), Some("TIMEOUT"));
+    assert!(el.query_selector("iframe").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_hello_from_a_window_that_is_no_mount_is_refused() {
+    let host = installed("test-forged").await;
+    let _pending = host.mount("test-forged", &slot(), json(r#"{"src":"http://127.0.0.1:9/","timeout":60000}"#));
+    let forged = Object::new();
+    Reflect::set(&forged, &"ns".into(), &"plugin-warden".into()).unwrap();
+    Reflect::set(&forged, &"v".into(), &1.into()).unwrap();
+    Reflect::set(&forged, &"type".into(), &"hello".into()).unwrap();
+    Reflect::set(&forged, &"nonce".into(), &"0123456789abcdef0123456789abcdef".into()).unwrap();
+    web_sys::window().unwrap().post_message(&forged, "*").unwrap();
+    web_sys::window().unwrap().post_message(&"unrelated".into(), "*").unwrap();
+    tick(50).await;
+    let stats = host.bridge_stats().unwrap();
+    assert_eq!(get(&stats, "rejectedHandshakes").as_f64(), Some(1.0));
+    assert!(get(&stats, "ignoredMessages").as_f64().unwrap_or(0.0) >= 1.0);
+    assert_eq!(state(&host, "test-forged"), "mounting");
+    host.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn refused_mount_options_reject_with_mount_failed() {
+    let host = installed("test-options").await;
+    for opts in [
+        r#"{"src":"javascript:alert(1)"}"#,
+        r#"{"src":"/same-origin.html","sandbox":["allow-same-origin"]}"#,
+        r#"{"src":"http://127.0.0.1:9/","sandbox":["allow-popups-to-escape-sandbox"]}"#,
+        r#"{"src":"http://127.0.0.1:9/","bogus":true}"#,
+    ] {
+        let el = slot();
+        let err = JsFuture::from(host.mount("test-options", &el, json(opts))).await.unwrap_err();
+        assert_eq!(code_of(&err), "MOUNT_FAILED", "{opts}");
+        assert!(el.query_selector("iframe").unwrap().is_none(), "{opts} created an iframe");
+    }
+}

@@ -1,1 +1,526 @@
-//! Not written yet: see the open issues.
+//! Content Security Policy for the host page and for `srcdoc` plugin documents, and the
+//! nonces both use.
+//!
+//! # The host policy ([`CspBuilder::build`])
+//!
+//! ```text
+//! default-src 'self'; script-src 'self' 'nonce-N' 'wasm-unsafe-eval'; style-src 'self' 'nonce-N';
+//! object-src 'none'; base-uri 'none'; frame-src <origins>|'none'; connect-src 'self' <origins>;
+//! worker-src 'self' blob:; form-action 'self'; frame-ancestors 'self';
+//! require-trusted-types-for 'script'; trusted-types <policy>
+//! ```
+//!
+//! Decisions:
+//! - `'wasm-unsafe-eval'` compiles the SDK's own module; there is no `'unsafe-eval'` or
+//!   `'unsafe-inline'`. Without a nonce the `'nonce-…'` sources are left out.
+//! - `style-src 'self' 'nonce-N'`: sanitized HTML carries no `style`; the host styles its own
+//!   pages from files or nonced `<style>`. A `srcdoc` plugin's inline styles need the same nonce,
+//!   since the frame inherits this policy (DESIGN §9).
+//! - `worker-src 'self' blob:`: a `worker` plugin runs in a dedicated worker started from a
+//!   `blob:` URL *inside* a sandboxed frame, so its origin is `"null"` (DESIGN §9). When that
+//!   frame is a `srcdoc` document it inherits this policy, and the worker is checked against it;
+//!   without `blob:` here no worker plugin could start. Allowing `blob:` workers gives injected
+//!   markup nothing: building a blob and a worker already takes running script, which
+//!   `script-src` and Trusted Types deny.
+//! - `form-action 'self'`: `form-action` does not fall back to `default-src`; sanitized HTML has
+//!   no forms, and the host's own forms may still post to its origin. (`'none'` would break
+//!   hosts with a login form.)
+//! - `frame-ancestors 'self'`: permission prompts must not be clickjacked from a foreign page.
+//!   Only honoured in a header, not in `<meta>`.
+//! - `img-src` falls back to `default-src 'self'`; [`CspBuilder::data_images`] adds
+//!   `img-src 'self' data:` for hosts that let the sanitizer keep `data:` images.
+//! - Plugin origins are parsed with `url`, re-serialized (`Url::origin().ascii_serialization()`)
+//!   and checked against `^https?://[a-z0-9.-]+(:port)?$`, so a hostile manifest cannot inject a
+//!   directive or a keyword.
+//!
+//! # The `srcdoc` policy ([`srcdoc_csp`])
+//!
+//! See its documentation: `'none'` by default, no `'self'` (which would mean the host's origin).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use thiserror::Error;
+use url::Url;
+
+use super::error::{Coded, ErrorCode};
+
+/// Bytes of randomness in a generated nonce (128 bits).
+pub const NONCE_BYTES: usize = 16;
+
+/// The longest nonce [`Nonce::parse`] accepts, in characters.
+pub const MAX_NONCE_CHARS: usize = 128;
+
+/// The longest Trusted Types policy name accepted.
+pub const MAX_POLICY_NAME_CHARS: usize = 128;
+
+/// The Trusted Types policy name used unless the host picks another (DESIGN §6).
+pub const DEFAULT_TRUSTED_TYPES_POLICY: &str = "plugin-warden";
+
+/// Why a nonce, policy name or origin was refused, or randomness failed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CspError {
+    /// The random source failed.
+    #[error("the random number generator failed: {reason}")]
+    Rng {
+        /// What the source reported.
+        reason: String,
+    },
+    /// A nonce that is not standard base64 of at least 16 bytes.
+    #[error("nonce {input:?} is invalid: {reason}; expected standard base64 (with padding) of at least 16 bytes")]
+    InvalidNonce {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A Trusted Types policy name outside the spec's grammar.
+    #[error("trusted types policy name {input:?} is invalid: expected 1 to {max} characters from [A-Za-z0-9-#=_/@.%]")]
+    InvalidPolicyName {
+        /// What was given.
+        input: String,
+        /// The longest name accepted.
+        max: usize,
+    },
+    /// An origin that is not a plain `http(s)` origin.
+    #[error("origin {input:?} is invalid: {reason}; expected an origin such as \"https://plugins.example\"")]
+    InvalidOrigin {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl Coded for CspError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            CspError::Rng { .. } => ErrorCode::Internal,
+            _ => ErrorCode::InvalidArgument,
+        }
+    }
+}
+
+/// A source of cryptographically secure random bytes. The browser adapter implements it with
+/// `crypto.getRandomValues`.
+///
+/// # Errors
+/// Implementations return [`CspError::Rng`] when no randomness is available; callers never fall
+/// back to weaker sources.
+pub trait Rng {
+    /// Fill `buf` entirely with random bytes.
+    ///
+    /// # Errors
+    /// [`CspError::Rng`] when the source fails.
+    fn fill_bytes(&mut self, buf: &mut [u8]) -> Result<(), CspError>;
+}
+
+/// A **test double**: a deterministic [`Rng`] that counts up from a seed, one byte at a time.
+///
+/// # Security
+/// Not random at all. Only for tests; never hand it to production code.
+///
+/// ```
+/// use plugin_warden::core::csp::{CounterRng, Rng};
+/// let mut rng = CounterRng::new(0);
+/// let mut buf = [0u8; 3];
+/// rng.fill_bytes(&mut buf).unwrap();
+/// assert_eq!(buf, [0, 1, 2]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterRng {
+    next: u8,
+}
+
+impl CounterRng {
+    /// A counter starting at `seed`.
+    pub fn new(seed: u8) -> Self {
+        CounterRng { next: seed }
+    }
+}
+
+impl Rng for CounterRng {
+    fn fill_bytes(&mut self, buf: &mut [u8]) -> Result<(), CspError> {
+        for b in buf.iter_mut() {
+            *b = self.next;
+            self.next = self.next.wrapping_add(1);
+        }
+        Ok(())
+    }
+}
+
+/// A CSP nonce: at least 128 bits, written in standard base64 with padding.
+///
+/// # Security
+/// A value that exists is valid: it can only contain `[A-Za-z0-9+/=]`, so it cannot break out
+/// of a `'nonce-…'` source or an HTML attribute.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Nonce(String);
+
+impl Nonce {
+    /// A fresh nonce of [`NONCE_BYTES`] random bytes (24 base64 characters).
+    ///
+    /// # Errors
+    /// [`CspError::Rng`] (`INTERNAL`) when the random source fails.
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::{CounterRng, Nonce};
+    /// let n = Nonce::generate(&mut CounterRng::new(0)).unwrap();
+    /// assert_eq!(n.as_str(), "AAECAwQFBgcICQoLDA0ODw==");
+    /// assert_eq!(n.as_str().len(), 24);
+    /// ```
+    pub fn generate(rng: &mut impl Rng) -> Result<Nonce, CspError> {
+        let mut bytes = [0u8; NONCE_BYTES];
+        rng.fill_bytes(&mut bytes)?;
+        Ok(Nonce(STANDARD.encode(bytes)))
+    }
+
+    /// Accept a nonce chosen elsewhere (e.g. by the server that renders the host page).
+    ///
+    /// # Errors
+    /// [`CspError::InvalidNonce`] (`INVALID_ARGUMENT`) unless `input` is canonical standard
+    /// base64 with padding, at most [`MAX_NONCE_CHARS`] long, decoding to at least 16 bytes.
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::Nonce;
+    /// assert!(Nonce::parse("AAECAwQFBgcICQoLDA0ODw==").is_ok());
+    /// assert!(Nonce::parse("AAECAwQFBgc=").is_err());               // 8 bytes
+    /// assert!(Nonce::parse("AAECAwQFBgcICQoLDA0ODw==' 'unsafe-inline").is_err());
+    /// assert!(Nonce::parse("AAECAwQFBgcICQoLDA0ODw").is_err());     // no padding
+    /// ```
+    pub fn parse(input: &str) -> Result<Nonce, CspError> {
+        let invalid = |reason| CspError::InvalidNonce {
+            input: input.to_owned(),
+            reason,
+        };
+        if input.len() > MAX_NONCE_CHARS {
+            return Err(invalid("too long"));
+        }
+        if !input
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        {
+            return Err(invalid("characters outside the base64 alphabet"));
+        }
+        let bytes = STANDARD
+            .decode(input)
+            .map_err(|_| invalid("not valid padded base64"))?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(invalid("fewer than 16 bytes"));
+        }
+        Ok(Nonce(input.to_owned()))
+    }
+
+    /// The base64 text, as it goes into `'nonce-…'` and `nonce="…"`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Nonce {
+    // A nonce is only worth something while unknown to an attacker: keep it out of debug logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Nonce(…)")
+    }
+}
+
+impl fmt::Display for Nonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Builds the host page's Content Security Policy.
+///
+/// # Security
+/// Every input is validated by the setter that takes it; [`build`](Self::build) cannot fail and
+/// its output contains no character a plugin chose except inside validated origins.
+///
+/// ```
+/// use plugin_warden::core::csp::{CounterRng, CspBuilder, Nonce};
+/// # fn main() -> Result<(), plugin_warden::core::csp::CspError> {
+/// let nonce = Nonce::generate(&mut CounterRng::new(0))?;
+/// let csp = CspBuilder::new()
+///     .nonce(&nonce)
+///     .plugin_frame_origin("https://plugins.acme.example")?
+///     .plugin_connect_origin("https://api.acme.example:443")?
+///     .build();
+/// assert!(csp.contains("script-src 'self' 'nonce-AAECAwQFBgcICQoLDA0ODw==' 'wasm-unsafe-eval'"));
+/// assert!(csp.contains("frame-src https://plugins.acme.example;"));
+/// assert!(csp.contains("connect-src 'self' https://api.acme.example;"));
+/// assert!(CspBuilder::new().plugin_frame_origin("https://a.example; script-src *").is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CspBuilder {
+    nonce: Option<Nonce>,
+    trusted_types_policy: String,
+    frame_origins: BTreeSet<String>,
+    connect_origins: BTreeSet<String>,
+    data_images: bool,
+}
+
+impl Default for CspBuilder {
+    fn default() -> Self {
+        CspBuilder::new()
+    }
+}
+
+impl CspBuilder {
+    /// A builder with no nonce, no plugin origins and the policy name
+    /// [`DEFAULT_TRUSTED_TYPES_POLICY`].
+    pub fn new() -> Self {
+        CspBuilder {
+            nonce: None,
+            trusted_types_policy: DEFAULT_TRUSTED_TYPES_POLICY.to_owned(),
+            frame_origins: BTreeSet::new(),
+            connect_origins: BTreeSet::new(),
+            data_images: false,
+        }
+    }
+
+    /// Allow scripts and styles carrying this nonce.
+    pub fn nonce(mut self, nonce: &Nonce) -> Self {
+        self.nonce = Some(nonce.clone());
+        self
+    }
+
+    /// The one Trusted Types policy name the page may create (replaces the default).
+    ///
+    /// # Errors
+    /// [`CspError::InvalidPolicyName`] (`INVALID_ARGUMENT`) unless `name` is 1 to
+    /// [`MAX_POLICY_NAME_CHARS`] characters from `[A-Za-z0-9-#=_/@.%]` (the Trusted Types
+    /// `tt-policy-name` grammar; keywords such as `'allow-duplicates'` and `*` cannot pass).
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::CspBuilder;
+    /// assert!(CspBuilder::new().trusted_types_policy("acme#1").unwrap().build()
+    ///     .ends_with("trusted-types acme#1"));
+    /// assert!(CspBuilder::new().trusted_types_policy("a 'allow-duplicates'").is_err());
+    /// ```
+    pub fn trusted_types_policy(mut self, name: &str) -> Result<Self, CspError> {
+        let valid = !name.is_empty()
+            && name.len() <= MAX_POLICY_NAME_CHARS
+            && name.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'-' | b'#' | b'=' | b'_' | b'/' | b'@' | b'.' | b'%')
+            });
+        if !valid {
+            return Err(CspError::InvalidPolicyName {
+                input: name.to_owned(),
+                max: MAX_POLICY_NAME_CHARS,
+            });
+        }
+        name.clone_into(&mut self.trusted_types_policy);
+        Ok(self)
+    }
+
+    /// Allow frames from a plugin's origin (`frame-src`). Call once per plugin; duplicates
+    /// collapse.
+    ///
+    /// # Errors
+    /// [`CspError::InvalidOrigin`] (`INVALID_ARGUMENT`) — see [`parse_origin`].
+    pub fn plugin_frame_origin(mut self, origin: &str) -> Result<Self, CspError> {
+        self.frame_origins.insert(parse_origin(origin)?);
+        Ok(self)
+    }
+
+    /// Allow the host's API client to reach a plugin's declared origin (`connect-src`).
+    ///
+    /// # Errors
+    /// [`CspError::InvalidOrigin`] (`INVALID_ARGUMENT`) — see [`parse_origin`].
+    pub fn plugin_connect_origin(mut self, origin: &str) -> Result<Self, CspError> {
+        self.connect_origins.insert(parse_origin(origin)?);
+        Ok(self)
+    }
+
+    /// Add `img-src 'self' data:` (for hosts whose sanitizer keeps `data:` images).
+    pub fn data_images(mut self, allow: bool) -> Self {
+        self.data_images = allow;
+        self
+    }
+
+    /// The policy, directives separated by `"; "`, origins sorted and deduplicated.
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::CspBuilder;
+    /// assert_eq!(
+    ///     CspBuilder::new().build(),
+    ///     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+    ///      object-src 'none'; base-uri 'none'; frame-src 'none'; connect-src 'self'; \
+    ///      worker-src 'self' blob:; form-action 'self'; frame-ancestors 'self'; \
+    ///      require-trusted-types-for 'script'; trusted-types plugin-warden"
+    /// );
+    /// ```
+    pub fn build(&self) -> String {
+        let nonce = self
+            .nonce
+            .as_ref()
+            .map(|n| format!(" 'nonce-{}'", n.as_str()))
+            .unwrap_or_default();
+        let frame_src = if self.frame_origins.is_empty() {
+            "'none'".to_owned()
+        } else {
+            join(&self.frame_origins)
+        };
+        let mut connect_src = "'self'".to_owned();
+        for o in &self.connect_origins {
+            connect_src.push(' ');
+            connect_src.push_str(o);
+        }
+        let mut directives = vec![
+            "default-src 'self'".to_owned(),
+            format!("script-src 'self'{nonce} 'wasm-unsafe-eval'"),
+            format!("style-src 'self'{nonce}"),
+            "object-src 'none'".to_owned(),
+            "base-uri 'none'".to_owned(),
+            format!("frame-src {frame_src}"),
+            format!("connect-src {connect_src}"),
+            "worker-src 'self' blob:".to_owned(),
+            "form-action 'self'".to_owned(),
+            "frame-ancestors 'self'".to_owned(),
+        ];
+        if self.data_images {
+            directives.push("img-src 'self' data:".to_owned());
+        }
+        directives.push("require-trusted-types-for 'script'".to_owned());
+        directives.push(format!("trusted-types {}", self.trusted_types_policy));
+        directives.join("; ")
+    }
+}
+
+fn join(origins: &BTreeSet<String>) -> String {
+    origins
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Parse and re-serialize an `http(s)` origin for use as a CSP source.
+///
+/// # Errors
+/// [`CspError::InvalidOrigin`] (`INVALID_ARGUMENT`, naming the input) for whitespace, control
+/// characters, quotes, `;`, `,` or `*` anywhere; anything the URL parser refuses; schemes other
+/// than `http`/`https`; credentials; a path other than `/`, a query or a fragment; and hosts
+/// CSP cannot express (IPv6 literals).
+///
+/// # Security
+/// The result matches `^https?://[a-z0-9.-]+(:[0-9]+)?$`: it cannot add a directive, a keyword
+/// or a wildcard. Default ports are dropped and Unicode hosts become punycode.
+///
+/// ```
+/// use plugin_warden::core::csp::parse_origin;
+/// assert_eq!(parse_origin("https://A.Example:443/").unwrap(), "https://a.example");
+/// assert_eq!(parse_origin("https://bücher.example").unwrap(), "https://xn--bcher-kva.example");
+/// assert!(parse_origin("'self'").is_err());
+/// assert!(parse_origin("https://*.example").is_err());
+/// ```
+pub fn parse_origin(input: &str) -> Result<String, CspError> {
+    let invalid = |reason| CspError::InvalidOrigin {
+        input: input.to_owned(),
+        reason,
+    };
+    if input.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if input
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | ';' | ',' | '*'))
+    {
+        return Err(invalid(
+            "contains whitespace, a control character, a quote, ';', ',' or '*'",
+        ));
+    }
+    let url = Url::parse(input).map_err(|_| invalid("not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("scheme is not http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("contains credentials"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("has a path, query or fragment"));
+    }
+    if matches!(url.host(), Some(url::Host::Ipv6(_))) {
+        return Err(invalid("IPv6 literals cannot be expressed as CSP sources"));
+    }
+    let origin = url.origin();
+    if !origin.is_tuple() {
+        return Err(invalid("not a tuple origin"));
+    }
+    let serialized = origin.ascii_serialization();
+    // Belt and braces: whatever the URL parser accepted, only this shape reaches the policy.
+    let rest = serialized
+        .strip_prefix("https://")
+        .or_else(|| serialized.strip_prefix("http://"))
+        .ok_or_else(|| invalid("not an http(s) origin"))?;
+    let (host, port) = match rest.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !host_ok || !port_ok {
+        return Err(invalid("host or port has characters CSP cannot express"));
+    }
+    Ok(serialized)
+}
+
+/// The policy for a `srcdoc` plugin document, to put in its
+/// `<meta http-equiv="Content-Security-Policy" content="…">` (the output has no `"`, `<` or `&`).
+///
+/// ```text
+/// default-src 'none'; script-src 'nonce-N'; style-src 'nonce-N'; img-src data: blob:;
+/// font-src data:; connect-src 'none'; worker-src blob:; base-uri 'none'; form-action 'none'
+/// ```
+///
+/// With no nonce, `script-src` and `style-src` are `'unsafe-inline'`: the plugin's own inline
+/// code may run (it is sandboxed and that is its purpose), but nothing is loaded from anywhere.
+///
+/// # Security
+/// - A `srcdoc` frame inherits the host page's policy *and* enforces this one; what runs must
+///   pass both. Pass the host page's nonce so nonced inline plugin code passes the inherited
+///   `script-src` too (without a nonce, the host policy of [`CspBuilder`] blocks inline script
+///   in the frame, whatever this policy says).
+/// - No `'self'`: in an inherited policy it means the *host's* origin, and would let the
+///   opaque frame load host-origin scripts (DESIGN §9).
+/// - `connect-src 'none'`: the plugin reaches the network only through the host bridge
+///   (`api.fetch`), where the manifest allowlist, rate limits and audit apply. Direct access
+///   to its declared origins would bypass the path-prefix checks and the audit log.
+/// - `img-src data: blob:` and `font-src data:` let a plugin show what it already has without
+///   fetching anything; remote images would be an undeclared network channel.
+/// - `worker-src blob:`: `worker` plugins start their worker from a `blob:` URL in such a frame.
+///
+/// ```
+/// use plugin_warden::core::csp::{srcdoc_csp, CounterRng, Nonce};
+/// let n = Nonce::generate(&mut CounterRng::new(0)).unwrap();
+/// let csp = srcdoc_csp(Some(&n));
+/// assert!(csp.starts_with("default-src 'none'; script-src 'nonce-AAECAwQFBgcICQoLDA0ODw=='"));
+/// assert!(!csp.contains("'self'") && csp.contains("connect-src 'none'"));
+/// assert!(srcdoc_csp(None).contains("script-src 'unsafe-inline'"));
+/// ```
+pub fn srcdoc_csp(nonce: Option<&Nonce>) -> String {
+    let inline = match nonce {
+        Some(n) => format!("'nonce-{}'", n.as_str()),
+        None => "'unsafe-inline'".to_owned(),
+    };
+    [
+        "default-src 'none'".to_owned(),
+        format!("script-src {inline}"),
+        format!("style-src {inline}"),
+        "img-src data: blob:".to_owned(),
+        "font-src data:".to_owned(),
+        "connect-src 'none'".to_owned(),
+        "worker-src blob:".to_owned(),
+        "base-uri 'none'".to_owned(),
+        "form-action 'none'".to_owned(),
+    ]
+    .join("; ")
+}

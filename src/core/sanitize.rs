@@ -1,1 +1,983 @@
-//! Not written yet: see the open issues.
+//! The HTML sanitizer policy: what plugin-provided HTML may contain after it passes through
+//! [`Sanitizer::sanitize`] (ammonia underneath).
+//!
+//! # Policy
+//!
+//! The default allow-list is the HTML-namespace part of the WICG Sanitizer API *safe default*
+//! (`tests/data/safe-default-configuration.json`), with these differences:
+//!
+//! - **No SVG or MathML at all.** Every known ammonia XSS (RUSTSEC-2021-0074, RUSTSEC-2025-0071,
+//!   RUSTSEC-2026-0193, RUSTSEC-2026-0213, the processing-instruction confusion) needed `svg` or
+//!   `math` — or a raw-text element — on the allow-list. Neither can ever be allowed, not even
+//!   through [`SanitizerConfig`]: they are outside the bounded superset ([`allowable_elements`]).
+//! - **No raw-text, RCDATA, template or embedding element**: `script`, `style`, `xmp`, `iframe`,
+//!   `noembed`, `noframes`, `noscript`, `plaintext`, `textarea`, `title`, `template`, `object`,
+//!   `embed`. Their *content* is dropped too, not unwrapped into text.
+//! - **No document-level element** (`html`, `head`, `body`, `base`, `meta`, `link`): the input is a
+//!   fragment.
+//! - **No form element** (`form`, `input`, `button`, `select`, `option`, `textarea`, `label`,
+//!   `fieldset`, …): no plugin script runs in `shadow` mode, so controls would only serve
+//!   credential phishing (password managers autofill inputs in the host's origin), submissions to
+//!   foreign origins, and `name`-based DOM clobbering (`<form><input name=attributes>`).
+//! - **`img` is added** (`src`, `alt`, `width`, `height`): plugins show pictures. A remote image is
+//!   a request from the host page, so the host's CSP `img-src` decides which origins load.
+//!
+//! Attributes: `dir`, `lang`, `title` everywhere, plus the WICG per-element attributes. Never:
+//! event handlers (`on*`), `style` (CSS can lay a `position: fixed` overlay over the host page
+//! from inside a shadow root and make requests through `url()`), `srcdoc`, `srcset`, `formaction`,
+//! `action`, `ping`, `name`, `nonce`, `is`, `slot`, `xlink:href`.
+//!
+//! URLs (`href`, `src`, `cite`): `http:`, `https:`, `mailto:`, `tel:` and relative URLs. `data:`
+//! only in `<img src>`, only when [`SanitizerConfig::allow_data_images`] is set, and only for
+//! `image/png`, `image/gif`, `image/jpeg`, `image/webp` and `image/avif` (never `image/svg+xml`).
+//!
+//! Links always get `rel="noopener noreferrer"`; `target` is stripped, or forced to `_blank` with
+//! [`LinkTarget::Blank`].
+//!
+//! DOM clobbering: `name` is never allowed; `id` is off by default and, when a host allows it,
+//! every value is prefixed with [`ID_PREFIX`] so plugin HTML cannot shadow `document.<name>` or
+//! `window.<name>` properties the host's code uses. (Fragment links `href="#x"` do not follow the
+//! prefix; hosts that want in-page anchors rewrite them.)
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use url::Url;
+
+use super::error::{Coded, ErrorCode};
+
+/// The prefix given to every `id` value when a host allows `id`.
+pub const ID_PREFIX: &str = "user-content-";
+
+/// The default for [`SanitizerConfig::max_tags`].
+pub const DEFAULT_MAX_TAGS: usize = 10_000;
+
+/// The largest [`SanitizerConfig::max_tags`] a host may set.
+pub const MAX_MAX_TAGS: usize = 100_000;
+
+/// The `rel` every `<a>` gets.
+pub const LINK_REL: &str = "noopener noreferrer";
+
+/// The default elements: the WICG safe default's HTML elements minus `html`, `head`, `body` and
+/// `title`, plus `img`.
+const DEFAULT_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "data",
+    "dd",
+    "del",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "main",
+    "mark",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "search",
+    "section",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
+    "var",
+    "wbr",
+];
+
+/// Elements a host may add with `allowElements`; harmless phrasing and disclosure elements.
+const EXTRA_ELEMENTS: &[&str] = &["acronym", "details", "rb", "rtc", "strike", "summary", "tt"];
+
+/// Attributes allowed on every default element.
+const DEFAULT_GENERIC_ATTRIBUTES: &[&str] = &["dir", "lang", "title"];
+
+/// Attributes a host may add for every element (`"*"` in `allowAttributes`). `aria-*` stands for
+/// every attribute starting with `aria-`.
+const EXTRA_GENERIC_ATTRIBUTES: &[&str] = &["aria-*", "class", "hidden", "id", "role", "translate"];
+
+/// The WICG safe default's per-element attributes, plus `img`.
+const DEFAULT_ELEMENT_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("a", &["href", "hreflang", "type"]),
+    ("blockquote", &["cite"]),
+    ("col", &["span"]),
+    ("colgroup", &["span"]),
+    ("data", &["value"]),
+    ("del", &["cite", "datetime"]),
+    ("img", &["alt", "height", "src", "width"]),
+    ("ins", &["cite", "datetime"]),
+    ("li", &["value"]),
+    ("ol", &["reversed", "start", "type"]),
+    ("q", &["cite"]),
+    ("td", &["colspan", "headers", "rowspan"]),
+    ("th", &["abbr", "colspan", "headers", "rowspan", "scope"]),
+    ("time", &["datetime"]),
+];
+
+/// Per-element attributes a host may add.
+const EXTRA_ELEMENT_ATTRIBUTES: &[(&str, &[&str])] =
+    &[("details", &["open"]), ("img", &["decoding", "loading"])];
+
+/// Elements whose whole subtree is dropped (not unwrapped into text).
+const CLEAN_CONTENT_ELEMENTS: &[&str] = &[
+    "applet",
+    "embed",
+    "frame",
+    "frameset",
+    "iframe",
+    "math",
+    "noembed",
+    "noframes",
+    "noscript",
+    "object",
+    "plaintext",
+    "script",
+    "select",
+    "style",
+    "svg",
+    "template",
+    "textarea",
+    "title",
+    "xmp",
+];
+
+/// The URL schemes allowed in `href`, `src` and `cite` (besides relative URLs).
+const URL_SCHEMES: &[&str] = &["http", "https", "mailto", "tel"];
+
+/// The `data:` image types allowed in `<img src>` when the host opts in.
+const DATA_IMAGE_TYPES: &[&str] = &[
+    "image/avif",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+];
+
+/// Every element a [`SanitizerConfig`] may allow: the default list plus a few harmless extras.
+///
+/// The list is fixed at compile time; nothing in SVG or MathML, no raw-text, RCDATA, template,
+/// embedding, document-level or form element is on it.
+///
+/// ```
+/// use plugin_warden::core::sanitize::allowable_elements;
+/// assert!(allowable_elements().contains(&"details"));
+/// assert!(!allowable_elements().contains(&"svg"));
+/// assert!(!allowable_elements().contains(&"style"));
+/// ```
+pub fn allowable_elements() -> Vec<&'static str> {
+    let set: BTreeSet<&'static str> = DEFAULT_ELEMENTS
+        .iter()
+        .chain(EXTRA_ELEMENTS)
+        .copied()
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Every attribute a [`SanitizerConfig`] may allow, as an [`AllowedAttributes`] value.
+///
+/// ```
+/// use plugin_warden::core::sanitize::allowable_attributes;
+/// let all = allowable_attributes();
+/// assert!(all.generic.contains(&"class"));
+/// assert!(!all.generic.contains(&"style"));
+/// assert_eq!(all.generic_prefixes, vec!["aria-"]);
+/// ```
+pub fn allowable_attributes() -> AllowedAttributes {
+    let mut generic = BTreeSet::new();
+    let mut prefixes = BTreeSet::new();
+    for &a in DEFAULT_GENERIC_ATTRIBUTES
+        .iter()
+        .chain(EXTRA_GENERIC_ATTRIBUTES)
+    {
+        match a.strip_suffix('*') {
+            Some(prefix) => prefixes.insert(prefix),
+            None => generic.insert(a),
+        };
+    }
+    let mut elements: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    for &(e, attrs) in DEFAULT_ELEMENT_ATTRIBUTES
+        .iter()
+        .chain(EXTRA_ELEMENT_ATTRIBUTES)
+    {
+        elements.entry(e).or_default().extend(attrs.iter().copied());
+    }
+    AllowedAttributes {
+        generic: generic.into_iter().collect(),
+        generic_prefixes: prefixes.into_iter().collect(),
+        elements: elements
+            .into_iter()
+            .map(|(e, a)| (e, a.into_iter().collect()))
+            .collect(),
+    }
+}
+
+/// Why a [`SanitizerConfig`] was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SanitizeError {
+    /// An element outside the allowable superset was asked for.
+    #[error("element {element:?} cannot be allowed: {reason}")]
+    ElementNotAllowable {
+        /// The element name as given.
+        element: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// An attribute outside the allowable superset was asked for.
+    #[error("attribute {attribute:?} on {element:?} cannot be allowed: {reason}")]
+    AttributeNotAllowable {
+        /// The element (`*` for every element) as given.
+        element: String,
+        /// The attribute name as given.
+        attribute: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// `maxTags` outside `1..=MAX_MAX_TAGS`.
+    #[error("maxTags must be between 1 and {max}; found {found}")]
+    LimitOutOfRange {
+        /// The value given.
+        found: usize,
+        /// The largest allowed value.
+        max: usize,
+    },
+    /// The input has more start tags than the configured `maxTags`.
+    #[error("the HTML has more than {limit} start tags (found {found})")]
+    TooManyTags {
+        /// The configured limit.
+        limit: usize,
+        /// How many start tags the input has.
+        found: usize,
+    },
+    /// The configuration did not deserialize.
+    #[error("invalid sanitizer configuration: {reason}")]
+    InvalidConfig {
+        /// The deserializer's complaint (names the field).
+        reason: String,
+    },
+}
+
+impl Coded for SanitizeError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            // Plugin-provided HTML over a limit, like any other oversized message.
+            SanitizeError::TooManyTags { .. } => ErrorCode::MessageRejected,
+            // Everything else is a host configuration mistake.
+            _ => ErrorCode::InvalidArgument,
+        }
+    }
+}
+
+/// What to do with `target` on links.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LinkTarget {
+    /// Remove every `target` attribute (links open in the host's own browsing context).
+    #[default]
+    Strip,
+    /// Set `target="_blank"` on every `<a>` (always together with `rel="noopener noreferrer"`).
+    Blank,
+}
+
+/// The sanitizer configuration a host may pass (JSON, camelCase; unknown fields are errors).
+///
+/// Every field is optional; the empty object is the default policy.
+///
+/// ```
+/// use plugin_warden::core::sanitize::{LinkTarget, SanitizerConfig};
+/// let c = SanitizerConfig::from_json(
+///     r#"{"allowElements":["details","summary"],"removeElements":["img"],
+///         "allowAttributes":{"*":["class"],"img":["loading"]},
+///         "allowDataImages":true,"linkTarget":"blank"}"#,
+/// ).unwrap();
+/// assert_eq!(c.link_target, LinkTarget::Blank);
+/// assert!(SanitizerConfig::from_json(r#"{"allowStyle":true}"#).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct SanitizerConfig {
+    /// Elements to add to the default list; each must be in [`allowable_elements`].
+    pub allow_elements: Vec<String>,
+    /// Elements to remove from the list (applied after `allow_elements`; unknown names are
+    /// ignored, since removing something never weakens the policy).
+    pub remove_elements: Vec<String>,
+    /// Attributes to add, keyed by element name, or `"*"` for every element; each must be in
+    /// [`allowable_attributes`].
+    pub allow_attributes: BTreeMap<String, Vec<String>>,
+    /// Keep `data:` URLs of raster image types in `<img src>`.
+    pub allow_data_images: bool,
+    /// What to do with `target` on links.
+    pub link_target: LinkTarget,
+    /// The most start tags an input may have (default [`DEFAULT_MAX_TAGS`], at most
+    /// [`MAX_MAX_TAGS`]). html5ever's tree builder is quadratic in nesting depth (100 000 nested
+    /// `<div>` take minutes), so the count bounds the time one call can freeze the host.
+    pub max_tags: usize,
+}
+
+impl Default for SanitizerConfig {
+    fn default() -> Self {
+        SanitizerConfig {
+            allow_elements: Vec::new(),
+            remove_elements: Vec::new(),
+            allow_attributes: BTreeMap::new(),
+            allow_data_images: false,
+            link_target: LinkTarget::Strip,
+            max_tags: DEFAULT_MAX_TAGS,
+        }
+    }
+}
+
+impl SanitizerConfig {
+    /// Parse a configuration from JSON.
+    ///
+    /// # Errors
+    /// [`SanitizeError::InvalidConfig`] (`INVALID_ARGUMENT`) when the JSON is malformed, has an
+    /// unknown field or a field of the wrong type.
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::SanitizerConfig;
+    /// assert_eq!(SanitizerConfig::from_json("{}").unwrap(), SanitizerConfig::default());
+    /// assert!(SanitizerConfig::from_json(r#"{"linkTarget":"_top"}"#).is_err());
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self, SanitizeError> {
+        serde_json::from_str(json).map_err(|e| SanitizeError::InvalidConfig {
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The attributes a [`Sanitizer`] keeps, for configuring other sanitizers alike (the benchmark
+/// gives the same lists to DOMPurify and `Element.setHTML`).
+///
+/// Besides these, the sanitizer *sets* `rel` on every `<a>` (and `target` with
+/// [`LinkTarget::Blank`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllowedAttributes {
+    /// Attributes kept on every allowed element, sorted.
+    pub generic: Vec<&'static str>,
+    /// Prefixes of attribute names kept on every allowed element (`aria-`), sorted.
+    pub generic_prefixes: Vec<&'static str>,
+    /// Attributes kept on particular elements, sorted.
+    pub elements: BTreeMap<&'static str, Vec<&'static str>>,
+}
+
+/// A sanitizer built once from a policy and reused for every call.
+///
+/// # Security
+/// The output is safe to insert into a document as HTML (it contains no script, no event
+/// handler, no `javascript:` URL, nothing outside the allow-list), and sanitizing it again
+/// yields the same string. It must still enter the DOM through the Trusted Types policy.
+///
+/// ```
+/// use plugin_warden::core::sanitize::Sanitizer;
+/// let s = Sanitizer::default();
+/// assert_eq!(
+///     s.sanitize(r#"<a href="https://a.example/" onclick="x()">hi</a><script>alert(1)</script>"#),
+///     r#"<a href="https://a.example/" rel="noopener noreferrer">hi</a>"#,
+/// );
+/// assert_eq!(s.sanitize("<svg><a>x</a></svg><b>ok</b>"), "<b>ok</b>");
+/// ```
+#[derive(Debug)]
+pub struct Sanitizer {
+    builder: ammonia::Builder<'static>,
+    elements: BTreeSet<&'static str>,
+    generic: BTreeSet<&'static str>,
+    generic_prefixes: BTreeSet<&'static str>,
+    element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
+    allow_data_images: bool,
+    link_target: LinkTarget,
+    max_tags: usize,
+}
+
+impl Default for Sanitizer {
+    /// The default policy (see the [module docs](self)).
+    fn default() -> Self {
+        let elements = DEFAULT_ELEMENTS.iter().copied().collect();
+        let generic = DEFAULT_GENERIC_ATTRIBUTES.iter().copied().collect();
+        let mut element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>> =
+            BTreeMap::new();
+        for &(e, attrs) in DEFAULT_ELEMENT_ATTRIBUTES {
+            element_attributes
+                .entry(e)
+                .or_default()
+                .extend(attrs.iter().copied());
+        }
+        Sanitizer::from_parts(
+            elements,
+            generic,
+            BTreeSet::new(),
+            element_attributes,
+            false,
+            LinkTarget::Strip,
+            DEFAULT_MAX_TAGS,
+        )
+    }
+}
+
+impl Sanitizer {
+    /// Build a sanitizer from a host configuration.
+    ///
+    /// # Errors
+    /// [`SanitizeError`] (`INVALID_ARGUMENT`) naming the first element or attribute outside
+    /// the allowable superset — e.g. `svg`, `math`, `style`, `script`, `iframe`, `form`, an
+    /// `on*` handler or the `style` attribute.
+    ///
+    /// # Security
+    /// No configuration can put SVG, MathML, a raw-text element or an event handler on the
+    /// allow-list; the superset is fixed at compile time.
+    ///
+    /// ```
+    /// use plugin_warden::core::error::{Coded, ErrorCode};
+    /// use plugin_warden::core::sanitize::{Sanitizer, SanitizerConfig};
+    /// let mut config = SanitizerConfig::default();
+    /// config.allow_elements = vec!["details".into(), "summary".into()];
+    /// let s = Sanitizer::new(&config).unwrap();
+    /// assert_eq!(s.sanitize("<details><summary>a</summary>b</details>"),
+    ///            "<details><summary>a</summary>b</details>");
+    ///
+    /// config.allow_elements = vec!["svg".into()];
+    /// let err = Sanitizer::new(&config).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    /// assert!(err.to_string().contains("\"svg\""));
+    /// ```
+    pub fn new(config: &SanitizerConfig) -> Result<Sanitizer, SanitizeError> {
+        if !(1..=MAX_MAX_TAGS).contains(&config.max_tags) {
+            return Err(SanitizeError::LimitOutOfRange {
+                found: config.max_tags,
+                max: MAX_MAX_TAGS,
+            });
+        }
+        let mut elements: BTreeSet<&'static str> = DEFAULT_ELEMENTS.iter().copied().collect();
+        for name in &config.allow_elements {
+            elements.insert(allowable_element(name)?);
+        }
+        for name in &config.remove_elements {
+            let lower = name.to_ascii_lowercase();
+            elements.retain(|e| *e != lower);
+        }
+
+        let mut generic: BTreeSet<&'static str> =
+            DEFAULT_GENERIC_ATTRIBUTES.iter().copied().collect();
+        let mut generic_prefixes = BTreeSet::new();
+        let mut element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>> =
+            BTreeMap::new();
+        for &(e, attrs) in DEFAULT_ELEMENT_ATTRIBUTES {
+            element_attributes
+                .entry(e)
+                .or_default()
+                .extend(attrs.iter().copied());
+        }
+        for (element, attrs) in &config.allow_attributes {
+            if element == "*" {
+                for attr in attrs {
+                    match allowable_generic_attribute(attr) {
+                        Some(a) => match a.strip_suffix('*') {
+                            Some(prefix) => generic_prefixes.insert(prefix),
+                            None => generic.insert(a),
+                        },
+                        None => return Err(attribute_error(element, attr)),
+                    };
+                }
+            } else {
+                let e = allowable_element(element)?;
+                for attr in attrs {
+                    let a = allowable_element_attribute(e, attr)
+                        .ok_or_else(|| attribute_error(element, attr))?;
+                    element_attributes.entry(e).or_default().insert(a);
+                }
+            }
+        }
+        Ok(Sanitizer::from_parts(
+            elements,
+            generic,
+            generic_prefixes,
+            element_attributes,
+            config.allow_data_images,
+            config.link_target,
+            config.max_tags,
+        ))
+    }
+
+    fn from_parts(
+        elements: BTreeSet<&'static str>,
+        generic: BTreeSet<&'static str>,
+        generic_prefixes: BTreeSet<&'static str>,
+        element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
+        allow_data_images: bool,
+        link_target: LinkTarget,
+        max_tags: usize,
+    ) -> Sanitizer {
+        let mut builder = ammonia::Builder::empty();
+        let mut tag_attributes: HashMap<&'static str, HashSet<&'static str>> = element_attributes
+            .iter()
+            .filter(|(e, _)| elements.contains(*e))
+            .map(|(e, a)| (*e, a.iter().copied().collect()))
+            .collect();
+        // `rel` (and `target`) are *set* on every `<a>`, in place when present. They are also
+        // kept from the input (and then overwritten) rather than stripped and appended again:
+        // ammonia's attribute filter removes with `swap_remove`, and re-appending on a second
+        // pass would reorder attributes and break idempotence. (`Builder::link_rel` appends.)
+        let mut set_values: HashMap<&'static str, &'static str> = HashMap::new();
+        set_values.insert("rel", LINK_REL);
+        if link_target == LinkTarget::Blank {
+            set_values.insert("target", "_blank");
+        }
+        if elements.contains("a") {
+            tag_attributes
+                .entry("a")
+                .or_default()
+                .extend(set_values.keys().copied());
+        }
+        let mut schemes: HashSet<&'static str> = URL_SCHEMES.iter().copied().collect();
+        if allow_data_images {
+            // Narrowed to `<img src>` and raster types by the attribute filter below.
+            schemes.insert("data");
+        }
+        builder
+            .tags(elements.iter().copied().collect())
+            .clean_content_tags(CLEAN_CONTENT_ELEMENTS.iter().copied().collect())
+            .generic_attributes(generic.iter().copied().collect())
+            .generic_attribute_prefixes(generic_prefixes.iter().copied().collect())
+            .tag_attributes(tag_attributes)
+            .tag_attribute_values(HashMap::new())
+            .set_tag_attribute_values(HashMap::from([("a", set_values)]))
+            .allowed_classes(HashMap::new())
+            .url_schemes(schemes)
+            .url_relative(ammonia::UrlRelative::PassThrough)
+            .link_rel(None)
+            .strip_comments(true)
+            .id_prefix(Some(ID_PREFIX))
+            .attribute_filter(move |element: &str, attribute: &str, value: &str| {
+                filter_attribute(allow_data_images, element, attribute, value)
+            });
+        Sanitizer {
+            builder,
+            elements,
+            generic,
+            generic_prefixes,
+            element_attributes,
+            allow_data_images,
+            link_target,
+            max_tags,
+        }
+    }
+
+    /// Sanitize an HTML fragment (parsed as the content of a `<div>`).
+    ///
+    /// Never fails: anything not allowed is dropped (script-like and foreign elements with their
+    /// content, other elements unwrapped to their children).
+    ///
+    /// # Security
+    /// Idempotent: `sanitize(sanitize(x)) == sanitize(x)`, so a re-parse by the browser sees the
+    /// same tree (the mutation-XSS check). Insert the result through Trusted Types.
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// let s = Sanitizer::default();
+    /// assert_eq!(s.sanitize(r#"<img src=x onerror="alert(1)">"#), r#"<img src="x">"#);
+    /// assert_eq!(s.sanitize(r#"<a href="java&#09;script:alert(1)">x</a>"#),
+    ///            r#"<a rel="noopener noreferrer">x</a>"#);
+    /// ```
+    pub fn sanitize(&self, html: &str) -> String {
+        self.try_sanitize(html).unwrap_or_default()
+    }
+
+    /// Like [`sanitize`](Self::sanitize), but says why an input was refused instead of
+    /// returning an empty string.
+    ///
+    /// # Errors
+    /// [`SanitizeError::TooManyTags`] (`MESSAGE_REJECTED`) when the input has more start tags
+    /// than [`SanitizerConfig::max_tags`]; the input is not parsed at all.
+    ///
+    /// # Security
+    /// The tag count is a linear pre-scan; it bounds the parser's worst case (deep nesting is
+    /// quadratic in html5ever), so one plugin cannot freeze the host with one message.
+    ///
+    /// ```
+    /// use plugin_warden::core::error::{Coded, ErrorCode};
+    /// use plugin_warden::core::sanitize::{Sanitizer, SanitizerConfig};
+    /// let mut config = SanitizerConfig::default();
+    /// config.max_tags = 3;
+    /// let s = Sanitizer::new(&config).unwrap();
+    /// assert_eq!(s.try_sanitize("<b>1</b><i>2</i>").unwrap(), "<b>1</b><i>2</i>");
+    /// let err = s.try_sanitize("<div><div><div><div>").unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::MessageRejected);
+    /// assert_eq!(s.sanitize("<div><div><div><div>"), "");
+    /// ```
+    pub fn try_sanitize(&self, html: &str) -> Result<String, SanitizeError> {
+        let found = count_start_tags(html);
+        if found > self.max_tags {
+            return Err(SanitizeError::TooManyTags {
+                limit: self.max_tags,
+                found,
+            });
+        }
+        let out = self.builder.clean(html).to_string();
+        Ok(if self.elements.contains("pre") {
+            double_leading_newline_in_pre(out)
+        } else {
+            out
+        })
+    }
+
+    /// The elements this sanitizer keeps, sorted.
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// let elements = Sanitizer::default().allowed_elements();
+    /// assert!(elements.contains(&"a") && elements.contains(&"img"));
+    /// assert!(!elements.contains(&"svg") && !elements.contains(&"form"));
+    /// ```
+    pub fn allowed_elements(&self) -> Vec<&'static str> {
+        self.elements.iter().copied().collect()
+    }
+
+    /// The attributes this sanitizer keeps (per-element entries only for allowed elements).
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// let attrs = Sanitizer::default().allowed_attributes();
+    /// assert_eq!(attrs.generic, vec!["dir", "lang", "title"]);
+    /// assert_eq!(attrs.elements["a"], vec!["href", "hreflang", "type"]);
+    /// ```
+    pub fn allowed_attributes(&self) -> AllowedAttributes {
+        AllowedAttributes {
+            generic: self.generic.iter().copied().collect(),
+            generic_prefixes: self.generic_prefixes.iter().copied().collect(),
+            elements: self
+                .element_attributes
+                .iter()
+                .filter(|(e, _)| self.elements.contains(*e))
+                .map(|(e, a)| (*e, a.iter().copied().collect()))
+                .collect(),
+        }
+    }
+
+    /// Whether `data:` raster images are kept in `<img src>`.
+    pub fn allows_data_images(&self) -> bool {
+        self.allow_data_images
+    }
+
+    /// What the sanitizer does with link targets.
+    pub fn link_target(&self) -> LinkTarget {
+        self.link_target
+    }
+}
+
+/// The HTML parser drops a newline right after `<pre>`, and html5ever's serializer does not
+/// write the compensating extra newline the HTML spec once required, so `<pre>` + comment +
+/// newline would lose a newline on every round trip (not idempotent). Put it back.
+///
+/// Sound on serializer output only: html5ever escapes `<` and `>` in text and attribute values,
+/// so every `<pre` starts a tag and the next `>` ends it.
+fn double_leading_newline_in_pre(out: String) -> String {
+    if !out.contains("<pre") {
+        return out;
+    }
+    let mut fixed = String::with_capacity(out.len() + 8);
+    let mut rest = out.as_str();
+    while let Some(at) = rest.find("<pre") {
+        let after_name = at + "<pre".len();
+        let Some(tail) = rest.get(after_name..) else {
+            break;
+        };
+        let is_pre_tag = tail.starts_with('>') || tail.starts_with(' ');
+        let Some(close) = tail.find('>').map(|c| after_name + c + 1) else {
+            break;
+        };
+        let (head, next) = rest.split_at(close);
+        fixed.push_str(head);
+        if is_pre_tag && next.starts_with('\n') {
+            fixed.push('\n');
+        }
+        rest = next;
+    }
+    fixed.push_str(rest);
+    fixed
+}
+
+/// An upper bound on the number of start tags the tokenizer can see: every `<` followed by an
+/// ASCII letter.
+fn count_start_tags(html: &str) -> usize {
+    html.as_bytes()
+        .windows(2)
+        .filter(|w| matches!(w, [b'<', c] if c.is_ascii_alphabetic()))
+        .count()
+}
+
+/// Map a host-given element name to its `'static` entry in the superset.
+fn allowable_element(name: &str) -> Result<&'static str, SanitizeError> {
+    let lower = name.to_ascii_lowercase();
+    DEFAULT_ELEMENTS
+        .iter()
+        .chain(EXTRA_ELEMENTS)
+        .find(|e| **e == lower)
+        .copied()
+        .ok_or_else(|| SanitizeError::ElementNotAllowable {
+            element: name.to_owned(),
+            reason: element_refusal(&lower),
+        })
+}
+
+fn allowable_generic_attribute(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    DEFAULT_GENERIC_ATTRIBUTES
+        .iter()
+        .chain(EXTRA_GENERIC_ATTRIBUTES)
+        .find(|a| **a == lower)
+        .copied()
+}
+
+fn allowable_element_attribute(element: &str, name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if lower != "aria-*" {
+        if let Some(a) = allowable_generic_attribute(&lower) {
+            return Some(a);
+        }
+    }
+    DEFAULT_ELEMENT_ATTRIBUTES
+        .iter()
+        .chain(EXTRA_ELEMENT_ATTRIBUTES)
+        .filter(|(e, _)| *e == element)
+        .flat_map(|(_, attrs)| attrs.iter())
+        .find(|a| **a == lower)
+        .copied()
+}
+
+fn attribute_error(element: &str, attribute: &str) -> SanitizeError {
+    SanitizeError::AttributeNotAllowable {
+        element: element.to_owned(),
+        attribute: attribute.to_owned(),
+        reason: attribute_refusal(&attribute.to_ascii_lowercase()),
+    }
+}
+
+fn element_refusal(lower: &str) -> &'static str {
+    match lower {
+        "svg" | "math" | "foreignobject" | "annotation-xml" | "mtext" | "mglyph" | "malignmark"
+        | "mi" | "mo" | "mn" | "ms" | "set" | "animate" | "use" | "image" | "desc" => {
+            "SVG and MathML (foreign content) are never allowed; every known ammonia XSS needed them"
+        }
+        "script" | "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript"
+        | "plaintext" | "textarea" | "title" | "template" => {
+            "raw-text, RCDATA and template elements are never allowed; every known ammonia XSS needed one"
+        }
+        "object" | "embed" | "applet" | "frame" | "frameset" | "portal" | "fencedframe" => {
+            "elements that embed another document or a plugin are never allowed"
+        }
+        "html" | "head" | "body" | "base" | "meta" | "link" => {
+            "document-level elements are never allowed (the input is a fragment)"
+        }
+        "form" | "input" | "button" | "select" | "option" | "optgroup" | "label" | "fieldset"
+        | "legend" | "output" | "datalist" | "keygen" | "selectedcontent" => {
+            "form elements are never allowed (credential phishing, autofill, DOM clobbering)"
+        }
+        _ => "expected one of the allowable elements (see allowable_elements())",
+    }
+}
+
+fn attribute_refusal(lower: &str) -> &'static str {
+    if lower.starts_with("on") {
+        return "event handler attributes are never allowed";
+    }
+    match lower {
+        "style" => {
+            "style attributes are never allowed (overlays outside the shadow root, url() requests)"
+        }
+        "name" => "name is never allowed (DOM clobbering)",
+        "rel" | "target" => "rel and target are set by the sanitizer (see linkTarget)",
+        "srcdoc" | "srcset" | "formaction" | "action" | "ping" | "xlink:href" | "background"
+        | "poster" => "this URL or document attribute is never allowed",
+        _ => {
+            "expected one of the allowable attributes for this element (see allowable_attributes())"
+        }
+    }
+}
+
+/// The last word on attribute values, after ammonia's allow-list and scheme checks.
+fn filter_attribute<'v>(
+    allow_data_images: bool,
+    element: &str,
+    attribute: &str,
+    value: &'v str,
+) -> Option<Cow<'v, str>> {
+    match attribute {
+        "href" | "src" | "cite" => url_allowed(
+            allow_data_images && element == "img" && attribute == "src",
+            value,
+        )
+        .then_some(Cow::Borrowed(value)),
+        _ => Some(Cow::Borrowed(value)),
+    }
+}
+
+/// `http`, `https`, `mailto`, `tel`, relative URLs, and (where `data_image` is true) raster
+/// `data:` images. Parsed with the WHATWG parser, so tabs, newlines and entity tricks in the
+/// scheme (`java&#09;script:`) are seen as the browser sees them.
+///
+/// Defense in depth against parsers that disagree with WHATWG (older engines, other consumers of
+/// the HTML): the value must also pass with every character that is not printable ASCII removed,
+/// so `"\u{2028}javascript:alert(1)"` or `"\u{200b}javascript:…"` — harmless relative URLs to
+/// WHATWG — are dropped too.
+fn url_allowed(data_image: bool, value: &str) -> bool {
+    if !value.chars().all(|c| c.is_ascii_graphic()) {
+        let squeezed: String = value.chars().filter(char::is_ascii_graphic).collect();
+        if !url_allowed_as_parsed(data_image, &squeezed) {
+            return false;
+        }
+    }
+    url_allowed_as_parsed(data_image, value)
+}
+
+fn url_allowed_as_parsed(data_image: bool, value: &str) -> bool {
+    match Url::parse(value) {
+        Ok(url) => match url.scheme() {
+            "http" | "https" | "mailto" | "tel" => true,
+            "data" => data_image && is_raster_data_image(&url),
+            _ => false,
+        },
+        Err(url::ParseError::RelativeUrlWithoutBase) => true,
+        Err(_) => false,
+    }
+}
+
+fn is_raster_data_image(url: &Url) -> bool {
+    // A data: URL's path is `<mediatype>[;params],<data>`.
+    let Some((header, _data)) = url.path().split_once(',') else {
+        return false;
+    };
+    let media_type = header.split(';').next().unwrap_or("").trim();
+    DATA_IMAGE_TYPES
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(media_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_and_extra_lists_do_not_overlap_the_clean_content_list() {
+        for e in allowable_elements() {
+            assert!(!CLEAN_CONTENT_ELEMENTS.contains(&e), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_full_superset_builds_and_cleans() {
+        let all = allowable_attributes();
+        let mut attrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        attrs.insert(
+            "*".into(),
+            EXTRA_GENERIC_ATTRIBUTES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        );
+        for (e, a) in all.elements {
+            attrs.insert(e.into(), a.iter().map(|s| s.to_string()).collect());
+        }
+        let config = SanitizerConfig {
+            allow_elements: EXTRA_ELEMENTS.iter().map(|s| s.to_string()).collect(),
+            allow_attributes: attrs,
+            ..SanitizerConfig::default()
+        };
+        let s = Sanitizer::new(&config).expect("invariant: the superset is allowable");
+        assert_eq!(
+            s.sanitize("<p id=a class=b aria-label=c>x</p>"),
+            "<p id=\"user-content-a\" class=\"b\" aria-label=\"c\">x</p>"
+        );
+    }
+
+    #[test]
+    fn pre_newlines_survive_round_trips() {
+        assert_eq!(
+            double_leading_newline_in_pre("<pre>\nx</pre>".into()),
+            "<pre>\n\nx</pre>"
+        );
+        assert_eq!(
+            double_leading_newline_in_pre("<pre dir=\"ltr\">\nx</pre><p>\n</p>".into()),
+            "<pre dir=\"ltr\">\n\nx</pre><p>\n</p>"
+        );
+        assert_eq!(double_leading_newline_in_pre("<pref>\n".into()), "<pref>\n");
+        assert_eq!(
+            double_leading_newline_in_pre("<pre>x\n</pre>".into()),
+            "<pre>x\n</pre>"
+        );
+        let s = Sanitizer::default();
+        let once = s.sanitize("<pre><!-- c -->\n<b>x</b></pre>");
+        assert_eq!(once, "<pre>\n\n<b>x</b></pre>");
+        assert_eq!(s.sanitize(&once), once);
+    }
+
+    #[test]
+    fn data_image_types() {
+        let ok = |v: &str| url_allowed(true, v);
+        assert!(ok("data:image/png;base64,AAAA"));
+        assert!(ok("data:IMAGE/PNG,AAAA"));
+        assert!(!ok("data:image/svg+xml,<svg onload=alert(1)>"));
+        assert!(!ok("data:text/html,<script>alert(1)</script>"));
+        assert!(!ok("data:image/png"));
+        assert!(!url_allowed(false, "data:image/png;base64,AAAA"));
+        assert!(!url_allowed(false, "\u{2028}javascript:alert(1)"));
+        assert!(!url_allowed(false, "java\u{0}script:alert(1)"));
+        assert!(!url_allowed(false, "\u{180e}javascript:alert(1)"));
+        assert!(!url_allowed(false, "java\u{ad}script:alert(1)"));
+        assert!(url_allowed(false, "/日本/page"));
+        assert!(url_allowed(false, "/a b/c"));
+        assert!(url_allowed(false, " https://a.example/ "));
+    }
+}

@@ -1,0 +1,333 @@
+//! The host and `srcdoc` Content Security Policies, nonces and origin validation.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::HashSet;
+
+use plugin_warden::core::csp::{
+    parse_origin, srcdoc_csp, CounterRng, CspBuilder, CspError, Nonce, Rng,
+    DEFAULT_TRUSTED_TYPES_POLICY,
+};
+use plugin_warden::core::error::{Coded, ErrorCode};
+
+fn nonce(seed: u8) -> Nonce {
+    Nonce::generate(&mut CounterRng::new(seed)).expect("a counter never fails")
+}
+
+fn directives(csp: &str) -> Vec<(String, String)> {
+    csp.split("; ")
+        .map(|d| match d.split_once(' ') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => (d.to_owned(), String::new()),
+        })
+        .collect()
+}
+
+#[test]
+fn host_policy_has_every_directive_exactly() {
+    let n = nonce(0);
+    let csp = CspBuilder::new()
+        .nonce(&n)
+        .trusted_types_policy("acme-host")
+        .and_then(|b| b.plugin_frame_origin("https://plugins.acme.example"))
+        .and_then(|b| b.plugin_connect_origin("https://api.acme.example"))
+        .expect("valid")
+        .build();
+    let expected = [
+        ("default-src", "'self'"),
+        (
+            "script-src",
+            "'self' 'nonce-AAECAwQFBgcICQoLDA0ODw==' 'wasm-unsafe-eval'",
+        ),
+        ("style-src", "'self' 'nonce-AAECAwQFBgcICQoLDA0ODw=='"),
+        ("object-src", "'none'"),
+        ("base-uri", "'none'"),
+        ("frame-src", "https://plugins.acme.example"),
+        ("connect-src", "'self' https://api.acme.example"),
+        ("worker-src", "'self' blob:"),
+        ("form-action", "'self'"),
+        ("frame-ancestors", "'self'"),
+        ("require-trusted-types-for", "'script'"),
+        ("trusted-types", "acme-host"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(directives(&csp), expected, "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
+}
+
+#[test]
+fn defaults_without_nonce_or_plugins() {
+    let csp = CspBuilder::default().build();
+    let d = directives(&csp);
+    assert!(d.contains(&("frame-src".into(), "'none'".into())));
+    assert!(d.contains(&("connect-src".into(), "'self'".into())));
+    assert!(d.contains(&("script-src".into(), "'self' 'wasm-unsafe-eval'".into())));
+    assert!(d.contains(&("trusted-types".into(), DEFAULT_TRUSTED_TYPES_POLICY.into())));
+    assert!(!csp.contains("nonce-") && !csp.contains("img-src"));
+    let with_images = CspBuilder::new().data_images(true).build();
+    assert!(directives(&with_images).contains(&("img-src".into(), "'self' data:".into())));
+}
+
+#[test]
+fn origins_from_several_plugins_are_unioned_sorted_and_deduplicated() {
+    let mut b = CspBuilder::new();
+    // Three plugins' origins, in arbitrary order, with duplicates in different spellings.
+    for o in [
+        "https://z.example",
+        "https://A.example:443",
+        "https://a.example/",
+        "http://localhost:8080",
+        "https://z.example",
+    ] {
+        b = b.plugin_frame_origin(o).expect("valid");
+    }
+    for o in [
+        "https://api.z.example",
+        "https://api.a.example:8443",
+        "https://API.a.example:8443/",
+        "http://127.0.0.1:80",
+    ] {
+        b = b.plugin_connect_origin(o).expect("valid");
+    }
+    let csp = b.build();
+    let d = directives(&csp);
+    assert!(
+        d.contains(&(
+            "frame-src".into(),
+            "http://localhost:8080 https://a.example https://z.example".into()
+        )),
+        "{csp}"
+    );
+    assert!(
+        d.contains(&(
+            "connect-src".into(),
+            "'self' http://127.0.0.1 https://api.a.example:8443 https://api.z.example".into()
+        )),
+        "{csp}"
+    );
+}
+
+#[test]
+fn origins_are_normalized() {
+    let cases = [
+        ("https://a.example:443", "https://a.example"),
+        ("http://a.example:80/", "http://a.example"),
+        ("https://a.example:8443", "https://a.example:8443"),
+        ("HTTPS://A.EXAMPLE", "https://a.example"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("https://ＡＢＣ.example", "https://abc.example"),
+        ("https://a.example.", "https://a.example."),
+        ("https://192.168.0.1:8080", "https://192.168.0.1:8080"),
+        ("https://0x7f.1", "https://127.0.0.1"),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(parse_origin(input).as_deref(), Ok(expected), "{input}");
+    }
+}
+
+#[test]
+fn hostile_origins_are_refused_and_named() {
+    let hostile = [
+        "https://a.example; script-src *",
+        "https://a.example;script-src",
+        "https://a.example,https://b.example",
+        "https://a.example https://b.example",
+        "'unsafe-inline'",
+        "'self'",
+        "'none'",
+        "*",
+        "https://*.example",
+        "https://a.example:*",
+        "javascript:alert(1)",
+        "data:",
+        "data:text/html,x",
+        "blob:https://a.example/1",
+        "ftp://a.example",
+        "ws://a.example",
+        "https://user:pw@a.example",
+        "https://user@a.example",
+        "https://a.example/path",
+        "https://a.example/?q",
+        "https://a.example/#f",
+        "https://[::1]",
+        "//a.example",
+        "a.example",
+        "https://a.example\t",
+        "\nhttps://a.example",
+        "https://a.exa\u{0}mple",
+        "https://a.example\"",
+        "",
+        "null",
+        "https://",
+    ];
+    for input in hostile {
+        let err = parse_origin(input).expect_err(input);
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{input}");
+        assert!(
+            err.to_string().contains(&format!("{input:?}")),
+            "the error names the input: {err}"
+        );
+        assert!(CspBuilder::new().plugin_frame_origin(input).is_err());
+        assert!(CspBuilder::new().plugin_connect_origin(input).is_err());
+    }
+}
+
+#[test]
+fn accepted_origins_cannot_inject() {
+    // Whatever passes, the policy keeps its shape: one directive per "; ", no quotes or stars
+    // inside the origin lists.
+    let inputs = [
+        "https://a.example",
+        "https://xn--bcher-kva.example",
+        "http://localhost:3000",
+        "https://a-b.c-d.example:1",
+    ];
+    let mut b = CspBuilder::new();
+    for i in inputs {
+        b = b
+            .plugin_frame_origin(i)
+            .and_then(|b| b.plugin_connect_origin(i))
+            .expect("valid");
+    }
+    let csp = b.build();
+    assert_eq!(directives(&csp).len(), 12);
+    for (name, value) in directives(&csp) {
+        if name == "frame-src" || name == "connect-src" {
+            for source in value.split(' ').filter(|s| *s != "'self'") {
+                assert!(
+                    source.starts_with("https://") || source.starts_with("http://"),
+                    "{source}"
+                );
+                assert!(!source.contains(['\'', '*', ';', ',']), "{source}");
+            }
+        }
+    }
+}
+
+#[test]
+fn nonces_are_128_bit_standard_base64_and_fresh() {
+    let mut rng = CounterRng::new(7);
+    let a = Nonce::generate(&mut rng).expect("ok");
+    let b = Nonce::generate(&mut rng).expect("ok");
+    assert_ne!(a, b, "two generates from one counting RNG differ");
+    for n in [&a, &b] {
+        assert_eq!(n.as_str().len(), 24);
+        assert!(n.as_str().ends_with("=="));
+        assert!(n
+            .as_str()
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')));
+        assert_eq!(Nonce::parse(n.as_str()).as_ref(), Ok(n));
+        assert_eq!(n.to_string(), n.as_str());
+    }
+    assert_eq!(
+        format!("{a:?}"),
+        "Nonce(…)",
+        "Debug does not leak the nonce"
+    );
+    // Nonces from one source are pairwise distinct (a byte counter cycles after 16).
+    let set: HashSet<String> = (0..16)
+        .map(|_| Nonce::generate(&mut rng).expect("ok").as_str().to_owned())
+        .collect();
+    assert_eq!(set.len(), 16);
+}
+
+#[test]
+fn nonce_parse_is_strict() {
+    assert!(Nonce::parse("AAECAwQFBgcICQoLDA0ODw==").is_ok());
+    assert!(Nonce::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").is_ok()); // 32 bytes
+    assert!(Nonce::parse("+/+/+/+/+/+/+/+/+/+/+w==").is_ok());
+    for bad in [
+        "",
+        "AAECAwQFBgcICQoLDA0O",                     // 15 bytes, unpadded
+        "AAECAwQFBgcICQoLDA0ODg",                   // no padding
+        "AAECAwQFBgcICQoLDA0ODw",                   // no padding
+        "AAECAwQFBgcICQoLDA0ODw=",                  // wrong padding
+        "AAECAwQFBgcICQoLDA0ODw==\n",               // trailing newline
+        "AAECAwQFBgcICQoLDA0ODw== ",                // trailing space
+        "AAECAwQFBgcICQoLDA0ODw==' 'unsafe-inline", // injection
+        "-_ECAwQFBgcICQoLDA0ODw==",                 // base64url alphabet
+        "AAECAwQFBgc=",                             // 8 bytes
+        "AAEC AwQFBgcICQoLDA0ODw==",
+    ] {
+        let err = Nonce::parse(bad).expect_err(bad);
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+    }
+    assert!(Nonce::parse(&"A".repeat(4096)).is_err());
+}
+
+struct FailingRng;
+impl Rng for FailingRng {
+    fn fill_bytes(&mut self, _: &mut [u8]) -> Result<(), CspError> {
+        Err(CspError::Rng {
+            reason: "no crypto".into(),
+        })
+    }
+}
+
+#[test]
+fn rng_failure_is_an_error_not_a_weak_nonce() {
+    let err = Nonce::generate(&mut FailingRng).expect_err("must fail");
+    assert_eq!(err.code(), ErrorCode::Internal);
+}
+
+#[test]
+fn policy_names_follow_the_trusted_types_grammar() {
+    for ok in [
+        "plugin-warden",
+        "a",
+        "A-Za-z0-9-#=_/@.%",
+        "default",
+        &"x".repeat(128),
+    ] {
+        let csp = CspBuilder::new()
+            .trusted_types_policy(ok)
+            .expect(ok)
+            .build();
+        assert!(csp.ends_with(&format!("; trusted-types {ok}")), "{csp}");
+    }
+    for bad in [
+        "",
+        "*",
+        "'allow-duplicates'",
+        "'none'",
+        "a b",
+        "a;script-src *",
+        "a,b",
+        "naïve",
+        "a\"",
+        "a\n",
+        &"x".repeat(129),
+    ] {
+        let err = CspBuilder::new().trusted_types_policy(bad).expect_err(bad);
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+    }
+}
+
+#[test]
+fn srcdoc_policy_is_exact_and_never_uses_self() {
+    let n = nonce(0);
+    assert_eq!(
+        srcdoc_csp(Some(&n)),
+        "default-src 'none'; script-src 'nonce-AAECAwQFBgcICQoLDA0ODw=='; \
+         style-src 'nonce-AAECAwQFBgcICQoLDA0ODw=='; img-src data: blob:; font-src data:; \
+         connect-src 'none'; worker-src blob:; base-uri 'none'; form-action 'none'"
+    );
+    assert_eq!(
+        srcdoc_csp(None),
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         img-src data: blob:; font-src data:; connect-src 'none'; worker-src blob:; \
+         base-uri 'none'; form-action 'none'"
+    );
+    for csp in [srcdoc_csp(Some(&n)), srcdoc_csp(None)] {
+        assert!(!csp.contains("'self'"));
+        assert!(
+            !csp.contains(['"', '<', '>', '&']),
+            "safe in a meta content attribute"
+        );
+    }
+}

@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, MessageChannel, MessageEvent, MessagePort};
 
 use super::mount::{create_iframe, Frame};
-use super::sys::{describe, error, js_error, nonce_hex, window};
+use super::sys::{describe, error, from_js, js_error, nonce_hex, window};
 use crate::core::engine::{Engine, Status};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::mount::{plan, MountContext, MountOptions, MountPlan};
@@ -123,13 +123,7 @@ impl Host {
                 format!("plugin {id:?} is already mounted; unmount it first"),
             ));
         }
-        let opts: MountOptions = if opts.is_undefined() || opts.is_null() {
-            MountOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(opts).map_err(|e| {
-                WardenError::new(ErrorCode::MountFailed, format!("mount options: {e}"))
-            })?
-        };
+        let opts: MountOptions = from_js(&opts, "mount options", ErrorCode::MountFailed)?;
         let win = window()?;
         let host_url = win
             .location()

@@ -70,3 +70,20 @@ pub(crate) fn nonce_hex() -> Result<String, WardenError> {
     let bytes = random_bytes::<16>()?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// Deserialize a host-supplied JS value through JSON, so `deny_unknown_fields` holds (a
+/// misspelled option is an error, not silently ignored: serde-wasm-bindgen only reads the
+/// fields a struct declares). `undefined`/`null` give `T::default()`.
+pub(crate) fn from_js<T>(value: &JsValue, what: &str, code: ErrorCode) -> Result<T, WardenError>
+where
+    T: serde::de::DeserializeOwned + Default,
+{
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    let text = js_sys::JSON::stringify(value)
+        .map_err(|e| WardenError::new(code, format!("{what}: cannot be read as JSON: {}", describe(&e))))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
+}

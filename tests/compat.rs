@@ -1,4 +1,5 @@
 //! Compatibility ranges (npm-style) against host versions.
+#![cfg(not(target_arch = "wasm32"))]
 
 use plugin_warden::core::compat::{check, parse_host_version, CompatError, CompatRange};
 use plugin_warden::core::error::{Coded, ErrorCode};

@@ -4,6 +4,7 @@
 //! printf 'console.log("hello from a plugin");\n' > a.js
 //! openssl dgst -sha384 -binary a.js | openssl base64 -A    # likewise -sha256, -sha512
 //! ```
+#![cfg(not(target_arch = "wasm32"))]
 
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::integrity::{

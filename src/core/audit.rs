@@ -282,6 +282,27 @@ impl AuditLog {
         self.events.iter().cloned().collect()
     }
 
+    /// The events held whose `seq` is greater than `seq`, oldest first. Cheap when few are new:
+    /// it walks back from the newest event only as far as it must.
+    ///
+    /// ```
+    /// use plugin_warden::core::audit::{AuditEvent, AuditKind, AuditLog};
+    /// let mut log = AuditLog::new();
+    /// let first = log.push(AuditEvent::new(AuditKind::Mount, 0.0));
+    /// log.push(AuditEvent::new(AuditKind::Unmount, 1.0));
+    /// assert_eq!(log.since(first).len(), 1);
+    /// assert_eq!(log.since(0).len(), 2);
+    /// ```
+    pub fn since(&self, seq: u64) -> Vec<AuditEvent> {
+        let newer = self.events.iter().rev().take_while(|e| e.seq > seq).count();
+        self.events.iter().skip(self.events.len() - newer).cloned().collect()
+    }
+
+    /// The `seq` of the newest event pushed (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(1)
+    }
+
     /// How many events are held.
     pub fn len(&self) -> usize {
         self.events.len()

@@ -1,13 +1,30 @@
-//! The engine: the host's plugin registry and lifecycle, with no browser in it.
+//! The engine: the host's plugin registry, lifecycle and call handling, with no browser in it.
 //!
 //! The browser layer (`web`) feeds it what happened (a manifest to install, a handshake, a
-//! message from a plugin, a failure) and carries out what it answers.
+//! message from a plugin, a failure) and carries out what it answers ([`Outcome`]). Every
+//! decision — parse limits, rate limits, permissions, storage namespacing, network allowlist,
+//! RBAC — is made here and tested natively.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use super::error::{ErrorCode, WardenError};
+use super::analysis::{analyze, AnalysisOptions, AnalysisReport};
+use super::audit::{AuditDecision, AuditEvent, AuditKind, AuditLog};
+use super::compat::parse_host_version;
+use super::csp::{CspBuilder, Nonce};
+use super::error::{Coded, ErrorCode, WardenError};
+use super::integrity::Integrity;
+use super::manifest::{Capability, Manifest, ManifestOptions};
+use super::network::Allowlist;
+use super::permission::PermissionSet;
+use super::policy::{decide, Decision};
+use super::protocol::{parse_call, Level, Limits, Method, Reply};
+use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
+use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
+use super::sanitize::{Sanitizer, SanitizerConfig};
+use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
 
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -28,123 +45,931 @@ pub enum Status {
     },
 }
 
-/// One installed plugin.
-#[derive(Clone, Debug)]
-struct Record {
+/// The `limits` host option (DESIGN.md §7); every field optional.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostLimits {
+    /// Largest message from a plugin, in bytes (64 KiB).
+    pub max_message_bytes: Option<usize>,
+    /// Deepest nesting in a message (32).
+    pub max_depth: Option<usize>,
+    /// Sustained calls per second per plugin (50).
+    pub calls_per_second: Option<f64>,
+    /// Burst of calls per plugin (100).
+    pub burst: Option<f64>,
+    /// Calls awaiting an answer per plugin (64).
+    pub max_in_flight: Option<u32>,
+    /// Refusals within the flood window that suspend a plugin (200).
+    pub suspend_after: Option<u32>,
+    /// Storage bytes per plugin (1 MiB).
+    pub storage_quota_bytes: Option<usize>,
+    /// Largest storage value in bytes (64 KiB).
+    pub max_value_bytes: Option<usize>,
+    /// Largest `api.fetch` response body in bytes (5 MiB).
+    pub max_response_bytes: Option<usize>,
+    /// `api.fetch` timeout in milliseconds (10 s).
+    pub fetch_timeout_ms: Option<u32>,
+}
+
+/// What bundle analysis does with error findings.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum BundlePolicy {
+    /// Error findings fail the install with `BUNDLE_REJECTED` (default).
+    #[default]
+    Reject,
+    /// Findings are reported as warnings; the install goes on.
+    Warn,
+}
+
+/// The data part of the `PluginHost` options (functions are taken by the browser layer).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostConfig {
+    /// The host's version, for manifests' `compatibility` ranges.
+    pub host_version: Option<String>,
+    /// The current user (`{ role, roles, permissions }`).
+    pub user: Option<Value>,
+    /// `"local"` (default), `"session"` or `"memory"`: read by the browser layer.
+    pub storage: Option<String>,
+    /// The Trusted Types policy name (default `plugin-warden`): read by the browser layer.
+    pub trusted_types_policy: Option<String>,
+    /// Limits (DESIGN.md §7).
+    pub limits: Option<HostLimits>,
+    /// The sanitizer's allow-list, within safe bounds.
+    pub sanitizer: Option<SanitizerConfig>,
+    /// Accept `http:` loopback origins in manifests' `network` (development only).
+    pub allow_loopback_http: Option<bool>,
+    /// Refuse plugins whose code comes without a valid signature.
+    pub require_signatures: Option<bool>,
+    /// What bundle-analysis errors do.
+    pub bundle_policy: Option<BundlePolicy>,
+    /// Audit events kept in memory (1000).
+    pub audit_capacity: Option<usize>,
+}
+
+/// What `install` was given besides the manifest.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstallInput {
+    /// The plugin's code (a worker script or the entry document), checked by SRI and analysis.
+    pub code: Option<String>,
+    /// Where the code comes from (informational; the browser layer fetches it).
+    pub src: Option<String>,
+    /// An SRI string for `code`; defaults to the manifest's `entry.integrity`.
+    pub integrity: Option<String>,
+    /// A base64 signature over `code` (verified by the browser layer before `finish_install`).
+    pub signature: Option<String>,
+    /// The public key for `signature` (JWK object or SPKI base64/PEM).
+    pub public_key: Option<Value>,
+}
+
+/// The result of a successful install.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallInfo {
+    /// The plugin's id.
+    pub id: String,
+    /// Its status (always `installed`).
+    pub status: Status,
+    /// Non-fatal findings: bundle-analysis warnings and anything the host chose to tolerate.
+    pub warnings: Vec<String>,
+}
+
+/// What the browser layer must do after [`Engine::handle`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Post this reply on the plugin's port.
+    Reply(String),
+    /// Nothing can be answered (no call id could be read); already audited.
+    Drop,
+    /// Perform this request, then call [`Engine::fetch_done`].
+    Fetch(FetchPlan),
+    /// Ask the user (through the host's `onPermissionRequest`), then call
+    /// [`Engine::permission_answer`].
+    AskPermission {
+        /// The call to answer.
+        call_id: u64,
+        /// The capability asked for.
+        permission: Capability,
+        /// The plugin's reason, to show to the user.
+        reason: String,
+    },
+    /// Show a notification, then post the reply.
+    Notify {
+        /// The text.
+        message: String,
+        /// Its level.
+        level: Level,
+        /// The reply to post.
+        reply: String,
+    },
+    /// The plugin emitted an event for the host, then post the reply.
+    Emitted {
+        /// Event name.
+        name: String,
+        /// Event data.
+        data: Value,
+        /// The reply to post.
+        reply: String,
+    },
+    /// The plugin kept flooding: post the reply, then tear its mount down (status is `failed`).
+    Suspend {
+        /// The reply to post.
+        reply: String,
+    },
+}
+
+/// A request the API client may send on a plugin's behalf (already checked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchPlan {
+    /// The call to answer.
+    pub call_id: u64,
+    /// The URL, parsed and allowed.
+    pub url: String,
+    /// The HTTP method (upper case).
+    pub method: String,
+    /// Request headers from the plugin.
+    pub headers: Vec<(String, String)>,
+    /// Request body.
+    pub body: Option<String>,
+    /// Whether the method may be retried (idempotent).
+    pub retryable: bool,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u32,
+    /// Largest response body accepted.
+    pub max_response_bytes: usize,
+}
+
+/// A response from the API client, before it reaches the plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (filtered to safe ones here).
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+    /// The final URL after redirects (checked against the allowlist again).
+    pub url: String,
+}
+
+/// What the inspector shows about one plugin.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginInfo {
+    /// The id.
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// The status.
+    pub status: Status,
+    /// Capabilities held now.
+    pub granted: Vec<&'static str>,
+    /// Capabilities the manifest lists as optional.
+    pub optional: Vec<&'static str>,
+    /// Capabilities the manifest requires.
+    pub required: Vec<&'static str>,
+    /// Refusals by code since install.
+    pub counts: BTreeMap<String, u64>,
+    /// Calls allowed since install.
+    pub allowed_calls: u64,
+}
+
+const DEFAULT_FETCH_TIMEOUT_MS: u32 = 10_000;
+const DEFAULT_MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
+
+struct Plugin {
+    manifest: Manifest,
+    perms: PermissionSet,
+    allowlist: Allowlist,
     status: Status,
-    grants: Vec<String>,
+    limiter: RateLimiter,
+    in_flight: InFlight,
+    subscriptions: BTreeSet<String>,
+    denied_requests: BTreeSet<Capability>,
+    allowed_calls: u64,
 }
 
-/// The registry of installed plugins.
-#[derive(Debug, Default)]
-pub struct Engine {
-    plugins: BTreeMap<String, Record>,
+/// The host's state: installed plugins, the current user, storage and the audit log.
+pub struct Engine<B: StorageBackend> {
+    plugins: BTreeMap<String, Plugin>,
+    failed: BTreeMap<String, Status>,
+    rbac: Rbac,
+    store: NamespacedStore<B>,
+    audit: AuditLog,
+    limits: Limits,
+    rate: RateLimitConfig,
+    host_version: Option<semver::Version>,
+    manifest_opts: ManifestOptions,
+    sanitizer: Sanitizer,
+    bundle_policy: BundlePolicy,
+    fetch_timeout_ms: u32,
+    max_response_bytes: usize,
 }
 
-impl Engine {
-    /// An empty engine.
-    pub fn new() -> Self {
-        Engine::default()
-    }
-
-    /// Install a plugin from its manifest JSON; answers its id.
-    ///
-    /// # Errors
-    /// `INVALID_MANIFEST` when the manifest is not an object with a string `id`;
-    /// `ALREADY_EXISTS` when that id is installed.
-    pub fn install(&mut self, manifest_json: &str) -> Result<String, WardenError> {
-        let value: serde_json::Value = serde_json::from_str(manifest_json)
-            .map_err(|e| WardenError::new(ErrorCode::InvalidManifest, format!("not JSON: {e}")))?;
-        let id = value
-            .get("id")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| WardenError::new(ErrorCode::InvalidManifest, "id: expected a string"))?
-            .to_owned();
-        let grants = value
-            .get("permissions")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| p.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if self.plugins.contains_key(&id) {
-            return Err(WardenError::new(
-                ErrorCode::AlreadyExists,
-                format!("plugin {id:?} is already installed"),
-            ));
-        }
-        self.plugins.insert(
-            id.clone(),
-            Record {
-                status: Status::Installed,
-                grants,
-            },
-        );
-        Ok(id)
-    }
-
-    /// The plugin's status.
-    ///
-    /// # Errors
-    /// `NOT_FOUND` for an id that is not installed.
-    pub fn status(&self, id: &str) -> Result<&Status, WardenError> {
-        self.record(id).map(|r| &r.status)
-    }
-
-    /// Set a plugin's status (mount progress, failure, unmount).
-    ///
-    /// # Errors
-    /// `NOT_FOUND` for an id that is not installed.
-    pub fn set_status(&mut self, id: &str, status: Status) -> Result<(), WardenError> {
-        let rec = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
-        rec.status = status;
-        Ok(())
-    }
-
-    /// Capabilities granted now, as sent in the `welcome`.
-    ///
-    /// # Errors
-    /// `NOT_FOUND` for an id that is not installed.
-    pub fn grants(&self, id: &str) -> Result<Vec<String>, WardenError> {
-        self.record(id).map(|r| r.grants.clone())
-    }
-
-    /// Handle one message from a plugin's port (JSON text; `None` when it could not be
-    /// serialized). Answers the reply to send, if any.
-    pub fn handle(&mut self, id: &str, message: Option<&str>) -> Option<String> {
-        let value: serde_json::Value = serde_json::from_str(message?).ok()?;
-        let call_id = value.get("id")?.as_u64()?;
-        let method = value.get("method").and_then(|m| m.as_str()).unwrap_or("");
-        let reply = match method {
-            "permissions.list" => match self.grants(id) {
-                Ok(g) => serde_json::json!({"v": 1, "id": call_id, "ok": true, "value": g}),
-                Err(e) => error_reply(call_id, &e),
-            },
-            other => error_reply(
-                call_id,
-                &WardenError::new(
-                    ErrorCode::NotImplemented,
-                    format!("method {other:?} is not implemented yet"),
-                ),
-            ),
-        };
-        Some(reply.to_string())
-    }
-
-    fn record(&self, id: &str) -> Result<&Record, WardenError> {
-        self.plugins.get(id).ok_or_else(|| not_found(id))
-    }
+fn coded<E: Coded>(e: E) -> WardenError {
+    WardenError::from_coded(&e)
 }
 
-fn error_reply(id: u64, e: &WardenError) -> serde_json::Value {
-    serde_json::json!({"v": 1, "id": id, "ok": false, "error": e})
+fn invalid(message: impl Into<String>) -> WardenError {
+    WardenError::new(ErrorCode::InvalidArgument, message)
 }
 
 fn not_found(id: &str) -> WardenError {
-    WardenError::new(
-        ErrorCode::NotFound,
-        format!("no plugin {id:?} is installed"),
-    )
+    WardenError::new(ErrorCode::NotFound, format!("no plugin {id:?} is installed"))
+}
+
+impl<B: StorageBackend> Engine<B> {
+    /// A host with `config`, keeping plugin data in `backend`.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a malformed host version, user or limit.
+    pub fn new(config: HostConfig, backend: B) -> Result<Self, WardenError> {
+        let l = config.limits.clone().unwrap_or_default();
+        let mut limits = Limits::default();
+        if let Some(v) = l.max_message_bytes {
+            limits.max_message_bytes = v;
+        }
+        if let Some(v) = l.max_depth {
+            limits.max_depth = v;
+        }
+        let mut rate = RateLimitConfig::default();
+        if let Some(v) = l.calls_per_second {
+            rate.calls_per_second = v;
+        }
+        if let Some(v) = l.burst {
+            rate.burst = v;
+        }
+        if let Some(v) = l.max_in_flight {
+            rate.max_in_flight = v;
+        }
+        if let Some(v) = l.suspend_after {
+            rate.suspend_after = v;
+        }
+        let mut storage_limits = StorageLimits::default();
+        if let Some(v) = l.storage_quota_bytes {
+            storage_limits.quota_bytes_per_plugin = v;
+        }
+        if let Some(v) = l.max_value_bytes {
+            storage_limits.max_value_bytes = v;
+        }
+        let host_version = config
+            .host_version
+            .as_deref()
+            .map(parse_host_version)
+            .transpose()
+            .map_err(|e| invalid(format!("hostVersion: {e}")))?;
+        let mut rbac = Rbac::new();
+        if let Some(user) = config.user {
+            rbac.set_user(UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))?);
+        }
+        let sanitizer = Sanitizer::new(&config.sanitizer.unwrap_or_default()).map_err(coded)?;
+        Ok(Engine {
+            plugins: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            rbac,
+            store: NamespacedStore::new(backend, storage_limits),
+            audit: AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000)),
+            limits,
+            rate,
+            host_version,
+            manifest_opts: ManifestOptions { allow_loopback_http: config.allow_loopback_http.unwrap_or(false) },
+            sanitizer,
+            bundle_policy: config.bundle_policy.unwrap_or_default(),
+            fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
+            max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        })
+    }
+
+    // ----- install ------------------------------------------------------------------------
+
+    /// First install step: parse and validate the manifest (`INVALID_MANIFEST` lists every
+    /// problem). The browser layer verifies the signature between this and
+    /// [`Engine::finish_install`].
+    ///
+    /// # Errors
+    /// `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id is installed and not failed.
+    pub fn check_manifest(&mut self, manifest_json: &str, now_ms: f64) -> Result<Manifest, WardenError> {
+        let manifest = match Manifest::parse(manifest_json, &self.manifest_opts) {
+            Ok(m) => m,
+            Err(e) => {
+                let id = serde_json::from_str::<Value>(manifest_json)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
+                let err = coded(e);
+                self.record_failed_install(id.as_deref(), &err, now_ms);
+                return Err(err);
+            }
+        };
+        let id = manifest.id().as_str();
+        if self.plugins.contains_key(id) {
+            return Err(WardenError::new(
+                ErrorCode::AlreadyExists,
+                format!("plugin {id:?} is already installed; uninstall it first"),
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Last install step: integrity, bundle analysis and compatibility, then registration.
+    /// `signature_verified` says whether the browser layer verified a signature over `code`.
+    ///
+    /// # Errors
+    /// `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`, `INCOMPATIBLE`, `SIGNATURE_INVALID` (a
+    /// signature was required and none verified); the plugin is then recorded as failed.
+    pub fn finish_install(
+        &mut self,
+        manifest: Manifest,
+        input: &InstallInput,
+        require_signature: bool,
+        signature_verified: bool,
+        now_ms: f64,
+    ) -> Result<InstallInfo, WardenError> {
+        let id = manifest.id().as_str().to_owned();
+        match self.install_checks(&manifest, input, require_signature, signature_verified) {
+            Ok(warnings) => {
+                self.rbac.register(&manifest).map_err(coded)?;
+                let perms = PermissionSet::from_manifest(&manifest);
+                let allowlist = Allowlist::new(manifest.network().to_vec());
+                self.failed.remove(&id);
+                self.plugins.insert(
+                    id.clone(),
+                    Plugin {
+                        perms,
+                        allowlist,
+                        status: Status::Installed,
+                        limiter: RateLimiter::new(&self.rate),
+                        in_flight: InFlight::new(self.rate.max_in_flight),
+                        subscriptions: BTreeSet::new(),
+                        denied_requests: BTreeSet::new(),
+                        allowed_calls: 0,
+                        manifest,
+                    },
+                );
+                self.audit.push(
+                    AuditEvent::new(AuditKind::Install, now_ms)
+                        .with_plugin(id.clone())
+                        .with_decision(AuditDecision::Allow)
+                        .with_detail(json!({ "warnings": warnings.len() })),
+                );
+                Ok(InstallInfo { id, status: Status::Installed, warnings })
+            }
+            Err(e) => {
+                self.record_failed_install(Some(&id), &e, now_ms);
+                Err(e)
+            }
+        }
+    }
+
+    fn install_checks(
+        &self,
+        manifest: &Manifest,
+        input: &InstallInput,
+        require_signature: bool,
+        signature_verified: bool,
+    ) -> Result<Vec<String>, WardenError> {
+        let mut warnings = Vec::new();
+        if require_signature && !signature_verified {
+            return Err(WardenError::new(
+                ErrorCode::SignatureInvalid,
+                "this host requires signed plugins: give `code`, `signature` and `publicKey`",
+            ));
+        }
+        let integrity = input.integrity.as_deref().or_else(|| manifest.entry().and_then(|e| e.integrity()));
+        if let (Some(sri), Some(code)) = (integrity, input.code.as_deref()) {
+            let parsed = Integrity::parse(sri).map_err(coded)?;
+            parsed.verify(code.as_bytes()).map_err(coded)?;
+        } else if input.integrity.is_some() {
+            return Err(WardenError::new(
+                ErrorCode::IntegrityMismatch,
+                "`integrity` was given without the `code` it covers",
+            ));
+        }
+        if let Some(code) = input.code.as_deref() {
+            let report = analyze(code, &AnalysisOptions::from_network(manifest.network())).map_err(coded)?;
+            warnings.extend(describe_findings(&report));
+            if self.bundle_policy == BundlePolicy::Reject {
+                report.check().map_err(coded)?;
+            }
+        }
+        if let (Some(range), Some(host)) = (manifest.compatibility(), &self.host_version) {
+            if !range.matches(host) {
+                return Err(WardenError::new(
+                    ErrorCode::Incompatible,
+                    format!(
+                        "plugin {:?} needs a host in {:?}, and this host is {host}",
+                        manifest.id().as_str(),
+                        range.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
+    fn record_failed_install(&mut self, id: Option<&str>, e: &WardenError, now_ms: f64) {
+        let mut event = AuditEvent::new(AuditKind::Install, now_ms)
+            .with_decision(AuditDecision::Deny)
+            .with_code(e.code)
+            .with_detail(json!({ "message": e.message }));
+        if let Some(id) = id.filter(|id| !self.plugins.contains_key(*id)) {
+            // Only ids that look like ids are remembered, so a hostile manifest cannot grow
+            // the failure table with arbitrary keys.
+            if id.len() <= 64 {
+                if self.failed.len() >= 256 {
+                    self.failed.pop_first();
+                }
+                self.failed
+                    .insert(id.to_owned(), Status::Failed { code: e.code, message: e.message.clone() });
+            }
+            event = event.with_plugin(id);
+        }
+        self.audit.push(event);
+    }
+
+    /// Remove a plugin; with `remove_data`, its storage namespace too.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; storage failures.
+    pub fn uninstall(&mut self, id: &str, remove_data: bool, now_ms: f64) -> Result<(), WardenError> {
+        let plugin = self.plugins.remove(id).ok_or_else(|| not_found(id))?;
+        let _ = self.rbac.unregister(plugin.manifest.id());
+        if remove_data {
+            self.store.remove_all(id).map_err(coded)?;
+        }
+        self.audit.push(AuditEvent::new(AuditKind::Uninstall, now_ms).with_plugin(id));
+        Ok(())
+    }
+
+    // ----- lifecycle ----------------------------------------------------------------------
+
+    /// The plugin's status (also for plugins whose install failed).
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an id never seen.
+    pub fn status(&self, id: &str) -> Result<&Status, WardenError> {
+        match self.plugins.get(id) {
+            Some(p) => Ok(&p.status),
+            None => self.failed.get(id).ok_or_else(|| not_found(id)),
+        }
+    }
+
+    /// The installed plugin's manifest.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    pub fn manifest(&self, id: &str) -> Result<&Manifest, WardenError> {
+        self.plugins.get(id).map(|p| &p.manifest).ok_or_else(|| not_found(id))
+    }
+
+    /// Set a plugin's status (mount progress, failure, unmount), audited.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an id that is not installed.
+    pub fn set_status(&mut self, id: &str, status: Status, now_ms: f64) -> Result<(), WardenError> {
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        let event = match &status {
+            Status::Mounted => Some(AuditEvent::new(AuditKind::Mount, now_ms)),
+            Status::Installed if plugin.status != Status::Installed => {
+                Some(AuditEvent::new(AuditKind::Unmount, now_ms))
+            }
+            Status::Failed { code, message } => Some(
+                AuditEvent::new(AuditKind::Failure, now_ms)
+                    .with_code(*code)
+                    .with_detail(json!({ "message": message })),
+            ),
+            _ => None,
+        };
+        if matches!(status, Status::Mounting) {
+            // A fresh mount starts with fresh counters: a plugin suspended for flooding may
+            // be mounted again by the host.
+            plugin.limiter = RateLimiter::new(&self.rate);
+            plugin.in_flight = InFlight::new(self.rate.max_in_flight);
+            plugin.subscriptions.clear();
+        }
+        plugin.status = status;
+        if let Some(e) = event {
+            self.audit.push(e.with_plugin(id));
+        }
+        Ok(())
+    }
+
+    /// Record a refused handshake or an ignored window message.
+    pub fn audit_handshake_rejected(&mut self, plugin: Option<&str>, why: &str, now_ms: f64) {
+        let mut e = AuditEvent::new(AuditKind::HandshakeRejected, now_ms)
+            .with_decision(AuditDecision::Deny)
+            .with_code(ErrorCode::MessageRejected)
+            .with_detail(json!({ "reason": why }));
+        if let Some(p) = plugin {
+            e = e.with_plugin(p);
+        }
+        self.audit.push(e);
+    }
+
+    /// Capabilities granted now, as names.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an id that is not installed.
+    pub fn grants(&self, id: &str) -> Result<Vec<&'static str>, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        Ok(p.perms.granted().into_iter().map(Capability::as_str).collect())
+    }
+
+    /// Grant a capability the manifest lists (e.g. an optional one), effective at once.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `PERMISSION_DENIED` when the manifest does not list it; `INVALID_ARGUMENT`
+    /// for an unknown capability.
+    pub fn grant(&mut self, id: &str, permission: &str, now_ms: f64) -> Result<(), WardenError> {
+        let cap = Capability::parse(permission).map_err(|e| invalid(e.to_string()))?;
+        let p = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        p.perms.grant(cap).map_err(coded)?;
+        p.denied_requests.remove(&cap);
+        self.audit.push(
+            AuditEvent::new(AuditKind::Grant, now_ms).with_plugin(id).with_detail(json!({ "permission": cap.as_str() })),
+        );
+        Ok(())
+    }
+
+    /// Revoke a capability, effective for the plugin's very next message.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_ARGUMENT` for an unknown capability.
+    pub fn revoke(&mut self, id: &str, permission: &str, now_ms: f64) -> Result<(), WardenError> {
+        let cap = Capability::parse(permission).map_err(|e| invalid(e.to_string()))?;
+        let p = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        p.perms.revoke(cap);
+        if cap == Capability::Events {
+            p.subscriptions.clear();
+        }
+        self.audit.push(
+            AuditEvent::new(AuditKind::Revoke, now_ms).with_plugin(id).with_detail(json!({ "permission": cap.as_str() })),
+        );
+        Ok(())
+    }
+
+    // ----- calls --------------------------------------------------------------------------
+
+    /// Handle one message from a plugin's port: `message` is its JSON text (`None` when it
+    /// could not be serialized). Parse with limits, rate-limit, decide, then serve.
+    pub fn handle(&mut self, id: &str, message: Option<&str>, now_ms: f64) -> Outcome {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Outcome::Drop;
+        };
+        if !matches!(plugin.status, Status::Mounted) {
+            return Outcome::Drop;
+        }
+        match plugin.limiter.check(now_ms) {
+            RateDecision::Allow => {}
+            decision => {
+                let err = plugin.limiter.error(decision).map(|e| coded(e)).unwrap_or_else(|| {
+                    WardenError::new(ErrorCode::RateLimited, "too many calls")
+                });
+                let call_id = message.and_then(peek_id);
+                self.refuse(id, None, &err, now_ms);
+                let reply = call_id.map(|cid| Reply::err(cid, &err));
+                if decision == RateDecision::Suspend {
+                    let msg = format!("suspended for flooding: {}", err.message);
+                    let _ = self.set_status(id, Status::Failed { code: ErrorCode::RateLimited, message: msg }, now_ms);
+                    return Outcome::Suspend { reply: reply.unwrap_or_default() };
+                }
+                return reply.map(Outcome::Reply).unwrap_or(Outcome::Drop);
+            }
+        }
+        let Some(text) = message else {
+            let err = WardenError::new(ErrorCode::MessageRejected, "the message is not JSON-serializable");
+            self.refuse(id, None, &err, now_ms);
+            return Outcome::Drop;
+        };
+        let call = match parse_call(text, &self.limits) {
+            Ok(call) => call,
+            Err(e) => {
+                let err = coded(e.clone());
+                self.refuse(id, None, &err, now_ms);
+                return Reply::rejected(&e).map(Outcome::Reply).unwrap_or(Outcome::Drop);
+            }
+        };
+        let method_name = call.method.name();
+        if let Decision::Deny(e) = decide(&plugin.perms, &call.method) {
+            let err = coded(e);
+            self.refuse(id, Some(method_name), &err, now_ms);
+            return Outcome::Reply(Reply::err(call.id, &err));
+        }
+        let outcome = self.serve(id, call.id, call.method);
+        let (decision, code) = match &outcome {
+            Ok(_) => (AuditDecision::Allow, None),
+            Err(e) => (AuditDecision::Deny, Some(e.code)),
+        };
+        let mut event = AuditEvent::new(AuditKind::Call, now_ms).with_plugin(id).with_method(method_name).with_decision(decision);
+        if let Some(c) = code {
+            event = event.with_code(c);
+        } else if let Some(p) = self.plugins.get_mut(id) {
+            p.allowed_calls += 1;
+        }
+        self.audit.push(event);
+        match outcome {
+            Ok(o) => o,
+            Err(e) => Outcome::Reply(Reply::err(call.id, &e)),
+        }
+    }
+
+    fn refuse(&mut self, id: &str, method: Option<&str>, err: &WardenError, now_ms: f64) {
+        let mut e = AuditEvent::new(AuditKind::Refusal, now_ms)
+            .with_plugin(id)
+            .with_decision(AuditDecision::Deny)
+            .with_code(err.code)
+            .with_detail(json!({ "message": err.message }));
+        if let Some(m) = method {
+            e = e.with_method(m);
+        }
+        self.audit.push(e);
+    }
+
+    fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
+        let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        match method {
+            Method::StorageGet { key } => {
+                let v = self.store.get(id, &key).map_err(coded)?;
+                ok(v.as_ref())
+            }
+            Method::StorageSet { key, value } => {
+                self.store.set(id, &key, &value).map_err(coded)?;
+                ok(Some(&Value::Null))
+            }
+            Method::StorageRemove { key } => {
+                self.store.remove(id, &key).map_err(coded)?;
+                ok(Some(&Value::Null))
+            }
+            Method::StorageKeys => {
+                let keys = self.store.keys(id).map_err(coded)?;
+                ok(Some(&json!(keys)))
+            }
+            Method::StorageClear => {
+                self.store.clear(id).map_err(coded)?;
+                ok(Some(&Value::Null))
+            }
+            Method::PermissionsList => {
+                let granted: Vec<&str> = plugin.perms.granted().into_iter().map(Capability::as_str).collect();
+                ok(Some(&json!(granted)))
+            }
+            Method::PermissionsHas { permission } => {
+                let has = match Capability::parse(&permission) {
+                    Ok(cap) => plugin.perms.has(cap),
+                    Err(_) => self.rbac.has_permission(&permission),
+                };
+                ok(Some(&Value::Bool(has)))
+            }
+            Method::PermissionsRequest { permission, reason } => {
+                let cap = Capability::parse(&permission).map_err(|_| {
+                    WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("{permission:?} is not a capability; ask for one of the manifest's optionalPermissions"),
+                    )
+                })?;
+                if plugin.perms.has(cap) {
+                    return ok(Some(&Value::Bool(true)));
+                }
+                if !plugin.perms.is_optional(cap) {
+                    let mut e = WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("{permission:?} is not in plugin {id:?}'s optionalPermissions, so it cannot be requested"),
+                    );
+                    e.permission = Some(cap.as_str().to_owned());
+                    return Err(e);
+                }
+                if plugin.denied_requests.contains(&cap) {
+                    // Remembered: a plugin cannot spam the user with the same prompt.
+                    return ok(Some(&Value::Bool(false)));
+                }
+                if !plugin.in_flight.try_begin() {
+                    return Err(WardenError::new(ErrorCode::RateLimited, "too many calls in flight"));
+                }
+                Ok(Outcome::AskPermission { call_id, permission: cap, reason })
+            }
+            Method::ApiFetch { url, method, headers, body } => {
+                let method = method.unwrap_or_else(|| "GET".to_owned());
+                let url = plugin.allowlist.check(&url).map_err(coded)?;
+                if !plugin.in_flight.try_begin() {
+                    return Err(WardenError::new(ErrorCode::RateLimited, "too many calls in flight"));
+                }
+                Ok(Outcome::Fetch(FetchPlan {
+                    call_id,
+                    url: url.into(),
+                    retryable: super::network::is_retryable(&method),
+                    method,
+                    headers: headers.unwrap_or_default().into_iter().collect(),
+                    body,
+                    timeout_ms: self.fetch_timeout_ms,
+                    max_response_bytes: self.max_response_bytes,
+                }))
+            }
+            Method::EventsSubscribe { name } => {
+                if plugin.subscriptions.len() >= 256 && !plugin.subscriptions.contains(&name) {
+                    return Err(WardenError::new(ErrorCode::QuotaExceeded, "at most 256 event subscriptions"));
+                }
+                plugin.subscriptions.insert(name);
+                ok(Some(&Value::Null))
+            }
+            Method::EventsUnsubscribe { name } => {
+                plugin.subscriptions.remove(&name);
+                ok(Some(&Value::Null))
+            }
+            Method::EventsEmit { name, data } => {
+                Ok(Outcome::Emitted { name, data, reply: Reply::ok(call_id, Some(&Value::Null)) })
+            }
+            Method::UiNotify { message, level } => Ok(Outcome::Notify {
+                message,
+                level: level.unwrap_or(Level::Info),
+                reply: Reply::ok(call_id, Some(&Value::Null)),
+            }),
+        }
+    }
+
+    /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.
+    pub fn permission_answer(&mut self, id: &str, call_id: u64, permission: Capability, granted: bool, now_ms: f64) -> String {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Reply::err(call_id, &not_found(id));
+        };
+        plugin.in_flight.end();
+        let granted = granted && plugin.perms.grant(permission).is_ok();
+        if granted {
+            plugin.denied_requests.remove(&permission);
+        } else {
+            plugin.denied_requests.insert(permission);
+        }
+        let kind = if granted { AuditKind::Grant } else { AuditKind::Refusal };
+        let mut e = AuditEvent::new(kind, now_ms)
+            .with_plugin(id)
+            .with_method("permissions.request")
+            .with_decision(if granted { AuditDecision::Allow } else { AuditDecision::Deny })
+            .with_detail(json!({ "permission": permission.as_str(), "byUser": true }));
+        if !granted {
+            e = e.with_code(ErrorCode::PermissionDenied);
+        }
+        self.audit.push(e);
+        Reply::ok(call_id, Some(&Value::Bool(granted)))
+    }
+
+    /// The outcome of a [`Outcome::Fetch`]; answers the reply to post. The final URL is
+    /// checked against the allowlist again and headers are filtered to safe ones.
+    pub fn fetch_done(&mut self, id: &str, call_id: u64, result: Result<FetchResponse, WardenError>, now_ms: f64) -> String {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Reply::err(call_id, &not_found(id));
+        };
+        plugin.in_flight.end();
+        let result = result.and_then(|r| {
+            plugin.allowlist.check(&r.url).map_err(coded)?;
+            Ok(json!({
+                "status": r.status,
+                "headers": super::network::safe_response_headers(r.headers).into_iter().collect::<BTreeMap<_, _>>(),
+                "body": r.body,
+            }))
+        });
+        match result {
+            Ok(v) => Reply::ok(call_id, Some(&v)),
+            Err(e) => {
+                self.refuse(id, Some("api.fetch"), &e, now_ms);
+                Reply::err(call_id, &e)
+            }
+        }
+    }
+
+    /// Plugins subscribed to `name` that may receive events now.
+    pub fn subscribers(&self, name: &str) -> Vec<String> {
+        self.plugins
+            .iter()
+            .filter(|(_, p)| {
+                matches!(p.status, Status::Mounted) && p.perms.has(Capability::Events) && p.subscriptions.contains(name)
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    // ----- RBAC -----------------------------------------------------------------------------
+
+    /// Replace the current user; every RBAC answer changes at once.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a malformed user.
+    pub fn set_user(&mut self, user: Value) -> Result<(), WardenError> {
+        let user = UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))?;
+        self.rbac.set_user(user);
+        Ok(())
+    }
+
+    /// Whether the current user holds `action`.
+    pub fn has_permission(&self, action: &str) -> bool {
+        self.rbac.has_permission(action)
+    }
+
+    /// The current user's access, compiled for a JS-side cache.
+    pub fn compiled_access(&self) -> &CompiledAccess {
+        self.rbac.compiled()
+    }
+
+    /// The plugin's includes the current user may see.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    pub fn visible_includes(&self, id: &str) -> Result<Vec<IncludeView>, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        self.rbac.visible_includes(p.manifest.id()).map_err(coded)
+    }
+
+    /// Whether the current user may call the plugin's route.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown plugin or route.
+    pub fn can_access_route(&self, id: &str, path: &str, method: &str) -> Result<bool, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        self.rbac.can_access_route(p.manifest.id(), path, method).map_err(coded)
+    }
+
+    // ----- HTML and CSP ---------------------------------------------------------------------
+
+    /// The host's sanitizer.
+    pub fn sanitizer(&self) -> &Sanitizer {
+        &self.sanitizer
+    }
+
+    /// The host page's CSP for the installed plugins.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a bad nonce or policy name.
+    pub fn csp_header(&self, nonce: &str, policy: &str) -> Result<String, WardenError> {
+        let nonce = Nonce::parse(nonce).map_err(coded)?;
+        let mut b = CspBuilder::new().nonce(&nonce).trusted_types_policy(policy).map_err(coded)?;
+        for p in self.plugins.values() {
+            if let Some(entry) = p.manifest.entry() {
+                if let Ok(url) = url::Url::parse(entry.src()) {
+                    b = b.plugin_frame_origin(&url.origin().ascii_serialization()).map_err(coded)?;
+                }
+            }
+            for n in p.manifest.network() {
+                b = b.plugin_connect_origin(&n.origin()).map_err(coded)?;
+            }
+        }
+        Ok(b.build())
+    }
+
+    // ----- inspection -----------------------------------------------------------------------
+
+    /// Audit events newer than `seq`.
+    pub fn audit_since(&self, seq: u64) -> Vec<AuditEvent> {
+        self.audit.since(seq)
+    }
+
+    /// All audit events held.
+    pub fn audit_log(&self) -> Vec<AuditEvent> {
+        self.audit.snapshot()
+    }
+
+    /// What the inspector shows about a plugin.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    pub fn info(&self, id: &str) -> Result<PluginInfo, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        let names = |caps: Vec<Capability>| caps.into_iter().map(Capability::as_str).collect();
+        Ok(PluginInfo {
+            id: id.to_owned(),
+            name: p.manifest.name().to_owned(),
+            status: p.status.clone(),
+            granted: names(p.perms.granted()),
+            optional: names(p.perms.optional()),
+            required: names(p.perms.required()),
+            counts: self.audit.counts(id),
+            allowed_calls: p.allowed_calls,
+        })
+    }
+
+    /// Ids of installed plugins.
+    pub fn plugin_ids(&self) -> Vec<String> {
+        self.plugins.keys().cloned().collect()
+    }
+
+    /// Storage usage changed outside this engine (another tab): forget cached sizes.
+    pub fn storage_changed_elsewhere(&mut self) {
+        self.store.invalidate_usage();
+    }
+}
+
+fn describe_findings(report: &AnalysisReport) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .map(|f| format!("{}:{} {} {}: {}", f.line, f.column, f.rule.as_str(), f.severity.as_str(), f.message))
+        .collect()
+}
+
+/// Read a call id from raw JSON cheaply (for refusals before parsing), if it is plainly there.
+fn peek_id(text: &str) -> Option<u64> {
+    if text.len() > 1 << 20 {
+        return None;
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    v.get("id")?.as_u64()
 }

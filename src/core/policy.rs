@@ -1,1 +1,95 @@
-//! Not written yet: see the open issues.
+//! The decision: may this plugin make this call now?
+//!
+//! Asked for every message after it parsed and passed the rate limit. The answer depends only
+//! on the plugin's permission set at this moment, so a revocation applies to the very next call.
+
+use thiserror::Error;
+
+use super::error::{Coded, ErrorCode};
+use super::manifest::Capability;
+use super::permission::PermissionSet;
+use super::protocol::Method;
+
+/// What the policy says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Refused, with the reason.
+    Deny(PolicyError),
+}
+
+/// Why a call was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The method needs a capability the plugin does not hold now.
+    #[error("{method} needs the {capability:?} permission, which plugin {plugin:?} {why}")]
+    Missing {
+        /// The wire method.
+        method: &'static str,
+        /// The capability needed.
+        capability: &'static str,
+        /// The plugin.
+        plugin: String,
+        /// "does not declare", "has not been granted" or "has had revoked".
+        why: &'static str,
+    },
+}
+
+impl Coded for PolicyError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::PermissionDenied
+    }
+    fn permission(&self) -> Option<&str> {
+        match self {
+            PolicyError::Missing { capability, .. } => Some(capability),
+        }
+    }
+}
+
+/// Decide whether the plugin holding `perms` may call `method` now.
+///
+/// ```
+/// use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+/// use plugin_warden::core::permission::PermissionSet;
+/// use plugin_warden::core::policy::{decide, Decision};
+/// use plugin_warden::core::protocol::Method;
+/// let m = Manifest::parse(r#"{"id":"acme","name":"A","permissions":["storage"]}"#,
+///     &ManifestOptions::default()).unwrap();
+/// let mut perms = PermissionSet::from_manifest(&m);
+/// let get = Method::StorageGet { key: "k".into() };
+/// assert_eq!(decide(&perms, &get), Decision::Allow);
+/// perms.revoke(plugin_warden::core::manifest::Capability::Storage);
+/// assert!(matches!(decide(&perms, &get), Decision::Deny(_)));
+/// ```
+pub fn decide(perms: &PermissionSet, method: &Method) -> Decision {
+    let Some(name) = method.required_capability() else {
+        return Decision::Allow;
+    };
+    let Ok(cap) = Capability::parse(name) else {
+        // invariant: required_capability only names capabilities; refuse rather than allow.
+        return deny(perms, method, name, "cannot be checked for");
+    };
+    if perms.has(cap) {
+        return Decision::Allow;
+    }
+    let why = if !perms.is_listed(cap) && !(cap == Capability::Permissions && !perms.optional().is_empty()) {
+        "does not declare in its manifest"
+    } else if perms.is_optional(cap) {
+        "has not been granted (it is optional: ask with permissions.request)"
+    } else {
+        "has had revoked"
+    };
+    deny(perms, method, cap.as_str(), why)
+}
+
+fn deny(perms: &PermissionSet, method: &Method, capability: &str, why: &'static str) -> Decision {
+    let capability = Capability::parse(capability).map(Capability::as_str).unwrap_or("unknown");
+    Decision::Deny(PolicyError::Missing {
+        method: method.name(),
+        capability,
+        plugin: perms.plugin_id().as_str().to_owned(),
+        why,
+    })
+}

@@ -9,7 +9,10 @@ const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
 mkdirSync(join(pkg, 'client'), { recursive: true });
-for (const f of ['index.js', 'index.d.ts']) copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
+for (const f of ['index.js', 'index.d.ts']) {
+  copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
+  copyFileSync(join(root, 'src/web', f), join(pkg, f));
+}
 
 const manifest = {
   name: 'plugin-warden',
@@ -17,12 +20,12 @@ const manifest = {
   description: field('description'),
   license: field('license'),
   type: 'module',
-  main: './plugin_warden.js',
-  module: './plugin_warden.js',
-  types: './plugin_warden.d.ts',
+  main: './index.js',
+  module: './index.js',
+  types: './index.d.ts',
   sideEffects: ['./snippets/*'],
   exports: {
-    '.': { types: './plugin_warden.d.ts', default: './plugin_warden.js' },
+    '.': { types: './index.d.ts', default: './index.js' },
     './client': { types: './client/index.d.ts', default: './client/index.js' },
     './plugin_warden_bg.wasm': './plugin_warden_bg.wasm',
     './package.json': './package.json',

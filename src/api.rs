@@ -1,28 +1,108 @@
-//! The `#[wasm_bindgen]` facade: converts values and errors, calls the core, nothing more.
+//! The `#[wasm_bindgen]` facade (DESIGN.md §6): converts values and errors, calls the core
+//! (through `web` for anything that touches the page), nothing more.
 
 use std::rc::Rc;
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::Element;
 
+use crate::core::analysis::{analyze, AnalysisOptions};
+use crate::core::engine::{HostConfig, InstallInput};
 use crate::core::error::{ErrorCode, WardenError};
-use crate::web::host::Host;
-use crate::web::sys::{error, js_error};
+use crate::core::manifest::{Manifest, ManifestOptions};
+use crate::core::network::NetworkEntry;
+use crate::core::sanitize::Sanitizer;
+use crate::web::host::{Callbacks, Host};
+use crate::web::sys::{describe, error, from_js, js_error, to_js};
 
-fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| {
-            error(
-                ErrorCode::Internal,
-                format!("cannot convert a value for JS: {e}"),
-            )
-        })
+#[wasm_bindgen(module = "/src/web/crypto.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pwVerify, catch)]
+    fn verify_signature(
+        code: &str,
+        signature: &str,
+        public_key: &JsValue,
+    ) -> Result<Promise, JsValue>;
 }
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Stable error codes (API). */
+export type ErrorCode =
+  | 'INVALID_MANIFEST' | 'PERMISSION_DENIED' | 'NETWORK_DENIED' | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED' | 'MESSAGE_REJECTED' | 'INTEGRITY_MISMATCH' | 'SIGNATURE_INVALID'
+  | 'INCOMPATIBLE' | 'BUNDLE_REJECTED' | 'MOUNT_FAILED' | 'TIMEOUT' | 'NOT_FOUND'
+  | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'INTERNAL';
+/** Errors thrown by plugin-warden. */
+export interface PluginWardenError extends Error { name: 'PluginWardenError'; code: ErrorCode; permission?: string }
+export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'permissions';
+export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: string[] }
+export interface HostLimits {
+  maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
+  suspendAfter?: number; storageQuotaBytes?: number; maxValueBytes?: number; maxResponseBytes?: number; fetchTimeoutMs?: number;
+}
+export interface AuditEvent {
+  seq: number; timeMs: number; plugin?: string; kind: string; method?: string;
+  decision?: 'allow' | 'deny'; code?: ErrorCode; detail?: unknown;
+}
+export interface HostOptions {
+  hostVersion?: string;
+  user?: UserContext;
+  storage?: 'local' | 'session' | 'memory';
+  trustedTypesPolicy?: string;
+  onPermissionRequest?: (request: { pluginId: string; permission: Capability; reason: string }) => boolean | Promise<boolean>;
+  onAudit?: (event: AuditEvent) => void;
+  onEvent?: (event: { pluginId: string; name: string; data: unknown }) => void;
+  onNotify?: (notification: { pluginId: string; message: string; level: 'info' | 'success' | 'warning' | 'error' }) => void;
+  limits?: HostLimits;
+  sanitizer?: { allowElements?: string[]; removeElements?: string[]; allowAttributes?: Record<string, string[]>; allowDataImages?: boolean; linkTarget?: 'strip' | 'blank'; maxTags?: number };
+  allowLoopbackHttp?: boolean;
+  requireSignatures?: boolean;
+  bundlePolicy?: 'reject' | 'warn';
+  auditCapacity?: number;
+}
+export interface InstallOptions { code?: string; src?: string; integrity?: string; signature?: string; publicKey?: JsonWebKey | string }
+export type PluginStatus =
+  | { state: 'installed' } | { state: 'mounting' } | { state: 'mounted' }
+  | { state: 'failed'; code: ErrorCode; message: string };
+export interface InstallInfo { id: string; status: PluginStatus; warnings: string[] }
+export type MountOptions =
+  | { mode?: 'iframe'; src?: string; srcdoc?: string; sandbox?: string[]; timeout?: number; title?: string }
+  | { mode: 'shadow'; html: string }
+  | { mode: 'worker'; code?: string; src?: string };
+export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
+export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
+export interface PluginInfo {
+  id: string; name: string; status: PluginStatus; granted: Capability[]; optional: Capability[]; required: Capability[];
+  counts: Record<string, number>; allowedCalls: number;
+}
+export interface ManifestProblem { path: string; message: string }
+export interface Finding { rule: string; severity: 'error' | 'warning'; line: number; column: number; excerpt: string; message: string }
+export interface AnalysisReport { findings: Finding[]; lines: number; bytes: number; errorCount: number; warningCount: number; truncated: boolean }
+"#;
 
 fn coded(e: WardenError) -> JsValue {
     js_error(&e)
+}
+
+fn js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    to_js(value)
+}
+
+fn function(options: &JsValue, name: &str) -> Result<Option<Function>, JsValue> {
+    let v = Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into::<Function>().map(Some).map_err(|_| {
+        error(
+            ErrorCode::InvalidArgument,
+            format!("PluginHost options: {name} must be a function"),
+        )
+    })
 }
 
 /// The host side of plugin-warden: installs, mounts and polices plugins.
@@ -38,63 +118,134 @@ impl PluginHost {
     /// # Errors
     /// Throws `INVALID_ARGUMENT` for malformed options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<PluginHost, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "HostOptions")] options: JsValue,
+    ) -> Result<PluginHost, JsValue> {
         if !(options.is_undefined() || options.is_null() || options.is_object()) {
             return Err(error(
                 ErrorCode::InvalidArgument,
                 "PluginHost options: expected an object",
             ));
         }
+        let callbacks = if options.is_object() {
+            Callbacks {
+                on_permission_request: function(&options, "onPermissionRequest")?,
+                on_audit: function(&options, "onAudit")?,
+                on_event: function(&options, "onEvent")?,
+                on_notify: function(&options, "onNotify")?,
+            }
+        } else {
+            Callbacks::default()
+        };
+        // The data part goes through JSON (functions drop out) so unknown keys are refused.
+        let config: HostConfig =
+            from_js(&options, "PluginHost options", ErrorCode::InvalidArgument).map_err(|e| {
+                let known = "onPermissionRequest, onAudit, onEvent, onNotify";
+                coded(WardenError::new(
+                    e.code,
+                    format!("{} (function options: {known})", e.message),
+                ))
+            })?;
         Ok(PluginHost {
-            host: Host::new().map_err(coded)?,
+            host: Host::new(config, callbacks).map_err(coded)?,
         })
     }
 
-    /// Install a plugin from its manifest (an object or JSON text). Resolves with `{ id, status }`.
-    pub fn install(&self, manifest: JsValue, _options: JsValue) -> Promise {
-        let text = if let Some(s) = manifest.as_string() {
-            Ok(s)
-        } else {
-            js_sys::JSON::stringify(&manifest)
-                .ok()
-                .and_then(|s| s.as_string())
-                .ok_or_else(|| {
-                    error(
-                        ErrorCode::InvalidManifest,
-                        "manifest: expected an object or JSON text",
-                    )
-                })
-        };
-        let result = text.and_then(|t| {
-            let mut engine = self.host.engine.borrow_mut();
-            let id = engine.install(&t).map_err(coded)?;
-            let info = Object::new();
-            Reflect::set(&info, &"id".into(), &id.as_str().into())?;
-            Reflect::set(
-                &info,
-                &"status".into(),
-                &to_js(engine.status(&id).map_err(coded)?)?,
-            )?;
-            Ok(JsValue::from(info))
-        });
-        match result {
-            Ok(v) => Promise::resolve(&v),
-            Err(e) => Promise::reject(&e),
-        }
+    /// Install a plugin: manifest validation, signature, integrity, bundle analysis and
+    /// compatibility, in that order; the first failure rejects with its code.
+    #[wasm_bindgen(unchecked_return_type = "Promise<InstallInfo>")]
+    pub fn install(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "InstallOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let host = self.host.clone();
+        future_to_promise(async move {
+            let text = match manifest.as_string() {
+                Some(s) => s,
+                None => js_sys::JSON::stringify(&manifest)
+                    .ok()
+                    .and_then(|s| s.as_string())
+                    .ok_or_else(|| {
+                        error(
+                            ErrorCode::InvalidManifest,
+                            "manifest: expected an object or JSON text",
+                        )
+                    })?,
+            };
+            let input: InstallInput =
+                from_js(&options, "install options", ErrorCode::InvalidArgument).map_err(coded)?;
+            let checked = host
+                .engine
+                .borrow_mut()
+                .check_manifest(&text, js_sys::Date::now());
+            host.deliver_audit();
+            let parsed = checked.map_err(coded)?;
+            let require = host.require_signatures;
+            let verified = match (&input.signature, &input.public_key, &input.code) {
+                (Some(sig), Some(key), Some(code)) => {
+                    let key = to_js(key)?;
+                    let ok = match verify_signature(code, sig, &key) {
+                        Ok(p) => JsFuture::from(p).await,
+                        Err(e) => Err(e),
+                    };
+                    match ok {
+                        Ok(v) if v.as_bool() == Some(true) => true,
+                        Ok(_) => {
+                            return Err(install_failed(&host, parsed, WardenError::new(
+                                ErrorCode::SignatureInvalid,
+                                "the signature does not verify over the plugin's code with the given key",
+                            )))
+                        }
+                        Err(e) => {
+                            return Err(install_failed(&host, parsed, WardenError::new(ErrorCode::SignatureInvalid, describe(&e))))
+                        }
+                    }
+                }
+                (None, None, _) => false,
+                _ => {
+                    return Err(install_failed(
+                        &host,
+                        parsed,
+                        WardenError::new(
+                            ErrorCode::SignatureInvalid,
+                            "a signature needs all of `code`, `signature` and `publicKey`",
+                        ),
+                    ))
+                }
+            };
+            let result = host.engine.borrow_mut().finish_install(
+                parsed,
+                &input,
+                require,
+                verified,
+                js_sys::Date::now(),
+            );
+            host.refresh_access_cache();
+            host.deliver_audit();
+            js(&result.map_err(coded)?)
+        })
     }
 
     /// Mount an installed plugin into `element`. Resolves once the plugin is ready; rejects
     /// with `MOUNT_FAILED` or `TIMEOUT`.
-    pub fn mount(&self, id: &str, element: &Element, options: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<MountInfo>")]
+    pub fn mount(
+        &self,
+        id: &str,
+        element: &Element,
+        #[wasm_bindgen(unchecked_param_type = "MountOptions | undefined")] options: JsValue,
+    ) -> Promise {
         self.host.mount(id, element, options)
     }
 
-    /// The plugin's status: `{ state: 'installed' | 'mounting' | 'mounted' | 'failed', code?, message? }`.
+    /// The plugin's status.
     ///
     /// # Errors
     /// Throws `NOT_FOUND` for an unknown id.
+    #[wasm_bindgen(unchecked_return_type = "PluginStatus")]
     pub fn status(&self, id: &str) -> Result<JsValue, JsValue> {
-        to_js(self.host.engine.borrow().status(id).map_err(coded)?)
+        js(self.host.engine.borrow().status(id).map_err(coded)?)
     }
 
     /// Remove a plugin's mount and every listener, port and element it created.
@@ -105,8 +256,190 @@ impl PluginHost {
         self.host.unmount(id).map_err(coded)
     }
 
-    /// Counters of window traffic the host refused: `{ ignoredMessages, rejectedHandshakes }`.
-    #[wasm_bindgen(js_name = bridgeStats)]
+    /// Unmount and uninstall a plugin; `{ removeData: true }` also deletes its storage.
+    ///
+    /// # Errors
+    /// Throws `NOT_FOUND` for an unknown id.
+    pub fn uninstall(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "{ removeData?: boolean } | undefined")]
+        options: JsValue,
+    ) -> Result<(), JsValue> {
+        let remove = Reflect::get(&options, &"removeData".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        self.host.uninstall(id, remove).map_err(coded)
+    }
+
+    /// Grant a capability the manifest lists; effective at once.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`, `PERMISSION_DENIED` (not listed), `INVALID_ARGUMENT` (unknown capability).
+    pub fn grant(&self, id: &str, permission: &str) -> Result<(), JsValue> {
+        let r = self
+            .host
+            .engine
+            .borrow_mut()
+            .grant(id, permission, js_sys::Date::now());
+        self.host.deliver_audit();
+        r.map_err(coded)
+    }
+
+    /// Revoke a capability; the plugin's very next call needing it is refused.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`, `INVALID_ARGUMENT` (unknown capability).
+    pub fn revoke(&self, id: &str, permission: &str) -> Result<(), JsValue> {
+        let r = self
+            .host
+            .engine
+            .borrow_mut()
+            .revoke(id, permission, js_sys::Date::now());
+        self.host.deliver_audit();
+        r.map_err(coded)
+    }
+
+    /// Whether the current user holds an RBAC action. (The package's entry module answers this
+    /// from a JS-side cache without entering wasm; this is the exact, slow path.)
+    #[wasm_bindgen(js_name = hasPermission)]
+    pub fn has_permission(&self, action: &str) -> bool {
+        self.host.engine.borrow().has_permission(action)
+    }
+
+    /// The JS-side cache behind `hasPermission`: `{ exact: Set<string>, prefixes: string[] }`,
+    /// updated in place whenever the user or the installed plugins change.
+    #[wasm_bindgen(js_name = accessCache, unchecked_return_type = "{ exact: Set<string>; prefixes: string[] }")]
+    pub fn access_cache(&self) -> JsValue {
+        self.host.access_cache.clone().into()
+    }
+
+    /// Replace the current user; every RBAC answer changes at once.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a malformed user.
+    #[wasm_bindgen(js_name = setUser)]
+    pub fn set_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserContext")] user: JsValue,
+    ) -> Result<(), JsValue> {
+        let value: serde_json::Value =
+            from_js(&user, "user", ErrorCode::InvalidArgument).map_err(coded)?;
+        self.host
+            .engine
+            .borrow_mut()
+            .set_user(value)
+            .map_err(coded)?;
+        self.host.refresh_access_cache();
+        Ok(())
+    }
+
+    /// The plugin's includes (pages) the current user may see.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    #[wasm_bindgen(js_name = visibleIncludes, unchecked_return_type = "IncludeView[]")]
+    pub fn visible_includes(&self, id: &str) -> Result<JsValue, JsValue> {
+        js(&self
+            .host
+            .engine
+            .borrow()
+            .visible_includes(id)
+            .map_err(coded)?)
+    }
+
+    /// Whether the current user may call the plugin's route.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown plugin or route.
+    #[wasm_bindgen(js_name = canAccessRoute)]
+    pub fn can_access_route(&self, id: &str, path: &str, method: &str) -> Result<bool, JsValue> {
+        self.host
+            .engine
+            .borrow()
+            .can_access_route(id, path, method)
+            .map_err(coded)
+    }
+
+    /// Sanitize HTML with this host's allow-list.
+    pub fn sanitize(&self, html: &str) -> String {
+        self.host.sanitizer.sanitize(html)
+    }
+
+    /// Sanitize HTML and wrap it as `TrustedHTML` through the host's policy (a string where
+    /// Trusted Types are absent).
+    ///
+    /// # Errors
+    /// `TRUSTED_TYPES` when the page's CSP forbids the policy name.
+    #[wasm_bindgen(js_name = trustedHTML, unchecked_return_type = "TrustedHTML | string")]
+    pub fn trusted_html(&self, html: &str) -> Result<JsValue, JsValue> {
+        crate::web::trusted_types::trusted_html(&self.host.policy_name, &self.host.sanitizer, html)
+            .map_err(coded)
+    }
+
+    /// The host page's CSP for the installed plugins, with your per-response nonce.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a missing or malformed nonce.
+    #[wasm_bindgen(js_name = cspHeader)]
+    pub fn csp_header(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ nonce: string }")] options: JsValue,
+    ) -> Result<String, JsValue> {
+        let nonce = Reflect::get(&options, &"nonce".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| {
+                error(
+                    ErrorCode::InvalidArgument,
+                    "cspHeader: expected { nonce: string }",
+                )
+            })?;
+        self.host
+            .engine
+            .borrow()
+            .csp_header(&nonce, &self.host.policy_name)
+            .map_err(coded)
+    }
+
+    /// The audit events held (newest last).
+    #[wasm_bindgen(js_name = auditLog, unchecked_return_type = "AuditEvent[]")]
+    pub fn audit_log(&self) -> Result<JsValue, JsValue> {
+        js(&self.host.engine.borrow().audit_log())
+    }
+
+    /// What an inspector shows about a plugin: status, permissions, refusal counts.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    #[wasm_bindgen(unchecked_return_type = "PluginInfo")]
+    pub fn inspect(&self, id: &str) -> Result<JsValue, JsValue> {
+        js(&self.host.engine.borrow().info(id).map_err(coded)?)
+    }
+
+    /// Ids of the installed plugins.
+    #[wasm_bindgen(unchecked_return_type = "string[]")]
+    pub fn plugins(&self) -> Result<JsValue, JsValue> {
+        js(&self.host.engine.borrow().plugin_ids())
+    }
+
+    /// Send an event to every plugin subscribed to `name` (and holding `events`). Answers how
+    /// many plugins it reached.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` when `data` is not JSON.
+    pub fn emit(&self, name: &str, data: JsValue) -> Result<u32, JsValue> {
+        let value: serde_json::Value = if data.is_undefined() {
+            serde_json::Value::Null
+        } else {
+            from_js(&data, "event data", ErrorCode::InvalidArgument).map_err(coded)?
+        };
+        Ok(self.host.emit(name, &value) as u32)
+    }
+
+    /// Counters of window traffic the host refused.
+    #[wasm_bindgen(js_name = bridgeStats, unchecked_return_type = "{ ignoredMessages: number; rejectedHandshakes: number }")]
     pub fn bridge_stats(&self) -> Result<JsValue, JsValue> {
         let o = Object::new();
         Reflect::set(
@@ -122,8 +455,73 @@ impl PluginHost {
         Ok(o.into())
     }
 
-    /// Unmount every plugin and stop listening. The host is unusable afterwards.
+    /// Unmount every plugin and stop listening.
     pub fn destroy(&self) {
         self.host.destroy();
     }
+}
+
+fn install_failed(host: &Host, manifest: Manifest, e: WardenError) -> JsValue {
+    // Record the failure (status `failed`, audited), then report it.
+    host.engine
+        .borrow_mut()
+        .fail_install(&manifest, &e, js_sys::Date::now());
+    host.deliver_audit();
+    coded(e)
+}
+
+/// Sanitize HTML with the default allow-list.
+#[wasm_bindgen]
+pub fn sanitize(html: &str) -> String {
+    thread_local! { static DEFAULT: Sanitizer = Sanitizer::default(); }
+    DEFAULT.with(|s| s.sanitize(html))
+}
+
+/// Validate a manifest without installing it: `{ valid, problems: [{ path, message }] }`.
+#[wasm_bindgen(js_name = validateManifest, unchecked_return_type = "{ valid: boolean; problems: ManifestProblem[] }")]
+pub fn validate_manifest(
+    #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
+) -> Result<JsValue, JsValue> {
+    let text = match manifest.as_string() {
+        Some(s) => s,
+        None => js_sys::JSON::stringify(&manifest)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default(),
+    };
+    let problems = match Manifest::parse(&text, &ManifestOptions::default()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems,
+    };
+    let o = Object::new();
+    Reflect::set(&o, &"valid".into(), &problems.is_empty().into())?;
+    Reflect::set(&o, &"problems".into(), &js(&problems)?)?;
+    Ok(o.into())
+}
+
+/// Scan a plugin bundle for careless and obvious risks (`eval`, HTML sinks, undeclared
+/// origins, obfuscation). A filter, not a security boundary.
+///
+/// # Errors
+/// `BUNDLE_REJECTED` for input over the size limit; `INVALID_ARGUMENT` for a bad `network`.
+#[wasm_bindgen(js_name = analyzeBundle, unchecked_return_type = "AnalysisReport")]
+pub fn analyze_bundle(
+    code: &str,
+    #[wasm_bindgen(unchecked_param_type = "{ network?: string[] } | undefined")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let network: Vec<String> = Reflect::get(&options, &"network".into())
+        .ok()
+        .filter(|v| !v.is_undefined())
+        .map(|v| from_js::<Vec<String>>(&v, "network", ErrorCode::InvalidArgument))
+        .transpose()
+        .map_err(coded)?
+        .unwrap_or_default();
+    let entries = network
+        .iter()
+        .map(|n| NetworkEntry::parse(n, Default::default()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| coded(WardenError::from_coded(&e)))?;
+    let report = analyze(code, &AnalysisOptions::from_network(&entries))
+        .map_err(|e| coded(WardenError::from_coded(&e)))?;
+    js(&report)
 }

@@ -16,7 +16,9 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 }
 
 fn code_of(e: &JsValue) -> String {
-    get(e, "code").as_string().unwrap_or_else(|| format!("no code on {e:?}"))
+    get(e, "code")
+        .as_string()
+        .unwrap_or_else(|| format!("no code on {e:?}"))
 }
 
 fn json(text: &str) -> JsValue {
@@ -32,8 +34,12 @@ fn slot() -> Element {
 
 async fn installed(id: &str) -> PluginHost {
     let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
-    let manifest = json(&format!(r#"{{"id":"{id}","name":"Test","permissions":["storage"]}}"#));
-    JsFuture::from(host.install(manifest, JsValue::UNDEFINED)).await.unwrap();
+    let manifest = json(&format!(
+        r#"{{"id":"{id}","name":"Test","permissions":["storage"]}}"#
+    ));
+    JsFuture::from(host.install(manifest, JsValue::UNDEFINED))
+        .await
+        .unwrap();
     host
 }
 
@@ -54,10 +60,15 @@ async fn tick(ms: i32) {
 #[wasm_bindgen_test]
 async fn mounting_an_unknown_plugin_rejects_with_not_found() {
     let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
-    let err = JsFuture::from(host.mount("nope-plugin", &slot(), JsValue::UNDEFINED)).await.unwrap_err();
+    let err = JsFuture::from(host.mount("nope-plugin", &slot(), JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
     assert_eq!(code_of(&err), "NOT_FOUND");
     assert!(err.is_instance_of::<js_sys::Error>());
-    assert_eq!(get(&err, "name").as_string().as_deref(), Some("PluginWardenError"));
+    assert_eq!(
+        get(&err, "name").as_string().as_deref(),
+        Some("PluginWardenError")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -66,12 +77,27 @@ async fn the_iframe_is_sandboxed_and_unmount_removes_it() {
     let el = slot();
     let opts = json(r#"{"src":"http://127.0.0.1:9/never","timeout":60000}"#);
     let pending = JsFuture::from(host.mount("test-sandbox", &el, opts));
-    let frame: HtmlIFrameElement = el.query_selector("iframe").unwrap().expect("an iframe").dyn_into().unwrap();
-    assert_eq!(frame.get_attribute("sandbox").as_deref(), Some("allow-scripts"));
-    assert!(frame.name().starts_with("plugin-warden|1|"), "bootstrap name: {}", frame.name());
+    let frame: HtmlIFrameElement = el
+        .query_selector("iframe")
+        .unwrap()
+        .expect("an iframe")
+        .dyn_into()
+        .unwrap();
+    assert_eq!(
+        frame.get_attribute("sandbox").as_deref(),
+        Some("allow-scripts")
+    );
+    assert!(
+        frame.name().starts_with("plugin-warden|1|"),
+        "bootstrap name: {}",
+        frame.name()
+    );
     assert_eq!(state(&host, "test-sandbox"), "mounting");
     host.unmount("test-sandbox").unwrap();
-    assert!(el.query_selector("iframe").unwrap().is_none(), "unmount left the iframe behind");
+    assert!(
+        el.query_selector("iframe").unwrap().is_none(),
+        "unmount left the iframe behind"
+    );
     assert_eq!(code_of(&pending.await.unwrap_err()), "MOUNT_FAILED");
     assert_eq!(state(&host, "test-sandbox"), "installed");
 }
@@ -80,9 +106,13 @@ async fn the_iframe_is_sandboxed_and_unmount_removes_it() {
 async fn a_plugin_that_never_says_hello_times_out_and_is_marked_failed() {
     let host = installed("test-timeout").await;
     let el = slot();
-    let err = JsFuture::from(host.mount("test-timeout", &el, json(r#"{"src":"http://127.0.0.1:9/","timeout":50}"#)))
-        .await
-        .unwrap_err();
+    let err = JsFuture::from(host.mount(
+        "test-timeout",
+        &el,
+        json(r#"{"src":"http://127.0.0.1:9/","timeout":50}"#),
+    ))
+    .await
+    .unwrap_err();
     assert_eq!(code_of(&err), "TIMEOUT");
     let status = host.status("test-timeout").unwrap();
     assert_eq!(get(&status, "state").as_string().as_deref(), Some("failed"));
@@ -93,14 +123,29 @@ async fn a_plugin_that_never_says_hello_times_out_and_is_marked_failed() {
 #[wasm_bindgen_test]
 async fn a_hello_from_a_window_that_is_no_mount_is_refused() {
     let host = installed("test-forged").await;
-    let _pending = host.mount("test-forged", &slot(), json(r#"{"src":"http://127.0.0.1:9/","timeout":60000}"#));
+    let _pending = host.mount(
+        "test-forged",
+        &slot(),
+        json(r#"{"src":"http://127.0.0.1:9/","timeout":60000}"#),
+    );
     let forged = Object::new();
     Reflect::set(&forged, &"ns".into(), &"plugin-warden".into()).unwrap();
     Reflect::set(&forged, &"v".into(), &1.into()).unwrap();
     Reflect::set(&forged, &"type".into(), &"hello".into()).unwrap();
-    Reflect::set(&forged, &"nonce".into(), &"0123456789abcdef0123456789abcdef".into()).unwrap();
-    web_sys::window().unwrap().post_message(&forged, "*").unwrap();
-    web_sys::window().unwrap().post_message(&"unrelated".into(), "*").unwrap();
+    Reflect::set(
+        &forged,
+        &"nonce".into(),
+        &"0123456789abcdef0123456789abcdef".into(),
+    )
+    .unwrap();
+    web_sys::window()
+        .unwrap()
+        .post_message(&forged, "*")
+        .unwrap();
+    web_sys::window()
+        .unwrap()
+        .post_message(&"unrelated".into(), "*")
+        .unwrap();
     tick(50).await;
     let stats = host.bridge_stats().unwrap();
     assert_eq!(get(&stats, "rejectedHandshakes").as_f64(), Some(1.0));
@@ -119,8 +164,13 @@ async fn refused_mount_options_reject_with_mount_failed() {
         r#"{"src":"http://127.0.0.1:9/","bogus":true}"#,
     ] {
         let el = slot();
-        let err = JsFuture::from(host.mount("test-options", &el, json(opts))).await.unwrap_err();
+        let err = JsFuture::from(host.mount("test-options", &el, json(opts)))
+            .await
+            .unwrap_err();
         assert_eq!(code_of(&err), "MOUNT_FAILED", "{opts}");
-        assert!(el.query_selector("iframe").unwrap().is_none(), "{opts} created an iframe");
+        assert!(
+            el.query_selector("iframe").unwrap().is_none(),
+            "{opts} created an iframe"
+        );
     }
 }

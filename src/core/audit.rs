@@ -295,7 +295,11 @@ impl AuditLog {
     /// ```
     pub fn since(&self, seq: u64) -> Vec<AuditEvent> {
         let newer = self.events.iter().rev().take_while(|e| e.seq > seq).count();
-        self.events.iter().skip(self.events.len() - newer).cloned().collect()
+        self.events
+            .iter()
+            .skip(self.events.len() - newer)
+            .cloned()
+            .collect()
     }
 
     /// The `seq` of the newest event pushed (0 before any).

@@ -278,7 +278,10 @@ fn invalid(message: impl Into<String>) -> WardenError {
 }
 
 fn not_found(id: &str) -> WardenError {
-    WardenError::new(ErrorCode::NotFound, format!("no plugin {id:?} is installed"))
+    WardenError::new(
+        ErrorCode::NotFound,
+        format!("no plugin {id:?} is installed"),
+    )
 }
 
 impl<B: StorageBackend> Engine<B> {
@@ -323,7 +326,9 @@ impl<B: StorageBackend> Engine<B> {
             .map_err(|e| invalid(format!("hostVersion: {e}")))?;
         let mut rbac = Rbac::new();
         if let Some(user) = config.user {
-            rbac.set_user(UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))?);
+            rbac.set_user(
+                UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))?,
+            );
         }
         let sanitizer = Sanitizer::new(&config.sanitizer.unwrap_or_default()).map_err(coded)?;
         Ok(Engine {
@@ -335,7 +340,9 @@ impl<B: StorageBackend> Engine<B> {
             limits,
             rate,
             host_version,
-            manifest_opts: ManifestOptions { allow_loopback_http: config.allow_loopback_http.unwrap_or(false) },
+            manifest_opts: ManifestOptions {
+                allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
+            },
             sanitizer,
             bundle_policy: config.bundle_policy.unwrap_or_default(),
             fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
@@ -351,7 +358,11 @@ impl<B: StorageBackend> Engine<B> {
     ///
     /// # Errors
     /// `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id is installed and not failed.
-    pub fn check_manifest(&mut self, manifest_json: &str, now_ms: f64) -> Result<Manifest, WardenError> {
+    pub fn check_manifest(
+        &mut self,
+        manifest_json: &str,
+        now_ms: f64,
+    ) -> Result<Manifest, WardenError> {
         let manifest = match Manifest::parse(manifest_json, &self.manifest_opts) {
             Ok(m) => m,
             Err(e) => {
@@ -414,7 +425,11 @@ impl<B: StorageBackend> Engine<B> {
                         .with_decision(AuditDecision::Allow)
                         .with_detail(json!({ "warnings": warnings.len() })),
                 );
-                Ok(InstallInfo { id, status: Status::Installed, warnings })
+                Ok(InstallInfo {
+                    id,
+                    status: Status::Installed,
+                    warnings,
+                })
             }
             Err(e) => {
                 self.record_failed_install(Some(&id), &e, now_ms);
@@ -437,7 +452,10 @@ impl<B: StorageBackend> Engine<B> {
                 "this host requires signed plugins: give `code`, `signature` and `publicKey`",
             ));
         }
-        let integrity = input.integrity.as_deref().or_else(|| manifest.entry().and_then(|e| e.integrity()));
+        let integrity = input
+            .integrity
+            .as_deref()
+            .or_else(|| manifest.entry().and_then(|e| e.integrity()));
         if let (Some(sri), Some(code)) = (integrity, input.code.as_deref()) {
             let parsed = Integrity::parse(sri).map_err(coded)?;
             parsed.verify(code.as_bytes()).map_err(coded)?;
@@ -448,7 +466,8 @@ impl<B: StorageBackend> Engine<B> {
             ));
         }
         if let Some(code) = input.code.as_deref() {
-            let report = analyze(code, &AnalysisOptions::from_network(manifest.network())).map_err(coded)?;
+            let report =
+                analyze(code, &AnalysisOptions::from_network(manifest.network())).map_err(coded)?;
             warnings.extend(describe_findings(&report));
             if self.bundle_policy == BundlePolicy::Reject {
                 report.check().map_err(coded)?;
@@ -469,6 +488,12 @@ impl<B: StorageBackend> Engine<B> {
         Ok(warnings)
     }
 
+    /// Record that installing `manifest` failed outside the engine (e.g. its signature did
+    /// not verify in the browser): status `failed` with the code, audited.
+    pub fn fail_install(&mut self, manifest: &Manifest, e: &WardenError, now_ms: f64) {
+        self.record_failed_install(Some(manifest.id().as_str()), e, now_ms);
+    }
+
     fn record_failed_install(&mut self, id: Option<&str>, e: &WardenError, now_ms: f64) {
         let mut event = AuditEvent::new(AuditKind::Install, now_ms)
             .with_decision(AuditDecision::Deny)
@@ -481,8 +506,13 @@ impl<B: StorageBackend> Engine<B> {
                 if self.failed.len() >= 256 {
                     self.failed.pop_first();
                 }
-                self.failed
-                    .insert(id.to_owned(), Status::Failed { code: e.code, message: e.message.clone() });
+                self.failed.insert(
+                    id.to_owned(),
+                    Status::Failed {
+                        code: e.code,
+                        message: e.message.clone(),
+                    },
+                );
             }
             event = event.with_plugin(id);
         }
@@ -493,13 +523,19 @@ impl<B: StorageBackend> Engine<B> {
     ///
     /// # Errors
     /// `NOT_FOUND`; storage failures.
-    pub fn uninstall(&mut self, id: &str, remove_data: bool, now_ms: f64) -> Result<(), WardenError> {
+    pub fn uninstall(
+        &mut self,
+        id: &str,
+        remove_data: bool,
+        now_ms: f64,
+    ) -> Result<(), WardenError> {
         let plugin = self.plugins.remove(id).ok_or_else(|| not_found(id))?;
         let _ = self.rbac.unregister(plugin.manifest.id());
         if remove_data {
             self.store.remove_all(id).map_err(coded)?;
         }
-        self.audit.push(AuditEvent::new(AuditKind::Uninstall, now_ms).with_plugin(id));
+        self.audit
+            .push(AuditEvent::new(AuditKind::Uninstall, now_ms).with_plugin(id));
         Ok(())
     }
 
@@ -521,7 +557,10 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `NOT_FOUND`.
     pub fn manifest(&self, id: &str) -> Result<&Manifest, WardenError> {
-        self.plugins.get(id).map(|p| &p.manifest).ok_or_else(|| not_found(id))
+        self.plugins
+            .get(id)
+            .map(|p| &p.manifest)
+            .ok_or_else(|| not_found(id))
     }
 
     /// Set a plugin's status (mount progress, failure, unmount), audited.
@@ -574,7 +613,11 @@ impl<B: StorageBackend> Engine<B> {
     /// `NOT_FOUND` for an id that is not installed.
     pub fn grants(&self, id: &str) -> Result<Vec<&'static str>, WardenError> {
         let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
-        Ok(p.perms.granted().into_iter().map(Capability::as_str).collect())
+        Ok(p.perms
+            .granted()
+            .into_iter()
+            .map(Capability::as_str)
+            .collect())
     }
 
     /// Grant a capability the manifest lists (e.g. an optional one), effective at once.
@@ -588,7 +631,9 @@ impl<B: StorageBackend> Engine<B> {
         p.perms.grant(cap).map_err(coded)?;
         p.denied_requests.remove(&cap);
         self.audit.push(
-            AuditEvent::new(AuditKind::Grant, now_ms).with_plugin(id).with_detail(json!({ "permission": cap.as_str() })),
+            AuditEvent::new(AuditKind::Grant, now_ms)
+                .with_plugin(id)
+                .with_detail(json!({ "permission": cap.as_str() })),
         );
         Ok(())
     }
@@ -605,7 +650,9 @@ impl<B: StorageBackend> Engine<B> {
             p.subscriptions.clear();
         }
         self.audit.push(
-            AuditEvent::new(AuditKind::Revoke, now_ms).with_plugin(id).with_detail(json!({ "permission": cap.as_str() })),
+            AuditEvent::new(AuditKind::Revoke, now_ms)
+                .with_plugin(id)
+                .with_detail(json!({ "permission": cap.as_str() })),
         );
         Ok(())
     }
@@ -624,22 +671,36 @@ impl<B: StorageBackend> Engine<B> {
         match plugin.limiter.check(now_ms) {
             RateDecision::Allow => {}
             decision => {
-                let err = plugin.limiter.error(decision).map(|e| coded(e)).unwrap_or_else(|| {
-                    WardenError::new(ErrorCode::RateLimited, "too many calls")
-                });
+                let err = plugin
+                    .limiter
+                    .error(decision)
+                    .map(coded)
+                    .unwrap_or_else(|| WardenError::new(ErrorCode::RateLimited, "too many calls"));
                 let call_id = message.and_then(peek_id);
                 self.refuse(id, None, &err, now_ms);
                 let reply = call_id.map(|cid| Reply::err(cid, &err));
                 if decision == RateDecision::Suspend {
                     let msg = format!("suspended for flooding: {}", err.message);
-                    let _ = self.set_status(id, Status::Failed { code: ErrorCode::RateLimited, message: msg }, now_ms);
-                    return Outcome::Suspend { reply: reply.unwrap_or_default() };
+                    let _ = self.set_status(
+                        id,
+                        Status::Failed {
+                            code: ErrorCode::RateLimited,
+                            message: msg,
+                        },
+                        now_ms,
+                    );
+                    return Outcome::Suspend {
+                        reply: reply.unwrap_or_default(),
+                    };
                 }
                 return reply.map(Outcome::Reply).unwrap_or(Outcome::Drop);
             }
         }
         let Some(text) = message else {
-            let err = WardenError::new(ErrorCode::MessageRejected, "the message is not JSON-serializable");
+            let err = WardenError::new(
+                ErrorCode::MessageRejected,
+                "the message is not JSON-serializable",
+            );
             self.refuse(id, None, &err, now_ms);
             return Outcome::Drop;
         };
@@ -648,7 +709,9 @@ impl<B: StorageBackend> Engine<B> {
             Err(e) => {
                 let err = coded(e.clone());
                 self.refuse(id, None, &err, now_ms);
-                return Reply::rejected(&e).map(Outcome::Reply).unwrap_or(Outcome::Drop);
+                return Reply::rejected(&e)
+                    .map(Outcome::Reply)
+                    .unwrap_or(Outcome::Drop);
             }
         };
         let method_name = call.method.name();
@@ -662,7 +725,10 @@ impl<B: StorageBackend> Engine<B> {
             Ok(_) => (AuditDecision::Allow, None),
             Err(e) => (AuditDecision::Deny, Some(e.code)),
         };
-        let mut event = AuditEvent::new(AuditKind::Call, now_ms).with_plugin(id).with_method(method_name).with_decision(decision);
+        let mut event = AuditEvent::new(AuditKind::Call, now_ms)
+            .with_plugin(id)
+            .with_method(method_name)
+            .with_decision(decision);
         if let Some(c) = code {
             event = event.with_code(c);
         } else if let Some(p) = self.plugins.get_mut(id) {
@@ -712,7 +778,12 @@ impl<B: StorageBackend> Engine<B> {
                 ok(Some(&Value::Null))
             }
             Method::PermissionsList => {
-                let granted: Vec<&str> = plugin.perms.granted().into_iter().map(Capability::as_str).collect();
+                let granted: Vec<&str> = plugin
+                    .perms
+                    .granted()
+                    .into_iter()
+                    .map(Capability::as_str)
+                    .collect();
                 ok(Some(&json!(granted)))
             }
             Method::PermissionsHas { permission } => {
@@ -745,15 +816,30 @@ impl<B: StorageBackend> Engine<B> {
                     return ok(Some(&Value::Bool(false)));
                 }
                 if !plugin.in_flight.try_begin() {
-                    return Err(WardenError::new(ErrorCode::RateLimited, "too many calls in flight"));
+                    return Err(WardenError::new(
+                        ErrorCode::RateLimited,
+                        "too many calls in flight",
+                    ));
                 }
-                Ok(Outcome::AskPermission { call_id, permission: cap, reason })
+                Ok(Outcome::AskPermission {
+                    call_id,
+                    permission: cap,
+                    reason,
+                })
             }
-            Method::ApiFetch { url, method, headers, body } => {
+            Method::ApiFetch {
+                url,
+                method,
+                headers,
+                body,
+            } => {
                 let method = method.unwrap_or_else(|| "GET".to_owned());
                 let url = plugin.allowlist.check(&url).map_err(coded)?;
                 if !plugin.in_flight.try_begin() {
-                    return Err(WardenError::new(ErrorCode::RateLimited, "too many calls in flight"));
+                    return Err(WardenError::new(
+                        ErrorCode::RateLimited,
+                        "too many calls in flight",
+                    ));
                 }
                 Ok(Outcome::Fetch(FetchPlan {
                     call_id,
@@ -768,7 +854,10 @@ impl<B: StorageBackend> Engine<B> {
             }
             Method::EventsSubscribe { name } => {
                 if plugin.subscriptions.len() >= 256 && !plugin.subscriptions.contains(&name) {
-                    return Err(WardenError::new(ErrorCode::QuotaExceeded, "at most 256 event subscriptions"));
+                    return Err(WardenError::new(
+                        ErrorCode::QuotaExceeded,
+                        "at most 256 event subscriptions",
+                    ));
                 }
                 plugin.subscriptions.insert(name);
                 ok(Some(&Value::Null))
@@ -777,9 +866,11 @@ impl<B: StorageBackend> Engine<B> {
                 plugin.subscriptions.remove(&name);
                 ok(Some(&Value::Null))
             }
-            Method::EventsEmit { name, data } => {
-                Ok(Outcome::Emitted { name, data, reply: Reply::ok(call_id, Some(&Value::Null)) })
-            }
+            Method::EventsEmit { name, data } => Ok(Outcome::Emitted {
+                name,
+                data,
+                reply: Reply::ok(call_id, Some(&Value::Null)),
+            }),
             Method::UiNotify { message, level } => Ok(Outcome::Notify {
                 message,
                 level: level.unwrap_or(Level::Info),
@@ -789,7 +880,14 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.
-    pub fn permission_answer(&mut self, id: &str, call_id: u64, permission: Capability, granted: bool, now_ms: f64) -> String {
+    pub fn permission_answer(
+        &mut self,
+        id: &str,
+        call_id: u64,
+        permission: Capability,
+        granted: bool,
+        now_ms: f64,
+    ) -> String {
         let Some(plugin) = self.plugins.get_mut(id) else {
             return Reply::err(call_id, &not_found(id));
         };
@@ -800,11 +898,19 @@ impl<B: StorageBackend> Engine<B> {
         } else {
             plugin.denied_requests.insert(permission);
         }
-        let kind = if granted { AuditKind::Grant } else { AuditKind::Refusal };
+        let kind = if granted {
+            AuditKind::Grant
+        } else {
+            AuditKind::Refusal
+        };
         let mut e = AuditEvent::new(kind, now_ms)
             .with_plugin(id)
             .with_method("permissions.request")
-            .with_decision(if granted { AuditDecision::Allow } else { AuditDecision::Deny })
+            .with_decision(if granted {
+                AuditDecision::Allow
+            } else {
+                AuditDecision::Deny
+            })
             .with_detail(json!({ "permission": permission.as_str(), "byUser": true }));
         if !granted {
             e = e.with_code(ErrorCode::PermissionDenied);
@@ -815,7 +921,13 @@ impl<B: StorageBackend> Engine<B> {
 
     /// The outcome of a [`Outcome::Fetch`]; answers the reply to post. The final URL is
     /// checked against the allowlist again and headers are filtered to safe ones.
-    pub fn fetch_done(&mut self, id: &str, call_id: u64, result: Result<FetchResponse, WardenError>, now_ms: f64) -> String {
+    pub fn fetch_done(
+        &mut self,
+        id: &str,
+        call_id: u64,
+        result: Result<FetchResponse, WardenError>,
+        now_ms: f64,
+    ) -> String {
         let Some(plugin) = self.plugins.get_mut(id) else {
             return Reply::err(call_id, &not_found(id));
         };
@@ -842,7 +954,9 @@ impl<B: StorageBackend> Engine<B> {
         self.plugins
             .iter()
             .filter(|(_, p)| {
-                matches!(p.status, Status::Mounted) && p.perms.has(Capability::Events) && p.subscriptions.contains(name)
+                matches!(p.status, Status::Mounted)
+                    && p.perms.has(Capability::Events)
+                    && p.subscriptions.contains(name)
             })
             .map(|(id, _)| id.clone())
             .collect()
@@ -883,9 +997,16 @@ impl<B: StorageBackend> Engine<B> {
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown plugin or route.
-    pub fn can_access_route(&self, id: &str, path: &str, method: &str) -> Result<bool, WardenError> {
+    pub fn can_access_route(
+        &self,
+        id: &str,
+        path: &str,
+        method: &str,
+    ) -> Result<bool, WardenError> {
         let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
-        self.rbac.can_access_route(p.manifest.id(), path, method).map_err(coded)
+        self.rbac
+            .can_access_route(p.manifest.id(), path, method)
+            .map_err(coded)
     }
 
     // ----- HTML and CSP ---------------------------------------------------------------------
@@ -901,11 +1022,16 @@ impl<B: StorageBackend> Engine<B> {
     /// `INVALID_ARGUMENT` for a bad nonce or policy name.
     pub fn csp_header(&self, nonce: &str, policy: &str) -> Result<String, WardenError> {
         let nonce = Nonce::parse(nonce).map_err(coded)?;
-        let mut b = CspBuilder::new().nonce(&nonce).trusted_types_policy(policy).map_err(coded)?;
+        let mut b = CspBuilder::new()
+            .nonce(&nonce)
+            .trusted_types_policy(policy)
+            .map_err(coded)?;
         for p in self.plugins.values() {
             if let Some(entry) = p.manifest.entry() {
                 if let Ok(url) = url::Url::parse(entry.src()) {
-                    b = b.plugin_frame_origin(&url.origin().ascii_serialization()).map_err(coded)?;
+                    b = b
+                        .plugin_frame_origin(&url.origin().ascii_serialization())
+                        .map_err(coded)?;
                 }
             }
             for n in p.manifest.network() {
@@ -961,7 +1087,16 @@ fn describe_findings(report: &AnalysisReport) -> Vec<String> {
     report
         .findings
         .iter()
-        .map(|f| format!("{}:{} {} {}: {}", f.line, f.column, f.rule.as_str(), f.severity.as_str(), f.message))
+        .map(|f| {
+            format!(
+                "{}:{} {} {}: {}",
+                f.line,
+                f.column,
+                f.rule.as_str(),
+                f.severity.as_str(),
+                f.message
+            )
+        })
         .collect()
 }
 

@@ -81,6 +81,11 @@ pub struct IframePlan {
 pub enum MountPlan {
     /// A sandboxed iframe.
     Iframe(IframePlan),
+    /// A closed shadow root holding this HTML, sanitized on the way in. No plugin script runs.
+    Shadow {
+        /// The plugin's HTML (sanitized by the browser layer through the Trusted Types policy).
+        html: String,
+    },
 }
 
 /// Facts about the host and the plugin that a plan depends on.
@@ -140,7 +145,24 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
     let mode = opts.mode.as_deref().unwrap_or("iframe");
     match mode {
         "iframe" => {}
-        "worker" | "shadow" => return Err(MountError::NotImplemented(mode.to_owned())),
+        "worker" => return Err(MountError::NotImplemented(mode.to_owned())),
+        "shadow" => {
+            if opts.src.is_some()
+                || opts.srcdoc.is_some()
+                || opts.code.is_some()
+                || opts.sandbox.is_some()
+            {
+                return bad(
+                    "shadow mounts take only `html` (declarative HTML; no script runs there)"
+                        .into(),
+                );
+            }
+            let html = opts
+                .html
+                .clone()
+                .ok_or_else(|| MountError::Options("a shadow mount needs `html`".into()))?;
+            return Ok(MountPlan::Shadow { html });
+        }
         other => {
             return bad(format!(
                 "mode: expected \"iframe\", \"worker\" or \"shadow\", found {other:?}"
@@ -232,7 +254,10 @@ mod tests {
     }
 
     fn iframe(opts: MountOptions, allow: &[String]) -> Result<IframePlan, MountError> {
-        plan(&opts, &ctx(allow)).map(|MountPlan::Iframe(p)| p)
+        match plan(&opts, &ctx(allow))? {
+            MountPlan::Iframe(p) => Ok(p),
+            other => panic!("expected an iframe plan, got {other:?}"),
+        }
     }
 
     #[test]
@@ -363,10 +388,49 @@ mod tests {
             entry_src: Some("http://localhost:8701/entry.html"),
             ..ctx(&[])
         };
-        let MountPlan::Iframe(p) = plan(&MountOptions::default(), &c).unwrap();
+        let MountPlan::Iframe(p) = plan(&MountOptions::default(), &c).unwrap() else {
+            panic!("not an iframe")
+        };
         assert_eq!(
             p.source,
             FrameSource::Src("http://localhost:8701/entry.html".into())
+        );
+    }
+
+    #[test]
+    fn shadow_mounts_take_html_only() {
+        let ok = MountOptions {
+            mode: Some("shadow".into()),
+            html: Some("<b>hi</b>".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan(&ok, &ctx(&[])).unwrap(),
+            MountPlan::Shadow {
+                html: "<b>hi</b>".into()
+            }
+        );
+        let with_src = MountOptions {
+            src: Some("/x".into()),
+            ..ok.clone()
+        };
+        assert_eq!(
+            plan(&with_src, &ctx(&[])).unwrap_err().code(),
+            ErrorCode::MountFailed
+        );
+        let no_html = MountOptions {
+            mode: Some("shadow".into()),
+            ..Default::default()
+        };
+        assert!(plan(&no_html, &ctx(&[])).is_err());
+        let worker = MountOptions {
+            mode: Some("worker".into()),
+            code: Some("1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan(&worker, &ctx(&[])).unwrap_err().code(),
+            ErrorCode::NotImplemented
         );
     }
 }

@@ -74,7 +74,9 @@ pub fn decide(perms: &PermissionSet, method: &Method) -> Decision {
     if perms.has(cap) {
         return Decision::Allow;
     }
-    let why = if !perms.is_listed(cap) && !(cap == Capability::Permissions && !perms.optional().is_empty()) {
+    let why = if !perms.is_listed(cap)
+        && (cap != Capability::Permissions || perms.optional().is_empty())
+    {
         "does not declare in its manifest"
     } else if perms.is_optional(cap) {
         "has not been granted (it is optional: ask with permissions.request)"
@@ -85,7 +87,9 @@ pub fn decide(perms: &PermissionSet, method: &Method) -> Decision {
 }
 
 fn deny(perms: &PermissionSet, method: &Method, capability: &str, why: &'static str) -> Decision {
-    let capability = Capability::parse(capability).map(Capability::as_str).unwrap_or("unknown");
+    let capability = Capability::parse(capability)
+        .map(Capability::as_str)
+        .unwrap_or("unknown");
     Decision::Deny(PolicyError::Missing {
         method: method.name(),
         capability,

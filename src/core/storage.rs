@@ -77,6 +77,22 @@ pub trait StorageBackend {
     fn keys(&self) -> Result<Vec<String>, BackendError>;
 }
 
+/// A boxed backend is a backend, so a host can choose one at run time.
+impl<T: StorageBackend + ?Sized> StorageBackend for Box<T> {
+    fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
+        (**self).get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
+        (**self).set(key, value)
+    }
+    fn remove(&mut self, key: &str) -> Result<(), BackendError> {
+        (**self).remove(key)
+    }
+    fn keys(&self) -> Result<Vec<String>, BackendError> {
+        (**self).keys()
+    }
+}
+
 /// An in-memory [`StorageBackend`], with an optional capacity in bytes (key + value, UTF-8)
 /// to simulate the browser's quota.
 ///

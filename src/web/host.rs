@@ -1,4 +1,5 @@
-//! The browser side of the host: mounts, the handshake and each plugin's port.
+//! The browser side of the host: mounts, the handshake, each plugin's port, and carrying out
+//! what the engine decides.
 //!
 //! Security shape (DESIGN.md §5, §9): the host window listens for exactly one `hello` per
 //! mount, accepted only when `event.source` is the very `WindowProxy` of the iframe this mount
@@ -15,15 +16,45 @@ use gloo_timers::callback::Timeout;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, MessageChannel, MessageEvent, MessagePort};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{Element, MessageChannel, MessageEvent, MessagePort, ShadowRootInit, ShadowRootMode};
 
 use super::mount::{create_iframe, Frame};
-use super::sys::{describe, error, from_js, js_error, nonce_hex, window};
-use crate::core::engine::{Engine, Status};
+use super::storage::WebStorage;
+use super::sys::{describe, error, js_error, nonce_hex, window};
+use super::trusted_types::trusted_html;
+use crate::core::engine::{Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status};
 use crate::core::error::{ErrorCode, WardenError};
+use crate::core::manifest::Capability;
 use crate::core::mount::{plan, MountContext, MountOptions, MountPlan};
+use crate::core::network::RetryPolicy;
+use crate::core::protocol::{event_message, Level};
+use crate::core::sanitize::Sanitizer;
+use crate::core::storage::{MemoryBackend, StorageBackend};
 
 const NS: &str = "plugin-warden";
+
+#[wasm_bindgen(module = "/src/web/fetch.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pwFetchOnce, catch)]
+    fn fetch_once(
+        url: &str,
+        method: &str,
+        headers: &Array,
+        body: Option<String>,
+        timeout_ms: u32,
+        max_bytes: f64,
+    ) -> Result<Promise, JsValue>;
+}
+
+/// Functions from the host's options.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    pub(crate) on_permission_request: Option<Function>,
+    pub(crate) on_audit: Option<Function>,
+    pub(crate) on_event: Option<Function>,
+    pub(crate) on_notify: Option<Function>,
+}
 
 enum Phase {
     AwaitingHello {
@@ -35,53 +66,98 @@ enum Phase {
         port: MessagePort,
         _listener: EventListener,
     },
+    Shadow {
+        host_element: Element,
+    },
 }
 
 struct Mount {
-    frame: Frame,
+    frame: Option<Frame>,
     nonce: String,
     phase: Phase,
 }
 
 impl Mount {
     /// Tear down everything this mount created: listener, port, timer, element.
-    fn dispose(self) {
+    fn dispose(self, code: ErrorCode, message: &str) {
         match self.phase {
             Phase::AwaitingHello { reject, .. } => {
-                let _ = reject.call1(
-                    &JsValue::NULL,
-                    &error(
-                        ErrorCode::MountFailed,
-                        "the plugin was unmounted before it was ready",
-                    ),
-                );
+                let _ = reject.call1(&JsValue::NULL, &error(code, message));
             }
             Phase::Connected { port, .. } => port.close(),
+            Phase::Shadow { host_element } => host_element.remove(),
         }
-        self.frame.remove();
+        if let Some(frame) = self.frame {
+            frame.remove();
+        }
     }
 }
+
+type HostEngine = Engine<Box<dyn StorageBackend>>;
 
 /// The browser host. Shared by `Rc`; event handlers hold `Weak` references so dropping the
 /// host (or `destroy`) frees everything.
 pub(crate) struct Host {
-    pub(crate) engine: RefCell<Engine>,
+    pub(crate) engine: RefCell<HostEngine>,
+    callbacks: Callbacks,
+    pub(crate) sanitizer: Rc<Sanitizer>,
+    pub(crate) policy_name: String,
+    pub(crate) require_signatures: bool,
     mounts: RefCell<BTreeMap<String, Mount>>,
     window_listener: RefCell<Option<EventListener>>,
     ignored_messages: Cell<u64>,
     rejected_handshakes: Cell<u64>,
+    audit_seq: Cell<u64>,
+    /// `{ exact: Set<string>, prefixes: string[] }`, mutated in place whenever the user or the
+    /// registered plugins change, so JS can answer `hasPermission` without entering wasm.
+    pub(crate) access_cache: Object,
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
 }
 
 impl Host {
-    pub(crate) fn new() -> Result<Rc<Host>, WardenError> {
+    pub(crate) fn new(config: HostConfig, callbacks: Callbacks) -> Result<Rc<Host>, WardenError> {
         let win = window()?;
+        let backend: Box<dyn StorageBackend> = match config.storage.as_deref().unwrap_or("local") {
+            "memory" => Box::new(MemoryBackend::new()),
+            kind => Box::new(
+                WebStorage::open(kind)
+                    .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?,
+            ),
+        };
+        let sanitizer = Rc::new(
+            Sanitizer::new(&config.sanitizer.clone().unwrap_or_default())
+                .map_err(|e| WardenError::from_coded(&e))?,
+        );
+        let policy_name = config
+            .trusted_types_policy
+            .clone()
+            .unwrap_or_else(|| "plugin-warden".to_owned());
+        let require_signatures = config.require_signatures.unwrap_or(false);
+        let engine = Engine::new(config, backend)?;
+        let access_cache = Object::new();
+        let _ = Reflect::set(
+            &access_cache,
+            &"exact".into(),
+            &js_sys::Set::new(&JsValue::UNDEFINED),
+        );
+        let _ = Reflect::set(&access_cache, &"prefixes".into(), &Array::new());
         let host = Rc::new(Host {
-            engine: RefCell::new(Engine::new()),
+            engine: RefCell::new(engine),
+            callbacks,
+            sanitizer,
+            policy_name,
+            require_signatures,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
             ignored_messages: Cell::new(0),
             rejected_handshakes: Cell::new(0),
+            audit_seq: Cell::new(0),
+            access_cache,
         });
+        host.refresh_access_cache();
         let weak = Rc::downgrade(&host);
         let listener = EventListener::new(&win, "message", move |event| {
             if let (Some(host), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
@@ -92,19 +168,55 @@ impl Host {
         Ok(host)
     }
 
-    /// Count of window messages that were not plugin-warden handshakes (ignored).
+    /// Rebuild the JS-side access cache from the engine's compiled access.
+    pub(crate) fn refresh_access_cache(&self) {
+        let engine = self.engine.borrow();
+        let access = engine.compiled_access();
+        if let Ok(set) = Reflect::get(&self.access_cache, &"exact".into()) {
+            let set: js_sys::Set = set.unchecked_into();
+            set.clear();
+            for a in access.exact() {
+                set.add(&JsValue::from_str(a));
+            }
+        }
+        let prefixes: Array = access
+            .prefixes()
+            .iter()
+            .map(|p| JsValue::from_str(p))
+            .collect();
+        let _ = Reflect::set(&self.access_cache, &"prefixes".into(), &prefixes);
+    }
+
     pub(crate) fn ignored_messages(&self) -> u64 {
         self.ignored_messages.get()
     }
 
-    /// Count of handshakes refused (unknown source, wrong nonce, replay).
     pub(crate) fn rejected_handshakes(&self) -> u64 {
         self.rejected_handshakes.get()
     }
 
+    /// Hand new audit events to `onAudit`. A throwing callback is ignored: the host's own
+    /// listener must not break the bridge.
+    pub(crate) fn deliver_audit(&self) {
+        let Some(cb) = &self.callbacks.on_audit else {
+            return;
+        };
+        let events = self.engine.borrow().audit_since(self.audit_seq.get());
+        for e in events {
+            self.audit_seq.set(e.seq);
+            if let Ok(v) = super::sys::to_js(&e) {
+                let _ = cb.call1(&JsValue::NULL, &v);
+            }
+        }
+    }
+
+    // ----- mounting -------------------------------------------------------------------------
+
     /// Start mounting; the promise settles when the plugin is ready or has failed.
     pub(crate) fn mount(self: &Rc<Self>, id: &str, element: &Element, opts: JsValue) -> Promise {
-        match self.start_mount(id, element, opts) {
+        let result = self.start_mount(id, element, opts);
+        self.deliver_audit();
+        match result {
             Ok(p) => p,
             Err(e) => Promise::reject(&js_error(&e)),
         }
@@ -116,33 +228,45 @@ impl Host {
         element: &Element,
         opts: JsValue,
     ) -> Result<Promise, WardenError> {
-        self.engine.borrow().status(id)?;
+        let (allow, entry_src) = {
+            let engine = self.engine.borrow();
+            if let Status::Failed { code, message } = engine.status(id)? {
+                if engine.manifest(id).is_err() {
+                    return Err(WardenError::new(
+                        ErrorCode::MountFailed,
+                        format!("plugin {id:?} failed to install ({code}: {message}) and cannot be mounted"),
+                    ));
+                }
+            }
+            let m = engine.manifest(id)?;
+            (m.allow().to_vec(), m.entry().map(|e| e.src().to_owned()))
+        };
         if self.mounts.borrow().contains_key(id) {
             return Err(WardenError::new(
                 ErrorCode::AlreadyExists,
                 format!("plugin {id:?} is already mounted; unmount it first"),
             ));
         }
-        let opts: MountOptions = from_js(&opts, "mount options", ErrorCode::MountFailed)?;
+        let opts: MountOptions =
+            super::sys::from_js(&opts, "mount options", ErrorCode::MountFailed)?;
         let win = window()?;
-        let host_url = win
-            .location()
-            .href()
-            .map_err(|e| WardenError::new(ErrorCode::Internal, describe(&e)))?;
-        let host_origin = win
-            .location()
-            .origin()
-            .map_err(|e| WardenError::new(ErrorCode::Internal, describe(&e)))?;
+        let internal = |e: JsValue| WardenError::new(ErrorCode::Internal, describe(&e));
+        let host_url = win.location().href().map_err(internal)?;
+        let host_origin = win.location().origin().map_err(internal)?;
         let ctx = MountContext {
             host_url: &host_url,
             plugin_id: id,
-            allow: &[],
-            entry_src: None,
+            allow: &allow,
+            entry_src: entry_src.as_deref(),
         };
-        let MountPlan::Iframe(plan) = plan(&opts, &ctx).map_err(|e| WardenError::from_coded(&e))?;
+        let planned = plan(&opts, &ctx).map_err(|e| WardenError::from_coded(&e))?;
         let document = win.document().ok_or_else(|| {
             WardenError::new(ErrorCode::MountFailed, "the window has no document")
         })?;
+        let plan = match planned {
+            MountPlan::Iframe(p) => p,
+            MountPlan::Shadow { html } => return self.mount_shadow(id, &document, element, &html),
+        };
         let nonce = nonce_hex()?;
         let bootstrap = format!("{NS}|1|{nonce}|{host_origin}");
         let frame = create_iframe(&document, element, &plan, &bootstrap)?;
@@ -170,7 +294,7 @@ impl Host {
         self.mounts.borrow_mut().insert(
             id.to_owned(),
             Mount {
-                frame,
+                frame: Some(frame),
                 nonce,
                 phase: Phase::AwaitingHello {
                     resolve,
@@ -179,8 +303,42 @@ impl Host {
                 },
             },
         );
-        self.engine.borrow_mut().set_status(id, Status::Mounting)?;
+        self.engine
+            .borrow_mut()
+            .set_status(id, Status::Mounting, now())?;
         Ok(promise)
+    }
+
+    fn mount_shadow(
+        &self,
+        id: &str,
+        document: &web_sys::Document,
+        element: &Element,
+        html: &str,
+    ) -> Result<Promise, WardenError> {
+        let failed = |e: JsValue| WardenError::new(ErrorCode::MountFailed, describe(&e));
+        let host_element = document.create_element("div").map_err(failed)?;
+        let _ = host_element.set_attribute("data-plugin", id);
+        // Closed: the page's other scripts (and plugin HTML) get no handle to the root.
+        let root = host_element
+            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Closed))
+            .map_err(failed)?;
+        let trusted = trusted_html(&self.policy_name, &self.sanitizer, html)?;
+        // innerHTML through Reflect so the TrustedHTML object (not a string) reaches the sink.
+        Reflect::set(&root, &"innerHTML".into(), &trusted).map_err(failed)?;
+        element.append_child(&host_element).map_err(failed)?;
+        self.mounts.borrow_mut().insert(
+            id.to_owned(),
+            Mount {
+                frame: None,
+                nonce: String::new(),
+                phase: Phase::Shadow { host_element },
+            },
+        );
+        let mut engine = self.engine.borrow_mut();
+        engine.set_status(id, Status::Mounting, now())?;
+        engine.set_status(id, Status::Mounted, now())?;
+        Ok(Promise::resolve(&mount_info(id, "shadow")))
     }
 
     /// Mark a plugin failed and tear its mount down. Never throws: a plugin's failure is not
@@ -192,17 +350,13 @@ impl Host {
                 code,
                 message: message.to_owned(),
             },
+            now(),
         );
         let mount = self.mounts.borrow_mut().remove(id);
         if let Some(mount) = mount {
-            if let Phase::AwaitingHello { reject, .. } = &mount.phase {
-                let _ = reject.call1(&JsValue::NULL, &error(code, message));
-            }
-            if let Phase::Connected { port, .. } = &mount.phase {
-                port.close();
-            }
-            mount.frame.remove();
+            mount.dispose(code, message);
         }
+        self.deliver_audit();
     }
 
     /// Remove a plugin's mount and everything it created.
@@ -210,19 +364,63 @@ impl Host {
         self.engine.borrow().status(id)?;
         let mount = self.mounts.borrow_mut().remove(id);
         if let Some(mount) = mount {
-            mount.dispose();
+            mount.dispose(
+                ErrorCode::MountFailed,
+                "the plugin was unmounted before it was ready",
+            );
         }
-        self.engine.borrow_mut().set_status(id, Status::Installed)
+        let result = self
+            .engine
+            .borrow_mut()
+            .set_status(id, Status::Installed, now());
+        self.deliver_audit();
+        result
+    }
+
+    /// Unmount (if mounted) and uninstall.
+    pub(crate) fn uninstall(&self, id: &str, remove_data: bool) -> Result<(), WardenError> {
+        if self.mounts.borrow().contains_key(id) {
+            self.unmount(id)?;
+        }
+        let result = self.engine.borrow_mut().uninstall(id, remove_data, now());
+        self.refresh_access_cache();
+        self.deliver_audit();
+        result
     }
 
     /// Unmount everything and stop listening.
     pub(crate) fn destroy(&self) {
         let mounts = std::mem::take(&mut *self.mounts.borrow_mut());
-        for (_, m) in mounts {
-            m.dispose();
+        for (id, m) in mounts {
+            m.dispose(ErrorCode::MountFailed, "the host was destroyed");
+            let _ = self
+                .engine
+                .borrow_mut()
+                .set_status(&id, Status::Installed, now());
         }
         self.window_listener.borrow_mut().take();
     }
+
+    /// Send a host event to every plugin subscribed to `name`.
+    pub(crate) fn emit(&self, name: &str, data: &serde_json::Value) -> usize {
+        let subscribers = self.engine.borrow().subscribers(name);
+        let message = event_message(name, data);
+        let mounts = self.mounts.borrow();
+        let mut sent = 0;
+        for id in subscribers {
+            if let Some(Mount {
+                phase: Phase::Connected { port, .. },
+                ..
+            }) = mounts.get(&id)
+            {
+                post(port, &message);
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    // ----- the handshake ------------------------------------------------------------------
 
     fn on_window_message(self: &Rc<Self>, event: &MessageEvent) {
         let data = event.data();
@@ -244,23 +442,24 @@ impl Host {
             .and_then(|v| v.as_string());
         let source = event.source();
         let found = self.mounts.borrow().iter().find_map(|(id, m)| {
+            let frame = m.frame.as_ref()?;
             let same = source
                 .as_ref()
-                .is_some_and(|s| Object::is(s, m.frame.window.as_ref()));
+                .is_some_and(|s| Object::is(s, frame.window.as_ref()));
             same.then(|| id.clone())
         });
         let Some(id) = found else {
             return self.reject_handshake(
+                None,
                 "a plugin-warden message from a window that is no mounted plugin",
             );
         };
-        if kind.as_deref() != Some("hello")
-            || Reflect::get(&data, &"v".into())
-                .ok()
-                .and_then(|v| v.as_f64())
-                != Some(1.0)
-        {
-            return self.reject_handshake("a window message that is not a version-1 hello");
+        let version = Reflect::get(&data, &"v".into())
+            .ok()
+            .and_then(|v| v.as_f64());
+        if kind.as_deref() != Some("hello") || version != Some(1.0) {
+            return self
+                .reject_handshake(Some(&id), "a window message that is not a version-1 hello");
         }
         let mut mounts = self.mounts.borrow_mut();
         let Some(mount) = mounts.get_mut(&id) else {
@@ -269,14 +468,18 @@ impl Host {
         if !matches!(mount.phase, Phase::AwaitingHello { .. }) {
             drop(mounts);
             return self.reject_handshake(
+                Some(&id),
                 "a second hello for a mount that already completed its handshake",
             );
         }
         if nonce.as_deref() != Some(mount.nonce.as_str()) {
             drop(mounts);
-            return self.reject_handshake("a hello with the wrong nonce");
+            return self.reject_handshake(Some(&id), "a hello with the wrong nonce");
         }
-        let connected = match self.connect(&id, &mount.frame) {
+        let Some(frame) = mount.frame.as_ref() else {
+            return;
+        };
+        let connected = match self.connect(&id, frame) {
             Ok(c) => c,
             Err(e) => {
                 drop(mounts);
@@ -285,18 +488,23 @@ impl Host {
         };
         let previous = std::mem::replace(&mut mount.phase, connected);
         drop(mounts);
-        let _ = self.engine.borrow_mut().set_status(&id, Status::Mounted);
+        let _ = self
+            .engine
+            .borrow_mut()
+            .set_status(&id, Status::Mounted, now());
         if let Phase::AwaitingHello { resolve, .. } = previous {
-            let info = Object::new();
-            let _ = Reflect::set(&info, &"pluginId".into(), &id.as_str().into());
-            let _ = Reflect::set(&info, &"mode".into(), &"iframe".into());
-            let _ = resolve.call1(&JsValue::NULL, &info);
+            let _ = resolve.call1(&JsValue::NULL, &mount_info(&id, "iframe"));
         }
+        self.deliver_audit();
     }
 
-    fn reject_handshake(&self, _why: &str) {
+    fn reject_handshake(&self, plugin: Option<&str>, why: &str) {
         self.rejected_handshakes
             .set(self.rejected_handshakes.get() + 1);
+        self.engine
+            .borrow_mut()
+            .audit_handshake_rejected(plugin, why, now());
+        self.deliver_audit();
     }
 
     /// Give the plugin its own port, answering the `hello`.
@@ -333,15 +541,203 @@ impl Host {
         })
     }
 
-    fn on_port_message(&self, id: &str, port: &MessagePort, event: &MessageEvent) {
+    // ----- calls ------------------------------------------------------------------------------
+
+    fn on_port_message(self: &Rc<Self>, id: &str, port: &MessagePort, event: &MessageEvent) {
+        // JSON.stringify throws on cycles and BigInt; that message is then unreadable.
         let text = js_sys::JSON::stringify(&event.data())
             .ok()
             .and_then(|s| s.as_string());
-        let reply = self.engine.borrow_mut().handle(id, text.as_deref());
-        if let Some(reply) = reply {
-            if let Ok(value) = js_sys::JSON::parse(&reply) {
-                let _ = port.post_message(&value);
+        let outcome = self.engine.borrow_mut().handle(id, text.as_deref(), now());
+        self.carry_out(id, port, outcome);
+        self.deliver_audit();
+    }
+
+    fn carry_out(self: &Rc<Self>, id: &str, port: &MessagePort, outcome: Outcome) {
+        match outcome {
+            Outcome::Reply(reply) => post(port, &reply),
+            Outcome::Drop => {}
+            Outcome::Suspend { reply } => {
+                if !reply.is_empty() {
+                    post(port, &reply);
+                }
+                // The engine already marked it failed with RATE_LIMITED; tear the mount down.
+                let mount = self.mounts.borrow_mut().remove(id);
+                if let Some(m) = mount {
+                    m.dispose(ErrorCode::RateLimited, "suspended for flooding");
+                }
+            }
+            Outcome::Notify {
+                message,
+                level,
+                reply,
+            } => {
+                self.notify(id, &message, level);
+                post(port, &reply);
+            }
+            Outcome::Emitted { name, data, reply } => {
+                if let Some(cb) = &self.callbacks.on_event {
+                    let arg = Object::new();
+                    let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
+                    let _ = Reflect::set(&arg, &"name".into(), &name.as_str().into());
+                    let _ = Reflect::set(
+                        &arg,
+                        &"data".into(),
+                        &super::sys::to_js(&data).unwrap_or(JsValue::NULL),
+                    );
+                    let _ = cb.call1(&JsValue::NULL, &arg);
+                }
+                post(port, &reply);
+            }
+            Outcome::Fetch(plan) => {
+                let (host, port, id) = (Rc::downgrade(self), port.clone(), id.to_owned());
+                spawn_local(async move {
+                    let result = perform_fetch(&plan).await;
+                    if let Some(host) = host.upgrade() {
+                        let reply =
+                            host.engine
+                                .borrow_mut()
+                                .fetch_done(&id, plan.call_id, result, now());
+                        post(&port, &reply);
+                        host.deliver_audit();
+                    }
+                });
+            }
+            Outcome::AskPermission {
+                call_id,
+                permission,
+                reason,
+            } => {
+                let (host, port, id) = (Rc::downgrade(self), port.clone(), id.to_owned());
+                let ask = self.ask_permission(&id, permission, &reason);
+                spawn_local(async move {
+                    let granted =
+                        matches!(JsFuture::from(ask).await, Ok(v) if v.as_bool() == Some(true));
+                    if let Some(host) = host.upgrade() {
+                        let reply = host.engine.borrow_mut().permission_answer(
+                            &id,
+                            call_id,
+                            permission,
+                            granted,
+                            now(),
+                        );
+                        post(&port, &reply);
+                        host.deliver_audit();
+                    }
+                });
             }
         }
     }
+
+    /// Ask the user through `onPermissionRequest`, or the default dialog. A throwing or
+    /// rejecting callback counts as "no".
+    fn ask_permission(&self, id: &str, permission: Capability, reason: &str) -> Promise {
+        let Some(cb) = &self.callbacks.on_permission_request else {
+            return super::dialog::ask(id, permission.as_str(), reason);
+        };
+        let arg = Object::new();
+        let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
+        let _ = Reflect::set(&arg, &"permission".into(), &permission.as_str().into());
+        let _ = Reflect::set(&arg, &"reason".into(), &reason.into());
+        match cb.call1(&JsValue::NULL, &arg) {
+            Ok(v) => Promise::resolve(&v),
+            Err(_) => Promise::resolve(&JsValue::FALSE),
+        }
+    }
+
+    fn notify(&self, id: &str, message: &str, level: Level) {
+        match &self.callbacks.on_notify {
+            Some(cb) => {
+                let arg = Object::new();
+                let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
+                let _ = Reflect::set(&arg, &"message".into(), &message.into());
+                let _ = Reflect::set(&arg, &"level".into(), &level.as_str().into());
+                let _ = cb.call1(&JsValue::NULL, &arg);
+            }
+            None => super::dialog::toast(id, message, level.as_str()),
+        }
+    }
+}
+
+fn mount_info(id: &str, mode: &str) -> JsValue {
+    let info = Object::new();
+    let _ = Reflect::set(&info, &"pluginId".into(), &id.into());
+    let _ = Reflect::set(&info, &"mode".into(), &mode.into());
+    info.into()
+}
+
+/// Post a reply (JSON text built by the core) on a port.
+fn post(port: &MessagePort, json: &str) {
+    if let Ok(value) = js_sys::JSON::parse(json) {
+        let _ = port.post_message(&value);
+    }
+}
+
+/// One API-client request with retries (idempotent methods only, exponential backoff with
+/// jitter) for network failures, timeouts and 5xx answers.
+async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
+    let policy = RetryPolicy::default();
+    let headers: Array = plan
+        .headers
+        .iter()
+        .map(|(k, v)| JsValue::from(Array::of2(&k.as_str().into(), &v.as_str().into())))
+        .collect();
+    let mut attempt = 0u32;
+    loop {
+        let result = match fetch_once(
+            &plan.url,
+            &plan.method,
+            &headers,
+            plan.body.clone(),
+            plan.timeout_ms,
+            plan.max_response_bytes as f64,
+        ) {
+            Ok(p) => JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
+        let outcome = match result {
+            Ok(v) => read_response(&v),
+            Err(e) => Err(fetch_error(&e)),
+        };
+        let transient = match &outcome {
+            Ok(r) => r.status >= 500,
+            Err(e) => matches!(e.code, ErrorCode::Timeout | ErrorCode::NetworkDenied),
+        };
+        if !(transient && plan.retryable && policy.should_retry(attempt)) {
+            return outcome;
+        }
+        let delay = policy.delay_for(attempt, js_sys::Math::random());
+        gloo_timers::future::TimeoutFuture::new(delay).await;
+        attempt += 1;
+    }
+}
+
+fn read_response(v: &JsValue) -> Result<FetchResponse, WardenError> {
+    let get = |k: &str| Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let headers = Array::from(&get("headers"))
+        .iter()
+        .filter_map(|pair| {
+            let pair = Array::from(&pair);
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect();
+    Ok(FetchResponse {
+        status: get("status").as_f64().unwrap_or(0.0) as u16,
+        headers,
+        body: get("body").as_string().unwrap_or_default(),
+        url: get("url").as_string().unwrap_or_default(),
+    })
+}
+
+fn fetch_error(e: &JsValue) -> WardenError {
+    let code = match Reflect::get(e, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .as_deref()
+    {
+        Some("TIMEOUT") => ErrorCode::Timeout,
+        Some("QUOTA_EXCEEDED") => ErrorCode::QuotaExceeded,
+        _ => ErrorCode::NetworkDenied,
+    };
+    WardenError::new(code, describe(e))
 }

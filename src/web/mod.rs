@@ -1,5 +1,8 @@
 //! Browser adapters: translate between the browser and the core. Nothing here decides.
 
+pub(crate) mod dialog;
 pub(crate) mod host;
 pub(crate) mod mount;
+pub(crate) mod storage;
 pub(crate) mod sys;
+pub(crate) mod trusted_types;

@@ -82,8 +82,25 @@ where
         return Ok(T::default());
     }
     let text = js_sys::JSON::stringify(value)
-        .map_err(|e| WardenError::new(code, format!("{what}: cannot be read as JSON: {}", describe(&e))))?
+        .map_err(|e| {
+            WardenError::new(
+                code,
+                format!("{what}: cannot be read as JSON: {}", describe(&e)),
+            )
+        })?
         .as_string()
         .unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
+}
+
+/// Serialize a Rust value as plain JS data (objects, not `Map`s).
+pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| {
+            error(
+                ErrorCode::Internal,
+                format!("cannot convert a value for JS: {e}"),
+            )
+        })
 }

@@ -1,6 +1,6 @@
 // The demo host: installs and mounts sample plugins through plugin-warden and shows what
 // happened. Everything written to the DOM goes through textContent (Trusted Types are enforced).
-import init, { PluginHost } from '/pkg/plugin_warden.js';
+import init, { PluginHost } from '/pkg/index.js';
 
 const params = new URLSearchParams(location.search);
 const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;

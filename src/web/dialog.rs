@@ -1,0 +1,115 @@
+//! Default UI when the host gives no `onPermissionRequest` / `onNotify`: an accessible modal
+//! `<dialog>` that names the plugin, the permission and the plugin's reason, and a polite
+//! status toast. Built with DOM methods and `textContent` only (no HTML strings), and styled
+//! through the CSSOM, so it works under Trusted Types and a strict `style-src`.
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement};
+
+fn document() -> Option<Document> {
+    web_sys::window()?.document()
+}
+
+fn el(doc: &Document, tag: &str, text: &str) -> Option<Element> {
+    let e = doc.create_element(tag).ok()?;
+    e.set_text_content(Some(text));
+    Some(e)
+}
+
+fn style(e: &Element, props: &[(&str, &str)]) {
+    if let Some(h) = e.dyn_ref::<HtmlElement>() {
+        for (k, v) in props {
+            let _ = h.style().set_property(k, v);
+        }
+    }
+}
+
+/// Ask the user; resolves `true` only when they press "Allow".
+pub(crate) fn ask(plugin: &str, permission: &str, reason: &str) -> Promise {
+    let Some(doc) = document() else {
+        return Promise::resolve(&JsValue::FALSE);
+    };
+    let build = || -> Option<Promise> {
+        let dialog: web_sys::HtmlDialogElement =
+            doc.create_element("dialog").ok()?.dyn_into().ok()?;
+        let title_id = format!("pw-perm-{}", super::sys::nonce_hex().ok()?);
+        let title = el(
+            &doc,
+            "h2",
+            &format!("{plugin} asks for \u{201c}{permission}\u{201d}"),
+        )?;
+        title.set_id(&title_id);
+        let _ = dialog.set_attribute("aria-labelledby", &title_id);
+        let why = el(&doc, "p", &format!("Its reason: {reason}"))?;
+        let allow = el(&doc, "button", "Allow")?;
+        let deny = el(&doc, "button", "Deny")?;
+        let _ = allow.set_attribute("type", "button");
+        let _ = deny.set_attribute("type", "button");
+        style(
+            dialog.as_ref(),
+            &[
+                ("max-width", "28rem"),
+                ("font", "15px system-ui, sans-serif"),
+            ],
+        );
+        style(&allow, &[("margin-right", "0.5rem")]);
+        dialog.append_with_node_3(&title, &why, &allow).ok()?;
+        dialog.append_with_node_1(&deny).ok()?;
+        doc.body()?.append_child(&dialog).ok()?;
+        let d = dialog.clone();
+        let promise = Promise::new(&mut |resolve, _| {
+            for (button, answer) in [(&allow, true), (&deny, false)] {
+                let (resolve, d) = (resolve.clone(), d.clone());
+                let cb = Closure::once_into_js(move || {
+                    d.close();
+                    d.remove();
+                    let _ = resolve.call1(&JsValue::NULL, &JsValue::from_bool(answer));
+                });
+                let _ = button.add_event_listener_with_callback("click", cb.unchecked_ref());
+            }
+            // Escape closes the dialog: that is a "no".
+            let (resolve, d2) = (resolve.clone(), d.clone());
+            let cancel = Closure::once_into_js(move || {
+                d2.remove();
+                let _ = resolve.call1(&JsValue::NULL, &JsValue::FALSE);
+            });
+            let _ = d.add_event_listener_with_callback("cancel", cancel.unchecked_ref());
+        });
+        dialog.show_modal().ok()?;
+        if let Some(h) = deny.dyn_ref::<HtmlElement>() {
+            let _ = h.focus(); // the safe choice has focus
+        }
+        Some(promise)
+    };
+    build().unwrap_or_else(|| Promise::resolve(&JsValue::FALSE))
+}
+
+/// Show a short-lived notification in a polite live region.
+pub(crate) fn toast(plugin: &str, message: &str, level: &str) {
+    let Some(doc) = document() else { return };
+    let Some(body) = doc.body() else { return };
+    let Some(t) = el(&doc, "div", &format!("{plugin}: {message}")) else {
+        return;
+    };
+    let _ = t.set_attribute("role", if level == "error" { "alert" } else { "status" });
+    let _ = t.set_attribute("data-level", level);
+    style(
+        &t,
+        &[
+            ("position", "fixed"),
+            ("bottom", "1rem"),
+            ("right", "1rem"),
+            ("padding", "0.6rem 0.9rem"),
+            ("background", "#1d2430"),
+            ("color", "#fff"),
+            ("border-radius", "6px"),
+            ("font", "14px system-ui, sans-serif"),
+            ("z-index", "2147483647"),
+        ],
+    );
+    if body.append_child(&t).is_ok() {
+        gloo_timers::callback::Timeout::new(5_000, move || t.remove()).forget();
+    }
+}

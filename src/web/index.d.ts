@@ -1,0 +1,2 @@
+export * from './plugin_warden.js';
+export { default } from './plugin_warden.js';

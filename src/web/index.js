@@ -1,0 +1,32 @@
+// The `plugin-warden` entry module: the wasm-bindgen bindings, plus a JS fast path for
+// `PluginHost.prototype.hasPermission`.
+//
+// hasPermission is called on every render of every link, and a call that copies the action
+// string into wasm costs ~10x a JS Set.has. The wasm side keeps `accessCache()` — an object
+// `{ exact: Set<string>, prefixes: string[] }` it rebuilds in place whenever the user or the
+// installed plugins change — so the common answers come from JS. The invariant (tested in
+// core::rbac): for a valid action a, wasm says yes iff exact.has(a) or a starts with a prefix.
+// An exact hit is always a valid action; a prefix hit goes to wasm, which also validates.
+import init, * as bindings from './plugin_warden.js';
+
+export * from './plugin_warden.js';
+export default init;
+
+const proto = bindings.PluginHost.prototype;
+const exactHasPermission = proto.hasPermission;
+const caches = new WeakMap();
+
+proto.hasPermission = function hasPermission(action) {
+  let cache = caches.get(this);
+  if (cache === undefined) {
+    cache = this.accessCache();
+    caches.set(this, cache);
+  }
+  if (cache.exact.has(action)) return true;
+  const prefixes = cache.prefixes;
+  if (prefixes.length === 0 || typeof action !== 'string') return false;
+  for (let i = 0; i < prefixes.length; i++) {
+    if (action.startsWith(prefixes[i])) return exactHasPermission.call(this, action);
+  }
+  return false;
+};

@@ -1,0 +1,98 @@
+//! Trusted Types, declared by hand (web-sys has no bindings for them).
+//!
+//! One policy per name for the whole page, created on first use and kept: `createPolicy`
+//! throws for a duplicate name (unless the CSP says `'allow-duplicates'`) and for a name the
+//! page's `trusted-types` directive does not list; both become a `TRUSTED_TYPES` error.
+//! Its `createHTML` runs the sanitizer, so nothing unsanitized becomes `TrustedHTML`. The
+//! policy object never leaves this module.
+//!
+//! Fallback where Trusted Types do not exist (Firefox < 132, Safari < 18.4 and older
+//! browsers): the same sanitizer output is used as a plain string.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::sys::describe;
+use crate::core::error::{ErrorCode, WardenError};
+use crate::core::sanitize::Sanitizer;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `window.trustedTypes`.
+    type TrustedTypePolicyFactory;
+    #[wasm_bindgen(method, catch, js_name = createPolicy)]
+    fn create_policy(
+        this: &TrustedTypePolicyFactory,
+        name: &str,
+        rules: &Object,
+    ) -> Result<TrustedTypePolicy, JsValue>;
+
+    /// A policy returned by `createPolicy`.
+    type TrustedTypePolicy;
+    #[wasm_bindgen(method, catch, js_name = createHTML)]
+    fn create_html(this: &TrustedTypePolicy, input: &str) -> Result<JsValue, JsValue>;
+}
+
+struct Policy {
+    policy: Option<TrustedTypePolicy>,
+    _create_html: Closure<dyn Fn(String) -> String>,
+}
+
+thread_local! {
+    static POLICIES: RefCell<BTreeMap<String, Rc<Policy>>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenError> {
+    if let Some(p) = POLICIES.with(|p| p.borrow().get(name).cloned()) {
+        return Ok(p);
+    }
+    let s = sanitizer.clone();
+    let create_html =
+        Closure::<dyn Fn(String) -> String>::new(move |input: String| s.sanitize(&input));
+    let factory = Reflect::get(&js_sys::global(), &"trustedTypes".into())
+        .ok()
+        .filter(|f| !f.is_undefined() && !f.is_null());
+    let policy = match factory {
+        None => None,
+        Some(f) => {
+            let rules = Object::new();
+            let _ = Reflect::set(&rules, &"createHTML".into(), create_html.as_ref());
+            let p = f.unchecked_into::<TrustedTypePolicyFactory>().create_policy(name, &rules).map_err(|e| {
+                WardenError::new(
+                    ErrorCode::TrustedTypes,
+                    format!(
+                        "cannot create the Trusted Types policy {name:?}: {} (the page's CSP must list it: `trusted-types {name}`)",
+                        describe(&e)
+                    ),
+                )
+            })?;
+            Some(p)
+        }
+    };
+    let p = Rc::new(Policy {
+        policy,
+        _create_html: create_html,
+    });
+    POLICIES.with(|all| all.borrow_mut().insert(name.to_owned(), p.clone()));
+    Ok(p)
+}
+
+/// Sanitize `html` and wrap it as `TrustedHTML` (a plain string where Trusted Types are absent).
+pub(crate) fn trusted_html(
+    name: &str,
+    sanitizer: &Rc<Sanitizer>,
+    html: &str,
+) -> Result<JsValue, WardenError> {
+    let p = policy(name, sanitizer)?;
+    match &p.policy {
+        Some(policy) => policy
+            .create_html(html)
+            .map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e))),
+        None => Ok(JsValue::from_str(&sanitizer.sanitize(html))),
+    }
+}

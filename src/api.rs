@@ -30,6 +30,10 @@ extern "C" {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+declare global {
+  /** Trusted Types' TrustedHTML (TypeScript's DOM library does not declare it yet). */
+  interface TrustedHTML { toString(): string }
+}
 /** Stable error codes (API). */
 export type ErrorCode =
   | 'INVALID_MANIFEST' | 'PERMISSION_DENIED' | 'NETWORK_DENIED' | 'RATE_LIMITED'
@@ -157,9 +161,10 @@ impl PluginHost {
     pub fn install(
         &self,
         #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "InstallOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "InstallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let host = self.host.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
             let text = match manifest.as_string() {
                 Some(s) => s,
@@ -234,9 +239,10 @@ impl PluginHost {
         &self,
         id: &str,
         element: &Element,
-        #[wasm_bindgen(unchecked_param_type = "MountOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "MountOptions")] options: Option<JsValue>,
     ) -> Promise {
-        self.host.mount(id, element, options)
+        self.host
+            .mount(id, element, options.unwrap_or(JsValue::UNDEFINED))
     }
 
     /// The plugin's status.
@@ -263,9 +269,11 @@ impl PluginHost {
     pub fn uninstall(
         &self,
         id: &str,
-        #[wasm_bindgen(unchecked_param_type = "{ removeData?: boolean } | undefined")]
-        options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ removeData?: boolean }")] options: Option<
+            JsValue,
+        >,
     ) -> Result<(), JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let remove = Reflect::get(&options, &"removeData".into())
             .ok()
             .and_then(|v| v.as_bool())
@@ -507,8 +515,11 @@ pub fn validate_manifest(
 #[wasm_bindgen(js_name = analyzeBundle, unchecked_return_type = "AnalysisReport")]
 pub fn analyze_bundle(
     code: &str,
-    #[wasm_bindgen(unchecked_param_type = "{ network?: string[] } | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "{ network?: string[] }")] options: Option<
+        JsValue,
+    >,
 ) -> Result<JsValue, JsValue> {
+    let options = options.unwrap_or(JsValue::UNDEFINED);
     let network: Vec<String> = Reflect::get(&options, &"network".into())
         .ok()
         .filter(|v| !v.is_undefined())

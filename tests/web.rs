@@ -37,9 +37,7 @@ async fn installed(id: &str) -> PluginHost {
     let manifest = json(&format!(
         r#"{{"id":"{id}","name":"Test","permissions":["storage"]}}"#
     ));
-    JsFuture::from(host.install(manifest, JsValue::UNDEFINED))
-        .await
-        .unwrap();
+    JsFuture::from(host.install(manifest, None)).await.unwrap();
     host
 }
 
@@ -60,7 +58,7 @@ async fn tick(ms: i32) {
 #[wasm_bindgen_test]
 async fn mounting_an_unknown_plugin_rejects_with_not_found() {
     let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
-    let err = JsFuture::from(host.mount("nope-plugin", &slot(), JsValue::UNDEFINED))
+    let err = JsFuture::from(host.mount("nope-plugin", &slot(), None))
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "NOT_FOUND");
@@ -76,7 +74,7 @@ async fn the_iframe_is_sandboxed_and_unmount_removes_it() {
     let host = installed("test-sandbox").await;
     let el = slot();
     let opts = json(r#"{"src":"http://127.0.0.1:9/never","timeout":60000}"#);
-    let pending = JsFuture::from(host.mount("test-sandbox", &el, opts));
+    let pending = JsFuture::from(host.mount("test-sandbox", &el, Some(opts)));
     let frame: HtmlIFrameElement = el
         .query_selector("iframe")
         .unwrap()
@@ -109,7 +107,7 @@ async fn a_plugin_that_never_says_hello_times_out_and_is_marked_failed() {
     let err = JsFuture::from(host.mount(
         "test-timeout",
         &el,
-        json(r#"{"src":"http://127.0.0.1:9/","timeout":50}"#),
+        Some(json(r#"{"src":"http://127.0.0.1:9/","timeout":50}"#)),
     ))
     .await
     .unwrap_err();
@@ -126,7 +124,7 @@ async fn a_hello_from_a_window_that_is_no_mount_is_refused() {
     let _pending = host.mount(
         "test-forged",
         &slot(),
-        json(r#"{"src":"http://127.0.0.1:9/","timeout":60000}"#),
+        Some(json(r#"{"src":"http://127.0.0.1:9/","timeout":60000}"#)),
     );
     let forged = Object::new();
     Reflect::set(&forged, &"ns".into(), &"plugin-warden".into()).unwrap();
@@ -164,7 +162,7 @@ async fn refused_mount_options_reject_with_mount_failed() {
         r#"{"src":"http://127.0.0.1:9/","bogus":true}"#,
     ] {
         let el = slot();
-        let err = JsFuture::from(host.mount("test-options", &el, json(opts)))
+        let err = JsFuture::from(host.mount("test-options", &el, Some(json(opts))))
             .await
             .unwrap_err();
         assert_eq!(code_of(&err), "MOUNT_FAILED", "{opts}");

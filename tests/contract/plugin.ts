@@ -1,0 +1,28 @@
+// The plugin side of DESIGN.md §6 (inside the iframe), written the way a plugin author would.
+import { connect, PluginWardenError } from 'plugin-warden/client';
+import type { PluginSdk, FetchResponse, Json } from 'plugin-warden/client';
+
+export async function plugin(): Promise<void> {
+  const sdk: PluginSdk = await connect({ timeout: 5000 });
+  await sdk.storage.set('prefs', { theme: 'dark' });
+  const prefs = await sdk.storage.get<{ theme: string }>('prefs');
+  const theme: string | undefined = prefs?.theme;
+  const res: FetchResponse = await sdk.api.fetch('https://api.acme.example/v1/patents?q=x');
+  await sdk.api.fetch('https://api.acme.example/v1/patents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const keys: string[] = await sdk.storage.keys();
+  await sdk.storage.remove('prefs');
+  await sdk.storage.clear();
+  const granted: boolean = await sdk.permissions.request('api:write', 'to save your edits');
+  const can: boolean = await sdk.permissions.has('acme-patents-app.patents:read');
+  const off = sdk.events.on('theme', (data: Json) => console.log(data));
+  await off.ready;
+  off();
+  await sdk.ui.notify('Saved');
+  await sdk.ui.notify('Failed', 'error');
+  try {
+    await sdk.storage.get('x');
+  } catch (e) {
+    if (e instanceof PluginWardenError) console.log(e.code, e.permission);
+  }
+  console.log(theme, res.status, res.headers, res.body, keys, granted, can);
+}

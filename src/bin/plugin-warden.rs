@@ -95,15 +95,18 @@ fn main() -> ExitCode {
         Ok(Some(Outcome::Findings)) => ExitCode::from(1),
         Ok(None) => print_help(usage_text),
         Err(CliError::Usage(message)) => {
-            // The synopsis only; `--help` has the rest.
-            let synopsis = usage_text.split("\n\n").next().unwrap_or(usage_text);
-            let help = match command {
-                "check" | "sri" | "sign" | "verify" | "csp" => {
-                    format!("plugin-warden {command} --help")
-                }
-                _ => "plugin-warden --help".to_owned(),
+            // A command's synopsis only (its `--help` has the rest); the short main usage whole.
+            let (synopsis, help) = match command {
+                "check" | "sri" | "sign" | "verify" | "csp" => (
+                    usage_text.split("\n\n").next().unwrap_or(usage_text),
+                    format!("plugin-warden {command} --help"),
+                ),
+                _ => (usage::MAIN, "plugin-warden --help".to_owned()),
             };
-            eprintln!("plugin-warden: {message}\n{synopsis}\nRun `{help}` for details.");
+            eprintln!(
+                "plugin-warden: {message}\n{}\nRun `{help}` for details.",
+                synopsis.trim_end()
+            );
             ExitCode::from(2)
         }
         Err(CliError::Input(message)) => {

@@ -37,11 +37,11 @@
 //!
 //! # What is pure and what is not
 //!
-//! Everything in this module except [`NativeVerifier`] and [`SigningKey`] is pure Rust with no
-//! cryptography of its own: parsing, format detection, bounds and normalization. The
-//! arithmetic is behind the [`Verifier`] trait. The native command-line tool (feature `cli`)
-//! implements it with RustCrypto (`rsa`, `p256`); in the browser, the web adapter implements
-//! it with WebCrypto, importing [`PublicKey::to_spki_der`] as `'spki'` and passing
+//! Everything in this module except `NativeVerifier` and `SigningKey` (feature `cli` only) is
+//! pure Rust with no cryptography of its own: parsing, format detection, bounds and
+//! normalization. The arithmetic is behind the [`Verifier`] trait. The native command-line
+//! tool (feature `cli`) implements it with RustCrypto (`rsa`, `p256`); in the browser, the web
+//! adapter implements it with WebCrypto, importing [`PublicKey::to_spki_der`] as `'spki'` and passing
 //! [`webcrypto_signature`]'s output to `crypto.subtle.verify`.
 //!
 //! # Which error code
@@ -831,7 +831,7 @@ fn ecdsa_der_to_raw(sig: &[u8]) -> Option<Vec<u8>> {
 
 /// Checks a signature with some cryptography implementation.
 ///
-/// Implementations: [`NativeVerifier`] (RustCrypto, feature `cli`); the browser adapter's,
+/// Implementations: `NativeVerifier` (RustCrypto, feature `cli`); the browser adapter's,
 /// over WebCrypto. Both receive raw signature bytes (already [`decode_signature`]d) and must
 /// accept the same inputs, which [`webcrypto_signature`] normalizes.
 pub trait Verifier {

@@ -557,8 +557,11 @@ impl PublicKey {
     ///
     /// ```
     /// use plugin_warden::core::signature::PublicKey;
+    /// // A symmetric secret is never a public key.
     /// let err = PublicKey::from_jwk(r#"{"kty":"oct","k":"c2VjcmV0"}"#).unwrap_err();
-    /// assert!(err.to_string().contains("oct"));
+    /// assert!(err.to_string().contains(r#"private member "k""#));
+    /// let err = PublicKey::from_jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"AA"}"#).unwrap_err();
+    /// assert!(err.to_string().contains("OKP"));
     /// ```
     pub fn from_jwk(text: &str) -> Result<PublicKey, SignatureError> {
         let bad = |what: String| invalid_key(format!("JWK: {what}"));

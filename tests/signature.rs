@@ -171,6 +171,18 @@ fn signatures_decode_from_base64_or_raw() {
     assert_eq!(decode_signature(b"  AQI\r\n").unwrap(), [1, 2]);
     assert_eq!(decode_signature(b"AQI=").unwrap(), [1, 2]);
     assert_eq!(decode_signature(b"AQ=I").unwrap(), b"AQ=I");
+    // Wrapped lines, as `openssl base64` without -A writes them.
+    let rsa = fixture("signed/bundle.js.rsa2048.sig");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &rsa);
+    let wrapped: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    assert_eq!(
+        decode_signature(wrapped.join("\n").as_bytes()).unwrap(),
+        rsa
+    );
     assert_eq!(code_of(decode_signature(b"")), ErrorCode::SignatureInvalid);
     assert_eq!(
         code_of(decode_signature(&vec![b'A'; 20_000])),

@@ -693,7 +693,8 @@ fn decode_pem(text: &str) -> Result<(&str, Vec<u8>), SignatureError> {
 // Signatures
 
 /// Decode a signature as it arrives in a file or a message: base64 (standard or URL-safe,
-/// padded or not, surrounded by whitespace) when the whole input is that, raw bytes otherwise.
+/// padded or not, with any ASCII whitespace around or inside, as wrapped by `openssl base64`)
+/// when the whole input is that, raw bytes otherwise.
 ///
 /// # Errors
 /// [`SignatureError::Malformed`] (`SIGNATURE_INVALID`) for an empty input or one over
@@ -717,11 +718,16 @@ pub fn decode_signature(input: &[u8]) -> Result<Vec<u8>, SignatureError> {
     if trimmed.is_empty() {
         return Err(malformed("the signature is empty"));
     }
-    if let Some(text) = std::str::from_utf8(trimmed)
-        .ok()
-        .and_then(decode_base64_any)
-    {
-        return Ok(text);
+    // `openssl base64` (without -A) wraps lines at 64 characters: whitespace inside is dropped.
+    if trimmed.is_ascii() {
+        let compact: String = trimmed
+            .iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .map(|&b| char::from(b))
+            .collect();
+        if let Some(bytes) = decode_base64_any(&compact) {
+            return Ok(bytes);
+        }
     }
     Ok(input.to_vec())
 }

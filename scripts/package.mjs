@@ -9,6 +9,7 @@ const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
 mkdirSync(join(pkg, 'client'), { recursive: true });
+for (const f of ['worker-runner.html', 'worker-runner.js']) copyFileSync(join(root, 'src/web', f), join(pkg, f));
 for (const f of ['index.js', 'index.d.ts']) {
   copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
   copyFileSync(join(root, 'src/web', f), join(pkg, f));
@@ -27,6 +28,7 @@ const manifest = {
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
     './client': { types: './client/index.d.ts', default: './client/index.js' },
+    './worker-runner.html': './worker-runner.html',
     './plugin_warden_bg.wasm': './plugin_warden_bg.wasm',
     './package.json': './package.json',
   },

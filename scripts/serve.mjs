@@ -22,14 +22,20 @@ export function hostCsp(pluginOrigin) {
     "script-src 'self' 'wasm-unsafe-eval'",
     "object-src 'none'",
     "base-uri 'none'",
-    `frame-src ${pluginOrigin}`,
-    "connect-src 'self'",
+    // 'self' for the worker runner frame (pkg/worker-runner.html; sandboxed, so opaque).
+    `frame-src 'self' ${pluginOrigin}`,
+    `connect-src 'self' ${pluginOrigin}`,
     "style-src 'self'",
     "form-action 'none'",
     "require-trusted-types-for 'script'",
     'trusted-types plugin-warden',
   ].join('; ');
 }
+
+// The worker runner (pkg/worker-runner.html) is a sandboxed frame that starts a blob: worker;
+// its own scripts come from the package ('self'), the worker from blob:, and neither has any
+// network: plugins reach the network only through the host's API client.
+export const RUNNER_CSP = "default-src 'none'; script-src 'self' blob:; worker-src blob:; connect-src 'none'; base-uri 'none'; form-action 'none'";
 
 // Plugin documents: their own scripts only, no network but through the host's bridge.
 const PLUGIN_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
@@ -78,7 +84,12 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701 } = {}) 
   const pluginOrigin = `http://localhost:${pluginPort}`;
   const host = await serve(
     [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
-    (file) => (file.endsWith('.html') ? { 'content-security-policy': hostCsp(pluginOrigin) } : {}),
+    (file) => {
+      // The package is public code that opaque-origin frames and workers import (CORS).
+      const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
+      if (file.endsWith('worker-runner.html')) return { ...cors, 'content-security-policy': RUNNER_CSP };
+      return file.endsWith('.html') ? { ...cors, 'content-security-policy': hostCsp(pluginOrigin) } : cors;
+    },
     hostPort,
   );
   const plugins = await serve(

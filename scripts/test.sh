@@ -51,6 +51,10 @@ browser_tests() {
 }
 
 contract() {
+  local f
+  for f in src/client/*.js src/web/*.js www/host/*.js www/plugins/*/*.js scripts/*.mjs; do
+    node --check "$f" || { echo "syntax error in $f"; return 1; }
+  done
   scripts/build.sh && tsc --noEmit -p tests/contract && echo "tsc: the contract type-checks against pkg/*.d.ts"
 }
 

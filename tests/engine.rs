@@ -699,7 +699,7 @@ fn host_grant_is_limited_to_what_the_manifest_lists() {
 }
 
 #[test]
-fn permissions_request_asks_once_remembers_no_and_host_grant_forgets() {
+fn permissions_request_asks_once_remembers_no_and_host_revoke_and_grant_decide() {
     let mut e = mounted(json!({}));
     // optionalPermissions non-empty implies `permissions`.
     let listed = ok(call(&mut e, APP, 1, "permissions.list", json!({})), 1).unwrap();
@@ -740,16 +740,12 @@ fn permissions_request_asks_once_remembers_no_and_host_grant_forgets() {
         Some(json!(true))
     );
     e.revoke(APP, "api:write", T).unwrap();
-    assert!(matches!(
-        call(&mut e, APP, 5, "permissions.request", ask.clone()),
-        Outcome::AskPermission { call_id: 5, .. }
-    ));
-    // This time the user says yes: the capability is held and usable.
-    let answer = e.permission_answer(APP, 5, Capability::ApiWrite, true, T);
+    // The host took it back: the plugin cannot re-prompt the user until the host grants it again.
     assert_eq!(
-        parse(&answer),
-        json!({ "v": 1, "id": 5, "ok": true, "value": true })
+        ok(call(&mut e, APP, 5, "permissions.request", ask.clone()), 5),
+        Some(json!(false))
     );
+    e.grant(APP, "api:write", T).unwrap();
     assert_eq!(
         ok(
             call(

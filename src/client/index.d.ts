@@ -77,3 +77,6 @@ export interface PluginSdk {
 
 /** Perform the handshake with the host. Rejects with TIMEOUT or MOUNT_FAILED. */
 export declare function connect(options?: ConnectOptions): Promise<PluginSdk>;
+
+/** The client as one self-contained factory (used by the worker runner). */
+export declare function pluginWardenClient(): { connect: typeof connect; PluginWardenError: typeof PluginWardenError };

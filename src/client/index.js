@@ -7,193 +7,210 @@
 // Wire protocol (DESIGN.md §5): hello/welcome over window.postMessage, then
 // calls `{v:1, id, method, params}` and replies `{v:1, id, ok, value | error}` on the port.
 
-const NS = 'plugin-warden';
-const V = 1;
+// Everything lives in one self-contained factory so that the worker runner can start the very
+// same client inside a blob: worker (as `pluginWardenClient.toString()`), with no import there.
+export function pluginWardenClient() {
+  const NS = 'plugin-warden';
+  const V = 1;
+
+  /** An error reported by the host or by this client, with a stable `code`. */
+  class PluginWardenError extends Error {
+    constructor(code, message, permission) {
+      super(message);
+      this.name = 'PluginWardenError';
+      this.code = code;
+      if (permission !== undefined) this.permission = permission;
+    }
+  }
+
+  // The host names the frame `plugin-warden|1|<nonce>|<host origin>`. Read it once and clear it,
+  // so a page this frame later navigates to cannot learn the nonce.
+  function readFrameBootstrap() {
+    let raw = '';
+    try { raw = String(self.name || ''); } catch { return null; }
+    const parts = raw.split('|');
+    if (parts.length !== 4 || parts[0] !== NS || parts[1] !== String(V)) return null;
+    try { self.name = ''; } catch { /* ignore: a read-only name only means it stays */ }
+    return { nonce: parts[2], hostOrigin: parts[3] };
+  }
+
+  const isWorker = typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope;
+
+  /**
+   * Connect to the host. Resolves with the SDK once the host has answered the handshake.
+   * @param {{timeout?: number, callTimeout?: number, maxInFlight?: number}} [options]
+   */
+  function connect(options = {}) {
+    const opts = {
+      timeout: options.timeout ?? 10_000,
+      callTimeout: options.callTimeout ?? 10_000,
+      maxInFlight: options.maxInFlight ?? 64,
+    };
+    return new Promise((resolve, reject) => {
+      let boot = null;
+      if (!isWorker) {
+        boot = readFrameBootstrap();
+        if (!boot) {
+          reject(new PluginWardenError('MOUNT_FAILED',
+            'no plugin-warden bootstrap in window.name: this page must be mounted by PluginHost.mount'));
+          return;
+        }
+      }
+      const onMessage = (event) => {
+        // In a frame, only the host (our parent, at the origin it announced) may welcome us.
+        // In a worker, only the runner that created us can post to us at all.
+        if (!isWorker && (event.source !== self.parent || event.origin !== boot.hostOrigin)) return;
+        const d = event.data;
+        if (!d || d.ns !== NS || d.v !== V || d.type !== 'welcome') return;
+        const port = event.ports && event.ports[0];
+        if (!port) return;
+        cleanup();
+        resolve(createSdk(port, d, opts));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new PluginWardenError('TIMEOUT', `the host did not answer the handshake within ${opts.timeout} ms`));
+      }, opts.timeout);
+      function cleanup() {
+        clearTimeout(timer);
+        self.removeEventListener('message', onMessage);
+      }
+      self.addEventListener('message', onMessage);
+      if (!isWorker) {
+        self.parent.postMessage({ ns: NS, v: V, type: 'hello', nonce: boot.nonce }, boot.hostOrigin);
+      } else {
+        self.postMessage({ ns: NS, v: V, type: 'hello' });
+      }
+    });
+  }
+
+  function createSdk(port, welcome, opts) {
+    const pending = new Map();
+    const handlers = new Map();
+    let nextId = 1;
+    let closed = false;
+
+    port.onmessage = (event) => {
+      const d = event.data;
+      if (!d || d.v !== V) return;
+      if (typeof d.event === 'string') {
+        const set = handlers.get(d.event);
+        if (set) for (const fn of [...set]) {
+          try { fn(d.data); } catch (e) { setTimeout(() => { throw e; }); }
+        }
+        return;
+      }
+      const call = pending.get(d.id);
+      if (!call) return;
+      pending.delete(d.id);
+      clearTimeout(call.timer);
+      if (d.ok === true) call.resolve(d.value);
+      else {
+        const e = d.error || {};
+        call.reject(new PluginWardenError(String(e.code || 'INTERNAL'), String(e.message || 'the host refused the call'), e.permission));
+      }
+    };
+    port.start();
+
+    function call(method, params) {
+      if (closed) return Promise.reject(new PluginWardenError('MOUNT_FAILED', 'the connection is closed'));
+      if (pending.size >= opts.maxInFlight) {
+        return Promise.reject(new PluginWardenError('RATE_LIMITED',
+          `${pending.size} calls are already in flight; at most ${opts.maxInFlight} are allowed`));
+      }
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new PluginWardenError('TIMEOUT', `${method} got no reply within ${opts.callTimeout} ms`));
+        }, opts.callTimeout);
+        pending.set(id, { resolve, reject, timer });
+        try {
+          port.postMessage({ v: V, id, method, params });
+        } catch (err) {
+          pending.delete(id);
+          clearTimeout(timer);
+          reject(new PluginWardenError('MESSAGE_REJECTED', `${method}: the parameters cannot be sent (${err && err.message})`));
+        }
+      });
+    }
+
+    const sdk = {
+      pluginId: String(welcome.pluginId),
+      grants: Array.isArray(welcome.grants) ? welcome.grants.slice() : [],
+      storage: {
+        get: (key) => call('storage.get', { key }),
+        set: (key, value) => call('storage.set', { key, value }),
+        remove: (key) => call('storage.remove', { key }),
+        keys: () => call('storage.keys', {}),
+        clear: () => call('storage.clear', {}),
+      },
+      api: {
+        fetch(url, init = {}) {
+          const params = { url };
+          if (init.method !== undefined) params.method = init.method;
+          if (init.headers !== undefined) params.headers = init.headers;
+          if (init.body !== undefined) params.body = init.body;
+          return call('api.fetch', params);
+        },
+      },
+      permissions: {
+        list: () => call('permissions.list', {}),
+        has: (permission) => call('permissions.has', { permission }),
+        request: (permission, reason) => call('permissions.request', { permission, reason }),
+      },
+      events: {
+        on(name, handler) {
+          let set = handlers.get(name);
+          let ready = Promise.resolve();
+          if (!set) {
+            set = new Set();
+            handlers.set(name, set);
+            ready = call('events.subscribe', { name }).then(() => undefined, (e) => {
+              handlers.delete(name);
+              throw e;
+            });
+          }
+          set.add(handler);
+          const off = () => sdk.events.off(name, handler);
+          off.ready = ready;
+          return off;
+        },
+        off(name, handler) {
+          const set = handlers.get(name);
+          if (!set || !set.delete(handler) || set.size > 0) return;
+          handlers.delete(name);
+          call('events.unsubscribe', { name }).catch(() => {});
+        },
+        emit: (name, data) => call('events.emit', { name, data }),
+      },
+      ui: {
+        notify: (message, level) => call('ui.notify', level === undefined ? { message } : { message, level }),
+      },
+      /** Close the channel; pending calls reject with MOUNT_FAILED. */
+      close() {
+        closed = true;
+        for (const [, c] of pending) {
+          clearTimeout(c.timer);
+          c.reject(new PluginWardenError('MOUNT_FAILED', 'the connection was closed'));
+        }
+        pending.clear();
+        port.close();
+      },
+    };
+    return sdk;
+  }
+
+  return { connect, PluginWardenError };
+}
+
+const client = pluginWardenClient();
 
 /** An error reported by the host or by this client, with a stable `code`. */
-export class PluginWardenError extends Error {
-  constructor(code, message, permission) {
-    super(message);
-    this.name = 'PluginWardenError';
-    this.code = code;
-    if (permission !== undefined) this.permission = permission;
-  }
-}
-
-// The host names the frame `plugin-warden|1|<nonce>|<host origin>`. Read it once and clear it,
-// so a page this frame later navigates to cannot learn the nonce.
-function readFrameBootstrap() {
-  let raw = '';
-  try { raw = String(self.name || ''); } catch { return null; }
-  const parts = raw.split('|');
-  if (parts.length !== 4 || parts[0] !== NS || parts[1] !== String(V)) return null;
-  try { self.name = ''; } catch { /* ignore: a read-only name only means it stays */ }
-  return { nonce: parts[2], hostOrigin: parts[3] };
-}
-
-const isWorker = typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope;
+export const PluginWardenError = client.PluginWardenError;
 
 /**
  * Connect to the host. Resolves with the SDK once the host has answered the handshake.
  * @param {{timeout?: number, callTimeout?: number, maxInFlight?: number}} [options]
  */
-export function connect(options = {}) {
-  const opts = {
-    timeout: options.timeout ?? 10_000,
-    callTimeout: options.callTimeout ?? 10_000,
-    maxInFlight: options.maxInFlight ?? 64,
-  };
-  return new Promise((resolve, reject) => {
-    let boot = null;
-    if (!isWorker) {
-      boot = readFrameBootstrap();
-      if (!boot) {
-        reject(new PluginWardenError('MOUNT_FAILED',
-          'no plugin-warden bootstrap in window.name: this page must be mounted by PluginHost.mount'));
-        return;
-      }
-    }
-    const onMessage = (event) => {
-      // In a frame, only the host (our parent, at the origin it announced) may welcome us.
-      // In a worker, only the runner that created us can post to us at all.
-      if (!isWorker && (event.source !== self.parent || event.origin !== boot.hostOrigin)) return;
-      const d = event.data;
-      if (!d || d.ns !== NS || d.v !== V || d.type !== 'welcome') return;
-      const port = event.ports && event.ports[0];
-      if (!port) return;
-      cleanup();
-      resolve(createSdk(port, d, opts));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new PluginWardenError('TIMEOUT', `the host did not answer the handshake within ${opts.timeout} ms`));
-    }, opts.timeout);
-    function cleanup() {
-      clearTimeout(timer);
-      self.removeEventListener('message', onMessage);
-    }
-    self.addEventListener('message', onMessage);
-    if (!isWorker) {
-      self.parent.postMessage({ ns: NS, v: V, type: 'hello', nonce: boot.nonce }, boot.hostOrigin);
-    } else {
-      self.postMessage({ ns: NS, v: V, type: 'hello' });
-    }
-  });
-}
-
-function createSdk(port, welcome, opts) {
-  const pending = new Map();
-  const handlers = new Map();
-  let nextId = 1;
-  let closed = false;
-
-  port.onmessage = (event) => {
-    const d = event.data;
-    if (!d || d.v !== V) return;
-    if (typeof d.event === 'string') {
-      const set = handlers.get(d.event);
-      if (set) for (const fn of [...set]) {
-        try { fn(d.data); } catch (e) { setTimeout(() => { throw e; }); }
-      }
-      return;
-    }
-    const call = pending.get(d.id);
-    if (!call) return;
-    pending.delete(d.id);
-    clearTimeout(call.timer);
-    if (d.ok === true) call.resolve(d.value);
-    else {
-      const e = d.error || {};
-      call.reject(new PluginWardenError(String(e.code || 'INTERNAL'), String(e.message || 'the host refused the call'), e.permission));
-    }
-  };
-  port.start();
-
-  function call(method, params) {
-    if (closed) return Promise.reject(new PluginWardenError('MOUNT_FAILED', 'the connection is closed'));
-    if (pending.size >= opts.maxInFlight) {
-      return Promise.reject(new PluginWardenError('RATE_LIMITED',
-        `${pending.size} calls are already in flight; at most ${opts.maxInFlight} are allowed`));
-    }
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new PluginWardenError('TIMEOUT', `${method} got no reply within ${opts.callTimeout} ms`));
-      }, opts.callTimeout);
-      pending.set(id, { resolve, reject, timer });
-      try {
-        port.postMessage({ v: V, id, method, params });
-      } catch (err) {
-        pending.delete(id);
-        clearTimeout(timer);
-        reject(new PluginWardenError('MESSAGE_REJECTED', `${method}: the parameters cannot be sent (${err && err.message})`));
-      }
-    });
-  }
-
-  const sdk = {
-    pluginId: String(welcome.pluginId),
-    grants: Array.isArray(welcome.grants) ? welcome.grants.slice() : [],
-    storage: {
-      get: (key) => call('storage.get', { key }),
-      set: (key, value) => call('storage.set', { key, value }),
-      remove: (key) => call('storage.remove', { key }),
-      keys: () => call('storage.keys', {}),
-      clear: () => call('storage.clear', {}),
-    },
-    api: {
-      fetch(url, init = {}) {
-        const params = { url };
-        if (init.method !== undefined) params.method = init.method;
-        if (init.headers !== undefined) params.headers = init.headers;
-        if (init.body !== undefined) params.body = init.body;
-        return call('api.fetch', params);
-      },
-    },
-    permissions: {
-      list: () => call('permissions.list', {}),
-      has: (permission) => call('permissions.has', { permission }),
-      request: (permission, reason) => call('permissions.request', { permission, reason }),
-    },
-    events: {
-      on(name, handler) {
-        let set = handlers.get(name);
-        let ready = Promise.resolve();
-        if (!set) {
-          set = new Set();
-          handlers.set(name, set);
-          ready = call('events.subscribe', { name }).then(() => undefined, (e) => {
-            handlers.delete(name);
-            throw e;
-          });
-        }
-        set.add(handler);
-        const off = () => sdk.events.off(name, handler);
-        off.ready = ready;
-        return off;
-      },
-      off(name, handler) {
-        const set = handlers.get(name);
-        if (!set || !set.delete(handler) || set.size > 0) return;
-        handlers.delete(name);
-        call('events.unsubscribe', { name }).catch(() => {});
-      },
-      emit: (name, data) => call('events.emit', { name, data }),
-    },
-    ui: {
-      notify: (message, level) => call('ui.notify', level === undefined ? { message } : { message, level }),
-    },
-    /** Close the channel; pending calls reject with MOUNT_FAILED. */
-    close() {
-      closed = true;
-      for (const [, c] of pending) {
-        clearTimeout(c.timer);
-        c.reject(new PluginWardenError('MOUNT_FAILED', 'the connection was closed'));
-      }
-      pending.clear();
-      port.close();
-    },
-  };
-  return sdk;
-}
+export const connect = client.connect;

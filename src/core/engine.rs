@@ -242,6 +242,8 @@ const DEFAULT_MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
 
 struct Plugin {
     manifest: Manifest,
+    /// The code checked at install (integrity, analysis), run by worker mounts.
+    code: Option<String>,
     perms: PermissionSet,
     allowlist: Allowlist,
     status: Status,
@@ -416,6 +418,7 @@ impl<B: StorageBackend> Engine<B> {
                         subscriptions: BTreeSet::new(),
                         denied_requests: BTreeSet::new(),
                         allowed_calls: 0,
+                        code: input.code.clone(),
                         manifest,
                     },
                 );
@@ -565,6 +568,34 @@ impl<B: StorageBackend> Engine<B> {
             .ok_or_else(|| not_found(id))
     }
 
+    /// The code a worker mount runs: `provided` (checked against the manifest's
+    /// `entry.integrity` and by bundle analysis when given at mount time), else the code
+    /// checked at install.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `MOUNT_FAILED` when there is no code; the integrity and analysis codes.
+    pub fn worker_code(&self, id: &str, provided: Option<String>) -> Result<String, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        match provided {
+            Some(code) => {
+                let input = InstallInput {
+                    code: Some(code.clone()),
+                    ..InstallInput::default()
+                };
+                self.install_checks(&p.manifest, &input, false, false)?;
+                Ok(code)
+            }
+            None => p.code.clone().ok_or_else(|| {
+                WardenError::new(
+                    ErrorCode::MountFailed,
+                    format!(
+                        "plugin {id:?} has no code: give `code` to install or to the worker mount"
+                    ),
+                )
+            }),
+        }
+    }
+
     /// Set a plugin's status (mount progress, failure, unmount), audited.
     ///
     /// # Errors
@@ -648,6 +679,10 @@ impl<B: StorageBackend> Engine<B> {
         let cap = Capability::parse(permission).map_err(|e| invalid(e.to_string()))?;
         let p = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         p.perms.revoke(cap);
+        if p.perms.is_optional(cap) {
+            // The host took it back: the plugin may not re-prompt the user until the host grants it.
+            p.denied_requests.insert(cap);
+        }
         if cap == Capability::Events {
             p.subscriptions.clear();
         }

@@ -49,6 +49,9 @@ pub struct MountOptions {
     pub timeout: Option<u32>,
     /// Accessible title for the frame.
     pub title: Option<String>,
+    /// The worker runner page's URL (worker mounts; the package's entry module supplies its
+    /// own `worker-runner.html` when this is absent).
+    pub runner: Option<String>,
 }
 
 /// Where an iframe's document comes from.
@@ -81,6 +84,14 @@ pub struct IframePlan {
 pub enum MountPlan {
     /// A sandboxed iframe.
     Iframe(IframePlan),
+    /// A dedicated worker started from `code` inside a hidden sandboxed runner frame, so it
+    /// does not share the host's origin.
+    Worker {
+        /// The runner frame (sandbox `allow-scripts` only, no Permissions Policy).
+        frame: IframePlan,
+        /// Code given with the mount; `None` means the code checked at install.
+        code: Option<String>,
+    },
     /// A closed shadow root holding this HTML, sanitized on the way in. No plugin script runs.
     Shadow {
         /// The plugin's HTML (sanitized by the browser layer through the Trusted Types policy).
@@ -145,7 +156,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
     let mode = opts.mode.as_deref().unwrap_or("iframe");
     match mode {
         "iframe" => {}
-        "worker" => return Err(MountError::NotImplemented(mode.to_owned())),
+        "worker" => return plan_worker(opts, ctx),
         "shadow" => {
             if opts.src.is_some()
                 || opts.srcdoc.is_some()
@@ -226,6 +237,40 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
         title,
         timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
     }))
+}
+
+fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
+    let bad = |m: &str| Err(MountError::Options(m.to_owned()));
+    if opts.src.is_some() || opts.srcdoc.is_some() || opts.html.is_some() {
+        return bad("worker mounts take `code` (or use the code checked at install); `src`, `srcdoc` and `html` are for other modes");
+    }
+    if opts.sandbox.is_some() {
+        return bad(
+            "worker mounts take no sandbox tokens: the runner frame is `allow-scripts` only",
+        );
+    }
+    let host = Url::parse(ctx.host_url).map_err(|e| {
+        MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
+    })?;
+    let runner = opts.runner.as_deref().ok_or_else(|| {
+        MountError::Options(
+            "a worker mount needs `runner` (the package's worker-runner.html)".into(),
+        )
+    })?;
+    let frame = IframePlan {
+        source: FrameSource::Src(frame_url(&host, runner)?),
+        sandbox: "allow-scripts".to_owned(),
+        allow: String::new(),
+        title: opts
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("plugin {} (worker)", ctx.plugin_id)),
+        timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+    };
+    Ok(MountPlan::Worker {
+        frame,
+        code: opts.code.clone(),
+    })
 }
 
 fn frame_url(host: &Url, src: &str) -> Result<String, MountError> {
@@ -430,7 +475,52 @@ mod tests {
         };
         assert_eq!(
             plan(&worker, &ctx(&[])).unwrap_err().code(),
-            ErrorCode::NotImplemented
+            ErrorCode::MountFailed,
+            "a worker mount without a runner"
         );
+    }
+
+    #[test]
+    fn worker_mounts_run_in_a_scripts_only_runner_frame() {
+        let opts = MountOptions {
+            mode: Some("worker".into()),
+            code: Some("postMessage(1)".into()),
+            runner: Some("/pkg/worker-runner.html".into()),
+            ..Default::default()
+        };
+        let allow = vec!["camera".to_owned()];
+        let MountPlan::Worker { frame, code } = plan(&opts, &ctx(&allow)).unwrap() else {
+            panic!("not a worker")
+        };
+        assert_eq!(frame.sandbox, "allow-scripts");
+        assert_eq!(
+            frame.allow, "",
+            "a worker gets no Permissions Policy features"
+        );
+        assert_eq!(
+            frame.source,
+            FrameSource::Src("http://127.0.0.1:8700/pkg/worker-runner.html".into())
+        );
+        assert_eq!(code.as_deref(), Some("postMessage(1)"));
+        for bad in [
+            MountOptions {
+                sandbox: Some(vec!["allow-same-origin".into()]),
+                ..opts.clone()
+            },
+            MountOptions {
+                src: Some("/w.js".into()),
+                ..opts.clone()
+            },
+            MountOptions {
+                runner: Some("javascript:alert(1)".into()),
+                ..opts.clone()
+            },
+        ] {
+            assert_eq!(
+                plan(&bad, &ctx(&[])).unwrap_err().code(),
+                ErrorCode::MountFailed,
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -75,6 +75,8 @@ struct Mount {
     frame: Option<Frame>,
     nonce: String,
     phase: Phase,
+    /// For worker mounts: the code the runner frame starts (sent with the `welcome`).
+    worker_code: Option<String>,
 }
 
 impl Mount {
@@ -263,13 +265,16 @@ impl Host {
         let document = win.document().ok_or_else(|| {
             WardenError::new(ErrorCode::MountFailed, "the window has no document")
         })?;
-        let plan = match planned {
-            MountPlan::Iframe(p) => p,
+        let (plan, worker_code) = match planned {
+            MountPlan::Iframe(p) => (p, None),
+            MountPlan::Worker { frame, code } => {
+                (frame, Some(self.engine.borrow().worker_code(id, code)?))
+            }
             MountPlan::Shadow { html } => return self.mount_shadow(id, &document, element, &html),
         };
         let nonce = nonce_hex()?;
         let bootstrap = format!("{NS}|1|{nonce}|{host_origin}");
-        let frame = create_iframe(&document, element, &plan, &bootstrap)?;
+        let frame = create_iframe(&document, element, &plan, &bootstrap, worker_code.is_some())?;
 
         let mut settle: Option<(Function, Function)> = None;
         let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
@@ -301,6 +306,7 @@ impl Host {
                     reject,
                     _timer: timer,
                 },
+                worker_code,
             },
         );
         self.engine
@@ -333,6 +339,7 @@ impl Host {
                 frame: None,
                 nonce: String::new(),
                 phase: Phase::Shadow { host_element },
+                worker_code: None,
             },
         );
         let mut engine = self.engine.borrow_mut();
@@ -457,6 +464,20 @@ impl Host {
         let version = Reflect::get(&data, &"v".into())
             .ok()
             .and_then(|v| v.as_f64());
+        if kind.as_deref() == Some("crashed") && self.is_worker(&id) {
+            // Only a worker's runner frame reports crashes; a plugin frame saying so only
+            // fails itself.
+            let why = Reflect::get(&data, &"message".into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
+            let why: String = why.chars().take(500).collect();
+            return self.fail(
+                &id,
+                ErrorCode::MountFailed,
+                &format!("the worker of plugin {id:?} crashed: {why}"),
+            );
+        }
         if kind.as_deref() != Some("hello") || version != Some(1.0) {
             return self
                 .reject_handshake(Some(&id), "a window message that is not a version-1 hello");
@@ -479,7 +500,12 @@ impl Host {
         let Some(frame) = mount.frame.as_ref() else {
             return;
         };
-        let connected = match self.connect(&id, frame) {
+        let mode = if mount.worker_code.is_some() {
+            "worker"
+        } else {
+            "iframe"
+        };
+        let connected = match self.connect(&id, frame, mount.worker_code.as_deref()) {
             Ok(c) => c,
             Err(e) => {
                 drop(mounts);
@@ -493,9 +519,16 @@ impl Host {
             .borrow_mut()
             .set_status(&id, Status::Mounted, now());
         if let Phase::AwaitingHello { resolve, .. } = previous {
-            let _ = resolve.call1(&JsValue::NULL, &mount_info(&id, "iframe"));
+            let _ = resolve.call1(&JsValue::NULL, &mount_info(&id, mode));
         }
         self.deliver_audit();
+    }
+
+    fn is_worker(&self, id: &str) -> bool {
+        self.mounts
+            .borrow()
+            .get(id)
+            .is_some_and(|m| m.worker_code.is_some())
     }
 
     fn reject_handshake(&self, plugin: Option<&str>, why: &str) {
@@ -508,7 +541,12 @@ impl Host {
     }
 
     /// Give the plugin its own port, answering the `hello`.
-    fn connect(self: &Rc<Self>, id: &str, frame: &Frame) -> Result<Phase, WardenError> {
+    fn connect(
+        self: &Rc<Self>,
+        id: &str,
+        frame: &Frame,
+        worker_code: Option<&str>,
+    ) -> Result<Phase, WardenError> {
         let internal = |e: JsValue| WardenError::new(ErrorCode::MountFailed, describe(&e));
         let channel = MessageChannel::new().map_err(internal)?;
         let port = channel.port1();
@@ -529,6 +567,9 @@ impl Host {
         let _ = Reflect::set(&welcome, &"pluginId".into(), &id.into());
         let grants_js: Array = grants.iter().map(|g| JsValue::from_str(g)).collect();
         let _ = Reflect::set(&welcome, &"grants".into(), &grants_js);
+        if let Some(code) = worker_code {
+            let _ = Reflect::set(&welcome, &"code".into(), &code.into());
+        }
         // "*" is the only target an opaque-origin frame can be addressed with; the recipient is
         // pinned by identity instead: the exact WindowProxy this mount created.
         frame

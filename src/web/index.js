@@ -30,3 +30,31 @@ proto.hasPermission = function hasPermission(action) {
   }
   return false;
 };
+
+// Worker mounts run in the package's own runner page unless the host names another one, and
+// `{ mode: 'worker', src }` is fetched here (by the host, under its CSP's connect-src) and
+// started as `code`, which the host checks against the manifest's `entry.integrity`.
+const RUNNER = new URL('./worker-runner.html', import.meta.url).href;
+const rawMount = proto.mount;
+
+proto.mount = function mount(id, element, options) {
+  if (!options || options.mode !== 'worker') return rawMount.call(this, id, element, options);
+  const opts = { ...options };
+  if (opts.runner === undefined) opts.runner = RUNNER;
+  if (opts.src === undefined || opts.code !== undefined) return rawMount.call(this, id, element, opts);
+  const src = opts.src;
+  delete opts.src;
+  return fetch(src, { credentials: 'omit', cache: 'no-store' })
+    .then((res) => {
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return res.text();
+    })
+    .then(
+      (code) => rawMount.call(this, id, element, { ...opts, code }),
+      (e) => {
+        throw Object.assign(new Error(`cannot fetch the worker script ${src}: ${e.message}`), {
+          name: 'PluginWardenError', code: 'MOUNT_FAILED',
+        });
+      },
+    );
+};

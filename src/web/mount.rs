@@ -29,6 +29,7 @@ pub(crate) fn create_iframe(
     parent: &Element,
     plan: &IframePlan,
     bootstrap_name: &str,
+    hidden: bool,
 ) -> Result<Frame, WardenError> {
     let failed = |what: &str, e: wasm_bindgen::JsValue| {
         WardenError::new(ErrorCode::MountFailed, format!("{what}: {}", describe(&e)))
@@ -59,6 +60,16 @@ pub(crate) fn create_iframe(
         .set_attribute("title", &plan.title)
         .map_err(|e| failed("cannot set title", e))?;
     element.set_name(bootstrap_name);
+    if hidden {
+        // A worker's runner frame shows nothing; keep it out of layout and of the a11y tree.
+        element.set_hidden(true);
+        element
+            .set_attribute("aria-hidden", "true")
+            .map_err(|e| failed("cannot set aria-hidden", e))?;
+        element
+            .set_attribute("tabindex", "-1")
+            .map_err(|e| failed("cannot set tabindex", e))?;
+    }
     match &plan.source {
         FrameSource::Src(url) => element.set_src(url),
         FrameSource::Srcdoc(_) => {

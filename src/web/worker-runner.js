@@ -4,6 +4,8 @@
 // in a dedicated worker from a blob: URL — so the worker has an opaque origin too: no storage,
 // no host cookies, no same-origin fetches — and hands the port to the worker once it says hello.
 // A crash is reported to the host, which tears the frame (and so the worker) down.
+import { pluginWardenClient } from './client/index.js';
+
 const NS = 'plugin-warden';
 const V = 1;
 
@@ -13,7 +15,6 @@ if (parts.length !== 4 || parts[0] !== NS || parts[1] !== String(V)) {
   throw new Error('plugin-warden worker runner: no bootstrap (this page is mounted by PluginHost)');
 }
 const [, , nonce, hostOrigin] = parts;
-const clientUrl = new URL('./client/index.js', import.meta.url).href;
 
 function crashed(message) {
   parent.postMessage({ ns: NS, v: V, type: 'crashed', message: String(message).slice(0, 500) }, hostOrigin);
@@ -26,19 +27,23 @@ window.addEventListener('message', function onWelcome(event) {
   const port = event.ports && event.ports[0];
   if (!port) return;
   window.removeEventListener('message', onWelcome);
-  // The client is provided to the plugin's module as the binding `pluginWarden`.
-  const source = `import * as pluginWarden from ${JSON.stringify(clientUrl)};\n${d.code}`;
+  // A classic worker: Chromium does not load module workers from blob: URLs in an opaque
+  // origin. The plugin's code runs inside an async function (so `await` works at its top
+  // level), with the client provided as `pluginWarden` — the same client code, no import.
+  // A throw or rejection becomes the worker's error event, which the host hears as a crash.
+  const source = `const pluginWarden = (${pluginWardenClient.toString()})();\n`
+    + `(async () => {\n${d.code}\n})().catch((e) => { setTimeout(() => { throw e; }); });\n`;
   const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   let worker;
   try {
-    worker = new Worker(url, { type: 'module', name: String(d.pluginId) });
+    worker = new Worker(url, { name: String(d.pluginId) });
   } catch (e) {
     crashed(`the worker could not start: ${e && e.message}`);
     return;
   }
   worker.addEventListener('error', (e) => {
     e.preventDefault();
-    crashed(e.message || 'the worker threw');
+    crashed(e.message || 'the worker threw or its script failed to load (check the runner page CSP: worker-src blob:)');
   });
   worker.addEventListener('message', function onHello(e) {
     if (!e.data || e.data.ns !== NS || e.data.type !== 'hello') return;

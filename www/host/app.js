@@ -33,23 +33,41 @@ function slot(id, title) {
 const plugins = [
   {
     manifest: { id: 'demo-hello', name: 'Hello plugin', version: '1.0.0', permissions: ['storage', 'events'] },
-    src: `${pluginOrigin}/hello/`,
+    mount: { src: `${pluginOrigin}/hello/` },
+  },
+  {
+    manifest: { id: 'demo-primes', name: 'Primes (worker plugin)', version: '1.0.0', permissions: ['storage', 'ui:notify'] },
+    codeFrom: `${pluginOrigin}/primes/worker.js`,
+    mount: { mode: 'worker' },
+  },
+  {
+    manifest: { id: 'demo-panel', name: 'Panel (shadow, sanitized HTML)', version: '1.0.0', permissions: [] },
+    mount: {
+      mode: 'shadow',
+      html: '<h4>Release notes</h4><p>Plugin HTML is <b>sanitized</b> and enters a closed shadow root through the Trusted Types policy.</p>'
+        + '<img src="/favicon.svg" width="16" height="16" onerror="alert(1)" onload="alert(1)" alt="shield"><script>alert(2)<' + '/script>'
+        + '<a href="javascript:alert(3)">a javascript: link (neutralized)</a>',
+    },
   },
 ];
 
 async function main() {
   await init();
-  const host = new PluginHost({ hostVersion: '0.1.0' });
+  const host = new PluginHost({
+    hostVersion: '0.1.0',
+    onNotify: ({ pluginId, message }) => log('ok', `${pluginId} says: ${message}`),
+  });
   window.demo = { host, events, pluginOrigin };
   for (const p of plugins) {
     const ui = slot(p.manifest.id, p.manifest.name);
     try {
-      await host.install(p.manifest);
+      const code = p.codeFrom ? await (await fetch(p.codeFrom)).text() : undefined;
+      await host.install(p.manifest, { code });
       log('ok', `installed ${p.manifest.id}`);
-      const mounted = host.mount(p.manifest.id, ui.body, { src: p.src });
+      const mounted = host.mount(p.manifest.id, ui.body, p.mount);
       ui.setState(host.status(p.manifest.id));
-      await mounted;
-      log('ok', `mounted ${p.manifest.id}: handshake complete`);
+      const info = await mounted;
+      log('ok', `mounted ${p.manifest.id} (${info.mode})${info.mode === 'shadow' ? '' : ': handshake complete'}`);
     } catch (e) {
       log('refused', `${p.manifest.id}: ${e.code ?? 'ERROR'} ${e.message}`);
     }

@@ -181,6 +181,10 @@ test('api.fetch of an undeclared origin or path is NETWORK_DENIED', async () => 
   assertRefused(r.hostPage, 'NETWORK_DENIED', 'the host origin');
   assertRefused(r.dotDot, 'NETWORK_DENIED', '/api/../ out of the prefix');
   assertRefused(r.prefixSibling, 'NETWORK_DENIED', '/apix (not on a segment boundary)');
+  // Refused before any request left: the host page fetched none of them.
+  const fetched = await host.page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => e.initiatorType === 'fetch').map((e) => e.name));
+  assert.deepEqual(fetched.filter((u) => !u.includes('/pkg/')), [], 'requests were sent for the plugin');
 });
 
 test('top navigation is blocked by the sandbox, even with a user activation', async () => {

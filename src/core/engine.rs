@@ -531,6 +531,8 @@ impl<B: StorageBackend> Engine<B> {
     ) -> Result<(), WardenError> {
         let plugin = self.plugins.remove(id).ok_or_else(|| not_found(id))?;
         let _ = self.rbac.unregister(plugin.manifest.id());
+        // `info().counts` are refusals since install: a reinstalled plugin starts from zero.
+        self.audit.forget(id);
         if remove_data {
             self.store.remove_all(id).map_err(coded)?;
         }
@@ -676,7 +678,8 @@ impl<B: StorageBackend> Engine<B> {
                     .error(decision)
                     .map(coded)
                     .unwrap_or_else(|| WardenError::new(ErrorCode::RateLimited, "too many calls"));
-                let call_id = message.and_then(peek_id);
+                let max_bytes = self.limits.max_message_bytes;
+                let call_id = message.and_then(|m| peek_id(m, max_bytes));
                 self.refuse(id, None, &err, now_ms);
                 let reply = call_id.map(|cid| Reply::err(cid, &err));
                 if decision == RateDecision::Suspend {
@@ -1101,8 +1104,10 @@ fn describe_findings(report: &AnalysisReport) -> Vec<String> {
 }
 
 /// Read a call id from raw JSON cheaply (for refusals before parsing), if it is plainly there.
-fn peek_id(text: &str) -> Option<u64> {
-    if text.len() > 1 << 20 {
+/// A message over the host's `max_message_bytes` is never parsed, here as in `parse_call`:
+/// a flood of oversized messages must stay as cheap to refuse as any other.
+fn peek_id(text: &str, max_bytes: usize) -> Option<u64> {
+    if text.len() > max_bytes.min(1 << 20) {
         return None;
     }
     let v: Value = serde_json::from_str(text).ok()?;

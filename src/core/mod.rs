@@ -19,4 +19,5 @@ pub mod protocol;
 pub mod ratelimit;
 pub mod rbac;
 pub mod sanitize;
+pub mod signature;
 pub mod storage;

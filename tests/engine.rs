@@ -1,0 +1,1640 @@
+//! The engine driven the way the browser layer drives it: install (check_manifest, then
+//! finish_install), set_status Mounting then Mounted, then JSON text from the plugin's port.
+//! Every reply is parsed and its exact shape and code asserted.
+#![cfg(not(target_arch = "wasm32"))]
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use plugin_warden::core::engine::{
+    Engine, FetchResponse, HostConfig, InstallInfo, InstallInput, Outcome, Status,
+};
+use plugin_warden::core::error::{ErrorCode, WardenError};
+use plugin_warden::core::manifest::Capability;
+use plugin_warden::core::protocol::Level;
+use plugin_warden::core::storage::MemoryBackend;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha384};
+
+const T: f64 = 1_000.0;
+const APP: &str = "acme-app";
+const OTHER: &str = "other-app";
+const API: &str = "https://api.acme.example/v1/";
+
+// ----- harness --------------------------------------------------------------------------------
+
+fn host(config: Value) -> Engine<MemoryBackend> {
+    host_with(config, MemoryBackend::new())
+}
+
+fn host_with(config: Value, backend: MemoryBackend) -> Engine<MemoryBackend> {
+    let config: HostConfig = serde_json::from_value(config).expect("a valid host config");
+    Engine::new(config, backend).expect("the engine starts")
+}
+
+/// A manifest with every field the scenarios need; `extra` overrides top-level fields.
+fn manifest(id: &str, extra: Value) -> Value {
+    let mut m = json!({
+        "id": id,
+        "name": "Test plugin",
+        "version": "1.0.0",
+        "permissions": ["storage", "api:read", "events"],
+        "optionalPermissions": ["api:write", "ui:notify"],
+        "network": [API],
+    });
+    if let (Some(m), Value::Object(extra)) = (m.as_object_mut(), extra) {
+        m.extend(extra);
+    }
+    m
+}
+
+fn try_install(
+    e: &mut Engine<MemoryBackend>,
+    manifest: &Value,
+    input: &InstallInput,
+    require_signature: bool,
+) -> Result<InstallInfo, WardenError> {
+    let checked = e.check_manifest(&manifest.to_string(), T)?;
+    e.finish_install(checked, input, require_signature, false, T)
+}
+
+fn install(e: &mut Engine<MemoryBackend>, manifest: &Value) {
+    try_install(e, manifest, &InstallInput::default(), false).expect("install succeeds");
+}
+
+fn mount(e: &mut Engine<MemoryBackend>, id: &str) {
+    e.set_status(id, Status::Mounting, T).expect("installed");
+    e.set_status(id, Status::Mounted, T).expect("installed");
+}
+
+/// A host with `acme-app` installed (default manifest) and mounted.
+fn mounted(config: Value) -> Engine<MemoryBackend> {
+    let mut e = host(config);
+    install(&mut e, &manifest(APP, json!({})));
+    mount(&mut e, APP);
+    e
+}
+
+fn msg(id: u64, method: &str, params: Value) -> String {
+    json!({ "v": 1, "id": id, "method": method, "params": params }).to_string()
+}
+
+fn call(
+    e: &mut Engine<MemoryBackend>,
+    plugin: &str,
+    id: u64,
+    method: &str,
+    params: Value,
+) -> Outcome {
+    e.handle(plugin, Some(&msg(id, method, params)), T)
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).expect("replies are JSON")
+}
+
+#[track_caller]
+fn reply(o: Outcome) -> Value {
+    match o {
+        Outcome::Reply(r) => parse(&r),
+        other => panic!("expected a reply, found {other:?}"),
+    }
+}
+
+/// The `value` of a success reply to call `id` (`None` when absent, JS `undefined`).
+#[track_caller]
+fn ok(o: Outcome, id: u64) -> Option<Value> {
+    let r = reply(o);
+    assert_eq!(r["v"], 1, "{r}");
+    assert_eq!(r["id"], id, "{r}");
+    assert_eq!(r["ok"], true, "{r}");
+    r.get("value").cloned()
+}
+
+/// The `error` of a failure reply to call `id`, after checking its code.
+#[track_caller]
+fn err(o: Outcome, id: u64, code: &str) -> Value {
+    let r = reply(o);
+    assert_eq!(r["v"], 1, "{r}");
+    assert_eq!(r["id"], id, "{r}");
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["error"]["code"], code, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{r}"
+    );
+    r["error"].clone()
+}
+
+fn audit_json(e: &Engine<MemoryBackend>) -> Vec<Value> {
+    e.audit_log()
+        .iter()
+        .map(|ev| serde_json::to_value(ev).expect("audit events serialize"))
+        .collect()
+}
+
+fn sri(code: &str) -> String {
+    format!(
+        "sha384-{}",
+        STANDARD.encode(Sha384::digest(code.as_bytes()))
+    )
+}
+
+// ----- lifecycle ------------------------------------------------------------------------------
+
+#[test]
+fn calls_are_dropped_unless_mounted() {
+    let mut e = host(json!({}));
+    install(&mut e, &manifest(APP, json!({})));
+    let failed = Status::Failed {
+        code: ErrorCode::MountFailed,
+        message: "setup threw".into(),
+    };
+    // (status to set, whether a call is answered)
+    let table = [
+        (None, false),
+        (Some(Status::Mounting), false),
+        (Some(Status::Mounted), true),
+        (Some(Status::Installed), false), // unmount
+        (Some(Status::Mounting), false),
+        (Some(Status::Mounted), true), // remount
+        (Some(failed), false),
+    ];
+    for (i, (status, answered)) in table.into_iter().enumerate() {
+        if let Some(s) = status.clone() {
+            e.set_status(APP, s, T).unwrap();
+        }
+        let o = call(&mut e, APP, i as u64, "storage.keys", json!({}));
+        if answered {
+            assert_eq!(ok(o, i as u64), Some(json!([])), "step {i} {status:?}");
+        } else {
+            assert_eq!(o, Outcome::Drop, "step {i} {status:?}");
+        }
+    }
+    // A plugin nobody installed is dropped too, and set_status on it is NOT_FOUND.
+    assert_eq!(
+        call(&mut e, "ghost-app", 1, "storage.keys", json!({})),
+        Outcome::Drop
+    );
+    let e2 = e.set_status("ghost-app", Status::Mounted, T).unwrap_err();
+    assert_eq!(e2.code, ErrorCode::NotFound);
+}
+
+// ----- storage --------------------------------------------------------------------------------
+
+#[test]
+fn storage_round_trip_has_exact_reply_shapes() {
+    let mut e = mounted(json!({}));
+    let prefs = json!({ "theme": "dark", "sizes": [1, 2, { "x": null }] });
+    assert_eq!(
+        call(
+            &mut e,
+            APP,
+            1,
+            "storage.set",
+            json!({ "key": "prefs", "value": prefs })
+        ),
+        Outcome::Reply(r#"{"v":1,"id":1,"ok":true,"value":null}"#.into())
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 2, "storage.get", json!({ "key": "prefs" })),
+            2
+        ),
+        Some(prefs)
+    );
+    // A missing key answers JS `undefined`: no `value` field at all.
+    assert_eq!(
+        call(&mut e, APP, 3, "storage.get", json!({ "key": "nope" })),
+        Outcome::Reply(r#"{"v":1,"id":3,"ok":true}"#.into())
+    );
+    // `null` is a value, distinct from a missing key.
+    ok(
+        call(
+            &mut e,
+            APP,
+            4,
+            "storage.set",
+            json!({ "key": "n", "value": null }),
+        ),
+        4,
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 5, "storage.get", json!({ "key": "n" })),
+            5
+        ),
+        Some(Value::Null)
+    );
+    assert_eq!(
+        ok(call(&mut e, APP, 6, "storage.keys", json!({})), 6),
+        Some(json!(["n", "prefs"]))
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 7, "storage.remove", json!({ "key": "prefs" })),
+            7
+        ),
+        Some(Value::Null)
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 8, "storage.get", json!({ "key": "prefs" })),
+            8
+        ),
+        None
+    );
+    // Removing a missing key succeeds.
+    ok(
+        call(&mut e, APP, 9, "storage.remove", json!({ "key": "prefs" })),
+        9,
+    );
+    // An empty key is a malformed call.
+    err(
+        call(&mut e, APP, 10, "storage.get", json!({ "key": "" })),
+        10,
+        "MESSAGE_REJECTED",
+    );
+}
+
+#[test]
+fn storage_namespaces_never_mix() {
+    let mut e = mounted(json!({}));
+    install(&mut e, &manifest(OTHER, json!({})));
+    mount(&mut e, OTHER);
+    ok(
+        call(
+            &mut e,
+            APP,
+            1,
+            "storage.set",
+            json!({ "key": "shared", "value": "from-acme" }),
+        ),
+        1,
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, OTHER, 1, "storage.get", json!({ "key": "shared" })),
+            1
+        ),
+        None
+    );
+    ok(
+        call(
+            &mut e,
+            OTHER,
+            2,
+            "storage.set",
+            json!({ "key": "shared", "value": "from-other" }),
+        ),
+        2,
+    );
+    ok(
+        call(
+            &mut e,
+            OTHER,
+            3,
+            "storage.set",
+            json!({ "key": "only-other", "value": 1 }),
+        ),
+        3,
+    );
+    // (plugin, key, expected value)
+    let table = [
+        (APP, "shared", Some(json!("from-acme"))),
+        (OTHER, "shared", Some(json!("from-other"))),
+        (APP, "only-other", None),
+        (OTHER, "only-other", Some(json!(1))),
+    ];
+    for (i, (plugin, key, want)) in table.into_iter().enumerate() {
+        let id = 10 + i as u64;
+        assert_eq!(
+            ok(
+                call(&mut e, plugin, id, "storage.get", json!({ "key": key })),
+                id
+            ),
+            want,
+            "{plugin} {key}"
+        );
+    }
+    assert_eq!(
+        ok(call(&mut e, APP, 20, "storage.keys", json!({})), 20),
+        Some(json!(["shared"]))
+    );
+    assert_eq!(
+        ok(call(&mut e, OTHER, 20, "storage.keys", json!({})), 20),
+        Some(json!(["only-other", "shared"]))
+    );
+    // clear() empties the caller's namespace only.
+    ok(call(&mut e, OTHER, 21, "storage.clear", json!({})), 21);
+    assert_eq!(
+        ok(call(&mut e, OTHER, 22, "storage.keys", json!({})), 22),
+        Some(json!([]))
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 22, "storage.get", json!({ "key": "shared" })),
+            22
+        ),
+        Some(json!("from-acme"))
+    );
+}
+
+#[test]
+fn forbidden_keys_deep_in_a_value_are_rejected_with_the_call_id() {
+    let mut e = mounted(json!({}));
+    for (i, bad) in ["__proto__", "constructor", "prototype"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = 100 + i as u64;
+        // depth 3 inside `value`: value.a.b.<bad>
+        let text = format!(
+            r#"{{"v":1,"id":{id},"method":"storage.set","params":{{"key":"k","value":{{"a":{{"b":{{"{bad}":{{"polluted":true}}}}}}}}}}}}"#
+        );
+        let error = err(e.handle(APP, Some(&text), T), id, "MESSAGE_REJECTED");
+        assert!(error["message"].as_str().unwrap().contains(bad), "{error}");
+        assert!(error.get("permission").is_none(), "{error}");
+    }
+    // The id is read in message order: JSON.stringify of the client's `{v, id, method, params}`
+    // puts it first. A message whose id comes after the bad key cannot be answered: dropped.
+    let late_id = r#"{"v":1,"method":"storage.set","params":{"key":"k","value":{"a":{"__proto__":1}}},"id":9}"#;
+    assert_eq!(e.handle(APP, Some(late_id), T), Outcome::Drop);
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("MESSAGE_REJECTED"),
+        Some(&4)
+    );
+    // Nothing was written.
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 1, "storage.get", json!({ "key": "k" })),
+            1
+        ),
+        None
+    );
+}
+
+#[test]
+fn malformed_calls_are_rejected_and_answered_when_the_id_is_readable() {
+    let mut e = mounted(json!({}));
+    // (raw text, expected reply id: None = dropped)
+    let table: [(&str, Option<u64>); 8] = [
+        (
+            r#"{"v":1,"id":1,"method":"storage.nuke","params":{}}"#,
+            Some(1),
+        ),
+        (
+            r#"{"v":1,"id":2,"method":"storage.get","params":{"key":"k","extra":1}}"#,
+            Some(2),
+        ),
+        (
+            r#"{"v":1,"id":3,"method":"storage.get","params":{}}"#,
+            Some(3),
+        ),
+        (
+            r#"{"v":1,"id":4,"method":"storage.set","params":{"key":"k"}}"#,
+            Some(4),
+        ),
+        (
+            r#"{"v":2,"id":5,"method":"storage.keys","params":{}}"#,
+            Some(5),
+        ),
+        (
+            r#"{"v":1,"id":6,"method":"api.fetch","params":{"url":"https://api.acme.example/v1/","method":null}}"#,
+            Some(6),
+        ),
+        (
+            r#"{"v":1,"id":"7","method":"storage.keys","params":{}}"#,
+            None,
+        ),
+        (r#"not json"#, None),
+    ];
+    for (text, want) in table {
+        let o = e.handle(APP, Some(text), T);
+        match want {
+            Some(id) => {
+                err(o, id, "MESSAGE_REJECTED");
+            }
+            None => assert_eq!(o, Outcome::Drop, "{text}"),
+        }
+    }
+    // A message JS could not serialize (cycle, BigInt) is dropped.
+    assert_eq!(e.handle(APP, None, T), Outcome::Drop);
+    // Every one of them was audited as a MESSAGE_REJECTED refusal.
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("MESSAGE_REJECTED"),
+        Some(&9)
+    );
+}
+
+#[test]
+fn oversized_message_is_dropped_but_audited_and_the_plugin_keeps_working() {
+    let mut e = mounted(json!({ "limits": { "maxMessageBytes": 256 } }));
+    let big = msg(
+        42,
+        "storage.set",
+        json!({ "key": "k", "value": "x".repeat(300) }),
+    );
+    assert!(big.len() > 256);
+    // The size check comes before any parsing, so no id is read: nothing to answer (the
+    // client's own timeout applies). Parsing an over-limit message to find its id would
+    // defeat the limit.
+    assert_eq!(e.handle(APP, Some(&big), T), Outcome::Drop);
+    let last = audit_json(&e).pop().unwrap();
+    assert_eq!(last["kind"], "refusal");
+    assert_eq!(last["plugin"], APP);
+    assert_eq!(last["code"], "MESSAGE_REJECTED");
+    assert_eq!(last["decision"], "deny");
+    // The next normal call is served and nothing was stored.
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 43, "storage.get", json!({ "key": "k" })),
+            43
+        ),
+        None
+    );
+    // Too deep is found by a byte pre-scan before any parsing, so it is dropped the same way.
+    let deep = format!(
+        r#"{{"v":1,"id":44,"method":"storage.set","params":{{"key":"k","value":{}1{}}}}}"#,
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    assert_eq!(e.handle(APP, Some(&deep), T), Outcome::Drop);
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("MESSAGE_REJECTED"),
+        Some(&2)
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 45, "storage.get", json!({ "key": "k" })),
+            45
+        ),
+        None
+    );
+}
+
+#[test]
+fn plugin_quota_refuses_the_write_and_keeps_the_old_value() {
+    let mut e = mounted(json!({ "limits": { "storageQuotaBytes": 32 } }));
+    ok(
+        call(
+            &mut e,
+            APP,
+            1,
+            "storage.set",
+            json!({ "key": "k", "value": "small" }),
+        ),
+        1,
+    );
+    let error = err(
+        call(
+            &mut e,
+            APP,
+            2,
+            "storage.set",
+            json!({ "key": "k", "value": "far too large for thirty-two bytes" }),
+        ),
+        2,
+        "QUOTA_EXCEEDED",
+    );
+    assert!(error["message"].as_str().unwrap().contains("32"), "{error}");
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 3, "storage.get", json!({ "key": "k" })),
+            3
+        ),
+        Some(json!("small"))
+    );
+    // Another key that fits the remaining quota still works; one that does not is refused.
+    ok(
+        call(
+            &mut e,
+            APP,
+            4,
+            "storage.set",
+            json!({ "key": "j", "value": 1 }),
+        ),
+        4,
+    );
+    // 10 bytes used: "long" + 19 bytes of JSON would make 33.
+    err(
+        call(
+            &mut e,
+            APP,
+            5,
+            "storage.set",
+            json!({ "key": "long", "value": "0123456789abcdefg" }),
+        ),
+        5,
+        "QUOTA_EXCEEDED",
+    );
+}
+
+#[test]
+fn full_browser_store_is_quota_exceeded_and_keeps_the_old_value() {
+    let mut e = host_with(json!({}), MemoryBackend::with_capacity_bytes(64));
+    install(&mut e, &manifest(APP, json!({})));
+    mount(&mut e, APP);
+    ok(
+        call(
+            &mut e,
+            APP,
+            1,
+            "storage.set",
+            json!({ "key": "k", "value": "v1" }),
+        ),
+        1,
+    );
+    err(
+        call(
+            &mut e,
+            APP,
+            2,
+            "storage.set",
+            json!({ "key": "k", "value": "x".repeat(80) }),
+        ),
+        2,
+        "QUOTA_EXCEEDED",
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 3, "storage.get", json!({ "key": "k" })),
+            3
+        ),
+        Some(json!("v1"))
+    );
+}
+
+// ----- permissions ----------------------------------------------------------------------------
+
+#[test]
+fn denials_name_the_missing_capability() {
+    let mut e = host(json!({}));
+    // Only `events`: everything else is undeclared.
+    install(
+        &mut e,
+        &manifest(
+            APP,
+            json!({ "permissions": ["events"], "optionalPermissions": [] }),
+        ),
+    );
+    mount(&mut e, APP);
+    let table = [
+        ("storage.get", json!({ "key": "k" }), "storage"),
+        ("storage.keys", json!({}), "storage"),
+        ("api.fetch", json!({ "url": API }), "api:read"),
+        (
+            "api.fetch",
+            json!({ "url": API, "method": "DELETE" }),
+            "api:write",
+        ),
+        ("ui.notify", json!({ "message": "hi" }), "ui:notify"),
+        (
+            "permissions.request",
+            json!({ "permission": "storage", "reason": "because" }),
+            "permissions",
+        ),
+    ];
+    for (i, (method, params, cap)) in table.into_iter().enumerate() {
+        let id = i as u64;
+        let error = err(
+            call(&mut e, APP, id, method, params),
+            id,
+            "PERMISSION_DENIED",
+        );
+        assert_eq!(error["permission"], cap, "{method}");
+    }
+    // Methods that need no capability still work.
+    assert_eq!(
+        ok(call(&mut e, APP, 50, "permissions.list", json!({})), 50),
+        Some(json!(["events"]))
+    );
+}
+
+#[test]
+fn revoke_applies_to_the_very_next_call_and_grant_restores() {
+    let mut e = mounted(json!({}));
+    ok(
+        call(
+            &mut e,
+            APP,
+            1,
+            "storage.set",
+            json!({ "key": "k", "value": 1 }),
+        ),
+        1,
+    );
+    e.revoke(APP, "storage", T).unwrap();
+    let error = err(
+        call(&mut e, APP, 2, "storage.get", json!({ "key": "k" })),
+        2,
+        "PERMISSION_DENIED",
+    );
+    assert_eq!(error["permission"], "storage");
+    assert!(
+        error["message"].as_str().unwrap().contains("revoked"),
+        "{error}"
+    );
+    assert!(!e.grants(APP).unwrap().contains(&"storage"));
+    e.grant(APP, "storage", T).unwrap();
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 3, "storage.get", json!({ "key": "k" })),
+            3
+        ),
+        Some(json!(1))
+    );
+}
+
+#[test]
+fn host_grant_is_limited_to_what_the_manifest_lists() {
+    let mut e = mounted(json!({}));
+    // (capability, expected error code; None = granted)
+    let table = [
+        ("ui:notify", None),                         // optional
+        ("storage", None),                           // required (no-op)
+        ("permissions", None),                       // implied by optionalPermissions
+        ("bogus", Some(ErrorCode::InvalidArgument)), // not a capability
+    ];
+    for (cap, want) in table {
+        assert_eq!(e.grant(APP, cap, T).err().map(|e| e.code), want, "{cap}");
+    }
+    let mut narrow = host(json!({}));
+    install(
+        &mut narrow,
+        &manifest(
+            OTHER,
+            json!({ "permissions": ["storage"], "optionalPermissions": [] }),
+        ),
+    );
+    let denied = narrow.grant(OTHER, "api:write", T).unwrap_err();
+    assert_eq!(denied.code, ErrorCode::PermissionDenied);
+    assert_eq!(denied.permission.as_deref(), Some("api:write"));
+    assert_eq!(
+        narrow.grant("ghost-app", "storage", T).unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    // Granted ui:notify is usable at once.
+    match call(
+        &mut e,
+        APP,
+        1,
+        "ui.notify",
+        json!({ "message": "Saved", "level": "success" }),
+    ) {
+        Outcome::Notify {
+            message,
+            level,
+            reply,
+        } => {
+            assert_eq!((message.as_str(), level), ("Saved", Level::Success));
+            assert_eq!(
+                parse(&reply),
+                json!({ "v": 1, "id": 1, "ok": true, "value": null })
+            );
+        }
+        other => panic!("expected Notify, found {other:?}"),
+    }
+}
+
+#[test]
+fn permissions_request_asks_once_remembers_no_and_host_grant_forgets() {
+    let mut e = mounted(json!({}));
+    // optionalPermissions non-empty implies `permissions`.
+    let listed = ok(call(&mut e, APP, 1, "permissions.list", json!({})), 1).unwrap();
+    assert_eq!(
+        listed,
+        json!(["api:read", "events", "permissions", "storage"])
+    );
+
+    let ask = json!({ "permission": "api:write", "reason": "to save your edits" });
+    match call(&mut e, APP, 2, "permissions.request", ask.clone()) {
+        Outcome::AskPermission {
+            call_id,
+            permission,
+            reason,
+        } => {
+            assert_eq!(
+                (call_id, permission, reason.as_str()),
+                (2, Capability::ApiWrite, "to save your edits")
+            );
+        }
+        other => panic!("expected AskPermission, found {other:?}"),
+    }
+    let answer = e.permission_answer(APP, 2, Capability::ApiWrite, false, T);
+    assert_eq!(
+        parse(&answer),
+        json!({ "v": 1, "id": 2, "ok": true, "value": false })
+    );
+    // Remembered: no second prompt.
+    assert_eq!(
+        ok(call(&mut e, APP, 3, "permissions.request", ask.clone()), 3),
+        Some(json!(false))
+    );
+
+    // The host grants it: held at once, and the remembered "no" is gone (seen after a revoke).
+    e.grant(APP, "api:write", T).unwrap();
+    assert_eq!(
+        ok(call(&mut e, APP, 4, "permissions.request", ask.clone()), 4),
+        Some(json!(true))
+    );
+    e.revoke(APP, "api:write", T).unwrap();
+    assert!(matches!(
+        call(&mut e, APP, 5, "permissions.request", ask.clone()),
+        Outcome::AskPermission { call_id: 5, .. }
+    ));
+    // This time the user says yes: the capability is held and usable.
+    let answer = e.permission_answer(APP, 5, Capability::ApiWrite, true, T);
+    assert_eq!(
+        parse(&answer),
+        json!({ "v": 1, "id": 5, "ok": true, "value": true })
+    );
+    assert_eq!(
+        ok(
+            call(
+                &mut e,
+                APP,
+                6,
+                "permissions.has",
+                json!({ "permission": "api:write" })
+            ),
+            6
+        ),
+        Some(json!(true))
+    );
+    assert!(matches!(
+        call(
+            &mut e,
+            APP,
+            7,
+            "api.fetch",
+            json!({ "url": API, "method": "POST", "body": "{}" })
+        ),
+        Outcome::Fetch(_)
+    ));
+}
+
+#[test]
+fn permissions_request_refuses_what_is_not_optional() {
+    let mut e = mounted(json!({}));
+    e.revoke(APP, "storage", T).unwrap();
+    // (permission asked for, Ok(answer) or Err(expected `error.permission`))
+    let table: [(&str, Result<bool, Option<&str>>); 4] = [
+        // required but revoked: the plugin cannot ask for it back, only the host can give it
+        ("storage", Err(Some("storage"))),
+        // held and required, not optional: answered true at once, nobody is asked
+        ("events", Ok(true)),
+        // implied by optionalPermissions, so held
+        ("permissions", Ok(true)),
+        // not a capability at all
+        ("acme-app.patents:read", Err(None)),
+    ];
+    for (i, (perm, want)) in table.into_iter().enumerate() {
+        let id = i as u64;
+        let params = json!({ "permission": perm, "reason": "please" });
+        let o = call(&mut e, APP, id, "permissions.request", params);
+        match want {
+            Ok(answer) => assert_eq!(ok(o, id), Some(json!(answer)), "{perm}"),
+            Err(cap) => {
+                let error = err(o, id, "PERMISSION_DENIED");
+                assert_eq!(
+                    error.get("permission").and_then(Value::as_str),
+                    cap,
+                    "{perm}"
+                );
+            }
+        }
+    }
+    // A plugin without optionalPermissions does not hold `permissions` at all.
+    install(
+        &mut e,
+        &manifest(OTHER, json!({ "optionalPermissions": [] })),
+    );
+    mount(&mut e, OTHER);
+    let error = err(
+        call(
+            &mut e,
+            OTHER,
+            1,
+            "permissions.request",
+            json!({ "permission": "api:write", "reason": "x" }),
+        ),
+        1,
+        "PERMISSION_DENIED",
+    );
+    assert_eq!(error["permission"], "permissions");
+    assert_eq!(
+        ok(
+            call(
+                &mut e,
+                OTHER,
+                2,
+                "permissions.has",
+                json!({ "permission": "permissions" })
+            ),
+            2
+        ),
+        Some(json!(false))
+    );
+}
+
+#[test]
+fn permissions_has_with_an_rbac_action_follows_the_user() {
+    let roles = json!([{
+        "role": { "name": "Editor things", "permissions": [{ "action": "acme-app.docs:write" }] },
+        "grants": ["Editor"],
+    }]);
+    let mut e = host(json!({ "user": { "role": "Viewer" } }));
+    install(&mut e, &manifest(APP, json!({ "roles": roles })));
+    mount(&mut e, APP);
+    let has = json!({ "permission": "acme-app.docs:write" });
+    // (user, expected answer)
+    let table = [
+        (json!({ "role": "Viewer" }), false),
+        (json!({ "role": "Editor" }), true),
+        (json!({ "role": "Admin" }), true),
+        (
+            json!({ "role": "Viewer", "permissions": ["acme-app.docs:write"] }),
+            true,
+        ),
+        (json!({ "role": "Viewer" }), false),
+    ];
+    for (i, (user, want)) in table.into_iter().enumerate() {
+        e.set_user(user.clone()).unwrap();
+        let id = i as u64;
+        assert_eq!(
+            ok(call(&mut e, APP, id, "permissions.has", has.clone()), id),
+            Some(json!(want)),
+            "{user}"
+        );
+        assert_eq!(e.has_permission("acme-app.docs:write"), want);
+    }
+    assert_eq!(
+        e.set_user(json!({ "role": "Viewer", "admin": true }))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidArgument
+    );
+}
+
+// ----- api.fetch ------------------------------------------------------------------------------
+
+#[test]
+fn api_fetch_checks_capability_then_allowlist() {
+    let mut e = mounted(json!({}));
+    // (params, expected: Ok(retryable) or Err((code, field, value)))
+    type Want = Result<bool, (&'static str, &'static str, &'static str)>;
+    let table: [(Value, Want); 7] = [
+        (
+            json!({ "url": "https://api.acme.example/v1/patents?q=x" }),
+            Ok(true),
+        ),
+        (
+            json!({ "url": "https://api.acme.example/v1/p", "method": "HEAD" }),
+            Ok(true),
+        ),
+        (
+            json!({ "url": "https://evil.example/steal" }),
+            Err(("NETWORK_DENIED", "message", "https://evil.example/steal")),
+        ),
+        (
+            json!({ "url": "https://api.acme.example/v2/x" }),
+            Err(("NETWORK_DENIED", "message", "https://api.acme.example/v2/x")),
+        ),
+        (
+            json!({ "url": "http://api.acme.example/v1/x" }),
+            Err(("NETWORK_DENIED", "message", "http://api.acme.example/v1/x")),
+        ),
+        (
+            json!({ "url": API, "method": "POST", "body": "{}" }),
+            Err(("PERMISSION_DENIED", "permission", "api:write")),
+        ),
+        (
+            json!({ "url": API, "method": "post" }),
+            Err(("PERMISSION_DENIED", "permission", "api:write")),
+        ),
+    ];
+    for (i, (params, want)) in table.into_iter().enumerate() {
+        let id = i as u64;
+        let o = call(&mut e, APP, id, "api.fetch", params.clone());
+        match want {
+            Ok(retryable) => match o {
+                Outcome::Fetch(plan) => {
+                    assert_eq!(plan.call_id, id);
+                    assert_eq!(plan.retryable, retryable, "{params}");
+                    assert_eq!(plan.timeout_ms, 10_000);
+                    assert!(plan.url.starts_with(API), "{}", plan.url);
+                    e.fetch_done(APP, id, Err(WardenError::new(ErrorCode::Timeout, "t")), T);
+                }
+                other => panic!("{params}: expected Fetch, found {other:?}"),
+            },
+            Err((code, field, value)) => {
+                let error = err(o, id, code);
+                assert!(
+                    error[field].as_str().unwrap().contains(value),
+                    "{params}: {error}"
+                );
+            }
+        }
+    }
+    // With api:write granted, POST is planned and not retryable.
+    e.grant(APP, "api:write", T).unwrap();
+    match call(
+        &mut e,
+        APP,
+        99,
+        "api.fetch",
+        json!({ "url": API, "method": "POST", "headers": { "content-type": "application/json" }, "body": "{}" }),
+    ) {
+        Outcome::Fetch(plan) => {
+            assert_eq!((plan.method.as_str(), plan.retryable), ("POST", false));
+            assert_eq!(
+                plan.headers,
+                vec![("content-type".to_owned(), "application/json".to_owned())]
+            );
+            assert_eq!(plan.body.as_deref(), Some("{}"));
+        }
+        other => panic!("expected Fetch, found {other:?}"),
+    }
+}
+
+#[test]
+fn fetch_done_rechecks_the_final_url_and_filters_headers() {
+    let mut e = mounted(json!({}));
+    let Outcome::Fetch(plan) = call(&mut e, APP, 1, "api.fetch", json!({ "url": API })) else {
+        panic!("expected Fetch");
+    };
+    let redirected = FetchResponse {
+        status: 200,
+        headers: vec![],
+        body: "secret page".into(),
+        url: "https://evil.example/landing".into(),
+    };
+    let r = parse(&e.fetch_done(APP, plan.call_id, Ok(redirected), T));
+    assert_eq!((r["id"].clone(), r["ok"].clone()), (json!(1), json!(false)));
+    assert_eq!(r["error"]["code"], "NETWORK_DENIED");
+    assert!(
+        r.get("value").is_none(),
+        "the body never reaches the plugin: {r}"
+    );
+
+    let Outcome::Fetch(plan) = call(&mut e, APP, 2, "api.fetch", json!({ "url": API })) else {
+        panic!("expected Fetch");
+    };
+    let fine = FetchResponse {
+        status: 201,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Set-Cookie".into(), "session=abc".into()),
+            ("X-Internal".into(), "1".into()),
+            ("ETag".into(), "\"v1\"".into()),
+        ],
+        body: "{\"a\":1}".into(),
+        url: format!("{API}patents"),
+    };
+    let r = parse(&e.fetch_done(APP, plan.call_id, Ok(fine), T));
+    assert_eq!(
+        r,
+        json!({ "v": 1, "id": 2, "ok": true, "value": {
+            "status": 201,
+            "headers": { "content-type": "application/json", "etag": "\"v1\"" },
+            "body": "{\"a\":1}",
+        }})
+    );
+    // A transport error is passed through with its code.
+    let Outcome::Fetch(plan) = call(&mut e, APP, 3, "api.fetch", json!({ "url": API })) else {
+        panic!("expected Fetch");
+    };
+    let r = parse(&e.fetch_done(
+        APP,
+        plan.call_id,
+        Err(WardenError::new(ErrorCode::Timeout, "10 s")),
+        T,
+    ));
+    assert_eq!(r["error"]["code"], "TIMEOUT");
+}
+
+#[test]
+fn in_flight_limit_is_released_by_fetch_done() {
+    let mut e = mounted(json!({ "limits": { "maxInFlight": 1 } }));
+    let Outcome::Fetch(plan) = call(&mut e, APP, 1, "api.fetch", json!({ "url": API })) else {
+        panic!("expected Fetch");
+    };
+    err(
+        call(&mut e, APP, 2, "api.fetch", json!({ "url": API })),
+        2,
+        "RATE_LIMITED",
+    );
+    e.fetch_done(
+        APP,
+        plan.call_id,
+        Err(WardenError::new(ErrorCode::Timeout, "t")),
+        T,
+    );
+    assert!(matches!(
+        call(&mut e, APP, 3, "api.fetch", json!({ "url": API })),
+        Outcome::Fetch(_)
+    ));
+}
+
+// ----- rate limit -----------------------------------------------------------------------------
+
+#[test]
+fn a_flood_is_limited_then_suspended_once_and_remount_resets() {
+    let limits = json!({ "limits": { "callsPerSecond": 1, "burst": 5, "suspendAfter": 20 } });
+    let mut e = mounted(limits);
+    let (mut allowed, mut limited, mut suspends, mut dropped) = (0, 0, 0, 0);
+    let mut first_limited = None;
+    for id in 0..100u64 {
+        match call(&mut e, APP, id, "storage.keys", json!({})) {
+            Outcome::Reply(r) => {
+                let r = parse(&r);
+                assert_eq!(r["id"], id);
+                if r["ok"] == true {
+                    allowed += 1;
+                    assert_eq!(limited, 0, "no call is allowed after the first refusal");
+                } else {
+                    assert_eq!(r["error"]["code"], "RATE_LIMITED", "{r}");
+                    first_limited.get_or_insert(id);
+                    limited += 1;
+                }
+            }
+            Outcome::Suspend { reply } => {
+                let r = parse(&reply);
+                assert_eq!(
+                    (r["id"].clone(), r["error"]["code"].clone()),
+                    (json!(id), json!("RATE_LIMITED"))
+                );
+                suspends += 1;
+            }
+            Outcome::Drop => {
+                assert_eq!(suspends, 1, "drops only after the suspension");
+                dropped += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        (allowed, first_limited, limited, suspends, dropped),
+        (5, Some(5), 19, 1, 75)
+    );
+    match e.status(APP).unwrap() {
+        Status::Failed { code, .. } => assert_eq!(*code, ErrorCode::RateLimited),
+        other => panic!("expected failed, found {other:?}"),
+    }
+    let info = e.info(APP).unwrap();
+    assert_eq!(
+        info.counts.get("RATE_LIMITED"),
+        Some(&21),
+        "19 limited + 1 suspend refusal + 1 failure"
+    );
+    assert_eq!(info.allowed_calls, 5);
+    // The host remounts: fresh limiter, the plugin is served again.
+    mount(&mut e, APP);
+    assert_eq!(
+        ok(call(&mut e, APP, 1000, "storage.keys", json!({})), 1000),
+        Some(json!([]))
+    );
+}
+
+#[test]
+fn rate_limited_calls_recover_as_time_passes() {
+    let mut e =
+        mounted(json!({ "limits": { "callsPerSecond": 1, "burst": 1, "suspendAfter": 0 } }));
+    ok(call(&mut e, APP, 1, "storage.keys", json!({})), 1);
+    err(
+        call(&mut e, APP, 2, "storage.keys", json!({})),
+        2,
+        "RATE_LIMITED",
+    );
+    // One second later a token is back; suspendAfter 0 never suspends.
+    let later = msg(3, "storage.keys", json!({}));
+    assert_eq!(
+        ok(e.handle(APP, Some(&later), T + 1000.0), 3),
+        Some(json!([]))
+    );
+    assert_eq!(e.status(APP).unwrap(), &Status::Mounted);
+}
+
+// ----- events ---------------------------------------------------------------------------------
+
+#[test]
+fn subscribers_are_mounted_plugins_holding_events() {
+    let mut e = mounted(json!({}));
+    install(&mut e, &manifest(OTHER, json!({})));
+    mount(&mut e, OTHER);
+    ok(
+        call(
+            &mut e,
+            APP,
+            1,
+            "events.subscribe",
+            json!({ "name": "theme" }),
+        ),
+        1,
+    );
+    ok(
+        call(
+            &mut e,
+            OTHER,
+            1,
+            "events.subscribe",
+            json!({ "name": "theme" }),
+        ),
+        1,
+    );
+    ok(
+        call(
+            &mut e,
+            OTHER,
+            2,
+            "events.subscribe",
+            json!({ "name": "other" }),
+        ),
+        2,
+    );
+    assert_eq!(e.subscribers("theme"), vec![APP, OTHER]);
+    assert_eq!(e.subscribers("other"), vec![OTHER]);
+    assert!(e.subscribers("nobody").is_empty());
+    ok(
+        call(
+            &mut e,
+            OTHER,
+            3,
+            "events.unsubscribe",
+            json!({ "name": "theme" }),
+        ),
+        3,
+    );
+    assert_eq!(e.subscribers("theme"), vec![APP]);
+    // Unmounted: not a subscriber while unmounted.
+    e.set_status(APP, Status::Installed, T).unwrap();
+    assert!(e.subscribers("theme").is_empty());
+    // Remounting starts with no subscriptions.
+    mount(&mut e, APP);
+    assert!(e.subscribers("theme").is_empty());
+    ok(
+        call(
+            &mut e,
+            APP,
+            2,
+            "events.subscribe",
+            json!({ "name": "theme" }),
+        ),
+        2,
+    );
+    assert_eq!(e.subscribers("theme"), vec![APP]);
+    // Revoking `events` drops the subscription, and granting back does not restore it.
+    e.revoke(APP, "events", T).unwrap();
+    assert!(e.subscribers("theme").is_empty());
+    let error = err(
+        call(
+            &mut e,
+            APP,
+            3,
+            "events.subscribe",
+            json!({ "name": "theme" }),
+        ),
+        3,
+        "PERMISSION_DENIED",
+    );
+    assert_eq!(error["permission"], "events");
+    e.grant(APP, "events", T).unwrap();
+    assert!(e.subscribers("theme").is_empty());
+    // emit goes to the host with its data.
+    match call(
+        &mut e,
+        APP,
+        4,
+        "events.emit",
+        json!({ "name": "saved", "data": { "n": 1 } }),
+    ) {
+        Outcome::Emitted { name, data, reply } => {
+            assert_eq!((name.as_str(), data), ("saved", json!({ "n": 1 })));
+            assert_eq!(
+                parse(&reply),
+                json!({ "v": 1, "id": 4, "ok": true, "value": null })
+            );
+        }
+        other => panic!("expected Emitted, found {other:?}"),
+    }
+}
+
+// ----- install --------------------------------------------------------------------------------
+
+/// One install that must fail.
+struct InstallCase {
+    name: &'static str,
+    config: Value,
+    manifest: Value,
+    input: InstallInput,
+    require_signature: bool,
+    want: ErrorCode,
+    /// What the message must name.
+    parts: Vec<&'static str>,
+}
+
+#[test]
+fn install_failures_have_codes_and_are_recorded() {
+    let code = "export const x = 1;";
+    let eval_code = "const f = (s) => eval(s); f('1');";
+    let table = [
+        InstallCase {
+            name: "incompatible",
+            config: json!({ "hostVersion": "1.0.0" }),
+            manifest: manifest(APP, json!({ "compatibility": "^2.0.0" })),
+            input: InstallInput::default(),
+            require_signature: false,
+            want: ErrorCode::Incompatible,
+            parts: vec!["^2.0.0", "1.0.0"],
+        },
+        InstallCase {
+            name: "integrity",
+            config: json!({}),
+            manifest: manifest(APP, json!({})),
+            input: InstallInput {
+                code: Some(code.into()),
+                integrity: Some(sri("something else")),
+                ..Default::default()
+            },
+            require_signature: false,
+            want: ErrorCode::IntegrityMismatch,
+            parts: vec![],
+        },
+        InstallCase {
+            name: "integrity from entry",
+            config: json!({}),
+            manifest: manifest(
+                APP,
+                json!({ "entry": { "src": "https://plugins.acme.example/a/index.html", "integrity": sri("other") } }),
+            ),
+            input: InstallInput {
+                code: Some(code.into()),
+                ..Default::default()
+            },
+            require_signature: false,
+            want: ErrorCode::IntegrityMismatch,
+            parts: vec![],
+        },
+        InstallCase {
+            name: "integrity without code",
+            config: json!({}),
+            manifest: manifest(APP, json!({})),
+            input: InstallInput {
+                integrity: Some(sri(code)),
+                ..Default::default()
+            },
+            require_signature: false,
+            want: ErrorCode::IntegrityMismatch,
+            parts: vec!["code"],
+        },
+        InstallCase {
+            name: "eval rejected",
+            config: json!({}),
+            manifest: manifest(APP, json!({})),
+            input: InstallInput {
+                code: Some(eval_code.into()),
+                ..Default::default()
+            },
+            require_signature: false,
+            want: ErrorCode::BundleRejected,
+            parts: vec!["eval"],
+        },
+        InstallCase {
+            name: "unsigned",
+            config: json!({ "requireSignatures": true }),
+            manifest: manifest(APP, json!({})),
+            input: InstallInput {
+                code: Some(code.into()),
+                ..Default::default()
+            },
+            require_signature: true,
+            want: ErrorCode::SignatureInvalid,
+            parts: vec![],
+        },
+    ];
+    for InstallCase {
+        name,
+        config,
+        manifest: m,
+        input,
+        require_signature,
+        want,
+        parts,
+    } in table
+    {
+        let mut e = host(config);
+        let error = try_install(&mut e, &m, &input, require_signature).expect_err(name);
+        assert_eq!(error.code, want, "{name}: {error}");
+        for p in parts {
+            assert!(
+                error.message.contains(p),
+                "{name}: {:?} lacks {p:?}",
+                error.message
+            );
+        }
+        match e.status(APP) {
+            Ok(Status::Failed { code, .. }) => assert_eq!(*code, want, "{name}"),
+            other => panic!("{name}: expected failed, found {other:?}"),
+        }
+        // Not installed: it is not listed, cannot be mounted, and calls are dropped.
+        assert!(e.plugin_ids().is_empty(), "{name}");
+        assert!(e.set_status(APP, Status::Mounted, T).is_err(), "{name}");
+        assert_eq!(
+            call(&mut e, APP, 1, "storage.keys", json!({})),
+            Outcome::Drop
+        );
+        let last = audit_json(&e).pop().unwrap();
+        assert_eq!(
+            (
+                last["kind"].clone(),
+                last["plugin"].clone(),
+                last["decision"].clone(),
+                last["code"].clone()
+            ),
+            (
+                json!("install"),
+                json!(APP),
+                json!("deny"),
+                json!(want.as_str())
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn install_pipeline_successes_and_recoveries() {
+    let code = "export const x = 1;";
+    let mut e = host(json!({ "hostVersion": "2.3.0" }));
+    // An invalid manifest is recorded as failed under its id.
+    let bad = manifest(APP, json!({ "permissions": ["storage", "root"] }));
+    let error = e.check_manifest(&bad.to_string(), T).unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidManifest);
+    assert!(error.message.contains("root"), "{}", error.message);
+    assert!(matches!(
+        e.status(APP),
+        Ok(Status::Failed {
+            code: ErrorCode::InvalidManifest,
+            ..
+        })
+    ));
+    assert_eq!(
+        e.status("never-seen").unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    // Fixing it installs, and the failure is forgotten.
+    let good = manifest(APP, json!({ "compatibility": "^2.0.0" }));
+    let input = InstallInput {
+        code: Some(code.into()),
+        integrity: Some(sri(code)),
+        ..Default::default()
+    };
+    let info = try_install(&mut e, &good, &input, false).unwrap();
+    assert_eq!((info.id.as_str(), &info.status), (APP, &Status::Installed));
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+    assert_eq!(e.status(APP).unwrap(), &Status::Installed);
+    // A second install of the same id is ALREADY_EXISTS and leaves the first alone.
+    let again = e.check_manifest(&good.to_string(), T).unwrap_err();
+    assert_eq!(again.code, ErrorCode::AlreadyExists);
+    assert_eq!(e.status(APP).unwrap(), &Status::Installed);
+    // bundlePolicy warn: eval is a warning, not a refusal.
+    let mut warn = host(json!({ "bundlePolicy": "warn" }));
+    let input = InstallInput {
+        code: Some("eval(userInput);".into()),
+        ..Default::default()
+    };
+    let info = try_install(&mut warn, &manifest(APP, json!({})), &input, false).unwrap();
+    assert!(
+        info.warnings.iter().any(|w| w.contains("eval")),
+        "{:?}",
+        info.warnings
+    );
+    // A verified signature satisfies requireSignatures.
+    let mut signed = host(json!({ "requireSignatures": true }));
+    let checked = signed
+        .check_manifest(&manifest(APP, json!({})).to_string(), T)
+        .unwrap();
+    let input = InstallInput {
+        code: Some(code.into()),
+        ..Default::default()
+    };
+    assert!(signed
+        .finish_install(checked, &input, true, true, T)
+        .is_ok());
+    // Uninstall frees the id.
+    e.uninstall(APP, true, T).unwrap();
+    assert!(e.check_manifest(&good.to_string(), T).is_ok());
+}
+
+// ----- audit ----------------------------------------------------------------------------------
+
+#[test]
+fn every_refusal_is_audited_with_plugin_code_and_deny() {
+    let mut e = mounted(json!({ "limits": { "storageQuotaBytes": 16 } }));
+    // (raw call, expected code)
+    let table = [
+        (msg(1, "storage.nope", json!({})), "MESSAGE_REJECTED"),
+        (
+            msg(2, "ui.notify", json!({ "message": "x" })),
+            "PERMISSION_DENIED",
+        ),
+        (
+            msg(3, "api.fetch", json!({ "url": "https://evil.example/" })),
+            "NETWORK_DENIED",
+        ),
+        (
+            msg(
+                4,
+                "storage.set",
+                json!({ "key": "k", "value": "x".repeat(40) }),
+            ),
+            "QUOTA_EXCEEDED",
+        ),
+        (
+            msg(
+                5,
+                "permissions.request",
+                json!({ "permission": "acme-app.x:read", "reason": "r" }),
+            ),
+            "PERMISSION_DENIED",
+        ),
+    ];
+    for (text, code) in &table {
+        let before = e.audit_log().last().map_or(0, |ev| ev.seq);
+        let o = e.handle(APP, Some(text), T);
+        let r = reply(o);
+        assert_eq!(r["error"]["code"], *code, "{text}");
+        let new: Vec<Value> = e
+            .audit_since(before)
+            .iter()
+            .map(|ev| serde_json::to_value(ev).unwrap())
+            .collect();
+        assert_eq!(new.len(), 1, "{text}: {new:?}");
+        assert_eq!(new[0]["plugin"], APP, "{text}");
+        assert_eq!(new[0]["code"], *code, "{text}");
+        assert_eq!(new[0]["decision"], "deny", "{text}");
+    }
+    // A user's "no" is a refusal too.
+    let Outcome::AskPermission {
+        call_id,
+        permission,
+        ..
+    } = call(
+        &mut e,
+        APP,
+        6,
+        "permissions.request",
+        json!({ "permission": "ui:notify", "reason": "r" }),
+    )
+    else {
+        panic!("expected AskPermission");
+    };
+    e.permission_answer(APP, call_id, permission, false, T);
+    let info = e.info(APP).unwrap();
+    assert_eq!(info.counts.get("MESSAGE_REJECTED"), Some(&1));
+    assert_eq!(info.counts.get("PERMISSION_DENIED"), Some(&3));
+    assert_eq!(info.counts.get("NETWORK_DENIED"), Some(&1));
+    assert_eq!(info.counts.get("QUOTA_EXCEEDED"), Some(&1));
+    assert_eq!(info.allowed_calls, 1, "the request that reached the user");
+    assert_eq!(
+        info.granted,
+        vec!["api:read", "events", "permissions", "storage"]
+    );
+    assert_eq!(info.optional, vec!["api:write", "ui:notify"]);
+}
+
+#[test]
+fn credentials_in_api_fetch_never_reach_the_audit_log() {
+    let mut e = mounted(json!({}));
+    e.grant(APP, "api:write", T).unwrap();
+    let secret = "s3cr3t-tok-9f8e7d";
+    let headers = json!({ "Authorization": format!("Bearer {secret}"), "X-Api-Key": secret });
+    let calls = [
+        // allowed
+        json!({ "url": API, "headers": headers }),
+        // refused by the allowlist
+        json!({ "url": "https://evil.example/", "headers": headers }),
+        // refused by the parser (bad header value and a bad header name after it)
+        json!({ "url": API, "headers": { "Authorization": format!("{secret}\n") } }),
+        json!({ "url": API, "headers": { "Authorization": secret, "bad name": "x" } }),
+        // the secret in the URL query, and as URL credentials (refused, echoed to the plugin)
+        json!({ "url": format!("https://evil.example/?access_token={secret}") }),
+        json!({ "url": format!("https://alice:{secret}@api.acme.example/v1/") }),
+    ];
+    for (i, params) in calls.into_iter().enumerate() {
+        let o = call(&mut e, APP, i as u64, "api.fetch", params);
+        if let Outcome::Fetch(plan) = o {
+            assert!(
+                plan.headers.iter().any(|(_, v)| v.contains(secret)),
+                "the request itself keeps it"
+            );
+            e.fetch_done(
+                APP,
+                plan.call_id,
+                Err(WardenError::new(ErrorCode::Timeout, "t")),
+                T,
+            );
+        }
+    }
+    let log = serde_json::to_string(&e.audit_log()).unwrap();
+    assert!(
+        log.contains("NETWORK_DENIED") && log.contains("MESSAGE_REJECTED"),
+        "{log}"
+    );
+    assert!(!log.contains(secret), "{log}");
+}
+
+// ----- CSP ------------------------------------------------------------------------------------
+
+#[test]
+fn csp_header_lists_plugin_origins_once() {
+    let mut e = host(json!({}));
+    let entry =
+        |path: &str| json!({ "src": format!("https://plugins.acme.example/{path}/index.html") });
+    install(
+        &mut e,
+        &manifest(
+            APP,
+            json!({ "entry": entry("a"), "network": [API, "https://api.acme.example/v2/"] }),
+        ),
+    );
+    install(
+        &mut e,
+        &manifest(
+            OTHER,
+            json!({ "entry": entry("b"), "network": ["https://data.other.example/"] }),
+        ),
+    );
+    let csp = e
+        .csp_header("AAECAwQFBgcICQoLDA0ODw==", "plugin-warden")
+        .unwrap();
+    let directive = |name: &str| {
+        csp.split("; ")
+            .find_map(|d| d.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {csp}"))
+            .to_owned()
+    };
+    assert_eq!(directive("frame-src"), "https://plugins.acme.example");
+    assert_eq!(
+        directive("connect-src"),
+        "'self' https://api.acme.example https://data.other.example"
+    );
+    assert!(
+        directive("script-src").contains("'nonce-AAECAwQFBgcICQoLDA0ODw=='"),
+        "{csp}"
+    );
+    assert_eq!(directive("trusted-types"), "plugin-warden");
+    // A bad nonce is refused rather than spliced into the header.
+    let bad = e
+        .csp_header("x' 'unsafe-inline", "plugin-warden")
+        .unwrap_err();
+    assert_eq!(bad.code, ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn a_rate_limited_oversized_message_is_not_parsed_either() {
+    let mut e =
+        mounted(json!({ "limits": { "maxMessageBytes": 256, "burst": 1, "callsPerSecond": 1 } }));
+    ok(call(&mut e, APP, 1, "storage.keys", json!({})), 1);
+    // Within the limit, a rate-limited call is answered with its id...
+    err(
+        call(&mut e, APP, 2, "storage.keys", json!({})),
+        2,
+        "RATE_LIMITED",
+    );
+    // ...but an over-limit message is not parsed to find one, rate-limited or not.
+    let big = msg(
+        3,
+        "storage.set",
+        json!({ "key": "k", "value": "x".repeat(300) }),
+    );
+    assert_eq!(e.handle(APP, Some(&big), T), Outcome::Drop);
+    assert_eq!(e.info(APP).unwrap().counts.get("RATE_LIMITED"), Some(&2));
+}
+
+#[test]
+fn a_reinstalled_plugin_starts_with_fresh_counts() {
+    let mut e = mounted(json!({}));
+    err(
+        call(&mut e, APP, 1, "ui.notify", json!({ "message": "x" })),
+        1,
+        "PERMISSION_DENIED",
+    );
+    ok(call(&mut e, APP, 2, "storage.keys", json!({})), 2);
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("PERMISSION_DENIED"),
+        Some(&1)
+    );
+    e.uninstall(APP, false, T).unwrap();
+    assert_eq!(e.info(APP).unwrap_err().code, ErrorCode::NotFound);
+    install(&mut e, &manifest(APP, json!({})));
+    let info = e.info(APP).unwrap();
+    assert!(info.counts.is_empty(), "{:?}", info.counts);
+    assert_eq!(info.allowed_calls, 0);
+    // The events themselves stay in the log.
+    assert!(audit_json(&e)
+        .iter()
+        .any(|ev| ev["code"] == "PERMISSION_DENIED"));
+}

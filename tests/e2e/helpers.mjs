@@ -1,0 +1,124 @@
+// Shared set-up for the end-to-end tests: the two loopback servers (scripts/serve.mjs), Debian's
+// Chromium through playwright-core (scripts/browser.mjs), and the e2e host page
+// (www/host/e2e.html), which exposes `window.e2e` for page.evaluate.
+import net from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { startServers } from '../../scripts/serve.mjs';
+import { launch, watch } from '../../scripts/browser.mjs';
+
+export const RESULTS_DIR = new URL('../../test-results/', import.meta.url).pathname;
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Start both servers on the first free pair of ports from `basePort`, and a browser. */
+export async function startEnv(basePort) {
+  let servers = null;
+  let lastError = null;
+  for (let port = basePort; port < basePort + 40 && !servers; port += 2) {
+    if (!(await portFree(port)) || !(await portFree(port + 1))) continue;
+    try {
+      servers = await startServers({ hostPort: port, pluginPort: port + 1 });
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!servers) throw new Error(`no free port pair from ${basePort}: ${lastError}`);
+  const browser = await launch();
+  return {
+    servers,
+    browser,
+    async close() {
+      await browser.close().catch(() => {});
+      await servers.close();
+    },
+  };
+}
+
+/**
+ * Open www/host/e2e.html?<query> in a fresh context (or `context`), wait until its scenario is
+ * set up, and collect violations: `seen` is scripts/browser.mjs's watch(page) (every frame);
+ * `hostViolations()` keeps those of the host page (not of plugin frames) plus the host
+ * document's own securitypolicyviolation events.
+ */
+export async function openHost(env, query = 'scenario=none', { context } = {}) {
+  const ctx = context ?? await env.browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await ctx.newPage();
+  const seen = watch(page);
+  const located = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|TrustedHTML|TrustedScript|Trusted Type/i.test(m.text())) {
+      located.push({ text: m.text(), url: m.location()?.url ?? '' });
+    }
+  });
+  await gotoHost(page, env, query);
+  return {
+    context: ctx,
+    page,
+    seen,
+    async hostViolations() {
+      const fromConsole = located.filter((v) => !v.url.startsWith(env.servers.pluginOrigin));
+      const fromDocument = await page.evaluate(() => window.e2e.state.violations).catch(() => ['page gone']);
+      return { fromConsole, fromDocument };
+    },
+    async close() {
+      if (!context) await ctx.close();
+      else await page.close();
+    },
+  };
+}
+
+/** Navigate `page` to the e2e host page and wait for its scenario. */
+export async function gotoHost(page, env, query) {
+  await page.goto(`${env.servers.hostOrigin}/e2e.html?${query}`);
+  await waitReady(page);
+}
+
+export async function waitReady(page) {
+  await page.waitForFunction(() => document.body && document.body.dataset.ready, null, { timeout: 30_000 });
+  const setupError = await page.evaluate(() => (document.body.dataset.ready === 'true' ? null : window.e2e?.setupError ?? 'no e2e'));
+  if (setupError) throw new Error(`e2e scenario setup failed: ${JSON.stringify(setupError)}`);
+}
+
+/** The Playwright frame of plugin `id`'s iframe, once its document set body[data-state]. */
+export async function pluginFrame(page, id, { state } = {}) {
+  const handle = await page.waitForSelector(`#slot-${id} iframe`, { state: 'attached', timeout: 15_000 });
+  const frame = await handle.contentFrame();
+  if (!frame) throw new Error(`plugin ${id}: iframe has no frame`);
+  await frame.waitForFunction(
+    (want) => document.body && document.body.dataset.state && (!want || document.body.dataset.state === want),
+    state, { timeout: 15_000 },
+  );
+  return frame;
+}
+
+/** Run `host[method](...args)` in the page: `{ ok, value }` or `{ ok: false, error }`. */
+export function hostCall(page, method, ...args) {
+  return page.evaluate(([m, a]) => window.e2e.call(m, ...a), [method, args]);
+}
+
+/** The first audit-log entries of `plugin` matching `pred` fields (e.g. { kind, code }). */
+export function auditMatching(log, fields) {
+  return log.filter((e) => Object.entries(fields).every(([k, v]) => e[k] === v));
+}
+
+/** Poll `fn` (async) until it returns a truthy value or `ms` pass; answers the last value. */
+export async function until(fn, ms = 5000, step = 100) {
+  const end = Date.now() + ms;
+  let v = await fn();
+  while (!v && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, step));
+    v = await fn();
+  }
+  return v;
+}
+
+export function screenshotPath(name) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  return `${RESULTS_DIR}${name}`;
+}

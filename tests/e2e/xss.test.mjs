@@ -26,20 +26,26 @@ after(async () => {
   await servers?.close();
 });
 
-async function openHarness(route) {
+async function openHarness(route, query = '') {
   const p = await browser.newPage();
   const s = watch(p);
-  if (route) await p.route('**/xss.html', route);
-  const response = await p.goto(`${servers.hostUrl}xss.html`);
+  if (route) await p.route('**/xss.html*', route);
+  const response = await p.goto(`${servers.hostUrl}xss.html${query}`);
   await p.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
   const err = await p.evaluate(() => document.body.dataset.error);
   assert.equal(err, undefined, `harness page failed to start: ${err}`);
   return { page: p, seen: s, response };
 }
 
-/** Console CSP messages, minus the designed img-src refusals of remote images. */
-function realViolations(s) {
-  return s.violations.filter((v) => !/Refused to load the image 'https?:/.test(v));
+/**
+ * Console CSP messages, minus the designed img-src refusals of images the sanitizer allows:
+ * remote http(s) images, and raster data: images on a host with allowDataImages.
+ */
+function realViolations(s, { allowDataImages = false } = {}) {
+  const allowed = allowDataImages
+    ? /^(Refused to load|Loading) the image '(https?:|data:image\/(png|gif|jpeg|webp|avif)[;,])/
+    : /^(Refused to load|Loading) the image 'https?:/;
+  return s.violations.filter((v) => !allowed.test(v));
 }
 
 /** Wait until the console reported one violation matching each pattern; remove those. */
@@ -105,32 +111,83 @@ test('control: the inspection flags known-bad DOM (javascript: link, style, svg,
   await expectConsoleViolations([/TrustedScript/, /inline style/, /Framing 'http:\/\/evil\.example\/'/]);
 });
 
-for (let start = 0; start < VECTORS.length; start += BATCH) {
-  const batch = VECTORS.slice(start, start + BATCH);
-  test(`vectors ${start}..${start + batch.length - 1} (${batch[0].id} … ${batch.at(-1).id}) are inert after sanitize + Trusted Types insertion`, async (t) => {
-    const before = { errors: seen.pageErrors.length, violations: realViolations(seen).length,
-      hits: (await page.evaluate(() => window.xssHarness.state())).hits };
-    let { results, tolerated } = await page.evaluate((b) => window.xssHarness.runBatch(b), batch);
-    // A batch-wide symptom (script ran, title changed…) cannot be attributed: re-run one by one.
-    if (results.some((r) => r.batchProblems?.length)) {
-      const single = [];
-      for (const v of batch) single.push(...(await page.evaluate((b) => window.xssHarness.runBatch(b), [v])).results);
-      results = single;
-    }
-    if (tolerated.length) t.diagnostic(`remote images refused by the host CSP's img-src (allowed by the sanitizer): ${tolerated.join(', ')}`);
-    const failures = describeFailures(results);
-    const consoleViolations = realViolations(seen).slice(before.violations);
-    const pageErrors = seen.pageErrors.slice(before.errors);
-    assert.equal(results.length, batch.length);
-    assert.deepEqual(failures, [], `${failures.length} vector(s) failed:\n${failures.join('\n')}`);
-    assert.deepEqual(consoleViolations, [], 'console reported CSP/Trusted Types violations');
-    assert.deepEqual(pageErrors, [], 'page errors');
-    const state = await page.evaluate(() => window.xssHarness.state());
-    assert.equal(state.hits - before.hits, 0, 'a trap (alert/confirm/prompt/print/open/__xssTrap) was called');
-    assert.deepEqual(state.clobbered, [], 'document properties shadowed by markup (DOM clobbering)');
-    assert.equal(page.url(), `${servers.hostUrl}xss.html`, 'the page navigated');
-  });
+/** One test per batch of 50 vectors on the harness page `h` ({ page, seen, url }). */
+function corpusTests(label, h) {
+  for (let start = 0; start < VECTORS.length; start += BATCH) {
+    const batch = VECTORS.slice(start, start + BATCH);
+    test(`${label}: vectors ${start}..${start + batch.length - 1} (${batch[0].id} … ${batch.at(-1).id}) are inert after sanitize + Trusted Types insertion`, async (t) => {
+      const { page, seen } = h;
+      const filter = { allowDataImages: Boolean(h.allowDataImages) };
+      const before = { errors: seen.pageErrors.length, violations: realViolations(seen, filter).length,
+        hits: (await page.evaluate(() => window.xssHarness.state())).hits };
+      let { results, tolerated } = await page.evaluate((b) => window.xssHarness.runBatch(b), batch);
+      // A batch-wide symptom (script ran, title changed…) cannot be attributed: re-run one by one.
+      if (results.some((r) => r.batchProblems?.length)) {
+        const single = [];
+        for (const v of batch) single.push(...(await page.evaluate((b) => window.xssHarness.runBatch(b), [v])).results);
+        results = single;
+      }
+      if (tolerated.length) t.diagnostic(`images refused by the host CSP's img-src (allowed by the sanitizer): ${tolerated.join(', ')}`);
+      const failures = describeFailures(results);
+      const consoleViolations = realViolations(seen, filter).slice(before.violations);
+      const pageErrors = seen.pageErrors.slice(before.errors);
+      assert.equal(results.length, batch.length);
+      assert.deepEqual(failures, [], `${failures.length} vector(s) failed:\n${failures.join('\n')}`);
+      assert.deepEqual(consoleViolations, [], 'console reported CSP/Trusted Types violations');
+      assert.deepEqual(pageErrors, [], 'page errors');
+      const state = await page.evaluate(() => window.xssHarness.state());
+      assert.equal(state.hits - before.hits, 0, 'a trap (alert/confirm/prompt/print/open/__xssTrap) was called');
+      assert.deepEqual(state.clobbered, [], 'document properties shadowed by markup (DOM clobbering)');
+      assert.equal(page.url(), h.url, 'the page navigated');
+    });
+  }
 }
+
+const defaultHarness = {
+  get page() { return page; }, get seen() { return seen; }, get url() { return `${servers.hostUrl}xss.html`; },
+};
+corpusTests('default host', defaultHarness);
+
+// The widest configuration a host may choose (every EXTRA_* element/attribute of sanitize.rs,
+// allowDataImages, linkTarget 'blank') must be as inert; the page judges against that wider list.
+const maxHarness = { page: null, seen: null, url: null, allowDataImages: true };
+test('max-config host: page with the widest allowed sanitizer config', async () => {
+  const h = await openHarness(undefined, '?config=max');
+  Object.assign(maxHarness, { page: h.page, seen: h.seen, url: `${servers.hostUrl}xss.html?config=max` });
+  assert.equal(await h.page.evaluate(() => window.xssHarness.config), 'max');
+  const probe = await h.page.evaluate(() => window.xssHarness.host().sanitize(
+    '<details open class=c id=x><summary>s</summary><img src="data:image/png;base64,AA==" loading=lazy>'
+    + '<img src="data:image/svg+xml,<svg/onload=alert(1)>"><a href="https://e.example/" target=_top>l</a></details>'));
+  assert.match(probe, /<details open="" class="c" id="user-content-x">/);
+  assert.match(probe, /<img src="data:image\/png;base64,AA==" loading="lazy">/);
+  assert.doesNotMatch(probe, /svg/, 'data:image/svg+xml stays out even with allowDataImages');
+  assert.match(probe, /target="_blank"/);
+});
+corpusTests('max-config host', maxHarness);
+// SDK bug (reported, not fixed here): src/web/trusted_types.rs keeps one Trusted Types policy per
+// *name* for the whole page, and its createHTML closure captures the sanitizer of the first host
+// that used the name. A second PluginHost with the same policy name (the default
+// 'plugin-warden') but another sanitizer config gets the first host's allow-list from
+// trustedHTML() and from shadow mounts, while its sanitize() uses its own.
+test('each host\'s trustedHTML uses that host\'s own sanitizer config (two hosts on one page)', {
+  todo: 'SDK bug: the per-page policy captures the first host\'s sanitizer (src/web/trusted_types.rs)',
+}, async () => {
+  const r = await maxHarness.page.evaluate(() => {
+    const { PluginHost, host } = window.xssHarness;
+    const x = '<p class="c">t<img src="data:image/png;base64,AA=="><a href="https://e.example/">l</a></p>';
+    host().trustedHTML('<p>first use creates the policy</p>');
+    const strict = new PluginHost({ storage: 'memory', sanitizer: { removeElements: ['img', 'a'] } });
+    return { sanitize: strict.sanitize(x), trusted: String(strict.trustedHTML(x)) };
+  });
+  assert.equal(r.sanitize, '<p>tl</p>');
+  assert.equal(r.trusted, r.sanitize, 'the strict host\'s TrustedHTML carries the max-config host\'s allow-list');
+});
+
+test('max-config host: no violations or errors overall', async () => {
+  assert.deepEqual(realViolations(maxHarness.seen, { allowDataImages: true }), []);
+  assert.deepEqual(maxHarness.seen.pageErrors, []);
+  await maxHarness.page.close();
+});
 
 test('control: raw payloads through a deliberately permissive policy are caught by the same harness', async () => {
   // Only possible where the CSP lists the control policy: this page load gets the host CSP plus

@@ -68,6 +68,14 @@ const ELEMENT_ATTRIBUTES = {
   li: ['value'], ol: ['reversed', 'start', 'type'], q: ['cite'], td: ['colspan', 'headers', 'rowspan'],
   th: ['abbr', 'colspan', 'headers', 'rowspan', 'scope'], time: ['datetime'],
 };
+// What a host may add (sanitize.rs EXTRA_*), used when the page runs with ?config=max.
+const MAX_CONFIG = {
+  allowElements: ['acronym', 'details', 'rb', 'rtc', 'strike', 'summary', 'tt'],
+  allowAttributes: { '*': ['aria-*', 'class', 'hidden', 'id', 'role', 'translate'], details: ['open'], img: ['decoding', 'loading'] },
+  allowDataImages: true,
+  linkTarget: 'blank',
+};
+const DATA_IMAGE = /^data:image\/(png|gif|jpeg|webp|avif)[;,]/i;
 // Never acceptable, whatever the allow-list says (DESIGN.md §9; the brief's explicit list).
 const FORBIDDEN_ELEMENTS = new Set(('svg math script style iframe frame frameset object embed applet form input '
   + 'button select option textarea template base meta link xmp noscript noembed noframes plaintext title '
@@ -100,26 +108,39 @@ function badScheme(name, value, options) {
   return null;
 }
 
-/** Inspect one container: return a list of problems (strings). */
-export function inspect(container, options = {}) {
+/**
+ * Inspect one container: return a list of problems (strings). `config` is the host's sanitizer
+ * option object (undefined for the default policy).
+ */
+export function inspect(container, config) {
   const problems = [];
+  const extraElements = new Set(config?.allowElements ?? []);
+  const extraAttrs = config?.allowAttributes ?? {};
   const all = qsa.call(container, '*');
   for (const el of all) {
     const ns = namespaceOf.call(el);
     const name = localNameOf.call(el);
     if (ns !== HTML_NS) problems.push(`element <${name}> in namespace ${ns}`);
     if (FORBIDDEN_ELEMENTS.has(name.toLowerCase())) problems.push(`forbidden element <${name}>`);
-    else if (!ALLOWED_ELEMENTS.has(name)) problems.push(`element <${name}> is not on the allow-list`);
-    const allowedHere = new Set([...GENERIC_ATTRIBUTES, ...(ELEMENT_ATTRIBUTES[name] ?? [])]);
+    else if (!ALLOWED_ELEMENTS.has(name) && !extraElements.has(name)) problems.push(`element <${name}> is not on the allow-list`);
+    const allowedHere = new Set([...GENERIC_ATTRIBUTES, ...(ELEMENT_ATTRIBUTES[name] ?? []),
+      ...(extraAttrs['*'] ?? []), ...(extraAttrs[name] ?? []),
+      ...(config?.linkTarget === 'blank' && name === 'a' ? ['target'] : [])]);
     for (const attr of attributesOf.call(el)) {
       const an = attr.name.toLowerCase();
       if (an.startsWith('on')) problems.push(`<${name}> has event handler attribute ${attr.name}="${attr.value.slice(0, 80)}"`);
-      else if (!allowedHere.has(an)) problems.push(`<${name}> has attribute ${attr.name} outside the allow-list`);
+      else if (!allowedHere.has(an) && !(an.startsWith('aria-') && allowedHere.has('aria-*'))) problems.push(`<${name}> has attribute ${attr.name} outside the allow-list`);
+      if (an === 'id' && !attr.value.startsWith('user-content-')) problems.push(`<${name}> has id "${attr.value.slice(0, 40)}" without the user-content- prefix`);
+      if (an === 'target' && attr.value !== '_blank') problems.push(`<a> has target="${attr.value.slice(0, 40)}"`);
       if (URL_ATTRIBUTES.has(an) || an.endsWith(':href')) {
-        const s = badScheme(an, attr.value, { ...options, element: name });
+        // The URL parser strips leading/trailing C0 controls and spaces, so judge the type after that.
+        const trimmed = attr.value.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '');
+        const allowData = config?.allowDataImages && name === 'img' && an === 'src' && DATA_IMAGE.test(trimmed);
+        const s = badScheme(an, attr.value, { allowDataImages: allowData, element: name });
         if (s) problems.push(`<${name} ${attr.name}="${attr.value.slice(0, 80)}"> uses scheme ${s}`);
       }
     }
+    if (name === 'a' && !/\bnoopener\b/.test(Element.prototype.getAttribute.call(el, 'rel') ?? '')) problems.push('<a> without rel=noopener');
     if (el.shadowRoot) problems.push(`<${name}> carries an open shadow root`);
   }
   return problems;
@@ -129,6 +150,7 @@ const tick = (ms) => new Promise((r) => setTimeout(r, ms));
 const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
 
 let host = null;
+let hostConfig;
 const stage = document.getElementById('stage');
 
 /**
@@ -169,7 +191,7 @@ async function runBatch(vectors, { waitMs = 300 } = {}) {
   currentBatch = null;
   for (const r of results) {
     const box = Element.prototype.querySelector.call(root, `[data-vid="${CSS.escape(r.id)}"]`);
-    r.problems.push(...inspect(box, host.options ?? {}));
+    r.problems.push(...inspect(box, hostConfig));
   }
   // Script, handlers, violations, page state.
   const newHits = hits.slice(hitsBefore);
@@ -182,7 +204,8 @@ async function runBatch(vectors, { waitMs = 300 } = {}) {
   for (const v of newViolations) {
     // An <img src="http(s)://elsewhere"> is allowed by the sanitizer; the host CSP's img-src is the
     // designed layer that stops the request. Anything else means an unsanitized sink was hit.
-    if (v.directive === 'img-src' && /^https?:/.test(v.blockedURI)) { tolerated.push(v); continue; }
+    // Likewise a raster data: image where the host opted into allowDataImages.
+    if (v.directive === 'img-src' && (/^https?:/.test(v.blockedURI) || (hostConfig?.allowDataImages && v.blockedURI === 'data'))) { tolerated.push(v); continue; }
     const msg = `CSP violation ${v.directive} blocked=${v.blockedURI} sample=${JSON.stringify(v.sample)}`;
     if (v.vid && byId.has(v.vid)) byId.get(v.vid).problems.push(msg); else batchWide.push(msg);
   }
@@ -262,8 +285,11 @@ async function controlPermissive(vectors) {
 
 async function main() {
   await init();
-  host = new PluginHost({ hostVersion: '3.2.0', storage: 'memory' });
+  const config = new URLSearchParams(location.search).get('config');
+  hostConfig = config === 'max' ? MAX_CONFIG : undefined;
+  host = new PluginHost({ hostVersion: '3.2.0', storage: 'memory', ...(hostConfig ? { sanitizer: hostConfig } : {}) });
   window.xssHarness = {
+    PluginHost, config: config ?? 'default', hostConfig, host: () => host,
     runBatch, controlDom, controlRawString, controlPermissive,
     state: () => ({ hits: hits.length, violations: violations.length, title: titleOf(), name: window.name, clobbered: clobbered() }),
   };

@@ -1634,3 +1634,30 @@ fn a_reinstalled_plugin_starts_with_fresh_counts() {
         .iter()
         .any(|ev| ev["code"] == "PERMISSION_DENIED"));
 }
+
+#[test]
+fn over_limit_messages_are_answered_with_the_id_the_browser_read() {
+    let mut e = mounted(json!({}));
+    let huge = format!(
+        r#"{{"v":1,"id":41,"method":"storage.set","params":{{"key":"k","value":"{}"}}}}"#,
+        "x".repeat(70 * 1024)
+    );
+    // Without a hint nothing can be answered (the text is never parsed) ...
+    assert_eq!(e.handle(APP, Some(&huge), T), Outcome::Drop);
+    // ... with the id the browser layer read off the object, the plugin gets its error reply.
+    let Outcome::Reply(reply) = e.handle_with_id_hint(APP, Some(&huge), Some(41), T) else {
+        panic!("expected a reply")
+    };
+    let reply = parse(&reply);
+    assert_eq!(reply["id"], json!(41));
+    assert_eq!(reply["error"]["code"], json!("MESSAGE_REJECTED"));
+    let deep = format!(
+        r#"{{"v":1,"id":42,"method":"events.emit","params":{{"name":"n","data":{}1{}}}}}"#,
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    let Outcome::Reply(reply) = e.handle_with_id_hint(APP, Some(&deep), Some(42), T) else {
+        panic!("expected a reply")
+    };
+    assert_eq!(parse(&reply)["error"]["code"], json!("MESSAGE_REJECTED"));
+}

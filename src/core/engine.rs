@@ -699,6 +699,20 @@ impl<B: StorageBackend> Engine<B> {
     /// Handle one message from a plugin's port: `message` is its JSON text (`None` when it
     /// could not be serialized). Parse with limits, rate-limit, decide, then serve.
     pub fn handle(&mut self, id: &str, message: Option<&str>, now_ms: f64) -> Outcome {
+        self.handle_with_id_hint(id, message, None, now_ms)
+    }
+
+    /// [`Engine::handle`], with the call id as the browser layer read it off the received
+    /// object (without parsing the message): a message refused before its id could be parsed
+    /// (too large, too deep) is still answered, so the plugin gets `MESSAGE_REJECTED` rather
+    /// than a timeout (DESIGN.md §7: a plugin over a limit gets an error reply).
+    pub fn handle_with_id_hint(
+        &mut self,
+        id: &str,
+        message: Option<&str>,
+        id_hint: Option<u64>,
+        now_ms: f64,
+    ) -> Outcome {
         let Some(plugin) = self.plugins.get_mut(id) else {
             return Outcome::Drop;
         };
@@ -714,7 +728,7 @@ impl<B: StorageBackend> Engine<B> {
                     .map(coded)
                     .unwrap_or_else(|| WardenError::new(ErrorCode::RateLimited, "too many calls"));
                 let max_bytes = self.limits.max_message_bytes;
-                let call_id = message.and_then(|m| peek_id(m, max_bytes));
+                let call_id = id_hint.or_else(|| message.and_then(|m| peek_id(m, max_bytes)));
                 self.refuse(id, None, &err, now_ms);
                 let reply = call_id.map(|cid| Reply::err(cid, &err));
                 if decision == RateDecision::Suspend {
@@ -740,7 +754,9 @@ impl<B: StorageBackend> Engine<B> {
                 "the message is not JSON-serializable",
             );
             self.refuse(id, None, &err, now_ms);
-            return Outcome::Drop;
+            return id_hint
+                .map(|cid| Outcome::Reply(Reply::err(cid, &err)))
+                .unwrap_or(Outcome::Drop);
         };
         let call = match parse_call(text, &self.limits) {
             Ok(call) => call,
@@ -748,6 +764,7 @@ impl<B: StorageBackend> Engine<B> {
                 let err = coded(e.clone());
                 self.refuse(id, None, &err, now_ms);
                 return Reply::rejected(&e)
+                    .or_else(|| id_hint.map(|cid| Reply::err(cid, &err)))
                     .map(Outcome::Reply)
                     .unwrap_or(Outcome::Drop);
             }

@@ -589,7 +589,16 @@ impl Host {
         let text = js_sys::JSON::stringify(&event.data())
             .ok()
             .and_then(|s| s.as_string());
-        let outcome = self.engine.borrow_mut().handle(id, text.as_deref(), now());
+        // The id as sent (a safe integer), only to answer messages refused before parsing.
+        let id_hint = Reflect::get(&event.data(), &"id".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
+            .map(|n| n as u64);
+        let outcome =
+            self.engine
+                .borrow_mut()
+                .handle_with_id_hint(id, text.as_deref(), id_hint, now());
         self.carry_out(id, port, outcome);
         self.deliver_audit();
     }

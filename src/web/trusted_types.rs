@@ -40,6 +40,9 @@ extern "C" {
 
 struct Policy {
     policy: Option<TrustedTypePolicy>,
+    /// The sanitizer of the host calling now: one policy serves every host on the page (the
+    /// name can be created once), but each host's `createHTML` runs its own allow-list.
+    current: Rc<RefCell<Option<Rc<Sanitizer>>>>,
     _create_html: Closure<dyn Fn(String) -> String>,
 }
 
@@ -51,9 +54,16 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
     if let Some(p) = POLICIES.with(|p| p.borrow().get(name).cloned()) {
         return Ok(p);
     }
-    let s = sanitizer.clone();
-    let create_html =
-        Closure::<dyn Fn(String) -> String>::new(move |input: String| s.sanitize(&input));
+    let current: Rc<RefCell<Option<Rc<Sanitizer>>>> = Rc::new(RefCell::new(None));
+    let (cur, fallback) = (current.clone(), sanitizer.clone());
+    let create_html = Closure::<dyn Fn(String) -> String>::new(move |input: String| {
+        // Only this module calls the policy, always with `current` set; the fallback keeps the
+        // policy sanitizing even if that were ever not so.
+        match cur.borrow().as_ref() {
+            Some(s) => s.sanitize(&input),
+            None => fallback.sanitize(&input),
+        }
+    });
     let factory = Reflect::get(&js_sys::global(), &"trustedTypes".into())
         .ok()
         .filter(|f| !f.is_undefined() && !f.is_null());
@@ -76,6 +86,7 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
     };
     let p = Rc::new(Policy {
         policy,
+        current,
         _create_html: create_html,
     });
     POLICIES.with(|all| all.borrow_mut().insert(name.to_owned(), p.clone()));
@@ -90,9 +101,12 @@ pub(crate) fn trusted_html(
 ) -> Result<JsValue, WardenError> {
     let p = policy(name, sanitizer)?;
     match &p.policy {
-        Some(policy) => policy
-            .create_html(html)
-            .map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e))),
+        Some(policy) => {
+            *p.current.borrow_mut() = Some(sanitizer.clone());
+            let result = policy.create_html(html);
+            *p.current.borrow_mut() = None;
+            result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
+        }
         None => Ok(JsValue::from_str(&sanitizer.sanitize(html))),
     }
 }

@@ -107,8 +107,8 @@ test('a capability missing from the manifest is PERMISSION_DENIED naming it', as
   assert.ok(denied.length >= 1, 'the refusal is not in the audit log');
 });
 
-// The DESIGN (§7) promises "a plugin over a limit gets an error reply". The SDK refuses these
-// messages but cannot name the call they belong to, so it does not answer them (see the todo).
+// The DESIGN (§7) promises "a plugin over a limit gets an error reply": the host answers with
+// the id it reads off the message object, without parsing the over-limit text.
 const oversized = {};
 const deep = {};
 
@@ -123,9 +123,7 @@ test('a message over 64 KiB is refused (MESSAGE_REJECTED in the audit log) and n
   assert.equal(await host.page.evaluate(() => window.e2e.state.events.length), before, 'the event reached the host');
 });
 
-test('a message over 64 KiB gets a MESSAGE_REJECTED reply (DESIGN §7)', {
-  todo: 'SDK answers nothing: protocol.rs ProtocolError::TooLarge has no id, so Engine::handle drops it',
-}, () => {
+test('a message over 64 KiB gets a MESSAGE_REJECTED reply (DESIGN §7)', () => {
   assertRefused(oversized.result, 'MESSAGE_REJECTED', '70 KiB message');
 });
 
@@ -140,9 +138,7 @@ test('a payload nested 40 deep is refused (MESSAGE_REJECTED in the audit log) an
   assert.equal(await host.page.evaluate(() => window.e2e.state.events.length), before, 'the event reached the host');
 });
 
-test('a payload nested 40 deep gets a MESSAGE_REJECTED reply (DESIGN §7)', {
-  todo: 'SDK answers nothing: protocol.rs depth pre-scan returns ProtocolError::TooDeep { id: None }, so Engine::handle drops it',
-}, () => {
+test('a payload nested 40 deep gets a MESSAGE_REJECTED reply (DESIGN §7)', () => {
   assertRefused(deep.result, 'MESSAGE_REJECTED', 'depth 40');
 });
 

@@ -164,14 +164,10 @@ test('max-config host: page with the widest allowed sanitizer config', async () 
   assert.match(probe, /target="_blank"/);
 });
 corpusTests('max-config host', maxHarness);
-// SDK bug (reported, not fixed here): src/web/trusted_types.rs keeps one Trusted Types policy per
-// *name* for the whole page, and its createHTML closure captures the sanitizer of the first host
-// that used the name. A second PluginHost with the same policy name (the default
-// 'plugin-warden') but another sanitizer config gets the first host's allow-list from
-// trustedHTML() and from shadow mounts, while its sanitize() uses its own.
-test('each host\'s trustedHTML uses that host\'s own sanitizer config (two hosts on one page)', {
-  todo: 'SDK bug: the per-page policy captures the first host\'s sanitizer (src/web/trusted_types.rs)',
-}, async () => {
+// One Trusted Types policy per *name* serves the whole page (a name can be created once), so
+// each call must run the calling host's own allow-list (a regression test: the policy once kept
+// the sanitizer of the first host that used the name).
+test('each host\'s trustedHTML uses that host\'s own sanitizer config (two hosts on one page)', async () => {
   const r = await maxHarness.page.evaluate(() => {
     const { PluginHost, host } = window.xssHarness;
     const x = '<p class="c">t<img src="data:image/png;base64,AA=="><a href="https://e.example/">l</a></p>';

@@ -74,9 +74,10 @@ export type PluginStatus =
   | { state: 'failed'; code: ErrorCode; message: string };
 export interface InstallInfo { id: string; status: PluginStatus; warnings: string[] }
 export type MountOptions =
-  | { mode?: 'iframe'; src?: string; srcdoc?: string; sandbox?: string[]; timeout?: number; title?: string }
+  | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
+  | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html: string }
-  | { mode: 'worker'; code?: string; src?: string };
+  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
 export interface PluginInfo {

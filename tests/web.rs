@@ -172,3 +172,53 @@ async fn refused_mount_options_reject_with_mount_failed() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_srcdoc_plugin_gets_its_own_csp_and_completes_the_handshake() {
+    let host = installed("test-srcdoc").await;
+    let el = slot();
+    // A hand-written plugin (the entry module would inline the client): it reads its bootstrap
+    // from window.name and says hello to the host.
+    let doc = r#"<!doctype html><p>srcdoc plugin</p><script>
+        const [ns, v, nonce, origin] = window.name.split('|');
+        parent.postMessage({ ns, v: 1, type: 'hello', nonce }, origin);
+    </script>"#;
+    let opts = Object::new();
+    Reflect::set(&opts, &"srcdoc".into(), &doc.into()).unwrap();
+    Reflect::set(&opts, &"timeout".into(), &5000.into()).unwrap();
+    let pending = JsFuture::from(host.mount("test-srcdoc", &el, Some(opts.into())));
+    let frame: HtmlIFrameElement = el
+        .query_selector("iframe")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(
+        frame.get_attribute("sandbox").as_deref(),
+        Some("allow-scripts")
+    );
+    let srcdoc = frame.get_attribute("srcdoc").unwrap_or_default();
+    assert!(srcdoc.starts_with("<!doctype html><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"), "{srcdoc}");
+    assert!(srcdoc.contains("connect-src 'none'") && !srcdoc.contains("'self'"));
+    let info = pending
+        .await
+        .expect("the srcdoc plugin completes the handshake");
+    assert_eq!(get(&info, "mode").as_string().as_deref(), Some("iframe"));
+    assert_eq!(state(&host, "test-srcdoc"), "mounted");
+    host.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_without_code_is_refused_before_anything_is_created() {
+    let host = installed("test-worker").await;
+    let el = slot();
+    let err = JsFuture::from(host.mount(
+        "test-worker",
+        &el,
+        Some(json(r#"{"mode":"worker","runner":"/x.html"}"#)),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(code_of(&err), "MOUNT_FAILED");
+    assert!(el.query_selector("iframe").unwrap().is_none());
+}

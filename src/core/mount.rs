@@ -8,6 +8,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use url::Url;
 
+use super::csp::{srcdoc_csp, Nonce};
 use super::error::{Coded, ErrorCode};
 
 /// Default time for a plugin to complete its handshake (DESIGN.md §7).
@@ -49,6 +50,9 @@ pub struct MountOptions {
     pub timeout: Option<u32>,
     /// Accessible title for the frame.
     pub title: Option<String>,
+    /// For `srcdoc` documents: the host page's CSP nonce, so the document's own (nonced) inline
+    /// scripts pass both its own policy and the host policy it inherits (DESIGN.md §9).
+    pub nonce: Option<String>,
     /// The worker runner page's URL (worker mounts; the package's entry module supplies its
     /// own `worker-runner.html` when this is absent).
     pub runner: Option<String>,
@@ -188,7 +192,15 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
     })?;
     let source = match (&opts.src, &opts.srcdoc, ctx.entry_src) {
         (Some(_), Some(_), _) => return bad("give `src` or `srcdoc`, not both".into()),
-        (None, Some(doc), _) => FrameSource::Srcdoc(doc.clone()),
+        (None, Some(doc), _) => {
+            let nonce = opts
+                .nonce
+                .as_deref()
+                .map(Nonce::parse)
+                .transpose()
+                .map_err(|e| MountError::Options(format!("nonce: {e}")))?;
+            FrameSource::Srcdoc(srcdoc_document(doc, nonce.as_ref()))
+        }
         (Some(src), None, _) => FrameSource::Src(frame_url(&host, src)?),
         (None, None, Some(entry)) => FrameSource::Src(frame_url(&host, entry)?),
         (None, None, None) => {
@@ -237,6 +249,32 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
         title,
         timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
     }))
+}
+
+/// The document a `srcdoc` plugin frame gets: its own restrictive CSP first (as a `<meta>`,
+/// which applies to everything after it), then the plugin's document. A leading doctype in the
+/// plugin's document is moved before the `<meta>` so the frame stays in standards mode.
+///
+/// ```
+/// use plugin_warden::core::mount::srcdoc_document;
+/// let doc = srcdoc_document("<!DOCTYPE html><p>hi", None);
+/// assert!(doc.starts_with("<!doctype html><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
+/// assert!(doc.ends_with("<p>hi"));
+/// ```
+pub fn srcdoc_document(doc: &str, nonce: Option<&Nonce>) -> String {
+    let trimmed = doc.trim_start();
+    let body = match trimmed.get(..9) {
+        Some(head) if head.eq_ignore_ascii_case("<!doctype") => trimmed
+            .find('>')
+            .and_then(|i| trimmed.get(i + 1..))
+            .unwrap_or(""),
+        _ => doc,
+    };
+    // srcdoc_csp's output has no double quotes, so it is safe inside the attribute.
+    format!(
+        "<!doctype html><meta http-equiv=\"Content-Security-Policy\" content=\"{}\">{body}",
+        srcdoc_csp(nonce)
+    )
 }
 
 fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
@@ -522,5 +560,34 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn srcdoc_documents_get_their_own_csp_and_the_host_nonce() {
+        let opts = MountOptions {
+            srcdoc: Some(
+                "<!DOCTYPE html><script nonce=\"AAAAAAAAAAAAAAAAAAAAAA==\">go()</script>".into(),
+            ),
+            nonce: Some("AAAAAAAAAAAAAAAAAAAAAA==".into()),
+            ..Default::default()
+        };
+        let p = iframe(opts.clone(), &[]).unwrap();
+        let FrameSource::Srcdoc(doc) = p.source else {
+            panic!("not srcdoc")
+        };
+        assert!(doc.starts_with("<!doctype html><meta http-equiv=\"Content-Security-Policy\""));
+        assert!(doc.contains("script-src 'nonce-AAAAAAAAAAAAAAAAAAAAAA=='"));
+        assert!(doc.contains("connect-src 'none'") && !doc.contains("'self'"));
+        assert_eq!(
+            doc.matches("<!").count(),
+            1,
+            "one doctype, before the policy"
+        );
+        assert_eq!(p.sandbox, "allow-scripts");
+        let bad = MountOptions {
+            nonce: Some("not base64 '".into()),
+            ..opts
+        };
+        assert_eq!(iframe(bad, &[]).unwrap_err().code(), ErrorCode::MountFailed);
     }
 }

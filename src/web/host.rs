@@ -22,11 +22,11 @@ use web_sys::{Element, MessageChannel, MessageEvent, MessagePort, ShadowRootInit
 use super::mount::{create_iframe, Frame};
 use super::storage::WebStorage;
 use super::sys::{describe, error, js_error, nonce_hex, window};
-use super::trusted_types::trusted_html;
+use super::trusted_types::{trusted_document, trusted_html};
 use crate::core::engine::{Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
-use crate::core::mount::{plan, MountContext, MountOptions, MountPlan};
+use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
 use crate::core::protocol::{event_message, Level};
 use crate::core::sanitize::Sanitizer;
@@ -274,7 +274,20 @@ impl Host {
         };
         let nonce = nonce_hex()?;
         let bootstrap = format!("{NS}|1|{nonce}|{host_origin}");
-        let frame = create_iframe(&document, element, &plan, &bootstrap, worker_code.is_some())?;
+        let srcdoc = match &plan.source {
+            FrameSource::Srcdoc(doc) => {
+                Some(trusted_document(&self.policy_name, &self.sanitizer, doc)?)
+            }
+            FrameSource::Src(_) => None,
+        };
+        let frame = create_iframe(
+            &document,
+            element,
+            &plan,
+            &bootstrap,
+            worker_code.is_some(),
+            srcdoc.as_ref(),
+        )?;
 
         let mut settle: Option<(Function, Function)> = None;
         let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));

@@ -8,6 +8,7 @@
 // core::rbac): for a valid action a, wasm says yes iff exact.has(a) or a starts with a prefix.
 // An exact hit is always a valid action; a prefix hit goes to wasm, which also validates.
 import init, * as bindings from './plugin_warden.js';
+import { pluginWardenClient } from './client/index.js';
 
 export * from './plugin_warden.js';
 export default init;
@@ -37,7 +38,19 @@ proto.hasPermission = function hasPermission(action) {
 const RUNNER = new URL('./worker-runner.html', import.meta.url).href;
 const rawMount = proto.mount;
 
+// A srcdoc plugin gets the client inline as `self.pluginWarden` (with the host's nonce, when
+// given), ahead of its own markup: under its nonce-only CSP it could not import it.
+function withClient(srcdoc, nonce) {
+  const doctype = srcdoc.match(/^\s*<!doctype[^>]*>/i);
+  const rest = doctype ? srcdoc.slice(doctype[0].length) : srcdoc;
+  const attr = typeof nonce === 'string' ? ` nonce="${nonce.replace(/[^A-Za-z0-9+/=_-]/g, '')}"` : '';
+  return `<script${attr}>self.pluginWarden = (${pluginWardenClient.toString()})();</script>${rest}`;
+}
+
 proto.mount = function mount(id, element, options) {
+  if (options && typeof options.srcdoc === 'string' && (options.mode ?? 'iframe') === 'iframe') {
+    return rawMount.call(this, id, element, { ...options, srcdoc: withClient(options.srcdoc, options.nonce) });
+  }
   if (!options || options.mode !== 'worker') return rawMount.call(this, id, element, options);
   const opts = { ...options };
   if (opts.runner === undefined) opts.runner = RUNNER;

@@ -1,6 +1,6 @@
 //! Creating the DOM a mount lives in: the sandboxed iframe.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlIFrameElement, Window};
 
 use super::sys::describe;
@@ -30,6 +30,7 @@ pub(crate) fn create_iframe(
     plan: &IframePlan,
     bootstrap_name: &str,
     hidden: bool,
+    srcdoc: Option<&JsValue>,
 ) -> Result<Frame, WardenError> {
     let failed = |what: &str, e: wasm_bindgen::JsValue| {
         WardenError::new(ErrorCode::MountFailed, format!("{what}: {}", describe(&e)))
@@ -73,10 +74,12 @@ pub(crate) fn create_iframe(
     match &plan.source {
         FrameSource::Src(url) => element.set_src(url),
         FrameSource::Srcdoc(_) => {
-            return Err(WardenError::new(
-                ErrorCode::NotImplemented,
-                "srcdoc mounts need the Trusted Types policy, which is not implemented yet",
-            ))
+            let value = srcdoc.ok_or_else(|| {
+                WardenError::new(ErrorCode::Internal, "a srcdoc plan without its document")
+            })?;
+            // Through Reflect so the TrustedHTML object (not a string) reaches the sink.
+            js_sys::Reflect::set(&element, &"srcdoc".into(), value)
+                .map_err(|e| failed("cannot set srcdoc", e))?;
         }
     }
     parent

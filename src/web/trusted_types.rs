@@ -3,8 +3,11 @@
 //! One policy per name for the whole page, created on first use and kept: `createPolicy`
 //! throws for a duplicate name (unless the CSP says `'allow-duplicates'`) and for a name the
 //! page's `trusted-types` directive does not list; both become a `TRUSTED_TYPES` error.
-//! Its `createHTML` runs the sanitizer, so nothing unsanitized becomes `TrustedHTML`. The
-//! policy object never leaves this module.
+//! Its `createHTML` runs the sanitizer, so nothing unsanitized becomes `TrustedHTML` — except
+//! a whole `srcdoc` document assembled by the SDK for a sandboxed, opaque-origin iframe (its
+//! own CSP first), passed with a private marker object: there the sandbox, not the sanitizer,
+//! is the boundary, and the plugin's scripts must survive. The policy object and the marker
+//! never leave this module.
 //!
 //! Fallback where Trusted Types do not exist (Firefox < 132, Safari < 18.4 and older
 //! browsers): the same sanitizer output is used as a plain string.
@@ -36,6 +39,12 @@ extern "C" {
     type TrustedTypePolicy;
     #[wasm_bindgen(method, catch, js_name = createHTML)]
     fn create_html(this: &TrustedTypePolicy, input: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = createHTML)]
+    fn create_html_marked(
+        this: &TrustedTypePolicy,
+        input: &str,
+        marker: &Object,
+    ) -> Result<JsValue, JsValue>;
 }
 
 struct Policy {
@@ -43,7 +52,9 @@ struct Policy {
     /// The sanitizer of the host calling now: one policy serves every host on the page (the
     /// name can be created once), but each host's `createHTML` runs its own allow-list.
     current: Rc<RefCell<Option<Rc<Sanitizer>>>>,
-    _create_html: Closure<dyn Fn(String) -> String>,
+    /// Passed as `createHTML`'s second argument for SDK-built `srcdoc` documents.
+    marker: Object,
+    _create_html: Closure<dyn Fn(String, JsValue) -> String>,
 }
 
 thread_local! {
@@ -56,14 +67,20 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
     }
     let current: Rc<RefCell<Option<Rc<Sanitizer>>>> = Rc::new(RefCell::new(None));
     let (cur, fallback) = (current.clone(), sanitizer.clone());
-    let create_html = Closure::<dyn Fn(String) -> String>::new(move |input: String| {
-        // Only this module calls the policy, always with `current` set; the fallback keeps the
-        // policy sanitizing even if that were ever not so.
-        match cur.borrow().as_ref() {
-            Some(s) => s.sanitize(&input),
-            None => fallback.sanitize(&input),
-        }
-    });
+    let marker = Object::new();
+    let mark = marker.clone();
+    let create_html =
+        Closure::<dyn Fn(String, JsValue) -> String>::new(move |input: String, m: JsValue| {
+            if Object::is(&m, &mark) {
+                return input;
+            }
+            // Only this module calls the policy, always with `current` set; the fallback keeps the
+            // policy sanitizing even if that were ever not so.
+            match cur.borrow().as_ref() {
+                Some(s) => s.sanitize(&input),
+                None => fallback.sanitize(&input),
+            }
+        });
     let factory = Reflect::get(&js_sys::global(), &"trustedTypes".into())
         .ok()
         .filter(|f| !f.is_undefined() && !f.is_null());
@@ -87,6 +104,7 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
     let p = Rc::new(Policy {
         policy,
         current,
+        marker,
         _create_html: create_html,
     });
     POLICIES.with(|all| all.borrow_mut().insert(name.to_owned(), p.clone()));
@@ -108,5 +126,20 @@ pub(crate) fn trusted_html(
             result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
         }
         None => Ok(JsValue::from_str(&sanitizer.sanitize(html))),
+    }
+}
+
+/// Wrap a whole `srcdoc` document the SDK assembled (see the module docs), unsanitized.
+pub(crate) fn trusted_document(
+    name: &str,
+    sanitizer: &Rc<Sanitizer>,
+    doc: &str,
+) -> Result<JsValue, WardenError> {
+    let p = policy(name, sanitizer)?;
+    match &p.policy {
+        Some(policy) => policy
+            .create_html_marked(doc, &p.marker)
+            .map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e))),
+        None => Ok(JsValue::from_str(doc)),
     }
 }

@@ -4,6 +4,7 @@
 // Host pages carry a CSP with `require-trusted-types-for 'script'`.
 // Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N]
 import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
@@ -15,11 +16,11 @@ const TYPES = {
   '.png': 'image/png', '.ts': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
 };
 
-/** The host page's CSP, given the plugin origin it frames. */
-export function hostCsp(pluginOrigin) {
+/** The host page's CSP, given the plugin origin it frames and this response's nonce. */
+export function hostCsp(pluginOrigin, nonce) {
   return [
     "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
+    `script-src 'self' 'nonce-${nonce}' 'wasm-unsafe-eval'`,
     "object-src 'none'",
     "base-uri 'none'",
     // 'self' for the worker runner frame (pkg/worker-runner.html; sandboxed, so opaque).
@@ -59,13 +60,20 @@ function serve(mounts, headersFor, port) {
     try {
       const url = new URL(req.url, 'http://x');
       const file = await fileFor(mounts, url.pathname);
-      const body = file && await readFile(file).catch(() => null);
+      let body = file && await readFile(file).catch(() => null);
       if (!body) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('not found'); return; }
+      const extra = headersFor(file);
+      if (extra.nonce) {
+        // A fresh nonce per response, on every <script> of the page (the page reads it back from
+        // document.querySelector('script[nonce]').nonce, e.g. for srcdoc plugins).
+        body = Buffer.from(body.toString('utf8').replaceAll('<script', `<script nonce="${extra.nonce}"`));
+        delete extra.nonce;
+      }
       res.writeHead(200, {
         'content-type': TYPES[extname(file)] || 'application/octet-stream',
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
-        ...headersFor(file),
+        ...extra,
       });
       res.end(body);
     } catch (e) {
@@ -88,7 +96,9 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701 } = {}) 
       // The package is public code that opaque-origin frames and workers import (CORS).
       const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
       if (file.endsWith('worker-runner.html')) return { ...cors, 'content-security-policy': RUNNER_CSP };
-      return file.endsWith('.html') ? { ...cors, 'content-security-policy': hostCsp(pluginOrigin) } : cors;
+      if (!file.endsWith('.html')) return cors;
+      const nonce = randomBytes(16).toString('base64');
+      return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce) };
     },
     hostPort,
   );

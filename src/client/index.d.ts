@@ -78,5 +78,8 @@ export interface PluginSdk {
 /** Perform the handshake with the host. Rejects with TIMEOUT or MOUNT_FAILED. */
 export declare function connect(options?: ConnectOptions): Promise<PluginSdk>;
 
-/** The client as one self-contained factory (used by the worker runner). */
-export declare function pluginWardenClient(): { connect: typeof connect; PluginWardenError: typeof PluginWardenError };
+/** An SDK over a port the host handed over directly (first-party shadow mounts' `render`). */
+export declare function fromPort(port: MessagePort, welcome: { pluginId: string; grants: string[] }, options?: ConnectOptions): PluginSdk;
+
+/** The client as one self-contained factory (used by the worker runner and srcdoc frames). */
+export declare function pluginWardenClient(): { connect: typeof connect; fromPort: typeof fromPort; PluginWardenError: typeof PluginWardenError };

@@ -201,7 +201,15 @@ export function pluginWardenClient() {
     return sdk;
   }
 
-  return { connect, PluginWardenError };
+  /** An SDK over a port the host handed over directly (shadow mounts' render callback). */
+  function fromPort(port, welcome, options = {}) {
+    return createSdk(port, welcome, {
+      callTimeout: options.callTimeout ?? 10_000,
+      maxInFlight: options.maxInFlight ?? 64,
+    });
+  }
+
+  return { connect, fromPort, PluginWardenError };
 }
 
 const client = pluginWardenClient();
@@ -214,3 +222,9 @@ export const PluginWardenError = client.PluginWardenError;
  * @param {{timeout?: number, callTimeout?: number, maxInFlight?: number}} [options]
  */
 export const connect = client.connect;
+
+/**
+ * An SDK over a port handed over by the host itself (used for first-party shadow mounts'
+ * `render` callback; plugins in frames and workers use `connect`).
+ */
+export const fromPort = client.fromPort;

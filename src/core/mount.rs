@@ -53,6 +53,10 @@ pub struct MountOptions {
     /// For `srcdoc` documents: the host page's CSP nonce, so the document's own (nonced) inline
     /// scripts pass both its own policy and the host policy it inherits (DESIGN.md §9).
     pub nonce: Option<String>,
+    /// Set by the browser layer when the host passed a `render` function (shadow mounts of
+    /// first-party code); functions are not part of the JSON options.
+    #[serde(skip)]
+    pub render: bool,
     /// The worker runner page's URL (worker mounts; the package's entry module supplies its
     /// own `worker-runner.html` when this is absent).
     pub runner: Option<String>,
@@ -99,7 +103,9 @@ pub enum MountPlan {
     /// A closed shadow root holding this HTML, sanitized on the way in. No plugin script runs.
     Shadow {
         /// The plugin's HTML (sanitized by the browser layer through the Trusted Types policy).
-        html: String,
+        html: Option<String>,
+        /// Whether a first-party `render` callback gets the root and a scoped SDK.
+        render: bool,
     },
 }
 
@@ -168,15 +174,19 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
                 || opts.sandbox.is_some()
             {
                 return bad(
-                    "shadow mounts take only `html` (declarative HTML; no script runs there)"
+                    "shadow mounts take only `html` (declarative HTML; no plugin script runs there) and, for first-party code, `render`"
                         .into(),
                 );
             }
-            let html = opts
-                .html
-                .clone()
-                .ok_or_else(|| MountError::Options("a shadow mount needs `html`".into()))?;
-            return Ok(MountPlan::Shadow { html });
+            if opts.html.is_none() && !opts.render {
+                return bad(
+                    "a shadow mount needs `html` or a first-party `render` function".into(),
+                );
+            }
+            return Ok(MountPlan::Shadow {
+                html: opts.html.clone(),
+                render: opts.render,
+            });
         }
         other => {
             return bad(format!(
@@ -490,7 +500,20 @@ mod tests {
         assert_eq!(
             plan(&ok, &ctx(&[])).unwrap(),
             MountPlan::Shadow {
-                html: "<b>hi</b>".into()
+                html: Some("<b>hi</b>".into()),
+                render: false
+            }
+        );
+        let render = MountOptions {
+            mode: Some("shadow".into()),
+            render: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            plan(&render, &ctx(&[])).unwrap(),
+            MountPlan::Shadow {
+                html: None,
+                render: true
             }
         );
         let with_src = MountOptions {

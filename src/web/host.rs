@@ -68,6 +68,8 @@ enum Phase {
     },
     Shadow {
         host_element: Element,
+        /// The port of a first-party `render` callback's SDK, if any.
+        port: Option<(MessagePort, EventListener)>,
     },
 }
 
@@ -87,7 +89,12 @@ impl Mount {
                 let _ = reject.call1(&JsValue::NULL, &error(code, message));
             }
             Phase::Connected { port, .. } => port.close(),
-            Phase::Shadow { host_element } => host_element.remove(),
+            Phase::Shadow { host_element, port } => {
+                if let Some((port, _)) = port {
+                    port.close();
+                }
+                host_element.remove();
+            }
         }
         if let Some(frame) = self.frame {
             frame.remove();
@@ -249,8 +256,13 @@ impl Host {
                 format!("plugin {id:?} is already mounted; unmount it first"),
             ));
         }
-        let opts: MountOptions =
+        // A `render` function (first-party shadow mounts) is not JSON: take it off first.
+        let render = Reflect::get(&opts, &"render".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let mut opts: MountOptions =
             super::sys::from_js(&opts, "mount options", ErrorCode::MountFailed)?;
+        opts.render = render.is_some();
         let win = window()?;
         let internal = |e: JsValue| WardenError::new(ErrorCode::Internal, describe(&e));
         let host_url = win.location().href().map_err(internal)?;
@@ -270,7 +282,9 @@ impl Host {
             MountPlan::Worker { frame, code } => {
                 (frame, Some(self.engine.borrow().worker_code(id, code)?))
             }
-            MountPlan::Shadow { html } => return self.mount_shadow(id, &document, element, &html),
+            MountPlan::Shadow { html, .. } => {
+                return self.mount_shadow(id, &document, element, html.as_deref(), render)
+            }
         };
         let nonce = nonce_hex()?;
         let bootstrap = format!("{NS}|1|{nonce}|{host_origin}");
@@ -329,11 +343,12 @@ impl Host {
     }
 
     fn mount_shadow(
-        &self,
+        self: &Rc<Self>,
         id: &str,
         document: &web_sys::Document,
         element: &Element,
-        html: &str,
+        html: Option<&str>,
+        render: Option<Function>,
     ) -> Result<Promise, WardenError> {
         let failed = |e: JsValue| WardenError::new(ErrorCode::MountFailed, describe(&e));
         let host_element = document.create_element("div").map_err(failed)?;
@@ -342,22 +357,44 @@ impl Host {
         let root = host_element
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Closed))
             .map_err(failed)?;
-        let trusted = trusted_html(&self.policy_name, &self.sanitizer, html)?;
-        // innerHTML through Reflect so the TrustedHTML object (not a string) reaches the sink.
-        Reflect::set(&root, &"innerHTML".into(), &trusted).map_err(failed)?;
+        if let Some(html) = html {
+            let trusted = trusted_html(&self.policy_name, &self.sanitizer, html)?;
+            // innerHTML through Reflect so the TrustedHTML object (not a string) reaches the sink.
+            Reflect::set(&root, &"innerHTML".into(), &trusted).map_err(failed)?;
+        }
         element.append_child(&host_element).map_err(failed)?;
+        let (port, theirs) = match &render {
+            Some(_) => {
+                let (ours, listener, theirs) = self.open_port(id)?;
+                (Some((ours, listener)), Some(theirs))
+            }
+            None => (None, None),
+        };
         self.mounts.borrow_mut().insert(
             id.to_owned(),
             Mount {
                 frame: None,
                 nonce: String::new(),
-                phase: Phase::Shadow { host_element },
+                phase: Phase::Shadow { host_element, port },
                 worker_code: None,
             },
         );
-        let mut engine = self.engine.borrow_mut();
-        engine.set_status(id, Status::Mounting, now())?;
-        engine.set_status(id, Status::Mounted, now())?;
+        {
+            let mut engine = self.engine.borrow_mut();
+            engine.set_status(id, Status::Mounting, now())?;
+            engine.set_status(id, Status::Mounted, now())?;
+        }
+        if let (Some(render), Some(theirs)) = (render, theirs) {
+            let welcome = self.welcome(id, None)?;
+            if let Err(e) = render.call3(&JsValue::NULL, &root, &theirs, &welcome) {
+                let message = format!(
+                    "the render callback of plugin {id:?} threw: {}",
+                    describe(&e)
+                );
+                self.fail(id, ErrorCode::MountFailed, &message);
+                return Err(WardenError::new(ErrorCode::MountFailed, message));
+            }
+        }
         Ok(Promise::resolve(&mount_info(id, "shadow")))
     }
 
@@ -560,8 +597,28 @@ impl Host {
         frame: &Frame,
         worker_code: Option<&str>,
     ) -> Result<Phase, WardenError> {
-        let internal = |e: JsValue| WardenError::new(ErrorCode::MountFailed, describe(&e));
-        let channel = MessageChannel::new().map_err(internal)?;
+        let (port, listener, theirs) = self.open_port(id)?;
+        let welcome = self.welcome(id, worker_code)?;
+        // "*" is the only target an opaque-origin frame can be addressed with; the recipient is
+        // pinned by identity instead: the exact WindowProxy this mount created.
+        frame
+            .window
+            .post_message_with_transfer(&welcome, "*", &Array::of1(&theirs))
+            .map_err(|e| WardenError::new(ErrorCode::MountFailed, describe(&e)))?;
+        Ok(Phase::Connected {
+            port,
+            _listener: listener,
+        })
+    }
+
+    /// A dedicated channel for one plugin: our end listens (every message goes to the
+    /// engine), the other end is for the plugin.
+    fn open_port(
+        self: &Rc<Self>,
+        id: &str,
+    ) -> Result<(MessagePort, EventListener, MessagePort), WardenError> {
+        let channel = MessageChannel::new()
+            .map_err(|e| WardenError::new(ErrorCode::MountFailed, describe(&e)))?;
         let port = channel.port1();
         let weak: Weak<Host> = Rc::downgrade(self);
         let plugin = id.to_owned();
@@ -572,6 +629,11 @@ impl Host {
             }
         });
         port.start();
+        Ok((port, listener, channel.port2()))
+    }
+
+    /// The `welcome` message: `{ ns, v, type: "welcome", pluginId, grants, code? }`.
+    fn welcome(&self, id: &str, worker_code: Option<&str>) -> Result<JsValue, WardenError> {
         let grants = self.engine.borrow().grants(id)?;
         let welcome = Object::new();
         let _ = Reflect::set(&welcome, &"ns".into(), &NS.into());
@@ -583,16 +645,7 @@ impl Host {
         if let Some(code) = worker_code {
             let _ = Reflect::set(&welcome, &"code".into(), &code.into());
         }
-        // "*" is the only target an opaque-origin frame can be addressed with; the recipient is
-        // pinned by identity instead: the exact WindowProxy this mount created.
-        frame
-            .window
-            .post_message_with_transfer(&welcome, "*", &Array::of1(&channel.port2()))
-            .map_err(internal)?;
-        Ok(Phase::Connected {
-            port,
-            _listener: listener,
-        })
+        Ok(welcome.into())
     }
 
     // ----- calls ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 // core::rbac): for a valid action a, wasm says yes iff exact.has(a) or a starts with a prefix.
 // An exact hit is always a valid action; a prefix hit goes to wasm, which also validates.
 import init, * as bindings from './plugin_warden.js';
-import { pluginWardenClient } from './client/index.js';
+import { pluginWardenClient, fromPort } from './client/index.js';
 
 export * from './plugin_warden.js';
 export default init;
@@ -48,6 +48,13 @@ function withClient(srcdoc, nonce) {
 }
 
 proto.mount = function mount(id, element, options) {
+  if (options && options.mode === 'shadow' && typeof options.render === 'function') {
+    // First-party code only: the callback gets the closed root and an SDK scoped to the
+    // plugin's permissions (its calls go through the same port, limits and policy).
+    const render = options.render;
+    const shim = (root, port, welcome) => render(root, fromPort(port, welcome));
+    return rawMount.call(this, id, element, { ...options, render: shim });
+  }
   if (options && typeof options.srcdoc === 'string' && (options.mode ?? 'iframe') === 'iframe') {
     return rawMount.call(this, id, element, { ...options, srcdoc: withClient(options.srcdoc, options.nonce) });
   }

@@ -75,7 +75,9 @@ test('the corpus has 362 vectors with unique ids', () => {
 test('host page is served with the Trusted Types CSP', async () => {
   ({ page, seen } = await openHarness());
   const csp = (await page.evaluate(() => fetch(location.href).then((r) => r.headers.get('content-security-policy'))));
-  assert.equal(csp, hostCsp(servers.pluginOrigin));
+  const nonce = csp.match(/'nonce-([^']+)'/)?.[1];
+  assert.ok(nonce, `no per-response nonce in ${csp}`);
+  assert.equal(csp, hostCsp(servers.pluginOrigin, nonce));
   assert.match(csp, /require-trusted-types-for 'script'/);
   assert.match(csp, /trusted-types plugin-warden(;|$)/);
   assert.equal(await page.evaluate(() => typeof window.trustedTypes?.createPolicy), 'function');

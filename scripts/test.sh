@@ -67,6 +67,7 @@ run_level "native" cargo test --all-features
 run_level "docs" docs
 run_level "browser" browser_tests
 run_level "contract" contract
+run_level "client" node --test tests/client/
 run_level "e2e" e2e
 
 echo

@@ -30,6 +30,8 @@ export function pluginWardenClient() {
     try { raw = String(self.name || ''); } catch { return null; }
     const parts = raw.split('|');
     if (parts.length !== 4 || parts[0] !== NS || parts[1] !== String(V)) return null;
+    // The hello (and its nonce) goes only to a real tuple origin: never '*', never 'null'.
+    if (!/^https?:\/\/[^\s/?#@]+$/.test(parts[3]) || !/^[A-Za-z0-9_-]{16,128}={0,2}$/.test(parts[2])) return null;
     try { self.name = ''; } catch { /* ignore: a read-only name only means it stays */ }
     return { nonce: parts[2], hostOrigin: parts[3] };
   }
@@ -76,26 +78,44 @@ export function pluginWardenClient() {
         self.removeEventListener('message', onMessage);
       }
       self.addEventListener('message', onMessage);
-      if (!isWorker) {
-        self.parent.postMessage({ ns: NS, v: V, type: 'hello', nonce: boot.nonce }, boot.hostOrigin);
-      } else {
-        self.postMessage({ ns: NS, v: V, type: 'hello' });
+      try {
+        if (!isWorker) {
+          self.parent.postMessage({ ns: NS, v: V, type: 'hello', nonce: boot.nonce }, boot.hostOrigin);
+        } else {
+          self.postMessage({ ns: NS, v: V, type: 'hello' });
+        }
+      } catch (e) {
+        cleanup();
+        reject(new PluginWardenError('MOUNT_FAILED', `cannot say hello to the host: ${e && e.message}`));
       }
     });
   }
 
   function createSdk(port, welcome, opts) {
     const pending = new Map();
-    const handlers = new Map();
+    // Event name -> { handlers: Set, ready: Promise } (one subscription per name).
+    const subscriptions = new Map();
     let nextId = 1;
     let closed = false;
 
+    // The host refuses these keys in everything a plugin sends; refuse them coming back too.
+    const FORBIDDEN = ['__proto__', 'constructor', 'prototype'];
+    function hasForbiddenKey(v, depth) {
+      if (v === null || typeof v !== 'object') return false;
+      if (depth > 64) return true;
+      if (Array.isArray(v)) return v.some((x) => hasForbiddenKey(x, depth + 1));
+      return Object.keys(v).some((k) => FORBIDDEN.includes(k) || hasForbiddenKey(v[k], depth + 1));
+    }
+
     port.onmessage = (event) => {
       const d = event.data;
-      if (!d || d.v !== V) return;
-      if (typeof d.event === 'string') {
-        const set = handlers.get(d.event);
-        if (set) for (const fn of [...set]) {
+      if (!d || typeof d !== 'object' || d.v !== V) return;
+      if ('event' in d) {
+        // Exactly {v, event, data}: anything else is not an event.
+        if (typeof d.event !== 'string' || !('data' in d) || Object.keys(d).length !== 3) return;
+        if (hasForbiddenKey(d.data, 0)) return;
+        const sub = subscriptions.get(d.event);
+        if (sub) for (const fn of [...sub.handlers]) {
           try { fn(d.data); } catch (e) { setTimeout(() => { throw e; }); }
         }
         return;
@@ -104,10 +124,13 @@ export function pluginWardenClient() {
       if (!call) return;
       pending.delete(d.id);
       clearTimeout(call.timer);
-      if (d.ok === true) call.resolve(d.value);
-      else {
-        const e = d.error || {};
+      if (d.ok === true && !('error' in d) && !hasForbiddenKey(d.value, 0)) {
+        call.resolve(d.value);
+      } else if (d.ok === false && d.error && typeof d.error === 'object' && !('value' in d)) {
+        const e = d.error;
         call.reject(new PluginWardenError(String(e.code || 'INTERNAL'), String(e.message || 'the host refused the call'), e.permission));
+      } else {
+        call.reject(new PluginWardenError('MESSAGE_REJECTED', 'the host sent a malformed reply'));
       }
     };
     port.start();
@@ -161,25 +184,27 @@ export function pluginWardenClient() {
       },
       events: {
         on(name, handler) {
-          let set = handlers.get(name);
-          let ready = Promise.resolve();
-          if (!set) {
-            set = new Set();
-            handlers.set(name, set);
-            ready = call('events.subscribe', { name }).then(() => undefined, (e) => {
-              handlers.delete(name);
+          let sub = subscriptions.get(name);
+          if (!sub) {
+            const record = { handlers: new Set() };
+            record.ready = call('events.subscribe', { name }).then(() => undefined, (e) => {
+              // Only this subscription's record goes: a newer one for the name stays.
+              if (subscriptions.get(name) === record) subscriptions.delete(name);
               throw e;
             });
+            record.ready.catch(() => {}); // the plugin may never look at `ready`
+            subscriptions.set(name, record);
+            sub = record;
           }
-          set.add(handler);
+          sub.handlers.add(handler);
           const off = () => sdk.events.off(name, handler);
-          off.ready = ready;
+          off.ready = sub.ready;
           return off;
         },
         off(name, handler) {
-          const set = handlers.get(name);
-          if (!set || !set.delete(handler) || set.size > 0) return;
-          handlers.delete(name);
+          const sub = subscriptions.get(name);
+          if (!sub || !sub.handlers.delete(handler) || sub.handlers.size > 0) return;
+          subscriptions.delete(name);
           call('events.unsubscribe', { name }).catch(() => {});
         },
         emit: (name, data) => call('events.emit', { name, data }),

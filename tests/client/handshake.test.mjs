@@ -126,9 +126,7 @@ for (const [what, name] of Object.entries({
 // The bootstrap's host origin is where the nonce is sent; a target origin of '*' would hand the
 // nonce to whatever document the parent window holds. The host always writes location.origin
 // (src/web/host.rs), never '*', so the client should refuse a '*' instead of broadcasting.
-test("frame: a bootstrap announcing host origin '*' is refused (never postMessage to '*')", {
-  todo: "client bug: readFrameBootstrap accepts any 4th part; connect() posts the hello (with the nonce) to targetOrigin '*'",
-}, () =>
+test("frame: a bootstrap announcing host origin '*' is refused (never postMessage to '*')", () =>
   withHarness({ name: NAME(NONCE, '*') }, async (h) => {
     const p = track(h.client.connect({ timeout: 40 }));
     await sleep(0);
@@ -139,9 +137,7 @@ test("frame: a bootstrap announcing host origin '*' is refused (never postMessag
 // An opaque-origin host page (file://, sandboxed host) has location.origin 'null'; a browser's
 // postMessage throws a SyntaxError for targetOrigin 'null'. connect() should then reject with a
 // PluginWardenError (MOUNT_FAILED) and not leave its window listener and timer behind.
-test("frame: host origin 'null' rejects with a PluginWardenError and cleans up", {
-  todo: 'client bug: parent.postMessage throws inside the Promise executor after addEventListener/setTimeout; connect() rejects with the raw SyntaxError (no code) and the listener stays until the handshake timeout',
-}, () =>
+test("frame: host origin 'null' rejects with a PluginWardenError and cleans up", () =>
   withHarness({ name: NAME(NONCE, 'null') }, async (h) => {
     const p = track(h.client.connect({ timeout: 200 }));
     await sleep(0);

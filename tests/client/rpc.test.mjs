@@ -232,9 +232,7 @@ test('events: a refused subscribe rejects off.ready with the host error and remo
 // A second on() for a name whose subscribe is still in flight gets `ready = Promise.resolve()`,
 // and if that subscribe is then refused, `handlers.delete(name)` drops the second handler too:
 // the plugin was told it is subscribed, and its handler silently never runs.
-test('events: a second on() while the subscribe is in flight shares its outcome', {
-  todo: 'client bug: events.on returns an already-resolved ready for every handler after the first; a refused subscribe then removes those handlers while their ready resolved',
-}, () =>
+test('events: a second on() while the subscribe is in flight shares its outcome', () =>
   withSdk({}, async (sdk, host) => {
     const off1 = sdk.events.on('theme', () => {});
     const sub = await host.next();
@@ -249,9 +247,7 @@ test('events: a second on() while the subscribe is in flight shares its outcome'
 
 // on → off → on again before the first subscribe is answered: the first subscribe's refusal
 // must not remove the handler registered (and separately subscribed) by the second on().
-test('events: a stale refused subscribe does not remove a newer subscription', {
-  todo: "client bug: the subscribe rejection handler calls handlers.delete(name) unconditionally, deleting a newer handler set for the same name",
-}, () =>
+test('events: a stale refused subscribe does not remove a newer subscription', () =>
   withSdk({}, async (sdk, host) => {
     const got = [];
     const off1 = sdk.events.on('theme', () => {});

@@ -260,17 +260,7 @@ for (const v of events) {
 //   client rejects with INTERNAL ('the host refused the call') or with whatever error.code the
 //   malformed message carried — not asserted here, reported as a hardening item.
 //
-// Vectors where today's client does something the contract forbids are `todo`, with the bug.
-const MALFORMED_TODO = {
-  'reply ok true with error':
-    'client bug: port.onmessage resolves a call whenever ok === true and ignores the error field; {ok:true, error} resolves with undefined',
-  'reply __proto__ in value':
-    'client bug: replies are not checked for __proto__/constructor/prototype keys (the parser refuses them at any depth); the call resolves with an object carrying an own "__proto__" key',
-  'event without data':
-    'client bug: events are dispatched without checking for a data field; handlers get undefined (not Json)',
-  'event with an id':
-    'client bug: a message with both event and id is dispatched as an event (typeof d.event is checked first); the parser refuses it',
-};
+const MALFORMED_TODO = {};
 
 for (const v of malformed) {
   test(`malformed reply vector: ${v.name} (host parser: ${v.expect.error} at ${v.expect.path})`,

@@ -261,6 +261,7 @@ pub struct CspBuilder {
     frame_origins: BTreeSet<String>,
     connect_origins: BTreeSet<String>,
     data_images: bool,
+    worker_runner: bool,
 }
 
 impl Default for CspBuilder {
@@ -279,6 +280,7 @@ impl CspBuilder {
             frame_origins: BTreeSet::new(),
             connect_origins: BTreeSet::new(),
             data_images: false,
+            worker_runner: false,
         }
     }
 
@@ -343,6 +345,19 @@ impl CspBuilder {
         self
     }
 
+    /// Allow the worker runner frame (`frame-src 'self'`): worker plugins run inside the
+    /// package's own `worker-runner.html`, served from the host's origin and sandboxed.
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::CspBuilder;
+    /// assert!(CspBuilder::new().worker_runner(true).build().contains("frame-src 'self';"));
+    /// assert!(CspBuilder::new().build().contains("frame-src 'none';"));
+    /// ```
+    pub fn worker_runner(mut self, allow: bool) -> Self {
+        self.worker_runner = allow;
+        self
+    }
+
     /// The policy, directives separated by `"; "`, origins sorted and deduplicated.
     ///
     /// ```
@@ -361,10 +376,11 @@ impl CspBuilder {
             .as_ref()
             .map(|n| format!(" 'nonce-{}'", n.as_str()))
             .unwrap_or_default();
-        let frame_src = if self.frame_origins.is_empty() {
-            "'none'".to_owned()
-        } else {
-            join(&self.frame_origins)
+        let frame_src = match (self.worker_runner, self.frame_origins.is_empty()) {
+            (false, true) => "'none'".to_owned(),
+            (false, false) => join(&self.frame_origins),
+            (true, true) => "'self'".to_owned(),
+            (true, false) => format!("'self' {}", join(&self.frame_origins)),
         };
         let mut connect_src = "'self'".to_owned();
         for o in &self.connect_origins {

@@ -1081,6 +1081,8 @@ impl<B: StorageBackend> Engine<B> {
             .nonce(&nonce)
             .trusted_types_policy(policy)
             .map_err(coded)?;
+        // A plugin installed with code can be mounted as a worker, in the runner frame.
+        b = b.worker_runner(self.plugins.values().any(|p| p.code.is_some()));
         for p in self.plugins.values() {
             if let Some(entry) = p.manifest.entry() {
                 if let Ok(url) = url::Url::parse(entry.src()) {

@@ -18,6 +18,8 @@ const exactHasPermission = proto.hasPermission;
 const caches = new WeakMap();
 
 proto.hasPermission = function hasPermission(action) {
+  // A freed host answers as every other method does (it throws), never from a stale cache.
+  if (!this.__wbg_ptr) return exactHasPermission.call(this, action);
   let cache = caches.get(this);
   if (cache === undefined) {
     cache = this.accessCache();

@@ -481,12 +481,9 @@ test('a plugin whose install failed, or a refused second install of an id, grant
   assert.equal(r.oldIncludes.error?.code, 'NOT_FOUND', JSON.stringify(r.oldIncludes));
 });
 
-// SDK bug (pkg/index.js fast path): the JS cache lives in a WeakMap keyed by the wrapper, so
-// after host.free() hasPermission still answers `true` for a cached exact action, while every
-// other method (and hasPermission's own prefix path) throws "Attempt to use a moved value".
-test('after host.free(), hasPermission does not keep granting from the stale JS cache', {
-  todo: 'pkg/index.js hasPermission answers from the cache without checking the wasm pointer (see report)',
-}, async () => {
+// Regression: the JS cache lives in a WeakMap keyed by the wrapper; after host.free()
+// hasPermission must throw like every other method, not keep granting from the stale cache.
+test('after host.free(), hasPermission does not keep granting from the stale JS cache', async () => {
   const r = await page.evaluate(async () => {
     const H = window.rbacHarness;
     const host = new H.PluginHost({ hostVersion: '3.2.0', storage: 'memory', user: { role: 'Admin', permissions: ['acme-x-app.things:*'] } });

@@ -38,14 +38,13 @@ function cli(...args) {
 
 let servers, browser, page, seen, dir;
 before(async () => {
-  if (!existsSync(CLI)) {
-    console.log(`# ${CLI} is missing: building it (cargo build --features cli --bin plugin-warden)`);
-    const b = spawnSync('cargo', ['build', '--features', 'cli', '--bin', 'plugin-warden'], {
-      cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000,
-    });
-    assert.equal(b.status, 0, 'cargo build --features cli --bin plugin-warden failed');
-    assert.ok(existsSync(CLI), `${CLI} still missing after the build`);
-  }
+  // Always ask cargo: a binary left from an older checkout would test the wrong code (cargo
+  // does nothing when it is current; the test command's native level has usually built it).
+  const b = spawnSync('cargo', ['build', '--quiet', '--features', 'cli', '--bin', 'plugin-warden'], {
+    cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000,
+  });
+  assert.equal(b.status, 0, 'cargo build --features cli --bin plugin-warden failed');
+  assert.ok(existsSync(CLI), `${CLI} missing after the build`);
   dir = mkdtempSync(join(tmpdir(), 'pw-signatures-'));
   servers = await startServers({ hostPort: 18900, pluginPort: 18901 });
   browser = await launch();

@@ -537,3 +537,96 @@ pub fn analyze_bundle(
         .map_err(|e| coded(WardenError::from_coded(&e)))?;
     js(&report)
 }
+
+#[wasm_bindgen]
+impl PluginHost {
+    /// Load a host-approved plugin script: a `<script>` with your page's CSP `nonce`, the given
+    /// Subresource Integrity and `crossorigin="anonymous"`, its `src` minted through the Trusted
+    /// Types policy. Approved origins are installed plugins' `entry.src` origins and the host's
+    /// `approvedScriptOrigins`. Resolves when the script has run.
+    ///
+    /// # Errors
+    /// Rejects with `INVALID_ARGUMENT` (bad URL), `PERMISSION_DENIED` (origin not approved),
+    /// `INTEGRITY_MISMATCH` (no usable integrity, or the browser refused the bytes — a network
+    /// failure is reported the same way, as the browser does not tell them apart).
+    #[wasm_bindgen(js_name = loadScript, unchecked_return_type = "Promise<void>")]
+    pub fn load_script(
+        &self,
+        src: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ integrity: string; nonce?: string; module?: boolean }"
+        )]
+        options: JsValue,
+    ) -> Promise {
+        match self.start_load_script(src, &options) {
+            Ok(p) => p,
+            Err(e) => Promise::reject(&coded(e)),
+        }
+    }
+}
+
+impl PluginHost {
+    fn start_load_script(&self, src: &str, options: &JsValue) -> Result<Promise, WardenError> {
+        let field = |k: &str| {
+            Reflect::get(options, &k.into())
+                .ok()
+                .filter(|v| !v.is_undefined())
+        };
+        let integrity = field("integrity")
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        let plan = self.host.engine.borrow().plan_script(src, &integrity)?;
+        let doc = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or_else(|| WardenError::new(ErrorCode::Internal, "no document"))?;
+        let failed = |e: JsValue| WardenError::new(ErrorCode::InvalidArgument, describe(&e));
+        let script = doc.create_element("script").map_err(failed)?;
+        if let Some(nonce) = field("nonce").and_then(|v| v.as_string()) {
+            Reflect::set(&script, &"nonce".into(), &nonce.into()).map_err(failed)?;
+        }
+        if field("module").and_then(|v| v.as_bool()) == Some(true) {
+            script.set_attribute("type", "module").map_err(failed)?;
+        }
+        script
+            .set_attribute("integrity", &plan.integrity)
+            .map_err(failed)?;
+        script
+            .set_attribute("crossorigin", "anonymous")
+            .map_err(failed)?;
+        let url = crate::web::trusted_types::trusted_script_url(
+            &self.host.policy_name,
+            &self.host.sanitizer,
+            &plan.src,
+        )?;
+        let mut settle: Option<(Function, Function)> = None;
+        let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+        let (resolve, reject) = settle.ok_or_else(|| {
+            // invariant: the Promise constructor runs its executor synchronously.
+            WardenError::new(ErrorCode::Internal, "Promise executor did not run")
+        })?;
+        let src_owned = plan.src.clone();
+        let on_error = Closure::once_into_js(move || {
+            let e = WardenError::new(
+                ErrorCode::IntegrityMismatch,
+                format!("{src_owned} did not load: its bytes did not match the integrity, or the request failed"),
+            );
+            let _ = reject.call1(&JsValue::NULL, &js_error(&e));
+        });
+        let on_load = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        script
+            .add_event_listener_with_callback("load", on_load.unchecked_ref())
+            .map_err(failed)?;
+        script
+            .add_event_listener_with_callback("error", on_error.unchecked_ref())
+            .map_err(failed)?;
+        // src through Reflect so the TrustedScriptURL object (not a string) reaches the sink.
+        Reflect::set(&script, &"src".into(), &url).map_err(failed)?;
+        doc.head()
+            .ok_or_else(|| WardenError::new(ErrorCode::Internal, "no <head>"))?
+            .append_child(&script)
+            .map_err(failed)?;
+        Ok(promise)
+    }
+}

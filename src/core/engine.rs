@@ -106,6 +106,8 @@ pub struct HostConfig {
     pub bundle_policy: Option<BundlePolicy>,
     /// Audit events kept in memory (1000).
     pub audit_capacity: Option<usize>,
+    /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
+    pub approved_script_origins: Option<Vec<String>>,
 }
 
 /// What `install` was given besides the manifest.
@@ -269,6 +271,8 @@ pub struct Engine<B: StorageBackend> {
     bundle_policy: BundlePolicy,
     fetch_timeout_ms: u32,
     max_response_bytes: usize,
+    approved_script_origins: BTreeSet<String>,
+    allow_loopback_http: bool,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -333,6 +337,18 @@ impl<B: StorageBackend> Engine<B> {
             );
         }
         let sanitizer = Sanitizer::new(&config.sanitizer.unwrap_or_default()).map_err(coded)?;
+        let approved_script_origins = config
+            .approved_script_origins
+            .unwrap_or_default()
+            .iter()
+            .map(|o| {
+                url::Url::parse(o)
+                    .map(|u| u.origin().ascii_serialization())
+                    .map_err(|e| {
+                        invalid(format!("approvedScriptOrigins: {o:?} is not a URL ({e})"))
+                    })
+            })
+            .collect::<Result<BTreeSet<_>, _>>()?;
         Ok(Engine {
             plugins: BTreeMap::new(),
             failed: BTreeMap::new(),
@@ -347,6 +363,8 @@ impl<B: StorageBackend> Engine<B> {
             },
             sanitizer,
             bundle_policy: config.bundle_policy.unwrap_or_default(),
+            approved_script_origins,
+            allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
             fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         })
@@ -1096,6 +1114,26 @@ impl<B: StorageBackend> Engine<B> {
             }
         }
         Ok(b.build())
+    }
+
+    /// Whether `loadScript` may insert `src` with `integrity`: approved origins are installed
+    /// plugins' `entry.src` origins and the host's `approvedScriptOrigins`.
+    ///
+    /// # Errors
+    /// See [`super::scripts::plan_script`].
+    pub fn plan_script(
+        &self,
+        src: &str,
+        integrity: &str,
+    ) -> Result<super::scripts::ScriptLoad, WardenError> {
+        let mut approved = self.approved_script_origins.clone();
+        for p in self.plugins.values() {
+            if let Some(Ok(u)) = p.manifest.entry().map(|e| url::Url::parse(e.src())) {
+                approved.insert(u.origin().ascii_serialization());
+            }
+        }
+        super::scripts::plan_script(src, integrity, &approved, self.allow_loopback_http)
+            .map_err(coded)
     }
 
     // ----- inspection -----------------------------------------------------------------------

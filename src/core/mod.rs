@@ -19,5 +19,6 @@ pub mod protocol;
 pub mod ratelimit;
 pub mod rbac;
 pub mod sanitize;
+pub mod scripts;
 pub mod signature;
 pub mod storage;

@@ -39,6 +39,12 @@ extern "C" {
     type TrustedTypePolicy;
     #[wasm_bindgen(method, catch, js_name = createHTML)]
     fn create_html(this: &TrustedTypePolicy, input: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = createScriptURL)]
+    fn create_script_url(
+        this: &TrustedTypePolicy,
+        input: &str,
+        marker: &Object,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = createHTML)]
     fn create_html_marked(
         this: &TrustedTypePolicy,
@@ -55,6 +61,7 @@ struct Policy {
     /// Passed as `createHTML`'s second argument for SDK-built `srcdoc` documents.
     marker: Object,
     _create_html: Closure<dyn Fn(String, JsValue) -> String>,
+    _create_script_url: Closure<dyn Fn(String, JsValue) -> Result<String, JsValue>>,
 }
 
 thread_local! {
@@ -81,6 +88,21 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
                 None => fallback.sanitize(&input),
             }
         });
+    // Script URLs are minted only for the SDK's own loader (after core::scripts approved the
+    // URL): a call without the private marker throws, so the policy grants nobody else a sink.
+    let mark2 = marker.clone();
+    let create_script_url = Closure::<dyn Fn(String, JsValue) -> Result<String, JsValue>>::new(
+        move |input: String, m: JsValue| {
+            if Object::is(&m, &mark2) {
+                Ok(input)
+            } else {
+                Err(js_sys::TypeError::new(
+                    "plugin-warden mints script URLs only for its own loader",
+                )
+                .into())
+            }
+        },
+    );
     let factory = Reflect::get(&js_sys::global(), &"trustedTypes".into())
         .ok()
         .filter(|f| !f.is_undefined() && !f.is_null());
@@ -89,6 +111,11 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
         Some(f) => {
             let rules = Object::new();
             let _ = Reflect::set(&rules, &"createHTML".into(), create_html.as_ref());
+            let _ = Reflect::set(
+                &rules,
+                &"createScriptURL".into(),
+                create_script_url.as_ref(),
+            );
             let p = f.unchecked_into::<TrustedTypePolicyFactory>().create_policy(name, &rules).map_err(|e| {
                 WardenError::new(
                     ErrorCode::TrustedTypes,
@@ -106,6 +133,7 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
         current,
         marker,
         _create_html: create_html,
+        _create_script_url: create_script_url,
     });
     POLICIES.with(|all| all.borrow_mut().insert(name.to_owned(), p.clone()));
     Ok(p)
@@ -141,5 +169,20 @@ pub(crate) fn trusted_document(
             .create_html_marked(doc, &p.marker)
             .map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e))),
         None => Ok(JsValue::from_str(doc)),
+    }
+}
+
+/// A `TrustedScriptURL` for a script URL the core approved (a string without Trusted Types).
+pub(crate) fn trusted_script_url(
+    name: &str,
+    sanitizer: &Rc<Sanitizer>,
+    url: &str,
+) -> Result<JsValue, WardenError> {
+    let p = policy(name, sanitizer)?;
+    match &p.policy {
+        Some(policy) => policy
+            .create_script_url(url, &p.marker)
+            .map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e))),
+        None => Ok(JsValue::from_str(url)),
     }
 }

@@ -630,3 +630,44 @@ impl PluginHost {
         Ok(promise)
     }
 }
+
+/// The host page's CSP for a set of plugin manifests, without a host (for the server that
+/// sends the page): the same policy as `host.cspHeader`, with your per-response `nonce`.
+///
+/// # Errors
+/// `INVALID_MANIFEST` for a manifest that does not validate; `INVALID_ARGUMENT` for a bad nonce,
+/// policy name or origin.
+#[wasm_bindgen(js_name = hostCsp)]
+pub fn host_csp(
+    #[wasm_bindgen(unchecked_param_type = "object[]")] manifests: JsValue,
+    #[wasm_bindgen(
+        unchecked_param_type = "{ nonce: string; trustedTypesPolicy?: string; allowLoopbackHttp?: boolean; workerRunner?: boolean }"
+    )]
+    options: JsValue,
+) -> Result<String, JsValue> {
+    let list: Vec<serde_json::Value> =
+        from_js(&manifests, "manifests", ErrorCode::InvalidArgument).map_err(coded)?;
+    let field = |k: &str| {
+        Reflect::get(&options, &k.into())
+            .ok()
+            .filter(|v| !v.is_undefined())
+    };
+    let nonce = field("nonce").and_then(|v| v.as_string()).ok_or_else(|| {
+        error(
+            ErrorCode::InvalidArgument,
+            "hostCsp: expected { nonce: string }",
+        )
+    })?;
+    let policy = field("trustedTypesPolicy")
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| "plugin-warden".to_owned());
+    let opts = ManifestOptions {
+        allow_loopback_http: field("allowLoopbackHttp").and_then(|v| v.as_bool()) == Some(true),
+    };
+    let parsed = list
+        .into_iter()
+        .map(|v| Manifest::from_value(v, &opts).map_err(|e| coded(WardenError::from_coded(&e))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let workers = field("workerRunner").and_then(|v| v.as_bool()) == Some(true);
+    crate::core::engine::host_csp(&parsed, &nonce, &policy, workers).map_err(coded)
+}

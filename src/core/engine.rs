@@ -1094,26 +1094,14 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `INVALID_ARGUMENT` for a bad nonce or policy name.
     pub fn csp_header(&self, nonce: &str, policy: &str) -> Result<String, WardenError> {
-        let nonce = Nonce::parse(nonce).map_err(coded)?;
-        let mut b = CspBuilder::new()
-            .nonce(&nonce)
-            .trusted_types_policy(policy)
-            .map_err(coded)?;
         // A plugin installed with code can be mounted as a worker, in the runner frame.
-        b = b.worker_runner(self.plugins.values().any(|p| p.code.is_some()));
-        for p in self.plugins.values() {
-            if let Some(entry) = p.manifest.entry() {
-                if let Ok(url) = url::Url::parse(entry.src()) {
-                    b = b
-                        .plugin_frame_origin(&url.origin().ascii_serialization())
-                        .map_err(coded)?;
-                }
-            }
-            for n in p.manifest.network() {
-                b = b.plugin_connect_origin(&n.origin()).map_err(coded)?;
-            }
-        }
-        Ok(b.build())
+        let workers = self.plugins.values().any(|p| p.code.is_some());
+        host_csp(
+            self.plugins.values().map(|p| &p.manifest),
+            nonce,
+            policy,
+            workers,
+        )
     }
 
     /// Whether `loadScript` may insert `src` with `integrity`: approved origins are installed
@@ -1176,6 +1164,51 @@ impl<B: StorageBackend> Engine<B> {
     pub fn storage_changed_elsewhere(&mut self) {
         self.store.invalidate_usage();
     }
+}
+
+/// The host page's CSP for a set of plugin manifests (DESIGN.md §6 `cspHeader`), usable
+/// without a host (e.g. on the server that sends the page): `frame-src` from the manifests'
+/// `entry.src` origins (plus `'self'` for the worker runner when `worker_runner`),
+/// `connect-src` from their `network` origins, deduplicated.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` for a malformed nonce, policy name or origin.
+///
+/// ```
+/// use plugin_warden::core::engine::host_csp;
+/// use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+/// let m = Manifest::parse(r#"{"id":"acme","name":"A","permissions":[],
+///     "network":["https://api.acme.example/v1/"],
+///     "entry":{"src":"https://plugins.acme.example/a/"}}"#, &ManifestOptions::default()).unwrap();
+/// let csp = host_csp([&m], "AAAAAAAAAAAAAAAAAAAAAA==", "plugin-warden", false).unwrap();
+/// assert!(csp.contains("frame-src https://plugins.acme.example;"));
+/// assert!(csp.contains("connect-src 'self' https://api.acme.example;"));
+/// ```
+pub fn host_csp<'a>(
+    manifests: impl IntoIterator<Item = &'a Manifest>,
+    nonce: &str,
+    policy: &str,
+    worker_runner: bool,
+) -> Result<String, WardenError> {
+    let nonce = Nonce::parse(nonce).map_err(coded)?;
+    let mut b = CspBuilder::new()
+        .nonce(&nonce)
+        .trusted_types_policy(policy)
+        .map_err(coded)?
+        .worker_runner(worker_runner);
+    for m in manifests {
+        if let Some(entry) = m.entry() {
+            if let Ok(url) = url::Url::parse(entry.src()) {
+                b = b
+                    .plugin_frame_origin(&url.origin().ascii_serialization())
+                    .map_err(coded)?;
+            }
+        }
+        for n in m.network() {
+            b = b.plugin_connect_origin(&n.origin()).map_err(coded)?;
+        }
+    }
+    Ok(b.build())
 }
 
 fn describe_findings(report: &AnalysisReport) -> Vec<String> {

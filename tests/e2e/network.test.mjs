@@ -277,3 +277,29 @@ test('a refused redirect is not retried: the API sees it once', {
   await new Promise((res) => setTimeout(res, 200));
   assert.deepEqual(apiPaths().slice(before), ['GET /api/redirect']);
 });
+
+test('the demo page: the Quotes plugin shows quotes fetched through the host from the local API', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+  try {
+    const demo = await context.newPage();
+    const demoSeen = watch(demo);
+    const before = servers.apiRequests.length;
+    const response = await demo.goto(servers.hostUrl);
+    assert.match(response.headers()['content-security-policy'], new RegExp(`connect-src 'self' ${servers.pluginOrigin} ${api};`));
+    await demo.waitForFunction(() => document.body.dataset.ready, null, { timeout: 30_000 });
+    const quotes = demo.frameLocator('iframe[src*="/quotes/"]');
+    await quotes.locator('body[data-state="loaded"]').waitFor({ timeout: 15_000 });
+    assert.equal(await quotes.locator('#quotes li').count(), 3);
+    assert.match(await quotes.locator('#out').textContent(), /GET http:\/\/127\.0\.0\.1:\d+\/api\/quotes through the host's API client: 200/);
+    assert.match(await quotes.locator('#write').textContent(), /PERMISSION_DENIED/);
+    assert.equal(await demo.evaluate(() => window.demo.host.status('demo-quotes').state), 'mounted');
+    for (const id of ['demo-hello', 'demo-primes', 'demo-panel']) {
+      assert.equal(await demo.evaluate((i) => window.demo.host.status(i).state, id), 'mounted', id);
+    }
+    assert.deepEqual(servers.apiRequests.slice(before).map((q) => `${q.method} ${q.url}`), ['GET /api/quotes']);
+    assert.deepEqual(demoSeen.violations, []);
+    assert.deepEqual(demoSeen.pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});

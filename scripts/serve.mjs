@@ -1,8 +1,11 @@
-// Serves the demo on two loopback origins, so host and plugins never share an origin:
+// Serves the demo on three loopback origins, so host, plugins and API never share an origin:
 //   host    http://127.0.0.1:<hostPort>   www/host/ + /pkg/ (the built package)
 //   plugins http://localhost:<pluginPort> www/plugins/ + /client/ (pkg/client)
-// Host pages carry a CSP with `require-trusted-types-for 'script'`.
-// Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N]
+//   api     http://127.0.0.1:<apiPort>    a small JSON test API under /api/ (default hostPort+2),
+//           CORS for the host origin only; every request it gets is recorded in `apiRequests`
+// Host pages carry a CSP with `require-trusted-types-for 'script'`; their connect-src names the
+// API origin (plugins reach it only through the host's API client).
+// Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N] [--api-port N]
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -16,8 +19,19 @@ const TYPES = {
   '.png': 'image/png', '.ts': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
 };
 
-/** The host page's CSP, given the plugin origin it frames and this response's nonce. */
-export function hostCsp(pluginOrigin, nonce) {
+/** The test API's default origin: loopback, on the port after the plugin origin's. */
+export function defaultApiOrigin(pluginOrigin) {
+  const port = Number(new URL(pluginOrigin).port);
+  return port ? `http://127.0.0.1:${port + 1}` : null;
+}
+
+/**
+ * The host page's CSP, given the plugin origin it frames, this response's nonce and the API
+ * origin(s) its API client may reach (a string or an array; by default the test API's default
+ * origin, see defaultApiOrigin).
+ */
+export function hostCsp(pluginOrigin, nonce, apiOrigins = defaultApiOrigin(pluginOrigin)) {
+  const connect = [pluginOrigin, ...[apiOrigins].flat().filter(Boolean)].join(' ');
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'wasm-unsafe-eval'`,
@@ -25,7 +39,7 @@ export function hostCsp(pluginOrigin, nonce) {
     "base-uri 'none'",
     // 'self' for the worker runner frame (pkg/worker-runner.html; sandboxed, so opaque).
     `frame-src 'self' ${pluginOrigin}`,
-    `connect-src 'self' ${pluginOrigin}`,
+    `connect-src 'self' ${connect}`,
     "style-src 'self'",
     "form-action 'none'",
     "require-trusted-types-for 'script'",
@@ -86,43 +100,138 @@ function serve(mounts, headersFor, port) {
   });
 }
 
-/** Start both servers; resolves with their URLs and a close() function. */
-export async function startServers({ hostPort = 8700, pluginPort = 8701 } = {}) {
+const QUOTES = [
+  { id: 1, text: 'Simplicity is prerequisite for reliability.', author: 'Edsger W. Dijkstra' },
+  { id: 2, text: 'Make it work, make it right, make it fast.', author: 'Kent Beck' },
+  { id: 3, text: 'The cheapest, fastest and most reliable components are those that aren\u2019t there.', author: 'Gordon Bell' },
+];
+
+/**
+ * The local test API (loopback only). JSON under /api/:
+ *   GET  /api/quotes            a few quotes
+ *   POST /api/notes             echoes the JSON (or text) it was sent, 201
+ *   GET  /api/redirect?to=URL   302 to URL (default /admin), for "redirects are never followed"
+ *   GET  /admin                 outside /api/: no plugin may ever reach it
+ * CORS answers only `corsOrigin` (the host page, whose API client makes the requests). Every
+ * request, preflights included, is pushed to `log` as { method, url, headers } before it is
+ * answered. Responses also carry a Set-Cookie and a token header that a plugin must never see.
+ */
+function serveApi(port, corsOrigin, log) {
+  const server = createServer((req, res) => {
+    log.push({ method: req.method, url: req.url, headers: { ...req.headers } });
+    const cors = req.headers.origin === corsOrigin
+      ? { 'access-control-allow-origin': corsOrigin, vary: 'Origin' } : { vary: 'Origin' };
+    const send = (status, value, extra = {}) => {
+      const body = value === undefined ? '' : JSON.stringify(value);
+      res.writeHead(status, {
+        ...cors,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...extra,
+      });
+      res.end(body);
+    };
+    const url = new URL(req.url, 'http://x');
+    if (req.method === 'OPTIONS') {
+      send(204, undefined, {
+        'access-control-allow-methods': 'GET, HEAD, POST',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '0',
+      });
+      return;
+    }
+    const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /api/quotes' || route === 'HEAD /api/quotes') {
+      send(200, { quotes: QUOTES }, { 'set-cookie': 'api_session=from-the-api; Path=/; SameSite=Lax', 'x-api-token': 'tok-never-for-plugins' });
+    } else if (route === 'POST /api/notes') {
+      const chunks = [];
+      let size = 0;
+      req.on('data', (c) => {
+        size += c.length;
+        if (size > 65536) { send(413, { error: 'too large' }); req.destroy(); return; }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (res.headersSent) return;
+        const text = Buffer.concat(chunks).toString('utf8');
+        let received = text;
+        try { received = JSON.parse(text); } catch { /* echo as text */ }
+        send(201, { received, contentType: req.headers['content-type'] ?? null });
+      });
+    } else if (route === 'GET /api/redirect') {
+      send(302, { redirect: true }, { location: url.searchParams.get('to') ?? '/admin' });
+    } else if (route === 'GET /admin') {
+      send(200, { admin: true, secret: 'not for plugins' });
+    } else {
+      send(404, { error: `no route ${route}` });
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function closeServer(s) {
+  return new Promise((r) => { s.closeAllConnections?.(); s.close(r); });
+}
+
+/**
+ * Start the three servers; resolves with their URLs, `apiRequests` (every request the test API
+ * received, in order: { method, url, headers }; clear it with `apiRequests.length = 0`) and a
+ * close() function. If one server cannot listen, those already started are closed.
+ */
+export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1 } = {}) {
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
   const pluginOrigin = `http://localhost:${pluginPort}`;
-  const host = await serve(
-    [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
-    (file) => {
-      // The package is public code that opaque-origin frames and workers import (CORS).
-      const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
-      if (file.endsWith('worker-runner.html')) return { ...cors, 'content-security-policy': RUNNER_CSP };
-      if (!file.endsWith('.html')) return cors;
-      const nonce = randomBytes(16).toString('base64');
-      return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce) };
-    },
-    hostPort,
-  );
-  const plugins = await serve(
-    [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
-    // Module scripts are fetched with CORS, and a sandboxed frame's origin is opaque ("null").
-    (file) => ({
-      'access-control-allow-origin': '*',
-      ...(file.endsWith('.html') ? { 'content-security-policy': PLUGIN_CSP } : {}),
-    }),
-    pluginPort,
-  );
+  const apiOrigin = `http://127.0.0.1:${apiPort}`;
+  const apiRequests = [];
+  const started = [];
+  try {
+    started.push(await serve(
+      [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
+      (file) => {
+        // The package is public code that opaque-origin frames and workers import (CORS).
+        const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
+        if (file.endsWith('worker-runner.html')) return { ...cors, 'content-security-policy': RUNNER_CSP };
+        if (!file.endsWith('.html')) return cors;
+        const nonce = randomBytes(16).toString('base64');
+        return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce, apiOrigin) };
+      },
+      hostPort,
+    ));
+    started.push(await serve(
+      [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
+      // Module scripts are fetched with CORS, and a sandboxed frame's origin is opaque ("null").
+      (file) => ({
+        'access-control-allow-origin': '*',
+        ...(file.endsWith('.html') ? { 'content-security-policy': PLUGIN_CSP } : {}),
+      }),
+      pluginPort,
+    ));
+    started.push(await serveApi(apiPort, hostOrigin, apiRequests));
+  } catch (e) {
+    await Promise.all(started.map(closeServer));
+    throw e;
+  }
   return {
     hostUrl: `${hostOrigin}/`,
     hostOrigin,
     pluginOrigin,
-    close: () => Promise.all([host, plugins].map((s) => new Promise((r) => { s.closeAllConnections?.(); s.close(r); }))),
+    apiOrigin,
+    apiRequests,
+    close: () => Promise.all(started.map(closeServer)),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
-  const s = await startServers({ hostPort: arg('--host-port', 8700), pluginPort: arg('--plugin-port', 8701) });
+  const hostPort = arg('--host-port', 8700);
+  const pluginPort = arg('--plugin-port', hostPort + 1);
+  const s = await startServers({ hostPort, pluginPort, apiPort: arg('--api-port', pluginPort + 1) });
   console.log(`demo: host    ${s.hostOrigin}  (www/host, CSP with require-trusted-types-for 'script')`);
   console.log(`demo: plugins ${s.pluginOrigin}  (www/plugins)`);
+  console.log(`demo: api     ${s.apiOrigin}  (local test API: GET /api/quotes, POST /api/notes)`);
   console.log(`\n  Open ${s.hostUrl} in a browser.  Ctrl-C stops.\n`);
 }

@@ -4,6 +4,8 @@ import init, { PluginHost } from '/pkg/index.js';
 
 const params = new URLSearchParams(location.search);
 const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;
+// The local test API (scripts/serve.mjs), reached by plugins only through the host's API client.
+const apiOrigin = params.get('api') ?? `http://127.0.0.1:${Number(location.port) + 2}`;
 const logEl = document.getElementById('log');
 const events = [];
 
@@ -49,15 +51,34 @@ const plugins = [
         + '<a href="javascript:alert(3)">a javascript: link (neutralized)</a>',
     },
   },
+  {
+    // Reads the local test API through sdk.api.fetch: only URLs under `network` are reachable,
+    // only GET/HEAD with api:read (its POST is refused), no cookies, no redirects followed.
+    manifest: {
+      id: 'demo-quotes', name: 'Quotes (api.fetch to the local API)', version: '1.0.0',
+      permissions: ['api:read', 'storage'], network: [`${apiOrigin}/api/`],
+    },
+    mount: { src: `${pluginOrigin}/quotes/?api=${encodeURIComponent(apiOrigin)}` },
+  },
 ];
+
+/** The audit events worth a line in the log: what plugins did through the API client. */
+function onAudit(e) {
+  if (e.method !== 'api.fetch') return;
+  if (e.decision === 'allow') log('ok', `${e.plugin}: api.fetch allowed; the host's API client makes the request`);
+  else log('refused', `${e.plugin}: api.fetch refused: ${e.code}${e.detail?.message ? ` ${e.detail.message}` : ''}`);
+}
 
 async function main() {
   await init();
   const host = new PluginHost({
     hostVersion: '0.1.0',
+    // The demo API is plain http: on loopback; without this, its network entry is refused.
+    allowLoopbackHttp: true,
+    onAudit,
     onNotify: ({ pluginId, message }) => log('ok', `${pluginId} says: ${message}`),
   });
-  window.demo = { host, events, pluginOrigin };
+  window.demo = { host, events, pluginOrigin, apiOrigin };
   for (const p of plugins) {
     const ui = slot(p.manifest.id, p.manifest.name);
     try {

@@ -8,6 +8,7 @@
 // Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N] [--api-port N]
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { demoPlugins } from '../www/host/demo-plugins.js';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
@@ -25,26 +26,26 @@ export function defaultApiOrigin(pluginOrigin) {
   return port ? `http://127.0.0.1:${port + 1}` : null;
 }
 
+let sdk = null;
+
+/** Load the built package into Node (once): the server builds page CSPs with its hostCsp. */
+export async function loadSdk() {
+  if (!sdk) {
+    const m = await import(new URL('../pkg/index.js', import.meta.url).href);
+    await m.default({ module_or_path: await readFile(join(root, 'pkg/plugin_warden_bg.wasm')) });
+    sdk = m;
+  }
+  return sdk;
+}
+
 /**
- * The host page's CSP, given the plugin origin it frames, this response's nonce and the API
- * origin(s) its API client may reach (a string or an array; by default the test API's default
- * origin, see defaultApiOrigin).
+ * The host page's CSP — built by the SDK (hostCsp) from the demo's plugin manifests
+ * (www/host/demo-plugins.js) with this response's nonce. Call loadSdk() (startServers does) first.
  */
-export function hostCsp(pluginOrigin, nonce, apiOrigins = defaultApiOrigin(pluginOrigin)) {
-  const connect = [pluginOrigin, ...[apiOrigins].flat().filter(Boolean)].join(' ');
-  return [
-    "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}' 'wasm-unsafe-eval'`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    // 'self' for the worker runner frame (pkg/worker-runner.html; sandboxed, so opaque).
-    `frame-src 'self' ${pluginOrigin}`,
-    `connect-src 'self' ${connect}`,
-    "style-src 'self'",
-    "form-action 'none'",
-    "require-trusted-types-for 'script'",
-    'trusted-types plugin-warden',
-  ].join('; ');
+export function hostCsp(pluginOrigin, nonce, apiOrigin = defaultApiOrigin(pluginOrigin)) {
+  if (!sdk) throw new Error('hostCsp: call loadSdk() first');
+  const manifests = demoPlugins({ pluginOrigin, apiOrigin }).map((p) => p.manifest);
+  return sdk.hostCsp(manifests, { nonce, allowLoopbackHttp: true, workerRunner: true });
 }
 
 // The worker runner (pkg/worker-runner.html) is a sandboxed frame that starts a blob: worker;
@@ -183,6 +184,7 @@ function closeServer(s) {
  * close() function. If one server cannot listen, those already started are closed.
  */
 export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1 } = {}) {
+  await loadSdk();
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
   const pluginOrigin = `http://localhost:${pluginPort}`;
   const apiOrigin = `http://127.0.0.1:${apiPort}`;

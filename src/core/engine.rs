@@ -907,6 +907,12 @@ impl<B: StorageBackend> Engine<B> {
                 body,
             } => {
                 let method = method.unwrap_or_else(|| "GET".to_owned());
+                if body.is_some() && (method == "GET" || method == "HEAD") {
+                    return Err(WardenError::new(
+                        ErrorCode::MessageRejected,
+                        format!("api.fetch: a {method} request cannot have a body"),
+                    ));
+                }
                 let url = plugin.allowlist.check(&url).map_err(coded)?;
                 if !plugin.in_flight.try_begin() {
                     return Err(WardenError::new(

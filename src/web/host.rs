@@ -812,13 +812,16 @@ async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
             Err(e) => Err(e),
         };
         let outcome = match result {
-            Ok(v) => read_response(&v),
+            Ok(v) => read_response(&v).map_err(|e| (e, true)),
             Err(e) => Err(fetch_error(&e)),
         };
         let transient = match &outcome {
             Ok(r) => r.status >= 500,
-            Err(e) => matches!(e.code, ErrorCode::Timeout | ErrorCode::NetworkDenied),
+            Err((e, final_)) => {
+                !final_ && matches!(e.code, ErrorCode::Timeout | ErrorCode::NetworkDenied)
+            }
         };
+        let outcome = outcome.map_err(|(e, _)| e);
         if !(transient && plan.retryable && policy.should_retry(attempt)) {
             return outcome;
         }
@@ -845,7 +848,13 @@ fn read_response(v: &JsValue) -> Result<FetchResponse, WardenError> {
     })
 }
 
-fn fetch_error(e: &JsValue) -> WardenError {
+/// The error and whether it is final (the same request would fail the same way: a redirect, an
+/// oversized response), so it is not retried.
+fn fetch_error(e: &JsValue) -> (WardenError, bool) {
+    let final_ = Reflect::get(e, &"final".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        == Some(true);
     let code = match Reflect::get(e, &"code".into())
         .ok()
         .and_then(|c| c.as_string())
@@ -855,5 +864,5 @@ fn fetch_error(e: &JsValue) -> WardenError {
         Some("QUOTA_EXCEEDED") => ErrorCode::QuotaExceeded,
         _ => ErrorCode::NetworkDenied,
     };
-    WardenError::new(code, describe(e))
+    (WardenError::new(code, describe(e)), final_)
 }

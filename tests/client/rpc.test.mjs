@@ -41,7 +41,7 @@ async function flush(sdk, host) {
 // per-call timeout
 
 test('a call without a reply rejects TIMEOUT after callTimeout; a late reply is ignored', () =>
-  withSdk({ callTimeout: 30, maxInFlight: 1 }, async (sdk, host, h) => {
+  withSdk({ callTimeout: 300, maxInFlight: 1 }, async (sdk, host, h) => {
     const t = track(sdk.storage.get('k'));
     const call = await host.next();
     await sleep(10);
@@ -62,7 +62,7 @@ test('a call without a reply rejects TIMEOUT after callTimeout; a late reply is 
   }));
 
 test('each call has its own timer: an answered call does not time out', () =>
-  withSdk({ callTimeout: 40 }, async (sdk, host) => {
+  withSdk({ callTimeout: 400 }, async (sdk, host) => {
     const a = track(sdk.storage.keys());
     const b = track(sdk.storage.keys());
     const ca = await host.next();

@@ -263,14 +263,9 @@ test('the audit log records every refusal, and never the password of a URL with 
   assert.deepEqual(leaked, [], 'a password from a refused URL reached the audit log');
 });
 
-// SDK bug: src/web/host.rs perform_fetch retries every NETWORK_DENIED that pwFetchOnce
-// (src/web/fetch.js) throws for a GET/HEAD/OPTIONS, and pwFetchOnce throws NETWORK_DENIED for
-// any fetch() TypeError: a refused redirect (redirect: 'error'), a CORS refusal, a GET with a
-// body. These are deterministic, not transient: the API gets the request 4 times (1 + 3
-// retries) and the plugin waits ~0.9-1.75 s of backoff for the same answer.
-test('a refused redirect is not retried: the API sees it once', {
-  todo: 'host.rs perform_fetch retries deterministic fetch() failures (redirect refused, CORS refusal) 3 times',
-}, async () => {
+// Regression: a redirect is a final refusal, not a transient network error, so it is not
+// retried (the API once saw the request 4 times: 1 + 3 retries).
+test('a refused redirect is not retried: the API sees it once', async () => {
   const before = servers.apiRequests.length;
   const r = await pluginFetch(`${api}/api/redirect`);
   assert.equal(r.error?.code, 'NETWORK_DENIED');
@@ -285,7 +280,9 @@ test('the demo page: the Quotes plugin shows quotes fetched through the host fro
     const demoSeen = watch(demo);
     const before = servers.apiRequests.length;
     const response = await demo.goto(servers.hostUrl);
-    assert.match(response.headers()['content-security-policy'], new RegExp(`connect-src 'self' ${servers.pluginOrigin} ${api};`));
+    const csp = response.headers()['content-security-policy'];
+    const connect = csp.split('; ').find((d) => d.startsWith('connect-src ')).split(' ');
+    assert.ok(connect.includes(api) && connect.includes(servers.pluginOrigin), csp);
     await demo.waitForFunction(() => document.body.dataset.ready, null, { timeout: 30_000 });
     const quotes = demo.frameLocator('iframe[src*="/quotes/"]');
     await quotes.locator('body[data-state="loaded"]').waitFor({ timeout: 15_000 });

@@ -1,6 +1,7 @@
 // The demo host: installs and mounts sample plugins through plugin-warden and shows what
 // happened. Everything written to the DOM goes through textContent (Trusted Types are enforced).
 import init, { PluginHost } from '/pkg/index.js';
+import { demoPlugins } from '/demo-plugins.js';
 
 const params = new URLSearchParams(location.search);
 const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;
@@ -32,35 +33,7 @@ function slot(id, title) {
   return { body, setState(s) { state.textContent = s.state + (s.code ? ` (${s.code})` : ''); state.className = `state ${s.state}`; } };
 }
 
-const plugins = [
-  {
-    manifest: { id: 'demo-hello', name: 'Hello plugin', version: '1.0.0', permissions: ['storage', 'events'] },
-    mount: { src: `${pluginOrigin}/hello/` },
-  },
-  {
-    manifest: { id: 'demo-primes', name: 'Primes (worker plugin)', version: '1.0.0', permissions: ['storage', 'ui:notify'] },
-    codeFrom: `${pluginOrigin}/primes/worker.js`,
-    mount: { mode: 'worker' },
-  },
-  {
-    manifest: { id: 'demo-panel', name: 'Panel (shadow, sanitized HTML)', version: '1.0.0', permissions: [] },
-    mount: {
-      mode: 'shadow',
-      html: '<h4>Release notes</h4><p>Plugin HTML is <b>sanitized</b> and enters a closed shadow root through the Trusted Types policy.</p>'
-        + '<img src="/favicon.svg" width="16" height="16" onerror="alert(1)" onload="alert(1)" alt="shield"><script>alert(2)<' + '/script>'
-        + '<a href="javascript:alert(3)">a javascript: link (neutralized)</a>',
-    },
-  },
-  {
-    // Reads the local test API through sdk.api.fetch: only URLs under `network` are reachable,
-    // only GET/HEAD with api:read (its POST is refused), no cookies, no redirects followed.
-    manifest: {
-      id: 'demo-quotes', name: 'Quotes (api.fetch to the local API)', version: '1.0.0',
-      permissions: ['api:read', 'storage'], network: [`${apiOrigin}/api/`],
-    },
-    mount: { src: `${pluginOrigin}/quotes/?api=${encodeURIComponent(apiOrigin)}` },
-  },
-];
+const plugins = demoPlugins({ pluginOrigin, apiOrigin });
 
 /** The audit events worth a line in the log: what plugins did through the API client. */
 function onAudit(e) {

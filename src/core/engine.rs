@@ -1057,7 +1057,10 @@ impl<B: StorageBackend> Engine<B> {
                     }));
                 }
                 let url = plugin.allowlist.check(&url).map_err(coded)?;
-                if matches!(plugin.fetches.get(&call_id), Some(PendingFetch::Route { .. })) {
+                if matches!(
+                    plugin.fetches.get(&call_id),
+                    Some(PendingFetch::Route { .. })
+                ) {
                     return Err(duplicate_fetch(call_id));
                 }
                 if !plugin.in_flight.try_begin() {
@@ -1066,7 +1069,10 @@ impl<B: StorageBackend> Engine<B> {
                         "too many calls in flight",
                     ));
                 }
-                let pending = plugin.fetches.entry(call_id).or_insert(PendingFetch::Plain(0));
+                let pending = plugin
+                    .fetches
+                    .entry(call_id)
+                    .or_insert(PendingFetch::Plain(0));
                 if let PendingFetch::Plain(n) = pending {
                     *n = n.saturating_add(1);
                 }

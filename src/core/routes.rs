@@ -163,10 +163,7 @@ pub fn validate_configs(configs: &BTreeMap<String, RouteConfig>) -> Result<(), R
 /// As [`validate_configs`].
 pub fn validate_entry(id: &str, config: &RouteConfig) -> Result<(), RouteError> {
     PluginId::parse(id).map_err(|e| {
-        RouteError::Config(format!(
-            "routes: {:?} is not a plugin id: {e}",
-            shorten(id)
-        ))
+        RouteError::Config(format!("routes: {:?} is not a plugin id: {e}", shorten(id)))
     })?;
     config.validate(&format!("routes[{id:?}]"))
 }
@@ -244,7 +241,9 @@ pub enum RouteError {
         reason: String,
     },
     /// The answer came from another origin than the route URL's.
-    #[error("route {path:?} was answered from another origin than its url's; the answer is refused")]
+    #[error(
+        "route {path:?} was answered from another origin than its url's; the answer is refused"
+    )]
     Escaped {
         /// The route path.
         path: String,
@@ -295,7 +294,9 @@ pub enum TemplateError {
         expr: String,
     },
     /// A key the host's configuration does not hold.
-    #[error("{object}.{key} is not set in the host's routes option for this plugin ({option}.{key})")]
+    #[error(
+        "{object}.{key} is not set in the host's routes option for this plugin ({option}.{key})"
+    )]
     UnknownKey {
         /// `JsonData` or `SecureJsonData`.
         object: &'static str,
@@ -319,9 +320,7 @@ pub fn substitute(template: &str, config: &RouteConfig) -> Result<String, Templa
         out.push_str(rest.get(..start).unwrap_or_default());
         let after = rest.get(start + 2..).unwrap_or_default();
         let Some(end) = after.find("}}") else {
-            return Err(TemplateError::Unterminated {
-                at: offset + start,
-            });
+            return Err(TemplateError::Unterminated { at: offset + start });
         };
         let expr = after.get(..end).unwrap_or_default().trim();
         let (object, option, map, key) = if let Some(k) = expr.strip_prefix(".JsonData.") {
@@ -469,9 +468,7 @@ pub fn resolve(
         template: shorten(template),
         problem,
     })?;
-    if text
-        .chars()
-        .any(|c| c.is_control() || c == '\\')
+    if text.chars().any(|c| c.is_control() || c == '\\')
         || text.starts_with(' ')
         || text.ends_with(' ')
     {

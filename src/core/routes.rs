@@ -217,8 +217,8 @@ pub enum RouteError {
         field: String,
         /// The template as written in the manifest (shortened).
         template: String,
-        /// What is wrong.
-        problem: TemplateError,
+        /// What is wrong (boxed: keeps `Result<_, RouteError>` small).
+        problem: Box<TemplateError>,
     },
     /// The URL the template resolves to may not be called.
     #[error("route {path:?}: url template {template:?} {reason}")]
@@ -466,7 +466,7 @@ pub fn resolve(
         path: shorten(path),
         field: "url".to_owned(),
         template: shorten(template),
-        problem,
+        problem: Box::new(problem),
     })?;
     if text.chars().any(|c| c.is_control() || c == '\\')
         || text.starts_with(' ')
@@ -513,7 +513,7 @@ pub fn resolve(
             path: shorten(path),
             field: format!("headers[{i}].content"),
             template: shorten(h.content()),
-            problem,
+            problem: Box::new(problem),
         })?;
         if !is_token(h.name()) {
             return Err(RouteError::Header {

@@ -67,7 +67,11 @@ export interface HostOptions {
   requireSignatures?: boolean;
   bundlePolicy?: 'reject' | 'warn';
   auditCapacity?: number;
+  /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
+  routes?: Record<string, RouteConfig>;
 }
+/** What a plugin's route templates refer to. Secrets never reach the plugin or the audit log. */
+export interface RouteConfig { data?: Record<string, string>; secrets?: Record<string, string> }
 export interface InstallOptions { code?: string; src?: string; integrity?: string; signature?: string; publicKey?: JsonWebKey | string }
 export type PluginStatus =
   | { state: 'installed' } | { state: 'mounting' } | { state: 'mounted' }
@@ -308,6 +312,26 @@ impl PluginHost {
             .revoke(id, permission, js_sys::Date::now());
         self.host.deliver_audit();
         r.map_err(coded)
+    }
+
+    /// Set (replace) the values plugin `id`'s route templates refer to (`{ data, secrets }`,
+    /// as in the `routes` option); the plugin need not be installed yet. Applies to its next
+    /// `route:` request.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a malformed id, key or value.
+    #[wasm_bindgen(js_name = setRouteConfig)]
+    pub fn set_route_config(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "RouteConfig")] config: JsValue,
+    ) -> Result<(), JsValue> {
+        let config = from_js(&config, "route config", ErrorCode::InvalidArgument).map_err(coded)?;
+        self.host
+            .engine
+            .borrow_mut()
+            .set_route_config(id, config)
+            .map_err(coded)
     }
 
     /// Whether the current user holds an RBAC action. (The package's entry module answers this
@@ -669,5 +693,5 @@ pub fn host_csp(
         .map(|v| Manifest::from_value(v, &opts).map_err(|e| coded(WardenError::from_coded(&e))))
         .collect::<Result<Vec<_>, _>>()?;
     let workers = field("workerRunner").and_then(|v| v.as_bool()) == Some(true);
-    crate::core::engine::host_csp(&parsed, &nonce, &policy, workers).map_err(coded)
+    crate::core::engine::host_csp(&parsed, &nonce, &policy, workers, &[]).map_err(coded)
 }

@@ -1661,3 +1661,176 @@ fn over_limit_messages_are_answered_with_the_id_the_browser_read() {
     };
     assert_eq!(parse(&reply)["error"]["code"], json!("MESSAGE_REJECTED"));
 }
+
+// ----- proxied manifest routes (route:<path>) ---------------------------------------------------
+
+const ROUTE_SECRET: &str = "rk_live_7d1f0c2b9a";
+
+/// `acme-app` with a route `api/patents` gated by `acme-app.patents:read`, whose header
+/// carries a host-held secret; the host config holds the values.
+fn routed(user: Value) -> Engine<MemoryBackend> {
+    let mut e = host(json!({
+        "user": user,
+        "routes": { APP: { "data": { "host": "api.acme.example" },
+                           "secrets": { "key": ROUTE_SECRET } } },
+    }));
+    install(
+        &mut e,
+        &manifest(
+            APP,
+            json!({ "routes": [{
+                "path": "api/patents", "method": "GET", "reqAction": "acme-app.patents:read",
+                "url": "https://{{ .JsonData.host }}/v1/patents",
+                "headers": [{ "name": "X-Api-Key", "content": "{{ .SecureJsonData.key }}" }],
+            }] }),
+        ),
+    );
+    mount(&mut e, APP);
+    e
+}
+
+#[test]
+fn route_fetch_is_gated_by_the_route_action_and_carries_the_host_secret() {
+    // Without the action: PERMISSION_DENIED naming it, and nothing is planned.
+    let mut e = routed(json!({ "role": "Viewer" }));
+    let o = call(
+        &mut e,
+        APP,
+        1,
+        "api.fetch",
+        json!({ "url": "route:api/patents" }),
+    );
+    assert!(!format!("{o:?}").contains(ROUTE_SECRET));
+    let error = err(o, 1, "PERMISSION_DENIED");
+    assert_eq!(error["permission"], "acme-app.patents:read");
+    // With it: a plan to the route URL with the secret header, which the plugin cannot override.
+    e.set_user(json!({ "permissions": ["acme-app.patents:read"] }))
+        .unwrap();
+    let o = call(
+        &mut e,
+        APP,
+        2,
+        "api.fetch",
+        json!({ "url": "route:api/patents", "headers": { "X-API-KEY": "mine", "accept": "application/json" } }),
+    );
+    let Outcome::Fetch(plan) = o else {
+        panic!("expected a fetch plan")
+    };
+    assert_eq!(plan.url, "https://api.acme.example/v1/patents");
+    assert_eq!(
+        plan.headers,
+        vec![
+            ("accept".to_owned(), "application/json".to_owned()),
+            ("X-Api-Key".to_owned(), ROUTE_SECRET.to_owned()),
+        ]
+    );
+    // The answer goes back as usual, with no trace of the secret; an echo of it is scrubbed.
+    let answer = FetchResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: format!(r#"{{"patents":[],"youSent":"{ROUTE_SECRET}"}}"#),
+        url: plan.url.clone(),
+    };
+    let r = parse(&e.fetch_done(APP, 2, Ok(answer), T));
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["value"]["status"], 200);
+    assert_eq!(
+        r["value"]["body"],
+        r#"{"patents":[],"youSent":"[REDACTED]"}"#
+    );
+    assert!(!r.to_string().contains(ROUTE_SECRET));
+    let log = serde_json::to_string(&e.audit_log()).unwrap();
+    assert!(!log.contains(ROUTE_SECRET), "{log}");
+    let calls: Vec<Value> = audit_json(&e)
+        .into_iter()
+        .filter(|ev| ev["method"] == "api.fetch")
+        .collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0]["code"], "PERMISSION_DENIED");
+    assert_eq!(calls[1]["detail"], json!({ "route": "api/patents" }));
+}
+
+#[test]
+fn route_fetch_refusals_name_the_path_method_or_key() {
+    let mut e = routed(json!({ "role": "Admin", "permissions": ["acme-app.patents:read"] }));
+    let error = err(
+        call(
+            &mut e,
+            APP,
+            1,
+            "api.fetch",
+            json!({ "url": "route:api/patent" }),
+        ),
+        1,
+        "NOT_FOUND",
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"api/patent\""),
+        "{error}"
+    );
+    e.grant(APP, "api:write", T).unwrap();
+    let error = err(
+        call(
+            &mut e,
+            APP,
+            2,
+            "api.fetch",
+            json!({ "url": "route:api/patents", "method": "DELETE" }),
+        ),
+        2,
+        "NOT_FOUND",
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("DELETE"),
+        "{error}"
+    );
+    // A host that forgot the secret gets an error naming the key, not an empty header.
+    e.set_route_config(
+        APP,
+        serde_json::from_value(json!({ "data": { "host": "api.acme.example" } })).unwrap(),
+    )
+    .unwrap();
+    let error = err(
+        call(
+            &mut e,
+            APP,
+            3,
+            "api.fetch",
+            json!({ "url": "route:api/patents" }),
+        ),
+        3,
+        "INVALID_ARGUMENT",
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("SecureJsonData.key"),
+        "{error}"
+    );
+    // With the secret restored the route works again.
+    e.set_route_config(
+        APP,
+        serde_json::from_value(
+            json!({ "data": { "host": "api.acme.example" }, "secrets": { "key": ROUTE_SECRET } }),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        call(
+            &mut e,
+            APP,
+            4,
+            "api.fetch",
+            json!({ "url": "route:api/patents" })
+        ),
+        Outcome::Fetch(_)
+    ));
+    assert!(!serde_json::to_string(&e.audit_log())
+        .unwrap()
+        .contains(ROUTE_SECRET));
+}

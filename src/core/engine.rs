@@ -4,6 +4,10 @@
 //! message from a plugin, a failure) and carries out what it answers ([`Outcome`]). Every
 //! decision — parse limits, rate limits, permissions, storage namespacing, network allowlist,
 //! RBAC — is made here and tested natively.
+//!
+//! `api.fetch` with `url` = `route:<path>` calls a manifest route (Grafana-style proxied
+//! routes, with host-held values and secrets filled in): see [`super::routes`] for the wire
+//! form and the checks, and [`HostConfig::routes`] for the host option.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +27,7 @@ use super::policy::{decide, Decision};
 use super::protocol::{parse_call, Level, Limits, Method, Reply};
 use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
+use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
 use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
 
@@ -108,6 +113,11 @@ pub struct HostConfig {
     pub audit_capacity: Option<usize>,
     /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
     pub approved_script_origins: Option<Vec<String>>,
+    /// Values for the manifests' route templates, by plugin id:
+    /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value} } }` (see
+    /// [`super::routes`]). Secrets are registered with the audit log and never answered to
+    /// the plugin.
+    pub routes: Option<BTreeMap<String, RouteConfig>>,
 }
 
 /// What `install` was given besides the manifest.
@@ -184,7 +194,12 @@ pub enum Outcome {
 }
 
 /// A request the API client may send on a plugin's behalf (already checked).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// # Security
+/// For a route request (`route` is `Some`) the URL and headers hold the host's route secrets:
+/// hand them to the API client and nowhere else. `Debug` prints only the origin and the
+/// header names of a route request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct FetchPlan {
     /// The call to answer.
     pub call_id: u64,
@@ -202,6 +217,32 @@ pub struct FetchPlan {
     pub timeout_ms: u32,
     /// Largest response body accepted.
     pub max_response_bytes: usize,
+    /// For a route request (`route:<path>`), the manifest route's path.
+    pub route: Option<String>,
+}
+
+impl std::fmt::Debug for FetchPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("FetchPlan");
+        d.field("call_id", &self.call_id);
+        if self.route.is_some() {
+            let origin = url::Url::parse(&self.url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
+            let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+            d.field("route", &self.route)
+                .field("origin", &origin)
+                .field("header_names", &names);
+        } else {
+            d.field("url", &self.url).field("headers", &self.headers);
+        }
+        d.field("method", &self.method)
+            .field("body", &self.body)
+            .field("retryable", &self.retryable)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 /// A response from the API client, before it reaches the plugin.
@@ -213,7 +254,8 @@ pub struct FetchResponse {
     pub headers: Vec<(String, String)>,
     /// The body as text.
     pub body: String,
-    /// The final URL after redirects (checked against the allowlist again).
+    /// The final URL after redirects (checked against the allowlist again; for a route
+    /// request, against the route URL's origin).
     pub url: String,
 }
 
@@ -254,6 +296,22 @@ struct Plugin {
     subscriptions: BTreeSet<String>,
     denied_requests: BTreeSet<Capability>,
     allowed_calls: u64,
+    /// Fetches awaiting [`Engine::fetch_done`], by call id: how `fetch_done` checks the answer.
+    fetches: BTreeMap<u64, PendingFetch>,
+}
+
+/// How [`Engine::fetch_done`] checks the answer to a planned fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PendingFetch {
+    /// Plain fetches with this call id (a plugin may reuse ids; each is checked by the allowlist).
+    Plain(u32),
+    /// A route request: the answer must come from `origin`.
+    Route {
+        /// The manifest route's path (for messages).
+        path: String,
+        /// The final URL's origin.
+        origin: String,
+    },
 }
 
 /// The host's state: installed plugins, the current user, storage and the audit log.
@@ -273,6 +331,10 @@ pub struct Engine<B: StorageBackend> {
     max_response_bytes: usize,
     approved_script_origins: BTreeSet<String>,
     allow_loopback_http: bool,
+    /// Route template values by plugin id.
+    routes: BTreeMap<String, RouteConfig>,
+    /// Every route secret value, longest first: scrubbed from every fetch answer.
+    route_secrets: Vec<String>,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -349,12 +411,24 @@ impl<B: StorageBackend> Engine<B> {
                     })
             })
             .collect::<Result<BTreeSet<_>, _>>()?;
+        let route_configs = config.routes.unwrap_or_default();
+        routes::validate_configs(&route_configs).map_err(coded)?;
+        let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));
+        let mut route_secrets = Vec::new();
+        for c in route_configs.values() {
+            for s in c.secret_values() {
+                // invariant: validate_configs refused empty secrets, add_secret's only error.
+                audit.add_secret(s).map_err(coded)?;
+                route_secrets.push(s.to_owned());
+            }
+        }
+        routes::order_secrets(&mut route_secrets);
         Ok(Engine {
             plugins: BTreeMap::new(),
             failed: BTreeMap::new(),
             rbac,
             store: NamespacedStore::new(backend, storage_limits),
-            audit: AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000)),
+            audit,
             limits,
             rate,
             host_version,
@@ -367,7 +441,30 @@ impl<B: StorageBackend> Engine<B> {
             allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
             fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            routes: route_configs,
+            route_secrets,
         })
+    }
+
+    /// Set (replace) the values plugin `id`'s route templates refer to; the plugin need not
+    /// be installed yet. Applies to the next route request.
+    ///
+    /// # Security
+    /// Secrets stay registered with the audit log (and scrubbed from fetch answers) after they
+    /// are replaced: a value once secret is never logged.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for an id that is not a plugin id, a key that is not an identifier,
+    /// an empty secret or an oversized value.
+    pub fn set_route_config(&mut self, id: &str, config: RouteConfig) -> Result<(), WardenError> {
+        routes::validate_entry(id, &config).map_err(coded)?;
+        for s in config.secret_values() {
+            self.audit.add_secret(s).map_err(coded)?;
+            self.route_secrets.push(s.to_owned());
+        }
+        routes::order_secrets(&mut self.route_secrets);
+        self.routes.insert(id.to_owned(), config);
+        Ok(())
     }
 
     // ----- install ------------------------------------------------------------------------
@@ -436,6 +533,7 @@ impl<B: StorageBackend> Engine<B> {
                         subscriptions: BTreeSet::new(),
                         denied_requests: BTreeSet::new(),
                         allowed_calls: 0,
+                        fetches: BTreeMap::new(),
                         code: input.code.clone(),
                         manifest,
                     },
@@ -638,6 +736,7 @@ impl<B: StorageBackend> Engine<B> {
             plugin.limiter = RateLimiter::new(&self.rate);
             plugin.in_flight = InFlight::new(self.rate.max_in_flight);
             plugin.subscriptions.clear();
+            plugin.fetches.clear();
         }
         plugin.status = status;
         if let Some(e) = event {
@@ -802,6 +901,12 @@ impl<B: StorageBackend> Engine<B> {
             .with_plugin(id)
             .with_method(method_name)
             .with_decision(decision);
+        if let Ok(Outcome::Fetch(FetchPlan {
+            route: Some(path), ..
+        })) = &outcome
+        {
+            event = event.with_detail(json!({ "route": path }));
+        }
         if let Some(c) = code {
             event = event.with_code(c);
         } else if let Some(p) = self.plugins.get_mut(id) {
@@ -913,12 +1018,87 @@ impl<B: StorageBackend> Engine<B> {
                         format!("api.fetch: a {method} request cannot have a body"),
                     ));
                 }
+                if let Some(request) = routes::parse_request(&url) {
+                    let request = request.map_err(coded)?;
+                    let route =
+                        routes::find(&plugin.manifest, request.path, &method).map_err(coded)?;
+                    let allowed = self
+                        .rbac
+                        .can_access_route(plugin.manifest.id(), request.path, &method)
+                        .map_err(coded)?;
+                    if !allowed {
+                        let path = route.path().to_owned();
+                        return Err(coded(match route.req_action() {
+                            Some(a) => RouteError::ActionDenied {
+                                path,
+                                action: a.as_str().to_owned(),
+                            },
+                            None => RouteError::RoleDenied {
+                                path,
+                                role: route.req_role().map(|r| r.to_string()).unwrap_or_default(),
+                            },
+                        }));
+                    }
+                    let empty = RouteConfig::default();
+                    let config = self.routes.get(id).unwrap_or(&empty);
+                    let resolved = routes::resolve(
+                        route,
+                        config,
+                        request.query,
+                        self.manifest_opts.allow_loopback_http,
+                    )
+                    .map_err(|e| scrubbed(coded(e), &self.route_secrets))?;
+                    if plugin.fetches.contains_key(&call_id) {
+                        return Err(duplicate_fetch(call_id));
+                    }
+                    if !plugin.in_flight.try_begin() {
+                        return Err(WardenError::new(
+                            ErrorCode::RateLimited,
+                            "too many calls in flight",
+                        ));
+                    }
+                    let path = route.path().to_owned();
+                    plugin.fetches.insert(
+                        call_id,
+                        PendingFetch::Route {
+                            path: path.clone(),
+                            origin: resolved.url.origin().ascii_serialization(),
+                        },
+                    );
+                    return Ok(Outcome::Fetch(FetchPlan {
+                        call_id,
+                        url: resolved.url.into(),
+                        retryable: super::network::is_retryable(&method),
+                        method,
+                        headers: routes::merge_headers(
+                            headers.unwrap_or_default(),
+                            resolved.headers,
+                        ),
+                        body,
+                        timeout_ms: self.fetch_timeout_ms,
+                        max_response_bytes: self.max_response_bytes,
+                        route: Some(path),
+                    }));
+                }
                 let url = plugin.allowlist.check(&url).map_err(coded)?;
+                if matches!(
+                    plugin.fetches.get(&call_id),
+                    Some(PendingFetch::Route { .. })
+                ) {
+                    return Err(duplicate_fetch(call_id));
+                }
                 if !plugin.in_flight.try_begin() {
                     return Err(WardenError::new(
                         ErrorCode::RateLimited,
                         "too many calls in flight",
                     ));
+                }
+                let pending = plugin
+                    .fetches
+                    .entry(call_id)
+                    .or_insert(PendingFetch::Plain(0));
+                if let PendingFetch::Plain(n) = pending {
+                    *n = n.saturating_add(1);
                 }
                 Ok(Outcome::Fetch(FetchPlan {
                     call_id,
@@ -929,6 +1109,7 @@ impl<B: StorageBackend> Engine<B> {
                     body,
                     timeout_ms: self.fetch_timeout_ms,
                     max_response_bytes: self.max_response_bytes,
+                    route: None,
                 }))
             }
             Method::EventsSubscribe { name } => {
@@ -999,7 +1180,13 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     /// The outcome of a [`Outcome::Fetch`]; answers the reply to post. The final URL is
-    /// checked against the allowlist again and headers are filtered to safe ones.
+    /// checked against the allowlist again — for a route request, against the route URL's
+    /// origin instead — and headers are filtered to safe ones.
+    ///
+    /// # Security
+    /// Every route secret the host holds is scrubbed from the reply (error message, header
+    /// values and body), so neither an error that quotes the URL nor an upstream that echoes
+    /// a header hands a secret to the plugin.
     pub fn fetch_done(
         &mut self,
         id: &str,
@@ -1011,14 +1198,48 @@ impl<B: StorageBackend> Engine<B> {
             return Reply::err(call_id, &not_found(id));
         };
         plugin.in_flight.end();
-        let result = result.and_then(|r| {
-            plugin.allowlist.check(&r.url).map_err(coded)?;
-            Ok(json!({
-                "status": r.status,
-                "headers": super::network::safe_response_headers(r.headers).into_iter().collect::<BTreeMap<_, _>>(),
-                "body": r.body,
-            }))
-        });
+        let route = match plugin.fetches.remove(&call_id) {
+            Some(PendingFetch::Plain(n)) if n > 1 => {
+                plugin.fetches.insert(call_id, PendingFetch::Plain(n - 1));
+                None
+            }
+            Some(PendingFetch::Route { path, origin }) => Some((path, origin)),
+            _ => None,
+        };
+        let secrets = &self.route_secrets;
+        let result = result
+            .map_err(|e| match &route {
+                Some((path, _)) => WardenError {
+                    message: format!("route {path:?}: {}", e.message),
+                    ..e
+                },
+                None => e,
+            })
+            .and_then(|r| {
+                match &route {
+                    Some((path, origin)) => {
+                        let same = url::Url::parse(&r.url)
+                            .is_ok_and(|u| u.origin().ascii_serialization() == *origin);
+                        if !same {
+                            return Err(coded(RouteError::Escaped { path: path.clone() }));
+                        }
+                    }
+                    None => {
+                        plugin.allowlist.check(&r.url).map_err(coded)?;
+                    }
+                }
+                let headers: BTreeMap<String, String> =
+                    super::network::safe_response_headers(r.headers)
+                        .into_iter()
+                        .map(|(k, v)| (k, routes::scrub(&v, secrets)))
+                        .collect();
+                Ok(json!({
+                    "status": r.status,
+                    "headers": headers,
+                    "body": routes::scrub(&r.body, secrets),
+                }))
+            })
+            .map_err(|e| scrubbed(e, secrets));
         match result {
             Ok(v) => Reply::ok(call_id, Some(&v)),
             Err(e) => {
@@ -1102,11 +1323,27 @@ impl<B: StorageBackend> Engine<B> {
     pub fn csp_header(&self, nonce: &str, policy: &str) -> Result<String, WardenError> {
         // A plugin installed with code can be mounted as a worker, in the runner frame.
         let workers = self.plugins.values().any(|p| p.code.is_some());
+        // The API client (in the host page) also calls the plugins' routes: their origins, as
+        // the host's values resolve them, need `connect-src` too. A route that does not
+        // resolve (yet) adds nothing.
+        let empty = RouteConfig::default();
+        let mut route_origins = Vec::new();
+        for p in self.plugins.values() {
+            let config = self.routes.get(p.manifest.id().as_str()).unwrap_or(&empty);
+            for r in p.manifest.routes() {
+                if let Ok(resolved) =
+                    routes::resolve(r, config, None, self.manifest_opts.allow_loopback_http)
+                {
+                    route_origins.push(resolved.url.origin().ascii_serialization());
+                }
+            }
+        }
         host_csp(
             self.plugins.values().map(|p| &p.manifest),
             nonce,
             policy,
             workers,
+            &route_origins,
         )
     }
 
@@ -1175,7 +1412,8 @@ impl<B: StorageBackend> Engine<B> {
 /// The host page's CSP for a set of plugin manifests (DESIGN.md §6 `cspHeader`), usable
 /// without a host (e.g. on the server that sends the page): `frame-src` from the manifests'
 /// `entry.src` origins (plus `'self'` for the worker runner when `worker_runner`),
-/// `connect-src` from their `network` origins, deduplicated.
+/// `connect-src` from their `network` origins and `extra_connect_origins` (e.g. resolved
+/// route origins), deduplicated.
 ///
 /// # Errors
 /// `INVALID_ARGUMENT` for a malformed nonce, policy name or origin.
@@ -1186,7 +1424,7 @@ impl<B: StorageBackend> Engine<B> {
 /// let m = Manifest::parse(r#"{"id":"acme","name":"A","permissions":[],
 ///     "network":["https://api.acme.example/v1/"],
 ///     "entry":{"src":"https://plugins.acme.example/a/"}}"#, &ManifestOptions::default()).unwrap();
-/// let csp = host_csp([&m], "AAAAAAAAAAAAAAAAAAAAAA==", "plugin-warden", false).unwrap();
+/// let csp = host_csp([&m], "AAAAAAAAAAAAAAAAAAAAAA==", "plugin-warden", false, &[]).unwrap();
 /// assert!(csp.contains("frame-src https://plugins.acme.example;"));
 /// assert!(csp.contains("connect-src 'self' https://api.acme.example;"));
 /// ```
@@ -1195,6 +1433,7 @@ pub fn host_csp<'a>(
     nonce: &str,
     policy: &str,
     worker_runner: bool,
+    extra_connect_origins: &[String],
 ) -> Result<String, WardenError> {
     let nonce = Nonce::parse(nonce).map_err(coded)?;
     let mut b = CspBuilder::new()
@@ -1214,7 +1453,25 @@ pub fn host_csp<'a>(
             b = b.plugin_connect_origin(&n.origin()).map_err(coded)?;
         }
     }
+    for o in extra_connect_origins {
+        b = b.plugin_connect_origin(o).map_err(coded)?;
+    }
     Ok(b.build())
+}
+
+/// `err` with every route secret scrubbed from its message.
+fn scrubbed(mut err: WardenError, secrets: &[String]) -> WardenError {
+    if !secrets.is_empty() {
+        err.message = routes::scrub(&err.message, secrets);
+    }
+    err
+}
+
+fn duplicate_fetch(call_id: u64) -> WardenError {
+    WardenError::new(
+        ErrorCode::MessageRejected,
+        format!("call id {call_id} is already in flight for a route request; use a fresh id"),
+    )
 }
 
 fn describe_findings(report: &AnalysisReport) -> Vec<String> {

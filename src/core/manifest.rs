@@ -945,7 +945,9 @@ impl Route {
     pub fn req_role(&self) -> Option<BasicRole> {
         self.req_role
     }
-    /// The proxy target as written (not a network grant: `network` decides what is reachable).
+    /// The proxy target as written, with Grafana templates. It is not part of the plugin's own
+    /// `network` allowlist: only `api.fetch("route:<path>")` reaches it, through the host, for
+    /// users who hold `reqAction`, with host-held values filled in (see `core::routes`).
     pub fn url(&self) -> Option<&str> {
         self.url.as_deref()
     }

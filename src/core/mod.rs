@@ -18,6 +18,7 @@ pub mod policy;
 pub mod protocol;
 pub mod ratelimit;
 pub mod rbac;
+pub mod routes;
 pub mod sanitize;
 pub mod scripts;
 pub mod signature;

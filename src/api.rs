@@ -16,7 +16,7 @@ use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
 use crate::core::sanitize::Sanitizer;
 use crate::web::host::{Callbacks, Host};
-use crate::web::sys::{describe, error, from_js, js_error, to_js};
+use crate::web::sys::{deferred, describe, error, from_js, js_error, to_js};
 
 #[wasm_bindgen(module = "/src/web/crypto.js")]
 extern "C" {
@@ -622,12 +622,7 @@ impl PluginHost {
             &self.host.sanitizer,
             &plan.src,
         )?;
-        let mut settle: Option<(Function, Function)> = None;
-        let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-        let (resolve, reject) = settle.ok_or_else(|| {
-            // invariant: the Promise constructor runs its executor synchronously.
-            WardenError::new(ErrorCode::Internal, "Promise executor did not run")
-        })?;
+        let (promise, resolve, reject) = deferred()?;
         let src_owned = plan.src.clone();
         let on_error = Closure::once_into_js(move || {
             let e = WardenError::new(

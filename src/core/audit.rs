@@ -613,7 +613,7 @@ fn percent_decode(s: &str) -> String {
 /// Percent-encode every byte outside the RFC 3986 unreserved set, as `encodeURIComponent`
 /// would (it also leaves `!'()*`, which this encodes; both forms are then scrubbed when they
 /// differ from the original).
-fn percent_encode_all(s: &str) -> String {
+pub(crate) fn percent_encode_all(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -484,7 +484,7 @@ pub fn resolve(
     }
     match url.scheme() {
         "https" => {}
-        "http" if allow_loopback_http && is_loopback(&url) => {}
+        "http" if allow_loopback_http && super::network::is_loopback(&url) => {}
         "http" => {
             return Err(url_err(
                 "resolves to an http: URL; expected https: (plain http only for loopback hosts when the host sets allowLoopbackHttp)",
@@ -574,7 +574,7 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), SCRUBBED);
         }
-        let encoded = percent_encode_all(s);
+        let encoded = super::audit::percent_encode_all(s);
         if encoded != *s && out.contains(&encoded) {
             out = out.replace(&encoded, SCRUBBED);
         }
@@ -593,18 +593,6 @@ pub fn order_secrets(secrets: &mut Vec<String>) {
     secrets.dedup();
 }
 
-fn percent_encode_all(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn is_key(k: &str) -> bool {
     let mut chars = k.chars();
     chars
@@ -619,15 +607,6 @@ fn is_token(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// At most 96 characters of `s`, for messages.

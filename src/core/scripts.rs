@@ -93,10 +93,9 @@ pub fn plan_script(
         reason: reason.to_owned(),
     };
     let url = Url::parse(src).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => {}
-        "http" if allow_loopback_http && loopback => {}
+        "http" if allow_loopback_http && super::network::is_loopback(&url) => {}
         other => {
             return Err(bad(&format!(
                 "expected https (or loopback http when allowed), found {other:?}"

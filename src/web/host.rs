@@ -21,7 +21,7 @@ use web_sys::{Element, MessageChannel, MessageEvent, MessagePort, ShadowRootInit
 
 use super::mount::{create_iframe, Frame};
 use super::storage::WebStorage;
-use super::sys::{describe, error, js_error, nonce_hex, window};
+use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
 use crate::core::engine::{Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status};
 use crate::core::error::{ErrorCode, WardenError};
@@ -303,12 +303,7 @@ impl Host {
             srcdoc.as_ref(),
         )?;
 
-        let mut settle: Option<(Function, Function)> = None;
-        let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-        let (resolve, reject) = settle.ok_or_else(|| {
-            // invariant: the Promise constructor runs its executor synchronously.
-            WardenError::new(ErrorCode::Internal, "Promise executor did not run")
-        })?;
+        let (promise, resolve, reject) = deferred()?;
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
         let timeout_ms = plan.timeout_ms;

@@ -104,3 +104,15 @@ pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, 
             )
         })
 }
+
+/// A pending `Promise` with the functions that settle it.
+pub(crate) fn deferred(
+) -> Result<(js_sys::Promise, js_sys::Function, js_sys::Function), WardenError> {
+    let mut settle: Option<(js_sys::Function, js_sys::Function)> = None;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    let (resolve, reject) = settle.ok_or_else(|| {
+        // invariant: the Promise constructor runs its executor synchronously.
+        WardenError::new(ErrorCode::Internal, "Promise executor did not run")
+    })?;
+    Ok((promise, resolve, reject))
+}

@@ -114,7 +114,7 @@ function startApi() {
 }
 
 before(async () => {
-  servers = await startServers({ hostPort: 0, pluginPort: PLUGIN_PORT });
+  servers = await startServers({ hostPort: 0, pluginPort: PLUGIN_PORT, apiPort: 18984 });
   host = await startHost(servers.pluginOrigin);
   api = await startApi();
   browser = await launch();

@@ -1,7 +1,8 @@
 //! The pure core: every decision plugin-warden makes, with no browser in sight.
 //!
-//! Nothing under `core` names `wasm_bindgen`, `js_sys`, `web_sys` or `gloo` (a check in the
-//! test command enforces it), so all of it is tested natively with `cargo test`.
+//! Nothing under `core` names a browser crate (the wasm-bindgen family, web-sys, js-sys or
+//! the Gloo toolkit; a check in the test command enforces it), so all of it is tested natively
+//! with `cargo test`.
 
 pub mod analysis;
 pub mod audit;

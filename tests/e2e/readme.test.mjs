@@ -1,54 +1,50 @@
-// The README's host and plugin examples, run as written: each block after an
-// `<!-- example: host -->` / `<!-- example: plugin -->` marker becomes a page, with only the
-// package specifiers mapped to where the demo server serves the package.
+// The README's host and plugin quick-start examples, run as written: the block after
+// `<!-- example: host -->` becomes the page http://127.0.0.1:8700/readme-example/ and the block
+// after `<!-- example: plugin -->` the plugin page http://localhost:8701/readme-example/ (the URL
+// the host example mounts). The pages get an import map for the package specifiers and the host
+// CSP that hostCsp builds (require-trusted-types-for 'script'); see docs-examples-lib.mjs, which
+// also runs the examples of docs/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { readFileSync } from 'node:fs';
+import { launch } from '../../scripts/browser.mjs';
+import { ROOT, HOST_ORIGIN, PLUGIN_ORIGIN, parseBlocks, siteFiles, startSites } from './docs-examples-lib.mjs';
 
-const root = new URL('../../', import.meta.url).pathname;
-const readme = readFileSync(`${root}README.md`, 'utf8');
-function example(name) {
-  const m = readme.match(new RegExp(`<!-- example: ${name} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``));
-  assert.ok(m, `README has no ${name} example`);
-  return m[1]
-    .replaceAll("'plugin-warden/client'", "'/client/index.js'")
-    .replaceAll("'plugin-warden'", "'/pkg/index.js'");
+const blocks = parseBlocks(readFileSync(`${ROOT}README.md`, 'utf8'), 'README.md');
+function example(kind) {
+  const found = blocks.filter((b) => b.marker?.kind === kind && !b.marker.id && b.lang === 'js');
+  assert.equal(found.length, 1, `README has ${found.length} unnamed ${kind} examples; expected 1`);
+  return { ...found[0], marker: { kind, id: 'readme-example' } };
 }
 
-const HOST_DIR = `${root}www/host/readme-example`;
-const PLUGIN_DIR = `${root}www/plugins/readme-example`;
-let servers, browser;
+let sites, browser;
 before(async () => {
-  mkdirSync(HOST_DIR, { recursive: true });
-  mkdirSync(PLUGIN_DIR, { recursive: true });
-  const host = example('host').replace('console.log(', 'window.readmeLog = window.readmeLog || []; window.readmeLog.push(')
-    .replaceAll('console.log(', 'window.readmeLog.push(');
-  writeFileSync(`${HOST_DIR}/example.js`, `${host}\nwindow.readmeDone = true;\n`);
-  writeFileSync(`${HOST_DIR}/index.html`, '<!doctype html><meta charset="utf-8"><title>README host</title><div id="slot"></div><script type="module" src="./example.js"></script>');
-  writeFileSync(`${PLUGIN_DIR}/example.js`, example('plugin'));
-  writeFileSync(`${PLUGIN_DIR}/index.html`, '<!doctype html><meta charset="utf-8"><title>README plugin</title><script type="module" src="./example.js"></script><body></body>');
-  servers = await startServers({ hostPort: 8700, pluginPort: 8701 });
+  sites = await startSites(siteFiles([example('host'), example('plugin')]));
   browser = await launch();
 });
 after(async () => {
   await browser?.close();
-  await servers?.close();
-  rmSync(HOST_DIR, { recursive: true, force: true });
-  rmSync(PLUGIN_DIR, { recursive: true, force: true });
+  await sites?.close();
 });
 
 test('the README host and plugin examples run as written', async () => {
   const page = await browser.newPage();
-  const seen = watch(page);
-  await page.goto(`${servers.hostUrl}readme-example/`);
-  await page.waitForFunction(() => window.readmeDone === true, null, { timeout: 20_000 });
-  const log = await page.evaluate(() => window.readmeLog);
-  assert.deepEqual(log, ['mounted', ['storage']]);
-  const body = page.frameLocator('iframe').locator('body');
-  await body.filter({ hasText: 'says' }).waitFor({ timeout: 10_000 });
-  assert.equal(await body.textContent(), 'acme-notes says hello');
-  assert.deepEqual(seen.violations, []);
-  assert.deepEqual(seen.pageErrors, []);
+  const violations = [];
+  const pageErrors = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|TrustedHTML|TrustedScript|Trusted Type/i.test(m.text())) violations.push(m.text());
+  });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${HOST_ORIGIN}/readme-example/`);
+  await page.waitForFunction(() => self.__docs && (self.__docs.log.length >= 2 || self.__docs.errors.length > 0), null, { timeout: 20_000 });
+  const docs = await page.evaluate(() => self.__docs);
+  assert.deepEqual(docs.errors, []);
+  assert.deepEqual(docs.log, ['mounted', ['storage']]);
+  const frame = page.frames().find((f) => f.url().startsWith(`${PLUGIN_ORIGIN}/readme-example/`));
+  assert.ok(frame, 'the plugin frame is not there');
+  await frame.waitForFunction(() => document.body && document.body.textContent.includes('says'), null, { timeout: 10_000 });
+  assert.equal(await frame.evaluate(() => document.body.textContent), 'acme-notes says hello');
+  assert.deepEqual(docs.violations, []);
+  assert.deepEqual(violations, []);
+  assert.deepEqual(pageErrors, []);
 });

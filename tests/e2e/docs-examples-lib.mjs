@@ -369,7 +369,8 @@ const EMPTY = { log: [], errors: ['the page has no __docs (the prelude did not r
 
 /**
  * Run host example `ex` in `browser`; check the plugin examples it mounts (`served`).
- * Answers { log, errors, violations, consoleViolations, plugins: { id: { log, errors } } }.
+ * Answers { log, errors, violations, consoleViolations, csp (the page's header),
+ * plugins: { id: { log, errors, violations } } }.
  */
 export async function runHostExample(browser, ex, served) {
   const context = await browser.newContext();
@@ -381,7 +382,8 @@ export async function runHostExample(browser, ex, served) {
   });
   p.on('pageerror', (e) => pageErrors.push(String(e)));
   try {
-    await p.goto(`${HOST_ORIGIN}/${ex.marker.id}/`);
+    const response = await p.goto(`${HOST_ORIGIN}/${ex.marker.id}/`);
+    const csp = response?.headers()['content-security-policy'] ?? '';
     const read = () => p.evaluate(() => self.__docs ?? null).then((d) => d ?? EMPTY, () => EMPTY);
     const state = await settle(read, ex.expect.length);
     const plugins = {};
@@ -396,7 +398,7 @@ export async function runHostExample(browser, ex, served) {
       const readFrame = () => frame.evaluate(() => self.__docs ?? null).then((d) => d ?? EMPTY, () => EMPTY);
       plugins[pl.marker.id] = await settle(readFrame, pl.expect.length);
     }
-    return { ...state, errors: [...state.errors, ...pageErrors.filter((e) => !state.errors.some((s) => e.includes(s)))], consoleViolations, plugins };
+    return { ...state, csp, errors: [...state.errors, ...pageErrors.filter((e) => !state.errors.some((s) => e.includes(s)))], consoleViolations, plugins };
   } finally {
     await context.close();
   }

@@ -85,6 +85,7 @@ test('host examples (with the plugins and workers they mount) run under the host
   for (const ex of hosts) {
     await t.test(where(ex), async () => {
       const r = await runHostExample(browser, ex, served);
+      assert.match(r.csp, /require-trusted-types-for 'script'; trusted-types plugin-warden$/, 'the page was not served under the Trusted Types CSP');
       assert.deepEqual(r.errors, [], 'the example threw');
       assert.deepEqual(r.log, ex.expect, 'logged values');
       assert.deepEqual(r.violations, [], 'CSP violations seen by the host document');

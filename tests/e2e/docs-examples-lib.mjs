@@ -27,7 +27,7 @@
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -409,7 +409,7 @@ export async function runHostExample(browser, ex, served) {
  * the built package (node_modules/plugin-warden → pkg/). Answers { log, errors, status }.
  */
 export async function runNodeExample(ex, dir) {
-  const { mkdirSync, writeFileSync, symlinkSync, existsSync } = await import('node:fs');
+  const { mkdirSync, writeFileSync, symlinkSync } = await import('node:fs');
   const { spawnSync } = await import('node:child_process');
   const work = join(dir, ex.marker.id);
   mkdirSync(join(work, 'node_modules'), { recursive: true });
@@ -456,4 +456,38 @@ export async function checkManifestExample(ex) {
   const m = await loadSdk();
   const r = m.validateManifest(ex.code);
   return { valid: r.valid, paths: r.problems.map((p) => p.path) };
+}
+
+/** GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to `-`. */
+export function slug(heading) {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+/** Relative links of `files` whose file or `#anchor` does not exist: ["file: link", …]. */
+export function brokenLinks(files) {
+  const anchors = new Map();
+  const anchorsOf = (file) => {
+    if (!anchors.has(file)) {
+      const text = readFileSync(join(ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+      anchors.set(file, new Set([...text.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => slug(m[1]))));
+    }
+    return anchors.get(file);
+  };
+  const broken = [];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target)) continue; // absolute URLs are not checked here
+      const [path, anchor] = target.split('#');
+      const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
+      const resolved = path ? normalize(dir + path) : file;
+      if (path && !existsSync(join(ROOT, resolved))) {
+        // docs/benchmarks.md is written on another branch; everything else must exist.
+        if (resolved !== 'docs/benchmarks.md') broken.push(`${file}: ${target}`);
+        continue;
+      }
+      if (anchor !== undefined && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) broken.push(`${file}: ${target}`);
+    }
+  }
+  return broken;
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { launch } from '../../scripts/browser.mjs';
 import {
   ROOT, collect, docFiles, markupProblems, examplesOf, siteFiles, startSites, runHostExample,
-  runNodeExample, runShellExample, checkManifestExample,
+  runNodeExample, runShellExample, checkManifestExample, brokenLinks,
 } from './docs-examples-lib.mjs';
 
 const files = [...docFiles(), 'README.md'];
@@ -41,6 +41,10 @@ test('every ```js / ```sh block in docs/ is an example with a check, or marked n
   assert.ok(strict.size >= 3, `expected the three guides in docs/, found ${[...strict].join(', ')}`);
   assert.deepEqual(markupProblems(blocks, strict), []);
   assert.ok(hosts.length > 0 && examplesOf(blocks, 'shell').length > 0, 'no examples found at all');
+});
+
+test('links in docs/ resolve (files and #anchors)', () => {
+  assert.deepEqual(brokenLinks([...strict]), []);
 });
 
 test('manifest examples validate (or fail at exactly the paths) as declared', async () => {

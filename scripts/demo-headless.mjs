@@ -9,8 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { startServers } from './serve.mjs';
 import { launch } from './browser.mjs';
 import {
-  openDemo, pluginFrame, rbacMatrix, EXPECTED_ACCESS, answerPermissionPrompt, inspectorCard, inspectorAct,
-  quotesPickCategory, hostileAttempts, HOSTILE_EXPECTED, hostileFlood, panelReport, watchViolations, auditSummary, switchUser,
+  openDemo, pluginFrame, rbacMatrix, EXPECTED_ACCESS, answerPermissionPrompt, waitCard, inspectorAct,
+  quotesPickCategory, hostileAttempts, HOSTILE_EXPECTED, hostileFlood, panelReport, watchViolations, auditSummary, switchUser, screenshotAll,
 } from './demo-journeys.mjs';
 
 const out = process.env.DEMO_ARTIFACTS ?? 'artifacts';
@@ -55,7 +55,7 @@ try {
 
   // The optional permission: the hello plugin asks for ui:notify with a reason; we click Allow.
   const prompt = await answerPermissionPrompt(page, 'Allow');
-  const helloCard = await inspectorCard(page, 'demo-hello');
+  const helloCard = await waitCard(page, 'demo-hello', (c) => c.perms['ui:notify'] === 'granted');
   line(`\npermission prompt\n  dialog: "${prompt.prompt}"\n  answered Allow → plugin: ${prompt.text}\n  inspector: ui:notify ${helloCard.perms['ui:notify']}`);
   check(prompt.notify === 'granted' && helloCard.perms['ui:notify'] === 'granted', 'the allowed ui:notify was not granted');
 
@@ -72,13 +72,16 @@ try {
   line('\nhostile plugin attempts');
   for (const a of attempts) {
     const [want, code] = HOSTILE_EXPECTED[a.id] ?? ['?', '?'];
-    line(`  ${a.outcome === 'refused' ? `refused ${a.code}`.padEnd(26) : a.outcome.padEnd(26)} ${a.text.replace(/^(refused \S+|contained|UNEXPECTED\S*)\s*/, '').replace(/\s+/g, ' ').slice(0, 150)}`);
+    line(`  ${(a.outcome === 'refused' ? `refused ${a.code}` : a.outcome).padEnd(26)} ${a.label}`);
+    if (a.note) line(`  ${''.padEnd(26)}   ${a.note.replace(/\s+/g, ' ').slice(0, 110)}`);
     check(a.outcome === want && a.code === code, `hostile ${a.id}: ${a.outcome} ${a.code}, expected ${want} ${code}`);
   }
   check(attempts.length === Object.keys(HOSTILE_EXPECTED).length, `hostile attempts: ${attempts.length}`);
   const panel = await panelReport(page, 'demo-hostile');
   line(`  its HTML panel after the host's sanitizer: tags [${panel?.tags.join(', ')}], event handlers ${panel?.handlers.length}, javascript: links ${panel?.jsLinks}, script ran: ${panel?.pwned ? 'YES' : 'no'}`);
   check(panel && !panel.tags.includes('script') && !panel.tags.includes('iframe') && panel.handlers.length === 0 && panel.jsLinks === 0 && !panel.pwned, 'hostile panel HTML not neutralized');
+  // The screenshot shows every plugin, the hostile one with its attempts, before the flood.
+  await screenshotAll(page, `${out}/demo.png`);
   const started = Date.now();
   const suspended = await hostileFlood(page);
   const pingMs = await page.evaluate(async () => { const t = performance.now(); await new Promise((r) => setTimeout(r, 0)); window.demo.host.hasPermission('folders:view'); return performance.now() - t; });
@@ -94,7 +97,7 @@ try {
     const codes = Object.entries(s.byCode).map(([c, n]) => `${c} ${n}`).join(', ');
     line(`  ${id.padEnd(14)} allowed ${String(s.allowed).padStart(3)}  refused ${String(s.refused).padStart(4)}${codes ? `  (${codes})` : ''}`);
   }
-  const hostileCard = await inspectorCard(page, 'demo-hostile');
+  const hostileCard = await waitCard(page, 'demo-hostile', (c) => c.rateLimited > 0);
   line(`  inspector counters for demo-hostile: refused ${hostileCard.refused}, rate-limited ${hostileCard.rateLimited}`);
   check(hostileCard.rateLimited > 0, 'no rate-limit hits counted');
 
@@ -115,8 +118,8 @@ try {
   if (seen.pageErrors.length) line(`page errors: ${seen.pageErrors.join('\n  ')}`);
   check(seen.pageErrors.length === 0, 'page errors');
 
-  await page.screenshot({ path: `${out}/demo.png`, fullPage: true });
-  line(`\nscreenshot: ${out}/demo.png`);
+  await screenshotAll(page, `${out}/demo-suspended.png`);
+  line(`\nscreenshots: ${out}/demo.png, ${out}/demo-suspended.png (after the flood)`);
 } catch (e) {
   problems.push(`driver failed: ${e.stack ?? e}`);
 } finally {

@@ -75,7 +75,7 @@ export async function answerPermissionPrompt(page, choice) {
   await hello.click('#notify');
   const dialog = page.getByRole('dialog');
   await dialog.waitFor({ timeout: 10_000 });
-  const prompt = (await dialog.textContent()).replace(/\s+/g, ' ').trim();
+  const prompt = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
   await dialog.getByRole('button', { name: choice }).click();
   await hello.waitForFunction(() => document.body.dataset.notify, null, { timeout: 10_000 });
   return { prompt, notify: await hello.evaluate(() => document.body.dataset.notify), text: await hello.textContent('#asked') };
@@ -91,6 +91,20 @@ export function inspectorCard(page, id) {
     rateLimited: Number(c.querySelector('[data-count="rate-limited"]').textContent.replace(/\D+/g, '')),
     perms: Object.fromEntries([...c.querySelectorAll('.perms li')].map((li) => [li.dataset.perm, li.dataset.state])),
   }));
+}
+
+/**
+ * The inspector card of `id` once `pred(card)` holds (cards refresh a few ms after an audit
+ * event); the last card read if it never does within `ms`.
+ */
+export async function waitCard(page, id, pred, ms = 5000) {
+  const end = Date.now() + ms;
+  let card = await inspectorCard(page, id);
+  while (!pred(card) && Date.now() < end) {
+    await page.waitForTimeout(50);
+    card = await inspectorCard(page, id);
+  }
+  return card;
 }
 
 /** Click the inspector's Revoke / Grant button of `perm` for plugin `id`. */
@@ -116,7 +130,7 @@ export function inspectorRows(page, plugin) {
 export async function hostileAttempts(page) {
   const frame = await pluginFrame(page, 'demo-hostile', 'done');
   return frame.$$eval('#attempts li', (lis) => lis.map((li) => ({
-    id: li.dataset.attack, outcome: li.dataset.outcome, code: li.dataset.code, text: li.textContent,
+    id: li.dataset.attack, outcome: li.dataset.outcome, code: li.dataset.code, label: li.dataset.label, note: li.dataset.note, text: li.textContent,
   })));
 }
 
@@ -197,4 +211,17 @@ export function auditSummary(events) {
     s.methods[m] = (s.methods[m] ?? 0) + 1;
   }
   return out;
+}
+
+/**
+ * A screenshot of the whole page. Plugin iframes live in other processes and a `fullPage`
+ * capture leaves them blank, so the viewport is grown to the page's height instead.
+ */
+export async function screenshotAll(page, path) {
+  const vp = page.viewportSize();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: vp.width, height: Math.min(Math.max(height, vp.height), 4000) });
+  await page.waitForTimeout(400);
+  await page.screenshot({ path });
+  await page.setViewportSize(vp);
 }

@@ -31,11 +31,13 @@ function toast(pluginId, message, level) {
 function slot(id, title) {
   const state = el('span', { class: 'state' });
   const body = el('div', { class: 'slot-body' });
-  const box = el('div', { class: 'slot', id: `slot-${id}`, dataset: { plugin: id } }, el('h3', {}, el('span', { text: title }), state), body);
+  const note = el('p', { class: 'slot-note', role: 'status' });
+  const box = el('div', { class: 'slot', id: `slot-${id}`, dataset: { plugin: id } }, el('h3', {}, el('span', { text: title }), state), body, note);
   document.getElementById('slots').append(box);
   return {
     box,
     body,
+    note,
     setState(s) { state.textContent = s.state + (s.code ? ` (${s.code})` : ''); state.className = `state ${s.state}`; },
   };
 }
@@ -90,7 +92,12 @@ async function main() {
     allowLoopbackHttp: true,
     onAudit,
     onEvent,
-    onNotify: ({ pluginId, message, level }) => { log('ok', `${pluginId} says: ${message}`); toast(pluginId, message, level); },
+    onNotify: ({ pluginId, message, level }) => {
+      log('ok', `${pluginId} says: ${message}`);
+      toast(pluginId, message, level);
+      const note = slots.get(pluginId)?.note;
+      if (note) note.textContent = `notified: ${message}`;
+    },
   });
   window.demo = { host, events, panels, inspector, pluginOrigin, apiOrigin, plugins: plugins.map((p) => p.manifest.id) };
 

@@ -70,7 +70,7 @@ export function demoPlugins({ pluginOrigin, apiOrigin }) {
     // it is refused.
     manifest: {
       id: 'demo-hostile', name: 'Hostile plugin (attacks the host)', version: '1.0.0',
-      permissions: ['storage', 'api:read', 'events', 'ui:notify'], network: [`${apiOrigin}/api/`],
+      permissions: ['storage', 'api:read', 'events', 'ui:notify', 'permissions'], network: [`${apiOrigin}/api/`],
       entry: { src: `${pluginOrigin}/demo-hostile/` },
     },
     mount: { src: `${pluginOrigin}/demo-hostile/?api=${encodeURIComponent(apiOrigin)}` },

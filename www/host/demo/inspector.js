@@ -45,11 +45,9 @@ export function createInspector({ cardsEl, callsEl, filterEl, log }) {
     el('td', { text: String(e.seq) }),
     el('td', { text: clock(e.timeMs) }),
     el('td', { text: e.plugin ?? '—' }),
-    el('td', { text: e.kind }),
-    el('td', { text: e.method ?? '' }),
-    el('td', { text: e.decision ?? '' }),
-    el('td', { class: 'code', text: e.code ?? '' }),
-    el('td', { class: 'detail', text: detailOf(e) }));
+    el('td', { text: e.method ?? e.kind, title: `kind: ${e.kind}` }),
+    el('td', { class: 'decision', text: e.decision ? `${e.decision}${e.code ? ` ${e.code}` : ''}` : (e.code ?? '') }),
+    el('td', { class: 'detail', text: detailOf(e), title: detailOf(e) }));
   }
 
   function prepend(e) {

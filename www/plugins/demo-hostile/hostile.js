@@ -65,6 +65,8 @@ function show(r) {
   li.dataset.attack = r.id;
   li.dataset.outcome = r.outcome;
   li.dataset.code = r.code ?? '';
+  li.dataset.label = `${r.group}: ${r.label}`;
+  li.dataset.note = r.note ?? '';
   const verdict = document.createElement('b');
   verdict.textContent = r.outcome === 'refused' ? `refused ${r.code}` : r.outcome === 'contained' ? 'contained' : `UNEXPECTED${r.code ? ` ${r.code}` : ''}`;
   const what = document.createElement('span');
@@ -72,7 +74,8 @@ function show(r) {
   li.append(verdict, what);
   if (r.note) {
     const note = document.createElement('div');
-    note.textContent = r.note;
+    note.className = 'note';
+    note.textContent = `→ ${r.note}`;
     li.append(note);
   }
   list.append(li);
@@ -128,8 +131,8 @@ const attacks = [
     refusal(await call('api.fetch', { url: `${api}/api/notes`, method: 'POST', body: '{"pwned":true}' }))],
   ['escalate', 'request-undeclared', 'permissions.request("api:write"), not in its manifest', async () =>
     refusal(await call('permissions.request', { permission: 'api:write', reason: 'trust me' }))],
-  ['escalate', 'forge-route', `api.fetch("route:api/collection") — another plugin's proxied route`, async () =>
-    refusal(await call('api.fetch', { url: 'route:api/collection', method: 'DELETE' }))],
+  ['escalate', 'forge-route', `api.fetch("route:api/quotes") — the Quotes plugin's proxied route`, async () =>
+    refusal(await call('api.fetch', { url: 'route:api/quotes' }))],
   ['storage', 'proto-params', 'storage.get with an own __proto__ key in its params', async () =>
     refusal(await raw(JSON.parse(`{"v":1,"id":${nextId++},"method":"storage.get","params":{"key":"prefs","__proto__":{"plugin":"${OTHER}"}}}`)))],
   ['storage', 'proto-value', 'storage.set of a value with an own __proto__ key', async () =>

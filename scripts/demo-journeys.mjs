@@ -75,7 +75,7 @@ export async function answerPermissionPrompt(page, choice) {
   await hello.click('#notify');
   const dialog = page.getByRole('dialog');
   await dialog.waitFor({ timeout: 10_000 });
-  const prompt = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
+  const prompt = (await dialog.innerText()).replace(/\s+/g, ' ').replace(/\s*Allow\s*Deny\s*$/, '').trim();
   await dialog.getByRole('button', { name: choice }).click();
   await hello.waitForFunction(() => document.body.dataset.notify, null, { timeout: 10_000 });
   return { prompt, notify: await hello.evaluate(() => document.body.dataset.notify), text: await hello.textContent('#asked') };

@@ -102,9 +102,9 @@ function serve(mounts, headersFor, port) {
 }
 
 const QUOTES = [
-  { id: 1, text: 'Simplicity is prerequisite for reliability.', author: 'Edsger W. Dijkstra' },
-  { id: 2, text: 'Make it work, make it right, make it fast.', author: 'Kent Beck' },
-  { id: 3, text: 'The cheapest, fastest and most reliable components are those that aren\u2019t there.', author: 'Gordon Bell' },
+  { id: 1, text: 'Simplicity is prerequisite for reliability.', author: 'Edsger W. Dijkstra', category: 'design' },
+  { id: 2, text: 'Make it work, make it right, make it fast.', author: 'Kent Beck', category: 'process' },
+  { id: 3, text: 'The cheapest, fastest and most reliable components are those that aren\u2019t there.', author: 'Gordon Bell', category: 'design' },
 ];
 
 /**

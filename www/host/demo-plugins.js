@@ -1,14 +1,49 @@
 // The demo's plugins, shared by the host page (www/host/app.js) and the demo server
 // (scripts/serve.mjs), which builds the page's CSP from these manifests with the SDK's hostCsp:
 // frame-src from each `entry.src` origin, connect-src from each `network` origin.
+//
+// The Quotes app plugin also carries Grafana-style RBAC: plugin roles granted to basic roles
+// (or assigned to a user by name, `user.roles`), nav `includes` gated by those roles' actions,
+// and `routes` whose `reqAction` gates the host's pages (www/host/demo/nav.js).
+export const QUOTES_ID = 'demo-quotes';
+
 export function demoPlugins({ pluginOrigin, apiOrigin }) {
   return [
   {
+    // Asks for an optional capability (ui:notify) at runtime, with a reason; the host answers
+    // with the SDK's default permission dialog.
     manifest: {
-      id: 'demo-hello', name: 'Hello plugin', version: '1.0.0', permissions: ['storage', 'events'],
+      id: 'demo-hello', name: 'Hello (asks for ui:notify)', version: '1.1.0', permissions: ['storage', 'events'],
+      optionalPermissions: ['ui:notify'],
       entry: { src: `${pluginOrigin}/hello/` },
     },
     mount: { src: `${pluginOrigin}/hello/` },
+  },
+  {
+    // Reads the local test API through sdk.api.fetch: only URLs under `network` are reachable,
+    // only GET/HEAD with api:read (its POST is refused), no cookies, no redirects followed. It
+    // remembers the user's preferred category in its storage.
+    manifest: {
+      id: QUOTES_ID, name: 'Quotes (storage + api.fetch)', version: '1.1.0',
+      permissions: ['api:read', 'storage'], network: [`${apiOrigin}/api/`],
+      entry: { src: `${pluginOrigin}/quotes/` },
+      roles: [
+        { role: { name: 'Quotes Reader', description: 'Browse the quotes', permissions: [{ action: `${QUOTES_ID}.quotes:read` }] }, grants: ['Viewer'] },
+        { role: { name: 'Quotes Editor', description: 'Suggest quotes', permissions: [{ action: `${QUOTES_ID}.quotes:write` }] }, grants: ['Editor'] },
+        { role: { name: 'Quotes Curator', description: 'Curate the collection', permissions: [{ action: `${QUOTES_ID}.collection:curate` }] }, grants: ['Admin'] },
+      ],
+      includes: [
+        { type: 'page', name: 'Browse quotes', path: '/a/%PLUGIN_ID%/browse', action: `${QUOTES_ID}.quotes:read`, addToNav: true, defaultNav: true },
+        { type: 'page', name: 'Suggest a quote', path: '/a/%PLUGIN_ID%/suggest', action: `${QUOTES_ID}.quotes:write`, addToNav: true },
+        { type: 'page', name: 'Curate', path: '/a/%PLUGIN_ID%/curate', action: `${QUOTES_ID}.collection:curate`, addToNav: true },
+      ],
+      routes: [
+        { path: 'api/quotes', method: 'GET', reqAction: `${QUOTES_ID}.quotes:read`, url: `${apiOrigin}/api/quotes` },
+        { path: 'api/notes', method: 'POST', reqAction: `${QUOTES_ID}.quotes:write`, url: `${apiOrigin}/api/notes` },
+        { path: 'api/collection', method: 'DELETE', reqAction: `${QUOTES_ID}.collection:curate`, url: `${apiOrigin}/api/collection` },
+      ],
+    },
+    mount: { src: `${pluginOrigin}/quotes/?api=${encodeURIComponent(apiOrigin)}` },
   },
   {
     // The host fetches the worker's code from the plugin origin (hence `network`), checks it at
@@ -30,14 +65,15 @@ export function demoPlugins({ pluginOrigin, apiOrigin }) {
     },
   },
   {
-    // Reads the local test API through sdk.api.fetch: only URLs under `network` are reachable,
-    // only GET/HEAD with api:read (its POST is refused), no cookies, no redirects followed.
+    // Tries to exfiltrate, escalate, read other plugins' storage, flood and inject script
+    // (www/plugins/demo-hostile/). Its manifest is modest on purpose: everything it tries beyond
+    // it is refused.
     manifest: {
-      id: 'demo-quotes', name: 'Quotes (api.fetch to the local API)', version: '1.0.0',
-      permissions: ['api:read', 'storage'], network: [`${apiOrigin}/api/`],
-      entry: { src: `${pluginOrigin}/quotes/` },
+      id: 'demo-hostile', name: 'Hostile plugin (attacks the host)', version: '1.0.0',
+      permissions: ['storage', 'api:read', 'events', 'ui:notify', 'permissions'], network: [`${apiOrigin}/api/`],
+      entry: { src: `${pluginOrigin}/demo-hostile/` },
     },
-    mount: { src: `${pluginOrigin}/quotes/?api=${encodeURIComponent(apiOrigin)}` },
+    mount: { src: `${pluginOrigin}/demo-hostile/?api=${encodeURIComponent(apiOrigin)}` },
   },
 ];
 }

@@ -67,6 +67,8 @@ export interface HostOptions {
   requireSignatures?: boolean;
   bundlePolicy?: 'reject' | 'warn';
   auditCapacity?: number;
+  /** Origins `host.loadScript` may load from, besides installed plugins' `entry.src` origins. */
+  approvedScriptOrigins?: string[];
   /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
   routes?: Record<string, RouteConfig>;
 }
@@ -80,7 +82,7 @@ export interface InstallInfo { id: string; status: PluginStatus; warnings: strin
 export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
-  | { mode: 'shadow'; html: string }
+  | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
   | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
@@ -114,6 +116,32 @@ fn function(options: &JsValue, name: &str) -> Result<Option<Function>, JsValue> 
     })
 }
 
+/// The function-valued options `PluginHost` knows.
+const CALLBACKS: &[&str] = &["onPermissionRequest", "onAudit", "onEvent", "onNotify"];
+
+/// A misspelled callback (`onAduit`) would otherwise vanish in the JSON step below: refuse it.
+fn refuse_unknown_callbacks(options: &JsValue) -> Result<(), JsValue> {
+    let Some(object) = options.dyn_ref::<Object>() else {
+        return Ok(());
+    };
+    for key in Object::keys(object).iter() {
+        let Some(name) = key.as_string() else {
+            continue;
+        };
+        let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
+        if value.is_function() && !CALLBACKS.contains(&name.as_str()) {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "PluginHost options: unknown callback `{name}` (function options: {})",
+                    CALLBACKS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The host side of plugin-warden: installs, mounts and polices plugins.
 #[wasm_bindgen]
 pub struct PluginHost {
@@ -137,6 +165,7 @@ impl PluginHost {
             ));
         }
         let callbacks = if options.is_object() {
+            refuse_unknown_callbacks(&options)?;
             Callbacks {
                 on_permission_request: function(&options, "onPermissionRequest")?,
                 on_audit: function(&options, "onAudit")?,

@@ -545,13 +545,15 @@ fn warnings_alone_pass_the_check() {
 }
 
 #[test]
-fn report_serializes_for_the_cli() {
+fn report_serializes_for_javascript() {
     let report = run("eval(x)");
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["findings"][0]["rule"], "no-eval");
     assert_eq!(json["findings"][0]["severity"], "error");
     assert_eq!(json["findings"][0]["line"], 1);
-    assert_eq!(json["error_count"], 1);
+    assert_eq!(json["errorCount"], 1);
+    assert_eq!(json["warningCount"], 0);
+    assert!(json.get("error_count").is_none());
     assert_eq!(json["lines"], 1);
 }
 

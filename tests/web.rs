@@ -56,6 +56,23 @@ async fn tick(ms: i32) {
 }
 
 #[wasm_bindgen_test]
+fn a_misspelled_callback_option_is_refused_not_dropped() {
+    let options = Object::new();
+    let noop = js_sys::Function::new_no_args("");
+    Reflect::set(&options, &"onAduit".into(), &noop).unwrap();
+    let err = PluginHost::new(options.clone().into())
+        .err()
+        .expect("onAduit must be refused");
+    assert_eq!(code_of(&err), "INVALID_ARGUMENT");
+    let message = get(&err, "message").as_string().unwrap_or_default();
+    assert!(message.contains("onAduit"), "{message}");
+    // The real name is accepted.
+    let options = Object::new();
+    Reflect::set(&options, &"onAudit".into(), &noop).unwrap();
+    assert!(PluginHost::new(options.into()).is_ok());
+}
+
+#[wasm_bindgen_test]
 async fn mounting_an_unknown_plugin_rejects_with_not_found() {
     let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
     let err = JsFuture::from(host.mount("nope-plugin", &slot(), None))

@@ -265,8 +265,10 @@ pub struct Finding {
     pub message: String,
 }
 
-/// The result of [`analyze`].
+/// The result of [`analyze`]. Serialized with camelCase keys (`errorCount`, `warningCount`), as
+/// JavaScript callers of `analyzeBundle` expect.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnalysisReport {
     /// Findings in source order, at most [`AnalysisOptions::max_findings`] of each severity.
     pub findings: Vec<Finding>,

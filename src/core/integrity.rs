@@ -26,8 +26,9 @@
 //! `entry.integrity` reported as `INVALID_MANIFEST` calls [`Integrity::parse`] itself and maps
 //! the error, naming the field.
 //!
-//! Signature verification (`SIGNATURE_INVALID`) is not implemented yet: it needs RSA/ECDSA
-//! crates this build does not have.
+//! Signature verification (`SIGNATURE_INVALID`) lives elsewhere: [`super::signature`] decides
+//! what is signed and checks the key; the browser verifies with WebCrypto and the CLI with
+//! RustCrypto.
 
 use std::fmt;
 use std::str::FromStr;

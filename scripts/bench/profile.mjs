@@ -34,7 +34,7 @@ export function summarize({ nodes, samples, timeDeltas }, top = 15) {
   // Share of time in wasm vs JS vs the engine's own entries ((program), (garbage collector)…).
   const kinds = { wasm: 0, js: 0, other: 0 };
   for (const [k, ms] of self) {
-    if (/wasm:\/\//.test(k) || /^\$/.test(k)) kinds.wasm += ms;
+    if (/\.wasm$|wasm:\/\/|wasm-function\[/.test(k)) kinds.wasm += ms;
     else if (/^\(/.test(k)) kinds.other += ms;
     else kinds.js += ms;
   }

@@ -96,7 +96,7 @@ export function markdown(r) {
     if (c.note) { out.push(c.note + '.'); out.push(''); }
     if (c.flood) {
       const f = c.flood;
-      out.push(`Flooder: state **${f.flooder.state}**${f.flooder.code ? ` (${f.flooder.code})` : ''}, host counted ${JSON.stringify(f.flooder.hostCounts)}; replies it saw: ${JSON.stringify(f.flooder.repliesSeen)} of ≥ ${f.flooder.sentAtLeast} sent. Victim stayed **${f.victimState}**.`);
+      out.push(`Flooder: state **${f.flooder.state}**${f.flooder.code ? ` (${f.flooder.code})` : ''}, host counted ${JSON.stringify(f.flooder.hostCounts)}; replies it saw: ${JSON.stringify(f.flooder.repliesSeen)} of ≥ ${f.flooder.sentAtLeast} sent. Victim stayed **${f.victimState}**; its failed calls: ${JSON.stringify(f.victimErrors.flooded)} during the flood, ${JSON.stringify(f.victimErrors.quiet)} without.`);
       out.push('');
     }
     if (c.memory) {
@@ -118,7 +118,9 @@ export function markdown(r) {
       out.push(`| ${name} ${r.size.versions[name]} (${b.files.map((f) => f.replace(/^node_modules\//, '')).join(', ')}) | ${fmt(b.raw / KiB)} | ${fmt(b.gzip / KiB)} | ${fmt(b.brotli / KiB)} |`);
     }
     out.push('');
-    out.push(`The release wasm ${r.size.wasmNameSection ? 'keeps' : 'has no'} a \`name\` section (${r.size.wasmNameSection ? 'wasm functions show their Rust names in profiles' : 'profiles show wasm functions by index only'}).`);
+    out.push(r.size.wasmNameSection
+      ? 'The release wasm keeps its `name` section: wasm functions show their Rust names in profiles.'
+      : 'The release wasm has no `name` section: profiles of it show wasm functions by index only.');
     out.push('');
   }
   if (Object.keys(r.safety ?? {}).length) {
@@ -154,10 +156,22 @@ export function markdown(r) {
       }
     }
   }
+  if (r.profileBuild) {
+    out.push(`Profiled build: ${r.profileBuild.note} (wasm names: ${r.profileBuild.names}).`);
+    out.push('');
+  }
+  if (r.blockedImageLoads) {
+    out.push(`${r.blockedImageLoads} image loads of sanitized pages were blocked by the page's \`img-src 'self'\` (expected: nothing leaves loopback).`);
+    out.push('');
+  }
+  if (Object.keys(r.violationsBy ?? {}).length) {
+    out.push(`CSP / Trusted Types reports by cause: ${Object.entries(r.violationsBy).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+    out.push('');
+  }
   if (r.violations?.length || r.pageErrors?.length) {
     out.push('## Problems');
     out.push('');
-    for (const v of [...(r.violations ?? []), ...(r.pageErrors ?? [])]) out.push(`- ${v}`);
+    for (const v of [...(r.violations ?? []).slice(0, 10), ...(r.pageErrors ?? [])]) out.push(`- ${v}`);
     out.push('');
   }
   return out.join('\n');

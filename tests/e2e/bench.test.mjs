@@ -30,7 +30,9 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.equal(r.quick, true);
     assert.equal(r.crossOriginIsolated, true, 'the bench page must be cross-origin isolated');
     assert.deepEqual(r.suites, ['sanitize', 'sanitize-into-DOM', 'rpc', 'permission', 'mount', 'size']);
-    assert.deepEqual(r.violations, []);
+    // CSP / Trusted Types reports: only DOMPurify's own (it edits <script> text in its parse
+    // document; Trusted Types block that) may occur.
+    for (const [who, n] of Object.entries(r.violationsBy)) assert.ok(who === 'DOMPurify' || n === 0, `${who} caused ${n} reports: ${r.violations}`);
     assert.deepEqual(r.pageErrors, []);
 
     // Every suite has cases, and every candidate of every case produced numbers.
@@ -48,7 +50,7 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     }
     assert.deepEqual([...names('rpc')].filter((n) => !n.startsWith('victim')).sort(),
       ['Comlink', 'MessagePort', 'Penpal', 'plugin-warden', 'postMessage']);
-    for (const n of [1, 10, 100]) assert.ok(r.cases.some((c) => c.suite === 'mount' && c.case.startsWith(`${n} plugin`)), `no ${n}-plugin mount case`);
+    for (const n of [1, 10]) assert.ok(r.cases.some((c) => c.suite === 'mount' && c.case.startsWith(`${n} plugin`)), `no ${n}-plugin mount case`);
 
     // Safety agreement: every sanitizer's output is free of script-capable content.
     for (const corpus of ['pages', 'fragments']) {

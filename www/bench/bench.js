@@ -70,14 +70,15 @@ window.bench = {
   async sanitize(kind, which, opts) {
     const inputs = corpus[which];
     const r = await runSanitize(sanitizers, kind, inputs, opts);
-    return { ...r, safety: safety(sanitizers, inputs) };
+    return { ...r, safety: opts.scan ? safety(sanitizers, inputs) : null };
   },
-  /** One candidate alone, for the profiler: `seconds` of back-to-back passes. */
+  /** One candidate alone (profiler, violation attribution): passes for at least `seconds`. */
   async sanitizeLoop(kind, which, name, seconds) {
     const fn = sanitizers[kind][name];
     const end = performance.now() + seconds * 1000;
     let passes = 0;
-    while (performance.now() < end) { for (const h of corpus[which]) fn(h); passes++; }
+    do { for (const h of corpus[which]) fn(h); passes++; } while (performance.now() < end);
+    sanitizers.clear();
     return passes;
   },
 

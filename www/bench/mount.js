@@ -45,7 +45,7 @@ function bareMount() {
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.title = 'bare plugin';
     frame.src = `${pluginOrigin}/bare.html?host=${encodeURIComponent(location.origin)}`;
-    const timer = setTimeout(() => { removeEventListener('message', onHello); reject(new Error('bare iframe: no hello in 20 s')); }, 20_000);
+    const timer = setTimeout(() => { removeEventListener('message', onHello); reject(new Error('bare iframe: no reply in 60 s')); }, 60_000);
     function onHello(e) {
       if (e.source !== frame.contentWindow || !e.data || e.data.type !== 'hello') return;
       removeEventListener('message', onHello);
@@ -102,7 +102,8 @@ export async function runMany(n, { warmup, samples, measure }) {
     'plugin-warden iframe': async () => {
       const els = ids.map(() => { const el = document.createElement('div'); slot.append(el); return el; });
       const t0 = performance.now();
-      await Promise.all(ids.map((id, i) => host.mount(id, els[i], { src: readyUrl() })));
+      // A generous handshake timeout: 100 frames at once on 2 busy cores can take > 10 s.
+      await Promise.all(ids.map((id, i) => host.mount(id, els[i], { src: readyUrl(), timeout: 60_000 })));
       const dt = performance.now() - t0;
       return { dt, release: () => { for (const id of ids) host.unmount(id); for (const el of els) el.remove(); } };
     },

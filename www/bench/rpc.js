@@ -5,7 +5,7 @@
 import { PluginHost } from '/pkg/index.js';
 import { connect as penpalConnect, WindowMessenger } from '/vendor/penpal.mjs';
 import * as Comlink from '/vendor/comlink.mjs';
-import { summary, sleep } from './lib.js';
+import { sleep } from './lib.js';
 
 export const SIZES = { k: 5, p100: 100, p1k: 1024, p16k: 16 * 1024, p64k: 64 * 1024 };
 
@@ -80,6 +80,7 @@ export async function setupRpc(pluginOrigin, slot) {
       const result = fromFrame(win, 'result', 60_000);
       win.postMessage({ bench: 'run', candidate, key, n, intervalMs }, '*');
       const r = await result;
+      if (Object.keys(r.errors).length) throw new Error(`${candidate}: calls failed: ${JSON.stringify(r.errors)}`);
       if (r.length !== info.sizes[key]) throw new Error(`${candidate}: got ${r.length} chars for ${key}, expected ${info.sizes[key]}`);
       return r.times;
     },
@@ -91,8 +92,9 @@ export async function setupRpc(pluginOrigin, slot) {
  * The flood: a victim plugin's paced storage.get (40/s, under the default 50/s) is timed alone,
  * then while a second plugin floods calls (bursts of `burst` every `everyMs`). Default limits;
  * `suspendAfter: 0` keeps the flooder alive (refused, not suspended) for the whole measurement.
+ * The victim's failed calls (e.g. TIMEOUT when the host cannot keep up) are counted.
  */
-export async function flood(pluginOrigin, slot, { calls, suspend }) {
+export async function flood(pluginOrigin, slot, { calls, suspend, burst = 100, everyMs = 10 }) {
   const limits = suspend ? {} : { suspendAfter: 0 };
   const host = new PluginHost({ storage: 'memory', allowLoopbackHttp: true, limits });
   try {
@@ -104,7 +106,7 @@ export async function flood(pluginOrigin, slot, { calls, suspend }) {
     const paced = async () => {
       const r = fromFrame(victim.win, 'result', 60_000);
       victim.win.postMessage({ bench: 'run', candidate: 'plugin-warden', key: 'k', n: calls, intervalMs: 25 }, '*');
-      return (await r).times;
+      return r;
     };
     const quiet = await paced();
     const flooder = await mountCaller(host, 'bench-flooder', pluginOrigin, 'flood.html', slot);
@@ -112,17 +114,18 @@ export async function flood(pluginOrigin, slot, { calls, suspend }) {
     const onFlood = (e) => { if (e.source === flooder.win && e.data && e.data.op === 'flooding') last = e.data; };
     addEventListener('message', onFlood);
     const t0 = performance.now();
-    flooder.win.postMessage({ bench: 'flood', total: 1e6, burst: 100, everyMs: 10 }, '*');
+    flooder.win.postMessage({ bench: 'flood', total: 1e6, burst, everyMs }, '*');
     const flooded = await paced();
     const elapsed = performance.now() - t0;
     removeEventListener('message', onFlood);
     const status = host.status('bench-flooder');
     const counts = host.inspect('bench-flooder').counts;
     const victimStatus = host.status('bench-victim');
-    host.unmount('bench-flooder');
+    try { host.unmount('bench-flooder'); } catch { /* a suspended plugin is already down */ }
     return {
-      quiet: summary(quiet), flooded: summary(flooded), quietSamples: quiet, floodedSamples: flooded,
-      floodMs: elapsed,
+      quietSamples: quiet.times, floodedSamples: flooded.times,
+      victimErrors: { quiet: quiet.errors, flooded: flooded.errors },
+      floodMs: elapsed, floodRate: { burst, everyMs, callsPerSecond: (burst * 1000) / everyMs },
       flooder: { sentAtLeast: last.sent, repliesSeen: last.codes, state: status.state, code: status.code ?? null, hostCounts: counts },
       victimState: victimStatus.state,
     };

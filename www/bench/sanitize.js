@@ -30,8 +30,9 @@ export function nativeConfig(allow, tagNames) {
     elements: allow.elements.map((name) => ({ name, attributes: allow.perElement[name] ?? [] })),
     attributes: allow.generic,
     // ammonia unwraps every other element (keeps its children); the native Sanitizer removes
-    // unlisted elements with their content, so name every other element seen in the corpus.
-    replaceWithChildrenElements: tagNames.filter((t) => !allowed.has(t) && !dropped.has(t)),
+    // unlisted elements with their content, so name every other element seen in the corpus
+    // (except `html`, which the Sanitizer refuses there and a fragment never contains).
+    replaceWithChildrenElements: tagNames.filter((t) => !allowed.has(t) && !dropped.has(t) && t !== 'html'),
     comments: false,
     dataAttributes: false,
   };
@@ -54,6 +55,9 @@ export function setupSanitizers(host, corpus) {
     }
   }
   const target = document.getElementById('target');
+  // A document without a browsing context: its elements load nothing and run nothing, so the
+  // `inert` kind times sanitizing + building the DOM without image fetches or CSP reports.
+  const inertTarget = document.implementation.createHTMLDocument('').body;
   const tpl = document.createElement('template');
   return {
     nativeNote,
@@ -69,10 +73,16 @@ export function setupSanitizers(host, corpus) {
       DOMPurify: (html) => { target.replaceChildren(DOMPurify.sanitize(html, purifyFragment)); },
       ...(native ? { 'native setHTML': (html) => { target.setHTML(html, native); } } : {}),
     },
+    inert: {
+      'plugin-warden': (html) => { inertTarget.innerHTML = host.trustedHTML(html); },
+      DOMPurify: (html) => { inertTarget.replaceChildren(DOMPurify.sanitize(html, purifyFragment)); },
+      ...(native ? { 'native setHTML': (html) => { inertTarget.setHTML(html, native); } } : {}),
+    },
+    clear() { target.replaceChildren(); inertTarget.replaceChildren(); },
     /** plugin-warden's string API gives exactly what its DOM path (trustedHTML) inserts. */
     sameAsTrusted: (html) => String(host.trustedHTML(html)) === pwSanitize(html),
     /** Each candidate's DOM for `html`, in an inert template (nothing loads), for the scan. */
-    inert: {
+    scan: {
       'plugin-warden': (t, html) => { t.innerHTML = host.trustedHTML(html); },
       // Adopted into the template's inert document (an importNode would make images load).
       DOMPurify: (t, html) => { t.content.replaceChildren(DOMPurify.sanitize(html, purifyFragment)); },
@@ -84,7 +94,7 @@ export function setupSanitizers(host, corpus) {
 /** Scan every candidate's output on every input. */
 export function safety(s, inputs) {
   const out = {};
-  for (const [name, into] of Object.entries(s.inert)) {
+  for (const [name, into] of Object.entries(s.scan)) {
     const agg = { safe: true, findings: [], styleAttributes: 0, elements: 0, textChars: 0 };
     for (const html of inputs) {
       const t = document.createElement('template');
@@ -106,12 +116,12 @@ export function safety(s, inputs) {
 
 /**
  * Time each candidate over the whole input list (one sample = every input once), interleaved.
- * `kind` is 'string' or 'dom'. Answers { candidates: { name: { samplesMs, bytes } }, … }.
+ * `kind` is 'string', 'dom' (an attached element) or 'inert' (an element of a document without
+ * a browsing context). Answers { candidates: { name: { samplesMs, bytes } }, … }.
  */
 export async function runSanitize(s, kind, inputs, { warmup, samples }) {
   const fns = s[kind];
   const bytes = inputs.reduce((n, x) => n + x.length, 0);
-  const target = document.getElementById('target');
   const candidates = {};
   for (const [name, fn] of Object.entries(fns)) {
     candidates[name] = () => {
@@ -122,7 +132,7 @@ export async function runSanitize(s, kind, inputs, { warmup, samples }) {
         if (r !== undefined) sink += r.length;
       }
       const dt = performance.now() - t0;
-      target.replaceChildren();
+      s.clear();
       if (kind === 'string' && sink === 0 && bytes > 0) throw new Error(`${name}: empty output`);
       return dt;
     };

@@ -51,15 +51,23 @@ function windowCaller() {
 async function run({ candidate, key, n, intervalMs = 0 }) {
   const call = callers[candidate];
   const times = [];
+  const errors = {};
   let length = -1;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const v = await call(key);
+    let v;
+    try {
+      v = await call(key);
+    } catch (err) {
+      // Counted, not timed (a TIMEOUT would only measure the client's timer).
+      errors[err.code || 'ERROR'] = (errors[err.code || 'ERROR'] || 0) + 1;
+      continue;
+    }
     times.push(performance.now() - t0);
     length = typeof v === 'string' ? v.length : -1;
     if (intervalMs) await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (performance.now() - t0))));
   }
-  return { times, length };
+  return { times, length, errors };
 }
 
 window.addEventListener('message', async (e) => {

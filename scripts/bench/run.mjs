@@ -15,6 +15,7 @@ import { buildCorpus } from './corpus.mjs';
 import { sizeSuite } from './size.mjs';
 import { profile } from './profile.mjs';
 import { namedPackage } from './named-pkg.mjs';
+import { rendererPss } from './procmem.mjs';
 import { budgets, markdown } from './report.mjs';
 
 export const SUITES = ['sanitize', 'sanitize-into-DOM', 'rpc', 'permission', 'mount', 'size'];
@@ -99,6 +100,7 @@ export async function main(argv = process.argv.slice(2)) {
     safety: {},
     notes: [],
     profiles: {},
+    errors: {},
   };
   let failure = null;
   try {
@@ -107,6 +109,7 @@ export async function main(argv = process.argv.slice(2)) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
     await page.exposeFunction('benchGc', () => cdp.send('HeapProfiler.collectGarbage').then(() => true));
+    await page.exposeFunction('benchRendererPss', () => rendererPss());
     await page.exposeFunction('benchHeap', async () => {
       const { metrics } = await cdp.send('Performance.getMetrics');
       return metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? null;
@@ -130,7 +133,14 @@ export async function main(argv = process.argv.slice(2)) {
       log(`suite ${suite}…`);
       const t = Date.now();
       const before = reports().length;
-      await SUITE_RUNNERS[suite]({ bench, result, q, page, cdp, opt, corpus });
+      try {
+        await SUITE_RUNNERS[suite]({ bench, result, q, page, cdp, opt, corpus });
+      } catch (e) {
+        // Keep the other suites' results; the run still fails.
+        log(`suite ${suite} FAILED: ${e.message}`);
+        result.errors[suite] = String(e.message);
+        await page.evaluate(() => window.bench.mountTeardown()).catch(() => {});
+      }
       await sleep(300);
       if (suite.startsWith('sanitize') && reports().length > before) {
         // Which sanitizer? Run each alone once more over both corpora and count.
@@ -149,6 +159,7 @@ export async function main(argv = process.argv.slice(2)) {
     result.blockedImageLoads = seen.violations.length - reports().length;
     result.violations = [...new Set(reports())];
     result.pageErrors = seen.pageErrors;
+    if (Object.keys(result.errors).length) failure = `suites failed: ${Object.entries(result.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`;
     const pwUnsafe = Object.entries(result.safety).filter(([, v]) => v['plugin-warden'] && !v['plugin-warden'].safe);
     if (pwUnsafe.length) failure = `plugin-warden's sanitizer output is UNSAFE on ${pwUnsafe.map(([k]) => k).join(', ')}`;
     // DOMPurify's own reports (it touches the text of <script> elements in its parse document,
@@ -234,6 +245,7 @@ const SUITE_RUNNERS = {
     // --quick skips 100 at once (tens of seconds on 2 busy cores).
     for (const n of q ? [1, 10] : [1, 10, 100]) {
       const samples = q ? 1 : n === 100 ? 3 : 6;
+      log(`  mount: ${n} at once`);
       const r = await bench('mountMany', n, { warmup: q ? 0 : 1, samples, memory: !q });
       result.cases.push(kase('mount', `${n} plugin${n > 1 ? 's' : ''} at once`, 'ms', r.times, ['bare iframe + handshake'], {
         memory: r.memory,

@@ -17,6 +17,7 @@
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { RUNNER_CSP } from '../serve.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -83,10 +84,10 @@ function serve({ mounts, headersFor, port, dynamic = {} }) {
     try {
       const url = new URL(req.url, 'http://x');
       if (dynamic[url.pathname]) {
-        const body = await dynamic[url.pathname]();
+        const { type, body } = await dynamic[url.pathname]();
         res.writeHead(200, {
-          'content-type': 'application/json', 'cache-control': 'no-store',
-          'cross-origin-resource-policy': 'same-origin', 'x-content-type-options': 'nosniff',
+          'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+          'cross-origin-resource-policy': 'cross-origin', 'access-control-allow-origin': '*',
         });
         res.end(body);
         return;
@@ -115,6 +116,11 @@ function serve({ mounts, headersFor, port, dynamic = {} }) {
   });
 }
 
+async function bundledReady(pkgDir) {
+  const { pluginWardenClient } = await import(pathToFileURL(join(pkgDir, 'client/index.js')).href);
+  return `// plugin-warden/client, bundled (served by scripts/bench/serve.mjs)\nconst pluginWarden = (${pluginWardenClient.toString()})();\nawait pluginWarden.connect();\n`;
+}
+
 function closeServer(s) {
   return new Promise((r) => { s.closeAllConnections?.(); s.close(r); });
 }
@@ -136,7 +142,7 @@ export async function startBenchServers({ hostPort = 8750, pluginPort = hostPort
     started.push(await serve({
       port: hostPort,
       mounts: [['/pkg/', pkgDir], ['/vendor/', VENDOR], ['/', join(root, 'www/bench')]],
-      dynamic: corpus ? { '/bench-data/corpus.json': corpus } : {},
+      dynamic: corpus ? { '/bench-data/corpus.json': async () => ({ type: 'application/json', body: await corpus() }) } : {},
       headersFor: (file) => {
         const h = isolate(file);
         if (file.endsWith('worker-runner.html')) return { ...h, 'content-security-policy': RUNNER_CSP };
@@ -148,6 +154,9 @@ export async function startBenchServers({ hostPort = 8750, pluginPort = hostPort
     started.push(await serve({
       port: pluginPort,
       mounts: [['/client/', join(pkgDir, 'client')], ['/vendor/', VENDOR], ['/', join(root, 'www/bench/plugin')]],
+      // The mount suite's plugin with the client bundled into its one script (as a bundler would
+      // ship it): the same client code, without the module import's extra request.
+      dynamic: { '/ready-bundled.js': async () => ({ type: 'text/javascript; charset=utf-8', body: await bundledReady(pkgDir) }) },
       headersFor: (file) => ({ ...isolate(file), ...(file.endsWith('.html') ? { 'content-security-policy': PLUGIN_CSP } : {}) }),
     }));
   } catch (e) {

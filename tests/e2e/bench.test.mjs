@@ -28,6 +28,7 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     const r = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
     assert.equal(r.schema, 'plugin-warden/bench@1');
     assert.equal(r.quick, true);
+    assert.deepEqual(r.errors, {});
     assert.equal(r.crossOriginIsolated, true, 'the bench page must be cross-origin isolated');
     assert.deepEqual(r.suites, ['sanitize', 'sanitize-into-DOM', 'rpc', 'permission', 'mount', 'size']);
     // CSP / Trusted Types reports: only DOMPurify's own (it edits <script> text in its parse

@@ -20,19 +20,29 @@ let corpus = null;
 let sanitizers = null;
 let rpc = null;
 
-/** Memory with every frame of the page: the UA-specific measurement when isolated, else CDP. */
+/**
+ * Memory, two ways: the page's own view (performance.measureUserAgentSpecificMemory() when
+ * isolated, else CDP's JSHeapUsedSize) — which only covers the host page's agent, not the
+ * out-of-process (cross-site) plugin frames — and the Pss of every renderer process, measured
+ * by the runner from /proc, which does include them.
+ */
 async function measureMemory() {
+  const out = { page: null, renderers: null };
   if (self.crossOriginIsolated && typeof performance.measureUserAgentSpecificMemory === 'function') {
     const pending = performance.measureUserAgentSpecificMemory();
     // Chromium measures at the next GC: the runner triggers one through CDP.
     if (typeof window.benchGc === 'function') await window.benchGc();
     const r = await Promise.race([pending, sleep(30_000).then(() => null)]);
-    if (r) return { method: 'performance.measureUserAgentSpecificMemory()', bytes: r.bytes };
+    if (r) out.page = { method: 'performance.measureUserAgentSpecificMemory()', bytes: r.bytes };
   }
-  if (typeof window.benchHeap === 'function') {
-    return { method: 'CDP Performance.getMetrics JSHeapUsedSize (host page process only)', bytes: await window.benchHeap() };
+  if (!out.page && typeof window.benchHeap === 'function') {
+    out.page = { method: 'CDP Performance.getMetrics JSHeapUsedSize', bytes: await window.benchHeap() };
   }
-  return null;
+  if (typeof window.benchRendererPss === 'function') {
+    const r = await window.benchRendererPss();
+    if (r) out.renderers = { method: 'Pss of all renderer processes (/proc)', bytes: r.bytes, processes: r.processes };
+  }
+  return out;
 }
 
 window.bench = {

@@ -61,10 +61,17 @@ function bareMount() {
 const WORKER_CODE = 'const sdk = await pluginWarden.connect();\n';
 
 const single = {
+  // The plugin page imports plugin-warden/client as a module (one more request than bare.html).
   'plugin-warden iframe': async () => {
     await ensure('bench-mount-iframe');
     const r = await pwMount('bench-mount-iframe', { src: readyUrl() });
     host.unmount('bench-mount-iframe'); r.el.remove();
+    return r.dt;
+  },
+  'plugin-warden iframe, client bundled': async () => {
+    await ensure('bench-mount-bundled');
+    const r = await pwMount('bench-mount-bundled', { src: `${pluginOrigin}/ready-bundled.html` });
+    host.unmount('bench-mount-bundled'); r.el.remove();
     return r.dt;
   },
   'plugin-warden worker': async () => {

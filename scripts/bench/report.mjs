@@ -159,7 +159,16 @@ export function markdown(r) {
       out.push(`### ${budget}`);
       out.push('');
       for (const [label, p] of Object.entries(profs)) {
-        if (!p || !p.top) { out.push(`${label}: ${p}`); out.push(''); continue; }
+        if (p && p.crates) {
+          out.push(`${label}: code ${fmt(p.codeBytes / KiB)} KiB in ${p.functions} functions, data ${fmt(p.dataBytes / KiB)} KiB.`);
+          out.push('');
+          out.push('| crate | code KiB | % of code |');
+          out.push('| --- | ---: | ---: |');
+          for (const c of p.crates) out.push(`| ${c.crate} | ${fmt(c.codeBytes / KiB)} | ${c.percent} |`);
+          out.push('');
+          continue;
+        }
+        if (!p || !p.top) { out.push(`${label}: ${JSON.stringify(p)}`); out.push(''); continue; }
         out.push(`${label}: ${p.totalMs} ms sampled; self time wasm ${p.share.wasm}%, JS ${p.share.js}%, engine ${p.share.other}%.`);
         out.push('');
         out.push('| function | self ms | % |');

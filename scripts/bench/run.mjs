@@ -16,6 +16,7 @@ import { sizeSuite } from './size.mjs';
 import { profile } from './profile.mjs';
 import { namedPackage } from './named-pkg.mjs';
 import { rendererPss } from './procmem.mjs';
+import { wasmBreakdown } from './wasm-sizes.mjs';
 import { budgets, markdown } from './report.mjs';
 
 export const SUITES = ['sanitize', 'sanitize-into-DOM', 'rpc', 'permission', 'mount', 'size'];
@@ -215,6 +216,7 @@ const SUITE_RUNNERS = {
       result.cases.push(kase('rpc', `payload ${setup.sizes[key]} B`, 'µs', toUs(t), baselines,
         key === 'p64k' ? { note: `the largest value plugin-warden's storage.set accepts under the 64 KiB message limit: ${setup.sizes[key]} chars` } : {}));
     }
+    await bench('rpcTeardown');
     for (const suspend of [true, false]) {
       log(`  rpc: flood (suspension ${suspend ? 'on' : 'off'})`);
       // Suspended: the flooder may send as fast as it likes. Never suspended: 1000 calls/s
@@ -309,7 +311,7 @@ async function profileMissed({ browser, result, missed, corpusJson, port, corpus
     if (corpus) await bench('loadCorpus');
     for (const kind of new Set(missed.map((b) => b.profile))) {
       log(`profiling plugin-warden for the missed budget(s) of ${kind}…`);
-      result.profiles[kind] = await PROFILERS[kind]({ bench, cdp });
+      result.profiles[kind] = await PROFILERS[kind]({ bench, cdp, pkgDir });
     }
     await page.close();
   } finally {
@@ -326,7 +328,12 @@ const PROFILERS = {
   },
   async rpc({ bench, cdp }) {
     await bench('rpcSetup');
-    return { 'host page while the plugin calls storage.get 2000 times': await profile(cdp, () => bench('rpcRun', 'plugin-warden', 'k', 2000)) };
+    // The raw MessagePort run is the reference: what the host page does for the same number of
+    // round trips without plugin-warden.
+    return {
+      'host page while the plugin calls storage.get 2000 times': await profile(cdp, () => bench('rpcRun', 'plugin-warden', 'k', 2000)),
+      'reference: host page during 2000 raw MessagePort round trips': await profile(cdp, () => bench('rpcRun', 'MessagePort', 'k', 2000)),
+    };
   },
   async mount({ bench, cdp }) {
     return { 'host page during 10 rounds of single mounts (every mount kind and the bare baseline)': await profile(cdp, () => bench('mountSingle', { warmup: 0, samples: 10 })) };
@@ -334,8 +341,10 @@ const PROFILERS = {
   async permission({ bench, cdp }) {
     return { 'permission loop': await profile(cdp, () => bench('permission', { warmup: 0, samples: 5, iterations: 1_000_000 })) };
   },
-  async size() {
-    return { note: 'size is not a CPU profile: see the size table (wasm code vs data) and the findings in docs/benchmarks.md' };
+  async size({ pkgDir }) {
+    // Not a CPU profile: where the wasm's bytes go, by crate (needs function names).
+    const wasm = join(pkgDir ?? join(root, 'pkg'), 'plugin_warden_bg.wasm');
+    return { 'wasm code by crate (name section of the profiled build)': wasmBreakdown(wasm, 16) };
   },
 };
 

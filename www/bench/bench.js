@@ -97,6 +97,7 @@ window.bench = {
     return { sizes: rpc.sizes, frameIsolated: rpc.frameIsolated, candidates: rpc.info.candidates };
   },
   rpcRun: (candidate, key, n) => rpc.run(candidate, key, n),
+  rpcTeardown() { rpc?.destroy(); rpc = null; },
   flood: (opts) => flood(pluginOrigin, slots, opts),
 
   permission: (opts) => runPermission(opts),

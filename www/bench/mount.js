@@ -45,10 +45,17 @@ function bareMount() {
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.title = 'bare plugin';
     frame.src = `${pluginOrigin}/bare.html?host=${encodeURIComponent(location.origin)}`;
-    const timer = setTimeout(() => { removeEventListener('message', onHello); reject(new Error('bare iframe: no reply in 60 s')); }, 60_000);
+    let loaded = false;
+    let hello = false;
+    frame.addEventListener('load', () => { loaded = true; });
+    const timer = setTimeout(() => {
+      removeEventListener('message', onHello);
+      reject(new Error(`bare iframe: no reply in 60 s (frame loaded: ${loaded}, hello seen: ${hello})`));
+    }, 60_000);
     function onHello(e) {
       if (e.source !== frame.contentWindow || !e.data || e.data.type !== 'hello') return;
       removeEventListener('message', onHello);
+      hello = true;
       const ch = new MessageChannel();
       ch.port1.onmessage = () => { clearTimeout(timer); resolve({ dt: performance.now() - t0, el, port: ch.port1 }); };
       frame.contentWindow.postMessage({ type: 'welcome' }, '*', [ch.port2]);

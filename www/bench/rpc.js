@@ -97,8 +97,10 @@ export async function setupRpc(pluginOrigin, slot) {
 export async function flood(pluginOrigin, slot, { calls, suspend, burst = 100, everyMs = 10 }) {
   const limits = suspend ? {} : { suspendAfter: 0 };
   const host = new PluginHost({ storage: 'memory', allowLoopbackHttp: true, limits });
+  const els = [];
   try {
     const victim = await mountCaller(host, 'bench-victim', pluginOrigin, 'rpc.html', slot, { allow: ['cross-origin-isolated'] });
+    els.push(victim.el);
     const ready = fromFrame(victim.win, 'ready');
     victim.win.postMessage({ bench: 'setup', full: false, sizes: { k: SIZES.k } }, '*');
     await ready;
@@ -110,6 +112,7 @@ export async function flood(pluginOrigin, slot, { calls, suspend, burst = 100, e
     };
     const quiet = await paced();
     const flooder = await mountCaller(host, 'bench-flooder', pluginOrigin, 'flood.html', slot);
+    els.push(flooder.el);
     let last = { sent: 0, codes: {} };
     const onFlood = (e) => { if (e.source === flooder.win && e.data && e.data.op === 'flooding') last = e.data; };
     addEventListener('message', onFlood);
@@ -130,6 +133,9 @@ export async function flood(pluginOrigin, slot, { calls, suspend, burst = 100, e
       victimState: victimStatus.state,
     };
   } finally {
+    // The flooder must not go on flooding in the plugin origin's renderer process (which later
+    // suites' plugin frames share): remove every frame, not only the host.
     host.destroy();
+    for (const el of els) el.remove();
   }
 }

@@ -102,7 +102,10 @@ window.bench = {
 
   permission: (opts) => runPermission(opts),
 
-  async mountSingle(opts) { await setupMount(pluginOrigin, slots); return runSingle(opts); },
+  async mountSingle(opts) {
+    await setupMount(pluginOrigin, slots);
+    try { return await runSingle(opts); } finally { teardownMount(); }
+  },
   async mountMany(n, opts) {
     await setupMount(pluginOrigin, slots);
     try { return await runMany(n, { ...opts, measure: opts.memory ? measureMemory : null }); } finally { teardownMount(); }

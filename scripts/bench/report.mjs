@@ -1,0 +1,200 @@
+// DESIGN.md §8 budgets over a bench result, and the Markdown report.
+
+const KiB = 1024;
+
+function fmt(x) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
+  const a = Math.abs(x);
+  if (a >= 1000) return x.toFixed(0);
+  if (a >= 100) return x.toFixed(1);
+  if (a >= 10) return x.toFixed(2);
+  return x.toFixed(3);
+}
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN);
+
+function find(result, suite, pred) {
+  return result.cases.filter((c) => c.suite === suite && pred(c));
+}
+
+/** One row per DESIGN.md §8 budget that the run measured. */
+export function budgets(result) {
+  const rows = [];
+  const med = (c, name) => c.candidates[name]?.median;
+  for (const c of find(result, 'sanitize-into-DOM', () => true)) {
+    const pw = med(c, 'plugin-warden');
+    const thr = ratio(med(c, 'DOMPurify'), pw);
+    rows.push({
+      budget: `sanitize-into-DOM ≥ 3× DOMPurify throughput (${c.case})`,
+      measured: `${fmt(thr)}× DOMPurify's throughput`, value: thr, met: Number.isFinite(thr) ? thr >= 3 : null, profile: 'sanitize-into-DOM',
+    });
+    const nat = ratio(pw, med(c, 'native setHTML'));
+    rows.push({
+      budget: `sanitize-into-DOM ≤ 1.5× native setHTML time (${c.case})`,
+      measured: `${fmt(nat)}× native setHTML's time`, value: nat, met: Number.isFinite(nat) ? nat <= 1.5 : null, profile: 'sanitize-into-DOM',
+    });
+  }
+  for (const c of find(result, 'rpc', (x) => x.case.startsWith('storage.get round trip'))) {
+    const r = ratio(med(c, 'plugin-warden'), med(c, 'MessagePort'));
+    rows.push({ budget: 'storage.get round trip ≤ 1.3× raw MessagePort', measured: `${fmt(r)}× (${fmt(med(c, 'plugin-warden'))} vs ${fmt(med(c, 'MessagePort'))} µs median)`, value: r, met: r <= 1.3, profile: 'rpc' });
+  }
+  for (const c of find(result, 'permission', () => true)) {
+    const r = ratio(med(c, 'plugin-warden hasPermission'), med(c, 'Set.has'));
+    rows.push({ budget: 'hasPermission ≤ 2× JS Set.has', measured: `${fmt(r)}× (${fmt(med(c, 'plugin-warden hasPermission'))} vs ${fmt(med(c, 'Set.has'))} ns/op)`, value: r, met: r <= 2, profile: 'permission' });
+  }
+  for (const c of find(result, 'mount', (x) => x.case.startsWith('mount-to-ready'))) {
+    for (const [name, label] of [['plugin-warden iframe', 'client imported as a module'], ['plugin-warden iframe, client bundled', 'client bundled into the plugin script']]) {
+      if (!c.candidates[name]) continue;
+      const r = ratio(med(c, name), med(c, 'bare iframe + handshake'));
+      rows.push({ budget: `mount-to-ready (iframe, ${label}) ≤ 1.2× bare sandboxed iframe + handshake`, measured: `${fmt(r)}× (${fmt(med(c, name))} vs ${fmt(med(c, 'bare iframe + handshake'))} ms median)`, value: r, met: r <= 1.2, profile: 'mount' });
+    }
+  }
+  if (result.size) {
+    const g = result.size.total.gzip / KiB;
+    rows.push({ budget: 'package (wasm + JS) gzip ≤ 300 KiB', measured: `${fmt(g)} KiB gzip (wasm ${fmt(result.size.wasm.gzip / KiB)} KiB, JS ${fmt(result.size.js.gzip / KiB)} KiB)`, value: g, met: g <= 300, profile: 'size' });
+  }
+  return rows;
+}
+
+function caseTable(c, isolated) {
+  const lines = [];
+  const bl = c.baselines.filter((b) => c.candidates[b]);
+  const mb = c.bytes ? ' | MB/s' : '';
+  lines.push(`| candidate | median ${c.unit} | p95 ${c.unit} | n${mb}${bl.map((b) => ` | × ${b}`).join('')} |`);
+  lines.push(`| --- | ---: | ---: | ---:${c.bytes ? ' | ---:' : ''}${bl.map(() => ' | ---:').join('')} |`);
+  for (const [name, s] of Object.entries(c.candidates)) {
+    const rate = c.bytes ? ` | ${fmt(c.bytes / 1e6 / (s.median / 1e3))}` : '';
+    const rs = bl.map((b) => ` | ${b === name ? '1' : fmt(ratio(s.median, c.candidates[b].median))}`).join('');
+    lines.push(`| ${name}${isolated ? '' : ' **(not isolated)**'} | ${fmt(s.median)} | ${fmt(s.p95)} | ${s.n}${rate}${rs} |`);
+  }
+  return lines.join('\n');
+}
+
+export function markdown(r) {
+  const out = [];
+  const isolated = r.crossOriginIsolated === true;
+  out.push(`# plugin-warden benchmark, ${r.date}${r.quick ? ' (--quick: smoke run, too few samples to judge)' : ''}`);
+  out.push('');
+  out.push(`Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB; Chromium ${r.browser.version} headless; Node ${r.machine.node}.`);
+  if (r.page) {
+    out.push(`Host page \`crossOriginIsolated\`: **${r.page.crossOriginIsolated}** (timer step ${fmt(r.page.timerResolutionMs * 1000)} µs)${r.rpc ? `; RPC plugin frame isolated: **${r.rpc.frameIsolated}**` : ''}. Suites: ${r.suites.join(', ')}. Run took ${r.durationS} s.`);
+  }
+  out.push('');
+  out.push('Ratios are median over median (lower is better for times); `×` columns divide by the named baseline. Candidates run interleaved, order reversed every round.');
+  out.push('');
+  for (const [suite, e] of Object.entries(r.errors ?? {})) {
+    out.push(`**Suite ${suite} failed:** ${e}`);
+    out.push('');
+  }
+  if (r.budgets?.length) {
+    out.push('## Budgets (DESIGN.md §8)');
+    out.push('');
+    out.push('| budget | measured | met / missed |');
+    out.push('| --- | --- | --- |');
+    for (const b of r.budgets) out.push(`| ${b.budget} | ${b.measured} | ${b.met === null ? 'n/a' : b.met ? 'met' : '**missed**'} |`);
+    out.push('');
+  }
+  let suite = null;
+  for (const c of r.cases) {
+    if (c.suite !== suite) { suite = c.suite; out.push(`## ${suite}`); out.push(''); }
+    out.push(`### ${c.case}`);
+    out.push('');
+    out.push(caseTable(c, isolated));
+    out.push('');
+    if (c.note) { out.push(c.note + '.'); out.push(''); }
+    if (c.flood) {
+      const f = c.flood;
+      out.push(`Flooder: state **${f.flooder.state}**${f.flooder.code ? ` (${f.flooder.code})` : ''}, host counted ${JSON.stringify(f.flooder.hostCounts)}; replies it saw: ${JSON.stringify(f.flooder.repliesSeen)} of ≥ ${f.flooder.sentAtLeast} sent. Victim stayed **${f.victimState}**; its failed calls: ${JSON.stringify(f.victimErrors.flooded)} during the flood, ${JSON.stringify(f.victimErrors.quiet)} without.`);
+      out.push('');
+    }
+    if (c.memory) {
+      const m = c.memory;
+      for (const view of ['renderers', 'page']) {
+        const none = m.none?.[view];
+        if (!none) continue;
+        const rows = Object.entries(m).filter(([k]) => k !== 'none').map(([k, v]) => {
+          const x = v?.[view];
+          return `${k}: ${x ? `+${fmt((x.bytes - none.bytes) / 2 ** 20)} MiB${x.processes ? ` (${x.processes} renderer processes)` : ''}` : 'n/a'}`;
+        });
+        out.push(`Memory over the empty page, ${none.method}${view === 'page' ? ' (host page agent only: cross-site plugin frames are other processes)' : ''}: ${rows.join('; ')}.`);
+        out.push('');
+      }
+    }
+  }
+  if (r.size) {
+    out.push('## size (files)');
+    out.push('');
+    out.push('| file | raw KiB | gzip -9 KiB | brotli 11 KiB |');
+    out.push('| --- | ---: | ---: | ---: |');
+    for (const f of r.size.files) out.push(`| ${f.file} | ${fmt(f.raw / KiB)} | ${fmt(f.gzip / KiB)} | ${fmt(f.brotli / KiB)} |`);
+    out.push(`| **plugin-warden total** | ${fmt(r.size.total.raw / KiB)} | ${fmt(r.size.total.gzip / KiB)} | ${fmt(r.size.total.brotli / KiB)} |`);
+    for (const [name, b] of Object.entries(r.size.baselines)) {
+      out.push(`| ${name} ${r.size.versions[name]} (${b.files.map((f) => f.replace(/^node_modules\//, '')).join(', ')}) | ${fmt(b.raw / KiB)} | ${fmt(b.gzip / KiB)} | ${fmt(b.brotli / KiB)} |`);
+    }
+    out.push('');
+    out.push(r.size.wasmNameSection
+      ? 'The release wasm keeps its `name` section: wasm functions show their Rust names in profiles.'
+      : 'The release wasm has no `name` section: profiles of it show wasm functions by index only.');
+    out.push('');
+  }
+  if (Object.keys(r.safety ?? {}).length) {
+    out.push('## Safety agreement');
+    out.push('');
+    out.push('Every candidate\'s output DOM scanned for script-capable content (script-like or embedding elements, `on*` attributes, `srcdoc`, `javascript:`/`vbscript:`/`data:text/html` URLs).');
+    out.push('');
+    out.push('| corpus | candidate | safe | elements kept | text chars | style attrs | findings |');
+    out.push('| --- | --- | --- | ---: | ---: | ---: | --- |');
+    for (const [corpus, byCand] of Object.entries(r.safety)) {
+      for (const [name, s] of Object.entries(byCand)) {
+        out.push(`| ${corpus} | ${name} | ${s.safe ? 'yes' : '**NO**'} | ${s.elements} | ${s.textChars} | ${s.styleAttributes} | ${s.findings.join(' ').replace(/\|/g, '\\|') || '—'} |`);
+      }
+    }
+    out.push('');
+    if (r.corpus) out.push(`Corpus: ${r.corpus.source}; native: ${r.corpus.nativeNote}; DOMPurify ${r.corpus.purifyVersion}.`);
+    out.push('');
+  }
+  if (Object.keys(r.profiles ?? {}).length) {
+    out.push('## Profiles of missed budgets');
+    out.push('');
+    for (const [budget, profs] of Object.entries(r.profiles)) {
+      out.push(`### ${budget}`);
+      out.push('');
+      for (const [label, p] of Object.entries(profs)) {
+        if (p && p.crates) {
+          out.push(`${label}: code ${fmt(p.codeBytes / KiB)} KiB in ${p.functions} functions, data ${fmt(p.dataBytes / KiB)} KiB.`);
+          out.push('');
+          out.push('| crate | code KiB | % of code |');
+          out.push('| --- | ---: | ---: |');
+          for (const c of p.crates) out.push(`| ${c.crate} | ${fmt(c.codeBytes / KiB)} | ${c.percent} |`);
+          out.push('');
+          continue;
+        }
+        if (!p || !p.top) { out.push(`${label}: ${JSON.stringify(p)}`); out.push(''); continue; }
+        out.push(`${label}: ${p.totalMs} ms sampled; self time wasm ${p.share.wasm}%, JS ${p.share.js}%, engine ${p.share.other}%.`);
+        out.push('');
+        out.push('| function | self ms | % |');
+        out.push('| --- | ---: | ---: |');
+        for (const t of p.top) out.push(`| \`${t.function.replace(/\|/g, '\\|').slice(0, 140)}\` | ${t.selfMs} | ${t.percent} |`);
+        out.push('');
+      }
+    }
+  }
+  if (r.profileBuild) {
+    out.push(`Profiled build: ${r.profileBuild.note} (wasm names: ${r.profileBuild.names}).`);
+    out.push('');
+  }
+  if (r.blockedImageLoads) {
+    out.push(`${r.blockedImageLoads} image loads of sanitized pages were blocked by the page's \`img-src 'self'\` (expected: nothing leaves loopback).`);
+    out.push('');
+  }
+  if (Object.keys(r.violationsBy ?? {}).length) {
+    out.push(`CSP / Trusted Types reports by cause: ${Object.entries(r.violationsBy).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+    out.push('');
+  }
+  if (r.violations?.length || r.pageErrors?.length) {
+    out.push('## Problems');
+    out.push('');
+    for (const v of [...(r.violations ?? []).slice(0, 10), ...(r.pageErrors ?? [])]) out.push(`- ${v}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

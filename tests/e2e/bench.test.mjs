@@ -1,0 +1,89 @@
+// Smoke test of the benchmark suite (scripts/bench/run.mjs --quick): every suite runs in
+// Chromium against the built package, the host page is cross-origin isolated, every candidate
+// produced numbers, the sanitizers agree on safety, and the JSON/Markdown results are written.
+// Needs pkg/ built. Numbers are not judged here (DESIGN.md §8: budgets are measured by the
+// benchmark, never by timed tests).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+test('bench --quick runs every suite and writes consistent results', { timeout: 120_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'pw-bench-'));
+  try {
+    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/run.mjs'), '--quick', '--out', out, '--port', '18760'], {
+      cwd: root, encoding: 'utf8', timeout: 110_000,
+    });
+    assert.equal(run.status, 0, `bench exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+
+    const files = readdirSync(out);
+    for (const f of ['latest.json', 'latest.md']) assert.ok(files.includes(f), `no ${f} in ${files}`);
+    assert.equal(files.filter((f) => /^results-.*\.json$/.test(f)).length, 1);
+    assert.equal(files.filter((f) => /^results-.*\.md$/.test(f)).length, 1);
+
+    const r = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    assert.equal(r.schema, 'plugin-warden/bench@1');
+    assert.equal(r.quick, true);
+    assert.deepEqual(r.errors, {});
+    assert.equal(r.crossOriginIsolated, true, 'the bench page must be cross-origin isolated');
+    assert.deepEqual(r.suites, ['sanitize', 'sanitize-into-DOM', 'rpc', 'permission', 'mount', 'size']);
+    // CSP / Trusted Types reports: only DOMPurify's own (it edits <script> text in its parse
+    // document; Trusted Types block that) may occur.
+    for (const [who, n] of Object.entries(r.violationsBy)) assert.ok(who === 'DOMPurify' || n === 0, `${who} caused ${n} reports: ${r.violations}`);
+    assert.deepEqual(r.pageErrors, []);
+
+    // Every suite has cases, and every candidate of every case produced numbers.
+    for (const suite of r.suites) assert.ok(r.cases.some((c) => c.suite === suite), `no case for ${suite}`);
+    for (const c of r.cases) {
+      assert.ok(Object.keys(c.candidates).length >= 1, `${c.case}: no candidates`);
+      for (const [name, s] of Object.entries(c.candidates)) {
+        assert.ok(s.n >= 1 && Number.isFinite(s.median) && s.median >= 0 && Number.isFinite(s.p95), `${c.suite} / ${c.case} / ${name}: ${JSON.stringify(s)}`);
+      }
+      for (const b of c.baselines) assert.ok(c.candidates[b], `${c.case}: baseline ${b} has no numbers`);
+    }
+    const names = (suite) => new Set(r.cases.filter((c) => c.suite === suite).flatMap((c) => Object.keys(c.candidates)));
+    for (const s of ['sanitize', 'sanitize-into-DOM']) {
+      assert.deepEqual([...names(s)].sort(), ['DOMPurify', 'native setHTML', 'plugin-warden']);
+    }
+    assert.deepEqual([...names('rpc')].filter((n) => !n.startsWith('victim')).sort(),
+      ['Comlink', 'MessagePort', 'Penpal', 'plugin-warden', 'postMessage']);
+    for (const n of [1, 10]) assert.ok(r.cases.some((c) => c.suite === 'mount' && c.case.startsWith(`${n} plugin`)), `no ${n}-plugin mount case`);
+
+    // Safety agreement: every sanitizer's output is free of script-capable content.
+    for (const corpus of ['pages', 'fragments']) {
+      for (const name of ['plugin-warden', 'DOMPurify', 'native setHTML']) {
+        const s = r.safety[corpus][name];
+        assert.equal(s.safe, true, `${corpus} / ${name}: ${JSON.stringify(s.findings)}`);
+        assert.ok(s.elements > 0 && s.textChars > 0, `${corpus} / ${name} kept nothing`);
+      }
+      assert.equal(r.safety[corpus]['plugin-warden'].stringApiSameAsScanned, true);
+    }
+
+    // The flood: the flooder was refused (and, with default limits, suspended).
+    const floods = r.cases.filter((c) => c.flood);
+    assert.equal(floods.length, 2);
+    for (const f of floods) {
+      assert.ok((f.flood.flooder.hostCounts.RATE_LIMITED ?? 0) > 0, JSON.stringify(f.flood.flooder));
+      assert.equal(f.flood.victimState, 'mounted');
+    }
+    assert.equal(floods[0].flood.flooder.state, 'failed');
+    assert.equal(floods[0].flood.flooder.code, 'RATE_LIMITED');
+
+    // Size: the package's files, and the budgets table.
+    assert.ok(r.size.files.some((f) => f.file === 'pkg/plugin_warden_bg.wasm' && f.gzip > 0 && f.brotli > 0));
+    assert.ok(r.size.files.some((f) => f.file === 'pkg/client/index.js'));
+    const budgetNames = r.budgets.map((b) => b.budget).join('\n');
+    for (const b of ['DOMPurify throughput', 'native setHTML', 'MessagePort', 'Set.has', 'bare sandboxed iframe', 'gzip ≤ 300 KiB']) {
+      assert.ok(budgetNames.includes(b), `no budget row for ${b}`);
+    }
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    assert.match(md, /## Budgets \(DESIGN\.md §8\)/);
+    assert.match(md, /\| budget \| measured \| met \/ missed \|/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

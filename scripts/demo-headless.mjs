@@ -94,10 +94,19 @@ try {
   // Audit log: every decision of every plugin, as the inspector received it.
   await page.waitForTimeout(300);
   const events = await page.evaluate(() => window.demo.inspector.events);
-  line('\ncalls per plugin (audit log: allowed / refused by code)');
+  // Counted by the host (inspect(id): every call, including the flood's refusals, which the
+  // audit log records once per second), and as audit events the inspector streamed.
+  const ids = Object.keys(auditSummary(events));
+  const counted = await page.evaluate((list) => Object.fromEntries(list.map((id) => {
+    const info = window.demo.host.inspect(id);
+    return [id, { allowed: info.allowedCalls, counts: info.counts }];
+  })), ids);
+  line('\ncalls per plugin (host counters: allowed / refused by code; audit events streamed)');
   for (const [id, s] of Object.entries(auditSummary(events))) {
-    const codes = Object.entries(s.byCode).map(([c, n]) => `${c} ${n}`).join(', ');
-    line(`  ${id.padEnd(14)} allowed ${String(s.allowed).padStart(3)}  refused ${String(s.refused).padStart(4)}${codes ? `  (${codes})` : ''}`);
+    const c = counted[id];
+    const refusedN = Object.values(c.counts).reduce((a, b) => a + b, 0);
+    const codes = Object.entries(c.counts).map(([k, n]) => `${k} ${n}`).join(', ');
+    line(`  ${id.padEnd(14)} allowed ${String(c.allowed).padStart(3)}  refused ${String(refusedN).padStart(4)}${codes ? `  (${codes})` : ''}  audit events ${s.allowed + s.refused}`);
   }
   const hostileCard = await waitCard(page, 'demo-hostile', (c) => c.rateLimited > 0);
   line(`  inspector counters for demo-hostile: refused ${hostileCard.refused}, rate-limited ${hostileCard.rateLimited}`);

@@ -169,7 +169,9 @@ export const HOSTILE_EXPECTED = {
 /** Click "Flood the host"; wait until the host suspended the plugin. Answers its status. */
 export async function hostileFlood(page) {
   const frame = await pluginFrame(page, 'demo-hostile', 'done');
-  await frame.click('#flood');
+  // Click from inside the frame, after this evaluate returns: the host may suspend the plugin
+  // and remove its frame while a Playwright click would still be waiting on that frame.
+  await frame.$eval('#flood', (button) => { setTimeout(() => button.click(), 0); });
   await page.waitForFunction(() => window.demo.host.status('demo-hostile').state === 'failed', null, { timeout: 15_000 });
   return page.evaluate(() => window.demo.host.status('demo-hostile'));
 }

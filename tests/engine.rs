@@ -1095,6 +1095,85 @@ fn a_flood_is_limited_then_suspended_once_and_remount_resets() {
 }
 
 #[test]
+fn a_flood_costs_one_audit_event_per_second_but_every_refusal_is_counted() {
+    let mut e =
+        mounted(json!({ "limits": { "callsPerSecond": 1, "burst": 1, "suspendAfter": 0 } }));
+    ok(call(&mut e, APP, 1, "storage.keys", json!({})), 1);
+    let refusals = |e: &Engine<MemoryBackend>| {
+        e.audit_log()
+            .into_iter()
+            .filter(|ev| ev.code == Some(ErrorCode::RateLimited))
+            .collect::<Vec<_>>()
+    };
+    // 50 refused calls within the same second: every one is answered, one is audited.
+    for id in 2..52u64 {
+        err(
+            call(&mut e, APP, id, "storage.keys", json!({})),
+            id,
+            "RATE_LIMITED",
+        );
+    }
+    assert_eq!(refusals(&e).len(), 1);
+    assert_eq!(e.info(APP).unwrap().counts.get("RATE_LIMITED"), Some(&50));
+    // A second later (the bucket refilled one token, spent here), the next refusal is audited
+    // again and says how many went unaudited before it.
+    ok(
+        e.handle(APP, Some(&msg(60, "storage.keys", json!({}))), T + 1000.0),
+        60,
+    );
+    let late = msg(61, "storage.keys", json!({}));
+    err(e.handle(APP, Some(&late), T + 1000.0), 61, "RATE_LIMITED");
+    let events = refusals(&e);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].detail.as_ref().unwrap()["unauditedBefore"], 49);
+    assert_eq!(e.info(APP).unwrap().counts.get("RATE_LIMITED"), Some(&51));
+}
+
+#[test]
+fn admit_refuses_before_the_message_is_read() {
+    let mut e =
+        mounted(json!({ "limits": { "callsPerSecond": 1, "burst": 1, "suspendAfter": 0 } }));
+    // Under the limit: admitted, then handled without a second limiter check.
+    assert_eq!(e.admit(APP, Some(1), T), None);
+    ok(
+        e.handle_admitted(APP, Some(&msg(1, "storage.keys", json!({}))), Some(1), T),
+        1,
+    );
+    // Over it: answered from the id alone; no message text is needed.
+    err(
+        e.admit(APP, Some(2), T).expect("refused"),
+        2,
+        "RATE_LIMITED",
+    );
+    // Without an id there is nobody to answer.
+    assert_eq!(e.admit(APP, None, T), Some(Outcome::Drop));
+    // Unknown or unmounted plugins are dropped.
+    assert_eq!(e.admit("nobody-here", Some(3), T), Some(Outcome::Drop));
+}
+
+#[test]
+fn a_refused_url_with_credentials_reaches_the_audit_log_without_them() {
+    let mut e = mounted(json!({}));
+    for (id, url) in [
+        (1, "https://alice:hunter2@evil.example/steal"),
+        (2, "https://alice:hunter2@api.acme.example/v1/x"),
+    ] {
+        err(
+            call(&mut e, APP, id, "api.fetch", json!({ "url": url })),
+            id,
+            "NETWORK_DENIED",
+        );
+    }
+    let log = serde_json::to_string(&e.audit_log()).unwrap();
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(!log.contains("alice"), "{log}");
+    assert!(
+        log.contains("evil.example"),
+        "the refused host is still named: {log}"
+    );
+}
+
+#[test]
 fn rate_limited_calls_recover_as_time_passes() {
     let mut e =
         mounted(json!({ "limits": { "callsPerSecond": 1, "burst": 1, "suspendAfter": 0 } }));

@@ -277,6 +277,27 @@ impl AuditLog {
         seq
     }
 
+    /// Count one `code` for `plugin` without recording an event (repeats of an event already in
+    /// the log, such as a flood's `RATE_LIMITED` refusals). [`AuditLog::counts`] includes them.
+    ///
+    /// ```
+    /// use plugin_warden::core::audit::AuditLog;
+    /// use plugin_warden::core::error::ErrorCode;
+    /// let mut log = AuditLog::new();
+    /// log.count("acme-app", ErrorCode::RateLimited);
+    /// assert_eq!(log.counts("acme-app").get("RATE_LIMITED"), Some(&1));
+    /// assert!(log.snapshot().is_empty());
+    /// ```
+    pub fn count(&mut self, plugin: &str, code: ErrorCode) {
+        let n = self
+            .counts
+            .entry(plugin.to_owned())
+            .or_default()
+            .entry(code.as_str().to_owned())
+            .or_insert(0);
+        *n = n.saturating_add(1);
+    }
+
     /// The events held, oldest first.
     pub fn snapshot(&self) -> Vec<AuditEvent> {
         self.events.iter().cloned().collect()
@@ -496,7 +517,39 @@ fn redact_text(s: &str, secrets: &[String]) -> String {
         }
     }
     let out = redact_auth_schemes(&out);
+    let out = redact_userinfo(&out);
     redact_query_params(&out)
+}
+
+/// Replace the user name and password of every `scheme://user:pass@host` in `s`: a refused URL
+/// is quoted in its error message, and a URL's credentials are secrets whoever wrote them.
+///
+/// The authority ends at the first `/`, `?`, `#`, `\`, whitespace or quote after `://`; its
+/// user info is everything before the last `@` in it.
+fn redact_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("://") {
+        let start = at + 3;
+        let (head, tail) = rest.split_at(start);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '\\' | '"' | '\'' | '<' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(end);
+        match authority.rfind('@') {
+            Some(userinfo_end) if userinfo_end > 0 => {
+                out.push_str(REDACTED);
+                out.push_str(authority.get(userinfo_end..).unwrap_or_default());
+            }
+            _ => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_token68(b: u8) -> bool {
@@ -627,6 +680,33 @@ pub(crate) fn percent_encode_all(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn url_credentials_are_redacted_wherever_a_url_is_quoted() {
+        use super::redact_userinfo as r;
+        assert_eq!(
+            r(r#""https://alice:s3cret@api.example/x" is not in the network allowlist"#),
+            r#""https://[REDACTED]@api.example/x" is not in the network allowlist"#
+        );
+        assert_eq!(r("https://tok@h.example"), "https://[REDACTED]@h.example");
+        // The last @ of the authority ends the user info; a path's @ is not user info.
+        assert_eq!(
+            r("https://a@b:c@h.example/p"),
+            "https://[REDACTED]@h.example/p"
+        );
+        assert_eq!(r("https://h.example/@user"), "https://h.example/@user");
+        assert_eq!(r("mailto:a@b.example"), "mailto:a@b.example");
+        assert_eq!(
+            r("x https://u:p@a.example y http://v@b.example"),
+            "x https://[REDACTED]@a.example y http://[REDACTED]@b.example"
+        );
+        assert_eq!(r("no url, a@b"), "no url, a@b");
+        assert_eq!(r("ends with ://"), "ends with ://");
+        assert_eq!(
+            r("ünï https://ü:ß@ê.example"),
+            "ünï https://[REDACTED]@ê.example"
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -296,6 +296,10 @@ struct Plugin {
     subscriptions: BTreeSet<String>,
     denied_requests: BTreeSet<Capability>,
     allowed_calls: u64,
+    /// When this plugin's last `RATE_LIMITED` refusal was written to the audit log, and how many
+    /// refusals since then were only counted: a flood costs one audit event per second, not one
+    /// per message.
+    rate_audit: (f64, u64),
     /// Fetches awaiting [`Engine::fetch_done`], by call id: how `fetch_done` checks the answer.
     fetches: BTreeMap<u64, PendingFetch>,
 }
@@ -533,6 +537,7 @@ impl<B: StorageBackend> Engine<B> {
                         subscriptions: BTreeSet::new(),
                         denied_requests: BTreeSet::new(),
                         allowed_calls: 0,
+                        rate_audit: (f64::NEG_INFINITY, 0),
                         fetches: BTreeMap::new(),
                         code: input.code.clone(),
                         manifest,
@@ -735,6 +740,7 @@ impl<B: StorageBackend> Engine<B> {
             // be mounted again by the host.
             plugin.limiter = RateLimiter::new(&self.rate);
             plugin.in_flight = InFlight::new(self.rate.max_in_flight);
+            plugin.rate_audit = (f64::NEG_INFINITY, 0);
             plugin.subscriptions.clear();
             plugin.fetches.clear();
         }
@@ -830,40 +836,98 @@ impl<B: StorageBackend> Engine<B> {
         id_hint: Option<u64>,
         now_ms: f64,
     ) -> Outcome {
+        let max_bytes = self.limits.max_message_bytes;
+        if let Some(refused) = self.admit_with(
+            id,
+            || id_hint.or_else(|| message.and_then(|m| peek_id(m, max_bytes))),
+            now_ms,
+        ) {
+            return refused;
+        }
+        self.handle_admitted(id, message, id_hint, now_ms)
+    }
+
+    /// The rate limiter alone, before the message is even serialized: `None` when the call may
+    /// go on to [`Engine::handle_admitted`], else what to do with it (a `RATE_LIMITED` reply to
+    /// `id_hint`, a suspension, or nothing for a plugin that is not mounted). The browser layer
+    /// calls this first, so a flood's refused messages cost no `JSON.stringify` and no parse.
+    pub fn admit(&mut self, id: &str, id_hint: Option<u64>, now_ms: f64) -> Option<Outcome> {
+        self.admit_with(id, || id_hint, now_ms)
+    }
+
+    fn admit_with(
+        &mut self,
+        id: &str,
+        call_id: impl FnOnce() -> Option<u64>,
+        now_ms: f64,
+    ) -> Option<Outcome> {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Some(Outcome::Drop);
+        };
+        if !matches!(plugin.status, Status::Mounted) {
+            return Some(Outcome::Drop);
+        }
+        let decision = plugin.limiter.check(now_ms);
+        if decision == RateDecision::Allow {
+            return None;
+        }
+        let err = plugin
+            .limiter
+            .error(decision)
+            .map(coded)
+            .unwrap_or_else(|| WardenError::new(ErrorCode::RateLimited, "too many calls"));
+        let reply = call_id().map(|cid| Reply::err(cid, &err));
+        // One audit event per second of flood (plus the suspension); the rest are counted.
+        let (last_ms, unaudited) = plugin.rate_audit;
+        if decision == RateDecision::Limited && now_ms - last_ms < 1000.0 {
+            plugin.rate_audit.1 = unaudited.saturating_add(1);
+            self.audit.count(id, ErrorCode::RateLimited);
+        } else {
+            plugin.rate_audit = (now_ms, 0);
+            let detail = if unaudited == 0 {
+                json!({ "message": err.message })
+            } else {
+                json!({ "message": err.message, "unauditedBefore": unaudited })
+            };
+            self.audit.push(
+                AuditEvent::new(AuditKind::Refusal, now_ms)
+                    .with_plugin(id)
+                    .with_decision(AuditDecision::Deny)
+                    .with_code(err.code)
+                    .with_detail(detail),
+            );
+        }
+        if decision == RateDecision::Suspend {
+            let msg = format!("suspended for flooding: {}", err.message);
+            let _ = self.set_status(
+                id,
+                Status::Failed {
+                    code: ErrorCode::RateLimited,
+                    message: msg,
+                },
+                now_ms,
+            );
+            return Some(Outcome::Suspend {
+                reply: reply.unwrap_or_default(),
+            });
+        }
+        Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
+    }
+
+    /// [`Engine::handle_with_id_hint`] after [`Engine::admit`] let the call through: parse with
+    /// limits, decide, serve. Calling it without `admit` skips the rate limiter.
+    pub fn handle_admitted(
+        &mut self,
+        id: &str,
+        message: Option<&str>,
+        id_hint: Option<u64>,
+        now_ms: f64,
+    ) -> Outcome {
         let Some(plugin) = self.plugins.get_mut(id) else {
             return Outcome::Drop;
         };
         if !matches!(plugin.status, Status::Mounted) {
             return Outcome::Drop;
-        }
-        match plugin.limiter.check(now_ms) {
-            RateDecision::Allow => {}
-            decision => {
-                let err = plugin
-                    .limiter
-                    .error(decision)
-                    .map(coded)
-                    .unwrap_or_else(|| WardenError::new(ErrorCode::RateLimited, "too many calls"));
-                let max_bytes = self.limits.max_message_bytes;
-                let call_id = id_hint.or_else(|| message.and_then(|m| peek_id(m, max_bytes)));
-                self.refuse(id, None, &err, now_ms);
-                let reply = call_id.map(|cid| Reply::err(cid, &err));
-                if decision == RateDecision::Suspend {
-                    let msg = format!("suspended for flooding: {}", err.message);
-                    let _ = self.set_status(
-                        id,
-                        Status::Failed {
-                            code: ErrorCode::RateLimited,
-                            message: msg,
-                        },
-                        now_ms,
-                    );
-                    return Outcome::Suspend {
-                        reply: reply.unwrap_or_default(),
-                    };
-                }
-                return reply.map(Outcome::Reply).unwrap_or(Outcome::Drop);
-            }
         }
         let Some(text) = message else {
             let err = WardenError::new(
@@ -906,6 +970,11 @@ impl<B: StorageBackend> Engine<B> {
         })) = &outcome
         {
             event = event.with_detail(json!({ "route": path }));
+        }
+        if let Err(e) = &outcome {
+            // Why it was refused, e.g. the URL an allowlist refused (the log redacts URL
+            // credentials, sensitive query parameters and declared secrets on the way in).
+            event = event.with_detail(json!({ "message": e.message }));
         }
         if let Some(c) = code {
             event = event.with_code(c);

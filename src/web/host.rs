@@ -646,20 +646,27 @@ impl Host {
     // ----- calls ------------------------------------------------------------------------------
 
     fn on_port_message(self: &Rc<Self>, id: &str, port: &MessagePort, event: &MessageEvent) {
-        // JSON.stringify throws on cycles and BigInt; that message is then unreadable.
-        let text = js_sys::JSON::stringify(&event.data())
-            .ok()
-            .and_then(|s| s.as_string());
+        let data = event.data();
         // The id as sent (a safe integer), only to answer messages refused before parsing.
-        let id_hint = Reflect::get(&event.data(), &"id".into())
+        let id_hint = Reflect::get(&data, &"id".into())
             .ok()
             .and_then(|v| v.as_f64())
             .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
             .map(|n| n as u64);
-        let outcome =
-            self.engine
-                .borrow_mut()
-                .handle_with_id_hint(id, text.as_deref(), id_hint, now());
+        // Rate limit first: a flood's refused messages are neither serialized nor parsed.
+        let refused = self.engine.borrow_mut().admit(id, id_hint, now());
+        let outcome = match refused {
+            Some(outcome) => outcome,
+            None => {
+                // JSON.stringify throws on cycles and BigInt; that message is then unreadable.
+                let text = js_sys::JSON::stringify(&data)
+                    .ok()
+                    .and_then(|s| s.as_string());
+                self.engine
+                    .borrow_mut()
+                    .handle_admitted(id, text.as_deref(), id_hint, now())
+            }
+        };
         self.carry_out(id, port, outcome);
         self.deliver_audit();
     }

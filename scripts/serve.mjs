@@ -56,12 +56,20 @@ export const RUNNER_CSP = "default-src 'none'; script-src 'self' blob:; worker-s
 // Plugin documents: their own scripts only, no network but through the host's bridge.
 const PLUGIN_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
-async function fileFor(mounts, pathname) {
-  for (const [prefix, dir] of mounts) {
+/**
+ * The file a URL path names under `mounts`: `[prefix, dir]` pairs (a directory means its
+ * index.html; nothing outside `dir` is served) or `[prefix, { name: repo-relative path }]` maps.
+ */
+export async function fileFor(mounts, pathname) {
+  for (const [prefix, target] of mounts) {
     if (!pathname.startsWith(prefix)) continue;
-    let rel = decodeURIComponent(pathname.slice(prefix.length));
-    const full = normalize(join(dir, rel));
-    if (!full.startsWith(normalize(dir) + sep) && full !== normalize(dir)) return null;
+    const rel = pathname.slice(prefix.length);
+    if (typeof target === 'object') {
+      if (Object.hasOwn(target, rel)) return join(root, target[rel]);
+      continue;
+    }
+    const full = normalize(join(target, decodeURIComponent(rel)));
+    if (!full.startsWith(normalize(target) + sep) && full !== normalize(target)) return null;
     try {
       const s = await stat(full);
       return s.isDirectory() ? join(full, 'index.html') : full;
@@ -70,26 +78,33 @@ async function fileFor(mounts, pathname) {
   return null;
 }
 
-function serve(mounts, headersFor, port) {
+/**
+ * A static loopback server over `mounts` (see fileFor). `headersFor(file)` adds headers; a
+ * `nonce` entry among them is not sent but put on every `<script` of the page. `dynamic` maps
+ * exact paths to `async () => ({ type, body })`; `baseHeaders` go on every answer, 404s included.
+ */
+export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {} }) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
+      const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...baseHeaders };
+      if (Object.hasOwn(dynamic, url.pathname)) {
+        const { type, body } = await dynamic[url.pathname]();
+        res.writeHead(200, { 'content-type': type, ...common });
+        res.end(body);
+        return;
+      }
       const file = await fileFor(mounts, url.pathname);
       let body = file && await readFile(file).catch(() => null);
-      if (!body) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('not found'); return; }
-      const extra = headersFor(file);
+      if (!body) { res.writeHead(404, { 'content-type': 'text/plain', ...baseHeaders }); res.end('not found'); return; }
+      const extra = { ...headersFor(file) };
       if (extra.nonce) {
         // A fresh nonce per response, on every <script> of the page (the page reads it back from
         // document.querySelector('script[nonce]').nonce, e.g. for srcdoc plugins).
         body = Buffer.from(body.toString('utf8').replaceAll('<script', `<script nonce="${extra.nonce}"`));
         delete extra.nonce;
       }
-      res.writeHead(200, {
-        'content-type': TYPES[extname(file)] || 'application/octet-stream',
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        ...extra,
-      });
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', ...common, ...extra });
       res.end(body);
     } catch (e) {
       res.writeHead(500); res.end(String(e));
@@ -191,9 +206,10 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
   const apiRequests = [];
   const started = [];
   try {
-    started.push(await serve(
-      [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
-      (file) => {
+    started.push(await staticServer({
+      port: hostPort,
+      mounts: [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
+      headersFor: (file) => {
         // The package is public code that opaque-origin frames and workers import (CORS).
         const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
         if (file.endsWith('worker-runner.html')) return { ...cors, 'content-security-policy': RUNNER_CSP };
@@ -201,17 +217,16 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
         const nonce = randomBytes(16).toString('base64');
         return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce, apiOrigin) };
       },
-      hostPort,
-    ));
-    started.push(await serve(
-      [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
+    }));
+    started.push(await staticServer({
+      port: pluginPort,
+      mounts: [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
       // Module scripts are fetched with CORS, and a sandboxed frame's origin is opaque ("null").
-      (file) => ({
+      headersFor: (file) => ({
         'access-control-allow-origin': '*',
         ...(file.endsWith('.html') ? { 'content-security-policy': PLUGIN_CSP } : {}),
       }),
-      pluginPort,
-    ));
+    }));
     started.push(await serveApi(apiPort, hostOrigin, apiRequests));
   } catch (e) {
     await Promise.all(started.map(closeServer));

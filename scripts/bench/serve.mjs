@@ -14,19 +14,11 @@
 // another build of the package (the profiler's copy with wasm function names). The host page
 // also runs under a Trusted Types CSP (`require-trusted-types-for 'script'`) like a real host.
 //   node scripts/bench/serve.mjs [--host-port 8750] [--plugin-port 8751] [--no-isolation]
-import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RUNNER_CSP } from '../serve.mjs';
+import { RUNNER_CSP, staticServer } from '../serve.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml',
-};
-
 // Third-party candidates, served as the ES modules their packages ship.
 export const VENDOR = {
   'purify.es.mjs': 'node_modules/dompurify/dist/purify.es.mjs',
@@ -62,59 +54,8 @@ export function benchHostCsp(pluginOrigin) {
 // Plugin documents: their own scripts (and the shared vendor modules), no network.
 const PLUGIN_CSP = "default-src 'none'; script-src 'self'; base-uri 'none'; form-action 'none'";
 
-async function fileFor(mounts, pathname) {
-  for (const [prefix, target] of mounts) {
-    if (typeof target === 'object') {
-      if (pathname.startsWith(prefix) && target[pathname.slice(prefix.length)]) return join(root, target[pathname.slice(prefix.length)]);
-      continue;
-    }
-    if (!pathname.startsWith(prefix)) continue;
-    const full = normalize(join(target, decodeURIComponent(pathname.slice(prefix.length))));
-    if (!full.startsWith(normalize(target) + sep) && full !== normalize(target)) return null;
-    try {
-      const s = await stat(full);
-      return s.isDirectory() ? join(full, 'index.html') : full;
-    } catch { return null; }
-  }
-  return null;
-}
-
-function serve({ mounts, headersFor, port, dynamic = {} }) {
-  const server = createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url, 'http://x');
-      if (dynamic[url.pathname]) {
-        const { type, body } = await dynamic[url.pathname]();
-        res.writeHead(200, {
-          'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
-          'cross-origin-resource-policy': 'cross-origin', 'access-control-allow-origin': '*',
-        });
-        res.end(body);
-        return;
-      }
-      const file = await fileFor(mounts, url.pathname);
-      const body = file && await readFile(file).catch(() => null);
-      if (!body) {
-        res.writeHead(404, { 'content-type': 'text/plain', 'cross-origin-resource-policy': 'cross-origin' });
-        res.end('not found');
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': TYPES[extname(file)] || 'application/octet-stream',
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        ...headersFor(file),
-      });
-      res.end(body);
-    } catch (e) {
-      res.writeHead(500); res.end(String(e));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
+/** Every answer may load into the isolated page: CORP cross-origin, and CORS for module scripts. */
+const BASE_HEADERS = { 'cross-origin-resource-policy': 'cross-origin', 'access-control-allow-origin': '*' };
 
 async function bundledReady(pkgDir) {
   const { pluginWardenClient } = await import(pathToFileURL(join(pkgDir, 'client/index.js')).href);
@@ -133,14 +74,15 @@ export async function startBenchServers({ hostPort = 8750, pluginPort = hostPort
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
   const pluginOrigin = `http://localhost:${pluginPort}`;
   const isolate = (file) => {
-    const h = { 'cross-origin-resource-policy': 'cross-origin', 'access-control-allow-origin': '*' };
+    const h = {};
     if (isolation && file.endsWith('.html')) h['cross-origin-embedder-policy'] = 'require-corp';
     return h;
   };
   const started = [];
   try {
-    started.push(await serve({
+    started.push(await staticServer({
       port: hostPort,
+      baseHeaders: BASE_HEADERS,
       mounts: [['/pkg/', pkgDir], ['/vendor/', VENDOR], ['/', join(root, 'www/bench')]],
       dynamic: corpus ? { '/bench-data/corpus.json': async () => ({ type: 'application/json', body: await corpus() }) } : {},
       headersFor: (file) => {
@@ -151,8 +93,9 @@ export async function startBenchServers({ hostPort = 8750, pluginPort = hostPort
         return { ...h, 'content-security-policy': benchHostCsp(pluginOrigin) };
       },
     }));
-    started.push(await serve({
+    started.push(await staticServer({
       port: pluginPort,
+      baseHeaders: BASE_HEADERS,
       mounts: [['/client/', join(pkgDir, 'client')], ['/vendor/', VENDOR], ['/', join(root, 'www/bench/plugin')]],
       // The mount suite's plugin with the client bundled into its one script (as a bundler would
       // ship it): the same client code, without the module import's extra request.

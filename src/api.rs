@@ -433,11 +433,21 @@ impl PluginHost {
     /// Trusted Types are absent).
     ///
     /// # Errors
-    /// `TRUSTED_TYPES` when the page's CSP forbids the policy name.
+    /// `TRUSTED_TYPES` when the page's CSP forbids the policy name; `INVALID_ARGUMENT` for
+    /// anything but a string.
+    ///
+    /// The string is handed to the policy as it is (not copied into wasm and back first).
     #[wasm_bindgen(js_name = trustedHTML, unchecked_return_type = "TrustedHTML | string")]
-    pub fn trusted_html(&self, html: &str) -> Result<JsValue, JsValue> {
-        crate::web::trusted_types::trusted_html(&self.host.policy_name, &self.host.sanitizer, html)
-            .map_err(coded)
+    pub fn trusted_html(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] html: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        crate::web::trusted_types::trusted_html_js(
+            &self.host.policy_name,
+            &self.host.sanitizer,
+            &html,
+        )
+        .map_err(coded)
     }
 
     /// The host page's CSP for the installed plugins, with your per-response nonce.

@@ -73,6 +73,23 @@ fn a_misspelled_callback_option_is_refused_not_dropped() {
 }
 
 #[wasm_bindgen_test]
+fn trusted_html_takes_a_string_and_refuses_anything_else() {
+    let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
+    let out = host
+        .trusted_html(JsValue::from_str(
+            "<b onclick=x()>hi</b><script>x()</script>",
+        ))
+        .unwrap();
+    // TrustedHTML where the browser has Trusted Types; either way its text is the sanitized HTML.
+    let text = String::from(out.unchecked_ref::<Object>().to_string());
+    assert_eq!(text, "<b>hi</b>");
+    for bad in [JsValue::from(5), JsValue::NULL, Object::new().into()] {
+        let err = host.trusted_html(bad).unwrap_err();
+        assert_eq!(code_of(&err), "INVALID_ARGUMENT");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn mounting_an_unknown_plugin_rejects_with_not_found() {
     let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
     let err = JsFuture::from(host.mount("nope-plugin", &slot(), None))

@@ -39,6 +39,10 @@ extern "C" {
     type TrustedTypePolicy;
     #[wasm_bindgen(method, catch, js_name = createHTML)]
     fn create_html(this: &TrustedTypePolicy, input: &str) -> Result<JsValue, JsValue>;
+    /// `createHTML` on a JS string as it is: not copied into wasm memory and back out first
+    /// (the policy's callback copies it in once, to sanitize it).
+    #[wasm_bindgen(method, catch, js_name = createHTML)]
+    fn create_html_js(this: &TrustedTypePolicy, input: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = createScriptURL)]
     fn create_script_url(
         this: &TrustedTypePolicy,
@@ -154,6 +158,33 @@ pub(crate) fn trusted_html(
             result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
         }
         None => Ok(JsValue::from_str(&sanitizer.sanitize(html))),
+    }
+}
+
+/// [`trusted_html`] for a JS string passed through from JavaScript: where Trusted Types exist the
+/// string goes to the policy directly, so a large input crosses into wasm once, not twice.
+pub(crate) fn trusted_html_js(
+    name: &str,
+    sanitizer: &Rc<Sanitizer>,
+    html: &JsValue,
+) -> Result<JsValue, WardenError> {
+    if !html.is_string() {
+        return Err(WardenError::new(
+            ErrorCode::InvalidArgument,
+            "trustedHTML: expected a string of HTML",
+        ));
+    }
+    let p = policy(name, sanitizer)?;
+    match &p.policy {
+        Some(policy) => {
+            *p.current.borrow_mut() = Some(sanitizer.clone());
+            let result = policy.create_html_js(html);
+            *p.current.borrow_mut() = None;
+            result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
+        }
+        None => Ok(JsValue::from_str(
+            &sanitizer.sanitize(&html.as_string().unwrap_or_default()),
+        )),
     }
 }
 

@@ -54,9 +54,11 @@ fi
 
 # 5. Node tools from the committed lockfile (binaryen for wasm-opt, playwright-core, typescript).
 command -v node >/dev/null || { say "node is missing: install Node.js 20"; exit 1; }
-if [ ! -d node_modules ] || ! cmp -s package-lock.json node_modules/.package-lock.json; then
+# node_modules/.plugin-warden-lock is the package-lock.json the last `npm ci` installed.
+if [ ! -d node_modules ] || ! cmp -s package-lock.json node_modules/.plugin-warden-lock; then
   say "installing node tools from package-lock.json (npm ci)"
   # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: we drive Debian's Chromium, never a downloaded one.
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.plugin-warden-lock
 fi
 say "ready (wasm-bindgen $wb_version, $(wasm-pack --version), node $(node --version))"

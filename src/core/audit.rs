@@ -258,12 +258,7 @@ impl AuditLog {
             event.method = Some(redact_text(&method, &self.secrets));
         }
         if let Some(code) = event.code {
-            let counter = match &event.plugin {
-                Some(p) => self.counts.entry(p.clone()).or_default(),
-                None => &mut self.unattributed,
-            };
-            let n = counter.entry(code.as_str().to_owned()).or_insert(0);
-            *n = n.saturating_add(1);
+            self.bump(event.plugin.as_deref(), code);
         }
         if self.capacity == 0 {
             self.dropped = self.dropped.saturating_add(1);
@@ -289,12 +284,15 @@ impl AuditLog {
     /// assert!(log.snapshot().is_empty());
     /// ```
     pub fn count(&mut self, plugin: &str, code: ErrorCode) {
-        let n = self
-            .counts
-            .entry(plugin.to_owned())
-            .or_default()
-            .entry(code.as_str().to_owned())
-            .or_insert(0);
+        self.bump(Some(plugin), code);
+    }
+
+    fn bump(&mut self, plugin: Option<&str>, code: ErrorCode) {
+        let counter = match plugin {
+            Some(p) => self.counts.entry(p.to_owned()).or_default(),
+            None => &mut self.unattributed,
+        };
+        let n = counter.entry(code.as_str().to_owned()).or_insert(0);
         *n = n.saturating_add(1);
     }
 
@@ -680,9 +678,12 @@ pub(crate) fn percent_encode_all(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
+
     #[test]
     fn url_credentials_are_redacted_wherever_a_url_is_quoted() {
-        use super::redact_userinfo as r;
+        let r = redact_userinfo;
         assert_eq!(
             r(r#""https://alice:s3cret@api.example/x" is not in the network allowlist"#),
             r#""https://[REDACTED]@api.example/x" is not in the network allowlist"#
@@ -706,9 +707,6 @@ mod tests {
             "ünï https://[REDACTED]@ê.example"
         );
     }
-
-    use super::*;
-    use serde_json::json;
 
     fn event(plugin: Option<&str>, code: Option<ErrorCode>) -> AuditEvent {
         let mut e = AuditEvent::new(AuditKind::Refusal, 1.0);

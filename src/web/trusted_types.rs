@@ -37,8 +37,6 @@ extern "C" {
 
     /// A policy returned by `createPolicy`.
     type TrustedTypePolicy;
-    #[wasm_bindgen(method, catch, js_name = createHTML)]
-    fn create_html(this: &TrustedTypePolicy, input: &str) -> Result<JsValue, JsValue>;
     /// `createHTML` on a JS string as it is: not copied into wasm memory and back out first
     /// (the policy's callback copies it in once, to sanitize it).
     #[wasm_bindgen(method, catch, js_name = createHTML)]
@@ -149,16 +147,7 @@ pub(crate) fn trusted_html(
     sanitizer: &Rc<Sanitizer>,
     html: &str,
 ) -> Result<JsValue, WardenError> {
-    let p = policy(name, sanitizer)?;
-    match &p.policy {
-        Some(policy) => {
-            *p.current.borrow_mut() = Some(sanitizer.clone());
-            let result = policy.create_html(html);
-            *p.current.borrow_mut() = None;
-            result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
-        }
-        None => Ok(JsValue::from_str(&sanitizer.sanitize(html))),
-    }
+    trusted_html_js(name, sanitizer, &JsValue::from_str(html))
 }
 
 /// [`trusted_html`] for a JS string passed through from JavaScript: where Trusted Types exist the

@@ -29,6 +29,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
+import { loadSdk } from '../../scripts/serve.mjs';
+import { watch } from '../../scripts/browser.mjs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const HOST_PORT = 8700;
@@ -235,22 +237,12 @@ function close(server) {
   return new Promise((r) => { server.closeAllConnections?.(); server.close(r); });
 }
 
-let sdk = null;
-/** The built package, loaded into Node (for hostCsp and validateManifest). */
-export async function loadSdk() {
-  if (!sdk) {
-    const m = await import(new URL('../../pkg/index.js', import.meta.url).href);
-    await m.default({ module_or_path: await readFile(join(ROOT, 'pkg/plugin_warden_bg.wasm')) });
-    sdk = m;
-  }
-  return sdk;
-}
-
 /**
  * The host page's CSP, built by the SDK's own hostCsp for one manifest that names what the
  * examples use: plugin pages on the plugin origin (frame-src), the API and the plugin origin
  * (connect-src, for worker `src` fetches), and the worker runner.
  */
+let sdk = null;
 export function examplesCsp(nonce) {
   const manifest = {
     id: 'docs-examples', name: 'docs examples',
@@ -273,7 +265,7 @@ const QUOTES = [
  * documents name. Resolves with { close() }.
  */
 export async function startSites(files) {
-  await loadSdk();
+  sdk = await loadSdk();
   const started = [];
   const serveGenerated = (map, res, path, headers) => {
     const body = map.get(path);
@@ -375,12 +367,7 @@ const EMPTY = { log: [], errors: ['the page has no __docs (the prelude did not r
 export async function runHostExample(browser, ex, served) {
   const context = await browser.newContext();
   const p = await context.newPage();
-  const consoleViolations = [];
-  const pageErrors = [];
-  p.on('console', (m) => {
-    if (/Content Security Policy|TrustedHTML|TrustedScript|Trusted Type/i.test(m.text())) consoleViolations.push(m.text());
-  });
-  p.on('pageerror', (e) => pageErrors.push(String(e)));
+  const { violations: consoleViolations, pageErrors } = watch(p);
   try {
     const response = await p.goto(`${HOST_ORIGIN}/${ex.marker.id}/`);
     const csp = response?.headers()['content-security-policy'] ?? '';

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launch } from '../../scripts/browser.mjs';
+import { launch, watch } from '../../scripts/browser.mjs';
 import { ROOT, HOST_ORIGIN, PLUGIN_ORIGIN, parseBlocks, siteFiles, startSites } from './docs-examples-lib.mjs';
 
 const blocks = parseBlocks(readFileSync(`${ROOT}README.md`, 'utf8'), 'README.md');
@@ -29,12 +29,7 @@ after(async () => {
 
 test('the README host and plugin examples run as written', async () => {
   const page = await browser.newPage();
-  const violations = [];
-  const pageErrors = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy|TrustedHTML|TrustedScript|Trusted Type/i.test(m.text())) violations.push(m.text());
-  });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  const { violations, pageErrors } = watch(page);
   await page.goto(`${HOST_ORIGIN}/readme-example/`);
   await page.waitForFunction(() => self.__docs && (self.__docs.log.length >= 2 || self.__docs.errors.length > 0), null, { timeout: 20_000 });
   const docs = await page.evaluate(() => self.__docs);

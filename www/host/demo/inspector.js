@@ -19,6 +19,9 @@ export function createInspector({ cardsEl, callsEl, filterEl, log }) {
     filterEl.replaceChildren(el('option', { value: '', text: 'all plugins' }), ...ids.map((id) => el('option', { value: id, text: id })));
     for (const e of host.auditLog()) add(e);
     refresh();
+    // A flood's repeated RATE_LIMITED refusals are counted by the host but audited once per
+    // second, so no event announces the last of them: re-read the counters on a timer too.
+    setInterval(refresh, 500);
   }
 
   /** onAudit: keep the event, stream it into the table, refresh the cards soon. */

@@ -19,7 +19,7 @@ export declare class PluginWardenError extends Error {
 /** Any JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'permissions';
+export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
 
 export interface ConnectOptions {
   /** Handshake timeout in ms (default 10000). */

@@ -60,6 +60,39 @@ pub struct MountOptions {
     /// The worker runner page's URL (worker mounts; the package's entry module supplies its
     /// own `worker-runner.html` when this is absent).
     pub runner: Option<String>,
+    /// `"shadow"` on a worker mount: a remote UI (see [`UiMode`]).
+    pub ui: Option<String>,
+}
+
+/// Where a worker plugin's UI goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UiMode {
+    /// `ui: 'shadow'`: a closed shadow root in the mount element, filled by the host with the
+    /// sanitized HTML of the plugin's `ui.render` calls; `data-action` clicks, inputs and
+    /// submits go back to the plugin as `ui.action` events (the remote-UI pattern).
+    Shadow,
+}
+
+impl UiMode {
+    /// Parse the `ui` mount option.
+    ///
+    /// # Errors
+    /// [`MountError::Options`] for anything but `"shadow"`.
+    ///
+    /// ```
+    /// use plugin_warden::core::mount::UiMode;
+    /// assert_eq!(UiMode::parse("shadow").unwrap(), UiMode::Shadow);
+    /// assert!(UiMode::parse("iframe").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<UiMode, MountError> {
+        match s {
+            "shadow" => Ok(UiMode::Shadow),
+            other => Err(MountError::Options(format!(
+                "ui: expected \"shadow\" (a host-rendered remote UI), found {other:?}"
+            ))),
+        }
+    }
 }
 
 /// Where an iframe's document comes from.
@@ -99,6 +132,8 @@ pub enum MountPlan {
         frame: IframePlan,
         /// Code given with the mount; `None` means the code checked at install.
         code: Option<String>,
+        /// A host-rendered UI for the worker, if the mount asked for one.
+        ui: Option<UiMode>,
     },
     /// A closed shadow root holding this HTML, sanitized on the way in. No plugin script runs.
     Shadow {
@@ -164,6 +199,9 @@ impl Coded for MountError {
 pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
     let bad = |m: String| Err(MountError::Options(m));
     let mode = opts.mode.as_deref().unwrap_or("iframe");
+    if opts.ui.is_some() && mode != "worker" {
+        return bad("`ui` is for worker mounts (`{ mode: 'worker', ui: 'shadow' }`): an iframe draws its own UI and a shadow mount is one".into());
+    }
     match mode {
         "iframe" => {}
         "worker" => return plan_worker(opts, ctx),
@@ -318,6 +356,7 @@ fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan,
     Ok(MountPlan::Worker {
         frame,
         code: opts.code.clone(),
+        ui: opts.ui.as_deref().map(UiMode::parse).transpose()?,
     })
 }
 
@@ -550,7 +589,7 @@ mod tests {
             ..Default::default()
         };
         let allow = vec!["camera".to_owned()];
-        let MountPlan::Worker { frame, code } = plan(&opts, &ctx(&allow)).unwrap() else {
+        let MountPlan::Worker { frame, code, .. } = plan(&opts, &ctx(&allow)).unwrap() else {
             panic!("not a worker")
         };
         assert_eq!(frame.sandbox, "allow-scripts");

@@ -66,6 +66,7 @@ const DRIVERS = {
   },
   'events.emit': { args: ['name', 'data'], required: ['name', 'data'], run: (sdk, p) => sdk.events.emit(p.name, p.data) },
   'ui.notify': { args: ['message', 'level'], required: ['message'], run: (sdk, p) => sdk.ui.notify(p.message, p.level) },
+  'ui.render': { args: ['html'], required: ['html'], run: (sdk, p) => sdk.ui.render(p.html) },
 };
 
 /**

@@ -83,7 +83,9 @@ export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
-  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string };
+  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string;
+      /** 'shadow': a remote UI, the plugin's `sdk.ui.render` HTML in a closed shadow root of the mount element. */
+      ui?: 'shadow' };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
 export interface PluginInfo {

@@ -42,6 +42,18 @@ export interface FetchResponse {
   body: string;
 }
 
+/** A user interaction in a remote UI (`ui.action` event). */
+export interface UiAction {
+  /** The `data-action` attribute of the element (or its nearest ancestor with one). */
+  action: string;
+  /** The DOM event. */
+  type: 'click' | 'input' | 'change' | 'submit';
+  /** Inputs: the control's value (`''` for an unchecked checkbox or radio); buttons: their `value` attribute. */
+  value?: string;
+  /** Submits: the form's fields by name (the last value of a repeated name). */
+  form?: Record<string, string>;
+}
+
 export type Unsubscribe = (() => void) & { readonly ready: Promise<void> };
 
 export interface PluginSdk {
@@ -70,6 +82,14 @@ export interface PluginSdk {
   };
   ui: {
     notify(message: string, level?: 'info' | 'success' | 'warning' | 'error'): Promise<null>;
+    /**
+     * Replace the remote UI's content with `html`, sanitized by the host (remote-UI mounts,
+     * `{ mode: 'worker', ui: 'shadow' }`, with the `ui:render` capability; elsewhere
+     * PERMISSION_DENIED). URLs survive only into the manifest's `assets` origins.
+     */
+    render(html: string): Promise<null>;
+    /** Call `handler` for each click, input, change or submit on a `data-action` element. */
+    onAction(handler: (action: UiAction) => void): () => void;
   };
   /** Close the channel; pending calls reject with MOUNT_FAILED. */
   close(): void;

@@ -1119,7 +1119,7 @@ fn url_in_origins(value: &str, origins: &[String]) -> bool {
     match Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => {
             let origin = url.origin().ascii_serialization();
-            origins.iter().any(|o| *o == origin)
+            origins.contains(&origin)
         }
         _ => false,
     }

@@ -20,6 +20,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Element, MessageChannel, MessageEvent, MessagePort, ShadowRootInit, ShadowRootMode};
 
 use super::mount::{create_iframe, Frame};
+use super::remote_ui::RemoteUi;
 use super::storage::WebStorage;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
@@ -28,7 +29,7 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
-use crate::core::protocol::{event_message, Level};
+use crate::core::protocol::{event_message, Level, Reply};
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{MemoryBackend, StorageBackend};
 
@@ -79,6 +80,8 @@ struct Mount {
     phase: Phase,
     /// For worker mounts: the code the runner frame starts (sent with the `welcome`).
     worker_code: Option<String>,
+    /// For remote-UI worker mounts (`ui: 'shadow'`): the host-rendered UI, removed on drop.
+    remote_ui: Option<RemoteUi>,
 }
 
 impl Mount {
@@ -237,7 +240,7 @@ impl Host {
         element: &Element,
         opts: JsValue,
     ) -> Result<Promise, WardenError> {
-        let (allow, entry_src) = {
+        let (allow, entry_src, assets) = {
             let engine = self.engine.borrow();
             if let Status::Failed { code, message } = engine.status(id)? {
                 if engine.manifest(id).is_err() {
@@ -248,7 +251,11 @@ impl Host {
                 }
             }
             let m = engine.manifest(id)?;
-            (m.allow().to_vec(), m.entry().map(|e| e.src().to_owned()))
+            (
+                m.allow().to_vec(),
+                m.entry().map(|e| e.src().to_owned()),
+                m.assets().to_vec(),
+            )
         };
         if self.mounts.borrow().contains_key(id) {
             return Err(WardenError::new(
@@ -277,10 +284,10 @@ impl Host {
         let document = win.document().ok_or_else(|| {
             WardenError::new(ErrorCode::MountFailed, "the window has no document")
         })?;
-        let (plan, worker_code) = match planned {
-            MountPlan::Iframe(p) => (p, None),
-            MountPlan::Worker { frame, code } => {
-                (frame, Some(self.engine.borrow().worker_code(id, code)?))
+        let (plan, worker_code, ui) = match planned {
+            MountPlan::Iframe(p) => (p, None, None),
+            MountPlan::Worker { frame, code, ui } => {
+                (frame, Some(self.engine.borrow().worker_code(id, code)?), ui)
             }
             MountPlan::Shadow { html, .. } => {
                 return self.mount_shadow(id, &document, element, html.as_deref(), render)
@@ -303,6 +310,10 @@ impl Host {
             srcdoc.as_ref(),
         )?;
 
+        let remote_ui = match ui {
+            Some(_) => Some(self.remote_ui(&document, element, id, &assets)?),
+            None => None,
+        };
         let (promise, resolve, reject) = deferred()?;
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
@@ -329,12 +340,51 @@ impl Host {
                     _timer: timer,
                 },
                 worker_code,
+                remote_ui,
             },
         );
-        self.engine
-            .borrow_mut()
-            .set_status(id, Status::Mounting, now())?;
+        {
+            let mut engine = self.engine.borrow_mut();
+            engine.set_status(id, Status::Mounting, now())?;
+            engine.set_mount_ui(id, ui)?;
+        }
         Ok(promise)
+    }
+
+    /// A remote UI for plugin `id` in `element`, sanitizing with the host's policy narrowed to
+    /// the plugin's asset origins; its `ui.action`s go to the plugin's port.
+    fn remote_ui(
+        self: &Rc<Self>,
+        document: &web_sys::Document,
+        element: &Element,
+        id: &str,
+        assets: &[String],
+    ) -> Result<RemoteUi, WardenError> {
+        let weak = Rc::downgrade(self);
+        let plugin = id.to_owned();
+        RemoteUi::new(
+            document,
+            element,
+            id,
+            Rc::new(self.sanitizer.for_remote_ui(assets)),
+            &self.policy_name,
+            move |data| {
+                if let Some(host) = weak.upgrade() {
+                    host.send_event(&plugin, "ui.action", &data);
+                }
+            },
+        )
+    }
+
+    /// Post a host event to one connected plugin (nothing if it is not connected).
+    fn send_event(&self, id: &str, name: &str, data: &serde_json::Value) {
+        if let Some(Mount {
+            phase: Phase::Connected { port, .. },
+            ..
+        }) = self.mounts.borrow().get(id)
+        {
+            post(port, &event_message(name, data));
+        }
     }
 
     fn mount_shadow(
@@ -372,6 +422,7 @@ impl Host {
                 nonce: String::new(),
                 phase: Phase::Shadow { host_element, port },
                 worker_code: None,
+                remote_ui: None,
             },
         );
         {
@@ -684,6 +735,25 @@ impl Host {
                 if let Some(m) = mount {
                     m.dispose(ErrorCode::RateLimited, "suspended for flooding");
                 }
+            }
+            Outcome::Render { call_id, html } => {
+                let rendered = match self
+                    .mounts
+                    .borrow()
+                    .get(id)
+                    .and_then(|m| m.remote_ui.as_ref())
+                {
+                    Some(ui) => ui.render(&html),
+                    None => Err(WardenError::new(
+                        ErrorCode::MountFailed,
+                        format!("plugin {id:?} has no remote UI to render into"),
+                    )),
+                };
+                let reply = match rendered {
+                    Ok(()) => Reply::ok(call_id, Some(&serde_json::Value::Null)),
+                    Err(e) => Reply::err(call_id, &e),
+                };
+                post(port, &reply);
             }
             Outcome::Notify {
                 message,

@@ -513,6 +513,16 @@ fn remote_ui_keeps_controls_and_urls_only_into_asset_origins() {
             "ok",
         ),
         (
+            "a form in a foster-parented p comes out as the browser will parse it",
+            r#"<table><p><form data-action="f">"#,
+            r#"<p></p><form data-action="f" autocomplete="off"></form><p></p><table></table>"#,
+        ),
+        (
+            "nested links and buttons too",
+            "<a><table><a>x</a></table></a><button><table><button>",
+            r#"<a rel="noopener noreferrer"></a><a rel="noopener noreferrer">x</a><table></table><button></button><button></button><table></table>"#,
+        ),
+        (
             "handlers and other data attributes dropped",
             r#"<button onclick="x()" data-x="1" data-action="go">Go</button>"#,
             r#"<button data-action="go">Go</button>"#,
@@ -1091,6 +1101,49 @@ mod properties {
             " ",
             "<",
         ])
+    }
+
+    /// Remote-UI markup: controls, actions, URLs in and out of the asset origins.
+    fn remote_piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "<form data-action=\"f\">",
+            "</form>",
+            "<input name=x type=password>",
+            "<input type=checkbox checked data-action=c>",
+            "<button formaction=\"https://evil.example/\">",
+            "</button>",
+            "<label>",
+            "<fieldset><legend>",
+            "<a href=\"//evil.example/\">",
+            "<a href=\"https://cdn.example/x\">",
+            "</a>",
+            "<img src=\"https://cdn.example/a.png\">",
+            "<img src=\"https://evil.example/a.png\">",
+            "<img src=x onerror=alert(1)>",
+            "<table>",
+            "<td>",
+            "</table>",
+            "<p>",
+            "<select>",
+            "<svg>",
+            "<style>",
+            "<!--",
+            "-->",
+            "x",
+            "<",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn random_remote_ui_markup_is_idempotent_and_safe(pieces in prop::collection::vec(remote_piece(), 0..24)) {
+            let input = pieces.concat();
+            let s = Sanitizer::default().for_remote_ui(&asset_origins());
+            let once = s.sanitize(&input);
+            prop_assert_eq!(&s.sanitize(&once), &once, "input {:?}", input);
+            assert_safe(&s, "proptest", &input, &once);
+        }
     }
 
     proptest! {

@@ -19,6 +19,7 @@ export async function host(element: HTMLElement, manifest: object, code: string)
   const warnings: string[] = info.warnings;
   await host.mount('acme-patents-app', element, { mode: 'iframe', src: 'https://plugins.acme.example/patents/' });
   await host.mount('acme-panel', element, { mode: 'shadow', html: '<p>hi</p>' });
+  await host.mount('acme-counter', element, { mode: 'worker', ui: 'shadow' });
   const status: PluginStatus = host.status(info.id);
   if (status.state === 'failed') {
     const code: ErrorCode = status.code;

@@ -19,6 +19,9 @@ export async function plugin(): Promise<void> {
   off();
   await sdk.ui.notify('Saved');
   await sdk.ui.notify('Failed', 'error');
+  await sdk.ui.render('<button data-action="add" value="1">Add one</button>');
+  const stop: () => void = sdk.ui.onAction(({ action, type, value, form }) => console.log(action, type, value, form?.title));
+  stop();
   try {
     await sdk.storage.get('x');
   } catch (e) {

@@ -219,9 +219,10 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
       headersFor: (file) => ({
         'access-control-allow-origin': '*',
         // The page accepts the policy the SDK imposes (CSP Embedded Enforcement); no CSP of
-        // the server's own is needed for the plugin to be contained.
+        // the server's own is needed for the plugin to be contained. `*`: the e2e tests mount
+        // these pages from more than one host origin (a real plugin server may name its hosts).
         // (www/plugins/careless/ plays a server that does not: the browser must refuse it.)
-        ...(file.endsWith('.html') && !file.includes(`${sep}careless${sep}`) ? { 'allow-csp-from': hostOrigin } : {}),
+        ...(file.endsWith('.html') && !file.includes(`${sep}careless${sep}`) ? { 'allow-csp-from': '*' } : {}),
       }),
     }));
     started.push(await serveApi(apiPort, hostOrigin, apiRequests));

@@ -42,7 +42,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'INTERNAL';
 /** Errors thrown by plugin-warden. */
 export interface PluginWardenError extends Error { name: 'PluginWardenError'; code: ErrorCode; permission?: string }
-export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'permissions';
+export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
 export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: string[] }
 export interface HostLimits {
   maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
@@ -93,7 +93,9 @@ export type MountOptions =
   | { mode?: 'iframe'; code?: string; runner?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
-  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string };
+  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string;
+      /** 'shadow': a remote UI, the plugin's `sdk.ui.render` HTML in a closed shadow root of the mount element. */
+      ui?: 'shadow' };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
 export interface PluginInfo {

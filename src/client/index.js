@@ -107,6 +107,8 @@ export function pluginWardenClient() {
     const pending = new Map();
     // Event name -> { handlers: Set, ready: Promise } (one subscription per name).
     const subscriptions = new Map();
+    // ui.onAction callbacks: the host sends `ui.action` events to remote-UI plugins unasked.
+    const actionHandlers = new Set();
     let nextId = 1;
     let closed = false;
 
@@ -127,7 +129,8 @@ export function pluginWardenClient() {
         if (typeof d.event !== 'string' || !('data' in d) || Object.keys(d).length !== 3) return;
         if (hasForbiddenKey(d.data, 0)) return;
         const sub = subscriptions.get(d.event);
-        if (sub) for (const fn of [...sub.handlers]) {
+        const handlers = [...(sub ? sub.handlers : []), ...(d.event === 'ui.action' ? actionHandlers : [])];
+        for (const fn of handlers) {
           try { fn(d.data); } catch (e) { setTimeout(() => { throw e; }); }
         }
         return;
@@ -223,6 +226,15 @@ export function pluginWardenClient() {
       },
       ui: {
         notify: (message, level) => call('ui.notify', level === undefined ? { message } : { message, level }),
+        /** Replace the remote UI's content (remote-UI mounts; needs `ui:render`). */
+        render: (html) => call('ui.render', { html }),
+        /** Call `handler({ action, type, value?, form? })` for each UI action; returns `off()`. */
+        onAction(handler) {
+          if (typeof handler !== 'function') throw new PluginWardenError('INVALID_ARGUMENT', 'ui.onAction: expected a function');
+          const own = (data) => handler(data);
+          actionHandlers.add(own);
+          return () => { actionHandlers.delete(own); };
+        },
       },
       /** Close the channel; pending calls reject with MOUNT_FAILED. */
       close() {

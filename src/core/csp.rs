@@ -617,9 +617,8 @@ pub fn frame_csp(page: &str, assets: &[String]) -> Result<String, CspError> {
         reason: "not an absolute URL",
     })?;
     let own = url.origin().ascii_serialization();
-    let sources = origin_sources(
-        std::iter::once(own.as_str()).chain(assets.iter().map(String::as_str)),
-    )?;
+    let sources =
+        origin_sources(std::iter::once(own.as_str()).chain(assets.iter().map(String::as_str)))?;
     let mut directives = vec![
         "default-src 'none'".to_owned(),
         format!("script-src{sources} 'unsafe-inline' 'wasm-unsafe-eval'"),

@@ -21,9 +21,10 @@ use super::csp::{CspBuilder, Nonce};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::integrity::Integrity;
 use super::manifest::{Capability, Manifest, ManifestOptions};
+use super::mount::UiMode;
 use super::network::Allowlist;
 use super::permission::PermissionSet;
-use super::policy::{decide, Decision};
+use super::policy::{decide_for_mount, Decision};
 use super::protocol::{parse_call, Level, Limits, Method, Reply};
 use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
@@ -199,6 +200,16 @@ pub enum Outcome {
         /// The reply to post.
         reply: String,
     },
+    /// Replace the plugin's remote UI with this HTML (already sanitized by the plugin's
+    /// remote-UI policy; the browser inserts it through the Trusted Types policy, which
+    /// sanitizes it again with the same policy), then post `Reply::ok(call_id, null)`, or
+    /// `Reply::err(call_id, …)` if the browser could not.
+    Render {
+        /// The call to answer.
+        call_id: u64,
+        /// The sanitized HTML.
+        html: String,
+    },
     /// The plugin kept flooding: post the reply, then tear its mount down (status is `failed`).
     Suspend {
         /// The reply to post.
@@ -315,6 +326,9 @@ struct Plugin {
     rate_audit: (f64, u64),
     /// Fetches awaiting [`Engine::fetch_done`], by call id: how `fetch_done` checks the answer.
     fetches: BTreeMap<u64, PendingFetch>,
+    /// The remote-UI policy of the current mount, when it has a host-rendered UI
+    /// ([`Engine::set_mount_ui`]); cleared when the mount ends.
+    remote_ui: Option<Sanitizer>,
 }
 
 /// How [`Engine::fetch_done`] checks the answer to a planned fetch.
@@ -553,6 +567,7 @@ impl<B: StorageBackend> Engine<B> {
                         allowed_calls: 0,
                         rate_audit: (f64::NEG_INFINITY, 0),
                         fetches: BTreeMap::new(),
+                        remote_ui: None,
                         code: input.code.clone(),
                         manifest,
                     },
@@ -749,6 +764,10 @@ impl<B: StorageBackend> Engine<B> {
             ),
             _ => None,
         };
+        if matches!(status, Status::Installed | Status::Failed { .. }) {
+            // The mount ended: so did its UI.
+            plugin.remote_ui = None;
+        }
         if matches!(status, Status::Mounting) {
             // A fresh mount starts with fresh counters: a plugin suspended for flooding may
             // be mounted again by the host.
@@ -762,6 +781,20 @@ impl<B: StorageBackend> Engine<B> {
         if let Some(e) = event {
             self.audit.push(e.with_plugin(id));
         }
+        Ok(())
+    }
+
+    /// Give the current mount of `id` a host-rendered UI (`Some`, from the mount plan) or none.
+    /// With one, `ui.render` is served, sanitized by [`Sanitizer::for_remote_ui`] of the host's
+    /// policy with the manifest's `assets` origins; the UI ends with the mount (status
+    /// `installed` or `failed`), whatever the order of this call and [`Engine::set_status`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown plugin.
+    pub fn set_mount_ui(&mut self, id: &str, ui: Option<UiMode>) -> Result<(), WardenError> {
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        plugin.remote_ui =
+            ui.map(|UiMode::Shadow| self.sanitizer.for_remote_ui(plugin.manifest.assets()));
         Ok(())
     }
 
@@ -965,7 +998,8 @@ impl<B: StorageBackend> Engine<B> {
             }
         };
         let method_name = call.method.name();
-        if let Decision::Deny(e) = decide(&plugin.perms, &call.method) {
+        let ui = plugin.remote_ui.as_ref().map(|_| UiMode::Shadow);
+        if let Decision::Deny(e) = decide_for_mount(&plugin.perms, &call.method, ui) {
             let err = coded(e);
             self.refuse(id, Some(method_name), &err, now_ms);
             return Outcome::Reply(Reply::err(call.id, &err));
@@ -1219,6 +1253,17 @@ impl<B: StorageBackend> Engine<B> {
                 level: level.unwrap_or(Level::Info),
                 reply: Reply::ok(call_id, Some(&Value::Null)),
             }),
+            Method::UiRender { html } => {
+                // invariant: the policy allowed ui.render only with a remote UI; refuse otherwise.
+                let Some(ui) = &plugin.remote_ui else {
+                    return Err(WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("plugin {id:?} has no remote UI to render into"),
+                    ));
+                };
+                let html = ui.try_sanitize(&html).map_err(coded)?;
+                Ok(Outcome::Render { call_id, html })
+            }
         }
     }
 

@@ -60,6 +60,39 @@ pub struct MountOptions {
     /// The worker runner page's URL (worker mounts; the package's entry module supplies its
     /// own `worker-runner.html` when this is absent).
     pub runner: Option<String>,
+    /// `"shadow"` on a worker mount: a remote UI (see [`UiMode`]).
+    pub ui: Option<String>,
+}
+
+/// Where a worker plugin's UI goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UiMode {
+    /// `ui: 'shadow'`: a closed shadow root in the mount element, filled by the host with the
+    /// sanitized HTML of the plugin's `ui.render` calls; `data-action` clicks, inputs and
+    /// submits go back to the plugin as `ui.action` events (the remote-UI pattern).
+    Shadow,
+}
+
+impl UiMode {
+    /// Parse the `ui` mount option.
+    ///
+    /// # Errors
+    /// [`MountError::Options`] for anything but `"shadow"`.
+    ///
+    /// ```
+    /// use plugin_warden::core::mount::UiMode;
+    /// assert_eq!(UiMode::parse("shadow").unwrap(), UiMode::Shadow);
+    /// assert!(UiMode::parse("iframe").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<UiMode, MountError> {
+        match s {
+            "shadow" => Ok(UiMode::Shadow),
+            other => Err(MountError::Options(format!(
+                "ui: expected \"shadow\" (a host-rendered remote UI), found {other:?}"
+            ))),
+        }
+    }
 }
 
 /// Where an iframe's document comes from.
@@ -106,6 +139,8 @@ pub enum MountPlan {
         /// The policy the runner applies to itself before starting the worker
         /// ([`runner_csp`]).
         csp: String,
+        /// A host-rendered UI for the worker, if the mount asked for one.
+        ui: Option<UiMode>,
     },
     /// A bundle iframe: the package's runner page, which runs the plugin's verified code in its
     /// own (sandboxed) document under [`runner_csp`] — no `src` server involved.
@@ -187,6 +222,9 @@ impl Coded for MountError {
 pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
     let bad = |m: String| Err(MountError::Options(m));
     let mode = opts.mode.as_deref().unwrap_or("iframe");
+    if opts.ui.is_some() && mode != "worker" {
+        return bad("`ui` is for worker mounts (`{ mode: 'worker', ui: 'shadow' }`): an iframe draws its own UI and a shadow mount is one".into());
+    }
     match mode {
         "iframe" => {}
         "worker" => return plan_worker(opts, ctx),
@@ -218,12 +256,18 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
         }
     }
     if opts.html.is_some() {
-        return bad("iframe mounts take `src`, `srcdoc` or `code`; `html` is for shadow mounts".into());
+        return bad(
+            "iframe mounts take `src`, `srcdoc` or `code`; `html` is for shadow mounts".into(),
+        );
     }
     let host = Url::parse(ctx.host_url).map_err(|e| {
         MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
     })?;
-    let documents = [opts.src.is_some(), opts.srcdoc.is_some(), opts.code.is_some()];
+    let documents = [
+        opts.src.is_some(),
+        opts.srcdoc.is_some(),
+        opts.code.is_some(),
+    ];
     if documents.iter().filter(|d| **d).count() > 1 {
         return bad("give one of `src`, `srcdoc` or `code`, not several".into());
     }
@@ -425,6 +469,7 @@ fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan,
         frame,
         code: opts.code.clone(),
         csp,
+        ui: opts.ui.as_deref().map(UiMode::parse).transpose()?,
     })
 }
 
@@ -659,7 +704,10 @@ mod tests {
             ..Default::default()
         };
         let allow = vec!["camera".to_owned()];
-        let MountPlan::Worker { frame, code, csp } = plan(&opts, &ctx(&allow)).unwrap() else {
+        let MountPlan::Worker {
+            frame, code, csp, ..
+        } = plan(&opts, &ctx(&allow)).unwrap()
+        else {
             panic!("not a worker")
         };
         assert_eq!(frame.csp, None, "the runner enforces its own policy");
@@ -754,7 +802,10 @@ mod tests {
         ] {
             assert!(csp.split("; ").any(|x| x == d), "{d} missing from {csp}");
         }
-        assert!(!csp.contains("127.0.0.1:8700"), "the host origin is never a source");
+        assert!(
+            !csp.contains("127.0.0.1:8700"),
+            "the host origin is never a source"
+        );
         assert!(!csp.contains("'self'"));
         // A hostile asset origin cannot inject a directive: the plan fails instead.
         let hostile = ["https://x.example; script-src *".to_owned()];
@@ -762,10 +813,7 @@ mod tests {
             assets: &hostile,
             ..ctx(&[])
         };
-        assert_eq!(
-            plan(&opts, &c).unwrap_err().code(),
-            ErrorCode::MountFailed
-        );
+        assert_eq!(plan(&opts, &c).unwrap_err().code(), ErrorCode::MountFailed);
     }
 
     #[test]
@@ -807,7 +855,10 @@ mod tests {
             frame.source,
             FrameSource::Src("http://127.0.0.1:8700/pkg/worker-runner.html".into())
         );
-        assert!(csp.contains("img-src https://cdn.example data: blob:"), "{csp}");
+        assert!(
+            csp.contains("img-src https://cdn.example data: blob:"),
+            "{csp}"
+        );
         assert!(csp.contains("connect-src 'none'"));
         // Mount-time code is a bundle too, whatever the manifest says.
         let with_code = MountOptions {

@@ -20,16 +20,17 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Element, MessageChannel, MessageEvent, MessagePort, ShadowRootInit, ShadowRootMode};
 
 use super::mount::{create_iframe, Frame};
+use super::remote_ui::RemoteUi;
 use super::storage::WebStorage;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
+use crate::core::csp::RunnerKind;
 use crate::core::engine::{Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
-use crate::core::csp::RunnerKind;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
-use crate::core::protocol::{event_message, Level};
+use crate::core::protocol::{event_message, Level, Reply};
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{MemoryBackend, StorageBackend};
 
@@ -94,6 +95,8 @@ struct Mount {
     phase: Phase,
     /// For worker and bundle mounts: what the runner page runs.
     runner: Option<RunnerJob>,
+    /// For remote-UI worker mounts (`ui: 'shadow'`): the host-rendered UI, removed on drop.
+    remote_ui: Option<RemoteUi>,
     /// The frame's `load` events: the first is the mounted document; any later one means the
     /// frame navigated away from it. Dropped (and so removed) with the mount.
     _load: Option<EventListener>,
@@ -285,7 +288,7 @@ impl Host {
             (
                 m.allow().to_vec(),
                 m.entry().map(|e| e.src().to_owned()),
-                Vec::<String>::new(),
+                m.assets().to_vec(),
                 engine.worker_code(id, None).is_ok(),
             )
         };
@@ -322,10 +325,17 @@ impl Host {
             let code = self.engine.borrow().worker_code(id, code)?;
             Ok(Some(RunnerJob { kind, code, csp }))
         };
-        let (plan, runner) = match planned {
-            MountPlan::Iframe(p) => (p, None),
-            MountPlan::Worker { frame, code, csp } => (frame, job(RunnerKind::Worker, code, csp)?),
-            MountPlan::Bundle { frame, code, csp } => (frame, job(RunnerKind::Frame, code, csp)?),
+        let (plan, runner, ui) = match planned {
+            MountPlan::Iframe(p) => (p, None, None),
+            MountPlan::Worker {
+                frame,
+                code,
+                csp,
+                ui,
+            } => (frame, job(RunnerKind::Worker, code, csp)?, ui),
+            MountPlan::Bundle { frame, code, csp } => {
+                (frame, job(RunnerKind::Frame, code, csp)?, None)
+            }
             MountPlan::Shadow { html, .. } => {
                 return self.mount_shadow(id, &document, element, html.as_deref(), render)
             }
@@ -368,6 +378,10 @@ impl Host {
             })
         };
 
+        let remote_ui = match ui {
+            Some(_) => Some(self.remote_ui(&document, element, id, &assets)?),
+            None => None,
+        };
         let (promise, resolve, reject) = deferred()?;
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
@@ -394,16 +408,55 @@ impl Host {
                     _timer: timer,
                 },
                 runner,
+                remote_ui,
                 _load: Some(load),
                 refusal,
                 announced: false,
                 _grace: None,
             },
         );
-        self.engine
-            .borrow_mut()
-            .set_status(id, Status::Mounting, now())?;
+        {
+            let mut engine = self.engine.borrow_mut();
+            engine.set_status(id, Status::Mounting, now())?;
+            engine.set_mount_ui(id, ui)?;
+        }
         Ok(promise)
+    }
+
+    /// A remote UI for plugin `id` in `element`, sanitizing with the host's policy narrowed to
+    /// the plugin's asset origins; its `ui.action`s go to the plugin's port.
+    fn remote_ui(
+        self: &Rc<Self>,
+        document: &web_sys::Document,
+        element: &Element,
+        id: &str,
+        assets: &[String],
+    ) -> Result<RemoteUi, WardenError> {
+        let weak = Rc::downgrade(self);
+        let plugin = id.to_owned();
+        RemoteUi::new(
+            document,
+            element,
+            id,
+            Rc::new(self.sanitizer.for_remote_ui(assets)),
+            &self.policy_name,
+            move |data| {
+                if let Some(host) = weak.upgrade() {
+                    host.send_event(&plugin, "ui.action", &data);
+                }
+            },
+        )
+    }
+
+    /// Post a host event to one connected plugin (nothing if it is not connected).
+    fn send_event(&self, id: &str, name: &str, data: &serde_json::Value) {
+        if let Some(Mount {
+            phase: Phase::Connected { port, .. },
+            ..
+        }) = self.mounts.borrow().get(id)
+        {
+            post(port, &event_message(name, data));
+        }
     }
 
     fn mount_shadow(
@@ -441,6 +494,7 @@ impl Host {
                 nonce: String::new(),
                 phase: Phase::Shadow { host_element, port },
                 runner: None,
+                remote_ui: None,
                 _load: None,
                 refusal: None,
                 announced: true,
@@ -818,6 +872,25 @@ impl Host {
                 if let Some(m) = mount {
                     m.dispose(ErrorCode::RateLimited, "suspended for flooding");
                 }
+            }
+            Outcome::Render { call_id, html } => {
+                let rendered = match self
+                    .mounts
+                    .borrow()
+                    .get(id)
+                    .and_then(|m| m.remote_ui.as_ref())
+                {
+                    Some(ui) => ui.render(&html),
+                    None => Err(WardenError::new(
+                        ErrorCode::MountFailed,
+                        format!("plugin {id:?} has no remote UI to render into"),
+                    )),
+                };
+                let reply = match rendered {
+                    Ok(()) => Reply::ok(call_id, Some(&serde_json::Value::Null)),
+                    Err(e) => Reply::err(call_id, &e),
+                };
+                post(port, &reply);
             }
             Outcome::Notify {
                 message,

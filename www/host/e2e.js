@@ -90,6 +90,13 @@ const e2e = {
     return true;
   },
 
+  /** Start a worker mount of `id` (code from install) in its slot, e.g. `{ ui: 'shadow' }`. */
+  mountWorker(id, options = {}) {
+    const p = e2e.host.mount(id, slot(id), { mode: 'worker', ...options });
+    mounts.set(id, p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, error: plainError(e) })));
+    return true;
+  },
+
   settled(id) {
     return mounts.get(id);
   },

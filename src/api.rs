@@ -63,14 +63,23 @@ export interface HostOptions {
   onNotify?: (notification: { pluginId: string; message: string; level: 'info' | 'success' | 'warning' | 'error' }) => void;
   limits?: HostLimits;
   sanitizer?: { allowElements?: string[]; removeElements?: string[]; allowAttributes?: Record<string, string[]>; allowDataImages?: boolean; linkTarget?: 'strip' | 'blank'; maxTags?: number };
-  allowLoopbackHttp?: boolean;
   requireSignatures?: boolean;
-  bundlePolicy?: 'reject' | 'warn';
+  /** Every opt-in that weakens a default, in one place. */
+  dangerous?: DangerousOptions;
   auditCapacity?: number;
   /** Origins `host.loadScript` may load from, besides installed plugins' `entry.src` origins. */
   approvedScriptOrigins?: string[];
   /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
   routes?: Record<string, RouteConfig>;
+}
+/** Opt-ins that weaken a default (development, migration). Each is off unless set. */
+export interface DangerousOptions {
+  /** Accept plain `http:` loopback URLs in manifests, routes and `loadScript`. */
+  allowLoopbackHttp?: boolean;
+  /** `'warn'`: bundle-analysis errors become warnings and the code installs. */
+  bundlePolicy?: 'reject' | 'warn';
+  /** Mount `src` pages in browsers without the iframe `csp` attribute (no imposed CSP). */
+  srcWithoutEmbeddedCsp?: boolean;
 }
 /** What a plugin's route templates refer to. Secrets never reach the plugin or the audit log. */
 export interface RouteConfig { data?: Record<string, string>; secrets?: Record<string, string> }
@@ -81,6 +90,7 @@ export type PluginStatus =
 export interface InstallInfo { id: string; status: PluginStatus; warnings: string[] }
 export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
+  | { mode?: 'iframe'; code?: string; runner?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
   | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string;

@@ -23,6 +23,18 @@ export function pluginWardenClient() {
     }
   }
 
+  // Tell the host, as soon as this page runs the client, that it loaded: a page the browser
+  // refused to display (the SDK's embedded CSP) never can, so the host fails such a mount at
+  // once instead of at the handshake timeout. A timing hint only: it carries no nonce.
+  try {
+    if (typeof window !== 'undefined' && window.parent !== window) {
+      const bootstrap = String(self.name || '').split('|');
+      if (bootstrap.length === 4 && bootstrap[0] === NS && bootstrap[1] === String(V)) {
+        window.parent.postMessage({ ns: NS, v: V, type: 'present' }, bootstrap[3]);
+      }
+    }
+  } catch { /* a cross-origin parent or an odd name only means no hint */ }
+
   // The host names the frame `plugin-warden|1|<nonce>|<host origin>`. Read it once and clear it,
   // so a page this frame later navigates to cannot learn the nonce.
   function readFrameBootstrap() {

@@ -88,6 +88,21 @@ pub enum BundlePolicy {
     Warn,
 }
 
+/// The host options that weaken a default, grouped so that each use reads as what it is
+/// (`dangerous: { … }`, in the spirit of rustls' `dangerous()`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dangerous {
+    /// Accept plain `http:` loopback URLs in manifests (`network`, `assets`, `entry.src`),
+    /// routes and `loadScript` (development only).
+    pub allow_loopback_http: Option<bool>,
+    /// What bundle-analysis errors do (`warn` lets flagged code install).
+    pub bundle_policy: Option<BundlePolicy>,
+    /// Mount `src` pages in browsers without the iframe `csp` attribute (CSP Embedded
+    /// Enforcement), where the SDK cannot impose its policy: read by the browser layer.
+    pub src_without_embedded_csp: Option<bool>,
+}
+
 /// The data part of the `PluginHost` options (functions are taken by the browser layer).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -104,12 +119,10 @@ pub struct HostConfig {
     pub limits: Option<HostLimits>,
     /// The sanitizer's allow-list, within safe bounds.
     pub sanitizer: Option<SanitizerConfig>,
-    /// Accept `http:` loopback origins in manifests' `network` (development only).
-    pub allow_loopback_http: Option<bool>,
+    /// Every opt-in that weakens a default (DESIGN §6).
+    pub dangerous: Option<Dangerous>,
     /// Refuse plugins whose code comes without a valid signature.
     pub require_signatures: Option<bool>,
-    /// What bundle-analysis errors do.
-    pub bundle_policy: Option<BundlePolicy>,
     /// Audit events kept in memory (1000).
     pub audit_capacity: Option<usize>,
     /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
@@ -429,6 +442,7 @@ impl<B: StorageBackend> Engine<B> {
                     })
             })
             .collect::<Result<BTreeSet<_>, _>>()?;
+        let dangerous = config.dangerous.unwrap_or_default();
         let route_configs = config.routes.unwrap_or_default();
         routes::validate_configs(&route_configs).map_err(coded)?;
         let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));
@@ -451,12 +465,12 @@ impl<B: StorageBackend> Engine<B> {
             rate,
             host_version,
             manifest_opts: ManifestOptions {
-                allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
+                allow_loopback_http: dangerous.allow_loopback_http.unwrap_or(false),
             },
             sanitizer,
-            bundle_policy: config.bundle_policy.unwrap_or_default(),
+            bundle_policy: dangerous.bundle_policy.unwrap_or_default(),
             approved_script_origins,
-            allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
+            allow_loopback_http: dangerous.allow_loopback_http.unwrap_or(false),
             fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             routes: route_configs,

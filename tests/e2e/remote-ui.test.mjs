@@ -73,7 +73,7 @@ before(async () => {
   code = readFileSync(new URL('../../www/plugins/remote-ui/plugin.js', import.meta.url), 'utf8')
     .replaceAll('%ASSETS%', env.servers.apiOrigin)
     .replaceAll('%ELSEWHERE%', unrelated.origin);
-  await page.evaluate(() => window.e2e.create({ storage: 'memory', allowLoopbackHttp: true }));
+  await page.evaluate(() => window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } }));
 });
 
 after(async () => {

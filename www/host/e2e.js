@@ -156,7 +156,7 @@ const scenarios = {
   },
   /** notes (good), hostile-spy (connects itself) and hostile (waits for the test to say hello). */
   async hostile() {
-    e2e.create({ storage: 'memory', allowLoopbackHttp: true });
+    e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
     for (const id of ['notes', 'hostile', 'hostile-spy']) await must(e2e.install(e2e.manifests[id]));
     await must(e2e.mountAndWait('notes', '/notes/'));
     await must(e2e.mountAndWait('hostile-spy', '/hostile/'));

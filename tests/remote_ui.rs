@@ -16,6 +16,8 @@ fn ctx() -> MountContext<'static> {
         plugin_id: "acme-ui",
         allow: &[],
         entry_src: None,
+        assets: &[],
+        has_code: true,
     }
 }
 

@@ -8,8 +8,10 @@
 //! same policy. The root is closed, so neither the page's other scripts nor the plugin HTML
 //! get a handle to it. Interaction goes the other way as data only: `click`, `input`, `change`
 //! and `submit` on elements with `data-action` become `{action, type, value?, form?}` values
-//! for the plugin's `ui.action` event. Every `submit` is prevented, so a form never navigates
-//! the host page, and a click on a `data-action` link does not follow it.
+//! for the plugin's `ui.action` event. Every `submit` is prevented and every link click
+//! (`click`, middle-button `auxclick`) too, so nothing in the UI navigates the host page: a
+//! link (its `href` kept only into the plugin's asset origins) is a `data-action` target or
+//! text, never a way out.
 //!
 //! [`RemoteUi`] is an RAII handle: dropping it removes its element and its listeners.
 
@@ -30,8 +32,8 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::protocol::FORBIDDEN_KEYS;
 use crate::core::sanitize::Sanitizer;
 
-/// The events the UI reports, as their DOM names.
-const EVENTS: [&str; 4] = ["click", "input", "change", "submit"];
+/// The events the UI listens to, as their DOM names (`auxclick` only to stop links).
+const EVENTS: [&str; 5] = ["click", "auxclick", "input", "change", "submit"];
 
 /// `<input type>`s whose click is the interaction (the others report `input`/`change`).
 const CLICK_INPUT_TYPES: [&str; 3] = ["button", "submit", "reset"];
@@ -119,13 +121,18 @@ impl Drop for RemoteUi {
 }
 
 /// The `ui.action` payload for one DOM event, if it concerns a `data-action` element.
-/// Prevents every `submit`, and the default of clicks on `data-action` links.
+/// Prevents every `submit` and every click on a link: the host page never navigates.
 fn action(kind: &str, event: &Event) -> Option<Value> {
     if kind == "submit" {
-        // Whatever the form, the host page never navigates.
         event.prevent_default();
     }
     let target: Element = event.target()?.dyn_into().ok()?;
+    if matches!(kind, "click" | "auxclick") && target.closest("a").ok().flatten().is_some() {
+        event.prevent_default();
+    }
+    if kind == "auxclick" {
+        return None;
+    }
     let el = target.closest("[data-action]").ok()??;
     let name = el.get_attribute("data-action")?;
     let tag = el.tag_name().to_ascii_lowercase();
@@ -141,7 +148,6 @@ fn action(kind: &str, event: &Event) -> Option<Value> {
                 // A form reports its submit; value-bearing inputs their input/change.
                 ("form", _) => return None,
                 ("input", Some(t)) if !CLICK_INPUT_TYPES.contains(&t) => return None,
-                ("a", _) => event.prevent_default(),
                 _ => {}
             }
             if let Some(v) = el.get_attribute("value") {

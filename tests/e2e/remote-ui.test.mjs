@@ -115,6 +115,43 @@ test('render: the worker draws into a closed shadow root; typing, a checkbox, a 
   assert.deepEqual(await hostCall(page, 'status', 'rui'), { ok: true, value: { state: 'mounted' } });
 });
 
+/** The centre of the first element in any (closed) shadow root with `attr`=`value`, via CDP. */
+async function centreOf(attr, value) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1, pierce: true });
+    const find = (n) => {
+      const a = n.attributes ?? [];
+      for (let i = 0; i < a.length; i += 2) if (a[i] === attr && a[i + 1] === value) return n;
+      for (const c of [...(n.children ?? []), ...(n.shadowRoots ?? [])]) {
+        const f = find(c);
+        if (f) return f;
+      }
+      return null;
+    };
+    const node = find(root);
+    assert.ok(node, `no element with ${attr}=${value}`);
+    const { model } = await cdp.send('DOM.getBoxModel', { backendNodeId: node.backendNodeId });
+    const [x1, y1, , , x3, y3] = model.content;
+    return { x: (x1 + x3) / 2, y: (y1 + y3) / 2 };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+test('links: a click on a link into the assets is an action, never a navigation (nor a new tab)', async () => {
+  const url = page.url();
+  const pages = page.context().pages().length;
+  const { x, y } = await centreOf('data-action', 'docs');
+  await page.mouse.click(x, y);
+  assert.deepEqual(await waitEvent('rui', 'action', (a) => a.action === 'docs'), { action: 'docs', type: 'click' });
+  await page.mouse.click(x, y, { button: 'middle' });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(page.url(), url);
+  assert.equal(page.context().pages().length, pages, 'a middle click opened a tab');
+  assert.deepEqual(env.servers.apiRequests.filter((q) => q.url.startsWith('/docs')), []);
+});
+
 test('URLs: the declared asset origin is requested; the undeclared origin never, not by img, style, link or form', async () => {
   const api = env.servers.apiRequests;
   const declared = await until(() => api.filter((q) => q.url.startsWith('/declared.png')).length >= 2, 10_000);

@@ -30,7 +30,8 @@ function view() {
     <img alt="relative" width="8" height="8" src="/relative.png">
     <p style="background-image: url(${ELSEWHERE}/style.png)">styled elsewhere</p>
     <p style="background-image: url(${ASSETS}/style.png)">styled from the assets</p>
-    <a href="${ELSEWHERE}/link">a link elsewhere</a>`;
+    <a href="${ELSEWHERE}/link">a link elsewhere</a>
+    <p><a href="${ASSETS}/docs" data-action="docs">a link into the assets</a></p>`;
 }
 
 async function show() {

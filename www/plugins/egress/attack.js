@@ -33,10 +33,10 @@ var EGRESS_CHANNELS = [
   }],
   ['import', 'both', '.js', (u) => import(u)],
   ['importScripts', 'worker', '.js', (u) => importScripts(u)],
-  ['worker', 'both', '.js', (u) => new Worker(u)],
-  ['module-worker', 'both', '.js', (u) => new Worker(u, { type: 'module' })],
-  ['shared-worker', 'window', '.js', (u) => new SharedWorker(u)],
-  ['blob-worker-fetch', 'both', '.json', (u) => blobWorker(`fetch(${JSON.stringify(u)}, { mode: 'no-cors' });`)],
+  ['worker', 'both', '.js', (u) => quiet(new Worker(u))],
+  ['module-worker', 'both', '.js', (u) => quiet(new Worker(u, { type: 'module' }))],
+  ['shared-worker', 'window', '.js', (u) => quiet(new SharedWorker(u))],
+  ['blob-worker-fetch', 'both', '.json', (u) => blobWorker(`fetch(${JSON.stringify(u)}, { mode: 'no-cors' }).catch(() => {});`)],
   ['blob-worker-importScripts', 'both', '.js', (u) => blobWorker(`importScripts(${JSON.stringify(u)});`)],
   ['fontface', 'both', '.woff2', (u) => {
     const f = new FontFace('egress-font', `url(${u})`);
@@ -89,8 +89,9 @@ var EGRESS_CHANNELS = [
   ['embed', 'window', '.html', (u) => add('embed', { src: u, type: 'text/html' })],
   ['iframe', 'window', '.html', (u) => add('iframe', { src: u })],
   ['a-ping', 'window', '.json', (u, c) => {
-    // A same-document link (no navigation away), with a ping to the target.
-    const a = add('a', { href: `#egress-${c.n}`, ping: u });
+    // A same-document link (no navigation away), with a ping to the target. Absolute: a srcdoc
+    // document's base URL is its parent's, so a bare `#x` would navigate it to the host page.
+    const a = add('a', { href: `${String(location.href).split('#')[0]}#egress-${c.n}`, ping: u });
     a.textContent = 'x';
     a.click();
   }],
@@ -128,7 +129,13 @@ function addStyle(css) {
 
 function blobWorker(code) {
   const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
-  return new Worker(url);
+  return quiet(new Worker(url));
+}
+
+/** A worker whose failure to load stays its own (it would otherwise crash the plugin's worker). */
+function quiet(worker) {
+  worker.addEventListener('error', (e) => e.preventDefault());
+  return worker;
 }
 
 /** Try every channel of this context towards every target; resolves with what was seen. */

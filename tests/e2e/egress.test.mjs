@@ -170,6 +170,11 @@ const MODES = {
       mount: { mode: 'worker', runner: `${env.servers.hostOrigin}/pkg/worker-runner.html?no-csp`, timeout: 20_000 },
     }),
     allowed: () => false,
+    async required() {
+      // The runner really came without a policy header: whatever holds, the page holds itself.
+      const r = await fetch(`${env.servers.hostOrigin}/pkg/worker-runner.html?no-csp`);
+      assert.equal(r.headers.get('content-security-policy'), null);
+    },
   },
   remoteUi: {
     name: 'worker + ui: shadow (remote UI)',
@@ -231,23 +236,37 @@ async function checkMode(t, key) {
   assert.ok(r.install.ok, `${mode.name}: install refused: ${JSON.stringify(r.install.error)}`);
   assert.ok(r.event, `${mode.name}: the plugin never reported its attempts (it did not run): ${JSON.stringify(r.failedEarly ?? state)}`);
   assert.equal(r.event.seen.length > 0, true);
-  mode.required?.(all, r.event);
+  await mode.required?.(all, r.event);
 }
 
-test('control: with no SDK, a bare sandboxed frame reaches the unrelated and host origins through these channels', async (t) => {
-  const run = runId('control');
-  const cfg = { run, targets: { host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin }, settleMs: 1500 };
-  await host.page.evaluate(([id, url]) => window.e2e.rawFrame(id, url), ['egress-control', srcPage(cfg)]);
-  const frame = await (await host.page.waitForSelector('#slot-egress-control iframe', { state: 'attached' })).contentFrame();
+/** Mount the plugin page in a bare sandboxed frame (no SDK); the channels that reached the unrelated origin. */
+async function control(t, label, extra = {}) {
+  const run = runId(label);
+  const cfg = { run, targets: { host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin }, settleMs: 1500, ...extra };
+  const id = `egress-${label}`;
+  await host.page.evaluate(([pid, url]) => window.e2e.rawFrame(pid, url), [id, srcPage(cfg)]);
+  const frame = await (await host.page.waitForSelector(`#slot-${id} iframe`, { state: 'attached' })).contentFrame();
   await frame.waitForFunction(() => document.body && document.body.dataset.state === 'done', null, { timeout: 30_000 });
   await new Promise((res) => setTimeout(res, SETTLE_MS));
-  const reached = [...new Set(hits(run).filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
-  t.diagnostic(`channels that reached the unrelated origin from a bare frame: ${reached.join(', ')}`);
-  // Without a policy every other channel leaves the frame: so a mode whose log stays empty was
-  // protected, not broken.
-  const expected = CHANNELS.filter((c) => c.where !== 'worker' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name).sort();
+  const all = hits(run);
+  const reached = [...new Set(all.filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
+  t.diagnostic(`channels that reached the unrelated origin: ${reached.join(', ')}`);
+  assert.ok(all.some((h) => h.origin === 'host'), 'nothing reached the host origin');
+  return reached;
+}
+
+// Without a policy every channel but those the browser refuses on its own leaves the frame (or
+// the worker): so a mode whose logs stay empty was protected, not broken.
+test('control: with no SDK, a bare sandboxed frame reaches the unrelated and host origins through every channel', async (t) => {
+  const reached = await control(t, 'control');
+  const expected = CHANNELS.filter((c) => c.where !== 'worker' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
   assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
-  assert.ok(hits(run).some((h) => h.origin === 'host'), 'nothing reached the host origin from a bare frame');
+});
+
+test('control: with no SDK, a worker in a bare sandboxed frame reaches them through every worker channel', async (t) => {
+  const reached = await control(t, 'control-worker', { inWorker: true });
+  const expected = CHANNELS.filter((c) => c.where !== 'window' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
+  assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
 });
 
 test('iframe + src: the plugin reaches its own origin only', (t) => checkMode(t, 'src'));
@@ -320,6 +339,18 @@ test('a src plugin that navigates itself is failed at once: MOUNT_FAILED, frame 
   // To another page of its own origin: a fresh document the SDK did not mount.
   const cfg = { run, navigate: sinkUrl(env.servers.pluginOrigin, 'self-navigation', '.html', run, 'plugins') };
   await checkSelfNavigation({ manifest: manifest(`egress-nav-src-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg), timeout: 20_000 } });
+});
+
+test('an srcdoc plugin that navigates itself is failed at once: MOUNT_FAILED, frame removed, audited', async () => {
+  counter += 1;
+  const run = runId('nav-srcdoc');
+  const to = sinkUrl(env.servers.unrelatedOrigin, 'self-navigation', '.html', run, 'unrelated');
+  const srcdoc = `<!doctype html><body><script>(async () => {
+  const sdk = await pluginWarden.connect();
+  await sdk.events.emit('egress-navigating', {});
+  location.href = ${JSON.stringify(to)};
+})();</script>`;
+  await checkSelfNavigation({ manifest: manifest(`egress-nav-srcdoc-${counter}`), mount: { mode: 'iframe', srcdoc, timeout: 20_000 } });
 });
 
 test('no CSP or Trusted Types violation, no error, on the host page', async () => {

@@ -1,5 +1,6 @@
 // The `iframe` + `src` hostile plugin's page (see attack.js). `?cfg=` is JSON:
 //   { run, targets: { name: origin, … }, settleMs }  try every channel, then emit `egress-done`
+//   { …, inWorker: true }                            the same, from a blob: worker this page starts
 //   { run, navigate: url }                            connect, emit `egress-navigating`, then
 //                                                     navigate this frame to `url`
 // It tries its channels whether or not the handshake succeeds (a bare frame with no host is the
@@ -20,9 +21,20 @@ if (cfg.navigate) {
   location.href = cfg.navigate;
 } else {
   /* global egressAttack */
-  const seen = await egressAttack(cfg);
+  const seen = cfg.inWorker ? await inWorker(cfg) : await egressAttack(cfg);
   const sdk = await connecting;
   if (sdk) await sdk.events.emit('egress-done', { run: cfg.run, seen }).catch(() => {});
   out.textContent = `tried ${seen.length} attempts`;
   document.body.dataset.state = 'done';
+}
+
+/** Run the attempts in a dedicated worker started from attack.js's bytes; resolves with its report. */
+async function inWorker(orders) {
+  const source = await (await fetch(new URL('./attack.js', import.meta.url))).text();
+  const code = `${source}\negressAttack(${JSON.stringify(orders)}).then((seen) => postMessage(seen));\n`;
+  const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+  return new Promise((resolve) => {
+    worker.onmessage = (e) => resolve(e.data);
+    worker.onerror = (e) => { e.preventDefault(); resolve([{ channel: 'worker', outcome: `error ${e.message}` }]); };
+  });
 }

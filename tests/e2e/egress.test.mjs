@@ -130,6 +130,13 @@ const srcPage = (cfg, query = '') => `${env.servers.pluginOrigin}/egress/?${quer
 
 const manifest = (id, extra = {}) => ({ id, name: `Egress ${id}`, version: '1.0.0', permissions: ['events'], ...extra });
 
+/** A plan whose code is installed with the manifest (bundle, worker and remote-UI mounts). */
+const codePlan = (label, cfg, mount, extra = {}, codeOptions = {}) => ({
+  manifest: manifest(`egress-${label}-${cfg.n}`, extra),
+  install: { code: pluginCode(cfg, codeOptions) },
+  mount: { timeout: 20_000, ...mount },
+});
+
 /**
  * The mount modes: `plan(cfg)` gives { manifest, install, mount } for one run; `allowed(hit)` says
  * which logged requests the mode may make; `required(hits, done)` checks what must have happened.
@@ -146,7 +153,7 @@ const MODES = {
   },
   bundle: {
     name: 'bundle iframe',
-    plan: (cfg) => ({ manifest: manifest(`egress-bundle-${cfg.n}`), install: { code: pluginCode(cfg) }, mount: { mode: 'iframe', timeout: 20_000 } }),
+    plan: (cfg) => codePlan('bundle', cfg, { mode: 'iframe' }),
     allowed: () => false,
   },
   srcdoc: {
@@ -159,16 +166,12 @@ const MODES = {
   },
   worker: {
     name: 'worker',
-    plan: (cfg) => ({ manifest: manifest(`egress-worker-${cfg.n}`), install: { code: pluginCode(cfg) }, mount: { mode: 'worker', timeout: 20_000 } }),
+    plan: (cfg) => codePlan('worker', cfg, { mode: 'worker' }),
     allowed: () => false,
   },
   bareRunner: {
     name: 'worker, runner page served with no CSP header',
-    plan: (cfg) => ({
-      manifest: manifest(`egress-bare-runner-${cfg.n}`),
-      install: { code: pluginCode(cfg) },
-      mount: { mode: 'worker', runner: `${env.servers.hostOrigin}/pkg/worker-runner.html?no-csp`, timeout: 20_000 },
-    }),
+    plan: (cfg) => codePlan('bare-runner', cfg, { mode: 'worker', runner: `${env.servers.hostOrigin}/pkg/worker-runner.html?no-csp` }),
     allowed: () => false,
     async required() {
       // The runner really came without a policy header: whatever holds, the page holds itself.
@@ -178,11 +181,8 @@ const MODES = {
   },
   remoteUi: {
     name: 'worker + ui: shadow (remote UI)',
-    plan: (cfg) => ({
-      manifest: manifest(`egress-remote-ui-${cfg.n}`, { permissions: ['events', 'ui:render'], assets: [env.servers.pluginOrigin] }),
-      install: { code: pluginCode(cfg, { render: remoteUiHtml(cfg.run) }) },
-      mount: { mode: 'worker', ui: 'shadow', timeout: 20_000 },
-    }),
+    plan: (cfg) => codePlan('remote-ui', cfg, { mode: 'worker', ui: 'shadow' },
+      { permissions: ['events', 'ui:render'], assets: [env.servers.pluginOrigin] }, { render: remoteUiHtml(cfg.run) }),
     allowed: (h) => h.origin === 'plugins' && h.channel.startsWith('ui-asset-'),
     required(all, done) {
       assert.equal(done.rendered, 'ok', 'sdk.ui.render was refused');

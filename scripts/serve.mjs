@@ -10,9 +10,10 @@
 // startServers. Host pages carry a CSP with `require-trusted-types-for 'script'` (not with
 // `?host-csp=none`: a careless host, for tests of what the SDK guarantees on its own); their
 // connect-src names the API origin (plugins reach it only through the host's API client).
-// Plugin pages carry NO CSP of their own: they send `Allow-CSP-From: <host origin>`, the header a
-// plugin author sends to accept the policy the SDK imposes (CSP Embedded Enforcement), except
-// with `?no-allow-csp-from` (a careless or hostile plugin server).
+// Plugin pages carry NO CSP of their own: they send `Allow-CSP-From`, the header a plugin author
+// sends to accept the policy the SDK imposes (CSP Embedded Enforcement), except under
+// www/plugins/careless/ or with `?no-allow-csp-from` (a careless or hostile plugin server). The
+// worker runner gets no header either: its own page holds its policy.
 // Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N] [--api-port N] [--unrelated-port N]
 import { createServer } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
@@ -56,11 +57,6 @@ export function hostCsp(pluginOrigin, nonce, apiOrigin = defaultApiOrigin(plugin
   return sdk.hostCsp(manifests, { nonce, allowLoopbackHttp: true, workerRunner: true });
 }
 
-// The worker runner (pkg/worker-runner.html) is a sandboxed frame that starts a blob: worker;
-// its own scripts come from the package ('self'), the worker from blob:, and neither has any
-// network: plugins reach the network only through the host's API client. The runner must hold
-// without it (its own policy is in the page); `?no-csp` serves it with no header, to prove that.
-export const RUNNER_CSP = "default-src 'none'; script-src 'self' blob:; worker-src blob:; connect-src 'none'; base-uri 'none'; form-action 'none'";
 
 /**
  * The file a URL path names under `mounts`: `[prefix, dir]` pairs (a directory means its
@@ -324,10 +320,9 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
       headersFor: (file, url) => {
         // The package is public code that opaque-origin frames and workers import (CORS).
         const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
-        if (file.endsWith('worker-runner.html')) {
-          return url.searchParams.has('no-csp') ? cors : { ...cors, 'content-security-policy': RUNNER_CSP };
-        }
-        if (!file.endsWith('.html')) return cors;
+        // The runner page carries its own policy (a <meta> allowing its inline bootstrap by
+        // hash): it gets no header of ours, which is the case its own policy must hold in.
+        if (!file.endsWith('.html') || file.endsWith('worker-runner.html')) return cors;
         if (url.searchParams.get('host-csp') === 'none') return cors;
         const nonce = randomBytes(16).toString('base64');
         return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce, apiOrigin) };
@@ -339,11 +334,15 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
       sinkPrefix: '/sink/',
       mounts: [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
       // Module scripts are fetched with CORS, and a sandboxed frame's origin is opaque ("null").
-      // No CSP of this server's own: pages accept the one the SDK imposes (Allow-CSP-From), unless
-      // asked to play a server that does not (`?no-allow-csp-from`).
       headersFor: (file, url) => ({
         'access-control-allow-origin': '*',
-        ...(file.endsWith('.html') && !url.searchParams.has('no-allow-csp-from') ? { 'allow-csp-from': hostOrigin } : {}),
+        // The page accepts the policy the SDK imposes (CSP Embedded Enforcement); no CSP of
+        // the server's own is needed for the plugin to be contained. `*`: the e2e tests mount
+        // these pages from more than one host origin (a real plugin server may name its hosts).
+        // www/plugins/careless/, and any page asked for with `?no-allow-csp-from`, play a server
+        // that does not: the browser must refuse them.
+        ...(file.endsWith('.html') && !file.includes(`${sep}careless${sep}`) && !url.searchParams.has('no-allow-csp-from')
+          ? { 'allow-csp-from': '*' } : {}),
       }),
     }));
     started.push(await serveApi(apiPort, hostOrigin, apiRequests));

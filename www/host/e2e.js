@@ -104,6 +104,11 @@ const e2e = {
     return true;
   },
 
+  /** Start a worker mount of `id` (code from install) in its slot, e.g. `{ ui: 'shadow' }`. */
+  mountWorker(id, options = {}) {
+    return e2e.mountWith(id, { mode: 'worker', ...options });
+  },
+
   settled(id) {
     return mounts.get(id);
   },
@@ -163,7 +168,7 @@ const scenarios = {
   },
   /** notes (good), hostile-spy (connects itself) and hostile (waits for the test to say hello). */
   async hostile() {
-    e2e.create({ storage: 'memory', allowLoopbackHttp: true });
+    e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
     for (const id of ['notes', 'hostile', 'hostile-spy']) await must(e2e.install(e2e.manifests[id]));
     await must(e2e.mountAndWait('notes', '/notes/'));
     await must(e2e.mountAndWait('hostile-spy', '/hostile/'));

@@ -1,13 +1,22 @@
-// Serves the demo on three loopback origins, so host, plugins and API never share an origin:
-//   host    http://127.0.0.1:<hostPort>   www/host/ + /pkg/ (the built package)
-//   plugins http://localhost:<pluginPort> www/plugins/ + /client/ (pkg/client)
-//   api     http://127.0.0.1:<apiPort>    a small JSON test API under /api/ (default hostPort+2),
-//           CORS for the host origin only; every request it gets is recorded in `apiRequests`
-// Host pages carry a CSP with `require-trusted-types-for 'script'`; their connect-src names the
-// API origin (plugins reach it only through the host's API client).
-// Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N] [--api-port N]
+// Serves the demo on four loopback origins, so host, plugins, API and a bystander never share one:
+//   host      http://127.0.0.1:<hostPort>   www/host/ + /pkg/ (the built package)
+//   plugins   http://localhost:<pluginPort> www/plugins/ + /client/ (pkg/client)
+//   api       http://127.0.0.1:<apiPort>    a small JSON test API under /api/ (default hostPort+2),
+//             CORS for the host origin only; every request it gets is recorded in `apiRequests`
+//   unrelated http://127.0.0.1:<unrelatedPort> (any free port by default) an origin nothing
+//             declares: it answers every request 200 (see sinkResponse), so that only the browser
+//             or the SDK can be what stops a plugin from reaching it
+// Host, plugins and unrelated record every request (WebSocket upgrades too) in `logs` — see
+// startServers. Host pages carry a CSP with `require-trusted-types-for 'script'` (not with
+// `?host-csp=none`: a careless host, for tests of what the SDK guarantees on its own); their
+// connect-src names the API origin (plugins reach it only through the host's API client).
+// Plugin pages carry NO CSP of their own: they send `Allow-CSP-From`, the header a plugin author
+// sends to accept the policy the SDK imposes (CSP Embedded Enforcement), except under
+// www/plugins/careless/ or with `?no-allow-csp-from` (a careless or hostile plugin server). The
+// worker runner gets no header either: its own page holds its policy.
+// Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N] [--api-port N] [--unrelated-port N]
 import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { demoPlugins } from '../www/host/demo-plugins.js';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -71,15 +80,102 @@ export async function fileFor(mounts, pathname) {
   return null;
 }
 
+/** One entry of a request log: what a server saw of a request, before answering it. */
+function logEntry(req) {
+  return {
+    method: req.method,
+    url: req.url,
+    origin: req.headers.origin ?? null,
+    referer: req.headers.referer ?? null,
+    upgrade: req.headers.upgrade ? String(req.headers.upgrade).toLowerCase() : null,
+    time: Date.now(),
+  };
+}
+
+// A 1x1 transparent PNG: what an image request to a sink gets.
+const PIXEL = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+/** The body and content type a sink answers for a path, by its extension. */
+function sinkBody(pathname) {
+  const ext = extname(pathname);
+  switch (ext) {
+    case '.js': case '.mjs': return ['text/javascript; charset=utf-8', '/* sink */\n'];
+    case '.css': return ['text/css; charset=utf-8', '/* sink */\n'];
+    case '.png': case '.gif': case '.jpg': return ['image/png', PIXEL];
+    case '.svg': return ['image/svg+xml', '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'];
+    case '.woff': case '.woff2': case '.ttf': return ['font/woff2', Buffer.alloc(64)];
+    case '.mp3': case '.wav': return ['audio/mpeg', Buffer.alloc(64)];
+    case '.mp4': case '.webm': return ['video/mp4', Buffer.alloc(64)];
+    case '.html': return ['text/html; charset=utf-8', '<!doctype html><title>sink</title><p>sink'];
+    case '.json': return ['application/json', '{}'];
+    case '.sse': return ['text/event-stream', 'data: sink\n\n'];
+    default: return ['text/plain; charset=utf-8', 'sink'];
+  }
+}
+
 /**
- * A static loopback server over `mounts` (see fileFor). `headersFor(file)` adds headers; a
+ * Answer any request 200 with permissive CORS (the request's Origin, `null` included, with
+ * credentials), a plausible content type for its path's extension and headers that let any
+ * document frame or embed it: so that a request is never stopped by the server's answer, only by
+ * the browser or the SDK. Preflights get 204 and allow every method and header.
+ */
+export function sinkResponse(req, res) {
+  const origin = req.headers.origin;
+  const cors = {
+    'access-control-allow-origin': origin ?? '*',
+    ...(origin ? { 'access-control-allow-credentials': 'true', vary: 'Origin' } : {}),
+    'access-control-expose-headers': '*',
+    'cross-origin-resource-policy': 'cross-origin',
+    'timing-allow-origin': '*',
+    'allow-csp-from': '*',
+    'cache-control': 'no-store',
+  };
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, {
+      ...cors,
+      'access-control-allow-methods': req.headers['access-control-request-method'] ?? 'GET, POST, PUT, DELETE',
+      'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+      'access-control-allow-private-network': 'true',
+      'access-control-max-age': '0',
+    });
+    res.end();
+    return;
+  }
+  const [type, body] = sinkBody(new URL(req.url, 'http://x').pathname);
+  req.resume();
+  res.writeHead(200, { ...cors, 'content-type': type });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Record WebSocket (and any other) upgrade requests in `log` and complete a WebSocket handshake,
+ * so that a socket is never refused by the server; the connection is then closed.
+ */
+export function logUpgrades(server, log) {
+  server.on('upgrade', (req, socket) => {
+    if (log) log.push(logEntry(req));
+    const key = req.headers['sec-websocket-key'];
+    if (!key) { socket.destroy(); return; }
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    setTimeout(() => socket.destroy(), 200);
+  });
+  server.on('connection', (socket) => socket.on('error', () => {}));
+}
+
+/**
+ * A static loopback server over `mounts` (see fileFor). `headersFor(file, url)` adds headers; a
  * `nonce` entry among them is not sent but put on every `<script` of the page. `dynamic` maps
  * exact paths to `async () => ({ type, body })`; `baseHeaders` go on every answer, 404s included.
+ * With `log` (an array), every request (and WebSocket upgrade) is recorded there first, as
+ * { method, url, origin, referer, upgrade, time }. Paths under `sinkPrefix` get sinkResponse.
  */
-export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {} }) {
+export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {}, log = null, sinkPrefix = null }) {
   const server = createServer(async (req, res) => {
     try {
+      if (log) log.push(logEntry(req));
       const url = new URL(req.url, 'http://x');
+      if (sinkPrefix && url.pathname.startsWith(sinkPrefix)) { sinkResponse(req, res); return; }
       const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...baseHeaders };
       if (Object.hasOwn(dynamic, url.pathname)) {
         const { type, body } = await dynamic[url.pathname]();
@@ -90,7 +186,7 @@ export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = 
       const file = await fileFor(mounts, url.pathname);
       let body = file && await readFile(file).catch(() => null);
       if (!body) { res.writeHead(404, { 'content-type': 'text/plain', ...baseHeaders }); res.end('not found'); return; }
-      const extra = { ...headersFor(file) };
+      const extra = { ...headersFor(file, url) };
       if (extra.nonce) {
         // A fresh nonce per response, on every <script> of the page (the page reads it back from
         // document.querySelector('script[nonce]').nonce, e.g. for srcdoc plugins).
@@ -103,10 +199,25 @@ export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = 
       res.writeHead(500); res.end(String(e));
     }
   });
+  logUpgrades(server, log);
+  return listen(server, port);
+}
+
+function listen(server, port) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** The unrelated origin: every request logged in `log`, answered by sinkResponse. */
+export function serveUnrelated(port, log) {
+  const server = createServer((req, res) => {
+    log.push(logEntry(req));
+    sinkResponse(req, res);
+  });
+  logUpgrades(server, log);
+  return listen(server, port);
 }
 
 const QUOTES = [
@@ -176,10 +287,7 @@ function serveApi(port, corsOrigin, log) {
       send(404, { error: `no route ${route}` });
     }
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
+  return listen(server, port);
 }
 
 function closeServer(s) {
@@ -187,45 +295,60 @@ function closeServer(s) {
 }
 
 /**
- * Start the three servers; resolves with their URLs, `apiRequests` (every request the test API
- * received, in order: { method, url, headers }; clear it with `apiRequests.length = 0`) and a
- * close() function. If one server cannot listen, those already started are closed.
+ * Start the four servers; resolves with their URLs, `apiRequests` (every request the test API
+ * received, in order: { method, url, headers }; clear it with `apiRequests.length = 0`), `logs`
+ * ({ host, plugins, unrelated }: every request each of those origins received, WebSocket upgrades
+ * included, as { method, url, origin, referer, upgrade, time }) and a close() function. If one
+ * server cannot listen, those already started are closed. `unrelatedPort` 0 (the default) picks
+ * any free port. Paths under `/sink/` on the host and plugin origins answer like the unrelated
+ * origin does (sinkResponse), so a request that reaches them is never refused by their answer.
  */
-export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1 } = {}) {
+export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1, unrelatedPort = 0 } = {}) {
   await loadSdk();
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
   const pluginOrigin = `http://localhost:${pluginPort}`;
   const apiOrigin = `http://127.0.0.1:${apiPort}`;
   const apiRequests = [];
+  const logs = { host: [], plugins: [], unrelated: [] };
   const started = [];
   try {
     started.push(await staticServer({
       port: hostPort,
+      log: logs.host,
+      sinkPrefix: '/sink/',
       mounts: [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
-      headersFor: (file) => {
+      headersFor: (file, url) => {
         // The package is public code that opaque-origin frames and workers import (CORS).
         const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
         // The runner page carries its own policy (a <meta> allowing its inline bootstrap by
         // hash): it gets no header of ours, which is the case its own policy must hold in.
         if (!file.endsWith('.html') || file.endsWith('worker-runner.html')) return cors;
+        if (url.searchParams.get('host-csp') === 'none') return cors;
         const nonce = randomBytes(16).toString('base64');
         return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce, apiOrigin) };
       },
     }));
     started.push(await staticServer({
       port: pluginPort,
+      log: logs.plugins,
+      sinkPrefix: '/sink/',
       mounts: [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
       // Module scripts are fetched with CORS, and a sandboxed frame's origin is opaque ("null").
-      headersFor: (file) => ({
+      headersFor: (file, url) => ({
         'access-control-allow-origin': '*',
         // The page accepts the policy the SDK imposes (CSP Embedded Enforcement); no CSP of
         // the server's own is needed for the plugin to be contained. `*`: the e2e tests mount
         // these pages from more than one host origin (a real plugin server may name its hosts).
-        // (www/plugins/careless/ plays a server that does not: the browser must refuse it.)
-        ...(file.endsWith('.html') && !file.includes(`${sep}careless${sep}`) ? { 'allow-csp-from': '*' } : {}),
+        // www/plugins/careless/, and any page asked for with `?no-allow-csp-from`, play a server
+        // that does not: the browser must refuse them.
+        ...(file.endsWith('.html') && !file.includes(`${sep}careless${sep}`) && !url.searchParams.has('no-allow-csp-from')
+          ? { 'allow-csp-from': '*' } : {}),
       }),
     }));
     started.push(await serveApi(apiPort, hostOrigin, apiRequests));
+    const unrelated = await serveUnrelated(unrelatedPort, logs.unrelated);
+    started.push(unrelated);
+    unrelatedPort = unrelated.address().port;
   } catch (e) {
     await Promise.all(started.map(closeServer));
     throw e;
@@ -235,7 +358,9 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
     hostOrigin,
     pluginOrigin,
     apiOrigin,
+    unrelatedOrigin: `http://127.0.0.1:${unrelatedPort}`,
     apiRequests,
+    logs,
     close: () => Promise.all(started.map(closeServer)),
   };
 }
@@ -244,9 +369,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : d; };
   const hostPort = arg('--host-port', 8700);
   const pluginPort = arg('--plugin-port', hostPort + 1);
-  const s = await startServers({ hostPort, pluginPort, apiPort: arg('--api-port', pluginPort + 1) });
+  const s = await startServers({ hostPort, pluginPort, apiPort: arg('--api-port', pluginPort + 1), unrelatedPort: arg('--unrelated-port', 0) });
   console.log(`demo: host    ${s.hostOrigin}  (www/host, CSP with require-trusted-types-for 'script')`);
   console.log(`demo: plugins ${s.pluginOrigin}  (www/plugins)`);
   console.log(`demo: api     ${s.apiOrigin}  (local test API: GET /api/quotes, POST /api/notes)`);
+  console.log(`demo: unrelated ${s.unrelatedOrigin}  (answers anything 200; declared by no plugin)`);
   console.log(`\n  Open ${s.hostUrl} in a browser.  Ctrl-C stops.\n`);
 }

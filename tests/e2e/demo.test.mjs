@@ -201,7 +201,9 @@ test('(d) the hostile plugin: each attack refused with its code, host responsive
     assert.equal(status.state, 'failed');
     assert.equal(status.code, 'RATE_LIMITED');
     assert.equal(await page.locator('#slot-demo-hostile iframe').count(), 0);
-    assert.equal((await inspectorCard(page, 'demo-hostile')).state, 'failed');
+    // The inspector redraws its cards after the host changed (a debounced audit refresh, or its
+    // timer): wait for the card to show the suspension, rather than read it the same instant.
+    assert.equal((await waitCard(page, 'demo-hostile', (c) => c.state === 'failed')).state, 'failed');
     assert.deepEqual(await switchUser(page, 'admin'), EXPECTED_ACCESS.admin.nav);
     assert.equal((await quotesPickCategory(page, 'process')).saved, 'ok');
 

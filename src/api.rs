@@ -6,27 +6,18 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::Element;
 
 use crate::core::analysis::{analyze, AnalysisOptions};
-use crate::core::engine::{HostConfig, InstallInput};
+use crate::core::engine::{CheckedManifest, HostConfig, InstallInput};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
+use crate::core::provenance::Provenance;
 use crate::core::sanitize::Sanitizer;
 use crate::web::host::{Callbacks, Host};
 use crate::web::sys::{deferred, describe, error, from_js, js_error, to_js};
-
-#[wasm_bindgen(module = "/src/web/crypto.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = pwVerify, catch)]
-    fn verify_signature(
-        code: &str,
-        signature: &str,
-        public_key: &JsValue,
-    ) -> Result<Promise, JsValue>;
-}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -220,44 +211,19 @@ impl PluginHost {
                 .check_manifest(&text, js_sys::Date::now());
             host.deliver_audit();
             let parsed = checked.map_err(coded)?;
-            let require = host.require_signatures;
-            let verified = match (&input.signature, &input.public_key, &input.code) {
-                (Some(sig), Some(key), Some(code)) => {
-                    let key = to_js(key)?;
-                    let ok = match verify_signature(code, sig, &key) {
-                        Ok(p) => JsFuture::from(p).await,
-                        Err(e) => Err(e),
-                    };
-                    match ok {
-                        Ok(v) if v.as_bool() == Some(true) => true,
-                        Ok(_) => {
-                            return Err(install_failed(&host, parsed, WardenError::new(
-                                ErrorCode::SignatureInvalid,
-                                "the signature does not verify over the plugin's code with the given key",
-                            )))
-                        }
-                        Err(e) => {
-                            return Err(install_failed(&host, parsed, WardenError::new(ErrorCode::SignatureInvalid, describe(&e))))
-                        }
-                    }
-                }
-                (None, None, _) => false,
-                _ => {
-                    return Err(install_failed(
-                        &host,
-                        parsed,
-                        WardenError::new(
-                            ErrorCode::SignatureInvalid,
-                            "a signature needs all of `code`, `signature` and `publicKey`",
-                        ),
-                    ))
-                }
+            let check = host.engine.borrow().install_signature(&parsed, &input);
+            let provenance = match check {
+                Err(e) => return Err(install_failed(&host, &parsed, e)),
+                Ok(None) => Provenance::Unsigned,
+                Ok(Some(check)) => match crate::web::crypto::verify(check).await {
+                    Ok(signed) => Provenance::Signed(signed),
+                    Err(e) => return Err(install_failed(&host, &parsed, e)),
+                },
             };
             let result = host.engine.borrow_mut().finish_install(
                 parsed,
                 &input,
-                require,
-                verified,
+                provenance,
                 js_sys::Date::now(),
             );
             host.refresh_access_cache();
@@ -533,11 +499,11 @@ impl PluginHost {
     }
 }
 
-fn install_failed(host: &Host, manifest: Manifest, e: WardenError) -> JsValue {
+fn install_failed(host: &Host, checked: &CheckedManifest, e: WardenError) -> JsValue {
     // Record the failure (status `failed`, audited), then report it.
     host.engine
         .borrow_mut()
-        .fail_install(&manifest, &e, js_sys::Date::now());
+        .fail_install(checked.manifest(), &e, js_sys::Date::now());
     host.deliver_audit();
     coded(e)
 }

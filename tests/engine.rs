@@ -11,6 +11,7 @@ use plugin_warden::core::engine::{
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::manifest::Capability;
 use plugin_warden::core::protocol::Level;
+use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha384};
@@ -51,14 +52,13 @@ fn try_install(
     e: &mut Engine<MemoryBackend>,
     manifest: &Value,
     input: &InstallInput,
-    require_signature: bool,
 ) -> Result<InstallInfo, WardenError> {
     let checked = e.check_manifest(&manifest.to_string(), T)?;
-    e.finish_install(checked, input, require_signature, false, T)
+    e.finish_install(checked, input, Provenance::Unsigned, T)
 }
 
 fn install(e: &mut Engine<MemoryBackend>, manifest: &Value) {
-    try_install(e, manifest, &InstallInput::default(), false).expect("install succeeds");
+    try_install(e, manifest, &InstallInput::default()).expect("install succeeds");
 }
 
 fn mount(e: &mut Engine<MemoryBackend>, id: &str) {
@@ -1304,7 +1304,6 @@ struct InstallCase {
     config: Value,
     manifest: Value,
     input: InstallInput,
-    require_signature: bool,
     want: ErrorCode,
     /// What the message must name.
     parts: Vec<&'static str>,
@@ -1320,7 +1319,6 @@ fn install_failures_have_codes_and_are_recorded() {
             config: json!({ "hostVersion": "1.0.0" }),
             manifest: manifest(APP, json!({ "compatibility": "^2.0.0" })),
             input: InstallInput::default(),
-            require_signature: false,
             want: ErrorCode::Incompatible,
             parts: vec!["^2.0.0", "1.0.0"],
         },
@@ -1333,7 +1331,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 integrity: Some(sri("something else")),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::IntegrityMismatch,
             parts: vec![],
         },
@@ -1348,7 +1345,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 code: Some(code.into()),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::IntegrityMismatch,
             parts: vec![],
         },
@@ -1360,7 +1356,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 integrity: Some(sri(code)),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::IntegrityMismatch,
             parts: vec!["code"],
         },
@@ -1372,7 +1367,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 code: Some(eval_code.into()),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::BundleRejected,
             parts: vec!["eval"],
         },
@@ -1384,7 +1378,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 code: Some(code.into()),
                 ..Default::default()
             },
-            require_signature: true,
             want: ErrorCode::SignatureInvalid,
             parts: vec![],
         },
@@ -1394,13 +1387,12 @@ fn install_failures_have_codes_and_are_recorded() {
         config,
         manifest: m,
         input,
-        require_signature,
         want,
         parts,
     } in table
     {
         let mut e = host(config);
-        let error = try_install(&mut e, &m, &input, require_signature).expect_err(name);
+        let error = try_install(&mut e, &m, &input).expect_err(name);
         assert_eq!(error.code, want, "{name}: {error}");
         for p in parts {
             assert!(
@@ -1466,7 +1458,7 @@ fn install_pipeline_successes_and_recoveries() {
         integrity: Some(sri(code)),
         ..Default::default()
     };
-    let info = try_install(&mut e, &good, &input, false).unwrap();
+    let info = try_install(&mut e, &good, &input).unwrap();
     assert_eq!((info.id.as_str(), &info.status), (APP, &Status::Installed));
     assert!(info.warnings.is_empty(), "{:?}", info.warnings);
     assert_eq!(e.status(APP).unwrap(), &Status::Installed);
@@ -1480,24 +1472,13 @@ fn install_pipeline_successes_and_recoveries() {
         code: Some("eval(userInput);".into()),
         ..Default::default()
     };
-    let info = try_install(&mut warn, &manifest(APP, json!({})), &input, false).unwrap();
+    let info = try_install(&mut warn, &manifest(APP, json!({})), &input).unwrap();
     assert!(
         info.warnings.iter().any(|w| w.contains("eval")),
         "{:?}",
         info.warnings
     );
-    // A verified signature satisfies requireSignatures.
-    let mut signed = host(json!({ "requireSignatures": true }));
-    let checked = signed
-        .check_manifest(&manifest(APP, json!({})).to_string(), T)
-        .unwrap();
-    let input = InstallInput {
-        code: Some(code.into()),
-        ..Default::default()
-    };
-    assert!(signed
-        .finish_install(checked, &input, true, true, T)
-        .is_ok());
+    // A verified signature satisfies requireSignatures: tests/signature.rs (needs a signer).
     // Uninstall frees the id.
     e.uninstall(APP, true, T).unwrap();
     assert!(e.check_manifest(&good.to_string(), T).is_ok());

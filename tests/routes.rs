@@ -10,6 +10,7 @@ use plugin_warden::core::engine::{
 };
 use plugin_warden::core::error::{Coded, ErrorCode, WardenError};
 use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::routes::{
     self, merge_headers, parse_request, resolve, scrub, substitute, RouteConfig, RouteError,
     TemplateError,
@@ -89,7 +90,7 @@ fn engine(config: Value) -> Engine<MemoryBackend> {
     let checked = e
         .check_manifest(&manifest().to_string(), T)
         .expect("manifest is valid");
-    e.finish_install(checked, &InstallInput::default(), false, false, T)
+    e.finish_install(checked, &InstallInput::default(), Provenance::Unsigned, T)
         .expect("installs");
     e.set_status(APP, Status::Mounting, T).unwrap();
     e.set_status(APP, Status::Mounted, T).unwrap();

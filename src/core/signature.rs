@@ -166,6 +166,9 @@ pub enum SignatureError {
         /// The algorithm that was checked.
         algorithm: SignatureAlgorithm,
     },
+    /// The host accepts only its `trustedKeys`, and the key given is not one of them.
+    #[error("the public key given is not one of the host's trustedKeys")]
+    UntrustedKey,
     /// Signing failed (only the native signer produces this).
     #[error("signing failed: {reason}")]
     Signing {
@@ -183,6 +186,7 @@ impl Coded for SignatureError {
             SignatureError::Signing { .. } => ErrorCode::Internal,
             SignatureError::Malformed { .. }
             | SignatureError::AlgorithmMismatch { .. }
+            | SignatureError::UntrustedKey
             | SignatureError::Mismatch { .. } => ErrorCode::SignatureInvalid,
         }
     }

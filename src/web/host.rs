@@ -23,12 +23,15 @@ use super::mount::{create_iframe, Frame};
 use super::storage::WebStorage;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
-use crate::core::engine::{Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status};
+use crate::core::engine::{
+    Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status, VerifiedCode,
+};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
 use crate::core::protocol::{event_message, Level};
+use crate::core::provenance::Provenance;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{MemoryBackend, StorageBackend};
 
@@ -111,7 +114,6 @@ pub(crate) struct Host {
     callbacks: Callbacks,
     pub(crate) sanitizer: Rc<Sanitizer>,
     pub(crate) policy_name: String,
-    pub(crate) require_signatures: bool,
     mounts: RefCell<BTreeMap<String, Mount>>,
     window_listener: RefCell<Option<EventListener>>,
     ignored_messages: Cell<u64>,
@@ -144,7 +146,6 @@ impl Host {
             .trusted_types_policy
             .clone()
             .unwrap_or_else(|| "plugin-warden".to_owned());
-        let require_signatures = config.require_signatures.unwrap_or(false);
         let engine = Engine::new(config, backend)?;
         let access_cache = Object::new();
         let _ = Reflect::set(
@@ -158,7 +159,6 @@ impl Host {
             callbacks,
             sanitizer,
             policy_name,
-            require_signatures,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
             ignored_messages: Cell::new(0),
@@ -222,8 +222,26 @@ impl Host {
     // ----- mounting -------------------------------------------------------------------------
 
     /// Start mounting; the promise settles when the plugin is ready or has failed.
+    ///
+    /// # Security
+    /// Code given with the mount (`code`, with an optional `signature`) runs only once
+    /// [`Host::verified_code`] passed it — the checks install-time code passes. A signature
+    /// needs WebCrypto, so that path is asynchronous.
     pub(crate) fn mount(self: &Rc<Self>, id: &str, element: &Element, opts: JsValue) -> Promise {
-        let result = self.start_mount(id, element, opts);
+        let result = match mount_time_code(&opts) {
+            Ok(Some((code, signature, opts))) => {
+                let (host, id, element) = (self.clone(), id.to_owned(), element.clone());
+                return wasm_bindgen_futures::future_to_promise(async move {
+                    let verified = host.verified_code(&id, code, signature).await;
+                    let started =
+                        verified.and_then(|v| host.start_mount(&id, &element, opts, Some(v)));
+                    host.deliver_audit();
+                    JsFuture::from(started.map_err(|e| js_error(&e))?).await
+                });
+            }
+            Ok(None) => self.start_mount(id, element, opts, None),
+            Err(e) => Err(e),
+        };
         self.deliver_audit();
         match result {
             Ok(p) => p,
@@ -231,11 +249,38 @@ impl Host {
         }
     }
 
+    /// Check code given at mount time (a worker's `code` or fetched `src`, a bundle iframe's
+    /// `code`) exactly as install-time code: the signature, if any, over the envelope of the
+    /// installed manifest and this code (WebCrypto), then `requireSignatures`,
+    /// `entry.integrity` and bundle analysis in the engine. The one function every mount path
+    /// that runs code it was handed calls; the result goes to `Engine::mount_code`.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`, `SIGNATURE_INVALID`, `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`.
+    pub(crate) async fn verified_code(
+        &self,
+        id: &str,
+        code: String,
+        signature: Option<String>,
+    ) -> Result<VerifiedCode, WardenError> {
+        let check = self
+            .engine
+            .borrow()
+            .mount_signature(id, &code, signature.as_deref())?;
+        let provenance = match check {
+            None => Provenance::Unsigned,
+            Some(check) => Provenance::Signed(super::crypto::verify(check).await?),
+        };
+        let verified = self.engine.borrow().verify_code(id, code, provenance);
+        verified
+    }
+
     fn start_mount(
         self: &Rc<Self>,
         id: &str,
         element: &Element,
         opts: JsValue,
+        provided: Option<VerifiedCode>,
     ) -> Result<Promise, WardenError> {
         let (allow, entry_src) = {
             let engine = self.engine.borrow();
@@ -279,8 +324,9 @@ impl Host {
         })?;
         let (plan, worker_code) = match planned {
             MountPlan::Iframe(p) => (p, None),
-            MountPlan::Worker { frame, code } => {
-                (frame, Some(self.engine.borrow().worker_code(id, code)?))
+            MountPlan::Worker { frame, .. } => {
+                let code = self.engine.borrow().mount_code(id, provided)?;
+                (frame, Some(code.as_str().to_owned()))
             }
             MountPlan::Shadow { html, .. } => {
                 return self.mount_shadow(id, &document, element, html.as_deref(), render)
@@ -867,4 +913,43 @@ fn fetch_error(e: &JsValue) -> (WardenError, bool) {
         _ => ErrorCode::NetworkDenied,
     };
     (WardenError::new(code, describe(e)), final_)
+}
+
+/// Code a mount was handed (`code`, and its `signature`), with the options the core parses
+/// (without `signature`, which only this layer reads). `None` when the mount names no code.
+///
+/// # Errors
+/// `MOUNT_FAILED` for a non-string `code` or `signature`, or a `signature` without `code`.
+fn mount_time_code(
+    opts: &JsValue,
+) -> Result<Option<(String, Option<String>, JsValue)>, WardenError> {
+    if !opts.is_object() {
+        return Ok(None);
+    }
+    let field = |name: &str| Reflect::get(opts, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |name: &str, v: JsValue| -> Result<Option<String>, WardenError> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        v.as_string().map(Some).ok_or_else(|| {
+            WardenError::new(
+                ErrorCode::MountFailed,
+                format!("mount options: `{name}` must be a string"),
+            )
+        })
+    };
+    let code = text("code", field("code"))?;
+    let signature = text("signature", field("signature"))?;
+    match (code, signature) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(WardenError::new(
+            ErrorCode::MountFailed,
+            "mount options: `signature` covers the mount's `code`, which is missing",
+        )),
+        (Some(code), signature) => {
+            let rest = Object::assign(&Object::new(), opts.unchecked_ref());
+            let _ = Reflect::delete_property(&rest, &"signature".into());
+            Ok(Some((code, signature, rest.into())))
+        }
+    }
 }

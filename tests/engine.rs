@@ -874,6 +874,54 @@ fn permissions_has_with_an_rbac_action_follows_the_user() {
     );
 }
 
+#[test]
+fn permissions_has_answers_only_the_plugins_own_namespace() {
+    let own = json!([{
+        "role": { "name": "Docs", "permissions": [{ "action": "acme-app.docs:write" }] },
+        "grants": ["Admin"],
+    }]);
+    let theirs = json!([{
+        "role": { "name": "Other", "permissions": [{ "action": "other-app.secret:read" }] },
+        "grants": ["Admin"],
+    }]);
+    let mut e = host(
+        json!({ "user": { "role": "Admin", "permissions": ["folders:admin", "acme-app:x"] } }),
+    );
+    install(&mut e, &manifest(APP, json!({ "roles": own })));
+    install(&mut e, &manifest(OTHER, json!({ "roles": theirs })));
+    mount(&mut e, APP);
+    // (asked, what host.hasPermission says, what the plugin is told)
+    let table = [
+        ("acme-app.docs:write", true, true),
+        ("folders:admin", true, false),
+        ("other-app.secret:read", true, false),
+        ("acme-app:x", true, false),
+        ("acme-app.", false, false),
+        ("acme-apple.docs:write", false, false),
+        ("storage", false, true), // a capability the manifest grants
+    ];
+    for (i, (asked, host_view, plugin_view)) in table.into_iter().enumerate() {
+        if asked != "storage" {
+            assert_eq!(e.has_permission(asked), host_view, "host view of {asked}");
+        }
+        let id = i as u64;
+        assert_eq!(
+            ok(
+                call(
+                    &mut e,
+                    APP,
+                    id,
+                    "permissions.has",
+                    json!({ "permission": asked })
+                ),
+                id
+            ),
+            Some(json!(plugin_view)),
+            "plugin view of {asked}"
+        );
+    }
+}
+
 // ----- api.fetch ------------------------------------------------------------------------------
 
 #[test]
@@ -1732,7 +1780,8 @@ fn routed(user: Value) -> Engine<MemoryBackend> {
     let mut e = host(json!({
         "user": user,
         "routes": { APP: { "data": { "host": "api.acme.example" },
-                           "secrets": { "key": ROUTE_SECRET } } },
+                           "secrets": { "key": ROUTE_SECRET },
+                           "secretOrigins": ["https://api.acme.example"] } },
     }));
     install(
         &mut e,
@@ -1875,7 +1924,8 @@ fn route_fetch_refusals_name_the_path_method_or_key() {
     e.set_route_config(
         APP,
         serde_json::from_value(
-            json!({ "data": { "host": "api.acme.example" }, "secrets": { "key": ROUTE_SECRET } }),
+            json!({ "data": { "host": "api.acme.example" }, "secrets": { "key": ROUTE_SECRET },
+                    "secretOrigins": ["https://api.acme.example"] }),
         )
         .unwrap(),
     )

@@ -121,9 +121,9 @@ pub struct HostConfig {
     /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
     pub approved_script_origins: Option<Vec<String>>,
     /// Values for the manifests' route templates, by plugin id:
-    /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value} } }` (see
-    /// [`super::routes`]). Secrets are registered with the audit log and never answered to
-    /// the plugin.
+    /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value}, secretOrigins?: [origin] } }`
+    /// (see [`super::routes`]). Secrets are registered with the audit log, never answered to
+    /// the plugin, and sent only to `secretOrigins` (required with `secrets`).
     pub routes: Option<BTreeMap<String, RouteConfig>>,
 }
 
@@ -501,8 +501,12 @@ impl<B: StorageBackend> Engine<B> {
             .map(TrustedKeys::parse)
             .transpose()
             .map_err(|e| invalid(e.to_string()))?;
-        let route_configs = config.routes.unwrap_or_default();
-        routes::validate_configs(&route_configs).map_err(coded)?;
+        let mut route_configs = config.routes.unwrap_or_default();
+        routes::validate_configs(
+            &mut route_configs,
+            config.allow_loopback_http.unwrap_or(false),
+        )
+        .map_err(coded)?;
         let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));
         let mut route_secrets = Vec::new();
         for c in route_configs.values() {
@@ -547,9 +551,13 @@ impl<B: StorageBackend> Engine<B> {
     ///
     /// # Errors
     /// `INVALID_ARGUMENT` for an id that is not a plugin id, a key that is not an identifier,
-    /// an empty secret or an oversized value.
-    pub fn set_route_config(&mut self, id: &str, config: RouteConfig) -> Result<(), WardenError> {
-        routes::validate_entry(id, &config).map_err(coded)?;
+    /// an empty secret, an oversized value, or secrets without valid `secretOrigins`.
+    pub fn set_route_config(
+        &mut self,
+        id: &str,
+        mut config: RouteConfig,
+    ) -> Result<(), WardenError> {
+        routes::validate_entry(id, &mut config, self.allow_loopback_http).map_err(coded)?;
         for s in config.secret_values() {
             self.audit.add_secret(s).map_err(coded)?;
             self.route_secrets.push(s.to_owned());
@@ -1277,9 +1285,18 @@ impl<B: StorageBackend> Engine<B> {
                 ok(Some(&json!(granted)))
             }
             Method::PermissionsHas { permission } => {
+                // A plugin learns its own capabilities and the user's actions in its own
+                // namespace (`<pluginId>.…`), nothing more: the user's core RBAC
+                // (`folders:admin`) and other plugins' actions answer `false`, so a plugin
+                // cannot fingerprint who is using it. `host.hasPermission` is unaffected.
                 let has = match Capability::parse(&permission) {
                     Ok(cap) => plugin.perms.has(cap),
-                    Err(_) => self.rbac.has_permission(&permission),
+                    Err(_) => {
+                        permission
+                            .strip_prefix(id)
+                            .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
+                            && self.rbac.has_permission(&permission)
+                    }
                 };
                 ok(Some(&Value::Bool(has)))
             }

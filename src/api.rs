@@ -55,7 +55,13 @@ export interface HostOptions {
   limits?: HostLimits;
   sanitizer?: { allowElements?: string[]; removeElements?: string[]; allowAttributes?: Record<string, string[]>; allowDataImages?: boolean; linkTarget?: 'strip' | 'blank'; maxTags?: number };
   allowLoopbackHttp?: boolean;
+  /** Refuse code without a verified signature, at install and for code given at mount time. */
   requireSignatures?: boolean;
+  /**
+   * The only public keys whose signatures this host accepts (JWK objects, or PEM / base64 SPKI
+   * strings). With it, `install`'s `publicKey` may be omitted and, if given, must be one of these.
+   */
+  trustedKeys?: (JsonWebKey | string)[];
   bundlePolicy?: 'reject' | 'warn';
   auditCapacity?: number;
   /** Origins `host.loadScript` may load from, besides installed plugins' `entry.src` origins. */
@@ -63,8 +69,16 @@ export interface HostOptions {
   /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
   routes?: Record<string, RouteConfig>;
 }
-/** What a plugin's route templates refer to. Secrets never reach the plugin or the audit log. */
-export interface RouteConfig { data?: Record<string, string>; secrets?: Record<string, string> }
+/**
+ * What a plugin's route templates refer to. Secrets never reach the plugin or the audit log, and
+ * are sent only to `secretOrigins` (required with `secrets`; e.g. `['https://api.example.com']`).
+ */
+export interface RouteConfig { data?: Record<string, string>; secrets?: Record<string, string>; secretOrigins?: string[] }
+/**
+ * `signature`: base64 RS256/ES256 signature over the envelope of the manifest and `code`
+ * (`plugin-warden sign --manifest plugin.json bundle.js`). `publicKey`: its key; optional when
+ * the host has `trustedKeys`.
+ */
 export interface InstallOptions { code?: string; src?: string; integrity?: string; signature?: string; publicKey?: JsonWebKey | string }
 export type PluginStatus =
   | { state: 'installed' } | { state: 'mounting' } | { state: 'mounted' }
@@ -74,7 +88,7 @@ export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
-  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string };
+  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string; /** Signature over the installed manifest and this `code` (checked like install's). */ signature?: string };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
 export interface PluginInfo {

@@ -188,6 +188,65 @@ test('trustedKeys: only the host\'s keys verify; publicKey may be omitted and, i
   assert.match(r.garbage.message, /trustedKeys\[0\]/);
 });
 
+test('mount-time code is checked like install code: signature (requireSignatures), entry.integrity, analysis', async () => {
+  const r = await page.evaluate(async (code) => {
+    const H = window.installHarness;
+    const notes = [];
+    const host = new H.PluginHost({ storage: 'memory', requireSignatures: true, onNotify: (n) => notes.push(n.message) });
+    const pair = await H.keyPair('ecdsa');
+    const m = H.manifest({ permissions: ['ui:notify'] });
+    await host.install(m, { code, signature: await H.sign(pair, m, code), publicKey: pair.jwk });
+    const update = "const sdk = await pluginWarden.connect(); await sdk.ui.notify('updated code runs');";
+    const frames = () => document.querySelectorAll('iframe').length;
+    const mount = async (options, settle = async () => {}) => {
+      const el = document.createElement('div');
+      document.body.append(el);
+      const before = frames();
+      try {
+        const info = await host.mount(m.id, el, { mode: 'worker', ...options });
+        await settle();
+        return { info, status: host.status(m.id) };
+      } catch (e) {
+        return { error: { code: e.code, message: e.message }, framesAdded: frames() - before, status: host.status(m.id) };
+      } finally {
+        try { host.unmount(m.id); } catch { /* not mounted */ }
+      }
+    };
+    const widened = { ...m, permissions: ['ui:notify', 'storage'] };
+    const out = {
+      unsigned: await mount({ code: update }),
+      otherManifest: await mount({ code: update, signature: await H.sign(pair, widened, update) }),
+      otherKey: await mount({ code: update, signature: await H.sign(await H.keyPair('ecdsa'), m, update) }),
+      badType: await mount({ code: update, signature: 42 }),
+      signatureWithoutCode: await mount({ signature: await H.sign(pair, m, update) }),
+      hostile: await mount({ code: 'eval(location.hash)', signature: await H.sign(pair, m, 'eval(location.hash)') }),
+      signed: await mount({ code: update, signature: await H.sign(pair, m, update) }, async () => {
+        for (let i = 0; i < 50 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      }),
+    };
+    out.notes = notes;
+    // Without requireSignatures, entry.integrity still holds mount-time code to the reviewed bytes.
+    const plain = new H.PluginHost({ storage: 'memory' });
+    const pinned = H.manifest({ entry: { src: 'https://plugins.example/p/', integrity: await H.sri(code) } });
+    await plain.install(pinned, { code });
+    const el = document.createElement('div');
+    document.body.append(el);
+    try { await plain.mount(pinned.id, el, { mode: 'worker', code: update }); out.pinned = 'mounted'; } catch (e) { out.pinned = e.code; }
+    return out;
+  }, CODE);
+  for (const [name, code] of [['unsigned', 'SIGNATURE_INVALID'], ['otherManifest', 'SIGNATURE_INVALID'], ['otherKey', 'SIGNATURE_INVALID'],
+    ['badType', 'MOUNT_FAILED'], ['signatureWithoutCode', 'MOUNT_FAILED'], ['hostile', 'BUNDLE_REJECTED']]) {
+    assert.equal(r[name].error?.code, code, `${name}: ${JSON.stringify(r[name])}`);
+    assert.equal(r[name].framesAdded, 0, `${name}: a frame was created before the code was verified`);
+    assert.deepEqual(r[name].status, { state: 'installed' }, name);
+  }
+  assert.match(r.unsigned.error.message, /requires signed plugins/);
+  assert.equal(r.signed.error, undefined, JSON.stringify(r.signed));
+  assert.equal(r.signed.info.mode, 'worker');
+  assert.deepEqual(r.notes, ['updated code runs']);
+  assert.equal(r.pinned, 'INTEGRITY_MISMATCH');
+});
+
 test('INTEGRITY_MISMATCH: sha384 of the code (computed with crypto.subtle) installs; a wrong digest fails', async () => {
   const r = await page.evaluate(async (code) => {
     const H = window.installHarness;

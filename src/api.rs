@@ -14,7 +14,7 @@ use crate::core::engine::{CheckedManifest, HostConfig, InstallInput};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
-use crate::core::provenance::Provenance;
+use crate::core::provenance::{Envelope, ManifestDigest, Provenance};
 use crate::core::sanitize::Sanitizer;
 use crate::web::host::{Callbacks, Host};
 use crate::web::sys::{deferred, describe, error, from_js, js_error, to_js};
@@ -549,6 +549,39 @@ pub fn validate_manifest(
     Reflect::set(&o, &"valid".into(), &problems.is_empty().into())?;
     Reflect::set(&o, &"problems".into(), &js(&problems)?)?;
     Ok(o.into())
+}
+
+/// The bytes a plugin signature covers: the v1 envelope of `manifest` (object or JSON text)
+/// and `code` (see `docs/security.md`, "Provenance"). Sign them with WebCrypto (RS256 or
+/// ES256) to make what `install`'s `signature` and `plugin-warden verify` check; the same bytes
+/// `plugin-warden envelope` prints.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` when `manifest` is not an object or JSON text.
+#[wasm_bindgen(js_name = signedBytes)]
+pub fn signed_bytes(
+    #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
+    code: &str,
+) -> Result<js_sys::Uint8Array, JsValue> {
+    let text = match manifest.as_string() {
+        Some(s) => Some(s),
+        None if manifest.is_object() => js_sys::JSON::stringify(&manifest)
+            .ok()
+            .and_then(|s| s.as_string()),
+        None => None,
+    };
+    let digest = text
+        .as_deref()
+        .map(ManifestDigest::of_json)
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            error(
+                ErrorCode::InvalidArgument,
+                "signedBytes: the manifest must be an object or JSON text",
+            )
+        })?;
+    let bytes = Envelope::new(digest, code.as_bytes()).to_bytes();
+    Ok(js_sys::Uint8Array::from(bytes.as_slice()))
 }
 
 /// Scan a plugin bundle for careless and obvious risks (`eval`, HTML sinks, undeclared

@@ -160,6 +160,28 @@ test('SIGNATURE_INVALID: a requireSignatures host refuses unsigned code and acce
   assertInstalled(r.signed, 'signed');
 });
 
+test('signedBytes(manifest, code) is the envelope the page computes on its own, for objects and JSON text', async () => {
+  const r = await page.evaluate(async (code) => {
+    const H = window.installHarness;
+    const m = H.manifest({ permissions: ['storage'], description: 'é “x” \u0001' });
+    const dec = (bytes) => new TextDecoder().decode(bytes);
+    let bad;
+    try { H.signedBytes(42, code); } catch (e) { bad = e.code; }
+    return {
+      fromObject: dec(H.signedBytes(m, code)),
+      fromText: dec(H.signedBytes(JSON.stringify(m, null, 2), code)),
+      independent: dec(await H.envelope(m, code)),
+      otherCode: dec(H.signedBytes(m, `${code} `)),
+      bad,
+    };
+  }, CODE);
+  assert.match(r.independent, /^plugin-warden\/signature\/v1\nmanifest-sha256 [0-9a-f]{64}\ncode-sha256 [0-9a-f]{64}\n$/);
+  assert.equal(r.fromObject, r.independent);
+  assert.equal(r.fromText, r.independent);
+  assert.notEqual(r.otherCode, r.independent);
+  assert.equal(r.bad, 'INVALID_ARGUMENT');
+});
+
 test('trustedKeys: only the host\'s keys verify; publicKey may be omitted and, if given, must be trusted', async () => {
   const r = await page.evaluate(async (code) => {
     const H = window.installHarness;

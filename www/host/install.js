@@ -1,7 +1,7 @@
 // Install harness page for tests/e2e/install.test.mjs, served with the host CSP. It exposes
 // plugin-warden and small WebCrypto helpers (key generation, signing, SRI) to the test, which
 // drives host.install() scenarios through page.evaluate. Nothing here touches an HTML sink.
-import init, { PluginHost } from '/pkg/index.js';
+import init, { PluginHost, signedBytes } from '/pkg/index.js';
 
 const enc = new TextEncoder();
 const subtle = crypto.subtle;
@@ -118,7 +118,7 @@ function manifest(extra = {}) {
 
 async function main() {
   await init();
-  window.installHarness = { PluginHost, keyPair, sign, envelope, sri, tamper, attempt, manifest, b64 };
+  window.installHarness = { PluginHost, signedBytes, keyPair, sign, envelope, sri, tamper, attempt, manifest, b64 };
   document.body.dataset.ready = 'true';
 }
 main().catch((e) => { document.body.dataset.error = `${e?.code ?? ''} ${e?.message ?? e}`; });

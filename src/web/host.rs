@@ -324,7 +324,14 @@ impl Host {
         })?;
         let (plan, worker_code) = match planned {
             MountPlan::Iframe(p) => (p, None),
-            MountPlan::Worker { frame, .. } => {
+            MountPlan::Worker { frame, code } => {
+                if code.is_some() != provided.is_some() {
+                    // invariant: Host::mount verifies every mount-time `code` first.
+                    return Err(WardenError::new(
+                        ErrorCode::Internal,
+                        "mount-time code reached the mount unverified",
+                    ));
+                }
                 let code = self.engine.borrow().mount_code(id, provided)?;
                 (frame, Some(code.as_str().to_owned()))
             }

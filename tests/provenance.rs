@@ -66,20 +66,20 @@ fn install(
 
 /// `Host::verified_code` then `Engine::mount_code`, as src/web/host.rs runs them.
 fn mount_code(
-    e: &Engine<MemoryBackend>,
+    e: &mut Engine<MemoryBackend>,
     id: &str,
     code: &str,
     signature: Option<&str>,
 ) -> Result<String, WardenError> {
-    let provenance = match e.mount_signature(id, code, signature)? {
-        None => Provenance::Unsigned,
-        Some(check) => Provenance::Signed(
-            check
-                .verify_with(&NativeVerifier)
-                .map_err(|err| WardenError::from_coded(&err))?,
-        ),
+    let provenance = match e.mount_signature(id, code, signature) {
+        Err(err) => Err(err),
+        Ok(None) => Ok(Provenance::Unsigned),
+        Ok(Some(check)) => check
+            .verify_with(&NativeVerifier)
+            .map(Provenance::Signed)
+            .map_err(|err| WardenError::from_coded(&err)),
     };
-    let verified = e.verify_code(id, code.to_owned(), provenance)?;
+    let verified = e.verify_code(id, code.to_owned(), provenance, T)?;
     Ok(e.mount_code(id, Some(verified))?.as_str().to_owned())
 }
 
@@ -361,13 +361,13 @@ fn mount_time_code_passes_the_install_checks() {
 
     let update = "export const answer = 43;\n";
     // Unsigned mount code on a requireSignatures host: refused, as it would be at install.
-    let err = mount_code(&e, "acme-mount", update, None).unwrap_err();
+    let err = mount_code(&mut e, "acme-mount", update, None).unwrap_err();
     assert_eq!(err.code, ErrorCode::SignatureInvalid);
     assert!(err.message.contains("requires signed plugins"), "{err}");
     // Signed by the install's key over the installed manifest and this code: runs.
     let sig = sign("p256.pem", &m, update);
     assert_eq!(
-        mount_code(&e, "acme-mount", update, Some(&sig)).unwrap(),
+        mount_code(&mut e, "acme-mount", update, Some(&sig)).unwrap(),
         update
     );
     // Signed over another manifest (one permission more): refused.
@@ -375,21 +375,40 @@ fn mount_time_code_passes_the_install_checks() {
     widened["permissions"] = json!(["storage", "api:write"]);
     let sig = sign("p256.pem", &widened, update);
     assert_eq!(
-        code_of(mount_code(&e, "acme-mount", update, Some(&sig))),
+        code_of(mount_code(&mut e, "acme-mount", update, Some(&sig))),
         ErrorCode::SignatureInvalid
     );
     // Signed by another key than the install's (no trustedKeys): refused.
     let sig = sign("p256-other.pem", &m, update);
     assert_eq!(
-        code_of(mount_code(&e, "acme-mount", update, Some(&sig))),
+        code_of(mount_code(&mut e, "acme-mount", update, Some(&sig))),
         ErrorCode::SignatureInvalid
     );
     // Signed, but bundle analysis refuses it, as at install.
     let hostile = "eval(location.hash);\n";
     let sig = sign("p256.pem", &m, hostile);
     assert_eq!(
-        code_of(mount_code(&e, "acme-mount", hostile, Some(&sig))),
+        code_of(mount_code(&mut e, "acme-mount", hostile, Some(&sig))),
         ErrorCode::BundleRejected
+    );
+    // Every refusal of mount-time code is audited, with its code.
+    let refused: Vec<_> = e
+        .audit_log()
+        .into_iter()
+        .filter(|ev| {
+            ev.plugin.as_deref() == Some("acme-mount")
+                && ev.decision == Some(plugin_warden::core::audit::AuditDecision::Deny)
+        })
+        .filter_map(|ev| ev.code)
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ErrorCode::SignatureInvalid,
+            ErrorCode::SignatureInvalid,
+            ErrorCode::SignatureInvalid,
+            ErrorCode::BundleRejected
+        ]
     );
 }
 
@@ -407,26 +426,29 @@ fn mount_time_code_is_held_to_entry_integrity() {
         },
     )
     .unwrap();
-    assert_eq!(mount_code(&e, "acme-sri", CODE, None).unwrap(), CODE);
+    assert_eq!(mount_code(&mut e, "acme-sri", CODE, None).unwrap(), CODE);
     let other = "export const answer = 0;\n";
     assert_eq!(
-        code_of(mount_code(&e, "acme-sri", other, None)),
+        code_of(mount_code(&mut e, "acme-sri", other, None)),
         ErrorCode::IntegrityMismatch
     );
     // Without requireSignatures or entry.integrity, mount code gets what install code gets:
     // bundle analysis.
     let mut e = host(json!({}));
     install(&mut e, &manifest("acme-plain"), InstallInput::default()).unwrap();
-    assert_eq!(mount_code(&e, "acme-plain", other, None).unwrap(), other);
     assert_eq!(
-        code_of(mount_code(&e, "acme-plain", "eval(x);", None)),
+        mount_code(&mut e, "acme-plain", other, None).unwrap(),
+        other
+    );
+    assert_eq!(
+        code_of(mount_code(&mut e, "acme-plain", "eval(x);", None)),
         ErrorCode::BundleRejected
     );
     // A bad signature is refused even where signatures are optional.
     let sig = sign("p256.pem", &manifest("acme-plain"), other);
     assert_eq!(
         code_of(mount_code(
-            &e,
+            &mut e,
             "acme-plain",
             "export const answer = 1;\n",
             Some(&sig)
@@ -441,7 +463,7 @@ fn verified_code_runs_only_as_the_plugin_it_was_verified_for() {
     install(&mut e, &manifest("acme-one"), InstallInput::default()).unwrap();
     install(&mut e, &manifest("acme-two"), InstallInput::default()).unwrap();
     let verified = e
-        .verify_code("acme-one", CODE.into(), Provenance::Unsigned)
+        .verify_code("acme-one", CODE.into(), Ok(Provenance::Unsigned), T)
         .unwrap();
     assert_eq!(
         code_of(e.mount_code("acme-two", Some(verified))),

@@ -914,28 +914,44 @@ impl<B: StorageBackend> Engine<B> {
 
     /// Check code given at mount time exactly as install-time code is checked
     /// (`requireSignatures`, `entry.integrity`, bundle analysis); `provenance` is what the
-    /// adapter made of [`Engine::mount_signature`]'s check.
+    /// adapter made of [`Engine::mount_signature`] (its error, if that or the signature
+    /// verification failed). A refusal is audited (`mount`, `deny`, with the code).
     ///
     /// # Security
     /// Every path that runs code not checked at install goes through here: worker `code` and
     /// `src`, bundle-iframe `code`. Code that would not install does not mount.
     ///
     /// # Errors
-    /// `NOT_FOUND`; `SIGNATURE_INVALID`, `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`.
+    /// `NOT_FOUND`; `SIGNATURE_INVALID`, `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`, or the error
+    /// `provenance` carries.
     pub fn verify_code(
-        &self,
+        &mut self,
         id: &str,
         code: String,
-        provenance: Provenance,
+        provenance: Result<Provenance, WardenError>,
+        now_ms: f64,
     ) -> Result<VerifiedCode, WardenError> {
         let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
-        let warnings = self.code_checks(&p.manifest, &p.digest, Some(&code), None, &provenance)?;
-        Ok(VerifiedCode {
-            plugin: id.to_owned(),
-            code,
-            signed: matches!(provenance, Provenance::Signed(_)),
-            warnings,
-        })
+        let checked = provenance.and_then(|provenance| {
+            let warnings =
+                self.code_checks(&p.manifest, &p.digest, Some(&code), None, &provenance)?;
+            Ok(VerifiedCode {
+                plugin: id.to_owned(),
+                code,
+                signed: matches!(provenance, Provenance::Signed(_)),
+                warnings,
+            })
+        });
+        if let Err(e) = &checked {
+            self.audit.push(
+                AuditEvent::new(AuditKind::Mount, now_ms)
+                    .with_plugin(id)
+                    .with_decision(AuditDecision::Deny)
+                    .with_code(e.code)
+                    .with_detail(json!({ "message": e.message, "codeGivenAtMount": true })),
+            );
+        }
+        checked
     }
 
     /// The code a mount runs: `provided` (from [`Engine::verify_code`] for this plugin), else

@@ -266,12 +266,16 @@ impl Host {
         let check = self
             .engine
             .borrow()
-            .mount_signature(id, &code, signature.as_deref())?;
+            .mount_signature(id, &code, signature.as_deref());
         let provenance = match check {
-            None => Provenance::Unsigned,
-            Some(check) => Provenance::Signed(super::crypto::verify(check).await?),
+            Err(e) => Err(e),
+            Ok(None) => Ok(Provenance::Unsigned),
+            Ok(Some(check)) => super::crypto::verify(check).await.map(Provenance::Signed),
         };
-        let verified = self.engine.borrow().verify_code(id, code, provenance);
+        let verified = self
+            .engine
+            .borrow_mut()
+            .verify_code(id, code, provenance, now());
         verified
     }
 

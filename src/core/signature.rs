@@ -2,7 +2,9 @@
 //!
 //! A plugin bundle may be signed by its author; the host (or a marketplace reviewer) holds the
 //! author's **public key** and checks the signature before the plugin is installed
-//! (DESIGN.md §3: parse manifest → verify signature → check SRI → …).
+//! (DESIGN.md §3: parse manifest → verify signature → check SRI → …). *What* is signed — one
+//! envelope over the manifest and the code — and which keys the host accepts (`trustedKeys`)
+//! are decided in [`super::provenance`]; this module is keys, encodings and the [`Verifier`].
 //!
 //! # Algorithms
 //!

@@ -895,9 +895,12 @@ impl<B: StorageBackend> Engine<B> {
     /// or fetched `src`, a bundle iframe's `code`), or `None` without a `signature`. The
     /// envelope covers the manifest as installed and this code.
     ///
+    /// # Security
+    /// The key is the one the plugin's install was signed with (pinned), else one of the
+    /// host's `trustedKeys`; a mount never brings its own key.
+    ///
     /// # Errors
-    /// `NOT_FOUND`; as [`Engine::install_signature`] (the key is one of the host's
-    /// `trustedKeys`, or the one the plugin was installed with).
+    /// `NOT_FOUND`; as [`Engine::install_signature`].
     pub fn mount_signature(
         &self,
         id: &str,

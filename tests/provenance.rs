@@ -475,3 +475,35 @@ fn verified_code_runs_only_as_the_plugin_it_was_verified_for() {
         ErrorCode::MountFailed
     );
 }
+
+#[test]
+fn mount_time_signatures_are_pinned_to_the_install_key_else_trusted_keys() {
+    let m = manifest("acme-pinned");
+    let update = "export const answer = 44;\n";
+    // Installed signed by the trusted P-256 key: another trusted key cannot sign its updates.
+    let mut e = trusted_host(json!({ "requireSignatures": true }));
+    install(&mut e, &m, signed_input("p256.pem", &m, CODE, None)).unwrap();
+    let by_rsa = sign("rsa2048.pem", &m, update);
+    assert_eq!(
+        code_of(mount_code(&mut e, "acme-pinned", update, Some(&by_rsa))),
+        ErrorCode::SignatureInvalid
+    );
+    let by_p256 = sign("p256.pem", &m, update);
+    assert_eq!(
+        mount_code(&mut e, "acme-pinned", update, Some(&by_p256)).unwrap(),
+        update
+    );
+    // Installed unsigned (signatures optional): any trusted key may sign mount-time code, and
+    // an untrusted one may not.
+    let mut e = trusted_host(json!({}));
+    install(&mut e, &m, InstallInput::default()).unwrap();
+    assert_eq!(
+        mount_code(&mut e, "acme-pinned", update, Some(&by_rsa)).unwrap(),
+        update
+    );
+    let stranger = sign("p256-other.pem", &m, update);
+    assert_eq!(
+        code_of(mount_code(&mut e, "acme-pinned", update, Some(&stranger))),
+        ErrorCode::SignatureInvalid
+    );
+}

@@ -2,6 +2,8 @@
 // `exports` for `plugin-warden` and `plugin-warden/client`, and the package README.
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { pluginWardenClient } from '../src/client/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = join(root, 'pkg');
@@ -9,7 +11,7 @@ const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
 mkdirSync(join(pkg, 'client'), { recursive: true });
-for (const f of ['worker-runner.html', 'worker-runner.js']) copyFileSync(join(root, 'src/web', f), join(pkg, f));
+writeFileSync(join(pkg, 'worker-runner.html'), await runnerPage());
 for (const f of ['index.js', 'index.d.ts']) {
   copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
   copyFileSync(join(root, 'src/web', f), join(pkg, f));
@@ -40,3 +42,20 @@ copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 if (!manifest.files.includes('README.md')) manifest.files.push('README.md');
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`package: pkg/ (plugin-warden ${manifest.version}; exports . and ./client)`);
+
+// The runner page (worker plugins, bundle iframes) is one self-contained file: the client's
+// factory and the bootstrap inline, allowed by hash in the page's own <meta> policy, so it
+// enforces that policy whatever its server sends and loads nothing else. Until the bootstrap
+// adds the per-mount policy (src/core/csp.rs runner_csp) only the bootstrap runs.
+async function runnerPage() {
+  const bootstrap = readFileSync(join(root, 'src/web/worker-runner.js'), 'utf8');
+  const script = `const pluginWardenClient = ${pluginWardenClient.toString()};\n${bootstrap}`;
+  if (/<\/script/i.test(script)) throw new Error('package: the runner script must not contain </script');
+  const hash = createHash('sha256').update(script, 'utf8').digest('base64');
+  const csp = [
+    `script-src 'sha256-${hash}' blob:`, 'worker-src blob:', "connect-src 'none'", "frame-src 'none'",
+    "form-action 'none'", "base-uri 'none'", "object-src 'none'",
+  ].join('; ');
+  const template = readFileSync(join(root, 'src/web/worker-runner.html'), 'utf8');
+  return template.replace('%RUNNER_CSP%', () => csp).replace('%RUNNER_SCRIPT%', () => script);
+}

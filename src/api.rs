@@ -33,7 +33,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'INTERNAL';
 /** Errors thrown by plugin-warden. */
 export interface PluginWardenError extends Error { name: 'PluginWardenError'; code: ErrorCode; permission?: string }
-export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'permissions';
+export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
 export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: string[] }
 export interface HostLimits {
   maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
@@ -54,7 +54,6 @@ export interface HostOptions {
   onNotify?: (notification: { pluginId: string; message: string; level: 'info' | 'success' | 'warning' | 'error' }) => void;
   limits?: HostLimits;
   sanitizer?: { allowElements?: string[]; removeElements?: string[]; allowAttributes?: Record<string, string[]>; allowDataImages?: boolean; linkTarget?: 'strip' | 'blank'; maxTags?: number };
-  allowLoopbackHttp?: boolean;
   /** Refuse code without a verified signature, at install and for code given at mount time. */
   requireSignatures?: boolean;
   /**
@@ -62,12 +61,22 @@ export interface HostOptions {
    * strings). With it, `install`'s `publicKey` may be omitted and, if given, must be one of these.
    */
   trustedKeys?: (JsonWebKey | string)[];
-  bundlePolicy?: 'reject' | 'warn';
+  /** Every opt-in that weakens a default, in one place. */
+  dangerous?: DangerousOptions;
   auditCapacity?: number;
   /** Origins `host.loadScript` may load from, besides installed plugins' `entry.src` origins. */
   approvedScriptOrigins?: string[];
   /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
   routes?: Record<string, RouteConfig>;
+}
+/** Opt-ins that weaken a default (development, migration). Each is off unless set. */
+export interface DangerousOptions {
+  /** Accept plain `http:` loopback URLs in manifests, routes and `loadScript`. */
+  allowLoopbackHttp?: boolean;
+  /** `'warn'`: bundle-analysis errors become warnings and the code installs. */
+  bundlePolicy?: 'reject' | 'warn';
+  /** Mount `src` pages in browsers without the iframe `csp` attribute (no imposed CSP). */
+  srcWithoutEmbeddedCsp?: boolean;
 }
 /**
  * What a plugin's route templates refer to. Secrets never reach the plugin or the audit log, and
@@ -86,9 +95,16 @@ export type PluginStatus =
 export interface InstallInfo { id: string; status: PluginStatus; warnings: string[] }
 export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
+  | { mode?: 'iframe'; code?: string; runner?: string; sandbox?: string[]; timeout?: number; title?: string;
+      /** Signature over the installed manifest and this `code` (checked like install's). */
+      signature?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
-  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string; /** Signature over the installed manifest and this `code` (checked like install's). */ signature?: string };
+  | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string;
+      /** 'shadow': a remote UI, the plugin's `sdk.ui.render` HTML in a closed shadow root of the mount element. */
+      ui?: 'shadow';
+      /** Signature over the installed manifest and this `code` (checked like install's). */
+      signature?: string };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
 export interface PluginInfo {

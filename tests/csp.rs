@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use plugin_warden::core::csp::{
-    parse_origin, srcdoc_csp, CounterRng, CspBuilder, CspError, Nonce, Rng,
-    DEFAULT_TRUSTED_TYPES_POLICY,
+    frame_csp, parse_origin, runner_csp, srcdoc_csp, CounterRng, CspBuilder, CspError, Nonce, Rng,
+    RunnerKind, DEFAULT_TRUSTED_TYPES_POLICY,
 };
 use plugin_warden::core::error::{Coded, ErrorCode};
 
@@ -330,4 +330,74 @@ fn srcdoc_policy_is_exact_and_never_uses_self() {
             "safe in a meta content attribute"
         );
     }
+}
+
+#[test]
+fn src_frame_policy_is_exact() {
+    let assets = vec![
+        "https://CDN.example:443/".to_owned(),
+        "https://a.example".to_owned(),
+    ];
+    assert_eq!(
+        frame_csp("https://plugins.example/acme/index.html?v=2#x", &assets).unwrap(),
+        "default-src 'none'; \
+         script-src https://a.example https://cdn.example https://plugins.example 'unsafe-inline' 'wasm-unsafe-eval'; \
+         style-src https://a.example https://cdn.example https://plugins.example 'unsafe-inline'; \
+         img-src https://a.example https://cdn.example https://plugins.example data: blob:; \
+         font-src https://a.example https://cdn.example https://plugins.example data:; \
+         media-src https://a.example https://cdn.example https://plugins.example data: blob:; \
+         worker-src blob:; connect-src 'none'; frame-src 'none'; form-action 'none'; \
+         base-uri 'none'; object-src 'none'; manifest-src 'none'"
+    );
+}
+
+#[test]
+fn runner_policies_are_exact_and_workers_ignore_assets() {
+    let assets = vec!["https://cdn.example".to_owned()];
+    let lockdown = "connect-src 'none'; frame-src 'none'; form-action 'none'; base-uri 'none'; \
+                    object-src 'none'; manifest-src 'none'";
+    assert_eq!(
+        runner_csp(RunnerKind::Worker, &assets).unwrap(),
+        format!("default-src 'none'; script-src blob:; worker-src blob:; {lockdown}")
+    );
+    assert_eq!(
+        runner_csp(RunnerKind::Frame, &assets).unwrap(),
+        format!(
+            "default-src 'none'; script-src blob:; style-src https://cdn.example 'unsafe-inline'; \
+             img-src https://cdn.example data: blob:; font-src https://cdn.example data:; \
+             media-src https://cdn.example data: blob:; worker-src blob:; {lockdown}"
+        )
+    );
+    assert_eq!(
+        runner_csp(RunnerKind::Frame, &[]).unwrap(),
+        format!(
+            "default-src 'none'; script-src blob:; style-src 'unsafe-inline'; img-src data: blob:; \
+             font-src data:; media-src data: blob:; worker-src blob:; {lockdown}"
+        )
+    );
+}
+
+#[test]
+fn frame_policies_never_name_keywords_or_wildcards_from_a_manifest() {
+    for hostile in [
+        "'self'",
+        "*",
+        "https://*.example",
+        "https://a.example; connect-src *",
+        "https://a.example 'unsafe-eval'",
+        "data:",
+        "javascript:alert(1)",
+        "https://a.example/path",
+        "https://user@a.example",
+    ] {
+        let assets = vec![hostile.to_owned()];
+        let e = frame_csp("https://plugins.example/", &assets).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{hostile}");
+        assert!(
+            runner_csp(RunnerKind::Frame, &assets).is_err(),
+            "{hostile} reached a runner policy"
+        );
+    }
+    assert!(frame_csp("not a url", &[]).is_err());
+    assert!(frame_csp("data:text/html,x", &[]).is_err());
 }

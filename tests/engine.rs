@@ -1515,7 +1515,7 @@ fn install_pipeline_successes_and_recoveries() {
     assert_eq!(again.code, ErrorCode::AlreadyExists);
     assert_eq!(e.status(APP).unwrap(), &Status::Installed);
     // bundlePolicy warn: eval is a warning, not a refusal.
-    let mut warn = host(json!({ "bundlePolicy": "warn" }));
+    let mut warn = host(json!({ "dangerous": { "bundlePolicy": "warn" } }));
     let input = InstallInput {
         code: Some("eval(userInput);".into()),
         ..Default::default()

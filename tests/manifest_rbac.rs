@@ -298,6 +298,86 @@ fn rows() -> Vec<(&'static str, Value, Want)> {
             ),
             E("network[1]", "duplicate"),
         ),
+        // --- assets
+        (
+            "assets origins",
+            with(
+                "assets",
+                json!(["https://cdn.example", "https://fonts.example:8443/"]),
+            ),
+            K,
+        ),
+        (
+            "assets not an array",
+            with("assets", json!("https://cdn.example")),
+            E("assets", "expected an array"),
+        ),
+        (
+            "assets entry not a string",
+            with("assets", json!(["https://cdn.example", 7])),
+            E("assets[1]", "expected a string"),
+        ),
+        (
+            "assets http",
+            with("assets", json!(["http://cdn.example"])),
+            E("assets[0]", "scheme"),
+        ),
+        (
+            "assets loopback http without opt-in",
+            with("assets", json!(["http://127.0.0.1:8701"])),
+            E("assets[0]", "scheme"),
+        ),
+        (
+            "assets with a path",
+            with(
+                "assets",
+                json!(["https://cdn.example", "https://cdn.example/img/"]),
+            ),
+            E("assets[1]", "without a path"),
+        ),
+        (
+            "assets with credentials",
+            with("assets", json!(["https://u:p@cdn.example"])),
+            E("assets[0]", "credentials"),
+        ),
+        (
+            "assets with a query",
+            with("assets", json!(["https://cdn.example/?v=1"])),
+            E("assets[0]", "query"),
+        ),
+        (
+            "assets with a fragment",
+            with("assets", json!(["https://cdn.example/#x"])),
+            E("assets[0]", "fragment"),
+        ),
+        (
+            "assets relative",
+            with("assets", json!(["//cdn.example"])),
+            E("assets[0]", "absolute"),
+        ),
+        (
+            "assets javascript",
+            with("assets", json!(["javascript:alert(1)"])),
+            E("assets[0]", "scheme"),
+        ),
+        (
+            "assets data",
+            with("assets", json!(["data:image/png;base64,AAAA"])),
+            E("assets[0]", "scheme"),
+        ),
+        (
+            "assets duplicate after normalization",
+            with(
+                "assets",
+                json!(["https://cdn.example", "https://CDN.example:443/"]),
+            ),
+            E("assets[1]", "duplicate"),
+        ),
+        (
+            "assets near miss",
+            with("Assets", json!(["https://cdn.example"])),
+            E("Assets", "did you mean \"assets\""),
+        ),
         (
             "entry src relative",
             with("entry", json!({"src": "index.html"})),
@@ -638,6 +718,57 @@ fn design_example_loads_with_every_accessor() {
     );
     assert_eq!(out["network"], json!(["https://api.acme.example/v1/"]));
     assert_eq!(out["compatibility"], "^3.0.0");
+}
+
+#[test]
+fn assets_are_normalized_origins() {
+    let m = parse(with(
+        "assets",
+        json!([
+            "https://CDN.Example:443/",
+            "https://fonts.example:8443",
+            "https://bücher.example"
+        ]),
+    ))
+    .expect("valid assets");
+    assert_eq!(
+        m.assets(),
+        [
+            "https://cdn.example",
+            "https://fonts.example:8443",
+            "https://xn--bcher-kva.example"
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&m).expect("serializable")["assets"],
+        json!(m.assets())
+    );
+    assert!(parse(design_example()).expect("valid").assets().is_empty());
+
+    // Loopback http: only with the option, and only for loopback hosts.
+    let loopback = with(
+        "assets",
+        json!(["http://127.0.0.1:8701/", "http://localhost:80"]),
+    );
+    assert!(parse(loopback.clone()).is_err());
+    let opts = ManifestOptions {
+        allow_loopback_http: true,
+    };
+    let m = Manifest::from_value(loopback, &opts).expect("loopback http allowed");
+    assert_eq!(m.assets(), ["http://127.0.0.1:8701", "http://localhost"]);
+    let e = Manifest::from_value(with("assets", json!(["http://cdn.example"])), &opts)
+        .expect_err("non-loopback http stays refused");
+    assert_eq!(e.problems[0].path, "assets[0]");
+}
+
+#[test]
+fn ui_render_is_a_capability() {
+    let m = parse(with("permissions", json!(["ui:render"]))).expect("known capability");
+    assert_eq!(m.permissions(), [Capability::UiRender]);
+    assert!(Capability::ALL.contains(&Capability::UiRender));
+    assert_eq!(Capability::UiRender.as_str(), "ui:render");
+    let e = parse(with("permissions", json!(["ui:paint"]))).expect_err("unknown");
+    assert!(e.to_string().contains("ui:render"), "{e}");
 }
 
 #[test]

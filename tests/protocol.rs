@@ -485,6 +485,10 @@ fn capabilities_per_method() {
         cap("ui.notify", json!({"message": "m", "level": "error"})),
         Some("ui:notify")
     );
+    assert_eq!(
+        cap("ui.render", json!({"html": "<b>x</b>"})),
+        Some("ui:render")
+    );
 }
 
 // ---- properties

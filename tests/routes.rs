@@ -646,7 +646,9 @@ fn https_is_enforced_and_templates_must_resolve() {
         "{err}"
     );
     // With allowLoopbackHttp, a loopback http route works (dev servers).
-    let mut dev = engine(host_config(json!({ "allowLoopbackHttp": true })));
+    let mut dev = engine(host_config(
+        json!({ "dangerous": { "allowLoopbackHttp": true } }),
+    ));
     let p = plan(fetch(&mut dev, 1, json!({ "url": "route:api/loopback" })));
     assert_eq!(p.url, "http://127.0.0.1:18982/v1/x");
     // A plugin without any configuration gets an error naming the key, not an empty value.
@@ -908,7 +910,9 @@ fn secrets_go_only_to_the_origins_the_host_approves() {
 
 #[test]
 fn the_host_csp_allows_the_resolved_route_origins() {
-    let e = engine(host_config(json!({ "allowLoopbackHttp": true })));
+    let e = engine(host_config(
+        json!({ "dangerous": { "allowLoopbackHttp": true } }),
+    ));
     let csp = e
         .csp_header("bm9uY2Utbm9uY2UtMTIzNA==", "plugin-warden")
         .unwrap();

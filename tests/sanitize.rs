@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::sanitize::{
-    allowable_attributes, allowable_elements, AllowedAttributes, LinkTarget, Sanitizer,
-    SanitizerConfig, ID_PREFIX, LINK_REL,
+    allowable_attributes, allowable_elements, url_attribute_allowed, AllowedAttributes, LinkTarget,
+    Sanitizer, SanitizerConfig, ID_PREFIX, LINK_REL,
 };
 use serde::Deserialize;
 
@@ -189,7 +189,11 @@ const URL_ATTRIBUTES: &[&str] = &["href", "src", "cite"];
 const NON_URL_ATTRIBUTES: &[&str] = &[
     "abbr",
     "alt",
+    "autocomplete",
+    "checked",
     "class",
+    "data-action",
+    "disabled",
     "colspan",
     "datetime",
     "decoding",
@@ -201,14 +205,23 @@ const NON_URL_ATTRIBUTES: &[&str] = &[
     "id",
     "lang",
     "loading",
+    "max",
+    "maxlength",
+    "min",
+    "minlength",
+    "name",
     "open",
+    "placeholder",
+    "readonly",
     "rel",
+    "required",
     "reversed",
     "role",
     "rowspan",
     "scope",
     "span",
     "start",
+    "step",
     "target",
     "title",
     "translate",
@@ -253,6 +266,21 @@ fn assert_safe(sanitizer: &Sanitizer, id: &str, input: &str, output: &str) {
                     || attr == "target"
                         && value == "_blank"
                         && sanitizer.link_target() == LinkTarget::Blank);
+            if attr == "autocomplete" {
+                assert_eq!(
+                    value, "off",
+                    "{id}: autocomplete is always off\nout: {output}"
+                );
+            }
+            if let (Some(origins), true) = (
+                sanitizer.url_origins(),
+                URL_ATTRIBUTES.contains(&attr.as_str()),
+            ) {
+                assert!(
+                    in_origins(&value, origins),
+                    "{id}: {attr}={value:?} points outside the asset origins {origins:?}\nout: {output}"
+                );
+            }
             let allowed = set_by_sanitizer
                 || generic.contains(&attr.as_str())
                 || generic_prefixes.iter().any(|p| attr.starts_with(p))
@@ -301,6 +329,25 @@ fn assert_safe(sanitizer: &Sanitizer, id: &str, input: &str, output: &str) {
     }
 }
 
+/// An attribute value (as html5ever serialized it) that names an absolute http(s) URL in one
+/// of `origins`, judged independently of the sanitizer: entities decoded, then the `url`
+/// crate's WHATWG parse.
+fn in_origins(value: &str, origins: &[String]) -> bool {
+    let decoded = value
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    match url::Url::parse(decoded.trim()) {
+        Ok(u) => {
+            matches!(u.scheme(), "http" | "https")
+                && origins.contains(&u.origin().ascii_serialization())
+        }
+        Err(_) => false,
+    }
+}
+
 fn check_corpus(sanitizer: &Sanitizer, cases: &[(String, String)]) {
     for (id, input) in cases {
         let once = sanitizer.sanitize(input);
@@ -332,6 +379,221 @@ fn vectors_are_idempotent_and_safe_with_the_default_policy() {
 #[test]
 fn vectors_are_idempotent_and_safe_with_the_most_permissive_policy() {
     check_corpus(&maximal(), &vector_cases());
+}
+
+/// The asset origins the remote-UI tests declare; the corpus names neither.
+fn asset_origins() -> Vec<String> {
+    vec![
+        "https://cdn.example".to_owned(),
+        "http://127.0.0.1:8701".to_owned(),
+    ]
+}
+
+#[test]
+fn vectors_are_idempotent_and_safe_in_a_remote_ui() {
+    // assert_safe also checks that no URL attribute points outside the asset origins.
+    check_corpus(
+        &Sanitizer::default().for_remote_ui(&asset_origins()),
+        &vector_cases(),
+    );
+    check_corpus(&maximal().for_remote_ui(&[]), &vector_cases());
+}
+
+#[test]
+fn vectors_with_their_urls_moved_into_an_asset_origin_stay_safe() {
+    // Rewrite every absolute URL of the corpus into the declared origin, so the kept-URL path
+    // (not only the dropping one) runs over the hostile markup.
+    let cases: Vec<(String, String)> = vector_cases()
+        .into_iter()
+        .map(|(id, p)| {
+            (
+                id,
+                p.replace("http://", "https://cdn.example/")
+                    .replace("https://", "https://cdn.example/")
+                    .replace("javascript:", "https://cdn.example/j:"),
+            )
+        })
+        .collect();
+    check_corpus(&maximal().for_remote_ui(&asset_origins()), &cases);
+}
+
+#[test]
+fn remote_ui_keeps_controls_and_urls_only_into_asset_origins() {
+    let ui = Sanitizer::default().for_remote_ui(&asset_origins());
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "declared image kept",
+            r#"<img src="https://cdn.example/a.png" alt="a">"#,
+            r#"<img src="https://cdn.example/a.png" alt="a">"#,
+        ),
+        (
+            "default port and case normalized before comparing",
+            r#"<img src="HTTPS://CDN.EXAMPLE:443/a.png">"#,
+            r#"<img src="HTTPS://CDN.EXAMPLE:443/a.png">"#,
+        ),
+        (
+            "undeclared origin dropped",
+            r#"<img src="https://evil.example/a.png">"#,
+            "<img>",
+        ),
+        (
+            "look-alike host dropped",
+            r#"<img src="https://cdn.example.evil.example/a.png">"#,
+            "<img>",
+        ),
+        (
+            "other port dropped",
+            r#"<img src="https://cdn.example:8443/a">"#,
+            "<img>",
+        ),
+        (
+            "other scheme dropped",
+            r#"<img src="http://cdn.example/a">"#,
+            "<img>",
+        ),
+        ("relative dropped", r#"<img src="/a.png">"#, "<img>"),
+        (
+            "protocol-relative dropped",
+            r#"<img src="//cdn.example/a.png">"#,
+            "<img>",
+        ),
+        (
+            "data image dropped",
+            r#"<img src="data:image/png;base64,AAAA">"#,
+            "<img>",
+        ),
+        (
+            "javascript link dropped",
+            r#"<a href="javascript:alert(1)">x</a>"#,
+            r#"<a rel="noopener noreferrer">x</a>"#,
+        ),
+        (
+            "mailto dropped",
+            r#"<a href="mailto:a@b.example">x</a>"#,
+            r#"<a rel="noopener noreferrer">x</a>"#,
+        ),
+        (
+            "loopback asset origin kept",
+            r#"<a href="http://127.0.0.1:8701/doc">x</a>"#,
+            r#"<a href="http://127.0.0.1:8701/doc" rel="noopener noreferrer">x</a>"#,
+        ),
+        (
+            "non-ASCII in a URL dropped",
+            "<img src=\"https://cdn.example/\u{200b}a.png\">",
+            "<img>",
+        ),
+        (
+            "style never survives",
+            r#"<p style="background:url(https://cdn.example/a.png)">x</p>"#,
+            "<p>x</p>",
+        ),
+        (
+            "srcset and poster never survive",
+            r#"<img srcset="https://cdn.example/a.png 1x"><video poster="https://cdn.example/p.png"></video>"#,
+            "<img>",
+        ),
+        (
+            "form: action dropped, autocomplete forced off, data-action kept",
+            r#"<form action="https://evil.example/" method="post" data-action="save"><input name="title" value="x" autocomplete="on"><button type="submit" formaction="https://evil.example/">Save</button></form>"#,
+            r#"<form data-action="save" autocomplete="off"><input name="title" value="x" autocomplete="off"><button type="submit">Save</button></form>"#,
+        ),
+        (
+            "password, file and image inputs lose their type",
+            r#"<input type="password" name="p"><input type="file"><input type="image" src="https://cdn.example/x.png">"#,
+            r#"<input autocomplete="off" name="p"><input autocomplete="off"><input autocomplete="off">"#,
+        ),
+        (
+            "checkbox and range keep theirs",
+            r#"<input type="checkbox" checked data-action="t"><input type="range" min="0" max="9" step="1">"#,
+            r#"<input type="checkbox" checked="" data-action="t" autocomplete="off"><input type="range" min="0" max="9" step="1" autocomplete="off">"#,
+        ),
+        (
+            "select and textarea are still dropped with their content",
+            "<select name=s><option>1</option></select><textarea>t</textarea>ok",
+            "ok",
+        ),
+        (
+            "handlers and other data attributes dropped",
+            r#"<button onclick="x()" data-x="1" data-action="go">Go</button>"#,
+            r#"<button data-action="go">Go</button>"#,
+        ),
+    ];
+    for (name, input, want) in cases {
+        let got = ui.sanitize(input);
+        assert_eq!(&got, want, "{name}");
+        assert_eq!(ui.sanitize(&got), got, "{name}: not idempotent");
+    }
+    // The host's own sanitizer is unchanged: no controls, no data-action.
+    assert_eq!(
+        Sanitizer::default().sanitize(r#"<form><input name="q"></form><b data-action="x">b</b>"#),
+        "<b>b</b>"
+    );
+}
+
+#[test]
+fn url_rule_table() {
+    let o = asset_origins();
+    let yes = |a: &str, v: &str| assert!(url_attribute_allowed(a, v, &o), "{a}={v:?} refused");
+    let no = |a: &str, v: &str| assert!(!url_attribute_allowed(a, v, &o), "{a}={v:?} allowed");
+    yes("src", "https://cdn.example/a.png");
+    yes("href", "https://cdn.example");
+    yes("src", "http://127.0.0.1:8701/x");
+    yes("src", "https://user@cdn.example/a.png"); // still a request to cdn.example
+    no("src", "http://127.0.0.1:8702/x");
+    no("src", "http://localhost:8701/x"); // a different origin, though the same machine
+    yes("src", "https://cdn.example\\@evil.example/"); // WHATWG reads `\` as `/`: cdn.example
+    no("src", "java\tscript:alert(1)");
+    no("src", "");
+    no("src", "blob:https://cdn.example/uuid");
+    no("src", "about:blank");
+    for a in [
+        "poster",
+        "action",
+        "formaction",
+        "xlink:href",
+        "background",
+        "data",
+        "cite",
+    ] {
+        yes(a, "https://cdn.example/x");
+        no(a, "https://evil.example/x");
+        no(a, "x");
+    }
+    yes(
+        "srcset",
+        "https://cdn.example/a 1x,https://cdn.example/b 2x",
+    );
+    no(
+        "srcset",
+        "https://cdn.example/a 1x, https://evil.example/b 2x",
+    );
+    no("srcset", "");
+    yes("ping", "https://cdn.example/p https://cdn.example/q");
+    no("ping", "https://cdn.example/p https://evil.example/q");
+    yes("style", "color: red");
+    yes(
+        "style",
+        "background: URL( \"https://cdn.example/a.png\" ) no-repeat",
+    );
+    no("style", "background: url(https://evil.example/a.png)");
+    no("style", "background: url(/a.png)");
+    no(
+        "style",
+        "background: url(https://cdn.example/a.png), url(//evil.example/b)",
+    );
+    no(
+        "style",
+        "background: image-set('https://evil.example/a.png' 1x)",
+    );
+    no(
+        "style",
+        "background: -webkit-image-set('https://evil.example/a.png' 1x)",
+    );
+    no("style", "background: u\\72l(https://evil.example/)");
+    no("style", "background: url(https://evil.example/a.png");
+    no("style", "@import 'https://evil.example/x.css'");
+    yes("title", "https://evil.example/");
+    yes("alt", "javascript:alert(1)");
 }
 
 #[test]
@@ -820,6 +1082,11 @@ mod properties {
             "<?xml ?>",
             "<details open>",
             "<summary>",
+            "<form data-action=\"f\">",
+            "</form>",
+            "<input name=x type=password>",
+            "<img src=\"https://cdn.example/a.png\">",
+            "<img src=\"https://evil.example/a.png\">",
             "x",
             " ",
             "<",
@@ -831,7 +1098,11 @@ mod properties {
         #[test]
         fn random_markup_is_idempotent_and_safe(pieces in prop::collection::vec(piece(), 0..24)) {
             let input = pieces.concat();
-            for s in [Sanitizer::default(), maximal()] {
+            for s in [
+                Sanitizer::default(),
+                maximal(),
+                Sanitizer::default().for_remote_ui(&asset_origins()),
+            ] {
                 let once = s.sanitize(&input);
                 prop_assert_eq!(&s.sanitize(&once), &once, "input {:?}", input);
                 assert_safe(&s, "proptest", &input, &once);

@@ -16,7 +16,7 @@
 //   node scripts/bench/serve.mjs [--host-port 8750] [--plugin-port 8751] [--no-isolation]
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RUNNER_CSP, staticServer } from '../serve.mjs';
+import { staticServer } from '../serve.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 // Third-party candidates, served as the ES modules their packages ship.
@@ -87,8 +87,7 @@ export async function startBenchServers({ hostPort = 8750, pluginPort = hostPort
       dynamic: corpus ? { '/bench-data/corpus.json': async () => ({ type: 'application/json', body: await corpus() }) } : {},
       headersFor: (file) => {
         const h = isolate(file);
-        if (file.endsWith('worker-runner.html')) return { ...h, 'content-security-policy': RUNNER_CSP };
-        if (!file.endsWith('.html')) return h;
+        if (!file.endsWith('.html') || file.endsWith('worker-runner.html')) return h; // the runner carries its own policy
         if (isolation) h['cross-origin-opener-policy'] = 'same-origin';
         return { ...h, 'content-security-policy': benchHostCsp(pluginOrigin) };
       },
@@ -100,7 +99,7 @@ export async function startBenchServers({ hostPort = 8750, pluginPort = hostPort
       // The mount suite's plugin with the client bundled into its one script (as a bundler would
       // ship it): the same client code, without the module import's extra request.
       dynamic: { '/ready-bundled.js': async () => ({ type: 'text/javascript; charset=utf-8', body: await bundledReady(pkgDir) }) },
-      headersFor: (file) => ({ ...isolate(file), ...(file.endsWith('.html') ? { 'content-security-policy': PLUGIN_CSP } : {}) }),
+      headersFor: (file) => ({ ...isolate(file), ...(file.endsWith('.html') ? { 'content-security-policy': PLUGIN_CSP, 'allow-csp-from': '*' } : {}) }),
     }));
   } catch (e) {
     await Promise.all(started.map(closeServer));

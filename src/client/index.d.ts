@@ -19,7 +19,7 @@ export declare class PluginWardenError extends Error {
 /** Any JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'permissions';
+export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
 
 export interface ConnectOptions {
   /** Handshake timeout in ms (default 10000). */
@@ -40,6 +40,18 @@ export interface FetchResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+}
+
+/** A user interaction in a remote UI (`ui.action` event). */
+export interface UiAction {
+  /** The `data-action` attribute of the element (or its nearest ancestor with one). */
+  action: string;
+  /** The DOM event. */
+  type: 'click' | 'input' | 'change' | 'submit';
+  /** Inputs: the control's value (`''` for an unchecked checkbox or radio); buttons: their `value` attribute. */
+  value?: string;
+  /** Submits: the form's fields by name (the last value of a repeated name). */
+  form?: Record<string, string>;
 }
 
 export type Unsubscribe = (() => void) & { readonly ready: Promise<void> };
@@ -70,6 +82,14 @@ export interface PluginSdk {
   };
   ui: {
     notify(message: string, level?: 'info' | 'success' | 'warning' | 'error'): Promise<null>;
+    /**
+     * Replace the remote UI's content with `html`, sanitized by the host (remote-UI mounts,
+     * `{ mode: 'worker', ui: 'shadow' }`, with the `ui:render` capability; elsewhere
+     * PERMISSION_DENIED). URLs survive only into the manifest's `assets` origins.
+     */
+    render(html: string): Promise<null>;
+    /** Call `handler` for each click, input, change or submit on a `data-action` element. */
+    onAction(handler: (action: UiAction) => void): () => void;
   };
   /** Close the channel; pending calls reject with MOUNT_FAILED. */
   close(): void;

@@ -23,6 +23,18 @@ export function pluginWardenClient() {
     }
   }
 
+  // Tell the host, as soon as this page runs the client, that it loaded: a page the browser
+  // refused to display (the SDK's embedded CSP) never can, so the host fails such a mount at
+  // once instead of at the handshake timeout. A timing hint only: it carries no nonce.
+  try {
+    if (typeof window !== 'undefined' && window.parent !== window) {
+      const bootstrap = String(self.name || '').split('|');
+      if (bootstrap.length === 4 && bootstrap[0] === NS && bootstrap[1] === String(V)) {
+        window.parent.postMessage({ ns: NS, v: V, type: 'present' }, bootstrap[3]);
+      }
+    }
+  } catch { /* a cross-origin parent or an odd name only means no hint */ }
+
   // The host names the frame `plugin-warden|1|<nonce>|<host origin>`. Read it once and clear it,
   // so a page this frame later navigates to cannot learn the nonce.
   function readFrameBootstrap() {
@@ -95,6 +107,8 @@ export function pluginWardenClient() {
     const pending = new Map();
     // Event name -> { handlers: Set, ready: Promise } (one subscription per name).
     const subscriptions = new Map();
+    // ui.onAction callbacks: the host sends `ui.action` events to remote-UI plugins unasked.
+    const actionHandlers = new Set();
     let nextId = 1;
     let closed = false;
 
@@ -115,7 +129,8 @@ export function pluginWardenClient() {
         if (typeof d.event !== 'string' || !('data' in d) || Object.keys(d).length !== 3) return;
         if (hasForbiddenKey(d.data, 0)) return;
         const sub = subscriptions.get(d.event);
-        if (sub) for (const fn of [...sub.handlers]) {
+        const handlers = [...(sub ? sub.handlers : []), ...(d.event === 'ui.action' ? actionHandlers : [])];
+        for (const fn of handlers) {
           try { fn(d.data); } catch (e) { setTimeout(() => { throw e; }); }
         }
         return;
@@ -211,6 +226,15 @@ export function pluginWardenClient() {
       },
       ui: {
         notify: (message, level) => call('ui.notify', level === undefined ? { message } : { message, level }),
+        /** Replace the remote UI's content (remote-UI mounts; needs `ui:render`). */
+        render: (html) => call('ui.render', { html }),
+        /** Call `handler({ action, type, value?, form? })` for each UI action; returns `off()`. */
+        onAction(handler) {
+          if (typeof handler !== 'function') throw new PluginWardenError('INVALID_ARGUMENT', 'ui.onAction: expected a function');
+          const own = (data) => handler(data);
+          actionHandlers.add(own);
+          return () => { actionHandlers.delete(own); };
+        },
       },
       /** Close the channel; pending calls reject with MOUNT_FAILED. */
       close() {

@@ -36,6 +36,18 @@
 //! # The `srcdoc` policy ([`srcdoc_csp`])
 //!
 //! See its documentation: `'none'` by default, no `'self'` (which would mean the host's origin).
+//!
+//! # Plugin frame policies ([`frame_csp`], [`runner_csp`])
+//!
+//! What a plugin frame may reach is decided here, per mount mode (DESIGN §1):
+//! - an `iframe` + `src` page gets [`frame_csp`] as its `csp` attribute (CSP Embedded
+//!   Enforcement): the browser refuses to display a page whose server does not accept it;
+//! - the package's runner page (worker plugins and bundle iframes) applies [`runner_csp`] to
+//!   itself before any plugin code runs.
+//!
+//! Both share one shape: `default-src 'none'`, `connect-src 'none'` (the network is the host's
+//! `api.fetch`), no frames, no forms, no `<base>`, no plugins (`object-src`), and subresources
+//! only from the plugin's own origin (a `src` page) and the manifest's `assets` origins.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -539,4 +551,142 @@ pub fn srcdoc_csp(nonce: Option<&Nonce>) -> String {
         "form-action 'none'".to_owned(),
     ]
     .join("; ")
+}
+
+/// Directives every plugin frame policy ends with: no network of its own, no nested frames,
+/// no forms, no `<base>`, no plugins, no manifests.
+const FRAME_LOCKDOWN: [&str; 6] = [
+    "connect-src 'none'",
+    "frame-src 'none'",
+    "form-action 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+    "manifest-src 'none'",
+];
+
+/// Parse each origin (so nothing a manifest says can inject a directive) and join them with a
+/// leading space, sorted and deduplicated: `" https://a.example https://b.example"`.
+fn origin_sources<'a>(origins: impl IntoIterator<Item = &'a str>) -> Result<String, CspError> {
+    let parsed = origins
+        .into_iter()
+        .map(parse_origin)
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    Ok(parsed.iter().map(|o| format!(" {o}")).collect())
+}
+
+/// The `csp` attribute of an `iframe` + `src` plugin frame (CSP Embedded Enforcement).
+///
+/// ```text
+/// default-src 'none'; script-src <own> <assets> 'unsafe-inline' 'wasm-unsafe-eval';
+/// style-src <own> <assets> 'unsafe-inline'; img-src <own> <assets> data: blob:;
+/// font-src <own> <assets> data:; media-src <own> <assets> data: blob:; worker-src blob:;
+/// connect-src 'none'; frame-src 'none'; form-action 'none'; base-uri 'none';
+/// object-src 'none'; manifest-src 'none'
+/// ```
+///
+/// `own` is the origin of the page's URL, `assets` the manifest's `assets` origins.
+///
+/// # Security
+/// - The browser displays the page only if its server sends `Allow-CSP-From` naming the host
+///   origin (or `*`), or a policy of its own at least as strict; otherwise it shows an error
+///   page, which the SDK turns into a `MOUNT_FAILED` refusal.
+/// - `connect-src 'none'`: `fetch`, XHR, WebSocket, EventSource, `sendBeacon` and `<a ping>`
+///   reach nothing; the plugin's network is the host's `api.fetch`, where the manifest's
+///   `network` allowlist, rate limits and the audit log apply.
+/// - Inline script and WebAssembly are allowed: they reach nothing that the source lists do
+///   not allow, and they let ordinary pages opt in. `'unsafe-eval'` is not.
+/// - `worker-src blob:` only: a `blob:` worker inherits this policy; a worker loaded from a URL
+///   would get its own (possibly empty) policy from its server.
+/// - No `'self'`: the frame is sandboxed (opaque origin); the page's origin is named.
+/// - What stays reachable: the page's own origin (it can always encode data into a URL it
+///   loads from there) and one request per self-navigation (see docs/security.md).
+///
+/// # Errors
+/// [`CspError::InvalidOrigin`] when `page` or an asset origin is not a plain `http(s)` origin.
+///
+/// ```
+/// use plugin_warden::core::csp::frame_csp;
+/// let csp = frame_csp("https://plugins.example/acme/index.html", &["https://cdn.example".into()]).unwrap();
+/// assert!(csp.starts_with("default-src 'none'; script-src https://cdn.example https://plugins.example 'unsafe-inline'"));
+/// assert!(csp.contains("; connect-src 'none'; frame-src 'none'; form-action 'none';"));
+/// assert!(frame_csp("https://plugins.example/", &["https://x.example; script-src *".into()]).is_err());
+/// ```
+pub fn frame_csp(page: &str, assets: &[String]) -> Result<String, CspError> {
+    let url = Url::parse(page).map_err(|_| CspError::InvalidOrigin {
+        input: page.to_owned(),
+        reason: "not an absolute URL",
+    })?;
+    let own = url.origin().ascii_serialization();
+    let sources =
+        origin_sources(std::iter::once(own.as_str()).chain(assets.iter().map(String::as_str)))?;
+    let mut directives = vec![
+        "default-src 'none'".to_owned(),
+        format!("script-src{sources} 'unsafe-inline' 'wasm-unsafe-eval'"),
+        format!("style-src{sources} 'unsafe-inline'"),
+        format!("img-src{sources} data: blob:"),
+        format!("font-src{sources} data:"),
+        format!("media-src{sources} data: blob:"),
+        "worker-src blob:".to_owned(),
+    ];
+    directives.extend(FRAME_LOCKDOWN.iter().map(|d| (*d).to_owned()));
+    Ok(directives.join("; "))
+}
+
+/// What the package's runner page runs: a worker (worker plugins, remote UI) or the plugin's
+/// code in the frame itself (bundle iframes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunnerKind {
+    /// The code runs in a dedicated `blob:` worker started by the runner frame.
+    Worker,
+    /// The code runs in the runner frame's own document (a bundle iframe).
+    Frame,
+}
+
+/// The policy the runner page adds to itself (as a `<meta>` element, before any plugin code
+/// runs) for one mount.
+///
+/// The page's own static policy (in the package's `worker-runner.html`) allows only its inline
+/// bootstrap (by hash) and `blob:` scripts, and no network; it leaves images, fonts, styles and
+/// media open because it cannot know a manifest's `assets`. This policy closes them:
+///
+/// ```text
+/// worker: default-src 'none'; script-src blob:; worker-src blob:; connect-src 'none'; …
+/// frame:  default-src 'none'; script-src blob:; style-src <assets> 'unsafe-inline';
+///         img-src <assets> data: blob:; font-src <assets> data:; media-src <assets> data: blob:;
+///         worker-src blob:; connect-src 'none'; …
+/// ```
+///
+/// # Security
+/// Policies only ever add restrictions: a load must pass the static policy *and* this one, so
+/// plugin code cannot widen either (removing the `<meta>` element leaves the policy in force).
+/// A `blob:` worker inherits both. A worker's policy ignores `assets`: it has no document.
+///
+/// # Errors
+/// [`CspError::InvalidOrigin`] for an asset origin that is not a plain `http(s)` origin.
+///
+/// ```
+/// use plugin_warden::core::csp::{runner_csp, RunnerKind};
+/// let w = runner_csp(RunnerKind::Worker, &["https://cdn.example".into()]).unwrap();
+/// assert!(w.starts_with("default-src 'none'; script-src blob:; worker-src blob:; connect-src 'none'"));
+/// assert!(!w.contains("cdn.example"));
+/// let f = runner_csp(RunnerKind::Frame, &["https://cdn.example".into()]).unwrap();
+/// assert!(f.contains("img-src https://cdn.example data: blob:"));
+/// ```
+pub fn runner_csp(kind: RunnerKind, assets: &[String]) -> Result<String, CspError> {
+    let mut directives = vec![
+        "default-src 'none'".to_owned(),
+        "script-src blob:".to_owned(),
+    ];
+    if kind == RunnerKind::Frame {
+        let sources = origin_sources(assets.iter().map(String::as_str))?;
+        directives.extend([
+            format!("style-src{sources} 'unsafe-inline'"),
+            format!("img-src{sources} data: blob:"),
+            format!("font-src{sources} data:"),
+            format!("media-src{sources} data: blob:"),
+        ]);
+    }
+    directives.push("worker-src blob:".to_owned());
+    directives.extend(FRAME_LOCKDOWN.iter().map(|d| (*d).to_owned()));
+    Ok(directives.join("; "))
 }

@@ -21,9 +21,10 @@ use super::csp::{CspBuilder, Nonce};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::integrity::Integrity;
 use super::manifest::{Capability, Manifest, ManifestOptions};
+use super::mount::UiMode;
 use super::network::Allowlist;
 use super::permission::PermissionSet;
-use super::policy::{decide, Decision};
+use super::policy::{decide_for_mount, Decision};
 use super::protocol::{parse_call, Level, Limits, Method, Reply};
 use super::provenance::{
     key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
@@ -91,6 +92,21 @@ pub enum BundlePolicy {
     Warn,
 }
 
+/// The host options that weaken a default, grouped so that each use reads as what it is
+/// (`dangerous: { … }`, in the spirit of rustls' `dangerous()`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dangerous {
+    /// Accept plain `http:` loopback URLs in manifests (`network`, `assets`, `entry.src`),
+    /// routes and `loadScript` (development only).
+    pub allow_loopback_http: Option<bool>,
+    /// What bundle-analysis errors do (`warn` lets flagged code install).
+    pub bundle_policy: Option<BundlePolicy>,
+    /// Mount `src` pages in browsers without the iframe `csp` attribute (CSP Embedded
+    /// Enforcement), where the SDK cannot impose its policy: read by the browser layer.
+    pub src_without_embedded_csp: Option<bool>,
+}
+
 /// The data part of the `PluginHost` options (functions are taken by the browser layer).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -107,15 +123,13 @@ pub struct HostConfig {
     pub limits: Option<HostLimits>,
     /// The sanitizer's allow-list, within safe bounds.
     pub sanitizer: Option<SanitizerConfig>,
-    /// Accept `http:` loopback origins in manifests' `network` (development only).
-    pub allow_loopback_http: Option<bool>,
+    /// Every opt-in that weakens a default (DESIGN §6).
+    pub dangerous: Option<Dangerous>,
     /// Refuse plugins whose code comes without a valid signature (at install and at mount).
     pub require_signatures: Option<bool>,
     /// The only public keys whose signatures are accepted (JWK objects or PEM / base64 SPKI
     /// strings); see [`super::provenance`]. Without it, each install's `publicKey` is used.
     pub trusted_keys: Option<Vec<Value>>,
-    /// What bundle-analysis errors do.
-    pub bundle_policy: Option<BundlePolicy>,
     /// Audit events kept in memory (1000).
     pub audit_capacity: Option<usize>,
     /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
@@ -194,6 +208,16 @@ pub enum Outcome {
         data: Value,
         /// The reply to post.
         reply: String,
+    },
+    /// Replace the plugin's remote UI with this HTML (already sanitized by the plugin's
+    /// remote-UI policy; the browser inserts it through the Trusted Types policy, which
+    /// sanitizes it again with the same policy), then post `Reply::ok(call_id, null)`, or
+    /// `Reply::err(call_id, …)` if the browser could not.
+    Render {
+        /// The call to answer.
+        call_id: u64,
+        /// The sanitized HTML.
+        html: String,
     },
     /// The plugin kept flooding: post the reply, then tear its mount down (status is `failed`).
     Suspend {
@@ -315,6 +339,9 @@ struct Plugin {
     rate_audit: (f64, u64),
     /// Fetches awaiting [`Engine::fetch_done`], by call id: how `fetch_done` checks the answer.
     fetches: BTreeMap<u64, PendingFetch>,
+    /// The remote-UI policy of the current mount, when it has a host-rendered UI
+    /// ([`Engine::set_mount_ui`]); cleared when the mount ends.
+    remote_ui: Option<Sanitizer>,
 }
 
 /// How [`Engine::fetch_done`] checks the answer to a planned fetch.
@@ -501,10 +528,11 @@ impl<B: StorageBackend> Engine<B> {
             .map(TrustedKeys::parse)
             .transpose()
             .map_err(|e| invalid(e.to_string()))?;
+        let dangerous = config.dangerous.unwrap_or_default();
         let mut route_configs = config.routes.unwrap_or_default();
         routes::validate_configs(
             &mut route_configs,
-            config.allow_loopback_http.unwrap_or(false),
+            dangerous.allow_loopback_http.unwrap_or(false),
         )
         .map_err(coded)?;
         let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));
@@ -527,12 +555,12 @@ impl<B: StorageBackend> Engine<B> {
             rate,
             host_version,
             manifest_opts: ManifestOptions {
-                allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
+                allow_loopback_http: dangerous.allow_loopback_http.unwrap_or(false),
             },
             sanitizer,
-            bundle_policy: config.bundle_policy.unwrap_or_default(),
+            bundle_policy: dangerous.bundle_policy.unwrap_or_default(),
             approved_script_origins,
-            allow_loopback_http: config.allow_loopback_http.unwrap_or(false),
+            allow_loopback_http: dangerous.allow_loopback_http.unwrap_or(false),
             require_signatures: config.require_signatures.unwrap_or(false),
             trusted_keys,
             fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
@@ -717,6 +745,7 @@ impl<B: StorageBackend> Engine<B> {
                         allowed_calls: 0,
                         rate_audit: (f64::NEG_INFINITY, 0),
                         fetches: BTreeMap::new(),
+                        remote_ui: None,
                         code,
                         digest,
                         signed_by,
@@ -1005,6 +1034,10 @@ impl<B: StorageBackend> Engine<B> {
             ),
             _ => None,
         };
+        if matches!(status, Status::Installed | Status::Failed { .. }) {
+            // The mount ended: so did its UI.
+            plugin.remote_ui = None;
+        }
         if matches!(status, Status::Mounting) {
             // A fresh mount starts with fresh counters: a plugin suspended for flooding may
             // be mounted again by the host.
@@ -1018,6 +1051,20 @@ impl<B: StorageBackend> Engine<B> {
         if let Some(e) = event {
             self.audit.push(e.with_plugin(id));
         }
+        Ok(())
+    }
+
+    /// Give the current mount of `id` a host-rendered UI (`Some`, from the mount plan) or none.
+    /// With one, `ui.render` is served, sanitized by [`Sanitizer::for_remote_ui`] of the host's
+    /// policy with the manifest's `assets` origins; the UI ends with the mount (status
+    /// `installed` or `failed`), whatever the order of this call and [`Engine::set_status`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown plugin.
+    pub fn set_mount_ui(&mut self, id: &str, ui: Option<UiMode>) -> Result<(), WardenError> {
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        plugin.remote_ui =
+            ui.map(|UiMode::Shadow| self.sanitizer.for_remote_ui(plugin.manifest.assets()));
         Ok(())
     }
 
@@ -1221,7 +1268,8 @@ impl<B: StorageBackend> Engine<B> {
             }
         };
         let method_name = call.method.name();
-        if let Decision::Deny(e) = decide(&plugin.perms, &call.method) {
+        let ui = plugin.remote_ui.as_ref().map(|_| UiMode::Shadow);
+        if let Decision::Deny(e) = decide_for_mount(&plugin.perms, &call.method, ui) {
             let err = coded(e);
             self.refuse(id, Some(method_name), &err, now_ms);
             return Outcome::Reply(Reply::err(call.id, &err));
@@ -1484,6 +1532,17 @@ impl<B: StorageBackend> Engine<B> {
                 level: level.unwrap_or(Level::Info),
                 reply: Reply::ok(call_id, Some(&Value::Null)),
             }),
+            Method::UiRender { html } => {
+                // invariant: the policy allowed ui.render only with a remote UI; refuse otherwise.
+                let Some(ui) = &plugin.remote_ui else {
+                    return Err(WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("plugin {id:?} has no remote UI to render into"),
+                    ));
+                };
+                let html = ui.try_sanitize(&html).map_err(coded)?;
+                Ok(Outcome::Render { call_id, html })
+            }
         }
     }
 

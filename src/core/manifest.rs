@@ -29,6 +29,12 @@
 //!   credentials (loopback `http:` with [`ManifestOptions::allow_loopback_http`]); `integrity`
 //!   is a space-separated list of `sha256-`/`sha384-`/`sha512-` + base64 digests of the right
 //!   length.
+//! - `assets`: origins (not URLs) the plugin's frame or remote UI may load images, fonts,
+//!   styles and media from: each an absolute `https:` URL with no path but `/`, no
+//!   credentials, query or fragment (loopback `http:` with
+//!   [`ManifestOptions::allow_loopback_http`]). Normalized to `scheme://host[:port]`, default
+//!   port dropped ([`Manifest::assets`]); two entries naming the same origin after
+//!   normalization are a problem, like every other duplicate.
 //! - `allow`: Permissions-Policy feature names, tokens `[a-z0-9-]+`.
 //! - `roles[].grants`: `Viewer`, `Editor`, `Admin`, and Grafana's `Grafana Admin`, which no
 //!   plugin-warden basic role satisfies (the role is then held only by users assigned it by
@@ -41,7 +47,8 @@
 //!   (role permissions, action-set actions); a *requirement* (include `action`, route
 //!   `reqAction`) must be a concrete action.
 //! - Duplicates (role names, grants, role actions, include names+types, route path+method,
-//!   action-set targets and actions, capabilities, network entries, `allow` tokens) are
+//!   action-set targets and actions, capabilities, network entries, asset origins, `allow`
+//!   tokens) are
 //!   problems.
 //!
 //! # Limits
@@ -449,17 +456,21 @@ pub enum Capability {
     Storage,
     /// `ui:notify`: show notifications.
     UiNotify,
+    /// `ui:render`: render sanitized HTML into the host's shadow root (remote-UI mounts,
+    /// `{ mode: 'worker', ui: 'shadow' }`).
+    UiRender,
 }
 
 impl Capability {
     /// Every capability, sorted by name.
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 7] = [
         Capability::ApiRead,
         Capability::ApiWrite,
         Capability::Events,
         Capability::Permissions,
         Capability::Storage,
         Capability::UiNotify,
+        Capability::UiRender,
     ];
 
     /// Parse a capability name.
@@ -471,6 +482,7 @@ impl Capability {
     /// use plugin_warden::core::manifest::Capability;
     /// assert_eq!(Capability::parse("api:read").unwrap(), Capability::ApiRead);
     /// assert_eq!(Capability::parse("ui:notify").unwrap().as_str(), "ui:notify");
+    /// assert_eq!(Capability::parse("ui:render").unwrap(), Capability::UiRender);
     /// assert!(Capability::parse("camera").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self, ManifestError> {
@@ -481,7 +493,7 @@ impl Capability {
                 ManifestError::one(
                     "$",
                     format!(
-                        "expected a known capability (storage, api:read, api:write, events, ui:notify, permissions), found {}",
+                        "expected a known capability (storage, api:read, api:write, events, ui:notify, ui:render, permissions), found {}",
                         show(s)
                     ),
                 )
@@ -497,6 +509,7 @@ impl Capability {
             Capability::Permissions => "permissions",
             Capability::Storage => "storage",
             Capability::UiNotify => "ui:notify",
+            Capability::UiRender => "ui:render",
         }
     }
 }
@@ -997,6 +1010,7 @@ pub struct Manifest {
     network: Vec<NetworkEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     entry: Option<Entry>,
+    assets: Vec<String>,
     allow: Vec<String>,
     roles: Vec<RoleRegistration>,
     includes: Vec<Include>,
@@ -1113,6 +1127,21 @@ impl Manifest {
     pub fn entry(&self) -> Option<&Entry> {
         self.entry.as_ref()
     }
+    /// `assets`: the origins the plugin may load images, fonts, styles and media from,
+    /// normalized (`https://cdn.example`, `http://127.0.0.1:8701`; no trailing slash, default
+    /// port dropped), in manifest order, without duplicates.
+    ///
+    /// ```
+    /// use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+    /// let m = Manifest::parse(
+    ///     r#"{"id":"acme-app","name":"A","assets":["https://CDN.example:443/"]}"#,
+    ///     &ManifestOptions::default(),
+    /// ).unwrap();
+    /// assert_eq!(m.assets(), ["https://cdn.example"]);
+    /// ```
+    pub fn assets(&self) -> &[String] {
+        &self.assets
+    }
     /// `allow`: Permissions-Policy feature names for the iframe.
     pub fn allow(&self) -> &[String] {
         &self.allow
@@ -1151,6 +1180,7 @@ const TOP_KEYS: &[&str] = &[
     "optionalPermissions",
     "network",
     "entry",
+    "assets",
     "allow",
     "roles",
     "includes",
@@ -1437,6 +1467,7 @@ fn parse_manifest(
 
     let network = parse_network(cx, obj, opts);
     let entry = parse_entry(cx, obj, opts);
+    let assets = parse_assets(cx, obj, opts);
     let allow = parse_allow(cx, obj);
     let roles = parse_roles(cx, obj, ns);
     let includes = parse_includes(cx, obj, ns);
@@ -1453,6 +1484,7 @@ fn parse_manifest(
         optional_permissions,
         network,
         entry,
+        assets,
         allow,
         roles,
         includes,
@@ -1589,6 +1621,39 @@ fn check_entry_src(s: &str, opts: &ManifestOptions) -> Result<String, String> {
         ));
     }
     Ok(url.into())
+}
+
+fn parse_assets(cx: &mut Cx, obj: &Map<String, Value>, opts: &ManifestOptions) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (p, s) in cx.strings(obj, "", "assets", MAX_STRING_BYTES) {
+        match asset_origin(s, opts) {
+            Ok(o) if out.contains(&o) => {
+                cx.push(&p, format!("duplicate asset origin {}", show(&o)));
+            }
+            Ok(o) => out.push(o),
+            Err(m) => cx.push(&p, m),
+        }
+    }
+    out
+}
+
+/// An `assets` entry as a serialized origin. The URL rules (scheme, loopback `http:`,
+/// credentials, query, fragment, ambiguous spelling, trailing-dot hosts) are the `network`
+/// entry's, so both lists read URLs the same way; on top, the path must be empty or `/`.
+fn asset_origin(s: &str, opts: &ManifestOptions) -> Result<String, String> {
+    let nopts = NetworkOptions {
+        allow_loopback_http: opts.allow_loopback_http,
+    };
+    let e = NetworkEntry::parse(s, nopts)
+        .map_err(|e| format!("expected an origin like \"https://cdn.example\"; {e}"))?;
+    if e.path() != "/" {
+        return Err(format!(
+            "expected an origin without a path (like \"https://cdn.example\"), found path {} in {}",
+            show(e.path()),
+            show(s)
+        ));
+    }
+    Ok(e.origin())
 }
 
 fn check_integrity(s: &str) -> Result<(), String> {

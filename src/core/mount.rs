@@ -8,7 +8,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use url::Url;
 
-use super::csp::{srcdoc_csp, Nonce};
+use super::csp::{frame_csp, runner_csp, srcdoc_csp, Nonce, RunnerKind};
 use super::error::{Coded, ErrorCode};
 
 /// Default time for a plugin to complete its handshake (DESIGN.md §7).
@@ -60,6 +60,39 @@ pub struct MountOptions {
     /// The worker runner page's URL (worker mounts; the package's entry module supplies its
     /// own `worker-runner.html` when this is absent).
     pub runner: Option<String>,
+    /// `"shadow"` on a worker mount: a remote UI (see [`UiMode`]).
+    pub ui: Option<String>,
+}
+
+/// Where a worker plugin's UI goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UiMode {
+    /// `ui: 'shadow'`: a closed shadow root in the mount element, filled by the host with the
+    /// sanitized HTML of the plugin's `ui.render` calls; `data-action` clicks, inputs and
+    /// submits go back to the plugin as `ui.action` events (the remote-UI pattern).
+    Shadow,
+}
+
+impl UiMode {
+    /// Parse the `ui` mount option.
+    ///
+    /// # Errors
+    /// [`MountError::Options`] for anything but `"shadow"`.
+    ///
+    /// ```
+    /// use plugin_warden::core::mount::UiMode;
+    /// assert_eq!(UiMode::parse("shadow").unwrap(), UiMode::Shadow);
+    /// assert!(UiMode::parse("iframe").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<UiMode, MountError> {
+        match s {
+            "shadow" => Ok(UiMode::Shadow),
+            other => Err(MountError::Options(format!(
+                "ui: expected \"shadow\" (a host-rendered remote UI), found {other:?}"
+            ))),
+        }
+    }
 }
 
 /// Where an iframe's document comes from.
@@ -84,6 +117,10 @@ pub struct IframePlan {
     pub title: String,
     /// Handshake timeout in milliseconds.
     pub timeout_ms: u32,
+    /// The `csp` attribute (CSP Embedded Enforcement): the policy the frame's document must
+    /// enforce ([`frame_csp`] for a `src` page, [`srcdoc_csp`] for a `srcdoc` document). `None`
+    /// for the runner page, which applies its own policy whatever its server sends.
+    pub csp: Option<String>,
 }
 
 /// What a mount will be.
@@ -99,6 +136,21 @@ pub enum MountPlan {
         frame: IframePlan,
         /// Code given with the mount; `None` means the code checked at install.
         code: Option<String>,
+        /// The policy the runner applies to itself before starting the worker
+        /// ([`runner_csp`]).
+        csp: String,
+        /// A host-rendered UI for the worker, if the mount asked for one.
+        ui: Option<UiMode>,
+    },
+    /// A bundle iframe: the package's runner page, which runs the plugin's verified code in its
+    /// own (sandboxed) document under [`runner_csp`] — no `src` server involved.
+    Bundle {
+        /// The runner frame (the host's sandbox tokens and Permissions Policy apply).
+        frame: IframePlan,
+        /// Code given with the mount; `None` means the code checked at install.
+        code: Option<String>,
+        /// The policy the runner applies to itself before running the code.
+        csp: String,
     },
     /// A closed shadow root holding this HTML, sanitized on the way in. No plugin script runs.
     Shadow {
@@ -120,6 +172,11 @@ pub struct MountContext<'a> {
     pub allow: &'a [String],
     /// The manifest's `entry.src`, used when the options name no document.
     pub entry_src: Option<&'a str>,
+    /// The manifest's `assets` origins (images, fonts, styles, media; scripts for `src` pages).
+    pub assets: &'a [String],
+    /// Whether the plugin was installed with code (a bundle iframe runs it when the options
+    /// and the manifest name no document).
+    pub has_code: bool,
 }
 
 /// Why a mount was refused before anything was created.
@@ -153,10 +210,11 @@ impl Coded for MountError {
 /// ```
 /// use plugin_warden::core::mount::{plan, MountContext, MountOptions, MountPlan};
 /// let ctx = MountContext { host_url: "https://host.example/app", plugin_id: "acme",
-///     allow: &[], entry_src: None };
+///     allow: &[], entry_src: None, assets: &[], has_code: false };
 /// let opts = MountOptions { src: Some("https://plugins.example/acme/".into()), ..Default::default() };
 /// let MountPlan::Iframe(p) = plan(&opts, &ctx).unwrap() else { panic!() };
 /// assert_eq!(p.sandbox, "allow-scripts");
+/// assert!(p.csp.unwrap().contains("connect-src 'none'"));
 /// let same = MountOptions { src: Some("/acme/".into()),
 ///     sandbox: Some(vec!["allow-same-origin".into()]), ..Default::default() };
 /// assert!(plan(&same, &ctx).is_err());
@@ -164,6 +222,9 @@ impl Coded for MountError {
 pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
     let bad = |m: String| Err(MountError::Options(m));
     let mode = opts.mode.as_deref().unwrap_or("iframe");
+    if opts.ui.is_some() && mode != "worker" {
+        return bad("`ui` is for worker mounts (`{ mode: 'worker', ui: 'shadow' }`): an iframe draws its own UI and a shadow mount is one".into());
+    }
     match mode {
         "iframe" => {}
         "worker" => return plan_worker(opts, ctx),
@@ -194,14 +255,23 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
             ))
         }
     }
-    if opts.html.is_some() || opts.code.is_some() {
-        return bad("iframe mounts take `src` or `srcdoc`; `html` is for shadow and `code` for worker mounts".into());
+    if opts.html.is_some() {
+        return bad(
+            "iframe mounts take `src`, `srcdoc` or `code`; `html` is for shadow mounts".into(),
+        );
     }
     let host = Url::parse(ctx.host_url).map_err(|e| {
         MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
     })?;
-    let source = match (&opts.src, &opts.srcdoc, ctx.entry_src) {
-        (Some(_), Some(_), _) => return bad("give `src` or `srcdoc`, not both".into()),
+    let documents = [
+        opts.src.is_some(),
+        opts.srcdoc.is_some(),
+        opts.code.is_some(),
+    ];
+    if documents.iter().filter(|d| **d).count() > 1 {
+        return bad("give one of `src`, `srcdoc` or `code`, not several".into());
+    }
+    let (source, csp) = match (&opts.src, &opts.srcdoc, ctx.entry_src) {
         (None, Some(doc), _) => {
             let nonce = opts
                 .nonce
@@ -209,16 +279,116 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
                 .map(Nonce::parse)
                 .transpose()
                 .map_err(|e| MountError::Options(format!("nonce: {e}")))?;
-            FrameSource::Srcdoc(srcdoc_document(doc, nonce.as_ref()))
+            let csp = srcdoc_csp(nonce.as_ref());
+            (FrameSource::Srcdoc(srcdoc_document(doc, nonce.as_ref())), csp)
         }
-        (Some(src), None, _) => FrameSource::Src(frame_url(&host, src)?),
-        (None, None, Some(entry)) => FrameSource::Src(frame_url(&host, entry)?),
+        (Some(src), _, _) => src_frame(&host, src, ctx)?,
+        (None, None, _) if opts.code.is_some() => return plan_bundle(opts, ctx, &host),
+        (None, None, Some(entry)) => src_frame(&host, entry, ctx)?,
+        (None, None, None) if ctx.has_code => return plan_bundle(opts, ctx, &host),
         (None, None, None) => {
             return bad(
-                "an iframe mount needs `src` or `srcdoc` (or the manifest's `entry.src`)".into(),
+                "an iframe mount needs `src`, `srcdoc` or `code` (or the manifest's `entry.src`, or code given to install)".into(),
             )
         }
     };
+    let sandbox = sandbox_tokens(opts, &host, &source)?;
+    Ok(MountPlan::Iframe(IframePlan {
+        source,
+        sandbox,
+        allow: permissions_policy(ctx),
+        title: opts
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("plugin {}", ctx.plugin_id)),
+        timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+        csp: Some(csp),
+    }))
+}
+
+/// A `src` page and the policy it must accept.
+fn src_frame(
+    host: &Url,
+    src: &str,
+    ctx: &MountContext<'_>,
+) -> Result<(FrameSource, String), MountError> {
+    let url = frame_url(host, src)?;
+    let csp = frame_csp(&url, ctx.assets).map_err(|e| MountError::Options(e.to_string()))?;
+    Ok((FrameSource::Src(url), csp))
+}
+
+/// The `allow` attribute: the manifest's `allow` features, nothing else.
+fn permissions_policy(ctx: &MountContext<'_>) -> String {
+    ctx.allow
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The runner frame both worker plugins and bundle iframes live in.
+fn runner_frame(
+    opts: &MountOptions,
+    host: &Url,
+    sandbox: String,
+    allow: String,
+    title: String,
+) -> Result<IframePlan, MountError> {
+    let runner = opts.runner.as_deref().ok_or_else(|| {
+        MountError::Options(
+            "this mount needs `runner` (the package's worker-runner.html; the package's entry module supplies it)".into(),
+        )
+    })?;
+    Ok(IframePlan {
+        source: FrameSource::Src(frame_url(host, runner)?),
+        sandbox,
+        allow,
+        title,
+        timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+        // The runner page enforces its own policy (a `<meta>` it carries, then
+        // `runner_csp`): it is the host's file, whose server need not opt in.
+        csp: None,
+    })
+}
+
+fn plan_bundle(
+    opts: &MountOptions,
+    ctx: &MountContext<'_>,
+    host: &Url,
+) -> Result<MountPlan, MountError> {
+    if opts.nonce.is_some() {
+        return Err(MountError::Options(
+            "`nonce` is for `srcdoc` documents; a bundle iframe runs in the package's runner page"
+                .into(),
+        ));
+    }
+    let mut frame = runner_frame(
+        opts,
+        host,
+        String::new(),
+        permissions_policy(ctx),
+        opts.title
+            .clone()
+            .unwrap_or_else(|| format!("plugin {}", ctx.plugin_id)),
+    )?;
+    // The runner is the host's own file: `allow-same-origin` is refused here, always.
+    frame.sandbox = sandbox_tokens(opts, host, &frame.source)?;
+    let csp = runner_csp(RunnerKind::Frame, ctx.assets)
+        .map_err(|e| MountError::Options(e.to_string()))?;
+    Ok(MountPlan::Bundle {
+        frame,
+        code: opts.code.clone(),
+        csp,
+    })
+}
+
+/// `allow-scripts` plus the tokens the host opted into, each checked.
+fn sandbox_tokens(
+    opts: &MountOptions,
+    host: &Url,
+    source: &FrameSource,
+) -> Result<String, MountError> {
+    let bad = |m: String| Err(MountError::Options(m));
     let mut sandbox = vec!["allow-scripts".to_owned()];
     for token in opts.sandbox.iter().flatten() {
         if !OPT_IN_SANDBOX_TOKENS.contains(&token.as_str()) {
@@ -228,7 +398,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
             ));
         }
         if token == "allow-same-origin" {
-            let shares_origin = match &source {
+            let shares_origin = match source {
                 FrameSource::Srcdoc(_) => true,
                 FrameSource::Src(u) => Url::parse(u)
                     .map(|u| u.origin() == host.origin())
@@ -242,23 +412,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
             sandbox.push(token.clone());
         }
     }
-    let allow = ctx
-        .allow
-        .iter()
-        .map(|f| f.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let title = opts
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("plugin {}", ctx.plugin_id));
-    Ok(MountPlan::Iframe(IframePlan {
-        source,
-        sandbox: sandbox.join(" "),
-        allow,
-        title,
-        timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
-    }))
+    Ok(sandbox.join(" "))
 }
 
 /// The document a `srcdoc` plugin frame gets: its own restrictive CSP first (as a `<meta>`,
@@ -300,24 +454,22 @@ fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan,
     let host = Url::parse(ctx.host_url).map_err(|e| {
         MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
     })?;
-    let runner = opts.runner.as_deref().ok_or_else(|| {
-        MountError::Options(
-            "a worker mount needs `runner` (the package's worker-runner.html)".into(),
-        )
-    })?;
-    let frame = IframePlan {
-        source: FrameSource::Src(frame_url(&host, runner)?),
-        sandbox: "allow-scripts".to_owned(),
-        allow: String::new(),
-        title: opts
-            .title
+    let frame = runner_frame(
+        opts,
+        &host,
+        "allow-scripts".to_owned(),
+        String::new(),
+        opts.title
             .clone()
             .unwrap_or_else(|| format!("plugin {} (worker)", ctx.plugin_id)),
-        timeout_ms: opts.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_MS),
-    };
+    )?;
+    let csp =
+        runner_csp(RunnerKind::Worker, &[]).map_err(|e| MountError::Options(e.to_string()))?;
     Ok(MountPlan::Worker {
         frame,
         code: opts.code.clone(),
+        csp,
+        ui: opts.ui.as_deref().map(UiMode::parse).transpose()?,
     })
 }
 
@@ -343,6 +495,8 @@ mod tests {
             plugin_id: "demo",
             allow,
             entry_src: None,
+            assets: &[],
+            has_code: false,
         }
     }
 
@@ -550,9 +704,14 @@ mod tests {
             ..Default::default()
         };
         let allow = vec!["camera".to_owned()];
-        let MountPlan::Worker { frame, code } = plan(&opts, &ctx(&allow)).unwrap() else {
+        let MountPlan::Worker {
+            frame, code, csp, ..
+        } = plan(&opts, &ctx(&allow)).unwrap()
+        else {
             panic!("not a worker")
         };
+        assert_eq!(frame.csp, None, "the runner enforces its own policy");
+        assert!(csp.contains("connect-src 'none'") && csp.contains("script-src blob:;"));
         assert_eq!(frame.sandbox, "allow-scripts");
         assert_eq!(
             frame.allow, "",
@@ -612,5 +771,144 @@ mod tests {
             ..opts
         };
         assert_eq!(iframe(bad, &[]).unwrap_err().code(), ErrorCode::MountFailed);
+    }
+
+    #[test]
+    fn src_pages_must_accept_a_policy_of_their_own_origin_and_assets_only() {
+        let assets = ["https://cdn.example".to_owned()];
+        let c = MountContext {
+            assets: &assets,
+            ..ctx(&[])
+        };
+        let opts = MountOptions {
+            src: Some("http://localhost:8701/p/index.html?x=1".into()),
+            ..Default::default()
+        };
+        let MountPlan::Iframe(p) = plan(&opts, &c).unwrap() else {
+            panic!("not an iframe")
+        };
+        let csp = p.csp.unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'; script-src http://localhost:8701 https://cdn.example 'unsafe-inline' 'wasm-unsafe-eval';"),
+            "{csp}"
+        );
+        for d in [
+            "connect-src 'none'",
+            "frame-src 'none'",
+            "form-action 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+            "worker-src blob:",
+        ] {
+            assert!(csp.split("; ").any(|x| x == d), "{d} missing from {csp}");
+        }
+        assert!(
+            !csp.contains("127.0.0.1:8700"),
+            "the host origin is never a source"
+        );
+        assert!(!csp.contains("'self'"));
+        // A hostile asset origin cannot inject a directive: the plan fails instead.
+        let hostile = ["https://x.example; script-src *".to_owned()];
+        let c = MountContext {
+            assets: &hostile,
+            ..ctx(&[])
+        };
+        assert_eq!(plan(&opts, &c).unwrap_err().code(), ErrorCode::MountFailed);
+    }
+
+    #[test]
+    fn srcdoc_frames_carry_their_policy_as_the_csp_attribute_too() {
+        let p = iframe(
+            MountOptions {
+                srcdoc: Some("<p>x".into()),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.csp.as_deref(), Some(srcdoc_csp(None).as_str()));
+    }
+
+    #[test]
+    fn code_without_a_document_is_a_bundle_iframe_in_the_runner() {
+        let assets = ["https://cdn.example".to_owned()];
+        let allow = ["clipboard-write".to_owned()];
+        let runner = Some("/pkg/worker-runner.html".to_owned());
+        let installed = MountContext {
+            has_code: true,
+            assets: &assets,
+            ..ctx(&allow)
+        };
+        // Installed code, no document named: a bundle iframe.
+        let opts = MountOptions {
+            runner: runner.clone(),
+            ..Default::default()
+        };
+        let MountPlan::Bundle { frame, code, csp } = plan(&opts, &installed).unwrap() else {
+            panic!("not a bundle")
+        };
+        assert_eq!(code, None);
+        assert_eq!(frame.sandbox, "allow-scripts");
+        assert_eq!(frame.allow, "clipboard-write");
+        assert_eq!(frame.csp, None);
+        assert_eq!(
+            frame.source,
+            FrameSource::Src("http://127.0.0.1:8700/pkg/worker-runner.html".into())
+        );
+        assert!(
+            csp.contains("img-src https://cdn.example data: blob:"),
+            "{csp}"
+        );
+        assert!(csp.contains("connect-src 'none'"));
+        // Mount-time code is a bundle too, whatever the manifest says.
+        let with_code = MountOptions {
+            code: Some("document.body.textContent = 1".into()),
+            runner: runner.clone(),
+            ..Default::default()
+        };
+        let entry = MountContext {
+            entry_src: Some("http://localhost:8701/entry.html"),
+            ..ctx(&[])
+        };
+        assert!(matches!(
+            plan(&with_code, &entry).unwrap(),
+            MountPlan::Bundle { code: Some(_), .. }
+        ));
+        // An `entry.src` wins over installed code when nothing is named (existing plugins).
+        let both = MountContext {
+            has_code: true,
+            ..entry
+        };
+        assert!(matches!(
+            plan(&opts, &both).unwrap(),
+            MountPlan::Iframe(IframePlan {
+                source: FrameSource::Src(_),
+                ..
+            })
+        ));
+        for bad in [
+            MountOptions {
+                sandbox: Some(vec!["allow-same-origin".into()]),
+                ..opts.clone()
+            },
+            MountOptions {
+                nonce: Some("AAECAwQFBgcICQoLDA0ODw==".into()),
+                ..opts.clone()
+            },
+            MountOptions {
+                src: Some("http://localhost:8701/p.html".into()),
+                ..with_code.clone()
+            },
+            MountOptions {
+                runner: None,
+                ..opts.clone()
+            },
+        ] {
+            assert_eq!(
+                plan(&bad, &installed).unwrap_err().code(),
+                ErrorCode::MountFailed,
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
 use super::manifest::Capability;
+use super::mount::UiMode;
 use super::permission::PermissionSet;
 use super::protocol::Method;
 
@@ -35,6 +36,14 @@ pub enum PolicyError {
         /// "does not declare", "has not been granted" or "has had revoked".
         why: &'static str,
     },
+    /// `ui.render` from a mount without a host-rendered UI.
+    #[error("{method} needs a remote-UI mount, and plugin {plugin:?} is not mounted with one: the host must mount it with {{ mode: 'worker', ui: 'shadow' }}")]
+    NoRemoteUi {
+        /// The wire method.
+        method: &'static str,
+        /// The plugin.
+        plugin: String,
+    },
 }
 
 impl Coded for PolicyError {
@@ -44,6 +53,7 @@ impl Coded for PolicyError {
     fn permission(&self) -> Option<&str> {
         match self {
             PolicyError::Missing { capability, .. } => Some(capability),
+            PolicyError::NoRemoteUi { .. } => None,
         }
     }
 }
@@ -84,6 +94,38 @@ pub fn decide(perms: &PermissionSet, method: &Method) -> Decision {
         "has had revoked"
     };
     deny(perms, method, cap.as_str(), why)
+}
+
+/// [`decide`], then the mount's part: `ui.render` only where the mount has a host-rendered UI
+/// (`ui`, from the mount plan; `None` for iframe, shadow and plain worker mounts). The
+/// capability is checked first, so a plugin without `ui:render` learns what to declare.
+///
+/// ```
+/// use plugin_warden::core::error::{Coded, ErrorCode};
+/// use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+/// use plugin_warden::core::mount::UiMode;
+/// use plugin_warden::core::permission::PermissionSet;
+/// use plugin_warden::core::policy::{decide_for_mount, Decision};
+/// use plugin_warden::core::protocol::Method;
+/// let m = Manifest::parse(r#"{"id":"acme","name":"A","permissions":["ui:render"]}"#,
+///     &ManifestOptions::default()).unwrap();
+/// let perms = PermissionSet::from_manifest(&m);
+/// let render = Method::UiRender { html: "<b>hi</b>".into() };
+/// assert_eq!(decide_for_mount(&perms, &render, Some(UiMode::Shadow)), Decision::Allow);
+/// let Decision::Deny(e) = decide_for_mount(&perms, &render, None) else { panic!() };
+/// assert_eq!(e.code(), ErrorCode::PermissionDenied);
+/// assert!(e.to_string().contains("ui: 'shadow'"));
+/// ```
+pub fn decide_for_mount(perms: &PermissionSet, method: &Method, ui: Option<UiMode>) -> Decision {
+    match decide(perms, method) {
+        Decision::Allow if matches!(method, Method::UiRender { .. }) && ui.is_none() => {
+            Decision::Deny(PolicyError::NoRemoteUi {
+                method: method.name(),
+                plugin: perms.plugin_id().as_str().to_owned(),
+            })
+        }
+        d => d,
+    }
 }
 
 fn deny(perms: &PermissionSet, method: &Method, capability: &str, why: &'static str) -> Decision {

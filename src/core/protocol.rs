@@ -38,6 +38,10 @@
 //!   values (what JS `[...s].length` counts); a `reason` must not be blank.
 //! - Storage keys and URLs are only type-checked here; their limits belong to the storage and
 //!   network modules.
+//! - `ui.render`'s `html` is a string, possibly empty (it clears the UI); its size is bounded by
+//!   the message limit and its tag count by the sanitizer's `maxTags` (checked where it is
+//!   sanitized). Whether the plugin may render at all (capability `ui:render`, a remote-UI
+//!   mount) is the policy's business, not the parser's.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -63,7 +67,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
 
 /// Every method of DESIGN.md §5, by wire name.
-pub const METHOD_NAMES: [&str; 13] = [
+pub const METHOD_NAMES: [&str; 14] = [
     "storage.get",
     "storage.set",
     "storage.remove",
@@ -77,6 +81,7 @@ pub const METHOD_NAMES: [&str; 13] = [
     "events.unsubscribe",
     "events.emit",
     "ui.notify",
+    "ui.render",
 ];
 
 const MAX_PERMISSION_BYTES: usize = 256;
@@ -449,6 +454,11 @@ pub enum Method {
         /// Absent means the UI's default.
         level: Option<Level>,
     },
+    /// `ui.render {html}`: replace the remote UI's content (remote-UI mounts only).
+    UiRender {
+        /// Plugin HTML, sanitized by the host on the way into its shadow root.
+        html: String,
+    },
 }
 
 impl Method {
@@ -473,6 +483,7 @@ impl Method {
             Method::EventsUnsubscribe { .. } => "events.unsubscribe",
             Method::EventsEmit { .. } => "events.emit",
             Method::UiNotify { .. } => "ui.notify",
+            Method::UiRender { .. } => "ui.render",
         }
     }
 
@@ -481,7 +492,8 @@ impl Method {
     /// `storage.*` → `storage`; `api.fetch` → `api:read` for GET and HEAD (and when `method` is
     /// absent), `api:write` for any other method; `permissions.request` → `permissions` (implied
     /// for every plugin, DESIGN.md §4); `permissions.list` and `permissions.has` → `None` (a
-    /// plugin may always ask what it holds); `events.*` → `events`; `ui.notify` → `ui:notify`.
+    /// plugin may always ask what it holds); `events.*` → `events`; `ui.notify` → `ui:notify`;
+    /// `ui.render` → `ui:render`.
     ///
     /// # Security
     /// The method name was normalized by [`parse_call`], so `"get"` is already `"GET"`; any
@@ -514,6 +526,7 @@ impl Method {
             | Method::EventsUnsubscribe { .. }
             | Method::EventsEmit { .. } => Some("events"),
             Method::UiNotify { .. } => Some("ui:notify"),
+            Method::UiRender { .. } => Some("ui:render"),
         }
     }
 
@@ -580,6 +593,7 @@ impl Method {
                     put("level", Value::String(l.as_str().to_owned()));
                 }
             }
+            Method::UiRender { html } => put("html", Value::String(html.clone())),
         }
         Value::Object(p)
     }
@@ -725,13 +739,16 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
             };
             Method::UiNotify { message, level }
         }
+        "ui.render" => Method::UiRender {
+            html: p.required_str("html", "a string of HTML")?,
+        },
         other => {
             return Err(ProtocolError::Invalid {
                 id: Some(id),
                 path: "method".to_owned(),
                 expected: "a known method (storage.get|set|remove|keys|clear, api.fetch, \
                            permissions.list|has|request, events.subscribe|unsubscribe|emit, \
-                           ui.notify)",
+                           ui.notify|render)",
                 found: describe_str(other),
             })
         }
@@ -750,6 +767,7 @@ fn allowed_params(name: &str) -> &'static str {
         "events.subscribe" | "events.unsubscribe" => "name",
         "events.emit" => "name, data",
         "ui.notify" => "message, level",
+        "ui.render" => "html",
         _ => "none",
     }
 }

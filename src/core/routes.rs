@@ -222,7 +222,9 @@ fn parse_origin(text: &str, allow_loopback_http: bool) -> Result<String, &'stati
         "https" => {}
         "http" if allow_loopback_http && super::network::is_loopback(&url) => {}
         "http" => {
-            return Err("is http:; expected https: (loopback http: only with allowLoopbackHttp)")
+            return Err(
+                "is http:; expected https: (loopback http: only with dangerous.allowLoopbackHttp)",
+            )
         }
         _ => return Err("is not an https: origin"),
     }

@@ -34,6 +34,16 @@
 //! Links always get `rel="noopener noreferrer"`; `target` is stripped, or forced to `_blank` with
 //! [`LinkTarget::Blank`].
 //!
+//! # Remote UI
+//!
+//! [`Sanitizer::for_remote_ui`] derives the policy for HTML a worker plugin renders into the
+//! host's closed shadow root (`sdk.ui.render`): the same allow-list plus the form controls the
+//! plugin reads through `ui.action` events (`form`, `input`, `button`, `label`, `fieldset`,
+//! `legend`), the `data-action` attribute, and `name`/`value` on controls. Every URL-bearing
+//! attribute survives only when it is an absolute `http(s):` URL into one of the plugin's
+//! declared `assets` origins ([`url_attribute_allowed`]): no relative URLs (they resolve
+//! against the host page), no `data:`, `mailto:`, `javascript:`.
+//!
 //! DOM clobbering: `name` is never allowed; `id` is off by default and, when a host allows it,
 //! every value is prefixed with [`ID_PREFIX`] so plugin HTML cannot shadow `document.<name>` or
 //! `window.<name>` properties the host's code uses. (Fragment links `href="#x"` do not follow the
@@ -190,6 +200,83 @@ const CLEAN_CONTENT_ELEMENTS: &[&str] = &[
     "textarea",
     "title",
     "xmp",
+];
+
+/// Elements a remote-UI profile adds ([`Sanitizer::for_remote_ui`]): the controls a plugin
+/// reads through `ui.action`. No `select` (html5ever's in-select parsing differs from
+/// Chromium's customizable select: a mutation-XSS risk) and no `textarea` (RCDATA).
+const REMOTE_UI_ELEMENTS: &[&str] = &["button", "fieldset", "form", "input", "label", "legend"];
+
+/// Attributes a remote-UI profile allows on every element.
+const REMOTE_UI_GENERIC_ATTRIBUTES: &[&str] = &["data-action"];
+
+/// Per-element attributes a remote-UI profile adds. `autocomplete` is always set to `off`
+/// (kept from the input, then overwritten, like `rel` on links: see `from_parts`).
+const REMOTE_UI_ELEMENT_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("button", &["disabled", "name", "type", "value"]),
+    ("fieldset", &["disabled"]),
+    ("form", &["autocomplete"]),
+    (
+        "input",
+        &[
+            "autocomplete",
+            "checked",
+            "disabled",
+            "max",
+            "maxlength",
+            "min",
+            "minlength",
+            "name",
+            "placeholder",
+            "readonly",
+            "required",
+            "step",
+            "type",
+            "value",
+        ],
+    ),
+];
+
+/// `<input type>` values a remote UI keeps; any other type is dropped (the input is then a
+/// text field). Never `password` (password managers would fill the host origin's saved
+/// credentials into a plugin's form), `file` or `image` (a URL).
+const REMOTE_UI_INPUT_TYPES: &[&str] = &[
+    "button",
+    "checkbox",
+    "color",
+    "date",
+    "datetime-local",
+    "hidden",
+    "month",
+    "number",
+    "radio",
+    "range",
+    "reset",
+    "search",
+    "submit",
+    "text",
+    "time",
+    "week",
+];
+
+/// Attributes a browser reads as URLs, or as lists of URLs (`srcset`, `ping`), in any HTML,
+/// SVG or MathML element; `style` is handled separately (CSS `url()`).
+const URL_BEARING_ATTRIBUTES: &[&str] = &[
+    "action",
+    "background",
+    "cite",
+    "codebase",
+    "data",
+    "formaction",
+    "href",
+    "icon",
+    "longdesc",
+    "manifest",
+    "ping",
+    "poster",
+    "src",
+    "srcset",
+    "xlink:href",
 ];
 
 /// The URL schemes allowed in `href`, `src` and `cite` (besides relative URLs).
@@ -437,9 +524,22 @@ pub struct Sanitizer {
     generic: BTreeSet<&'static str>,
     generic_prefixes: BTreeSet<&'static str>,
     element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
-    allow_data_images: bool,
+    urls: UrlRule,
     link_target: LinkTarget,
     max_tags: usize,
+}
+
+/// Which URLs survive in URL-bearing attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum UrlRule {
+    /// `http`, `https`, `mailto`, `tel` and relative URLs; raster `data:` images in `<img src>`
+    /// when `data_images`.
+    Default {
+        /// [`SanitizerConfig::allow_data_images`].
+        data_images: bool,
+    },
+    /// Only absolute `http(s):` URLs into these origins (remote UI).
+    Origins(Vec<String>),
 }
 
 impl Default for Sanitizer {
@@ -460,7 +560,7 @@ impl Default for Sanitizer {
             generic,
             BTreeSet::new(),
             element_attributes,
-            false,
+            UrlRule::Default { data_images: false },
             LinkTarget::Strip,
             DEFAULT_MAX_TAGS,
         )
@@ -545,10 +645,61 @@ impl Sanitizer {
             generic,
             generic_prefixes,
             element_attributes,
-            config.allow_data_images,
+            UrlRule::Default {
+                data_images: config.allow_data_images,
+            },
             config.link_target,
             config.max_tags,
         ))
+    }
+
+    /// The remote-UI policy derived from this one (see the [module docs](self#remote-ui)):
+    /// this allow-list plus form controls, `data-action`, and `name`/`value` on controls;
+    /// every URL-bearing attribute kept only when [`url_attribute_allowed`] says so for
+    /// `origins` (normalized origins such as [`Manifest::assets`] returns); `autocomplete="off"`
+    /// on every `form` and `input`; never `data:` images.
+    ///
+    /// [`Manifest::assets`]: super::manifest::Manifest::assets
+    ///
+    /// # Security
+    /// The HTML goes into a closed shadow root of the host page, so every URL it keeps is
+    /// fetched by the host page: only the plugin's declared asset origins may be named.
+    /// Submits never navigate (the browser layer prevents them); a link into an asset origin
+    /// still navigates when clicked, like any link.
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// let ui = Sanitizer::default().for_remote_ui(&["https://cdn.example".to_owned()]);
+    /// assert_eq!(
+    ///     ui.sanitize(r#"<img src="https://cdn.example/a.png"><img src="https://evil.example/b.png"><img src="/c.png">"#),
+    ///     r#"<img src="https://cdn.example/a.png"><img><img>"#,
+    /// );
+    /// assert_eq!(
+    ///     ui.sanitize(r#"<form action="https://evil.example/"><input name="q" type="password" data-action="search"></form>"#),
+    ///     r#"<form autocomplete="off"><input name="q" autocomplete="off" data-action="search"></form>"#,
+    /// );
+    /// ```
+    pub fn for_remote_ui(&self, origins: &[String]) -> Sanitizer {
+        let mut elements = self.elements.clone();
+        elements.extend(REMOTE_UI_ELEMENTS.iter().copied());
+        let mut generic = self.generic.clone();
+        generic.extend(REMOTE_UI_GENERIC_ATTRIBUTES.iter().copied());
+        let mut element_attributes = self.element_attributes.clone();
+        for &(e, attrs) in REMOTE_UI_ELEMENT_ATTRIBUTES {
+            element_attributes
+                .entry(e)
+                .or_default()
+                .extend(attrs.iter().copied());
+        }
+        Sanitizer::from_parts(
+            elements,
+            generic,
+            self.generic_prefixes.clone(),
+            element_attributes,
+            UrlRule::Origins(origins.to_vec()),
+            self.link_target,
+            self.max_tags,
+        )
     }
 
     fn from_parts(
@@ -556,7 +707,7 @@ impl Sanitizer {
         generic: BTreeSet<&'static str>,
         generic_prefixes: BTreeSet<&'static str>,
         element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
-        allow_data_images: bool,
+        urls: UrlRule,
         link_target: LinkTarget,
         max_tags: usize,
     ) -> Sanitizer {
@@ -581,10 +732,24 @@ impl Sanitizer {
                 .or_default()
                 .extend(set_values.keys().copied());
         }
+        let mut set_tag_values = HashMap::from([("a", set_values)]);
         let mut schemes: HashSet<&'static str> = URL_SCHEMES.iter().copied().collect();
-        if allow_data_images {
-            // Narrowed to `<img src>` and raster types by the attribute filter below.
-            schemes.insert("data");
+        match &urls {
+            UrlRule::Default { data_images: true } => {
+                // Narrowed to `<img src>` and raster types by the attribute filter below.
+                schemes.insert("data");
+            }
+            UrlRule::Default { data_images: false } => {}
+            UrlRule::Origins(_) => {
+                // Narrowed to the origins by the attribute filter below.
+                schemes = HashSet::from(["http", "https"]);
+                for e in ["form", "input"] {
+                    if elements.contains(e) {
+                        tag_attributes.entry(e).or_default().insert("autocomplete");
+                        set_tag_values.insert(e, HashMap::from([("autocomplete", "off")]));
+                    }
+                }
+            }
         }
         builder
             .tags(elements.iter().copied().collect())
@@ -593,15 +758,18 @@ impl Sanitizer {
             .generic_attribute_prefixes(generic_prefixes.iter().copied().collect())
             .tag_attributes(tag_attributes)
             .tag_attribute_values(HashMap::new())
-            .set_tag_attribute_values(HashMap::from([("a", set_values)]))
+            .set_tag_attribute_values(set_tag_values)
             .allowed_classes(HashMap::new())
             .url_schemes(schemes)
             .url_relative(ammonia::UrlRelative::PassThrough)
             .link_rel(None)
             .strip_comments(true)
             .id_prefix(Some(ID_PREFIX))
-            .attribute_filter(move |element: &str, attribute: &str, value: &str| {
-                filter_attribute(allow_data_images, element, attribute, value)
+            .attribute_filter({
+                let urls = urls.clone();
+                move |element: &str, attribute: &str, value: &str| {
+                    filter_attribute(&urls, element, attribute, value)
+                }
             });
         Sanitizer {
             builder,
@@ -609,7 +777,7 @@ impl Sanitizer {
             generic,
             generic_prefixes,
             element_attributes,
-            allow_data_images,
+            urls,
             link_target,
             max_tags,
         }
@@ -708,7 +876,22 @@ impl Sanitizer {
 
     /// Whether `data:` raster images are kept in `<img src>`.
     pub fn allows_data_images(&self) -> bool {
-        self.allow_data_images
+        self.urls == UrlRule::Default { data_images: true }
+    }
+
+    /// The asset origins a remote-UI sanitizer keeps URLs into; `None` for other policies.
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// assert_eq!(Sanitizer::default().url_origins(), None);
+    /// let ui = Sanitizer::default().for_remote_ui(&["https://cdn.example".to_owned()]);
+    /// assert_eq!(ui.url_origins(), Some(&["https://cdn.example".to_owned()][..]));
+    /// ```
+    pub fn url_origins(&self) -> Option<&[String]> {
+        match &self.urls {
+            UrlRule::Origins(o) => Some(o),
+            UrlRule::Default { .. } => None,
+        }
     }
 
     /// What the sanitizer does with link targets.
@@ -849,19 +1032,133 @@ fn attribute_refusal(lower: &str) -> &'static str {
 
 /// The last word on attribute values, after ammonia's allow-list and scheme checks.
 fn filter_attribute<'v>(
-    allow_data_images: bool,
+    urls: &UrlRule,
     element: &str,
     attribute: &str,
     value: &'v str,
 ) -> Option<Cow<'v, str>> {
+    let keep = match urls {
+        UrlRule::Default { data_images } => match attribute {
+            "href" | "src" | "cite" => url_allowed(
+                *data_images && element == "img" && attribute == "src",
+                value,
+            ),
+            _ => true,
+        },
+        UrlRule::Origins(origins) => {
+            url_attribute_allowed(attribute, value, origins)
+                && (element != "input"
+                    || attribute != "type"
+                    || REMOTE_UI_INPUT_TYPES
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(value.trim())))
+        }
+    };
+    keep.then_some(Cow::Borrowed(value))
+}
+
+/// The remote-UI URL rule: may attribute `attribute` (a lowercase name) keep `value` when
+/// only `origins` may be reached? Attributes that carry no URL always may.
+///
+/// - URL attributes (`src`, `href`, `cite`, `poster`, `action`, `formaction`, `xlink:href`,
+///   `background`, `data`, …): the value is an absolute `http:`/`https:` URL whose origin is
+///   one of `origins` (compared after WHATWG parsing, so `HTTPS://CDN.example:443/x` is
+///   `https://cdn.example`). Relative and protocol-relative URLs are refused (they resolve
+///   against the host page), and so is anything with a character that is not printable ASCII
+///   (after trimming surrounding ASCII whitespace): parsers that disagree on such input
+///   cannot disagree on a URL that has none.
+/// - `srcset` and `ping`: every candidate must pass (descriptors after the URL are ignored).
+/// - `style`: no backslash (CSS escapes), no comment, no `image-set(`, `image(`,
+///   `cross-fade(`, `element(`, `src(` or `@`, and every `url(…)` must pass.
+///
+/// `origins` are serialized origins (`https://cdn.example`, `http://127.0.0.1:8701`), as
+/// [`Manifest::assets`](super::manifest::Manifest::assets) returns them.
+///
+/// ```
+/// use plugin_warden::core::sanitize::url_attribute_allowed;
+/// let o = ["https://cdn.example".to_owned()];
+/// assert!(url_attribute_allowed("src", "https://cdn.example/a.png", &o));
+/// assert!(url_attribute_allowed("src", " HTTPS://CDN.example:443/a.png", &o));
+/// assert!(!url_attribute_allowed("src", "https://cdn.example.evil.example/a.png", &o));
+/// assert!(!url_attribute_allowed("src", "/a.png", &o));
+/// assert!(!url_attribute_allowed("href", "//cdn.example/a", &o)); // no base: refused
+/// assert!(!url_attribute_allowed("href", "javascript:alert(1)", &o));
+/// assert!(!url_attribute_allowed("src", "data:image/png;base64,AAAA", &o));
+/// assert!(url_attribute_allowed("srcset", "https://cdn.example/a.png 1x, https://cdn.example/b.png 2x", &o));
+/// assert!(!url_attribute_allowed("srcset", "https://cdn.example/a.png 1x, /b.png 2x", &o));
+/// assert!(url_attribute_allowed("style", "background: url('https://cdn.example/bg.png')", &o));
+/// assert!(!url_attribute_allowed("style", "background: url(https://evil.example/bg.png)", &o));
+/// assert!(!url_attribute_allowed("style", "background: u\\72l(https://evil.example/x)", &o));
+/// assert!(url_attribute_allowed("title", "https://evil.example/", &o)); // text, not a URL
+/// ```
+pub fn url_attribute_allowed(attribute: &str, value: &str, origins: &[String]) -> bool {
     match attribute {
-        "href" | "src" | "cite" => url_allowed(
-            allow_data_images && element == "img" && attribute == "src",
-            value,
-        )
-        .then_some(Cow::Borrowed(value)),
-        _ => Some(Cow::Borrowed(value)),
+        "srcset" => {
+            value.split(',').all(
+                |candidate| match candidate.split_ascii_whitespace().next() {
+                    Some(url) => url_in_origins(url, origins),
+                    None => false,
+                },
+            )
+        }
+        "ping" => value
+            .split_ascii_whitespace()
+            .all(|url| url_in_origins(url, origins)),
+        "style" => style_allowed(value, origins),
+        a if URL_BEARING_ATTRIBUTES.contains(&a) => url_in_origins(value, origins),
+        _ => true,
     }
+}
+
+/// An absolute `http(s):` URL, printable ASCII only, whose origin is one of `origins`.
+fn url_in_origins(value: &str, origins: &[String]) -> bool {
+    let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return false;
+    }
+    match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            let origin = url.origin().ascii_serialization();
+            origins.contains(&origin)
+        }
+        _ => false,
+    }
+}
+
+/// CSS in a `style` attribute: refused when it could hide a URL from a plain scan; otherwise
+/// every `url(…)` must be in `origins`.
+fn style_allowed(value: &str, origins: &[String]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    const HIDING: &[&str] = &[
+        "\\",
+        "/*",
+        "@",
+        "image-set(",
+        "image(",
+        "cross-fade(",
+        "element(",
+        "src(",
+    ];
+    if HIDING.iter().any(|h| lower.contains(h)) {
+        return false;
+    }
+    let mut rest = lower.as_str();
+    while let Some(at) = rest.find("url(") {
+        let after = rest.get(at + 4..).unwrap_or("");
+        let Some(close) = after.find(')') else {
+            return false;
+        };
+        let target = after
+            .get(..close)
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        if !url_in_origins(target, origins) {
+            return false;
+        }
+        rest = after.get(close + 1..).unwrap_or("");
+    }
+    true
 }
 
 /// `http`, `https`, `mailto`, `tel`, relative URLs, and (where `data_image` is true) raster

@@ -20,9 +20,11 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Element, MessageChannel, MessageEvent, MessagePort, ShadowRootInit, ShadowRootMode};
 
 use super::mount::{create_iframe, Frame};
+use super::remote_ui::RemoteUi;
 use super::storage::WebStorage;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
+use crate::core::csp::RunnerKind;
 use crate::core::engine::{
     Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status, VerifiedCode,
 };
@@ -30,7 +32,7 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
-use crate::core::protocol::{event_message, Level};
+use crate::core::protocol::{event_message, Level, Reply};
 use crate::core::provenance::Provenance;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{MemoryBackend, StorageBackend};
@@ -76,12 +78,38 @@ enum Phase {
     },
 }
 
+/// What the package's runner page runs for a worker or bundle mount (sent with the
+/// `welcome`): the verified code, where it runs, and the policy the runner applies first.
+struct RunnerJob {
+    kind: RunnerKind,
+    code: String,
+    csp: String,
+}
+
+/// How long after a `src` page's `load` event the host waits for the client's `present` (or
+/// `hello`) before concluding the page was refused. The client announces itself while the
+/// page's scripts run, before `load`; the grace only covers the two messages arriving out of
+/// order across processes.
+const REFUSAL_GRACE_MS: u32 = 1_000;
+
 struct Mount {
     frame: Option<Frame>,
     nonce: String,
     phase: Phase,
-    /// For worker mounts: the code the runner frame starts (sent with the `welcome`).
-    worker_code: Option<String>,
+    /// For worker and bundle mounts: what the runner page runs.
+    runner: Option<RunnerJob>,
+    /// For remote-UI worker mounts (`ui: 'shadow'`): the host-rendered UI, removed on drop.
+    remote_ui: Option<RemoteUi>,
+    /// The frame's `load` events: the first is the mounted document; any later one means the
+    /// frame navigated away from it. Dropped (and so removed) with the mount.
+    _load: Option<EventListener>,
+    /// For `src` pages under an embedded CSP: the refusal message, used when the page's `load`
+    /// comes without the client having announced itself.
+    refusal: Option<String>,
+    /// The client in the frame said `present` (it loaded), or the handshake began.
+    announced: bool,
+    /// The timer started by the first `load` of a page that had not announced itself.
+    _grace: Option<Timeout>,
 }
 
 impl Mount {
@@ -114,6 +142,9 @@ pub(crate) struct Host {
     callbacks: Callbacks,
     pub(crate) sanitizer: Rc<Sanitizer>,
     pub(crate) policy_name: String,
+    /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
+    /// the SDK's policy.
+    src_without_embedded_csp: bool,
     mounts: RefCell<BTreeMap<String, Mount>>,
     window_listener: RefCell<Option<EventListener>>,
     ignored_messages: Cell<u64>,
@@ -146,6 +177,11 @@ impl Host {
             .trusted_types_policy
             .clone()
             .unwrap_or_else(|| "plugin-warden".to_owned());
+        let src_without_embedded_csp = config
+            .dangerous
+            .as_ref()
+            .and_then(|d| d.src_without_embedded_csp)
+            .unwrap_or(false);
         let engine = Engine::new(config, backend)?;
         let access_cache = Object::new();
         let _ = Reflect::set(
@@ -159,6 +195,7 @@ impl Host {
             callbacks,
             sanitizer,
             policy_name,
+            src_without_embedded_csp,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
             ignored_messages: Cell::new(0),
@@ -286,7 +323,7 @@ impl Host {
         opts: JsValue,
         provided: Option<VerifiedCode>,
     ) -> Result<Promise, WardenError> {
-        let (allow, entry_src) = {
+        let (allow, entry_src, assets, has_code) = {
             let engine = self.engine.borrow();
             if let Status::Failed { code, message } = engine.status(id)? {
                 if engine.manifest(id).is_err() {
@@ -297,7 +334,12 @@ impl Host {
                 }
             }
             let m = engine.manifest(id)?;
-            (m.allow().to_vec(), m.entry().map(|e| e.src().to_owned()))
+            (
+                m.allow().to_vec(),
+                m.entry().map(|e| e.src().to_owned()),
+                m.assets().to_vec(),
+                engine.mount_code(id, None).is_ok(),
+            )
         };
         if self.mounts.borrow().contains_key(id) {
             return Err(WardenError::new(
@@ -321,27 +363,52 @@ impl Host {
             plugin_id: id,
             allow: &allow,
             entry_src: entry_src.as_deref(),
+            assets: &assets,
+            has_code,
         };
         let planned = plan(&opts, &ctx).map_err(|e| WardenError::from_coded(&e))?;
         let document = win.document().ok_or_else(|| {
             WardenError::new(ErrorCode::MountFailed, "the window has no document")
         })?;
-        let (plan, worker_code) = match planned {
-            MountPlan::Iframe(p) => (p, None),
-            MountPlan::Worker { frame, code } => {
-                if code.is_some() != provided.is_some() {
-                    // invariant: Host::mount verifies every mount-time `code` first.
-                    return Err(WardenError::new(
-                        ErrorCode::Internal,
-                        "mount-time code reached the mount unverified",
-                    ));
-                }
-                let code = self.engine.borrow().mount_code(id, provided)?;
-                (frame, Some(code.as_str().to_owned()))
+        // Mount-time code reaches here only as `provided`, verified by Host::mount; without
+        // it, the code checked at install runs.
+        let mut provided = provided;
+        let mut job = |kind, code: Option<String>, csp| -> Result<Option<RunnerJob>, WardenError> {
+            let provided = provided.take();
+            if code.is_some() != provided.is_some() {
+                // invariant: Host::mount verifies every mount-time `code` first.
+                return Err(WardenError::new(
+                    ErrorCode::Internal,
+                    "mount-time code reached the mount unverified",
+                ));
+            }
+            let code = self.engine.borrow().mount_code(id, provided)?;
+            Ok(Some(RunnerJob {
+                kind,
+                code: code.as_str().to_owned(),
+                csp,
+            }))
+        };
+        let (plan, runner, ui) = match planned {
+            MountPlan::Iframe(p) => (p, None, None),
+            MountPlan::Worker {
+                frame,
+                code,
+                csp,
+                ui,
+            } => (frame, job(RunnerKind::Worker, code, csp)?, ui),
+            MountPlan::Bundle { frame, code, csp } => {
+                (frame, job(RunnerKind::Frame, code, csp)?, None)
             }
             MountPlan::Shadow { html, .. } => {
                 return self.mount_shadow(id, &document, element, html.as_deref(), render)
             }
+        };
+        let refusal = match (&plan.source, &plan.csp) {
+            (FrameSource::Src(url), Some(csp)) => Some(format!(
+                "the plugin page {url} was not displayed: the browser refused it under the policy the SDK requires (CSP Embedded Enforcement), or it does not load plugin-warden/client with its document. The page's server must send the header `Allow-CSP-From: {host_origin}` (or `*`), or a Content-Security-Policy at least as strict as: {csp}"
+            )),
+            _ => None,
         };
         let nonce = nonce_hex()?;
         let bootstrap = format!("{NS}|1|{nonce}|{host_origin}");
@@ -356,10 +423,29 @@ impl Host {
             element,
             &plan,
             &bootstrap,
-            worker_code.is_some(),
+            runner
+                .as_ref()
+                .is_some_and(|r| r.kind == RunnerKind::Worker),
             srcdoc.as_ref(),
+            self.src_without_embedded_csp,
         )?;
+        let load = {
+            let weak = Rc::downgrade(self);
+            let plugin = id.to_owned();
+            let mount_nonce = nonce.clone();
+            let loads = Cell::new(0u32);
+            EventListener::new(&frame.element, "load", move |_| {
+                loads.set(loads.get().saturating_add(1));
+                if let Some(host) = weak.upgrade() {
+                    host.on_frame_load(&plugin, &mount_nonce, loads.get());
+                }
+            })
+        };
 
+        let remote_ui = match ui {
+            Some(_) => Some(self.remote_ui(&document, element, id, &assets)?),
+            None => None,
+        };
         let (promise, resolve, reject) = deferred()?;
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
@@ -385,13 +471,56 @@ impl Host {
                     reject,
                     _timer: timer,
                 },
-                worker_code,
+                runner,
+                remote_ui,
+                _load: Some(load),
+                refusal,
+                announced: false,
+                _grace: None,
             },
         );
-        self.engine
-            .borrow_mut()
-            .set_status(id, Status::Mounting, now())?;
+        {
+            let mut engine = self.engine.borrow_mut();
+            engine.set_status(id, Status::Mounting, now())?;
+            engine.set_mount_ui(id, ui)?;
+        }
         Ok(promise)
+    }
+
+    /// A remote UI for plugin `id` in `element`, sanitizing with the host's policy narrowed to
+    /// the plugin's asset origins; its `ui.action`s go to the plugin's port.
+    fn remote_ui(
+        self: &Rc<Self>,
+        document: &web_sys::Document,
+        element: &Element,
+        id: &str,
+        assets: &[String],
+    ) -> Result<RemoteUi, WardenError> {
+        let weak = Rc::downgrade(self);
+        let plugin = id.to_owned();
+        RemoteUi::new(
+            document,
+            element,
+            id,
+            Rc::new(self.sanitizer.for_remote_ui(assets)),
+            &self.policy_name,
+            move |data| {
+                if let Some(host) = weak.upgrade() {
+                    host.send_event(&plugin, "ui.action", &data);
+                }
+            },
+        )
+    }
+
+    /// Post a host event to one connected plugin (nothing if it is not connected).
+    fn send_event(&self, id: &str, name: &str, data: &serde_json::Value) {
+        if let Some(Mount {
+            phase: Phase::Connected { port, .. },
+            ..
+        }) = self.mounts.borrow().get(id)
+        {
+            post(port, &event_message(name, data));
+        }
     }
 
     fn mount_shadow(
@@ -428,7 +557,12 @@ impl Host {
                 frame: None,
                 nonce: String::new(),
                 phase: Phase::Shadow { host_element, port },
-                worker_code: None,
+                runner: None,
+                remote_ui: None,
+                _load: None,
+                refusal: None,
+                announced: true,
+                _grace: None,
             },
         );
         {
@@ -566,9 +700,17 @@ impl Host {
         let version = Reflect::get(&data, &"v".into())
             .ok()
             .and_then(|v| v.as_f64());
-        if kind.as_deref() == Some("crashed") && self.is_worker(&id) {
-            // Only a worker's runner frame reports crashes; a plugin frame saying so only
-            // fails itself.
+        if kind.as_deref() == Some("present") && version == Some(1.0) {
+            // The client loaded in that frame: a hint about timing only (it proves nothing and
+            // grants nothing), so a refused page can be told from a slow one.
+            if let Some(m) = self.mounts.borrow_mut().get_mut(&id) {
+                m.announced = true;
+            }
+            return;
+        }
+        if kind.as_deref() == Some("crashed") && self.runs_in_runner(&id) {
+            // Only the runner page reports crashes; a plugin frame saying so only fails
+            // itself.
             let why = Reflect::get(&data, &"message".into())
                 .ok()
                 .and_then(|v| v.as_string())
@@ -577,7 +719,7 @@ impl Host {
             return self.fail(
                 &id,
                 ErrorCode::MountFailed,
-                &format!("the worker of plugin {id:?} crashed: {why}"),
+                &format!("the code of plugin {id:?} crashed: {why}"),
             );
         }
         if kind.as_deref() != Some("hello") || version != Some(1.0) {
@@ -602,12 +744,16 @@ impl Host {
         let Some(frame) = mount.frame.as_ref() else {
             return;
         };
-        let mode = if mount.worker_code.is_some() {
-            "worker"
-        } else {
-            "iframe"
+        mount.announced = true;
+        mount._grace = None;
+        let mode = match &mount.runner {
+            Some(RunnerJob {
+                kind: RunnerKind::Worker,
+                ..
+            }) => "worker",
+            _ => "iframe",
         };
-        let connected = match self.connect(&id, frame, mount.worker_code.as_deref()) {
+        let connected = match self.connect(&id, frame, mount.runner.as_ref()) {
             Ok(c) => c,
             Err(e) => {
                 drop(mounts);
@@ -626,11 +772,53 @@ impl Host {
         self.deliver_audit();
     }
 
-    fn is_worker(&self, id: &str) -> bool {
+    fn runs_in_runner(&self, id: &str) -> bool {
         self.mounts
             .borrow()
             .get(id)
-            .is_some_and(|m| m.worker_code.is_some())
+            .is_some_and(|m| m.runner.is_some())
+    }
+
+    /// A mount's frame finished loading a document. The first load is the document the SDK
+    /// mounted; a `src` page that loaded without the client announcing itself was most likely
+    /// refused by the browser (an error page loads instead), so it fails soon, not at the
+    /// handshake timeout. Any later load means the frame navigated away: the plugin fails at
+    /// once (the navigation's request has left; see docs/security.md).
+    fn on_frame_load(self: &Rc<Self>, id: &str, nonce: &str, count: u32) {
+        let mut mounts = self.mounts.borrow_mut();
+        let Some(mount) = mounts.get_mut(id).filter(|m| m.nonce == nonce) else {
+            return;
+        };
+        if count > 1 {
+            drop(mounts);
+            return self.fail(
+                id,
+                ErrorCode::MountFailed,
+                &format!("plugin {id:?} navigated its frame away from the document the SDK mounted; the frame was removed"),
+            );
+        }
+        if mount.announced || !matches!(mount.phase, Phase::AwaitingHello { .. }) {
+            return;
+        }
+        let Some(message) = mount.refusal.clone() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let plugin = id.to_owned();
+        let mount_nonce = nonce.to_owned();
+        mount._grace = Some(Timeout::new(REFUSAL_GRACE_MS, move || {
+            let Some(host) = weak.upgrade() else {
+                return;
+            };
+            let still_silent = host.mounts.borrow().get(&plugin).is_some_and(|m| {
+                m.nonce == mount_nonce
+                    && !m.announced
+                    && matches!(m.phase, Phase::AwaitingHello { .. })
+            });
+            if still_silent {
+                host.fail(&plugin, ErrorCode::MountFailed, &message);
+            }
+        }));
     }
 
     fn reject_handshake(&self, plugin: Option<&str>, why: &str) {
@@ -647,10 +835,10 @@ impl Host {
         self: &Rc<Self>,
         id: &str,
         frame: &Frame,
-        worker_code: Option<&str>,
+        runner: Option<&RunnerJob>,
     ) -> Result<Phase, WardenError> {
         let (port, listener, theirs) = self.open_port(id)?;
-        let welcome = self.welcome(id, worker_code)?;
+        let welcome = self.welcome(id, runner)?;
         // "*" is the only target an opaque-origin frame can be addressed with; the recipient is
         // pinned by identity instead: the exact WindowProxy this mount created.
         frame
@@ -684,8 +872,9 @@ impl Host {
         Ok((port, listener, channel.port2()))
     }
 
-    /// The `welcome` message: `{ ns, v, type: "welcome", pluginId, grants, code? }`.
-    fn welcome(&self, id: &str, worker_code: Option<&str>) -> Result<JsValue, WardenError> {
+    /// The `welcome` message: `{ ns, v, type: "welcome", pluginId, grants }`, and for the runner
+    /// page `kind` (`"worker"` | `"frame"`), `code` and `csp`.
+    fn welcome(&self, id: &str, runner: Option<&RunnerJob>) -> Result<JsValue, WardenError> {
         let grants = self.engine.borrow().grants(id)?;
         let welcome = Object::new();
         let _ = Reflect::set(&welcome, &"ns".into(), &NS.into());
@@ -694,8 +883,14 @@ impl Host {
         let _ = Reflect::set(&welcome, &"pluginId".into(), &id.into());
         let grants_js: Array = grants.iter().map(|g| JsValue::from_str(g)).collect();
         let _ = Reflect::set(&welcome, &"grants".into(), &grants_js);
-        if let Some(code) = worker_code {
-            let _ = Reflect::set(&welcome, &"code".into(), &code.into());
+        if let Some(job) = runner {
+            let kind = match job.kind {
+                RunnerKind::Worker => "worker",
+                RunnerKind::Frame => "frame",
+            };
+            let _ = Reflect::set(&welcome, &"kind".into(), &kind.into());
+            let _ = Reflect::set(&welcome, &"code".into(), &job.code.as_str().into());
+            let _ = Reflect::set(&welcome, &"csp".into(), &job.csp.as_str().into());
         }
         Ok(welcome.into())
     }
@@ -741,6 +936,25 @@ impl Host {
                 if let Some(m) = mount {
                     m.dispose(ErrorCode::RateLimited, "suspended for flooding");
                 }
+            }
+            Outcome::Render { call_id, html } => {
+                let rendered = match self
+                    .mounts
+                    .borrow()
+                    .get(id)
+                    .and_then(|m| m.remote_ui.as_ref())
+                {
+                    Some(ui) => ui.render(&html),
+                    None => Err(WardenError::new(
+                        ErrorCode::MountFailed,
+                        format!("plugin {id:?} has no remote UI to render into"),
+                    )),
+                };
+                let reply = match rendered {
+                    Ok(()) => Reply::ok(call_id, Some(&serde_json::Value::Null)),
+                    Err(e) => Reply::err(call_id, &e),
+                };
+                post(port, &reply);
             }
             Outcome::Notify {
                 message,

@@ -34,7 +34,8 @@ proto.hasPermission = function hasPermission(action) {
   return false;
 };
 
-// Worker mounts run in the package's own runner page unless the host names another one, and
+// Worker mounts and bundle iframes run in the package's own runner page (a self-contained
+// file that enforces its own policy) unless the host names another one, and
 // `{ mode: 'worker', src }` is fetched here (by the host, under its CSP's connect-src) and
 // started as `code`, which the host checks against the manifest's `entry.integrity`.
 const RUNNER = new URL('./worker-runner.html', import.meta.url).href;
@@ -60,7 +61,12 @@ proto.mount = function mount(id, element, options) {
   if (options && typeof options.srcdoc === 'string' && (options.mode ?? 'iframe') === 'iframe') {
     return rawMount.call(this, id, element, { ...options, srcdoc: withClient(options.srcdoc, options.nonce) });
   }
-  if (!options || options.mode !== 'worker') return rawMount.call(this, id, element, options);
+  const mode = options?.mode ?? 'iframe';
+  if (mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined && options?.runner === undefined) {
+    // A bundle iframe (or the manifest's `entry.src`): bundles run in the runner page too.
+    return rawMount.call(this, id, element, { ...options, runner: RUNNER });
+  }
+  if (mode !== 'worker') return rawMount.call(this, id, element, options);
   const opts = { ...options };
   if (opts.runner === undefined) opts.runner = RUNNER;
   if (opts.src === undefined || opts.code !== undefined) return rawMount.call(this, id, element, opts);

@@ -4,6 +4,7 @@ pub(crate) mod crypto;
 pub(crate) mod dialog;
 pub(crate) mod host;
 pub(crate) mod mount;
+pub(crate) mod remote_ui;
 pub(crate) mod storage;
 pub(crate) mod sys;
 pub(crate) mod trusted_types;

@@ -31,6 +31,7 @@ pub(crate) fn create_iframe(
     bootstrap_name: &str,
     hidden: bool,
     srcdoc: Option<&JsValue>,
+    src_without_embedded_csp: bool,
 ) -> Result<Frame, WardenError> {
     let failed = |what: &str, e: wasm_bindgen::JsValue| {
         WardenError::new(ErrorCode::MountFailed, format!("{what}: {}", describe(&e)))
@@ -60,6 +61,23 @@ pub(crate) fn create_iframe(
     element
         .set_attribute("title", &plan.title)
         .map_err(|e| failed("cannot set title", e))?;
+    // The policy the document must enforce goes on before the frame has a URL (CSP Embedded
+    // Enforcement): the browser then displays a `src` page only if its server accepts it.
+    if let Some(csp) = &plan.csp {
+        let supported = js_sys::Reflect::has(&element, &"csp".into()).unwrap_or(false);
+        if supported {
+            element
+                .set_attribute("csp", csp)
+                .map_err(|e| failed("cannot set csp", e))?;
+        } else if matches!(plan.source, FrameSource::Src(_)) && !src_without_embedded_csp {
+            // A `srcdoc` document carries the same policy in its own `<meta>`; a `src` page
+            // would carry only what its server sends.
+            return Err(WardenError::new(
+                ErrorCode::MountFailed,
+                "this browser does not support the iframe `csp` attribute (CSP Embedded Enforcement), so the SDK cannot limit what a `src` page loads or connects to; mount the plugin as a bundle (install it with `code`, mount without `src`), or set `dangerous: { srcWithoutEmbeddedCsp: true }` to rely on the plugin server's own CSP",
+            ));
+        }
+    }
     element.set_name(bootstrap_name);
     if hidden {
         // A worker's runner frame shows nothing; keep it out of layout and of the a11y tree.

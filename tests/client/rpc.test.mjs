@@ -288,3 +288,40 @@ test('events.emit sends {name, data}; errors come back as PluginWardenError', ()
     host.send({ v: 1, id: m.id, ok: false, error: { code: 'PERMISSION_DENIED', message: 'needs events', permission: 'events' } });
     await assert.rejects(t.promise, isPWE(h, 'PERMISSION_DENIED'));
   }));
+
+// ---------------------------------------------------------------------------------------------
+// remote UI
+
+test('ui.render sends {html}; ui.onAction gets ui.action events unsubscribed, until off()', () =>
+  withSdk({}, async (sdk, host, h) => {
+    const r = track(sdk.ui.render('<button data-action="go">Go</button>'));
+    const m = await host.next();
+    assert.deepEqual(m, { v: 1, id: m.id, method: 'ui.render', params: { html: '<button data-action="go">Go</button>' } });
+    host.send({ v: 1, id: m.id, ok: true, value: null });
+    await r.promise;
+    assert.equal(r.value, null);
+
+    const got = [];
+    const off = sdk.ui.onAction((a) => got.push(['a', a]));
+    sdk.ui.onAction((a) => got.push(['b', a.action]));
+    assert.ok(await host.quiet(10), 'onAction subscribes to nothing on the wire');
+    host.send({ v: 1, event: 'ui.action', data: { action: 'go', type: 'click' } });
+    host.send({ v: 1, event: 'other', data: 1 });
+    host.send({ v: 1, event: 'ui.action', data: { action: 'x', __proto__: null, constructor: 1 } });
+    await flush(sdk, host);
+    assert.deepEqual(got, [['a', { action: 'go', type: 'click' }], ['b', 'go']]);
+    off();
+    off();
+    host.send({ v: 1, event: 'ui.action', data: { action: 'save', type: 'submit', form: { q: 'x' } } });
+    await flush(sdk, host);
+    assert.deepEqual(got.slice(2), [['b', 'save']]);
+    assert.throws(() => sdk.ui.onAction('nope'), isPWE(h, 'INVALID_ARGUMENT'));
+  }));
+
+test('ui.render refused by the host rejects with its code', () =>
+  withSdk({}, async (sdk, host, h) => {
+    const r = sdk.ui.render('<b>x</b>');
+    const m = await host.next();
+    host.send({ v: 1, id: m.id, ok: false, error: { code: 'PERMISSION_DENIED', message: 'ui.render needs a remote-UI mount' } });
+    await assert.rejects(r, isPWE(h, 'PERMISSION_DENIED'));
+  }));

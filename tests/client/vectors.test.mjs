@@ -66,6 +66,7 @@ const DRIVERS = {
   },
   'events.emit': { args: ['name', 'data'], required: ['name', 'data'], run: (sdk, p) => sdk.events.emit(p.name, p.data) },
   'ui.notify': { args: ['message', 'level'], required: ['message'], run: (sdk, p) => sdk.ui.notify(p.message, p.level) },
+  'ui.render': { args: ['html'], required: ['html'], run: (sdk, p) => sdk.ui.render(p.html) },
 };
 
 /**
@@ -94,11 +95,11 @@ const driven = validCalls.filter((v) => !unproducible(v.expect.method, v.expect.
 const skipped = validCalls.filter((v) => unproducible(v.expect.method, v.expect.params));
 
 test('vector inventory: every valid call vector is driven through the SDK (none skipped)', () => {
-  assert.equal(VECTORS.length, 207, 'the shared vector file changed: recheck the counts below');
-  assert.equal(validCalls.length, 43);
-  assert.equal(invalidCalls.length, 123);
+  assert.equal(VECTORS.length, 213, 'the shared vector file changed: recheck the counts below');
+  assert.equal(validCalls.length, 45);
+  assert.equal(invalidCalls.length, 127);
   // Every method of DESIGN.md §5 has an SDK function and every valid vector's params fit it.
-  assert.equal(driven.length, 43, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
+  assert.equal(driven.length, 45, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
   assert.equal(skipped.length, 0);
   assert.deepEqual(
     [...new Set(validCalls.map((v) => v.expect.method))].sort(),

@@ -183,7 +183,6 @@ self.addEventListener('unhandledrejection', (e) => docs.errors.push(String(e.rea
 document.addEventListener('securitypolicyviolation', (e) => docs.violations.push(e.violatedDirective + ' ' + e.blockedURI));
 `;
 
-const RUNNER_CSP = "default-src 'none'; script-src 'self' blob:; worker-src blob:; connect-src 'none'; base-uri 'none'; form-action 'none'";
 const pluginCsp = (nonce) => `default-src 'none'; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'`;
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain; charset=utf-8' };
 
@@ -300,7 +299,7 @@ export async function startSites(files) {
       const pkgFile = await packageFile('/pkg/', join(ROOT, 'pkg'), path);
       if (pkgFile) {
         const cors = { 'access-control-allow-origin': '*' };
-        return sendFile(res, pkgFile, pkgFile.endsWith('worker-runner.html') ? { ...cors, 'content-security-policy': RUNNER_CSP } : cors);
+        return sendFile(res, pkgFile, cors);
       }
       if (serveGenerated(files.host, res, path, { csp: examplesCsp })) return undefined;
       return notFound(res);
@@ -309,7 +308,7 @@ export async function startSites(files) {
       const path = new URL(req.url, 'http://x').pathname;
       const clientFile = await packageFile('/client/', join(ROOT, 'pkg/client'), path);
       if (clientFile) return sendFile(res, clientFile, { 'access-control-allow-origin': '*' });
-      if (serveGenerated(files.plugin, res, path, { csp: pluginCsp, 'access-control-allow-origin': '*' })) return undefined;
+      if (serveGenerated(files.plugin, res, path, { csp: pluginCsp, 'access-control-allow-origin': '*', 'allow-csp-from': '*' })) return undefined;
       return notFound(res);
     }, PLUGIN_PORT));
     started.push(await listen((req, res) => {

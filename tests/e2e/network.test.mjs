@@ -54,7 +54,7 @@ before(async () => {
   await page.goto(`${servers.hostOrigin}/e2e.html?scenario=none`);
   await waitReady(page);
   const setup = await page.evaluate(async ([apiOrigin]) => {
-    window.e2e.create({ storage: 'memory', allowLoopbackHttp: true });
+    window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
     const installed = await window.e2e.install({
       id: 'net-probe', name: 'Network probe', version: '1.0.0',
       permissions: ['api:read'], network: [`${apiOrigin}/api/`],

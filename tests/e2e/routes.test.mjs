@@ -53,7 +53,7 @@ const MANIFEST = {
 };
 const HOST_OPTIONS = {
   user: { role: 'Editor' },
-  allowLoopbackHttp: true,
+  dangerous: { allowLoopbackHttp: true },
   routes: { [ID]: { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: SECRET, token: TOKEN }, secretOrigins: [API_ORIGIN] } },
 };
 

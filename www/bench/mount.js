@@ -20,7 +20,7 @@ async function ensure(id, extra = {}, options = undefined) {
 export async function setupMount(origin, slotEl) {
   pluginOrigin = origin;
   slot = slotEl;
-  host = new PluginHost({ storage: 'memory', allowLoopbackHttp: true });
+  host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
   installed.clear();
 }
 

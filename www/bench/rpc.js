@@ -49,7 +49,7 @@ async function mountCaller(host, id, pluginOrigin, page, slot, manifestExtra = {
 export async function setupRpc(pluginOrigin, slot) {
   const map = new Map(Object.entries(SIZES).map(([k, n]) => [k, 'x'.repeat(n)]));
   // Rate limits out of the way: this measures the round trip, not the limiter's refusals.
-  const host = new PluginHost({ storage: 'memory', allowLoopbackHttp: true, limits: { callsPerSecond: 1e9, burst: 1e9 } });
+  const host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true }, limits: { callsPerSecond: 1e9, burst: 1e9 } });
   const caller = await mountCaller(host, 'bench-rpc', pluginOrigin, 'rpc.html', slot, { allow: ['cross-origin-isolated'] });
   const { win } = caller;
   // Raw MessagePort.
@@ -96,7 +96,7 @@ export async function setupRpc(pluginOrigin, slot) {
  */
 export async function flood(pluginOrigin, slot, { calls, suspend, burst = 100, everyMs = 10 }) {
   const limits = suspend ? {} : { suspendAfter: 0 };
-  const host = new PluginHost({ storage: 'memory', allowLoopbackHttp: true, limits });
+  const host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true }, limits });
   const els = [];
   try {
     const victim = await mountCaller(host, 'bench-victim', pluginOrigin, 'rpc.html', slot, { allow: ['cross-origin-isolated'] });

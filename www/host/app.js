@@ -89,7 +89,7 @@ async function main() {
     hostVersion: '0.1.0',
     user: USERS[firstUser].user,
     // The demo API is plain http: on loopback; without this, its network entry is refused.
-    allowLoopbackHttp: true,
+    dangerous: { allowLoopbackHttp: true },
     onAudit,
     onEvent,
     onNotify: ({ pluginId, message, level }) => {

@@ -90,6 +90,13 @@ const e2e = {
     return true;
   },
 
+  /** Start a worker mount of `id` (code from install) in its slot, e.g. `{ ui: 'shadow' }`. */
+  mountWorker(id, options = {}) {
+    const p = e2e.host.mount(id, slot(id), { mode: 'worker', ...options });
+    mounts.set(id, p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, error: plainError(e) })));
+    return true;
+  },
+
   settled(id) {
     return mounts.get(id);
   },
@@ -149,7 +156,7 @@ const scenarios = {
   },
   /** notes (good), hostile-spy (connects itself) and hostile (waits for the test to say hello). */
   async hostile() {
-    e2e.create({ storage: 'memory', allowLoopbackHttp: true });
+    e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
     for (const id of ['notes', 'hostile', 'hostile-spy']) await must(e2e.install(e2e.manifests[id]));
     await must(e2e.mountAndWait('notes', '/notes/'));
     await must(e2e.mountAndWait('hostile-spy', '/hostile/'));

@@ -4,7 +4,7 @@ import init, { PluginHost } from '/pkg/index.js';
 await init();
 const pluginOrigin = `http://localhost:${Number(location.port) + 1}`;
 const nonce = document.querySelector('script[nonce]')?.nonce;
-const host = new PluginHost({ storage: 'memory', allowLoopbackHttp: true });
+const host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
 await host.install({
   id: 'approved', name: 'Approved', permissions: [],
   entry: { src: `${pluginOrigin}/approved/` },

@@ -30,6 +30,9 @@ const boot = (() => {
   self.name = '';
   return { nonce: parts[2], hostOrigin: parts[3] };
 })();
+// Say `present` as the real client does when it loads (a hint the host uses to tell a page the
+// browser refused from one that is merely slow to say hello).
+if (boot) parent.postMessage({ ns: NS, v: 1, type: 'present' }, boot.hostOrigin);
 
 // --- window messages: welcomes (and when they came) and the nested frame's report --------------
 let phase = 'boot';

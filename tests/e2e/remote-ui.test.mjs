@@ -1,0 +1,169 @@
+// Remote UI (worker logic, host-rendered UI): www/plugins/remote-ui/plugin.js runs in a worker
+// mounted with `{ mode: 'worker', ui: 'shadow' }` and draws through `sdk.ui.render` into a closed
+// shadow root of its slot; the user's clicks, typing and submits reach it through
+// `sdk.ui.onAction`. Its HTML names three origins: the API origin (declared in `assets`), an
+// unrelated loopback server with a request log (not declared), and the host page (a relative
+// URL). The host page's CSP is loosened for this test to allow images from all of them and
+// inline style attributes (and Local Network Access is granted), so the sanitizer alone decides
+// what is requested; a control image and style set by the host page itself show that such a
+// request would arrive.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { startEnv, openHost, until, hostCall } from './helpers.mjs';
+
+let env, host, page, unrelated, code;
+const unrelatedLog = [];
+
+function startUnrelated() {
+  const server = createServer((req, res) => {
+    unrelatedLog.push({ method: req.method, url: req.url });
+    res.writeHead(200, { 'access-control-allow-origin': '*', 'content-type': 'image/png' });
+    res.end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${server.address().port}` }));
+  });
+}
+
+/** `csp` with images from `origins` and inline style attributes allowed. */
+function loosened(csp, origins) {
+  const kept = csp.split(';').map((d) => d.trim()).filter((d) => d && !/^(img-src|style-src-attr)\s/.test(d));
+  return [...kept, `img-src 'self' ${origins.join(' ')}`, "style-src-attr 'unsafe-inline'"].join('; ');
+}
+
+const events = (pluginId, name) => page.evaluate(
+  ([p, n]) => window.e2e.state.events.filter((e) => e.pluginId === p && e.name === n).map((e) => e.data),
+  [pluginId, name],
+);
+
+async function waitEvent(pluginId, name, pred = () => true) {
+  const found = await until(async () => (await events(pluginId, name)).find(pred), 10_000);
+  assert.ok(found, `no ${name} event from ${pluginId} matching ${pred}; got ${JSON.stringify(await events(pluginId, name))}`);
+  return found;
+}
+
+async function installAndMount(manifest, options) {
+  const installed = await page.evaluate(([m, c]) => window.e2e.install(m, { code: c }), [manifest, code]);
+  assert.equal(installed.ok, true, JSON.stringify(installed));
+  return page.evaluate(([id, o]) => { window.e2e.mountWorker(id, o); return window.e2e.settled(id); }, [manifest.id, options]);
+}
+
+const manifest = (id, permissions) => ({ id, name: 'Remote UI', version: '1.0.0', permissions, assets: [env.servers.apiOrigin] });
+
+before(async () => {
+  env = await startEnv(19420);
+  unrelated = await startUnrelated();
+  const context = await env.browser.newContext({ viewport: { width: 1100, height: 900 } });
+  // The fulfilled (rewritten) host page loses its loopback address space, so Chromium's Local
+  // Network Access would block its image requests to loopback servers: grant them, so neither
+  // it nor the CSP but only the sanitizer stands between the plugin's HTML and those origins.
+  await context.grantPermissions(['local-network-access'], { origin: env.servers.hostOrigin });
+  await context.route(`${env.servers.hostOrigin}/e2e.html**`, async (route) => {
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    headers['content-security-policy'] = loosened(headers['content-security-policy'],
+      [env.servers.apiOrigin, unrelated.origin, env.servers.pluginOrigin]);
+    await route.fulfill({ response, headers });
+  });
+  host = await openHost(env, 'scenario=none', { context });
+  page = host.page;
+  code = readFileSync(new URL('../../www/plugins/remote-ui/plugin.js', import.meta.url), 'utf8')
+    .replaceAll('%ASSETS%', env.servers.apiOrigin)
+    .replaceAll('%ELSEWHERE%', unrelated.origin);
+  await page.evaluate(() => window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } }));
+});
+
+after(async () => {
+  await host?.close();
+  await env?.close();
+  await new Promise((r) => (unrelated ? unrelated.server.close(r) : r()));
+});
+
+test('render: the worker draws into a closed shadow root; typing, a checkbox, a submit and a click reach onAction', async () => {
+  const r = await installAndMount(manifest('rui', ['ui:render', 'events']), { ui: 'shadow' });
+  assert.deepEqual(r, { ok: true, value: { pluginId: 'rui', mode: 'worker' } });
+  await waitEvent('rui', 'rendered', (d) => d.count === 0);
+  const ui = page.locator('#slot-rui [data-remote-ui]');
+  assert.equal(await ui.count(), 1);
+  assert.equal(await ui.evaluate((el) => el.shadowRoot), null, 'the shadow root is closed');
+  assert.ok((await ui.boundingBox()).height > 50, 'the rendered UI takes space on the page');
+
+  // Keyboard, from the top of the page: "Add one", then the title input, then the checkbox.
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('hello');
+  await waitEvent('rui', 'action', (a) => a.action === 'title' && a.type === 'input' && a.value === 'hello');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Space');
+  await waitEvent('rui', 'action', (a) => a.action === 'done' && a.type === 'change' && a.value === 'yes');
+  await page.keyboard.press('Shift+Tab');
+  const url = page.url();
+  await page.keyboard.press('Enter'); // implicit submission
+  const saved = await waitEvent('rui', 'action', (a) => a.action === 'save');
+  assert.deepEqual(saved, { action: 'save', type: 'submit', form: { title: 'hello', done: 'yes' } });
+  await waitEvent('rui', 'rendered', (d) => d.count === 0);
+  assert.equal(page.url(), url, 'the submit did not navigate the host page');
+  assert.equal(await page.evaluate(() => window.e2e.ready), true, 'the host page is the same document');
+
+  // A mouse click on "Add one" (the UI's first element, at its top left).
+  await ui.click({ position: { x: 12, y: 10 } });
+  assert.deepEqual(await waitEvent('rui', 'action', (a) => a.action === 'add'), { action: 'add', type: 'click', value: '1' });
+  await waitEvent('rui', 'rendered', (d) => d.count === 1);
+  assert.deepEqual(await hostCall(page, 'status', 'rui'), { ok: true, value: { state: 'mounted' } });
+});
+
+test('URLs: the declared asset origin is requested; the undeclared origin never, not by img, style, link or form', async () => {
+  const api = env.servers.apiRequests;
+  const declared = await until(() => api.filter((q) => q.url.startsWith('/declared.png')).length >= 2, 10_000);
+  assert.ok(declared, `the declared image (twice: count 0 and 1) never reached the asset origin: ${JSON.stringify(api.map((q) => q.url))}`);
+  // Give anything that would load a moment to do so, then look at both logs.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(unrelatedLog, [], 'a request reached the undeclared origin');
+  assert.deepEqual(api.filter((q) => q.url.startsWith('/style')), [], 'a style attribute survived');
+
+  // Control: the same kinds of request made by the host page itself do reach the unrelated origin.
+  await page.evaluate((o) => {
+    const img = document.createElement('img');
+    img.src = `${o}/control.png`;
+    const div = document.createElement('div');
+    div.setAttribute('style', `width: 8px; height: 8px; background-image: url(${o}/control-style.png)`);
+    document.body.append(img, div);
+  }, unrelated.origin);
+  const control = await until(() => ['/control.png', '/control-style.png'].every((u) => unrelatedLog.some((q) => q.url === u)), 10_000);
+  assert.ok(control, `the control requests did not arrive: ${JSON.stringify(unrelatedLog)}`);
+});
+
+test('refused: a plugin without ui:render, and ui.render from a worker mounted without ui', async () => {
+  await installAndMount(manifest('rui-nocap', ['events']), { ui: 'shadow' });
+  const noCap = await waitEvent('rui-nocap', 'render-failed');
+  assert.equal(noCap.code, 'PERMISSION_DENIED');
+  assert.match(noCap.message, /ui:render/);
+
+  const plain = await installAndMount(manifest('rui-plain', ['ui:render', 'events']), {});
+  assert.equal(plain.ok, true, JSON.stringify(plain));
+  const noUi = await waitEvent('rui-plain', 'render-failed');
+  assert.equal(noUi.code, 'PERMISSION_DENIED');
+  assert.match(noUi.message, /ui: 'shadow'/);
+  assert.equal(await page.locator('#slot-rui-plain [data-remote-ui]').count(), 0);
+
+  // `ui` belongs to worker mounts only.
+  assert.equal((await page.evaluate((m) => window.e2e.install(m), manifest('rui-frame', ['ui:render']))).ok, true);
+  const iframe = await page.evaluate(() => window.e2e.mountAndWait('rui-frame', '/hello/', { ui: 'shadow' }));
+  assert.equal(iframe.ok, false);
+  assert.equal(iframe.error.code, 'MOUNT_FAILED');
+  assert.match(iframe.error.message, /`ui` is for worker mounts/);
+});
+
+test('unmount removes the UI with the worker', async () => {
+  assert.equal((await hostCall(page, 'unmount', 'rui')).ok, true);
+  assert.equal(await page.locator('#slot-rui [data-remote-ui]').count(), 0);
+  assert.equal(await page.locator('#slot-rui iframe').count(), 0);
+});
+
+test('no CSP or Trusted Types violation on the host page', async () => {
+  assert.deepEqual(await host.hostViolations(), { fromConsole: [], fromDocument: [] });
+  assert.deepEqual(host.seen.pageErrors, []);
+});

@@ -1,0 +1,213 @@
+//! Remote UI (worker logic, host-rendered UI): the `ui` mount option, the `ui.render` policy
+//! and the engine's render outcome, natively. The browser half is tests/e2e/remote-ui.test.mjs.
+#![cfg(not(target_arch = "wasm32"))]
+
+use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+use plugin_warden::core::error::{Coded, ErrorCode};
+use plugin_warden::core::mount::{plan, MountContext, MountOptions, MountPlan, UiMode};
+use plugin_warden::core::provenance::Provenance;
+use plugin_warden::core::storage::MemoryBackend;
+use serde_json::{json, Value};
+
+const T: f64 = 1_000.0;
+
+fn ctx() -> MountContext<'static> {
+    MountContext {
+        host_url: "https://host.example/app",
+        plugin_id: "acme-ui",
+        allow: &[],
+        entry_src: None,
+        assets: &[],
+        has_code: false,
+    }
+}
+
+fn worker(ui: Option<&str>) -> MountOptions {
+    MountOptions {
+        mode: Some("worker".into()),
+        runner: Some("/pkg/worker-runner.html".into()),
+        ui: ui.map(Into::into),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_ui_option_is_for_worker_mounts_and_names_shadow() {
+    let Ok(MountPlan::Worker { ui, .. }) = plan(&worker(Some("shadow")), &ctx()) else {
+        panic!("a worker plan")
+    };
+    assert_eq!(ui, Some(UiMode::Shadow));
+    let Ok(MountPlan::Worker { ui, .. }) = plan(&worker(None), &ctx()) else {
+        panic!("a worker plan")
+    };
+    assert_eq!(ui, None);
+
+    let e = plan(&worker(Some("iframe")), &ctx()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MountFailed);
+    assert!(e.to_string().contains("ui: expected \"shadow\""), "{e}");
+    for mode in ["iframe", "shadow"] {
+        let opts = MountOptions {
+            mode: Some(mode.into()),
+            src: Some("https://p.example/".into()),
+            html: Some("<b>x</b>".into()),
+            ui: Some("shadow".into()),
+            ..Default::default()
+        };
+        let e = plan(&opts, &ctx()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::MountFailed, "{mode}");
+        assert!(e.to_string().contains("`ui` is for worker mounts"), "{e}");
+    }
+    // The JS options deserialize with the field (unknown fields are refused).
+    let o: MountOptions =
+        serde_json::from_value(json!({"mode": "worker", "ui": "shadow"})).expect("known field");
+    assert_eq!(o.ui.as_deref(), Some("shadow"));
+}
+
+// ---- the engine
+
+fn engine() -> Engine<MemoryBackend> {
+    let config: HostConfig = serde_json::from_value(json!({ "storage": "memory" })).unwrap();
+    Engine::new(config, MemoryBackend::new()).unwrap()
+}
+
+fn install(e: &mut Engine<MemoryBackend>, id: &str, permissions: Value) {
+    let m = json!({
+        "id": id, "name": "UI", "permissions": permissions,
+        "assets": ["https://cdn.example", "https://fonts.example:8443"],
+    });
+    let checked = e.check_manifest(&m.to_string(), T).expect("valid manifest");
+    e.finish_install(checked, &InstallInput::default(), Provenance::Unsigned, T)
+        .expect("installs");
+}
+
+fn mount(e: &mut Engine<MemoryBackend>, id: &str, ui: Option<UiMode>) {
+    e.set_status(id, Status::Mounting, T).unwrap();
+    e.set_mount_ui(id, ui).unwrap();
+    e.set_status(id, Status::Mounted, T).unwrap();
+}
+
+fn render(e: &mut Engine<MemoryBackend>, id: &str, html: &str) -> Outcome {
+    let msg = json!({"v": 1, "id": 7, "method": "ui.render", "params": {"html": html}});
+    e.handle(id, Some(&msg.to_string()), T)
+}
+
+#[track_caller]
+fn refused(o: Outcome, code: &str) -> Value {
+    let Outcome::Reply(r) = o else {
+        panic!("expected a reply, found {o:?}")
+    };
+    let r: Value = serde_json::from_str(&r).unwrap();
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["id"], 7, "{r}");
+    assert_eq!(r["error"]["code"], code, "{r}");
+    r["error"].clone()
+}
+
+#[test]
+fn render_is_sanitized_with_the_plugins_asset_origins() {
+    let mut e = engine();
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    let html = concat!(
+        r#"<img src="https://cdn.example/logo.png" alt="logo">"#,
+        r#"<img src="https://evil.example/track.png">"#,
+        r#"<img src="/relative.png">"#,
+        r#"<p style="background:url(https://evil.example/bg.png)" onclick="x()">hi</p>"#,
+        r#"<form data-action="save" action="https://evil.example/"><input name="q"><button>Go</button></form>"#,
+        r#"<script>alert(1)</script>"#,
+    );
+    let Outcome::Render { call_id, html } = render(&mut e, "acme-ui", html) else {
+        panic!("a render outcome")
+    };
+    assert_eq!(call_id, 7);
+    assert_eq!(
+        html,
+        concat!(
+            r#"<img src="https://cdn.example/logo.png" alt="logo"><img><img><p>hi</p>"#,
+            r#"<form data-action="save" autocomplete="off"><input name="q" autocomplete="off"><button>Go</button></form>"#,
+        )
+    );
+    assert!(e
+        .audit_log()
+        .iter()
+        .any(|a| serde_json::to_value(a).unwrap()["method"] == "ui.render"));
+}
+
+#[test]
+fn render_needs_the_capability_and_a_remote_ui_mount() {
+    let mut e = engine();
+    install(&mut e, "no-cap", json!([]));
+    mount(&mut e, "no-cap", Some(UiMode::Shadow));
+    let err = refused(render(&mut e, "no-cap", "<b>x</b>"), "PERMISSION_DENIED");
+    assert_eq!(err["permission"], "ui:render");
+
+    install(&mut e, "plain", json!(["ui:render"]));
+    mount(&mut e, "plain", None);
+    let err = refused(render(&mut e, "plain", "<b>x</b>"), "PERMISSION_DENIED");
+    assert!(err.get("permission").is_none(), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("mode: 'worker', ui: 'shadow'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_ui_ends_with_its_mount() {
+    let mut e = engine();
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    assert!(matches!(
+        render(&mut e, "acme-ui", "<b>1</b>"),
+        Outcome::Render { .. }
+    ));
+    e.set_status("acme-ui", Status::Installed, T).unwrap();
+    // Mounted again as a plain worker: no UI left over from the previous mount.
+    e.set_status("acme-ui", Status::Mounting, T).unwrap();
+    e.set_status("acme-ui", Status::Mounted, T).unwrap();
+    refused(render(&mut e, "acme-ui", "<b>2</b>"), "PERMISSION_DENIED");
+
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    e.set_status(
+        "acme-ui",
+        Status::Failed {
+            code: ErrorCode::MountFailed,
+            message: "gone".into(),
+        },
+        T,
+    )
+    .unwrap();
+    e.set_status("acme-ui", Status::Mounting, T).unwrap();
+    e.set_status("acme-ui", Status::Mounted, T).unwrap();
+    refused(render(&mut e, "acme-ui", "<b>3</b>"), "PERMISSION_DENIED");
+    assert_eq!(
+        e.set_mount_ui("nobody", Some(UiMode::Shadow))
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+}
+
+#[test]
+fn oversized_markup_is_refused_with_a_code() {
+    let config: HostConfig =
+        serde_json::from_value(json!({ "storage": "memory", "sanitizer": { "maxTags": 10 } }))
+            .unwrap();
+    let mut e = Engine::new(config, MemoryBackend::new()).unwrap();
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    let err = refused(
+        render(&mut e, "acme-ui", &"<b>x</b>".repeat(11)),
+        "MESSAGE_REJECTED",
+    );
+    assert!(
+        err["message"].as_str().unwrap().contains("start tags"),
+        "{err}"
+    );
+    assert!(matches!(
+        render(&mut e, "acme-ui", ""),
+        Outcome::Render { html, .. } if html.is_empty()
+    ));
+}

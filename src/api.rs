@@ -6,27 +6,18 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::Element;
 
 use crate::core::analysis::{analyze, AnalysisOptions};
-use crate::core::engine::{HostConfig, InstallInput};
+use crate::core::engine::{CheckedManifest, HostConfig, InstallInput};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
+use crate::core::provenance::{Envelope, ManifestDigest, Provenance};
 use crate::core::sanitize::Sanitizer;
 use crate::web::host::{Callbacks, Host};
 use crate::web::sys::{deferred, describe, error, from_js, js_error, to_js};
-
-#[wasm_bindgen(module = "/src/web/crypto.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = pwVerify, catch)]
-    fn verify_signature(
-        code: &str,
-        signature: &str,
-        public_key: &JsValue,
-    ) -> Result<Promise, JsValue>;
-}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -63,7 +54,13 @@ export interface HostOptions {
   onNotify?: (notification: { pluginId: string; message: string; level: 'info' | 'success' | 'warning' | 'error' }) => void;
   limits?: HostLimits;
   sanitizer?: { allowElements?: string[]; removeElements?: string[]; allowAttributes?: Record<string, string[]>; allowDataImages?: boolean; linkTarget?: 'strip' | 'blank'; maxTags?: number };
+  /** Refuse code without a verified signature, at install and for code given at mount time. */
   requireSignatures?: boolean;
+  /**
+   * The only public keys whose signatures this host accepts (JWK objects, or PEM / base64 SPKI
+   * strings). With it, `install`'s `publicKey` may be omitted and, if given, must be one of these.
+   */
+  trustedKeys?: (JsonWebKey | string)[];
   /** Every opt-in that weakens a default, in one place. */
   dangerous?: DangerousOptions;
   auditCapacity?: number;
@@ -81,8 +78,16 @@ export interface DangerousOptions {
   /** Mount `src` pages in browsers without the iframe `csp` attribute (no imposed CSP). */
   srcWithoutEmbeddedCsp?: boolean;
 }
-/** What a plugin's route templates refer to. Secrets never reach the plugin or the audit log. */
-export interface RouteConfig { data?: Record<string, string>; secrets?: Record<string, string> }
+/**
+ * What a plugin's route templates refer to. Secrets never reach the plugin or the audit log, and
+ * are sent only to `secretOrigins` (required with `secrets`; e.g. `['https://api.example.com']`).
+ */
+export interface RouteConfig { data?: Record<string, string>; secrets?: Record<string, string>; secretOrigins?: string[] }
+/**
+ * `signature`: base64 RS256/ES256 signature over the envelope of the manifest and `code`
+ * (`plugin-warden sign --manifest plugin.json bundle.js`). `publicKey`: its key; optional when
+ * the host has `trustedKeys`.
+ */
 export interface InstallOptions { code?: string; src?: string; integrity?: string; signature?: string; publicKey?: JsonWebKey | string }
 export type PluginStatus =
   | { state: 'installed' } | { state: 'mounting' } | { state: 'mounted' }
@@ -90,12 +95,16 @@ export type PluginStatus =
 export interface InstallInfo { id: string; status: PluginStatus; warnings: string[] }
 export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
-  | { mode?: 'iframe'; code?: string; runner?: string; sandbox?: string[]; timeout?: number; title?: string }
+  | { mode?: 'iframe'; code?: string; runner?: string; sandbox?: string[]; timeout?: number; title?: string;
+      /** Signature over the installed manifest and this `code` (checked like install's). */
+      signature?: string }
   | { mode?: 'iframe'; srcdoc: string; nonce?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode: 'shadow'; html?: string; render?: (root: ShadowRoot, sdk: import('./client/index.js').PluginSdk) => unknown }
   | { mode: 'worker'; code?: string; src?: string; runner?: string; timeout?: number; title?: string;
       /** 'shadow': a remote UI, the plugin's `sdk.ui.render` HTML in a closed shadow root of the mount element. */
-      ui?: 'shadow' };
+      ui?: 'shadow';
+      /** Signature over the installed manifest and this `code` (checked like install's). */
+      signature?: string };
 export interface MountInfo { pluginId: string; mode: 'iframe' | 'shadow' | 'worker' }
 export interface IncludeView { type: string; name: string; path?: string; addToNav: boolean; defaultNav: boolean }
 export interface PluginInfo {
@@ -232,44 +241,19 @@ impl PluginHost {
                 .check_manifest(&text, js_sys::Date::now());
             host.deliver_audit();
             let parsed = checked.map_err(coded)?;
-            let require = host.require_signatures;
-            let verified = match (&input.signature, &input.public_key, &input.code) {
-                (Some(sig), Some(key), Some(code)) => {
-                    let key = to_js(key)?;
-                    let ok = match verify_signature(code, sig, &key) {
-                        Ok(p) => JsFuture::from(p).await,
-                        Err(e) => Err(e),
-                    };
-                    match ok {
-                        Ok(v) if v.as_bool() == Some(true) => true,
-                        Ok(_) => {
-                            return Err(install_failed(&host, parsed, WardenError::new(
-                                ErrorCode::SignatureInvalid,
-                                "the signature does not verify over the plugin's code with the given key",
-                            )))
-                        }
-                        Err(e) => {
-                            return Err(install_failed(&host, parsed, WardenError::new(ErrorCode::SignatureInvalid, describe(&e))))
-                        }
-                    }
-                }
-                (None, None, _) => false,
-                _ => {
-                    return Err(install_failed(
-                        &host,
-                        parsed,
-                        WardenError::new(
-                            ErrorCode::SignatureInvalid,
-                            "a signature needs all of `code`, `signature` and `publicKey`",
-                        ),
-                    ))
-                }
+            let check = host.engine.borrow().install_signature(&parsed, &input);
+            let provenance = match check {
+                Err(e) => return Err(install_failed(&host, &parsed, e)),
+                Ok(None) => Provenance::Unsigned,
+                Ok(Some(check)) => match crate::web::crypto::verify(check).await {
+                    Ok(signed) => Provenance::Signed(signed),
+                    Err(e) => return Err(install_failed(&host, &parsed, e)),
+                },
             };
             let result = host.engine.borrow_mut().finish_install(
                 parsed,
                 &input,
-                require,
-                verified,
+                provenance,
                 js_sys::Date::now(),
             );
             host.refresh_access_cache();
@@ -545,11 +529,11 @@ impl PluginHost {
     }
 }
 
-fn install_failed(host: &Host, manifest: Manifest, e: WardenError) -> JsValue {
+fn install_failed(host: &Host, checked: &CheckedManifest, e: WardenError) -> JsValue {
     // Record the failure (status `failed`, audited), then report it.
     host.engine
         .borrow_mut()
-        .fail_install(&manifest, &e, js_sys::Date::now());
+        .fail_install(checked.manifest(), &e, js_sys::Date::now());
     host.deliver_audit();
     coded(e)
 }
@@ -581,6 +565,39 @@ pub fn validate_manifest(
     Reflect::set(&o, &"valid".into(), &problems.is_empty().into())?;
     Reflect::set(&o, &"problems".into(), &js(&problems)?)?;
     Ok(o.into())
+}
+
+/// The bytes a plugin signature covers: the v1 envelope of `manifest` (object or JSON text)
+/// and `code` (see `docs/security.md`, "Provenance"). Sign them with WebCrypto (RS256 or
+/// ES256) to make what `install`'s `signature` and `plugin-warden verify` check; the same bytes
+/// `plugin-warden envelope` prints.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` when `manifest` is not an object or JSON text.
+#[wasm_bindgen(js_name = signedBytes)]
+pub fn signed_bytes(
+    #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
+    code: &str,
+) -> Result<js_sys::Uint8Array, JsValue> {
+    let text = match manifest.as_string() {
+        Some(s) => Some(s),
+        None if manifest.is_object() => js_sys::JSON::stringify(&manifest)
+            .ok()
+            .and_then(|s| s.as_string()),
+        None => None,
+    };
+    let digest = text
+        .as_deref()
+        .map(ManifestDigest::of_json)
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            error(
+                ErrorCode::InvalidArgument,
+                "signedBytes: the manifest must be an object or JSON text",
+            )
+        })?;
+    let bytes = Envelope::new(digest, code.as_bytes()).to_bytes();
+    Ok(js_sys::Uint8Array::from(bytes.as_slice()))
 }
 
 /// Scan a plugin bundle for careless and obvious risks (`eval`, HTML sinks, undeclared

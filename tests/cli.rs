@@ -300,6 +300,8 @@ fn sign_verify_round_trip(private: &str, public: &str) {
     let sig = dir.path("bundle.js.sig");
     let out = run(&[
         &"sign",
+        &"--manifest",
+        &fx("signed/plugin.json"),
         &"--key",
         &fx(&format!("keys/{private}")),
         &data,
@@ -310,6 +312,8 @@ fn sign_verify_round_trip(private: &str, public: &str) {
     let verify = |file: &Path, key: &str| {
         run(&[
             &"verify",
+            &"--manifest",
+            &fx("signed/plugin.json"),
             &"--key",
             &fx(&format!("keys/{key}")),
             &"--signature",
@@ -320,6 +324,52 @@ fn sign_verify_round_trip(private: &str, public: &str) {
     let ok = verify(&data, public);
     assert_eq!(code(&ok), 0, "{}", stderr(&ok));
     assert!(stdout(&ok).starts_with("valid: "));
+
+    // The same code under a manifest with one permission added.
+    let manifest = dir.path("plugin.json");
+    let mut m: Value =
+        serde_json::from_slice(&std::fs::read(fx("signed/plugin.json")).unwrap()).unwrap();
+    m["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push("api:write".into());
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let widened = run(&[
+        &"verify",
+        &"--key",
+        &fx(&format!("keys/{public}")),
+        &"--signature",
+        &sig,
+        &"--manifest",
+        &manifest,
+        &data,
+    ]);
+    assert_eq!(code(&widened), 1, "{}", stderr(&widened));
+    assert!(stderr(&widened).contains("SIGNATURE_INVALID"));
+    // Re-serialized with other whitespace and member order, the manifest still verifies.
+    let mut pairs: Vec<(String, Value)> = serde_json::from_slice::<serde_json::Map<String, Value>>(
+        &std::fs::read(fx("signed/plugin.json")).unwrap(),
+    )
+    .unwrap()
+    .into_iter()
+    .collect();
+    pairs.reverse();
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("\n\t{}  :  {}", Value::String(k.clone()), v))
+        .collect();
+    std::fs::write(&manifest, format!("{{{}\n}}", body.join(","))).unwrap();
+    let relaid = run(&[
+        &"verify",
+        &"--key",
+        &fx(&format!("keys/{public}")),
+        &"--signature",
+        &sig,
+        &"--manifest",
+        &manifest,
+        &data,
+    ]);
+    assert_eq!(code(&relaid), 0, "{}", stderr(&relaid));
 
     // Tampered file.
     let tampered = dir.path("tampered.js");
@@ -345,11 +395,63 @@ fn sign_verify_round_trip_rsa2048() {
     sign_verify_round_trip("rsa2048.pem", "rsa2048.pub.jwk");
 }
 
+/// The envelope of the `signed/` fixture, as `plugin-warden envelope` prints it. The digests
+/// were computed independently: `sha256sum signed/bundle.js`, and for the manifest
+/// `python3 -c 'import json,hashlib; print(hashlib.sha256(json.dumps(json.load(open(
+/// "signed/plugin.json")), sort_keys=True, separators=(",",":"), ensure_ascii=False).encode()).hexdigest())'`.
+const SIGNED_ENVELOPE: &str = "plugin-warden/signature/v1
+manifest-sha256 f1fb4d58e24873674cce40f11ba102176cf37c4f101e521747b6a162a06437b8
+code-sha256 a2098bd92b10bf8b816d24b7556b1ce8c49a879d130489065ef1051c17e042f6
+";
+
+#[test]
+fn envelope_prints_the_signed_bytes() {
+    let out = run(&[
+        &"envelope",
+        &"--manifest",
+        &fx("signed/plugin.json"),
+        &fx("signed/bundle.js"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), SIGNED_ENVELOPE);
+    let dir = Scratch::new("envelope-not-json");
+    let bad = dir.path("plugin.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let out = run(&[&"envelope", &"--manifest", &bad, &fx("signed/bundle.js")]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("not JSON"), "{}", stderr(&out));
+}
+
+/// `openssl dgst -sha256 -sign` over the envelope (tests/fixtures/cli/keys/README.md) verifies.
+#[test]
+fn openssl_signatures_over_the_envelope_verify() {
+    for (key, sig) in [
+        ("p256.pub.pem", "bundle.js.p256.der.sig"),
+        ("p256.pub.pem", "bundle.js.p256.der.sig.b64"),
+        ("rsa2048.pub.der", "bundle.js.rsa2048.sig"),
+        ("p256.pub.jwk", "bundle.js.p256.sig"),
+    ] {
+        let out = run(&[
+            &"verify",
+            &"--key",
+            &fx(&format!("keys/{key}")),
+            &"--signature",
+            &fx(&format!("signed/{sig}")),
+            &"--manifest",
+            &fx("signed/plugin.json"),
+            &fx("signed/bundle.js"),
+        ]);
+        assert_eq!(code(&out), 0, "{sig}: {}", stderr(&out));
+    }
+}
+
 #[test]
 fn ecdsa_signature_on_stdout_is_base64_of_64_raw_bytes() {
     use base64::Engine as _;
     let out = run(&[
         &"sign",
+        &"--manifest",
+        &fx("signed/plugin.json"),
         &"--key",
         &fx("keys/p256.pem"),
         &fx("signed/bundle.js"),
@@ -364,25 +466,12 @@ fn ecdsa_signature_on_stdout_is_base64_of_64_raw_bytes() {
 }
 
 #[test]
-fn verify_accepts_openssl_der_signatures() {
-    for sig in ["bundle.js.p256.der.sig", "bundle.js.p256.der.sig.b64"] {
-        let out = run(&[
-            &"verify",
-            &"--key",
-            &fx("keys/p256.pub.pem"),
-            &"--signature",
-            &fx(&format!("signed/{sig}")),
-            &fx("signed/bundle.js"),
-        ]);
-        assert_eq!(code(&out), 0, "{sig}: {}", stderr(&out));
-    }
-}
-
-#[test]
 fn verify_with_the_wrong_key_exits_1_and_a_weak_key_exits_2() {
     let args = |key: &str| {
         run(&[
             &"verify",
+            &"--manifest",
+            &fx("signed/plugin.json"),
             &"--key",
             &fx(&format!("keys/{key}")),
             &"--signature",
@@ -402,6 +491,8 @@ fn verify_with_the_wrong_key_exits_1_and_a_weak_key_exits_2() {
     // Signing with a too-small key is refused as well.
     let out = run(&[
         &"sign",
+        &"--manifest",
+        &fx("signed/plugin.json"),
         &"--key",
         &fx("keys/rsa1024.pem"),
         &fx("signed/bundle.js"),
@@ -481,6 +572,10 @@ fn usage_errors_exit_2() {
         &["sign", "x"],
         &["sign", "--key", "k", "--key", "k", "x"],
         &["verify", "--key", "k", "x"],
+        // A signature covers the manifest and the code: --manifest is required.
+        &["sign", "--key", "k", "x"],
+        &["verify", "--key", "k", "--signature", "s", "x"],
+        &["envelope", "x"],
         &["csp"],
         &["csp", "x", "--nonce", "short"],
     ];
@@ -500,10 +595,26 @@ fn io_errors_exit_2() {
     for out in [
         run(&[&"check", &missing]),
         run(&[&"sri", &missing]),
-        run(&[&"sign", &"--key", &fx("keys/p256.pem"), &missing]),
-        run(&[&"sign", &"--key", &missing, &fx("signed/bundle.js")]),
+        run(&[
+            &"sign",
+            &"--manifest",
+            &fx("signed/plugin.json"),
+            &"--key",
+            &fx("keys/p256.pem"),
+            &missing,
+        ]),
+        run(&[
+            &"sign",
+            &"--manifest",
+            &fx("signed/plugin.json"),
+            &"--key",
+            &missing,
+            &fx("signed/bundle.js"),
+        ]),
         run(&[
             &"verify",
+            &"--manifest",
+            &fx("signed/plugin.json"),
             &"--key",
             &fx("keys/p256.pub.pem"),
             &"--signature",
@@ -519,7 +630,7 @@ fn io_errors_exit_2() {
 
 #[test]
 fn help_and_version() {
-    for cmd in ["check", "sri", "sign", "verify", "csp"] {
+    for cmd in ["check", "sri", "sign", "verify", "envelope", "csp"] {
         for flag in ["--help", "-h"] {
             let out = run(&[&cmd, &flag]);
             assert_eq!(code(&out), 0);

@@ -334,7 +334,10 @@ fn srcdoc_policy_is_exact_and_never_uses_self() {
 
 #[test]
 fn src_frame_policy_is_exact() {
-    let assets = vec!["https://CDN.example:443/".to_owned(), "https://a.example".to_owned()];
+    let assets = vec![
+        "https://CDN.example:443/".to_owned(),
+        "https://a.example".to_owned(),
+    ];
     assert_eq!(
         frame_csp("https://plugins.example/acme/index.html?v=2#x", &assets).unwrap(),
         "default-src 'none'; \

@@ -11,6 +11,7 @@ use plugin_warden::core::engine::{
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::manifest::Capability;
 use plugin_warden::core::protocol::Level;
+use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha384};
@@ -51,14 +52,13 @@ fn try_install(
     e: &mut Engine<MemoryBackend>,
     manifest: &Value,
     input: &InstallInput,
-    require_signature: bool,
 ) -> Result<InstallInfo, WardenError> {
     let checked = e.check_manifest(&manifest.to_string(), T)?;
-    e.finish_install(checked, input, require_signature, false, T)
+    e.finish_install(checked, input, Provenance::Unsigned, T)
 }
 
 fn install(e: &mut Engine<MemoryBackend>, manifest: &Value) {
-    try_install(e, manifest, &InstallInput::default(), false).expect("install succeeds");
+    try_install(e, manifest, &InstallInput::default()).expect("install succeeds");
 }
 
 fn mount(e: &mut Engine<MemoryBackend>, id: &str) {
@@ -874,6 +874,54 @@ fn permissions_has_with_an_rbac_action_follows_the_user() {
     );
 }
 
+#[test]
+fn permissions_has_answers_only_the_plugins_own_namespace() {
+    let own = json!([{
+        "role": { "name": "Docs", "permissions": [{ "action": "acme-app.docs:write" }] },
+        "grants": ["Admin"],
+    }]);
+    let theirs = json!([{
+        "role": { "name": "Other", "permissions": [{ "action": "other-app.secret:read" }] },
+        "grants": ["Admin"],
+    }]);
+    let mut e = host(
+        json!({ "user": { "role": "Admin", "permissions": ["folders:admin", "acme-app:x"] } }),
+    );
+    install(&mut e, &manifest(APP, json!({ "roles": own })));
+    install(&mut e, &manifest(OTHER, json!({ "roles": theirs })));
+    mount(&mut e, APP);
+    // (asked, what host.hasPermission says, what the plugin is told)
+    let table = [
+        ("acme-app.docs:write", true, true),
+        ("folders:admin", true, false),
+        ("other-app.secret:read", true, false),
+        ("acme-app:x", true, false),
+        ("acme-app.", false, false),
+        ("acme-apple.docs:write", false, false),
+        ("storage", false, true), // a capability the manifest grants
+    ];
+    for (i, (asked, host_view, plugin_view)) in table.into_iter().enumerate() {
+        if asked != "storage" {
+            assert_eq!(e.has_permission(asked), host_view, "host view of {asked}");
+        }
+        let id = i as u64;
+        assert_eq!(
+            ok(
+                call(
+                    &mut e,
+                    APP,
+                    id,
+                    "permissions.has",
+                    json!({ "permission": asked })
+                ),
+                id
+            ),
+            Some(json!(plugin_view)),
+            "plugin view of {asked}"
+        );
+    }
+}
+
 // ----- api.fetch ------------------------------------------------------------------------------
 
 #[test]
@@ -1304,7 +1352,6 @@ struct InstallCase {
     config: Value,
     manifest: Value,
     input: InstallInput,
-    require_signature: bool,
     want: ErrorCode,
     /// What the message must name.
     parts: Vec<&'static str>,
@@ -1320,7 +1367,6 @@ fn install_failures_have_codes_and_are_recorded() {
             config: json!({ "hostVersion": "1.0.0" }),
             manifest: manifest(APP, json!({ "compatibility": "^2.0.0" })),
             input: InstallInput::default(),
-            require_signature: false,
             want: ErrorCode::Incompatible,
             parts: vec!["^2.0.0", "1.0.0"],
         },
@@ -1333,7 +1379,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 integrity: Some(sri("something else")),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::IntegrityMismatch,
             parts: vec![],
         },
@@ -1348,7 +1393,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 code: Some(code.into()),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::IntegrityMismatch,
             parts: vec![],
         },
@@ -1360,7 +1404,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 integrity: Some(sri(code)),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::IntegrityMismatch,
             parts: vec!["code"],
         },
@@ -1372,7 +1415,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 code: Some(eval_code.into()),
                 ..Default::default()
             },
-            require_signature: false,
             want: ErrorCode::BundleRejected,
             parts: vec!["eval"],
         },
@@ -1384,7 +1426,6 @@ fn install_failures_have_codes_and_are_recorded() {
                 code: Some(code.into()),
                 ..Default::default()
             },
-            require_signature: true,
             want: ErrorCode::SignatureInvalid,
             parts: vec![],
         },
@@ -1394,13 +1435,12 @@ fn install_failures_have_codes_and_are_recorded() {
         config,
         manifest: m,
         input,
-        require_signature,
         want,
         parts,
     } in table
     {
         let mut e = host(config);
-        let error = try_install(&mut e, &m, &input, require_signature).expect_err(name);
+        let error = try_install(&mut e, &m, &input).expect_err(name);
         assert_eq!(error.code, want, "{name}: {error}");
         for p in parts {
             assert!(
@@ -1466,7 +1506,7 @@ fn install_pipeline_successes_and_recoveries() {
         integrity: Some(sri(code)),
         ..Default::default()
     };
-    let info = try_install(&mut e, &good, &input, false).unwrap();
+    let info = try_install(&mut e, &good, &input).unwrap();
     assert_eq!((info.id.as_str(), &info.status), (APP, &Status::Installed));
     assert!(info.warnings.is_empty(), "{:?}", info.warnings);
     assert_eq!(e.status(APP).unwrap(), &Status::Installed);
@@ -1480,24 +1520,13 @@ fn install_pipeline_successes_and_recoveries() {
         code: Some("eval(userInput);".into()),
         ..Default::default()
     };
-    let info = try_install(&mut warn, &manifest(APP, json!({})), &input, false).unwrap();
+    let info = try_install(&mut warn, &manifest(APP, json!({})), &input).unwrap();
     assert!(
         info.warnings.iter().any(|w| w.contains("eval")),
         "{:?}",
         info.warnings
     );
-    // A verified signature satisfies requireSignatures.
-    let mut signed = host(json!({ "requireSignatures": true }));
-    let checked = signed
-        .check_manifest(&manifest(APP, json!({})).to_string(), T)
-        .unwrap();
-    let input = InstallInput {
-        code: Some(code.into()),
-        ..Default::default()
-    };
-    assert!(signed
-        .finish_install(checked, &input, true, true, T)
-        .is_ok());
+    // A verified signature satisfies requireSignatures: tests/signature.rs (needs a signer).
     // Uninstall frees the id.
     e.uninstall(APP, true, T).unwrap();
     assert!(e.check_manifest(&good.to_string(), T).is_ok());
@@ -1751,7 +1780,8 @@ fn routed(user: Value) -> Engine<MemoryBackend> {
     let mut e = host(json!({
         "user": user,
         "routes": { APP: { "data": { "host": "api.acme.example" },
-                           "secrets": { "key": ROUTE_SECRET } } },
+                           "secrets": { "key": ROUTE_SECRET },
+                           "secretOrigins": ["https://api.acme.example"] } },
     }));
     install(
         &mut e,
@@ -1894,7 +1924,8 @@ fn route_fetch_refusals_name_the_path_method_or_key() {
     e.set_route_config(
         APP,
         serde_json::from_value(
-            json!({ "data": { "host": "api.acme.example" }, "secrets": { "key": ROUTE_SECRET } }),
+            json!({ "data": { "host": "api.acme.example" }, "secrets": { "key": ROUTE_SECRET },
+                    "secretOrigins": ["https://api.acme.example"] }),
         )
         .unwrap(),
     )

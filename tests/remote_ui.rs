@@ -5,6 +5,7 @@
 use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::mount::{plan, MountContext, MountOptions, MountPlan, UiMode};
+use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 
@@ -75,7 +76,7 @@ fn install(e: &mut Engine<MemoryBackend>, id: &str, permissions: Value) {
         "assets": ["https://cdn.example", "https://fonts.example:8443"],
     });
     let checked = e.check_manifest(&m.to_string(), T).expect("valid manifest");
-    e.finish_install(checked, &InstallInput::default(), false, false, T)
+    e.finish_install(checked, &InstallInput::default(), Provenance::Unsigned, T)
         .expect("installs");
 }
 

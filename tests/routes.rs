@@ -10,6 +10,7 @@ use plugin_warden::core::engine::{
 };
 use plugin_warden::core::error::{Coded, ErrorCode, WardenError};
 use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::routes::{
     self, merge_headers, parse_request, resolve, scrub, substitute, RouteConfig, RouteError,
     TemplateError,
@@ -22,6 +23,8 @@ const APP: &str = "acme-patents-app";
 const SECRET: &str = "s3cr3t-K3y/with+chars=";
 const TOKEN: &str = "tok-9f8e7d6c5b4a";
 const READ: &str = "acme-patents-app.patents:read";
+/// The one origin the host approves for this plugin's secrets.
+const API_ORIGIN: &str = "https://api.acme.example";
 
 // ----- harness --------------------------------------------------------------------------------
 
@@ -34,6 +37,11 @@ fn config(data: &[(&str, &str)], secrets: &[(&str, &str)]) -> RouteConfig {
     RouteConfig {
         data: map(data),
         secrets: map(secrets),
+        secret_origins: if secrets.is_empty() {
+            vec![]
+        } else {
+            vec![API_ORIGIN.to_owned()]
+        },
     }
 }
 
@@ -74,7 +82,8 @@ fn host_config(extra: Value) -> Value {
         "user": { "role": "Admin" },
         "routes": { APP: {
             "data": { "apiHost": "api.acme.example", "tenant": "t-1" },
-            "secrets": { "apiKey": SECRET, "token": TOKEN }
+            "secrets": { "apiKey": SECRET, "token": TOKEN },
+            "secretOrigins": [API_ORIGIN]
         } }
     });
     if let (Some(c), Value::Object(extra)) = (c.as_object_mut(), extra) {
@@ -89,7 +98,7 @@ fn engine(config: Value) -> Engine<MemoryBackend> {
     let checked = e
         .check_manifest(&manifest().to_string(), T)
         .expect("manifest is valid");
-    e.finish_install(checked, &InstallInput::default(), false, false, T)
+    e.finish_install(checked, &InstallInput::default(), Provenance::Unsigned, T)
         .expect("installs");
     e.set_status(APP, Status::Mounting, T).unwrap();
     e.set_status(APP, Status::Mounted, T).unwrap();
@@ -232,8 +241,29 @@ fn route_config_is_validated_and_its_debug_hides_secrets() {
     for (bad, needle) in [
         (json!({ "routes": { "Not An Id": {} } }), "not a plugin id"),
         (
-            json!({ "routes": { APP: { "secrets": { "k": "" } } } }),
+            json!({ "routes": { APP: { "secrets": { "k": "" }, "secretOrigins": [API_ORIGIN] } } }),
             "secrets.k is empty",
+        ),
+        // Secrets with nowhere approved to go: refused when the host is built.
+        (
+            json!({ "routes": { APP: { "secrets": { "k": SECRET } } } }),
+            "has secrets but no secretOrigins",
+        ),
+        (
+            json!({ "routes": { APP: { "secrets": { "k": SECRET }, "secretOrigins": [] } } }),
+            "has secrets but no secretOrigins",
+        ),
+        (
+            json!({ "routes": { APP: { "secrets": { "k": SECRET }, "secretOrigins": ["https://api.acme.example/v1/"] } } }),
+            "is not an origin",
+        ),
+        (
+            json!({ "routes": { APP: { "secrets": { "k": SECRET }, "secretOrigins": ["http://api.acme.example"] } } }),
+            "expected https",
+        ),
+        (
+            json!({ "routes": { APP: { "secrets": { "k": SECRET }, "secretOrigins": ["api.acme.example"] } } }),
+            "is not a URL",
         ),
         (
             json!({ "routes": { APP: { "data": { "a-b": "x" } } } }),
@@ -823,6 +853,59 @@ fn route_config_set_later_applies_to_the_next_request_and_its_secrets_stay_redac
         .set_route_config("Bad Id", RouteConfig::default())
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn secrets_go_only_to_the_origins_the_host_approves() {
+    // The data value (not the manifest) moves the route to another origin: the secret-bearing
+    // route is refused and nothing is planned; a route without secrets still goes.
+    let mut moved = host_config(json!({}));
+    moved["routes"][APP]["data"]["apiHost"] = json!("collector.evil.example");
+    let mut e = engine(moved);
+    let out = fetch(&mut e, 1, json!({ "url": "route:api/patents" }));
+    let err = error(&out, 1, "NETWORK_DENIED");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("https://collector.evil.example"),
+        "{message}"
+    );
+    assert!(message.contains("secretOrigins"), "{message}");
+    assert_no_secret(&visible(&out));
+    assert!(audit_text(&e).contains("NETWORK_DENIED"));
+    assert_no_secret(&audit_text(&e));
+    plan(fetch(&mut e, 2, json!({ "url": "route:api/any" })));
+
+    // A secret only in a header is held to the same rule.
+    let m = Manifest::from_value(
+        json!({ "id": APP, "name": "P", "routes": [
+            { "path": "h", "url": "https://{{ .JsonData.apiHost }}/x",
+              "headers": [{ "name": "X-Key", "content": "{{ .SecureJsonData.apiKey }}" }] }
+        ] }),
+        &ManifestOptions::default(),
+    )
+    .unwrap();
+    let route = &m.routes()[0];
+    let mut c = config(&[("apiHost", "other.example")], &[("apiKey", SECRET)]);
+    let e = resolve(route, &c, None, false).unwrap_err();
+    assert!(matches!(e, RouteError::SecretOrigin { .. }), "{e}");
+    assert_eq!(e.code(), ErrorCode::NetworkDenied);
+    assert_no_secret(&e.to_string());
+    c.data.insert("apiHost".into(), "api.acme.example".into());
+    assert!(resolve(route, &c, None, false).is_ok());
+
+    // Origins are normalized (case, default port); set_route_config applies the same rules.
+    let mut e = engine(json!({ "user": { "role": "Admin" } }));
+    let mut c = config(
+        &[("apiHost", "api.acme.example"), ("tenant", "t")],
+        &[("apiKey", SECRET), ("token", TOKEN)],
+    );
+    c.secret_origins = vec!["HTTPS://API.acme.example:443".into()];
+    e.set_route_config(APP, c.clone()).unwrap();
+    plan(fetch(&mut e, 3, json!({ "url": "route:api/patents" })));
+    c.secret_origins.clear();
+    let err = e.set_route_config(APP, c).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidArgument);
+    assert!(err.message.contains("secretOrigins"), "{err}");
 }
 
 #[test]

@@ -243,6 +243,7 @@ fn rsa_signatures_must_be_as_long_as_the_modulus() {
 #[cfg(feature = "cli")]
 mod native {
     use super::*;
+    use plugin_warden::core::provenance::{Envelope, ManifestDigest};
     use plugin_warden::core::signature::{NativeVerifier, SigningKey, Verifier};
 
     fn signing_key(name: &str) -> SigningKey {
@@ -336,28 +337,41 @@ mod native {
         );
     }
 
+    /// The envelope of `signed/plugin.json` and `signed/bundle.js`: what the fixture
+    /// signatures (OpenSSL's and the CLI's) cover.
+    fn fixture_envelope() -> Vec<u8> {
+        let manifest = String::from_utf8(fixture("signed/plugin.json")).unwrap();
+        let digest = ManifestDigest::of_json(&manifest).unwrap();
+        Envelope::new(digest, &fixture("signed/bundle.js")).to_bytes()
+    }
+
     #[test]
     fn openssl_signatures_verify_in_der_base64_and_raw_form() {
         let v = NativeVerifier;
+        let data = fixture_envelope();
+        let data = data.as_slice();
         let ec = key("p256.pub.pem");
         let der = fixture("signed/bundle.js.p256.der.sig");
-        assert_eq!(v.verify_with_key(&ec, DATA, &der), Ok(()));
+        assert_eq!(v.verify_with_key(&ec, data, &der), Ok(()));
         let b64 = decode_signature(&fixture("signed/bundle.js.p256.der.sig.b64")).unwrap();
-        assert_eq!(v.verify_with_key(&ec, DATA, &b64), Ok(()));
+        assert_eq!(v.verify_with_key(&ec, data, &b64), Ok(()));
         let raw = webcrypto_signature(SignatureAlgorithm::EcdsaP256Sha256, &ec, &der).unwrap();
-        assert_eq!(v.verify_with_key(&ec, DATA, &raw), Ok(()));
+        assert_eq!(v.verify_with_key(&ec, data, &raw), Ok(()));
         // The same key as a JWK verifies the same signature.
-        assert_eq!(v.verify_with_key(&key("p256.pub.jwk"), DATA, &der), Ok(()));
+        assert_eq!(v.verify_with_key(&key("p256.pub.jwk"), data, &der), Ok(()));
 
         let rsa = key("rsa2048.pub.pem");
         let sig = fixture("signed/bundle.js.rsa2048.sig");
-        assert_eq!(v.verify_with_key(&rsa, DATA, &sig), Ok(()));
+        assert_eq!(v.verify_with_key(&rsa, data, &sig), Ok(()));
         assert_eq!(
-            v.verify_with_key(&key("rsa2048.pub.jwk"), DATA, &sig),
+            v.verify_with_key(&key("rsa2048.pub.jwk"), data, &sig),
             Ok(())
         );
-        // RSASSA-PKCS1-v1_5 is deterministic: our signature equals OpenSSL's byte for byte.
-        assert_eq!(signing_key("rsa2048.pem").sign(DATA).unwrap(), sig);
+        // RSASSA-PKCS1-v1_5 and RFC 6979 ECDSA are deterministic: our signatures equal the
+        // recorded ones byte for byte (OpenSSL's for RSA, the CLI's for P-256).
+        assert_eq!(signing_key("rsa2048.pem").sign(data).unwrap(), sig);
+        let cli = decode_signature(&fixture("signed/bundle.js.p256.sig")).unwrap();
+        assert_eq!(signing_key("p256.pem").sign(data).unwrap(), cli);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! | --- | --- |
 //! | `check <plugin-dir\|plugin.json> [--host-version X] [--json]` | manifest, bundle analysis, compatibility, entry SRI |
 //! | `sri <file> [--algorithm sha256\|sha384\|sha512]` | prints the integrity string (default sha384) |
-//! | `sign --key <pkcs8.pem> <file> [--out <file.sig>]` | RS256 or ES256 (from the key type), base64 |
-//! | `verify --key <public-key> --signature <file.sig> <file>` | checks a signature |
+//! | `sign --key <pkcs8.pem> --manifest <plugin.json> <file> [--out <file.sig>]` | RS256 or ES256 (from the key type) over the manifest + code envelope, base64 |
+//! | `verify --key <public-key> --signature <file.sig> --manifest <plugin.json> <file>` | checks a signature |
+//! | `envelope --manifest <plugin.json> <file>` | prints the bytes a signature covers |
 //! | `csp <plugin.json\|plugin-dir>... [--nonce <base64>]` | prints the host CSP for a set of plugins |
 //!
 //! Exit codes: **0** clean (warnings allowed), **1** findings (an error-severity finding, an
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         "sri" => (crypto::sri(rest), usage::SRI),
         "sign" => (crypto::sign(rest), usage::SIGN),
         "verify" => (crypto::verify(rest), usage::VERIFY),
+        "envelope" => (crypto::envelope(rest), usage::ENVELOPE),
         "csp" => (csp::run(rest), usage::CSP),
         "-h" | "--help" | "help" => {
             let text = match rest.first().and_then(|c| c.to_str()) {
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
                 Some("sri") => usage::SRI,
                 Some("sign") => usage::SIGN,
                 Some("verify") => usage::VERIFY,
+                Some("envelope") => usage::ENVELOPE,
                 Some("csp") => usage::CSP,
                 _ => usage::MAIN,
             };
@@ -97,7 +100,7 @@ fn main() -> ExitCode {
         Err(CliError::Usage(message)) => {
             // A command's synopsis only (its `--help` has the rest); the short main usage whole.
             let (synopsis, help) = match command {
-                "check" | "sri" | "sign" | "verify" | "csp" => (
+                "check" | "sri" | "sign" | "verify" | "envelope" | "csp" => (
                     usage_text.split("\n\n").next().unwrap_or(usage_text),
                     format!("plugin-warden {command} --help"),
                 ),

@@ -26,10 +26,14 @@ use super::network::Allowlist;
 use super::permission::PermissionSet;
 use super::policy::{decide_for_mount, Decision};
 use super::protocol::{parse_call, Level, Limits, Method, Reply};
+use super::provenance::{
+    key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
+};
 use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
 use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
+use super::signature::{decode_signature, PublicKey};
 use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
 
 /// Where a plugin is in its life.
@@ -121,16 +125,19 @@ pub struct HostConfig {
     pub sanitizer: Option<SanitizerConfig>,
     /// Every opt-in that weakens a default (DESIGN §6).
     pub dangerous: Option<Dangerous>,
-    /// Refuse plugins whose code comes without a valid signature.
+    /// Refuse plugins whose code comes without a valid signature (at install and at mount).
     pub require_signatures: Option<bool>,
+    /// The only public keys whose signatures are accepted (JWK objects or PEM / base64 SPKI
+    /// strings); see [`super::provenance`]. Without it, each install's `publicKey` is used.
+    pub trusted_keys: Option<Vec<Value>>,
     /// Audit events kept in memory (1000).
     pub audit_capacity: Option<usize>,
     /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
     pub approved_script_origins: Option<Vec<String>>,
     /// Values for the manifests' route templates, by plugin id:
-    /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value} } }` (see
-    /// [`super::routes`]). Secrets are registered with the audit log and never answered to
-    /// the plugin.
+    /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value}, secretOrigins?: [origin] } }`
+    /// (see [`super::routes`]). Secrets are registered with the audit log, never answered to
+    /// the plugin, and sent only to `secretOrigins` (required with `secrets`).
     pub routes: Option<BTreeMap<String, RouteConfig>>,
 }
 
@@ -144,9 +151,11 @@ pub struct InstallInput {
     pub src: Option<String>,
     /// An SRI string for `code`; defaults to the manifest's `entry.integrity`.
     pub integrity: Option<String>,
-    /// A base64 signature over `code` (verified by the browser layer before `finish_install`).
+    /// A base64 signature over the envelope of the manifest and `code` ([`super::provenance`]),
+    /// checked between [`Engine::check_manifest`] and [`Engine::finish_install`].
     pub signature: Option<String>,
-    /// The public key for `signature` (JWK object or SPKI base64/PEM).
+    /// The public key for `signature` (JWK object or SPKI base64/PEM); optional when the host
+    /// has `trustedKeys`, and then one of them.
     pub public_key: Option<Value>,
 }
 
@@ -310,8 +319,12 @@ const DEFAULT_MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
 
 struct Plugin {
     manifest: Manifest,
-    /// The code checked at install (integrity, analysis), run by worker mounts.
-    code: Option<String>,
+    /// The digest of the manifest as installed: what signatures over mount-time code cover.
+    digest: ManifestDigest,
+    /// The key the install's signature verified under: mount-time signatures must use it.
+    signed_by: Option<PublicKey>,
+    /// The code checked at install (signature, integrity, analysis), run by worker mounts.
+    code: Option<VerifiedCode>,
     perms: PermissionSet,
     allowlist: Allowlist,
     status: Status,
@@ -345,6 +358,69 @@ enum PendingFetch {
     },
 }
 
+/// A manifest that passed [`Engine::check_manifest`], with the digest a signature covers.
+#[derive(Clone, Debug)]
+pub struct CheckedManifest {
+    manifest: Manifest,
+    digest: ManifestDigest,
+}
+
+impl CheckedManifest {
+    /// The parsed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The SHA-256 of its canonical JSON ([`super::provenance`]).
+    pub fn digest(&self) -> &ManifestDigest {
+        &self.digest
+    }
+}
+
+/// Code that passed every check the host applies before code runs — signature
+/// (`requireSignatures`, `trustedKeys`), `entry.integrity`, bundle analysis — for one plugin.
+/// Only the engine makes one ([`Engine::finish_install`], [`Engine::verify_code`]); a mount
+/// runs nothing else ([`Engine::mount_code`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedCode {
+    plugin: String,
+    code: String,
+    signed: bool,
+    warnings: Vec<String>,
+}
+
+impl VerifiedCode {
+    /// The plugin it was verified for.
+    pub fn plugin(&self) -> &str {
+        &self.plugin
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.code
+    }
+
+    /// Whether a signature over it (and the manifest) verified.
+    pub fn is_signed(&self) -> bool {
+        self.signed
+    }
+
+    /// Bundle-analysis warnings.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+impl std::fmt::Debug for VerifiedCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCode")
+            .field("plugin", &self.plugin)
+            .field("bytes", &self.code.len())
+            .field("signed", &self.signed)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The host's state: installed plugins, the current user, storage and the audit log.
 pub struct Engine<B: StorageBackend> {
     plugins: BTreeMap<String, Plugin>,
@@ -362,6 +438,10 @@ pub struct Engine<B: StorageBackend> {
     max_response_bytes: usize,
     approved_script_origins: BTreeSet<String>,
     allow_loopback_http: bool,
+    /// Host option `requireSignatures`: code without a verified signature never runs.
+    require_signatures: bool,
+    /// Host option `trustedKeys`.
+    trusted_keys: Option<TrustedKeys>,
     /// Route template values by plugin id.
     routes: BTreeMap<String, RouteConfig>,
     /// Every route secret value, longest first: scrubbed from every fetch answer.
@@ -442,9 +522,19 @@ impl<B: StorageBackend> Engine<B> {
                     })
             })
             .collect::<Result<BTreeSet<_>, _>>()?;
+        let trusted_keys = config
+            .trusted_keys
+            .as_deref()
+            .map(TrustedKeys::parse)
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?;
         let dangerous = config.dangerous.unwrap_or_default();
-        let route_configs = config.routes.unwrap_or_default();
-        routes::validate_configs(&route_configs).map_err(coded)?;
+        let mut route_configs = config.routes.unwrap_or_default();
+        routes::validate_configs(
+            &mut route_configs,
+            dangerous.allow_loopback_http.unwrap_or(false),
+        )
+        .map_err(coded)?;
         let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));
         let mut route_secrets = Vec::new();
         for c in route_configs.values() {
@@ -471,6 +561,8 @@ impl<B: StorageBackend> Engine<B> {
             bundle_policy: dangerous.bundle_policy.unwrap_or_default(),
             approved_script_origins,
             allow_loopback_http: dangerous.allow_loopback_http.unwrap_or(false),
+            require_signatures: config.require_signatures.unwrap_or(false),
+            trusted_keys,
             fetch_timeout_ms: l.fetch_timeout_ms.unwrap_or(DEFAULT_FETCH_TIMEOUT_MS),
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             routes: route_configs,
@@ -487,9 +579,13 @@ impl<B: StorageBackend> Engine<B> {
     ///
     /// # Errors
     /// `INVALID_ARGUMENT` for an id that is not a plugin id, a key that is not an identifier,
-    /// an empty secret or an oversized value.
-    pub fn set_route_config(&mut self, id: &str, config: RouteConfig) -> Result<(), WardenError> {
-        routes::validate_entry(id, &config).map_err(coded)?;
+    /// an empty secret, an oversized value, or secrets without valid `secretOrigins`.
+    pub fn set_route_config(
+        &mut self,
+        id: &str,
+        mut config: RouteConfig,
+    ) -> Result<(), WardenError> {
+        routes::validate_entry(id, &mut config, self.allow_loopback_http).map_err(coded)?;
         for s in config.secret_values() {
             self.audit.add_secret(s).map_err(coded)?;
             self.route_secrets.push(s.to_owned());
@@ -502,8 +598,8 @@ impl<B: StorageBackend> Engine<B> {
     // ----- install ------------------------------------------------------------------------
 
     /// First install step: parse and validate the manifest (`INVALID_MANIFEST` lists every
-    /// problem). The browser layer verifies the signature between this and
-    /// [`Engine::finish_install`].
+    /// problem). Then [`Engine::install_signature`] says which signature the adapter must
+    /// verify, and [`Engine::finish_install`] does the rest.
     ///
     /// # Errors
     /// `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id is installed and not failed.
@@ -511,7 +607,7 @@ impl<B: StorageBackend> Engine<B> {
         &mut self,
         manifest_json: &str,
         now_ms: f64,
-    ) -> Result<Manifest, WardenError> {
+    ) -> Result<CheckedManifest, WardenError> {
         let manifest = match Manifest::parse(manifest_json, &self.manifest_opts) {
             Ok(m) => m,
             Err(e) => {
@@ -530,26 +626,108 @@ impl<B: StorageBackend> Engine<B> {
                 format!("plugin {id:?} is already installed; uninstall it first"),
             ));
         }
-        Ok(manifest)
+        // invariant: the manifest parsed, so the text is JSON.
+        let digest = ManifestDigest::of_json(manifest_json).map_err(coded)?;
+        Ok(CheckedManifest { manifest, digest })
     }
 
-    /// Last install step: integrity, bundle analysis and compatibility, then registration.
-    /// `signature_verified` says whether the browser layer verified a signature over `code`.
+    /// Second install step: the signature the adapter must verify before
+    /// [`Engine::finish_install`], or `None` when the install carries none.
     ///
     /// # Errors
-    /// `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`, `INCOMPATIBLE`, `SIGNATURE_INVALID` (a
-    /// signature was required and none verified); the plugin is then recorded as failed.
+    /// `SIGNATURE_INVALID` for a signature without `code`, a `publicKey` without a signature,
+    /// a signature with no key to check it (no `publicKey`, no `trustedKeys`), a key that is
+    /// not one of the host's `trustedKeys`, a malformed signature; `INVALID_ARGUMENT` for a
+    /// `publicKey` that does not parse.
+    pub fn install_signature(
+        &self,
+        checked: &CheckedManifest,
+        input: &InstallInput,
+    ) -> Result<Option<SignatureCheck>, WardenError> {
+        match (&input.signature, &input.code) {
+            (None, _) if input.public_key.is_some() => Err(WardenError::new(
+                ErrorCode::SignatureInvalid,
+                "`publicKey` was given without a `signature`",
+            )),
+            (None, _) => Ok(None),
+            (Some(_), None) => Err(WardenError::new(
+                ErrorCode::SignatureInvalid,
+                "a signature needs the `code` it covers (with the manifest)",
+            )),
+            (Some(sig), Some(code)) => {
+                let given = input
+                    .public_key
+                    .as_ref()
+                    .map(key_from_value)
+                    .transpose()
+                    .map_err(|e| WardenError::new(e.code(), format!("publicKey: {e}")))?;
+                self.signature_check(&checked.digest, code, sig, given)
+                    .map(Some)
+            }
+        }
+    }
+
+    /// The check of `signature` over the envelope of `digest` and `code`, under the keys this
+    /// host accepts.
+    fn signature_check(
+        &self,
+        digest: &ManifestDigest,
+        code: &str,
+        signature: &str,
+        given: Option<PublicKey>,
+    ) -> Result<SignatureCheck, WardenError> {
+        let keys = match (&self.trusted_keys, given) {
+            (Some(trusted), given) => trusted.candidates(given).map_err(coded)?,
+            (None, Some(k)) => vec![k],
+            (None, None) => {
+                return Err(WardenError::new(
+                    ErrorCode::SignatureInvalid,
+                    "a signature needs `publicKey` (or the host option `trustedKeys`)",
+                ))
+            }
+        };
+        let raw = decode_signature(signature.as_bytes()).map_err(coded)?;
+        SignatureCheck::new(Envelope::new(*digest, code.as_bytes()), &raw, keys).map_err(coded)
+    }
+
+    /// Last install step: signature (`requireSignatures`), integrity, bundle analysis and
+    /// compatibility, then registration. `provenance` is what the adapter made of
+    /// [`Engine::install_signature`]'s check ([`Provenance::Unsigned`] when there was none).
+    ///
+    /// # Errors
+    /// `SIGNATURE_INVALID` (a signature was required and none verified, or the signed envelope
+    /// is not this manifest and code), `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`, `INCOMPATIBLE`;
+    /// the plugin is then recorded as failed.
     pub fn finish_install(
         &mut self,
-        manifest: Manifest,
+        checked: CheckedManifest,
         input: &InstallInput,
-        require_signature: bool,
-        signature_verified: bool,
+        provenance: Provenance,
         now_ms: f64,
     ) -> Result<InstallInfo, WardenError> {
+        let CheckedManifest { manifest, digest } = checked;
         let id = manifest.id().as_str().to_owned();
-        match self.install_checks(&manifest, input, require_signature, signature_verified) {
+        let checks = self
+            .code_checks(
+                &manifest,
+                &digest,
+                input.code.as_deref(),
+                input.integrity.as_deref(),
+                &provenance,
+            )
+            .and_then(|warnings| self.compatibility(&manifest).map(|()| warnings));
+        match checks {
             Ok(warnings) => {
+                let signed_by = match &provenance {
+                    Provenance::Signed(s) => Some(s.key().clone()),
+                    Provenance::Unsigned => None,
+                };
+                let code = input.code.clone().map(|code| VerifiedCode {
+                    plugin: id.clone(),
+                    code,
+                    signed: matches!(provenance, Provenance::Signed(_)),
+                    warnings: warnings.clone(),
+                });
                 self.rbac.register(&manifest).map_err(coded)?;
                 let perms = PermissionSet::from_manifest(&manifest);
                 let allowlist = Allowlist::new(manifest.network().to_vec());
@@ -568,7 +746,9 @@ impl<B: StorageBackend> Engine<B> {
                         rate_audit: (f64::NEG_INFINITY, 0),
                         fetches: BTreeMap::new(),
                         remote_ui: None,
-                        code: input.code.clone(),
+                        code,
+                        digest,
+                        signed_by,
                         manifest,
                     },
                 );
@@ -591,34 +771,52 @@ impl<B: StorageBackend> Engine<B> {
         }
     }
 
-    fn install_checks(
+    /// The checks every piece of code passes before it may run, at install and at mount alike:
+    /// the signature (`requireSignatures`; a signed envelope must cover exactly this manifest
+    /// and code), SRI (`integrity`, else the manifest's `entry.integrity`), bundle analysis.
+    fn code_checks(
         &self,
         manifest: &Manifest,
-        input: &InstallInput,
-        require_signature: bool,
-        signature_verified: bool,
+        digest: &ManifestDigest,
+        code: Option<&str>,
+        integrity: Option<&str>,
+        provenance: &Provenance,
     ) -> Result<Vec<String>, WardenError> {
         let mut warnings = Vec::new();
-        if require_signature && !signature_verified {
-            return Err(WardenError::new(
-                ErrorCode::SignatureInvalid,
-                "this host requires signed plugins: give `code`, `signature` and `publicKey`",
-            ));
+        match provenance {
+            Provenance::Signed(signed) => {
+                let covered = code.is_some_and(|c| signed.envelope().covers(digest, c.as_bytes()));
+                if !covered {
+                    return Err(WardenError::new(
+                        ErrorCode::SignatureInvalid,
+                        "the signature verified over another manifest or code than these",
+                    ));
+                }
+            }
+            Provenance::Unsigned if self.require_signatures => {
+                let keys = if self.trusted_keys.is_some() {
+                    "(by one of the host's trustedKeys)"
+                } else {
+                    "and `publicKey`"
+                };
+                return Err(WardenError::new(
+                    ErrorCode::SignatureInvalid,
+                    format!("this host requires signed plugins: give `code`, `signature` {keys}"),
+                ));
+            }
+            Provenance::Unsigned => {}
         }
-        let integrity = input
-            .integrity
-            .as_deref()
-            .or_else(|| manifest.entry().and_then(|e| e.integrity()));
-        if let (Some(sri), Some(code)) = (integrity, input.code.as_deref()) {
+        let sri = integrity.or_else(|| manifest.entry().and_then(|e| e.integrity()));
+        if let (Some(sri), Some(code)) = (sri, code) {
             let parsed = Integrity::parse(sri).map_err(coded)?;
             parsed.verify(code.as_bytes()).map_err(coded)?;
-        } else if input.integrity.is_some() {
+        } else if integrity.is_some() {
             return Err(WardenError::new(
                 ErrorCode::IntegrityMismatch,
                 "`integrity` was given without the `code` it covers",
             ));
         }
-        if let Some(code) = input.code.as_deref() {
+        if let Some(code) = code {
             let report =
                 analyze(code, &AnalysisOptions::from_network(manifest.network())).map_err(coded)?;
             warnings.extend(describe_findings(&report));
@@ -626,6 +824,10 @@ impl<B: StorageBackend> Engine<B> {
                 report.check().map_err(coded)?;
             }
         }
+        Ok(warnings)
+    }
+
+    fn compatibility(&self, manifest: &Manifest) -> Result<(), WardenError> {
         if let (Some(range), Some(host)) = (manifest.compatibility(), &self.host_version) {
             if !range.matches(host) {
                 return Err(WardenError::new(
@@ -638,7 +840,7 @@ impl<B: StorageBackend> Engine<B> {
                 ));
             }
         }
-        Ok(warnings)
+        Ok(())
     }
 
     /// Record that installing `manifest` failed outside the engine (e.g. its signature did
@@ -718,29 +920,97 @@ impl<B: StorageBackend> Engine<B> {
             .ok_or_else(|| not_found(id))
     }
 
-    /// The code a worker mount runs: `provided` (checked against the manifest's
-    /// `entry.integrity` and by bundle analysis when given at mount time), else the code
-    /// checked at install.
+    /// The signature the adapter must verify for `code` given at mount time (a worker's `code`
+    /// or fetched `src`, a bundle iframe's `code`), or `None` without a `signature`. The
+    /// envelope covers the manifest as installed and this code.
+    ///
+    /// # Security
+    /// The key is the one the plugin's install was signed with (pinned), else one of the
+    /// host's `trustedKeys`; a mount never brings its own key.
     ///
     /// # Errors
-    /// `NOT_FOUND`; `MOUNT_FAILED` when there is no code; the integrity and analysis codes.
-    pub fn worker_code(&self, id: &str, provided: Option<String>) -> Result<String, WardenError> {
+    /// `NOT_FOUND`; as [`Engine::install_signature`].
+    pub fn mount_signature(
+        &self,
+        id: &str,
+        code: &str,
+        signature: Option<&str>,
+    ) -> Result<Option<SignatureCheck>, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        let Some(signature) = signature else {
+            return Ok(None);
+        };
+        self.signature_check(&p.digest, code, signature, p.signed_by.clone())
+            .map(Some)
+    }
+
+    /// Check code given at mount time exactly as install-time code is checked
+    /// (`requireSignatures`, `entry.integrity`, bundle analysis); `provenance` is what the
+    /// adapter made of [`Engine::mount_signature`] (its error, if that or the signature
+    /// verification failed). A refusal is audited (`mount`, `deny`, with the code).
+    ///
+    /// # Security
+    /// Every path that runs code not checked at install goes through here: worker `code` and
+    /// `src`, bundle-iframe `code`. Code that would not install does not mount.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `SIGNATURE_INVALID`, `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`, or the error
+    /// `provenance` carries.
+    pub fn verify_code(
+        &mut self,
+        id: &str,
+        code: String,
+        provenance: Result<Provenance, WardenError>,
+        now_ms: f64,
+    ) -> Result<VerifiedCode, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        let checked = provenance.and_then(|provenance| {
+            let warnings =
+                self.code_checks(&p.manifest, &p.digest, Some(&code), None, &provenance)?;
+            Ok(VerifiedCode {
+                plugin: id.to_owned(),
+                code,
+                signed: matches!(provenance, Provenance::Signed(_)),
+                warnings,
+            })
+        });
+        if let Err(e) = &checked {
+            self.audit.push(
+                AuditEvent::new(AuditKind::Mount, now_ms)
+                    .with_plugin(id)
+                    .with_decision(AuditDecision::Deny)
+                    .with_code(e.code)
+                    .with_detail(json!({ "message": e.message, "codeGivenAtMount": true })),
+            );
+        }
+        checked
+    }
+
+    /// The code a mount runs: `provided` (from [`Engine::verify_code`] for this plugin), else
+    /// the code checked at install.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `MOUNT_FAILED` when there is no code, or `provided` was verified for
+    /// another plugin.
+    pub fn mount_code(
+        &self,
+        id: &str,
+        provided: Option<VerifiedCode>,
+    ) -> Result<VerifiedCode, WardenError> {
         let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
         match provided {
-            Some(code) => {
-                let input = InstallInput {
-                    code: Some(code.clone()),
-                    ..InstallInput::default()
-                };
-                self.install_checks(&p.manifest, &input, false, false)?;
-                Ok(code)
-            }
+            Some(code) if code.plugin == id => Ok(code),
+            Some(code) => Err(WardenError::new(
+                ErrorCode::MountFailed,
+                format!(
+                    "code verified for plugin {:?} cannot run as plugin {id:?}",
+                    code.plugin
+                ),
+            )),
             None => p.code.clone().ok_or_else(|| {
                 WardenError::new(
                     ErrorCode::MountFailed,
-                    format!(
-                        "plugin {id:?} has no code: give `code` to install or to the worker mount"
-                    ),
+                    format!("plugin {id:?} has no code: give `code` to install or to the mount"),
                 )
             }),
         }
@@ -1082,9 +1352,18 @@ impl<B: StorageBackend> Engine<B> {
                 ok(Some(&json!(granted)))
             }
             Method::PermissionsHas { permission } => {
+                // A plugin learns its own capabilities and the user's actions in its own
+                // namespace (`<pluginId>.…`), nothing more: the user's core RBAC
+                // (`folders:admin`) and other plugins' actions answer `false`, so a plugin
+                // cannot fingerprint who is using it. `host.hasPermission` is unaffected.
                 let has = match Capability::parse(&permission) {
                     Ok(cap) => plugin.perms.has(cap),
-                    Err(_) => self.rbac.has_permission(&permission),
+                    Err(_) => {
+                        permission
+                            .strip_prefix(id)
+                            .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
+                            && self.rbac.has_permission(&permission)
+                    }
                 };
                 ok(Some(&Value::Bool(has)))
             }

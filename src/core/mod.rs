@@ -17,6 +17,7 @@ pub mod network;
 pub mod permission;
 pub mod policy;
 pub mod protocol;
+pub mod provenance;
 pub mod ratelimit;
 pub mod rbac;
 pub mod routes;

@@ -21,12 +21,27 @@
 //! 4. requires the result to be an absolute `https:` URL (loopback `http:` only when the host
 //!    allows it) without credentials or fragment — else `NETWORK_DENIED`; the plugin's query
 //!    is appended to the route URL's own;
-//! 5. sends the plugin's headers, minus any whose name (case-insensitively) a route header
+//! 5. when the route's `url` or headers use a secret (`{{ .SecureJsonData.key }}`), requires
+//!    the URL's origin to be one of the host's `secretOrigins` for that plugin — else
+//!    `NETWORK_DENIED` naming the origin, and nothing is sent;
+//! 6. sends the plugin's headers, minus any whose name (case-insensitively) a route header
 //!    has, plus the route's headers: a plugin can neither replace nor read a route header.
 //!
 //! The route URL is declared by the (reviewed) manifest and completed by the host, so it is
 //! not checked against the plugin's `network` allowlist; the answer must come from the
 //! route URL's origin (redirects are never followed anyway).
+//!
+//! # Where secrets may go
+//!
+//! A manifest names the URL its routes call; a manifest is written by the plugin's author. So
+//! a host's secret goes only where the **host** says it may: `secretOrigins`, a list of origins
+//! per plugin, next to the secrets themselves. A config with `secrets` and no
+//! `secretOrigins` is refused when the host is built (or `setRouteConfig` called),
+//! `INVALID_ARGUMENT` — a loud error while integrating rather than every secret-bearing
+//! route failing later. A route that would send a secret elsewhere fails with
+//! `NETWORK_DENIED` (where a request may go is a network decision, like every other URL
+//! refusal here; `PERMISSION_DENIED` is kept for capabilities and RBAC actions, and carries
+//! `error.permission`, which has no meaning here). Routes that use no secret are not limited.
 //!
 //! ```
 //! use plugin_warden::core::routes::{substitute, RouteConfig};
@@ -77,7 +92,8 @@ const MAX_KEYS: usize = 256;
 ///
 /// `data` fills `{{ .JsonData.key }}`, `secrets` fills `{{ .SecureJsonData.key }}`. Keys are
 /// identifiers (`[A-Za-z_][A-Za-z0-9_]*`, at most 256 per map); values are at most 8 KiB;
-/// secrets are not empty.
+/// secrets are not empty. `secretOrigins` lists the origins a request carrying a secret may go
+/// to (required with `secrets`; see the module docs).
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RouteConfig {
@@ -87,6 +103,10 @@ pub struct RouteConfig {
     /// Secret values (`{{ .SecureJsonData.key }}`): never shown to the plugin or the audit log.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// Origins (`https://api.example`, loopback `http:` with `allowLoopbackHttp`) a route that
+    /// uses a secret may call; normalized by [`RouteConfig::validate`].
+    #[serde(default)]
+    pub secret_origins: Vec<String>,
 }
 
 impl fmt::Debug for RouteConfig {
@@ -100,16 +120,20 @@ impl fmt::Debug for RouteConfig {
         f.debug_struct("RouteConfig")
             .field("data", &self.data)
             .field("secrets", &hidden)
+            .field("secret_origins", &self.secret_origins)
             .finish()
     }
 }
 
 impl RouteConfig {
-    /// Check keys and values; `what` names the option in messages (e.g. `routes["acme-app"]`).
+    /// Check keys and values and normalize `secretOrigins`; `what` names the option in
+    /// messages (e.g. `routes["acme-app"]`).
     ///
     /// # Errors
-    /// [`RouteError::Config`] (`INVALID_ARGUMENT`) naming the key at fault (never a value).
-    pub fn validate(&self, what: &str) -> Result<(), RouteError> {
+    /// [`RouteError::Config`] (`INVALID_ARGUMENT`) naming the key at fault (never a value),
+    /// `secrets` without `secretOrigins`, or a `secretOrigins` entry that is not an `https:`
+    /// origin (loopback `http:` with `allow_loopback_http`).
+    pub fn validate(&mut self, what: &str, allow_loopback_http: bool) -> Result<(), RouteError> {
         for (map, name) in [(&self.data, "data"), (&self.secrets, "secrets")] {
             if map.len() > MAX_KEYS {
                 return Err(RouteError::Config(format!(
@@ -137,6 +161,22 @@ impl RouteConfig {
                 }
             }
         }
+        if !self.secrets.is_empty() && self.secret_origins.is_empty() {
+            return Err(RouteError::Config(format!(
+                "{what} has secrets but no secretOrigins: list the origins these secrets may be sent to (e.g. secretOrigins: [\"https://api.example.com\"])"
+            )));
+        }
+        if self.secret_origins.len() > MAX_KEYS {
+            return Err(RouteError::Config(format!(
+                "{what}.secretOrigins has {} entries; at most {MAX_KEYS} are accepted",
+                self.secret_origins.len()
+            )));
+        }
+        for o in &mut self.secret_origins {
+            *o = parse_origin(o, allow_loopback_http).map_err(|why| {
+                RouteError::Config(format!("{what}.secretOrigins: {:?} {why}", shorten(o)))
+            })?;
+        }
         Ok(())
     }
 
@@ -150,9 +190,12 @@ impl RouteConfig {
 ///
 /// # Errors
 /// [`RouteError::Config`] for a key that is not a plugin id or an invalid [`RouteConfig`].
-pub fn validate_configs(configs: &BTreeMap<String, RouteConfig>) -> Result<(), RouteError> {
+pub fn validate_configs(
+    configs: &mut BTreeMap<String, RouteConfig>,
+    allow_loopback_http: bool,
+) -> Result<(), RouteError> {
     for (id, config) in configs {
-        validate_entry(id, config)?;
+        validate_entry(id, config, allow_loopback_http)?;
     }
     Ok(())
 }
@@ -161,11 +204,39 @@ pub fn validate_configs(configs: &BTreeMap<String, RouteConfig>) -> Result<(), R
 ///
 /// # Errors
 /// As [`validate_configs`].
-pub fn validate_entry(id: &str, config: &RouteConfig) -> Result<(), RouteError> {
+pub fn validate_entry(
+    id: &str,
+    config: &mut RouteConfig,
+    allow_loopback_http: bool,
+) -> Result<(), RouteError> {
     PluginId::parse(id).map_err(|e| {
         RouteError::Config(format!("routes: {:?} is not a plugin id: {e}", shorten(id)))
     })?;
-    config.validate(&format!("routes[{id:?}]"))
+    config.validate(&format!("routes[{id:?}]"), allow_loopback_http)
+}
+
+/// `text` as a serialized origin (`https://host[:port]`), or why it is not one.
+fn parse_origin(text: &str, allow_loopback_http: bool) -> Result<String, &'static str> {
+    let url = Url::parse(text).map_err(|_| "is not a URL")?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_loopback_http && super::network::is_loopback(&url) => {}
+        "http" => {
+            return Err(
+                "is http:; expected https: (loopback http: only with dangerous.allowLoopbackHttp)",
+            )
+        }
+        _ => return Err("is not an https: origin"),
+    }
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err("is not an origin (no path, query, fragment or credentials)");
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Why a route request was refused. Messages name the route path, the template or the key,
@@ -240,6 +311,14 @@ pub enum RouteError {
         /// Why.
         reason: String,
     },
+    /// The route uses a secret and its URL's origin is not one of the host's `secretOrigins`.
+    #[error("route {path:?} would send a host secret to {origin}, which is not in this plugin's secretOrigins; nothing was sent")]
+    SecretOrigin {
+        /// The route path.
+        path: String,
+        /// The origin the route resolved to.
+        origin: String,
+    },
     /// The answer came from another origin than the route URL's.
     #[error(
         "route {path:?} was answered from another origin than its url's; the answer is refused"
@@ -266,7 +345,9 @@ impl Coded for RouteError {
             | RouteError::Template { .. }
             | RouteError::Header { .. }
             | RouteError::Config(_) => ErrorCode::InvalidArgument,
-            RouteError::Url { .. } | RouteError::Escaped { .. } => ErrorCode::NetworkDenied,
+            RouteError::Url { .. }
+            | RouteError::SecretOrigin { .. }
+            | RouteError::Escaped { .. } => ErrorCode::NetworkDenied,
         }
     }
     fn permission(&self) -> Option<&str> {
@@ -313,6 +394,12 @@ pub enum TemplateError {
 /// # Errors
 /// [`TemplateError`] for an unterminated `{{`, another expression, or a key `config` lacks.
 pub fn substitute(template: &str, config: &RouteConfig) -> Result<String, TemplateError> {
+    fill(template, config).map(|(text, _)| text)
+}
+
+/// [`substitute`], and whether a secret was filled in.
+fn fill(template: &str, config: &RouteConfig) -> Result<(String, bool), TemplateError> {
+    let mut uses_secret = false;
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     let mut offset = 0;
@@ -342,13 +429,14 @@ pub fn substitute(template: &str, config: &RouteConfig) -> Result<String, Templa
             key: key.to_owned(),
             option,
         })?;
+        uses_secret |= option == "secrets";
         out.push_str(value);
         let consumed = start + 2 + end + 2;
         offset += consumed;
         rest = rest.get(consumed..).unwrap_or_default();
     }
     out.push_str(rest);
-    Ok(out)
+    Ok((out, uses_secret))
 }
 
 /// A parsed `route:<path>[?query]` request URL.
@@ -445,8 +533,9 @@ impl fmt::Debug for Resolved {
 ///
 /// # Errors
 /// [`RouteError::NoUrl`], [`RouteError::Template`], [`RouteError::Url`] (not `https:` — or
-/// loopback `http:` with `allow_loopback_http` —, credentials, fragment, ambiguous characters)
-/// and [`RouteError::Header`] (a value with CR, LF or NUL). Messages quote templates only.
+/// loopback `http:` with `allow_loopback_http` —, credentials, fragment, ambiguous characters),
+/// [`RouteError::Header`] (a value with CR, LF or NUL) and [`RouteError::SecretOrigin`] (a
+/// secret bound for an origin not in `config.secret_origins`). Messages quote templates only.
 pub fn resolve(
     route: &Route,
     config: &RouteConfig,
@@ -462,12 +551,13 @@ pub fn resolve(
         template: shorten(template),
         reason: reason.to_owned(),
     };
-    let text = substitute(template, config).map_err(|problem| RouteError::Template {
-        path: shorten(path),
-        field: "url".to_owned(),
-        template: shorten(template),
-        problem: Box::new(problem),
-    })?;
+    let (text, mut uses_secret) =
+        fill(template, config).map_err(|problem| RouteError::Template {
+            path: shorten(path),
+            field: "url".to_owned(),
+            template: shorten(template),
+            problem: Box::new(problem),
+        })?;
     if text.chars().any(|c| c.is_control() || c == '\\')
         || text.starts_with(' ')
         || text.ends_with(' ')
@@ -509,12 +599,13 @@ pub fn resolve(
     }
     let mut headers = Vec::with_capacity(route.headers().len());
     for (i, h) in route.headers().iter().enumerate() {
-        let value = substitute(h.content(), config).map_err(|problem| RouteError::Template {
-            path: shorten(path),
-            field: format!("headers[{i}].content"),
-            template: shorten(h.content()),
-            problem: Box::new(problem),
-        })?;
+        let (value, secret) =
+            fill(h.content(), config).map_err(|problem| RouteError::Template {
+                path: shorten(path),
+                field: format!("headers[{i}].content"),
+                template: shorten(h.content()),
+                problem: Box::new(problem),
+            })?;
         if !is_token(h.name()) {
             return Err(RouteError::Header {
                 path: shorten(path),
@@ -529,7 +620,17 @@ pub fn resolve(
                 reason: "resolves to a value with CR, LF or NUL; refused".to_owned(),
             });
         }
+        uses_secret |= secret;
         headers.push((h.name().to_owned(), value));
+    }
+    if uses_secret {
+        let origin = url.origin().ascii_serialization();
+        if !config.secret_origins.contains(&origin) {
+            return Err(RouteError::SecretOrigin {
+                path: shorten(path),
+                origin,
+            });
+        }
     }
     Ok(Resolved { url, headers })
 }

@@ -2,7 +2,9 @@
 //!
 //! A plugin bundle may be signed by its author; the host (or a marketplace reviewer) holds the
 //! author's **public key** and checks the signature before the plugin is installed
-//! (DESIGN.md §3: parse manifest → verify signature → check SRI → …).
+//! (DESIGN.md §3: parse manifest → verify signature → check SRI → …). *What* is signed — one
+//! envelope over the manifest and the code — and which keys the host accepts (`trustedKeys`)
+//! are decided in [`super::provenance`]; this module is keys, encodings and the [`Verifier`].
 //!
 //! # Algorithms
 //!
@@ -166,6 +168,9 @@ pub enum SignatureError {
         /// The algorithm that was checked.
         algorithm: SignatureAlgorithm,
     },
+    /// The host accepts only its `trustedKeys`, and the key given is not one of them.
+    #[error("the public key given is not one of the host's trustedKeys")]
+    UntrustedKey,
     /// Signing failed (only the native signer produces this).
     #[error("signing failed: {reason}")]
     Signing {
@@ -183,6 +188,7 @@ impl Coded for SignatureError {
             SignatureError::Signing { .. } => ErrorCode::Internal,
             SignatureError::Malformed { .. }
             | SignatureError::AlgorithmMismatch { .. }
+            | SignatureError::UntrustedKey
             | SignatureError::Mismatch { .. } => ErrorCode::SignatureInvalid,
         }
     }

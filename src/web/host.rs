@@ -25,12 +25,15 @@ use super::storage::WebStorage;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
 use crate::core::csp::RunnerKind;
-use crate::core::engine::{Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status};
+use crate::core::engine::{
+    Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status, VerifiedCode,
+};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
 use crate::core::protocol::{event_message, Level, Reply};
+use crate::core::provenance::Provenance;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{MemoryBackend, StorageBackend};
 
@@ -139,7 +142,6 @@ pub(crate) struct Host {
     callbacks: Callbacks,
     pub(crate) sanitizer: Rc<Sanitizer>,
     pub(crate) policy_name: String,
-    pub(crate) require_signatures: bool,
     /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
     /// the SDK's policy.
     src_without_embedded_csp: bool,
@@ -175,7 +177,6 @@ impl Host {
             .trusted_types_policy
             .clone()
             .unwrap_or_else(|| "plugin-warden".to_owned());
-        let require_signatures = config.require_signatures.unwrap_or(false);
         let src_without_embedded_csp = config
             .dangerous
             .as_ref()
@@ -194,7 +195,6 @@ impl Host {
             callbacks,
             sanitizer,
             policy_name,
-            require_signatures,
             src_without_embedded_csp,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
@@ -259,8 +259,26 @@ impl Host {
     // ----- mounting -------------------------------------------------------------------------
 
     /// Start mounting; the promise settles when the plugin is ready or has failed.
+    ///
+    /// # Security
+    /// Code given with the mount (`code`, with an optional `signature`) runs only once
+    /// [`Host::verified_code`] passed it — the checks install-time code passes. A signature
+    /// needs WebCrypto, so that path is asynchronous.
     pub(crate) fn mount(self: &Rc<Self>, id: &str, element: &Element, opts: JsValue) -> Promise {
-        let result = self.start_mount(id, element, opts);
+        let result = match mount_time_code(&opts) {
+            Ok(Some((code, signature, opts))) => {
+                let (host, id, element) = (self.clone(), id.to_owned(), element.clone());
+                return wasm_bindgen_futures::future_to_promise(async move {
+                    let verified = host.verified_code(&id, code, signature).await;
+                    let started =
+                        verified.and_then(|v| host.start_mount(&id, &element, opts, Some(v)));
+                    host.deliver_audit();
+                    JsFuture::from(started.map_err(|e| js_error(&e))?).await
+                });
+            }
+            Ok(None) => self.start_mount(id, element, opts, None),
+            Err(e) => Err(e),
+        };
         self.deliver_audit();
         match result {
             Ok(p) => p,
@@ -268,11 +286,42 @@ impl Host {
         }
     }
 
+    /// Check code given at mount time (a worker's `code` or fetched `src`, a bundle iframe's
+    /// `code`) exactly as install-time code: the signature, if any, over the envelope of the
+    /// installed manifest and this code (WebCrypto), then `requireSignatures`,
+    /// `entry.integrity` and bundle analysis in the engine. The one function every mount path
+    /// that runs code it was handed calls; the result goes to `Engine::mount_code`.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`, `SIGNATURE_INVALID`, `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`.
+    pub(crate) async fn verified_code(
+        &self,
+        id: &str,
+        code: String,
+        signature: Option<String>,
+    ) -> Result<VerifiedCode, WardenError> {
+        let check = self
+            .engine
+            .borrow()
+            .mount_signature(id, &code, signature.as_deref());
+        let provenance = match check {
+            Err(e) => Err(e),
+            Ok(None) => Ok(Provenance::Unsigned),
+            Ok(Some(check)) => super::crypto::verify(check).await.map(Provenance::Signed),
+        };
+        let verified = self
+            .engine
+            .borrow_mut()
+            .verify_code(id, code, provenance, now());
+        verified
+    }
+
     fn start_mount(
         self: &Rc<Self>,
         id: &str,
         element: &Element,
         opts: JsValue,
+        provided: Option<VerifiedCode>,
     ) -> Result<Promise, WardenError> {
         let (allow, entry_src, assets, has_code) = {
             let engine = self.engine.borrow();
@@ -289,7 +338,7 @@ impl Host {
                 m.allow().to_vec(),
                 m.entry().map(|e| e.src().to_owned()),
                 m.assets().to_vec(),
-                engine.worker_code(id, None).is_ok(),
+                engine.mount_code(id, None).is_ok(),
             )
         };
         if self.mounts.borrow().contains_key(id) {
@@ -321,9 +370,24 @@ impl Host {
         let document = win.document().ok_or_else(|| {
             WardenError::new(ErrorCode::MountFailed, "the window has no document")
         })?;
-        let job = |kind, code, csp| -> Result<Option<RunnerJob>, WardenError> {
-            let code = self.engine.borrow().worker_code(id, code)?;
-            Ok(Some(RunnerJob { kind, code, csp }))
+        // Mount-time code reaches here only as `provided`, verified by Host::mount; without
+        // it, the code checked at install runs.
+        let mut provided = provided;
+        let mut job = |kind, code: Option<String>, csp| -> Result<Option<RunnerJob>, WardenError> {
+            let provided = provided.take();
+            if code.is_some() != provided.is_some() {
+                // invariant: Host::mount verifies every mount-time `code` first.
+                return Err(WardenError::new(
+                    ErrorCode::Internal,
+                    "mount-time code reached the mount unverified",
+                ));
+            }
+            let code = self.engine.borrow().mount_code(id, provided)?;
+            Ok(Some(RunnerJob {
+                kind,
+                code: code.as_str().to_owned(),
+                csp,
+            }))
         };
         let (plan, runner, ui) = match planned {
             MountPlan::Iframe(p) => (p, None, None),
@@ -1074,4 +1138,43 @@ fn fetch_error(e: &JsValue) -> (WardenError, bool) {
         _ => ErrorCode::NetworkDenied,
     };
     (WardenError::new(code, describe(e)), final_)
+}
+
+/// Code a mount was handed (`code`, and its `signature`), with the options the core parses
+/// (without `signature`, which only this layer reads). `None` when the mount names no code.
+///
+/// # Errors
+/// `MOUNT_FAILED` for a non-string `code` or `signature`, or a `signature` without `code`.
+fn mount_time_code(
+    opts: &JsValue,
+) -> Result<Option<(String, Option<String>, JsValue)>, WardenError> {
+    if !opts.is_object() {
+        return Ok(None);
+    }
+    let field = |name: &str| Reflect::get(opts, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |name: &str, v: JsValue| -> Result<Option<String>, WardenError> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        v.as_string().map(Some).ok_or_else(|| {
+            WardenError::new(
+                ErrorCode::MountFailed,
+                format!("mount options: `{name}` must be a string"),
+            )
+        })
+    };
+    let code = text("code", field("code"))?;
+    let signature = text("signature", field("signature"))?;
+    match (code, signature) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(WardenError::new(
+            ErrorCode::MountFailed,
+            "mount options: `signature` covers the mount's `code`, which is missing",
+        )),
+        (Some(code), signature) => {
+            let rest = Object::assign(&Object::new(), opts.unchecked_ref());
+            let _ = Reflect::delete_property(&rest, &"signature".into());
+            Ok(Some((code, signature, rest.into())))
+        }
+    }
 }

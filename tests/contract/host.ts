@@ -1,6 +1,6 @@
 // The host side of DESIGN.md §6, written the way a host developer would. `tsc --noEmit` over
 // this file against pkg/*.d.ts is the contract check: renaming or retyping any of these fails it.
-import init, { PluginHost, sanitize, analyzeBundle, validateManifest } from 'plugin-warden';
+import init, { PluginHost, sanitize, analyzeBundle, validateManifest, signedBytes } from 'plugin-warden';
 import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo } from 'plugin-warden';
 
 export async function host(element: HTMLElement, manifest: object, code: string): Promise<void> {
@@ -20,6 +20,15 @@ export async function host(element: HTMLElement, manifest: object, code: string)
   await host.mount('acme-patents-app', element, { mode: 'iframe', src: 'https://plugins.acme.example/patents/' });
   await host.mount('acme-panel', element, { mode: 'shadow', html: '<p>hi</p>' });
   await host.mount('acme-counter', element, { mode: 'worker', ui: 'shadow' });
+  // Provenance (issue 13): pinned keys, mount-time code with its signature, the bytes to sign.
+  const pinned = new PluginHost({
+    requireSignatures: true,
+    trustedKeys: ['MFkw', { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
+    routes: { 'acme-patents-app': { data: { host: 'api.acme.example' }, secrets: { key: 'k' }, secretOrigins: ['https://api.acme.example'] } },
+  });
+  await pinned.install(manifest, { code, signature: 'c2ln' });
+  await pinned.mount('acme-worker', element, { mode: 'worker', code, signature: 'c2ln' });
+  const toSign: Uint8Array = signedBytes(manifest, code);
   const status: PluginStatus = host.status(info.id);
   if (status.state === 'failed') {
     const code: ErrorCode = status.code;

@@ -80,8 +80,8 @@ test('INVALID_MANIFEST for the id of an installed plugin leaves that plugin inst
     const H = window.installHarness;
     const host = new H.PluginHost({ hostVersion: '3.2.0', storage: 'memory' });
     const m = H.manifest();
-    const first = await H.attempt(host, m, undefined, { mount: false });
-    const again = await H.attempt(host, { ...m, name: 7 }, undefined, { mount: false });
+    const first = await H.attempt(host, m, undefined);
+    const again = await H.attempt(host, { ...m, name: 7 }, undefined);
     return { first, again };
   });
   assert.equal(r.first.error, undefined);
@@ -96,24 +96,33 @@ for (const kind of ['ecdsa', 'rsa']) {
       const H = window.installHarness;
       const host = new H.PluginHost({ hostVersion: '3.2.0', storage: 'memory' });
       const pair = await H.keyPair(kind);
-      const signature = await H.sign(pair, code);
       const tampered = H.tamper(code);
       const out = { jwkKty: pair.jwk.kty, spkiLength: pair.spki.length, tamperedDiffers: tampered !== code };
       for (const form of ['jwk', 'spki']) {
         const publicKey = pair[form];
-        out[`${form}Tampered`] = await H.attempt(host, H.manifest(), { code: tampered, signature, publicKey });
-        out[`${form}Good`] = await H.attempt(host, H.manifest(), { code, signature, publicKey });
+        const m1 = H.manifest();
+        out[`${form}Tampered`] = await H.attempt(host, m1, { code: tampered, signature: await H.sign(pair, m1, code), publicKey });
+        const m2 = H.manifest();
+        out[`${form}Good`] = await H.attempt(host, m2, { code, signature: await H.sign(pair, m2, code), publicKey });
         // The same id that failed can be installed once the code is right.
         const retry = { id: out[`${form}Tampered`].id, name: 'Retry', version: '1.0.0' };
-        out[`${form}Retry`] = await H.attempt(host, retry, { code, signature, publicKey });
+        out[`${form}Retry`] = await H.attempt(host, retry, { code, signature: await H.sign(pair, retry, code), publicKey });
+        // The signed manifest with one permission added: the signature covers the manifest too.
+        const m3 = H.manifest();
+        const widened = { ...m3, permissions: ['storage'] };
+        out[`${form}Widened`] = await H.attempt(host, widened, { code, signature: await H.sign(pair, m3, code), publicKey });
       }
       // Wrong key (another pair of the same kind) and a corrupted signature.
       const other = await H.keyPair(kind);
-      out.wrongKey = await H.attempt(host, H.manifest(), { code, signature, publicKey: other.jwk });
-      const sigBytes = atob(signature);
+      const m4 = H.manifest();
+      const signature = await H.sign(pair, m4, code);
+      out.wrongKey = await H.attempt(host, m4, { code, signature, publicKey: other.jwk });
+      const m5 = H.manifest();
+      const sigBytes = atob(await H.sign(pair, m5, code));
       const badSig = btoa(sigBytes.slice(0, 10) + String.fromCharCode(sigBytes.charCodeAt(10) ^ 1) + sigBytes.slice(11));
-      out.flippedSignature = await H.attempt(host, H.manifest(), { code, signature: badSig, publicKey: pair.spki });
-      out.missingKey = await H.attempt(host, H.manifest(), { code, signature });
+      out.flippedSignature = await H.attempt(host, m5, { code, signature: badSig, publicKey: pair.spki });
+      const m6 = H.manifest();
+      out.missingKey = await H.attempt(host, m6, { code, signature: await H.sign(pair, m6, code) });
       out.afterAll = await H.attempt(host, H.manifest());
       return out;
     }, { kind, code: CODE });
@@ -123,6 +132,7 @@ for (const kind of ['ecdsa', 'rsa']) {
       assertFailed(r[`${form}Tampered`], 'SIGNATURE_INVALID', `${form} tampered`);
       assertInstalled(r[`${form}Good`], `${form} untampered`);
       assertInstalled(r[`${form}Retry`], `${form} retry of the failed id`);
+      assertFailed(r[`${form}Widened`], 'SIGNATURE_INVALID', `${form} manifest widened after signing`);
     }
     assertFailed(r.wrongKey, 'SIGNATURE_INVALID', 'wrong key');
     assertFailed(r.flippedSignature, 'SIGNATURE_INVALID', 'flipped signature bit');
@@ -136,17 +146,127 @@ test('SIGNATURE_INVALID: a requireSignatures host refuses unsigned code and acce
     const H = window.installHarness;
     const host = new H.PluginHost({ hostVersion: '3.2.0', storage: 'memory', requireSignatures: true });
     const pair = await H.keyPair('ecdsa');
-    const signature = await H.sign(pair, code);
+    const m = H.manifest();
+    const signature = await H.sign(pair, m, code);
     return {
       unsigned: await H.attempt(host, H.manifest(), { code }),
       noCode: await H.attempt(host, H.manifest()),
-      signed: await H.attempt(host, H.manifest(), { code, signature, publicKey: pair.jwk }),
+      signed: await H.attempt(host, m, { code, signature, publicKey: pair.jwk }),
     };
   }, CODE);
   assertFailed(r.unsigned, 'SIGNATURE_INVALID', 'unsigned');
   assert.match(r.unsigned.error.message, /requires signed plugins/);
   assertFailed(r.noCode, 'SIGNATURE_INVALID', 'no code at all');
   assertInstalled(r.signed, 'signed');
+});
+
+test('signedBytes(manifest, code) is the envelope the page computes on its own, for objects and JSON text', async () => {
+  const r = await page.evaluate(async (code) => {
+    const H = window.installHarness;
+    const m = H.manifest({ permissions: ['storage'], description: 'é “x” \u0001' });
+    const dec = (bytes) => new TextDecoder().decode(bytes);
+    let bad;
+    try { H.signedBytes(42, code); } catch (e) { bad = e.code; }
+    return {
+      fromObject: dec(H.signedBytes(m, code)),
+      fromText: dec(H.signedBytes(JSON.stringify(m, null, 2), code)),
+      independent: dec(await H.envelope(m, code)),
+      otherCode: dec(H.signedBytes(m, `${code} `)),
+      bad,
+    };
+  }, CODE);
+  assert.match(r.independent, /^plugin-warden\/signature\/v1\nmanifest-sha256 [0-9a-f]{64}\ncode-sha256 [0-9a-f]{64}\n$/);
+  assert.equal(r.fromObject, r.independent);
+  assert.equal(r.fromText, r.independent);
+  assert.notEqual(r.otherCode, r.independent);
+  assert.equal(r.bad, 'INVALID_ARGUMENT');
+});
+
+test('trustedKeys: only the host\'s keys verify; publicKey may be omitted and, if given, must be trusted', async () => {
+  const r = await page.evaluate(async (code) => {
+    const H = window.installHarness;
+    const author = await H.keyPair('ecdsa');
+    const stranger = await H.keyPair('rsa');
+    const host = new H.PluginHost({ hostVersion: '3.2.0', storage: 'memory', requireSignatures: true, trustedKeys: [author.spki] });
+    const signed = async (pair, extra = {}) => { const m = H.manifest(); return [m, { code, signature: await H.sign(pair, m, code), ...extra }]; };
+    const out = {};
+    out.noPublicKey = await H.attempt(host, ...(await signed(author)));
+    // The same key as a JWK is the same key.
+    out.trustedAsJwk = await H.attempt(host, ...(await signed(author, { publicKey: author.jwk })));
+    out.strangerWithKey = await H.attempt(host, ...(await signed(stranger, { publicKey: stranger.jwk })));
+    out.strangerNoKey = await H.attempt(host, ...(await signed(stranger)));
+    for (const [name, trustedKeys] of [['empty', []], ['garbage', ['not a key']]]) {
+      try { new H.PluginHost({ storage: 'memory', trustedKeys }); out[name] = 'constructed'; } catch (e) { out[name] = { code: e.code, message: e.message }; }
+    }
+    return out;
+  }, CODE);
+  assertInstalled(r.noPublicKey, 'signed by a trusted key, no publicKey');
+  assertInstalled(r.trustedAsJwk, 'trusted key given as JWK');
+  assertFailed(r.strangerWithKey, 'SIGNATURE_INVALID', 'untrusted key offered as publicKey');
+  assert.match(r.strangerWithKey.error.message, /trustedKeys/);
+  assertFailed(r.strangerNoKey, 'SIGNATURE_INVALID', 'signed by an untrusted key');
+  assert.equal(r.empty.code, 'INVALID_ARGUMENT', JSON.stringify(r.empty));
+  assert.equal(r.garbage.code, 'INVALID_ARGUMENT', JSON.stringify(r.garbage));
+  assert.match(r.garbage.message, /trustedKeys\[0\]/);
+});
+
+test('mount-time code is checked like install code: signature (requireSignatures), entry.integrity, analysis', async () => {
+  const r = await page.evaluate(async (code) => {
+    const H = window.installHarness;
+    const notes = [];
+    const host = new H.PluginHost({ storage: 'memory', requireSignatures: true, onNotify: (n) => notes.push(n.message) });
+    const pair = await H.keyPair('ecdsa');
+    const m = H.manifest({ permissions: ['ui:notify'] });
+    await host.install(m, { code, signature: await H.sign(pair, m, code), publicKey: pair.jwk });
+    const update = "const sdk = await pluginWarden.connect(); await sdk.ui.notify('updated code runs');";
+    const frames = () => document.querySelectorAll('iframe').length;
+    const mount = async (options, settle = async () => {}) => {
+      const el = document.createElement('div');
+      document.body.append(el);
+      const before = frames();
+      try {
+        const info = await host.mount(m.id, el, { mode: 'worker', ...options });
+        await settle();
+        return { info, status: host.status(m.id) };
+      } catch (e) {
+        return { error: { code: e.code, message: e.message }, framesAdded: frames() - before, status: host.status(m.id) };
+      } finally {
+        try { host.unmount(m.id); } catch { /* not mounted */ }
+      }
+    };
+    const widened = { ...m, permissions: ['ui:notify', 'storage'] };
+    const out = {
+      unsigned: await mount({ code: update }),
+      otherManifest: await mount({ code: update, signature: await H.sign(pair, widened, update) }),
+      otherKey: await mount({ code: update, signature: await H.sign(await H.keyPair('ecdsa'), m, update) }),
+      badType: await mount({ code: update, signature: 42 }),
+      signatureWithoutCode: await mount({ signature: await H.sign(pair, m, update) }),
+      hostile: await mount({ code: 'eval(location.hash)', signature: await H.sign(pair, m, 'eval(location.hash)') }),
+      signed: await mount({ code: update, signature: await H.sign(pair, m, update) }, async () => {
+        for (let i = 0; i < 50 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      }),
+    };
+    out.notes = notes;
+    // Without requireSignatures, entry.integrity still holds mount-time code to the reviewed bytes.
+    const plain = new H.PluginHost({ storage: 'memory' });
+    const pinned = H.manifest({ entry: { src: 'https://plugins.example/p/', integrity: await H.sri(code) } });
+    await plain.install(pinned, { code });
+    const el = document.createElement('div');
+    document.body.append(el);
+    try { await plain.mount(pinned.id, el, { mode: 'worker', code: update }); out.pinned = 'mounted'; } catch (e) { out.pinned = e.code; }
+    return out;
+  }, CODE);
+  for (const [name, code] of [['unsigned', 'SIGNATURE_INVALID'], ['otherManifest', 'SIGNATURE_INVALID'], ['otherKey', 'SIGNATURE_INVALID'],
+    ['badType', 'MOUNT_FAILED'], ['signatureWithoutCode', 'MOUNT_FAILED'], ['hostile', 'BUNDLE_REJECTED']]) {
+    assert.equal(r[name].error?.code, code, `${name}: ${JSON.stringify(r[name])}`);
+    assert.equal(r[name].framesAdded, 0, `${name}: a frame was created before the code was verified`);
+    assert.deepEqual(r[name].status, { state: 'installed' }, name);
+  }
+  assert.match(r.unsigned.error.message, /requires signed plugins/);
+  assert.equal(r.signed.error, undefined, JSON.stringify(r.signed));
+  assert.equal(r.signed.info.mode, 'worker');
+  assert.deepEqual(r.notes, ['updated code runs']);
+  assert.equal(r.pinned, 'INTEGRITY_MISMATCH');
 });
 
 test('INTEGRITY_MISMATCH: sha384 of the code (computed with crypto.subtle) installs; a wrong digest fails', async () => {
@@ -238,13 +358,14 @@ test('one host survives every failure in a row and still installs a good plugin'
     const H = window.installHarness;
     const host = new H.PluginHost({ hostVersion: '1.0.0', storage: 'memory' });
     const pair = await H.keyPair('ecdsa');
-    const signature = await H.sign(pair, code);
+    const tamperedManifest = H.manifest();
+    const goodManifest = H.manifest();
     const dup = H.manifest();
     await host.install(dup);
     const codes = [];
     const cases = [
       [{ id: 'x', name: 'X', version: '1.0.0' }, undefined],
-      [H.manifest(), { code: H.tamper(code), signature, publicKey: pair.jwk }],
+      [tamperedManifest, { code: H.tamper(code), signature: await H.sign(pair, tamperedManifest, code), publicKey: pair.jwk }],
       [H.manifest(), { code, integrity: await H.sri('other') }],
       [H.manifest(), { code: 'eval(x)' }],
       [H.manifest({ compatibility: '^2.0.0' }), undefined],
@@ -253,7 +374,7 @@ test('one host survives every failure in a row and still installs a good plugin'
     for (const [m, o] of cases) {
       try { await host.install(m, o); codes.push('installed'); } catch (e) { codes.push(e.code); }
     }
-    const good = await H.attempt(host, H.manifest(), { code, signature, publicKey: pair.spki });
+    const good = await H.attempt(host, goodManifest, { code, signature: await H.sign(pair, goodManifest, code), publicKey: pair.spki });
     return { codes, good, plugins: host.plugins() };
   }, CODE);
   assert.deepEqual(r.codes, ['INVALID_MANIFEST', 'SIGNATURE_INVALID', 'INTEGRITY_MISMATCH', 'BUNDLE_REJECTED', 'INCOMPATIBLE', 'ALREADY_EXISTS']);

@@ -54,7 +54,7 @@ const MANIFEST = {
 const HOST_OPTIONS = {
   user: { role: 'Editor' },
   dangerous: { allowLoopbackHttp: true },
-  routes: { [ID]: { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: SECRET, token: TOKEN } } },
+  routes: { [ID]: { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: SECRET, token: TOKEN }, secretOrigins: [API_ORIGIN] } },
 };
 
 /** Every request the API server saw: { method, path, headers }. */
@@ -261,10 +261,10 @@ test('host.auditLog() and onAudit record route calls and refusals without any se
   // A host that later rotates the key: the new one is redacted as well, the old one stays so.
   const NEW = `sk-rotated-${randomBytes(8).toString('hex')}`;
   assert.deepEqual(
-    await s.host('setRouteConfig', ID, { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: NEW, token: TOKEN } }),
+    await s.host('setRouteConfig', ID, { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: NEW, token: TOKEN }, secretOrigins: [API_ORIGIN] }),
     { ok: true, value: undefined },
   );
-  const bad = await s.host('setRouteConfig', ID, { secrets: { apiKey: '' } });
+  const bad = await s.host('setRouteConfig', ID, { secrets: { apiKey: '' }, secretOrigins: [API_ORIGIN] });
   assert.equal(bad.error?.code, 'INVALID_ARGUMENT');
   assert.ok(!bad.error.message.includes(SECRET));
   await s.host('setUser', { role: 'Editor' });
@@ -281,4 +281,39 @@ test('host.auditLog() and onAudit record route calls and refusals without any se
   assert.ok(!containsSecret(text), 'a secret reached the audit log');
   assert.ok(!text.includes(NEW), 'the rotated secret reached the audit log');
   assert.ok(!(await pluginView(s.plugin)).includes(NEW));
+});
+
+test('secrets go only to the host\'s secretOrigins: a route moved to another origin is NETWORK_DENIED and nothing is sent', async (t) => {
+  const s = await setUp(t);
+  // Secrets with no approved origin are refused outright.
+  const none = await s.host('setRouteConfig', ID, { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: SECRET, token: TOKEN } });
+  assert.equal(none.error?.code, 'INVALID_ARGUMENT', JSON.stringify(none));
+  assert.match(none.error.message, /secretOrigins/);
+  assert.ok(!containsSecret(none.error.message));
+  // The same API under another origin (localhost vs 127.0.0.1) is not an approved one.
+  const moved = await s.host('setRouteConfig', ID, { data: { apiHost: `localhost:${API_PORT}` }, secrets: { apiKey: SECRET, token: TOKEN }, secretOrigins: [API_ORIGIN] });
+  assert.equal(moved.ok, true, JSON.stringify(moved));
+  const count = seen.length;
+  const refused = await s.run('api.fetch', 'route:api/patents');
+  assert.equal(refused.error?.code, 'NETWORK_DENIED', JSON.stringify(refused));
+  assert.match(refused.error.message, new RegExp(`http://localhost:${API_PORT}.*secretOrigins`));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(seen.slice(count), [], 'a request left for an origin the host did not approve');
+  assert.ok(!containsSecret(await pluginView(s.plugin)));
+  assert.ok(!containsSecret(await auditText(s.page)));
+  // Back at the approved origin the route works.
+  await s.host('setRouteConfig', ID, HOST_OPTIONS.routes[ID]);
+  assert.equal((await s.run('api.fetch', 'route:api/patents')).value?.status, 200);
+});
+
+test('permissions.has answers only the plugin\'s own namespace; host.hasPermission is unchanged', async (t) => {
+  const s = await setUp(t);
+  assert.equal((await s.host('setUser', { role: 'Admin', permissions: ['folders:admin', 'other-plugin.secret:read'] })).ok, true);
+  for (const action of ['folders:admin', 'other-plugin.secret:read']) {
+    assert.equal(await s.page.evaluate((a) => window.routesHarness.host.hasPermission(a), action), true, `host view of ${action}`);
+    const r = await s.run('permissions.has', action);
+    assert.deepEqual(r, { ok: true, value: false }, `plugin view of ${action}`);
+  }
+  assert.deepEqual(await s.run('permissions.has', ACTION), { ok: true, value: true });
+  assert.deepEqual(await s.run('permissions.has', 'api:read'), { ok: true, value: true });
 });

@@ -1,7 +1,7 @@
 // Install harness page for tests/e2e/install.test.mjs, served with the host CSP. It exposes
 // plugin-warden and small WebCrypto helpers (key generation, signing, SRI) to the test, which
 // drives host.install() scenarios through page.evaluate. Nothing here touches an HTML sink.
-import init, { PluginHost } from '/pkg/index.js';
+import init, { PluginHost, signedBytes } from '/pkg/index.js';
 
 const enc = new TextEncoder();
 const subtle = crypto.subtle;
@@ -34,9 +34,34 @@ async function keyPair(kind) {
   };
 }
 
-/** Base64 signature over `code` (ECDSA: raw r||s, as WebCrypto produces). */
-async function sign(pair, code) {
-  return b64(await subtle.sign(ALGS[pair.kind].sign, pair.privateKey, enc.encode(code)));
+/**
+ * The signed envelope (src/core/provenance.rs, format v1), computed here independently of the
+ * SDK: the manifest's canonical JSON (members sorted by UTF-16 code units — what Array#sort
+ * does —, JSON.stringify's escapes), SHA-256 of it and of the code, as lowercase hex lines.
+ */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function sha256Hex(bytes) {
+  return [...new Uint8Array(await subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function envelope(manifest, code) {
+  const m = typeof manifest === 'string' ? JSON.parse(manifest) : manifest;
+  const text = 'plugin-warden/signature/v1\n'
+    + `manifest-sha256 ${await sha256Hex(enc.encode(canonical(m)))}\n`
+    + `code-sha256 ${await sha256Hex(enc.encode(code))}\n`;
+  return enc.encode(text);
+}
+
+/** Base64 signature over the envelope of `manifest` and `code` (ECDSA: raw r||s, as WebCrypto produces). */
+async function sign(pair, manifest, code) {
+  return b64(await subtle.sign(ALGS[pair.kind].sign, pair.privateKey, await envelope(manifest, code)));
 }
 
 /** `sha384-<base64>` of `code`'s UTF-8 bytes. */
@@ -93,7 +118,7 @@ function manifest(extra = {}) {
 
 async function main() {
   await init();
-  window.installHarness = { PluginHost, keyPair, sign, sri, tamper, attempt, manifest, b64 };
+  window.installHarness = { PluginHost, signedBytes, keyPair, sign, envelope, sri, tamper, attempt, manifest, b64 };
   document.body.dataset.ready = 'true';
 }
 main().catch((e) => { document.body.dataset.error = `${e?.code ?? ''} ${e?.message ?? e}`; });

@@ -1,4 +1,9 @@
-//! `sri`, `sign` and `verify`.
+//! `sri`, `envelope`, `sign` and `verify`.
+//!
+//! `sign` and `verify` work on the signed envelope of `plugin_warden::core::provenance`: the
+//! manifest (`--manifest plugin.json`) and the code file together, the same bytes the browser
+//! SDK verifies at install and mount time. `envelope` prints those bytes, for signers outside
+//! this tool (`openssl dgst -sha256 -sign`, an HSM).
 
 use std::ffi::OsString;
 use std::io::Read as _;
@@ -6,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::integrity::{sri as sri_string, SriAlgorithm};
+use plugin_warden::core::provenance::{Envelope, ManifestDigest, SignatureCheck};
 use plugin_warden::core::signature::{
-    decode_signature, NativeVerifier, PublicKey, SigningKey, Verifier, MAX_KEY_BYTES,
-    MAX_SIGNATURE_BYTES,
+    decode_signature, NativeVerifier, PublicKey, SigningKey, MAX_KEY_BYTES, MAX_SIGNATURE_BYTES,
 };
 
 use base64::engine::general_purpose::STANDARD;
@@ -70,6 +75,53 @@ pub fn sri(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
     Ok(Some(Outcome::Clean))
 }
 
+/// The largest manifest file read, in bytes (the SDK's own message limit is far below).
+const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+
+/// The envelope of `--manifest` and the positional code file: the bytes a signature covers.
+fn envelope_of(args: &Args, what: &str) -> Result<(Envelope, PathBuf), CliError> {
+    let file = PathBuf::from(args.one_positional(what)?);
+    let manifest_path = PathBuf::from(args.value("manifest").ok_or_else(|| {
+        CliError::Usage(
+            "missing --manifest <plugin.json> (a signature covers the manifest and the code)"
+                .to_owned(),
+        )
+    })?);
+    let manifest = read_limited(&manifest_path, MAX_MANIFEST_BYTES, "a manifest")?;
+    let manifest = String::from_utf8(manifest).map_err(|_| {
+        CliError::Input(format!(
+            "{}: a manifest is UTF-8 JSON text",
+            manifest_path.display()
+        ))
+    })?;
+    let digest = ManifestDigest::of_json(&manifest)
+        .map_err(|e| CliError::Input(format!("{}: {e}", manifest_path.display())))?;
+    let code = read_all(&file)?;
+    Ok((Envelope::new(digest, &code), file))
+}
+
+/// Run `envelope`.
+///
+/// # Errors
+/// [`CliError`] for usage and I/O errors, and a manifest that is not JSON.
+pub fn envelope(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
+    let args = Args::parse(
+        argv,
+        &Spec {
+            options: &["manifest"],
+            flags: &[],
+        },
+    )?;
+    if args.help {
+        return Ok(None);
+    }
+    let (envelope, _) = envelope_of(&args, "code file")?;
+    let text = String::from_utf8(envelope.to_bytes())
+        .map_err(|_| CliError::Input("the envelope is not text".to_owned()))?;
+    crate::print_stdout(&text)?;
+    Ok(Some(Outcome::Clean))
+}
+
 /// Run `sign`.
 ///
 /// # Errors
@@ -78,14 +130,14 @@ pub fn sign(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
     let args = Args::parse(
         argv,
         &Spec {
-            options: &["key", "out"],
+            options: &["key", "out", "manifest"],
             flags: &[],
         },
     )?;
     if args.help {
         return Ok(None);
     }
-    let file = PathBuf::from(args.one_positional("file to sign")?);
+    let (envelope, file) = envelope_of(&args, "file to sign")?;
     let key_path = PathBuf::from(
         args.value("key")
             .ok_or_else(|| CliError::Usage("missing --key <private-key.pem>".to_owned()))?,
@@ -98,15 +150,16 @@ pub fn sign(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
         ))
     })?;
     let key = SigningKey::from_pkcs8_pem(&key_text).map_err(|e| key_error(&key_path, &e))?;
-    let data = read_all(&file)?;
-    let signature = key.sign(&data).map_err(|e| key_error(&key_path, &e))?;
+    let signature = key
+        .sign(&envelope.to_bytes())
+        .map_err(|e| key_error(&key_path, &e))?;
     let line = format!("{}\n", STANDARD.encode(signature));
     match args.value("out") {
         Some(out) => {
             let out = PathBuf::from(out);
             std::fs::write(&out, line).map_err(|e| CliError::io(&out, "write", &e))?;
             eprintln!(
-                "plugin-warden: signed {} with {} ({}); signature in {}",
+                "plugin-warden: signed {} and its manifest with {} ({}); signature in {}",
                 file.display(),
                 key.algorithm(),
                 key.algorithm().description(),
@@ -126,14 +179,14 @@ pub fn verify(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
     let args = Args::parse(
         argv,
         &Spec {
-            options: &["key", "signature"],
+            options: &["key", "signature", "manifest"],
             flags: &[],
         },
     )?;
     if args.help {
         return Ok(None);
     }
-    let file = PathBuf::from(args.one_positional("file to verify")?);
+    let (envelope, file) = envelope_of(&args, "file to verify")?;
     let key_path = PathBuf::from(
         args.value("key")
             .ok_or_else(|| CliError::Usage("missing --key <public-key>".to_owned()))?,
@@ -145,13 +198,13 @@ pub fn verify(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
     let key = PublicKey::parse(&read_limited(&key_path, MAX_KEY_BYTES, "a key")?)
         .map_err(|e| key_error(&key_path, &e))?;
     let sig_bytes = read_limited(&sig_path, MAX_SIGNATURE_BYTES, "a signature")?;
-    let data = read_all(&file)?;
     let result = decode_signature(&sig_bytes)
-        .and_then(|sig| NativeVerifier.verify_with_key(&key, &data, &sig));
+        .and_then(|sig| SignatureCheck::new(envelope, &sig, vec![key.clone()]))
+        .and_then(|check| check.verify_with(&NativeVerifier));
     match result {
-        Ok(()) => {
+        Ok(_) => {
             crate::print_stdout(&format!(
-                "valid: {} is signed by {} ({}, {})\n",
+                "valid: {} and its manifest are signed by {} ({}, {})\n",
                 file.display(),
                 key_path.display(),
                 key.algorithm(),

@@ -7,8 +7,9 @@ plugin-warden — review plugins for the plugin-warden host SDK
 Usage:
   plugin-warden check <plugin-dir|plugin.json> [--host-version X] [--json]
   plugin-warden sri <file> [--algorithm sha256|sha384|sha512]
-  plugin-warden sign --key <private-key.pem> <file> [--out <file.sig>]
-  plugin-warden verify --key <public-key> --signature <file.sig> <file>
+  plugin-warden sign --key <private-key.pem> --manifest <plugin.json> <file> [--out <file.sig>]
+  plugin-warden verify --key <public-key> --signature <file.sig> --manifest <plugin.json> <file>
+  plugin-warden envelope --manifest <plugin.json> <file>
   plugin-warden csp <plugin.json|plugin-dir>... [--nonce <base64>]
   plugin-warden <command> --help
   plugin-warden --version
@@ -53,9 +54,11 @@ Exit: 0, or 2 usage or I/O error.
 
 /// `plugin-warden sign --help`.
 pub const SIGN: &str = "\
-Usage: plugin-warden sign --key <private-key.pem> <file> [--out <file.sig>]
+Usage: plugin-warden sign --key <private-key.pem> --manifest <plugin.json> <file> [--out <file.sig>]
 
-Signs the file with an unencrypted PKCS#8 private key (`-----BEGIN PRIVATE KEY-----`, as
+Signs the manifest and the code file together (the envelope `plugin-warden envelope` prints:
+a fixed first line, the SHA-256 of the manifest's canonical JSON, the SHA-256 of the file)
+with an unencrypted PKCS#8 private key (`-----BEGIN PRIVATE KEY-----`, as
 `openssl genpkey` writes). The algorithm follows from the key type:
   RSA (2048..8192 bits)  RSASSA-PKCS1-v1_5 with SHA-256 (RS256)
   EC P-256               ECDSA with SHA-256 (ES256)
@@ -69,14 +72,32 @@ Exit: 0, or 2 usage, I/O or key error.
 
 /// `plugin-warden verify --help`.
 pub const VERIFY: &str = "\
-Usage: plugin-warden verify --key <public-key> --signature <file.sig> <file>
+Usage: plugin-warden verify --key <public-key> --signature <file.sig> --manifest <plugin.json> <file>
 
-Checks that the signature was made over the file by the key. The key may be PEM
+Checks that the signature was made by the key over the envelope of the manifest and the file
+(what `plugin-warden sign` signs and the browser SDK verifies): a changed manifest (one
+permission added) or one changed byte of the file is SIGNATURE_INVALID. The key may be PEM
 (`PUBLIC KEY` or `RSA PUBLIC KEY`), SPKI DER or a JWK; RSA keys under 2048 bits are refused.
 The signature file may hold base64 (standard or URL-safe) or raw bytes; ECDSA signatures may
 be raw r||s (WebCrypto, `plugin-warden sign`) or DER (`openssl dgst -sha256 -sign`).
 
 Exit: 0 valid, 1 invalid (SIGNATURE_INVALID), 2 usage, I/O or key error.
+";
+
+/// `plugin-warden envelope --help`.
+pub const ENVELOPE: &str = "\
+Usage: plugin-warden envelope --manifest <plugin.json> <file>
+
+Prints the exact bytes a plugin signature covers (format v1, ASCII):
+  plugin-warden/signature/v1
+  manifest-sha256 <hex SHA-256 of the manifest's canonical JSON>
+  code-sha256 <hex SHA-256 of the file>
+each line ending in a newline. `plugin-warden sign` signs these bytes; to sign them elsewhere:
+  plugin-warden envelope --manifest plugin.json bundle.js > env.txt
+  openssl dgst -sha256 -sign key.pem -out bundle.js.sig env.txt
+(`verify` and the browser SDK accept DER ECDSA signatures as well as raw r||s.)
+
+Exit: 0, or 2 usage or I/O error (including a manifest that is not JSON).
 ";
 
 /// `plugin-warden csp --help`.

@@ -401,3 +401,26 @@ fn frame_policies_never_name_keywords_or_wildcards_from_a_manifest() {
     assert!(frame_csp("not a url", &[]).is_err());
     assert!(frame_csp("data:text/html,x", &[]).is_err());
 }
+
+#[test]
+fn asset_origins_reach_img_and_media_only() {
+    let csp = CspBuilder::new()
+        .plugin_asset_origin("https://cdn.example/")
+        .unwrap()
+        .build();
+    let d = directives(&csp);
+    let get = |name: &str| d.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    assert_eq!(get("img-src"), Some("'self' https://cdn.example"));
+    assert_eq!(get("media-src"), Some("'self' https://cdn.example"));
+    assert!(!get("script-src").unwrap().contains("cdn.example"));
+    assert!(!get("connect-src").unwrap().contains("cdn.example"));
+    let both = CspBuilder::new()
+        .data_images(true)
+        .plugin_asset_origin("https://cdn.example")
+        .unwrap()
+        .build();
+    assert!(both.contains("img-src 'self' data: https://cdn.example;"));
+    assert!(CspBuilder::new()
+        .plugin_asset_origin("https://cdn.example; script-src *")
+        .is_err());
+}

@@ -28,7 +28,9 @@
 //! - `frame-ancestors 'self'`: permission prompts must not be clickjacked from a foreign page.
 //!   Only honoured in a header, not in `<meta>`.
 //! - `img-src` falls back to `default-src 'self'`; [`CspBuilder::data_images`] adds
-//!   `img-src 'self' data:` for hosts that let the sanitizer keep `data:` images.
+//!   `img-src 'self' data:` for hosts that let the sanitizer keep `data:` images, and
+//!   [`CspBuilder::plugin_asset_origin`] adds the manifests' `assets` origins to `img-src` and
+//!   `media-src` (remote-UI HTML keeps image URLs into those origins only).
 //! - Plugin origins are parsed with `url`, re-serialized (`Url::origin().ascii_serialization()`)
 //!   and checked against `^https?://[a-z0-9.-]+(:port)?$`, so a hostile manifest cannot inject a
 //!   directive or a keyword.
@@ -272,6 +274,7 @@ pub struct CspBuilder {
     trusted_types_policy: String,
     frame_origins: BTreeSet<String>,
     connect_origins: BTreeSet<String>,
+    asset_origins: BTreeSet<String>,
     data_images: bool,
     worker_runner: bool,
 }
@@ -291,6 +294,7 @@ impl CspBuilder {
             trusted_types_policy: DEFAULT_TRUSTED_TYPES_POLICY.to_owned(),
             frame_origins: BTreeSet::new(),
             connect_origins: BTreeSet::new(),
+            asset_origins: BTreeSet::new(),
             data_images: false,
             worker_runner: false,
         }
@@ -348,6 +352,17 @@ impl CspBuilder {
     /// [`CspError::InvalidOrigin`] (`INVALID_ARGUMENT`) — see [`parse_origin`].
     pub fn plugin_connect_origin(mut self, origin: &str) -> Result<Self, CspError> {
         self.connect_origins.insert(parse_origin(origin)?);
+        Ok(self)
+    }
+
+    /// Add a manifest's `assets` origin to `img-src` and `media-src`: a remote-UI plugin's
+    /// sanitized HTML (rendered in the host page) keeps image and media URLs into its declared
+    /// asset origins only, and the host page must let them load.
+    ///
+    /// # Errors
+    /// [`CspError::InvalidOrigin`] as for [`CspBuilder::plugin_frame_origin`].
+    pub fn plugin_asset_origin(mut self, origin: &str) -> Result<Self, CspError> {
+        self.asset_origins.insert(parse_origin(origin)?);
         Ok(self)
     }
 
@@ -411,8 +426,13 @@ impl CspBuilder {
             "form-action 'self'".to_owned(),
             "frame-ancestors 'self'".to_owned(),
         ];
-        if self.data_images {
-            directives.push("img-src 'self' data:".to_owned());
+        let assets: String = self.asset_origins.iter().map(|o| format!(" {o}")).collect();
+        let data = if self.data_images { " data:" } else { "" };
+        if self.data_images || !assets.is_empty() {
+            directives.push(format!("img-src 'self'{data}{assets}"));
+        }
+        if !assets.is_empty() {
+            directives.push(format!("media-src 'self'{assets}"));
         }
         directives.push("require-trusted-types-for 'script'".to_owned());
         directives.push(format!("trusted-types {}", self.trusted_types_policy));

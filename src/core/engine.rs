@@ -1859,6 +1859,9 @@ pub fn host_csp<'a>(
         for n in m.network() {
             b = b.plugin_connect_origin(&n.origin()).map_err(coded)?;
         }
+        for a in m.assets() {
+            b = b.plugin_asset_origin(a).map_err(coded)?;
+        }
     }
     for o in extra_connect_origins {
         b = b.plugin_connect_origin(o).map_err(coded)?;

@@ -210,7 +210,7 @@ test('trustedKeys: only the host\'s keys verify; publicKey may be omitted and, i
   assert.match(r.garbage.message, /trustedKeys\[0\]/);
 });
 
-test('mount-time code is checked like install code: signature (requireSignatures), entry.integrity, analysis', async () => {
+test('mount-time code (worker and bundle iframe) is checked like install code: signature (requireSignatures), entry.integrity, analysis', async () => {
   const r = await page.evaluate(async (code) => {
     const H = window.installHarness;
     const notes = [];
@@ -247,6 +247,26 @@ test('mount-time code is checked like install code: signature (requireSignatures
       }),
     };
     out.notes = notes;
+    // A bundle iframe built from mount-time code goes through the same checks.
+    notes.length = 0;
+    const bundle = async (options) => {
+      const el = document.createElement('div');
+      document.body.append(el);
+      const before = frames();
+      try {
+        const info = await host.mount(m.id, el, { mode: 'iframe', ...options });
+        for (let i = 0; i < 50 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+        return { info };
+      } catch (e) {
+        return { error: { code: e.code, message: e.message }, framesAdded: frames() - before };
+      } finally {
+        try { host.unmount(m.id); } catch { /* not mounted */ }
+      }
+    };
+    out.bundleUnsigned = await bundle({ code: update });
+    out.bundleOtherManifest = await bundle({ code: update, signature: await H.sign(pair, widened, update) });
+    out.bundleSigned = await bundle({ code: update, signature: await H.sign(pair, m, update) });
+    out.bundleNotes = [...notes];
     // Without requireSignatures, entry.integrity still holds mount-time code to the reviewed bytes.
     const plain = new H.PluginHost({ storage: 'memory' });
     const pinned = H.manifest({ entry: { src: 'https://plugins.example/p/', integrity: await H.sri(code) } });
@@ -267,6 +287,13 @@ test('mount-time code is checked like install code: signature (requireSignatures
   assert.equal(r.signed.info.mode, 'worker');
   assert.deepEqual(r.notes, ['updated code runs']);
   assert.equal(r.pinned, 'INTEGRITY_MISMATCH');
+  for (const name of ['bundleUnsigned', 'bundleOtherManifest']) {
+    assert.equal(r[name].error?.code, 'SIGNATURE_INVALID', `${name}: ${JSON.stringify(r[name])}`);
+    assert.equal(r[name].framesAdded, 0, `${name}: a frame was created before the code was verified`);
+  }
+  assert.equal(r.bundleSigned.error, undefined, JSON.stringify(r.bundleSigned));
+  assert.equal(r.bundleSigned.info.mode, 'iframe');
+  assert.deepEqual(r.bundleNotes, ['updated code runs']);
 });
 
 test('INTEGRITY_MISMATCH: sha384 of the code (computed with crypto.subtle) installs; a wrong digest fails', async () => {

@@ -210,7 +210,7 @@ impl PluginHost {
     /// Node).
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] options: JsValue,
     ) -> Result<PluginHost, JsValue> {
         if web_sys::window().is_none() {
             return Err(error(
@@ -219,7 +219,6 @@ impl PluginHost {
                  validateManifest, analyzeBundle, hostCsp and sanitize work anywhere",
             ));
         }
-        let options = options.unwrap_or(JsValue::UNDEFINED);
         if !(options.is_undefined() || options.is_null() || options.is_object()) {
             return Err(error(
                 ErrorCode::InvalidArgument,

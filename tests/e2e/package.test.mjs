@@ -154,6 +154,13 @@ test('the tarball: licences, README, every exported file, no runner script to co
   }
   assert.ok(meta.keywords.length > 3);
   assert.equal(meta.license, 'MIT OR Apache-2.0');
+  // The TS ErrorCode unions (host and client) list exactly the Rust codes.
+  const rust = [...readFileSync(join(ROOT, 'src/core/error.rs'), 'utf8').matchAll(/ErrorCode::\w+ => "([A-Z_]+)"/g)].map((m) => m[1]).sort();
+  for (const dts of ['plugin_warden.d.ts', 'client/index.d.ts']) {
+    const text = readFileSync(join(WORK, 'node_modules/plugin-warden', dts), 'utf8');
+    const union = text.match(/export type ErrorCode =([^;]+);/)[1];
+    assert.deepEqual([...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort(), rust, `${dts}: ErrorCode`);
+  }
   const readme = readFileSync(join(WORK, 'node_modules/plugin-warden/README.md'), 'utf8');
   for (const needle of ['Access-Control-Allow-Origin', 'Allow-CSP-From', '--loader:.wasm=file', 'webpack', 'importmap', 'npm install']) {
     assert.ok(readme.includes(needle), `the package README does not mention ${needle}`);
@@ -171,6 +178,14 @@ test('Node: coded errors before init(), for init() without bytes, and for a host
     attempt(() => validateManifest({ id: 'x', name: 'x' }));
     attempt(() => analyzeBundle('x'));
     attempt(() => hostCsp([], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' }));
+    // Every function the package exports (a new binding included) is guarded the same way.
+    const all = await import('plugin-warden');
+    const unguarded = [];
+    for (const [name, f] of Object.entries(all)) {
+      if (typeof f !== 'function' || ['default', 'initSync'].includes(name)) continue;
+      try { name === 'PluginHost' ? new f() : f(); unguarded.push(name); } catch (e) { if (e.code !== 'NOT_INITIALIZED') unguarded.push(name + ': ' + e.message); }
+    }
+    out.push('unguarded: ' + unguarded.join(', '));
     await init().then(() => out.push('no error'), (e) => out.push(e.code + ' ' + e.message));
     await init({ module_or_path: await readFile(new URL(import.meta.resolve('plugin-warden/plugin_warden_bg.wasm'))) });
     out.push(sanitize('<b onclick="x()">ok</b>'));
@@ -182,9 +197,10 @@ test('Node: coded errors before init(), for init() without bytes, and for a host
   for (const line of out.slice(0, 5)) {
     assert.match(line, /^PluginWardenError NOT_INITIALIZED .*call `await init\(\)` first/);
   }
-  assert.match(out[5], /^INVALID_ARGUMENT .*pass the wasm bytes/);
-  assert.equal(out[6], '<b>ok</b>');
-  assert.match(out[7], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
+  assert.equal(out[5], 'unguarded: ', 'wrap these exports in src/web/index.js (a call before init() must throw NOT_INITIALIZED)');
+  assert.match(out[6], /^INVALID_ARGUMENT .*pass the wasm bytes/);
+  assert.equal(out[7], '<b>ok</b>');
+  assert.match(out[8], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
 });
 
 test('TypeScript: tsc --strict over a host and a plugin using both entry points of the installed package', () => {

@@ -1,5 +1,6 @@
-// Completes pkg/ after wasm-pack: copies the plugin-side client, writes package.json with
-// `exports` for `plugin-warden` and `plugin-warden/client`, and the package README.
+// Completes pkg/ after wasm-pack: copies the entry module and the plugin-side client, writes
+// the self-contained runner page, the licences, the package README and package.json (`exports`
+// for every file a user imports or points a URL at).
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -16,32 +17,44 @@ for (const f of ['index.js', 'index.d.ts']) {
   copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
   copyFileSync(join(root, 'src/web', f), join(pkg, f));
 }
+for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
+copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
+
+// Cargo.toml is the one source of the package's identity. `repository`/`homepage` appear only
+// when Cargo.toml has them (no placeholder URLs); `bugs` follows a GitHub repository.
+const repository = field('repository');
+const homepage = field('homepage') ?? repository;
+const github = repository?.match(/^https:\/\/github\.com\/[^/]+\/[^/]+?(?:\.git)?\/?$/) ? repository.replace(/(\.git)?\/?$/, '') : undefined;
 
 const manifest = {
   name: 'plugin-warden',
   version: field('version'),
   description: field('description'),
   license: field('license'),
+  ...(repository ? { repository: { type: 'git', url: `git+${repository.replace(/\/?$/, '')}${github ? '.git' : ''}` } } : {}),
+  ...(homepage ? { homepage } : {}),
+  ...(github ? { bugs: { url: `${github}/issues` } } : {}),
   type: 'module',
   main: './index.js',
   module: './index.js',
   types: './index.d.ts',
-  sideEffects: ['./snippets/*'],
+  // index.js has no side effects (its PluginHost is a subclass, not a patched prototype);
+  // plugin_warden.js sets `Symbol.dispose` on its class when it loads, and the snippets are
+  // the bindings' JS imports. Everything else may be dropped when unused.
+  sideEffects: ['./plugin_warden.js', './snippets/*'],
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
     './client': { types: './client/index.d.ts', default: './client/index.js' },
+    './client/index.js': { types: './client/index.d.ts', default: './client/index.js' },
     './worker-runner.html': './worker-runner.html',
     './plugin_warden_bg.wasm': './plugin_warden_bg.wasm',
     './package.json': './package.json',
   },
   files: readdirSync(pkg).filter((f) => f !== 'package.json' && f !== '.gitignore'),
-  keywords: ['plugin', 'sandbox', 'iframe', 'postMessage', 'rbac', 'sanitizer', 'wasm', 'trusted-types'],
+  keywords: ['plugin', 'plugins', 'sandbox', 'iframe', 'postMessage', 'web-worker', 'csp', 'rbac', 'sanitizer', 'wasm', 'trusted-types'],
 };
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
-if (!manifest.files.includes('README.md')) manifest.files.push('README.md');
-writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-console.log(`package: pkg/ (plugin-warden ${manifest.version}; exports . and ./client)`);
+console.log(`package: pkg/ (plugin-warden ${manifest.version}; exports ${Object.keys(manifest.exports).join(' ')})`);
 
 // The runner page (worker plugins, bundle iframes) is one self-contained file: the client's
 // factory and the bootstrap inline, allowed by hash in the page's own <meta> policy, so it

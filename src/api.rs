@@ -24,16 +24,50 @@ const TS_TYPES: &'static str = r#"
 declare global {
   /** Trusted Types' TrustedHTML (TypeScript's DOM library does not declare it yet). */
   interface TrustedHTML { toString(): string }
+  /** `Symbol.dispose` (ES2026 explicit resource management), so `PluginHost`'s `[Symbol.dispose]` needs no `lib` setting. */
+  interface SymbolConstructor { readonly dispose: unique symbol }
 }
 /** Stable error codes (API). */
 export type ErrorCode =
   | 'INVALID_MANIFEST' | 'PERMISSION_DENIED' | 'NETWORK_DENIED' | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED' | 'MESSAGE_REJECTED' | 'INTEGRITY_MISMATCH' | 'SIGNATURE_INVALID'
   | 'INCOMPATIBLE' | 'BUNDLE_REJECTED' | 'MOUNT_FAILED' | 'TIMEOUT' | 'NOT_FOUND'
-  | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'INTERNAL';
+  | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'NOT_INITIALIZED' | 'INTERNAL';
 /** Errors thrown by plugin-warden. */
 export interface PluginWardenError extends Error { name: 'PluginWardenError'; code: ErrorCode; permission?: string }
+/** A capability a manifest's `permissions` / `optionalPermissions` may list (DESIGN.md §4). */
 export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
+/** What `grant`, `revoke` and the manifest's permission lists name: a capability. */
+export type Permission = Capability;
+/** A basic role (`Viewer` ⊂ `Editor` ⊂ `Admin`). */
+export type BasicRole = 'Viewer' | 'Editor' | 'Admin';
+/** A plugin manifest (`plugin.json`, DESIGN.md §4). The host validates it again at run time. */
+export interface Manifest {
+  /** Lowercase `[a-z0-9-]`, 3..64 characters. */
+  id: string;
+  name: string;
+  version?: string;
+  /** A semver range the host version must satisfy, e.g. `^3.0.0`. */
+  compatibility?: string;
+  permissions?: Permission[];
+  optionalPermissions?: Permission[];
+  /** Absolute `https:` URL prefixes `sdk.api.fetch` may reach. */
+  network?: string[];
+  entry?: { src: string; integrity?: string };
+  /** `https:` origins the plugin's frame or remote UI may load images, fonts, styles and media from. */
+  assets?: string[];
+  /** Permissions Policy features for the plugin's frame, e.g. `clipboard-write`. */
+  allow?: string[];
+  roles?: Array<{ role: { name: string; description?: string; permissions: Array<{ action: string; scope?: string }> }; grants: BasicRole[] }>;
+  includes?: Array<{ type: string; name: string; path?: string; action?: string; role?: BasicRole | 'None'; addToNav?: boolean; defaultNav?: boolean }>;
+  routes?: Array<{ path: string; method?: string; reqAction?: string; reqRole?: BasicRole | 'None'; url?: string; headers?: Array<{ name: string; content: string }> }>;
+  actionSets?: Array<{ action: 'folders:view' | 'folders:edit' | 'folders:admin'; actions: string[] }>;
+  /** Grafana `plugin.json` fields the host keeps and ignores. */
+  type?: string;
+  info?: Record<string, unknown>;
+  dependencies?: Record<string, unknown>;
+  $schema?: string;
+}
 export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: string[] }
 export interface HostLimits {
   maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
@@ -45,6 +79,13 @@ export interface AuditEvent {
 }
 export interface HostOptions {
   hostVersion?: string;
+  /**
+   * The runner page worker plugins and bundle iframes run in (the package's
+   * `worker-runner.html`; default: found next to the entry module, which Vite and webpack
+   * follow). esbuild: `import runner from 'plugin-warden/worker-runner.html'` with
+   * `--loader:.html=file`, then `new PluginHost({ runner })`.
+   */
+  runner?: string | URL;
   user?: UserContext;
   storage?: 'local' | 'session' | 'memory';
   trustedTypesPolicy?: string;
@@ -174,11 +215,19 @@ impl PluginHost {
     /// Create a host. `options` follows DESIGN.md §6.
     ///
     /// # Errors
-    /// Throws `INVALID_ARGUMENT` for malformed options.
+    /// Throws `INVALID_ARGUMENT` for malformed options, or outside a browser window (a worker,
+    /// Node).
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "HostOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] options: JsValue,
     ) -> Result<PluginHost, JsValue> {
+        if web_sys::window().is_none() {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                "new PluginHost(): the host runs in a browser window, and this global has none (a worker or Node?); \
+                 validateManifest, analyzeBundle, hostCsp and sanitize work anywhere",
+            ));
+        }
         if !(options.is_undefined() || options.is_null() || options.is_object()) {
             return Err(error(
                 ErrorCode::InvalidArgument,
@@ -215,7 +264,7 @@ impl PluginHost {
     #[wasm_bindgen(unchecked_return_type = "Promise<InstallInfo>")]
     pub fn install(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "InstallOptions")] options: Option<JsValue>,
     ) -> Promise {
         let host = self.host.clone();
@@ -315,7 +364,11 @@ impl PluginHost {
     ///
     /// # Errors
     /// `NOT_FOUND`, `PERMISSION_DENIED` (not listed), `INVALID_ARGUMENT` (unknown capability).
-    pub fn grant(&self, id: &str, permission: &str) -> Result<(), JsValue> {
+    pub fn grant(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Permission")] permission: &str,
+    ) -> Result<(), JsValue> {
         let r = self
             .host
             .engine
@@ -329,7 +382,11 @@ impl PluginHost {
     ///
     /// # Errors
     /// `NOT_FOUND`, `INVALID_ARGUMENT` (unknown capability).
-    pub fn revoke(&self, id: &str, permission: &str) -> Result<(), JsValue> {
+    pub fn revoke(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Permission")] permission: &str,
+    ) -> Result<(), JsValue> {
         let r = self
             .host
             .engine
@@ -426,14 +483,16 @@ impl PluginHost {
     }
 
     /// Sanitize HTML and wrap it as `TrustedHTML` through the host's policy (a string where
-    /// Trusted Types are absent).
+    /// Trusted Types are absent). Typed as `string` so `el.innerHTML = host.trustedHTML(x)`
+    /// type-checks (TypeScript's DOM `innerHTML` takes only strings): hand it to an HTML sink,
+    /// do not treat it as text.
     ///
     /// # Errors
     /// `TRUSTED_TYPES` when the page's CSP forbids the policy name; `INVALID_ARGUMENT` for
     /// anything but a string.
     ///
     /// The string is handed to the policy as it is (not copied into wasm and back first).
-    #[wasm_bindgen(js_name = trustedHTML, unchecked_return_type = "TrustedHTML | string")]
+    #[wasm_bindgen(js_name = trustedHTML, unchecked_return_type = "string")]
     pub fn trusted_html(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] html: JsValue,
@@ -548,7 +607,7 @@ pub fn sanitize(html: &str) -> String {
 /// Validate a manifest without installing it: `{ valid, problems: [{ path, message }] }`.
 #[wasm_bindgen(js_name = validateManifest, unchecked_return_type = "{ valid: boolean; problems: ManifestProblem[] }")]
 pub fn validate_manifest(
-    #[wasm_bindgen(unchecked_param_type = "object | string")] manifest: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
 ) -> Result<JsValue, JsValue> {
     let text = match manifest.as_string() {
         Some(s) => s,
@@ -726,7 +785,7 @@ impl PluginHost {
 /// policy name or origin.
 #[wasm_bindgen(js_name = hostCsp)]
 pub fn host_csp(
-    #[wasm_bindgen(unchecked_param_type = "object[]")] manifests: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Manifest[]")] manifests: JsValue,
     #[wasm_bindgen(
         unchecked_param_type = "{ nonce: string; trustedTypesPolicy?: string; allowLoopbackHttp?: boolean; workerRunner?: boolean }"
     )]

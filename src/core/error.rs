@@ -47,13 +47,17 @@ pub enum ErrorCode {
     TrustedTypes,
     /// The feature exists in the API but is not implemented yet.
     NotImplemented,
+    /// The SDK was used before its wasm module was loaded (`await init()` first). Raised by the
+    /// package's entry module, which runs before any wasm exists; listed here so the code list
+    /// is one.
+    NotInitialized,
     /// A bug in plugin-warden; please report it.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidManifest,
         ErrorCode::PermissionDenied,
         ErrorCode::NetworkDenied,
@@ -71,6 +75,7 @@ impl ErrorCode {
         ErrorCode::AlreadyExists,
         ErrorCode::TrustedTypes,
         ErrorCode::NotImplemented,
+        ErrorCode::NotInitialized,
         ErrorCode::Internal,
     ];
 
@@ -99,6 +104,7 @@ impl ErrorCode {
             ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::TrustedTypes => "TRUSTED_TYPES",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
+            ErrorCode::NotInitialized => "NOT_INITIALIZED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

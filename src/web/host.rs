@@ -155,6 +155,33 @@ pub(crate) struct Host {
     pub(crate) access_cache: Object,
 }
 
+/// What a handshake timeout says: the page the frame loaded and the usual reasons it stays
+/// silent, so the first thing a host developer reads points at the fix.
+fn timeout_message(
+    plugin: &str,
+    timeout_ms: u32,
+    page: Option<&(String, bool)>,
+    announced: bool,
+) -> String {
+    let head = format!("plugin {plugin:?} did not complete the handshake within {timeout_ms} ms");
+    if announced {
+        return format!(
+            "{head}: plugin-warden/client loaded in its frame but no `connect()` hello arrived (does the plugin call `connect()`, and does its code run to that point? see the browser console)"
+        );
+    }
+    match page {
+        Some((url, true)) => format!(
+            "{head}: the runner page {url} never answered. Likely causes: it is not served there (a 404: with esbuild or a CDN pass `runner` to `new PluginHost`, see the package README); it is served with your page's CSP (serve it without one: it carries its own); your page's CSP has no `frame-src` for it (`hostCsp(…, {{ workerRunner: true }})`). See the browser console."
+        ),
+        Some((url, false)) => format!(
+            "{head}: the page {url} loaded no plugin-warden client. Likely causes: its module scripts were blocked by CORS (plugin frames have the opaque origin `null`: the plugin's server must answer `Origin: null` with `Access-Control-Allow-Origin: *`); the page or the client is missing (a 404); the browser refused the page under the embedded CSP (its server must send `Allow-CSP-From`); your page's CSP has no `frame-src` for its origin. See the browser console."
+        ),
+        None => format!(
+            "{head}: the srcdoc document never loaded the client (a script error, or a `nonce` that does not match its CSP?). See the browser console."
+        ),
+    }
+}
+
 fn now() -> f64 {
     js_sys::Date::now()
 }
@@ -450,15 +477,19 @@ impl Host {
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
         let timeout_ms = plan.timeout_ms;
+        let page = match &plan.source {
+            FrameSource::Src(url) => Some((url.clone(), runner.is_some())),
+            FrameSource::Srcdoc(_) => None,
+        };
         let timer = Timeout::new(timeout_ms, move || {
             if let Some(host) = weak.upgrade() {
-                host.fail(
-                    &plugin,
-                    ErrorCode::Timeout,
-                    &format!(
-                        "plugin {plugin:?} did not complete the handshake within {timeout_ms} ms"
-                    ),
-                );
+                let announced = host
+                    .mounts
+                    .borrow()
+                    .get(&plugin)
+                    .is_some_and(|m| m.announced);
+                let message = timeout_message(&plugin, timeout_ms, page.as_ref(), announced);
+                host.fail(&plugin, ErrorCode::Timeout, &message);
             }
         });
         self.mounts.borrow_mut().insert(

@@ -1,23 +1,96 @@
-// The `plugin-warden` entry module: the wasm-bindgen bindings, plus a JS fast path for
-// `PluginHost.prototype.hasPermission`.
-//
+// The `plugin-warden` entry module: the wasm-bindgen bindings, wrapped so that
+//  - nothing here depends on a side effect: `PluginHost` is this module's own class (a subclass
+//    of the bindings' class), `init`, `initSync` and the free functions are its own functions.
+//    A bundler that drops side-effect-free modules (`"sideEffects"` in package.json) or
+//    unused statements cannot separate the SDK from its JS half, whatever the app imports;
+//  - any call before `init()` throws a coded `NOT_INITIALIZED` error instead of a TypeError
+//    from inside the bindings;
+//  - the runner page (worker plugins, bundle iframes) is found next to this module
+//    (`new URL('./worker-runner.html', import.meta.url)`, which Vite and webpack follow) or
+//    wherever the host's `runner` option says (esbuild, CDNs).
+import wasmInit, * as bindings from './plugin_warden.js';
+import { pluginWardenClient, fromPort } from './client/index.js';
+
+// Everything the bindings export; the names declared below shadow their raw counterparts.
+export * from './plugin_warden.js';
+
+function coded(code, message, cause) {
+  const e = new Error(message, cause === undefined ? undefined : { cause });
+  e.name = 'PluginWardenError';
+  e.code = code;
+  return e;
+}
+
+let initialized = false;
+
+function ready(what) {
+  if (initialized || bindings.__wasm !== undefined) return;
+  throw coded('NOT_INITIALIZED', `plugin-warden: ${what} was called before the wasm module was loaded; call \`await init()\` first (or \`initSync({ module })\` with the wasm bytes)`);
+}
+
+const inNode = () => typeof window === 'undefined' && typeof process === 'object' && !!process?.versions?.node;
+
+/**
+ * Load the wasm module. In a browser with no argument it is fetched from next to this module;
+ * `{ module_or_path }` takes a URL (esbuild: the `file` loader's import), a `Response`, bytes or a
+ * `WebAssembly.Module`. In Node pass the bytes (Node's fetch cannot read `file:` URLs).
+ */
+export default async function init(input) {
+  if (input === undefined && inNode() && import.meta.url.startsWith('file:')) {
+    throw coded('INVALID_ARGUMENT', "plugin-warden: init() in Node cannot fetch the wasm from a file: URL; pass the wasm bytes: `await init({ module_or_path: await readFile(new URL(import.meta.resolve('plugin-warden/plugin_warden_bg.wasm'))) })` (readFile from node:fs/promises), or `initSync({ module: bytes })`");
+  }
+  try {
+    const out = await wasmInit(input);
+    initialized = true;
+    return out;
+  } catch (e) {
+    if (e && typeof e.code === 'string') throw e;
+    const where = input === undefined ? new URL('./plugin_warden_bg.wasm', import.meta.url).href : 'the given module_or_path';
+    throw coded('NOT_INITIALIZED', `plugin-warden: init() could not load the wasm module from ${where}: ${e && e.message ? e.message : e}. Bundlers that do not follow \`new URL('…', import.meta.url)\` (esbuild) need the wasm URL passed in: \`import wasm from 'plugin-warden/plugin_warden_bg.wasm'\` with \`--loader:.wasm=file\`, then \`await init({ module_or_path: wasm })\``, e);
+  }
+}
+
+/** Load the wasm module synchronously from its bytes or a compiled `WebAssembly.Module`. */
+export function initSync(module) {
+  const out = bindings.initSync(module);
+  initialized = true;
+  return out;
+}
+
+/** Sanitize HTML with the default allow-list. */
+export function sanitize(html) {
+  ready('sanitize()');
+  return bindings.sanitize(html);
+}
+
+/** Validate a manifest without installing it. */
+export function validateManifest(manifest) {
+  ready('validateManifest()');
+  return bindings.validateManifest(manifest);
+}
+
+/** Scan a plugin bundle for careless and obvious risks. */
+export function analyzeBundle(code, options) {
+  ready('analyzeBundle()');
+  return bindings.analyzeBundle(code, options);
+}
+
+/** The host page's CSP for a set of plugin manifests. */
+export function hostCsp(manifests, options) {
+  ready('hostCsp()');
+  return bindings.hostCsp(manifests, options);
+}
+
 // hasPermission is called on every render of every link, and a call that copies the action
 // string into wasm costs ~10x a JS Set.has. The wasm side keeps `accessCache()` — an object
 // `{ exact: Set<string>, prefixes: string[] }` it rebuilds in place whenever the user or the
 // installed plugins change — so the common answers come from JS. The invariant (tested in
 // core::rbac): for a valid action a, wasm says yes iff exact.has(a) or a starts with a prefix.
 // An exact hit is always a valid action; a prefix hit goes to wasm, which also validates.
-import init, * as bindings from './plugin_warden.js';
-import { pluginWardenClient, fromPort } from './client/index.js';
-
-export * from './plugin_warden.js';
-export default init;
-
-const proto = bindings.PluginHost.prototype;
-const exactHasPermission = proto.hasPermission;
+const exactHasPermission = bindings.PluginHost.prototype.hasPermission;
 const caches = new WeakMap();
 
-proto.hasPermission = function hasPermission(action) {
+function fastHasPermission(action) {
   // A freed host answers as every other method does (it throws), never from a stale cache.
   if (!this.__wbg_ptr) return exactHasPermission.call(this, action);
   let cache = caches.get(this);
@@ -32,14 +105,14 @@ proto.hasPermission = function hasPermission(action) {
     if (action.startsWith(prefixes[i])) return exactHasPermission.call(this, action);
   }
   return false;
-};
+}
 
 // Worker mounts and bundle iframes run in the package's own runner page (a self-contained
 // file that enforces its own policy) unless the host names another one, and
 // `{ mode: 'worker', src }` is fetched here (by the host, under its CSP's connect-src) and
 // started as `code`, which the host checks against the manifest's `entry.integrity`.
 const RUNNER = new URL('./worker-runner.html', import.meta.url).href;
-const rawMount = proto.mount;
+const rawMount = bindings.PluginHost.prototype.mount;
 
 // A srcdoc plugin gets the client inline as `self.pluginWarden` (with the host's nonce, when
 // given), ahead of its own markup: under its nonce-only CSP it could not import it.
@@ -50,7 +123,7 @@ function withClient(srcdoc, nonce) {
   return `<script${attr}>self.pluginWarden = (${pluginWardenClient.toString()})();</script>${rest}`;
 }
 
-proto.mount = function mount(id, element, options) {
+function mountWith(runner, id, element, options) {
   if (options && options.mode === 'shadow' && typeof options.render === 'function') {
     // First-party code only: the callback gets the closed root and an SDK scoped to the
     // plugin's permissions (its calls go through the same port, limits and policy).
@@ -64,11 +137,11 @@ proto.mount = function mount(id, element, options) {
   const mode = options?.mode ?? 'iframe';
   if (mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined && options?.runner === undefined) {
     // A bundle iframe (or the manifest's `entry.src`): bundles run in the runner page too.
-    return rawMount.call(this, id, element, { ...options, runner: RUNNER });
+    return rawMount.call(this, id, element, { ...options, runner });
   }
   if (mode !== 'worker') return rawMount.call(this, id, element, options);
   const opts = { ...options };
-  if (opts.runner === undefined) opts.runner = RUNNER;
+  if (opts.runner === undefined) opts.runner = runner;
   if (opts.src === undefined || opts.code !== undefined) return rawMount.call(this, id, element, opts);
   const src = opts.src;
   delete opts.src;
@@ -80,9 +153,44 @@ proto.mount = function mount(id, element, options) {
     .then(
       (code) => rawMount.call(this, id, element, { ...opts, code }),
       (e) => {
-        throw Object.assign(new Error(`cannot fetch the worker script ${src}: ${e.message}`), {
-          name: 'PluginWardenError', code: 'MOUNT_FAILED',
-        });
+        throw coded('MOUNT_FAILED', `cannot fetch the worker script ${src}: ${e.message}`);
       },
     );
-};
+}
+
+function runnerUrl(value) {
+  if (value === undefined) return RUNNER;
+  if (typeof value !== 'string' && !(value instanceof URL)) {
+    throw coded('INVALID_ARGUMENT', `PluginHost options: runner must be a URL string (the package's worker-runner.html), found ${value === null ? 'null' : typeof value}`);
+  }
+  try {
+    return new URL(String(value), globalThis.document?.baseURI ?? RUNNER).href;
+  } catch {
+    throw coded('INVALID_ARGUMENT', `PluginHost options: runner ${JSON.stringify(String(value))} is not a URL`);
+  }
+}
+
+/** The host side of plugin-warden: installs, mounts and polices plugins. */
+export class PluginHost extends bindings.PluginHost {
+  #runner;
+
+  constructor(options) {
+    ready('new PluginHost()');
+    let rest = options;
+    let runner;
+    if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'runner')) {
+      ({ runner, ...rest } = options);
+    }
+    const url = runnerUrl(runner);
+    super(rest);
+    this.#runner = url;
+  }
+
+  mount(id, element, options) {
+    return mountWith.call(this, this.#runner, id, element, options);
+  }
+
+  hasPermission(action) {
+    return fastHasPermission.call(this, action);
+  }
+}

@@ -1,9 +1,9 @@
 // The host side of DESIGN.md §6, written the way a host developer would. `tsc --noEmit` over
 // this file against pkg/*.d.ts is the contract check: renaming or retyping any of these fails it.
 import init, { PluginHost, sanitize, analyzeBundle, validateManifest, signedBytes } from 'plugin-warden';
-import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo } from 'plugin-warden';
+import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions } from 'plugin-warden';
 
-export async function host(element: HTMLElement, manifest: object, code: string): Promise<void> {
+export async function host(element: HTMLElement, manifest: Manifest, code: string): Promise<void> {
   await init();
   const audit: AuditEvent[] = [];
   const host = new PluginHost({
@@ -42,6 +42,7 @@ export async function host(element: HTMLElement, manifest: object, code: string)
   const route: boolean = host.canAccessRoute(info.id, 'api/patents', 'GET');
   const clean: string = host.sanitize('<b>x</b>') + sanitize('<i>y</i>');
   element.append(String(host.trustedHTML('<p>z</p>')));
+  element.innerHTML = host.trustedHTML('<p>as the host guide shows</p>');
   const csp: string = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' });
   const log: AuditEvent[] = host.auditLog();
   const inspected: PluginInfo = host.inspect(info.id);
@@ -53,7 +54,18 @@ export async function host(element: HTMLElement, manifest: object, code: string)
   const firstRule: string | undefined = report.findings[0]?.rule;
   const valid: boolean = validateManifest(manifest).valid;
   console.log(warnings, allowed, pages, route, clean, csp, log, inspected, reached, firstRule, valid);
+  // Every option is optional; the package's `runner` option names the runner page.
+  const bare = new PluginHost();
+  const withRunner = new PluginHost({ runner: new URL('/assets/worker-runner.html', location.href) });
+  bare[Symbol.dispose]();
+  withRunner.free();
+  const typed: Manifest = { id: 'acme-notes', name: 'Notes', permissions: ['storage', 'ui:render'], optionalPermissions: ['api:write'] };
+  const cap: Capability = 'events';
+  const perm: Permission = cap;
+  const worker: MountOptions = { mode: 'worker', ui: 'shadow' };
+  console.log(typed, perm, worker);
   try {
+    // @ts-expect-error a manifest needs `name` (the host rejects it at run time too)
     await host.install({ id: 'BAD' });
   } catch (e) {
     const err = e as { code: ErrorCode; message: string };

@@ -1,0 +1,259 @@
+// The package as users consume it (issue 18): `npm pack` of pkg/, `npm install` of the tarball
+// into scratch apps (tests/package-apps/, copied to the gitignored tests/package-apps/.work/),
+// built and served by their own tools — Vite (dev server, and `vite build` + `vite preview`),
+// esbuild (`--bundle` with the package README's loaders, served by `esbuild --servedir`), and
+// no bundler (an import map over node_modules) — then driven in Chromium: a bundle iframe, a
+// `src` iframe, a srcdoc frame, a worker and a remote-UI shadow panel must each complete the
+// handshake and say `ready`. Also: `tsc --strict` over a TypeScript host and plugin against the
+// installed package, the tarball's contents, and the coded errors in Node.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { join, extname, normalize } from 'node:path';
+import { launch, watch } from '../../scripts/browser.mjs';
+import { until } from './helpers.mjs';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const APPS = join(ROOT, 'tests/package-apps');
+const WORK = join(APPS, '.work');
+const BIN = {
+  vite: join(ROOT, 'node_modules/vite/bin/vite.js'),
+  esbuild: join(ROOT, 'node_modules/esbuild/bin/esbuild'),
+  tsc: join(ROOT, 'node_modules/typescript/bin/tsc'),
+};
+const PLUGIN_IDS = ['pkg-bundle', 'pkg-src', 'pkg-srcdoc', 'pkg-worker', 'pkg-panel'];
+
+let browser, plugins, tarball;
+const children = [];
+const servers = [];
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css',
+};
+
+/** A static server over `dir`; `headers` are added to every answer. */
+function staticServer(dir, headers = {}, routes = {}) {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const mapped = Object.entries(routes).find(([prefix]) => path.startsWith(prefix));
+    const base = mapped ? mapped[1] : dir;
+    const rel = mapped ? path.slice(mapped[0].length) : path;
+    const file = normalize(join(base, rel.endsWith('/') ? `${rel}index.html` : rel));
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, headers);
+      return res.end('not found');
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers });
+    res.end(readFileSync(file));
+  });
+  servers.push(server);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)));
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** Start a long-running tool (a dev or preview server) and resolve once `url` answers. */
+async function serve(cmd, args, cwd, url) {
+  // Node scripts run under this Node; esbuild's bin is native or a `#!/usr/bin/env node` shim.
+  const [exe, argv] = cmd.endsWith('.js') ? [process.execPath, [cmd, ...args]] : [cmd, args];
+  const child = spawn(exe, argv, { cwd, stdio: ['pipe', 'pipe', 'pipe'] }); // esbuild serves while stdin is open
+  children.push(child);
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const up = await until(async () => {
+    if (child.exitCode !== null) return 'exited';
+    try { return (await fetch(url)).ok; } catch { return false; }
+  }, 30_000, 200);
+  assert.equal(up, true, `${cmd} ${args.join(' ')} did not serve ${url}:\n${output}`);
+  return child;
+}
+
+function run(cmd, args, cwd) {
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${e.stdout}\n${e.stderr}`);
+  }
+}
+
+before(async () => {
+  assert.ok(existsSync(join(ROOT, 'pkg/package.json')), 'pkg/ is not built: run scripts/build.sh');
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  for (const dir of readdirSync(APPS)) if (dir !== '.work') cpSync(join(APPS, dir), join(WORK, dir), { recursive: true });
+  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'package-test-apps', private: true, type: 'module' }));
+  const packed = JSON.parse(run('npm', ['pack', join(ROOT, 'pkg'), '--pack-destination', WORK, '--json', '--silent'], WORK));
+  tarball = packed[0];
+  run('npm', ['install', join(WORK, tarball.filename), '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline', '--loglevel=error'], WORK);
+  // The plugin author's server: the `src` plugin page and the package's client next to it,
+  // answering the frame's `Origin: null` module requests and opting in to the embedded CSP.
+  plugins = { origin: await staticServer(join(WORK, 'plugin-server'), {
+    'access-control-allow-origin': '*', 'allow-csp-from': '*',
+  }, { '/client/': join(WORK, 'node_modules/plugin-warden/client') }) };
+  browser = await launch();
+});
+
+after(async () => {
+  for (const c of children) c.kill();
+  await browser?.close().catch(() => {});
+  for (const s of servers) s.close();
+});
+
+/** Open the app, wait for the scenario, and check every plugin is ready in its mode. */
+async function exercise(appUrl, { keep = false } = {}) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const seen = watch(page);
+  try {
+    await page.goto(`${appUrl}?plugins=${encodeURIComponent(plugins.origin)}`);
+    const state = await until(() => page.evaluate(() => window.packageTest?.failed || window.packageTest?.done ? window.packageTest : null).catch(() => null), 45_000, 200);
+    const dump = () => JSON.stringify({ state, seen }, (k, v) => (k === 'host' ? undefined : v), 1);
+    assert.ok(state, `the scenario did not finish: ${JSON.stringify(seen)}`);
+    assert.equal(state.failed, undefined, dump());
+    for (const id of PLUGIN_IDS) assert.equal(state.results[id]?.ok, true, `${id}: ${dump()}`);
+    const ready = await until(async () => {
+      const events = await page.evaluate(() => window.packageTest.events.filter((e) => e.name === 'ready').map((e) => e.pluginId));
+      return PLUGIN_IDS.every((id) => events.includes(id)) ? events : null;
+    }, 15_000);
+    assert.ok(ready, `not every plugin said ready: ${dump()}`);
+    assert.deepEqual(await page.evaluate(() => window.packageTest.events.find((e) => e.pluginId === 'pkg-src' && e.name === 'ready').data), { mode: 'src', pluginId: 'pkg-src' });
+    // The shadow panel is on the page and answers a click through the worker.
+    const panel = page.locator('#slot-pkg-panel [data-remote-ui]');
+    assert.equal(await panel.count(), 1);
+    assert.ok((await panel.boundingBox()).height > 10, 'the panel takes space');
+    await panel.click({ position: { x: 10, y: 8 } });
+    const clicked = await until(() => page.evaluate(() => window.packageTest.events.find((e) => e.name === 'clicked')?.data), 10_000);
+    assert.deepEqual(clicked, { clicks: 1 });
+    assert.deepEqual(seen.pageErrors, []);
+    return page;
+  } finally {
+    if (!keep) await context.close();
+  }
+}
+
+test('the tarball: licences, README, every exported file, no runner script to copy', () => {
+  const files = tarball.files.map((f) => f.path);
+  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'README.md', 'index.js', 'index.d.ts', 'client/index.js', 'client/index.d.ts', 'worker-runner.html', 'plugin_warden_bg.wasm']) {
+    assert.ok(files.includes(f), `${f} is not in the tarball: ${files.join(', ')}`);
+  }
+  assert.ok(!files.includes('worker-runner.js'), 'the runner page is self-contained');
+  const meta = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden/package.json'), 'utf8'));
+  for (const [name, target] of Object.entries(meta.exports)) {
+    const paths = typeof target === 'string' ? [target] : Object.values(target);
+    for (const p of paths) assert.ok(existsSync(join(WORK, 'node_modules/plugin-warden', p)), `exports ${name} → ${p} is missing`);
+  }
+  assert.ok(meta.keywords.length > 3);
+  assert.equal(meta.license, 'MIT OR Apache-2.0');
+  // The TS ErrorCode unions (host and client) list exactly the Rust codes.
+  const rust = [...readFileSync(join(ROOT, 'src/core/error.rs'), 'utf8').matchAll(/ErrorCode::\w+ => "([A-Z_]+)"/g)].map((m) => m[1]).sort();
+  for (const dts of ['plugin_warden.d.ts', 'client/index.d.ts']) {
+    const text = readFileSync(join(WORK, 'node_modules/plugin-warden', dts), 'utf8');
+    const union = text.match(/export type ErrorCode =([^;]+);/)[1];
+    assert.deepEqual([...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort(), rust, `${dts}: ErrorCode`);
+  }
+  const readme = readFileSync(join(WORK, 'node_modules/plugin-warden/README.md'), 'utf8');
+  for (const needle of ['Access-Control-Allow-Origin', 'Allow-CSP-From', '--loader:.wasm=file', 'webpack', 'importmap', 'npm install']) {
+    assert.ok(readme.includes(needle), `the package README does not mention ${needle}`);
+  }
+});
+
+test('Node: coded errors before init(), for init() without bytes, and for a host outside a window', async () => {
+  const script = `
+    import init, { PluginHost, sanitize, validateManifest, analyzeBundle, hostCsp } from 'plugin-warden';
+    import { readFile } from 'node:fs/promises';
+    const out = [];
+    const attempt = (f) => { try { f(); out.push('no error'); } catch (e) { out.push(e.name + ' ' + e.code + ' ' + e.message); } };
+    attempt(() => new PluginHost());
+    attempt(() => sanitize('<b>x</b>'));
+    attempt(() => validateManifest({ id: 'x', name: 'x' }));
+    attempt(() => analyzeBundle('x'));
+    attempt(() => hostCsp([], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' }));
+    // Every function the package exports (a new binding included) is guarded the same way.
+    const all = await import('plugin-warden');
+    const unguarded = [];
+    for (const [name, f] of Object.entries(all)) {
+      if (typeof f !== 'function' || ['default', 'initSync'].includes(name)) continue;
+      try { name === 'PluginHost' ? new f() : f(); unguarded.push(name); } catch (e) { if (e.code !== 'NOT_INITIALIZED') unguarded.push(name + ': ' + e.message); }
+    }
+    out.push('unguarded: ' + unguarded.join(', '));
+    await init().then(() => out.push('no error'), (e) => out.push(e.code + ' ' + e.message));
+    await init({ module_or_path: await readFile(new URL(import.meta.resolve('plugin-warden/plugin_warden_bg.wasm'))) });
+    out.push(sanitize('<b onclick="x()">ok</b>'));
+    attempt(() => new PluginHost());
+    console.log(JSON.stringify(out));`;
+  const file = join(WORK, 'node-check.mjs');
+  writeFileSync(file, script);
+  const out = JSON.parse(run(process.execPath, [file], WORK));
+  for (const line of out.slice(0, 5)) {
+    assert.match(line, /^PluginWardenError NOT_INITIALIZED .*call `await init\(\)` first/);
+  }
+  assert.equal(out[5], 'unguarded: ', 'wrap these exports in src/web/index.js (a call before init() must throw NOT_INITIALIZED)');
+  assert.match(out[6], /^INVALID_ARGUMENT .*pass the wasm bytes/);
+  assert.equal(out[7], '<b>ok</b>');
+  assert.match(out[8], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
+});
+
+test('TypeScript: tsc --strict over a host and a plugin using both entry points of the installed package', () => {
+  run(process.execPath, [BIN.tsc, '-p', join(WORK, 'ts')], WORK);
+});
+
+test('Vite production build (vite build + vite preview): every mode mounts', async () => {
+  const dir = join(WORK, 'vite');
+  run(process.execPath, [BIN.vite, 'build'], dir);
+  const emitted = readdirSync(join(dir, 'dist/assets'));
+  assert.ok(emitted.some((f) => /^worker-runner.*\.html$/.test(f)), `vite build did not emit the runner page: ${emitted}`);
+  assert.ok(emitted.some((f) => f.endsWith('.wasm')), `vite build did not emit the wasm: ${emitted}`);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  await serve(BIN.vite, ['preview', '--port', String(port)], dir, url);
+  await exercise(url);
+});
+
+test('Vite dev server: every mode mounts', async () => {
+  const dir = join(WORK, 'vite');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  await serve(BIN.vite, ['--port', String(port)], dir, url);
+  await exercise(url);
+});
+
+test('esbuild (the README recipe: --loader:.wasm=file --loader:.html=file; init and initSync) served by esbuild --servedir: every mode mounts', async () => {
+  const dir = join(WORK, 'esbuild');
+  run(BIN.esbuild, ['main.js', 'sync.js', '--bundle', '--format=esm', '--outdir=dist', '--loader:.wasm=file', '--loader:.html=file', '--log-level=warning'], dir);
+  for (const page of ['index.html', 'sync.html']) cpSync(join(dir, page), join(dir, 'dist', page));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  await serve(BIN.esbuild, ['--servedir=dist', `--serve=127.0.0.1:${port}`], dir, url);
+  await exercise(url);
+  // Named imports only (`{ initSync, PluginHost }`): what tree-shaking used to break.
+  await exercise(`${url}sync.html`);
+});
+
+test('no bundler (an import map over node_modules): every mode mounts; a missing runner times out naming its URL', async () => {
+  const origin = await staticServer(WORK);
+  const page = await exercise(`${origin}/plain/index.html`, { keep: true });
+  try {
+    const r = await page.evaluate(async () => {
+      const Host = window.packageTest.host.constructor;
+      const host = new Host({ storage: 'memory', runner: '/nowhere/worker-runner.html' });
+      await host.install({ id: 'lost', name: 'Lost', permissions: [] }, { code: 'await pluginWarden.connect()' });
+      const el = document.body.appendChild(document.createElement('div'));
+      return host.mount('lost', el, { mode: 'worker', timeout: 1500 }).then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }));
+    });
+    assert.equal(r.code, 'TIMEOUT', JSON.stringify(r));
+    assert.match(r.message, new RegExp(`runner page ${origin}/nowhere/worker-runner\\.html never answered`));
+    assert.match(r.message, /pass `runner`/);
+  } finally {
+    await page.context().close();
+  }
+});

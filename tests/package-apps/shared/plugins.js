@@ -1,0 +1,29 @@
+// The plugins the scratch apps mount. Each says `ready` over the SDK (an `events` emit), so the
+// test knows its code ran and completed the handshake in that mode.
+export const BUNDLE = `const sdk = await pluginWarden.connect();
+await sdk.events.emit('ready', { mode: 'bundle', grants: sdk.grants });`;
+
+export const WORKER = `const sdk = await pluginWarden.connect();
+let n = 0;
+for (let i = 0; i < 1e5; i++) n += i % 7;
+await sdk.events.emit('ready', { mode: 'worker', n });`;
+
+export const PANEL = `const sdk = await pluginWarden.connect();
+let clicks = 0;
+const draw = () => sdk.ui.render('<button data-action="more" value="1">Clicked ' + clicks + ' times</button>');
+sdk.ui.onAction(async ({ action }) => {
+  if (action !== 'more') return;
+  clicks++;
+  await draw();
+  await sdk.events.emit('clicked', { clicks });
+});
+await draw();
+await sdk.events.emit('ready', { mode: 'panel' });`;
+
+export const srcdocPage = (nonce) => `<!doctype html><p id="out">waiting</p><script nonce="${nonce}">
+  (async () => {
+    const sdk = await pluginWarden.connect();
+    await sdk.events.emit('ready', { mode: 'srcdoc' });
+    document.getElementById('out').textContent = 'connected';
+  })();
+</script>`;

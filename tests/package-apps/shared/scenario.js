@@ -1,0 +1,54 @@
+// The host side every scratch app runs, written as a user would after `npm install` of the
+// tarball: one host, then a bundle iframe, a `src` iframe, a srcdoc frame, a worker and a
+// remote-UI (shadow) panel. Each app's entry imports the package its own way and passes what
+// it imported; the results land in `window.packageTest` for tests/e2e/package.test.mjs.
+import { BUNDLE, WORKER, PANEL, srcdocPage } from './plugins.js';
+
+const slot = (name) => {
+  const el = document.createElement('section');
+  el.id = `slot-${name}`;
+  document.getElementById('slots').append(el);
+  return el;
+};
+
+const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e?.code, message: String(e?.message ?? e) }));
+
+export async function run({ init, initArg, PluginHost, hostOptions = {} }) {
+  const state = { events: [], results: {}, errors: [] };
+  window.packageTest = state;
+  const pluginOrigin = new URL(location.href).searchParams.get('plugins');
+  await init(initArg);
+  const host = new PluginHost({
+    hostVersion: '1.0.0',
+    storage: 'memory',
+    dangerous: { allowLoopbackHttp: true },
+    onEvent: (e) => state.events.push({ pluginId: e.pluginId, name: e.name, data: e.data }),
+    ...hostOptions,
+  });
+  state.host = host;
+  const manifest = (id, permissions, extra = {}) => ({ id, name: id, version: '1.0.0', permissions, ...extra });
+  const mount = async (id, options) => {
+    state.results[id] = await settle(host.mount(id, slot(id), options));
+  };
+
+  await host.install(manifest('pkg-bundle', ['events']), { code: BUNDLE });
+  await mount('pkg-bundle', { mode: 'iframe' });
+
+  const src = `${pluginOrigin}/src-plugin/index.html`;
+  await host.install(manifest('pkg-src', ['events'], { entry: { src } }));
+  await mount('pkg-src', { src });
+
+  await host.install(manifest('pkg-srcdoc', ['events']));
+  const nonce = 'cGFja2FnZS10ZXN0LW5vbmNl';
+  await mount('pkg-srcdoc', { srcdoc: srcdocPage(nonce), nonce });
+
+  await host.install(manifest('pkg-worker', ['events']), { code: WORKER });
+  await mount('pkg-worker', { mode: 'worker' });
+
+  await host.install(manifest('pkg-panel', ['events', 'ui:render']), { code: PANEL });
+  await mount('pkg-panel', { mode: 'worker', ui: 'shadow' });
+
+  state.hasPermission = host.hasPermission('pkg-bundle.things:read');
+  state.done = true;
+  return state;
+}

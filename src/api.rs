@@ -43,7 +43,9 @@ export type ErrorCode =
 /** Errors thrown by plugin-warden. */
 export interface PluginWardenError extends Error { name: 'PluginWardenError'; code: ErrorCode; permission?: string }
 export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
-export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: string[] }
+/** A held permission: an action (pattern) alone, or with a Grafana scope (`users:*`, `folders:uid:abc`, `*`). */
+export type UserPermission = string | { action: string; scope?: string };
+export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: UserPermission[] }
 export interface HostLimits {
   maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
   suspendAfter?: number; storageQuotaBytes?: number; maxValueBytes?: number; maxResponseBytes?: number; fetchTimeoutMs?: number;
@@ -375,11 +377,17 @@ impl PluginHost {
             .map_err(coded)
     }
 
-    /// Whether the current user holds an RBAC action. (The package's entry module answers this
-    /// from a JS-side cache without entering wasm; this is the exact, slow path.)
+    /// Whether the current user holds an RBAC action: with any scope when `scope` is absent
+    /// (Grafana's `hasPermission`), else with a held scope covering `scope` (`users:*` covers
+    /// `users:id:1`; an unscoped permission answers only unscoped checks). (The package's entry
+    /// module answers unscoped checks from a JS-side cache without entering wasm; this is the
+    /// exact, slow path.)
     #[wasm_bindgen(js_name = hasPermission)]
-    pub fn has_permission(&self, action: &str) -> bool {
-        self.host.engine.borrow().has_permission(action)
+    pub fn has_permission(&self, action: &str, scope: Option<String>) -> bool {
+        self.host
+            .engine
+            .borrow()
+            .has_permission(action, scope.as_deref())
     }
 
     /// The JS-side cache behind `hasPermission`: `{ exact: Set<string>, prefixes: string[] }`,

@@ -864,7 +864,7 @@ fn permissions_has_with_an_rbac_action_follows_the_user() {
             Some(json!(want)),
             "{user}"
         );
-        assert_eq!(e.has_permission("acme-app.docs:write"), want);
+        assert_eq!(e.has_permission("acme-app.docs:write", None), want);
     }
     assert_eq!(
         e.set_user(json!({ "role": "Viewer", "admin": true }))

@@ -1084,7 +1084,7 @@ impl<B: StorageBackend> Engine<B> {
             Method::PermissionsHas { permission } => {
                 let has = match Capability::parse(&permission) {
                     Ok(cap) => plugin.perms.has(cap),
-                    Err(_) => self.rbac.has_permission(&permission),
+                    Err(_) => self.rbac.has_permission(&permission, None),
                 };
                 ok(Some(&Value::Bool(has)))
             }
@@ -1402,9 +1402,10 @@ impl<B: StorageBackend> Engine<B> {
         Ok(())
     }
 
-    /// Whether the current user holds `action`.
-    pub fn has_permission(&self, action: &str) -> bool {
-        self.rbac.has_permission(action)
+    /// Whether the current user holds `action`: with any scope when `scope` is `None`, else
+    /// with a scope covering it (see [`crate::core::rbac::scope`]).
+    pub fn has_permission(&self, action: &str, scope: Option<&str>) -> bool {
+        self.rbac.has_permission(action, scope)
     }
 
     /// The current user's access, compiled for a JS-side cache.

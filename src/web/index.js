@@ -17,9 +17,13 @@ const proto = bindings.PluginHost.prototype;
 const exactHasPermission = proto.hasPermission;
 const caches = new WeakMap();
 
-proto.hasPermission = function hasPermission(action) {
+proto.hasPermission = function hasPermission(action, scope) {
   // A freed host answers as every other method does (it throws), never from a stale cache.
-  if (!this.__wbg_ptr) return exactHasPermission.call(this, action);
+  if (!this.__wbg_ptr) return exactHasPermission.call(this, action, scope);
+  // Scoped checks go to wasm: the cache answers "held with any scope" only.
+  if (scope !== undefined) {
+    return typeof action === 'string' && typeof scope === 'string' && exactHasPermission.call(this, action, scope);
+  }
   let cache = caches.get(this);
   if (cache === undefined) {
     cache = this.accessCache();

@@ -197,7 +197,8 @@ fn show(s: &str) -> String {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// "a string", "an object", … for messages about a JSON value.
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::scope::{Permission, Scope};
 use super::{shorten, BasicRole, RbacError, MAX_USER_ENTRIES};
+use crate::core::manifest::kind;
 use crate::core::permission::ActionPattern;
 
 /// The current user, as the host describes it:
@@ -238,16 +239,5 @@ fn parse_permission(v: &Value) -> Result<Permission, String> {
             ": expected an action string or an object {{ action, scope? }}, found {}",
             kind(other)
         )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

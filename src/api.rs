@@ -73,6 +73,8 @@ export interface HostOptions {
   approvedScriptOrigins?: string[];
   /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
   routes?: Record<string, RouteConfig>;
+  /** Which plugin ids may be installed at all: exact ids and `prefix*` patterns (`'acme-*'`), checked before anything else; others are refused with PERMISSION_DENIED. Absent: every id; `[]`: none. */
+  allowPlugins?: string[];
 }
 /** Opt-ins that weaken a default (development, migration). Each is off unless set. */
 export interface DangerousOptions {

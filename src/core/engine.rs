@@ -14,13 +14,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::allow_plugins::AllowPlugins;
 use super::analysis::{analyze, AnalysisOptions, AnalysisReport};
 use super::audit::{AuditDecision, AuditEvent, AuditKind, AuditLog};
 use super::compat::parse_host_version;
 use super::csp::{CspBuilder, Nonce};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::integrity::Integrity;
-use super::manifest::{Capability, Manifest, ManifestOptions};
+use super::manifest::{Capability, Manifest, ManifestOptions, PluginId};
 use super::mount::UiMode;
 use super::network::Allowlist;
 use super::permission::PermissionSet;
@@ -132,6 +133,9 @@ pub struct HostConfig {
     /// [`super::routes`]). Secrets are registered with the audit log and never answered to
     /// the plugin.
     pub routes: Option<BTreeMap<String, RouteConfig>>,
+    /// Which plugin ids may be installed at all: exact ids and `prefix*` patterns (see
+    /// [`super::allow_plugins`]); checked before anything else. Absent: every id.
+    pub allow_plugins: Option<Vec<String>>,
 }
 
 /// What `install` was given besides the manifest.
@@ -366,6 +370,7 @@ pub struct Engine<B: StorageBackend> {
     routes: BTreeMap<String, RouteConfig>,
     /// Every route secret value, longest first: scrubbed from every fetch answer.
     route_secrets: Vec<String>,
+    allow_plugins: Option<AllowPlugins>,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -374,6 +379,20 @@ fn coded<E: Coded>(e: E) -> WardenError {
 
 fn invalid(message: impl Into<String>) -> WardenError {
     WardenError::new(ErrorCode::InvalidArgument, message)
+}
+
+/// The manifest's `id`, read without validating anything else (for `allowPlugins`).
+fn read_id(manifest_json: &str) -> Result<PluginId, WardenError> {
+    let id = serde_json::from_str::<Value>(manifest_json)
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
+    let Some(id) = id else {
+        return Err(WardenError::new(
+            ErrorCode::InvalidManifest,
+            "id: expected a JSON object with a string `id` (checked first: this host has allowPlugins)",
+        ));
+    };
+    PluginId::parse(&id).map_err(coded)
 }
 
 fn not_found(id: &str) -> WardenError {
@@ -455,6 +474,12 @@ impl<B: StorageBackend> Engine<B> {
             }
         }
         routes::order_secrets(&mut route_secrets);
+        let allow_plugins = config
+            .allow_plugins
+            .as_deref()
+            .map(AllowPlugins::parse)
+            .transpose()
+            .map_err(coded)?;
         Ok(Engine {
             plugins: BTreeMap::new(),
             failed: BTreeMap::new(),
@@ -475,6 +500,7 @@ impl<B: StorageBackend> Engine<B> {
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             routes: route_configs,
             route_secrets,
+            allow_plugins,
         })
     }
 
@@ -501,17 +527,47 @@ impl<B: StorageBackend> Engine<B> {
 
     // ----- install ------------------------------------------------------------------------
 
-    /// First install step: parse and validate the manifest (`INVALID_MANIFEST` lists every
-    /// problem). The browser layer verifies the signature between this and
-    /// [`Engine::finish_install`].
+    /// First install step: the `allowPlugins` check (on the id alone), then parse and
+    /// validate the manifest (`INVALID_MANIFEST` lists every problem). The browser layer
+    /// verifies the signature between this and [`Engine::finish_install`].
     ///
     /// # Errors
-    /// `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id is installed and not failed.
+    /// `PERMISSION_DENIED` for an id outside `allowPlugins` (and `INVALID_MANIFEST` when there
+    /// is a list and the id cannot be read); `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id
+    /// is installed and not failed.
     pub fn check_manifest(
         &mut self,
         manifest_json: &str,
         now_ms: f64,
     ) -> Result<Manifest, WardenError> {
+        if let Some(allow) = &self.allow_plugins {
+            let refused = match read_id(manifest_json) {
+                Err(e) => Some((None, e)),
+                Ok(id) if !allow.allows(id.as_str()) => {
+                    let shown: Vec<&str> =
+                        allow.entries().iter().take(5).map(String::as_str).collect();
+                    let more = if allow.entries().len() > 5 {
+                        ", …"
+                    } else {
+                        ""
+                    };
+                    let e = WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!(
+                            "plugin {:?} is not in this host's allowPlugins [{}{more}]; nothing else was checked",
+                            id.as_str(),
+                            shown.join(", ")
+                        ),
+                    );
+                    Some((Some(id), e))
+                }
+                Ok(_) => None,
+            };
+            if let Some((id, e)) = refused {
+                self.record_failed_install(id.as_ref().map(PluginId::as_str), &e, now_ms);
+                return Err(e);
+            }
+        }
         let manifest = match Manifest::parse(manifest_json, &self.manifest_opts) {
             Ok(m) => m,
             Err(e) => {

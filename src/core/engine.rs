@@ -25,7 +25,7 @@ use super::manifest::{Capability, Manifest, ManifestOptions, PluginId};
 use super::mount::UiMode;
 use super::network::Allowlist;
 use super::permission::PermissionSet;
-use super::policy::{decide_for_mount, Decision};
+use super::policy::{decide, decide_for_mount, Decision};
 use super::protocol::{parse_call, Level, Limits, Method, Reply};
 use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
@@ -379,6 +379,69 @@ fn coded<E: Coded>(e: E) -> WardenError {
 
 fn invalid(message: impl Into<String>) -> WardenError {
     WardenError::new(ErrorCode::InvalidArgument, message)
+}
+
+/// Where an `api.fetch` may go.
+enum FetchTarget {
+    /// A manifest route, resolved (its path, and URL and headers with templates filled).
+    Route {
+        path: String,
+        resolved: routes::Resolved,
+    },
+    /// A URL the plugin's network allowlist admits.
+    Plain(url::Url),
+}
+
+/// The policy `api.fetch` applies to a URL and method, shared with `api.canFetch` so the two
+/// can never disagree: a `route:` URL must name a manifest route the current user may use
+/// (RBAC) and whose templates resolve; any other URL must pass the plugin's network allowlist.
+/// (The capability is checked before, by the policy module.)
+fn fetch_target(
+    plugin: &Plugin,
+    rbac: &Rbac,
+    route_config: Option<&RouteConfig>,
+    route_secrets: &[String],
+    allow_loopback_http: bool,
+    url: &str,
+    method: &str,
+) -> Result<FetchTarget, WardenError> {
+    let Some(request) = routes::parse_request(url) else {
+        return plugin
+            .allowlist
+            .check(url)
+            .map(FetchTarget::Plain)
+            .map_err(coded);
+    };
+    let request = request.map_err(coded)?;
+    let route = routes::find(&plugin.manifest, request.path, method).map_err(coded)?;
+    let allowed = rbac
+        .can_access_route(plugin.manifest.id(), request.path, method)
+        .map_err(coded)?;
+    if !allowed {
+        let path = route.path().to_owned();
+        return Err(coded(match route.req_action() {
+            Some(a) => RouteError::ActionDenied {
+                path,
+                action: a.as_str().to_owned(),
+            },
+            None => RouteError::RoleDenied {
+                path,
+                role: route.req_role().map(|r| r.to_string()).unwrap_or_default(),
+            },
+        }));
+    }
+    let empty = RouteConfig::default();
+    let resolved = routes::resolve(
+        route,
+        route_config.unwrap_or(&empty),
+        request.query,
+        allow_loopback_http,
+    )
+    .map_err(|e| scrubbed(coded(e), route_secrets))?;
+    Ok(FetchTarget::Route {
+        path: route.path().to_owned(),
+        resolved,
+    })
 }
 
 /// The manifest's `id`, read without validating anything else (for `allowPlugins`).
@@ -1191,73 +1254,51 @@ impl<B: StorageBackend> Engine<B> {
                         format!("api.fetch: a {method} request cannot have a body"),
                     ));
                 }
-                if let Some(request) = routes::parse_request(&url) {
-                    let request = request.map_err(coded)?;
-                    let route =
-                        routes::find(&plugin.manifest, request.path, &method).map_err(coded)?;
-                    let allowed = self
-                        .rbac
-                        .can_access_route(plugin.manifest.id(), request.path, &method)
-                        .map_err(coded)?;
-                    if !allowed {
-                        let path = route.path().to_owned();
-                        return Err(coded(match route.req_action() {
-                            Some(a) => RouteError::ActionDenied {
-                                path,
-                                action: a.as_str().to_owned(),
-                            },
-                            None => RouteError::RoleDenied {
-                                path,
-                                role: route.req_role().map(|r| r.to_string()).unwrap_or_default(),
-                            },
+                let target = fetch_target(
+                    plugin,
+                    &self.rbac,
+                    self.routes.get(id),
+                    &self.route_secrets,
+                    self.manifest_opts.allow_loopback_http,
+                    &url,
+                    &method,
+                )?;
+                let (path, resolved) = match target {
+                    FetchTarget::Route { path, resolved } => (path, resolved),
+                    FetchTarget::Plain(url) => {
+                        if matches!(
+                            plugin.fetches.get(&call_id),
+                            Some(PendingFetch::Route { .. })
+                        ) {
+                            return Err(duplicate_fetch(call_id));
+                        }
+                        if !plugin.in_flight.try_begin() {
+                            return Err(WardenError::new(
+                                ErrorCode::RateLimited,
+                                "too many calls in flight",
+                            ));
+                        }
+                        let pending = plugin
+                            .fetches
+                            .entry(call_id)
+                            .or_insert(PendingFetch::Plain(0));
+                        if let PendingFetch::Plain(n) = pending {
+                            *n = n.saturating_add(1);
+                        }
+                        return Ok(Outcome::Fetch(FetchPlan {
+                            call_id,
+                            url: url.into(),
+                            retryable: super::network::is_retryable(&method),
+                            method,
+                            headers: headers.unwrap_or_default().into_iter().collect(),
+                            body,
+                            timeout_ms: self.fetch_timeout_ms,
+                            max_response_bytes: self.max_response_bytes,
+                            route: None,
                         }));
                     }
-                    let empty = RouteConfig::default();
-                    let config = self.routes.get(id).unwrap_or(&empty);
-                    let resolved = routes::resolve(
-                        route,
-                        config,
-                        request.query,
-                        self.manifest_opts.allow_loopback_http,
-                    )
-                    .map_err(|e| scrubbed(coded(e), &self.route_secrets))?;
-                    if plugin.fetches.contains_key(&call_id) {
-                        return Err(duplicate_fetch(call_id));
-                    }
-                    if !plugin.in_flight.try_begin() {
-                        return Err(WardenError::new(
-                            ErrorCode::RateLimited,
-                            "too many calls in flight",
-                        ));
-                    }
-                    let path = route.path().to_owned();
-                    plugin.fetches.insert(
-                        call_id,
-                        PendingFetch::Route {
-                            path: path.clone(),
-                            origin: resolved.url.origin().ascii_serialization(),
-                        },
-                    );
-                    return Ok(Outcome::Fetch(FetchPlan {
-                        call_id,
-                        url: resolved.url.into(),
-                        retryable: super::network::is_retryable(&method),
-                        method,
-                        headers: routes::merge_headers(
-                            headers.unwrap_or_default(),
-                            resolved.headers,
-                        ),
-                        body,
-                        timeout_ms: self.fetch_timeout_ms,
-                        max_response_bytes: self.max_response_bytes,
-                        route: Some(path),
-                    }));
-                }
-                let url = plugin.allowlist.check(&url).map_err(coded)?;
-                if matches!(
-                    plugin.fetches.get(&call_id),
-                    Some(PendingFetch::Route { .. })
-                ) {
+                };
+                if plugin.fetches.contains_key(&call_id) {
                     return Err(duplicate_fetch(call_id));
                 }
                 if !plugin.in_flight.try_begin() {
@@ -1266,24 +1307,47 @@ impl<B: StorageBackend> Engine<B> {
                         "too many calls in flight",
                     ));
                 }
-                let pending = plugin
-                    .fetches
-                    .entry(call_id)
-                    .or_insert(PendingFetch::Plain(0));
-                if let PendingFetch::Plain(n) = pending {
-                    *n = n.saturating_add(1);
-                }
+                plugin.fetches.insert(
+                    call_id,
+                    PendingFetch::Route {
+                        path: path.clone(),
+                        origin: resolved.url.origin().ascii_serialization(),
+                    },
+                );
                 Ok(Outcome::Fetch(FetchPlan {
                     call_id,
-                    url: url.into(),
+                    url: resolved.url.into(),
                     retryable: super::network::is_retryable(&method),
                     method,
-                    headers: headers.unwrap_or_default().into_iter().collect(),
+                    headers: routes::merge_headers(headers.unwrap_or_default(), resolved.headers),
                     body,
                     timeout_ms: self.fetch_timeout_ms,
                     max_response_bytes: self.max_response_bytes,
-                    route: None,
+                    route: Some(path),
                 }))
+            }
+            Method::ApiCanFetch { url, method } => {
+                // The same two decisions `api.fetch` makes, and nothing sent: the capability
+                // (a missing one answers false), then `fetch_target`.
+                let probe = Method::ApiFetch {
+                    url: url.clone(),
+                    method: method.clone(),
+                    headers: None,
+                    body: None,
+                };
+                let method = method.unwrap_or_else(|| "GET".to_owned());
+                let allowed = matches!(decide(&plugin.perms, &probe), Decision::Allow)
+                    && fetch_target(
+                        plugin,
+                        &self.rbac,
+                        self.routes.get(id),
+                        &self.route_secrets,
+                        self.manifest_opts.allow_loopback_http,
+                        &url,
+                        &method,
+                    )
+                    .is_ok();
+                ok(Some(&Value::Bool(allowed)))
             }
             Method::EventsSubscribe { name } => {
                 if plugin.subscriptions.len() >= 256 && !plugin.subscriptions.contains(&name) {

@@ -18,7 +18,7 @@ use super::allow_plugins::AllowPlugins;
 use super::analysis::{analyze, AnalysisOptions, AnalysisReport};
 use super::audit::{AuditDecision, AuditEvent, AuditKind, AuditLog};
 use super::compat::parse_host_version;
-use super::csp::{CspBuilder, Nonce};
+use super::csp::{CspBuilder, CspHeader, Nonce, Reporting};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::integrity::Integrity;
 use super::manifest::{Capability, Manifest, ManifestOptions, PluginId};
@@ -1570,6 +1570,21 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `INVALID_ARGUMENT` for a bad nonce or policy name.
     pub fn csp_header(&self, nonce: &str, policy: &str) -> Result<String, WardenError> {
+        self.csp_headers(nonce, policy, &Reporting::default())
+            .map(|h| h.value)
+    }
+
+    /// [`Engine::csp_header`] as headers: enforced or report-only, with a reporting endpoint
+    /// (see [`super::csp::CspHeader`]).
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a bad nonce or policy name.
+    pub fn csp_headers(
+        &self,
+        nonce: &str,
+        policy: &str,
+        reporting: &Reporting,
+    ) -> Result<CspHeader, WardenError> {
         // A plugin installed with code can be mounted as a worker, in the runner frame.
         let workers = self.plugins.values().any(|p| p.code.is_some());
         // The API client (in the host page) also calls the plugins' routes: their origins, as
@@ -1587,12 +1602,13 @@ impl<B: StorageBackend> Engine<B> {
                 }
             }
         }
-        host_csp(
+        host_csp_header(
             self.plugins.values().map(|p| &p.manifest),
             nonce,
             policy,
             workers,
             &route_origins,
+            reporting,
         )
     }
 
@@ -1684,6 +1700,39 @@ pub fn host_csp<'a>(
     worker_runner: bool,
     extra_connect_origins: &[String],
 ) -> Result<String, WardenError> {
+    host_csp_header(
+        manifests,
+        nonce,
+        policy,
+        worker_runner,
+        extra_connect_origins,
+        &Reporting::default(),
+    )
+    .map(|h| h.value)
+}
+
+/// [`host_csp`] as headers, enforced or report-only per `reporting` (the one builder behind
+/// `hostCsp`, `host.cspHeader` and the CLI's `csp`).
+///
+/// # Errors
+/// As [`host_csp`].
+///
+/// ```
+/// use plugin_warden::core::csp::{ReportEndpoint, Reporting};
+/// use plugin_warden::core::engine::host_csp_header;
+/// let r = Reporting { report_only: true, endpoint: Some(ReportEndpoint::new("https://h.example/r").unwrap()) };
+/// let h = host_csp_header([], "AAAAAAAAAAAAAAAAAAAAAA==", "plugin-warden", false, &[], &r).unwrap();
+/// assert_eq!(h.name, "Content-Security-Policy-Report-Only");
+/// assert!(h.value.ends_with("; report-uri https://h.example/r; report-to csp-endpoint"));
+/// ```
+pub fn host_csp_header<'a>(
+    manifests: impl IntoIterator<Item = &'a Manifest>,
+    nonce: &str,
+    policy: &str,
+    worker_runner: bool,
+    extra_connect_origins: &[String],
+    reporting: &Reporting,
+) -> Result<CspHeader, WardenError> {
     let nonce = Nonce::parse(nonce).map_err(coded)?;
     let mut b = CspBuilder::new()
         .nonce(&nonce)
@@ -1705,7 +1754,7 @@ pub fn host_csp<'a>(
     for o in extra_connect_origins {
         b = b.plugin_connect_origin(o).map_err(coded)?;
     }
-    Ok(b.build())
+    Ok(b.header(reporting))
 }
 
 /// `err` with every route secret scrubbed from its message.

@@ -48,6 +48,63 @@ export function hostCsp(pluginOrigin, nonce, apiOrigin = defaultApiOrigin(plugin
   return sdk.hostCsp(manifests, { nonce, allowLoopbackHttp: true, workerRunner: true });
 }
 
+/**
+ * `?report-only` pages: the same policy as Content-Security-Policy-Report-Only, reporting to
+ * `reportTo` (the host's /csp-reports), plus the Reporting-Endpoints header naming it.
+ * `?report-only=report-uri` plays a browser without the Reporting API: the `report-to`
+ * directive and Reporting-Endpoints are left out, so reports go through `report-uri` (what
+ * Firefox and Safari use; headless Chromium here queues Reporting-API reports without sending).
+ */
+export function reportOnlyHeaders(pluginOrigin, nonce, apiOrigin, reportTo, legacy = false) {
+  const manifests = demoPlugins({ pluginOrigin, apiOrigin }).map((p) => p.manifest);
+  const h = sdk.hostCsp(manifests, { nonce, allowLoopbackHttp: true, workerRunner: true, reportOnly: true, reportTo });
+  if (legacy) return { [h.name.toLowerCase()]: h.value.replace(/; report-to [^;]+$/, '') };
+  return { [h.name.toLowerCase()]: h.value, 'reporting-endpoints': h.reportingEndpoints };
+}
+
+/**
+ * POST /csp-reports collects violation reports (Reporting API `application/reports+json`
+ * batches and legacy `application/csp-report` bodies) into `reports`, normalized to
+ * { documentURL, blockedURL, directive, disposition, sample, via }; GET /csp-reports lists them
+ * (the demo inspector shows them). At most 500 kept, bodies up to 64 KiB.
+ */
+export function cspReportEndpoint(reports) {
+  return async (req, res, url) => {
+    if (url.pathname !== '/csp-reports') return false;
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(reports));
+      return true;
+    }
+    if (req.method !== 'POST') { res.writeHead(405); res.end(); return true; }
+    const chunks = [];
+    let size = 0;
+    for await (const c of req) {
+      size += c.length;
+      if (size > 65536) { res.writeHead(413); res.end(); return true; }
+      chunks.push(c);
+    }
+    let parsed = null;
+    try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* counted as nothing */ }
+    const list = Array.isArray(parsed) ? parsed.filter((r) => r && r.type === 'csp-violation').map((r) => [r.body, 'report-to'])
+      : parsed && parsed['csp-report'] ? [[parsed['csp-report'], 'report-uri']] : [];
+    for (const [b, via] of list) {
+      if (!b || reports.length >= 500) continue;
+      reports.push({
+        documentURL: String(b.documentURL ?? b['document-uri'] ?? ''),
+        blockedURL: String(b.blockedURL ?? b['blocked-uri'] ?? ''),
+        directive: String(b.effectiveDirective ?? b['effective-directive'] ?? b['violated-directive'] ?? ''),
+        disposition: String(b.disposition ?? ''),
+        sample: String(b.sample ?? b['script-sample'] ?? '').slice(0, 80),
+        via,
+      });
+    }
+    res.writeHead(204);
+    res.end();
+    return true;
+  };
+}
+
 
 /**
  * The file a URL path names under `mounts`: `[prefix, dir]` pairs (a directory means its
@@ -76,10 +133,11 @@ export async function fileFor(mounts, pathname) {
  * `nonce` entry among them is not sent but put on every `<script` of the page. `dynamic` maps
  * exact paths to `async () => ({ type, body })`; `baseHeaders` go on every answer, 404s included.
  */
-export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {} }) {
+export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {}, handle }) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
+      if (handle && await handle(req, res, url)) return;
       const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...baseHeaders };
       if (Object.hasOwn(dynamic, url.pathname)) {
         const { type, body } = await dynamic[url.pathname]();
@@ -90,7 +148,7 @@ export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = 
       const file = await fileFor(mounts, url.pathname);
       let body = file && await readFile(file).catch(() => null);
       if (!body) { res.writeHead(404, { 'content-type': 'text/plain', ...baseHeaders }); res.end('not found'); return; }
-      const extra = { ...headersFor(file) };
+      const extra = { ...headersFor(file, url) };
       if (extra.nonce) {
         // A fresh nonce per response, on every <script> of the page (the page reads it back from
         // document.querySelector('script[nonce]').nonce, e.g. for srcdoc plugins).
@@ -197,18 +255,22 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
   const pluginOrigin = `http://localhost:${pluginPort}`;
   const apiOrigin = `http://127.0.0.1:${apiPort}`;
   const apiRequests = [];
+  const cspReports = [];
   const started = [];
   try {
     started.push(await staticServer({
       port: hostPort,
       mounts: [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
-      headersFor: (file) => {
+      handle: cspReportEndpoint(cspReports),
+      headersFor: (file, url) => {
         // The package is public code that opaque-origin frames and workers import (CORS).
         const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
         // The runner page carries its own policy (a <meta> allowing its inline bootstrap by
         // hash): it gets no header of ours, which is the case its own policy must hold in.
         if (!file.endsWith('.html') || file.endsWith('worker-runner.html')) return cors;
         const nonce = randomBytes(16).toString('base64');
+        const ro = url.searchParams.get('report-only');
+        if (ro !== null) return { ...cors, nonce, ...reportOnlyHeaders(pluginOrigin, nonce, apiOrigin, `${hostOrigin}/csp-reports`, ro === 'report-uri') };
         return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce, apiOrigin) };
       },
     }));
@@ -236,6 +298,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
     pluginOrigin,
     apiOrigin,
     apiRequests,
+    cspReports,
     close: () => Promise.all(started.map(closeServer)),
   };
 }

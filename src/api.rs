@@ -115,11 +115,11 @@ export interface CspHeaders { name: 'Content-Security-Policy' | 'Content-Securit
 export interface HostCspOptions { nonce: string; trustedTypesPolicy?: string; allowLoopbackHttp?: boolean; workerRunner?: boolean }
 /** The host page's CSP for a set of plugin manifests: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
 export function hostCsp(manifests: object[], options: HostCspOptions & { reportOnly?: false; reportTo?: undefined }): string;
-export function hostCsp(manifests: object[], options: HostCspOptions & CspReportingOptions): string | CspHeaders;
+export function hostCsp(manifests: object[], options: HostCspOptions & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
 export interface PluginHost {
   /** The host page's CSP for the installed plugins: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
   cspHeader(options: { nonce: string; reportOnly?: false; reportTo?: undefined }): string;
-  cspHeader(options: { nonce: string } & CspReportingOptions): string | CspHeaders;
+  cspHeader(options: { nonce: string } & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
 }
 export interface Finding { rule: string; severity: 'error' | 'warning'; line: number; column: number; excerpt: string; message: string }
 export interface AnalysisReport { findings: Finding[]; lines: number; bytes: number; errorCount: number; warningCount: number; truncated: boolean }
@@ -776,8 +776,8 @@ pub fn host_csp(manifests: JsValue, options: JsValue) -> Result<JsValue, JsValue
     csp_result(headers, reporting.is_some())
 }
 
-/// `reportOnly` / `reportTo` from CSP options: `None` when neither is given (the caller then
-/// answers the bare policy string, as before).
+/// `reportOnly` / `reportTo` from CSP options: `None` when there is neither a `reportTo` nor
+/// `reportOnly: true` (the caller then answers the bare policy string, as before).
 fn reporting_options(options: &JsValue, who: &str) -> Result<Option<Reporting>, JsValue> {
     let get = |k: &str| {
         Reflect::get(options, &k.into())
@@ -808,7 +808,7 @@ fn reporting_options(options: &JsValue, who: &str) -> Result<Option<Reporting>, 
                 })?)
             }
         };
-    if report_only.is_none() && endpoint.is_none() {
+    if report_only != Some(true) && endpoint.is_none() {
         return Ok(None);
     }
     Ok(Some(Reporting {

@@ -1,14 +1,15 @@
 // The host side of DESIGN.md §6, written the way a host developer would. `tsc --noEmit` over
 // this file against pkg/*.d.ts is the contract check: renaming or retyping any of these fails it.
-import init, { PluginHost, sanitize, analyzeBundle, validateManifest } from 'plugin-warden';
-import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo } from 'plugin-warden';
+import init, { PluginHost, sanitize, analyzeBundle, validateManifest, hostCsp } from 'plugin-warden';
+import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, CspHeaders } from 'plugin-warden';
 
 export async function host(element: HTMLElement, manifest: object, code: string): Promise<void> {
   await init();
   const audit: AuditEvent[] = [];
   const host = new PluginHost({
     hostVersion: '3.2.0',
-    user: { role: 'Viewer', permissions: ['acme-patents-app.patents:read'] },
+    user: { role: 'Viewer', permissions: ['acme-patents-app.patents:read', { action: 'users:read', scope: 'users:*' }] },
+    allowPlugins: ['acme-*'],
     storage: 'local',
     trustedTypesPolicy: 'plugin-warden',
     onPermissionRequest: async ({ pluginId, permission, reason }) => pluginId.length > 0 && permission !== 'api:write' && reason !== '',
@@ -26,13 +27,18 @@ export async function host(element: HTMLElement, manifest: object, code: string)
   }
   host.grant(info.id, 'api:write');
   host.revoke(info.id, 'storage');
-  const allowed: boolean = host.hasPermission('acme-patents-app.patents:read');
+  const allowed: boolean = host.hasPermission('acme-patents-app.patents:read') && host.hasPermission('users:read', 'users:1');
   host.setUser({ role: 'Editor' });
   const pages: IncludeView[] = host.visibleIncludes(info.id);
   const route: boolean = host.canAccessRoute(info.id, 'api/patents', 'GET');
   const clean: string = host.sanitize('<b>x</b>') + sanitize('<i>y</i>');
   element.append(String(host.trustedHTML('<p>z</p>')));
   const csp: string = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' });
+  const ro: CspHeaders = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==', reportOnly: true, reportTo: 'https://host.example/csp-reports' });
+  const headerName: 'Content-Security-Policy' | 'Content-Security-Policy-Report-Only' = ro.name;
+  const endpoints: string | undefined = hostCsp([manifest], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==', reportTo: 'https://h.example/r' }).reportingEndpoints;
+  const plainCsp: string = hostCsp([manifest], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' });
+  console.log(headerName, endpoints, plainCsp, ro.value);
   const log: AuditEvent[] = host.auditLog();
   const inspected: PluginInfo = host.inspect(info.id);
   const reached: number = host.emit('theme', { dark: true });

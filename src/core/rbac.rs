@@ -275,9 +275,9 @@ impl Rbac {
     /// let mut rbac = Rbac::new();
     /// rbac.register(&m).unwrap();
     /// rbac.set_user(UserContext::new(Some(BasicRole::Viewer)));
-    /// assert!(!rbac.has_permission("acme-app.docs:read"));
+    /// assert!(!rbac.has_permission("acme-app.docs:read", None));
     /// rbac.set_user(UserContext::new(Some(BasicRole::Admin)));
-    /// assert!(rbac.has_permission("acme-app.docs:read"));
+    /// assert!(rbac.has_permission("acme-app.docs:read", None));
     /// assert!(rbac.register(&m).is_err());
     /// ```
     pub fn register(&mut self, manifest: &Manifest) -> Result<(), RbacError> {

@@ -57,6 +57,63 @@ export function hostCsp(pluginOrigin, nonce, apiOrigin = defaultApiOrigin(plugin
   return sdk.hostCsp(manifests, { nonce, allowLoopbackHttp: true, workerRunner: true });
 }
 
+/**
+ * `?report-only` pages: the same policy as Content-Security-Policy-Report-Only, reporting to
+ * `reportTo` (the host's /csp-reports), plus the Reporting-Endpoints header naming it.
+ * `?report-only=report-uri` plays a browser without the Reporting API: the `report-to`
+ * directive and Reporting-Endpoints are left out, so reports go through `report-uri` (what
+ * Firefox and Safari use; headless Chromium here queues Reporting-API reports without sending).
+ */
+export function reportOnlyHeaders(pluginOrigin, nonce, apiOrigin, reportTo, legacy = false) {
+  const manifests = demoPlugins({ pluginOrigin, apiOrigin }).map((p) => p.manifest);
+  const h = sdk.hostCsp(manifests, { nonce, allowLoopbackHttp: true, workerRunner: true, reportOnly: true, reportTo });
+  if (legacy) return { [h.name.toLowerCase()]: h.value.replace(/; report-to [^;]+$/, '') };
+  return { [h.name.toLowerCase()]: h.value, 'reporting-endpoints': h.reportingEndpoints };
+}
+
+/**
+ * POST /csp-reports collects violation reports (Reporting API `application/reports+json`
+ * batches and legacy `application/csp-report` bodies) into `reports`, normalized to
+ * { documentURL, blockedURL, directive, disposition, sample, via }; GET /csp-reports lists them
+ * (the demo inspector shows them). At most 500 kept, bodies up to 64 KiB.
+ */
+export function cspReportEndpoint(reports) {
+  return async (req, res, url) => {
+    if (url.pathname !== '/csp-reports') return false;
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(reports));
+      return true;
+    }
+    if (req.method !== 'POST') { res.writeHead(405); res.end(); return true; }
+    const chunks = [];
+    let size = 0;
+    for await (const c of req) {
+      size += c.length;
+      if (size > 65536) { res.writeHead(413); res.end(); return true; }
+      chunks.push(c);
+    }
+    let parsed = null;
+    try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* counted as nothing */ }
+    const list = Array.isArray(parsed) ? parsed.filter((r) => r && r.type === 'csp-violation').map((r) => [r.body, 'report-to'])
+      : parsed && parsed['csp-report'] ? [[parsed['csp-report'], 'report-uri']] : [];
+    for (const [b, via] of list) {
+      if (!b || reports.length >= 500) continue;
+      reports.push({
+        documentURL: String(b.documentURL ?? b['document-uri'] ?? ''),
+        blockedURL: String(b.blockedURL ?? b['blocked-uri'] ?? ''),
+        directive: String(b.effectiveDirective ?? b['effective-directive'] ?? b['violated-directive'] ?? ''),
+        disposition: String(b.disposition ?? ''),
+        sample: String(b.sample ?? b['script-sample'] ?? '').slice(0, 80),
+        via,
+      });
+    }
+    res.writeHead(204);
+    res.end();
+    return true;
+  };
+}
+
 
 /**
  * The file a URL path names under `mounts`: `[prefix, dir]` pairs (a directory means its
@@ -170,12 +227,13 @@ export function logUpgrades(server, log) {
  * With `log` (an array), every request (and WebSocket upgrade) is recorded there first, as
  * { method, url, origin, referer, upgrade, time }. Paths under `sinkPrefix` get sinkResponse.
  */
-export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {}, log = null, sinkPrefix = null }) {
+export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {}, log = null, sinkPrefix = null, handle }) {
   const server = createServer(async (req, res) => {
     try {
       if (log) log.push(logEntry(req));
       const url = new URL(req.url, 'http://x');
       if (sinkPrefix && url.pathname.startsWith(sinkPrefix)) { sinkResponse(req, res); return; }
+      if (handle && await handle(req, res, url)) return;
       const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...baseHeaders };
       if (Object.hasOwn(dynamic, url.pathname)) {
         const { type, body } = await dynamic[url.pathname]();
@@ -310,6 +368,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
   const apiOrigin = `http://127.0.0.1:${apiPort}`;
   const apiRequests = [];
   const logs = { host: [], plugins: [], unrelated: [] };
+  const cspReports = [];
   const started = [];
   try {
     started.push(await staticServer({
@@ -317,6 +376,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
       log: logs.host,
       sinkPrefix: '/sink/',
       mounts: [['/pkg/', join(root, 'pkg')], ['/', join(root, 'www/host')]],
+      handle: cspReportEndpoint(cspReports),
       headersFor: (file, url) => {
         // The package is public code that opaque-origin frames and workers import (CORS).
         const cors = file.startsWith(join(root, 'pkg')) ? { 'access-control-allow-origin': '*' } : {};
@@ -325,6 +385,8 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
         if (!file.endsWith('.html') || file.endsWith('worker-runner.html')) return cors;
         if (url.searchParams.get('host-csp') === 'none') return cors;
         const nonce = randomBytes(16).toString('base64');
+        const ro = url.searchParams.get('report-only');
+        if (ro !== null) return { ...cors, nonce, ...reportOnlyHeaders(pluginOrigin, nonce, apiOrigin, `${hostOrigin}/csp-reports`, ro === 'report-uri') };
         return { ...cors, nonce, 'content-security-policy': hostCsp(pluginOrigin, nonce, apiOrigin) };
       },
     }));
@@ -361,6 +423,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
     unrelatedOrigin: `http://127.0.0.1:${unrelatedPort}`,
     apiRequests,
     logs,
+    cspReports,
     close: () => Promise.all(started.map(closeServer)),
   };
 }

@@ -10,8 +10,9 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::Element;
 
 use crate::core::analysis::{analyze, AnalysisOptions};
+use crate::core::csp::{CspHeader, ReportEndpoint, Reporting};
 use crate::core::engine::{CheckedManifest, HostConfig, InstallInput};
-use crate::core::error::{ErrorCode, WardenError};
+use crate::core::error::{Coded, ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
 use crate::core::provenance::{Envelope, ManifestDigest, Provenance};
@@ -68,7 +69,9 @@ export interface Manifest {
   dependencies?: Record<string, unknown>;
   $schema?: string;
 }
-export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: string[] }
+/** A held permission: an action (pattern) alone, or with a Grafana scope (`users:*`, `folders:uid:abc`, `*`). */
+export type UserPermission = string | { action: string; scope?: string };
+export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; roles?: string[]; permissions?: UserPermission[] }
 export interface HostLimits {
   maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
   suspendAfter?: number; storageQuotaBytes?: number; maxValueBytes?: number; maxResponseBytes?: number; fetchTimeoutMs?: number;
@@ -109,6 +112,8 @@ export interface HostOptions {
   approvedScriptOrigins?: string[];
   /** Values for manifest route templates, by plugin id: `{{ .JsonData.key }}` → data, `{{ .SecureJsonData.key }}` → secrets. */
   routes?: Record<string, RouteConfig>;
+  /** Which plugin ids may be installed at all: exact ids and `prefix*` patterns (`'acme-*'`), checked before anything else; others are refused with PERMISSION_DENIED. Absent: every id; `[]`: none. */
+  allowPlugins?: string[];
 }
 /** Opt-ins that weaken a default (development, migration). Each is off unless set. */
 export interface DangerousOptions {
@@ -153,6 +158,19 @@ export interface PluginInfo {
   counts: Record<string, number>; allowedCalls: number;
 }
 export interface ManifestProblem { path: string; message: string }
+/** Report-only rollout: `reportOnly` sends the policy as `Content-Security-Policy-Report-Only`; `reportTo` (an https: URL, or http: on loopback) adds `report-uri`/`report-to` and a `Reporting-Endpoints` value. */
+export interface CspReportingOptions { reportOnly?: boolean; reportTo?: string }
+/** The policy as headers (returned when `reportOnly` or `reportTo` is given): send `name: value`, and `Reporting-Endpoints: reportingEndpoints` when present. */
+export interface CspHeaders { name: 'Content-Security-Policy' | 'Content-Security-Policy-Report-Only'; value: string; reportingEndpoints?: string }
+export interface HostCspOptions { nonce: string; trustedTypesPolicy?: string; allowLoopbackHttp?: boolean; workerRunner?: boolean }
+/** The host page's CSP for a set of plugin manifests: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
+export function hostCsp(manifests: object[], options: HostCspOptions & { reportOnly?: false; reportTo?: undefined }): string;
+export function hostCsp(manifests: object[], options: HostCspOptions & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
+export interface PluginHost {
+  /** The host page's CSP for the installed plugins: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
+  cspHeader(options: { nonce: string; reportOnly?: false; reportTo?: undefined }): string;
+  cspHeader(options: { nonce: string } & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
+}
 export interface Finding { rule: string; severity: 'error' | 'warning'; line: number; column: number; excerpt: string; message: string }
 export interface AnalysisReport { findings: Finding[]; lines: number; bytes: number; errorCount: number; warningCount: number; truncated: boolean }
 "#;
@@ -416,11 +434,17 @@ impl PluginHost {
             .map_err(coded)
     }
 
-    /// Whether the current user holds an RBAC action. (The package's entry module answers this
-    /// from a JS-side cache without entering wasm; this is the exact, slow path.)
+    /// Whether the current user holds an RBAC action: with any scope when `scope` is absent
+    /// (Grafana's `hasPermission`), else with a held scope covering `scope` (`users:*` covers
+    /// `users:id:1`; an unscoped permission answers only unscoped checks). (The package's entry
+    /// module answers unscoped checks from a JS-side cache without entering wasm; this is the
+    /// exact, slow path.)
     #[wasm_bindgen(js_name = hasPermission)]
-    pub fn has_permission(&self, action: &str) -> bool {
-        self.host.engine.borrow().has_permission(action)
+    pub fn has_permission(&self, action: &str, scope: Option<String>) -> bool {
+        self.host
+            .engine
+            .borrow()
+            .has_permission(action, scope.as_deref())
     }
 
     /// The JS-side cache behind `hasPermission`: `{ exact: Set<string>, prefixes: string[] }`,
@@ -505,15 +529,14 @@ impl PluginHost {
         .map_err(coded)
     }
 
-    /// The host page's CSP for the installed plugins, with your per-response nonce.
+    /// The host page's CSP for the installed plugins, with your per-response nonce: the policy
+    /// string, or `{ name, value, reportingEndpoints? }` when `reportOnly` or `reportTo` is
+    /// given (TypeScript overloads in the custom section).
     ///
     /// # Errors
-    /// `INVALID_ARGUMENT` for a missing or malformed nonce.
-    #[wasm_bindgen(js_name = cspHeader)]
-    pub fn csp_header(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ nonce: string }")] options: JsValue,
-    ) -> Result<String, JsValue> {
+    /// `INVALID_ARGUMENT` for a missing or malformed nonce or a bad `reportTo`.
+    #[wasm_bindgen(js_name = cspHeader, skip_typescript)]
+    pub fn csp_header(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let nonce = Reflect::get(&options, &"nonce".into())
             .ok()
             .and_then(|v| v.as_string())
@@ -523,11 +546,18 @@ impl PluginHost {
                     "cspHeader: expected { nonce: string }",
                 )
             })?;
-        self.host
+        let reporting = reporting_options(&options, "cspHeader")?;
+        let headers = self
+            .host
             .engine
             .borrow()
-            .csp_header(&nonce, &self.host.policy_name)
-            .map_err(coded)
+            .csp_headers(
+                &nonce,
+                &self.host.policy_name,
+                reporting.as_ref().unwrap_or(&Reporting::default()),
+            )
+            .map_err(coded)?;
+        csp_result(headers, reporting.is_some())
     }
 
     /// The audit events held (newest last).
@@ -783,14 +813,8 @@ impl PluginHost {
 /// # Errors
 /// `INVALID_MANIFEST` for a manifest that does not validate; `INVALID_ARGUMENT` for a bad nonce,
 /// policy name or origin.
-#[wasm_bindgen(js_name = hostCsp)]
-pub fn host_csp(
-    #[wasm_bindgen(unchecked_param_type = "Manifest[]")] manifests: JsValue,
-    #[wasm_bindgen(
-        unchecked_param_type = "{ nonce: string; trustedTypesPolicy?: string; allowLoopbackHttp?: boolean; workerRunner?: boolean }"
-    )]
-    options: JsValue,
-) -> Result<String, JsValue> {
+#[wasm_bindgen(js_name = hostCsp, skip_typescript)]
+pub fn host_csp(manifests: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let list: Vec<serde_json::Value> =
         from_js(&manifests, "manifests", ErrorCode::InvalidArgument).map_err(coded)?;
     let field = |k: &str| {
@@ -815,5 +839,65 @@ pub fn host_csp(
         .map(|v| Manifest::from_value(v, &opts).map_err(|e| coded(WardenError::from_coded(&e))))
         .collect::<Result<Vec<_>, _>>()?;
     let workers = field("workerRunner").and_then(|v| v.as_bool()) == Some(true);
-    crate::core::engine::host_csp(&parsed, &nonce, &policy, workers, &[]).map_err(coded)
+    let reporting = reporting_options(&options, "hostCsp")?;
+    let headers = crate::core::engine::host_csp_header(
+        &parsed,
+        &nonce,
+        &policy,
+        workers,
+        &[],
+        reporting.as_ref().unwrap_or(&Reporting::default()),
+    )
+    .map_err(coded)?;
+    csp_result(headers, reporting.is_some())
+}
+
+/// `reportOnly` / `reportTo` from CSP options: `None` when there is neither a `reportTo` nor
+/// `reportOnly: true` (the caller then answers the bare policy string, as before).
+fn reporting_options(options: &JsValue, who: &str) -> Result<Option<Reporting>, JsValue> {
+    let get = |k: &str| {
+        Reflect::get(options, &k.into())
+            .ok()
+            .filter(|v| !v.is_undefined())
+    };
+    let report_only = match get("reportOnly") {
+        None => None,
+        Some(v) => Some(v.as_bool().ok_or_else(|| {
+            error(
+                ErrorCode::InvalidArgument,
+                format!("{who}: reportOnly must be a boolean"),
+            )
+        })?),
+    };
+    let endpoint =
+        match get("reportTo") {
+            None => None,
+            Some(v) => {
+                let url = v.as_string().ok_or_else(|| {
+                    error(
+                        ErrorCode::InvalidArgument,
+                        format!("{who}: reportTo must be a URL string"),
+                    )
+                })?;
+                Some(ReportEndpoint::new(&url).map_err(|e| {
+                    coded(WardenError::new(e.code(), format!("{who}: reportTo: {e}")))
+                })?)
+            }
+        };
+    if report_only != Some(true) && endpoint.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Reporting {
+        report_only: report_only.unwrap_or(false),
+        endpoint,
+    }))
+}
+
+/// The bare policy string for callers that asked for nothing new; the headers object otherwise.
+fn csp_result(headers: CspHeader, as_headers: bool) -> Result<JsValue, JsValue> {
+    if as_headers {
+        js(&headers)
+    } else {
+        Ok(JsValue::from_str(&headers.value))
+    }
 }

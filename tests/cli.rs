@@ -554,6 +554,70 @@ fn csp_with_an_invalid_manifest_exits_1() {
     assert!(stderr(&out).contains("invalid-manifest"));
 }
 
+#[test]
+fn csp_report_only_prints_both_headers_from_the_core_builder() {
+    let nonce = "AAECAwQFBgcICQoLDA0ODw==";
+    let plain = run(&[&"csp", &fx("csp-a"), &fx("csp-b"), &"--nonce", &nonce]);
+    let out = run(&[
+        &"csp",
+        &fx("csp-a"),
+        &fx("csp-b"),
+        &"--nonce",
+        &nonce,
+        &"--report-only",
+        &"--report-to",
+        &"https://host.example/csp-reports",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let policy = stdout(&plain);
+    assert_eq!(
+        lines[0],
+        format!(
+            "Content-Security-Policy-Report-Only: {}; report-uri https://host.example/csp-reports; report-to csp-endpoint",
+            policy.trim_end()
+        )
+    );
+    assert_eq!(
+        lines[1],
+        "Reporting-Endpoints: csp-endpoint=\"https://host.example/csp-reports\""
+    );
+    // --report-only alone: the report-only header, no endpoint.
+    let only = run(&[&"csp", &fx("csp-a"), &"--nonce", &nonce, &"--report-only"]);
+    assert!(stdout(&only).starts_with("Content-Security-Policy-Report-Only: default-src"));
+    assert_eq!(stdout(&only).lines().count(), 1);
+    // --report-to alone: enforced, with reporting.
+    let enforced = run(&[
+        &"csp",
+        &fx("csp-a"),
+        &"--nonce",
+        &nonce,
+        &"--report-to",
+        &"http://127.0.0.1:9/r",
+    ]);
+    assert!(
+        stdout(&enforced).starts_with("Content-Security-Policy: default-src"),
+        "{}",
+        stdout(&enforced)
+    );
+    for bad in [
+        "http://host.example/r",
+        "/csp-reports",
+        "https://h.example/r;x",
+        "https://u:p@h.example/r",
+    ] {
+        let out = run(&[&"csp", &fx("csp-a"), &"--report-to", &bad]);
+        assert_eq!(code(&out), 2, "{bad}");
+        assert!(
+            stderr(&out).contains("--report-to"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // usage
 

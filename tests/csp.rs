@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use plugin_warden::core::csp::{
-    frame_csp, parse_origin, runner_csp, srcdoc_csp, CounterRng, CspBuilder, CspError, Nonce, Rng,
-    RunnerKind, DEFAULT_TRUSTED_TYPES_POLICY,
+    frame_csp, parse_origin, runner_csp, srcdoc_csp, CounterRng, CspBuilder, CspError, Nonce,
+    ReportEndpoint, Reporting, Rng, RunnerKind, DEFAULT_TRUSTED_TYPES_POLICY,
 };
 use plugin_warden::core::error::{Coded, ErrorCode};
 
@@ -423,4 +423,133 @@ fn asset_origins_reach_img_and_media_only() {
     assert!(CspBuilder::new()
         .plugin_asset_origin("https://cdn.example; script-src *")
         .is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report-only rollout
+
+fn endpoint(url: &str) -> ReportEndpoint {
+    ReportEndpoint::new(url).expect("valid endpoint")
+}
+
+#[test]
+fn report_only_header_is_the_same_policy_plus_reporting() {
+    let n = nonce(3);
+    let b = CspBuilder::new()
+        .nonce(&n)
+        .plugin_frame_origin("https://plugins.acme.example")
+        .expect("origin");
+    let enforced = b.header(&Reporting::default());
+    assert_eq!(enforced.name, "Content-Security-Policy");
+    assert_eq!(enforced.value, b.build());
+    assert_eq!(enforced.reporting_endpoints, None);
+
+    let r = Reporting {
+        report_only: true,
+        endpoint: Some(endpoint("https://host.acme.example/csp-reports?src=host")),
+    };
+    let h = b.header(&r);
+    assert_eq!(h.name, "Content-Security-Policy-Report-Only");
+    assert_eq!(
+        h.value,
+        format!(
+            "{}; report-uri https://host.acme.example/csp-reports?src=host; report-to csp-endpoint",
+            b.build()
+        )
+    );
+    assert_eq!(
+        h.reporting_endpoints.as_deref(),
+        Some(r#"csp-endpoint="https://host.acme.example/csp-reports?src=host""#)
+    );
+    let d = directives(&h.value);
+    assert_eq!(d.iter().filter(|(k, _)| k == "report-to").count(), 1);
+    assert_eq!(
+        serde_json::to_value(&h).expect("serializes"),
+        serde_json::json!({
+            "name": "Content-Security-Policy-Report-Only",
+            "value": h.value,
+            "reportingEndpoints": h.reporting_endpoints,
+        })
+    );
+    // Report-only without an endpoint: console only, no Reporting-Endpoints.
+    let quiet = b.header(&Reporting {
+        report_only: true,
+        endpoint: None,
+    });
+    assert_eq!(quiet.value, b.build());
+    assert_eq!(quiet.reporting_endpoints, None);
+    // Enforced with reporting.
+    let both = b.header(&Reporting {
+        report_only: false,
+        endpoint: r.endpoint.clone(),
+    });
+    assert_eq!(both.name, "Content-Security-Policy");
+    assert!(both.value.ends_with("report-to csp-endpoint"));
+}
+
+#[test]
+fn report_endpoints_are_validated_and_normalized() {
+    for (ok, want) in [
+        ("https://H.Example:443/r", "https://h.example/r"),
+        ("https://h.example/r?a=1&b=2", "https://h.example/r?a=1&b=2"),
+        (
+            "http://127.0.0.1:8700/csp-reports",
+            "http://127.0.0.1:8700/csp-reports",
+        ),
+        ("http://localhost/r", "http://localhost/r"),
+        ("http://[::1]:9/r", "http://[::1]:9/r"),
+        (
+            "https://bücher.example/r",
+            "https://xn--bcher-kva.example/r",
+        ),
+    ] {
+        assert_eq!(endpoint(ok).url(), want, "{ok}");
+    }
+    for (bad, says) in [
+        ("", "absolute"),
+        ("/csp-reports", "absolute"),
+        ("http://h.example/r", "loopback"),
+        ("ftp://h.example/r", "scheme"),
+        ("javascript:alert(1)", "scheme"),
+        ("https://u:p@h.example/r", "credentials"),
+        ("https://h.example/r#x", "fragment"),
+        ("https://h.example/r; script-src *", "whitespace"),
+        ("https://h.example/r;script-src", "`;`"),
+        ("https://h.example/r,x", "`,`"),
+        ("https://h.example/\"x", "quote"),
+        ("https://h.example/r\n", "control"),
+        ("https://h.example/*", "serialization"),
+    ] {
+        let e = ReportEndpoint::new(bad).expect_err(bad);
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}");
+        assert!(e.to_string().contains(says), "{bad}: {e}");
+    }
+    assert!(ReportEndpoint::with_group("main-csp_1.x", "https://h.example/r").is_ok());
+    for g in ["", "Main", "1x", "a b", "a=b", &"a".repeat(65)] {
+        let e = ReportEndpoint::with_group(g, "https://h.example/r").expect_err(g);
+        assert!(matches!(e, CspError::InvalidReportGroup { .. }), "{g}");
+    }
+}
+
+#[test]
+fn engine_host_csp_header_matches_host_csp() {
+    use plugin_warden::core::engine::{host_csp, host_csp_header};
+    use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+    let m = Manifest::parse(
+        r#"{"id":"acme","name":"A","network":["https://api.acme.example/v1/"],
+            "entry":{"src":"https://plugins.acme.example/a/"}}"#,
+        &ManifestOptions::default(),
+    )
+    .expect("manifest");
+    let n = "AAECAwQFBgcICQoLDA0ODw==";
+    let plain = host_csp([&m], n, "plugin-warden", true, &[]).expect("csp");
+    let r = Reporting {
+        report_only: true,
+        endpoint: Some(endpoint("https://h.example/r")),
+    };
+    let h = host_csp_header([&m], n, "plugin-warden", true, &[], &r).expect("csp");
+    assert_eq!(
+        h.value,
+        format!("{plain}; report-uri https://h.example/r; report-to csp-endpoint")
+    );
 }

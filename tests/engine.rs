@@ -864,7 +864,7 @@ fn permissions_has_with_an_rbac_action_follows_the_user() {
             Some(json!(want)),
             "{user}"
         );
-        assert_eq!(e.has_permission("acme-app.docs:write"), want);
+        assert_eq!(e.has_permission("acme-app.docs:write", None), want);
     }
     assert_eq!(
         e.set_user(json!({ "role": "Viewer", "admin": true }))
@@ -902,7 +902,11 @@ fn permissions_has_answers_only_the_plugins_own_namespace() {
     ];
     for (i, (asked, host_view, plugin_view)) in table.into_iter().enumerate() {
         if asked != "storage" {
-            assert_eq!(e.has_permission(asked), host_view, "host view of {asked}");
+            assert_eq!(
+                e.has_permission(asked, None),
+                host_view,
+                "host view of {asked}"
+            );
         }
         let id = i as u64;
         assert_eq!(

@@ -56,6 +56,11 @@ fn role(action: &str) -> Value {
     json!([{ "role": { "name": "R", "permissions": [{ "action": action }] }, "grants": ["Viewer"] }])
 }
 
+fn scoped(scope: &str) -> Value {
+    json!([{ "role": { "name": "R", "permissions":
+        [{ "action": "acme-patents-app.x:read", "scope": scope }] }, "grants": ["Viewer"] }])
+}
+
 enum Want {
     Ok,
     /// A problem at exactly this path whose message contains this text.
@@ -602,6 +607,54 @@ fn rows() -> Vec<(&'static str, Value, Want)> {
             with("routes", json!([{ "method": "GET" }])),
             E("routes[0].path", "required"),
         ),
+        // --- role permission scopes (Grafana's rules)
+        (
+            "scope wildcard mid-string",
+            with("roles", scoped("a:*:b")),
+            E(
+                "roles[0].role.permissions[0].scope",
+                "only as the last character",
+            ),
+        ),
+        (
+            "scope wildcard glued to a word",
+            with("roles", scoped("folders:uid:ab*")),
+            E(
+                "roles[0].role.permissions[0].scope",
+                "right after `:` or `/`",
+            ),
+        ),
+        (
+            "scope empty",
+            with("roles", scoped("")),
+            E("roles[0].role.permissions[0].scope", "empty"),
+        ),
+        (
+            "scope with a space",
+            with("roles", scoped("folders:uid:a b")),
+            E("roles[0].role.permissions[0].scope", "whitespace"),
+        ),
+        (
+            "scope question mark",
+            with("roles", scoped("users:?")),
+            E("roles[0].role.permissions[0].scope", "`?`"),
+        ),
+        (
+            "scope not a string",
+            with(
+                "roles",
+                json!([{ "role": { "name": "R", "permissions":
+                    [{ "action": "acme-patents-app.x:read", "scope": 3 }] } }]),
+            ),
+            E("roles[0].role.permissions[0].scope", "string"),
+        ),
+        ("scope all", with("roles", scoped("*")), K),
+        ("scope kind wildcard", with("roles", scoped("users:*")), K),
+        (
+            "scope path wildcard",
+            with("roles", scoped("files:path/*")),
+            K,
+        ),
         // --- action sets
         (
             "action set teams:read",
@@ -871,8 +924,8 @@ fn basic_role_hierarchy_gates_pages() {
     let (m, mut rbac) = research();
     rbac.set_user(UserContext::from_json(r#"{"role":"Viewer"}"#).expect("ok"));
     assert_eq!(pages(&rbac, m.id()), ["Papers"]);
-    assert!(rbac.has_permission("acme-research-app.papers:read"));
-    assert!(!rbac.has_permission("acme-research-app.patents:read"));
+    assert!(rbac.has_permission("acme-research-app.papers:read", None));
+    assert!(!rbac.has_permission("acme-research-app.patents:read", None));
     rbac.set_user(UserContext::from_json(r#"{"role":"Editor"}"#).expect("ok"));
     assert_eq!(pages(&rbac, m.id()), ["Papers", "Settings"]);
     rbac.set_user(UserContext::from_json(r#"{"role":"Admin"}"#).expect("ok"));
@@ -968,32 +1021,32 @@ fn action_sets_expand_append_only() {
     let read = "acme-research-app.folder-notes:read";
     let write = "acme-research-app.folder-notes:write";
     rbac.set_user(UserContext::new(None));
-    assert!(!rbac.has_permission(read));
+    assert!(!rbac.has_permission(read, None));
     rbac.set_user(UserContext::from_json(r#"{"permissions":["folders:view"]}"#).expect("ok"));
-    assert!(rbac.has_permission(read) && !rbac.has_permission(write));
+    assert!(rbac.has_permission(read, None) && !rbac.has_permission(write, None));
     rbac.set_user(UserContext::from_json(r#"{"permissions":["folders:edit"]}"#).expect("ok"));
     assert!(
-        rbac.has_permission(read) && rbac.has_permission(write),
+        rbac.has_permission(read, None) && rbac.has_permission(write, None),
         "edit ⊃ view"
     );
-    assert!(rbac.has_permission("folders:view"));
+    assert!(rbac.has_permission("folders:view", None));
     rbac.set_user(UserContext::from_json(r#"{"permissions":["folders:admin"]}"#).expect("ok"));
     assert!(
-        rbac.has_permission(write) && rbac.has_permission("folders:edit"),
+        rbac.has_permission(write, None) && rbac.has_permission("folders:edit", None),
         "admin ⊃ edit"
     );
     rbac.set_user(UserContext::new(Some(BasicRole::Viewer)));
     assert!(
-        rbac.has_permission(read) && !rbac.has_permission(write),
+        rbac.has_permission(read, None) && !rbac.has_permission(write, None),
         "Viewer carries folders:view"
     );
     rbac.set_user(UserContext::new(Some(BasicRole::Editor)));
-    assert!(rbac.has_permission(write));
+    assert!(rbac.has_permission(write, None));
     // The plugin added its own actions only; the core set was not widened.
-    assert!(!rbac.has_permission("folders:delete"));
-    assert!(!rbac.has_permission("folders:admin"));
+    assert!(!rbac.has_permission("folders:delete", None));
+    assert!(!rbac.has_permission("folders:admin", None));
     rbac.unregister(m.id()).expect("registered");
-    assert!(!rbac.has_permission(write), "gone with the plugin");
+    assert!(!rbac.has_permission(write, None), "gone with the plugin");
 }
 
 #[test]
@@ -1051,8 +1104,8 @@ fn one_plugin_cannot_grant_another_plugins_actions() {
     .expect("valid");
     rbac.register(&other).expect("fresh");
     rbac.set_user(UserContext::new(Some(BasicRole::Viewer)));
-    assert!(rbac.has_permission("other-app.x:read"));
-    assert!(!rbac.has_permission("acme-research-app.patents:read"));
+    assert!(rbac.has_permission("other-app.x:read", None));
+    assert!(!rbac.has_permission("acme-research-app.patents:read", None));
     assert_eq!(
         rbac.register(&other).expect_err("twice").code(),
         ErrorCode::AlreadyExists
@@ -1194,7 +1247,7 @@ fn compiled_access_matches_has_permission_on_corpus_user() {
         let via = c.exact().iter().any(|e| e == a)
             || c.prefixes().iter().any(|p| a.starts_with(p.as_str()));
         let valid = plugin_warden::core::manifest::Action::is_valid(a);
-        assert_eq!(rbac.has_permission(a), valid && via, "{a}");
+        assert_eq!(rbac.has_permission(a, None), valid && via, "{a}");
     }
     let js = serde_json::to_value(c).expect("serializable");
     assert!(js["exact"].is_array() && js["prefixes"].is_array());
@@ -1314,4 +1367,78 @@ proptest! {
         let e = parse(with("id", json!(id))).expect_err("invalid id");
         prop_assert!(e.problems.iter().any(|p| p.path == "id"));
     }
+}
+
+/// Scopes end to end through the registry: role scopes by grant and by name, direct scoped
+/// permissions, folder sets on a scope, and includes/routes gated on "any scope".
+#[test]
+fn scoped_permissions_from_roles_and_user() {
+    let m = parse(json!({
+        "id": "acme-app", "name": "Acme",
+        "roles": [
+            { "role": { "name": "Folder Reader", "permissions": [
+                { "action": "acme-app.docs:read", "scope": "folders:uid:*" },
+                { "action": "acme-app.docs:write", "scope": "folders:uid:team" } ] },
+              "grants": ["Viewer"] },
+            { "role": { "name": "Everything", "permissions": [
+                { "action": "acme-app.docs:*", "scope": "*" } ] } }
+        ],
+        "includes": [ { "type": "page", "name": "Write", "path": "/a/acme-app/w", "action": "acme-app.docs:write" } ],
+        "routes": [ { "path": "api/w", "method": "POST", "reqAction": "acme-app.docs:write" } ],
+        "actionSets": [ { "action": "folders:view", "actions": ["acme-app.docs:peek"] } ]
+    }))
+    .expect("valid scoped manifest");
+    let scope = m.roles()[0].role().permissions()[1]
+        .scope()
+        .map(|s| s.as_str());
+    assert_eq!(scope, Some("folders:uid:team"));
+    let mut rbac = Rbac::new();
+    rbac.register(&m).expect("fresh");
+    rbac.set_user(UserContext::new(Some(BasicRole::Viewer)));
+    assert!(rbac.has_permission("acme-app.docs:read", Some("folders:uid:abc")));
+    assert!(!rbac.has_permission("acme-app.docs:read", Some("dashboards:uid:abc")));
+    assert!(rbac.has_permission("acme-app.docs:write", Some("folders:uid:team")));
+    assert!(!rbac.has_permission("acme-app.docs:write", Some("folders:uid:other")));
+    assert!(
+        rbac.has_permission("acme-app.docs:write", None),
+        "no scope = any scope"
+    );
+    // Includes and routes have no scope in Grafana's plugin.json: any scope opens them.
+    assert_eq!(rbac.visible_includes(m.id()).expect("registered").len(), 1);
+    assert_eq!(rbac.can_access_route(m.id(), "api/w", "POST"), Ok(true));
+    // Basic roles hold their folder set on folders:*, and plugin additions follow the scope.
+    assert!(rbac.has_permission("folders:view", Some("folders:uid:abc")));
+    assert!(rbac.has_permission("acme-app.docs:peek", Some("folders:uid:abc")));
+    assert!(!rbac.has_permission("acme-app.docs:peek", Some("dashboards:uid:abc")));
+    // By name, with the `*` scope; and a direct scoped permission.
+    rbac.set_user(
+        UserContext::new(None)
+            .with_role_name("Everything")
+            .expect("ok"),
+    );
+    assert!(rbac.has_permission("acme-app.docs:delete", Some("anything:at:all")));
+    rbac.set_user(
+        UserContext::from_value(json!({ "permissions": [
+            "acme-app.docs:read",
+            { "action": "acme-app.docs:write", "scope": "folders:uid:*" } ] }))
+        .expect("valid user"),
+    );
+    assert!(
+        !rbac.has_permission("acme-app.docs:read", Some("folders:uid:a")),
+        "unscoped"
+    );
+    assert!(rbac.has_permission("acme-app.docs:read", None));
+    assert!(rbac.has_permission("acme-app.docs:write", Some("folders:uid:a")));
+    assert!(
+        !rbac.has_permission("acme-app.docs:write", Some("folders:uid:*x")),
+        "bad target"
+    );
+    // No basic role: the Viewer grant and the folder set are gone.
+    assert_eq!(rbac.can_access_route(m.id(), "api/w", "POST"), Ok(true));
+    rbac.set_user(UserContext::new(None));
+    assert_eq!(rbac.can_access_route(m.id(), "api/w", "POST"), Ok(false));
+    assert!(rbac
+        .visible_includes(m.id())
+        .expect("registered")
+        .is_empty());
 }

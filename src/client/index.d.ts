@@ -69,6 +69,12 @@ export interface PluginSdk {
   };
   api: {
     fetch(url: string, init?: FetchInit): Promise<FetchResponse>;
+    /**
+     * Whether `fetch(url, { method })` would pass the host's policy now (capability, network
+     * allowlist or `route:` rules, the user's RBAC), decided by the same code; sends nothing.
+     * `false` (never an error) when the plugin lacks `api:read`/`api:write`.
+     */
+    canFetch(url: string, init?: { method?: string }): Promise<boolean>;
   };
   permissions: {
     list(): Promise<string[]>;

@@ -191,6 +191,13 @@ export function pluginWardenClient() {
           if (init.body !== undefined) params.body = init.body;
           return call('api.fetch', params);
         },
+        // Whether api.fetch(url, { method }) would be allowed now, by the host's own policy;
+        // nothing is sent. Resolves to a boolean (false, not an error, without api:read/write).
+        canFetch(url, init = {}) {
+          const params = { url };
+          if (init.method !== undefined) params.method = init.method;
+          return call('api.canFetch', params);
+        },
       },
       permissions: {
         list: () => call('permissions.list', {}),

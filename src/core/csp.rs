@@ -35,6 +35,19 @@
 //!   and checked against `^https?://[a-z0-9.-]+(:port)?$`, so a hostile manifest cannot inject a
 //!   directive or a keyword.
 //!
+//! # Report-only rollout ([`Reporting`], [`CspHeader`])
+//!
+//! A host adopts the policy by first watching what it would break: [`CspBuilder::header`]
+//! with [`Reporting::report_only`] names the header `Content-Security-Policy-Report-Only`
+//! (the browser reports violations and blocks nothing). With a [`ReportEndpoint`] the policy
+//! ends in `report-uri <url>; report-to <group>` and [`CspHeader::reporting_endpoints`] is the
+//! `Reporting-Endpoints` header value `<group>="<url>"` that defines the group. Browsers with
+//! the Reporting API (Chromium) use `report-to` and ignore `report-uri`; the others
+//! (Firefox, Safari) use `report-uri`. The endpoint URL must be `https:` (or `http:` on a
+//! loopback host, for development: browsers deliver reports only to potentially trustworthy
+//! URLs), without credentials or fragment. Report-only policies are delivered as HTTP headers
+//! only: `<meta>` cannot carry them, and `frame-ancestors` is honoured only in a header.
+//!
 //! # The `srcdoc` policy ([`srcdoc_csp`])
 //!
 //! See its documentation: `'none'` by default, no `'self'` (which would mean the host's origin).
@@ -98,6 +111,21 @@ pub enum CspError {
         input: String,
         /// The longest name accepted.
         max: usize,
+    },
+    /// A reporting endpoint URL that browsers would not deliver reports to, or that cannot be
+    /// written into the headers safely.
+    #[error("report endpoint {input:?} is invalid: {reason}; expected an https: URL (or http: on a loopback host) such as \"https://host.example/csp-reports\"")]
+    InvalidReportUrl {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A reporting group name outside the header's key grammar.
+    #[error("report group {input:?} is invalid: expected 1 to 64 characters, a lowercase letter first, then [a-z0-9_.-]")]
+    InvalidReportGroup {
+        /// What was given.
+        input: String,
     },
     /// An origin that is not a plain `http(s)` origin.
     #[error("origin {input:?} is invalid: {reason}; expected an origin such as \"https://plugins.example\"")]
@@ -277,6 +305,7 @@ pub struct CspBuilder {
     asset_origins: BTreeSet<String>,
     data_images: bool,
     worker_runner: bool,
+    report: Option<ReportEndpoint>,
 }
 
 impl Default for CspBuilder {
@@ -297,6 +326,7 @@ impl CspBuilder {
             asset_origins: BTreeSet::new(),
             data_images: false,
             worker_runner: false,
+            report: None,
         }
     }
 
@@ -436,8 +466,188 @@ impl CspBuilder {
         }
         directives.push("require-trusted-types-for 'script'".to_owned());
         directives.push(format!("trusted-types {}", self.trusted_types_policy));
+        if let Some(r) = &self.report {
+            directives.push(format!("report-uri {}", r.url));
+            directives.push(format!("report-to {}", r.group));
+        }
         directives.join("; ")
     }
+
+    /// Send violation reports to `endpoint` (`report-uri` and `report-to`, see the module
+    /// docs); replaces an earlier endpoint.
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::{CspBuilder, ReportEndpoint};
+    /// let r = ReportEndpoint::new("https://host.example/csp-reports").unwrap();
+    /// assert!(CspBuilder::new().report_to(&r).build().ends_with(
+    ///     "; report-uri https://host.example/csp-reports; report-to csp-endpoint"));
+    /// ```
+    pub fn report_to(mut self, endpoint: &ReportEndpoint) -> Self {
+        self.report = Some(endpoint.clone());
+        self
+    }
+
+    /// The policy as the headers to send: enforced or report-only per `reporting`, with its
+    /// endpoint (which replaces one set with [`CspBuilder::report_to`]).
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::{CspBuilder, ReportEndpoint, Reporting};
+    /// let r = Reporting { report_only: true, endpoint: Some(ReportEndpoint::new("https://h.example/r").unwrap()) };
+    /// let h = CspBuilder::new().header(&r);
+    /// assert_eq!(h.name, "Content-Security-Policy-Report-Only");
+    /// assert!(h.value.ends_with("report-to csp-endpoint"));
+    /// assert_eq!(h.reporting_endpoints.as_deref(), Some("csp-endpoint=\"https://h.example/r\""));
+    /// assert_eq!(CspBuilder::new().header(&Reporting::default()).name, "Content-Security-Policy");
+    /// ```
+    pub fn header(&self, reporting: &Reporting) -> CspHeader {
+        let mut b = self.clone();
+        if let Some(e) = &reporting.endpoint {
+            b = b.report_to(e);
+        }
+        CspHeader {
+            name: if reporting.report_only {
+                REPORT_ONLY_HEADER
+            } else {
+                ENFORCE_HEADER
+            },
+            value: b.build(),
+            reporting_endpoints: b
+                .report
+                .as_ref()
+                .map(|r| format!("{}=\"{}\"", r.group, r.url)),
+        }
+    }
+}
+
+/// The enforcing header's name.
+pub const ENFORCE_HEADER: &str = "Content-Security-Policy";
+/// The report-only header's name.
+pub const REPORT_ONLY_HEADER: &str = "Content-Security-Policy-Report-Only";
+/// The reporting group [`ReportEndpoint::new`] uses.
+pub const DEFAULT_REPORT_GROUP: &str = "csp-endpoint";
+
+/// How a policy is delivered: enforced or report-only, and where reports go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reporting {
+    /// `Content-Security-Policy-Report-Only` instead of `Content-Security-Policy`.
+    pub report_only: bool,
+    /// Where violation reports go, if anywhere.
+    pub endpoint: Option<ReportEndpoint>,
+}
+
+/// A validated reporting endpoint: a group name and the URL reports are posted to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportEndpoint {
+    group: String,
+    url: String,
+}
+
+impl ReportEndpoint {
+    /// An endpoint in the group [`DEFAULT_REPORT_GROUP`].
+    ///
+    /// # Errors
+    /// [`CspError::InvalidReportUrl`] (`INVALID_ARGUMENT`) for anything but an absolute `https:`
+    /// URL or an `http:` URL on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`); for
+    /// credentials or a fragment; and for a URL whose serialization holds a character that
+    /// could end the CSP source or the header's quoted string (`"`, `\`, `;`, `,`, space).
+    ///
+    /// ```
+    /// use plugin_warden::core::csp::ReportEndpoint;
+    /// assert_eq!(ReportEndpoint::new("https://H.example:443/r?a=1").unwrap().url(), "https://h.example/r?a=1");
+    /// assert!(ReportEndpoint::new("http://127.0.0.1:8080/csp-reports").is_ok());
+    /// assert!(ReportEndpoint::new("http://h.example/r").is_err());
+    /// assert!(ReportEndpoint::new("https://h.example/r; script-src *").is_err());
+    /// assert!(ReportEndpoint::new("/csp-reports").is_err());
+    /// ```
+    pub fn new(url: &str) -> Result<Self, CspError> {
+        ReportEndpoint::with_group(DEFAULT_REPORT_GROUP, url)
+    }
+
+    /// An endpoint in the group `group` (1 to 64 characters, `[a-z][a-z0-9_.-]*`: a key of
+    /// the `Reporting-Endpoints` structured header).
+    ///
+    /// # Errors
+    /// [`CspError::InvalidReportGroup`] or as [`ReportEndpoint::new`].
+    pub fn with_group(group: &str, url: &str) -> Result<Self, CspError> {
+        let mut bytes = group.bytes();
+        let group_ok = group.len() <= 64
+            && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+            && bytes.all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+            });
+        if !group_ok {
+            return Err(CspError::InvalidReportGroup {
+                input: group.to_owned(),
+            });
+        }
+        let invalid = |reason| CspError::InvalidReportUrl {
+            input: url.to_owned(),
+            reason,
+        };
+        if url.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | ';' | ',' | '\'')
+        }) {
+            return Err(invalid(
+                "it contains whitespace, a control character, a quote, a backslash, `;` or `,`",
+            ));
+        }
+        let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
+        let loopback = match parsed.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => return Err(invalid("http: is accepted only on a loopback host")),
+            _ => return Err(invalid("the scheme is not https:")),
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid("it has credentials"));
+        }
+        if parsed.fragment().is_some() {
+            return Err(invalid("it has a fragment"));
+        }
+        let serialized = parsed.to_string();
+        if serialized
+            .chars()
+            .any(|c| matches!(c, '"' | '\\' | ';' | ',' | '\'' | '*') || c.is_whitespace())
+        {
+            return Err(invalid(
+                "its serialization contains a character CSP or the header cannot carry",
+            ));
+        }
+        Ok(ReportEndpoint {
+            group: group.to_owned(),
+            url: serialized,
+        })
+    }
+
+    /// The reporting group name.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The normalized URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// A policy as headers: `name: value`, plus `Reporting-Endpoints: reporting_endpoints` when
+/// the policy reports to an endpoint. Serializes as `{ name, value, reportingEndpoints? }`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CspHeader {
+    /// `Content-Security-Policy` or `Content-Security-Policy-Report-Only`.
+    pub name: &'static str,
+    /// The policy.
+    pub value: String,
+    /// The `Reporting-Endpoints` header value (`group="url"`), when reporting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporting_endpoints: Option<String>,
 }
 
 fn join(origins: &BTreeSet<String>) -> String {

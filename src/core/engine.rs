@@ -14,17 +14,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::allow_plugins::AllowPlugins;
 use super::analysis::{analyze, AnalysisOptions, AnalysisReport};
 use super::audit::{AuditDecision, AuditEvent, AuditKind, AuditLog};
 use super::compat::parse_host_version;
-use super::csp::{CspBuilder, Nonce};
+use super::csp::{CspBuilder, CspHeader, Nonce, Reporting};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::integrity::Integrity;
-use super::manifest::{Capability, Manifest, ManifestOptions};
+use super::manifest::{Capability, Manifest, ManifestOptions, PluginId};
 use super::mount::UiMode;
 use super::network::Allowlist;
 use super::permission::PermissionSet;
-use super::policy::{decide_for_mount, Decision};
+use super::policy::{decide, decide_for_mount, Decision};
 use super::protocol::{parse_call, Level, Limits, Method, Reply};
 use super::provenance::{
     key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
@@ -139,6 +140,9 @@ pub struct HostConfig {
     /// (see [`super::routes`]). Secrets are registered with the audit log, never answered to
     /// the plugin, and sent only to `secretOrigins` (required with `secrets`).
     pub routes: Option<BTreeMap<String, RouteConfig>>,
+    /// Which plugin ids may be installed at all: exact ids and `prefix*` patterns (see
+    /// [`super::allow_plugins`]); checked before anything else. Absent: every id.
+    pub allow_plugins: Option<Vec<String>>,
 }
 
 /// What `install` was given besides the manifest.
@@ -446,6 +450,7 @@ pub struct Engine<B: StorageBackend> {
     routes: BTreeMap<String, RouteConfig>,
     /// Every route secret value, longest first: scrubbed from every fetch answer.
     route_secrets: Vec<String>,
+    allow_plugins: Option<AllowPlugins>,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -454,6 +459,83 @@ fn coded<E: Coded>(e: E) -> WardenError {
 
 fn invalid(message: impl Into<String>) -> WardenError {
     WardenError::new(ErrorCode::InvalidArgument, message)
+}
+
+/// Where an `api.fetch` may go.
+enum FetchTarget {
+    /// A manifest route, resolved (its path, and URL and headers with templates filled).
+    Route {
+        path: String,
+        resolved: routes::Resolved,
+    },
+    /// A URL the plugin's network allowlist admits.
+    Plain(url::Url),
+}
+
+/// The policy `api.fetch` applies to a URL and method, shared with `api.canFetch` so the two
+/// can never disagree: a `route:` URL must name a manifest route the current user may use
+/// (RBAC) and whose templates resolve; any other URL must pass the plugin's network allowlist.
+/// (The capability is checked before, by the policy module.)
+fn fetch_target(
+    plugin: &Plugin,
+    rbac: &Rbac,
+    route_config: Option<&RouteConfig>,
+    route_secrets: &[String],
+    allow_loopback_http: bool,
+    url: &str,
+    method: &str,
+) -> Result<FetchTarget, WardenError> {
+    let Some(request) = routes::parse_request(url) else {
+        return plugin
+            .allowlist
+            .check(url)
+            .map(FetchTarget::Plain)
+            .map_err(coded);
+    };
+    let request = request.map_err(coded)?;
+    let route = routes::find(&plugin.manifest, request.path, method).map_err(coded)?;
+    let allowed = rbac
+        .can_access_route(plugin.manifest.id(), request.path, method)
+        .map_err(coded)?;
+    if !allowed {
+        let path = route.path().to_owned();
+        return Err(coded(match route.req_action() {
+            Some(a) => RouteError::ActionDenied {
+                path,
+                action: a.as_str().to_owned(),
+            },
+            None => RouteError::RoleDenied {
+                path,
+                role: route.req_role().map(|r| r.to_string()).unwrap_or_default(),
+            },
+        }));
+    }
+    let empty = RouteConfig::default();
+    let resolved = routes::resolve(
+        route,
+        route_config.unwrap_or(&empty),
+        request.query,
+        allow_loopback_http,
+    )
+    .map_err(|e| scrubbed(coded(e), route_secrets))?;
+    Ok(FetchTarget::Route {
+        path: route.path().to_owned(),
+        resolved,
+    })
+}
+
+/// The manifest's `id`, read without validating anything else (for `allowPlugins`).
+fn read_id(manifest_json: &str) -> Result<PluginId, WardenError> {
+    let id = serde_json::from_str::<Value>(manifest_json)
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
+    let Some(id) = id else {
+        return Err(WardenError::new(
+            ErrorCode::InvalidManifest,
+            "id: expected a JSON object with a string `id` (checked first: this host has allowPlugins)",
+        ));
+    };
+    PluginId::parse(&id).map_err(coded)
 }
 
 fn not_found(id: &str) -> WardenError {
@@ -545,6 +627,12 @@ impl<B: StorageBackend> Engine<B> {
             }
         }
         routes::order_secrets(&mut route_secrets);
+        let allow_plugins = config
+            .allow_plugins
+            .as_deref()
+            .map(AllowPlugins::parse)
+            .transpose()
+            .map_err(coded)?;
         Ok(Engine {
             plugins: BTreeMap::new(),
             failed: BTreeMap::new(),
@@ -567,6 +655,7 @@ impl<B: StorageBackend> Engine<B> {
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             routes: route_configs,
             route_secrets,
+            allow_plugins,
         })
     }
 
@@ -597,17 +686,48 @@ impl<B: StorageBackend> Engine<B> {
 
     // ----- install ------------------------------------------------------------------------
 
-    /// First install step: parse and validate the manifest (`INVALID_MANIFEST` lists every
-    /// problem). Then [`Engine::install_signature`] says which signature the adapter must
-    /// verify, and [`Engine::finish_install`] does the rest.
+    /// First install step: the `allowPlugins` check (on the id alone), then parse and
+    /// validate the manifest (`INVALID_MANIFEST` lists every problem). Then
+    /// [`Engine::install_signature`] says which signature the adapter must verify, and
+    /// [`Engine::finish_install`] does the rest.
     ///
     /// # Errors
-    /// `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id is installed and not failed.
+    /// `PERMISSION_DENIED` for an id outside `allowPlugins` (and `INVALID_MANIFEST` when there
+    /// is a list and the id cannot be read); `INVALID_MANIFEST`; `ALREADY_EXISTS` when the id
+    /// is installed and not failed.
     pub fn check_manifest(
         &mut self,
         manifest_json: &str,
         now_ms: f64,
     ) -> Result<CheckedManifest, WardenError> {
+        if let Some(allow) = &self.allow_plugins {
+            let refused = match read_id(manifest_json) {
+                Err(e) => Some((None, e)),
+                Ok(id) if !allow.allows(id.as_str()) => {
+                    let shown: Vec<&str> =
+                        allow.entries().iter().take(5).map(String::as_str).collect();
+                    let more = if allow.entries().len() > 5 {
+                        ", …"
+                    } else {
+                        ""
+                    };
+                    let e = WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!(
+                            "plugin {:?} is not in this host's allowPlugins [{}{more}]; nothing else was checked",
+                            id.as_str(),
+                            shown.join(", ")
+                        ),
+                    );
+                    Some((Some(id), e))
+                }
+                Ok(_) => None,
+            };
+            if let Some((id, e)) = refused {
+                self.record_failed_install(id.as_ref().map(PluginId::as_str), &e, now_ms);
+                return Err(e);
+            }
+        }
         let manifest = match Manifest::parse(manifest_json, &self.manifest_opts) {
             Ok(m) => m,
             Err(e) => {
@@ -1362,7 +1482,7 @@ impl<B: StorageBackend> Engine<B> {
                         permission
                             .strip_prefix(id)
                             .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
-                            && self.rbac.has_permission(&permission)
+                            && self.rbac.has_permission(&permission, None)
                     }
                 };
                 ok(Some(&Value::Bool(has)))
@@ -1414,73 +1534,51 @@ impl<B: StorageBackend> Engine<B> {
                         format!("api.fetch: a {method} request cannot have a body"),
                     ));
                 }
-                if let Some(request) = routes::parse_request(&url) {
-                    let request = request.map_err(coded)?;
-                    let route =
-                        routes::find(&plugin.manifest, request.path, &method).map_err(coded)?;
-                    let allowed = self
-                        .rbac
-                        .can_access_route(plugin.manifest.id(), request.path, &method)
-                        .map_err(coded)?;
-                    if !allowed {
-                        let path = route.path().to_owned();
-                        return Err(coded(match route.req_action() {
-                            Some(a) => RouteError::ActionDenied {
-                                path,
-                                action: a.as_str().to_owned(),
-                            },
-                            None => RouteError::RoleDenied {
-                                path,
-                                role: route.req_role().map(|r| r.to_string()).unwrap_or_default(),
-                            },
+                let target = fetch_target(
+                    plugin,
+                    &self.rbac,
+                    self.routes.get(id),
+                    &self.route_secrets,
+                    self.manifest_opts.allow_loopback_http,
+                    &url,
+                    &method,
+                )?;
+                let (path, resolved) = match target {
+                    FetchTarget::Route { path, resolved } => (path, resolved),
+                    FetchTarget::Plain(url) => {
+                        if matches!(
+                            plugin.fetches.get(&call_id),
+                            Some(PendingFetch::Route { .. })
+                        ) {
+                            return Err(duplicate_fetch(call_id));
+                        }
+                        if !plugin.in_flight.try_begin() {
+                            return Err(WardenError::new(
+                                ErrorCode::RateLimited,
+                                "too many calls in flight",
+                            ));
+                        }
+                        let pending = plugin
+                            .fetches
+                            .entry(call_id)
+                            .or_insert(PendingFetch::Plain(0));
+                        if let PendingFetch::Plain(n) = pending {
+                            *n = n.saturating_add(1);
+                        }
+                        return Ok(Outcome::Fetch(FetchPlan {
+                            call_id,
+                            url: url.into(),
+                            retryable: super::network::is_retryable(&method),
+                            method,
+                            headers: headers.unwrap_or_default().into_iter().collect(),
+                            body,
+                            timeout_ms: self.fetch_timeout_ms,
+                            max_response_bytes: self.max_response_bytes,
+                            route: None,
                         }));
                     }
-                    let empty = RouteConfig::default();
-                    let config = self.routes.get(id).unwrap_or(&empty);
-                    let resolved = routes::resolve(
-                        route,
-                        config,
-                        request.query,
-                        self.manifest_opts.allow_loopback_http,
-                    )
-                    .map_err(|e| scrubbed(coded(e), &self.route_secrets))?;
-                    if plugin.fetches.contains_key(&call_id) {
-                        return Err(duplicate_fetch(call_id));
-                    }
-                    if !plugin.in_flight.try_begin() {
-                        return Err(WardenError::new(
-                            ErrorCode::RateLimited,
-                            "too many calls in flight",
-                        ));
-                    }
-                    let path = route.path().to_owned();
-                    plugin.fetches.insert(
-                        call_id,
-                        PendingFetch::Route {
-                            path: path.clone(),
-                            origin: resolved.url.origin().ascii_serialization(),
-                        },
-                    );
-                    return Ok(Outcome::Fetch(FetchPlan {
-                        call_id,
-                        url: resolved.url.into(),
-                        retryable: super::network::is_retryable(&method),
-                        method,
-                        headers: routes::merge_headers(
-                            headers.unwrap_or_default(),
-                            resolved.headers,
-                        ),
-                        body,
-                        timeout_ms: self.fetch_timeout_ms,
-                        max_response_bytes: self.max_response_bytes,
-                        route: Some(path),
-                    }));
-                }
-                let url = plugin.allowlist.check(&url).map_err(coded)?;
-                if matches!(
-                    plugin.fetches.get(&call_id),
-                    Some(PendingFetch::Route { .. })
-                ) {
+                };
+                if plugin.fetches.contains_key(&call_id) {
                     return Err(duplicate_fetch(call_id));
                 }
                 if !plugin.in_flight.try_begin() {
@@ -1489,24 +1587,47 @@ impl<B: StorageBackend> Engine<B> {
                         "too many calls in flight",
                     ));
                 }
-                let pending = plugin
-                    .fetches
-                    .entry(call_id)
-                    .or_insert(PendingFetch::Plain(0));
-                if let PendingFetch::Plain(n) = pending {
-                    *n = n.saturating_add(1);
-                }
+                plugin.fetches.insert(
+                    call_id,
+                    PendingFetch::Route {
+                        path: path.clone(),
+                        origin: resolved.url.origin().ascii_serialization(),
+                    },
+                );
                 Ok(Outcome::Fetch(FetchPlan {
                     call_id,
-                    url: url.into(),
+                    url: resolved.url.into(),
                     retryable: super::network::is_retryable(&method),
                     method,
-                    headers: headers.unwrap_or_default().into_iter().collect(),
+                    headers: routes::merge_headers(headers.unwrap_or_default(), resolved.headers),
                     body,
                     timeout_ms: self.fetch_timeout_ms,
                     max_response_bytes: self.max_response_bytes,
-                    route: None,
+                    route: Some(path),
                 }))
+            }
+            Method::ApiCanFetch { url, method } => {
+                // The same two decisions `api.fetch` makes, and nothing sent: the capability
+                // (a missing one answers false), then `fetch_target`.
+                let probe = Method::ApiFetch {
+                    url: url.clone(),
+                    method: method.clone(),
+                    headers: None,
+                    body: None,
+                };
+                let method = method.unwrap_or_else(|| "GET".to_owned());
+                let allowed = matches!(decide(&plugin.perms, &probe), Decision::Allow)
+                    && fetch_target(
+                        plugin,
+                        &self.rbac,
+                        self.routes.get(id),
+                        &self.route_secrets,
+                        self.manifest_opts.allow_loopback_http,
+                        &url,
+                        &method,
+                    )
+                    .is_ok();
+                ok(Some(&Value::Bool(allowed)))
             }
             Method::EventsSubscribe { name } => {
                 if plugin.subscriptions.len() >= 256 && !plugin.subscriptions.contains(&name) {
@@ -1681,9 +1802,10 @@ impl<B: StorageBackend> Engine<B> {
         Ok(())
     }
 
-    /// Whether the current user holds `action`.
-    pub fn has_permission(&self, action: &str) -> bool {
-        self.rbac.has_permission(action)
+    /// Whether the current user holds `action`: with any scope when `scope` is `None`, else
+    /// with a scope covering it (see [`crate::core::rbac::scope`]).
+    pub fn has_permission(&self, action: &str, scope: Option<&str>) -> bool {
+        self.rbac.has_permission(action, scope)
     }
 
     /// The current user's access, compiled for a JS-side cache.
@@ -1728,6 +1850,21 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `INVALID_ARGUMENT` for a bad nonce or policy name.
     pub fn csp_header(&self, nonce: &str, policy: &str) -> Result<String, WardenError> {
+        self.csp_headers(nonce, policy, &Reporting::default())
+            .map(|h| h.value)
+    }
+
+    /// [`Engine::csp_header`] as headers: enforced or report-only, with a reporting endpoint
+    /// (see [`super::csp::CspHeader`]).
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a bad nonce or policy name.
+    pub fn csp_headers(
+        &self,
+        nonce: &str,
+        policy: &str,
+        reporting: &Reporting,
+    ) -> Result<CspHeader, WardenError> {
         // A plugin installed with code can be mounted as a worker, in the runner frame.
         let workers = self.plugins.values().any(|p| p.code.is_some());
         // The API client (in the host page) also calls the plugins' routes: their origins, as
@@ -1745,12 +1882,13 @@ impl<B: StorageBackend> Engine<B> {
                 }
             }
         }
-        host_csp(
+        host_csp_header(
             self.plugins.values().map(|p| &p.manifest),
             nonce,
             policy,
             workers,
             &route_origins,
+            reporting,
         )
     }
 
@@ -1842,6 +1980,39 @@ pub fn host_csp<'a>(
     worker_runner: bool,
     extra_connect_origins: &[String],
 ) -> Result<String, WardenError> {
+    host_csp_header(
+        manifests,
+        nonce,
+        policy,
+        worker_runner,
+        extra_connect_origins,
+        &Reporting::default(),
+    )
+    .map(|h| h.value)
+}
+
+/// [`host_csp`] as headers, enforced or report-only per `reporting` (the one builder behind
+/// `hostCsp`, `host.cspHeader` and the CLI's `csp`).
+///
+/// # Errors
+/// As [`host_csp`].
+///
+/// ```
+/// use plugin_warden::core::csp::{ReportEndpoint, Reporting};
+/// use plugin_warden::core::engine::host_csp_header;
+/// let r = Reporting { report_only: true, endpoint: Some(ReportEndpoint::new("https://h.example/r").unwrap()) };
+/// let h = host_csp_header([], "AAAAAAAAAAAAAAAAAAAAAA==", "plugin-warden", false, &[], &r).unwrap();
+/// assert_eq!(h.name, "Content-Security-Policy-Report-Only");
+/// assert!(h.value.ends_with("; report-uri https://h.example/r; report-to csp-endpoint"));
+/// ```
+pub fn host_csp_header<'a>(
+    manifests: impl IntoIterator<Item = &'a Manifest>,
+    nonce: &str,
+    policy: &str,
+    worker_runner: bool,
+    extra_connect_origins: &[String],
+    reporting: &Reporting,
+) -> Result<CspHeader, WardenError> {
     let nonce = Nonce::parse(nonce).map_err(coded)?;
     let mut b = CspBuilder::new()
         .nonce(&nonce)
@@ -1866,7 +2037,7 @@ pub fn host_csp<'a>(
     for o in extra_connect_origins {
         b = b.plugin_connect_origin(o).map_err(coded)?;
     }
-    Ok(b.build())
+    Ok(b.header(reporting))
 }
 
 /// `err` with every route secret scrubbed from its message.

@@ -69,7 +69,7 @@ use url::Url;
 use super::error::{Coded, ErrorCode};
 use super::network::{NetworkEntry, NetworkOptions};
 use super::permission::FolderActionSet;
-use super::rbac::BasicRole;
+use super::rbac::{BasicRole, Scope, MAX_SCOPE_BYTES};
 
 /// Largest manifest text [`Manifest::parse`] accepts, in bytes (1 MiB).
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -197,7 +197,8 @@ fn show(s: &str) -> String {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// "a string", "an object", … for messages about a JSON value.
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -765,15 +766,15 @@ impl Serialize for Grant {
     }
 }
 
-/// One permission of a plugin role: an action in the plugin's namespace, and an optional scope.
-///
-/// Scopes are kept but not evaluated: holding the role grants the action unscoped. That only
-/// ever widens access to the plugin's *own* namespaced actions.
+/// One permission of a plugin role: an action in the plugin's namespace, and an optional
+/// Grafana scope (validated by [`crate::core::rbac::Scope::parse`]: `*` only last, after `:` or
+/// `/`, or alone). Holding the role holds the action on that scope; without a scope, the action
+/// answers only unscoped checks (see [`crate::core::rbac::scope`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RolePermission {
     action: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
+    scope: Option<Scope>,
 }
 
 impl RolePermission {
@@ -782,8 +783,8 @@ impl RolePermission {
         &self.action
     }
     /// The scope, if any.
-    pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
     }
 }
 
@@ -1825,7 +1826,15 @@ fn parse_role(
         let action = cx
             .string(po, &ep, "action", true, MAX_ACTION_BYTES * 4)
             .and_then(|s| cx.action(s, &field(&ep, "action"), ns, false));
-        let scope = cx.string(po, &ep, "scope", false, 256).map(str::to_owned);
+        let scope = cx
+            .string(po, &ep, "scope", false, MAX_SCOPE_BYTES * 4)
+            .and_then(|s| match Scope::parse(s) {
+                Ok(scope) => Some(scope),
+                Err(e) => {
+                    cx.push(&field(&ep, "scope"), e.to_string());
+                    None
+                }
+            });
         if let Some(action) = action {
             if permissions
                 .iter()

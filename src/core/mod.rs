@@ -4,6 +4,7 @@
 //! the Gloo toolkit; a check in the test command enforces it), so all of it is tested natively
 //! with `cargo test`.
 
+pub mod allow_plugins;
 pub mod analysis;
 pub mod audit;
 pub mod compat;

@@ -42,6 +42,12 @@
 //!   the message limit and its tag count by the sanitizer's `maxTags` (checked where it is
 //!   sanitized). Whether the plugin may render at all (capability `ui:render`, a remote-UI
 //!   mount) is the policy's business, not the parser's.
+//! - `api.canFetch {url, method?}` answers a boolean: whether `api.fetch` with that URL and
+//!   method would pass every policy check (capability, network allowlist or `route:` rules and
+//!   the user's RBAC), decided by the very function `api.fetch` uses, and nothing is sent. It
+//!   needs no capability itself: a plugin without `api:read`/`api:write` gets `false`, never
+//!   an error. `method` follows `api.fetch`'s rule (normalized, `CONNECT`/`TRACE`/`TRACK`
+//!   refused); the URL is only type-checked here, like `api.fetch`'s.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -67,13 +73,14 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
 
 /// Every method of DESIGN.md §5, by wire name.
-pub const METHOD_NAMES: [&str; 14] = [
+pub const METHOD_NAMES: [&str; 15] = [
     "storage.get",
     "storage.set",
     "storage.remove",
     "storage.keys",
     "storage.clear",
     "api.fetch",
+    "api.canFetch",
     "permissions.list",
     "permissions.has",
     "permissions.request",
@@ -416,6 +423,13 @@ pub enum Method {
         /// The request body.
         body: Option<String>,
     },
+    /// `api.canFetch {url, method?}`: would `api.fetch` be allowed? Answers a boolean.
+    ApiCanFetch {
+        /// The URL, as `api.fetch` would get it.
+        url: String,
+        /// As `api.fetch`'s `method` (normalized; absent means GET).
+        method: Option<String>,
+    },
     /// `permissions.list {}`.
     PermissionsList,
     /// `permissions.has {permission}`.
@@ -476,6 +490,7 @@ impl Method {
             Method::StorageKeys => "storage.keys",
             Method::StorageClear => "storage.clear",
             Method::ApiFetch { .. } => "api.fetch",
+            Method::ApiCanFetch { .. } => "api.canFetch",
             Method::PermissionsList => "permissions.list",
             Method::PermissionsHas { .. } => "permissions.has",
             Method::PermissionsRequest { .. } => "permissions.request",
@@ -491,8 +506,8 @@ impl Method {
     ///
     /// `storage.*` → `storage`; `api.fetch` → `api:read` for GET and HEAD (and when `method` is
     /// absent), `api:write` for any other method; `permissions.request` → `permissions` (implied
-    /// for every plugin, DESIGN.md §4); `permissions.list` and `permissions.has` → `None` (a
-    /// plugin may always ask what it holds); `events.*` → `events`; `ui.notify` → `ui:notify`;
+    /// for every plugin, DESIGN.md §4); `permissions.list`, `permissions.has` and
+    /// `api.canFetch` → `None` (a plugin may always ask what it holds); `events.*` → `events`; `ui.notify` → `ui:notify`;
     /// `ui.render` → `ui:render`.
     ///
     /// # Security
@@ -520,7 +535,9 @@ impl Method {
                 None | Some("GET") | Some("HEAD") => Some("api:read"),
                 Some(_) => Some("api:write"),
             },
-            Method::PermissionsList | Method::PermissionsHas { .. } => None,
+            Method::PermissionsList
+            | Method::PermissionsHas { .. }
+            | Method::ApiCanFetch { .. } => None,
             Method::PermissionsRequest { .. } => Some("permissions"),
             Method::EventsSubscribe { .. }
             | Method::EventsUnsubscribe { .. }
@@ -571,6 +588,12 @@ impl Method {
                 }
                 if let Some(b) = body {
                     put("body", Value::String(b.clone()));
+                }
+            }
+            Method::ApiCanFetch { url, method } => {
+                put("url", Value::String(url.clone()));
+                if let Some(m) = method {
+                    put("method", Value::String(m.clone()));
                 }
             }
             Method::PermissionsHas { permission } => {
@@ -670,12 +693,16 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
         },
         "storage.keys" => Method::StorageKeys,
         "storage.clear" => Method::StorageClear,
-        "api.fetch" => {
+        "api.fetch" | "api.canFetch" => {
             let url = p.required_str("url", "a string")?;
             let method = match p.optional_str("method", "an HTTP method token")? {
                 None => None,
                 Some(m) => Some(http_method(m).map_err(|e| p.invalid("method", e.0, e.1))?),
             };
+            if name == "api.canFetch" {
+                p.finish(allowed_params(name))?;
+                return Ok(Method::ApiCanFetch { url, method });
+            }
             let headers = p.optional_headers()?;
             let body = p.optional_str("body", "a string")?;
             Method::ApiFetch {
@@ -746,7 +773,7 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
             return Err(ProtocolError::Invalid {
                 id: Some(id),
                 path: "method".to_owned(),
-                expected: "a known method (storage.get|set|remove|keys|clear, api.fetch, \
+                expected: "a known method (storage.get|set|remove|keys|clear, api.fetch|canFetch, \
                            permissions.list|has|request, events.subscribe|unsubscribe|emit, \
                            ui.notify|render)",
                 found: describe_str(other),
@@ -762,6 +789,7 @@ fn allowed_params(name: &str) -> &'static str {
         "storage.get" | "storage.remove" => "key",
         "storage.set" => "key, value",
         "api.fetch" => "url, method, headers, body",
+        "api.canFetch" => "url, method",
         "permissions.has" => "permission",
         "permissions.request" => "permission, reason",
         "events.subscribe" | "events.unsubscribe" => "name",

@@ -18,7 +18,13 @@
 //!   matches one plugin). Prefer the qualified form when names may collide.
 //! - **Direct permissions** ([`UserContext`] `permissions`): action patterns, wildcards allowed
 //!   (`acme-app.patents:*`), bare `*` rejected (see [`crate::core::permission`]).
-//! - Role permission scopes are not evaluated.
+//! - **Scopes** ([`scope`]): every permission — a plugin role's, a direct one — may carry a
+//!   Grafana scope (`users:*`, `folders:uid:abc`, `*`). `has_permission(action, None)` asks
+//!   "held with any scope (or none)", as Grafana's frontend `hasPermission`;
+//!   `has_permission(action, Some(scope))` asks whether a held scope covers that one. An
+//!   unscoped permission satisfies only unscoped checks (Grafana's evaluator). Basic roles'
+//!   folder sets are held on `folders:*`; a folder set held on a scope brings its smaller sets
+//!   and plugin additions on the same scope.
 //!
 //! # Compiled access
 //!
@@ -28,18 +34,27 @@
 //!
 //! # Includes and routes
 //!
-//! An include with an `action` is visible when the user holds it; without one but with a
+//! Grafana's plugin.json has no scope for includes (`action`, `role`) or routes (`reqAction`,
+//! `reqRole`), so these gates ask for the action with any scope. An include with an `action`
+//! is visible when the user holds it; without one but with a
 //! `role`, when the user's basic role includes it; otherwise to everyone (Grafana gives `action`
 //! precedence over `role` the same way). Routes work alike with `reqAction`/`reqRole`. A route
 //! is found by exact path; a route with the request's method (case-insensitive) wins over one
 //! without a method (absent or `*`, meaning any method).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod compiled;
+pub mod scope;
+mod user;
+
+use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use thiserror::Error;
+
+pub use compiled::CompiledAccess;
+pub use scope::{Permission, Scope, MAX_SCOPE_BYTES};
+pub use user::UserContext;
 
 use super::error::{Coded, ErrorCode};
 #[cfg(doc)]
@@ -76,6 +91,14 @@ pub enum RbacError {
         /// The method asked for.
         method: String,
     },
+    /// A scope breaks Grafana's scope rules (see [`scope`]).
+    #[error("{input:?} is not a scope: {reason}")]
+    InvalidScope {
+        /// What was given (possibly shortened).
+        input: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
     /// A plugin with this id is already registered.
     #[error("plugin {id:?} is already registered; unregister it first")]
     AlreadyRegistered {
@@ -87,7 +110,9 @@ pub enum RbacError {
 impl Coded for RbacError {
     fn code(&self) -> ErrorCode {
         match self {
-            RbacError::InvalidUser { .. } => ErrorCode::InvalidArgument,
+            RbacError::InvalidUser { .. } | RbacError::InvalidScope { .. } => {
+                ErrorCode::InvalidArgument
+            }
             RbacError::UnknownPlugin { .. } | RbacError::UnknownRoute { .. } => ErrorCode::NotFound,
             RbacError::AlreadyRegistered { .. } => ErrorCode::AlreadyExists,
         }
@@ -202,235 +227,6 @@ impl Serialize for BasicRole {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/// The current user, as the host describes it:
-/// `{ role?: "Viewer"|"Editor"|"Admin"|"None", roles?: string[], permissions?: string[] }`.
-///
-/// Deserializing (from JSON or through serde-wasm-bindgen) rejects unknown fields, a bad
-/// basic role, empty or control-character role names, invalid action patterns (bare `*`
-/// included) and more than [`MAX_USER_ENTRIES`] entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "RawUser")]
-pub struct UserContext {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<BasicRole>,
-    roles: Vec<String>,
-    permissions: Vec<ActionPattern>,
-}
-
-/// The wire shape. Deserialized by hand because a derived struct visitor also accepts a
-/// sequence (`[]` would be a valid user); this one takes only a map and denies unknown fields.
-#[derive(Default)]
-struct RawUser {
-    role: Option<String>,
-    roles: Option<Vec<String>>,
-    permissions: Option<Vec<String>>,
-}
-
-impl<'de> Deserialize<'de> for RawUser {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const FIELDS: &[&str] = &["role", "roles", "permissions"];
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawUser;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object with optional fields role, roles, permissions")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawUser, A::Error> {
-                let mut raw = RawUser::default();
-                let (mut role, mut roles, mut permissions) = (false, false, false);
-                while let Some(key) = map.next_key::<String>()? {
-                    let (seen, name) = match key.as_str() {
-                        "role" => (&mut role, "role"),
-                        "roles" => (&mut roles, "roles"),
-                        "permissions" => (&mut permissions, "permissions"),
-                        other => return Err(de::Error::unknown_field(other, FIELDS)),
-                    };
-                    if std::mem::replace(seen, true) {
-                        return Err(de::Error::duplicate_field(name));
-                    }
-                    match name {
-                        "role" => raw.role = map.next_value()?,
-                        "roles" => raw.roles = map.next_value()?,
-                        _ => raw.permissions = map.next_value()?,
-                    }
-                }
-                Ok(raw)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl TryFrom<RawUser> for UserContext {
-    type Error = RbacError;
-
-    fn try_from(raw: RawUser) -> Result<Self, RbacError> {
-        let role = match raw.role {
-            Some(r) => BasicRole::parse_optional(&r)?,
-            None => None,
-        };
-        let mut user = UserContext::new(role);
-        let roles = raw.roles.unwrap_or_default();
-        let permissions = raw.permissions.unwrap_or_default();
-        for (field, n) in [("roles", roles.len()), ("permissions", permissions.len())] {
-            if n > MAX_USER_ENTRIES {
-                return Err(RbacError::InvalidUser {
-                    reason: format!(
-                        "{field}: expected at most {MAX_USER_ENTRIES} entries, found {n}"
-                    ),
-                });
-            }
-        }
-        for (i, name) in roles.into_iter().enumerate() {
-            user = user.with_role_name(&name).map_err(|e| match e {
-                RbacError::InvalidUser { reason } => RbacError::InvalidUser {
-                    reason: format!("roles[{i}]: {reason}"),
-                },
-                other => other,
-            })?;
-        }
-        for (i, p) in permissions.iter().enumerate() {
-            let pattern = ActionPattern::parse(p).map_err(|e| RbacError::InvalidUser {
-                reason: format!("permissions[{i}]: {e}"),
-            })?;
-            user = user.with_permission(pattern);
-        }
-        Ok(user)
-    }
-}
-
-impl UserContext {
-    /// A user with this basic role (or none) and nothing else.
-    pub fn new(role: Option<BasicRole>) -> Self {
-        UserContext {
-            role,
-            roles: Vec::new(),
-            permissions: Vec::new(),
-        }
-    }
-
-    /// Parse the JS-shaped JSON.
-    ///
-    /// # Errors
-    /// [`RbacError::InvalidUser`] (`INVALID_ARGUMENT`) naming the field and what was wrong.
-    ///
-    /// ```
-    /// use plugin_warden::core::rbac::{BasicRole, UserContext};
-    /// let u = UserContext::from_json(r#"{"role":"Viewer","permissions":["acme-app.patents:read"]}"#).unwrap();
-    /// assert_eq!(u.basic_role(), Some(BasicRole::Viewer));
-    /// assert!(UserContext::from_json(r#"{"role":"Viewer","admin":true}"#).is_err());
-    /// assert!(UserContext::from_json(r#"{"permissions":["*"]}"#).is_err());
-    /// ```
-    pub fn from_json(json: &str) -> Result<Self, RbacError> {
-        serde_json::from_str(json).map_err(|e| RbacError::InvalidUser {
-            reason: e.to_string(),
-        })
-    }
-
-    /// Parse an already-parsed JSON value.
-    ///
-    /// # Errors
-    /// As [`UserContext::from_json`].
-    pub fn from_value(value: serde_json::Value) -> Result<Self, RbacError> {
-        serde_json::from_value(value).map_err(|e| RbacError::InvalidUser {
-            reason: e.to_string(),
-        })
-    }
-
-    /// Add an assigned plugin role, by display or qualified name.
-    ///
-    /// # Errors
-    /// [`RbacError::InvalidUser`] when the name is empty, over 256 bytes or has control
-    /// characters.
-    pub fn with_role_name(mut self, name: &str) -> Result<Self, RbacError> {
-        if name.trim().is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
-            return Err(RbacError::InvalidUser {
-                reason: format!(
-                    "expected a role name of 1 to 256 bytes without control characters, found {:?}",
-                    shorten(name)
-                ),
-            });
-        }
-        if !self.roles.iter().any(|r| r == name) {
-            self.roles.push(name.to_owned());
-        }
-        Ok(self)
-    }
-
-    /// Add a direct permission.
-    pub fn with_permission(mut self, pattern: ActionPattern) -> Self {
-        if !self.permissions.contains(&pattern) {
-            self.permissions.push(pattern);
-        }
-        self
-    }
-
-    /// The basic role, if any.
-    pub fn basic_role(&self) -> Option<BasicRole> {
-        self.role
-    }
-
-    /// Assigned plugin role names.
-    pub fn roles(&self) -> &[String] {
-        &self.roles
-    }
-
-    /// Direct permissions.
-    pub fn permissions(&self) -> &[ActionPattern] {
-        &self.permissions
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/// The user's access, flattened for a cheap check (and for JS).
-///
-/// Invariant, for every valid action `a`:
-/// `has_permission(a) == exact.contains(a) || prefixes.iter().any(|p| a.starts_with(p))`.
-/// `exact` is sorted and deduplicated and holds only concrete actions not already covered by a
-/// prefix; each prefix is a wildcard's `<namespace>:`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CompiledAccess {
-    exact: Vec<String>,
-    prefixes: Vec<String>,
-}
-
-impl CompiledAccess {
-    /// Concrete actions held, sorted.
-    pub fn exact(&self) -> &[String] {
-        &self.exact
-    }
-
-    /// Wildcard prefixes held (`"roles:"` for `roles:*`), sorted.
-    pub fn prefixes(&self) -> &[String] {
-        &self.prefixes
-    }
-
-    /// The check itself: `exact` contains `action`, or it starts with a prefix. Meaningful for
-    /// valid actions; [`Rbac::has_permission`] validates first.
-    pub fn allows(&self, action: &str) -> bool {
-        self.exact
-            .binary_search_by(|e| e.as_str().cmp(action))
-            .is_ok()
-            || self.prefixes.iter().any(|p| action.starts_with(p.as_str()))
-    }
-
-    fn from_patterns(patterns: &[ActionPattern]) -> Self {
-        let prefixes: BTreeSet<&str> = patterns.iter().filter_map(ActionPattern::prefix).collect();
-        let exact: BTreeSet<&str> = patterns
-            .iter()
-            .filter(|p| !p.is_wildcard())
-            .map(ActionPattern::as_str)
-            .filter(|a| !prefixes.iter().any(|p| a.starts_with(p)))
-            .collect();
-        CompiledAccess {
-            exact: exact.into_iter().map(str::to_owned).collect(),
-            prefixes: prefixes.into_iter().map(str::to_owned).collect(),
-        }
-    }
-}
-
 /// An include as the host shows it (from [`Rbac::visible_includes`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -479,9 +275,9 @@ impl Rbac {
     /// let mut rbac = Rbac::new();
     /// rbac.register(&m).unwrap();
     /// rbac.set_user(UserContext::new(Some(BasicRole::Viewer)));
-    /// assert!(!rbac.has_permission("acme-app.docs:read"));
+    /// assert!(!rbac.has_permission("acme-app.docs:read", None));
     /// rbac.set_user(UserContext::new(Some(BasicRole::Admin)));
-    /// assert!(rbac.has_permission("acme-app.docs:read"));
+    /// assert!(rbac.has_permission("acme-app.docs:read", None));
     /// assert!(rbac.register(&m).is_err());
     /// ```
     pub fn register(&mut self, manifest: &Manifest) -> Result<(), RbacError> {
@@ -523,22 +319,35 @@ impl Rbac {
         &self.user
     }
 
-    /// Whether the current user holds `action`. A string that is not a valid action is never
-    /// held.
+    /// Whether the current user holds `action` — with any scope when `scope` is `None` (as
+    /// Grafana's `hasPermission`), else with a scope covering `scope` (see [`scope`]). A string
+    /// that is not a valid action, or a `scope` that is not a valid scope, is never held.
     ///
     /// ```
     /// use plugin_warden::core::rbac::{Rbac, UserContext};
     /// let mut rbac = Rbac::new();
-    /// rbac.set_user(UserContext::from_json(r#"{"permissions":["acme-app.patents:*"]}"#).unwrap());
-    /// assert!(rbac.has_permission("acme-app.patents:read"));
-    /// assert!(!rbac.has_permission("acme-app.patents"));
-    /// assert!(!rbac.has_permission("acme-app.patents:read extra"));
+    /// rbac.set_user(UserContext::from_json(r#"{"permissions":["acme-app.patents:*",
+    ///     {"action":"users:read","scope":"users:*"}]}"#).unwrap());
+    /// assert!(rbac.has_permission("acme-app.patents:read", None));
+    /// assert!(!rbac.has_permission("acme-app.patents", None));
+    /// assert!(!rbac.has_permission("acme-app.patents:read extra", None));
+    /// assert!(rbac.has_permission("users:read", None));
+    /// assert!(rbac.has_permission("users:read", Some("users:id:7")));
+    /// assert!(!rbac.has_permission("users:read", Some("teams:id:7")));
+    /// // Unscoped permissions answer unscoped checks only (Grafana's evaluator).
+    /// assert!(!rbac.has_permission("acme-app.patents:read", Some("patents:1")));
     /// ```
-    pub fn has_permission(&self, action: &str) -> bool {
-        Action::is_valid(action) && self.compiled.allows(action)
+    pub fn has_permission(&self, action: &str, scope: Option<&str>) -> bool {
+        if !Action::is_valid(action) {
+            return false;
+        }
+        match scope {
+            None => self.compiled.allows(action),
+            Some(s) => Scope::parse(s).is_ok_and(|t| self.compiled.allows_scoped(action, &t)),
+        }
     }
 
-    /// Whether the current user holds a parsed action.
+    /// Whether the current user holds a parsed action with any scope.
     pub fn holds(&self, action: &Action) -> bool {
         self.compiled.allows(action.as_str())
     }
@@ -615,58 +424,74 @@ impl Rbac {
     fn gate(&self, action: Option<&Action>, role: Option<BasicRole>) -> bool {
         match (action, role) {
             (Some(a), _) => self.holds(a),
-            (None, Some(min)) => self.user.role.is_some_and(|r| r.includes(min)),
+            (None, Some(min)) => self.user.basic_role().is_some_and(|r| r.includes(min)),
             (None, None) => true,
         }
     }
 
-    /// Every pattern the current user holds, before flattening.
-    fn patterns(&self) -> Vec<ActionPattern> {
+    /// Every permission the current user holds, before flattening.
+    fn patterns(&self) -> Vec<Permission> {
         let user = &self.user;
-        let mut out: Vec<ActionPattern> = user.permissions.clone();
-        if let Some(r) = user.role {
-            out.extend(folder_pattern(r.folder_set()));
+        let mut out: Vec<Permission> = user.permissions().to_vec();
+        if let Some(r) = user.basic_role() {
+            out.extend(folder_permission(r.folder_set(), Some(&all_folders())));
         }
         for m in self.plugins.values() {
             for reg in m.roles() {
                 let role = reg.role();
-                let by_grant = reg.grants().iter().any(|g| g.held_by(user.role));
+                let by_grant = reg.grants().iter().any(|g| g.held_by(user.basic_role()));
                 let by_name = user
-                    .roles
+                    .roles()
                     .iter()
                     .any(|n| n == role.name() || n == role.qualified_name());
                 if by_grant || by_name {
-                    out.extend(
-                        role.permissions()
-                            .iter()
-                            .map(|p| ActionPattern::from(p.action().clone())),
-                    );
+                    out.extend(role.permissions().iter().map(|p| {
+                        Permission::new(ActionPattern::from(p.action().clone()), p.scope().cloned())
+                    }));
                 }
             }
         }
-        // The largest folder set held decides which smaller sets and plugin additions follow.
-        let level = FolderActionSet::ALL.into_iter().rev().find(|f| {
-            folder_pattern(*f).is_some_and(|fp| out.iter().any(|p| p.matches(fp.action())))
-        });
-        if let Some(level) = level {
+        // A folder set held on a scope (or unscoped) brings the smaller sets and the plugins'
+        // additions to them, on that same scope.
+        let mut extra = Vec::new();
+        for p in &out {
+            let Some(level) = FolderActionSet::ALL
+                .into_iter()
+                .rev()
+                .find(|f| folder_pattern(*f).is_some_and(|fp| p.action().matches(fp.action())))
+            else {
+                continue;
+            };
             for f in FolderActionSet::ALL
                 .into_iter()
                 .filter(|f| level.includes(*f))
             {
-                out.extend(folder_pattern(f));
+                extra.extend(folder_permission(f, p.scope()));
                 for m in self.plugins.values() {
                     for ext in m.action_sets().iter().filter(|e| e.action() == f) {
-                        out.extend(ext.actions().iter().cloned().map(ActionPattern::from));
+                        extra.extend(ext.actions().iter().map(|a| {
+                            Permission::new(ActionPattern::from(a.clone()), p.scope().cloned())
+                        }));
                     }
                 }
             }
         }
+        out.extend(extra);
         out
     }
 
     fn recompile(&mut self) {
-        self.compiled = CompiledAccess::from_patterns(&self.patterns());
+        self.compiled = CompiledAccess::from_permissions(&self.patterns());
     }
+}
+
+/// `folders:*`, the scope basic roles hold their folder set on.
+fn all_folders() -> Scope {
+    Scope::literal("folders:*")
+}
+
+fn folder_permission(f: FolderActionSet, scope: Option<&Scope>) -> Option<Permission> {
+    folder_pattern(f).map(|p| Permission::new(p, scope.cloned()))
 }
 
 fn folder_pattern(f: FolderActionSet) -> Option<ActionPattern> {
@@ -685,7 +510,12 @@ mod tests {
         "roles": [
             {"role": {"name": "Docs Reader", "permissions": [{"action": "acme-app.docs:read"}]}, "grants": ["Viewer"]},
             {"role": {"name": "Docs Admin", "permissions": [{"action": "acme-app.docs:*"}]}, "grants": ["Admin"]},
-            {"role": {"name": "Secret", "permissions": [{"action": "acme-app.secret:read"}]}}
+            {"role": {"name": "Secret", "permissions": [{"action": "acme-app.secret:read"}]}},
+            {"role": {"name": "Scoped", "permissions": [
+                {"action": "acme-app.docs:read", "scope": "docs:uid:*"},
+                {"action": "acme-app.docs:write", "scope": "docs:uid:a"},
+                {"action": "acme-app.folder:*", "scope": "*"}
+            ]}, "grants": ["Editor"]}
         ],
         "actionSets": [
             {"action": "folders:view", "actions": ["acme-app.folder:peek"]},
@@ -702,42 +532,118 @@ mod tests {
         r
     }
 
-    fn reference(r: &Rbac, a: &str) -> bool {
-        Action::parse(a).is_ok_and(|a| r.patterns().iter().any(|p| p.matches(&a)))
+    /// Grafana's evaluator `match`, written out from its text: a trailing `*` is a prefix
+    /// match, anything else equality.
+    fn grafana_match(held: &str, target: &str) -> bool {
+        match held.strip_suffix('*') {
+            Some(prefix) => target.starts_with(prefix),
+            None => held == target,
+        }
+    }
+
+    /// The pattern rules, straight from the held permissions (no compiled form).
+    fn reference(r: &Rbac, a: &str, scope: Option<&str>) -> bool {
+        let Ok(a) = Action::parse(a) else {
+            return false;
+        };
+        if scope.is_some_and(|s| Scope::parse(s).is_err()) {
+            return false;
+        }
+        r.patterns().iter().any(|p| {
+            p.action().matches(&a)
+                && match scope {
+                    None => true,
+                    Some(t) => p.scope().is_some_and(|h| grafana_match(h.as_str(), t)),
+                }
+        })
+    }
+
+    fn has(r: &Rbac, a: &str) -> bool {
+        r.has_permission(a, None)
+    }
+
+    #[test]
+    fn literal_scopes_are_valid() {
+        assert_eq!(Scope::parse("folders:*"), Ok(all_folders()));
     }
 
     #[test]
     fn roles_by_name_and_qualified_name() {
         let mut r = rbac();
-        assert!(!r.has_permission("acme-app.secret:read"));
+        assert!(!has(&r, "acme-app.secret:read"));
         r.set_user(UserContext::new(None).with_role_name("Secret").expect("ok"));
-        assert!(r.has_permission("acme-app.secret:read"));
+        assert!(has(&r, "acme-app.secret:read"));
         r.set_user(
             UserContext::new(None)
                 .with_role_name("plugins:acme-app:secret")
                 .expect("ok"),
         );
-        assert!(r.has_permission("acme-app.secret:read"));
+        assert!(has(&r, "acme-app.secret:read"));
         r.set_user(UserContext::new(None).with_role_name("secret").expect("ok"));
-        assert!(!r.has_permission("acme-app.secret:read"));
+        assert!(!has(&r, "acme-app.secret:read"));
     }
 
     #[test]
     fn folder_sets_follow_basic_roles_and_hierarchy() {
         let mut r = rbac();
         r.set_user(UserContext::new(Some(BasicRole::Editor)));
-        assert!(r.has_permission("folders:view"));
-        assert!(r.has_permission("folders:edit"));
-        assert!(!r.has_permission("folders:admin"));
-        assert!(r.has_permission("acme-app.folder:peek"));
-        assert!(r.has_permission("acme-app.folder:write"));
-        assert!(!r.has_permission("acme-app.folder:own"));
+        assert!(has(&r, "folders:view"));
+        assert!(has(&r, "folders:edit"));
+        assert!(!has(&r, "folders:admin"));
+        assert!(has(&r, "acme-app.folder:peek"));
+        assert!(has(&r, "acme-app.folder:write"));
+        assert!(r.has_permission("folders:edit", Some("folders:uid:x")));
         r.set_user(UserContext::from_json(r#"{"permissions":["folders:*"]}"#).expect("ok"));
-        assert!(r.has_permission("acme-app.folder:own"));
+        assert!(has(&r, "acme-app.folder:own"));
+        assert!(!r.has_permission("acme-app.folder:own", Some("folders:uid:x")));
         let id = PluginId::parse("acme-app").expect("ok");
         r.unregister(&id).expect("registered");
-        assert!(!r.has_permission("acme-app.folder:own"));
+        assert!(!has(&r, "acme-app.folder:own"));
         assert!(r.unregister(&id).is_err());
+    }
+
+    #[test]
+    fn folder_sets_keep_their_scope() {
+        let mut r = rbac();
+        r.set_user(
+            UserContext::from_json(
+                r#"{"permissions":[{"action":"folders:edit","scope":"folders:uid:x"}]}"#,
+            )
+            .expect("ok"),
+        );
+        for a in [
+            "folders:view",
+            "folders:edit",
+            "acme-app.folder:peek",
+            "acme-app.folder:write",
+        ] {
+            assert!(r.has_permission(a, Some("folders:uid:x")), "{a}");
+            assert!(!r.has_permission(a, Some("folders:uid:y")), "{a}");
+            assert!(has(&r, a), "{a}");
+        }
+        assert!(!has(&r, "folders:admin"));
+        assert!(!has(&r, "acme-app.folder:own"));
+    }
+
+    #[test]
+    fn role_scopes_follow_grants() {
+        let mut r = rbac();
+        r.set_user(UserContext::new(Some(BasicRole::Editor)));
+        assert!(r.has_permission("acme-app.docs:read", Some("docs:uid:zz")));
+        assert!(r.has_permission("acme-app.docs:write", Some("docs:uid:a")));
+        assert!(!r.has_permission("acme-app.docs:write", Some("docs:uid:b")));
+        assert!(has(&r, "acme-app.docs:write"), "any scope");
+        assert!(r.has_permission("acme-app.folder:anything", Some("anything:1")));
+        assert!(
+            !r.has_permission("acme-app.docs:read", Some("docs:uid:*x")),
+            "invalid target"
+        );
+        r.set_user(UserContext::new(Some(BasicRole::Viewer)));
+        assert!(has(&r, "acme-app.docs:read"));
+        assert!(
+            !r.has_permission("acme-app.docs:read", Some("docs:uid:zz")),
+            "unscoped grant"
+        );
     }
 
     #[test]
@@ -750,6 +656,7 @@ mod tests {
             !c.exact().contains(&"acme-app.docs:read".to_owned()),
             "covered by prefix"
         );
+        assert!(c.has_scopes());
         let mut sorted = c.exact().to_vec();
         sorted.sort();
         sorted.dedup();
@@ -758,20 +665,83 @@ mod tests {
 
     #[test]
     fn user_context_errors_are_invalid_argument() {
-        for bad in [
-            r#"{"role":"Owner"}"#,
-            r#"{"role":"viewer"}"#,
-            r#"{"roles":[""]}"#,
-            r#"{"permissions":["*"]}"#,
-            r#"{"permissions":[1]}"#,
-            r#"{"extra":1}"#,
-            r#"[]"#,
+        for (bad, says) in [
+            (r#"{"role":"Owner"}"#, "basic role"),
+            (r#"{"role":"viewer"}"#, "basic role"),
+            (r#"{"roles":[""]}"#, "roles[0]"),
+            (r#"{"permissions":["*"]}"#, "permissions[0]"),
+            (
+                r#"{"permissions":[1]}"#,
+                "permissions[0]: expected an action string or an object",
+            ),
+            (
+                r#"{"permissions":[{"scope":"users:*"}]}"#,
+                "permissions[0].action",
+            ),
+            (
+                r#"{"permissions":["a:b",{"action":"users:read","scope":"users*"}]}"#,
+                "permissions[1].scope",
+            ),
+            (
+                r#"{"permissions":[{"action":"users:read","scope":7}]}"#,
+                "permissions[0].scope: expected a string",
+            ),
+            (
+                r#"{"permissions":[{"action":"users:read","scopes":["users:*"]}]}"#,
+                "only the fields action and scope",
+            ),
+            (r#"{"extra":1}"#, "extra"),
+            (r#"[]"#, ""),
         ] {
             let e = UserContext::from_json(bad).expect_err(bad);
             assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}");
+            assert!(e.to_string().contains(says), "{bad}: {e}");
         }
         let none = UserContext::from_json(r#"{"role":"None"}"#).expect("None is no role");
         assert_eq!(none.basic_role(), None);
+    }
+
+    #[test]
+    fn user_context_round_trips_both_shapes() {
+        let json =
+            r#"{"roles":[],"permissions":["a.b:c",{"action":"users:read","scope":"users:*"}]}"#;
+        let u = UserContext::from_json(json).expect("valid");
+        assert_eq!(serde_json::to_string(&u).expect("serializes"), json);
+        assert_eq!(
+            UserContext::from_json(&serde_json::to_string(&u).expect("ok")),
+            Ok(u)
+        );
+    }
+
+    #[test]
+    fn scope_rules() {
+        for ok in [
+            "*",
+            "users:*",
+            "folders:uid:*",
+            "files:path/*",
+            "folders:uid:abc",
+            "dashboards",
+            "a:b:c:d",
+        ] {
+            assert!(Scope::parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("users*", "after `:` or `/`"),
+            ("a:*:b", "only as the last"),
+            ("**", "only as the last"),
+            ("folders:uid:ab*", "after `:` or `/`"),
+            ("users:?", "`?`"),
+            ("users: 1", "whitespace"),
+            ("users:\u{7}", "control"),
+        ] {
+            let e = Scope::parse(bad).expect_err(bad);
+            assert_eq!(e.code(), ErrorCode::InvalidArgument);
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
+        assert!(Scope::parse(&"a".repeat(MAX_SCOPE_BYTES)).is_ok());
+        assert!(Scope::parse(&"a".repeat(MAX_SCOPE_BYTES + 1)).is_err());
     }
 
     fn action_strategy() -> impl Strategy<Value = String> {
@@ -790,13 +760,43 @@ mod tests {
         (ns, verb).prop_map(|(n, v)| format!("{n}:{v}"))
     }
 
+    const SCOPES: [&str; 11] = [
+        "*",
+        "docs:*",
+        "docs:uid:*",
+        "docs:uid:a",
+        "docs:uid:ab",
+        "docs",
+        "folders:*",
+        "folders:uid:x",
+        "folders:uid:*",
+        "users:1",
+        "users:*",
+    ];
+
+    fn permission_strategy() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            action_strategy().prop_map(serde_json::Value::from),
+            (action_strategy(), prop::sample::select(SCOPES.to_vec()))
+                .prop_map(|(a, s)| serde_json::json!({"action": a, "scope": s})),
+        ]
+    }
+
+    fn query_scope() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            Just(None),
+            prop::sample::select(SCOPES.to_vec()).prop_map(|s| Some(s.to_owned())),
+            "[a-z:/*?]{0,12}".prop_map(Some),
+        ]
+    }
+
     proptest! {
         #[test]
         fn compiled_agrees_with_patterns(
             role in prop::sample::select(vec![None, Some("Viewer"), Some("Editor"), Some("Admin"), Some("None")]),
-            roles in prop::collection::vec(prop::sample::select(vec!["Docs Reader", "Secret", "plugins:acme-app:docs-admin", "Nope"]), 0..3),
-            perms in prop::collection::vec(action_strategy(), 0..5),
-            queries in prop::collection::vec(prop_oneof![action_strategy(), ".{0,20}"], 1..20),
+            roles in prop::collection::vec(prop::sample::select(vec!["Docs Reader", "Secret", "Scoped", "plugins:acme-app:docs-admin", "Nope"]), 0..3),
+            perms in prop::collection::vec(permission_strategy(), 0..6),
+            queries in prop::collection::vec((prop_oneof![action_strategy(), ".{0,20}"], query_scope()), 1..20),
         ) {
             let mut json = serde_json::json!({"roles": roles, "permissions": perms});
             if let (Some(role), Some(obj)) = (role, json.as_object_mut()) {
@@ -805,11 +805,13 @@ mod tests {
             let mut r = rbac();
             r.set_user(UserContext::from_value(json).expect("generated users are valid"));
             let c = r.compiled().clone();
-            for q in &queries {
-                let via_compiled = Action::is_valid(q)
+            for (q, scope) in &queries {
+                let scope = scope.as_deref();
+                // The JS cache's rule, for the unscoped (any scope) check.
+                let via_js_cache = Action::is_valid(q)
                     && (c.exact().iter().any(|e| e == q) || c.prefixes().iter().any(|p| q.starts_with(p.as_str())));
-                prop_assert_eq!(r.has_permission(q), via_compiled, "query {}", q);
-                prop_assert_eq!(r.has_permission(q), reference(&r, q), "query {}", q);
+                prop_assert_eq!(r.has_permission(q, None), via_js_cache, "query {}", q);
+                prop_assert_eq!(r.has_permission(q, scope), reference(&r, q, scope), "query {} on {:?}", q, scope);
             }
         }
     }

@@ -90,9 +90,13 @@ export function hostCsp(manifests, options) {
 const exactHasPermission = bindings.PluginHost.prototype.hasPermission;
 const caches = new WeakMap();
 
-function fastHasPermission(action) {
+function fastHasPermission(action, scope) {
   // A freed host answers as every other method does (it throws), never from a stale cache.
-  if (!this.__wbg_ptr) return exactHasPermission.call(this, action);
+  if (!this.__wbg_ptr) return exactHasPermission.call(this, action, scope);
+  // Scoped checks go to wasm: the cache answers "held with any scope" only.
+  if (scope !== undefined) {
+    return typeof action === 'string' && typeof scope === 'string' && exactHasPermission.call(this, action, scope);
+  }
   let cache = caches.get(this);
   if (cache === undefined) {
     cache = this.accessCache();
@@ -190,7 +194,7 @@ export class PluginHost extends bindings.PluginHost {
     return mountWith.call(this, this.#runner, id, element, options);
   }
 
-  hasPermission(action) {
-    return fastHasPermission.call(this, action);
+  hasPermission(action, scope) {
+    return fastHasPermission.call(this, action, scope);
   }
 }

@@ -50,6 +50,11 @@ const DRIVERS = {
     // Exactly as a plugin would write it; the client must drop the undefined fields.
     run: (sdk, p) => sdk.api.fetch(p.url, { method: p.method, headers: p.headers, body: p.body }),
   },
+  'api.canFetch': {
+    args: ['url', 'method'],
+    required: ['url'],
+    run: (sdk, p) => sdk.api.canFetch(p.url, { method: p.method }),
+  },
   'permissions.list': { args: [], required: [], run: (sdk) => sdk.permissions.list() },
   'permissions.has': { args: ['permission'], required: ['permission'], run: (sdk, p) => sdk.permissions.has(p.permission) },
   'permissions.request': {
@@ -95,11 +100,11 @@ const driven = validCalls.filter((v) => !unproducible(v.expect.method, v.expect.
 const skipped = validCalls.filter((v) => unproducible(v.expect.method, v.expect.params));
 
 test('vector inventory: every valid call vector is driven through the SDK (none skipped)', () => {
-  assert.equal(VECTORS.length, 213, 'the shared vector file changed: recheck the counts below');
-  assert.equal(validCalls.length, 45);
-  assert.equal(invalidCalls.length, 127);
+  assert.equal(VECTORS.length, 221, 'the shared vector file changed: recheck the counts below');
+  assert.equal(validCalls.length, 47);
+  assert.equal(invalidCalls.length, 133);
   // Every method of DESIGN.md §5 has an SDK function and every valid vector's params fit it.
-  assert.equal(driven.length, 45, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
+  assert.equal(driven.length, 47, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
   assert.equal(skipped.length, 0);
   assert.deepEqual(
     [...new Set(validCalls.map((v) => v.expect.method))].sort(),

@@ -1,14 +1,15 @@
 // The host side of DESIGN.md §6, written the way a host developer would. `tsc --noEmit` over
 // this file against pkg/*.d.ts is the contract check: renaming or retyping any of these fails it.
-import init, { PluginHost, sanitize, analyzeBundle, validateManifest, signedBytes } from 'plugin-warden';
-import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions } from 'plugin-warden';
+import init, { PluginHost, sanitize, analyzeBundle, validateManifest, signedBytes, hostCsp } from 'plugin-warden';
+import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions, CspHeaders } from 'plugin-warden';
 
 export async function host(element: HTMLElement, manifest: Manifest, code: string): Promise<void> {
   await init();
   const audit: AuditEvent[] = [];
   const host = new PluginHost({
     hostVersion: '3.2.0',
-    user: { role: 'Viewer', permissions: ['acme-patents-app.patents:read'] },
+    user: { role: 'Viewer', permissions: ['acme-patents-app.patents:read', { action: 'users:read', scope: 'users:*' }] },
+    allowPlugins: ['acme-*'],
     storage: 'local',
     trustedTypesPolicy: 'plugin-warden',
     onPermissionRequest: async ({ pluginId, permission, reason }) => pluginId.length > 0 && permission !== 'api:write' && reason !== '',
@@ -36,7 +37,7 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
   }
   host.grant(info.id, 'api:write');
   host.revoke(info.id, 'storage');
-  const allowed: boolean = host.hasPermission('acme-patents-app.patents:read');
+  const allowed: boolean = host.hasPermission('acme-patents-app.patents:read') && host.hasPermission('users:read', 'users:1');
   host.setUser({ role: 'Editor' });
   const pages: IncludeView[] = host.visibleIncludes(info.id);
   const route: boolean = host.canAccessRoute(info.id, 'api/patents', 'GET');
@@ -44,6 +45,11 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
   element.append(String(host.trustedHTML('<p>z</p>')));
   element.innerHTML = host.trustedHTML('<p>as the host guide shows</p>');
   const csp: string = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' });
+  const ro: CspHeaders = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==', reportOnly: true, reportTo: 'https://host.example/csp-reports' });
+  const headerName: 'Content-Security-Policy' | 'Content-Security-Policy-Report-Only' = ro.name;
+  const endpoints: string | undefined = hostCsp([manifest], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==', reportTo: 'https://h.example/r' }).reportingEndpoints;
+  const plainCsp: string = hostCsp([manifest], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' });
+  console.log(headerName, endpoints, plainCsp, ro.value);
   const log: AuditEvent[] = host.auditLog();
   const inspected: PluginInfo = host.inspect(info.id);
   const reached: number = host.emit('theme', { dark: true });

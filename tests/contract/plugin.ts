@@ -8,6 +8,8 @@ export async function plugin(): Promise<void> {
   const prefs = await sdk.storage.get<{ theme: string }>('prefs');
   const theme: string | undefined = prefs?.theme;
   const res: FetchResponse = await sdk.api.fetch('https://api.acme.example/v1/patents?q=x');
+  const may: boolean = await sdk.api.canFetch('route:api/patents', { method: 'POST' }) && await sdk.api.canFetch('https://api.acme.example/v1/');
+  console.log(may);
   await sdk.api.fetch('https://api.acme.example/v1/patents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   const keys: string[] = await sdk.storage.keys();
   await sdk.storage.remove('prefs');

@@ -4,9 +4,13 @@
 // everything else is refused by the allowlist with NETWORK_DENIED (or PERMISSION_DENIED for a
 // write without api:write) before any request, and a redirect is never followed. A second
 // "bystander" server on another loopback port records every request and must get none.
+// `sdk.api.canFetch` is asked first for every URL here and must agree with what api.fetch then
+// does, without a request of its own (the API's and the bystander's logs prove it); at the end
+// it is compared with api.fetch on a sample of the WHATWG URL corpus (tests/data/urltestdata.json).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { startServers } from '../../scripts/serve.mjs';
 import { launch, watch } from '../../scripts/browser.mjs';
 import { waitReady, pluginFrame, until } from './helpers.mjs';
@@ -54,7 +58,8 @@ before(async () => {
   await page.goto(`${servers.hostOrigin}/e2e.html?scenario=none`);
   await waitReady(page);
   const setup = await page.evaluate(async ([apiOrigin]) => {
-    window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+    // Generous rate limits: the corpus test at the end makes a few thousand calls.
+    window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true }, limits: { callsPerSecond: 2000, burst: 2000 } });
     const installed = await window.e2e.install({
       id: 'net-probe', name: 'Network probe', version: '1.0.0',
       permissions: ['api:read'], network: [`${apiOrigin}/api/`],
@@ -81,6 +86,18 @@ function pluginFetch(url, init) {
 
 const apiPaths = () => servers.apiRequests.map((r) => `${r.method} ${r.url}`);
 
+/** sdk.api.canFetch(url, init) in the plugin: must answer a boolean and send nothing. */
+async function pluginCanFetch(url, init) {
+  const apiBefore = servers.apiRequests.length;
+  const bystanderBefore = bystanderLog.length;
+  const r = await frame.evaluate(([u, i]) => window.probe.run('api.canFetch', u, ...(i ? [{ method: i.method }] : [])), [url, init]);
+  assert.equal(r.ok, true, `canFetch(${url}) failed: ${JSON.stringify(r.error)}`);
+  assert.equal(typeof r.value, 'boolean', `canFetch(${url}) answered ${JSON.stringify(r.value)}`);
+  assert.equal(servers.apiRequests.length, apiBefore, `canFetch(${url}) reached the API`);
+  assert.equal(bystanderLog.length, bystanderBefore, `canFetch(${url}) reached the bystander`);
+  return r.value;
+}
+
 /** The URL as the message may name it: verbatim, or escaped as a Rust/JSON string literal. */
 function named(message, url) {
   return message.includes(url) || message.includes(JSON.stringify(url).slice(1, -1));
@@ -93,6 +110,7 @@ function named(message, url) {
 const refusedCount = { NETWORK_DENIED: 0, PERMISSION_DENIED: 0 };
 
 async function refused(url, code, init) {
+  assert.equal(await pluginCanFetch(url, init), false, `canFetch(${url}) said yes, api.fetch refuses`);
   const apiBefore = servers.apiRequests.length;
   const r = await pluginFetch(url, init);
   assert.equal(r.ok, false, `${url} was allowed: ${JSON.stringify(r.value)}`);
@@ -111,6 +129,9 @@ async function refused(url, code, init) {
 
 test('the declared path: one GET reaches the API, with no cookie, no Authorization, no host Referer', async () => {
   assert.deepEqual(apiPaths(), []);
+  assert.equal(await pluginCanFetch(`${api}/api/quotes`), true);
+  assert.equal(await pluginCanFetch(`${api}/api/quotes`, { method: 'HEAD' }), true);
+  assert.deepEqual(apiPaths(), [], 'canFetch sent nothing');
   const r = await pluginFetch(`${api}/api/quotes`);
   assert.equal(r.ok, true, JSON.stringify(r.error));
   assert.equal(r.value.status, 200);
@@ -299,4 +320,59 @@ test('the demo page: the Quotes plugin shows quotes fetched through the host fro
   } finally {
     await context.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// canFetch against api.fetch on the WHATWG URL corpus
+
+const CORPUS = JSON.parse(readFileSync(new URL('../data/urltestdata.json', import.meta.url), 'utf8')).filter((c) => typeof c === 'object');
+
+/** Every 3rd corpus case: its input and href as given, and its path and query under the API prefix. */
+function corpusUrls() {
+  const urls = new Set();
+  CORPUS.forEach((c, i) => {
+    if (i % 3 !== 0) return;
+    for (const u of [c.input, c.href]) if (typeof u === 'string') urls.add(u);
+    if (typeof c.pathname === 'string' && typeof c.search === 'string' && /^https?:$/.test(c.protocol ?? '')) {
+      const rebased = `${api}/api${c.pathname.startsWith('/') ? '' : '/'}${c.pathname}${c.search}`;
+      if (!rebased.includes('redirect')) urls.add(rebased);
+    }
+  });
+  return [...urls];
+}
+
+test('canFetch agrees with api.fetch on a sample of the WHATWG URL corpus, and sends nothing itself', async () => {
+  const urls = corpusUrls();
+  assert.ok(urls.length > 300, `${urls.length} URLs`);
+  // First every canFetch: not one request anywhere.
+  const apiBefore = servers.apiRequests.length;
+  const answers = await frame.evaluate(async (list) => {
+    const out = [];
+    for (const u of list) out.push(await window.probe.run('api.canFetch', u));
+    return out;
+  }, urls);
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(servers.apiRequests.length, apiBefore, 'canFetch reached the API');
+  assert.deepEqual(bystanderLog, []);
+  for (const [i, a] of answers.entries()) {
+    assert.equal(a.ok, true, `canFetch(${urls[i]}): ${JSON.stringify(a.error)}`);
+    assert.equal(typeof a.value, 'boolean');
+  }
+  // Then api.fetch on each: allowed exactly when a request left (or it succeeded).
+  let yes = 0;
+  for (const [i, url] of urls.entries()) {
+    const before = servers.apiRequests.length;
+    const r = await pluginFetch(url);
+    const sent = r.ok || servers.apiRequests.length > before;
+    if (!sent) assert.ok(['NETWORK_DENIED', 'PERMISSION_DENIED'].includes(r.error.code), `${url}: ${JSON.stringify(r.error)}`);
+    assert.equal(answers[i].value, sent, `${url}: canFetch ${answers[i].value}, api.fetch ${sent ? 'sent it' : r.error.code}`);
+    if (sent) yes += 1;
+  }
+  assert.ok(yes >= 30 && urls.length - yes >= 300, `both answers exercised: ${yes} of ${urls.length} allowed`);
+  // Writes: no api:write, so canFetch says no for every method but GET/HEAD.
+  for (const method of ['POST', 'put', 'DELETE', 'PATCH']) {
+    assert.equal(await pluginCanFetch(`${api}/api/notes`, { method }), false, method);
+  }
+  assert.equal(await pluginCanFetch(`${api}/api/quotes`, { method: 'get' }), true);
+  assert.deepEqual(bystanderLog, []);
 });

@@ -584,6 +584,79 @@ test('INVALID_MANIFEST: every problem is reported together (two problems → bot
   ], 'six problems');
 });
 
+// --- scopes ---------------------------------------------------------------------------------
+
+const S = 'acme-scoped-app';
+const SCOPED = {
+  id: S,
+  name: 'Scoped',
+  version: '1.0.0',
+  roles: [
+    { role: { name: 'Folder Docs', permissions: [
+      { action: `${S}.docs:read`, scope: 'folders:uid:*' },
+      { action: `${S}.docs:write`, scope: 'folders:uid:team' },
+      { action: `${S}.audit:read` },
+    ] }, grants: ['Viewer'] },
+  ],
+  includes: [{ type: 'page', name: 'Write', path: '/a/%PLUGIN_ID%/w', action: `${S}.docs:write` }],
+  routes: [{ path: 'api/w', method: 'POST', reqAction: `${S}.docs:write` }],
+};
+
+test('scopes: hasPermission(action, scope) in the browser (wasm), unscoped checks from the JS cache', async () => {
+  const r = await page.evaluate(async ({ S, SCOPED }) => {
+    const H = window.rbacHarness;
+    const host = new H.PluginHost({ hostVersion: '3.2.0', storage: 'memory', user: { role: 'Viewer' } });
+    await host.install(SCOPED);
+    const q = (a, s) => host.hasPermission(a, s);
+    const out = {};
+    out.viewer = {
+      anyScope: q(`${S}.docs:write`),
+      team: q(`${S}.docs:write`, 'folders:uid:team'),
+      other: q(`${S}.docs:write`, 'folders:uid:other'),
+      readAny: q(`${S}.docs:read`, 'folders:uid:abc'),
+      readDash: q(`${S}.docs:read`, 'dashboards:uid:abc'),
+      unscopedOnly: q(`${S}.audit:read`),
+      unscopedAsked: q(`${S}.audit:read`, 'folders:uid:team'),
+      folderSet: q('folders:view', 'folders:uid:abc'),
+      badTarget: q(`${S}.docs:read`, 'folders:uid:ab*'),
+      nonString: q(`${S}.docs:read`, 7),
+      include: host.visibleIncludes(S).map((i) => i.name),
+      route: host.canAccessRoute(S, 'api/w', 'POST'),
+      cacheHasWrite: host.accessCache().exact.has(`${S}.docs:write`),
+    };
+    host.setUser({ permissions: [{ action: `${S}.docs:*`, scope: '*' }, 'users:read', { action: 'users:write', scope: 'users:*' }] });
+    out.user = {
+      wildcard: q(`${S}.docs:delete`, 'anything:at:all'),
+      usersRead: q('users:read'),
+      usersReadScoped: q('users:read', 'users:1'),
+      usersWrite: q('users:write', 'users:id:1'),
+      usersWriteTeams: q('users:write', 'teams:1'),
+      usersWriteAny: q('users:write'),
+    };
+    out.badUser = await H.attempt(() => host.setUser({ permissions: [{ action: 'users:read', scope: 'users*' }] }));
+    out.afterBad = q('users:write', 'users:id:1');
+    out.badManifest = await H.attempt(() => host.install({ ...SCOPED, id: 'acme-bad-app', roles: [
+      { role: { name: 'R', permissions: [{ action: 'acme-bad-app.x:read', scope: 'a:*:b' }] } }] }));
+    host.free();
+    return out;
+  }, { S, SCOPED });
+  assert.deepEqual(r.viewer, {
+    anyScope: true, team: true, other: false, readAny: true, readDash: false, unscopedOnly: true,
+    unscopedAsked: false, folderSet: true, badTarget: false, nonString: false, include: ['Write'],
+    route: true, cacheHasWrite: true,
+  });
+  assert.deepEqual(r.user, {
+    wildcard: true, usersRead: true, usersReadScoped: false, usersWrite: true, usersWriteTeams: false, usersWriteAny: true,
+  });
+  assert.equal(r.badUser.ok, false);
+  assert.equal(r.badUser.error.code, 'INVALID_ARGUMENT');
+  assert.match(r.badUser.error.message, /permissions\[0\]\.scope/);
+  assert.equal(r.afterBad, true, 'the previous user stays');
+  assert.equal(r.badManifest.ok, false);
+  assert.equal(r.badManifest.error.code, 'INVALID_MANIFEST');
+  assert.ok(r.badManifest.error.message.includes('roles[0].role.permissions[0].scope'), r.badManifest.error.message);
+});
+
 test('the RBAC page saw no CSP / Trusted Types violations or page errors', () => {
   assert.deepEqual(seen.violations, []);
   assert.deepEqual(seen.pageErrors, []);

@@ -7,6 +7,7 @@ import { demoPlugins } from '/demo-plugins.js';
 import { el } from '/demo/dom.js';
 import { createNav, USERS } from '/demo/nav.js';
 import { createInspector } from '/demo/inspector.js';
+import { showCspReports } from '/demo/csp-reports.js';
 
 const params = new URLSearchParams(location.search);
 const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;
@@ -45,6 +46,8 @@ function slot(id, title) {
 const plugins = demoPlugins({ pluginOrigin, apiOrigin });
 const slots = new Map();
 const panels = {};
+
+showCspReports({ listEl: document.getElementById('csp-reports'), countEl: document.getElementById('csp-report-count') });
 
 const inspector = createInspector({
   cardsEl: document.getElementById('inspector-cards'),

@@ -1,9 +1,13 @@
-//! `plugin-warden csp`: the host page's Content-Security-Policy for a set of plugins.
+//! `plugin-warden csp`: the host page's Content-Security-Policy for a set of plugins, built by
+//! the same core function as `hostCsp` and `host.cspHeader` (`engine::host_csp_header`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use plugin_warden::core::csp::{CspBuilder, CspError, Nonce, Rng};
+use plugin_warden::core::csp::{
+    CspError, Nonce, ReportEndpoint, Reporting, Rng, DEFAULT_TRUSTED_TYPES_POLICY,
+};
+use plugin_warden::core::engine::host_csp_header;
 use plugin_warden::core::error::Coded;
 use plugin_warden::core::manifest::{Manifest, ManifestOptions};
 use rsa::rand_core::{OsRng, RngCore as _};
@@ -31,8 +35,8 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
     let args = Args::parse(
         argv,
         &Spec {
-            options: &["nonce"],
-            flags: &[],
+            options: &["nonce", "report-to"],
+            flags: &["report-only"],
         },
     )?;
     if args.help {
@@ -54,7 +58,16 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
             true,
         ),
     };
-    let mut builder = CspBuilder::new().nonce(&nonce);
+    let endpoint = args
+        .text("report-to")?
+        .map(|u| ReportEndpoint::new(u).map_err(|e| CliError::Usage(format!("--report-to: {e}"))))
+        .transpose()?;
+    let reporting = Reporting {
+        report_only: args.flag("report-only"),
+        endpoint,
+    };
+    let as_headers = reporting.report_only || reporting.endpoint.is_some();
+    let mut manifests = Vec::new();
     let mut invalid = false;
     for target in &args.positionals {
         let located = locate(&PathBuf::from(target));
@@ -72,19 +85,7 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
                 continue;
             }
         };
-        let bad_origin = |e: CspError| CliError::Input(format!("{name}: {}: {e}", e.code()));
-        if let Some(entry) = manifest.entry() {
-            // `entry.src` was validated as an absolute URL; CSP wants just its origin.
-            let origin = url::Url::parse(entry.src())
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
-            builder = builder.plugin_frame_origin(&origin).map_err(bad_origin)?;
-        }
-        for entry in manifest.network() {
-            builder = builder
-                .plugin_connect_origin(&entry.origin())
-                .map_err(bad_origin)?;
-        }
+        manifests.push(manifest);
     }
     if invalid {
         return Ok(Some(Outcome::Findings));
@@ -92,6 +93,24 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
     if generated {
         eprintln!("nonce: {}", nonce.as_str());
     }
-    print_stdout(&format!("{}\n", builder.build()))?;
+    let headers = host_csp_header(
+        &manifests,
+        nonce.as_str(),
+        DEFAULT_TRUSTED_TYPES_POLICY,
+        false,
+        &[],
+        &reporting,
+    )
+    .map_err(|e| CliError::Input(format!("{}: {}", e.code.as_str(), e.message)))?;
+    if as_headers {
+        // Two headers to send: print them as header lines.
+        let mut out = format!("{}: {}\n", headers.name, headers.value);
+        if let Some(r) = &headers.reporting_endpoints {
+            out.push_str(&format!("Reporting-Endpoints: {r}\n"));
+        }
+        print_stdout(&out)?;
+    } else {
+        print_stdout(&format!("{}\n", headers.value))?;
+    }
     Ok(Some(Outcome::Clean))
 }

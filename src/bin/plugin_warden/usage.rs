@@ -10,7 +10,7 @@ Usage:
   plugin-warden sign --key <private-key.pem> --manifest <plugin.json> <file> [--out <file.sig>]
   plugin-warden verify --key <public-key> --signature <file.sig> --manifest <plugin.json> <file>
   plugin-warden envelope --manifest <plugin.json> <file>
-  plugin-warden csp <plugin.json|plugin-dir>... [--nonce <base64>]
+  plugin-warden csp <plugin.json|plugin-dir>... [--nonce <base64>] [--report-only] [--report-to <url>]
   plugin-warden <command> --help
   plugin-warden --version
 
@@ -102,13 +102,20 @@ Exit: 0, or 2 usage or I/O error (including a manifest that is not JSON).
 
 /// `plugin-warden csp --help`.
 pub const CSP: &str = "\
-Usage: plugin-warden csp <plugin.json|plugin-dir>... [--nonce <base64>]
+Usage: plugin-warden csp <plugin.json|plugin-dir>... [--nonce <base64>] [--report-only]
+                         [--report-to <url>]
 
 Prints the Content-Security-Policy for a host page that mounts these plugins: each plugin's
 entry.src origin becomes a frame-src source and each `network` origin a connect-src source
 (deduplicated, sorted). Without --nonce a fresh 128-bit nonce is drawn from the operating
 system and printed on stderr as `nonce: <base64>`; with --nonce that value is used (standard
 base64 of at least 16 bytes).
+
+With --report-only or --report-to the output is header lines instead of the bare policy:
+`Content-Security-Policy-Report-Only: …` (with --report-only; else `Content-Security-Policy:`)
+and, with --report-to, the policy ends in `report-uri <url>; report-to csp-endpoint` and a
+second line `Reporting-Endpoints: csp-endpoint=\"<url>\"` follows. The URL must be https: (or
+http: on a loopback host).
 
 Exit: 0, 1 when a manifest is invalid, 2 usage or I/O error.
 ";

@@ -164,8 +164,8 @@ export interface CspReportingOptions { reportOnly?: boolean; reportTo?: string }
 export interface CspHeaders { name: 'Content-Security-Policy' | 'Content-Security-Policy-Report-Only'; value: string; reportingEndpoints?: string }
 export interface HostCspOptions { nonce: string; trustedTypesPolicy?: string; allowLoopbackHttp?: boolean; workerRunner?: boolean }
 /** The host page's CSP for a set of plugin manifests: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
-export function hostCsp(manifests: object[], options: HostCspOptions & { reportOnly?: false; reportTo?: undefined }): string;
-export function hostCsp(manifests: object[], options: HostCspOptions & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
+export function hostCsp(manifests: Manifest[], options: HostCspOptions & { reportOnly?: false; reportTo?: undefined }): string;
+export function hostCsp(manifests: Manifest[], options: HostCspOptions & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
 export interface PluginHost {
   /** The host page's CSP for the installed plugins: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
   cspHeader(options: { nonce: string; reportOnly?: false; reportTo?: undefined }): string;

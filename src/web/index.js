@@ -75,6 +75,12 @@ export function analyzeBundle(code, options) {
   return bindings.analyzeBundle(code, options);
 }
 
+/** The bytes a plugin author signs: the envelope over the manifest and the code. */
+export function signedBytes(manifest, code) {
+  ready('signedBytes()');
+  return bindings.signedBytes(manifest, code);
+}
+
 /** The host page's CSP for a set of plugin manifests. */
 export function hostCsp(manifests, options) {
   ready('hostCsp()');

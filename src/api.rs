@@ -584,7 +584,8 @@ pub fn validate_manifest(
 }
 
 /// Scan a plugin bundle for careless and obvious risks (`eval`, HTML sinks, undeclared
-/// origins, obfuscation). A filter, not a security boundary.
+/// origins, obfuscation, secrets such as private keys and access keys, shown redacted). A
+/// filter, not a security boundary.
 ///
 /// # Errors
 /// `BUNDLE_REJECTED` for input over the size limit; `INVALID_ARGUMENT` for a bad `network`.

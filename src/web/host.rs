@@ -32,7 +32,7 @@ use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPla
 use crate::core::network::RetryPolicy;
 use crate::core::protocol::{event_message, Level, Reply};
 use crate::core::sanitize::Sanitizer;
-use crate::core::storage::{MemoryBackend, StorageBackend};
+use crate::core::storage::{decode_key, MemoryBackend, StorageBackend};
 
 const NS: &str = "plugin-warden";
 
@@ -145,6 +145,8 @@ pub(crate) struct Host {
     src_without_embedded_csp: bool,
     mounts: RefCell<BTreeMap<String, Mount>>,
     window_listener: RefCell<Option<EventListener>>,
+    /// The window's `storage` event: another tab changed plugin data in the same storage area.
+    storage_listener: RefCell<Option<EventListener>>,
     ignored_messages: Cell<u64>,
     rejected_handshakes: Cell<u64>,
     audit_seq: Cell<u64>,
@@ -198,6 +200,7 @@ impl Host {
             src_without_embedded_csp,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
+            storage_listener: RefCell::new(None),
             ignored_messages: Cell::new(0),
             rejected_handshakes: Cell::new(0),
             audit_seq: Cell::new(0),
@@ -211,6 +214,23 @@ impl Host {
             }
         });
         *host.window_listener.borrow_mut() = Some(listener);
+        // Another tab (or frame of this origin) wrote plugin data: the cached per-plugin byte
+        // counts are stale, so the next quota check rescans. Without this a plugin open in N
+        // tabs could store N times its quota.
+        let weak = Rc::downgrade(&host);
+        let storage_listener = EventListener::new(&win, "storage", move |event| {
+            let Some(host) = weak.upgrade() else {
+                return;
+            };
+            let key = Reflect::get(event, &"key".into())
+                .ok()
+                .and_then(|k| k.as_string());
+            // `key` is null when the other tab called `clear()`.
+            if key.as_deref().is_none_or(|k| decode_key(k).is_some()) {
+                host.engine.borrow_mut().storage_changed_elsewhere();
+            }
+        });
+        *host.storage_listener.borrow_mut() = Some(storage_listener);
         Ok(host)
     }
 
@@ -578,6 +598,7 @@ impl Host {
                 .set_status(&id, Status::Installed, now());
         }
         self.window_listener.borrow_mut().take();
+        self.storage_listener.borrow_mut().take();
     }
 
     /// Send a host event to every plugin subscribed to `name`.

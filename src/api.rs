@@ -55,7 +55,9 @@ export interface AuditEvent {
 export interface HostOptions {
   hostVersion?: string;
   user?: UserContext;
-  storage?: 'local' | 'session' | 'memory';
+  storage?: 'local' | 'session' | 'memory' | 'indexeddb';
+  /** Seal plugin values with AES-GCM under a per-plugin non-extractable key (needs `storage: 'indexeddb'`). */
+  encrypt?: boolean;
   trustedTypesPolicy?: string;
   onPermissionRequest?: (request: { pluginId: string; permission: Capability; reason: string }) => boolean | Promise<boolean>;
   onAudit?: (event: AuditEvent) => void;

@@ -30,6 +30,7 @@ use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
 use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
+use super::storage::deferred::{self, StoragePlan};
 use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
 
 /// Where a plugin is in its life.
@@ -111,8 +112,11 @@ pub struct HostConfig {
     pub host_version: Option<String>,
     /// The current user (`{ role, roles, permissions }`).
     pub user: Option<Value>,
-    /// `"local"` (default), `"session"` or `"memory"`: read by the browser layer.
+    /// `"local"` (default), `"session"`, `"memory"` or `"indexeddb"` (asynchronous: storage
+    /// calls become [`Outcome::Storage`] plans).
     pub storage: Option<String>,
+    /// Seal plugin values with AES-GCM under a per-plugin key (browser layer; `indexeddb`).
+    pub encrypt: Option<bool>,
     /// The Trusted Types policy name (default `plugin-warden`): read by the browser layer.
     pub trusted_types_policy: Option<String>,
     /// Limits (DESIGN.md §7).
@@ -214,6 +218,14 @@ pub enum Outcome {
     Suspend {
         /// The reply to post.
         reply: String,
+    },
+    /// Perform this storage plan on the asynchronous backend (`storage: 'indexeddb'`), then
+    /// post [`Engine::storage_done`]'s reply (see [`super::storage::deferred`]).
+    Storage {
+        /// The call to answer.
+        call_id: u64,
+        /// What to do.
+        plan: StoragePlan,
     },
 }
 
@@ -366,6 +378,8 @@ pub struct Engine<B: StorageBackend> {
     routes: BTreeMap<String, RouteConfig>,
     /// Every route secret value, longest first: scrubbed from every fetch answer.
     route_secrets: Vec<String>,
+    /// Storage calls are planned for an asynchronous backend rather than served here.
+    deferred_storage: bool,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -443,6 +457,7 @@ impl<B: StorageBackend> Engine<B> {
             })
             .collect::<Result<BTreeSet<_>, _>>()?;
         let dangerous = config.dangerous.unwrap_or_default();
+        let deferred_storage = config.storage.as_deref() == Some("indexeddb");
         let route_configs = config.routes.unwrap_or_default();
         routes::validate_configs(&route_configs).map_err(coded)?;
         let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));
@@ -475,6 +490,7 @@ impl<B: StorageBackend> Engine<B> {
             max_response_bytes: l.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             routes: route_configs,
             route_secrets,
+            deferred_storage,
         })
     }
 
@@ -1051,6 +1067,23 @@ impl<B: StorageBackend> Engine<B> {
     fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
         let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        if self.deferred_storage {
+            let limits = self.store.limits();
+            let plan = match &method {
+                Method::StorageGet { key } => Some(deferred::plan_get(&limits, id, key)),
+                Method::StorageSet { key, value } => {
+                    Some(deferred::plan_set(&limits, id, key, value).map(StoragePlan::Set))
+                }
+                Method::StorageRemove { key } => Some(deferred::plan_remove(&limits, id, key)),
+                Method::StorageKeys => Some(deferred::plan_namespace(id, false)),
+                Method::StorageClear => Some(deferred::plan_namespace(id, true)),
+                _ => None,
+            };
+            if let Some(plan) = plan {
+                let plan = plan.map_err(coded)?;
+                return Ok(Outcome::Storage { call_id, plan });
+            }
+        }
         match method {
             Method::StorageGet { key } => {
                 let v = self.store.get(id, &key).map_err(coded)?;
@@ -1529,6 +1562,19 @@ impl<B: StorageBackend> Engine<B> {
     /// Ids of installed plugins.
     pub fn plugin_ids(&self) -> Vec<String> {
         self.plugins.keys().cloned().collect()
+    }
+
+    /// The reply to an [`Outcome::Storage`] plan the browser performed: the value read (or
+    /// `null`), or the coded error (`QUOTA_EXCEEDED`, `INTEGRITY_MISMATCH`, …).
+    pub fn storage_done(
+        &mut self,
+        call_id: u64,
+        result: Result<Value, super::storage::StorageError>,
+    ) -> String {
+        match result {
+            Ok(v) => Reply::ok(call_id, Some(&v)),
+            Err(e) => Reply::err(call_id, &coded(e)),
+        }
     }
 
     /// Storage usage changed outside this engine (another tab): forget cached sizes.

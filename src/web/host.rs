@@ -140,6 +140,8 @@ pub(crate) struct Host {
     pub(crate) sanitizer: Rc<Sanitizer>,
     pub(crate) policy_name: String,
     pub(crate) require_signatures: bool,
+    /// `encrypt: true`: IndexedDB values are sealed with AES-GCM.
+    encrypt: bool,
     /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
     /// the SDK's policy.
     src_without_embedded_csp: bool,
@@ -162,8 +164,16 @@ fn now() -> f64 {
 impl Host {
     pub(crate) fn new(config: HostConfig, callbacks: Callbacks) -> Result<Rc<Host>, WardenError> {
         let win = window()?;
+        let encrypt = config.encrypt.unwrap_or(false);
         let backend: Box<dyn StorageBackend> = match config.storage.as_deref().unwrap_or("local") {
             "memory" => Box::new(MemoryBackend::new()),
+            // Plugin calls become `Outcome::Storage` plans performed on IndexedDB; the
+            // engine's synchronous store stays empty.
+            "indexeddb" => {
+                super::storage::indexeddb_available(encrypt)
+                    .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?;
+                Box::new(MemoryBackend::new())
+            }
             kind => Box::new(
                 WebStorage::open(kind)
                     .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?,
@@ -177,6 +187,12 @@ impl Host {
             .trusted_types_policy
             .clone()
             .unwrap_or_else(|| "plugin-warden".to_owned());
+        if encrypt && config.storage.as_deref() != Some("indexeddb") {
+            return Err(WardenError::new(
+                ErrorCode::InvalidArgument,
+                "encrypt: true needs storage: 'indexeddb' in this version (local and session are not sealed yet)",
+            ));
+        }
         let require_signatures = config.require_signatures.unwrap_or(false);
         let src_without_embedded_csp = config
             .dangerous
@@ -197,6 +213,7 @@ impl Host {
             sanitizer,
             policy_name,
             require_signatures,
+            encrypt,
             src_without_embedded_csp,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
@@ -934,6 +951,17 @@ impl Host {
                     let _ = cb.call1(&JsValue::NULL, &arg);
                 }
                 post(port, &reply);
+            }
+            Outcome::Storage { call_id, plan } => {
+                let (host, port, encrypt) = (Rc::downgrade(self), port.clone(), self.encrypt);
+                spawn_local(async move {
+                    let result = super::storage::perform(&plan, encrypt).await;
+                    if let Some(host) = host.upgrade() {
+                        let reply = host.engine.borrow_mut().storage_done(call_id, result);
+                        post(&port, &reply);
+                        host.deliver_audit();
+                    }
+                });
             }
             Outcome::Fetch(plan) => {
                 let (host, port, id) = (Rc::downgrade(self), port.clone(), id.to_owned());

@@ -47,3 +47,119 @@ test('a plugin open in two tabs cannot store twice its quota', async () => {
     await context.close();
   }
 });
+
+/** A host on IndexedDB (sealed when `encrypt`) with the notes plugin mounted, in `context`. */
+async function idbTab(context, { encrypt = false, quota = 1 << 20 } = {}) {
+  const h = await openHost(env, 'scenario=none', { context });
+  const created = await h.page.evaluate(async ([encrypt, quota]) => {
+    try {
+      window.e2e.create({ storage: 'indexeddb', encrypt, limits: { storageQuotaBytes: quota } });
+    } catch (e) {
+      return { ok: false, code: e.code, message: e.message };
+    }
+    const r = await window.e2e.install(window.e2e.manifests.notes);
+    return r.ok ? { ok: true } : { ok: false, ...r.error };
+  }, [encrypt, quota]);
+  assert.deepEqual(created, { ok: true });
+  const mounted = await h.page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'));
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+  return { ...h, notes: await pluginFrame(h.page, 'notes', { state: 'connected' }) };
+}
+
+/**
+ * Reach into the SDK's database as another script of the host origin could:
+ * `inspect` a record, `flip` one ciphertext byte, or `copy` a record to another key.
+ */
+function onRecords(page, op, from, to) {
+  return page.evaluate(async ([op, from, to]) => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open('plugin-warden', 1); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction('records', 'readwrite');
+    const store = tx.objectStore('records');
+    const rec = await new Promise((res) => { const r = store.get(from); r.onsuccess = () => res(r.result); });
+    let out = null;
+    if (op === 'inspect') {
+      out = { sealed: rec.v.iv instanceof Uint8Array && rec.v.ct instanceof Uint8Array, text: JSON.stringify(rec), decoded: new TextDecoder().decode(rec.v.ct ?? new Uint8Array()) };
+    } else if (op === 'flip') {
+      rec.v.ct[0] ^= 1;
+      store.put(rec, from);
+    } else if (op === 'copy') {
+      store.put(rec, to);
+    }
+    await new Promise((res) => { tx.oncomplete = res; });
+    db.close();
+    return out;
+  }, [op, from, to]);
+}
+
+test('storage: \'indexeddb\' round trip, quota, and data kept across a reload', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const t = await idbTab(context, { quota: 300 });
+    const value = { text: 'in IndexedDB', list: [1, 2, 3] };
+    assert.deepEqual(await run(t.notes, 'storage.set', 'doc', value), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'doc'), { ok: true, value });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'missing'), { ok: true, value: null });
+    const big = await run(t.notes, 'storage.set', 'big', 'x'.repeat(400));
+    assert.equal(big.error?.code, 'QUOTA_EXCEEDED', JSON.stringify(big));
+    // The refused write changed nothing: neither the record nor the namespace's byte count.
+    const keys = (await run(t.notes, 'storage.keys')).value;
+    assert.ok(keys.includes('doc') && !keys.includes('big'), JSON.stringify(keys));
+    // Not in localStorage.
+    assert.deepEqual(await t.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('pw1:'))), []);
+    await t.page.reload();
+    const again = await idbTab(context, { quota: 300 });
+    assert.deepEqual(await run(again.notes, 'storage.get', 'doc'), { ok: true, value });
+    assert.deepEqual(await run(again.notes, 'storage.remove', 'doc'), { ok: true, value: null });
+    assert.deepEqual(await run(again.notes, 'storage.get', 'doc'), { ok: true, value: null });
+  } finally {
+    await context.close();
+  }
+});
+
+test('encrypt: true seals values; a tampered or moved ciphertext is INTEGRITY_MISMATCH', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const t = await idbTab(context, { encrypt: true });
+    assert.deepEqual(await run(t.notes, 'storage.set', 'a', 'secret note'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.set', 'b', 'other'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'a'), { ok: true, value: 'secret note' });
+    // At rest: bytes, not the text.
+    const atRest = await onRecords(t.page, 'inspect', 'pw1:5:notes:a');
+    assert.equal(atRest.sealed, true);
+    assert.ok(!atRest.text.includes('secret note') && !atRest.decoded.includes('secret note'));
+    // Tamper with one ciphertext byte.
+    await onRecords(t.page, 'flip', 'pw1:5:notes:a');
+    const tampered = await run(t.notes, 'storage.get', 'a');
+    assert.equal(tampered.error?.code, 'INTEGRITY_MISMATCH', JSON.stringify(tampered));
+    // Move b's valid ciphertext under a's key: it is bound to b, so it does not open.
+    await onRecords(t.page, 'copy', 'pw1:5:notes:b', 'pw1:5:notes:a');
+    const moved = await run(t.notes, 'storage.get', 'a');
+    assert.equal(moved.error?.code, 'INTEGRITY_MISMATCH', JSON.stringify(moved));
+    // …nor under another plugin's namespace (another key, another AAD).
+    await onRecords(t.page, 'copy', 'pw1:5:notes:b', 'pw1:7:notes-2:b');
+    await t.page.evaluate(() => window.e2e.install({ ...window.e2e.manifests.notes, id: 'notes-2' }));
+    assert.equal((await t.page.evaluate(() => window.e2e.mountAndWait('notes-2', '/notes/'))).ok, true);
+    const other = await pluginFrame(t.page, 'notes-2', { state: 'connected' });
+    const foreign = await run(other, 'storage.get', 'b');
+    assert.equal(foreign.error?.code, 'INTEGRITY_MISMATCH', JSON.stringify(foreign));
+    // b itself still opens, and survives a reload (the key is kept in IndexedDB).
+    assert.deepEqual(await run(t.notes, 'storage.get', 'b'), { ok: true, value: 'other' });
+    await t.page.reload();
+    const again = await idbTab(context, { encrypt: true });
+    assert.deepEqual(await run(again.notes, 'storage.get', 'b'), { ok: true, value: 'other' });
+  } finally {
+    await context.close();
+  }
+});
+
+test('encrypt: true without storage: \'indexeddb\' is refused with INVALID_ARGUMENT', async () => {
+  const h = await openHost(env, 'scenario=none');
+  try {
+    const r = await h.page.evaluate(() => {
+      try { window.e2e.create({ storage: 'local', encrypt: true }); return { ok: true }; } catch (e) { return { ok: false, code: e.code }; }
+    });
+    assert.deepEqual(r, { ok: false, code: 'INVALID_ARGUMENT' });
+  } finally {
+    await h.close();
+  }
+});

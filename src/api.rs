@@ -56,7 +56,7 @@ export interface HostOptions {
   hostVersion?: string;
   user?: UserContext;
   storage?: 'local' | 'session' | 'memory' | 'indexeddb';
-  /** Seal plugin values with AES-GCM under a per-plugin non-extractable key (needs `storage: 'indexeddb'`). */
+  /** Seal plugin values with AES-GCM under a per-plugin non-extractable key kept in IndexedDB (persistent `storage` only). */
   encrypt?: boolean;
   trustedTypesPolicy?: string;
   onPermissionRequest?: (request: { pluginId: string; permission: Capability; reason: string }) => boolean | Promise<boolean>;

@@ -115,7 +115,8 @@ pub struct HostConfig {
     /// `"local"` (default), `"session"`, `"memory"` or `"indexeddb"` (asynchronous: storage
     /// calls become [`Outcome::Storage`] plans).
     pub storage: Option<String>,
-    /// Seal plugin values with AES-GCM under a per-plugin key (browser layer; `indexeddb`).
+    /// Seal plugin values with AES-GCM under a per-plugin key (browser layer; any persistent
+    /// `storage`): storage calls become [`Outcome::Storage`] plans.
     pub encrypt: Option<bool>,
     /// The Trusted Types policy name (default `plugin-warden`): read by the browser layer.
     pub trusted_types_policy: Option<String>,
@@ -219,7 +220,8 @@ pub enum Outcome {
         /// The reply to post.
         reply: String,
     },
-    /// Perform this storage plan on the asynchronous backend (`storage: 'indexeddb'`), then
+    /// Perform this storage plan on the asynchronous backend (`storage: 'indexeddb'` or
+    /// `encrypt: true`), then
     /// post [`Engine::storage_done`]'s reply (see [`super::storage::deferred`]).
     Storage {
         /// The call to answer.
@@ -457,7 +459,10 @@ impl<B: StorageBackend> Engine<B> {
             })
             .collect::<Result<BTreeSet<_>, _>>()?;
         let dangerous = config.dangerous.unwrap_or_default();
-        let deferred_storage = config.storage.as_deref() == Some("indexeddb");
+        // IndexedDB is asynchronous, and so is sealing (WebCrypto): both are planned here and
+        // performed by the browser.
+        let deferred_storage =
+            config.storage.as_deref() == Some("indexeddb") || config.encrypt == Some(true);
         let route_configs = config.routes.unwrap_or_default();
         routes::validate_configs(&route_configs).map_err(coded)?;
         let mut audit = AuditLog::with_capacity(config.audit_capacity.unwrap_or(1000));

@@ -140,8 +140,10 @@ pub(crate) struct Host {
     pub(crate) sanitizer: Rc<Sanitizer>,
     pub(crate) policy_name: String,
     pub(crate) require_signatures: bool,
-    /// `encrypt: true`: IndexedDB values are sealed with AES-GCM.
+    /// `encrypt: true`: values are sealed with AES-GCM.
     encrypt: bool,
+    /// The `storage` option (`local`, `session`, `memory`, `indexeddb`).
+    storage_kind: String,
     /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
     /// the SDK's policy.
     src_without_embedded_csp: bool,
@@ -187,11 +189,17 @@ impl Host {
             .trusted_types_policy
             .clone()
             .unwrap_or_else(|| "plugin-warden".to_owned());
-        if encrypt && config.storage.as_deref() != Some("indexeddb") {
-            return Err(WardenError::new(
-                ErrorCode::InvalidArgument,
-                "encrypt: true needs storage: 'indexeddb' in this version (local and session are not sealed yet)",
-            ));
+        let storage_kind = config.storage.clone().unwrap_or_else(|| "local".to_owned());
+        if encrypt {
+            if storage_kind == "memory" {
+                return Err(WardenError::new(
+                    ErrorCode::InvalidArgument,
+                    "encrypt: true is for persistent storage ('local', 'session', 'indexeddb'); 'memory' keeps nothing at rest",
+                ));
+            }
+            // The per-plugin keys live in IndexedDB, and sealing needs WebCrypto.
+            super::storage::indexeddb_available(true)
+                .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?;
         }
         let require_signatures = config.require_signatures.unwrap_or(false);
         let src_without_embedded_csp = config
@@ -214,6 +222,7 @@ impl Host {
             policy_name,
             require_signatures,
             encrypt,
+            storage_kind,
             src_without_embedded_csp,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
@@ -954,8 +963,13 @@ impl Host {
             }
             Outcome::Storage { call_id, plan } => {
                 let (host, port, encrypt) = (Rc::downgrade(self), port.clone(), self.encrypt);
+                let kind = self.storage_kind.clone();
                 spawn_local(async move {
-                    let result = super::storage::perform(&plan, encrypt).await;
+                    let result = if kind == "indexeddb" {
+                        super::storage::perform(&plan, encrypt).await
+                    } else {
+                        super::storage::perform_sealed_web(&kind, &plan).await
+                    };
                     if let Some(host) = host.upgrade() {
                         let reply = host.engine.borrow_mut().storage_done(call_id, result);
                         post(&port, &reply);

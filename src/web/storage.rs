@@ -239,3 +239,106 @@ pub(crate) async fn perform(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sealed values in `localStorage` / `sessionStorage` (`encrypt: true`)
+// ---------------------------------------------------------------------------------------------
+
+use crate::core::storage::deferred::{sealed_entry_bytes, Sealed};
+
+fn web_failure(e: BackendError, key: &str) -> StorageError {
+    match e {
+        BackendError::QuotaExceeded(_) => StorageError::BackendFull {
+            key: key.to_owned(),
+        },
+        other => StorageError::Backend(other),
+    }
+}
+
+/// Bytes of `prefix`'s namespace in `area`, counted as the core counts sealed entries.
+fn sealed_usage(area: &WebStorage, prefix: &str) -> Result<usize, StorageError> {
+    let mut used = 0usize;
+    for encoded in area.keys()? {
+        if let Some(key) = encoded.strip_prefix(prefix) {
+            if let Some(v) = area.get(&encoded)? {
+                used = used.saturating_add(sealed_entry_bytes(key, &v));
+            }
+        }
+    }
+    Ok(used)
+}
+
+fn bytes_of(obj: &JsValue, field: &str) -> Vec<u8> {
+    js_sys::Reflect::get(obj, &field.into())
+        .ok()
+        .map(|v| Uint8Array::new(&v).to_vec())
+        .unwrap_or_default()
+}
+
+/// Perform `plan` on the `kind` Web Storage area with every value sealed (`pwe1.…` text).
+/// After the asynchronous sealing, a write is checked and made synchronously.
+pub(crate) async fn perform_sealed_web(
+    kind: &str,
+    plan: &StoragePlan,
+) -> Result<serde_json::Value, StorageError> {
+    let mut area =
+        WebStorage::open(kind).map_err(|m| StorageError::Backend(BackendError::Failure(m)))?;
+    let aad = plan.aad().map(Uint8Array::from).unwrap_or_default();
+    match plan {
+        StoragePlan::Get { encoded, .. } => {
+            let Some(stored) = area.get(encoded)? else {
+                return Ok(serde_json::Value::Null);
+            };
+            let sealed = Sealed::parse(&stored)?;
+            let key = wait(plugin_key(&prefix_of(encoded))).await?;
+            let obj = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&obj, &"iv".into(), &Uint8Array::from(&sealed.iv[..]));
+            let _ = js_sys::Reflect::set(
+                &obj,
+                &"ct".into(),
+                &Uint8Array::from(&sealed.ciphertext[..]),
+            );
+            let text = JsFuture::from(open_sealed(&key, &aad, &obj))
+                .await
+                .map_err(|e| StorageError::Tampered {
+                    reason: super::sys::describe(&e),
+                })?
+                .as_string()
+                .unwrap_or_default();
+            Ok(plan
+                .finish_get(Some(&text))?
+                .unwrap_or(serde_json::Value::Null))
+        }
+        StoragePlan::Set(set) => {
+            let key = wait(plugin_key(&set.prefix)).await?;
+            let obj = wait(seal(&key, &aad, &set.text)).await?;
+            let text = Sealed {
+                iv: bytes_of(&obj, "iv"),
+                ciphertext: bytes_of(&obj, "ct"),
+            }
+            .to_text();
+            // Synchronous from here on: count, admit, write.
+            let usage = sealed_usage(&area, &set.prefix)?;
+            let old = area
+                .get(&set.encoded)?
+                .map_or(0, |v| sealed_entry_bytes(&set.key, &v));
+            set.admit(usage, old)?;
+            area.set(&set.encoded, &text)
+                .map_err(|e| web_failure(e, &set.key))?;
+            Ok(serde_json::Value::Null)
+        }
+        StoragePlan::Remove { encoded } => {
+            area.remove(encoded)?;
+            Ok(serde_json::Value::Null)
+        }
+        StoragePlan::Keys { prefix } => Ok(serde_json::json!(finish_keys(prefix, &area.keys()?))),
+        StoragePlan::Clear { prefix } => {
+            for k in area.keys()? {
+                if k.starts_with(prefix.as_str()) {
+                    area.remove(&k)?;
+                }
+            }
+            Ok(serde_json::Value::Null)
+        }
+    }
+}

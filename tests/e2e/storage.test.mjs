@@ -152,11 +152,52 @@ test('encrypt: true seals values; a tampered or moved ciphertext is INTEGRITY_MI
   }
 });
 
-test('encrypt: true without storage: \'indexeddb\' is refused with INVALID_ARGUMENT', async () => {
+test('encrypt: true on localStorage: sealed text at rest, tampered or moved values refused, kept across a reload', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const open = async () => {
+      const h = await openHost(env, 'scenario=none', { context });
+      await h.page.evaluate(async () => {
+        window.e2e.create({ storage: 'local', encrypt: true });
+        const r = await window.e2e.install(window.e2e.manifests.notes);
+        if (!r.ok) throw new Error(r.error.message);
+      });
+      assert.equal((await h.page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
+      return { ...h, notes: await pluginFrame(h.page, 'notes', { state: 'connected' }) };
+    };
+    const t = await open();
+    assert.deepEqual(await run(t.notes, 'storage.set', 'a', 'secret note'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.set', 'b', 'other'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'a'), { ok: true, value: 'secret note' });
+    const stored = await t.page.evaluate(() => localStorage.getItem('pw1:5:notes:a'));
+    assert.match(stored, /^pwe1\.[\w-]+\.[\w-]+$/);
+    assert.ok(!stored.includes('secret'));
+    // Tampered: one character of the ciphertext changed.
+    await t.page.evaluate(() => {
+      const v = localStorage.getItem('pw1:5:notes:a');
+      const i = v.length - 3;
+      localStorage.setItem('pw1:5:notes:a', v.slice(0, i) + (v[i] === 'A' ? 'B' : 'A') + v.slice(i + 1));
+    });
+    assert.equal((await run(t.notes, 'storage.get', 'a')).error?.code, 'INTEGRITY_MISMATCH');
+    // Plaintext planted by another script.
+    await t.page.evaluate(() => localStorage.setItem('pw1:5:notes:a', '"planted"'));
+    assert.equal((await run(t.notes, 'storage.get', 'a')).error?.code, 'INTEGRITY_MISMATCH');
+    // Moved: b's sealed value under a's key.
+    await t.page.evaluate(() => localStorage.setItem('pw1:5:notes:a', localStorage.getItem('pw1:5:notes:b')));
+    assert.equal((await run(t.notes, 'storage.get', 'a')).error?.code, 'INTEGRITY_MISMATCH');
+    await t.page.reload();
+    const again = await open();
+    assert.deepEqual(await run(again.notes, 'storage.get', 'b'), { ok: true, value: 'other' });
+  } finally {
+    await context.close();
+  }
+});
+
+test('encrypt: true with storage: \'memory\' is refused with INVALID_ARGUMENT', async () => {
   const h = await openHost(env, 'scenario=none');
   try {
     const r = await h.page.evaluate(() => {
-      try { window.e2e.create({ storage: 'local', encrypt: true }); return { ok: true }; } catch (e) { return { ok: false, code: e.code }; }
+      try { window.e2e.create({ storage: 'memory', encrypt: true }); return { ok: true }; } catch (e) { return { ok: false, code: e.code }; }
     });
     assert.deepEqual(r, { ok: false, code: 'INVALID_ARGUMENT' });
   } finally {

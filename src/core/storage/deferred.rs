@@ -231,10 +231,31 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// The bytes a stored entry counts against the quota in a string backend: key + plaintext
+/// JSON bytes, whether the stored text is sealed (AES-GCM ciphertext is as long as its
+/// plaintext, plus the 16-byte tag) or not. The same count as an unencrypted store, known
+/// without decrypting.
+///
+/// ```
+/// use plugin_warden::core::storage::deferred::{sealed_entry_bytes, Sealed};
+/// let sealed = Sealed { iv: vec![0; 12], ciphertext: vec![0; 16 + 7] }.to_text();
+/// assert_eq!(sealed_entry_bytes("k", &sealed), 1 + 7);
+/// assert_eq!(sealed_entry_bytes("k", "\"abc\""), 1 + 5);
+/// ```
+pub fn sealed_entry_bytes(key: &str, stored: &str) -> usize {
+    let value = Sealed::parse(stored).map_or(stored.len(), |s| s.plaintext_len());
+    key.len().saturating_add(value)
+}
+
 /// The version tag of [`Sealed`]'s string form.
 pub const SEALED_PREFIX: &str = "pwe1.";
 
 impl Sealed {
+    /// The plaintext's length in bytes (the ciphertext without its 16-byte tag).
+    pub fn plaintext_len(&self) -> usize {
+        self.ciphertext.len().saturating_sub(16)
+    }
+
     /// The string form.
     ///
     /// ```

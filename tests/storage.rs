@@ -857,3 +857,77 @@ mod deferred_tests {
         }
     }
 }
+
+/// The engine's side of the seam: with `storage: 'indexeddb'` (or `encrypt: true`) storage
+/// calls become plans, every check that needs no stored state is made first (permission, key,
+/// value size), and `storage_done` answers the call.
+#[test]
+fn the_engine_plans_storage_calls_for_asynchronous_backends() {
+    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+    use plugin_warden::core::storage::deferred::StoragePlan;
+
+    use plugin_warden::core::storage::INDEXEDDB_QUOTA_BYTES;
+    for (config, quota) in [
+        (json!({"storage": "indexeddb"}), INDEXEDDB_QUOTA_BYTES),
+        (json!({"storage": "local", "encrypt": true}), 1_048_576),
+    ] {
+        let config: HostConfig = serde_json::from_value(config).unwrap();
+        let mut e = Engine::new(config, MemoryBackend::new()).unwrap();
+        for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
+            let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
+            let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
+            e.finish_install(checked, &InstallInput::default(), false, false, 0.0)
+                .unwrap();
+            e.set_status(id, Status::Mounting, 0.0).unwrap();
+            e.set_status(id, Status::Mounted, 0.0).unwrap();
+        }
+        let msg = |id: u64, method: &str, params: Value| {
+            json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
+        };
+        let mut db = deferred_double::Db::default();
+        let outcome = e.handle(
+            "app",
+            Some(&msg(1, "storage.set", json!({"key": "k", "value": [1]}))),
+            0.0,
+        );
+        let Outcome::Storage { call_id, plan } = outcome else {
+            panic!("a plan, found {outcome:?}");
+        };
+        assert_eq!(call_id, 1);
+        assert!(matches!(&plan, StoragePlan::Set(s) if s.encoded == encode_key("app", "k")));
+        let StoragePlan::Set(set) = &plan else {
+            unreachable!()
+        };
+        // IndexedDB's default quota is larger; the others keep 1 MiB.
+        assert_eq!(set.quota, quota);
+        let reply: Value = serde_json::from_str(&e.storage_done(call_id, db.run(&plan))).unwrap();
+        assert_eq!(reply["ok"], true, "{reply}");
+        let Outcome::Storage { call_id, plan } = e.handle(
+            "app",
+            Some(&msg(2, "storage.get", json!({"key": "k"}))),
+            0.0,
+        ) else {
+            panic!("a plan");
+        };
+        let reply: Value = serde_json::from_str(&e.storage_done(call_id, db.run(&plan))).unwrap();
+        assert_eq!(reply["value"], json!([1]), "{reply}");
+        // A coded error from the executor reaches the plugin with its code.
+        let tampered = Err(StorageError::Tampered {
+            reason: "tag".into(),
+        });
+        let reply: Value = serde_json::from_str(&e.storage_done(3, tampered)).unwrap();
+        assert_eq!(reply["error"]["code"], "INTEGRITY_MISMATCH", "{reply}");
+        // Checks that need no stored state answer at once, without a plan.
+        for (plugin, params, code) in [
+            ("app", json!({"key": ""}), "MESSAGE_REJECTED"),
+            ("nostore", json!({"key": "k"}), "PERMISSION_DENIED"),
+        ] {
+            let Outcome::Reply(r) = e.handle(plugin, Some(&msg(4, "storage.get", params)), 0.0)
+            else {
+                panic!("an immediate reply");
+            };
+            let r: Value = serde_json::from_str(&r).unwrap();
+            assert_eq!(r["error"]["code"], code, "{r}");
+        }
+    }
+}

@@ -427,6 +427,9 @@ impl<B: StorageBackend> Engine<B> {
             rate.suspend_after = v;
         }
         let mut storage_limits = StorageLimits::default();
+        if config.storage.as_deref() == Some("indexeddb") {
+            storage_limits.quota_bytes_per_plugin = super::storage::INDEXEDDB_QUOTA_BYTES;
+        }
         if let Some(v) = l.storage_quota_bytes {
             storage_limits.quota_bytes_per_plugin = v;
         }

@@ -183,6 +183,10 @@ impl StorageBackend for MemoryBackend {
     }
 }
 
+/// The default per-plugin quota with `storage: 'indexeddb'` (10 MiB): IndexedDB's origin
+/// quota is a share of the disk, where `localStorage` holds about 5 MiB per origin in all.
+pub const INDEXEDDB_QUOTA_BYTES: usize = 10 * 1024 * 1024;
+
 /// Size limits of a [`NamespacedStore`] (DESIGN.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StorageLimits {

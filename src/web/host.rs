@@ -608,6 +608,14 @@ impl Host {
             self.unmount(id)?;
         }
         let result = self.engine.borrow_mut().uninstall(id, remove_data, now());
+        let indexeddb = self.storage_kind == "indexeddb";
+        if result.is_ok() && remove_data && (indexeddb || self.encrypt) {
+            // Asynchronous: IndexedDB data and the plugin's key go in the background.
+            let (plugin, encrypt) = (id.to_owned(), self.encrypt);
+            spawn_local(async move {
+                let _ = super::storage::remove_plugin_data(&plugin, indexeddb, encrypt).await;
+            });
+        }
         self.refresh_access_cache();
         self.deliver_audit();
         result

@@ -137,3 +137,12 @@ export async function pwOpen(key, aad, stored) {
   const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: stored.iv, additionalData: aad }, key, stored.ct);
   return new TextDecoder('utf-8', { fatal: true }).decode(plain);
 }
+
+/** Forget the namespace's key (uninstall with removeData: its sealed values are gone too). */
+export async function pwDropKey(prefix) {
+  const d = await db();
+  const tx = d.transaction(KEYS, 'readwrite');
+  const finished = done(tx);
+  tx.objectStore(KEYS).delete(prefix);
+  await finished;
+}

@@ -97,6 +97,8 @@ extern "C" {
     fn idb_clear(prefix: &str) -> Promise;
     #[wasm_bindgen(js_name = pwPluginKey)]
     fn plugin_key(prefix: &str) -> Promise;
+    #[wasm_bindgen(js_name = pwDropKey)]
+    fn drop_key(prefix: &str) -> Promise;
     #[wasm_bindgen(js_name = pwSeal)]
     fn seal(key: &JsValue, aad: &Uint8Array, text: &str) -> Promise;
     #[wasm_bindgen(js_name = pwOpen)]
@@ -341,4 +343,22 @@ pub(crate) async fn perform_sealed_web(
             Ok(serde_json::Value::Null)
         }
     }
+}
+
+/// Uninstall with `removeData`: delete `plugin`'s IndexedDB namespace (when `indexeddb`) and
+/// its encryption key (when `encrypt`). Web Storage namespaces are removed synchronously by
+/// the engine's store.
+pub(crate) async fn remove_plugin_data(
+    plugin: &str,
+    indexeddb: bool,
+    encrypt: bool,
+) -> Result<(), StorageError> {
+    let prefix = namespace_prefix(plugin);
+    if indexeddb {
+        wait(idb_clear(&prefix)).await?;
+    }
+    if encrypt {
+        wait(drop_key(&prefix)).await?;
+    }
+    Ok(())
 }

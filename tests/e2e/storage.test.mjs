@@ -3,7 +3,7 @@
 // that the other wrote).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnv, openHost, pluginFrame } from './helpers.mjs';
+import { startEnv, openHost, pluginFrame, hostCall, until } from './helpers.mjs';
 
 let env;
 before(async () => { env = await startEnv(18940); });
@@ -111,6 +111,16 @@ test('storage: \'indexeddb\' round trip, quota, and data kept across a reload', 
     assert.deepEqual(await run(again.notes, 'storage.get', 'doc'), { ok: true, value });
     assert.deepEqual(await run(again.notes, 'storage.remove', 'doc'), { ok: true, value: null });
     assert.deepEqual(await run(again.notes, 'storage.get', 'doc'), { ok: true, value: null });
+    // uninstall({ removeData: true }) empties the plugin's IndexedDB namespace.
+    assert.deepEqual(await run(again.notes, 'storage.set', 'doc', value), { ok: true, value: null });
+    assert.equal((await hostCall(again.page, 'uninstall', 'notes', { removeData: true })).ok, true);
+    const left = await until(() => again.page.evaluate(async () => {
+      const db = await new Promise((res) => { const r = indexedDB.open('plugin-warden', 1); r.onsuccess = () => res(r.result); });
+      const keys = await new Promise((res) => { const r = db.transaction('records').objectStore('records').getAllKeys(); r.onsuccess = () => res(r.result); });
+      db.close();
+      return keys.filter((k) => k.startsWith('pw1:5:notes:')).length === 0;
+    }));
+    assert.equal(left, true, 'the namespace is emptied');
   } finally {
     await context.close();
   }

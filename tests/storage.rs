@@ -456,25 +456,6 @@ mod props {
     }
 }
 
-/// One backend seen by two tabs (two stores), as `localStorage` is by two documents.
-#[derive(Clone, Default)]
-struct Shared(std::rc::Rc<std::cell::RefCell<MemoryBackend>>);
-
-impl StorageBackend for Shared {
-    fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
-        self.0.borrow().get(key)
-    }
-    fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
-        self.0.borrow_mut().set(key, value)
-    }
-    fn remove(&mut self, key: &str) -> Result<(), BackendError> {
-        self.0.borrow_mut().remove(key)
-    }
-    fn keys(&self) -> Result<Vec<String>, BackendError> {
-        self.0.borrow().keys()
-    }
-}
-
 /// Issue 15: a plugin open in two tabs must not store twice its quota. Each tab caches the
 /// plugin's byte count; the other tab's writes make it stale until the `storage` event says
 /// so (`Engine::storage_changed_elsewhere`, wired to the window's `storage` event).
@@ -484,7 +465,7 @@ fn two_tabs_share_one_quota_once_told_of_each_others_writes() {
         quota_bytes_per_plugin: 40,
         ..StorageLimits::default()
     };
-    let backend = Shared::default();
+    let backend = SharedBackend::default();
     let mut tab_a = NamespacedStore::new(backend.clone(), limits);
     let mut tab_b = NamespacedStore::new(backend.clone(), limits);
     let v = json!("0123456789012345678901234567"); // 30 bytes of JSON, + 2 for the key

@@ -1235,6 +1235,9 @@ impl<'a> Scan<'a> {
             let Some(hit) = self.secrets.get(i) else {
                 break;
             };
+            if hit.echo {
+                continue;
+            }
             let (rule, severity, message) = (hit.rule, hit.severity, hit.message.clone());
             self.report(rule, severity, pos, message);
         }

@@ -31,6 +31,10 @@
 //! Token rules also skip a body with fewer than 5 distinct characters
 //! (`sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`).
 //!
+//! A token may start right after a string escape (`"…\nAKIA…"`). Once a secret is found,
+//! every other occurrence of its text (glued to a longer word, say) is redacted in excerpts
+//! and messages too, without a finding of its own.
+//!
 //! The scanner is a filter like the rest of the analysis: a key split across strings, encoded,
 //! or fetched at run time is not found. It reports what a careless build ships.
 
@@ -55,6 +59,9 @@ pub struct SecretHit {
     pub message: String,
     /// How many leading bytes may be shown (a fixed, non-secret prefix such as `AKIA`).
     pub shown: usize,
+    /// Another occurrence of a secret found elsewhere (inside a longer word, say): redacted
+    /// in excerpts, not reported again.
+    pub echo: bool,
 }
 
 impl SecretHit {
@@ -87,12 +94,68 @@ pub(crate) fn find(src: &str) -> Vec<SecretHit> {
     stripe_keys(bytes, &mut found);
     jwts(bytes, &mut found);
     literals(bytes, &mut found);
+    echoes(src, &mut found);
     let mut hits: Vec<SecretHit> = found.hits.into_values().collect();
+    // Messages quote names (`apiKey`), which could hold a secret found elsewhere: every
+    // secret's text is redacted in every message, then the hit's own redaction goes in.
+    let mut known: Vec<(String, String)> = hits
+        .iter()
+        .filter(|h| h.end - h.start >= 8)
+        .filter_map(|h| {
+            src.get(h.start..h.end)
+                .map(|t| (t.to_owned(), h.redacted(src)))
+        })
+        .collect();
+    known.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    known.dedup_by(|a, b| a.0 == b.0);
     for h in &mut hits {
-        let redacted = h.redacted(src);
-        h.message = h.message.replace(REDACTED_MARK, &redacted);
+        let mut message = std::mem::take(&mut h.message);
+        for (text, redacted) in &known {
+            if message.contains(text.as_str()) {
+                message = message.replace(text.as_str(), redacted);
+            }
+        }
+        h.message = message.replace(REDACTED_MARK, &h.redacted(src));
     }
     hits
+}
+
+/// Every other occurrence of a found secret's text becomes an echo hit, so that no excerpt
+/// shows it where the rules did not match (`AKIA…` glued to a longer word, say).
+fn echoes(src: &str, found: &mut Found) {
+    let mut secrets: Vec<(String, usize)> = found
+        .hits
+        .values()
+        .filter_map(|h| src.get(h.start..h.end).map(|t| (t.to_owned(), h.shown)))
+        .collect();
+    secrets.sort();
+    secrets.dedup_by(|a, b| a.0 == b.0);
+    for (text, shown) in secrets {
+        if text.len() < 8 {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(at) = src.get(from..).and_then(|rest| rest.find(&text)) {
+            let start = from + at;
+            let end = start + text.len();
+            from = end;
+            if found.overlaps(start, end) {
+                continue;
+            }
+            found.hits.insert(
+                start,
+                SecretHit {
+                    start,
+                    end,
+                    rule: Rule::SecretLiteral,
+                    severity: Severity::Warning,
+                    message: String::new(),
+                    shown,
+                    echo: true,
+                },
+            );
+        }
+    }
 }
 
 /// Replaced by the redacted secret in a hit's message.
@@ -133,6 +196,7 @@ impl Found {
                 severity,
                 message,
                 shown,
+                echo: false,
             },
         );
     }
@@ -140,6 +204,16 @@ impl Found {
 
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether a token may start at `start`: nothing of `word` before it, except the letter of an
+/// escape (`"…\nAKIA…"` in a string literal starts a new token after the `\n`).
+fn starts_token(bytes: &[u8], start: usize, word: impl Fn(u8) -> bool) -> bool {
+    match start.checked_sub(1).map(|i| bytes[i]) {
+        None => true,
+        Some(b) if !word(b) => true,
+        Some(b) => b"nrtbfv0".contains(&b) && start >= 2 && bytes[start - 2] == b'\\',
+    }
 }
 
 /// Every start offset of `needle` in `hay`.
@@ -274,7 +348,7 @@ fn pem_body(bytes: &[u8], at: usize) -> (usize, usize) {
 fn aws_keys(bytes: &[u8], found: &mut Found) {
     for prefix in [&b"AKIA"[..], b"ASIA"] {
         for start in occurrences(bytes, prefix) {
-            if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+            if !starts_token(bytes, start, |b| b.is_ascii_alphanumeric()) {
                 continue;
             }
             let body = run(bytes, start + 4, |b| {
@@ -306,7 +380,7 @@ fn aws_keys(bytes: &[u8], found: &mut Found) {
 fn github_tokens(bytes: &[u8], found: &mut Found) {
     for prefix in [&b"ghp_"[..], b"gho_", b"ghu_", b"ghs_", b"ghr_"] {
         for start in occurrences(bytes, prefix) {
-            if start > 0 && is_word(bytes[start - 1]) {
+            if !starts_token(bytes, start, is_word) {
                 continue;
             }
             let body = run(bytes, start + 4, |b| b.is_ascii_alphanumeric());
@@ -328,7 +402,7 @@ fn github_tokens(bytes: &[u8], found: &mut Found) {
         }
     }
     for start in occurrences(bytes, b"github_pat_") {
-        if start > 0 && is_word(bytes[start - 1]) {
+        if !starts_token(bytes, start, is_word) {
             continue;
         }
         let at = start + "github_pat_".len();
@@ -350,7 +424,7 @@ fn slack_tokens(bytes: &[u8], found: &mut Found) {
     for kind in [b'b', b'p', b'a', b'o', b'r', b's'] {
         let prefix = [b'x', b'o', b'x', kind, b'-'];
         for start in occurrences(bytes, &prefix) {
-            if start > 0 && is_word(bytes[start - 1]) {
+            if !starts_token(bytes, start, is_word) {
                 continue;
             }
             let at = start + 5;
@@ -382,7 +456,7 @@ fn stripe_keys(bytes: &[u8], found: &mut Found) {
         (b"rk_test_", Severity::Warning, "test-mode restricted"),
     ] {
         for start in occurrences(bytes, prefix) {
-            if start > 0 && is_word(bytes[start - 1]) {
+            if !starts_token(bytes, start, is_word) {
                 continue;
             }
             let at = start + prefix.len();
@@ -415,7 +489,7 @@ const MAX_JWT: usize = 16 * 1024;
 
 fn jwts(bytes: &[u8], found: &mut Found) {
     for start in occurrences(bytes, b"eyJ") {
-        if start > 0 && is_base64url(bytes[start - 1]) {
+        if !starts_token(bytes, start, is_base64url) {
             continue;
         }
         let h = run(bytes, start, is_base64url);

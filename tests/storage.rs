@@ -455,3 +455,465 @@ mod props {
         }
     }
 }
+
+/// Issue 15: a plugin open in two tabs must not store twice its quota. Each tab caches the
+/// plugin's byte count; the other tab's writes make it stale until the `storage` event says
+/// so (`Engine::storage_changed_elsewhere`, wired to the window's `storage` event).
+#[test]
+fn two_tabs_share_one_quota_once_told_of_each_others_writes() {
+    let limits = StorageLimits {
+        quota_bytes_per_plugin: 40,
+        ..StorageLimits::default()
+    };
+    let backend = SharedBackend::default();
+    let mut tab_a = NamespacedStore::new(backend.clone(), limits);
+    let mut tab_b = NamespacedStore::new(backend.clone(), limits);
+    let v = json!("0123456789012345678901234567"); // 30 bytes of JSON, + 2 for the key
+    assert_eq!(tab_b.usage("p").unwrap(), 0); // tab B has counted (and cached) the namespace
+    tab_a.set("p", "k1", &v).unwrap();
+    // Without the event tab B still believes the namespace is empty and would write a second
+    // 32 bytes: 64 > 40. Told, it rescans and refuses.
+    tab_b.invalidate_usage();
+    assert_eq!(code_of(tab_b.set("p", "k2", &v)), ErrorCode::QuotaExceeded);
+    assert_eq!(tab_b.usage("p").unwrap(), 32);
+    // A stale cache is the bug this guards against: shown here so the test fails without the
+    // invalidation above.
+    let mut stale = NamespacedStore::new(backend.clone(), limits);
+    assert_eq!(stale.usage("p").unwrap(), 32);
+    tab_a.remove("p", "k1").unwrap();
+    stale.invalidate_usage();
+    assert_eq!(stale.usage("p").unwrap(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asynchronous backends: the core plans, an executor performs, the core finishes. The double
+// below is an in-memory IndexedDB as the executor contract describes it (records with their
+// byte counts, one usage record per namespace, all-or-nothing transactions), optionally
+// sealing values with a toy AEAD bound to the backend key (a stand-in for WebCrypto AES-GCM:
+// the tests are about the core's handling, not about the cipher).
+// ---------------------------------------------------------------------------------------------
+
+mod deferred_double {
+    use std::collections::BTreeMap;
+
+    use plugin_warden::core::storage::deferred::{finish_keys, Sealed, StoragePlan};
+    use plugin_warden::core::storage::StorageError;
+    use serde_json::Value;
+    use sha2::{Digest, Sha256};
+
+    #[derive(Clone, Debug, Default)]
+    pub struct Db {
+        /// backend key -> (stored text, bytes)
+        pub records: BTreeMap<String, (String, usize)>,
+        /// namespace prefix -> bytes
+        pub usage: BTreeMap<String, usize>,
+        /// Per-plugin key (by namespace prefix) when encrypting.
+        pub keys: BTreeMap<String, [u8; 32]>,
+        pub encrypt: bool,
+        /// Make the next write fail after the quota check (a transaction abort).
+        pub fail_next_write: bool,
+    }
+
+    fn keystream(key: &[u8; 32], iv: &[u8], len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut counter = 0u32;
+        while out.len() < len {
+            let mut h = Sha256::new();
+            h.update(key);
+            h.update(iv);
+            h.update(counter.to_be_bytes());
+            out.extend_from_slice(&h.finalize());
+            counter += 1;
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn tag(key: &[u8; 32], aad: &[u8], iv: &[u8], ct: &[u8]) -> Vec<u8> {
+        let mut h = Sha256::new();
+        h.update(key);
+        h.update((aad.len() as u64).to_be_bytes());
+        h.update(aad);
+        h.update(iv);
+        h.update(ct);
+        h.finalize()[..16].to_vec()
+    }
+
+    fn seal(key: &[u8; 32], aad: &[u8], text: &str, nonce: u8) -> String {
+        let iv = vec![nonce; 12];
+        let mut ct: Vec<u8> = text
+            .bytes()
+            .zip(keystream(key, &iv, text.len()))
+            .map(|(a, b)| a ^ b)
+            .collect();
+        let t = tag(key, aad, &iv, &ct);
+        ct.extend(t);
+        Sealed { iv, ciphertext: ct }.to_text()
+    }
+
+    fn open(key: &[u8; 32], aad: &[u8], stored: &str) -> Result<String, StorageError> {
+        let sealed = Sealed::parse(stored)?;
+        let (ct, t) = sealed.ciphertext.split_at(sealed.ciphertext.len() - 16);
+        if tag(key, aad, &sealed.iv, ct) != t {
+            return Err(StorageError::Tampered {
+                reason: "the tag does not verify".to_owned(),
+            });
+        }
+        let plain: Vec<u8> = ct
+            .iter()
+            .zip(keystream(key, &sealed.iv, ct.len()))
+            .map(|(a, b)| a ^ b)
+            .collect();
+        String::from_utf8(plain).map_err(|_| StorageError::Tampered {
+            reason: "not UTF-8".to_owned(),
+        })
+    }
+
+    fn prefix_of(encoded: &str) -> String {
+        let (plugin, _) = plugin_warden::core::storage::decode_key(encoded).expect("ours");
+        plugin_warden::core::storage::namespace_prefix(plugin)
+    }
+
+    impl Db {
+        fn plugin_key(&mut self, prefix: &str) -> [u8; 32] {
+            let n = self.keys.len() as u8 + 1;
+            *self.keys.entry(prefix.to_owned()).or_insert([n; 32])
+        }
+
+        /// Perform `plan` as the browser would, and finish it through the core.
+        pub fn run(&mut self, plan: &StoragePlan) -> Result<Value, StorageError> {
+            match plan {
+                StoragePlan::Get { encoded, .. } => {
+                    let stored = self.records.get(encoded).map(|r| r.0.clone());
+                    let text = match (stored, self.encrypt) {
+                        (Some(s), true) => {
+                            let k = self.plugin_key(&prefix_of(encoded));
+                            Some(open(&k, plan.aad().unwrap_or(&[]), &s)?)
+                        }
+                        (s, _) => s,
+                    };
+                    Ok(plan.finish_get(text.as_deref())?.unwrap_or(Value::Null))
+                }
+                StoragePlan::Set(set) => {
+                    let stored = if self.encrypt {
+                        let k = self.plugin_key(&set.prefix);
+                        seal(
+                            &k,
+                            set.encoded.as_bytes(),
+                            &set.text,
+                            self.records.len() as u8,
+                        )
+                    } else {
+                        set.text.clone()
+                    };
+                    // One transaction: read usage and the old entry, admit, write both.
+                    let snapshot = (self.records.clone(), self.usage.clone());
+                    let usage = self.usage.get(&set.prefix).copied().unwrap_or(0);
+                    let old = self.records.get(&set.encoded).map_or(0, |r| r.1);
+                    let new_usage = set.admit(usage, old)?;
+                    self.records
+                        .insert(set.encoded.clone(), (stored, set.bytes));
+                    if std::mem::take(&mut self.fail_next_write) {
+                        (self.records, self.usage) = snapshot; // the transaction aborts
+                        return Err(StorageError::BackendFull {
+                            key: set.key.clone(),
+                        });
+                    }
+                    self.usage.insert(set.prefix.clone(), new_usage);
+                    Ok(Value::Null)
+                }
+                StoragePlan::Remove { encoded } => {
+                    if let Some((_, bytes)) = self.records.remove(encoded) {
+                        let u = self.usage.entry(prefix_of(encoded)).or_insert(0);
+                        *u = u.saturating_sub(bytes);
+                    }
+                    Ok(Value::Null)
+                }
+                StoragePlan::Keys { prefix } => {
+                    let all: Vec<String> = self.records.keys().cloned().collect();
+                    Ok(serde_json::json!(finish_keys(prefix, &all)))
+                }
+                StoragePlan::Clear { prefix } => {
+                    self.records.retain(|k, _| !k.starts_with(prefix.as_str()));
+                    self.usage.insert(prefix.clone(), 0);
+                    Ok(Value::Null)
+                }
+            }
+        }
+
+        /// Usage records agree with the records they count.
+        pub fn consistent(&self) -> bool {
+            self.usage.iter().all(|(prefix, used)| {
+                let sum: usize = self
+                    .records
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(prefix.as_str()))
+                    .map(|(_, r)| r.1)
+                    .sum();
+                sum == *used
+            })
+        }
+    }
+}
+
+mod deferred_tests {
+    use super::deferred_double::Db;
+    use super::*;
+    use plugin_warden::core::storage::deferred::{
+        plan_get, plan_namespace, plan_remove, plan_set, Sealed, StoragePlan,
+    };
+
+    fn limits(quota: usize) -> StorageLimits {
+        StorageLimits {
+            quota_bytes_per_plugin: quota,
+            ..StorageLimits::default()
+        }
+    }
+
+    fn set(
+        db: &mut Db,
+        l: &StorageLimits,
+        plugin: &str,
+        key: &str,
+        v: Value,
+    ) -> Result<Value, StorageError> {
+        db.run(&StoragePlan::Set(plan_set(l, plugin, key, &v)?))
+    }
+
+    fn get(db: &mut Db, l: &StorageLimits, plugin: &str, key: &str) -> Result<Value, StorageError> {
+        db.run(&plan_get(l, plugin, key)?)
+    }
+
+    #[test]
+    fn round_trip_keys_remove_and_clear_plain_and_encrypted() {
+        for encrypt in [false, true] {
+            let l = limits(1 << 20);
+            let mut db = Db {
+                encrypt,
+                ..Db::default()
+            };
+            set(&mut db, &l, "a", "k", json!({"x": [1, 2]})).unwrap();
+            set(&mut db, &l, "a", "j", json!("two")).unwrap();
+            set(&mut db, &l, "a:b", "k", json!(3)).unwrap();
+            assert_eq!(get(&mut db, &l, "a", "k").unwrap(), json!({"x": [1, 2]}));
+            assert_eq!(get(&mut db, &l, "a:b", "k").unwrap(), json!(3));
+            assert_eq!(get(&mut db, &l, "a", "missing").unwrap(), Value::Null);
+            assert_eq!(
+                db.run(&plan_namespace("a", false).unwrap()).unwrap(),
+                json!(["j", "k"])
+            );
+            db.run(&plan_remove(&l, "a", "j").unwrap()).unwrap();
+            assert_eq!(
+                db.run(&plan_namespace("a", false).unwrap()).unwrap(),
+                json!(["k"])
+            );
+            db.run(&plan_namespace("a", true).unwrap()).unwrap();
+            assert_eq!(
+                db.run(&plan_namespace("a", false).unwrap()).unwrap(),
+                json!([])
+            );
+            assert_eq!(
+                get(&mut db, &l, "a:b", "k").unwrap(),
+                json!(3),
+                "other namespace kept"
+            );
+            assert!(db.consistent());
+            if encrypt {
+                let stored = &db.records[&encode_key("a:b", "k")].0;
+                assert!(stored.starts_with("pwe1."), "{stored}");
+                assert!(Sealed::parse(stored).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn the_quota_is_decided_in_the_write_transaction_and_nothing_is_half_written() {
+        let l = limits(20);
+        let mut db = Db::default();
+        set(&mut db, &l, "p", "k", json!("0123456789")).unwrap(); // 1 + 12 = 13 bytes
+        let err = set(&mut db, &l, "p", "j", json!("0123456789")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::QuotaExceeded);
+        assert_eq!(db.usage[&namespace_prefix("p")], 13);
+        // Replacing within the quota is fine.
+        set(&mut db, &l, "p", "k", json!("012345678901234")).unwrap();
+        assert_eq!(db.usage[&namespace_prefix("p")], 18);
+        // A write failing after the check leaves the previous value and usage.
+        db.fail_next_write = true;
+        let err = set(&mut db, &l, "p", "k", json!("x")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::QuotaExceeded);
+        assert_eq!(
+            get(&mut db, &l, "p", "k").unwrap(),
+            json!("012345678901234")
+        );
+        assert_eq!(db.usage[&namespace_prefix("p")], 18);
+        assert!(db.consistent());
+        // Limits that need no stored state are checked while planning.
+        assert_eq!(
+            code_of(plan_set(&l, "p", "", &json!(1))),
+            ErrorCode::MessageRejected
+        );
+        assert_eq!(code_of(plan_get(&l, "", "k")), ErrorCode::InvalidArgument);
+        let small = StorageLimits {
+            max_value_bytes: 4,
+            ..l
+        };
+        assert_eq!(
+            code_of(plan_set(&small, "p", "k", &json!("long"))),
+            ErrorCode::QuotaExceeded
+        );
+    }
+
+    #[test]
+    fn two_tabs_planning_against_one_database_share_one_quota() {
+        // Plans carry no cached usage: the count lives with the data, so interleaved tabs
+        // cannot overshoot.
+        let l = limits(30);
+        let mut db = Db::default();
+        let tab_a = plan_set(&l, "p", "a", &json!("0123456789012345")).unwrap();
+        let tab_b = plan_set(&l, "p", "b", &json!("0123456789012345")).unwrap();
+        db.run(&StoragePlan::Set(tab_a)).unwrap();
+        let err = db.run(&StoragePlan::Set(tab_b)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::QuotaExceeded);
+        assert!(db.consistent());
+    }
+
+    #[test]
+    fn a_tampered_or_moved_sealed_value_is_integrity_mismatch_never_data() {
+        let l = limits(1 << 20);
+        let mut db = Db {
+            encrypt: true,
+            ..Db::default()
+        };
+        set(&mut db, &l, "alice", "k", json!("secret note")).unwrap();
+        set(&mut db, &l, "alice", "other", json!("x")).unwrap();
+        set(&mut db, &l, "bob", "k", json!("bob's")).unwrap();
+        let here = encode_key("alice", "k");
+        // Flip one ciphertext byte.
+        let mut sealed = Sealed::parse(&db.records[&here].0).unwrap();
+        sealed.ciphertext[0] ^= 1;
+        db.records.get_mut(&here).unwrap().0 = sealed.to_text();
+        assert_eq!(
+            code_of(get(&mut db, &l, "alice", "k")),
+            ErrorCode::IntegrityMismatch
+        );
+        // Not a sealed value at all (someone wrote plaintext into the backend).
+        db.records.get_mut(&here).unwrap().0 = "\"planted\"".to_owned();
+        assert_eq!(
+            code_of(get(&mut db, &l, "alice", "k")),
+            ErrorCode::IntegrityMismatch
+        );
+        // A valid sealed value moved to another key of the same plugin…
+        let moved = db.records[&encode_key("alice", "other")].clone();
+        db.records.insert(here.clone(), moved);
+        assert_eq!(
+            code_of(get(&mut db, &l, "alice", "k")),
+            ErrorCode::IntegrityMismatch
+        );
+        // …or to another plugin's key.
+        let alices = db.records[&encode_key("alice", "other")].clone();
+        db.records.insert(encode_key("bob", "other"), alices);
+        assert_eq!(
+            code_of(get(&mut db, &l, "bob", "other")),
+            ErrorCode::IntegrityMismatch
+        );
+        // Bob's own value still opens.
+        assert_eq!(get(&mut db, &l, "bob", "k").unwrap(), json!("bob's"));
+    }
+
+    #[test]
+    fn sealed_text_form_refuses_anything_malformed() {
+        for bad in [
+            "",
+            "pwe1.",
+            "pwe1.AAAA",
+            "pwe1.AAAAAAAAAAAAAAAA.AA",
+            "pwe2.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA",
+            "pwe1.!!.!!",
+        ] {
+            assert_eq!(
+                code_of(Sealed::parse(bad)),
+                ErrorCode::IntegrityMismatch,
+                "{bad}"
+            );
+        }
+    }
+}
+
+/// The engine's side of the seam: with `storage: 'indexeddb'` (or `encrypt: true`) storage
+/// calls become plans, every check that needs no stored state is made first (permission, key,
+/// value size), and `storage_done` answers the call.
+#[test]
+fn the_engine_plans_storage_calls_for_asynchronous_backends() {
+    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+    use plugin_warden::core::storage::deferred::StoragePlan;
+
+    use plugin_warden::core::storage::INDEXEDDB_QUOTA_BYTES;
+    for (config, quota) in [
+        (json!({"storage": "indexeddb"}), INDEXEDDB_QUOTA_BYTES),
+        (json!({"storage": "local", "encrypt": true}), 1_048_576),
+    ] {
+        let config: HostConfig = serde_json::from_value(config).unwrap();
+        let mut e = Engine::new(config, MemoryBackend::new()).unwrap();
+        for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
+            let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
+            let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
+            e.finish_install(
+                checked,
+                &InstallInput::default(),
+                plugin_warden::core::provenance::Provenance::Unsigned,
+                0.0,
+            )
+            .unwrap();
+            e.set_status(id, Status::Mounting, 0.0).unwrap();
+            e.set_status(id, Status::Mounted, 0.0).unwrap();
+        }
+        let msg = |id: u64, method: &str, params: Value| {
+            json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
+        };
+        let mut db = deferred_double::Db::default();
+        let outcome = e.handle(
+            "app",
+            Some(&msg(1, "storage.set", json!({"key": "k", "value": [1]}))),
+            0.0,
+        );
+        let Outcome::Storage { call_id, plan } = outcome else {
+            panic!("a plan, found {outcome:?}");
+        };
+        assert_eq!(call_id, 1);
+        assert!(matches!(&plan, StoragePlan::Set(s) if s.encoded == encode_key("app", "k")));
+        let StoragePlan::Set(set) = &plan else {
+            unreachable!()
+        };
+        // IndexedDB's default quota is larger; the others keep 1 MiB.
+        assert_eq!(set.quota, quota);
+        let reply: Value = serde_json::from_str(&e.storage_done(call_id, db.run(&plan))).unwrap();
+        assert_eq!(reply["ok"], true, "{reply}");
+        let Outcome::Storage { call_id, plan } = e.handle(
+            "app",
+            Some(&msg(2, "storage.get", json!({"key": "k"}))),
+            0.0,
+        ) else {
+            panic!("a plan");
+        };
+        let reply: Value = serde_json::from_str(&e.storage_done(call_id, db.run(&plan))).unwrap();
+        assert_eq!(reply["value"], json!([1]), "{reply}");
+        // A coded error from the executor reaches the plugin with its code.
+        let tampered = Err(StorageError::Tampered {
+            reason: "tag".into(),
+        });
+        let reply: Value = serde_json::from_str(&e.storage_done(3, tampered)).unwrap();
+        assert_eq!(reply["error"]["code"], "INTEGRITY_MISMATCH", "{reply}");
+        // Checks that need no stored state answer at once, without a plan.
+        for (plugin, params, code) in [
+            ("app", json!({"key": ""}), "MESSAGE_REJECTED"),
+            ("nostore", json!({"key": "k"}), "PERMISSION_DENIED"),
+        ] {
+            let Outcome::Reply(r) = e.handle(plugin, Some(&msg(4, "storage.get", params)), 0.0)
+            else {
+                panic!("an immediate reply");
+            };
+            let r: Value = serde_json::from_str(&r).unwrap();
+            assert_eq!(r["error"]["code"], code, "{r}");
+        }
+    }
+}

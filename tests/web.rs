@@ -256,3 +256,23 @@ async fn a_worker_without_code_is_refused_before_anything_is_created() {
     assert_eq!(code_of(&err), "MOUNT_FAILED");
     assert!(el.query_selector("iframe").unwrap().is_none());
 }
+
+/// Obviously fake PEM material with a key's shape.
+const FAKE_PEM: &str = "-----BEGIN PRIVATE KEY-----\\nTUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3Z2dTakFnRUFBb0lCQVFDN0ZBS0VLRVlGQUtFS0VZ\\n-----END PRIVATE KEY-----\\n";
+
+#[wasm_bindgen_test]
+async fn a_bundle_holding_a_private_key_is_refused_and_the_key_is_never_shown() {
+    let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
+    let code = format!("const key = \"{FAKE_PEM}\";\nexport default key;");
+    let options = Object::new();
+    Reflect::set(&options, &"code".into(), &code.clone().into()).unwrap();
+    let manifest = json(r#"{"id":"leaky","name":"Leaky","permissions":[]}"#);
+    let err = JsFuture::from(host.install(manifest, Some(options.into())))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "BUNDLE_REJECTED");
+    let message = get(&err, "message").as_string().unwrap_or_default();
+    assert!(message.contains("secret-private-key"), "{message}");
+    assert!(!message.contains("TUlJRXZRSUJBREFO"), "{message}");
+    host.destroy();
+}

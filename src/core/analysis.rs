@@ -43,6 +43,18 @@
 //! | `obfuscation-escaped-identifier` | warning | an identifier spelled with `\u` escapes; a string dense with `\x`/`\u` escapes of plain ASCII |
 //! | `obfuscation-long-line` | warning | a line longer than [`AnalysisOptions::long_line_chars`] characters, at least half of it escapes or hex literals |
 //! | `parse-error` | warning | an unterminated string, template, regular expression or comment |
+//! | `secret-private-key` | error | a PEM private key block (a service-account JSON `private_key` included) |
+//! | `secret-aws-access-key` | error | an AWS access key id (`AKIA…`, `ASIA…`) |
+//! | `secret-github-token` | error | a GitHub token (`ghp_…`, `github_pat_…`, …) |
+//! | `secret-slack-token` | error | a Slack token (`xoxb-…`, `xoxp-…`, …) |
+//! | `secret-stripe-key` | error / warning | a Stripe secret or restricted key, live (error) or test mode (warning) |
+//! | `secret-jwt` | warning | a JSON Web Token whose header decodes to JSON with `alg` |
+//! | `secret-literal` | warning | `api_key=`/`secret:`/`password =` style names given a credential-looking literal |
+//!
+//! The `secret-*` rules read the raw text (comments included) and are specified exactly in
+//! the [`secrets`] module. **No output shows a secret in full**: a finding's message and
+//! excerpt, and the excerpt of any other finding on the same line, show a secret as its
+//! non-secret prefix, `…` and its length (`AKIA…(20 chars)`, see [`redact`]).
 //!
 //! Decisions worth knowing:
 //!
@@ -71,6 +83,13 @@ use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::network::NetworkEntry;
+
+mod excerpt;
+pub mod secrets;
+
+use excerpt::{excerpt, locate};
+pub use secrets::redact;
+use secrets::SecretHit;
 
 /// Default for [`AnalysisOptions::max_bytes`]: 10 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 10 * 1024 * 1024;
@@ -205,11 +224,25 @@ pub enum Rule {
     ComputedGlobalAccess,
     /// `parse-error`
     ParseError,
+    /// `secret-private-key`
+    SecretPrivateKey,
+    /// `secret-aws-access-key`
+    SecretAwsAccessKey,
+    /// `secret-github-token`
+    SecretGithubToken,
+    /// `secret-slack-token`
+    SecretSlackToken,
+    /// `secret-stripe-key`
+    SecretStripeKey,
+    /// `secret-jwt`
+    SecretJwt,
+    /// `secret-literal`
+    SecretLiteral,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 18] = [
         Rule::NoEval,
         Rule::NoFunctionConstructor,
         Rule::NoStringTimer,
@@ -221,6 +254,13 @@ impl Rule {
         Rule::ObfuscationEscapedIdentifier,
         Rule::ComputedGlobalAccess,
         Rule::ParseError,
+        Rule::SecretPrivateKey,
+        Rule::SecretAwsAccessKey,
+        Rule::SecretGithubToken,
+        Rule::SecretSlackToken,
+        Rule::SecretStripeKey,
+        Rule::SecretJwt,
+        Rule::SecretLiteral,
     ];
 
     /// The stable id.
@@ -243,6 +283,13 @@ impl Rule {
             Rule::ObfuscationEscapedIdentifier => "obfuscation-escaped-identifier",
             Rule::ComputedGlobalAccess => "computed-global-access",
             Rule::ParseError => "parse-error",
+            Rule::SecretPrivateKey => "secret-private-key",
+            Rule::SecretAwsAccessKey => "secret-aws-access-key",
+            Rule::SecretGithubToken => "secret-github-token",
+            Rule::SecretSlackToken => "secret-slack-token",
+            Rule::SecretStripeKey => "secret-stripe-key",
+            Rule::SecretJwt => "secret-jwt",
+            Rule::SecretLiteral => "secret-literal",
         }
     }
 }
@@ -259,7 +306,8 @@ pub struct Finding {
     /// 1-based column, in UTF-16 code units.
     pub column: usize,
     /// The source line, trimmed; a long line is cut to a window around the finding and marked
-    /// with `…`. At most [`MAX_EXCERPT_CHARS`] characters.
+    /// with `…`. At most [`MAX_EXCERPT_CHARS`] characters. Secrets are redacted (see
+    /// [`redact`]).
     pub excerpt: String,
     /// What was found and why it matters.
     pub message: String,
@@ -396,12 +444,7 @@ impl Coded for AnalysisError {
 /// assert_eq!(report.lines, 3);
 /// ```
 pub fn analyze(code: &str, opts: &AnalysisOptions) -> Result<AnalysisReport, AnalysisError> {
-    if code.len() > opts.max_bytes {
-        return Err(AnalysisError::TooLarge {
-            bytes: code.len(),
-            max: opts.max_bytes,
-        });
-    }
+    check_size(code.len(), opts)?;
     let mut scan = Scan::new(code, opts);
     let mut lexer = Lexer::new(code, opts.long_line_chars);
     let mut window: VecDeque<Token<'_>> = VecDeque::with_capacity(LOOKAHEAD + 1);
@@ -421,7 +464,19 @@ pub fn analyze(code: &str, opts: &AnalysisOptions) -> Result<AnalysisReport, Ana
         prev = [Some(cur), prev[0].take()];
     }
     let lines = lexer.finish(&mut scan);
+    scan.report_secrets();
     Ok(scan.into_report(lines))
+}
+
+/// [`AnalysisError::TooLarge`] when `bytes` is over `opts.max_bytes`.
+fn check_size(bytes: usize, opts: &AnalysisOptions) -> Result<(), AnalysisError> {
+    if bytes > opts.max_bytes {
+        return Err(AnalysisError::TooLarge {
+            bytes,
+            max: opts.max_bytes,
+        });
+    }
+    Ok(())
 }
 
 /// [`analyze`] raw bytes, which must be UTF-8.
@@ -437,16 +492,30 @@ pub fn analyze(code: &str, opts: &AnalysisOptions) -> Result<AnalysisReport, Ana
 /// assert!(analyze_bytes(b"let a = '\xff';", &AnalysisOptions::default()).is_err());
 /// ```
 pub fn analyze_bytes(code: &[u8], opts: &AnalysisOptions) -> Result<AnalysisReport, AnalysisError> {
-    if code.len() > opts.max_bytes {
-        return Err(AnalysisError::TooLarge {
-            bytes: code.len(),
-            max: opts.max_bytes,
-        });
-    }
+    check_size(code.len(), opts)?;
     let text = std::str::from_utf8(code).map_err(|e| AnalysisError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
     analyze(text, opts)
+}
+
+/// Only the secret rules (`secret-*`), for text that is not JavaScript: a JSON credentials
+/// file, `.env`, a PEM key, HTML. Positions, excerpts and redaction are as in [`analyze`].
+///
+/// # Errors
+/// [`AnalysisError::TooLarge`] (`BUNDLE_REJECTED`) over `opts.max_bytes`.
+///
+/// ```
+/// use plugin_warden::core::analysis::{scan_secrets, AnalysisOptions, Rule};
+/// let report = scan_secrets("AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n", &AnalysisOptions::default()).unwrap();
+/// assert_eq!(report.findings[0].rule, Rule::SecretAwsAccessKey);
+/// assert_eq!(report.findings[0].excerpt, "AWS_ACCESS_KEY_ID=AKIA…(20 chars)");
+/// ```
+pub fn scan_secrets(text: &str, opts: &AnalysisOptions) -> Result<AnalysisReport, AnalysisError> {
+    check_size(text.len(), opts)?;
+    let mut scan = Scan::new(text, opts);
+    scan.report_secrets();
+    Ok(scan.into_report(text.lines().count()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1099,6 +1168,8 @@ impl<'a> Lexer<'a> {
 /// The state of one analysis: findings so far and what the rules need to know.
 struct Scan<'a> {
     src: &'a str,
+    /// Every secret in the source, sorted: reported once, redacted in every excerpt.
+    secrets: Vec<SecretHit>,
     declared: HashSet<String>,
     reported_origins: HashSet<String>,
     max_findings: usize,
@@ -1120,6 +1191,7 @@ impl<'a> Scan<'a> {
             .collect();
         Scan {
             src,
+            secrets: secrets::find(src),
             declared,
             reported_origins: HashSet::new(),
             max_findings: opts.max_findings,
@@ -1150,9 +1222,25 @@ impl<'a> Scan<'a> {
             severity,
             line: pos.line,
             column: pos.column,
-            excerpt: excerpt(self.src, pos.line_start, pos.offset),
+            excerpt: excerpt(self.src, pos.line_start, pos.offset, &self.secrets),
             message,
         });
+    }
+
+    /// Report every secret found (see the `secrets` module).
+    fn report_secrets(&mut self) {
+        let offsets: Vec<usize> = self.secrets.iter().map(|h| h.start).collect();
+        let positions = locate(self.src, &offsets);
+        for (i, pos) in positions.into_iter().enumerate() {
+            let Some(hit) = self.secrets.get(i) else {
+                break;
+            };
+            if hit.echo {
+                continue;
+            }
+            let (rule, severity, message) = (hit.rule, hit.severity, hit.message.clone());
+            self.report(rule, severity, pos, message);
+        }
     }
 
     fn into_report(mut self, lines: usize) -> AnalysisReport {
@@ -1437,48 +1525,6 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The line holding `offset`, trimmed, or a window of it around `offset` when it is long.
-fn excerpt(src: &str, line_start: usize, offset: usize) -> String {
-    let line: String = src
-        .get(line_start..)
-        .unwrap_or("")
-        .chars()
-        .take_while(|c| !is_line_terminator(*c))
-        .take(MAX_EXCERPT_CHARS + 1)
-        .collect();
-    if line.chars().count() <= MAX_EXCERPT_CHARS {
-        return line.trim().to_owned();
-    }
-    const BEFORE: usize = 40;
-    let mut before: Vec<char> = src
-        .get(line_start..offset)
-        .unwrap_or("")
-        .chars()
-        .rev()
-        .take(BEFORE + 1)
-        .collect();
-    let cut_left = before.len() > BEFORE;
-    before.truncate(BEFORE);
-    before.reverse();
-    // Room for the text after `offset`, keeping one character for each `…`.
-    let budget = MAX_EXCERPT_CHARS - before.len() - usize::from(cut_left) - 1;
-    let after: String = src
-        .get(offset..)
-        .unwrap_or("")
-        .chars()
-        .take_while(|c| !is_line_terminator(*c))
-        .take(budget)
-        .collect();
-    let mut out = String::new();
-    if cut_left {
-        out.push('…');
-    }
-    out.extend(before);
-    out.push_str(&after);
-    out.push('…');
-    out.trim().to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1545,12 +1591,12 @@ x""#
     #[test]
     fn excerpt_windows_long_lines() {
         let src = format!("{}eval(x){}", "a".repeat(500), "b".repeat(500));
-        let e = excerpt(&src, 0, 500);
+        let e = excerpt(&src, 0, 500, &[]);
         assert!(e.chars().count() <= MAX_EXCERPT_CHARS, "{e}");
         assert!(
             e.starts_with('…') && e.ends_with('…') && e.contains("eval(x)"),
             "{e}"
         );
-        assert_eq!(excerpt("  x = 1;  \nnext", 0, 2), "x = 1;");
+        assert_eq!(excerpt("  x = 1;  \nnext", 0, 2, &[]), "x = 1;");
     }
 }

@@ -35,6 +35,7 @@ use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
 use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
 use super::signature::{decode_signature, PublicKey};
+use super::storage::deferred::{self, StoragePlan};
 use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
 
 /// Where a plugin is in its life.
@@ -116,8 +117,12 @@ pub struct HostConfig {
     pub host_version: Option<String>,
     /// The current user (`{ role, roles, permissions }`).
     pub user: Option<Value>,
-    /// `"local"` (default), `"session"` or `"memory"`: read by the browser layer.
+    /// `"local"` (default), `"session"`, `"memory"` or `"indexeddb"` (asynchronous: storage
+    /// calls become [`Outcome::Storage`] plans).
     pub storage: Option<String>,
+    /// Seal plugin values with AES-GCM under a per-plugin key (browser layer; any persistent
+    /// `storage`): storage calls become [`Outcome::Storage`] plans.
+    pub encrypt: Option<bool>,
     /// The Trusted Types policy name (default `plugin-warden`): read by the browser layer.
     pub trusted_types_policy: Option<String>,
     /// Limits (DESIGN.md §7).
@@ -227,6 +232,15 @@ pub enum Outcome {
     Suspend {
         /// The reply to post.
         reply: String,
+    },
+    /// Perform this storage plan on the asynchronous backend (`storage: 'indexeddb'` or
+    /// `encrypt: true`), then
+    /// post [`Engine::storage_done`]'s reply (see [`super::storage::deferred`]).
+    Storage {
+        /// The call to answer.
+        call_id: u64,
+        /// What to do.
+        plan: StoragePlan,
     },
 }
 
@@ -451,6 +465,8 @@ pub struct Engine<B: StorageBackend> {
     /// Every route secret value, longest first: scrubbed from every fetch answer.
     route_secrets: Vec<String>,
     allow_plugins: Option<AllowPlugins>,
+    /// Storage calls are planned for an asynchronous backend rather than served here.
+    deferred_storage: bool,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -573,6 +589,9 @@ impl<B: StorageBackend> Engine<B> {
             rate.suspend_after = v;
         }
         let mut storage_limits = StorageLimits::default();
+        if config.storage.as_deref() == Some("indexeddb") {
+            storage_limits.quota_bytes_per_plugin = super::storage::INDEXEDDB_QUOTA_BYTES;
+        }
         if let Some(v) = l.storage_quota_bytes {
             storage_limits.quota_bytes_per_plugin = v;
         }
@@ -611,6 +630,10 @@ impl<B: StorageBackend> Engine<B> {
             .transpose()
             .map_err(|e| invalid(e.to_string()))?;
         let dangerous = config.dangerous.unwrap_or_default();
+        // IndexedDB is asynchronous, and so is sealing (WebCrypto): both are planned here and
+        // performed by the browser.
+        let deferred_storage =
+            config.storage.as_deref() == Some("indexeddb") || config.encrypt == Some(true);
         let mut route_configs = config.routes.unwrap_or_default();
         routes::validate_configs(
             &mut route_configs,
@@ -656,6 +679,7 @@ impl<B: StorageBackend> Engine<B> {
             routes: route_configs,
             route_secrets,
             allow_plugins,
+            deferred_storage,
         })
     }
 
@@ -1441,6 +1465,23 @@ impl<B: StorageBackend> Engine<B> {
     fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
         let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        if self.deferred_storage {
+            let limits = self.store.limits();
+            let plan = match &method {
+                Method::StorageGet { key } => Some(deferred::plan_get(&limits, id, key)),
+                Method::StorageSet { key, value } => {
+                    Some(deferred::plan_set(&limits, id, key, value).map(StoragePlan::Set))
+                }
+                Method::StorageRemove { key } => Some(deferred::plan_remove(&limits, id, key)),
+                Method::StorageKeys => Some(deferred::plan_namespace(id, false)),
+                Method::StorageClear => Some(deferred::plan_namespace(id, true)),
+                _ => None,
+            };
+            if let Some(plan) = plan {
+                let plan = plan.map_err(coded)?;
+                return Ok(Outcome::Storage { call_id, plan });
+            }
+        }
         match method {
             Method::StorageGet { key } => {
                 let v = self.store.get(id, &key).map_err(coded)?;
@@ -1946,6 +1987,19 @@ impl<B: StorageBackend> Engine<B> {
     /// Ids of installed plugins.
     pub fn plugin_ids(&self) -> Vec<String> {
         self.plugins.keys().cloned().collect()
+    }
+
+    /// The reply to an [`Outcome::Storage`] plan the browser performed: the value read (or
+    /// `null`), or the coded error (`QUOTA_EXCEEDED`, `INTEGRITY_MISMATCH`, …).
+    pub fn storage_done(
+        &mut self,
+        call_id: u64,
+        result: Result<Value, super::storage::StorageError>,
+    ) -> String {
+        match result {
+            Ok(v) => Reply::ok(call_id, Some(&v)),
+            Err(e) => Reply::err(call_id, &coded(e)),
+        }
     }
 
     /// Storage usage changed outside this engine (another tab): forget cached sizes.

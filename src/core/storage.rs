@@ -23,6 +23,8 @@ use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
 
+pub mod deferred;
+
 /// The version tag every encoded key starts with.
 pub const KEY_PREFIX: &str = "pw1:";
 
@@ -181,6 +183,10 @@ impl StorageBackend for MemoryBackend {
     }
 }
 
+/// The default per-plugin quota with `storage: 'indexeddb'` (10 MiB): IndexedDB's origin
+/// quota is a share of the disk, where `localStorage` holds about 5 MiB per origin in all.
+pub const INDEXEDDB_QUOTA_BYTES: usize = 10 * 1024 * 1024;
+
 /// Size limits of a [`NamespacedStore`] (DESIGN.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StorageLimits {
@@ -259,6 +265,14 @@ pub enum StorageError {
     /// The backend failed (`INTERNAL`).
     #[error("{0}")]
     Backend(BackendError),
+    /// An encrypted value does not open under the plugin's key with its backend key as
+    /// additional data: altered, truncated, or moved from another key or plugin
+    /// (`INTEGRITY_MISMATCH`). Nothing of it reaches the plugin.
+    #[error("the stored value does not verify ({reason}); it was altered or moved")]
+    Tampered {
+        /// What failed.
+        reason: String,
+    },
 }
 
 impl Coded for StorageError {
@@ -271,6 +285,7 @@ impl Coded for StorageError {
             | StorageError::QuotaExceeded { .. }
             | StorageError::BackendFull { .. } => ErrorCode::QuotaExceeded,
             StorageError::Corrupt { .. } | StorageError::Backend(_) => ErrorCode::Internal,
+            StorageError::Tampered { .. } => ErrorCode::IntegrityMismatch,
         }
     }
 }
@@ -435,16 +450,7 @@ impl<B: StorageBackend> NamespacedStore<B> {
         value: &serde_json::Value,
     ) -> Result<(), StorageError> {
         self.check_key(plugin, key)?;
-        let text = serde_json::to_string(value).map_err(|e| {
-            StorageError::Backend(BackendError::Failure(format!("serializing the value: {e}")))
-        })?;
-        if text.len() > self.limits.max_value_bytes {
-            return Err(StorageError::ValueTooLarge {
-                key: key.to_owned(),
-                bytes: text.len(),
-                max: self.limits.max_value_bytes,
-            });
-        }
+        let text = value_text(&self.limits, key, value)?;
         let encoded = encode_key(plugin, key);
         let old = self.backend.get(&encoded)?;
         let old_bytes = old.as_ref().map_or(0, |v| entry_bytes(key, v));
@@ -558,19 +564,7 @@ impl<B: StorageBackend> NamespacedStore<B> {
     }
 
     fn check_key(&self, plugin: &str, key: &str) -> Result<(), StorageError> {
-        check_plugin(plugin)?;
-        if key.is_empty() {
-            return Err(StorageError::EmptyKey {
-                max: self.limits.max_key_bytes,
-            });
-        }
-        if key.len() > self.limits.max_key_bytes {
-            return Err(StorageError::KeyTooLarge {
-                bytes: key.len(),
-                max: self.limits.max_key_bytes,
-            });
-        }
-        Ok(())
+        check_key(&self.limits, plugin, key)
     }
 
     fn remove_namespace(&mut self, plugin: &str) -> Result<usize, StorageError> {
@@ -605,6 +599,42 @@ impl<B: StorageBackend> NamespacedStore<B> {
             self.usage.remove(plugin);
         }
     }
+}
+
+/// The plugin id and key limits, checked before any lookup.
+fn check_key(limits: &StorageLimits, plugin: &str, key: &str) -> Result<(), StorageError> {
+    check_plugin(plugin)?;
+    if key.is_empty() {
+        return Err(StorageError::EmptyKey {
+            max: limits.max_key_bytes,
+        });
+    }
+    if key.len() > limits.max_key_bytes {
+        return Err(StorageError::KeyTooLarge {
+            bytes: key.len(),
+            max: limits.max_key_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// `value` as JSON text, within the value limit.
+fn value_text(
+    limits: &StorageLimits,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<String, StorageError> {
+    let text = serde_json::to_string(value).map_err(|e| {
+        StorageError::Backend(BackendError::Failure(format!("serializing the value: {e}")))
+    })?;
+    if text.len() > limits.max_value_bytes {
+        return Err(StorageError::ValueTooLarge {
+            key: key.to_owned(),
+            bytes: text.len(),
+            max: limits.max_value_bytes,
+        });
+    }
+    Ok(text)
 }
 
 fn check_plugin(plugin: &str) -> Result<(), StorageError> {

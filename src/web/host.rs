@@ -35,7 +35,7 @@ use crate::core::network::RetryPolicy;
 use crate::core::protocol::{event_message, Level, Reply};
 use crate::core::provenance::Provenance;
 use crate::core::sanitize::Sanitizer;
-use crate::core::storage::{MemoryBackend, StorageBackend};
+use crate::core::storage::{decode_key, MemoryBackend, StorageBackend};
 
 const NS: &str = "plugin-warden";
 
@@ -142,11 +142,17 @@ pub(crate) struct Host {
     callbacks: Callbacks,
     pub(crate) sanitizer: Rc<Sanitizer>,
     pub(crate) policy_name: String,
+    /// `encrypt: true`: values are sealed with AES-GCM.
+    encrypt: bool,
+    /// The `storage` option (`local`, `session`, `memory`, `indexeddb`).
+    storage_kind: String,
     /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
     /// the SDK's policy.
     src_without_embedded_csp: bool,
     mounts: RefCell<BTreeMap<String, Mount>>,
     window_listener: RefCell<Option<EventListener>>,
+    /// The window's `storage` event: another tab changed plugin data in the same storage area.
+    storage_listener: RefCell<Option<EventListener>>,
     ignored_messages: Cell<u64>,
     rejected_handshakes: Cell<u64>,
     audit_seq: Cell<u64>,
@@ -189,8 +195,16 @@ fn now() -> f64 {
 impl Host {
     pub(crate) fn new(config: HostConfig, callbacks: Callbacks) -> Result<Rc<Host>, WardenError> {
         let win = window()?;
+        let encrypt = config.encrypt.unwrap_or(false);
         let backend: Box<dyn StorageBackend> = match config.storage.as_deref().unwrap_or("local") {
             "memory" => Box::new(MemoryBackend::new()),
+            // Plugin calls become `Outcome::Storage` plans performed on IndexedDB; the
+            // engine's synchronous store stays empty.
+            "indexeddb" => {
+                super::storage::indexeddb_available(encrypt)
+                    .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?;
+                Box::new(MemoryBackend::new())
+            }
             kind => Box::new(
                 WebStorage::open(kind)
                     .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?,
@@ -204,6 +218,18 @@ impl Host {
             .trusted_types_policy
             .clone()
             .unwrap_or_else(|| "plugin-warden".to_owned());
+        let storage_kind = config.storage.clone().unwrap_or_else(|| "local".to_owned());
+        if encrypt {
+            if storage_kind == "memory" {
+                return Err(WardenError::new(
+                    ErrorCode::InvalidArgument,
+                    "encrypt: true is for persistent storage ('local', 'session', 'indexeddb'); 'memory' keeps nothing at rest",
+                ));
+            }
+            // The per-plugin keys live in IndexedDB, and sealing needs WebCrypto.
+            super::storage::indexeddb_available(true)
+                .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?;
+        }
         let src_without_embedded_csp = config
             .dangerous
             .as_ref()
@@ -222,9 +248,12 @@ impl Host {
             callbacks,
             sanitizer,
             policy_name,
+            encrypt,
+            storage_kind,
             src_without_embedded_csp,
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
+            storage_listener: RefCell::new(None),
             ignored_messages: Cell::new(0),
             rejected_handshakes: Cell::new(0),
             audit_seq: Cell::new(0),
@@ -238,6 +267,23 @@ impl Host {
             }
         });
         *host.window_listener.borrow_mut() = Some(listener);
+        // Another tab (or frame of this origin) wrote plugin data: the cached per-plugin byte
+        // counts are stale, so the next quota check rescans. Without this a plugin open in N
+        // tabs could store N times its quota.
+        let weak = Rc::downgrade(&host);
+        let storage_listener = EventListener::new(&win, "storage", move |event| {
+            let Some(host) = weak.upgrade() else {
+                return;
+            };
+            let key = Reflect::get(event, &"key".into())
+                .ok()
+                .and_then(|k| k.as_string());
+            // `key` is null when the other tab called `clear()`.
+            if key.as_deref().is_none_or(|k| decode_key(k).is_some()) {
+                host.engine.borrow_mut().storage_changed_elsewhere();
+            }
+        });
+        *host.storage_listener.borrow_mut() = Some(storage_listener);
         Ok(host)
     }
 
@@ -657,6 +703,14 @@ impl Host {
             self.unmount(id)?;
         }
         let result = self.engine.borrow_mut().uninstall(id, remove_data, now());
+        let indexeddb = self.storage_kind == "indexeddb";
+        if result.is_ok() && remove_data && (indexeddb || self.encrypt) {
+            // Asynchronous: IndexedDB data and the plugin's key go in the background.
+            let (plugin, encrypt) = (id.to_owned(), self.encrypt);
+            spawn_local(async move {
+                let _ = super::storage::remove_plugin_data(&plugin, indexeddb, encrypt).await;
+            });
+        }
         self.refresh_access_cache();
         self.deliver_audit();
         result
@@ -673,6 +727,7 @@ impl Host {
                 .set_status(&id, Status::Installed, now());
         }
         self.window_listener.borrow_mut().take();
+        self.storage_listener.borrow_mut().take();
     }
 
     /// Send a host event to every plugin subscribed to `name`.
@@ -1008,6 +1063,22 @@ impl Host {
                     let _ = cb.call1(&JsValue::NULL, &arg);
                 }
                 post(port, &reply);
+            }
+            Outcome::Storage { call_id, plan } => {
+                let (host, port, encrypt) = (Rc::downgrade(self), port.clone(), self.encrypt);
+                let kind = self.storage_kind.clone();
+                spawn_local(async move {
+                    let result = if kind == "indexeddb" {
+                        super::storage::perform(&plan, encrypt).await
+                    } else {
+                        super::storage::perform_sealed_web(&kind, &plan).await
+                    };
+                    if let Some(host) = host.upgrade() {
+                        let reply = host.engine.borrow_mut().storage_done(call_id, result);
+                        post(&port, &reply);
+                        host.deliver_audit();
+                    }
+                });
             }
             Outcome::Fetch(plan) => {
                 let (host, port, id) = (Rc::downgrade(self), port.clone(), id.to_owned());

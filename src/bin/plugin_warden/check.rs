@@ -30,6 +30,11 @@
 //! `integrity-mismatch` and `bundle-rejected` (a file that could not be scanned: not UTF-8,
 //! over 10 MiB). `code` is the stable error code (`INVALID_MANIFEST`, `INCOMPATIBLE`,
 //! `INTEGRITY_MISMATCH`, `BUNDLE_REJECTED`).
+//!
+//! Scripts (`.js`, `.mjs`; counted in `files`) get the whole analysis. Every other text file
+//! (`plugin.json`, `.env`, `*.pem`, HTML, …; binary and over-10-MiB files are skipped) is
+//! scanned for secrets only (`secret-*` rules). A secret never appears in full in any output,
+//! human or `--json`: messages and excerpts show it as `AKIA…(20 chars)`.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -37,7 +42,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use plugin_warden::core::analysis::{analyze_bytes, AnalysisOptions, Rule, Severity};
+use plugin_warden::core::analysis::{
+    analyze_bytes, scan_secrets, AnalysisOptions, AnalysisReport, Finding as AnalysisFinding, Rule,
+    Severity,
+};
 use plugin_warden::core::compat::{parse_host_version, CompatRange};
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::integrity::Integrity;
@@ -248,49 +256,24 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
             .map_or_else(AnalysisOptions::default, |m| {
                 AnalysisOptions::from_network(m.network())
             });
+        let first_file_finding = findings.len();
         let mut scripts = Vec::new();
-        collect_scripts(dir, &mut scripts)?;
+        let mut others = Vec::new();
+        collect_files(dir, &mut scripts, &mut others)?;
         scripts.sort();
+        others.sort();
         files = scripts.len();
         for path in scripts {
             let name = relative(dir, &path);
             let bytes = std::fs::read(&path).map_err(|e| CliError::io(&path, "read", &e))?;
             match analyze_bytes(&bytes, &opts) {
                 Ok(report) => {
-                    for f in report.findings {
-                        // Without a valid manifest the declared origins are unknown: every URL
-                        // would be "undeclared", which says nothing.
-                        if manifest.is_none() && f.rule == Rule::UndeclaredOrigin {
-                            continue;
-                        }
-                        findings.push(Finding {
-                            file: name.clone(),
-                            line: Some(f.line),
-                            column: Some(f.column),
-                            path: None,
-                            rule: f.rule.as_str().to_owned(),
-                            severity: f.severity,
-                            code: ErrorCode::BundleRejected,
-                            message: f.message,
-                            excerpt: Some(f.excerpt),
-                        });
-                    }
-                    if report.truncated {
-                        findings.push(Finding {
-                            file: name.clone(),
-                            line: None,
-                            column: None,
-                            path: None,
-                            rule: "analysis-truncated".to_owned(),
-                            severity: Severity::Warning,
-                            code: ErrorCode::BundleRejected,
-                            message: format!(
-                                "only the first findings are listed: {} errors and {} warnings in all",
-                                report.error_count, report.warning_count
-                            ),
-                            excerpt: None,
-                        });
-                    }
+                    // Without a valid manifest the declared origins are unknown: every URL
+                    // would be "undeclared", which says nothing.
+                    let keep = |f: &AnalysisFinding| {
+                        manifest.is_some() || f.rule != Rule::UndeclaredOrigin
+                    };
+                    push_report(&name, report, keep, &mut findings);
                 }
                 Err(e) => findings.push(Finding {
                     file: name,
@@ -305,6 +288,22 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
                 }),
             }
         }
+        // Every other text file (JSON, `.env`, PEM, HTML, …) is scanned for secrets only.
+        // Binary files (not UTF-8, or holding NUL) and files over the size limit are skipped.
+        for path in others {
+            let bytes = std::fs::read(&path).map_err(|e| CliError::io(&path, "read", &e))?;
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            if text.contains('\0') {
+                continue;
+            }
+            if let Ok(report) = scan_secrets(text, &opts) {
+                push_report(&relative(dir, &path), report, |_| true, &mut findings);
+            }
+        }
+        // Files in path order (a stable sort keeps each file's findings by line and column).
+        findings[first_file_finding..].sort_by(|a, b| a.file.cmp(&b.file));
     }
 
     let errors = findings
@@ -437,7 +436,51 @@ fn entry_file_name(src: &str) -> String {
     }
 }
 
-fn collect_scripts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
+/// The findings of one file's report (those `keep` accepts), and a note when it was truncated.
+fn push_report(
+    name: &str,
+    report: AnalysisReport,
+    keep: impl Fn(&AnalysisFinding) -> bool,
+    findings: &mut Vec<Finding>,
+) {
+    for f in report.findings.into_iter().filter(|f| keep(f)) {
+        findings.push(Finding {
+            file: name.to_owned(),
+            line: Some(f.line),
+            column: Some(f.column),
+            path: None,
+            rule: f.rule.as_str().to_owned(),
+            severity: f.severity,
+            code: ErrorCode::BundleRejected,
+            message: f.message,
+            // Secrets are redacted by the core, in excerpts and messages alike.
+            excerpt: Some(f.excerpt),
+        });
+    }
+    if report.truncated {
+        findings.push(Finding {
+            file: name.to_owned(),
+            line: None,
+            column: None,
+            path: None,
+            rule: "analysis-truncated".to_owned(),
+            severity: Severity::Warning,
+            code: ErrorCode::BundleRejected,
+            message: format!(
+                "only the first findings are listed: {} errors and {} warnings in all",
+                report.error_count, report.warning_count
+            ),
+            excerpt: None,
+        });
+    }
+}
+
+/// Scripts (`.js`, `.mjs`) into `scripts`, every other regular file into `others`.
+fn collect_files(
+    dir: &Path,
+    scripts: &mut Vec<PathBuf>,
+    others: &mut Vec<PathBuf>,
+) -> Result<(), CliError> {
     let entries = std::fs::read_dir(dir).map_err(|e| CliError::io(dir, "list", &e))?;
     for entry in entries {
         let entry = entry.map_err(|e| CliError::io(dir, "list", &e))?;
@@ -450,7 +493,7 @@ fn collect_scripts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
         let name = entry.file_name();
         if kind.is_dir() {
             if !SKIPPED_DIRS.iter().any(|s| name == *s) {
-                collect_scripts(&path, out)?;
+                collect_files(&path, scripts, others)?;
             }
         } else if kind.is_file() {
             let is_script = path
@@ -458,7 +501,9 @@ fn collect_scripts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("js") || e.eq_ignore_ascii_case("mjs"));
             if is_script {
-                out.push(path);
+                scripts.push(path);
+            } else {
+                others.push(path);
             }
         }
     }

@@ -1,0 +1,216 @@
+// Storage across tabs: two documents of the host origin share one localStorage, so a plugin
+// open in both must still keep within one quota (the window's `storage` event tells each host
+// that the other wrote).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnv, openHost, pluginFrame, hostCall, until } from './helpers.mjs';
+
+let env;
+before(async () => { env = await startEnv(18940); });
+after(async () => { await env?.close(); });
+
+const run = (frame, method, ...args) => frame.evaluate(([m, a]) => window.notes.run(m, ...a), [method, args]);
+
+/** A host on storage:'local' with a small quota, the notes plugin mounted. */
+async function tab(context) {
+  const h = await openHost(env, 'scenario=none', { context });
+  await h.page.evaluate(async () => {
+    window.e2e.create({ storage: 'local', limits: { storageQuotaBytes: 400 } });
+    const r = await window.e2e.install(window.e2e.manifests.notes);
+    if (!r.ok) throw new Error(r.error.message);
+  });
+  const mounted = await h.page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'));
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+  return { ...h, notes: await pluginFrame(h.page, 'notes', { state: 'connected' }) };
+}
+
+test('a plugin open in two tabs cannot store twice its quota', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const a = await tab(context);
+    const b = await tab(context);
+    const big = 'x'.repeat(250);
+    // Tab B counts the namespace (and caches the count) with a small write.
+    assert.deepEqual(await run(b.notes, 'storage.set', 'small', 1), { ok: true, value: null });
+    // Tab A fills most of the quota.
+    assert.deepEqual(await run(a.notes, 'storage.set', 'big-a', big), { ok: true, value: null });
+    // The storage event reaches tab B asynchronously.
+    await b.page.waitForTimeout(300);
+    const second = await run(b.notes, 'storage.set', 'big-b', big);
+    assert.equal(second.ok, false, JSON.stringify(second));
+    assert.equal(second.error.code, 'QUOTA_EXCEEDED');
+    // Once tab A frees its space, tab B may write.
+    assert.deepEqual(await run(a.notes, 'storage.remove', 'big-a'), { ok: true, value: null });
+    await b.page.waitForTimeout(300);
+    assert.deepEqual(await run(b.notes, 'storage.set', 'big-b', big), { ok: true, value: null });
+  } finally {
+    await context.close();
+  }
+});
+
+/** A host on IndexedDB (sealed when `encrypt`) with the notes plugin mounted, in `context`. */
+async function idbTab(context, { encrypt = false, quota = 1 << 20 } = {}) {
+  const h = await openHost(env, 'scenario=none', { context });
+  const created = await h.page.evaluate(async ([encrypt, quota]) => {
+    try {
+      window.e2e.create({ storage: 'indexeddb', encrypt, limits: { storageQuotaBytes: quota } });
+    } catch (e) {
+      return { ok: false, code: e.code, message: e.message };
+    }
+    const r = await window.e2e.install(window.e2e.manifests.notes);
+    return r.ok ? { ok: true } : { ok: false, ...r.error };
+  }, [encrypt, quota]);
+  assert.deepEqual(created, { ok: true });
+  const mounted = await h.page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'));
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+  return { ...h, notes: await pluginFrame(h.page, 'notes', { state: 'connected' }) };
+}
+
+/**
+ * Reach into the SDK's database as another script of the host origin could:
+ * `inspect` a record, `flip` one ciphertext byte, or `copy` a record to another key.
+ */
+function onRecords(page, op, from, to) {
+  return page.evaluate(async ([op, from, to]) => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open('plugin-warden', 1); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction('records', 'readwrite');
+    const store = tx.objectStore('records');
+    const rec = await new Promise((res) => { const r = store.get(from); r.onsuccess = () => res(r.result); });
+    let out = null;
+    if (op === 'inspect') {
+      out = { sealed: rec.v.iv instanceof Uint8Array && rec.v.ct instanceof Uint8Array, text: JSON.stringify(rec), decoded: new TextDecoder().decode(rec.v.ct ?? new Uint8Array()) };
+    } else if (op === 'flip') {
+      rec.v.ct[0] ^= 1;
+      store.put(rec, from);
+    } else if (op === 'copy') {
+      store.put(rec, to);
+    }
+    await new Promise((res) => { tx.oncomplete = res; });
+    db.close();
+    return out;
+  }, [op, from, to]);
+}
+
+test('storage: \'indexeddb\' round trip, quota, and data kept across a reload', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const t = await idbTab(context, { quota: 300 });
+    const value = { text: 'in IndexedDB', list: [1, 2, 3] };
+    assert.deepEqual(await run(t.notes, 'storage.set', 'doc', value), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'doc'), { ok: true, value });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'missing'), { ok: true, value: null });
+    const big = await run(t.notes, 'storage.set', 'big', 'x'.repeat(400));
+    assert.equal(big.error?.code, 'QUOTA_EXCEEDED', JSON.stringify(big));
+    // The refused write changed nothing: neither the record nor the namespace's byte count.
+    const keys = (await run(t.notes, 'storage.keys')).value;
+    assert.ok(keys.includes('doc') && !keys.includes('big'), JSON.stringify(keys));
+    // Not in localStorage.
+    assert.deepEqual(await t.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('pw1:'))), []);
+    await t.page.reload();
+    const again = await idbTab(context, { quota: 300 });
+    assert.deepEqual(await run(again.notes, 'storage.get', 'doc'), { ok: true, value });
+    assert.deepEqual(await run(again.notes, 'storage.remove', 'doc'), { ok: true, value: null });
+    assert.deepEqual(await run(again.notes, 'storage.get', 'doc'), { ok: true, value: null });
+    // uninstall({ removeData: true }) empties the plugin's IndexedDB namespace.
+    assert.deepEqual(await run(again.notes, 'storage.set', 'doc', value), { ok: true, value: null });
+    assert.equal((await hostCall(again.page, 'uninstall', 'notes', { removeData: true })).ok, true);
+    const left = await until(() => again.page.evaluate(async () => {
+      const db = await new Promise((res) => { const r = indexedDB.open('plugin-warden', 1); r.onsuccess = () => res(r.result); });
+      const keys = await new Promise((res) => { const r = db.transaction('records').objectStore('records').getAllKeys(); r.onsuccess = () => res(r.result); });
+      db.close();
+      return keys.filter((k) => k.startsWith('pw1:5:notes:')).length === 0;
+    }));
+    assert.equal(left, true, 'the namespace is emptied');
+  } finally {
+    await context.close();
+  }
+});
+
+test('encrypt: true seals values; a tampered or moved ciphertext is INTEGRITY_MISMATCH', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const t = await idbTab(context, { encrypt: true });
+    assert.deepEqual(await run(t.notes, 'storage.set', 'a', 'secret note'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.set', 'b', 'other'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'a'), { ok: true, value: 'secret note' });
+    // At rest: bytes, not the text.
+    const atRest = await onRecords(t.page, 'inspect', 'pw1:5:notes:a');
+    assert.equal(atRest.sealed, true);
+    assert.ok(!atRest.text.includes('secret note') && !atRest.decoded.includes('secret note'));
+    // Tamper with one ciphertext byte.
+    await onRecords(t.page, 'flip', 'pw1:5:notes:a');
+    const tampered = await run(t.notes, 'storage.get', 'a');
+    assert.equal(tampered.error?.code, 'INTEGRITY_MISMATCH', JSON.stringify(tampered));
+    // Move b's valid ciphertext under a's key: it is bound to b, so it does not open.
+    await onRecords(t.page, 'copy', 'pw1:5:notes:b', 'pw1:5:notes:a');
+    const moved = await run(t.notes, 'storage.get', 'a');
+    assert.equal(moved.error?.code, 'INTEGRITY_MISMATCH', JSON.stringify(moved));
+    // …nor under another plugin's namespace (another key, another AAD).
+    await onRecords(t.page, 'copy', 'pw1:5:notes:b', 'pw1:7:notes-2:b');
+    await t.page.evaluate(() => window.e2e.install({ ...window.e2e.manifests.notes, id: 'notes-2' }));
+    assert.equal((await t.page.evaluate(() => window.e2e.mountAndWait('notes-2', '/notes/'))).ok, true);
+    const other = await pluginFrame(t.page, 'notes-2', { state: 'connected' });
+    const foreign = await run(other, 'storage.get', 'b');
+    assert.equal(foreign.error?.code, 'INTEGRITY_MISMATCH', JSON.stringify(foreign));
+    // b itself still opens, and survives a reload (the key is kept in IndexedDB).
+    assert.deepEqual(await run(t.notes, 'storage.get', 'b'), { ok: true, value: 'other' });
+    await t.page.reload();
+    const again = await idbTab(context, { encrypt: true });
+    assert.deepEqual(await run(again.notes, 'storage.get', 'b'), { ok: true, value: 'other' });
+  } finally {
+    await context.close();
+  }
+});
+
+test('encrypt: true on localStorage: sealed text at rest, tampered or moved values refused, kept across a reload', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const open = async () => {
+      const h = await openHost(env, 'scenario=none', { context });
+      await h.page.evaluate(async () => {
+        window.e2e.create({ storage: 'local', encrypt: true });
+        const r = await window.e2e.install(window.e2e.manifests.notes);
+        if (!r.ok) throw new Error(r.error.message);
+      });
+      assert.equal((await h.page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
+      return { ...h, notes: await pluginFrame(h.page, 'notes', { state: 'connected' }) };
+    };
+    const t = await open();
+    assert.deepEqual(await run(t.notes, 'storage.set', 'a', 'secret note'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.set', 'b', 'other'), { ok: true, value: null });
+    assert.deepEqual(await run(t.notes, 'storage.get', 'a'), { ok: true, value: 'secret note' });
+    const stored = await t.page.evaluate(() => localStorage.getItem('pw1:5:notes:a'));
+    assert.match(stored, /^pwe1\.[\w-]+\.[\w-]+$/);
+    assert.ok(!stored.includes('secret'));
+    // Tampered: one character of the ciphertext changed.
+    await t.page.evaluate(() => {
+      const v = localStorage.getItem('pw1:5:notes:a');
+      const i = v.length - 3;
+      localStorage.setItem('pw1:5:notes:a', v.slice(0, i) + (v[i] === 'A' ? 'B' : 'A') + v.slice(i + 1));
+    });
+    assert.equal((await run(t.notes, 'storage.get', 'a')).error?.code, 'INTEGRITY_MISMATCH');
+    // Plaintext planted by another script.
+    await t.page.evaluate(() => localStorage.setItem('pw1:5:notes:a', '"planted"'));
+    assert.equal((await run(t.notes, 'storage.get', 'a')).error?.code, 'INTEGRITY_MISMATCH');
+    // Moved: b's sealed value under a's key.
+    await t.page.evaluate(() => localStorage.setItem('pw1:5:notes:a', localStorage.getItem('pw1:5:notes:b')));
+    assert.equal((await run(t.notes, 'storage.get', 'a')).error?.code, 'INTEGRITY_MISMATCH');
+    await t.page.reload();
+    const again = await open();
+    assert.deepEqual(await run(again.notes, 'storage.get', 'b'), { ok: true, value: 'other' });
+  } finally {
+    await context.close();
+  }
+});
+
+test('encrypt: true with storage: \'memory\' is refused with INVALID_ARGUMENT', async () => {
+  const h = await openHost(env, 'scenario=none');
+  try {
+    const r = await h.page.evaluate(() => {
+      try { window.e2e.create({ storage: 'memory', encrypt: true }); return { ok: true }; } catch (e) { return { ok: false, code: e.code }; }
+    });
+    assert.deepEqual(r, { ok: false, code: 'INVALID_ARGUMENT' });
+  } finally {
+    await h.close();
+  }
+});

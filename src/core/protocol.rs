@@ -59,6 +59,17 @@ pub const PROTOCOL_VERSION: u64 = 1;
 /// The namespace of handshake messages on `window.postMessage` (`ns`).
 pub const NAMESPACE: &str = "plugin-warden";
 
+/// Host event: a plugin's capabilities or declared actions changed; data
+/// `{granted: string[], actions: string[]}` (`sdk.permissions.onChange`).
+pub const EVENT_PERMISSIONS_CHANGED: &str = "permissions.changed";
+
+/// Host event: a liveness probe, data `{seq}`; the client answers [`EVENT_PONG`] by itself.
+pub const EVENT_PING: &str = "ping";
+
+/// Plugin → host: the answer to a [`EVENT_PING`], `{v:1, event:"pong", data:{seq}}` (not a
+/// call: no id, no reply, not rate-limited when it answers the outstanding ping).
+pub const EVENT_PONG: &str = "pong";
+
 /// The largest integer JS represents exactly (`Number.MAX_SAFE_INTEGER`, 2^53 - 1).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 

@@ -95,7 +95,7 @@ const driven = validCalls.filter((v) => !unproducible(v.expect.method, v.expect.
 const skipped = validCalls.filter((v) => unproducible(v.expect.method, v.expect.params));
 
 test('vector inventory: every valid call vector is driven through the SDK (none skipped)', () => {
-  assert.equal(VECTORS.length, 213, 'the shared vector file changed: recheck the counts below');
+  assert.equal(VECTORS.length, 215, 'the shared vector file changed: recheck the counts below');
   assert.equal(validCalls.length, 45);
   assert.equal(invalidCalls.length, 127);
   // Every method of DESIGN.md §5 has an SDK function and every valid vector's params fit it.
@@ -182,7 +182,7 @@ const malformed = replies.filter((v) => v.expect.error);
 
 test('reply vector inventory', () => {
   assert.equal(okReplies.length, 6);
-  assert.equal(events.length, 2);
+  assert.equal(events.length, 4); // 2 dispatched to sdk.events.on, 2 lifecycle (ping, permissions.changed)
   assert.equal(malformed.length, 13);
 });
 
@@ -228,7 +228,32 @@ for (const v of okReplies) {
     }));
 }
 
-for (const v of events) {
+// Host events the client handles itself (DESIGN §5): never dispatched to sdk.events.on.
+const LIFECYCLE = {
+  ping: async (sdk, host, v) => {
+    host.send(JSON.parse(v.input));
+    assert.deepEqual(await host.next(), { v: 1, event: 'pong', data: { seq: v.expect.event.data.seq } });
+  },
+  'permissions.changed': async (sdk, host, v) => {
+    const got = [];
+    sdk.permissions.onChange((granted, detail) => got.push(JSON.parse(JSON.stringify([granted, detail]))));
+    const pending = track(sdk.storage.keys());
+    const call = await host.next();
+    host.send(JSON.parse(v.input));
+    host.send({ v: 1, id: call.id, ok: true, value: [] });
+    await pending.promise;
+    const { granted, actions } = v.expect.event.data;
+    assert.deepEqual(got, [[granted, { actions }]]);
+    assert.deepEqual(JSON.parse(JSON.stringify(sdk.grants)), granted);
+  },
+};
+
+for (const v of events.filter((v) => LIFECYCLE[v.expect.event.name])) {
+  test(`lifecycle event vector: ${v.name}`, () =>
+    withSdk((sdk, host) => LIFECYCLE[v.expect.event.name](sdk, host, v)));
+}
+
+for (const v of events.filter((v) => !LIFECYCLE[v.expect.event.name])) {
   test(`event vector: ${v.name}`, () =>
     withSdk(async (sdk, host) => {
       const { name, data } = v.expect.event;

@@ -24,5 +24,10 @@ export async function plugin(): Promise<void> {
   } catch (e) {
     if (e instanceof PluginWardenError) console.log(e.code, e.permission);
   }
-  console.log(theme, res.status, res.headers, res.body, keys, granted, can);
+  const offChange = sdk.permissions.onChange((now: string[], { actions }) => console.log(now, actions));
+  offChange();
+  const version: string | null = sdk.version;
+  const previous: string | null = sdk.previousVersion;
+  const actions: string[] = sdk.actions;
+  console.log(theme, res.status, res.headers, res.body, keys, granted, can, version, previous, actions, sdk.grants);
 }

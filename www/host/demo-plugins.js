@@ -56,6 +56,31 @@ export function demoPlugins({ pluginOrigin, apiOrigin }) {
     mount: { mode: 'worker' },
   },
   {
+    // Shows, live, what it may do (sdk.permissions.onChange): revoke or grant in the inspector
+    // and watch its list change. The slot's "Update to 1.1.0" button asks for a new permission
+    // and a network origin: the SDK's consent dialog lists both; accepted, the plugin restarts
+    // with its storage and shows the version it was updated from.
+    manifest: {
+      id: 'demo-lifecycle', name: 'Lifecycle (permission changes, updates)', version: '1.0.0',
+      permissions: ['storage', 'events'], optionalPermissions: ['ui:notify'],
+      entry: { src: `${pluginOrigin}/lifecycle/` },
+    },
+    mount: { src: `${pluginOrigin}/lifecycle/` },
+    update: { label: 'Update to 1.1.0', manifest: { version: '1.1.0', permissions: ['storage', 'events', 'api:read'], network: [`${apiOrigin}/api/`] } },
+  },
+  {
+    // A worker that hangs in an endless loop when the slot's "Freeze it" button emits `freeze`:
+    // the host's heartbeat notices, fails it with TIMEOUT and terminates it; the inspector and
+    // the slot show it failed while every other plugin keeps working.
+    manifest: {
+      id: 'demo-freeze', name: 'Freezer (liveness)', version: '1.0.0', permissions: ['events', 'ui:notify'],
+      network: [`${pluginOrigin}/freeze/`],
+    },
+    codeFrom: `${pluginOrigin}/freeze/worker.js`,
+    mount: { mode: 'worker' },
+    action: { label: 'Freeze it (endless loop)', event: 'freeze' },
+  },
+  {
     manifest: { id: 'demo-panel', name: 'Panel (shadow, sanitized HTML)', version: '1.0.0', permissions: [] },
     mount: {
       mode: 'shadow',

@@ -99,6 +99,12 @@ export interface PluginSdk {
     /** Call `handler` for each click, input, change or submit on a `data-action` element. */
     onAction(handler: (action: UiAction) => void): () => void;
   };
+  plugins: {
+    /** Call `name` exposed by plugin `pluginId` (declared in your manifest's `consumes`); resolves with its answer. */
+    call<T extends Json = Json>(pluginId: string, name: string, args?: Json): Promise<T>;
+    /** Answer calls to `name` (your manifest's `exposes`); `caller` is the true calling plugin. Returns `off()`. */
+    handle(name: string, handler: (args: Json, caller: { pluginId: string; version: string | null }) => Json | void | Promise<Json | void>): () => void;
+  };
   /** Close the channel; pending calls reject with MOUNT_FAILED. */
   close(): void;
 }

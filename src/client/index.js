@@ -111,6 +111,10 @@ export function pluginWardenClient() {
     const actionHandlers = new Set();
     // permissions.onChange callbacks, and what the host last said this plugin may do.
     const permissionHandlers = new Set();
+    // sdk.plugins.handle: functions other plugins may call (declared in the manifest's exposes).
+    const exposed = new Map();
+    // (`call` is shadowed inside port.onmessage, where replies are looked up.)
+    const respond = (params) => call('plugins.respond', params);
     const strings = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.slice() : null);
     let granted = strings(welcome.grants) || [];
     let actions = strings(welcome.actions) || [];
@@ -140,6 +144,24 @@ export function pluginWardenClient() {
           if (Number.isSafeInteger(seq) && seq >= 0) {
             try { port.postMessage({ v: V, event: 'pong', data: { seq } }); } catch { /* closed */ }
           }
+          return;
+        }
+        if (d.event === 'plugins.call') {
+          const c = d.data;
+          if (!c || !Number.isSafeInteger(c.call) || typeof c.name !== 'string' || !c.caller
+            || typeof c.caller.pluginId !== 'string') return;
+          const caller = Object.freeze({ pluginId: c.caller.pluginId, version: typeof c.caller.version === 'string' ? c.caller.version : null });
+          const fn = exposed.get(c.name);
+          Promise.resolve()
+            .then(() => {
+              if (!fn) throw new Error(`no handler for ${c.name}: call sdk.plugins.handle(${JSON.stringify(c.name)}, fn)`);
+              return fn(c.args, caller);
+            })
+            .then(
+              (value) => respond({ call: c.call, value: value === undefined ? null : value }),
+              (e) => respond({ call: c.call, error: String((e && e.message) || e).slice(0, 1024) }),
+            )
+            .catch(() => { /* the caller times out */ });
           return;
         }
         if (d.event === 'permissions.changed') {
@@ -276,6 +298,22 @@ export function pluginWardenClient() {
           const own = (data) => handler(data);
           actionHandlers.add(own);
           return () => { actionHandlers.delete(own); };
+        },
+      },
+      plugins: {
+        /**
+         * Call `name`, exposed by plugin `pluginId` (declared in your manifest's `consumes`);
+         * resolves with the callee's answer.
+         */
+        call: (pluginId, name, args) => call('plugins.call', { plugin: pluginId, name, args: args === undefined ? null : args }),
+        /**
+         * Answer calls to `name` (declared in your manifest's `exposes`) with
+         * `handler(args, caller)`; `caller` is the true `{ pluginId, version }`. Returns `off()`.
+         */
+        handle(name, handler) {
+          if (typeof handler !== 'function') throw new PluginWardenError('INVALID_ARGUMENT', 'plugins.handle: expected a function');
+          exposed.set(String(name), handler);
+          return () => { if (exposed.get(String(name)) === handler) exposed.delete(String(name)); };
         },
       },
       /** Close the channel; pending calls reject with MOUNT_FAILED. */

@@ -28,6 +28,7 @@ use super::permission::{declared_actions, PermissionSet};
 use super::policy::{decide_for_mount, Decision};
 use super::protocol::{
     event_message, parse_call, Level, Limits, Method, Reply, EVENT_PERMISSIONS_CHANGED, EVENT_PING,
+    EVENT_PLUGINS_CALL,
 };
 use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
@@ -295,6 +296,16 @@ pub enum Outcome {
         /// The sanitized HTML.
         html: String,
     },
+    /// A plugin-to-plugin call: post `message` on plugin `to`'s port (a `plugins.call` event to
+    /// the callee, or the answer to the caller), then `reply` (when not empty) on the sender's.
+    Relay {
+        /// The plugin to post `message` to.
+        to: String,
+        /// JSON text.
+        message: String,
+        /// The reply to the sender, or empty.
+        reply: String,
+    },
     /// The plugin kept flooding: post the reply, then tear its mount down (status is `failed`).
     Suspend {
         /// The reply to post.
@@ -479,6 +490,17 @@ enum PendingFetch {
     },
 }
 
+/// A `plugins.call` relayed to its callee and not answered yet.
+#[derive(Clone, Debug)]
+struct Relay {
+    caller: String,
+    call_id: u64,
+    callee: String,
+}
+
+/// Plugin-to-plugin calls awaiting their callee's answer, host-wide.
+const MAX_RELAYS: usize = 1024;
+
 /// The host's state: installed plugins, the current user, storage and the audit log.
 pub struct Engine<B: StorageBackend> {
     plugins: BTreeMap<String, Plugin>,
@@ -502,6 +524,9 @@ pub struct Engine<B: StorageBackend> {
     route_secrets: Vec<String>,
     /// The heartbeat's timing.
     liveness: LivenessConfig,
+    /// Plugin-to-plugin calls awaiting an answer, by the host's relay id.
+    relays: BTreeMap<u64, Relay>,
+    next_relay: u64,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -614,6 +639,8 @@ impl<B: StorageBackend> Engine<B> {
             routes: route_configs,
             route_secrets,
             liveness,
+            relays: BTreeMap::new(),
+            next_relay: 0,
         })
     }
 
@@ -1069,6 +1096,30 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `NOT_FOUND` for an id that is not installed.
     pub fn set_status(&mut self, id: &str, status: Status, now_ms: f64) -> Result<(), WardenError> {
+        if !self.plugins.contains_key(id) {
+            return Err(not_found(id));
+        }
+        if matches!(
+            status,
+            Status::Installed | Status::Failed { .. } | Status::Mounting
+        ) {
+            // Calls to or from this mount will never be answered: forget them (the caller's
+            // client times them out), and free the callers' in-flight slots.
+            let gone: Vec<(u64, String)> = self
+                .relays
+                .iter()
+                .filter(|(_, r)| r.callee == id || r.caller == id)
+                .map(|(k, r)| (*k, r.caller.clone()))
+                .collect();
+            for (k, caller) in gone {
+                self.relays.remove(&k);
+                if caller != id {
+                    if let Some(c) = self.plugins.get_mut(&caller) {
+                        c.in_flight.end();
+                    }
+                }
+            }
+        }
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         let event = match &status {
             Status::Mounted => Some(AuditEvent::new(AuditKind::Mount, now_ms)),
@@ -1480,6 +1531,15 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
+        let method = match method {
+            Method::PluginsCall { plugin, name, args } => {
+                return self.plugins_call(id, call_id, &plugin, &name, args)
+            }
+            Method::PluginsRespond { call, result } => {
+                return self.plugins_respond(id, call_id, call, result)
+            }
+            m => m,
+        };
         let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         match method {
@@ -1684,6 +1744,10 @@ impl<B: StorageBackend> Engine<B> {
                 level: level.unwrap_or(Level::Info),
                 reply: Reply::ok(call_id, Some(&Value::Null)),
             }),
+            Method::PluginsCall { .. } | Method::PluginsRespond { .. } => Err(WardenError::new(
+                ErrorCode::Internal,
+                "plugins.* calls are served by plugins_call / plugins_respond",
+            )),
             Method::UiRender { html } => {
                 // invariant: the policy allowed ui.render only with a remote UI; refuse otherwise.
                 let Some(ui) = &plugin.remote_ui else {
@@ -1696,6 +1760,133 @@ impl<B: StorageBackend> Engine<B> {
                 Ok(Outcome::Render { call_id, html })
             }
         }
+    }
+
+    /// `plugins.call` from `caller`: both declarations (the caller's `consumes`, the callee's
+    /// `exposes`) and the current user's RBAC action of the exposure are checked, then the
+    /// call is relayed to the callee with the true caller `{pluginId, version}`.
+    fn plugins_call(
+        &mut self,
+        caller: &str,
+        call_id: u64,
+        callee: &str,
+        name: &str,
+        args: Value,
+    ) -> Result<Outcome, WardenError> {
+        let denied = |message: String| WardenError::new(ErrorCode::PermissionDenied, message);
+        let c = self.plugins.get(caller).ok_or_else(|| not_found(caller))?;
+        let declared = c
+            .manifest
+            .consumes()
+            .iter()
+            .any(|x| x.plugin().as_str() == callee && x.name() == name);
+        if !declared {
+            return Err(denied(format!(
+                "plugin {caller:?} does not declare {{\"plugin\": {callee:?}, \"name\": {name:?}}} in its manifest's consumes"
+            )));
+        }
+        let caller_version = c.manifest.version().map(str::to_owned);
+        let target = self.plugins.get(callee).ok_or_else(|| not_found(callee))?;
+        let Some(exposure) = target.manifest.exposes().iter().find(|x| x.name() == name) else {
+            return Err(denied(format!(
+                "plugin {callee:?} does not expose {name:?}"
+            )));
+        };
+        if let Some(action) = exposure.action() {
+            if !self.rbac.holds(action) {
+                let mut e = denied(format!(
+                    "{callee:?}.{name} needs the action {:?}, which the current user does not hold",
+                    action.as_str()
+                ));
+                e.permission = Some(action.as_str().to_owned());
+                return Err(e);
+            }
+        }
+        if !matches!(target.status, Status::Mounted) {
+            return Err(WardenError::new(
+                ErrorCode::NotFound,
+                format!("plugin {callee:?} is not running"),
+            ));
+        }
+        if self.relays.len() >= MAX_RELAYS {
+            return Err(WardenError::new(
+                ErrorCode::RateLimited,
+                "too many plugin-to-plugin calls in flight",
+            ));
+        }
+        let c = self
+            .plugins
+            .get_mut(caller)
+            .ok_or_else(|| not_found(caller))?;
+        if !c.in_flight.try_begin() {
+            return Err(WardenError::new(
+                ErrorCode::RateLimited,
+                "too many calls in flight",
+            ));
+        }
+        self.next_relay += 1;
+        let relay = self.next_relay;
+        self.relays.insert(
+            relay,
+            Relay {
+                caller: caller.to_owned(),
+                call_id,
+                callee: callee.to_owned(),
+            },
+        );
+        Ok(Outcome::Relay {
+            to: callee.to_owned(),
+            message: event_message(
+                EVENT_PLUGINS_CALL,
+                &json!({
+                    "call": relay,
+                    "name": name,
+                    "args": args,
+                    "caller": { "pluginId": caller, "version": caller_version },
+                }),
+            ),
+            reply: String::new(),
+        })
+    }
+
+    /// `plugins.respond` from `callee`: the answer to relayed call `relay`, passed to its caller.
+    fn plugins_respond(
+        &mut self,
+        callee: &str,
+        call_id: u64,
+        relay: u64,
+        result: Result<Value, String>,
+    ) -> Result<Outcome, WardenError> {
+        let Some(r) = self.relays.get(&relay).filter(|r| r.callee == callee) else {
+            return Err(WardenError::new(
+                ErrorCode::NotFound,
+                format!("no plugins.call {relay} is waiting for an answer from plugin {callee:?}"),
+            ));
+        };
+        let Relay {
+            caller,
+            call_id: caller_call,
+            ..
+        } = r.clone();
+        self.relays.remove(&relay);
+        if let Some(c) = self.plugins.get_mut(&caller) {
+            c.in_flight.end();
+        }
+        let answer = match result {
+            Ok(v) => Reply::ok(caller_call, Some(&v)),
+            Err(m) => Reply::err(
+                caller_call,
+                &WardenError::new(
+                    ErrorCode::Internal,
+                    format!("plugin {callee:?} answered with an error: {m}"),
+                ),
+            ),
+        };
+        Ok(Outcome::Relay {
+            to: caller,
+            message: answer,
+            reply: Reply::ok(call_id, Some(&Value::Null)),
+        })
     }
 
     /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.

@@ -1000,6 +1000,14 @@ impl Host {
         match outcome {
             Outcome::Reply(reply) => post(port, &reply),
             Outcome::Drop => {}
+            Outcome::Relay { to, message, reply } => {
+                // A plugins.call to its callee, or the callee's answer to its caller: another
+                // plugin's port, never the sender's.
+                self.post_to(&to, &message);
+                if !reply.is_empty() {
+                    post(port, &reply);
+                }
+            }
             Outcome::Suspend { reply } => {
                 if !reply.is_empty() {
                     post(port, &reply);

@@ -67,6 +67,15 @@ const DRIVERS = {
   'events.emit': { args: ['name', 'data'], required: ['name', 'data'], run: (sdk, p) => sdk.events.emit(p.name, p.data) },
   'ui.notify': { args: ['message', 'level'], required: ['message'], run: (sdk, p) => sdk.ui.notify(p.message, p.level) },
   'ui.render': { args: ['html'], required: ['html'], run: (sdk, p) => sdk.ui.render(p.html) },
+  'plugins.call': { args: ['plugin', 'name', 'args'], required: ['plugin', 'name', 'args'], run: (sdk, p) => sdk.plugins.call(p.plugin, p.name, p.args) },
+  // Sent only as the answer to a host `plugins.call` event: the driver plays the host's event.
+  'plugins.respond': {
+    args: ['call', 'value', 'error'], required: ['call'],
+    run: async (sdk, p, host) => {
+      sdk.plugins.handle('vector', () => { if ('error' in p) throw new Error(p.error); return p.value; });
+      host.send({ v: 1, event: 'plugins.call', data: { call: p.call, name: 'vector', args: null, caller: { pluginId: 'caller-app', version: null } } });
+    },
+  },
 };
 
 /**
@@ -95,11 +104,11 @@ const driven = validCalls.filter((v) => !unproducible(v.expect.method, v.expect.
 const skipped = validCalls.filter((v) => unproducible(v.expect.method, v.expect.params));
 
 test('vector inventory: every valid call vector is driven through the SDK (none skipped)', () => {
-  assert.equal(VECTORS.length, 215, 'the shared vector file changed: recheck the counts below');
-  assert.equal(validCalls.length, 45);
-  assert.equal(invalidCalls.length, 127);
+  assert.equal(VECTORS.length, 225, 'the shared vector file changed: recheck the counts below');
+  assert.equal(validCalls.length, 48);
+  assert.equal(invalidCalls.length, 133);
   // Every method of DESIGN.md §5 has an SDK function and every valid vector's params fit it.
-  assert.equal(driven.length, 45, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
+  assert.equal(driven.length, 48, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
   assert.equal(skipped.length, 0);
   assert.deepEqual(
     [...new Set(validCalls.map((v) => v.expect.method))].sort(),
@@ -113,7 +122,7 @@ for (const v of driven) {
     withSdk(async (sdk, host) => {
       const { method, params } = v.expect;
       const d = DRIVERS[method];
-      const outcome = track(d.run(sdk, structuredClone(params)));
+      const outcome = track(d.run(sdk, structuredClone(params), host));
       for (let i = 0; i < (d.skipFirst ?? 0); i++) {
         const first = await host.next();
         host.send({ v: 1, id: first.id, ok: true, value: null });
@@ -182,7 +191,7 @@ const malformed = replies.filter((v) => v.expect.error);
 
 test('reply vector inventory', () => {
   assert.equal(okReplies.length, 6);
-  assert.equal(events.length, 4); // 2 dispatched to sdk.events.on, 2 lifecycle (ping, permissions.changed)
+  assert.equal(events.length, 5); // 2 dispatched to sdk.events.on, 3 the client's own (ping, permissions.changed, plugins.call)
   assert.equal(malformed.length, 13);
 });
 
@@ -233,6 +242,14 @@ const LIFECYCLE = {
   ping: async (sdk, host, v) => {
     host.send(JSON.parse(v.input));
     assert.deepEqual(await host.next(), { v: 1, event: 'pong', data: { seq: v.expect.event.data.seq } });
+  },
+  'plugins.call': async (sdk, host, v) => {
+    const seen = [];
+    sdk.plugins.handle(v.expect.event.data.name, (args, caller) => { seen.push(JSON.parse(JSON.stringify([args, caller]))); return 'answer'; });
+    host.send(JSON.parse(v.input));
+    const { call, args, caller } = v.expect.event.data;
+    assert.deepEqual(await host.next(), { v: 1, id: 1, method: 'plugins.respond', params: { call, value: 'answer' } });
+    assert.deepEqual(seen, [[args, caller]]);
   },
   'permissions.changed': async (sdk, host, v) => {
     const got = [];

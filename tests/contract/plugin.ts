@@ -24,6 +24,10 @@ export async function plugin(): Promise<void> {
   } catch (e) {
     if (e instanceof PluginWardenError) console.log(e.code, e.permission);
   }
+  const offHandle = sdk.plugins.handle('docs.search', async (args, caller) => ({ args, from: caller.pluginId, version: caller.version }));
+  offHandle();
+  const answer: { hits: number } = await sdk.plugins.call<{ hits: number }>('acme-search', 'docs.search', { q: 'x' });
+  console.log(answer.hits);
   const offChange = sdk.permissions.onChange((now: string[], { actions }) => console.log(now, actions));
   offChange();
   const version: string | null = sdk.version;

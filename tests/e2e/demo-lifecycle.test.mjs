@@ -3,6 +3,8 @@
 //       plugin's list redraws through sdk.permissions.onChange; grant brings it back);
 //   (g) an update that asks for a new permission: the SDK's consent dialog lists the additions;
 //       Deny keeps 1.0.0 running, Update remounts 1.1.0 with its storage (run 2, "updated from");
+//   (i) two plugins calling each other: the Reader's lookup reaches the Dictionary, which
+//       answers with the true caller;
 //   (h) an unresponsive plugin: "Freeze it" makes the worker spin; the heartbeat fails it with
 //       TIMEOUT, the slot and the inspector show it failed, and the other plugins keep working.
 import { test, before, after } from 'node:test';
@@ -68,6 +70,14 @@ test('(g) an update asking for a new permission: consent shown; Deny keeps 1.0.0
   assert.match(await frame.textContent('#out'), /run 2/);
   assert.equal(await grantsShown(frame), 'api:read events permissions storage');
   assert.equal(await page.locator('#slot-demo-lifecycle iframe').count(), 1);
+});
+
+test('(i) two plugins calling each other: the callee answers and names the true caller', async () => {
+  await page.waitForFunction(() => ['demo-dictionary', 'demo-reader'].every((id) => window.demo.host.status(id).state === 'mounted'));
+  await page.click('#slot-demo-reader button.action');
+  await page.waitForFunction(() => window.demo.events.some((e) => /demo-reader says: "warden": .* \(answered by demo-dictionary 1\.0\.0 for demo-reader\)/.test(e.text)), null, { timeout: 10_000 });
+  const audit = await page.evaluate(() => window.demo.host.auditLog().filter((e) => e.method === 'plugins.call').map((e) => [e.plugin, e.decision]));
+  assert.deepEqual(audit, [['demo-reader', 'allow']]);
 });
 
 test('(h) an unresponsive plugin is failed with TIMEOUT and shown failed; the others keep working', async () => {

@@ -83,7 +83,7 @@ function onEvent({ pluginId, name, data }) {
   log('ok', `${pluginId}: panel HTML sanitized (${data.html.length} → ${host.sanitize(data.html).length} characters)`);
 }
 
-/** The slot buttons of the lifecycle demos: an update that needs consent, a freeze. */
+/** The slot buttons of the lifecycle demos: an update that needs consent, a freeze, a lookup. */
 function lifecycleButtons(host, p, ui) {
   const id = p.manifest.id;
   if (p.update) {
@@ -106,9 +106,9 @@ function lifecycleButtons(host, p, ui) {
   if (p.action) {
     const button = el('button', { type: 'button', class: 'action', text: p.action.label });
     button.addEventListener('click', () => {
-      button.disabled = true;
-      host.emit(p.action.event, {});
-      log('ok', `${id}: asked to ${p.action.event}; the heartbeat will notice`);
+      button.disabled = !p.action.repeat;
+      host.emit(p.action.event, p.action.data ?? {});
+      log('ok', `${id}: asked to ${p.action.event}${p.action.repeat ? '' : '; the heartbeat will notice'}`);
     });
     ui.note.before(button);
   }

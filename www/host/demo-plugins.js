@@ -81,6 +81,25 @@ export function demoPlugins({ pluginOrigin, apiOrigin }) {
     action: { label: 'Freeze it (endless loop)', event: 'freeze' },
   },
   {
+    // Offers `define` to other plugins (manifest `exposes`); the host tells it the true caller.
+    manifest: {
+      id: 'demo-dictionary', name: 'Dictionary (exposes define)', version: '1.0.0', permissions: [],
+      exposes: [{ name: 'define' }], network: [`${pluginOrigin}/dictionary/`],
+    },
+    codeFrom: `${pluginOrigin}/dictionary/worker.js`,
+    mount: { mode: 'worker' },
+  },
+  {
+    // Calls the Dictionary through the host (manifest `consumes`) when "Look up" is pressed.
+    manifest: {
+      id: 'demo-reader', name: 'Reader (calls the Dictionary)', version: '1.0.0', permissions: ['events', 'ui:notify'],
+      consumes: [{ plugin: 'demo-dictionary', name: 'define' }], network: [`${pluginOrigin}/reader/`],
+    },
+    codeFrom: `${pluginOrigin}/reader/worker.js`,
+    mount: { mode: 'worker' },
+    action: { label: 'Look up "warden" in the Dictionary', event: 'lookup', data: { word: 'warden' }, repeat: true },
+  },
+  {
     manifest: { id: 'demo-panel', name: 'Panel (shadow, sanitized HTML)', version: '1.0.0', permissions: [] },
     mount: {
       mode: 'shadow',

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::Element;
 
 use crate::core::analysis::{analyze, AnalysisOptions};
@@ -75,6 +75,10 @@ export interface UserContext { role?: 'Viewer' | 'Editor' | 'Admin' | 'None'; ro
 export interface HostLimits {
   maxMessageBytes?: number; maxDepth?: number; callsPerSecond?: number; burst?: number; maxInFlight?: number;
   suspendAfter?: number; storageQuotaBytes?: number; maxValueBytes?: number; maxResponseBytes?: number; fetchTimeoutMs?: number;
+  /** How often iframe and worker plugins are pinged (ms, default 5000, at least 50). */
+  heartbeatMs?: number;
+  /** Silence after which a plugin is failed with TIMEOUT and torn down (ms, default 15000, at least 2 heartbeats). */
+  unresponsiveAfterMs?: number;
 }
 export interface AuditEvent {
   seq: number; timeMs: number; plugin?: string; kind: string; method?: string;
@@ -98,6 +102,8 @@ export interface HostOptions {
   onAudit?: (event: AuditEvent) => void;
   onEvent?: (event: { pluginId: string; name: string; data: unknown }) => void;
   onNotify?: (notification: { pluginId: string; message: string; level: 'info' | 'success' | 'warning' | 'error' }) => void;
+  /** Consent to an update that widens what a plugin may do (default: an accessible dialog listing each addition). */
+  onUpdateConsent?: (request: UpdateConsentRequest) => boolean | Promise<boolean>;
   limits?: HostLimits;
   sanitizer?: { allowElements?: string[]; removeElements?: string[]; allowAttributes?: Record<string, string[]>; allowDataImages?: boolean; linkTarget?: 'strip' | 'blank'; maxTags?: number };
   /** Refuse code without a verified signature, at install and for code given at mount time. */
@@ -141,6 +147,20 @@ export type PluginStatus =
   | { state: 'installed' } | { state: 'mounting' } | { state: 'mounted' }
   | { state: 'failed'; code: ErrorCode; message: string };
 export interface InstallInfo { id: string; status: PluginStatus; warnings: string[] }
+/** One manifest entry an update adds or removes; `words` completes "It would be able to …". */
+export interface ManifestChange {
+  kind: 'permission' | 'optionalPermission' | 'network' | 'asset' | 'role' | 'roleGrant' | 'route' | 'include' | 'actionSet';
+  value: string; words: string;
+}
+export interface UpdateConsentRequest { pluginId: string; from: string; to: string; added: ManifestChange[]; removed: ManifestChange[] }
+export interface UpdateOptions { code?: string; src?: string; integrity?: string; signature?: string; publicKey?: JsonWebKey | string }
+export interface UpdateInfo {
+  id: string; from: string; to: string; added: ManifestChange[]; removed: ManifestChange[];
+  /** Whether the update widened what the plugin may do (so consent was asked and given). */
+  consentNeeded: boolean; warnings: string[];
+  /** Whether a mounted plugin was remounted with the new version (same element, same options). */
+  remounted: boolean;
+}
 export type MountOptions =
   | { mode?: 'iframe'; src?: string; sandbox?: string[]; timeout?: number; title?: string }
   | { mode?: 'iframe'; code?: string; runner?: string; sandbox?: string[]; timeout?: number; title?: string;
@@ -199,7 +219,13 @@ fn function(options: &JsValue, name: &str) -> Result<Option<Function>, JsValue> 
 }
 
 /// The function-valued options `PluginHost` knows.
-const CALLBACKS: &[&str] = &["onPermissionRequest", "onAudit", "onEvent", "onNotify"];
+const CALLBACKS: &[&str] = &[
+    "onPermissionRequest",
+    "onAudit",
+    "onEvent",
+    "onNotify",
+    "onUpdateConsent",
+];
 
 /// A misspelled callback (`onAduit`) would otherwise vanish in the JSON step below: refuse it.
 fn refuse_unknown_callbacks(options: &JsValue) -> Result<(), JsValue> {
@@ -261,6 +287,7 @@ impl PluginHost {
                 on_audit: function(&options, "onAudit")?,
                 on_event: function(&options, "onEvent")?,
                 on_notify: function(&options, "onNotify")?,
+                on_update_consent: function(&options, "onUpdateConsent")?,
             }
         } else {
             Callbacks::default()
@@ -268,10 +295,9 @@ impl PluginHost {
         // The data part goes through JSON (functions drop out) so unknown keys are refused.
         let config: HostConfig =
             from_js(&options, "PluginHost options", ErrorCode::InvalidArgument).map_err(|e| {
-                let known = "onPermissionRequest, onAudit, onEvent, onNotify";
                 coded(WardenError::new(
                     e.code,
-                    format!("{} (function options: {known})", e.message),
+                    format!("{} (function options: {})", e.message, CALLBACKS.join(", ")),
                 ))
             })?;
         Ok(PluginHost {
@@ -290,20 +316,7 @@ impl PluginHost {
         let host = self.host.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
-            let text = match manifest.as_string() {
-                Some(s) => s,
-                None => js_sys::JSON::stringify(&manifest)
-                    .ok()
-                    .and_then(|s| s.as_string())
-                    .ok_or_else(|| {
-                        error(
-                            ErrorCode::InvalidManifest,
-                            "manifest: expected an object or JSON text",
-                        )
-                    })?,
-            };
-            let input: InstallInput =
-                from_js(&options, "install options", ErrorCode::InvalidArgument).map_err(coded)?;
+            let (text, input) = manifest_and_input(&manifest, &options, "install options")?;
             let checked = host
                 .engine
                 .borrow_mut()
@@ -328,6 +341,80 @@ impl PluginHost {
             host.refresh_access_cache();
             host.deliver_audit();
             js(&result.map_err(coded)?)
+        })
+    }
+
+    /// Update an installed plugin to a newer version: the install checks on the new manifest
+    /// and code, then consent (`onUpdateConsent` or the default dialog) when the update widens
+    /// what the plugin may do. Refused, the installed version keeps running unchanged; accepted,
+    /// storage and still-declared grants are kept and a mounted plugin is remounted (same
+    /// element, same options) with `previousVersion` in its welcome. Audited either way.
+    ///
+    /// # Errors
+    /// Rejects with `NOT_FOUND` (not installed), `INCOMPATIBLE` (same or lower version),
+    /// `PERMISSION_DENIED` (consent refused), and the install checks' codes.
+    #[wasm_bindgen(unchecked_return_type = "Promise<UpdateInfo>")]
+    pub fn update(
+        &self,
+        id: String,
+        #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UpdateOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let host = self.host.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        future_to_promise(async move {
+            let (text, input) = manifest_and_input(&manifest, &options, "update options")?;
+            let checked = host
+                .engine
+                .borrow_mut()
+                .check_update(&id, &text, js_sys::Date::now());
+            host.deliver_audit();
+            let parsed = checked.map_err(coded)?;
+            // The signature rules of install: the envelope of the new manifest and code.
+            let check = host.engine.borrow().install_signature(&parsed, &input);
+            let provenance = match check {
+                Ok(None) => Ok(Provenance::Unsigned),
+                Ok(Some(check)) => crate::web::crypto::verify(check)
+                    .await
+                    .map(Provenance::Signed),
+                Err(e) => Err(e),
+            };
+            let provenance = match provenance {
+                Ok(p) => p,
+                Err(e) => {
+                    // Recorded as a refused update; the installed version is untouched.
+                    host.engine
+                        .borrow_mut()
+                        .fail_update(&id, &e, js_sys::Date::now());
+                    host.deliver_audit();
+                    return Err(coded(e));
+                }
+            };
+            let prepared = host.engine.borrow_mut().prepare_update(
+                parsed,
+                &input,
+                provenance,
+                js_sys::Date::now(),
+            );
+            host.deliver_audit();
+            let pending = prepared.map_err(coded)?;
+            let consented = if pending.needs_consent() {
+                let answer = JsFuture::from(host.ask_update_consent(&pending)).await;
+                matches!(answer, Ok(v) if v.as_bool() == Some(true))
+            } else {
+                false
+            };
+            let finished =
+                host.engine
+                    .borrow_mut()
+                    .finish_update(pending, consented, js_sys::Date::now());
+            host.refresh_access_cache();
+            host.deliver_audit();
+            let mut info = finished.map_err(coded)?;
+            if let Some(remount) = host.remount(&id) {
+                info.remounted = JsFuture::from(remount).await.is_ok();
+            }
+            js(&info)
         })
     }
 
@@ -395,7 +482,8 @@ impl PluginHost {
             .borrow_mut()
             .grant(id, permission, js_sys::Date::now());
         self.host.deliver_audit();
-        r.map_err(coded)
+        self.host.post_permission_changes(r.map_err(coded)?);
+        Ok(())
     }
 
     /// Revoke a capability; the plugin's very next call needing it is refused.
@@ -413,7 +501,8 @@ impl PluginHost {
             .borrow_mut()
             .revoke(id, permission, js_sys::Date::now());
         self.host.deliver_audit();
-        r.map_err(coded)
+        self.host.post_permission_changes(r.map_err(coded)?);
+        Ok(())
     }
 
     /// Set (replace) the values plugin `id`'s route templates refer to (`{ data, secrets }`,
@@ -467,12 +556,14 @@ impl PluginHost {
     ) -> Result<(), JsValue> {
         let value: serde_json::Value =
             from_js(&user, "user", ErrorCode::InvalidArgument).map_err(coded)?;
-        self.host
+        let changes = self
+            .host
             .engine
             .borrow_mut()
             .set_user(value)
             .map_err(coded)?;
         self.host.refresh_access_cache();
+        self.host.post_permission_changes(changes);
         Ok(())
     }
 
@@ -617,6 +708,33 @@ impl PluginHost {
     /// Unmount every plugin and stop listening.
     pub fn destroy(&self) {
         self.host.destroy();
+    }
+}
+
+/// The manifest as text, and the install (or update) options.
+fn manifest_and_input(
+    manifest: &JsValue,
+    options: &JsValue,
+    what: &str,
+) -> Result<(String, InstallInput), JsValue> {
+    let text = manifest_text(manifest)?;
+    let input = from_js(options, what, ErrorCode::InvalidArgument).map_err(coded)?;
+    Ok((text, input))
+}
+
+/// A manifest given as an object or as JSON text, as text.
+fn manifest_text(manifest: &JsValue) -> Result<String, JsValue> {
+    match manifest.as_string() {
+        Some(s) => Ok(s),
+        None => js_sys::JSON::stringify(manifest)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| {
+                error(
+                    ErrorCode::InvalidManifest,
+                    "manifest: expected an object or JSON text",
+                )
+            }),
     }
 }
 

@@ -58,8 +58,14 @@ export type Unsubscribe = (() => void) & { readonly ready: Promise<void> };
 
 export interface PluginSdk {
   readonly pluginId: string;
-  /** Capabilities granted at handshake time. */
+  /** Capabilities held now (from the welcome, then kept current by `permissions.changed`). */
   readonly grants: string[];
+  /** The plugin's own declared RBAC actions the current user holds now. */
+  readonly actions: string[];
+  /** The installed version (manifest `version`), or null. */
+  readonly version: string | null;
+  /** The version the last update replaced, so the plugin can migrate its data; null if never updated. */
+  readonly previousVersion: string | null;
   storage: {
     get<T extends Json = Json>(key: string): Promise<T | undefined>;
     set(key: string, value: Json): Promise<null>;
@@ -80,6 +86,8 @@ export interface PluginSdk {
     list(): Promise<string[]>;
     has(permission: string): Promise<boolean>;
     request(permission: string, reason: string): Promise<boolean>;
+    /** Called when a grant, revocation or user switch changes what this plugin may do; returns `off()`. */
+    onChange(handler: (granted: string[], detail: { actions: string[] }) => void): () => void;
   };
   events: {
     on(name: string, handler: (data: Json) => void): Unsubscribe;
@@ -97,6 +105,12 @@ export interface PluginSdk {
     /** Call `handler` for each click, input, change or submit on a `data-action` element. */
     onAction(handler: (action: UiAction) => void): () => void;
   };
+  plugins: {
+    /** Call `name` exposed by plugin `pluginId` (declared in your manifest's `consumes`); resolves with its answer. */
+    call<T extends Json = Json>(pluginId: string, name: string, args?: Json): Promise<T>;
+    /** Answer calls to `name` (your manifest's `exposes`); `caller` is the true calling plugin. Returns `off()`. */
+    handle(name: string, handler: (args: Json, caller: { pluginId: string; version: string | null }) => Json | void | Promise<Json | void>): () => void;
+  };
   /** Close the channel; pending calls reject with MOUNT_FAILED. */
   close(): void;
 }
@@ -105,7 +119,7 @@ export interface PluginSdk {
 export declare function connect(options?: ConnectOptions): Promise<PluginSdk>;
 
 /** An SDK over a port the host handed over directly (first-party shadow mounts' `render`). */
-export declare function fromPort(port: MessagePort, welcome: { pluginId: string; grants: string[] }, options?: ConnectOptions): PluginSdk;
+export declare function fromPort(port: MessagePort, welcome: { pluginId: string; grants: string[]; actions?: string[]; version?: string | null; previousVersion?: string | null }, options?: ConnectOptions): PluginSdk;
 
 /** The client as one self-contained factory (used by the worker runner and srcdoc frames). */
 export declare function pluginWardenClient(): { connect: typeof connect; fromPort: typeof fromPort; PluginWardenError: typeof PluginWardenError };

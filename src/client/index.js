@@ -109,6 +109,15 @@ export function pluginWardenClient() {
     const subscriptions = new Map();
     // ui.onAction callbacks: the host sends `ui.action` events to remote-UI plugins unasked.
     const actionHandlers = new Set();
+    // permissions.onChange callbacks, and what the host last said this plugin may do.
+    const permissionHandlers = new Set();
+    // sdk.plugins.handle: functions other plugins may call (declared in the manifest's exposes).
+    const exposed = new Map();
+    // (`call` is shadowed inside port.onmessage, where replies are looked up.)
+    const respond = (params) => call('plugins.respond', params);
+    const strings = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.slice() : null);
+    let granted = strings(welcome.grants) || [];
+    let actions = strings(welcome.actions) || [];
     let nextId = 1;
     let closed = false;
 
@@ -128,6 +137,44 @@ export function pluginWardenClient() {
         // Exactly {v, event, data}: anything else is not an event.
         if (typeof d.event !== 'string' || !('data' in d) || Object.keys(d).length !== 3) return;
         if (hasForbiddenKey(d.data, 0)) return;
+        // The heartbeat: answered here, whatever the plugin's code does (a page or worker that
+        // stops running stops answering, and the host fails it with TIMEOUT).
+        if (d.event === 'ping') {
+          const seq = d.data && d.data.seq;
+          if (Number.isSafeInteger(seq) && seq >= 0) {
+            try { port.postMessage({ v: V, event: 'pong', data: { seq } }); } catch { /* closed */ }
+          }
+          return;
+        }
+        if (d.event === 'plugins.call') {
+          const c = d.data;
+          if (!c || !Number.isSafeInteger(c.call) || typeof c.name !== 'string' || !c.caller
+            || typeof c.caller.pluginId !== 'string') return;
+          const caller = Object.freeze({ pluginId: c.caller.pluginId, version: typeof c.caller.version === 'string' ? c.caller.version : null });
+          const fn = exposed.get(c.name);
+          Promise.resolve()
+            .then(() => {
+              if (!fn) throw new Error(`no handler for ${c.name}: call sdk.plugins.handle(${JSON.stringify(c.name)}, fn)`);
+              return fn(c.args, caller);
+            })
+            .then(
+              (value) => respond({ call: c.call, value: value === undefined ? null : value }),
+              (e) => respond({ call: c.call, error: String((e && e.message) || e).slice(0, 1024) }),
+            )
+            .catch(() => { /* the caller times out */ });
+          return;
+        }
+        if (d.event === 'permissions.changed') {
+          const g = d.data && strings(d.data.granted);
+          const a = d.data && strings(d.data.actions);
+          if (!g || !a) return;
+          granted = g;
+          actions = a;
+          for (const fn of [...permissionHandlers]) {
+            try { fn(granted.slice(), { actions: actions.slice() }); } catch (e) { setTimeout(() => { throw e; }); }
+          }
+          return;
+        }
         const sub = subscriptions.get(d.event);
         const handlers = [...(sub ? sub.handlers : []), ...(d.event === 'ui.action' ? actionHandlers : [])];
         for (const fn of handlers) {
@@ -175,7 +222,14 @@ export function pluginWardenClient() {
 
     const sdk = {
       pluginId: String(welcome.pluginId),
-      grants: Array.isArray(welcome.grants) ? welcome.grants.slice() : [],
+      /** Capabilities held now (kept current by `permissions.changed`). */
+      get grants() { return granted.slice(); },
+      /** The plugin's own declared actions the current user holds now. */
+      get actions() { return actions.slice(); },
+      /** This plugin's installed version (the manifest's `version`), or null. */
+      version: typeof welcome.version === 'string' ? welcome.version : null,
+      /** The version an update replaced (migrate your data from it), or null. */
+      previousVersion: typeof welcome.previousVersion === 'string' ? welcome.previousVersion : null,
       storage: {
         get: (key) => call('storage.get', { key }),
         set: (key, value) => call('storage.set', { key, value }),
@@ -203,6 +257,16 @@ export function pluginWardenClient() {
         list: () => call('permissions.list', {}),
         has: (permission) => call('permissions.has', { permission }),
         request: (permission, reason) => call('permissions.request', { permission, reason }),
+        /**
+         * Call `handler(granted, { actions })` whenever what this plugin may do changes (a
+         * grant, a revocation, a user switch); returns `off()`.
+         */
+        onChange(handler) {
+          if (typeof handler !== 'function') throw new PluginWardenError('INVALID_ARGUMENT', 'permissions.onChange: expected a function');
+          const own = (g, detail) => handler(g, detail);
+          permissionHandlers.add(own);
+          return () => { permissionHandlers.delete(own); };
+        },
       },
       events: {
         on(name, handler) {
@@ -241,6 +305,22 @@ export function pluginWardenClient() {
           const own = (data) => handler(data);
           actionHandlers.add(own);
           return () => { actionHandlers.delete(own); };
+        },
+      },
+      plugins: {
+        /**
+         * Call `name`, exposed by plugin `pluginId` (declared in your manifest's `consumes`);
+         * resolves with the callee's answer.
+         */
+        call: (pluginId, name, args) => call('plugins.call', { plugin: pluginId, name, args: args === undefined ? null : args }),
+        /**
+         * Answer calls to `name` (declared in your manifest's `exposes`) with
+         * `handler(args, caller)`; `caller` is the true `{ pluginId, version }`. Returns `off()`.
+         */
+        handle(name, handler) {
+          if (typeof handler !== 'function') throw new PluginWardenError('INVALID_ARGUMENT', 'plugins.handle: expected a function');
+          exposed.set(String(name), handler);
+          return () => { if (exposed.get(String(name)) === handler) exposed.delete(String(name)); };
         },
       },
       /** Close the channel; pending calls reject with MOUNT_FAILED. */

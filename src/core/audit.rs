@@ -43,6 +43,8 @@ pub enum AuditKind {
     Install,
     /// A plugin was uninstalled.
     Uninstall,
+    /// A plugin was updated (allow), or its update was refused (deny, with the code).
+    Update,
     /// A plugin was mounted.
     Mount,
     /// A plugin was unmounted.
@@ -742,6 +744,7 @@ mod tests {
             (AuditKind::Revoke, "revoke"),
             (AuditKind::Install, "install"),
             (AuditKind::Uninstall, "uninstall"),
+            (AuditKind::Update, "update"),
             (AuditKind::Mount, "mount"),
             (AuditKind::Unmount, "unmount"),
             (AuditKind::Failure, "failure"),

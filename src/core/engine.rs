@@ -21,12 +21,16 @@ use super::compat::parse_host_version;
 use super::csp::{CspBuilder, CspHeader, Nonce, Reporting};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::integrity::Integrity;
+use super::liveness::{Beat, Liveness, LivenessConfig};
 use super::manifest::{Capability, Manifest, ManifestOptions, PluginId};
 use super::mount::UiMode;
 use super::network::Allowlist;
-use super::permission::PermissionSet;
+use super::permission::{declared_actions, PermissionSet};
 use super::policy::{decide, decide_for_mount, Decision};
-use super::protocol::{parse_call, Level, Limits, Method, Reply};
+use super::protocol::{
+    event_message, parse_call, Level, Limits, Method, Reply, EVENT_PERMISSIONS_CHANGED, EVENT_PING,
+    EVENT_PLUGINS_CALL,
+};
 use super::provenance::{
     key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
 };
@@ -37,6 +41,7 @@ use super::sanitize::{Sanitizer, SanitizerConfig};
 use super::signature::{decode_signature, PublicKey};
 use super::storage::deferred::{self, StoragePlan};
 use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
+use super::update::{check_version, Change, ManifestDiff};
 
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -81,6 +86,11 @@ pub struct HostLimits {
     pub max_response_bytes: Option<usize>,
     /// `api.fetch` timeout in milliseconds (10 s).
     pub fetch_timeout_ms: Option<u32>,
+    /// How often iframe and worker plugins are pinged, in ms (5 s; at least 50).
+    pub heartbeat_ms: Option<u32>,
+    /// How long a plugin may leave pings unanswered before it is failed with `TIMEOUT`, in ms
+    /// (15 s, or three heartbeats if that is longer; at least two heartbeats).
+    pub unresponsive_after_ms: Option<u32>,
 }
 
 /// What bundle analysis does with error findings.
@@ -180,6 +190,84 @@ pub struct InstallInfo {
     pub warnings: Vec<String>,
 }
 
+/// An update that passed every check, awaiting consent ([`Engine::prepare_update`] →
+/// [`Engine::finish_update`]).
+#[derive(Clone, Debug)]
+pub struct PendingUpdate {
+    manifest: Manifest,
+    digest: ManifestDigest,
+    signed_by: Option<PublicKey>,
+    code: Option<VerifiedCode>,
+    diff: ManifestDiff,
+    from: String,
+    to: String,
+    warnings: Vec<String>,
+}
+
+impl PendingUpdate {
+    /// The plugin.
+    pub fn id(&self) -> &str {
+        self.manifest.id().as_str()
+    }
+    /// The installed version.
+    pub fn from(&self) -> &str {
+        &self.from
+    }
+    /// The new version.
+    pub fn to(&self) -> &str {
+        &self.to
+    }
+    /// What the update adds and removes.
+    pub fn diff(&self) -> &ManifestDiff {
+        &self.diff
+    }
+    /// Whether it widens what the plugin may do, so the user must consent.
+    pub fn needs_consent(&self) -> bool {
+        self.diff.widens()
+    }
+}
+
+/// The result of a successful update.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInfo {
+    /// The plugin.
+    pub id: String,
+    /// The version replaced.
+    pub from: String,
+    /// The version now installed.
+    pub to: String,
+    /// Entries the update added (each needed consent).
+    pub added: Vec<Change>,
+    /// Entries the update removed.
+    pub removed: Vec<Change>,
+    /// Whether consent was needed (and so given).
+    pub consent_needed: bool,
+    /// Non-fatal findings of the install checks.
+    pub warnings: Vec<String>,
+    /// Whether a mounted plugin was remounted with the new version (set by the browser layer).
+    pub remounted: bool,
+}
+
+/// What the heartbeat timer must do ([`Engine::heartbeat`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// Post `message` (a `ping` event) on the plugin's port.
+    Ping {
+        /// The plugin.
+        plugin: String,
+        /// The event's JSON text.
+        message: String,
+    },
+    /// Fail the plugin with `TIMEOUT` and tear its mount down.
+    Unresponsive {
+        /// The plugin.
+        plugin: String,
+        /// Why, for its status and the audit log.
+        message: String,
+    },
+}
+
 /// What the browser layer must do after [`Engine::handle`].
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -227,6 +315,16 @@ pub enum Outcome {
         call_id: u64,
         /// The sanitized HTML.
         html: String,
+    },
+    /// A plugin-to-plugin call: post `message` on plugin `to`'s port (a `plugins.call` event to
+    /// the callee, or the answer to the caller), then `reply` (when not empty) on the sender's.
+    Relay {
+        /// The plugin to post `message` to.
+        to: String,
+        /// JSON text.
+        message: String,
+        /// The reply to the sender, or empty.
+        reply: String,
     },
     /// The plugin kept flooding: post the reply, then tear its mount down (status is `failed`).
     Suspend {
@@ -332,6 +430,49 @@ pub struct PluginInfo {
     pub allowed_calls: u64,
 }
 
+/// What a plugin may do now, as it was last told (the welcome, then `permissions.changed`
+/// events): its capabilities and the RBAC actions it declares that the current user holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PermissionView {
+    /// Capabilities held now, sorted.
+    pub granted: Vec<&'static str>,
+    /// The plugin's own declared actions (roles, includes, routes, action sets) the current
+    /// user holds, sorted.
+    pub actions: Vec<String>,
+}
+
+/// A mounted plugin's [`PermissionView`] changed (a grant, a revocation, a user switch): post
+/// [`PermissionChange::message`] on its port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionChange {
+    /// The plugin.
+    pub plugin: String,
+    /// What it may do now.
+    pub view: PermissionView,
+}
+
+impl PermissionChange {
+    /// The host event `{v:1, event:"permissions.changed", data:{granted, actions}}`.
+    pub fn message(&self) -> String {
+        event_message(
+            EVENT_PERMISSIONS_CHANGED,
+            &json!({ "granted": self.view.granted, "actions": self.view.actions }),
+        )
+    }
+}
+
+/// What the welcome tells a plugin about itself besides its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WelcomeInfo {
+    /// What it may do now.
+    pub view: PermissionView,
+    /// The installed manifest's `version`.
+    pub version: Option<String>,
+    /// The version an update replaced (so the plugin can migrate its data); `None` until the
+    /// plugin is first updated.
+    pub previous_version: Option<String>,
+}
+
 const DEFAULT_FETCH_TIMEOUT_MS: u32 = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
 
@@ -360,6 +501,12 @@ struct Plugin {
     /// The remote-UI policy of the current mount, when it has a host-rendered UI
     /// ([`Engine::set_mount_ui`]); cleared when the mount ends.
     remote_ui: Option<Sanitizer>,
+    /// What the current mount was last told it may do (`None` while not mounted).
+    announced: Option<PermissionView>,
+    /// The version the last update replaced.
+    previous_version: Option<String>,
+    /// The heartbeat of the current iframe or worker mount ([`Engine::watch_liveness`]).
+    liveness: Option<Liveness>,
 }
 
 /// How [`Engine::fetch_done`] checks the answer to a planned fetch.
@@ -438,6 +585,37 @@ impl std::fmt::Debug for VerifiedCode {
             .finish_non_exhaustive()
     }
 }
+/// The code an install or update checked, as the plugin will keep it, and the key that
+/// signed it.
+fn verified_input(
+    id: &str,
+    input: &InstallInput,
+    provenance: &Provenance,
+    warnings: &[String],
+) -> (Option<VerifiedCode>, Option<PublicKey>) {
+    let signed_by = match provenance {
+        Provenance::Signed(s) => Some(s.key().clone()),
+        Provenance::Unsigned => None,
+    };
+    let code = input.code.clone().map(|code| VerifiedCode {
+        plugin: id.to_owned(),
+        code,
+        signed: matches!(provenance, Provenance::Signed(_)),
+        warnings: warnings.to_vec(),
+    });
+    (code, signed_by)
+}
+
+/// A `plugins.call` relayed to its callee and not answered yet.
+#[derive(Clone, Debug)]
+struct Relay {
+    caller: String,
+    call_id: u64,
+    callee: String,
+}
+
+/// Plugin-to-plugin calls awaiting their callee's answer, host-wide.
+const MAX_RELAYS: usize = 1024;
 
 /// The host's state: installed plugins, the current user, storage and the audit log.
 pub struct Engine<B: StorageBackend> {
@@ -467,6 +645,11 @@ pub struct Engine<B: StorageBackend> {
     allow_plugins: Option<AllowPlugins>,
     /// Storage calls are planned for an asynchronous backend rather than served here.
     deferred_storage: bool,
+    /// The heartbeat's timing.
+    liveness: LivenessConfig,
+    /// Plugin-to-plugin calls awaiting an answer, by the host's relay id.
+    relays: BTreeMap<u64, Relay>,
+    next_relay: u64,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -629,6 +812,8 @@ impl<B: StorageBackend> Engine<B> {
             .map(TrustedKeys::parse)
             .transpose()
             .map_err(|e| invalid(e.to_string()))?;
+        let liveness =
+            LivenessConfig::new(l.heartbeat_ms, l.unresponsive_after_ms).map_err(coded)?;
         let dangerous = config.dangerous.unwrap_or_default();
         // IndexedDB is asynchronous, and so is sealing (WebCrypto): both are planned here and
         // performed by the browser.
@@ -680,6 +865,9 @@ impl<B: StorageBackend> Engine<B> {
             route_secrets,
             allow_plugins,
             deferred_storage,
+            liveness,
+            relays: BTreeMap::new(),
+            next_relay: 0,
         })
     }
 
@@ -862,16 +1050,7 @@ impl<B: StorageBackend> Engine<B> {
             .and_then(|warnings| self.compatibility(&manifest).map(|()| warnings));
         match checks {
             Ok(warnings) => {
-                let signed_by = match &provenance {
-                    Provenance::Signed(s) => Some(s.key().clone()),
-                    Provenance::Unsigned => None,
-                };
-                let code = input.code.clone().map(|code| VerifiedCode {
-                    plugin: id.clone(),
-                    code,
-                    signed: matches!(provenance, Provenance::Signed(_)),
-                    warnings: warnings.clone(),
-                });
+                let (code, signed_by) = verified_input(&id, input, &provenance, &warnings);
                 self.rbac.register(&manifest).map_err(coded)?;
                 let perms = PermissionSet::from_manifest(&manifest);
                 let allowlist = Allowlist::new(manifest.network().to_vec());
@@ -893,6 +1072,9 @@ impl<B: StorageBackend> Engine<B> {
                         code,
                         digest,
                         signed_by,
+                        announced: None,
+                        previous_version: None,
+                        liveness: None,
                         manifest,
                     },
                 );
@@ -1040,6 +1222,201 @@ impl<B: StorageBackend> Engine<B> {
         Ok(())
     }
 
+    // ----- update -------------------------------------------------------------------------
+
+    /// First update step: parse the new manifest of installed plugin `id` and check that its
+    /// version increases. Then [`Engine::install_signature`] says which signature the adapter
+    /// must verify before [`Engine::prepare_update`]. A refusal is audited (kind `update`,
+    /// deny).
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an id that is not installed; `INVALID_MANIFEST`; `INCOMPATIBLE` for the
+    /// same or a lower version; `INVALID_ARGUMENT` for a manifest of another plugin.
+    pub fn check_update(
+        &mut self,
+        id: &str,
+        manifest_json: &str,
+        now_ms: f64,
+    ) -> Result<CheckedManifest, WardenError> {
+        let old = &self.plugins.get(id).ok_or_else(|| not_found(id))?.manifest;
+        let result = Manifest::parse(manifest_json, &self.manifest_opts)
+            .map_err(coded)
+            .and_then(|m| check_version(old, &m).map(|()| m).map_err(coded))
+            .and_then(|manifest| {
+                // invariant: the manifest parsed, so the text is JSON.
+                let digest = ManifestDigest::of_json(manifest_json).map_err(coded)?;
+                Ok(CheckedManifest { manifest, digest })
+            });
+        if let Err(e) = &result {
+            self.refuse_update(id, e, now_ms);
+        }
+        result
+    }
+
+    /// Second update step: the install checks (signature requirement, integrity, bundle
+    /// analysis, compatibility) on the new version, and the difference from the installed one.
+    /// Nothing changes yet: the installed version keeps running.
+    ///
+    /// # Errors
+    /// As [`Engine::check_update`], and the install checks' codes; audited.
+    pub fn prepare_update(
+        &mut self,
+        checked: CheckedManifest,
+        input: &InstallInput,
+        provenance: Provenance,
+        now_ms: f64,
+    ) -> Result<PendingUpdate, WardenError> {
+        let CheckedManifest { manifest, digest } = checked;
+        let id = manifest.id().as_str().to_owned();
+        let result = self
+            .plugins
+            .get(&id)
+            .ok_or_else(|| not_found(&id))
+            .and_then(|old| {
+                check_version(&old.manifest, &manifest).map_err(coded)?;
+                let warnings = self.code_checks(
+                    &manifest,
+                    &digest,
+                    input.code.as_deref(),
+                    input.integrity.as_deref(),
+                    &provenance,
+                )?;
+                self.compatibility(&manifest)?;
+                let (code, signed_by) = verified_input(&id, input, &provenance, &warnings);
+                Ok(PendingUpdate {
+                    diff: ManifestDiff::between(&old.manifest, &manifest),
+                    from: old.manifest.version().unwrap_or_default().to_owned(),
+                    to: manifest.version().unwrap_or_default().to_owned(),
+                    code,
+                    signed_by,
+                    digest,
+                    warnings,
+                    manifest,
+                })
+            });
+        if let Err(e) = &result {
+            self.refuse_update(&id, e, now_ms);
+        }
+        result
+    }
+
+    /// Last update step: apply `pending` when it narrows, or when it widens and `consented`.
+    /// Storage is kept (it is keyed by the id), so are runtime grants and revocations of
+    /// capabilities the new manifest still lists; the welcome of the next mount carries the
+    /// previous version. Audited either way. The browser layer remounts a mounted plugin.
+    ///
+    /// # Errors
+    /// `PERMISSION_DENIED` when the update widens and was not consented to (nothing changes:
+    /// the installed version keeps running); `NOT_FOUND` / `INCOMPATIBLE` when the plugin was
+    /// uninstalled or updated while consent was asked; RBAC registration errors.
+    pub fn finish_update(
+        &mut self,
+        pending: PendingUpdate,
+        consented: bool,
+        now_ms: f64,
+    ) -> Result<UpdateInfo, WardenError> {
+        let id = pending.manifest.id().as_str().to_owned();
+        let result = self.apply_update(&id, pending, consented);
+        match &result {
+            Ok(info) => {
+                self.audit.push(
+                    AuditEvent::new(AuditKind::Update, now_ms)
+                        .with_plugin(id.clone())
+                        .with_decision(AuditDecision::Allow)
+                        .with_detail(json!({
+                            "from": info.from,
+                            "to": info.to,
+                            "added": info.added.iter().map(|c| &c.value).collect::<Vec<_>>(),
+                            "removed": info.removed.iter().map(|c| &c.value).collect::<Vec<_>>(),
+                            "consented": info.consent_needed,
+                        })),
+                );
+            }
+            Err(e) => self.refuse_update(&id, e, now_ms),
+        }
+        result
+    }
+
+    fn apply_update(
+        &mut self,
+        id: &str,
+        pending: PendingUpdate,
+        consented: bool,
+    ) -> Result<UpdateInfo, WardenError> {
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        if plugin.manifest.version().unwrap_or_default() != pending.from {
+            return Err(WardenError::new(
+                ErrorCode::Incompatible,
+                format!(
+                    "plugin {id:?} is no longer at version {} (another update came first)",
+                    pending.from
+                ),
+            ));
+        }
+        let PendingUpdate {
+            manifest,
+            digest,
+            signed_by,
+            code,
+            diff,
+            from,
+            to,
+            warnings,
+        } = pending;
+        let consent_needed = diff.widens();
+        if consent_needed && !consented {
+            let words: Vec<&str> = diff.added.iter().map(|c| c.words.as_str()).collect();
+            return Err(WardenError::new(
+                ErrorCode::PermissionDenied,
+                format!(
+                    "the update of plugin {id:?} from {from} to {to} asks to {} and was not consented to; version {from} keeps running",
+                    words.join("; ")
+                ),
+            ));
+        }
+        let _ = self.rbac.unregister(manifest.id());
+        if let Err(e) = self.rbac.register(&manifest) {
+            // invariant: the installed manifest registered before; put it back as it was.
+            let _ = self.rbac.register(&plugin.manifest);
+            return Err(coded(e));
+        }
+        plugin.perms = plugin.perms.carried_over(&manifest);
+        let perms = &plugin.perms;
+        plugin.denied_requests.retain(|c| perms.is_optional(*c));
+        plugin.allowlist = Allowlist::new(manifest.network().to_vec());
+        plugin.previous_version = Some(from.clone());
+        plugin.code = code;
+        plugin.digest = digest;
+        plugin.signed_by = signed_by;
+        plugin.manifest = manifest;
+        Ok(UpdateInfo {
+            id: id.to_owned(),
+            from,
+            to,
+            added: diff.added,
+            removed: diff.removed,
+            consent_needed,
+            warnings,
+            remounted: false,
+        })
+    }
+
+    /// Record that updating `id` failed outside the engine (e.g. its signature did not verify
+    /// in the browser): audited; the installed version is untouched.
+    pub fn fail_update(&mut self, id: &str, e: &WardenError, now_ms: f64) {
+        self.refuse_update(id, e, now_ms);
+    }
+
+    fn refuse_update(&mut self, id: &str, e: &WardenError, now_ms: f64) {
+        self.audit.push(
+            AuditEvent::new(AuditKind::Update, now_ms)
+                .with_plugin(id)
+                .with_decision(AuditDecision::Deny)
+                .with_code(e.code)
+                .with_detail(json!({ "message": e.message })),
+        );
+    }
+
     // ----- lifecycle ----------------------------------------------------------------------
 
     /// The plugin's status (also for plugins whose install failed).
@@ -1165,6 +1542,30 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `NOT_FOUND` for an id that is not installed.
     pub fn set_status(&mut self, id: &str, status: Status, now_ms: f64) -> Result<(), WardenError> {
+        if !self.plugins.contains_key(id) {
+            return Err(not_found(id));
+        }
+        if matches!(
+            status,
+            Status::Installed | Status::Failed { .. } | Status::Mounting
+        ) {
+            // Calls to or from this mount will never be answered: forget them (the caller's
+            // client times them out), and free the callers' in-flight slots.
+            let gone: Vec<(u64, String)> = self
+                .relays
+                .iter()
+                .filter(|(_, r)| r.callee == id || r.caller == id)
+                .map(|(k, r)| (*k, r.caller.clone()))
+                .collect();
+            for (k, caller) in gone {
+                self.relays.remove(&k);
+                if caller != id {
+                    if let Some(c) = self.plugins.get_mut(&caller) {
+                        c.in_flight.end();
+                    }
+                }
+            }
+        }
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         let event = match &status {
             Status::Mounted => Some(AuditEvent::new(AuditKind::Mount, now_ms)),
@@ -1182,6 +1583,14 @@ impl<B: StorageBackend> Engine<B> {
             // The mount ended: so did its UI.
             plugin.remote_ui = None;
         }
+        if !matches!(status, Status::Mounted) {
+            plugin.liveness = None;
+        }
+        plugin.announced = match status {
+            // The welcome (built just before) told the plugin what it may do now.
+            Status::Mounted => Some(view_of(plugin, &self.rbac)),
+            _ => None,
+        };
         if matches!(status, Status::Mounting) {
             // A fresh mount starts with fresh counters: a plugin suspended for flooding may
             // be mounted again by the host.
@@ -1196,6 +1605,63 @@ impl<B: StorageBackend> Engine<B> {
             self.audit.push(e.with_plugin(id));
         }
         Ok(())
+    }
+
+    /// The heartbeat's timing (the browser layer's timer runs every
+    /// [`LivenessConfig::tick_ms`]).
+    pub fn liveness_config(&self) -> LivenessConfig {
+        self.liveness
+    }
+
+    /// Start the heartbeat of `id`'s current mount (an iframe or worker that just connected);
+    /// it stops when the mount ends.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    pub fn watch_liveness(&mut self, id: &str, now_ms: f64) -> Result<(), WardenError> {
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        plugin.liveness = Some(Liveness::new(self.liveness, now_ms));
+        Ok(())
+    }
+
+    /// One heartbeat tick: the pings to post and the plugins to fail with `TIMEOUT` now.
+    pub fn heartbeat(&mut self, now_ms: f64) -> Vec<Heartbeat> {
+        let mut out = Vec::new();
+        for (id, p) in self.plugins.iter_mut() {
+            let Some(l) = p.liveness.as_mut() else {
+                continue;
+            };
+            match l.tick(now_ms) {
+                Beat::Idle => {}
+                Beat::Ping(seq) => out.push(Heartbeat::Ping {
+                    plugin: id.clone(),
+                    message: event_message(EVENT_PING, &json!({ "seq": seq })),
+                }),
+                Beat::Unresponsive { silent_ms } => {
+                    p.liveness = None;
+                    out.push(Heartbeat::Unresponsive {
+                        plugin: id.clone(),
+                        message: format!(
+                            "plugin {id:?} did not answer the host's pings for {} ms (limits.unresponsiveAfterMs = {}); it was stopped",
+                            silent_ms.round(),
+                            self.liveness.unresponsive_after_ms
+                        ),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// A `pong` with `seq` came from `id`'s port. `true` when it answered a ping (it is then
+    /// consumed: no rate limit, no reply); `false` for anything else, which the caller handles
+    /// as any other message.
+    pub fn pong(&mut self, id: &str, seq: u64, now_ms: f64) -> bool {
+        self.plugins
+            .get_mut(id)
+            .filter(|p| matches!(p.status, Status::Mounted))
+            .and_then(|p| p.liveness.as_mut())
+            .is_some_and(|l| l.pong(seq, now_ms))
     }
 
     /// Give the current mount of `id` a host-rendered UI (`Some`, from the mount plan) or none.
@@ -1238,11 +1704,17 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     /// Grant a capability the manifest lists (e.g. an optional one), effective at once.
+    /// Answers the `permissions.changed` events to post (none when nothing changed).
     ///
     /// # Errors
     /// `NOT_FOUND`; `PERMISSION_DENIED` when the manifest does not list it; `INVALID_ARGUMENT`
     /// for an unknown capability.
-    pub fn grant(&mut self, id: &str, permission: &str, now_ms: f64) -> Result<(), WardenError> {
+    pub fn grant(
+        &mut self,
+        id: &str,
+        permission: &str,
+        now_ms: f64,
+    ) -> Result<Vec<PermissionChange>, WardenError> {
         let cap = Capability::parse(permission).map_err(|e| invalid(e.to_string()))?;
         let p = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         p.perms.grant(cap).map_err(coded)?;
@@ -1252,14 +1724,20 @@ impl<B: StorageBackend> Engine<B> {
                 .with_plugin(id)
                 .with_detail(json!({ "permission": cap.as_str() })),
         );
-        Ok(())
+        Ok(self.permission_changes())
     }
 
-    /// Revoke a capability, effective for the plugin's very next message.
+    /// Revoke a capability, effective for the plugin's very next message. Answers the
+    /// `permissions.changed` events to post (none when nothing changed).
     ///
     /// # Errors
     /// `NOT_FOUND`; `INVALID_ARGUMENT` for an unknown capability.
-    pub fn revoke(&mut self, id: &str, permission: &str, now_ms: f64) -> Result<(), WardenError> {
+    pub fn revoke(
+        &mut self,
+        id: &str,
+        permission: &str,
+        now_ms: f64,
+    ) -> Result<Vec<PermissionChange>, WardenError> {
         let cap = Capability::parse(permission).map_err(|e| invalid(e.to_string()))?;
         let p = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         p.perms.revoke(cap);
@@ -1275,7 +1753,43 @@ impl<B: StorageBackend> Engine<B> {
                 .with_plugin(id)
                 .with_detail(json!({ "permission": cap.as_str() })),
         );
-        Ok(())
+        Ok(self.permission_changes())
+    }
+
+    /// The `permissions.changed` events owed to mounted plugins: each one whose
+    /// [`PermissionView`] differs from what it was last told, which becomes what it was told.
+    /// [`Engine::grant`], [`Engine::revoke`] and [`Engine::set_user`] answer these themselves;
+    /// call this after [`Engine::permission_answer`].
+    pub fn permission_changes(&mut self) -> Vec<PermissionChange> {
+        let rbac = &self.rbac;
+        let mut out = Vec::new();
+        for (id, p) in self.plugins.iter_mut() {
+            let Some(announced) = &p.announced else {
+                continue;
+            };
+            let view = view_of(p, rbac);
+            if *announced != view {
+                p.announced = Some(view.clone());
+                out.push(PermissionChange {
+                    plugin: id.clone(),
+                    view,
+                });
+            }
+        }
+        out
+    }
+
+    /// What the welcome tells plugin `id`: its permission view, version and previous version.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`.
+    pub fn welcome_info(&self, id: &str) -> Result<WelcomeInfo, WardenError> {
+        let p = self.plugins.get(id).ok_or_else(|| not_found(id))?;
+        Ok(WelcomeInfo {
+            view: view_of(p, &self.rbac),
+            version: p.manifest.version().map(str::to_owned),
+            previous_version: p.previous_version.clone(),
+        })
     }
 
     // ----- calls --------------------------------------------------------------------------
@@ -1463,6 +1977,15 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
+        let method = match method {
+            Method::PluginsCall { plugin, name, args } => {
+                return self.plugins_call(id, call_id, &plugin, &name, args)
+            }
+            Method::PluginsRespond { call, result } => {
+                return self.plugins_respond(id, call_id, call, result)
+            }
+            m => m,
+        };
         let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         if self.deferred_storage {
@@ -1694,6 +2217,10 @@ impl<B: StorageBackend> Engine<B> {
                 level: level.unwrap_or(Level::Info),
                 reply: Reply::ok(call_id, Some(&Value::Null)),
             }),
+            Method::PluginsCall { .. } | Method::PluginsRespond { .. } => Err(WardenError::new(
+                ErrorCode::Internal,
+                "plugins.* calls are served by plugins_call / plugins_respond",
+            )),
             Method::UiRender { html } => {
                 // invariant: the policy allowed ui.render only with a remote UI; refuse otherwise.
                 let Some(ui) = &plugin.remote_ui else {
@@ -1706,6 +2233,133 @@ impl<B: StorageBackend> Engine<B> {
                 Ok(Outcome::Render { call_id, html })
             }
         }
+    }
+
+    /// `plugins.call` from `caller`: both declarations (the caller's `consumes`, the callee's
+    /// `exposes`) and the current user's RBAC action of the exposure are checked, then the
+    /// call is relayed to the callee with the true caller `{pluginId, version}`.
+    fn plugins_call(
+        &mut self,
+        caller: &str,
+        call_id: u64,
+        callee: &str,
+        name: &str,
+        args: Value,
+    ) -> Result<Outcome, WardenError> {
+        let denied = |message: String| WardenError::new(ErrorCode::PermissionDenied, message);
+        let c = self.plugins.get(caller).ok_or_else(|| not_found(caller))?;
+        let declared = c
+            .manifest
+            .consumes()
+            .iter()
+            .any(|x| x.plugin().as_str() == callee && x.name() == name);
+        if !declared {
+            return Err(denied(format!(
+                "plugin {caller:?} does not declare {{\"plugin\": {callee:?}, \"name\": {name:?}}} in its manifest's consumes"
+            )));
+        }
+        let caller_version = c.manifest.version().map(str::to_owned);
+        let target = self.plugins.get(callee).ok_or_else(|| not_found(callee))?;
+        let Some(exposure) = target.manifest.exposes().iter().find(|x| x.name() == name) else {
+            return Err(denied(format!(
+                "plugin {callee:?} does not expose {name:?}"
+            )));
+        };
+        if let Some(action) = exposure.action() {
+            if !self.rbac.holds(action) {
+                let mut e = denied(format!(
+                    "{callee:?}.{name} needs the action {:?}, which the current user does not hold",
+                    action.as_str()
+                ));
+                e.permission = Some(action.as_str().to_owned());
+                return Err(e);
+            }
+        }
+        if !matches!(target.status, Status::Mounted) {
+            return Err(WardenError::new(
+                ErrorCode::NotFound,
+                format!("plugin {callee:?} is not running"),
+            ));
+        }
+        if self.relays.len() >= MAX_RELAYS {
+            return Err(WardenError::new(
+                ErrorCode::RateLimited,
+                "too many plugin-to-plugin calls in flight",
+            ));
+        }
+        let c = self
+            .plugins
+            .get_mut(caller)
+            .ok_or_else(|| not_found(caller))?;
+        if !c.in_flight.try_begin() {
+            return Err(WardenError::new(
+                ErrorCode::RateLimited,
+                "too many calls in flight",
+            ));
+        }
+        self.next_relay += 1;
+        let relay = self.next_relay;
+        self.relays.insert(
+            relay,
+            Relay {
+                caller: caller.to_owned(),
+                call_id,
+                callee: callee.to_owned(),
+            },
+        );
+        Ok(Outcome::Relay {
+            to: callee.to_owned(),
+            message: event_message(
+                EVENT_PLUGINS_CALL,
+                &json!({
+                    "call": relay,
+                    "name": name,
+                    "args": args,
+                    "caller": { "pluginId": caller, "version": caller_version },
+                }),
+            ),
+            reply: String::new(),
+        })
+    }
+
+    /// `plugins.respond` from `callee`: the answer to relayed call `relay`, passed to its caller.
+    fn plugins_respond(
+        &mut self,
+        callee: &str,
+        call_id: u64,
+        relay: u64,
+        result: Result<Value, String>,
+    ) -> Result<Outcome, WardenError> {
+        let Some(r) = self.relays.get(&relay).filter(|r| r.callee == callee) else {
+            return Err(WardenError::new(
+                ErrorCode::NotFound,
+                format!("no plugins.call {relay} is waiting for an answer from plugin {callee:?}"),
+            ));
+        };
+        let Relay {
+            caller,
+            call_id: caller_call,
+            ..
+        } = r.clone();
+        self.relays.remove(&relay);
+        if let Some(c) = self.plugins.get_mut(&caller) {
+            c.in_flight.end();
+        }
+        let answer = match result {
+            Ok(v) => Reply::ok(caller_call, Some(&v)),
+            Err(m) => Reply::err(
+                caller_call,
+                &WardenError::new(
+                    ErrorCode::Internal,
+                    format!("plugin {callee:?} answered with an error: {m}"),
+                ),
+            ),
+        };
+        Ok(Outcome::Relay {
+            to: caller,
+            message: answer,
+            reply: Reply::ok(call_id, Some(&Value::Null)),
+        })
     }
 
     /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.
@@ -1833,14 +2487,15 @@ impl<B: StorageBackend> Engine<B> {
 
     // ----- RBAC -----------------------------------------------------------------------------
 
-    /// Replace the current user; every RBAC answer changes at once.
+    /// Replace the current user; every RBAC answer changes at once. Answers the
+    /// `permissions.changed` events owed to plugins whose declared actions the switch changed.
     ///
     /// # Errors
     /// `INVALID_ARGUMENT` for a malformed user.
-    pub fn set_user(&mut self, user: Value) -> Result<(), WardenError> {
+    pub fn set_user(&mut self, user: Value) -> Result<Vec<PermissionChange>, WardenError> {
         let user = UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))?;
         self.rbac.set_user(user);
-        Ok(())
+        Ok(self.permission_changes())
     }
 
     /// Whether the current user holds `action`: with any scope when `scope` is `None`, else
@@ -2107,6 +2762,24 @@ fn duplicate_fetch(call_id: u64) -> WardenError {
         ErrorCode::MessageRejected,
         format!("call id {call_id} is already in flight for a route request; use a fresh id"),
     )
+}
+
+/// What `plugin` may do now: its capabilities, and the actions its manifest declares that the
+/// current user holds.
+fn view_of(plugin: &Plugin, rbac: &Rbac) -> PermissionView {
+    PermissionView {
+        granted: plugin
+            .perms
+            .granted()
+            .into_iter()
+            .map(Capability::as_str)
+            .collect(),
+        actions: declared_actions(&plugin.manifest)
+            .into_iter()
+            .filter(|a| rbac.holds(a))
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+    }
 }
 
 fn describe_findings(report: &AnalysisReport) -> Vec<String> {

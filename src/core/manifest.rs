@@ -1017,8 +1017,50 @@ pub struct Manifest {
     includes: Vec<Include>,
     routes: Vec<Route>,
     action_sets: Vec<ActionSetExtension>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    exposes: Vec<Exposure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    consumes: Vec<Consumption>,
     #[serde(skip)]
     extra: Map<String, Value>,
+}
+
+/// An `exposes[]` entry: a function other plugins may call (`sdk.plugins.handle(name, …)`),
+/// optionally only for users holding `action` (in the plugin's own namespace).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Exposure {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<Action>,
+}
+
+impl Exposure {
+    /// The function's name (`[A-Za-z0-9._:-]{1,64}`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The RBAC action the current user must hold for a call, if any.
+    pub fn action(&self) -> Option<&Action> {
+        self.action.as_ref()
+    }
+}
+
+/// A `consumes[]` entry: another plugin's function this plugin calls (`sdk.plugins.call`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Consumption {
+    plugin: PluginId,
+    name: String,
+}
+
+impl Consumption {
+    /// The plugin called.
+    pub fn plugin(&self) -> &PluginId {
+        &self.plugin
+    }
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 fn serialize_network<S: Serializer>(v: &[NetworkEntry], s: S) -> Result<S::Ok, S::Error> {
@@ -1163,6 +1205,27 @@ impl Manifest {
     pub fn action_sets(&self) -> &[ActionSetExtension] {
         &self.action_sets
     }
+
+    /// `exposes`: the functions other plugins may call.
+    ///
+    /// ```
+    /// use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+    /// let m = Manifest::parse(r#"{"id":"acme-app","name":"A","exposes":[{"name":"docs.search",
+    ///     "action":"acme-app.docs:read"}],"consumes":[{"plugin":"other-app","name":"ping"}]}"#,
+    ///     &ManifestOptions::default()).unwrap();
+    /// assert_eq!(m.exposes()[0].name(), "docs.search");
+    /// assert_eq!(m.consumes()[0].plugin().as_str(), "other-app");
+    /// assert!(Manifest::parse(r#"{"id":"acme-app","name":"A","exposes":[{"name":"x",
+    ///     "action":"other-app.docs:read"}]}"#, &ManifestOptions::default()).is_err());
+    /// ```
+    pub fn exposes(&self) -> &[Exposure] {
+        &self.exposes
+    }
+
+    /// `consumes`: the other plugins' functions this plugin calls.
+    pub fn consumes(&self) -> &[Consumption] {
+        &self.consumes
+    }
     /// Unknown top-level fields, kept as found and otherwise ignored.
     pub fn extra(&self) -> &Map<String, Value> {
         &self.extra
@@ -1187,6 +1250,8 @@ const TOP_KEYS: &[&str] = &[
     "includes",
     "routes",
     "actionSets",
+    "exposes",
+    "consumes",
 ];
 
 #[derive(Default)]
@@ -1474,6 +1539,8 @@ fn parse_manifest(
     let includes = parse_includes(cx, obj, ns);
     let routes = parse_routes(cx, obj, ns);
     let action_sets = parse_action_sets(cx, obj, ns);
+    let exposes = parse_exposes(cx, obj, ns);
+    let consumes = parse_consumes(cx, obj);
 
     Some(Manifest {
         id: id?,
@@ -1491,6 +1558,8 @@ fn parse_manifest(
         includes,
         routes,
         action_sets,
+        exposes,
+        consumes,
         extra: Map::new(),
     })
 }
@@ -2138,6 +2207,91 @@ fn parse_action_sets(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<A
         }
         if let Some(action) = target {
             out.push(ActionSetExtension { action, actions });
+        }
+    }
+    out
+}
+
+/// A function name of `exposes` / `consumes`: `[A-Za-z0-9._:-]{1,64}`.
+fn function_name(cx: &mut Cx, o: &Map<String, Value>, p: &str) -> Option<String> {
+    let s = cx.string(o, p, "name", true, 64)?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if !ok {
+        cx.push(
+            &field(p, "name"),
+            format!(
+                "expected 1 to 64 characters of [A-Za-z0-9._:-], found {}",
+                show(s)
+            ),
+        );
+        return None;
+    }
+    Some(s.to_owned())
+}
+
+fn parse_exposes(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<Exposure> {
+    let mut out: Vec<Exposure> = Vec::new();
+    for (i, v) in cx
+        .array(obj, "", "exposes")
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let p = format!("exposes[{i}]");
+        let Some(o) = cx.object(v, &p) else { continue };
+        cx.near_misses(o, &p, &["name", "action"]);
+        let name = function_name(cx, o, &p);
+        let action = cx
+            .string(o, &p, "action", false, MAX_ACTION_BYTES * 4)
+            .and_then(|s| cx.action(s, &field(&p, "action"), ns, true));
+        let had_action = o.get("action").is_some_and(|v| !v.is_null());
+        if let Some(name) = name {
+            if out.iter().any(|e| e.name == name) {
+                cx.push(
+                    &field(&p, "name"),
+                    format!("{} is exposed twice", show(&name)),
+                );
+            } else if action.is_some() || !had_action {
+                out.push(Exposure { name, action });
+            }
+        }
+    }
+    out
+}
+
+fn parse_consumes(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<Consumption> {
+    let mut out: Vec<Consumption> = Vec::new();
+    for (i, v) in cx
+        .array(obj, "", "consumes")
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let p = format!("consumes[{i}]");
+        let Some(o) = cx.object(v, &p) else { continue };
+        cx.near_misses(o, &p, &["plugin", "name"]);
+        let plugin = cx
+            .string(o, &p, "plugin", true, 64 * 4)
+            .and_then(|s| match validate_id(s) {
+                Ok(()) => Some(PluginId(s.to_owned())),
+                Err(m) => {
+                    cx.push(&field(&p, "plugin"), m);
+                    None
+                }
+            });
+        let name = function_name(cx, o, &p);
+        if let (Some(plugin), Some(name)) = (plugin, name) {
+            if out.iter().any(|c| c.plugin == plugin && c.name == name) {
+                cx.push(
+                    &p,
+                    format!("{}/{} is listed twice", plugin.as_str(), show(&name)),
+                );
+            } else {
+                out.push(Consumption { plugin, name });
+            }
         }
     }
     out

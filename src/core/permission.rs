@@ -348,10 +348,78 @@ impl PermissionSet {
         self.optional.contains(&cap)
     }
 
+    /// The permissions of `manifest` (an update of this plugin), keeping what the host and the
+    /// user decided that still applies: runtime grants of capabilities the new manifest still
+    /// lists as optional, and revocations of capabilities it still lists.
+    ///
+    /// ```
+    /// use plugin_warden::core::manifest::{Capability, Manifest, ManifestOptions};
+    /// use plugin_warden::core::permission::PermissionSet;
+    /// let m = |opt: &str| Manifest::parse(&format!(
+    ///     r#"{{"id":"acme-app","name":"A","permissions":["storage"],"optionalPermissions":{opt}}}"#),
+    ///     &ManifestOptions::default()).unwrap();
+    /// let mut old = PermissionSet::from_manifest(&m(r#"["api:write","ui:notify"]"#));
+    /// old.grant(Capability::ApiWrite).unwrap();
+    /// old.grant(Capability::UiNotify).unwrap();
+    /// old.revoke(Capability::Storage);
+    /// let new = old.carried_over(&m(r#"["api:write"]"#));
+    /// assert!(new.has(Capability::ApiWrite));
+    /// assert!(!new.has(Capability::UiNotify)); // no longer declared
+    /// assert!(!new.has(Capability::Storage)); // still revoked
+    /// ```
+    pub fn carried_over(&self, manifest: &Manifest) -> PermissionSet {
+        let mut next = PermissionSet::from_manifest(manifest);
+        for c in &self.granted {
+            if next.optional.contains(c) {
+                next.granted.insert(*c);
+            }
+        }
+        for c in &self.revoked {
+            if next.is_listed(*c) {
+                next.revoked.insert(*c);
+            }
+        }
+        next
+    }
+
     /// Whether the manifest lists `cap` at all (required, implied or optional).
     pub fn is_listed(&self, cap: Capability) -> bool {
         self.required.contains(&cap) || self.optional.contains(&cap)
     }
+}
+
+/// Every action `manifest` declares in its own namespace: its roles' actions, its includes'
+/// and routes' required actions, and what it adds to folder action sets, sorted.
+///
+/// ```
+/// use plugin_warden::core::manifest::{Manifest, ManifestOptions};
+/// use plugin_warden::core::permission::declared_actions;
+/// let m = Manifest::parse(r#"{"id":"acme-app","name":"A","includes":[{"type":"page","name":"P",
+///     "path":"/a/acme-app/p","action":"acme-app.p:read"}]}"#, &ManifestOptions::default()).unwrap();
+/// let names: Vec<_> = declared_actions(&m).iter().map(|a| a.as_str().to_owned()).collect();
+/// assert_eq!(names, ["acme-app.p:read"]);
+/// ```
+pub fn declared_actions(manifest: &Manifest) -> BTreeSet<Action> {
+    let mut out = BTreeSet::new();
+    for r in manifest.roles() {
+        out.extend(r.role().permissions().iter().map(|p| p.action().clone()));
+    }
+    out.extend(
+        manifest
+            .includes()
+            .iter()
+            .filter_map(|i| i.action().cloned()),
+    );
+    out.extend(
+        manifest
+            .routes()
+            .iter()
+            .filter_map(|r| r.req_action().cloned()),
+    );
+    for s in manifest.action_sets() {
+        out.extend(s.actions().iter().cloned());
+    }
+    out
 }
 
 #[cfg(test)]

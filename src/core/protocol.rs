@@ -65,6 +65,21 @@ pub const PROTOCOL_VERSION: u64 = 1;
 /// The namespace of handshake messages on `window.postMessage` (`ns`).
 pub const NAMESPACE: &str = "plugin-warden";
 
+/// Host event: a plugin's capabilities or declared actions changed; data
+/// `{granted: string[], actions: string[]}` (`sdk.permissions.onChange`).
+pub const EVENT_PERMISSIONS_CHANGED: &str = "permissions.changed";
+
+/// Host event: a liveness probe, data `{seq}`; the client answers [`EVENT_PONG`] by itself.
+pub const EVENT_PING: &str = "ping";
+
+/// Plugin → host: the answer to a [`EVENT_PING`], `{v:1, event:"pong", data:{seq}}` (not a
+/// call: no id, no reply, not rate-limited when it answers the outstanding ping).
+pub const EVENT_PONG: &str = "pong";
+
+/// Host event to a callee: another plugin called one of its `exposes`; data
+/// `{call, name, args, caller: {pluginId, version}}`; the client answers with `plugins.respond`.
+pub const EVENT_PLUGINS_CALL: &str = "plugins.call";
+
 /// The largest integer JS represents exactly (`Number.MAX_SAFE_INTEGER`, 2^53 - 1).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
@@ -73,7 +88,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
 
 /// Every method of DESIGN.md §5, by wire name.
-pub const METHOD_NAMES: [&str; 15] = [
+pub const METHOD_NAMES: [&str; 17] = [
     "storage.get",
     "storage.set",
     "storage.remove",
@@ -89,6 +104,8 @@ pub const METHOD_NAMES: [&str; 15] = [
     "events.emit",
     "ui.notify",
     "ui.render",
+    "plugins.call",
+    "plugins.respond",
 ];
 
 const MAX_PERMISSION_BYTES: usize = 256;
@@ -473,6 +490,23 @@ pub enum Method {
         /// Plugin HTML, sanitized by the host on the way into its shadow root.
         html: String,
     },
+    /// `plugins.call {plugin, name, args}`: call another plugin's exposed function.
+    PluginsCall {
+        /// The plugin called (`[a-z0-9-]{3,64}`, checked against the manifests by the engine).
+        plugin: String,
+        /// The function (`[A-Za-z0-9._:-]{1,64}`).
+        name: String,
+        /// Any JSON value.
+        args: Value,
+    },
+    /// `plugins.respond {call, value}` or `{call, error}`: a callee's answer to a
+    /// `plugins.call` event.
+    PluginsRespond {
+        /// The host's id of the relayed call (from the event).
+        call: u64,
+        /// The value, or the error message (at most 1024 characters).
+        result: Result<Value, String>,
+    },
 }
 
 impl Method {
@@ -499,6 +533,8 @@ impl Method {
             Method::EventsEmit { .. } => "events.emit",
             Method::UiNotify { .. } => "ui.notify",
             Method::UiRender { .. } => "ui.render",
+            Method::PluginsCall { .. } => "plugins.call",
+            Method::PluginsRespond { .. } => "plugins.respond",
         }
     }
 
@@ -544,6 +580,8 @@ impl Method {
             | Method::EventsEmit { .. } => Some("events"),
             Method::UiNotify { .. } => Some("ui:notify"),
             Method::UiRender { .. } => Some("ui:render"),
+            // Gated by the manifests' `consumes` / `exposes` and the user's RBAC instead.
+            Method::PluginsCall { .. } | Method::PluginsRespond { .. } => None,
         }
     }
 
@@ -617,6 +655,18 @@ impl Method {
                 }
             }
             Method::UiRender { html } => put("html", Value::String(html.clone())),
+            Method::PluginsCall { plugin, name, args } => {
+                put("plugin", Value::String(plugin.clone()));
+                put("name", Value::String(name.clone()));
+                put("args", args.clone());
+            }
+            Method::PluginsRespond { call, result } => {
+                put("call", Value::from(*call));
+                match result {
+                    Ok(v) => put("value", v.clone()),
+                    Err(m) => put("error", Value::String(m.clone())),
+                }
+            }
         }
         Value::Object(p)
     }
@@ -769,13 +819,54 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
         "ui.render" => Method::UiRender {
             html: p.required_str("html", "a string of HTML")?,
         },
+        "plugins.call" => {
+            const PLUGIN: &str = "a plugin id ([a-z0-9-]{3,64})";
+            const NAME: &str = "a function name matching [A-Za-z0-9._:-]{1,64}";
+            let plugin = p.required_str("plugin", PLUGIN)?;
+            let plugin_ok = (3..=64).contains(&plugin.len())
+                && plugin
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !plugin_ok {
+                return Err(p.invalid("plugin", PLUGIN, describe_str(&plugin)));
+            }
+            let name = p.required_str("name", NAME)?;
+            if name.len() > 64 || !is_event_name(&name) {
+                return Err(p.invalid("name", NAME, describe_str(&name)));
+            }
+            Method::PluginsCall {
+                plugin,
+                name,
+                args: p.required("args", "a JSON value")?,
+            }
+        }
+        "plugins.respond" => {
+            const CALL: &str = "the call id of a plugins.call event";
+            let raw = p.required("call", CALL)?;
+            let Some(call) = safe_integer(&raw) else {
+                return Err(p.invalid("call", CALL, describe(&raw)));
+            };
+            let error = p.optional_str("error", "a string of at most 1024 characters")?;
+            let result = match error {
+                Some(m) if m.chars().count() > MAX_REASON_CHARS => {
+                    return Err(p.invalid(
+                        "error",
+                        "a string of at most 1024 characters",
+                        format!("{} characters", m.chars().count()),
+                    ))
+                }
+                Some(m) => Err(m),
+                None => Ok(p.required("value", "a JSON value (or an error string)")?),
+            };
+            Method::PluginsRespond { call, result }
+        }
         other => {
             return Err(ProtocolError::Invalid {
                 id: Some(id),
                 path: "method".to_owned(),
                 expected: "a known method (storage.get|set|remove|keys|clear, api.fetch|canFetch, \
                            permissions.list|has|request, events.subscribe|unsubscribe|emit, \
-                           ui.notify|render)",
+                           ui.notify|render, plugins.call|respond)",
                 found: describe_str(other),
             })
         }
@@ -796,6 +887,8 @@ fn allowed_params(name: &str) -> &'static str {
         "events.emit" => "name, data",
         "ui.notify" => "message, level",
         "ui.render" => "html",
+        "plugins.call" => "plugin, name, args",
+        "plugins.respond" => "call, value | error",
         _ => "none",
     }
 }

@@ -1,6 +1,6 @@
-//! Default UI when the host gives no `onPermissionRequest` / `onNotify`: an accessible modal
-//! `<dialog>` that names the plugin, the permission and the plugin's reason, and a polite
-//! status toast. Built with DOM methods and `textContent` only (no HTML strings), and styled
+//! Default UI when the host gives no `onPermissionRequest` / `onUpdateConsent` / `onNotify`: an
+//! accessible modal `<dialog>` that names the plugin, the permission and the plugin's reason (or
+//! an update's versions and each addition in words), and a polite status toast. Built with DOM methods and `textContent` only (no HTML strings), and styled
 //! through the CSSOM, so it works under Trusted Types and a strict `style-src`.
 
 use js_sys::Promise;
@@ -28,6 +28,28 @@ fn style(e: &Element, props: &[(&str, &str)]) {
 
 /// Ask the user; resolves `true` only when they press "Allow".
 pub(crate) fn ask(plugin: &str, permission: &str, reason: &str) -> Promise {
+    confirm(
+        &format!("{plugin} asks for \u{201c}{permission}\u{201d}"),
+        &format!("Its reason: {reason}"),
+        &[],
+        "Allow",
+    )
+}
+
+/// Ask the user whether `plugin` may update from `from` to `to`, listing each addition in
+/// words; resolves `true` only when they press "Update".
+pub(crate) fn ask_update(plugin: &str, from: &str, to: &str, additions: &[&str]) -> Promise {
+    confirm(
+        &format!("Update {plugin} from {from} to {to}?"),
+        "The new version asks for more than the installed one. It would be able to:",
+        additions,
+        "Update",
+    )
+}
+
+/// An accessible modal: a title (the dialog's label), a paragraph, an optional list, and two
+/// buttons; "Deny" has focus, Escape is a "no".
+fn confirm(title: &str, text: &str, items: &[&str], allow_label: &str) -> Promise {
     let Some(doc) = document() else {
         return Promise::resolve(&JsValue::FALSE);
     };
@@ -35,15 +57,11 @@ pub(crate) fn ask(plugin: &str, permission: &str, reason: &str) -> Promise {
         let dialog: web_sys::HtmlDialogElement =
             doc.create_element("dialog").ok()?.dyn_into().ok()?;
         let title_id = format!("pw-perm-{}", super::sys::nonce_hex().ok()?);
-        let title = el(
-            &doc,
-            "h2",
-            &format!("{plugin} asks for \u{201c}{permission}\u{201d}"),
-        )?;
-        title.set_id(&title_id);
+        let heading = el(&doc, "h2", title)?;
+        heading.set_id(&title_id);
         let _ = dialog.set_attribute("aria-labelledby", &title_id);
-        let why = el(&doc, "p", &format!("Its reason: {reason}"))?;
-        let allow = el(&doc, "button", "Allow")?;
+        let why = el(&doc, "p", text)?;
+        let allow = el(&doc, "button", allow_label)?;
         let deny = el(&doc, "button", "Deny")?;
         let _ = allow.set_attribute("type", "button");
         let _ = deny.set_attribute("type", "button");
@@ -55,8 +73,16 @@ pub(crate) fn ask(plugin: &str, permission: &str, reason: &str) -> Promise {
             ],
         );
         style(&allow, &[("margin-right", "0.5rem")]);
-        dialog.append_with_node_3(&title, &why, &allow).ok()?;
-        dialog.append_with_node_1(&deny).ok()?;
+        dialog.append_with_node_2(&heading, &why).ok()?;
+        if !items.is_empty() {
+            let list = doc.create_element("ul").ok()?;
+            for item in items {
+                let li = el(&doc, "li", item)?;
+                list.append_child(&li).ok()?;
+            }
+            dialog.append_with_node_1(&list).ok()?;
+        }
+        dialog.append_with_node_2(&allow, &deny).ok()?;
         doc.body()?.append_child(&dialog).ok()?;
         let d = dialog.clone();
         let promise = Promise::new(&mut |resolve, _| {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -26,13 +26,14 @@ use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
 use crate::core::csp::RunnerKind;
 use crate::core::engine::{
-    Engine, FetchPlan, FetchResponse, HostConfig, Outcome, Status, VerifiedCode,
+    Engine, FetchPlan, FetchResponse, Heartbeat, HostConfig, Outcome, PendingUpdate,
+    PermissionChange, Status, VerifiedCode,
 };
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::RetryPolicy;
-use crate::core::protocol::{event_message, Level, Reply};
+use crate::core::protocol::{event_message, Level, Reply, EVENT_PONG};
 use crate::core::provenance::Provenance;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{decode_key, MemoryBackend, StorageBackend};
@@ -59,6 +60,7 @@ pub(crate) struct Callbacks {
     pub(crate) on_audit: Option<Function>,
     pub(crate) on_event: Option<Function>,
     pub(crate) on_notify: Option<Function>,
+    pub(crate) on_update_consent: Option<Function>,
 }
 
 enum Phase {
@@ -93,6 +95,10 @@ struct RunnerJob {
 const REFUSAL_GRACE_MS: u32 = 1_000;
 
 struct Mount {
+    /// The element the host mounted into, and the mount options as given: an update remounts
+    /// the plugin with both.
+    container: Element,
+    options: JsValue,
     frame: Option<Frame>,
     nonce: String,
     phase: Phase,
@@ -153,6 +159,8 @@ pub(crate) struct Host {
     window_listener: RefCell<Option<EventListener>>,
     /// The window's `storage` event: another tab changed plugin data in the same storage area.
     storage_listener: RefCell<Option<EventListener>>,
+    /// The liveness timer (every `LivenessConfig::tick_ms`), dropped by `destroy`.
+    heartbeat: RefCell<Option<Interval>>,
     ignored_messages: Cell<u64>,
     rejected_handshakes: Cell<u64>,
     audit_seq: Cell<u64>,
@@ -254,6 +262,7 @@ impl Host {
             mounts: RefCell::new(BTreeMap::new()),
             window_listener: RefCell::new(None),
             storage_listener: RefCell::new(None),
+            heartbeat: RefCell::new(None),
             ignored_messages: Cell::new(0),
             rejected_handshakes: Cell::new(0),
             audit_seq: Cell::new(0),
@@ -284,6 +293,13 @@ impl Host {
             }
         });
         *host.storage_listener.borrow_mut() = Some(storage_listener);
+        let tick_ms = host.engine.borrow().liveness_config().tick_ms();
+        let weak = Rc::downgrade(&host);
+        *host.heartbeat.borrow_mut() = Some(Interval::new(tick_ms, move || {
+            if let Some(host) = weak.upgrade() {
+                host.on_heartbeat();
+            }
+        }));
         Ok(host)
     }
 
@@ -420,6 +436,7 @@ impl Host {
                 format!("plugin {id:?} is already mounted; unmount it first"),
             ));
         }
+        let given = opts.clone();
         // A `render` function (first-party shadow mounts) is not JSON: take it off first.
         let render = Reflect::get(&opts, &"render".into())
             .ok()
@@ -474,7 +491,7 @@ impl Host {
                 (frame, job(RunnerKind::Frame, code, csp)?, None)
             }
             MountPlan::Shadow { html, .. } => {
-                return self.mount_shadow(id, &document, element, html.as_deref(), render)
+                return self.mount_shadow(id, &document, element, &given, html.as_deref(), render)
             }
         };
         let refusal = match (&plan.source, &plan.csp) {
@@ -541,6 +558,8 @@ impl Host {
         self.mounts.borrow_mut().insert(
             id.to_owned(),
             Mount {
+                container: element.clone(),
+                options: given.clone(),
                 frame: Some(frame),
                 nonce,
                 phase: Phase::AwaitingHello {
@@ -591,13 +610,7 @@ impl Host {
 
     /// Post a host event to one connected plugin (nothing if it is not connected).
     fn send_event(&self, id: &str, name: &str, data: &serde_json::Value) {
-        if let Some(Mount {
-            phase: Phase::Connected { port, .. },
-            ..
-        }) = self.mounts.borrow().get(id)
-        {
-            post(port, &event_message(name, data));
-        }
+        self.post_to(id, &event_message(name, data));
     }
 
     fn mount_shadow(
@@ -605,6 +618,7 @@ impl Host {
         id: &str,
         document: &web_sys::Document,
         element: &Element,
+        given: &JsValue,
         html: Option<&str>,
         render: Option<Function>,
     ) -> Result<Promise, WardenError> {
@@ -631,6 +645,8 @@ impl Host {
         self.mounts.borrow_mut().insert(
             id.to_owned(),
             Mount {
+                container: element.clone(),
+                options: given.clone(),
                 frame: None,
                 nonce: String::new(),
                 phase: Phase::Shadow { host_element, port },
@@ -728,6 +744,87 @@ impl Host {
         }
         self.window_listener.borrow_mut().take();
         self.storage_listener.borrow_mut().take();
+        self.heartbeat.borrow_mut().take();
+    }
+
+    // ----- liveness, permission changes, updates -------------------------------------------
+
+    /// The heartbeat timer: post the pings the engine asks for, fail the silent plugins. Never
+    /// waits on a plugin.
+    fn on_heartbeat(&self) {
+        let beats = self.engine.borrow_mut().heartbeat(now());
+        for beat in beats {
+            match beat {
+                Heartbeat::Ping { plugin, message } => self.post_to(&plugin, &message),
+                Heartbeat::Unresponsive { plugin, message } => {
+                    self.fail(&plugin, ErrorCode::Timeout, &message)
+                }
+            }
+        }
+    }
+
+    /// Post JSON text on a connected plugin's port (nothing if it is not connected).
+    fn post_to(&self, id: &str, json: &str) {
+        let mounts = self.mounts.borrow();
+        let port = match mounts.get(id).map(|m| &m.phase) {
+            Some(Phase::Connected { port, .. }) => Some(port),
+            Some(Phase::Shadow {
+                port: Some((port, _)),
+                ..
+            }) => Some(port),
+            _ => None,
+        };
+        if let Some(port) = port {
+            post(port, json);
+        }
+    }
+
+    /// Tell plugins what they may do now (`permissions.changed`).
+    pub(crate) fn post_permission_changes(&self, changes: Vec<PermissionChange>) {
+        for c in changes {
+            self.post_to(&c.plugin, &c.message());
+        }
+    }
+
+    /// Ask whether an update that widens what the plugin may do may go on: the host's
+    /// `onUpdateConsent`, or the default dialog. A throwing or rejecting callback is a "no".
+    pub(crate) fn ask_update_consent(&self, pending: &PendingUpdate) -> Promise {
+        let diff = pending.diff();
+        let Some(cb) = &self.callbacks.on_update_consent else {
+            let words: Vec<&str> = diff.added.iter().map(|c| c.words.as_str()).collect();
+            return super::dialog::ask_update(pending.id(), pending.from(), pending.to(), &words);
+        };
+        let arg = Object::new();
+        let _ = Reflect::set(&arg, &"pluginId".into(), &pending.id().into());
+        let _ = Reflect::set(&arg, &"from".into(), &pending.from().into());
+        let _ = Reflect::set(&arg, &"to".into(), &pending.to().into());
+        for (key, list) in [("added", &diff.added), ("removed", &diff.removed)] {
+            let v = super::sys::to_js(list).unwrap_or_else(|_| Array::new().into());
+            let _ = Reflect::set(&arg, &key.into(), &v);
+        }
+        match cb.call1(&JsValue::NULL, &arg) {
+            Ok(v) => Promise::resolve(&v),
+            Err(_) => Promise::resolve(&JsValue::FALSE),
+        }
+    }
+
+    /// After an update: remount a mounted plugin into the same element with the same options
+    /// (minus a mount-time `code`, so the updated code runs). `None` when it was not mounted.
+    pub(crate) fn remount(self: &Rc<Self>, id: &str) -> Option<Promise> {
+        let (container, options) = {
+            let mounts = self.mounts.borrow();
+            let m = mounts.get(id)?;
+            (m.container.clone(), m.options.clone())
+        };
+        let _ = self.unmount(id);
+        let options = if options.is_object() {
+            let copy = Object::assign(&Object::new(), options.unchecked_ref());
+            let _ = Reflect::delete_property(&copy, &"code".into());
+            copy.into()
+        } else {
+            options
+        };
+        Some(self.mount(id, &container, options))
     }
 
     /// Send a host event to every plugin subscribed to `name`.
@@ -848,10 +945,12 @@ impl Host {
         };
         let previous = std::mem::replace(&mut mount.phase, connected);
         drop(mounts);
-        let _ = self
-            .engine
-            .borrow_mut()
-            .set_status(&id, Status::Mounted, now());
+        {
+            let mut engine = self.engine.borrow_mut();
+            let _ = engine.set_status(&id, Status::Mounted, now());
+            // Frames and workers are watched; shadow mounts run no plugin code of their own.
+            let _ = engine.watch_liveness(&id, now());
+        }
         if let Phase::AwaitingHello { resolve, .. } = previous {
             let _ = resolve.call1(&JsValue::NULL, &mount_info(&id, mode));
         }
@@ -961,14 +1060,30 @@ impl Host {
     /// The `welcome` message: `{ ns, v, type: "welcome", pluginId, grants }`, and for the runner
     /// page `kind` (`"worker"` | `"frame"`), `code` and `csp`.
     fn welcome(&self, id: &str, runner: Option<&RunnerJob>) -> Result<JsValue, WardenError> {
-        let grants = self.engine.borrow().grants(id)?;
+        let info = self.engine.borrow().welcome_info(id)?;
         let welcome = Object::new();
         let _ = Reflect::set(&welcome, &"ns".into(), &NS.into());
         let _ = Reflect::set(&welcome, &"v".into(), &1.into());
         let _ = Reflect::set(&welcome, &"type".into(), &"welcome".into());
         let _ = Reflect::set(&welcome, &"pluginId".into(), &id.into());
-        let grants_js: Array = grants.iter().map(|g| JsValue::from_str(g)).collect();
-        let _ = Reflect::set(&welcome, &"grants".into(), &grants_js);
+        let strings =
+            |list: &[&str]| -> Array { list.iter().map(|s| JsValue::from_str(s)).collect() };
+        let actions: Vec<&str> = info.view.actions.iter().map(String::as_str).collect();
+        let _ = Reflect::set(&welcome, &"grants".into(), &strings(&info.view.granted));
+        let _ = Reflect::set(&welcome, &"actions".into(), &strings(&actions));
+        let _ = Reflect::set(
+            &welcome,
+            &"version".into(),
+            &info.version.map(JsValue::from).unwrap_or(JsValue::NULL),
+        );
+        let _ = Reflect::set(
+            &welcome,
+            &"previousVersion".into(),
+            &info
+                .previous_version
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL),
+        );
         if let Some(job) = runner {
             let kind = match job.kind {
                 RunnerKind::Worker => "worker",
@@ -985,6 +1100,26 @@ impl Host {
 
     fn on_port_message(self: &Rc<Self>, id: &str, port: &MessagePort, event: &MessageEvent) {
         let data = event.data();
+        // A pong answering the outstanding ping is consumed here, before the rate limiter: the
+        // heartbeat must not cost the plugin its call budget. Anything else shaped like a pong
+        // goes on as any other message (rate-limited, then refused by the parser).
+        if Reflect::get(&data, &"event".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .as_deref()
+            == Some(EVENT_PONG)
+        {
+            let seq = Reflect::get(&data, &"data".into())
+                .and_then(|d| Reflect::get(&d, &"seq".into()))
+                .ok()
+                .and_then(|v| v.as_f64())
+                .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0);
+            if let Some(seq) = seq {
+                if self.engine.borrow_mut().pong(id, seq as u64, now()) {
+                    return;
+                }
+            }
+        }
         // The id as sent (a safe integer), only to answer messages refused before parsing.
         let id_hint = Reflect::get(&data, &"id".into())
             .ok()
@@ -1013,6 +1148,14 @@ impl Host {
         match outcome {
             Outcome::Reply(reply) => post(port, &reply),
             Outcome::Drop => {}
+            Outcome::Relay { to, message, reply } => {
+                // A plugins.call to its callee, or the callee's answer to its caller: another
+                // plugin's port, never the sender's.
+                self.post_to(&to, &message);
+                if !reply.is_empty() {
+                    post(port, &reply);
+                }
+            }
             Outcome::Suspend { reply } => {
                 if !reply.is_empty() {
                     post(port, &reply);
@@ -1113,6 +1256,8 @@ impl Host {
                             now(),
                         );
                         post(&port, &reply);
+                        let changes = host.engine.borrow_mut().permission_changes();
+                        host.post_permission_changes(changes);
                         host.deliver_audit();
                     }
                 });

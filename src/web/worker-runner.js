@@ -87,7 +87,10 @@
     if (!port) return;
     window.removeEventListener('message', onWelcome);
     lockDown(d.csp);
-    const welcome = { ns: NS, v: V, type: 'welcome', pluginId: d.pluginId, grants: d.grants };
+    const welcome = {
+      ns: NS, v: V, type: 'welcome', pluginId: d.pluginId, grants: d.grants,
+      actions: d.actions, version: d.version, previousVersion: d.previousVersion,
+    };
     if (d.kind === 'frame') runInFrame(d.code, port, welcome);
     else runInWorker(d.code, port, welcome, d.pluginId);
   });

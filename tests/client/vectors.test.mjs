@@ -72,6 +72,15 @@ const DRIVERS = {
   'events.emit': { args: ['name', 'data'], required: ['name', 'data'], run: (sdk, p) => sdk.events.emit(p.name, p.data) },
   'ui.notify': { args: ['message', 'level'], required: ['message'], run: (sdk, p) => sdk.ui.notify(p.message, p.level) },
   'ui.render': { args: ['html'], required: ['html'], run: (sdk, p) => sdk.ui.render(p.html) },
+  'plugins.call': { args: ['plugin', 'name', 'args'], required: ['plugin', 'name', 'args'], run: (sdk, p) => sdk.plugins.call(p.plugin, p.name, p.args) },
+  // Sent only as the answer to a host `plugins.call` event: the driver plays the host's event.
+  'plugins.respond': {
+    args: ['call', 'value', 'error'], required: ['call'],
+    run: async (sdk, p, host) => {
+      sdk.plugins.handle('vector', () => { if ('error' in p) throw new Error(p.error); return p.value; });
+      host.send({ v: 1, event: 'plugins.call', data: { call: p.call, name: 'vector', args: null, caller: { pluginId: 'caller-app', version: null } } });
+    },
+  },
 };
 
 /**
@@ -118,7 +127,7 @@ for (const v of driven) {
     withSdk(async (sdk, host) => {
       const { method, params } = v.expect;
       const d = DRIVERS[method];
-      const outcome = track(d.run(sdk, structuredClone(params)));
+      const outcome = track(d.run(sdk, structuredClone(params), host));
       for (let i = 0; i < (d.skipFirst ?? 0); i++) {
         const first = await host.next();
         host.send({ v: 1, id: first.id, ok: true, value: null });
@@ -187,7 +196,7 @@ const malformed = replies.filter((v) => v.expect.error);
 
 test('reply vector inventory', () => {
   assert.equal(okReplies.length, 6);
-  assert.equal(events.length, 2);
+  assert.equal(events.length, 5); // 2 dispatched to sdk.events.on, 3 the client's own (ping, permissions.changed, plugins.call)
   assert.equal(malformed.length, 13);
 });
 
@@ -233,7 +242,40 @@ for (const v of okReplies) {
     }));
 }
 
-for (const v of events) {
+// Host events the client handles itself (DESIGN §5): never dispatched to sdk.events.on.
+const LIFECYCLE = {
+  ping: async (sdk, host, v) => {
+    host.send(JSON.parse(v.input));
+    assert.deepEqual(await host.next(), { v: 1, event: 'pong', data: { seq: v.expect.event.data.seq } });
+  },
+  'plugins.call': async (sdk, host, v) => {
+    const seen = [];
+    sdk.plugins.handle(v.expect.event.data.name, (args, caller) => { seen.push(JSON.parse(JSON.stringify([args, caller]))); return 'answer'; });
+    host.send(JSON.parse(v.input));
+    const { call, args, caller } = v.expect.event.data;
+    assert.deepEqual(await host.next(), { v: 1, id: 1, method: 'plugins.respond', params: { call, value: 'answer' } });
+    assert.deepEqual(seen, [[args, caller]]);
+  },
+  'permissions.changed': async (sdk, host, v) => {
+    const got = [];
+    sdk.permissions.onChange((granted, detail) => got.push(JSON.parse(JSON.stringify([granted, detail]))));
+    const pending = track(sdk.storage.keys());
+    const call = await host.next();
+    host.send(JSON.parse(v.input));
+    host.send({ v: 1, id: call.id, ok: true, value: [] });
+    await pending.promise;
+    const { granted, actions } = v.expect.event.data;
+    assert.deepEqual(got, [[granted, { actions }]]);
+    assert.deepEqual(JSON.parse(JSON.stringify(sdk.grants)), granted);
+  },
+};
+
+for (const v of events.filter((v) => LIFECYCLE[v.expect.event.name])) {
+  test(`lifecycle event vector: ${v.name}`, () =>
+    withSdk((sdk, host) => LIFECYCLE[v.expect.event.name](sdk, host, v)));
+}
+
+for (const v of events.filter((v) => !LIFECYCLE[v.expect.event.name])) {
   test(`event vector: ${v.name}`, () =>
     withSdk(async (sdk, host) => {
       const { name, data } = v.expect.event;

@@ -1,7 +1,7 @@
 // The host side of DESIGN.md §6, written the way a host developer would. `tsc --noEmit` over
 // this file against pkg/*.d.ts is the contract check: renaming or retyping any of these fails it.
 import init, { PluginHost, sanitize, analyzeBundle, validateManifest, signedBytes, hostCsp } from 'plugin-warden';
-import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions, CspHeaders } from 'plugin-warden';
+import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions, CspHeaders, UpdateInfo, ManifestChange } from 'plugin-warden';
 
 export async function host(element: HTMLElement, manifest: Manifest, code: string): Promise<void> {
   await init();
@@ -14,7 +14,9 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
     trustedTypesPolicy: 'plugin-warden',
     onPermissionRequest: async ({ pluginId, permission, reason }) => pluginId.length > 0 && permission !== 'api:write' && reason !== '',
     onAudit: (event) => { audit.push(event); },
-    limits: { maxMessageBytes: 65536, callsPerSecond: 50, burst: 100, storageQuotaBytes: 1048576 },
+    limits: { maxMessageBytes: 65536, callsPerSecond: 50, burst: 100, storageQuotaBytes: 1048576, heartbeatMs: 5000, unresponsiveAfterMs: 15000 },
+    onUpdateConsent: async ({ pluginId, from, to, added, removed }) =>
+      pluginId !== '' && from !== to && added.every((c: ManifestChange) => c.kind !== 'network' && c.words !== '') && removed.length >= 0,
   });
   const info: InstallInfo = await host.install(manifest, { code, signature: 'c2ln', publicKey: 'MFkw' });
   const warnings: string[] = info.warnings;
@@ -35,6 +37,9 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
     const code: ErrorCode = status.code;
     console.log(code, status.message);
   }
+  const updated: UpdateInfo = await host.update(info.id, { ...manifest, version: '2.0.0' }, { code });
+  const widened: boolean = updated.consentNeeded && updated.remounted && updated.added.length > 0;
+  console.log(updated.from, updated.to, widened, updated.removed.map((c) => c.value));
   host.grant(info.id, 'api:write');
   host.revoke(info.id, 'storage');
   const allowed: boolean = host.hasPermission('acme-patents-app.patents:read') && host.hasPermission('users:read', 'users:1');

@@ -29,5 +29,14 @@ export async function plugin(): Promise<void> {
   } catch (e) {
     if (e instanceof PluginWardenError) console.log(e.code, e.permission);
   }
-  console.log(theme, res.status, res.headers, res.body, keys, granted, can);
+  const offHandle = sdk.plugins.handle('docs.search', async (args, caller) => ({ args, from: caller.pluginId, version: caller.version }));
+  offHandle();
+  const answer: { hits: number } = await sdk.plugins.call<{ hits: number }>('acme-search', 'docs.search', { q: 'x' });
+  console.log(answer.hits);
+  const offChange = sdk.permissions.onChange((now: string[], { actions }) => console.log(now, actions));
+  offChange();
+  const version: string | null = sdk.version;
+  const previous: string | null = sdk.previousVersion;
+  const actions: string[] = sdk.actions;
+  console.log(theme, res.status, res.headers, res.body, keys, granted, can, version, previous, actions, sdk.grants);
 }

@@ -15,7 +15,7 @@ import {
   inspectorAct, waitCard, quotesPickCategory, inspectorRows, hostileAttempts, hostileDirect, HOSTILE_EXPECTED, hostileFlood, panelReport, watchViolations, screenshotAll,
 } from '../../scripts/demo-journeys.mjs';
 
-const IDS = ['demo-hello', 'demo-quotes', 'demo-primes', 'demo-panel', 'demo-hostile'];
+const IDS = ['demo-hello', 'demo-quotes', 'demo-primes', 'demo-lifecycle', 'demo-freeze', 'demo-dictionary', 'demo-reader', 'demo-panel', 'demo-hostile'];
 let env;
 // (a), (b), (c) and (e)'s Allow run one after the other on one shared page (fewer page loads);
 // (d) and (e)'s Deny get fresh contexts of their own.

@@ -86,6 +86,37 @@ function onEvent({ pluginId, name, data }) {
   log('ok', `${pluginId}: panel HTML sanitized (${data.html.length} → ${host.sanitize(data.html).length} characters)`);
 }
 
+/** The slot buttons of the lifecycle demos: an update that needs consent, a freeze, a lookup. */
+function lifecycleButtons(host, p, ui) {
+  const id = p.manifest.id;
+  if (p.update) {
+    const button = el('button', { type: 'button', class: 'update', text: p.update.label });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        // No onUpdateConsent: the SDK's accessible dialog lists each addition in words.
+        const info = await host.update(id, { ...p.manifest, ...p.update.manifest });
+        log('ok', `${id} updated ${info.from} → ${info.to} (added: ${info.added.map((c) => c.words).join('; ') || 'nothing'})`);
+      } catch (e) {
+        log('refused', `${id}: update refused: ${e.code} (the old version keeps running)`);
+        button.disabled = false;
+      }
+      ui.setState(host.status(id));
+      inspector.refresh();
+    });
+    ui.note.before(button);
+  }
+  if (p.action) {
+    const button = el('button', { type: 'button', class: 'action', text: p.action.label });
+    button.addEventListener('click', () => {
+      button.disabled = !p.action.repeat;
+      host.emit(p.action.event, p.action.data ?? {});
+      log('ok', `${id}: asked to ${p.action.event}${p.action.repeat ? '' : '; the heartbeat will notice'}`);
+    });
+    ui.note.before(button);
+  }
+}
+
 async function main() {
   await init();
   const host = new PluginHost({
@@ -93,6 +124,8 @@ async function main() {
     user: USERS[firstUser].user,
     // The demo API is plain http: on loopback; without this, its network entry is refused.
     dangerous: { allowLoopbackHttp: true },
+    // A fast heartbeat, so the Freezer's endless loop is noticed within seconds.
+    limits: { heartbeatMs: 1000, unresponsiveAfterMs: 4000 },
     onAudit,
     onEvent,
     onNotify: ({ pluginId, message, level }) => {
@@ -144,6 +177,7 @@ async function main() {
       log('refused', `${p.manifest.id}: ${e.code ?? 'ERROR'} ${e.message}`);
     }
     ui.setState(host.status(p.manifest.id));
+    lifecycleButtons(host, p, ui);
   }));
   inspector.refresh();
   window.demo.ready = true;

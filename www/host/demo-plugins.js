@@ -56,6 +56,50 @@ export function demoPlugins({ pluginOrigin, apiOrigin }) {
     mount: { mode: 'worker' },
   },
   {
+    // Shows, live, what it may do (sdk.permissions.onChange): revoke or grant in the inspector
+    // and watch its list change. The slot's "Update to 1.1.0" button asks for a new permission
+    // and a network origin: the SDK's consent dialog lists both; accepted, the plugin restarts
+    // with its storage and shows the version it was updated from.
+    manifest: {
+      id: 'demo-lifecycle', name: 'Lifecycle (permission changes, updates)', version: '1.0.0',
+      permissions: ['storage', 'events'], optionalPermissions: ['ui:notify'],
+      entry: { src: `${pluginOrigin}/lifecycle/` },
+    },
+    mount: { src: `${pluginOrigin}/lifecycle/` },
+    update: { label: 'Update to 1.1.0', manifest: { version: '1.1.0', permissions: ['storage', 'events', 'api:read'], network: [`${apiOrigin}/api/`] } },
+  },
+  {
+    // A worker that hangs in an endless loop when the slot's "Freeze it" button emits `freeze`:
+    // the host's heartbeat notices, fails it with TIMEOUT and terminates it; the inspector and
+    // the slot show it failed while every other plugin keeps working.
+    manifest: {
+      id: 'demo-freeze', name: 'Freezer (liveness)', version: '1.0.0', permissions: ['events', 'ui:notify'],
+      network: [`${pluginOrigin}/freeze/`],
+    },
+    codeFrom: `${pluginOrigin}/freeze/worker.js`,
+    mount: { mode: 'worker' },
+    action: { label: 'Freeze it (endless loop)', event: 'freeze' },
+  },
+  {
+    // Offers `define` to other plugins (manifest `exposes`); the host tells it the true caller.
+    manifest: {
+      id: 'demo-dictionary', name: 'Dictionary (exposes define)', version: '1.0.0', permissions: [],
+      exposes: [{ name: 'define' }], network: [`${pluginOrigin}/dictionary/`],
+    },
+    codeFrom: `${pluginOrigin}/dictionary/worker.js`,
+    mount: { mode: 'worker' },
+  },
+  {
+    // Calls the Dictionary through the host (manifest `consumes`) when "Look up" is pressed.
+    manifest: {
+      id: 'demo-reader', name: 'Reader (calls the Dictionary)', version: '1.0.0', permissions: ['events', 'ui:notify'],
+      consumes: [{ plugin: 'demo-dictionary', name: 'define' }], network: [`${pluginOrigin}/reader/`],
+    },
+    codeFrom: `${pluginOrigin}/reader/worker.js`,
+    mount: { mode: 'worker' },
+    action: { label: 'Look up "warden" in the Dictionary', event: 'lookup', data: { word: 'warden' }, repeat: true },
+  },
+  {
     manifest: { id: 'demo-panel', name: 'Panel (shadow, sanitized HTML)', version: '1.0.0', permissions: [] },
     mount: {
       mode: 'shadow',

@@ -109,11 +109,11 @@ const driven = validCalls.filter((v) => !unproducible(v.expect.method, v.expect.
 const skipped = validCalls.filter((v) => unproducible(v.expect.method, v.expect.params));
 
 test('vector inventory: every valid call vector is driven through the SDK (none skipped)', () => {
-  assert.equal(VECTORS.length, 221, 'the shared vector file changed: recheck the counts below');
-  assert.equal(validCalls.length, 47);
-  assert.equal(invalidCalls.length, 133);
+  assert.equal(VECTORS.length, 233, 'the shared vector file changed: recheck the counts below');
+  assert.equal(validCalls.length, 50);
+  assert.equal(invalidCalls.length, 139);
   // Every method of DESIGN.md §5 has an SDK function and every valid vector's params fit it.
-  assert.equal(driven.length, 47, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
+  assert.equal(driven.length, 50, `skipped: ${skipped.map((v) => `${v.name} (${unproducible(v.expect.method, v.expect.params)})`).join('; ')}`);
   assert.equal(skipped.length, 0);
   assert.deepEqual(
     [...new Set(validCalls.map((v) => v.expect.method))].sort(),

@@ -828,19 +828,15 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     fn compatibility(&self, manifest: &Manifest) -> Result<(), WardenError> {
-        if let (Some(range), Some(host)) = (manifest.compatibility(), &self.host_version) {
-            if !range.matches(host) {
-                return Err(WardenError::new(
-                    ErrorCode::Incompatible,
-                    format!(
-                        "plugin {:?} needs a host in {:?}, and this host is {host}",
-                        manifest.id().as_str(),
-                        range.as_str()
-                    ),
-                ));
-            }
+        match (manifest.compatibility(), &self.host_version) {
+            (Some(range), Some(host)) => range.check(host).map_err(|e| {
+                WardenError::new(
+                    e.code(),
+                    format!("plugin {:?}: {e}", manifest.id().as_str()),
+                )
+            }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Record that installing `manifest` failed outside the engine (e.g. its signature did

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use plugin_warden::core::analysis::{analyze_bytes, AnalysisOptions, Rule, Severity};
-use plugin_warden::core::compat::{parse_host_version, CompatRange};
+use plugin_warden::core::compat::parse_host_version;
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::integrity::Integrity;
 use plugin_warden::core::manifest::{Manifest, ManifestOptions, MAX_MANIFEST_BYTES};
@@ -200,7 +200,7 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
                 host_version: Some(v.clone()),
             },
             Some(c) => {
-                let result = CompatRange::parse(c.as_str()).and_then(|r| r.check(version));
+                let result = c.check(version);
                 let status = match result {
                     Ok(()) => "compatible",
                     Err(e) => {

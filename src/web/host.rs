@@ -32,9 +32,9 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
-use crate::core::ratelimit::Clock;
 use crate::core::protocol::{event_message, Level, Reply};
 use crate::core::provenance::Provenance;
+use crate::core::ratelimit::Clock;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{MemoryBackend, StorageBackend};
 

@@ -68,8 +68,7 @@ use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::network::{NetworkEntry, NetworkOptions};
-use super::permission::FolderActionSet;
-use super::rbac::BasicRole;
+use super::vocab::{BasicRole, FolderActionSet};
 
 /// Largest manifest text [`Manifest::parse`] accepts, in bytes (1 MiB).
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -584,9 +583,9 @@ impl Grant {
     pub fn parse(s: &str) -> Result<Self, ManifestError> {
         match s {
             "Grafana Admin" => Ok(Grant::GrafanaAdmin),
-            _ => match BasicRole::parse(s) {
-                Ok(b) => Ok(Grant::Basic(b)),
-                Err(_) => Err(ManifestError::one(
+            _ => match BasicRole::from_name(s) {
+                Some(b) => Ok(Grant::Basic(b)),
+                None => Err(ManifestError::one(
                     "$",
                     format!(
                         "expected a basic role (\"Viewer\", \"Editor\", \"Admin\" or \"Grafana Admin\"), found {}",

@@ -25,3 +25,4 @@ pub mod sanitize;
 pub mod scripts;
 pub mod signature;
 pub mod storage;
+pub mod vocab;

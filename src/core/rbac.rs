@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
@@ -104,16 +104,8 @@ fn shorten(s: &str) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
-/// A basic role. Ordered `Viewer < Editor < Admin`; a larger role includes the smaller ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum BasicRole {
-    /// `Viewer`.
-    Viewer,
-    /// `Editor` (includes `Viewer`).
-    Editor,
-    /// `Admin` (includes `Editor`).
-    Admin,
-}
+/// A basic role (defined in [`super::vocab`]); its parsers with RBAC errors live here.
+pub use super::vocab::BasicRole;
 
 impl BasicRole {
     /// Parse `Viewer`, `Editor` or `Admin` (exact case).
@@ -128,17 +120,12 @@ impl BasicRole {
     /// assert!(BasicRole::parse("editor").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self, RbacError> {
-        match s {
-            "Viewer" => Ok(BasicRole::Viewer),
-            "Editor" => Ok(BasicRole::Editor),
-            "Admin" => Ok(BasicRole::Admin),
-            _ => Err(RbacError::InvalidUser {
-                reason: format!(
-                    "expected a basic role \"Viewer\", \"Editor\" or \"Admin\", found {:?}",
-                    shorten(s)
-                ),
-            }),
-        }
+        BasicRole::from_name(s).ok_or_else(|| RbacError::InvalidUser {
+            reason: format!(
+                "expected a basic role \"Viewer\", \"Editor\" or \"Admin\", found {:?}",
+                shorten(s)
+            ),
+        })
     }
 
     /// Like [`BasicRole::parse`], but `None` means no basic role.
@@ -157,47 +144,6 @@ impl BasicRole {
         } else {
             BasicRole::parse(s).map(Some)
         }
-    }
-
-    /// The role's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BasicRole::Viewer => "Viewer",
-            BasicRole::Editor => "Editor",
-            BasicRole::Admin => "Admin",
-        }
-    }
-
-    /// Whether this role includes `other` (`Admin` includes `Viewer`).
-    ///
-    /// ```
-    /// use plugin_warden::core::rbac::BasicRole;
-    /// assert!(BasicRole::Admin.includes(BasicRole::Viewer));
-    /// assert!(!BasicRole::Viewer.includes(BasicRole::Editor));
-    /// ```
-    pub fn includes(self, other: BasicRole) -> bool {
-        self >= other
-    }
-
-    /// The folder action set the role carries.
-    pub const fn folder_set(self) -> FolderActionSet {
-        match self {
-            BasicRole::Viewer => FolderActionSet::View,
-            BasicRole::Editor => FolderActionSet::Edit,
-            BasicRole::Admin => FolderActionSet::Admin,
-        }
-    }
-}
-
-impl fmt::Display for BasicRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for BasicRole {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

@@ -768,3 +768,71 @@ mod props {
         }
     }
 }
+
+// ----- transport failures: the core decides the code and the retry ---------------------------
+
+mod transport {
+    use plugin_warden::core::error::ErrorCode;
+    use plugin_warden::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
+
+    #[test]
+    fn an_unreachable_host_is_a_network_error_not_a_refusal() {
+        let cases = [
+            ("timeout", ErrorCode::Timeout, true),
+            ("unreachable", ErrorCode::NetworkError, true),
+            ("redirect", ErrorCode::NetworkDenied, false),
+            ("too-large", ErrorCode::QuotaExceeded, false),
+            // an exception fetch.js did not classify: the request was allowed and did not
+            // complete, so it is a transport failure, never a policy refusal
+            ("", ErrorCode::NetworkError, true),
+            ("NETWORK_DENIED", ErrorCode::NetworkError, true),
+        ];
+        for (kind, code, transient) in cases {
+            let f = TransportFailure::from_kind(kind);
+            assert_eq!(f.code(), code, "{kind:?}");
+            assert_eq!(f.is_transient(), transient, "{kind:?}");
+        }
+        assert_eq!(ErrorCode::NetworkError.as_str(), "NETWORK_ERROR");
+        for f in TransportFailure::ALL {
+            assert_eq!(TransportFailure::from_kind(f.as_str()), f);
+            if f.code() == ErrorCode::NetworkDenied {
+                assert!(!f.is_transient(), "a policy refusal is never retried");
+            }
+        }
+    }
+
+    #[test]
+    fn retries_are_decided_by_method_outcome_and_attempt() {
+        let p = RetryPolicy::default();
+        let down = AttemptOutcome::Failed(TransportFailure::Unreachable);
+        let slow = AttemptOutcome::Failed(TransportFailure::Timeout);
+        for method in ["GET", "HEAD", "OPTIONS"] {
+            for attempt in 0..p.max_retries {
+                for o in [
+                    down,
+                    slow,
+                    AttemptOutcome::Answered(500),
+                    AttemptOutcome::Answered(503),
+                ] {
+                    let d = p
+                        .retry_delay(method, o, attempt, 0.5)
+                        .unwrap_or_else(|| panic!("{method} {o:?} retry {attempt}"));
+                    assert_eq!(d, p.delay_for(attempt, 0.5));
+                }
+            }
+            assert_eq!(p.retry_delay(method, down, p.max_retries, 0.5), None);
+            for o in [
+                AttemptOutcome::Answered(200),
+                AttemptOutcome::Answered(404),
+                AttemptOutcome::Answered(499),
+                AttemptOutcome::Failed(TransportFailure::Redirect),
+                AttemptOutcome::Failed(TransportFailure::TooLarge),
+            ] {
+                assert_eq!(p.retry_delay(method, o, 0, 0.5), None, "{method} {o:?}");
+            }
+        }
+        for method in ["POST", "PUT", "PATCH", "DELETE", "get"] {
+            assert_eq!(p.retry_delay(method, down, 0, 0.5), None, "{method}");
+        }
+    }
+}

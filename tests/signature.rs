@@ -460,3 +460,85 @@ mod native {
         assert!(status.status.success(), "{status:?}");
     }
 }
+
+/// The shared vectors (tests/fixtures/cli/signed/vectors.json) through the CLI's verifier, the
+/// binary itself: `plugin-warden verify`. tests/e2e/signatures.test.mjs runs the same list
+/// through the browser's (`host.install` in Chromium) and expects the same verdicts.
+#[cfg(feature = "cli")]
+mod shared_vectors {
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    use plugin_warden::core::provenance::key_from_value;
+    use plugin_warden::core::signature::PublicKey;
+    use serde_json::Value;
+
+    fn signed() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli/signed")
+    }
+
+    fn vectors() -> Vec<Value> {
+        let text = std::fs::read_to_string(signed().join("vectors.json")).expect("vectors.json");
+        let v: Value = serde_json::from_str(&text).expect("vectors.json is JSON");
+        v["vectors"].as_array().expect("a vectors list").clone()
+    }
+
+    #[test]
+    fn cli_and_browser_vectors() {
+        let vectors = vectors();
+        assert!(vectors.len() >= 15);
+        for v in vectors {
+            let label = v["label"].as_str().expect("label");
+            let expect = v["expect"].as_str().expect("expect");
+            let key = signed().join(v["key"].as_str().expect("key"));
+            let sig = signed().join(v["signature"].as_str().expect("signature"));
+            let out = Command::new(env!("CARGO_BIN_EXE_plugin-warden"))
+                .arg("verify")
+                .arg("--key")
+                .arg(&key)
+                .arg("--signature")
+                .arg(&sig)
+                .arg("--manifest")
+                .arg(signed().join("plugin.json"))
+                .arg(signed().join("bundle.js"))
+                .stdin(Stdio::null())
+                .output()
+                .expect("the binary runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let verdict = match out.status.code() {
+                Some(0) => "ok",
+                Some(1) if stderr.contains("SIGNATURE_INVALID") => "SIGNATURE_INVALID",
+                Some(2) if stderr.contains("INVALID_ARGUMENT") => "INVALID_ARGUMENT",
+                other => panic!("{label}: exit {other:?}, stderr {stderr}"),
+            };
+            assert_eq!(verdict, expect, "{label}: stderr {stderr}");
+        }
+    }
+
+    /// The browser reads a key as text (or a JWK object): every key file, as the e2e test hands
+    /// it over (text as is, binary as base64), parses to the very key the CLI read from the file.
+    #[test]
+    fn the_browser_reads_every_key_the_cli_reads() {
+        use base64::Engine as _;
+        for v in vectors() {
+            let path = signed().join(v["key"].as_str().expect("key"));
+            let bytes = std::fs::read(&path).expect("key file");
+            let as_text = match std::str::from_utf8(&bytes) {
+                Ok(t) => t.to_owned(),
+                Err(_) => base64::engine::general_purpose::STANDARD.encode(&bytes),
+            };
+            let cli = PublicKey::parse(&bytes);
+            let browser = key_from_value(&Value::String(as_text.clone()));
+            assert_eq!(cli, browser, "{}", path.display());
+            if path.extension().is_some_and(|e| e == "jwk") {
+                let object: Value = serde_json::from_str(&as_text).expect("JWK JSON");
+                assert_eq!(
+                    key_from_value(&object),
+                    cli,
+                    "{} as an object",
+                    path.display()
+                );
+            }
+        }
+    }
+}

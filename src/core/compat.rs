@@ -11,6 +11,22 @@
 //! | `1.2.3`, `=1.2.3`, `v1.2.3` | **exactly** 1.2.3 (npm's meaning, not Cargo's caret default) |
 //! | `1.2` (bare, partial) | `1.2.x` |
 //! | `a \|\| b` | any alternative matching passes |
+//! | `>=1.0.0, <2.0.0` | the `semver` crate's comma form: the same AND as whitespace |
+//!
+//! # Grammar
+//!
+//! ```text
+//! range       = alternative *( "||" alternative )       ; at most 16 alternatives, 256 bytes
+//! alternative = hyphen / comparators
+//! hyphen      = version SP "-" SP version               ; `1.2.3 - 2.3.4`
+//! comparators = comparator *( (SP / ",") comparator )   ; all must match
+//! comparator  = [ op [SP] ] ["v"] version               ; op: >= <= > < = ~ ^ ~>
+//! version     = part [ "." part [ "." part ] ] [ "-" pre ] [ "+" build ] ; part: digits, x, X, *
+//! ```
+//!
+//! Every alternative must hold at least one comparator: `""`, `"^1 ||"`, `"|| ^1"`,
+//! `"^1 || || ^2"` and `"^1,,^2"` are errors whose reason names the empty part (npm would
+//! read an empty alternative as "any version", which silently admits every host).
 //!
 //! `^0.2.3` means `>=0.2.3 <0.3.0` and `^0.0.3` means `=0.0.3`, as in npm.
 //!
@@ -40,6 +56,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use semver::{Version, VersionReq};
+use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
@@ -231,6 +248,12 @@ impl FromStr for CompatRange {
     }
 }
 
+impl Serialize for CompatRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
 impl fmt::Display for CompatRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
@@ -281,12 +304,29 @@ pub fn check(range: &str, host_version: &str) -> Result<(), CompatError> {
 
 /// Translate one npm alternative (no `||`) into the `semver` crate's comma-separated syntax.
 fn translate_alternative(part: &str) -> Result<String, String> {
-    let mut words: Vec<&str> = part.split_whitespace().collect();
-    if words.is_empty() {
-        return Err("an empty alternative between `||`".to_owned());
+    if part.trim().is_empty() {
+        return Err(if part.is_empty() {
+            "an empty alternative next to `||` (write \"*\" to accept any host version)".to_owned()
+        } else {
+            "an empty alternative between `||`".to_owned()
+        });
+    }
+    let mut words: Vec<&str> = Vec::new();
+    for (i, segment) in part.split(',').enumerate() {
+        if segment.trim().is_empty() {
+            return Err(format!(
+                "an empty comparator {} a comma in {:?}",
+                if i == 0 { "before" } else { "after" },
+                part.trim()
+            ));
+        }
+        words.extend(segment.split_whitespace());
     }
     // Hyphen range: `A - B` means `>=A <=B` (partial B is handled by semver's `<=1.2`).
     if let [lo, "-", hi] = words.as_slice() {
+        if part.contains(',') {
+            return Err("a hyphen range must be exactly `LOW - HIGH`".to_owned());
+        }
         return Ok(format!(">={}, <={}", strip_v(lo, "")?, strip_v(hi, "")?));
     }
     if words.contains(&"-") {
@@ -363,5 +403,11 @@ mod tests {
         assert!(translate_alternative("  ").is_err());
         assert!(translate_alternative(">=").is_err());
         assert!(translate_alternative("1 - 2 - 3").is_err());
+        assert_eq!(t(">=1.0.0, <2.0.0"), ">=1.0.0, <2.0.0");
+        assert_eq!(t(">=1.0.0,<2"), ">=1.0.0, <2");
+        assert!(translate_alternative(">=1,,<2").is_err());
+        assert!(translate_alternative(",1").is_err());
+        assert!(translate_alternative("1,").is_err());
+        assert!(translate_alternative("").is_err());
     }
 }

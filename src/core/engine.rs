@@ -34,7 +34,7 @@ use super::protocol::{
 use super::provenance::{
     key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
 };
-use super::ratelimit::{InFlight, RateDecision, RateLimitConfig, RateLimiter};
+use super::ratelimit::{Clock, InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
 use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
@@ -650,6 +650,11 @@ pub struct Engine<B: StorageBackend> {
     /// Plugin-to-plugin calls awaiting an answer, by the host's relay id.
     relays: BTreeMap<u64, Relay>,
     next_relay: u64,
+    /// The monotonic clock for rate limits and durations ([`Engine::set_clock`]); without
+    /// one, the `now_ms` the caller passes (wall-clock, for audit timestamps) is used.
+    clock: Option<Box<dyn Clock>>,
+    /// The latest monotonic time seen: durations are measured on it, so it never runs back.
+    mono_ms: f64,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -868,6 +873,8 @@ impl<B: StorageBackend> Engine<B> {
             liveness,
             relays: BTreeMap::new(),
             next_relay: 0,
+            clock: None,
+            mono_ms: f64::NEG_INFINITY,
         })
     }
 
@@ -894,6 +901,32 @@ impl<B: StorageBackend> Engine<B> {
         routes::order_secrets(&mut self.route_secrets);
         self.routes.insert(id.to_owned(), config);
         Ok(())
+    }
+
+    /// Measure rate limits and durations on `clock` (the browser adapter passes
+    /// `performance.now()`), not on the `now_ms` arguments, which stay wall-clock time for audit
+    /// timestamps (`Date.now()`).
+    ///
+    /// # Security
+    /// Whatever the source, the engine's monotonic time never runs backwards (a backwards or
+    /// non-finite reading counts as the latest time seen), so neither a clock set back nor a
+    /// wall clock's correction refills a plugin's token bucket or restarts a flood window.
+    pub fn set_clock(&mut self, clock: Box<dyn Clock>) {
+        self.clock = Some(clock);
+    }
+
+    /// The monotonic time: the clock's reading (or `now_ms` without a clock), clamped so it
+    /// never decreases. 0 until a finite time was seen.
+    fn monotonic_ms(&mut self, now_ms: f64) -> f64 {
+        let t = self.clock.as_ref().map_or(now_ms, |c| c.now_ms());
+        if t.is_finite() && t > self.mono_ms {
+            self.mono_ms = t;
+        }
+        if self.mono_ms.is_finite() {
+            self.mono_ms
+        } else {
+            0.0
+        }
     }
 
     // ----- install ------------------------------------------------------------------------
@@ -1154,19 +1187,15 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     fn compatibility(&self, manifest: &Manifest) -> Result<(), WardenError> {
-        if let (Some(range), Some(host)) = (manifest.compatibility(), &self.host_version) {
-            if !range.matches(host) {
-                return Err(WardenError::new(
-                    ErrorCode::Incompatible,
-                    format!(
-                        "plugin {:?} needs a host in {:?}, and this host is {host}",
-                        manifest.id().as_str(),
-                        range.as_str()
-                    ),
-                ));
-            }
+        match (manifest.compatibility(), &self.host_version) {
+            (Some(range), Some(host)) => range.check(host).map_err(|e| {
+                WardenError::new(
+                    e.code(),
+                    format!("plugin {:?}: {e}", manifest.id().as_str()),
+                )
+            }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Record that installing `manifest` failed outside the engine (e.g. its signature did
@@ -1836,13 +1865,14 @@ impl<B: StorageBackend> Engine<B> {
         call_id: impl FnOnce() -> Option<u64>,
         now_ms: f64,
     ) -> Option<Outcome> {
+        let mono_ms = self.monotonic_ms(now_ms);
         let Some(plugin) = self.plugins.get_mut(id) else {
             return Some(Outcome::Drop);
         };
         if !matches!(plugin.status, Status::Mounted) {
             return Some(Outcome::Drop);
         }
-        let decision = plugin.limiter.check(now_ms);
+        let decision = plugin.limiter.check(mono_ms);
         if decision == RateDecision::Allow {
             return None;
         }
@@ -1854,11 +1884,11 @@ impl<B: StorageBackend> Engine<B> {
         let reply = call_id().map(|cid| Reply::err(cid, &err));
         // One audit event per second of flood (plus the suspension); the rest are counted.
         let (last_ms, unaudited) = plugin.rate_audit;
-        if decision == RateDecision::Limited && now_ms - last_ms < 1000.0 {
+        if decision == RateDecision::Limited && mono_ms - last_ms < 1000.0 {
             plugin.rate_audit.1 = unaudited.saturating_add(1);
             self.audit.count(id, ErrorCode::RateLimited);
         } else {
-            plugin.rate_audit = (now_ms, 0);
+            plugin.rate_audit = (mono_ms, 0);
             let detail = if unaudited == 0 {
                 json!({ "message": err.message })
             } else {

@@ -17,8 +17,12 @@ pub enum ErrorCode {
     InvalidManifest,
     /// The caller lacks a capability or RBAC action.
     PermissionDenied,
-    /// A URL is outside the plugin's declared `network` allowlist.
+    /// The policy refused a request: a URL outside the plugin's declared `network` allowlist
+    /// (or a route's rules), a redirect answer. Never a transport failure.
     NetworkDenied,
+    /// The policy allowed a request and the transport failed: DNS, connection refused or
+    /// reset, TLS, a CORS refusal. A request that got no answer in time is [`ErrorCode::Timeout`].
+    NetworkError,
     /// Too many calls too fast.
     RateLimited,
     /// A storage key, value or namespace is over its limit.
@@ -57,10 +61,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidManifest,
         ErrorCode::PermissionDenied,
         ErrorCode::NetworkDenied,
+        ErrorCode::NetworkError,
         ErrorCode::RateLimited,
         ErrorCode::QuotaExceeded,
         ErrorCode::MessageRejected,
@@ -90,6 +95,7 @@ impl ErrorCode {
             ErrorCode::InvalidManifest => "INVALID_MANIFEST",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::NetworkDenied => "NETWORK_DENIED",
+            ErrorCode::NetworkError => "NETWORK_ERROR",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::MessageRejected => "MESSAGE_REJECTED",

@@ -68,8 +68,7 @@ use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::network::{NetworkEntry, NetworkOptions};
-use super::permission::FolderActionSet;
-use super::rbac::{BasicRole, Scope, MAX_SCOPE_BYTES};
+use super::vocab::{BasicRole, FolderActionSet, Scope, MAX_SCOPE_BYTES};
 
 /// Largest manifest text [`Manifest::parse`] accepts, in bytes (1 MiB).
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -530,147 +529,10 @@ impl Serialize for Capability {
 // ---------------------------------------------------------------------------------------------
 // Compatibility
 
-/// A semver range over the host version, from the manifest's `compatibility`.
-///
-/// npm syntax is accepted and converted to the `semver` crate's: space-separated comparators
-/// (`>=1.0.0 <2.0.0`), a bare full version meaning exactly that version (`1.2.3` → `=1.2.3`),
-/// a bare partial version meaning a wildcard (`1.2` → `1.2.*`), `x`/`X`/`*` wildcards, a leading
-/// `v`, hyphen ranges (`1.0.0 - 2.0.0` → `>=1.0.0, <=2.0.0`) and `||` alternatives (kept as one
-/// [`semver::VersionReq`] each; a version matches when any alternative does). The `semver`
-/// crate's comma form (`>=1.0.0, <2.0.0`) is accepted as is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Compatibility {
-    raw: String,
-    alternatives: Vec<semver::VersionReq>,
-}
-
-impl Compatibility {
-    /// Parse a range.
-    ///
-    /// # Errors
-    /// [`ManifestError`] (path `$`) when a comparator does not parse.
-    ///
-    /// ```
-    /// use plugin_warden::core::manifest::Compatibility;
-    /// use semver::Version;
-    /// let c = Compatibility::parse(">=1.0.0 <2.0.0 || ^3.1").unwrap();
-    /// assert!(c.matches(&Version::new(1, 4, 0)));
-    /// assert!(!c.matches(&Version::new(2, 0, 0)));
-    /// assert!(c.matches(&Version::new(3, 2, 0)));
-    /// assert!(Compatibility::parse("1.2.3").unwrap().matches(&Version::new(1, 2, 3)));
-    /// assert!(!Compatibility::parse("1.2.3").unwrap().matches(&Version::new(1, 2, 4)));
-    /// assert!(Compatibility::parse("banana").is_err());
-    /// ```
-    pub fn parse(s: &str) -> Result<Self, ManifestError> {
-        let err = |m: String| ManifestError::one("$", m);
-        check_text(s, MAX_ACTION_BYTES).map_err(err)?;
-        let mut alternatives = Vec::new();
-        for alt in s.split("||") {
-            let converted = npm_to_semver(alt);
-            let req = semver::VersionReq::parse(&converted).map_err(|e| {
-                err(format!(
-                    "expected a semver range like \"^3.0.0\" or \">=1.0.0 <2.0.0\", found {} ({e})",
-                    show(alt.trim())
-                ))
-            })?;
-            alternatives.push(req);
-        }
-        Ok(Compatibility {
-            raw: s.to_owned(),
-            alternatives,
-        })
-    }
-
-    /// The range as written in the manifest.
-    pub fn as_str(&self) -> &str {
-        &self.raw
-    }
-
-    /// The `||` alternatives, converted.
-    pub fn alternatives(&self) -> &[semver::VersionReq] {
-        &self.alternatives
-    }
-
-    /// Whether `version` satisfies any alternative.
-    pub fn matches(&self, version: &semver::Version) -> bool {
-        self.alternatives.iter().any(|r| r.matches(version))
-    }
-}
-
-impl Serialize for Compatibility {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.raw)
-    }
-}
-
-/// Convert one npm alternative (no `||`) to the `semver` crate's comma syntax. Anything it
-/// does not recognize is passed through for `semver` to reject with its own message.
-fn npm_to_semver(alt: &str) -> String {
-    let tokens: Vec<&str> = alt.split_whitespace().collect();
-    if tokens.is_empty() {
-        return "*".to_owned();
-    }
-    if let [lo, "-", hi] = tokens.as_slice() {
-        return format!(">={}, <={}", strip_v(lo), strip_v(hi));
-    }
-    if tokens.iter().any(|t| t.contains(',')) {
-        return alt.trim().to_owned(); // already the semver crate's form
-    }
-    let mut out: Vec<String> = Vec::new();
-    let mut pending_op: Option<&str> = None;
-    for t in tokens {
-        let (op, rest) = split_op(t);
-        let op = match (pending_op.take(), op) {
-            (Some(p), "") => p,
-            (Some(p), _) => {
-                out.push(p.to_owned()); // a dangling operator: let semver complain
-                op
-            }
-            (None, op) => op,
-        };
-        if rest.is_empty() {
-            pending_op = Some(op);
-            continue;
-        }
-        let rest = strip_v(rest);
-        if op.is_empty() {
-            out.push(bare_npm(rest));
-        } else {
-            out.push(format!("{op}{rest}"));
-        }
-    }
-    if let Some(p) = pending_op {
-        out.push(p.to_owned());
-    }
-    out.join(", ")
-}
-
-fn split_op(t: &str) -> (&str, &str) {
-    for op in [">=", "<=", ">", "<", "=", "~", "^"] {
-        if let Some(rest) = t.strip_prefix(op) {
-            return (op, rest);
-        }
-    }
-    ("", t)
-}
-
-fn strip_v(s: &str) -> &str {
-    s.strip_prefix(['v', 'V']).unwrap_or(s)
-}
-
-/// npm: a bare full version is exact, a bare partial version is a wildcard.
-fn bare_npm(v: &str) -> String {
-    let core = v.split(['-', '+']).next().unwrap_or(v);
-    let parts: Vec<&str> = core.split('.').collect();
-    let wild = |p: &&str| matches!(*p, "x" | "X" | "*");
-    if parts.iter().any(wild) {
-        v.to_owned()
-    } else if parts.len() >= 3 {
-        format!("={v}")
-    } else {
-        format!("{v}.*")
-    }
-}
+/// A semver range over the host version, from the manifest's `compatibility`: the one range
+/// type of the crate, [`CompatRange`](super::compat::CompatRange) (grammar and errors in
+/// [`compat`](super::compat)); the manifest, the engine's install check and the CLI all use it.
+pub use super::compat::CompatRange as Compatibility;
 
 // ---------------------------------------------------------------------------------------------
 // Parts of a manifest
@@ -722,9 +584,9 @@ impl Grant {
     pub fn parse(s: &str) -> Result<Self, ManifestError> {
         match s {
             "Grafana Admin" => Ok(Grant::GrafanaAdmin),
-            _ => match BasicRole::parse(s) {
-                Ok(b) => Ok(Grant::Basic(b)),
-                Err(_) => Err(ManifestError::one(
+            _ => match BasicRole::from_name(s) {
+                Some(b) => Ok(Grant::Basic(b)),
+                None => Err(ManifestError::one(
                     "$",
                     format!(
                         "expected a basic role (\"Viewer\", \"Editor\", \"Admin\" or \"Grafana Admin\"), found {}",
@@ -1506,9 +1368,7 @@ fn parse_manifest(
         .and_then(|s| match Compatibility::parse(s) {
             Ok(c) => Some(c),
             Err(e) => {
-                for p in e.problems {
-                    cx.push("compatibility", p.message);
-                }
+                cx.push("compatibility", e.to_string());
                 None
             }
         });
@@ -1584,7 +1444,7 @@ fn parse_version(
     if raw == VERSION_PLACEHOLDER {
         return (Some(raw.to_owned()), None);
     }
-    match semver::Version::parse(strip_v(raw)) {
+    match semver::Version::parse(raw.strip_prefix(['v', 'V']).unwrap_or(raw)) {
         Ok(v) => (Some(raw.to_owned()), Some(v)),
         Err(e) => {
             cx.push(
@@ -2325,7 +2185,16 @@ mod tests {
             assert!(c.matches(&yes), "{npm} should match {yes}");
             assert!(!c.matches(&no), "{npm} should not match {no}");
         }
-        for bad in ["banana", ">=", "1.2.3.4", "^^1", "1 ||| 2"] {
+        for bad in [
+            "banana",
+            ">=",
+            "1.2.3.4",
+            "^^1",
+            "1 ||| 2",
+            "^9.0.0 ||",
+            "",
+            "|| ^1.0.0",
+        ] {
             assert!(Compatibility::parse(bad).is_err(), "{bad}");
         }
     }

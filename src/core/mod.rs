@@ -28,3 +28,4 @@ pub mod scripts;
 pub mod signature;
 pub mod storage;
 pub mod update;
+pub mod vocab;

@@ -637,3 +637,138 @@ impl RetryPolicy {
         u32::try_from((half + extra).min(ceiling)).unwrap_or(self.max_delay_ms)
     }
 }
+
+/// How one attempt of an allowed request failed, as the transport (the browser's `fetch`)
+/// reports it. The adapter says what happened; [`TransportFailure::code`] and
+/// [`RetryPolicy::retry_delay`] decide what it means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportFailure {
+    /// No answer within the timeout: `TIMEOUT`, transient.
+    Timeout,
+    /// The request never got an answer: DNS failure, connection refused or reset, TLS failure,
+    /// a CORS refusal (the browser does not tell these apart): `NETWORK_ERROR`, transient.
+    Unreachable,
+    /// The server answered with a redirect, which is never followed: the policy refuses the
+    /// answer, `NETWORK_DENIED`, final.
+    Redirect,
+    /// The response is over the size limit: `QUOTA_EXCEEDED`, final.
+    TooLarge,
+}
+
+impl TransportFailure {
+    /// Every failure, for exhaustive tests.
+    pub const ALL: [TransportFailure; 4] = [
+        TransportFailure::Timeout,
+        TransportFailure::Unreachable,
+        TransportFailure::Redirect,
+        TransportFailure::TooLarge,
+    ];
+
+    /// The adapter's name for the failure (`timeout`, `unreachable`, `redirect`, `too-large`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransportFailure::Timeout => "timeout",
+            TransportFailure::Unreachable => "unreachable",
+            TransportFailure::Redirect => "redirect",
+            TransportFailure::TooLarge => "too-large",
+        }
+    }
+
+    /// The failure the adapter named `kind`. Anything else (an adapter bug, or an exception
+    /// `fetch` threw that is not one of ours) is [`TransportFailure::Unreachable`]: the request
+    /// was allowed and did not complete, which is all that is known.
+    ///
+    /// ```
+    /// use plugin_warden::core::network::TransportFailure;
+    /// assert_eq!(TransportFailure::from_kind("timeout"), TransportFailure::Timeout);
+    /// assert_eq!(TransportFailure::from_kind("???"), TransportFailure::Unreachable);
+    /// ```
+    pub fn from_kind(kind: &str) -> Self {
+        TransportFailure::ALL
+            .into_iter()
+            .find(|f| f.as_str() == kind)
+            .unwrap_or(TransportFailure::Unreachable)
+    }
+
+    /// The code the plugin gets.
+    ///
+    /// ```
+    /// use plugin_warden::core::error::ErrorCode;
+    /// use plugin_warden::core::network::TransportFailure;
+    /// assert_eq!(TransportFailure::Unreachable.code(), ErrorCode::NetworkError);
+    /// assert_eq!(TransportFailure::Timeout.code(), ErrorCode::Timeout);
+    /// assert_eq!(TransportFailure::Redirect.code(), ErrorCode::NetworkDenied);
+    /// ```
+    pub const fn code(self) -> ErrorCode {
+        match self {
+            TransportFailure::Timeout => ErrorCode::Timeout,
+            TransportFailure::Unreachable => ErrorCode::NetworkError,
+            TransportFailure::Redirect => ErrorCode::NetworkDenied,
+            TransportFailure::TooLarge => ErrorCode::QuotaExceeded,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again (timeouts and unreachable hosts).
+    pub const fn is_transient(self) -> bool {
+        matches!(
+            self,
+            TransportFailure::Timeout | TransportFailure::Unreachable
+        )
+    }
+}
+
+/// What one attempt of a request came to: an HTTP answer (its status) or a [`TransportFailure`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The server answered with this status.
+    Answered(u16),
+    /// The transport failed.
+    Failed(TransportFailure),
+}
+
+impl AttemptOutcome {
+    /// Whether the attempt is worth repeating: a 5xx answer or a transient failure.
+    ///
+    /// ```
+    /// use plugin_warden::core::network::{AttemptOutcome, TransportFailure};
+    /// assert!(AttemptOutcome::Answered(503).is_transient());
+    /// assert!(!AttemptOutcome::Answered(404).is_transient());
+    /// assert!(AttemptOutcome::Failed(TransportFailure::Unreachable).is_transient());
+    /// assert!(!AttemptOutcome::Failed(TransportFailure::Redirect).is_transient());
+    /// ```
+    pub const fn is_transient(self) -> bool {
+        match self {
+            AttemptOutcome::Answered(status) => status >= 500,
+            AttemptOutcome::Failed(f) => f.is_transient(),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether and when to repeat a request: `Some(delay_ms)` before retry number `attempt`
+    /// (0 for the first retry) when `method` [`is_retryable`], the `outcome` is transient
+    /// ([`AttemptOutcome::is_transient`]) and [`RetryPolicy::should_retry`] allows it;
+    /// otherwise `None` and the outcome is the answer. `jitter` as in
+    /// [`RetryPolicy::delay_for`].
+    ///
+    /// ```
+    /// use plugin_warden::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
+    /// let p = RetryPolicy::default();
+    /// let down = AttemptOutcome::Failed(TransportFailure::Unreachable);
+    /// assert!(p.retry_delay("GET", down, 0, 0.5).is_some());
+    /// assert_eq!(p.retry_delay("POST", down, 0, 0.5), None);
+    /// assert_eq!(p.retry_delay("GET", down, 3, 0.5), None);
+    /// assert_eq!(p.retry_delay("GET", AttemptOutcome::Answered(200), 0, 0.5), None);
+    /// ```
+    pub fn retry_delay(
+        &self,
+        method: &str,
+        outcome: AttemptOutcome,
+        attempt: u32,
+        jitter: f64,
+    ) -> Option<u32> {
+        (is_retryable(method) && outcome.is_transient() && self.should_retry(attempt))
+            .then(|| self.delay_for(attempt, jitter))
+    }
+}

@@ -33,7 +33,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
@@ -182,62 +182,8 @@ impl fmt::Display for ActionPattern {
 
 // ---------------------------------------------------------------------------------------------
 
-/// One of the three folder action sets plugins may extend. Ordered `View < Edit < Admin`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FolderActionSet {
-    /// `folders:view`.
-    View,
-    /// `folders:edit` (includes `folders:view`).
-    Edit,
-    /// `folders:admin` (includes `folders:edit`).
-    Admin,
-}
-
-impl FolderActionSet {
-    /// All three, smallest first.
-    pub const ALL: [FolderActionSet; 3] = [
-        FolderActionSet::View,
-        FolderActionSet::Edit,
-        FolderActionSet::Admin,
-    ];
-
-    /// Parse `folders:view`, `folders:edit` or `folders:admin`; anything else is `None`.
-    ///
-    /// ```
-    /// use plugin_warden::core::permission::FolderActionSet;
-    /// assert_eq!(FolderActionSet::parse("folders:edit"), Some(FolderActionSet::Edit));
-    /// assert_eq!(FolderActionSet::parse("teams:read"), None);
-    /// ```
-    pub fn parse(s: &str) -> Option<Self> {
-        FolderActionSet::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
-    /// The action set's action name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FolderActionSet::View => "folders:view",
-            FolderActionSet::Edit => "folders:edit",
-            FolderActionSet::Admin => "folders:admin",
-        }
-    }
-
-    /// Whether holding `self` holds `other` (`Admin ⊃ Edit ⊃ View`).
-    ///
-    /// ```
-    /// use plugin_warden::core::permission::FolderActionSet::*;
-    /// assert!(Admin.includes(View));
-    /// assert!(!View.includes(Edit));
-    /// ```
-    pub fn includes(self, other: FolderActionSet) -> bool {
-        self >= other
-    }
-}
-
-impl Serialize for FolderActionSet {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+/// One of the three folder action sets plugins may extend (defined in [`super::vocab`]).
+pub use super::vocab::FolderActionSet;
 
 // ---------------------------------------------------------------------------------------------
 

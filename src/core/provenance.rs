@@ -50,8 +50,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -238,20 +236,10 @@ impl Envelope {
 pub fn key_from_value(value: &Value) -> Result<PublicKey, SignatureError> {
     match value {
         Value::Object(_) => PublicKey::from_jwk(&value.to_string()),
-        Value::String(s) if s.contains("-----BEGIN") => PublicKey::from_pem(s),
-        Value::String(s) => {
-            let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            let unpadded = compact.trim_end_matches('=');
-            let der = STANDARD_NO_PAD
-                .decode(unpadded)
-                .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
-                .map_err(|_| SignatureError::InvalidKey {
-                    reason: "a key string must be PEM or base64 SPKI DER".to_owned(),
-                })?;
-            PublicKey::from_spki_der(&der)
-        }
+        // The CLI's rule for a key file's bytes: PEM, JWK text or base64 SPKI DER.
+        Value::String(s) => PublicKey::parse(s.as_bytes()),
         _ => Err(SignatureError::InvalidKey {
-            reason: "expected a JWK object or a PEM / base64 SPKI string".to_owned(),
+            reason: "expected a JWK object or a PEM / JWK / base64 SPKI string".to_owned(),
         }),
     }
 }

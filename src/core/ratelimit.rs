@@ -3,7 +3,8 @@
 //!
 //! Time comes from a [`Clock`] in milliseconds as `f64` (what `performance.now()` returns), so
 //! everything here is tested with a [`ManualClock`]. The arithmetic is defensive: a clock that
-//! jumps far ahead refills at most `burst`, a clock that goes backwards mints nothing, and a
+//! jumps far ahead refills at most `burst`, time is clamped to be monotonic (a reading before
+//! the latest one seen counts as the latest, so going back and forth mints nothing), and a
 //! non-finite time is treated as "no time passed".
 
 use std::cell::Cell;
@@ -130,19 +131,19 @@ impl TokenBucket {
     /// Refill for the time since the last call, then take one token if there is one.
     ///
     /// # Security
-    /// Only forward time refills, and by at most `burst`. When `now_ms` is before the last time
-    /// seen, nothing is minted and the bucket re-anchors at `now_ms`, so a one-off clock
-    /// correction does not starve the plugin; a non-finite `now_ms` refills nothing and leaves
-    /// the anchor alone.
+    /// Only forward time refills, and by at most `burst`. Time is clamped to be monotonic: a
+    /// `now_ms` before the latest time seen mints nothing and leaves the anchor where it is,
+    /// so a clock that goes back and forth (a wall clock being corrected, or set by hand) can
+    /// never refill the same interval twice; a non-finite `now_ms` refills nothing either.
     ///
     /// ```
     /// use plugin_warden::core::ratelimit::TokenBucket;
     /// let mut b = TokenBucket::new(50.0, 1.0);
     /// assert!(b.try_take(1000.0));
-    /// assert!(!b.try_take(0.0));       // backwards: no new token, re-anchored at 0
+    /// assert!(!b.try_take(0.0));       // backwards: no new token, the anchor stays at 1000
     /// assert!(!b.try_take(f64::NAN));  // no time passed
-    /// assert!(!b.try_take(10.0));      // half a token
-    /// assert!(b.try_take(20.0));       // 20 ms at 50/s since the anchor: one token
+    /// assert!(!b.try_take(1010.0));    // half a token
+    /// assert!(b.try_take(1020.0));     // 20 ms at 50/s since the anchor: one token
     /// ```
     pub fn try_take(&mut self, now_ms: f64) -> bool {
         if now_ms.is_finite() {
@@ -155,7 +156,8 @@ impl TokenBucket {
                     self.tokens = (self.tokens + refill).min(self.burst);
                     self.last_ms = Some(now_ms);
                 }
-                _ => self.last_ms = Some(now_ms),
+                Some(_) => {}
+                None => self.last_ms = Some(now_ms),
             }
         }
         if self.tokens >= 1.0 {
@@ -555,12 +557,26 @@ mod tests {
             clock.advance(back);
             assert!(!b.try_take(clock.now_ms()), "jump {back}");
         }
-        // After a backwards jump, only forward motion from the new anchor mints.
+        // After a backwards jump, nothing mints until the clock passes the latest time seen.
         let mut b = TokenBucket::new(50.0, 1.0);
         assert!(b.try_take(0.0));
         assert!(!b.try_take(-5000.0));
-        assert!(!b.try_take(-4990.0)); // 10 ms forward = 0.5 token
-        assert!(b.try_take(-4980.0)); // 20 ms forward = 1 token
+        assert!(!b.try_take(-4980.0)); // 20 ms after the jump, still before 0
+        assert!(!b.try_take(10.0)); // 10 ms past the anchor = 0.5 token
+        assert!(b.try_take(20.0)); // 20 ms past the anchor = 1 token
+    }
+
+    #[test]
+    fn a_clock_going_back_and_forth_refills_each_interval_once() {
+        // A wall clock swinging between 0 and 1000 (set by hand, or corrected): with re-anchoring
+        // each forward swing would mint a full second of tokens.
+        let mut b = TokenBucket::new(1.0, 1.0);
+        assert!(b.try_take(1000.0));
+        for _ in 0..10 {
+            assert!(!b.try_take(0.0));
+            assert!(!b.try_take(1000.0), "the same second refilled twice");
+        }
+        assert!(b.try_take(2000.0));
     }
 
     #[test]

@@ -47,9 +47,8 @@ pub mod scope;
 mod user;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use thiserror::Error;
 
 pub use compiled::CompiledAccess;
@@ -127,18 +126,19 @@ fn shorten(s: &str) -> String {
     out
 }
 
+impl From<super::vocab::ScopeError> for RbacError {
+    fn from(e: super::vocab::ScopeError) -> Self {
+        RbacError::InvalidScope {
+            input: e.input,
+            reason: e.reason,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 
-/// A basic role. Ordered `Viewer < Editor < Admin`; a larger role includes the smaller ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum BasicRole {
-    /// `Viewer`.
-    Viewer,
-    /// `Editor` (includes `Viewer`).
-    Editor,
-    /// `Admin` (includes `Editor`).
-    Admin,
-}
+/// A basic role (defined in [`super::vocab`]); its parsers with RBAC errors live here.
+pub use super::vocab::BasicRole;
 
 impl BasicRole {
     /// Parse `Viewer`, `Editor` or `Admin` (exact case).
@@ -153,17 +153,12 @@ impl BasicRole {
     /// assert!(BasicRole::parse("editor").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self, RbacError> {
-        match s {
-            "Viewer" => Ok(BasicRole::Viewer),
-            "Editor" => Ok(BasicRole::Editor),
-            "Admin" => Ok(BasicRole::Admin),
-            _ => Err(RbacError::InvalidUser {
-                reason: format!(
-                    "expected a basic role \"Viewer\", \"Editor\" or \"Admin\", found {:?}",
-                    shorten(s)
-                ),
-            }),
-        }
+        BasicRole::from_name(s).ok_or_else(|| RbacError::InvalidUser {
+            reason: format!(
+                "expected a basic role \"Viewer\", \"Editor\" or \"Admin\", found {:?}",
+                shorten(s)
+            ),
+        })
     }
 
     /// Like [`BasicRole::parse`], but `None` means no basic role.
@@ -182,47 +177,6 @@ impl BasicRole {
         } else {
             BasicRole::parse(s).map(Some)
         }
-    }
-
-    /// The role's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BasicRole::Viewer => "Viewer",
-            BasicRole::Editor => "Editor",
-            BasicRole::Admin => "Admin",
-        }
-    }
-
-    /// Whether this role includes `other` (`Admin` includes `Viewer`).
-    ///
-    /// ```
-    /// use plugin_warden::core::rbac::BasicRole;
-    /// assert!(BasicRole::Admin.includes(BasicRole::Viewer));
-    /// assert!(!BasicRole::Viewer.includes(BasicRole::Editor));
-    /// ```
-    pub fn includes(self, other: BasicRole) -> bool {
-        self >= other
-    }
-
-    /// The folder action set the role carries.
-    pub const fn folder_set(self) -> FolderActionSet {
-        match self {
-            BasicRole::Viewer => FolderActionSet::View,
-            BasicRole::Editor => FolderActionSet::Edit,
-            BasicRole::Admin => FolderActionSet::Admin,
-        }
-    }
-}
-
-impl fmt::Display for BasicRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for BasicRole {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 
@@ -737,7 +691,10 @@ mod tests {
             ("users:\u{7}", "control"),
         ] {
             let e = Scope::parse(bad).expect_err(bad);
-            assert_eq!(e.code(), ErrorCode::InvalidArgument);
+            assert_eq!(
+                RbacError::from(e.clone()).code(),
+                ErrorCode::InvalidArgument
+            );
             assert!(e.to_string().contains(why), "{bad}: {e}");
         }
         assert!(Scope::parse(&"a".repeat(MAX_SCOPE_BYTES)).is_ok());

@@ -22,9 +22,12 @@
 //! # Formats
 //!
 //! - **Public keys** ([`PublicKey::parse`]): PEM `PUBLIC KEY` (SubjectPublicKeyInfo, what
-//!   `openssl pkey -pubout` writes), PEM `RSA PUBLIC KEY` (PKCS#1), raw SPKI DER, or a JWK
-//!   (`{"kty":"RSA","n","e"}` / `{"kty":"EC","crv":"P-256","x","y"}`). [`KeyFormat::detect`]
-//!   tells them apart by their first bytes. A private key (PEM `PRIVATE KEY`, a JWK with `d`)
+//!   `openssl pkey -pubout` writes), PEM `RSA PUBLIC KEY` (PKCS#1), raw SPKI DER, base64 text
+//!   of SPKI DER, or a JWK (`{"kty":"RSA","n","e"}` / `{"kty":"EC","crv":"P-256","x","y"}`).
+//!   [`KeyFormat::detect`] tells them apart by their first bytes. This one rule serves the CLI
+//!   (a key file's bytes) and the browser (`publicKey` / `trustedKeys` text, or a JWK object:
+//!   [`crate::core::provenance::key_from_value`]), so both accept exactly the same keys; every
+//!   key reaches WebCrypto as SPKI DER ([`PublicKey::to_spki_der`]), a PKCS#1 key included. A private key (PEM `PRIVATE KEY`, a JWK with `d`)
 //!   is refused: a public key is expected, and a secret should not travel this path.
 //! - **Signatures** ([`decode_signature`]): standard or URL-safe base64, padded or not, with
 //!   surrounding whitespace — or raw binary, when the input is not base64.
@@ -208,6 +211,25 @@ fn malformed(reason: impl Into<String>) -> SignatureError {
 
 // ---------------------------------------------------------------------------------------------
 // Keys
+
+/// Base64 text (standard or URL-safe, padding and ASCII whitespace optional) of DER: the
+/// decoded bytes when they start with a `SEQUENCE` tag, else `None`.
+fn base64_der(input: &[u8]) -> Option<Vec<u8>> {
+    let compact: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let unpadded = compact
+        .strip_suffix(b"==")
+        .or_else(|| compact.strip_suffix(b"="));
+    let unpadded = unpadded.unwrap_or(&compact);
+    let der = STANDARD_NO_PAD
+        .decode(unpadded)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
+        .ok()?;
+    (der.first() == Some(&TAG_SEQUENCE)).then_some(der)
+}
 
 /// How a key is written, as [`KeyFormat::detect`] tells from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -439,9 +461,12 @@ impl PublicKey {
                     std::str::from_utf8(input).map_err(|_| invalid_key("JWK text is not UTF-8"))?;
                 PublicKey::from_jwk(text)
             }
-            None => Err(invalid_key(
-                "unrecognised format (not PEM, DER or a JWK object)",
-            )),
+            None => match base64_der(input) {
+                Some(der) => PublicKey::from_spki_der(&der),
+                None => Err(invalid_key(
+                    "unrecognised format (not PEM, DER, base64 DER or a JWK object)",
+                )),
+            },
         }
     }
 

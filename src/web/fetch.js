@@ -1,12 +1,12 @@
 // One API-client request for plugin-warden (the Rust side checks the URL against the plugin's
-// allowlist before, checks the final URL after, and decides retries).
-// No cookies or credentials, no redirects followed (a redirect is a final NETWORK_DENIED), a
-// timeout and a response size limit.
+// allowlist before, checks the final URL after, and decides codes and retries).
+// No cookies or credentials, no redirects followed, a timeout and a response size limit.
+// A failure is thrown as an Error with `kind`, what happened (the core's TransportFailure):
+// 'timeout', 'unreachable' (DNS, connection, TLS, CORS), 'redirect', 'too-large'.
 export async function pwFetchOnce(url, method, headers, body, timeoutMs, maxBytes) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
-  // `final`: the same request would fail the same way again, so it is never retried.
-  const fail = (code, message, final = false) => Object.assign(new Error(message), { code, final });
+  const fail = (kind, message) => Object.assign(new Error(message), { kind });
   try {
     let res;
     try {
@@ -16,14 +16,14 @@ export async function pwFetchOnce(url, method, headers, body, timeoutMs, maxByte
         mode: 'cors', signal: ctrl.signal,
       });
     } catch (e) {
-      if (ctrl.signal.aborted) throw fail('TIMEOUT', `${method} ${url} got no answer within ${timeoutMs} ms`);
-      throw fail('NETWORK_DENIED', `${method} ${url} failed: a network error or a CORS refusal`);
+      if (ctrl.signal.aborted) throw fail('timeout', `${method} ${url} got no answer within ${timeoutMs} ms`);
+      throw fail('unreachable', `${method} ${url} failed: the host is unreachable (DNS, connection, TLS) or refused the CORS request`);
     }
     if (res.type === 'opaqueredirect') {
-      throw fail('NETWORK_DENIED', `${method} ${url} answered with a redirect, and redirects are never followed`, true);
+      throw fail('redirect', `${method} ${url} answered with a redirect, and redirects are never followed`);
     }
     const declared = Number(res.headers.get('content-length'));
-    if (declared > maxBytes) throw fail('QUOTA_EXCEEDED', `the response is ${declared} bytes; at most ${maxBytes} are accepted`, true);
+    if (declared > maxBytes) throw fail('too-large', `the response is ${declared} bytes; at most ${maxBytes} are accepted`);
     const chunks = [];
     let total = 0;
     if (res.body) {
@@ -34,7 +34,7 @@ export async function pwFetchOnce(url, method, headers, body, timeoutMs, maxByte
         total += value.byteLength;
         if (total > maxBytes) {
           ctrl.abort();
-          throw fail('QUOTA_EXCEEDED', `the response exceeded ${maxBytes} bytes`, true);
+          throw fail('too-large', `the response exceeded ${maxBytes} bytes`);
         }
         chunks.push(value);
       }

@@ -32,9 +32,10 @@ use crate::core::engine::{
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
-use crate::core::network::RetryPolicy;
+use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
 use crate::core::protocol::{event_message, Level, Reply, EVENT_PONG};
 use crate::core::provenance::Provenance;
+use crate::core::ratelimit::Clock;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{decode_key, MemoryBackend, StorageBackend};
 
@@ -196,8 +197,21 @@ fn timeout_message(
     }
 }
 
+/// Wall-clock time for the engine's `now_ms` arguments: audit timestamps (`Date.now()`). Rate
+/// limits and durations run on [`PerformanceClock`], installed with `Engine::set_clock`.
 fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// `performance.now()`: monotonic milliseconds, for the engine's rate limits and durations.
+/// Without `performance` (never in a supporting browser) it reads NaN, which the engine treats
+/// as "no time passed" (the safe side: nothing refills).
+struct PerformanceClock(Option<web_sys::Performance>);
+
+impl Clock for PerformanceClock {
+    fn now_ms(&self) -> f64 {
+        self.0.as_ref().map_or(f64::NAN, web_sys::Performance::now)
+    }
 }
 
 impl Host {
@@ -243,7 +257,8 @@ impl Host {
             .as_ref()
             .and_then(|d| d.src_without_embedded_csp)
             .unwrap_or(false);
-        let engine = Engine::new(config, backend)?;
+        let mut engine = Engine::new(config, backend)?;
+        engine.set_clock(Box::new(PerformanceClock(win.performance())));
         let access_cache = Object::new();
         let _ = Reflect::set(
             &access_cache,
@@ -1309,8 +1324,8 @@ fn post(port: &MessagePort, json: &str) {
     }
 }
 
-/// One API-client request with retries (idempotent methods only, exponential backoff with
-/// jitter) for network failures, timeouts and 5xx answers.
+/// One API-client request, repeated as the core's [`RetryPolicy::retry_delay`] decides (which
+/// methods, which outcomes, how long to wait); this layer only reports what each attempt came to.
 async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
     let policy = RetryPolicy::default();
     let headers: Array = plan
@@ -1331,27 +1346,28 @@ async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
             Ok(p) => JsFuture::from(p).await,
             Err(e) => Err(e),
         };
-        let outcome = match result {
-            Ok(v) => read_response(&v).map_err(|e| (e, true)),
-            Err(e) => Err(fetch_error(&e)),
-        };
-        let transient = match &outcome {
-            Ok(r) => r.status >= 500,
-            Err((e, final_)) => {
-                !final_ && matches!(e.code, ErrorCode::Timeout | ErrorCode::NetworkDenied)
+        let (outcome, result) = match result {
+            Ok(v) => {
+                let response = read_response(&v);
+                (AttemptOutcome::Answered(response.status), Ok(response))
+            }
+            Err(e) => {
+                let (failure, message) = transport_failure(&e);
+                (
+                    AttemptOutcome::Failed(failure),
+                    Err(WardenError::new(failure.code(), message)),
+                )
             }
         };
-        let outcome = outcome.map_err(|(e, _)| e);
-        if !(transient && plan.retryable && policy.should_retry(attempt)) {
-            return outcome;
+        match policy.retry_delay(&plan.method, outcome, attempt, js_sys::Math::random()) {
+            Some(delay) => gloo_timers::future::TimeoutFuture::new(delay).await,
+            None => return result,
         }
-        let delay = policy.delay_for(attempt, js_sys::Math::random());
-        gloo_timers::future::TimeoutFuture::new(delay).await;
         attempt += 1;
     }
 }
 
-fn read_response(v: &JsValue) -> Result<FetchResponse, WardenError> {
+fn read_response(v: &JsValue) -> FetchResponse {
     let get = |k: &str| Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
     let headers = Array::from(&get("headers"))
         .iter()
@@ -1360,31 +1376,21 @@ fn read_response(v: &JsValue) -> Result<FetchResponse, WardenError> {
             Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
         })
         .collect();
-    Ok(FetchResponse {
+    FetchResponse {
         status: get("status").as_f64().unwrap_or(0.0) as u16,
         headers,
         body: get("body").as_string().unwrap_or_default(),
         url: get("url").as_string().unwrap_or_default(),
-    })
+    }
 }
 
-/// The error and whether it is final (the same request would fail the same way: a redirect, an
-/// oversized response), so it is not retried.
-fn fetch_error(e: &JsValue) -> (WardenError, bool) {
-    let final_ = Reflect::get(e, &"final".into())
+/// What `fetch.js` reported (its `kind`; see [`TransportFailure::from_kind`]) and its message.
+fn transport_failure(e: &JsValue) -> (TransportFailure, String) {
+    let kind = Reflect::get(e, &"kind".into())
         .ok()
-        .and_then(|v| v.as_bool())
-        == Some(true);
-    let code = match Reflect::get(e, &"code".into())
-        .ok()
-        .and_then(|c| c.as_string())
-        .as_deref()
-    {
-        Some("TIMEOUT") => ErrorCode::Timeout,
-        Some("QUOTA_EXCEEDED") => ErrorCode::QuotaExceeded,
-        _ => ErrorCode::NetworkDenied,
-    };
-    (WardenError::new(code, describe(e)), final_)
+        .and_then(|k| k.as_string())
+        .unwrap_or_default();
+    (TransportFailure::from_kind(&kind), describe(e))
 }
 
 /// Code a mount was handed (`code`, and its `signature`), with the options the core parses

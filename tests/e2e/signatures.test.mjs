@@ -188,6 +188,35 @@ test('the recorded vectors (tests/fixtures/cli/signed: CLI and OpenSSL signature
   }
 });
 
+test('the shared vectors (tests/fixtures/cli/signed/vectors.json) get the verdicts `plugin-warden verify` gives (tests/signature.rs)', async () => {
+  const spec = JSON.parse(readFileSync(join(SIGNED, 'vectors.json'), 'utf8'));
+  const m = JSON.parse(readFileSync(join(SIGNED, spec.manifest), 'utf8'));
+  const code = readFileSync(join(SIGNED, spec.code), 'utf8');
+  /** A file as the browser gets it: printable ASCII text as is, anything else as base64. */
+  const asText = (rel) => {
+    const bytes = readFileSync(join(SIGNED, rel));
+    const text = bytes.toString('latin1');
+    return /^[\t\n\r\x20-\x7e]*$/.test(text) ? text : bytes.toString('base64');
+  };
+  assert.ok(spec.vectors.length >= 15);
+  for (const v of spec.vectors) {
+    const signature = asText(v.signature).trim();
+    const keyText = asText(v.key);
+    const forms = [['key text', keyText]];
+    if (v.key.endsWith('.jwk')) forms.push(['JWK object', JSON.parse(keyText)]);
+    for (const [form, publicKey] of forms) {
+      const what = `${v.label} (${form})`;
+      const r = await page.evaluate(attemptFresh, { m, options: { code, signature, publicKey }, hostOptions: { requireSignatures: true } });
+      if (v.expect === 'ok') {
+        assertInstalled(r, what);
+      } else {
+        assert.ok(r.error, `${what}: expected ${v.expect}, but it installed`);
+        assert.equal(r.error.code, v.expect, `${what}: ${JSON.stringify(r.error)}`);
+      }
+    }
+  }
+});
+
 test('the page and `plugin-warden envelope` compute the same envelope bytes (canonical JSON agrees)', async () => {
   // Member order, nesting, non-ASCII keys (sorted by UTF-16: U+10000 before U+E000), escapes.
   const m = { version: '1.0.0', id: 'canon', name: 'Ç “quoted” \\ \u0007 \u007f', '\u{10000}': [1, -2, true, null, { b: 'x', a: [] }], '\ue000': 'z', a: { z: 0, y: '' } };

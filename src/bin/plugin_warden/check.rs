@@ -46,7 +46,7 @@ use plugin_warden::core::analysis::{
     analyze_bytes, scan_secrets, AnalysisOptions, AnalysisReport, Finding as AnalysisFinding, Rule,
     Severity,
 };
-use plugin_warden::core::compat::{parse_host_version, CompatRange};
+use plugin_warden::core::compat::parse_host_version;
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::integrity::Integrity;
 use plugin_warden::core::manifest::{Manifest, ManifestOptions, MAX_MANIFEST_BYTES};
@@ -208,7 +208,7 @@ pub fn run(argv: Vec<OsString>) -> Result<Option<Outcome>, CliError> {
                 host_version: Some(v.clone()),
             },
             Some(c) => {
-                let result = CompatRange::parse(c.as_str()).and_then(|r| r.check(version));
+                let result = c.check(version);
                 let status = match result {
                     Ok(()) => "compatible",
                     Err(e) => {

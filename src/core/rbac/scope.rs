@@ -22,128 +22,12 @@
 //! scope: `hasPermission('users:read')` is true, `hasPermission('users:read', 'users:1')` is
 //! not. Hold `{ action, scope: '*' }` to satisfy every scoped check of an action.
 
-use std::fmt;
-
 use serde::{Serialize, Serializer};
 
-use super::RbacError;
 use crate::core::manifest::Action;
 use crate::core::permission::ActionPattern;
 
-/// Longest scope accepted, in bytes.
-pub const MAX_SCOPE_BYTES: usize = 256;
-
-/// A validated scope (see the module docs for the rules).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Scope(String);
-
-impl Scope {
-    /// Parse a scope.
-    ///
-    /// # Errors
-    /// [`RbacError::InvalidScope`] (`INVALID_ARGUMENT`) saying which rule `s` breaks.
-    ///
-    /// ```
-    /// use plugin_warden::core::rbac::Scope;
-    /// assert!(Scope::parse("folders:uid:abc").is_ok());
-    /// assert!(Scope::parse("users:*").is_ok());
-    /// assert!(Scope::parse("*").is_ok());
-    /// assert!(Scope::parse("users*").is_err());
-    /// assert!(Scope::parse("a:*:b").is_err());
-    /// assert!(Scope::parse("").is_err());
-    /// ```
-    pub fn parse(s: &str) -> Result<Self, RbacError> {
-        let fail = |reason: String| {
-            Err(RbacError::InvalidScope {
-                input: super::shorten(s),
-                reason,
-            })
-        };
-        if s.is_empty() {
-            return fail("expected 1 to 256 bytes, found an empty string".to_owned());
-        }
-        if s.len() > MAX_SCOPE_BYTES {
-            return fail(format!(
-                "expected at most {MAX_SCOPE_BYTES} bytes, found {}",
-                s.len()
-            ));
-        }
-        if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
-            return fail(format!(
-                "expected no whitespace or control characters, found {c:?}"
-            ));
-        }
-        if s.contains('?') {
-            return fail("expected no `?` (scopes have no single-character wildcard)".to_owned());
-        }
-        let body = s.strip_suffix('*').unwrap_or(s);
-        if body.contains('*') {
-            return fail(
-                "expected `*` only as the last character (`users:*`, `folders:uid:*`)".to_owned(),
-            );
-        }
-        if s.ends_with('*') && !body.is_empty() && !body.ends_with([':', '/']) {
-            return fail(
-                "expected a trailing `*` right after `:` or `/` (`users:*`), or alone (`*`)"
-                    .to_owned(),
-            );
-        }
-        Ok(Scope(s.to_owned()))
-    }
-
-    /// A scope from a literal this crate knows to be valid (tested in `rbac::tests`).
-    pub(super) fn literal(s: &'static str) -> Self {
-        Scope(s.to_owned())
-    }
-
-    /// The scope as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// For a wildcard scope, the prefix every covered target starts with (`""` for `*`,
-    /// `"users:"` for `users:*`); `None` for a scope without `*`.
-    ///
-    /// ```
-    /// use plugin_warden::core::rbac::Scope;
-    /// assert_eq!(Scope::parse("users:*").unwrap().prefix(), Some("users:"));
-    /// assert_eq!(Scope::parse("*").unwrap().prefix(), Some(""));
-    /// assert_eq!(Scope::parse("users:1").unwrap().prefix(), None);
-    /// ```
-    pub fn prefix(&self) -> Option<&str> {
-        self.0.strip_suffix('*')
-    }
-
-    /// Whether holding this scope satisfies a check on `target` (Grafana's `match`).
-    ///
-    /// ```
-    /// use plugin_warden::core::rbac::Scope;
-    /// let s = |x| Scope::parse(x).unwrap();
-    /// assert!(s("users:*").covers(&s("users:id:1")));
-    /// assert!(s("*").covers(&s("folders:uid:abc")));
-    /// assert!(s("folders:*").covers(&s("folders:uid:*")));
-    /// assert!(!s("folders:uid:abc").covers(&s("folders:uid:*")));
-    /// assert!(!s("users:*").covers(&s("usersx:1")));
-    /// ```
-    pub fn covers(&self, target: &Scope) -> bool {
-        match self.prefix() {
-            Some(p) => target.0.starts_with(p),
-            None => self.0 == target.0,
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for Scope {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
+pub use crate::core::vocab::{Scope, ScopeError, MAX_SCOPE_BYTES};
 
 /// A held permission: an action pattern and an optional scope. Serializes as the bare action
 /// string when unscoped, else as `{ "action", "scope" }` (the two shapes a user context takes).

@@ -28,8 +28,8 @@ export async function mistakes(el: HTMLElement): Promise<void> {
   await host.mount('acme-notes', el, { mode: 'worker', ui: 'iframe' });
   // @ts-expect-error an unknown host option
   new PluginHost({ hostVersoin: '1.0.0' });
-  // @ts-expect-error the storage backend is one of three
-  new PluginHost({ storage: 'indexeddb' });
+  // @ts-expect-error the storage backend is one of four
+  new PluginHost({ storage: 'disk' });
   // @ts-expect-error a code that does not exist
   const code: ErrorCode = 'NOT_INITIALISED';
   // @ts-expect-error trustedHTML takes a string

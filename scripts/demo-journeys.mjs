@@ -33,8 +33,10 @@ export async function openDemo(page, hostUrl, { user } = {}) {
 export async function pluginFrame(page, id, state) {
   const handle = await page.waitForSelector(`#slot-${id} iframe`, { state: 'attached', timeout: 15_000 });
   const frame = await handle.contentFrame();
+  // Polled on a timer, not on animation frames: Chromium stops rendering (and so rAF) in
+  // cross-origin frames scrolled out of view, and the demo has more plugins than one screen.
   await frame.waitForFunction((want) => document.body && document.body.dataset.state
-    && (!want || document.body.dataset.state === want), state, { timeout: 20_000 });
+    && (!want || document.body.dataset.state === want), state, { timeout: 20_000, polling: 100 });
   return frame;
 }
 
@@ -77,7 +79,7 @@ export async function answerPermissionPrompt(page, choice) {
   await dialog.waitFor({ timeout: 10_000 });
   const prompt = (await dialog.innerText()).replace(/\s+/g, ' ').replace(/\s*Allow\s*Deny\s*$/, '').trim();
   await dialog.getByRole('button', { name: choice }).click();
-  await hello.waitForFunction(() => document.body.dataset.notify, null, { timeout: 10_000 });
+  await hello.waitForFunction(() => document.body.dataset.notify, null, { timeout: 10_000, polling: 100 });
   return { prompt, notify: await hello.evaluate(() => document.body.dataset.notify), text: await hello.textContent('#asked') };
 }
 
@@ -117,7 +119,7 @@ export async function inspectorAct(page, id, action, perm) {
 export async function quotesPickCategory(page, category) {
   const quotes = await pluginFrame(page, 'demo-quotes', 'loaded');
   await quotes.selectOption('#category', category);
-  await quotes.waitForFunction(() => document.body.dataset.saved && document.body.dataset.saved !== 'pending');
+  await quotes.waitForFunction(() => document.body.dataset.saved && document.body.dataset.saved !== 'pending', null, { polling: 100 });
   return { saved: await quotes.evaluate(() => document.body.dataset.saved), text: await quotes.textContent('#prefs') };
 }
 

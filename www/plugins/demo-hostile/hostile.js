@@ -36,6 +36,12 @@ function connect() {
       clearTimeout(timer);
       port = event.ports[0];
       port.onmessage = (e) => {
+        // Hand-rolled, so it answers the host's heartbeat itself (as plugin-warden/client does);
+        // a plugin that stops answering is failed with TIMEOUT.
+        if (e.data && e.data.event === 'ping') {
+          port.postMessage({ v: 1, event: 'pong', data: { seq: e.data.data && e.data.data.seq } });
+          return;
+        }
         const waiter = e.data && pending.get(e.data.id);
         if (waiter) { pending.delete(e.data.id); waiter(e.data); }
       };

@@ -58,6 +58,11 @@ let nextId = 1;
 const pending = new Map();
 function onReply(event) {
   const d = event.data;
+  // Hand-rolled, so it answers the host's heartbeat itself (as plugin-warden/client does).
+  if (d && d.event === 'ping') {
+    port.postMessage({ v: 1, event: 'pong', data: { seq: d.data && d.data.seq } });
+    return;
+  }
   const waiter = d && pending.get(d.id);
   if (waiter) { pending.delete(d.id); waiter(d); }
 }

@@ -214,6 +214,20 @@ impl Clock for PerformanceClock {
     }
 }
 
+/// A host freed while mounts are pending (its `PluginHost` was garbage-collected or `free()`d)
+/// settles them: every timer and listener holds the host weakly, so nothing else ever would.
+impl Drop for Host {
+    fn drop(&mut self) {
+        let mounts = std::mem::take(self.mounts.get_mut());
+        for (_, m) in mounts {
+            m.dispose(
+                ErrorCode::MountFailed,
+                "the PluginHost was freed (garbage-collected or free()d) before this mount settled: keep a reference to the host while its plugins run",
+            );
+        }
+    }
+}
+
 impl Host {
     pub(crate) fn new(config: HostConfig, callbacks: Callbacks) -> Result<Rc<Host>, WardenError> {
         let win = window()?;

@@ -245,7 +245,8 @@ test('no bundler (an import map over node_modules): every mode mounts; a missing
   try {
     const r = await page.evaluate(async () => {
       const Host = window.packageTest.host.constructor;
-      const host = new Host({ storage: 'memory', runner: '/nowhere/worker-runner.html' });
+      // Kept reachable: a host the page drops is freed, and its pending mounts with it.
+      const host = window.lostHost = new Host({ storage: 'memory', runner: '/nowhere/worker-runner.html' });
       await host.install({ id: 'lost', name: 'Lost', permissions: [] }, { code: 'await pluginWarden.connect()' });
       const el = document.body.appendChild(document.createElement('div'));
       return host.mount('lost', el, { mode: 'worker', timeout: 1500 }).then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }));

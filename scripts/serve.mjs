@@ -337,6 +337,22 @@ function serveApi(port, corsOrigin, log) {
         try { received = JSON.parse(text); } catch { /* echo as text */ }
         send(201, { received, contentType: req.headers['content-type'] ?? null });
       });
+    } else if (route === 'POST /api/bytes') {
+      // Binary echo: answers the request's bytes reversed, as application/octet-stream.
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).reverse();
+        res.writeHead(200, { ...cors, 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+        res.end(body);
+      });
+    } else if (route === 'GET /api/bytes') {
+      // `n` bytes (at most 1 MiB), byte i = i % 251, as application/octet-stream.
+      const n = Math.min(Number(url.searchParams.get('n')) || 0, 1 << 20);
+      const body = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) body[i] = i % 251;
+      res.writeHead(200, { ...cors, 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+      res.end(body);
     } else if (route === 'GET /api/redirect') {
       send(302, { redirect: true }, { location: url.searchParams.get('to') ?? '/admin' });
     } else if (route === 'GET /admin') {

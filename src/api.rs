@@ -680,12 +680,23 @@ impl PluginHost {
     /// # Errors
     /// `INVALID_ARGUMENT` when `data` is not JSON.
     pub fn emit(&self, name: &str, data: JsValue) -> Result<u32, JsValue> {
-        let value: serde_json::Value = if data.is_undefined() {
-            serde_json::Value::Null
-        } else {
-            from_js(&data, "event data", ErrorCode::InvalidArgument).map_err(coded)?
+        if data.is_undefined() {
+            return Ok(self
+                .host
+                .emit(name, &serde_json::Value::Null, &js_sys::Array::new())
+                as u32);
+        }
+        // Binary data (ArrayBuffer, typed arrays) goes to a side table; each plugin gets a copy.
+        let invalid = || {
+            coded(WardenError::new(
+                ErrorCode::InvalidArgument,
+                "event data: expected JSON data (binary data allowed), found a value with no JSON form",
+            ))
         };
-        Ok(self.host.emit(name, &value) as u32)
+        let encoded = crate::web::binary::encode(&data, false).ok_or_else(invalid)?;
+        let value: serde_json::Value =
+            serde_json::from_str(&encoded.text).map_err(|_| invalid())?;
+        Ok(self.host.emit(name, &value, &encoded.buffers) as u32)
     }
 
     /// Counters of window traffic the host refused.

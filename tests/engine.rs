@@ -10,7 +10,7 @@ use plugin_warden::core::engine::{
 };
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::manifest::Capability;
-use plugin_warden::core::protocol::Level;
+use plugin_warden::core::protocol::{FetchBody, Level};
 use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
@@ -1001,7 +1001,7 @@ fn api_fetch_checks_capability_then_allowlist() {
                 plan.headers,
                 vec![("content-type".to_owned(), "application/json".to_owned())]
             );
-            assert_eq!(plan.body.as_deref(), Some("{}"));
+            assert_eq!(plan.body, Some(FetchBody::Text("{}".into())));
         }
         other => panic!("expected Fetch, found {other:?}"),
     }
@@ -1014,6 +1014,7 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
         panic!("expected Fetch");
     };
     let redirected = FetchResponse {
+        binary: None,
         status: 200,
         headers: vec![],
         body: "secret page".into(),
@@ -1031,6 +1032,7 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
         panic!("expected Fetch");
     };
     let fine = FetchResponse {
+        binary: None,
         status: 201,
         headers: vec![
             ("Content-Type".into(), "application/json".into()),
@@ -1839,6 +1841,7 @@ fn route_fetch_is_gated_by_the_route_action_and_carries_the_host_secret() {
     );
     // The answer goes back as usual, with no trace of the secret; an echo of it is scrubbed.
     let answer = FetchResponse {
+        binary: None,
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
         body: format!(r#"{{"patents":[],"youSent":"{ROUTE_SECRET}"}}"#),
@@ -1947,4 +1950,178 @@ fn route_fetch_refusals_name_the_path_method_or_key() {
     assert!(!serde_json::to_string(&e.audit_log())
         .unwrap()
         .contains(ROUTE_SECRET));
+}
+
+// ----- binary data (core::binary) ------------------------------------------------------------
+
+fn bin(index: u64, kind: &str, bytes: u64) -> Value {
+    json!({ "$pw:binary": index, "type": kind, "bytes": bytes })
+}
+
+#[test]
+fn binary_placeholders_travel_to_the_plan_and_count_against_the_message_limit() {
+    let mut e = mounted(json!({ "limits": { "maxMessageBytes": 4096 } }));
+    e.grant(APP, "events", T).unwrap();
+    // Event data keeps its placeholders for the browser layer to fill.
+    let data = json!({ "a": bin(0, "Uint8Array", 3), "b": [bin(1, "Float64Array", 16)] });
+    match call(
+        &mut e,
+        APP,
+        1,
+        "events.emit",
+        json!({ "name": "x", "data": data }),
+    ) {
+        Outcome::Emitted { data: got, .. } => assert_eq!(got, data),
+        other => panic!("expected Emitted, found {other:?}"),
+    }
+    // Text + side-table bytes over the limit: refused, answered with the call's id.
+    let over = json!({ "name": "x", "data": bin(0, "Uint8Array", 4000) });
+    let e2 = err(
+        call(&mut e, APP, 2, "events.emit", over),
+        2,
+        "MESSAGE_REJECTED",
+    );
+    assert!(
+        e2["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 4096 bytes of JSON text and binary data"),
+        "{e2}"
+    );
+    let fits = json!({ "name": "x", "data": bin(0, "Uint8Array", 3900) });
+    assert!(matches!(
+        call(&mut e, APP, 3, "events.emit", fits),
+        Outcome::Emitted { .. }
+    ));
+}
+
+#[test]
+fn malformed_or_misplaced_binary_placeholders_are_rejected_with_the_path() {
+    let mut e = mounted(json!({}));
+    e.grant(APP, "events", T).unwrap();
+    for (n, (method, params, path)) in [
+        // A plugin's own object with the reserved key (the browser layer marks it null).
+        (
+            "events.emit",
+            json!({ "name": "x", "data": { "deep": [{ "$pw:binary": null }] } }),
+            "params.data.deep[0]",
+        ),
+        // Extra keys, unknown type, a length that is not whole elements, a bad index.
+        (
+            "events.emit",
+            json!({ "name": "x", "data": { "$pw:binary": 0, "type": "Uint8Array", "bytes": 1, "x": 1 } }),
+            "params.data",
+        ),
+        (
+            "events.emit",
+            json!({ "name": "x", "data": bin(0, "Blob", 1) }),
+            "params.data",
+        ),
+        (
+            "events.emit",
+            json!({ "name": "x", "data": bin(0, "Uint32Array", 6) }),
+            "params.data",
+        ),
+        (
+            "events.emit",
+            json!({ "name": "x", "data": { "$pw:binary": -1, "type": "Uint8Array", "bytes": 1 } }),
+            "params.data",
+        ),
+        // Inline bytes that are not base64 of `bytes` bytes.
+        (
+            "storage.set",
+            json!({ "key": "k", "value": { "$pw:binary": "AAEC", "type": "Uint8Array", "bytes": 2 } }),
+            "params.value",
+        ),
+        // Each form only where it belongs: inline only in a stored value, the side table
+        // everywhere else.
+        (
+            "storage.set",
+            json!({ "key": "k", "value": [bin(0, "Uint8Array", 1)] }),
+            "params.value",
+        ),
+        (
+            "events.emit",
+            json!({ "name": "x", "data": { "$pw:binary": "AQ==", "type": "Uint8Array", "bytes": 1 } }),
+            "params",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = n as u64 + 1;
+        let error = err(call(&mut e, APP, id, method, params.clone()), id, "MESSAGE_REJECTED");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{path}:")), "{params}: {message}");
+    }
+    // Nothing was stored.
+    assert_eq!(
+        ok(call(&mut e, APP, 99, "storage.keys", json!({})), 99),
+        Some(json!([]))
+    );
+}
+
+#[test]
+fn stored_binary_is_inline_and_read_back_as_stored() {
+    let mut e = mounted(json!({}));
+    let value = json!({ "png": { "$pw:binary": "iVBORw==", "type": "Uint8Array", "bytes": 4 } });
+    ok(
+        call(
+            &mut e,
+            APP,
+            1,
+            "storage.set",
+            json!({ "key": "thumb", "value": value }),
+        ),
+        1,
+    );
+    assert_eq!(
+        ok(
+            call(&mut e, APP, 2, "storage.get", json!({ "key": "thumb" })),
+            2
+        ),
+        Some(value)
+    );
+}
+
+#[test]
+fn api_fetch_takes_a_binary_body_and_answers_a_binary_response_as_a_placeholder() {
+    let mut e = mounted(json!({}));
+    e.grant(APP, "api:write", T).unwrap();
+    let Outcome::Fetch(plan) = call(
+        &mut e,
+        APP,
+        1,
+        "api.fetch",
+        json!({ "url": API, "method": "POST", "body": bin(0, "Uint8Array", 4), "responseType": "arraybuffer" }),
+    ) else {
+        panic!("expected Fetch");
+    };
+    assert!(matches!(&plan.body, Some(FetchBody::Binary(r)) if r.bytes == 4));
+    assert!(plan.binary_response);
+    let answer = FetchResponse {
+        binary: Some(3),
+        status: 200,
+        headers: vec![],
+        body: String::new(),
+        url: API.into(),
+    };
+    let r = parse(&e.fetch_done(APP, plan.call_id, Ok(answer), T));
+    assert_eq!(r["value"]["body"], bin(0, "ArrayBuffer", 3), "{r}");
+    // An unknown responseType is a malformed call.
+    let error = err(
+        call(
+            &mut e,
+            APP,
+            2,
+            "api.fetch",
+            json!({ "url": API, "responseType": "blob" }),
+        ),
+        2,
+        "MESSAGE_REJECTED",
+    );
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("params.responseType"));
 }

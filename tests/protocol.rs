@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use plugin_warden::core::binary::{BinaryForm, BinaryRef};
 use plugin_warden::core::error::{Coded, ErrorCode, WardenError};
 use plugin_warden::core::protocol::{
-    event_message, parse_call, parse_hello, parse_reply, welcome_message, Call, HostMessage, Level,
-    Limits, Method, ProtocolError, Reply, METHOD_NAMES,
+    event_message, parse_call, parse_hello, parse_reply, welcome_message, Call, FetchBody,
+    HostMessage, Level, Limits, Method, ProtocolError, Reply, METHOD_NAMES,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -624,13 +625,24 @@ mod props {
                     "[^\r\n\u{0}]{0,10}",
                     0..4
                 )),
-                proptest::option::of(s)
+                proptest::option::of(prop_oneof![
+                    s.prop_map(FetchBody::Text),
+                    (0usize..4, 0usize..1000).prop_map(|(i, bytes)| FetchBody::Binary(BinaryRef {
+                        form: BinaryForm::Table(i),
+                        kind: "Uint8Array",
+                        bytes
+                    })),
+                ]),
+                any::<bool>()
             )
-                .prop_map(|(url, method, headers, body)| Method::ApiFetch {
-                    url,
-                    method,
-                    headers,
-                    body
+                .prop_map(|(url, method, headers, body, binary_response)| {
+                    Method::ApiFetch {
+                        url,
+                        method,
+                        headers,
+                        body,
+                        binary_response,
+                    }
                 }),
             Just(Method::PermissionsList),
             "\\PC{1,40}".prop_map(|permission| Method::PermissionsHas { permission }),

@@ -152,6 +152,7 @@ fn audit_text(e: &Engine<MemoryBackend>) -> String {
 
 fn response(url: &str, body: &str) -> FetchResponse {
     FetchResponse {
+        binary: None,
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
         body: body.into(),
@@ -924,4 +925,25 @@ fn the_host_csp_allows_the_resolved_route_origins() {
     assert!(connect.contains("http://127.0.0.1:18982"), "{connect}");
     assert!(connect.contains("https://other.acme.example"), "{connect}");
     assert_no_secret(&csp);
+}
+
+#[test]
+fn a_route_request_cannot_ask_for_a_binary_answer() {
+    // Route answers are scrubbed of the route's secrets, which needs text: `arraybuffer` is
+    // refused before anything is sent, and the refusal names no secret.
+    let mut e = engine(host_config(json!({})));
+    let o = fetch(
+        &mut e,
+        1,
+        json!({ "url": "route:api/patents", "responseType": "arraybuffer" }),
+    );
+    assert_no_secret(&visible(&o));
+    let err = error(&o, 1, "INVALID_ARGUMENT");
+    assert!(
+        err["message"].as_str().unwrap().contains("arraybuffer"),
+        "{err}"
+    );
+    // The same request as text is planned.
+    let p = plan(fetch(&mut e, 2, json!({ "url": "route:api/patents" })));
+    assert!(!p.binary_response);
 }

@@ -886,7 +886,8 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
         };
         // IndexedDB's default quota is larger; the others keep 1 MiB.
         assert_eq!(set.quota, quota);
-        let reply: Value = serde_json::from_str(&e.storage_done(call_id, db.run(&plan))).unwrap();
+        let reply: Value =
+            serde_json::from_str(&e.storage_done(call_id, db.run(&plan).map(Some))).unwrap();
         assert_eq!(reply["ok"], true, "{reply}");
         let Outcome::Storage { call_id, plan } = e.handle(
             "app",
@@ -895,8 +896,16 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
         ) else {
             panic!("a plan");
         };
-        let reply: Value = serde_json::from_str(&e.storage_done(call_id, db.run(&plan))).unwrap();
+        let reply: Value =
+            serde_json::from_str(&e.storage_done(call_id, db.run(&plan).map(Some))).unwrap();
         assert_eq!(reply["value"], json!([1]), "{reply}");
+        // A missing key answers no value (`undefined` in the plugin), as the synchronous
+        // backends do; a stored null stays null.
+        let reply: Value = serde_json::from_str(&e.storage_done(9, Ok(None))).unwrap();
+        assert_eq!(reply, json!({"v": 1, "id": 9, "ok": true}), "{reply}");
+        let reply: Value = serde_json::from_str(&e.storage_done(9, Ok(Some(Value::Null)))).unwrap();
+        assert_eq!(reply["value"], Value::Null, "{reply}");
+        assert!(reply.as_object().unwrap().contains_key("value"), "{reply}");
         // A coded error from the executor reaches the plugin with its code.
         let tampered = Err(StorageError::Tampered {
             reason: "tag".into(),

@@ -19,6 +19,17 @@ export declare class PluginWardenError extends Error {
 /** Any JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/**
+ * Binary data: crosses the bridge as bytes (never as JSON), counted against the same byte
+ * limits. What arrives is the same type, over its own buffer.
+ */
+export type Binary =
+  | ArrayBuffer | DataView | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
+  | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** JSON, with binary data anywhere a value may be (stored values, event data, call arguments). */
+export type Data = null | boolean | number | string | Binary | Data[] | { [key: string]: Data };
+
 export type Capability = 'storage' | 'api:read' | 'api:write' | 'events' | 'ui:notify' | 'ui:render' | 'permissions';
 
 export interface ConnectOptions {
@@ -33,13 +44,16 @@ export interface ConnectOptions {
 export interface FetchInit {
   method?: string;
   headers?: Record<string, string>;
-  body?: string;
+  /** Text, or binary data (sent as bytes). */
+  body?: string | ArrayBuffer | ArrayBufferView;
+  /** `'arraybuffer'`: the response body is an `ArrayBuffer` (not for `route:` requests). */
+  responseType?: 'text' | 'arraybuffer';
 }
 
-export interface FetchResponse {
+export interface FetchResponse<B extends string | ArrayBuffer = string> {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: B;
 }
 
 /** A user interaction in a remote UI (`ui.action` event). */
@@ -67,13 +81,14 @@ export interface PluginSdk {
   /** The version the last update replaced, so the plugin can migrate its data; null if never updated. */
   readonly previousVersion: string | null;
   storage: {
-    get<T extends Json = Json>(key: string): Promise<T | undefined>;
-    set(key: string, value: Json): Promise<null>;
+    get<T extends Data = Data>(key: string): Promise<T | undefined>;
+    set(key: string, value: Data): Promise<null>;
     remove(key: string): Promise<null>;
     keys(): Promise<string[]>;
     clear(): Promise<null>;
   };
   api: {
+    fetch(url: string, init: FetchInit & { responseType: 'arraybuffer' }): Promise<FetchResponse<ArrayBuffer>>;
     fetch(url: string, init?: FetchInit): Promise<FetchResponse>;
     /**
      * Whether `fetch(url, { method })` would pass the host's policy now (capability, network
@@ -90,9 +105,9 @@ export interface PluginSdk {
     onChange(handler: (granted: string[], detail: { actions: string[] }) => void): () => void;
   };
   events: {
-    on(name: string, handler: (data: Json) => void): Unsubscribe;
-    off(name: string, handler: (data: Json) => void): void;
-    emit(name: string, data: Json): Promise<null>;
+    on(name: string, handler: (data: Data) => void): Unsubscribe;
+    off(name: string, handler: (data: Data) => void): void;
+    emit(name: string, data: Data): Promise<null>;
   };
   ui: {
     notify(message: string, level?: 'info' | 'success' | 'warning' | 'error'): Promise<null>;
@@ -107,9 +122,9 @@ export interface PluginSdk {
   };
   plugins: {
     /** Call `name` exposed by plugin `pluginId` (declared in your manifest's `consumes`); resolves with its answer. */
-    call<T extends Json = Json>(pluginId: string, name: string, args?: Json): Promise<T>;
+    call<T extends Data = Data>(pluginId: string, name: string, args?: Data): Promise<T>;
     /** Answer calls to `name` (your manifest's `exposes`); `caller` is the true calling plugin. Returns `off()`. */
-    handle(name: string, handler: (args: Json, caller: { pluginId: string; version: string | null }) => Json | void | Promise<Json | void>): () => void;
+    handle(name: string, handler: (args: Data, caller: { pluginId: string; version: string | null }) => Data | void | Promise<Data | void>): () => void;
   };
   /** Close the channel; pending calls reject with MOUNT_FAILED. */
   close(): void;

@@ -125,6 +125,7 @@ export function pluginWardenClient() {
     const FORBIDDEN = ['__proto__', 'constructor', 'prototype'];
     function hasForbiddenKey(v, depth) {
       if (v === null || typeof v !== 'object') return false;
+      if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return false; // binary data: bytes, no keys
       if (depth > 64) return true;
       if (Array.isArray(v)) return v.some((x) => hasForbiddenKey(x, depth + 1));
       return Object.keys(v).some((k) => FORBIDDEN.includes(k) || hasForbiddenKey(v[k], depth + 1));
@@ -243,6 +244,7 @@ export function pluginWardenClient() {
           if (init.method !== undefined) params.method = init.method;
           if (init.headers !== undefined) params.headers = init.headers;
           if (init.body !== undefined) params.body = init.body;
+          if (init.responseType !== undefined) params.responseType = init.responseType;
           return call('api.fetch', params);
         },
         // Whether api.fetch(url, { method }) would be allowed now, by the host's own policy;

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::allow_plugins::AllowPlugins;
 use super::analysis::{analyze, AnalysisOptions, AnalysisReport};
 use super::audit::{AuditDecision, AuditEvent, AuditKind, AuditLog};
+use super::binary::BinaryRef;
 use super::compat::parse_host_version;
 use super::csp::{CspBuilder, CspHeader, Nonce, Reporting};
 use super::error::{Coded, ErrorCode, WardenError};
@@ -28,8 +29,8 @@ use super::network::Allowlist;
 use super::permission::{declared_actions, PermissionSet};
 use super::policy::{decide, decide_for_mount, Decision};
 use super::protocol::{
-    event_message, parse_call, Level, Limits, Method, Reply, EVENT_PERMISSIONS_CHANGED, EVENT_PING,
-    EVENT_PLUGINS_CALL,
+    event_message, parse_call, FetchBody, Level, Limits, Method, Reply, EVENT_PERMISSIONS_CHANGED,
+    EVENT_PING, EVENT_PLUGINS_CALL,
 };
 use super::provenance::{
     key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
@@ -358,8 +359,10 @@ pub struct FetchPlan {
     pub method: String,
     /// Request headers from the plugin.
     pub headers: Vec<(String, String)>,
-    /// Request body.
-    pub body: Option<String>,
+    /// Request body: text, or the message's side-table entry ([`crate::core::binary`]).
+    pub body: Option<FetchBody>,
+    /// Answer the body as an `ArrayBuffer` (`responseType: "arraybuffer"`).
+    pub binary_response: bool,
     /// Whether the method may be retried (idempotent).
     pub retryable: bool,
     /// Timeout in milliseconds.
@@ -401,8 +404,11 @@ pub struct FetchResponse {
     pub status: u16,
     /// Response headers (filtered to safe ones here).
     pub headers: Vec<(String, String)>,
-    /// The body as text.
+    /// The body as text (empty when `binary` is set).
     pub body: String,
+    /// For a binary response, the body's byte length: the browser layer holds the bytes and
+    /// the reply names them as side-table entry 0.
+    pub binary: Option<usize>,
     /// The final URL after redirects (checked against the allowlist again; for a route
     /// request, against the route URL's origin).
     pub url: String,
@@ -2120,6 +2126,7 @@ impl<B: StorageBackend> Engine<B> {
                 method,
                 headers,
                 body,
+                binary_response,
             } => {
                 let method = method.unwrap_or_else(|| "GET".to_owned());
                 if body.is_some() && (method == "GET" || method == "HEAD") {
@@ -2166,12 +2173,25 @@ impl<B: StorageBackend> Engine<B> {
                             method,
                             headers: headers.unwrap_or_default().into_iter().collect(),
                             body,
+                            binary_response,
                             timeout_ms: self.fetch_timeout_ms,
                             max_response_bytes: self.max_response_bytes,
                             route: None,
                         }));
                     }
                 };
+                if binary_response {
+                    // Route secrets are scrubbed from what the upstream answers, and only
+                    // text can be scrubbed here: a route answers text.
+                    return Err(WardenError::new(
+                        ErrorCode::InvalidArgument,
+                        format!(
+                            "route {path:?}: responseType \"arraybuffer\" is not available for \
+                             route requests (their answers are scrubbed of the route's secrets, \
+                             which needs text)"
+                        ),
+                    ));
+                }
                 if plugin.fetches.contains_key(&call_id) {
                     return Err(duplicate_fetch(call_id));
                 }
@@ -2195,6 +2215,7 @@ impl<B: StorageBackend> Engine<B> {
                     method,
                     headers: routes::merge_headers(headers.unwrap_or_default(), resolved.headers),
                     body,
+                    binary_response: false,
                     timeout_ms: self.fetch_timeout_ms,
                     max_response_bytes: self.max_response_bytes,
                     route: Some(path),
@@ -2208,6 +2229,7 @@ impl<B: StorageBackend> Engine<B> {
                     method: method.clone(),
                     headers: None,
                     body: None,
+                    binary_response: false,
                 };
                 let method = method.unwrap_or_else(|| "GET".to_owned());
                 let allowed = matches!(decide(&plugin.perms, &probe), Decision::Allow)
@@ -2486,10 +2508,17 @@ impl<B: StorageBackend> Engine<B> {
                         .into_iter()
                         .map(|(k, v)| (k, routes::scrub(&v, secrets)))
                         .collect();
+                let body = match r.binary {
+                    // Never a route's answer (refused when planned), so nothing to scrub.
+                    Some(bytes) if route.is_none() => {
+                        BinaryRef::table_value(0, "ArrayBuffer", bytes)
+                    }
+                    _ => Value::String(routes::scrub(&r.body, secrets)),
+                };
                 Ok(json!({
                     "status": r.status,
                     "headers": headers,
-                    "body": routes::scrub(&r.body, secrets),
+                    "body": body,
                 }))
             })
             .map_err(|e| scrubbed(e, secrets));
@@ -2674,15 +2703,16 @@ impl<B: StorageBackend> Engine<B> {
         self.plugins.keys().cloned().collect()
     }
 
-    /// The reply to an [`Outcome::Storage`] plan the browser performed: the value read (or
-    /// `null`), or the coded error (`QUOTA_EXCEEDED`, `INTEGRITY_MISMATCH`, …).
+    /// The reply to an [`Outcome::Storage`] plan the browser performed: the value read (`None`
+    /// for a missing key: no value), or the coded error (`QUOTA_EXCEEDED`, `INTEGRITY_MISMATCH`, …).
     pub fn storage_done(
         &mut self,
         call_id: u64,
-        result: Result<Value, super::storage::StorageError>,
+        result: Result<Option<Value>, super::storage::StorageError>,
     ) -> String {
         match result {
-            Ok(v) => Reply::ok(call_id, Some(&v)),
+            // A missing key answers no value (`undefined`), as the synchronous backends do.
+            Ok(v) => Reply::ok(call_id, v.as_ref()),
             Err(e) => Reply::err(call_id, &coded(e)),
         }
     }

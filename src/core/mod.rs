@@ -7,6 +7,7 @@
 pub mod allow_plugins;
 pub mod analysis;
 pub mod audit;
+pub mod binary;
 pub mod compat;
 pub mod csp;
 pub mod engine;

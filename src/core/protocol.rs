@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use super::binary::{placeholder, BadBinary, BinaryCount, BinaryForm, BinaryRef};
 use super::error::{Coded, ErrorCode, WardenError};
 
 /// The protocol version this module speaks (`v` in every message).
@@ -86,6 +87,15 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Object keys refused at any depth of any message: JS treats them specially when objects are
 /// merged or assigned (DESIGN.md §9, an own `__proto__` survives `JSON.parse` and cloning).
 pub const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
+
+/// `api.fetch`'s request body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchBody {
+    /// A string.
+    Text(String),
+    /// Binary data: the message's side-table entry ([`super::binary`]).
+    Binary(BinaryRef),
+}
 
 /// Every method of DESIGN.md §5, by wire name.
 pub const METHOD_NAMES: [&str; 17] = [
@@ -259,6 +269,17 @@ pub enum ProtocolError {
         /// The fields that are allowed there.
         allowed: &'static str,
     },
+    /// An object holding the reserved key `$pw:binary` that is not a valid binary
+    /// placeholder, or binary data where its form is not allowed ([`super::binary`]).
+    #[error("{path}: {detail}")]
+    BadBinary {
+        /// The call's id, when it was read before the failure.
+        id: Option<u64>,
+        /// Where: the placeholder object.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// A field of the wrong type or value.
     #[error("{path}: expected {expected}, found {found}")]
     Invalid {
@@ -296,6 +317,7 @@ impl ProtocolError {
             | ProtocolError::DuplicateKey { id, .. }
             | ProtocolError::Missing { id, .. }
             | ProtocolError::UnknownField { id, .. }
+            | ProtocolError::BadBinary { id, .. }
             | ProtocolError::Invalid { id, .. } => *id,
         }
     }
@@ -437,8 +459,11 @@ pub enum Method {
         method: Option<String>,
         /// Header names are HTTP tokens; values contain no CR, LF or NUL.
         headers: Option<BTreeMap<String, String>>,
-        /// The request body.
-        body: Option<String>,
+        /// The request body: text, or binary data (a side-table placeholder).
+        body: Option<FetchBody>,
+        /// `responseType: "arraybuffer"`: answer the body as an `ArrayBuffer` (absent or
+        /// `"text"`: as text).
+        binary_response: bool,
     },
     /// `api.canFetch {url, method?}`: would `api.fetch` be allowed? Answers a boolean.
     ApiCanFetch {
@@ -612,6 +637,7 @@ impl Method {
                 method,
                 headers,
                 body,
+                binary_response,
             } => {
                 put("url", Value::String(url.clone()));
                 if let Some(m) = method {
@@ -624,8 +650,19 @@ impl Method {
                         .collect();
                     put("headers", Value::Object(h));
                 }
-                if let Some(b) = body {
-                    put("body", Value::String(b.clone()));
+                match body {
+                    Some(FetchBody::Text(b)) => put("body", Value::String(b.clone())),
+                    Some(FetchBody::Binary(r)) => {
+                        let index = match r.form {
+                            BinaryForm::Table(i) => i,
+                            BinaryForm::Inline => 0,
+                        };
+                        put("body", BinaryRef::table_value(index, r.kind, r.bytes));
+                    }
+                    None => {}
+                }
+                if *binary_response {
+                    put("responseType", Value::from("arraybuffer"));
                 }
             }
             Method::ApiCanFetch { url, method } => {
@@ -704,7 +741,7 @@ impl Method {
 /// assert!(parse_call(&"[".repeat(1 << 20), &l).is_err());
 /// ```
 pub fn parse_call(json: &str, limits: &Limits) -> Result<Call, ProtocolError> {
-    let root = parse_checked(json, limits, true)?;
+    let (root, binary) = parse_checked(json, limits, true)?;
     let env = into_object(root, None)?;
     let id = env.get("id").and_then(safe_integer);
     let mut f = Fields::new(env, "", id);
@@ -725,6 +762,29 @@ pub fn parse_call(json: &str, limits: &Limits) -> Result<Call, ProtocolError> {
     f.finish("v, id, method, params")?;
 
     let method = parse_method(&method, params, id)?;
+    // Binary forms (super::binary): a stored value carries its bytes inline, everything else
+    // in the side table. The host's own browser layer writes both; a mismatch is refused.
+    let bad = |path: &str, detail: &str| ProtocolError::BadBinary {
+        id: Some(id),
+        path: path.to_owned(),
+        detail: detail.to_owned(),
+    };
+    match &method {
+        Method::StorageSet { .. } if binary.table > 0 => {
+            return Err(bad(
+                "params.value",
+                "binary data in a stored value must be inline (base64)",
+            ));
+        }
+        Method::StorageSet { .. } => {}
+        _ if binary.inline > 0 => {
+            return Err(bad(
+                "params",
+                "inline binary data is only for stored values",
+            ));
+        }
+        _ => {}
+    }
     Ok(Call { id, method })
 }
 
@@ -754,12 +814,26 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
                 return Ok(Method::ApiCanFetch { url, method });
             }
             let headers = p.optional_headers()?;
-            let body = p.optional_str("body", "a string")?;
+            let body = p.fetch_body()?;
+            let binary_response =
+                match p.optional_str("responseType", "\"text\" or \"arraybuffer\"")? {
+                    None => false,
+                    Some(t) if t == "text" => false,
+                    Some(t) if t == "arraybuffer" => true,
+                    Some(t) => {
+                        return Err(p.invalid(
+                            "responseType",
+                            "\"text\" or \"arraybuffer\"",
+                            describe_str(&t),
+                        ))
+                    }
+                };
             Method::ApiFetch {
                 url,
                 method,
                 headers,
                 body,
+                binary_response,
             }
         }
         "permissions.list" => Method::PermissionsList,
@@ -879,7 +953,7 @@ fn allowed_params(name: &str) -> &'static str {
     match name {
         "storage.get" | "storage.remove" => "key",
         "storage.set" => "key, value",
-        "api.fetch" => "url, method, headers, body",
+        "api.fetch" => "url, method, headers, body, responseType",
         "api.canFetch" => "url, method",
         "permissions.has" => "permission",
         "permissions.request" => "permission, reason",
@@ -1028,7 +1102,7 @@ pub struct Hello {
 /// assert!(parse_hello(r#"{"ns":"other","v":1,"type":"hello","nonce":"0123456789abcdef"}"#).is_err());
 /// ```
 pub fn parse_hello(json: &str) -> Result<Hello, ProtocolError> {
-    let root = parse_checked(json, &HELLO_LIMITS, false)?;
+    let (root, _) = parse_checked(json, &HELLO_LIMITS, false)?;
     let mut f = Fields::new(into_object(root, None)?, "", None);
     let ns = f.required_str("ns", "\"plugin-warden\"")?;
     if ns != NAMESPACE {
@@ -1129,7 +1203,7 @@ pub enum HostMessage {
 /// assert_eq!(msg, HostMessage::Reply { id: 1, result: Ok(None) });
 /// ```
 pub fn parse_reply(json: &str, limits: &Limits) -> Result<HostMessage, ProtocolError> {
-    let root = parse_checked(json, limits, false)?;
+    let (root, _) = parse_checked(json, limits, false)?;
     let mut f = Fields::new(into_object(root, None)?, "", None);
     let v = f.required("v", "the number 1")?;
     if safe_integer(&v) != Some(PROTOCOL_VERSION) {
@@ -1232,6 +1306,22 @@ impl Fields {
                 path: self.path(field),
                 expected,
             }),
+        }
+    }
+
+    /// `api.fetch`'s `body`: a string or one side-table binary placeholder.
+    fn fetch_body(&mut self) -> Result<Option<FetchBody>, ProtocolError> {
+        const EXPECTED: &str = "a string, an ArrayBuffer or a typed array";
+        match self.map.remove("body") {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(FetchBody::Text(s))),
+            Some(Value::Object(m)) => match placeholder(&m) {
+                Ok(Some(r)) if matches!(r.form, BinaryForm::Table(_)) => {
+                    Ok(Some(FetchBody::Binary(r)))
+                }
+                _ => Err(self.invalid("body", EXPECTED, "an object".to_owned())),
+            },
+            Some(other) => Err(self.invalid("body", EXPECTED, describe(&other))),
         }
     }
 
@@ -1506,8 +1596,14 @@ fn to_json_or_internal<T: Serialize>(value: &T, id: Option<u64>) -> String {
 // ---------------------------------------------------------------------------------------------
 // Bounded parsing: size check, depth pre-scan, checking visitor.
 
-/// Parses `json` into a `Value` under `limits`, refusing duplicate and forbidden keys.
-fn parse_checked(json: &str, limits: &Limits, track_id: bool) -> Result<Value, ProtocolError> {
+/// Parses `json` into a `Value` under `limits`, refusing duplicate and forbidden keys and
+/// malformed binary placeholders; answers what binary data it found. Side-table bytes count
+/// with the text against [`Limits::max_message_bytes`].
+fn parse_checked(
+    json: &str,
+    limits: &Limits,
+    track_id: bool,
+) -> Result<(Value, BinaryCount), ProtocolError> {
     if json.len() > limits.max_message_bytes {
         return Err(ProtocolError::TooLarge {
             size: json.len(),
@@ -1526,6 +1622,7 @@ fn parse_checked(json: &str, limits: &Limits, track_id: bool) -> Result<Value, P
         violation: None,
         track_id,
         id: None,
+        binary: BinaryCount::default(),
     };
     let mut de = serde_json::Deserializer::from_str(json);
     let result = Checked {
@@ -1535,7 +1632,15 @@ fn parse_checked(json: &str, limits: &Limits, track_id: bool) -> Result<Value, P
     .deserialize(&mut de)
     .and_then(|v| de.end().map(|()| v));
     match result {
-        Ok(v) => Ok(v),
+        Ok(_) if json.len().saturating_add(ctx.binary.table_bytes) > limits.max_message_bytes => {
+            Err(ProtocolError::OverLimit {
+                id: ctx.id,
+                path: "message".to_owned(),
+                what: "bytes of JSON text and binary data",
+                max: limits.max_message_bytes,
+            })
+        }
+        Ok(v) => Ok((v, ctx.binary)),
         Err(e) => Err(match ctx.violation.take() {
             Some(v) => v.into_error(ctx.id, limits),
             None => ProtocolError::Syntax {
@@ -1584,6 +1689,7 @@ struct Ctx {
     violation: Option<Violation>,
     track_id: bool,
     id: Option<u64>,
+    binary: BinaryCount,
 }
 
 enum Seg {
@@ -1596,6 +1702,7 @@ enum ViolationKind {
     Duplicate,
     TooDeep,
     Limit(&'static str, usize),
+    Binary(String),
 }
 
 struct Violation {
@@ -1636,6 +1743,7 @@ impl Violation {
                 what,
                 max,
             },
+            ViolationKind::Binary(detail) => ProtocolError::BadBinary { id, path, detail },
         }
     }
 }
@@ -1795,6 +1903,11 @@ impl<'de> Visitor<'de> for Checked<'_> {
                 self.ctx.id = safe_integer(&value);
             }
             out.insert(key, value);
+        }
+        match placeholder(&out) {
+            Ok(None) => {}
+            Ok(Some(r)) => self.ctx.binary.add(&r),
+            Err(BadBinary(detail)) => return Err(self.fail(ViolationKind::Binary(detail), vec![])),
         }
         Ok(Value::Object(out))
     }

@@ -3,7 +3,9 @@
 // No cookies or credentials, no redirects followed, a timeout and a response size limit.
 // A failure is thrown as an Error with `kind`, what happened (the core's TransportFailure):
 // 'timeout', 'unreachable' (DNS, connection, TLS, CORS), 'redirect', 'too-large'.
-export async function pwFetchOnce(url, method, headers, body, timeoutMs, maxBytes) {
+// `body` is a string, an ArrayBuffer (binary data from the plugin's side table) or undefined;
+// with `binary` the answer's body is the ArrayBuffer of the bytes read, else their UTF-8 text.
+export async function pwFetchOnce(url, method, headers, body, binary, timeoutMs, maxBytes) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   const fail = (kind, message) => Object.assign(new Error(message), { kind });
@@ -42,7 +44,10 @@ export async function pwFetchOnce(url, method, headers, body, timeoutMs, maxByte
     const bytes = new Uint8Array(total);
     let at = 0;
     for (const c of chunks) { bytes.set(c, at); at += c.byteLength; }
-    return { status: res.status, headers: [...res.headers], body: new TextDecoder().decode(bytes), url: res.url || url };
+    return {
+      status: res.status, headers: [...res.headers],
+      body: binary ? bytes.buffer : new TextDecoder().decode(bytes), url: res.url || url,
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -24,6 +24,7 @@ use super::remote_ui::RemoteUi;
 use super::storage::WebStorage;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
+use crate::core::binary::BinaryForm;
 use crate::core::csp::RunnerKind;
 use crate::core::engine::{
     Engine, FetchPlan, FetchResponse, Heartbeat, HostConfig, Outcome, PendingUpdate,
@@ -33,7 +34,7 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
-use crate::core::protocol::{event_message, Level, Reply, EVENT_PONG};
+use crate::core::protocol::{event_message, FetchBody, Level, Reply, EVENT_PONG};
 use crate::core::provenance::Provenance;
 use crate::core::ratelimit::Clock;
 use crate::core::sanitize::Sanitizer;
@@ -48,7 +49,8 @@ extern "C" {
         url: &str,
         method: &str,
         headers: &Array,
-        body: Option<String>,
+        body: &JsValue,
+        binary: bool,
         timeout_ms: u32,
         max_bytes: f64,
     ) -> Result<Promise, JsValue>;
@@ -794,6 +796,11 @@ impl Host {
 
     /// Post JSON text on a connected plugin's port (nothing if it is not connected).
     fn post_to(&self, id: &str, json: &str) {
+        self.post_to_with(id, json, &Array::new());
+    }
+
+    /// [`Self::post_to`] for text whose binary placeholders name `buffers` (handed over).
+    fn post_to_with(&self, id: &str, json: &str, buffers: &Array) {
         let mounts = self.mounts.borrow();
         let port = match mounts.get(id).map(|m| &m.phase) {
             Some(Phase::Connected { port, .. }) => Some(port),
@@ -804,7 +811,7 @@ impl Host {
             _ => None,
         };
         if let Some(port) = port {
-            post(port, json);
+            super::binary::post(port, json, buffers, false);
         }
     }
 
@@ -856,8 +863,9 @@ impl Host {
         Some(self.mount(id, &container, options))
     }
 
-    /// Send a host event to every plugin subscribed to `name`.
-    pub(crate) fn emit(&self, name: &str, data: &serde_json::Value) -> usize {
+    /// Send a host event to every plugin subscribed to `name`. `buffers` is the binary side
+    /// table of `data` (the host page's own buffers: each plugin gets a copy).
+    pub(crate) fn emit(&self, name: &str, data: &serde_json::Value, buffers: &Array) -> usize {
         let subscribers = self.engine.borrow().subscribers(name);
         let message = event_message(name, data);
         let mounts = self.mounts.borrow();
@@ -868,7 +876,7 @@ impl Host {
                 ..
             }) = mounts.get(&id)
             {
-                post(port, &message);
+                super::binary::post(port, &message, buffers, true);
                 sent += 1;
             }
         }
@@ -1157,30 +1165,40 @@ impl Host {
             .map(|n| n as u64);
         // Rate limit first: a flood's refused messages are neither serialized nor parsed.
         let refused = self.engine.borrow_mut().admit(id, id_hint, now());
-        let outcome = match refused {
-            Some(outcome) => outcome,
+        let (outcome, buffers) = match refused {
+            Some(outcome) => (outcome, Array::new()),
             None => {
-                // JSON.stringify throws on cycles and BigInt; that message is then unreadable.
-                let text = js_sys::JSON::stringify(&data)
+                // Binary data goes to a side table (a stored value's inline, as base64); the
+                // rest is JSON text, unreadable (None) on a cycle or a BigInt.
+                let inline = Reflect::get(&data, &"method".into())
                     .ok()
-                    .and_then(|s| s.as_string());
-                self.engine
-                    .borrow_mut()
-                    .handle_admitted(id, text.as_deref(), id_hint, now())
+                    .and_then(|m| m.as_string())
+                    .as_deref()
+                    == Some("storage.set");
+                let encoded = super::binary::encode(&data, inline);
+                let outcome = self.engine.borrow_mut().handle_admitted(
+                    id,
+                    encoded.as_ref().map(|e| e.text.as_str()),
+                    id_hint,
+                    now(),
+                );
+                (outcome, encoded.map(|e| e.buffers).unwrap_or_default())
             }
         };
-        self.carry_out(id, port, outcome);
+        self.carry_out(id, port, outcome, &buffers);
         self.deliver_audit();
     }
 
-    fn carry_out(self: &Rc<Self>, id: &str, port: &MessagePort, outcome: Outcome) {
+    /// Carry out what the engine decided about one message; `buffers` is that message's
+    /// binary side table (its placeholders may be in a relay, an event or a fetch body).
+    fn carry_out(self: &Rc<Self>, id: &str, port: &MessagePort, outcome: Outcome, buffers: &Array) {
         match outcome {
             Outcome::Reply(reply) => post(port, &reply),
             Outcome::Drop => {}
             Outcome::Relay { to, message, reply } => {
                 // A plugins.call to its callee, or the callee's answer to its caller: another
                 // plugin's port, never the sender's.
-                self.post_to(&to, &message);
+                self.post_to_with(&to, &message, buffers);
                 if !reply.is_empty() {
                     post(port, &reply);
                 }
@@ -1227,11 +1245,12 @@ impl Host {
                     let arg = Object::new();
                     let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
                     let _ = Reflect::set(&arg, &"name".into(), &name.as_str().into());
-                    let _ = Reflect::set(
-                        &arg,
-                        &"data".into(),
-                        &super::sys::to_js(&data).unwrap_or(JsValue::NULL),
-                    );
+                    // The host page gets the message's own buffers (nothing else uses them).
+                    let value = serde_json::to_string(&data)
+                        .ok()
+                        .and_then(|text| super::binary::decode(&text, buffers, false))
+                        .map_or(JsValue::NULL, |(v, _)| v);
+                    let _ = Reflect::set(&arg, &"data".into(), &value);
                     let _ = cb.call1(&JsValue::NULL, &arg);
                 }
                 post(port, &reply);
@@ -1254,14 +1273,27 @@ impl Host {
             }
             Outcome::Fetch(plan) => {
                 let (host, port, id) = (Rc::downgrade(self), port.clone(), id.to_owned());
+                let body = match &plan.body {
+                    None => JsValue::UNDEFINED,
+                    Some(FetchBody::Text(text)) => JsValue::from_str(text),
+                    Some(FetchBody::Binary(r)) => match r.form {
+                        BinaryForm::Table(i) => {
+                            u32::try_from(i).map_or(JsValue::UNDEFINED, |i| buffers.get(i))
+                        }
+                        BinaryForm::Inline => JsValue::UNDEFINED,
+                    },
+                };
                 spawn_local(async move {
-                    let result = perform_fetch(&plan).await;
+                    let (result, table) = match perform_fetch(&plan, &body).await {
+                        Ok((response, table)) => (Ok(response), table),
+                        Err(e) => (Err(e), Array::new()),
+                    };
                     if let Some(host) = host.upgrade() {
                         let reply =
                             host.engine
                                 .borrow_mut()
                                 .fetch_done(&id, plan.call_id, result, now());
-                        post(&port, &reply);
+                        super::binary::post(&port, &reply, &table, false);
                         host.deliver_audit();
                     }
                 });
@@ -1331,16 +1363,19 @@ fn mount_info(id: &str, mode: &str) -> JsValue {
     info.into()
 }
 
-/// Post a reply (JSON text built by the core) on a port.
+/// Post a reply (JSON text built by the core) on a port; a stored value's inline binary data
+/// arrives as typed arrays ([`super::binary`]).
 fn post(port: &MessagePort, json: &str) {
-    if let Ok(value) = js_sys::JSON::parse(json) {
-        let _ = port.post_message(&value);
-    }
+    super::binary::post(port, json, &Array::new(), false);
 }
 
 /// One API-client request, repeated as the core's [`RetryPolicy::retry_delay`] decides (which
 /// methods, which outcomes, how long to wait); this layer only reports what each attempt came to.
-async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
+/// With a binary response, the answer's side table holds the body (entry 0).
+async fn perform_fetch(
+    plan: &FetchPlan,
+    body: &JsValue,
+) -> Result<(FetchResponse, Array), WardenError> {
     let policy = RetryPolicy::default();
     let headers: Array = plan
         .headers
@@ -1353,7 +1388,8 @@ async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
             &plan.url,
             &plan.method,
             &headers,
-            plan.body.clone(),
+            body,
+            plan.binary_response,
             plan.timeout_ms,
             plan.max_response_bytes as f64,
         ) {
@@ -1362,8 +1398,11 @@ async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
         };
         let (outcome, result) = match result {
             Ok(v) => {
-                let response = read_response(&v);
-                (AttemptOutcome::Answered(response.status), Ok(response))
+                let (response, table) = read_response(&v);
+                (
+                    AttemptOutcome::Answered(response.status),
+                    Ok((response, table)),
+                )
             }
             Err(e) => {
                 let (failure, message) = transport_failure(&e);
@@ -1381,8 +1420,16 @@ async fn perform_fetch(plan: &FetchPlan) -> Result<FetchResponse, WardenError> {
     }
 }
 
-fn read_response(v: &JsValue) -> FetchResponse {
+fn read_response(v: &JsValue) -> (FetchResponse, Array) {
     let get = |k: &str| Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let body = get("body");
+    let (binary, table) = match body.dyn_ref::<js_sys::ArrayBuffer>() {
+        Some(buffer) => (
+            Some(buffer.byte_length() as usize),
+            Array::of1(buffer.as_ref()),
+        ),
+        None => (None, Array::new()),
+    };
     let headers = Array::from(&get("headers"))
         .iter()
         .filter_map(|pair| {
@@ -1390,12 +1437,14 @@ fn read_response(v: &JsValue) -> FetchResponse {
             Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
         })
         .collect();
-    FetchResponse {
+    let response = FetchResponse {
         status: get("status").as_f64().unwrap_or(0.0) as u16,
         headers,
-        body: get("body").as_string().unwrap_or_default(),
+        body: body.as_string().unwrap_or_default(),
+        binary,
         url: get("url").as_string().unwrap_or_default(),
-    }
+    };
+    (response, table)
 }
 
 /// What `fetch.js` reported (its `kind`; see [`TransportFailure::from_kind`]) and its message.

@@ -1,5 +1,6 @@
 //! Browser adapters: translate between the browser and the core. Nothing here decides.
 
+pub(crate) mod binary;
 pub(crate) mod crypto;
 pub(crate) mod dialog;
 pub(crate) mod host;

@@ -148,7 +148,7 @@ fn prefix_of(encoded: &str) -> String {
 pub(crate) async fn perform(
     plan: &StoragePlan,
     encrypt: bool,
-) -> Result<serde_json::Value, StorageError> {
+) -> Result<Option<serde_json::Value>, StorageError> {
     let aad = plan.aad().map(Uint8Array::from);
     let key = |prefix: String| async move {
         if encrypt {
@@ -161,7 +161,7 @@ pub(crate) async fn perform(
         StoragePlan::Get { encoded, .. } => {
             let stored = wait(idb_get(encoded)).await?;
             if stored.is_undefined() {
-                return Ok(serde_json::Value::Null);
+                return Ok(None);
             }
             let text = match (key(prefix_of(encoded)).await?, &aad) {
                 (Some(k), Some(aad)) => JsFuture::from(open_sealed(&k, aad, &stored))
@@ -178,9 +178,7 @@ pub(crate) async fn perform(
                     reason: "the stored value is not JSON text".to_owned(),
                 });
             };
-            Ok(plan
-                .finish_get(Some(&text))?
-                .unwrap_or(serde_json::Value::Null))
+            plan.finish_get(Some(&text))
         }
         StoragePlan::Set(set) => {
             let stored = match (key(set.prefix.clone()).await?, &aad) {
@@ -210,7 +208,7 @@ pub(crate) async fn perform(
             .await;
             drop(admit);
             match result {
-                Ok(_) => Ok(serde_json::Value::Null),
+                Ok(_) => Ok(Some(serde_json::Value::Null)),
                 Err(e) => {
                     Err(refused
                         .borrow_mut()
@@ -226,18 +224,18 @@ pub(crate) async fn perform(
         }
         StoragePlan::Remove { encoded } => {
             wait(idb_remove(encoded, &prefix_of(encoded))).await?;
-            Ok(serde_json::Value::Null)
+            Ok(Some(serde_json::Value::Null))
         }
         StoragePlan::Keys { prefix } => {
             let keys: Vec<String> = Array::from(&wait(idb_keys(prefix)).await?)
                 .iter()
                 .filter_map(|k| k.as_string())
                 .collect();
-            Ok(serde_json::json!(finish_keys(prefix, &keys)))
+            Ok(Some(serde_json::json!(finish_keys(prefix, &keys))))
         }
         StoragePlan::Clear { prefix } => {
             wait(idb_clear(prefix)).await?;
-            Ok(serde_json::Value::Null)
+            Ok(Some(serde_json::Value::Null))
         }
     }
 }
@@ -282,14 +280,14 @@ fn bytes_of(obj: &JsValue, field: &str) -> Vec<u8> {
 pub(crate) async fn perform_sealed_web(
     kind: &str,
     plan: &StoragePlan,
-) -> Result<serde_json::Value, StorageError> {
+) -> Result<Option<serde_json::Value>, StorageError> {
     let mut area =
         WebStorage::open(kind).map_err(|m| StorageError::Backend(BackendError::Failure(m)))?;
     let aad = plan.aad().map(Uint8Array::from).unwrap_or_default();
     match plan {
         StoragePlan::Get { encoded, .. } => {
             let Some(stored) = area.get(encoded)? else {
-                return Ok(serde_json::Value::Null);
+                return Ok(None);
             };
             let sealed = Sealed::parse(&stored)?;
             let key = wait(plugin_key(&prefix_of(encoded))).await?;
@@ -307,9 +305,7 @@ pub(crate) async fn perform_sealed_web(
                 })?
                 .as_string()
                 .unwrap_or_default();
-            Ok(plan
-                .finish_get(Some(&text))?
-                .unwrap_or(serde_json::Value::Null))
+            plan.finish_get(Some(&text))
         }
         StoragePlan::Set(set) => {
             let key = wait(plugin_key(&set.prefix)).await?;
@@ -327,20 +323,22 @@ pub(crate) async fn perform_sealed_web(
             set.admit(usage, old)?;
             area.set(&set.encoded, &text)
                 .map_err(|e| web_failure(e, &set.key))?;
-            Ok(serde_json::Value::Null)
+            Ok(Some(serde_json::Value::Null))
         }
         StoragePlan::Remove { encoded } => {
             area.remove(encoded)?;
-            Ok(serde_json::Value::Null)
+            Ok(Some(serde_json::Value::Null))
         }
-        StoragePlan::Keys { prefix } => Ok(serde_json::json!(finish_keys(prefix, &area.keys()?))),
+        StoragePlan::Keys { prefix } => {
+            Ok(Some(serde_json::json!(finish_keys(prefix, &area.keys()?))))
+        }
         StoragePlan::Clear { prefix } => {
             for k in area.keys()? {
                 if k.starts_with(prefix.as_str()) {
                     area.remove(&k)?;
                 }
             }
-            Ok(serde_json::Value::Null)
+            Ok(Some(serde_json::Value::Null))
         }
     }
 }

@@ -1,0 +1,125 @@
+// Binary data on the bridge (src/core/binary.rs says the why and the forms).
+//
+// pwEncode(value, inline) — the JSON text the core reads, with every ArrayBuffer, typed array
+//   and DataView taken out: into the returned side table (`buffers`, placeholders
+//   {"$pw:binary": i, type, bytes}) or, with `inline` (a stored value), as base64 in the text.
+//   A plugin's own object holding the reserved key becomes {"$pw:binary": null}, which the core
+//   refuses with the path. Throws (like JSON.stringify) on cycles and BigInt.
+// pwDecode(text, buffers) — the value to post, with every placeholder turned back into its typed
+//   array (side-table bytes are used once and then copied), and the transfer list: buffers the
+//   host owns and hands over instead of copying.
+const KEY = '$pw:binary';
+const TYPES = {
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  ...(typeof Float16Array === 'function' ? { Float16Array } : {}),
+};
+
+function typeName(v) {
+  if (v instanceof ArrayBuffer) return 'ArrayBuffer';
+  if (v instanceof DataView) return 'DataView';
+  if (ArrayBuffer.isView(v)) {
+    const name = v[Symbol.toStringTag];
+    return TYPES[name] === v.constructor ? name : null;
+  }
+  return null;
+}
+
+function bytesOf(v) {
+  return v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function toBase64(bytes) {
+  if (typeof bytes.toBase64 === 'function') return bytes.toBase64();
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(text) {
+  if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The JSON text for the core, and the side table. Side-table entries are the very buffers of
+ * `value` when a view covers its whole (plain) buffer, else a copy of the view's bytes: the
+ * caller decides whether they may later be transferred (a plugin's message: the host's own
+ * structured-clone copy; the host page's own data: never, see pwDecode's `copy`).
+ */
+export function pwEncode(value, inline) {
+  const buffers = [];
+  const made = new WeakSet();
+  const text = JSON.stringify(value, function replacer(key, v) {
+    if (v === null || typeof v !== 'object' || made.has(v)) return v;
+    const type = typeName(v);
+    if (type) {
+      const bytes = bytesOf(v);
+      let out;
+      if (inline) {
+        out = { [KEY]: toBase64(bytes), type, bytes: bytes.byteLength };
+      } else {
+        const whole = v instanceof ArrayBuffer
+          || (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength);
+        buffers.push(whole ? (v instanceof ArrayBuffer ? v : v.buffer) : bytes.slice().buffer);
+        out = { [KEY]: buffers.length - 1, type, bytes: bytes.byteLength };
+      }
+      made.add(out);
+      return out;
+    }
+    if (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, KEY)) {
+      // A plugin's own object with the reserved key: the core refuses it, naming the path.
+      const out = { [KEY]: null };
+      made.add(out);
+      return out;
+    }
+    return v;
+  });
+  return { text, buffers };
+}
+
+function isPlaceholder(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, KEY)
+    && Object.keys(v).length === 3 && typeof v.type === 'string' && Number.isSafeInteger(v.bytes);
+}
+
+function view(type, buffer) {
+  if (type === 'ArrayBuffer') return buffer;
+  if (type === 'DataView') return new DataView(buffer);
+  const Ctor = TYPES[type];
+  return Ctor ? new Ctor(buffer) : buffer;
+}
+
+/**
+ * The value to post for the core's JSON text, and its transfer list. Side-table entries are
+ * handed over (and taken out of the table) unless `copy`, which hands over fresh copies and
+ * leaves the table as it was (for a value sent to several plugins, or built from the host
+ * page's own buffers). Inline base64 becomes a fresh buffer. A placeholder naming no entry of
+ * the right size (never written by the host) becomes null.
+ */
+export function pwDecode(text, buffers, copy) {
+  const transfer = [];
+  const taken = new Map();
+  const value = JSON.parse(text, (key, v) => {
+    if (!isPlaceholder(v)) return v;
+    const m = v[KEY];
+    let buffer;
+    if (typeof m === 'string') {
+      buffer = fromBase64(m).buffer;
+    } else if (taken.has(m)) {
+      buffer = taken.get(m).slice(0);
+    } else if (Number.isSafeInteger(m) && buffers && buffers[m] instanceof ArrayBuffer && buffers[m].byteLength === v.bytes) {
+      buffer = copy ? buffers[m].slice(0) : buffers[m];
+      taken.set(m, buffers[m]);
+      if (!copy) buffers[m] = null;
+    } else {
+      return null;
+    }
+    transfer.push(buffer);
+    return view(v.type, buffer);
+  });
+  return { value, transfer };
+}

@@ -186,7 +186,6 @@ export function pluginWardenClient() {
       const call = pending.get(d.id);
       if (!call) return;
       pending.delete(d.id);
-      clearTimeout(call.timer);
       if (d.ok === true && !('error' in d) && !hasForbiddenKey(d.value, 0)) {
         call.resolve(d.value);
       } else if (d.ok === false && d.error && typeof d.error === 'object' && !('value' in d)) {
@@ -198,6 +197,29 @@ export function pluginWardenClient() {
     };
     port.start();
 
+    // Call timeouts: one timer for the whole table, not a setTimeout/clearTimeout pair per call
+    // (that pair was a measurable part of a round trip). Every call gets the same timeout, so
+    // deadlines grow in insertion order and the first pending call is the next to expire; a
+    // reply only deletes its entry, and the timer, when it fires, fails what expired and
+    // re-arms for the first call still pending.
+    let sweepTimer = null;
+    function arm() {
+      if (sweepTimer !== null || closed) return;
+      const first = pending.values().next();
+      if (first.done) return;
+      sweepTimer = setTimeout(sweep, Math.max(0, first.value.deadline - performance.now()));
+    }
+    function sweep() {
+      sweepTimer = null;
+      const now = performance.now();
+      for (const [id, c] of pending) {
+        if (c.deadline > now) break;
+        pending.delete(id);
+        c.reject(new PluginWardenError('TIMEOUT', `${c.method} got no reply within ${opts.callTimeout} ms`));
+      }
+      arm();
+    }
+
     function call(method, params) {
       if (closed) return Promise.reject(new PluginWardenError('MOUNT_FAILED', 'the connection is closed'));
       if (pending.size >= opts.maxInFlight) {
@@ -206,18 +228,15 @@ export function pluginWardenClient() {
       }
       const id = nextId++;
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new PluginWardenError('TIMEOUT', `${method} got no reply within ${opts.callTimeout} ms`));
-        }, opts.callTimeout);
-        pending.set(id, { resolve, reject, timer });
+        pending.set(id, { resolve, reject, method, deadline: performance.now() + opts.callTimeout });
         try {
           port.postMessage({ v: V, id, method, params });
         } catch (err) {
           pending.delete(id);
-          clearTimeout(timer);
           reject(new PluginWardenError('MESSAGE_REJECTED', `${method}: the parameters cannot be sent (${err && err.message})`));
+          return;
         }
+        arm();
       });
     }
 
@@ -328,8 +347,9 @@ export function pluginWardenClient() {
       /** Close the channel; pending calls reject with MOUNT_FAILED. */
       close() {
         closed = true;
+        if (sweepTimer !== null) clearTimeout(sweepTimer);
+        sweepTimer = null;
         for (const [, c] of pending) {
-          clearTimeout(c.timer);
           c.reject(new PluginWardenError('MOUNT_FAILED', 'the connection was closed'));
         }
         pending.clear();

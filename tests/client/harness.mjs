@@ -111,6 +111,8 @@ export function createHarness({ mode = 'frame', name = NAME(), strictTargetOrigi
     Promise,
     Error,
     console,
+    // Frames and workers have it; the client's call deadlines are on this monotonic clock.
+    performance,
   };
   vm.createContext(sandbox);
 

@@ -75,6 +75,29 @@ test('each call has its own timer: an answered call does not time out', () =>
     assert.deepEqual(a.value, ['a']);
   }));
 
+test('staggered calls time out each at its own deadline (one shared timer for the table)', () =>
+  withSdk({ callTimeout: 300 }, async (sdk, host) => {
+    const t0 = performance.now();
+    const a = track(sdk.storage.keys());
+    await host.next();
+    await sleep(150);
+    const b = track(sdk.storage.keys());
+    await host.next();
+    await assert.rejects(a.promise, { code: 'TIMEOUT' });
+    const aAt = performance.now() - t0;
+    assert.equal(b.state, 'pending', 'the later call is still waiting when the first expires');
+    await assert.rejects(b.promise, { code: 'TIMEOUT' });
+    const bAt = performance.now() - t0;
+    assert.ok(aAt >= 295, `first call timed out early, at ${aAt} ms`);
+    assert.ok(bAt >= 445, `second call timed out early, at ${bAt} ms`);
+    // After both expired, a new call still gets its own deadline.
+    const c = track(sdk.storage.keys());
+    const sent = await host.next();
+    host.send({ v: 1, id: sent.id, ok: true, value: [] });
+    await c.promise;
+    assert.equal(c.state, 'resolved');
+  }));
+
 // ---------------------------------------------------------------------------------------------
 // in-flight limit
 

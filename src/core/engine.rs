@@ -43,6 +43,11 @@ use super::storage::deferred::{self, StoragePlan};
 use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
 use super::update::{check_version, Change, ManifestDiff};
 
+mod receive;
+
+use receive::MountRecord;
+pub use receive::{Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob};
+
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "camelCase")]
@@ -507,6 +512,8 @@ struct Plugin {
     previous_version: Option<String>,
     /// The heartbeat of the current iframe or worker mount ([`Engine::watch_liveness`]).
     liveness: Option<Liveness>,
+    /// The current (or last) mount and its handshake ([`Engine::begin_mount`]).
+    mount: Option<MountRecord>,
 }
 
 /// How [`Engine::fetch_done`] checks the answer to a planned fetch.
@@ -655,6 +662,10 @@ pub struct Engine<B: StorageBackend> {
     clock: Option<Box<dyn Clock>>,
     /// The latest monotonic time seen: durations are measured on it, so it never runs back.
     mono_ms: f64,
+    /// The `seq` of the last audit event handed out in an [`Effect::Audit`].
+    audit_delivered: u64,
+    /// Handshakes refused ([`Engine::refuse_handshake`]).
+    rejected_handshakes: u64,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -875,6 +886,8 @@ impl<B: StorageBackend> Engine<B> {
             next_relay: 0,
             clock: None,
             mono_ms: f64::NEG_INFINITY,
+            audit_delivered: 0,
+            rejected_handshakes: 0,
         })
     }
 
@@ -1108,6 +1121,7 @@ impl<B: StorageBackend> Engine<B> {
                         announced: None,
                         previous_version: None,
                         liveness: None,
+                        mount: None,
                         manifest,
                     },
                 );
@@ -1620,7 +1634,12 @@ impl<B: StorageBackend> Engine<B> {
             Status::Mounted => Some(view_of(plugin, &self.rbac)),
             _ => None,
         };
+        if let Some(m) = plugin.mount.as_mut() {
+            m.on_status(&status);
+        }
         if matches!(status, Status::Mounting) {
+            // A mount begun without `begin_mount` (tests) has no record.
+            plugin.mount = None;
             // A fresh mount starts with fresh counters: a plugin suspended for flooding may
             // be mounted again by the host.
             plugin.limiter = RateLimiter::new(&self.rate);

@@ -338,8 +338,7 @@ impl PluginHost {
                 provenance,
                 js_sys::Date::now(),
             );
-            host.refresh_access_cache();
-            host.deliver_audit();
+            host.access_changed();
             js(&result.map_err(coded)?)
         })
     }
@@ -408,8 +407,7 @@ impl PluginHost {
                 host.engine
                     .borrow_mut()
                     .finish_update(pending, consented, js_sys::Date::now());
-            host.refresh_access_cache();
-            host.deliver_audit();
+            host.access_changed();
             let mut info = finished.map_err(coded)?;
             if let Some(remount) = host.remount(&id) {
                 info.remounted = JsFuture::from(remount).await.is_ok();

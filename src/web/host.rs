@@ -200,7 +200,7 @@ impl Host {
     }
 
     /// Rebuild the JS-side access cache from the engine's compiled access.
-    pub(crate) fn refresh_access_cache(&self) {
+    pub(super) fn refresh_access_cache(&self) {
         let engine = self.engine.borrow();
         let access = engine.compiled_access();
         if let Ok(set) = Reflect::get(&self.access_cache, &"exact".into()) {
@@ -224,6 +224,12 @@ impl Host {
 
     pub(crate) fn rejected_handshakes(&self) -> u64 {
         self.engine.borrow().rejected_handshakes()
+    }
+
+    /// The installed plugins changed (install, update, uninstall): rebuild the access cache and
+    /// deliver the audit events, as the core's [`Effect::PermissionsChanged`] does.
+    pub(crate) fn access_changed(self: &Rc<Self>) {
+        self.carry_out(vec![Effect::PermissionsChanged(Vec::new())]);
     }
 
     /// Deliver the audit events of engine calls that answer no effects (install, update,
@@ -275,8 +281,7 @@ impl Host {
                 let _ = super::storage::remove_plugin_data(&plugin, indexeddb, encrypt).await;
             });
         }
-        self.refresh_access_cache();
-        self.deliver_audit();
+        self.access_changed();
         result
     }
 

@@ -317,6 +317,40 @@ fn a_permission_request_asks_the_user_and_a_yes_tells_the_plugin() {
 }
 
 #[test]
+fn a_no_from_the_user_changes_nothing_and_is_remembered() {
+    let mut e = live(json!({}));
+    let ask = call(
+        5,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": "to save" }),
+    );
+    e.receive(APP, ask, T);
+    let done = e.complete(
+        APP,
+        Completion::Permission {
+            call_id: 5,
+            permission: Capability::ApiWrite,
+            granted: false,
+        },
+        T,
+    );
+    let shown = show(&done);
+    assert_eq!(shown[0], ok_reply(5, json!(false)));
+    assert_eq!(shown[1]["audit"][0]["kind"], "refusal");
+    assert_eq!(shown.len(), 2, "no permissions.changed: {shown:?}");
+    // Asked again: answered at once, the user is not asked twice.
+    let again = call(
+        6,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": "please" }),
+    );
+    assert_eq!(
+        show(&e.receive(APP, again, T))[0],
+        ok_reply(6, json!(false))
+    );
+}
+
+#[test]
 fn deferred_storage_is_a_plan_completed_later() {
     let mut e = live(json!({ "storage": "indexeddb" }));
     let effects = e.receive(APP, call(6, "storage.get", json!({ "key": "k" })), T);

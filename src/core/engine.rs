@@ -1,9 +1,15 @@
 //! The engine: the host's plugin registry, lifecycle and call handling, with no browser in it.
 //!
-//! The browser layer (`web`) feeds it what happened (a manifest to install, a handshake, a
-//! message from a plugin, a failure) and carries out what it answers ([`Outcome`]). Every
-//! decision — parse limits, rate limits, permissions, storage namespacing, network allowlist,
-//! RBAC — is made here and tested natively.
+//! The browser layer (`web`) feeds it what happened (a manifest to install, a window message
+//! from a mount's frame, a message from a plugin, a finished fetch) and carries out what it
+//! answers: one entry per event ([`Engine::receive`], [`Engine::handshake`],
+//! [`Engine::complete`]), answering [`Effect`]s. Every decision — the handshake, parse limits,
+//! rate limits, permissions, storage namespacing, network allowlist, RBAC — is made here and
+//! tested natively.
+//!
+//! Submodules by job: `config` (host options), `install` (install and update), `calls`
+//! (serving one call: [`Engine::handle`] and the answers to planned work), `receive` (the
+//! entries, effects and mount registry), `host_csp` (the host page's CSP).
 //!
 //! `api.fetch` with `url` = `route:<path>` calls a manifest route (Grafana-style proxied
 //! routes, with host-held values and secrets filled in): see [`super::routes`] for the wire

@@ -3,7 +3,8 @@
 
 use super::*;
 
-/// What the browser layer must do after [`Engine::handle`].
+/// What serving one message came to ([`Engine::handle`]); [`Engine::receive`] turns it into
+/// the [`Effect`]s the browser layer carries out.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -209,7 +210,8 @@ fn fetch_target(
 impl<B: StorageBackend> Engine<B> {
     // ----- calls --------------------------------------------------------------------------
 
-    /// Handle one message from a plugin's port: `message` is its JSON text (`None` when it
+    /// The decision step of [`Engine::receive`] (which the browser layer calls): one message's
+    /// [`Outcome`], without the pong check and the effects. `message` is its JSON text (`None` when it
     /// could not be serialized). Parse with limits, rate-limit, decide, then serve.
     pub fn handle(&mut self, id: &str, message: Option<&str>, now_ms: f64) -> Outcome {
         self.handle_with_id_hint(id, message, None, now_ms)

@@ -355,28 +355,34 @@ impl<B: StorageBackend> Engine<B> {
     /// permission changes a user's yes caused, and the audit events.
     pub fn complete(&mut self, plugin: &str, done: Completion, now_ms: f64) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let reply = match done {
-            Completion::Storage { call_id, result } => self.storage_done(call_id, result),
+        let (reply, answered) = match done {
+            Completion::Storage { call_id, result } => (self.storage_done(call_id, result), false),
             Completion::Fetch { call_id, result } => {
-                self.fetch_done(plugin, call_id, result, now_ms)
+                (self.fetch_done(plugin, call_id, result, now_ms), false)
             }
             Completion::Permission {
                 call_id,
                 permission,
                 granted,
-            } => self.permission_answer(plugin, call_id, permission, granted, now_ms),
+            } => (
+                self.permission_answer(plugin, call_id, permission, granted, now_ms),
+                true,
+            ),
             Completion::Render { call_id, result } => match result {
-                Ok(()) => Reply::ok(call_id, Some(&Value::Null)),
-                Err(e) => Reply::err(call_id, &e),
+                Ok(()) => (Reply::ok(call_id, Some(&Value::Null)), false),
+                Err(e) => (Reply::err(call_id, &e), false),
             },
         };
         effects.push(Effect::Post {
             to: plugin.to_owned(),
             message: reply,
         });
-        let changes = self.permission_changes();
-        if !changes.is_empty() {
-            effects.push(Effect::PermissionsChanged(changes));
+        if answered {
+            // Only the user's answer changes what a plugin may do.
+            let changes = self.permission_changes();
+            if !changes.is_empty() {
+                effects.push(Effect::PermissionsChanged(changes));
+            }
         }
         self.with_audit(effects)
     }
@@ -544,10 +550,12 @@ impl<B: StorageBackend> Engine<B> {
         if record.nonce.as_deref() != Some(hello.nonce.as_str()) {
             return Err("a hello with the wrong nonce".to_owned());
         }
-        record.state = MountState::Live;
-        record.announced = true;
         let mode = record.mode.name();
         let message = self.welcome(id).map_err(|e| e.message)?;
+        if let Some(record) = self.plugins.get_mut(id).and_then(|p| p.mount.as_mut()) {
+            record.state = MountState::Live;
+            record.announced = true;
+        }
         let _ = self.set_status(id, Status::Mounted, now_ms);
         // Frames and workers are watched; shadow mounts run no plugin code of their own.
         let _ = self.watch_liveness(id, now_ms);

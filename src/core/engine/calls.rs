@@ -239,10 +239,10 @@ impl<B: StorageBackend> Engine<B> {
         self.handle_admitted(id, message, id_hint, now_ms)
     }
 
-    /// The rate limiter alone, before the message is even serialized: `None` when the call may
-    /// go on to [`Engine::handle_admitted`], else what to do with it (a `RATE_LIMITED` reply to
-    /// `id_hint`, a suspension, or nothing for a plugin that is not mounted). The browser layer
-    /// calls this first, so a flood's refused messages cost no `JSON.stringify` and no parse.
+    /// The rate limiter alone: `None` when the call may go on to [`Engine::handle_admitted`],
+    /// else what to do with it (a `RATE_LIMITED` reply to `id_hint`, a suspension, or nothing
+    /// for a plugin that is not mounted). [`Engine::receive`] runs it before the parse, so a
+    /// flood's refused messages are never parsed.
     pub fn admit(&mut self, id: &str, id_hint: Option<u64>, now_ms: f64) -> Option<Outcome> {
         self.admit_with(id, || id_hint, now_ms)
     }

@@ -270,7 +270,8 @@ impl<B: StorageBackend> Engine<B> {
         Ok(())
     }
 
-    /// Record a refused handshake or an ignored window message.
+    /// Record a refused handshake or an ignored window message (audit only; the browser layer
+    /// goes through [`Engine::refuse_handshake`], which also counts it).
     pub fn audit_handshake_rejected(&mut self, plugin: Option<&str>, why: &str, now_ms: f64) {
         let mut e = AuditEvent::new(AuditKind::HandshakeRejected, now_ms)
             .with_decision(AuditDecision::Deny)

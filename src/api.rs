@@ -338,8 +338,7 @@ impl PluginHost {
                 provenance,
                 js_sys::Date::now(),
             );
-            host.refresh_access_cache();
-            host.deliver_audit();
+            host.access_changed();
             js(&result.map_err(coded)?)
         })
     }
@@ -408,8 +407,7 @@ impl PluginHost {
                 host.engine
                     .borrow_mut()
                     .finish_update(pending, consented, js_sys::Date::now());
-            host.refresh_access_cache();
-            host.deliver_audit();
+            host.access_changed();
             let mut info = finished.map_err(coded)?;
             if let Some(remount) = host.remount(&id) {
                 info.remounted = JsFuture::from(remount).await.is_ok();
@@ -481,9 +479,7 @@ impl PluginHost {
             .engine
             .borrow_mut()
             .grant(id, permission, js_sys::Date::now());
-        self.host.deliver_audit();
-        self.host.post_permission_changes(r.map_err(coded)?);
-        Ok(())
+        self.host.permissions_changed(r).map_err(coded)
     }
 
     /// Revoke a capability; the plugin's very next call needing it is refused.
@@ -500,9 +496,7 @@ impl PluginHost {
             .engine
             .borrow_mut()
             .revoke(id, permission, js_sys::Date::now());
-        self.host.deliver_audit();
-        self.host.post_permission_changes(r.map_err(coded)?);
-        Ok(())
+        self.host.permissions_changed(r).map_err(coded)
     }
 
     /// Set (replace) the values plugin `id`'s route templates refer to (`{ data, secrets }`,
@@ -556,15 +550,9 @@ impl PluginHost {
     ) -> Result<(), JsValue> {
         let value: serde_json::Value =
             from_js(&user, "user", ErrorCode::InvalidArgument).map_err(coded)?;
-        let changes = self
-            .host
-            .engine
-            .borrow_mut()
-            .set_user(value)
-            .map_err(coded)?;
-        self.host.refresh_access_cache();
-        self.host.post_permission_changes(changes);
-        Ok(())
+        let changes = self.host.engine.borrow_mut().set_user(value);
+        // Carried out even when no plugin's view changed: the access cache follows the user.
+        self.host.permissions_changed(changes).map_err(coded)
     }
 
     /// The plugin's includes (pages) the current user may see.
@@ -749,7 +737,7 @@ fn manifest_text(manifest: &JsValue) -> Result<String, JsValue> {
     }
 }
 
-fn install_failed(host: &Host, checked: &CheckedManifest, e: WardenError) -> JsValue {
+fn install_failed(host: &Rc<Host>, checked: &CheckedManifest, e: WardenError) -> JsValue {
     // Record the failure (status `failed`, audited), then report it.
     host.engine
         .borrow_mut()

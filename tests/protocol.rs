@@ -8,7 +8,7 @@ use plugin_warden::core::binary::{BinaryForm, BinaryRef};
 use plugin_warden::core::error::{Coded, ErrorCode, WardenError};
 use plugin_warden::core::protocol::{
     event_message, parse_call, parse_hello, parse_reply, welcome_message, Call, FetchBody,
-    HostMessage, Level, Limits, Method, ProtocolError, Reply, METHOD_NAMES,
+    HostMessage, Level, Limits, Method, ProtocolError, Reply, RunnerWelcome, Welcome, METHOD_NAMES,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -397,8 +397,30 @@ fn replies_and_events_encode_exactly() {
         r#"{"v":1,"event":"a:b","data":{"x":1}}"#
     );
     assert_eq!(
-        welcome_message("acme-patents-app", &[]),
-        r#"{"ns":"plugin-warden","v":1,"type":"welcome","pluginId":"acme-patents-app","grants":[]}"#
+        welcome_message(&Welcome {
+            plugin_id: "acme-patents-app",
+            grants: &[],
+            actions: &[],
+            version: None,
+            previous_version: None,
+            runner: None,
+        }),
+        r#"{"ns":"plugin-warden","v":1,"type":"welcome","pluginId":"acme-patents-app","grants":[],"actions":[],"version":null,"previousVersion":null}"#
+    );
+    assert_eq!(
+        welcome_message(&Welcome {
+            plugin_id: "w",
+            grants: &["storage"],
+            actions: &["w.read".to_owned()],
+            version: Some("2.0.0"),
+            previous_version: Some("1.0.0"),
+            runner: Some(RunnerWelcome {
+                kind: "worker",
+                code: "x()",
+                csp: "default-src 'none'"
+            }),
+        }),
+        r#"{"ns":"plugin-warden","v":1,"type":"welcome","pluginId":"w","grants":["storage"],"actions":["w.read"],"version":"2.0.0","previousVersion":"1.0.0","kind":"worker","code":"x()","csp":"default-src 'none'"}"#
     );
 }
 

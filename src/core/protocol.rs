@@ -579,6 +579,7 @@ impl Method {
     /// use plugin_warden::core::protocol::Method;
     /// let fetch = |m: Option<&str>| Method::ApiFetch {
     ///     url: "https://a.example/".into(), method: m.map(Into::into), headers: None, body: None,
+    ///     binary_response: false,
     /// };
     /// assert_eq!(fetch(None).required_capability(), Some("api:read"));
     /// assert_eq!(fetch(Some("HEAD")).required_capability(), Some("api:read"));
@@ -1128,31 +1129,72 @@ pub fn parse_hello(json: &str) -> Result<Hello, ProtocolError> {
     Ok(Hello { nonce })
 }
 
-/// The host's answer to a valid hello: `{ns, v, type:"welcome", pluginId, grants}` (sent with
-/// the transferred `MessagePort`).
+/// What a `welcome` tells a plugin besides the envelope ([`welcome_message`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Welcome<'a> {
+    /// The plugin's id.
+    pub plugin_id: &'a str,
+    /// Capabilities held now.
+    pub grants: &'a [&'a str],
+    /// The plugin's declared RBAC actions the current user holds.
+    pub actions: &'a [String],
+    /// The installed manifest's `version` (`null` without one).
+    pub version: Option<&'a str>,
+    /// The version an update replaced (`null` until the first update).
+    pub previous_version: Option<&'a str>,
+    /// For the package's runner page (worker and bundle mounts): what it runs.
+    pub runner: Option<RunnerWelcome<'a>>,
+}
+
+/// The runner page's part of a `welcome`: `kind` (`"worker"` | `"frame"`), the verified
+/// `code` and the `csp` the runner applies to itself first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RunnerWelcome<'a> {
+    /// `"worker"` or `"frame"`.
+    pub kind: &'a str,
+    /// The verified code.
+    pub code: &'a str,
+    /// The runner's policy.
+    pub csp: &'a str,
+}
+
+/// The host's answer to a valid hello, sent with the transferred `MessagePort`:
+/// `{ns, v, type:"welcome", pluginId, grants, actions, version, previousVersion}`, and for the
+/// runner page `kind`, `code` and `csp` (DESIGN.md §5).
 ///
 /// ```
-/// use plugin_warden::core::protocol::welcome_message;
-/// assert_eq!(welcome_message("acme-app", &["storage", "events"]),
-///     r#"{"ns":"plugin-warden","v":1,"type":"welcome","pluginId":"acme-app","grants":["storage","events"]}"#);
+/// use plugin_warden::core::protocol::{welcome_message, Welcome};
+/// let w = Welcome { plugin_id: "acme-app", grants: &["storage", "events"], actions: &[],
+///     version: Some("1.2.0"), previous_version: None, runner: None };
+/// assert_eq!(welcome_message(&w),
+///     r#"{"ns":"plugin-warden","v":1,"type":"welcome","pluginId":"acme-app","grants":["storage","events"],"actions":[],"version":"1.2.0","previousVersion":null}"#);
 /// ```
-pub fn welcome_message(plugin_id: &str, grants: &[&str]) -> String {
+pub fn welcome_message(welcome: &Welcome<'_>) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Welcome<'a> {
+    struct Wire<'a> {
         ns: &'static str,
         v: u64,
         r#type: &'static str,
         plugin_id: &'a str,
         grants: &'a [&'a str],
+        actions: &'a [String],
+        version: Option<&'a str>,
+        previous_version: Option<&'a str>,
+        #[serde(flatten)]
+        runner: Option<RunnerWelcome<'a>>,
     }
     to_json_or_internal(
-        &Welcome {
+        &Wire {
             ns: NAMESPACE,
             v: PROTOCOL_VERSION,
             r#type: "welcome",
-            plugin_id,
-            grants,
+            plugin_id: welcome.plugin_id,
+            grants: welcome.grants,
+            actions: welcome.actions,
+            version: welcome.version,
+            previous_version: welcome.previous_version,
+            runner: welcome.runner,
         },
         None,
     )

@@ -3,8 +3,12 @@
 pub(crate) mod binary;
 pub(crate) mod crypto;
 pub(crate) mod dialog;
+mod effects;
+mod handshake;
 pub(crate) mod host;
+mod liveness;
 pub(crate) mod mount;
+mod mounting;
 pub(crate) mod remote_ui;
 pub(crate) mod storage;
 pub(crate) mod sys;

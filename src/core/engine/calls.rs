@@ -1,0 +1,959 @@
+//! Serving a plugin's calls: rate limit, parse, decide, serve; plugin-to-plugin relays; the
+//! answers to planned fetches and permission requests.
+
+use super::*;
+
+/// What serving one message came to ([`Engine::handle`]); [`Engine::receive`] turns it into
+/// the [`Effect`]s the browser layer carries out.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Post this reply on the plugin's port.
+    Reply(String),
+    /// Nothing can be answered (no call id could be read); already audited.
+    Drop,
+    /// Perform this request, then call [`Engine::fetch_done`].
+    Fetch(FetchPlan),
+    /// Ask the user (through the host's `onPermissionRequest`), then call
+    /// [`Engine::permission_answer`].
+    AskPermission {
+        /// The call to answer.
+        call_id: u64,
+        /// The capability asked for.
+        permission: Capability,
+        /// The plugin's reason, to show to the user.
+        reason: String,
+    },
+    /// Show a notification, then post the reply.
+    Notify {
+        /// The text.
+        message: String,
+        /// Its level.
+        level: Level,
+        /// The reply to post.
+        reply: String,
+    },
+    /// The plugin emitted an event for the host, then post the reply.
+    Emitted {
+        /// Event name.
+        name: String,
+        /// Event data.
+        data: Value,
+        /// The reply to post.
+        reply: String,
+    },
+    /// Replace the plugin's remote UI with this HTML (already sanitized by the plugin's
+    /// remote-UI policy; the browser inserts it through the Trusted Types policy, which
+    /// sanitizes it again with the same policy), then post `Reply::ok(call_id, null)`, or
+    /// `Reply::err(call_id, …)` if the browser could not.
+    Render {
+        /// The call to answer.
+        call_id: u64,
+        /// The sanitized HTML.
+        html: String,
+    },
+    /// A plugin-to-plugin call: post `message` on plugin `to`'s port (a `plugins.call` event to
+    /// the callee, or the answer to the caller), then `reply` (when not empty) on the sender's.
+    Relay {
+        /// The plugin to post `message` to.
+        to: String,
+        /// JSON text.
+        message: String,
+        /// The reply to the sender, or empty.
+        reply: String,
+    },
+    /// The plugin kept flooding: post the reply, then tear its mount down (status is `failed`).
+    Suspend {
+        /// The reply to post.
+        reply: String,
+    },
+    /// Perform this storage plan on the asynchronous backend (`storage: 'indexeddb'` or
+    /// `encrypt: true`), then
+    /// post [`Engine::storage_done`]'s reply (see [`crate::core::storage::deferred`]).
+    Storage {
+        /// The call to answer.
+        call_id: u64,
+        /// What to do.
+        plan: StoragePlan,
+    },
+}
+
+/// A request the API client may send on a plugin's behalf (already checked).
+///
+/// # Security
+/// For a route request (`route` is `Some`) the URL and headers hold the host's route secrets:
+/// hand them to the API client and nowhere else. `Debug` prints only the origin and the
+/// header names of a route request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FetchPlan {
+    /// The call to answer.
+    pub call_id: u64,
+    /// The URL, parsed and allowed.
+    pub url: String,
+    /// The HTTP method (upper case).
+    pub method: String,
+    /// Request headers from the plugin.
+    pub headers: Vec<(String, String)>,
+    /// Request body: text, or the message's side-table entry ([`crate::core::binary`]).
+    pub body: Option<FetchBody>,
+    /// Answer the body as an `ArrayBuffer` (`responseType: "arraybuffer"`).
+    pub binary_response: bool,
+    /// Whether the method may be retried (idempotent).
+    pub retryable: bool,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u32,
+    /// Largest response body accepted.
+    pub max_response_bytes: usize,
+    /// For a route request (`route:<path>`), the manifest route's path.
+    pub route: Option<String>,
+}
+
+impl std::fmt::Debug for FetchPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("FetchPlan");
+        d.field("call_id", &self.call_id);
+        if self.route.is_some() {
+            let origin = url::Url::parse(&self.url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
+            let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+            d.field("route", &self.route)
+                .field("origin", &origin)
+                .field("header_names", &names);
+        } else {
+            d.field("url", &self.url).field("headers", &self.headers);
+        }
+        d.field("method", &self.method)
+            .field("body", &self.body)
+            .field("retryable", &self.retryable)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+/// A response from the API client, before it reaches the plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (filtered to safe ones here).
+    pub headers: Vec<(String, String)>,
+    /// The body as text (empty when `binary` is set).
+    pub body: String,
+    /// For a binary response, the body's byte length: the browser layer holds the bytes and
+    /// the reply names them as side-table entry 0.
+    pub binary: Option<usize>,
+    /// The final URL after redirects (checked against the allowlist again; for a route
+    /// request, against the route URL's origin).
+    pub url: String,
+}
+
+/// Where an `api.fetch` may go.
+enum FetchTarget {
+    /// A manifest route, resolved (its path, and URL and headers with templates filled).
+    Route {
+        path: String,
+        resolved: routes::Resolved,
+    },
+    /// A URL the plugin's network allowlist admits.
+    Plain(url::Url),
+}
+
+/// The policy `api.fetch` applies to a URL and method, shared with `api.canFetch` so the two
+/// can never disagree: a `route:` URL must name a manifest route the current user may use
+/// (RBAC) and whose templates resolve; any other URL must pass the plugin's network allowlist.
+/// (The capability is checked before, by the policy module.)
+fn fetch_target(
+    plugin: &Plugin,
+    rbac: &Rbac,
+    route_config: Option<&RouteConfig>,
+    route_secrets: &[String],
+    allow_loopback_http: bool,
+    url: &str,
+    method: &str,
+) -> Result<FetchTarget, WardenError> {
+    let Some(request) = routes::parse_request(url) else {
+        return plugin
+            .allowlist
+            .check(url)
+            .map(FetchTarget::Plain)
+            .map_err(coded);
+    };
+    let request = request.map_err(coded)?;
+    let route = routes::find(&plugin.manifest, request.path, method).map_err(coded)?;
+    let allowed = rbac
+        .can_access_route(plugin.manifest.id(), request.path, method)
+        .map_err(coded)?;
+    if !allowed {
+        let path = route.path().to_owned();
+        return Err(coded(match route.req_action() {
+            Some(a) => RouteError::ActionDenied {
+                path,
+                action: a.as_str().to_owned(),
+            },
+            None => RouteError::RoleDenied {
+                path,
+                role: route.req_role().map(|r| r.to_string()).unwrap_or_default(),
+            },
+        }));
+    }
+    let empty = RouteConfig::default();
+    let resolved = routes::resolve(
+        route,
+        route_config.unwrap_or(&empty),
+        request.query,
+        allow_loopback_http,
+    )
+    .map_err(|e| scrubbed(coded(e), route_secrets))?;
+    Ok(FetchTarget::Route {
+        path: route.path().to_owned(),
+        resolved,
+    })
+}
+
+impl<B: StorageBackend> Engine<B> {
+    // ----- calls --------------------------------------------------------------------------
+
+    /// The decision step of [`Engine::receive`] (which the browser layer calls): one message's
+    /// [`Outcome`], without the pong check and the effects. `message` is its JSON text (`None` when it
+    /// could not be serialized). Parse with limits, rate-limit, decide, then serve.
+    pub fn handle(&mut self, id: &str, message: Option<&str>, now_ms: f64) -> Outcome {
+        self.handle_with_id_hint(id, message, None, now_ms)
+    }
+
+    /// [`Engine::handle`], with the call id as the browser layer read it off the received
+    /// object (without parsing the message): a message refused before its id could be parsed
+    /// (too large, too deep) is still answered, so the plugin gets `MESSAGE_REJECTED` rather
+    /// than a timeout (DESIGN.md §7: a plugin over a limit gets an error reply).
+    pub fn handle_with_id_hint(
+        &mut self,
+        id: &str,
+        message: Option<&str>,
+        id_hint: Option<u64>,
+        now_ms: f64,
+    ) -> Outcome {
+        let max_bytes = self.limits.max_message_bytes;
+        if let Some(refused) = self.admit_with(
+            id,
+            || id_hint.or_else(|| message.and_then(|m| peek_id(m, max_bytes))),
+            now_ms,
+        ) {
+            return refused;
+        }
+        self.handle_admitted(id, message, id_hint, now_ms)
+    }
+
+    /// The rate limiter alone: `None` when the call may go on to [`Engine::handle_admitted`],
+    /// else what to do with it (a `RATE_LIMITED` reply to `id_hint`, a suspension, or nothing
+    /// for a plugin that is not mounted). [`Engine::receive`] runs it before the parse, so a
+    /// flood's refused messages are never parsed.
+    pub fn admit(&mut self, id: &str, id_hint: Option<u64>, now_ms: f64) -> Option<Outcome> {
+        self.admit_with(id, || id_hint, now_ms)
+    }
+
+    fn admit_with(
+        &mut self,
+        id: &str,
+        call_id: impl FnOnce() -> Option<u64>,
+        now_ms: f64,
+    ) -> Option<Outcome> {
+        let mono_ms = self.monotonic_ms(now_ms);
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Some(Outcome::Drop);
+        };
+        if !matches!(plugin.status, Status::Mounted) {
+            return Some(Outcome::Drop);
+        }
+        let decision = plugin.limiter.check(mono_ms);
+        if decision == RateDecision::Allow {
+            return None;
+        }
+        let err = plugin
+            .limiter
+            .error(decision)
+            .map(coded)
+            .unwrap_or_else(|| WardenError::new(ErrorCode::RateLimited, "too many calls"));
+        let reply = call_id().map(|cid| Reply::err(cid, &err));
+        // One audit event per second of flood (plus the suspension); the rest are counted.
+        let (last_ms, unaudited) = plugin.rate_audit;
+        if decision == RateDecision::Limited && mono_ms - last_ms < 1000.0 {
+            plugin.rate_audit.1 = unaudited.saturating_add(1);
+            self.audit.count(id, ErrorCode::RateLimited);
+        } else {
+            plugin.rate_audit = (mono_ms, 0);
+            let detail = if unaudited == 0 {
+                json!({ "message": err.message })
+            } else {
+                json!({ "message": err.message, "unauditedBefore": unaudited })
+            };
+            self.audit.push(
+                AuditEvent::new(AuditKind::Refusal, now_ms)
+                    .with_plugin(id)
+                    .with_decision(AuditDecision::Deny)
+                    .with_code(err.code)
+                    .with_detail(detail),
+            );
+        }
+        if decision == RateDecision::Suspend {
+            let msg = format!("suspended for flooding: {}", err.message);
+            let _ = self.set_status(
+                id,
+                Status::Failed {
+                    code: ErrorCode::RateLimited,
+                    message: msg,
+                },
+                now_ms,
+            );
+            return Some(Outcome::Suspend {
+                reply: reply.unwrap_or_default(),
+            });
+        }
+        Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
+    }
+
+    /// [`Engine::handle_with_id_hint`] after [`Engine::admit`] let the call through: parse with
+    /// limits, decide, serve. Calling it without `admit` skips the rate limiter.
+    pub fn handle_admitted(
+        &mut self,
+        id: &str,
+        message: Option<&str>,
+        id_hint: Option<u64>,
+        now_ms: f64,
+    ) -> Outcome {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Outcome::Drop;
+        };
+        if !matches!(plugin.status, Status::Mounted) {
+            return Outcome::Drop;
+        }
+        let Some(text) = message else {
+            let err = WardenError::new(
+                ErrorCode::MessageRejected,
+                "the message is not JSON-serializable",
+            );
+            self.refuse(id, None, &err, now_ms);
+            return id_hint
+                .map(|cid| Outcome::Reply(Reply::err(cid, &err)))
+                .unwrap_or(Outcome::Drop);
+        };
+        let call = match parse_call(text, &self.limits) {
+            Ok(call) => call,
+            Err(e) => {
+                let err = coded(e.clone());
+                self.refuse(id, None, &err, now_ms);
+                return Reply::rejected(&e)
+                    .or_else(|| id_hint.map(|cid| Reply::err(cid, &err)))
+                    .map(Outcome::Reply)
+                    .unwrap_or(Outcome::Drop);
+            }
+        };
+        let method_name = call.method.name();
+        let ui = plugin.remote_ui.as_ref().map(|_| UiMode::Shadow);
+        if let Decision::Deny(e) = decide_for_mount(&plugin.perms, &call.method, ui) {
+            let err = coded(e);
+            self.refuse(id, Some(method_name), &err, now_ms);
+            return Outcome::Reply(Reply::err(call.id, &err));
+        }
+        let outcome = self.serve(id, call.id, call.method);
+        let (decision, code) = match &outcome {
+            Ok(_) => (AuditDecision::Allow, None),
+            Err(e) => (AuditDecision::Deny, Some(e.code)),
+        };
+        let mut event = AuditEvent::new(AuditKind::Call, now_ms)
+            .with_plugin(id)
+            .with_method(method_name)
+            .with_decision(decision);
+        if let Ok(Outcome::Fetch(FetchPlan {
+            route: Some(path), ..
+        })) = &outcome
+        {
+            event = event.with_detail(json!({ "route": path }));
+        }
+        if let Err(e) = &outcome {
+            // Why it was refused, e.g. the URL an allowlist refused (the log redacts URL
+            // credentials, sensitive query parameters and declared secrets on the way in).
+            event = event.with_detail(json!({ "message": e.message }));
+        }
+        if let Some(c) = code {
+            event = event.with_code(c);
+        } else if let Some(p) = self.plugins.get_mut(id) {
+            p.allowed_calls += 1;
+        }
+        self.audit.push(event);
+        match outcome {
+            Ok(o) => o,
+            Err(e) => Outcome::Reply(Reply::err(call.id, &e)),
+        }
+    }
+
+    fn refuse(&mut self, id: &str, method: Option<&str>, err: &WardenError, now_ms: f64) {
+        let mut e = AuditEvent::new(AuditKind::Refusal, now_ms)
+            .with_plugin(id)
+            .with_decision(AuditDecision::Deny)
+            .with_code(err.code)
+            .with_detail(json!({ "message": err.message }));
+        if let Some(m) = method {
+            e = e.with_method(m);
+        }
+        self.audit.push(e);
+    }
+
+    fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
+        let method = match method {
+            Method::PluginsCall { plugin, name, args } => {
+                return self.plugins_call(id, call_id, &plugin, &name, args)
+            }
+            Method::PluginsRespond { call, result } => {
+                return self.plugins_respond(id, call_id, call, result)
+            }
+            m => m,
+        };
+        let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        if self.deferred_storage {
+            let limits = self.store.limits();
+            let plan = match &method {
+                Method::StorageGet { key } => Some(deferred::plan_get(&limits, id, key)),
+                Method::StorageSet { key, value } => {
+                    Some(deferred::plan_set(&limits, id, key, value).map(StoragePlan::Set))
+                }
+                Method::StorageRemove { key } => Some(deferred::plan_remove(&limits, id, key)),
+                Method::StorageKeys => Some(deferred::plan_namespace(id, false)),
+                Method::StorageClear => Some(deferred::plan_namespace(id, true)),
+                _ => None,
+            };
+            if let Some(plan) = plan {
+                let plan = plan.map_err(coded)?;
+                return Ok(Outcome::Storage { call_id, plan });
+            }
+        }
+        match method {
+            Method::StorageGet { key } => {
+                let v = self.store.get(id, &key).map_err(coded)?;
+                ok(v.as_ref())
+            }
+            Method::StorageSet { key, value } => {
+                self.store.set(id, &key, &value).map_err(coded)?;
+                ok(Some(&Value::Null))
+            }
+            Method::StorageRemove { key } => {
+                self.store.remove(id, &key).map_err(coded)?;
+                ok(Some(&Value::Null))
+            }
+            Method::StorageKeys => {
+                let keys = self.store.keys(id).map_err(coded)?;
+                ok(Some(&json!(keys)))
+            }
+            Method::StorageClear => {
+                self.store.clear(id).map_err(coded)?;
+                ok(Some(&Value::Null))
+            }
+            Method::PermissionsList => {
+                let granted: Vec<&str> = plugin
+                    .perms
+                    .granted()
+                    .into_iter()
+                    .map(Capability::as_str)
+                    .collect();
+                ok(Some(&json!(granted)))
+            }
+            Method::PermissionsHas { permission } => {
+                // A plugin learns its own capabilities and the user's actions in its own
+                // namespace (`<pluginId>.…`), nothing more: the user's core RBAC
+                // (`folders:admin`) and other plugins' actions answer `false`, so a plugin
+                // cannot fingerprint who is using it. `host.hasPermission` is unaffected.
+                let has = match Capability::parse(&permission) {
+                    Ok(cap) => plugin.perms.has(cap),
+                    Err(_) => {
+                        permission
+                            .strip_prefix(id)
+                            .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
+                            && self.rbac.has_permission(&permission, None)
+                    }
+                };
+                ok(Some(&Value::Bool(has)))
+            }
+            Method::PermissionsRequest { permission, reason } => {
+                let cap = Capability::parse(&permission).map_err(|_| {
+                    WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("{permission:?} is not a capability; ask for one of the manifest's optionalPermissions"),
+                    )
+                })?;
+                if plugin.perms.has(cap) {
+                    return ok(Some(&Value::Bool(true)));
+                }
+                if !plugin.perms.is_optional(cap) {
+                    let mut e = WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("{permission:?} is not in plugin {id:?}'s optionalPermissions, so it cannot be requested"),
+                    );
+                    e.permission = Some(cap.as_str().to_owned());
+                    return Err(e);
+                }
+                if plugin.denied_requests.contains(&cap) {
+                    // Remembered: a plugin cannot spam the user with the same prompt.
+                    return ok(Some(&Value::Bool(false)));
+                }
+                if !plugin.in_flight.try_begin() {
+                    return Err(WardenError::new(
+                        ErrorCode::RateLimited,
+                        "too many calls in flight",
+                    ));
+                }
+                Ok(Outcome::AskPermission {
+                    call_id,
+                    permission: cap,
+                    reason,
+                })
+            }
+            Method::ApiFetch {
+                url,
+                method,
+                headers,
+                body,
+                binary_response,
+            } => {
+                let method = method.unwrap_or_else(|| "GET".to_owned());
+                if body.is_some() && (method == "GET" || method == "HEAD") {
+                    return Err(WardenError::new(
+                        ErrorCode::MessageRejected,
+                        format!("api.fetch: a {method} request cannot have a body"),
+                    ));
+                }
+                let target = fetch_target(
+                    plugin,
+                    &self.rbac,
+                    self.routes.get(id),
+                    &self.route_secrets,
+                    self.manifest_opts.allow_loopback_http,
+                    &url,
+                    &method,
+                )?;
+                let (path, resolved) = match target {
+                    FetchTarget::Route { path, resolved } => (path, resolved),
+                    FetchTarget::Plain(url) => {
+                        if matches!(
+                            plugin.fetches.get(&call_id),
+                            Some(PendingFetch::Route { .. })
+                        ) {
+                            return Err(duplicate_fetch(call_id));
+                        }
+                        if !plugin.in_flight.try_begin() {
+                            return Err(WardenError::new(
+                                ErrorCode::RateLimited,
+                                "too many calls in flight",
+                            ));
+                        }
+                        let pending = plugin
+                            .fetches
+                            .entry(call_id)
+                            .or_insert(PendingFetch::Plain(0));
+                        if let PendingFetch::Plain(n) = pending {
+                            *n = n.saturating_add(1);
+                        }
+                        return Ok(Outcome::Fetch(FetchPlan {
+                            call_id,
+                            url: url.into(),
+                            retryable: crate::core::network::is_retryable(&method),
+                            method,
+                            headers: headers.unwrap_or_default().into_iter().collect(),
+                            body,
+                            binary_response,
+                            timeout_ms: self.fetch_timeout_ms,
+                            max_response_bytes: self.max_response_bytes,
+                            route: None,
+                        }));
+                    }
+                };
+                if binary_response {
+                    // Route secrets are scrubbed from what the upstream answers, and only
+                    // text can be scrubbed here: a route answers text.
+                    return Err(WardenError::new(
+                        ErrorCode::InvalidArgument,
+                        format!(
+                            "route {path:?}: responseType \"arraybuffer\" is not available for \
+                             route requests (their answers are scrubbed of the route's secrets, \
+                             which needs text)"
+                        ),
+                    ));
+                }
+                if plugin.fetches.contains_key(&call_id) {
+                    return Err(duplicate_fetch(call_id));
+                }
+                if !plugin.in_flight.try_begin() {
+                    return Err(WardenError::new(
+                        ErrorCode::RateLimited,
+                        "too many calls in flight",
+                    ));
+                }
+                plugin.fetches.insert(
+                    call_id,
+                    PendingFetch::Route {
+                        path: path.clone(),
+                        origin: resolved.url.origin().ascii_serialization(),
+                    },
+                );
+                Ok(Outcome::Fetch(FetchPlan {
+                    call_id,
+                    url: resolved.url.into(),
+                    retryable: crate::core::network::is_retryable(&method),
+                    method,
+                    headers: routes::merge_headers(headers.unwrap_or_default(), resolved.headers),
+                    body,
+                    binary_response: false,
+                    timeout_ms: self.fetch_timeout_ms,
+                    max_response_bytes: self.max_response_bytes,
+                    route: Some(path),
+                }))
+            }
+            Method::ApiCanFetch { url, method } => {
+                // The same two decisions `api.fetch` makes, and nothing sent: the capability
+                // (a missing one answers false), then `fetch_target`.
+                let probe = Method::ApiFetch {
+                    url: url.clone(),
+                    method: method.clone(),
+                    headers: None,
+                    body: None,
+                    binary_response: false,
+                };
+                let method = method.unwrap_or_else(|| "GET".to_owned());
+                let allowed = matches!(decide(&plugin.perms, &probe), Decision::Allow)
+                    && fetch_target(
+                        plugin,
+                        &self.rbac,
+                        self.routes.get(id),
+                        &self.route_secrets,
+                        self.manifest_opts.allow_loopback_http,
+                        &url,
+                        &method,
+                    )
+                    .is_ok();
+                ok(Some(&Value::Bool(allowed)))
+            }
+            Method::EventsSubscribe { name } => {
+                if plugin.subscriptions.len() >= 256 && !plugin.subscriptions.contains(&name) {
+                    return Err(WardenError::new(
+                        ErrorCode::QuotaExceeded,
+                        "at most 256 event subscriptions",
+                    ));
+                }
+                plugin.subscriptions.insert(name);
+                ok(Some(&Value::Null))
+            }
+            Method::EventsUnsubscribe { name } => {
+                plugin.subscriptions.remove(&name);
+                ok(Some(&Value::Null))
+            }
+            Method::EventsEmit { name, data } => Ok(Outcome::Emitted {
+                name,
+                data,
+                reply: Reply::ok(call_id, Some(&Value::Null)),
+            }),
+            Method::UiNotify { message, level } => Ok(Outcome::Notify {
+                message,
+                level: level.unwrap_or(Level::Info),
+                reply: Reply::ok(call_id, Some(&Value::Null)),
+            }),
+            Method::PluginsCall { .. } | Method::PluginsRespond { .. } => Err(WardenError::new(
+                ErrorCode::Internal,
+                "plugins.* calls are served by plugins_call / plugins_respond",
+            )),
+            Method::UiRender { html } => {
+                // invariant: the policy allowed ui.render only with a remote UI; refuse otherwise.
+                let Some(ui) = &plugin.remote_ui else {
+                    return Err(WardenError::new(
+                        ErrorCode::PermissionDenied,
+                        format!("plugin {id:?} has no remote UI to render into"),
+                    ));
+                };
+                let html = ui.try_sanitize(&html).map_err(coded)?;
+                Ok(Outcome::Render { call_id, html })
+            }
+        }
+    }
+
+    /// `plugins.call` from `caller`: both declarations (the caller's `consumes`, the callee's
+    /// `exposes`) and the current user's RBAC action of the exposure are checked, then the
+    /// call is relayed to the callee with the true caller `{pluginId, version}`.
+    fn plugins_call(
+        &mut self,
+        caller: &str,
+        call_id: u64,
+        callee: &str,
+        name: &str,
+        args: Value,
+    ) -> Result<Outcome, WardenError> {
+        let denied = |message: String| WardenError::new(ErrorCode::PermissionDenied, message);
+        let c = self.plugins.get(caller).ok_or_else(|| not_found(caller))?;
+        let declared = c
+            .manifest
+            .consumes()
+            .iter()
+            .any(|x| x.plugin().as_str() == callee && x.name() == name);
+        if !declared {
+            return Err(denied(format!(
+                "plugin {caller:?} does not declare {{\"plugin\": {callee:?}, \"name\": {name:?}}} in its manifest's consumes"
+            )));
+        }
+        let caller_version = c.manifest.version().map(str::to_owned);
+        let target = self.plugins.get(callee).ok_or_else(|| not_found(callee))?;
+        let Some(exposure) = target.manifest.exposes().iter().find(|x| x.name() == name) else {
+            return Err(denied(format!(
+                "plugin {callee:?} does not expose {name:?}"
+            )));
+        };
+        if let Some(action) = exposure.action() {
+            if !self.rbac.holds(action) {
+                let mut e = denied(format!(
+                    "{callee:?}.{name} needs the action {:?}, which the current user does not hold",
+                    action.as_str()
+                ));
+                e.permission = Some(action.as_str().to_owned());
+                return Err(e);
+            }
+        }
+        if !matches!(target.status, Status::Mounted) {
+            return Err(WardenError::new(
+                ErrorCode::NotFound,
+                format!("plugin {callee:?} is not running"),
+            ));
+        }
+        if self.relays.len() >= MAX_RELAYS {
+            return Err(WardenError::new(
+                ErrorCode::RateLimited,
+                "too many plugin-to-plugin calls in flight",
+            ));
+        }
+        let c = self
+            .plugins
+            .get_mut(caller)
+            .ok_or_else(|| not_found(caller))?;
+        if !c.in_flight.try_begin() {
+            return Err(WardenError::new(
+                ErrorCode::RateLimited,
+                "too many calls in flight",
+            ));
+        }
+        self.next_relay += 1;
+        let relay = self.next_relay;
+        self.relays.insert(
+            relay,
+            Relay {
+                caller: caller.to_owned(),
+                call_id,
+                callee: callee.to_owned(),
+            },
+        );
+        Ok(Outcome::Relay {
+            to: callee.to_owned(),
+            message: event_message(
+                EVENT_PLUGINS_CALL,
+                &json!({
+                    "call": relay,
+                    "name": name,
+                    "args": args,
+                    "caller": { "pluginId": caller, "version": caller_version },
+                }),
+            ),
+            reply: String::new(),
+        })
+    }
+
+    /// `plugins.respond` from `callee`: the answer to relayed call `relay`, passed to its caller.
+    fn plugins_respond(
+        &mut self,
+        callee: &str,
+        call_id: u64,
+        relay: u64,
+        result: Result<Value, String>,
+    ) -> Result<Outcome, WardenError> {
+        let Some(r) = self.relays.get(&relay).filter(|r| r.callee == callee) else {
+            return Err(WardenError::new(
+                ErrorCode::NotFound,
+                format!("no plugins.call {relay} is waiting for an answer from plugin {callee:?}"),
+            ));
+        };
+        let Relay {
+            caller,
+            call_id: caller_call,
+            ..
+        } = r.clone();
+        self.relays.remove(&relay);
+        if let Some(c) = self.plugins.get_mut(&caller) {
+            c.in_flight.end();
+        }
+        let answer = match result {
+            Ok(v) => Reply::ok(caller_call, Some(&v)),
+            Err(m) => Reply::err(
+                caller_call,
+                &WardenError::new(
+                    ErrorCode::Internal,
+                    format!("plugin {callee:?} answered with an error: {m}"),
+                ),
+            ),
+        };
+        Ok(Outcome::Relay {
+            to: caller,
+            message: answer,
+            reply: Reply::ok(call_id, Some(&Value::Null)),
+        })
+    }
+
+    /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.
+    pub fn permission_answer(
+        &mut self,
+        id: &str,
+        call_id: u64,
+        permission: Capability,
+        granted: bool,
+        now_ms: f64,
+    ) -> String {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Reply::err(call_id, &not_found(id));
+        };
+        plugin.in_flight.end();
+        let granted = granted && plugin.perms.grant(permission).is_ok();
+        if granted {
+            plugin.denied_requests.remove(&permission);
+        } else {
+            plugin.denied_requests.insert(permission);
+        }
+        let kind = if granted {
+            AuditKind::Grant
+        } else {
+            AuditKind::Refusal
+        };
+        let mut e = AuditEvent::new(kind, now_ms)
+            .with_plugin(id)
+            .with_method("permissions.request")
+            .with_decision(if granted {
+                AuditDecision::Allow
+            } else {
+                AuditDecision::Deny
+            })
+            .with_detail(json!({ "permission": permission.as_str(), "byUser": true }));
+        if !granted {
+            e = e.with_code(ErrorCode::PermissionDenied);
+        }
+        self.audit.push(e);
+        Reply::ok(call_id, Some(&Value::Bool(granted)))
+    }
+
+    /// The outcome of a [`Outcome::Fetch`]; answers the reply to post. The final URL is
+    /// checked against the allowlist again — for a route request, against the route URL's
+    /// origin instead — and headers are filtered to safe ones.
+    ///
+    /// # Security
+    /// Every route secret the host holds is scrubbed from the reply (error message, header
+    /// values and body), so neither an error that quotes the URL nor an upstream that echoes
+    /// a header hands a secret to the plugin.
+    pub fn fetch_done(
+        &mut self,
+        id: &str,
+        call_id: u64,
+        result: Result<FetchResponse, WardenError>,
+        now_ms: f64,
+    ) -> String {
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Reply::err(call_id, &not_found(id));
+        };
+        plugin.in_flight.end();
+        let route = match plugin.fetches.remove(&call_id) {
+            Some(PendingFetch::Plain(n)) if n > 1 => {
+                plugin.fetches.insert(call_id, PendingFetch::Plain(n - 1));
+                None
+            }
+            Some(PendingFetch::Route { path, origin }) => Some((path, origin)),
+            _ => None,
+        };
+        let secrets = &self.route_secrets;
+        let result = result
+            .map_err(|e| match &route {
+                Some((path, _)) => WardenError {
+                    message: format!("route {path:?}: {}", e.message),
+                    ..e
+                },
+                None => e,
+            })
+            .and_then(|r| {
+                match &route {
+                    Some((path, origin)) => {
+                        let same = url::Url::parse(&r.url)
+                            .is_ok_and(|u| u.origin().ascii_serialization() == *origin);
+                        if !same {
+                            return Err(coded(RouteError::Escaped { path: path.clone() }));
+                        }
+                    }
+                    None => {
+                        plugin.allowlist.check(&r.url).map_err(coded)?;
+                    }
+                }
+                let headers: BTreeMap<String, String> =
+                    crate::core::network::safe_response_headers(r.headers)
+                        .into_iter()
+                        .map(|(k, v)| (k, routes::scrub(&v, secrets)))
+                        .collect();
+                let body = match r.binary {
+                    // Never a route's answer (refused when planned), so nothing to scrub.
+                    Some(bytes) if route.is_none() => {
+                        BinaryRef::table_value(0, "ArrayBuffer", bytes)
+                    }
+                    _ => Value::String(routes::scrub(&r.body, secrets)),
+                };
+                Ok(json!({
+                    "status": r.status,
+                    "headers": headers,
+                    "body": body,
+                }))
+            })
+            .map_err(|e| scrubbed(e, secrets));
+        match result {
+            Ok(v) => Reply::ok(call_id, Some(&v)),
+            Err(e) => {
+                self.refuse(id, Some("api.fetch"), &e, now_ms);
+                Reply::err(call_id, &e)
+            }
+        }
+    }
+
+    /// Plugins subscribed to `name` that may receive events now.
+    pub fn subscribers(&self, name: &str) -> Vec<String> {
+        self.plugins
+            .iter()
+            .filter(|(_, p)| {
+                matches!(p.status, Status::Mounted)
+                    && p.perms.has(Capability::Events)
+                    && p.subscriptions.contains(name)
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// `err` with every route secret scrubbed from its message.
+fn scrubbed(mut err: WardenError, secrets: &[String]) -> WardenError {
+    if !secrets.is_empty() {
+        err.message = routes::scrub(&err.message, secrets);
+    }
+    err
+}
+
+fn duplicate_fetch(call_id: u64) -> WardenError {
+    WardenError::new(
+        ErrorCode::MessageRejected,
+        format!("call id {call_id} is already in flight for a route request; use a fresh id"),
+    )
+}
+
+/// Read a call id from raw JSON cheaply (for refusals before parsing), if it is plainly there.
+/// A message over the host's `max_message_bytes` is never parsed, here as in `parse_call`:
+/// a flood of oversized messages must stay as cheap to refuse as any other.
+pub(super) fn peek_id(text: &str, max_bytes: usize) -> Option<u64> {
+    if text.len() > max_bytes.min(1 << 20) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    v.get("id")?.as_u64()
+}

@@ -1,0 +1,103 @@
+//! The host options the engine takes ([`HostConfig`]).
+
+use serde::Deserialize;
+
+use super::*;
+
+/// The `limits` host option (DESIGN.md §7); every field optional.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostLimits {
+    /// Largest message from a plugin, in bytes (64 KiB).
+    pub max_message_bytes: Option<usize>,
+    /// Deepest nesting in a message (32).
+    pub max_depth: Option<usize>,
+    /// Sustained calls per second per plugin (50).
+    pub calls_per_second: Option<f64>,
+    /// Burst of calls per plugin (100).
+    pub burst: Option<f64>,
+    /// Calls awaiting an answer per plugin (64).
+    pub max_in_flight: Option<u32>,
+    /// Refusals within the flood window that suspend a plugin (200).
+    pub suspend_after: Option<u32>,
+    /// Storage bytes per plugin (1 MiB).
+    pub storage_quota_bytes: Option<usize>,
+    /// Largest storage value in bytes (64 KiB).
+    pub max_value_bytes: Option<usize>,
+    /// Largest `api.fetch` response body in bytes (5 MiB).
+    pub max_response_bytes: Option<usize>,
+    /// `api.fetch` timeout in milliseconds (10 s).
+    pub fetch_timeout_ms: Option<u32>,
+    /// How often iframe and worker plugins are pinged, in ms (5 s; at least 50).
+    pub heartbeat_ms: Option<u32>,
+    /// How long a plugin may leave pings unanswered before it is failed with `TIMEOUT`, in ms
+    /// (15 s, or three heartbeats if that is longer; at least two heartbeats).
+    pub unresponsive_after_ms: Option<u32>,
+}
+
+/// What bundle analysis does with error findings.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum BundlePolicy {
+    /// Error findings fail the install with `BUNDLE_REJECTED` (default).
+    #[default]
+    Reject,
+    /// Findings are reported as warnings; the install goes on.
+    Warn,
+}
+
+/// The host options that weaken a default, grouped so that each use reads as what it is
+/// (`dangerous: { … }`, in the spirit of rustls' `dangerous()`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dangerous {
+    /// Accept plain `http:` loopback URLs in manifests (`network`, `assets`, `entry.src`),
+    /// routes and `loadScript` (development only).
+    pub allow_loopback_http: Option<bool>,
+    /// What bundle-analysis errors do (`warn` lets flagged code install).
+    pub bundle_policy: Option<BundlePolicy>,
+    /// Mount `src` pages in browsers without the iframe `csp` attribute (CSP Embedded
+    /// Enforcement), where the SDK cannot impose its policy: read by the browser layer.
+    pub src_without_embedded_csp: Option<bool>,
+}
+
+/// The data part of the `PluginHost` options (functions are taken by the browser layer).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostConfig {
+    /// The host's version, for manifests' `compatibility` ranges.
+    pub host_version: Option<String>,
+    /// The current user (`{ role, roles, permissions }`).
+    pub user: Option<Value>,
+    /// `"local"` (default), `"session"`, `"memory"` or `"indexeddb"` (asynchronous: storage
+    /// calls become [`Outcome::Storage`] plans).
+    pub storage: Option<String>,
+    /// Seal plugin values with AES-GCM under a per-plugin key (browser layer; any persistent
+    /// `storage`): storage calls become [`Outcome::Storage`] plans.
+    pub encrypt: Option<bool>,
+    /// The Trusted Types policy name (default `plugin-warden`): read by the browser layer.
+    pub trusted_types_policy: Option<String>,
+    /// Limits (DESIGN.md §7).
+    pub limits: Option<HostLimits>,
+    /// The sanitizer's allow-list, within safe bounds.
+    pub sanitizer: Option<SanitizerConfig>,
+    /// Every opt-in that weakens a default (DESIGN §6).
+    pub dangerous: Option<Dangerous>,
+    /// Refuse plugins whose code comes without a valid signature (at install and at mount).
+    pub require_signatures: Option<bool>,
+    /// The only public keys whose signatures are accepted (JWK objects or PEM / base64 SPKI
+    /// strings); see [`crate::core::provenance`]. Without it, each install's `publicKey` is used.
+    pub trusted_keys: Option<Vec<Value>>,
+    /// Audit events kept in memory (1000).
+    pub audit_capacity: Option<usize>,
+    /// Origins `loadScript` may load from, besides installed plugins' `entry.src` origins.
+    pub approved_script_origins: Option<Vec<String>>,
+    /// Values for the manifests' route templates, by plugin id:
+    /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value}, secretOrigins?: [origin] } }`
+    /// (see [`crate::core::routes`]). Secrets are registered with the audit log, never answered to
+    /// the plugin, and sent only to `secretOrigins` (required with `secrets`).
+    pub routes: Option<BTreeMap<String, RouteConfig>>,
+    /// Which plugin ids may be installed at all: exact ids and `prefix*` patterns (see
+    /// [`crate::core::allow_plugins`]); checked before anything else. Absent: every id.
+    pub allow_plugins: Option<Vec<String>>,
+}

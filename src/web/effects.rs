@@ -1,0 +1,404 @@
+//! Carrying out what the core decides: every plugin message enters the core once
+//! ([`Engine::receive`](crate::core::engine::Engine::receive)) and comes back as [`Effect`]s, which `carry_out` performs in order;
+//! an asynchronous effect's result goes back through [`Engine::complete`](crate::core::engine::Engine::complete) and its effects
+//! through `carry_out` again. Nothing here decides.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::MessageEvent;
+
+use super::host::{now, Host};
+use super::mounting::Phase;
+use super::sys::describe;
+use crate::core::audit::AuditEvent;
+use crate::core::binary::BinaryForm;
+use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming};
+use crate::core::error::{ErrorCode, WardenError};
+use crate::core::manifest::Capability;
+use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
+use crate::core::protocol::{FetchBody, Level, EVENT_PONG};
+
+#[wasm_bindgen(module = "/src/web/fetch.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pwFetchOnce, catch)]
+    fn fetch_once(
+        url: &str,
+        method: &str,
+        headers: &Array,
+        body: &JsValue,
+        binary: bool,
+        timeout_ms: u32,
+        max_bytes: f64,
+    ) -> Result<Promise, JsValue>;
+}
+
+impl Host {
+    /// One message on plugin `id`'s port: into the core once, then carry out what it answers.
+    pub(super) fn on_port_message(self: &Rc<Self>, id: &str, event: &MessageEvent) {
+        let data = event.data();
+        let safe_integer = |v: JsValue| {
+            v.as_f64()
+                .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
+                .map(|n| n as u64)
+        };
+        // A pong's seq, read off the object: the core decides whether it answers the ping.
+        let pong = (Reflect::get(&data, &"event".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .as_deref()
+            == Some(EVENT_PONG))
+        .then(|| {
+            Reflect::get(&data, &"data".into())
+                .and_then(|d| Reflect::get(&d, &"seq".into()))
+                .ok()
+                .and_then(safe_integer)
+        })
+        .flatten();
+        // The id as sent (a safe integer), only to answer messages refused before parsing.
+        let id_hint = Reflect::get(&data, &"id".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
+            .map(|n| n as u64);
+        // The JSON text is made only if the rate limiter admits the message. Binary data
+        // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
+        // the message unreadable (None).
+        let buffers: RefCell<Option<Array>> = RefCell::new(None);
+        let message = Incoming::later(|| {
+            let inline = Reflect::get(&data, &"method".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .as_deref()
+                == Some("storage.set");
+            let encoded = super::binary::encode(&data, inline)?;
+            *buffers.borrow_mut() = Some(encoded.buffers);
+            Some(encoded.text)
+        })
+        .with_id_hint(id_hint)
+        .with_pong(pong);
+        let effects = self.engine.borrow_mut().receive(id, message, now());
+        let buffers = buffers.into_inner().unwrap_or_default();
+        self.carry_out_with(effects, &buffers);
+    }
+
+    /// Carry out `effects` in order, then deliver the audit events of any engine call that
+    /// answered no effects (so a host callback that mounts or installs is delivered too).
+    /// The engine keeps the delivery cursor: an event is delivered once, in `seq` order.
+    pub(crate) fn carry_out(self: &Rc<Self>, effects: Vec<Effect>) {
+        self.carry_out_with(effects, &Array::new());
+    }
+
+    /// [`Self::carry_out`] for effects whose binary placeholders name `buffers`, the side
+    /// table of the message (or fetch answer) they came from ([`super::binary`]).
+    pub(crate) fn carry_out_with(self: &Rc<Self>, effects: Vec<Effect>, buffers: &Array) {
+        for effect in effects {
+            self.carry_out_one(effect, buffers);
+        }
+        let rest = self.engine.borrow_mut().undelivered_audit();
+        for effect in rest {
+            self.carry_out_one(effect, buffers);
+        }
+    }
+
+    fn carry_out_one(self: &Rc<Self>, effect: Effect, buffers: &Array) {
+        match effect {
+            Effect::Post { to, message } => {
+                self.post_to_with(&to, &message, buffers, false);
+            }
+            Effect::Fetch { plugin, plan } => {
+                let host = Rc::downgrade(self);
+                let body = match &plan.body {
+                    None => JsValue::UNDEFINED,
+                    Some(FetchBody::Text(text)) => JsValue::from_str(text),
+                    Some(FetchBody::Binary(r)) => match r.form {
+                        BinaryForm::Table(i) => {
+                            u32::try_from(i).map_or(JsValue::UNDEFINED, |i| buffers.get(i))
+                        }
+                        BinaryForm::Inline => JsValue::UNDEFINED,
+                    },
+                };
+                spawn_local(async move {
+                    let (result, table) = match perform_fetch(&plan, &body).await {
+                        Ok((response, table)) => (Ok(response), table),
+                        Err(e) => (Err(e), Array::new()),
+                    };
+                    if let Some(host) = host.upgrade() {
+                        let done = Completion::Fetch {
+                            call_id: plan.call_id,
+                            result,
+                        };
+                        let effects = host.engine.borrow_mut().complete(&plugin, done, now());
+                        host.carry_out_with(effects, &table);
+                    }
+                });
+            }
+            Effect::Storage {
+                plugin,
+                call_id,
+                plan,
+            } => {
+                let (host, encrypt) = (Rc::downgrade(self), self.encrypt);
+                let kind = self.storage_kind.clone();
+                spawn_local(async move {
+                    let result = if kind == "indexeddb" {
+                        super::storage::perform(&plan, encrypt).await
+                    } else {
+                        super::storage::perform_sealed_web(&kind, &plan).await
+                    };
+                    if let Some(host) = host.upgrade() {
+                        let done = Completion::Storage { call_id, result };
+                        let effects = host.engine.borrow_mut().complete(&plugin, done, now());
+                        host.carry_out(effects);
+                    }
+                });
+            }
+            Effect::AskPermission {
+                plugin,
+                call_id,
+                permission,
+                reason,
+            } => {
+                let host = Rc::downgrade(self);
+                let ask = self.ask_permission(&plugin, permission, &reason);
+                spawn_local(async move {
+                    let granted =
+                        matches!(JsFuture::from(ask).await, Ok(v) if v.as_bool() == Some(true));
+                    if let Some(host) = host.upgrade() {
+                        let done = Completion::Permission {
+                            call_id,
+                            permission,
+                            granted,
+                        };
+                        let effects = host.engine.borrow_mut().complete(&plugin, done, now());
+                        host.carry_out(effects);
+                    }
+                });
+            }
+            Effect::Notify {
+                plugin,
+                message,
+                level,
+            } => self.notify(&plugin, &message, level),
+            Effect::Emit { plugin, name, data } => {
+                if let Some(cb) = &self.callbacks.on_event {
+                    let arg = Object::new();
+                    let _ = Reflect::set(&arg, &"pluginId".into(), &plugin.as_str().into());
+                    let _ = Reflect::set(&arg, &"name".into(), &name.as_str().into());
+                    // The host page gets the message's own buffers (nothing else uses them).
+                    let value = serde_json::to_string(&data)
+                        .ok()
+                        .and_then(|text| super::binary::decode(&text, buffers, false))
+                        .map_or(JsValue::NULL, |(v, _)| v);
+                    let _ = Reflect::set(&arg, &"data".into(), &value);
+                    let _ = cb.call1(&JsValue::NULL, &arg);
+                }
+            }
+            Effect::Render {
+                plugin,
+                call_id,
+                html,
+            } => {
+                let rendered = match self
+                    .mounts
+                    .borrow()
+                    .get(&plugin)
+                    .and_then(|m| m.remote_ui.as_ref())
+                {
+                    Some(ui) => ui.render(&html),
+                    None => Err(WardenError::new(
+                        ErrorCode::MountFailed,
+                        format!("plugin {plugin:?} has no remote UI to render into"),
+                    )),
+                };
+                let done = Completion::Render {
+                    call_id,
+                    result: rendered,
+                };
+                let effects = self.engine.borrow_mut().complete(&plugin, done, now());
+                self.carry_out(effects);
+            }
+            Effect::Welcome {
+                plugin,
+                message,
+                mode,
+            } => self.welcome(&plugin, &message, mode),
+            Effect::TearDown {
+                plugin,
+                code,
+                reason,
+            } => {
+                let mount = self.mounts.borrow_mut().remove(&plugin);
+                if let Some(m) = mount {
+                    m.dispose(code, &reason);
+                }
+            }
+            Effect::PermissionsChanged(changes) => {
+                for c in changes {
+                    self.post_to(&c.plugin, &c.message());
+                }
+                self.refresh_access_cache();
+            }
+            Effect::Audit(events) => self.deliver(&events),
+        }
+    }
+
+    /// Hand audit events to `onAudit`. A throwing callback is ignored: the host's own listener
+    /// must not break the bridge.
+    fn deliver(&self, events: &[AuditEvent]) {
+        let Some(cb) = &self.callbacks.on_audit else {
+            return;
+        };
+        for e in events {
+            if let Ok(v) = super::sys::to_js(e) {
+                let _ = cb.call1(&JsValue::NULL, &v);
+            }
+        }
+    }
+
+    /// Post JSON text on a connected plugin's port; `false` (and nothing posted) if it is not
+    /// connected.
+    pub(super) fn post_to(&self, id: &str, json: &str) -> bool {
+        self.post_to_with(id, json, &Array::new(), false)
+    }
+
+    /// [`Self::post_to`] for text whose binary placeholders name `buffers`: handed over, or
+    /// copies with `copy` (data sent to several plugins, or the host page's own buffers).
+    pub(super) fn post_to_with(&self, id: &str, json: &str, buffers: &Array, copy: bool) -> bool {
+        let mounts = self.mounts.borrow();
+        let port = match mounts.get(id).map(|m| &m.phase) {
+            Some(Phase::Connected { port, .. }) => Some(port),
+            Some(Phase::Shadow {
+                port: Some((port, _)),
+                ..
+            }) => Some(port),
+            _ => None,
+        };
+        match port {
+            Some(port) => {
+                super::binary::post(port, json, buffers, copy);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ask the user through `onPermissionRequest`, or the default dialog. A throwing or
+    /// rejecting callback counts as "no".
+    fn ask_permission(&self, id: &str, permission: Capability, reason: &str) -> Promise {
+        let Some(cb) = &self.callbacks.on_permission_request else {
+            return super::dialog::ask(id, permission.as_str(), reason);
+        };
+        let arg = Object::new();
+        let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
+        let _ = Reflect::set(&arg, &"permission".into(), &permission.as_str().into());
+        let _ = Reflect::set(&arg, &"reason".into(), &reason.into());
+        match cb.call1(&JsValue::NULL, &arg) {
+            Ok(v) => Promise::resolve(&v),
+            Err(_) => Promise::resolve(&JsValue::FALSE),
+        }
+    }
+
+    fn notify(&self, id: &str, message: &str, level: Level) {
+        match &self.callbacks.on_notify {
+            Some(cb) => {
+                let arg = Object::new();
+                let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
+                let _ = Reflect::set(&arg, &"message".into(), &message.into());
+                let _ = Reflect::set(&arg, &"level".into(), &level.as_str().into());
+                let _ = cb.call1(&JsValue::NULL, &arg);
+            }
+            None => super::dialog::toast(id, message, level.as_str()),
+        }
+    }
+}
+
+/// One API-client request, repeated as the core's [`RetryPolicy::retry_delay`] decides (which
+/// methods, which outcomes, how long to wait); this layer only reports what each attempt came to.
+/// With a binary response, the answer's side table holds the body (entry 0).
+async fn perform_fetch(
+    plan: &FetchPlan,
+    body: &JsValue,
+) -> Result<(FetchResponse, Array), WardenError> {
+    let policy = RetryPolicy::default();
+    let headers: Array = plan
+        .headers
+        .iter()
+        .map(|(k, v)| JsValue::from(Array::of2(&k.as_str().into(), &v.as_str().into())))
+        .collect();
+    let mut attempt = 0u32;
+    loop {
+        let result = match fetch_once(
+            &plan.url,
+            &plan.method,
+            &headers,
+            body,
+            plan.binary_response,
+            plan.timeout_ms,
+            plan.max_response_bytes as f64,
+        ) {
+            Ok(p) => JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
+        let (outcome, result) = match result {
+            Ok(v) => {
+                let (response, table) = read_response(&v);
+                (
+                    AttemptOutcome::Answered(response.status),
+                    Ok((response, table)),
+                )
+            }
+            Err(e) => {
+                let (failure, message) = transport_failure(&e);
+                (
+                    AttemptOutcome::Failed(failure),
+                    Err(WardenError::new(failure.code(), message)),
+                )
+            }
+        };
+        match policy.retry_delay(&plan.method, outcome, attempt, js_sys::Math::random()) {
+            Some(delay) => gloo_timers::future::TimeoutFuture::new(delay).await,
+            None => return result,
+        }
+        attempt += 1;
+    }
+}
+
+fn read_response(v: &JsValue) -> (FetchResponse, Array) {
+    let get = |k: &str| Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let body = get("body");
+    let (binary, table) = match body.dyn_ref::<js_sys::ArrayBuffer>() {
+        Some(buffer) => (
+            Some(buffer.byte_length() as usize),
+            Array::of1(buffer.as_ref()),
+        ),
+        None => (None, Array::new()),
+    };
+    let headers = Array::from(&get("headers"))
+        .iter()
+        .filter_map(|pair| {
+            let pair = Array::from(&pair);
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect();
+    let response = FetchResponse {
+        status: get("status").as_f64().unwrap_or(0.0) as u16,
+        headers,
+        body: body.as_string().unwrap_or_default(),
+        binary,
+        url: get("url").as_string().unwrap_or_default(),
+    };
+    (response, table)
+}
+
+/// What `fetch.js` reported (its `kind`; see [`TransportFailure::from_kind`]) and its message.
+fn transport_failure(e: &JsValue) -> (TransportFailure, String) {
+    let kind = Reflect::get(e, &"kind".into())
+        .ok()
+        .and_then(|k| k.as_string())
+        .unwrap_or_default();
+    (TransportFailure::from_kind(&kind), describe(e))
+}

@@ -1,0 +1,776 @@
+//! The core entered once per event, as the browser layer enters it: `Engine::receive` for a
+//! port message, `Engine::complete` for a finished asynchronous effect, `Engine::handshake` for
+//! a window message from a mount's frame. One event in, the exact effects out, in order.
+#![cfg(not(target_arch = "wasm32"))]
+
+use plugin_warden::core::engine::{
+    Completion, Effect, Engine, FetchResponse, HostConfig, Incoming, InstallInput, MountMode,
+    MountSpec, MountState, RunnerJob, Status,
+};
+use plugin_warden::core::error::{ErrorCode, WardenError};
+use plugin_warden::core::manifest::Capability;
+use plugin_warden::core::mount::UiMode;
+use plugin_warden::core::provenance::Provenance;
+use plugin_warden::core::storage::MemoryBackend;
+use serde_json::{json, Value};
+
+const T: f64 = 1_000.0;
+const APP: &str = "acme-app";
+const NONCE: &str = "0123456789abcdef0123456789abcdef";
+const API: &str = "https://api.acme.example/v1/";
+
+// ----- harness --------------------------------------------------------------------------------
+
+fn host(config: Value) -> Engine<MemoryBackend> {
+    let config: HostConfig = serde_json::from_value(config).expect("a valid host config");
+    Engine::new(config, MemoryBackend::new()).expect("the engine starts")
+}
+
+fn install(e: &mut Engine<MemoryBackend>, manifest: Value, code: Option<&str>) {
+    let checked = e.check_manifest(&manifest.to_string(), T).expect("valid");
+    let input = InstallInput {
+        code: code.map(str::to_owned),
+        ..InstallInput::default()
+    };
+    e.finish_install(checked, &input, Provenance::Unsigned, T)
+        .expect("installs");
+}
+
+fn manifest(id: &str, extra: Value) -> Value {
+    let mut m = json!({
+        "id": id,
+        "name": "Test plugin",
+        "version": "1.0.0",
+        "permissions": ["storage", "api:read", "events"],
+        "optionalPermissions": ["api:write", "ui:notify"],
+        "network": [API],
+    });
+    if let (Some(m), Value::Object(extra)) = (m.as_object_mut(), extra) {
+        m.extend(extra);
+    }
+    m
+}
+
+fn hello(nonce: &str) -> Incoming<'static> {
+    Incoming::json(
+        json!({ "ns": "plugin-warden", "v": 1, "type": "hello", "nonce": nonce }).to_string(),
+    )
+}
+
+fn iframe() -> MountSpec {
+    MountSpec {
+        mode: MountMode::Iframe,
+        nonce: Some(NONCE.to_owned()),
+        ui: None,
+    }
+}
+
+/// `config`'s host with `acme-app` installed and mounted the way the browser mounts it: begun,
+/// then welcomed by a hello with the mount's nonce. Earlier audit events are delivered.
+fn live(config: Value) -> Engine<MemoryBackend> {
+    let mut e = host(config);
+    install(&mut e, manifest(APP, json!({})), None);
+    e.begin_mount(APP, iframe(), T).expect("installed");
+    let welcomed = e.handshake(APP, hello(NONCE), T);
+    assert!(
+        matches!(welcomed.first(), Some(Effect::Welcome { .. })),
+        "{welcomed:?}"
+    );
+    e
+}
+
+fn call(id: u64, method: &str, params: Value) -> Incoming<'static> {
+    Incoming::json(json!({ "v": 1, "id": id, "method": method, "params": params }).to_string())
+}
+
+/// Effects as JSON, so a test states them exactly: replies parsed, audit events without their
+/// `seq` and time.
+fn show(effects: &[Effect]) -> Vec<Value> {
+    let parse = |text: &str| serde_json::from_str::<Value>(text).expect("JSON text");
+    effects
+        .iter()
+        .map(|e| match e {
+            Effect::Post { to, message } => json!({ "post": to, "message": parse(message) }),
+            Effect::Fetch { plugin, plan } => {
+                json!({ "fetch": plugin, "callId": plan.call_id, "url": plan.url, "method": plan.method })
+            }
+            Effect::Storage {
+                plugin, call_id, ..
+            } => json!({ "storage": plugin, "callId": call_id }),
+            Effect::AskPermission {
+                plugin,
+                call_id,
+                permission,
+                reason,
+            } => json!({ "ask": plugin, "callId": call_id, "permission": permission.as_str(), "reason": reason }),
+            Effect::Notify {
+                plugin,
+                message,
+                level,
+            } => json!({ "notify": plugin, "message": message, "level": level.as_str() }),
+            Effect::Emit { plugin, name, data } => {
+                json!({ "emit": plugin, "name": name, "data": data })
+            }
+            Effect::Render {
+                plugin,
+                call_id,
+                html,
+            } => json!({ "render": plugin, "callId": call_id, "html": html }),
+            Effect::Welcome {
+                plugin,
+                message,
+                mode,
+            } => json!({ "welcome": plugin, "mode": mode, "message": parse(message) }),
+            Effect::TearDown {
+                plugin,
+                code,
+                reason,
+            } => json!({ "tearDown": plugin, "code": code, "reason": reason }),
+            Effect::PermissionsChanged(changes) => json!({
+                "permissionsChanged": changes
+                    .iter()
+                    .map(|c| json!({ "plugin": c.plugin, "message": parse(&c.message()) }))
+                    .collect::<Vec<_>>()
+            }),
+            Effect::Audit(events) => json!({
+                "audit": events
+                    .iter()
+                    .map(|ev| {
+                        let mut v = serde_json::to_value(ev).expect("serializable");
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("seq");
+                            o.remove("timeMs");
+                        }
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            }),
+            other => panic!("an effect this test does not know: {other:?}"),
+        })
+        .collect()
+}
+
+fn ok_reply(id: u64, value: Value) -> Value {
+    json!({ "post": APP, "message": { "v": 1, "id": id, "ok": true, "value": value } })
+}
+
+fn call_audit(method: &str) -> Value {
+    json!({ "plugin": APP, "kind": "call", "method": method, "decision": "allow" })
+}
+
+// ----- receive: one message in, the exact effects out ------------------------------------------
+
+#[test]
+fn a_storage_call_is_answered_and_audited_in_one_entry() {
+    let mut e = live(json!({}));
+    let effects = e.receive(
+        APP,
+        call(1, "storage.set", json!({ "key": "k", "value": 7 })),
+        T,
+    );
+    assert_eq!(
+        show(&effects),
+        vec![
+            ok_reply(1, Value::Null),
+            json!({ "audit": [call_audit("storage.set")] }),
+        ]
+    );
+    let effects = e.receive(APP, call(2, "storage.get", json!({ "key": "k" })), T);
+    assert_eq!(show(&effects)[0], ok_reply(2, json!(7)));
+    assert!(
+        e.undelivered_audit().is_empty(),
+        "each audit event is delivered once"
+    );
+}
+
+#[test]
+fn events_and_notifications_come_before_their_reply() {
+    let mut e = live(json!({}));
+    let effects = e.receive(
+        APP,
+        call(1, "events.emit", json!({ "name": "saved", "data": [1] })),
+        T,
+    );
+    assert_eq!(
+        show(&effects),
+        vec![
+            json!({ "emit": APP, "name": "saved", "data": [1] }),
+            ok_reply(1, Value::Null),
+            json!({ "audit": [call_audit("events.emit")] }),
+        ]
+    );
+    e.grant(APP, "ui:notify", T).expect("optional");
+    e.undelivered_audit();
+    let effects = e.receive(
+        APP,
+        call(
+            2,
+            "ui.notify",
+            json!({ "message": "hi", "level": "warning" }),
+        ),
+        T,
+    );
+    assert_eq!(
+        show(&effects),
+        vec![
+            json!({ "notify": APP, "message": "hi", "level": "warning" }),
+            ok_reply(2, Value::Null),
+            json!({ "audit": [call_audit("ui.notify")] }),
+        ]
+    );
+}
+
+#[test]
+fn a_fetch_is_planned_then_completed_with_its_reply() {
+    let mut e = live(json!({}));
+    let url = format!("{API}items");
+    let effects = e.receive(APP, call(3, "api.fetch", json!({ "url": url })), T);
+    assert_eq!(
+        show(&effects),
+        vec![
+            json!({ "fetch": APP, "callId": 3, "url": url, "method": "GET" }),
+            json!({ "audit": [call_audit("api.fetch")] }),
+        ]
+    );
+    let response = FetchResponse {
+        binary: None,
+        status: 200,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: "hello".into(),
+        url: url.clone(),
+    };
+    let done = e.complete(
+        APP,
+        Completion::Fetch {
+            call_id: 3,
+            result: Ok(response),
+        },
+        T,
+    );
+    assert_eq!(
+        show(&done),
+        vec![ok_reply(
+            3,
+            json!({ "status": 200, "headers": { "content-type": "text/plain" }, "body": "hello" })
+        )]
+    );
+    // A transport failure is answered with its code and audited as a refusal.
+    e.receive(APP, call(4, "api.fetch", json!({ "url": url })), T);
+    let failed = e.complete(
+        APP,
+        Completion::Fetch {
+            call_id: 4,
+            result: Err(WardenError::new(
+                ErrorCode::Timeout,
+                "no answer in 10000 ms",
+            )),
+        },
+        T,
+    );
+    let shown = show(&failed);
+    assert_eq!(shown[0]["message"]["error"]["code"], "TIMEOUT");
+    assert_eq!(shown[1]["audit"][0]["kind"], "refusal");
+    assert_eq!(shown.len(), 2);
+}
+
+#[test]
+fn a_permission_request_asks_the_user_and_a_yes_tells_the_plugin() {
+    let mut e = live(json!({}));
+    let effects = e.receive(
+        APP,
+        call(
+            5,
+            "permissions.request",
+            json!({ "permission": "api:write", "reason": "to save" }),
+        ),
+        T,
+    );
+    assert_eq!(
+        show(&effects),
+        vec![
+            json!({ "ask": APP, "callId": 5, "permission": "api:write", "reason": "to save" }),
+            json!({ "audit": [call_audit("permissions.request")] }),
+        ]
+    );
+    let done = e.complete(
+        APP,
+        Completion::Permission {
+            call_id: 5,
+            permission: Capability::ApiWrite,
+            granted: true,
+        },
+        T,
+    );
+    let shown = show(&done);
+    assert_eq!(shown[0], ok_reply(5, json!(true)));
+    assert_eq!(
+        shown[1],
+        json!({ "permissionsChanged": [{ "plugin": APP, "message": {
+            "v": 1, "event": "permissions.changed",
+            "data": {
+                "granted": ["api:read", "api:write", "events", "permissions", "storage"],
+                "actions": [],
+            },
+        } }] })
+    );
+    assert_eq!(shown[2]["audit"][0]["kind"], "grant");
+    assert_eq!(shown.len(), 3);
+}
+
+#[test]
+fn a_no_from_the_user_changes_nothing_and_is_remembered() {
+    let mut e = live(json!({}));
+    let ask = call(
+        5,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": "to save" }),
+    );
+    e.receive(APP, ask, T);
+    let done = e.complete(
+        APP,
+        Completion::Permission {
+            call_id: 5,
+            permission: Capability::ApiWrite,
+            granted: false,
+        },
+        T,
+    );
+    let shown = show(&done);
+    assert_eq!(shown[0], ok_reply(5, json!(false)));
+    assert_eq!(shown[1]["audit"][0]["kind"], "refusal");
+    assert_eq!(shown.len(), 2, "no permissions.changed: {shown:?}");
+    // Asked again: answered at once, the user is not asked twice.
+    let again = call(
+        6,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": "please" }),
+    );
+    assert_eq!(
+        show(&e.receive(APP, again, T))[0],
+        ok_reply(6, json!(false))
+    );
+}
+
+#[test]
+fn deferred_storage_is_a_plan_completed_later() {
+    let mut e = live(json!({ "storage": "indexeddb" }));
+    let effects = e.receive(APP, call(6, "storage.get", json!({ "key": "k" })), T);
+    assert_eq!(
+        show(&effects),
+        vec![
+            json!({ "storage": APP, "callId": 6 }),
+            json!({ "audit": [call_audit("storage.get")] }),
+        ]
+    );
+    let done = e.complete(
+        APP,
+        Completion::Storage {
+            call_id: 6,
+            result: Ok(Some(json!({ "x": 1 }))),
+        },
+        T,
+    );
+    assert_eq!(show(&done), vec![ok_reply(6, json!({ "x": 1 }))]);
+}
+
+#[test]
+fn a_plugin_call_is_relayed_to_the_callee_and_its_answer_back() {
+    let mut e = host(json!({}));
+    install(
+        &mut e,
+        json!({ "id": "callee-app", "name": "Callee", "exposes": [{ "name": "echo" }] }),
+        None,
+    );
+    install(
+        &mut e,
+        json!({ "id": "caller-app", "name": "Caller", "consumes": [{ "plugin": "callee-app", "name": "echo" }] }),
+        None,
+    );
+    for id in ["callee-app", "caller-app"] {
+        e.begin_mount(id, iframe(), T).expect("installed");
+        e.handshake(id, hello(NONCE), T);
+    }
+    let effects = e.receive(
+        "caller-app",
+        call(
+            7,
+            "plugins.call",
+            json!({ "plugin": "callee-app", "name": "echo", "args": [1] }),
+        ),
+        T,
+    );
+    let shown = show(&effects);
+    assert_eq!(shown[0]["post"], "callee-app");
+    assert_eq!(shown[0]["message"]["event"], "plugins.call");
+    assert_eq!(
+        shown[0]["message"]["data"]["caller"]["pluginId"],
+        "caller-app"
+    );
+    let relay = shown[0]["message"]["data"]["call"]
+        .as_u64()
+        .expect("a relay id");
+    assert_eq!(shown.len(), 2, "the call, then its audit: {shown:?}");
+    let answer = e.receive(
+        "callee-app",
+        call(
+            1,
+            "plugins.respond",
+            json!({ "call": relay, "value": "pong" }),
+        ),
+        T,
+    );
+    let shown = show(&answer);
+    assert_eq!(
+        shown[..2],
+        [
+            json!({ "post": "caller-app", "message": { "v": 1, "id": 7, "ok": true, "value": "pong" } }),
+            json!({ "post": "callee-app", "message": { "v": 1, "id": 1, "ok": true, "value": null } }),
+        ]
+    );
+}
+
+#[test]
+fn ui_render_is_a_render_effect_completed_by_the_browser() {
+    let mut e = host(json!({}));
+    install(
+        &mut e,
+        manifest(APP, json!({ "permissions": ["ui:render"] })),
+        Some("self.x = 1;"),
+    );
+    let code = e.mount_code(APP, None).expect("installed code");
+    let spec = MountSpec {
+        mode: MountMode::Worker(RunnerJob {
+            code,
+            csp: "default-src 'none'".into(),
+        }),
+        nonce: Some(NONCE.into()),
+        ui: Some(UiMode::Shadow),
+    };
+    e.begin_mount(APP, spec, T).expect("installed");
+    let welcome = show(&e.handshake(APP, hello(NONCE), T));
+    assert_eq!(welcome[0]["mode"], "worker");
+    assert_eq!(welcome[0]["message"]["kind"], "worker");
+    assert_eq!(welcome[0]["message"]["code"], "self.x = 1;");
+    assert_eq!(welcome[0]["message"]["csp"], "default-src 'none'");
+    let effects = e.receive(APP, call(8, "ui.render", json!({ "html": "<p>hi</p>" })), T);
+    assert_eq!(
+        show(&effects)[0],
+        json!({ "render": APP, "callId": 8, "html": "<p>hi</p>" })
+    );
+    let done = e.complete(
+        APP,
+        Completion::Render {
+            call_id: 8,
+            result: Err(WardenError::new(ErrorCode::MountFailed, "no remote UI")),
+        },
+        T,
+    );
+    assert_eq!(show(&done)[0]["message"]["error"]["code"], "MOUNT_FAILED");
+}
+
+#[test]
+fn refused_messages_are_answered_when_an_id_is_known_and_always_audited() {
+    let mut e = live(json!({}));
+    // Unreadable (JSON.stringify threw): answered through the id the browser read.
+    let effects = e.receive(APP, Incoming::unreadable().with_id_hint(Some(9)), T);
+    let shown = show(&effects);
+    assert_eq!(shown[0]["message"]["id"], 9);
+    assert_eq!(shown[0]["message"]["error"]["code"], "MESSAGE_REJECTED");
+    assert_eq!(shown[1]["audit"][0]["kind"], "refusal");
+    assert_eq!(shown.len(), 2);
+    // Without an id nothing can be answered; it is still audited.
+    let shown = show(&e.receive(APP, Incoming::unreadable(), T));
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["audit"][0]["code"], "MESSAGE_REJECTED");
+    // An undeclared method: answered with its id.
+    let shown = show(&e.receive(APP, call(10, "admin.exec", json!({})), T));
+    assert_eq!(shown[0]["message"]["error"]["code"], "MESSAGE_REJECTED");
+    // A capability the plugin lacks.
+    let shown = show(&e.receive(APP, call(11, "ui.notify", json!({ "message": "x" })), T));
+    assert_eq!(shown[0]["message"]["error"]["code"], "PERMISSION_DENIED");
+    assert_eq!(shown[1]["audit"][0]["method"], "ui.notify");
+}
+
+#[test]
+fn a_plugin_that_is_not_mounted_gets_nothing() {
+    let mut e = host(json!({}));
+    install(&mut e, manifest(APP, json!({})), None);
+    e.undelivered_audit();
+    assert!(e
+        .receive(APP, call(1, "storage.keys", json!({})), T)
+        .is_empty());
+    assert!(e
+        .receive("ghost-app", call(1, "storage.keys", json!({})), T)
+        .is_empty());
+}
+
+#[test]
+fn a_flood_is_refused_then_suspended_and_torn_down() {
+    let mut e = live(json!({ "limits": { "callsPerSecond": 1, "burst": 1, "suspendAfter": 2 } }));
+    assert_eq!(
+        show(&e.receive(APP, call(1, "storage.keys", json!({})), T))[0],
+        ok_reply(1, json!([]))
+    );
+    let mut last = Vec::new();
+    for id in 2..20u64 {
+        let shown = show(&e.receive(APP, call(id, "storage.keys", json!({})), T));
+        if shown.iter().any(|s| s.get("tearDown").is_some()) {
+            last = shown;
+            break;
+        }
+        assert_eq!(
+            shown[0]["message"]["error"]["code"], "RATE_LIMITED",
+            "{shown:?}"
+        );
+    }
+    assert_eq!(last[0]["message"]["error"]["code"], "RATE_LIMITED");
+    assert_eq!(
+        last[1],
+        json!({ "tearDown": APP, "code": "RATE_LIMITED", "reason": "suspended for flooding" })
+    );
+    let kinds: Vec<&Value> = last[2]["audit"]
+        .as_array()
+        .expect("audited")
+        .iter()
+        .map(|ev| &ev["kind"])
+        .collect();
+    assert!(kinds.contains(&&json!("failure")), "{last:?}");
+    assert!(matches!(e.status(APP), Ok(Status::Failed { .. })));
+    assert_eq!(e.mount_state(APP), Some(MountState::Failed));
+    // Suspended: further messages cost nothing and say nothing.
+    assert!(e
+        .receive(APP, call(99, "storage.keys", json!({})), T)
+        .is_empty());
+}
+
+#[test]
+fn a_refused_message_is_never_serialized_an_admitted_one_once() {
+    use std::cell::Cell;
+    let mut e =
+        live(json!({ "limits": { "callsPerSecond": 0.001, "burst": 1, "suspendAfter": 0 } }));
+    let made = Cell::new(0u32);
+    let lazy = |id: u64| {
+        let made = &made;
+        Incoming::later(move || {
+            made.set(made.get() + 1);
+            Some(json!({ "v": 1, "id": id, "method": "storage.keys", "params": {} }).to_string())
+        })
+        .with_id_hint(Some(id))
+    };
+    assert_eq!(show(&e.receive(APP, lazy(1), T))[0], ok_reply(1, json!([])));
+    assert_eq!(made.get(), 1, "the admitted message's text was made once");
+    for id in 2..50u64 {
+        let shown = show(&e.receive(APP, lazy(id), T));
+        assert_eq!(
+            shown[0]["message"]["id"], id,
+            "answered through the id hint"
+        );
+        assert_eq!(shown[0]["message"]["error"]["code"], "RATE_LIMITED");
+    }
+    assert_eq!(made.get(), 1, "no refused message was serialized");
+    // A pong read off the object (`with_pong`) is consumed without its text either.
+    let mut e = live(json!({ "limits": { "heartbeatMs": 100, "unresponsiveAfterMs": 300 } }));
+    e.undelivered_audit();
+    assert_eq!(e.heartbeat(T + 100.0).len(), 1);
+    let pong = Incoming::later(|| panic!("a pong's text is never needed")).with_pong(Some(1));
+    assert!(e.receive(APP, pong, T + 101.0).is_empty());
+}
+
+#[test]
+fn a_pong_answering_the_ping_is_consumed_before_the_rate_limiter() {
+    let mut e = live(json!({ "limits": {
+        "heartbeatMs": 100, "unresponsiveAfterMs": 300, "burst": 1, "callsPerSecond": 0.001,
+    } }));
+    e.undelivered_audit();
+    for seq in 1..=5u64 {
+        let beats = e.heartbeat(T + 100.0 * seq as f64);
+        assert_eq!(beats.len(), 1, "one ping per beat");
+        let pong = json!({ "v": 1, "event": "pong", "data": { "seq": seq } }).to_string();
+        assert!(
+            e.receive(APP, Incoming::json(pong), T + 100.0 * seq as f64 + 1.0)
+                .is_empty(),
+            "a pong is answered by nothing"
+        );
+    }
+    // The one-call budget is intact.
+    assert_eq!(
+        show(&e.receive(APP, call(1, "storage.keys", json!({})), T + 600.0))[0],
+        ok_reply(1, json!([]))
+    );
+    // A pong for no ping goes on as any other message: rate-limited now (no id to answer).
+    let stray = json!({ "v": 1, "event": "pong", "data": { "seq": 77 } }).to_string();
+    let shown = show(&e.receive(APP, Incoming::json(stray), T + 600.0));
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["audit"][0]["code"], "RATE_LIMITED");
+}
+
+// ----- the handshake's states ------------------------------------------------------------------
+
+fn rejection(effects: &[Effect]) -> String {
+    let shown = show(effects);
+    assert_eq!(shown.len(), 1, "only the audit event: {shown:?}");
+    let ev = &shown[0]["audit"][0];
+    assert_eq!(ev["kind"], "handshakeRejected");
+    assert_eq!(ev["code"], "MESSAGE_REJECTED");
+    ev["detail"]["reason"]
+        .as_str()
+        .expect("a reason")
+        .to_owned()
+}
+
+#[test]
+fn the_handshake_welcomes_the_right_nonce_once() {
+    let mut e = host(json!({}));
+    install(&mut e, manifest(APP, json!({})), None);
+    e.undelivered_audit();
+    // A hello for a plugin that was never mounted.
+    let why = rejection(&e.handshake(APP, hello(NONCE), T));
+    assert!(why.contains("has no mount"), "{why}");
+    e.begin_mount(APP, iframe(), T).expect("installed");
+    assert_eq!(e.status(APP).ok(), Some(&Status::Mounting));
+    assert_eq!(e.mount_state(APP), Some(MountState::Pending));
+    // A second mount while this one is pending.
+    assert_eq!(
+        e.begin_mount(APP, iframe(), T).unwrap_err().code,
+        ErrorCode::AlreadyExists
+    );
+    // `present` is a timing hint: noted, not answered, not counted.
+    assert!(!e.mount_announced(APP));
+    let present = Incoming::json(r#"{"ns":"plugin-warden","v":1,"type":"present"}"#);
+    assert!(e.handshake(APP, present, T).is_empty());
+    assert!(e.mount_announced(APP));
+    // The wrong nonce, a malformed hello, another message type, an unreadable message.
+    let wrong = rejection(&e.handshake(APP, hello(&"0".repeat(32)), T));
+    assert_eq!(wrong, "a hello with the wrong nonce");
+    let v2 = Incoming::json(
+        json!({ "ns": "plugin-warden", "v": 2, "type": "hello", "nonce": NONCE }).to_string(),
+    );
+    assert!(rejection(&e.handshake(APP, v2, T)).starts_with("a malformed hello: v:"));
+    let extra = Incoming::json(
+        json!({ "ns": "plugin-warden", "v": 1, "type": "hello", "nonce": NONCE, "grants": ["*"] })
+            .to_string(),
+    );
+    assert!(rejection(&e.handshake(APP, extra, T)).starts_with("a malformed hello"));
+    let crashed = Incoming::json(r#"{"ns":"plugin-warden","v":1,"type":"crashed","message":"x"}"#);
+    assert_eq!(
+        rejection(&e.handshake(APP, crashed, T)),
+        "a window message that is not a version-1 hello",
+        "only the runner page reports crashes"
+    );
+    assert_eq!(
+        rejection(&e.handshake(APP, Incoming::unreadable(), T)),
+        "a window message that is not a version-1 hello"
+    );
+    assert_eq!(e.rejected_handshakes(), 6);
+    assert_eq!(e.mount_state(APP), Some(MountState::Pending));
+    // The right hello: welcomed, mounted, watched.
+    let shown = show(&e.handshake(APP, hello(NONCE), T));
+    assert_eq!(
+        shown[0],
+        json!({ "welcome": APP, "mode": "iframe", "message": {
+            "ns": "plugin-warden", "v": 1, "type": "welcome", "pluginId": APP,
+            "grants": ["api:read", "events", "permissions", "storage"], "actions": [],
+            "version": "1.0.0", "previousVersion": null,
+        } })
+    );
+    assert_eq!(shown[1]["audit"][0]["kind"], "mount");
+    assert_eq!(shown.len(), 2);
+    assert_eq!(e.status(APP).ok(), Some(&Status::Mounted));
+    assert_eq!(e.mount_state(APP), Some(MountState::Live));
+    assert!(e.is_current_mount(APP, NONCE));
+    // A replay is refused.
+    let again = rejection(&e.handshake(APP, hello(NONCE), T));
+    assert_eq!(
+        again,
+        "a second hello for a mount that already completed its handshake"
+    );
+    // After unmount, the old mount's hello is refused too.
+    e.set_status(APP, Status::Installed, T).expect("installed");
+    e.undelivered_audit();
+    assert_eq!(e.mount_state(APP), Some(MountState::Unmounted));
+    assert!(!e.is_current_mount(APP, NONCE));
+    let ended = rejection(&e.handshake(APP, hello(NONCE), T));
+    assert!(ended.contains("whose mount has ended"), "{ended}");
+    assert_eq!(e.rejected_handshakes(), 8);
+    // A new mount with a new nonce starts over.
+    let spec = MountSpec {
+        nonce: Some("f".repeat(32)),
+        ..iframe()
+    };
+    e.begin_mount(APP, spec, T).expect("mounted again");
+    assert!(rejection(&e.handshake(APP, hello(NONCE), T)).contains("wrong nonce"));
+    assert!(matches!(
+        e.handshake(APP, hello(&"f".repeat(32)), T).first(),
+        Some(Effect::Welcome { .. })
+    ));
+}
+
+#[test]
+fn a_window_message_from_no_mount_is_refused_and_counted() {
+    let mut e = host(json!({}));
+    let why = rejection(&e.refuse_handshake(
+        None,
+        "a plugin-warden message from a window that is no mounted plugin",
+        T,
+    ));
+    assert!(why.contains("no mounted plugin"));
+    assert_eq!(e.rejected_handshakes(), 1);
+}
+
+#[test]
+fn a_runner_crash_fails_the_mount_and_tears_it_down() {
+    let mut e = host(json!({}));
+    install(&mut e, manifest(APP, json!({})), Some("throw 1"));
+    let code = e.mount_code(APP, None).expect("installed code");
+    let spec = MountSpec {
+        mode: MountMode::Bundle(RunnerJob {
+            code,
+            csp: "default-src 'none'".into(),
+        }),
+        nonce: Some(NONCE.into()),
+        ui: None,
+    };
+    e.begin_mount(APP, spec, T).expect("installed");
+    e.undelivered_audit();
+    let long = "y".repeat(2_000);
+    let crashed = Incoming::json(
+        json!({ "ns": "plugin-warden", "v": 1, "type": "crashed", "message": long }).to_string(),
+    );
+    let shown = show(&e.handshake(APP, crashed, T));
+    let reason = format!(
+        "the code of plugin \"acme-app\" crashed: {}",
+        "y".repeat(500)
+    );
+    assert_eq!(
+        shown[0],
+        json!({ "tearDown": APP, "code": "MOUNT_FAILED", "reason": reason })
+    );
+    assert_eq!(shown[1]["audit"][0]["kind"], "failure");
+    assert_eq!(e.mount_state(APP), Some(MountState::Failed));
+    // The failed mount takes no hello.
+    assert!(rejection(&e.handshake(APP, hello(NONCE), T)).contains("has ended"));
+}
+
+#[test]
+fn a_shadow_mount_connects_without_a_hello() {
+    let mut e = host(json!({}));
+    install(&mut e, manifest(APP, json!({})), None);
+    let spec = MountSpec {
+        mode: MountMode::Shadow,
+        nonce: None,
+        ui: None,
+    };
+    e.begin_mount(APP, spec, T).expect("installed");
+    e.undelivered_audit();
+    assert!(rejection(&e.handshake(APP, hello(NONCE), T)).contains("shadow mount"));
+    let welcome: Value =
+        serde_json::from_str(&e.connect_shadow(APP, T).expect("pending")).expect("JSON");
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["pluginId"], APP);
+    assert_eq!(e.status(APP).ok(), Some(&Status::Mounted));
+    assert_eq!(
+        e.connect_shadow(APP, T).unwrap_err().code,
+        ErrorCode::MountFailed,
+        "once"
+    );
+}

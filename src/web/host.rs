@@ -365,13 +365,11 @@ impl Host {
     pub(crate) fn emit(&self, name: &str, data: &serde_json::Value, buffers: &Array) -> usize {
         let subscribers = self.engine.borrow().subscribers(name);
         let message = event_message(name, data);
-        // Frame and worker mounts only, as ever: a shadow mount's `render` SDK gets none.
+        // Every connected port: frames, workers and a shadow mount's first-party `render` SDK.
         // `buffers` are the host page's own: every plugin gets a copy.
         subscribers
             .iter()
-            .filter(|id| {
-                self.is_connected_frame(id) && self.post_to_with(id, &message, buffers, true)
-            })
+            .filter(|id| self.post_to_with(id, &message, buffers, true))
             .count()
     }
 }

@@ -411,14 +411,6 @@ impl Host {
         }
         Ok(Promise::resolve(&mount_info(id, MountMode::Shadow.name())))
     }
-
-    /// Whether `id` is a frame or worker mount that completed its handshake.
-    pub(super) fn is_connected_frame(&self, id: &str) -> bool {
-        matches!(
-            self.mounts.borrow().get(id).map(|m| &m.phase),
-            Some(Phase::Connected { .. })
-        )
-    }
 }
 
 pub(super) fn mount_info(id: &str, mode: &str) -> JsValue {

@@ -973,7 +973,57 @@ fn allowed_params(name: &str) -> &'static str {
 /// All encoders serialize with serde_json directly, without an intermediate `Value`.
 pub enum Reply {}
 
+/// Text that is exactly one JSON value (checked when made, without building it), to be carried
+/// into a reply as it is.
+///
+/// ```
+/// use plugin_warden::core::protocol::JsonText;
+/// assert_eq!(JsonText::new(r#"{"a":[1,"x"]}"#.to_owned()).unwrap().as_str(), r#"{"a":[1,"x"]}"#);
+/// assert!(JsonText::new("{\"a\":".to_owned()).is_err());
+/// assert!(JsonText::new("1 2".to_owned()).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// Check that `text` is one JSON value (trailing whitespace allowed).
+    ///
+    /// # Errors
+    /// serde_json's syntax error.
+    pub fn new(text: String) -> Result<JsonText, serde_json::Error> {
+        serde_json::from_str::<de::IgnoredAny>(&text)?;
+        Ok(JsonText(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Reply {
+    /// [`Reply::ok`] of a value held as JSON text (a stored value), without parsing it into a
+    /// `Value` and serializing it again; the same text [`Reply::ok`] of the parsed value gives
+    /// for compact text.
+    ///
+    /// ```
+    /// use plugin_warden::core::protocol::{JsonText, Reply};
+    /// use serde_json::json;
+    /// let text = JsonText::new(r#"{"a":1}"#.to_owned()).unwrap();
+    /// assert_eq!(Reply::ok_text(3, &text), Reply::ok(3, Some(&json!({"a": 1}))));
+    /// ```
+    pub fn ok_text(id: u64, value: &JsonText) -> String {
+        let body = value.as_str().trim_end();
+        let mut out = String::with_capacity(body.len() + 48);
+        let _ = write!(
+            out,
+            "{{\"v\":{PROTOCOL_VERSION},\"id\":{id},\"ok\":true,\"value\":"
+        );
+        out.push_str(body);
+        out.push('}');
+        out
+    }
+
     /// A success reply `{"v":1,"id":..,"ok":true,"value":..}`; `None` (JS `undefined`, e.g. a
     /// missing storage key) omits `value`.
     ///

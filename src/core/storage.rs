@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
+use super::protocol::JsonText;
 
 pub mod deferred;
 
@@ -417,6 +418,33 @@ impl<B: StorageBackend> NamespacedStore<B> {
                         key: key.to_owned(),
                     })
             }
+        }
+    }
+
+    /// Like [`get`](Self::get), but the stored JSON text itself, checked to be one JSON value
+    /// and never turned into a `Value` and back: a reply can carry it as it is
+    /// ([`Reply::ok_text`](super::protocol::Reply::ok_text)). What is stored was written by
+    /// [`set`](Self::set), which checked the value.
+    ///
+    /// ```
+    /// use plugin_warden::core::storage::{MemoryBackend, NamespacedStore, StorageLimits};
+    /// let mut store = NamespacedStore::new(MemoryBackend::new(), StorageLimits::default());
+    /// store.set("p1", "k", &serde_json::json!({"b": [1, 2]})).unwrap();
+    /// assert_eq!(store.get_text("p1", "k").unwrap().unwrap().as_str(), r#"{"b":[1,2]}"#);
+    /// assert!(store.get_text("p1", "missing").unwrap().is_none());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_text(&self, plugin: &str, key: &str) -> Result<Option<JsonText>, StorageError> {
+        self.check_key(plugin, key)?;
+        match self.backend.get(&encode_key(plugin, key))? {
+            None => Ok(None),
+            Some(text) => JsonText::new(text)
+                .map(Some)
+                .map_err(|_| StorageError::Corrupt {
+                    key: key.to_owned(),
+                }),
         }
     }
 

@@ -430,8 +430,12 @@ impl<B: StorageBackend> Engine<B> {
         }
         match method {
             Method::StorageGet { key } => {
-                let v = self.store.get(id, &key).map_err(coded)?;
-                ok(v.as_ref())
+                // The stored text goes into the reply as it is (no Value round trip).
+                let reply = match self.store.get_text(id, &key).map_err(coded)? {
+                    Some(text) => Reply::ok_text(call_id, &text),
+                    None => Reply::ok(call_id, None),
+                };
+                Ok(Outcome::Reply(reply))
             }
             Method::StorageSet { key, value } => {
                 self.store.set(id, &key, &value).map_err(coded)?;

@@ -105,8 +105,9 @@ export interface PluginSdk {
     onChange(handler: (granted: string[], detail: { actions: string[] }) => void): () => void;
   };
   events: {
-    on(name: string, handler: (data: Data) => void): Unsubscribe;
-    off(name: string, handler: (data: Data) => void): void;
+    /** `T` narrows what the handler expects (e.g. `Json` for events that never hold binary data). */
+    on<T extends Data = Data>(name: string, handler: (data: T) => void): Unsubscribe;
+    off<T extends Data = Data>(name: string, handler: (data: T) => void): void;
     emit(name: string, data: Data): Promise<null>;
   };
   ui: {
@@ -124,7 +125,7 @@ export interface PluginSdk {
     /** Call `name` exposed by plugin `pluginId` (declared in your manifest's `consumes`); resolves with its answer. */
     call<T extends Data = Data>(pluginId: string, name: string, args?: Data): Promise<T>;
     /** Answer calls to `name` (your manifest's `exposes`); `caller` is the true calling plugin. Returns `off()`. */
-    handle(name: string, handler: (args: Data, caller: { pluginId: string; version: string | null }) => Data | void | Promise<Data | void>): () => void;
+    handle<A extends Data = Data>(name: string, handler: (args: A, caller: { pluginId: string; version: string | null }) => Data | void | Promise<Data | void>): () => void;
   };
   /** Close the channel; pending calls reject with MOUNT_FAILED. */
   close(): void;

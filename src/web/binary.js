@@ -55,6 +55,11 @@ export function pwEncode(value, inline) {
   const made = new WeakSet();
   const text = JSON.stringify(value, function replacer(key, v) {
     if (v === null || typeof v !== 'object' || made.has(v)) return v;
+    // Values JSON would silently turn into {}: refused instead (the message is unreadable).
+    if (v instanceof Map || v instanceof Set || v instanceof RegExp || v instanceof Error
+      || (typeof Blob === 'function' && v instanceof Blob)) {
+      throw new TypeError(`${Object.prototype.toString.call(v)} has no JSON form`);
+    }
     const type = typeName(v);
     if (type) {
       const bytes = bytesOf(v);

@@ -37,6 +37,12 @@ export async function mistakes(el: HTMLElement): Promise<void> {
   const sdk = await connect();
   // @ts-expect-error notify levels are a closed set
   await sdk.ui.notify('x', 'fatal');
+  // @ts-expect-error responseType is 'text' or 'arraybuffer'
+  await sdk.api.fetch('https://api.acme.example/', { responseType: 'blob' });
+  // @ts-expect-error a text answer's body is a string, not an ArrayBuffer
+  const body: ArrayBuffer = (await sdk.api.fetch('https://api.acme.example/')).body;
+  // @ts-expect-error a Blob is not binary data the bridge carries (no structured bytes)
+  await sdk.storage.set('k', new Blob(['x']));
   const m: Manifest = { id: 'acme-notes', name: 'Notes' };
-  console.log(worker, code, m);
+  console.log(worker, code, m, body);
 }

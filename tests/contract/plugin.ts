@@ -11,6 +11,12 @@ export async function plugin(): Promise<void> {
   const may: boolean = await sdk.api.canFetch('route:api/patents', { method: 'POST' }) && await sdk.api.canFetch('https://api.acme.example/v1/');
   console.log(may);
   await sdk.api.fetch('https://api.acme.example/v1/patents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  // Binary data: typed arrays and ArrayBuffers in values, bodies and answers.
+  await sdk.storage.set('thumb', { png: new Uint8Array([137, 80]), at: 1 });
+  const image: FetchResponse<ArrayBuffer> = await sdk.api.fetch('https://api.acme.example/v1/img', { responseType: 'arraybuffer' });
+  const bytes: ArrayBuffer = image.body;
+  await sdk.api.fetch('https://api.acme.example/v1/img', { method: 'PUT', body: new Uint8Array(bytes) });
+  await sdk.events.emit('levels', [new Float32Array([0.5]), 'label']);
   const keys: string[] = await sdk.storage.keys();
   await sdk.storage.remove('prefs');
   await sdk.storage.clear();

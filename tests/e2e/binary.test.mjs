@@ -99,6 +99,14 @@ const SCENARIOS = {
     }
     return out;
   },
+  async lossy() {
+    const out = [];
+    for (const v of [new Map([[1, 2]]), new Set([1]), new Blob(['x']), /x/, new Error('e')]) {
+      out.push(await codeOf(sdk.events.emit('lossy', { v })));
+      out.push(await codeOf(sdk.storage.set('lossy', [v])));
+    }
+    return out;
+  },
   async call() {
     const answer = await sdk.plugins.call('bin-callee', 'bytes', { a: new Uint8Array([5, 6]), b: new ArrayBuffer(3) });
     return describe(answer);
@@ -247,6 +255,17 @@ test('a plugin cannot forge the binary placeholder: refused with the path, nothi
   }
   assert.match(r.value[4].message, /^params\.data\.deep\[0\]/);
   assert.equal(await page.evaluate(() => window.e2e.state.events.filter((e) => e.name === 'forged').length), 0);
+});
+
+test('values JSON would turn into {} (Map, Set, Blob, RegExp, Error) are refused, never stored or delivered empty', async () => {
+  const r = await run('bin-limit', 'lossy');
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.value.length, 10);
+  for (const o of r.value) {
+    assert.equal(o.code, 'MESSAGE_REJECTED', JSON.stringify(o));
+    assert.match(o.message, /no JSON form/);
+  }
+  assert.equal(await page.evaluate(() => window.e2e.state.events.filter((e) => e.name === 'lossy').length), 0);
 });
 
 test('plugin-to-plugin calls carry binary arguments and answers', async () => {

@@ -330,7 +330,9 @@ impl<B: StorageBackend> Engine<B> {
         let Some(text) = message else {
             let err = WardenError::new(
                 ErrorCode::MessageRejected,
-                "the message is not JSON-serializable",
+                "the message has no JSON form: it holds a cycle, a BigInt, or a Map, Set, \
+                 Blob, RegExp or Error (binary data must be an ArrayBuffer, a typed array or a \
+                 DataView)",
             );
             self.refuse(id, None, &err, now_ms);
             return id_hint

@@ -255,13 +255,44 @@ const SUITE_RUNNERS = {
     }
   },
 
-  async size({ bench, result, q }) {
+  async size({ bench, result, q, page }) {
     const s = sizeSuite();
     const w = await bench('wasm', { warmup: q ? 1 : 2, samples: q ? 3 : 10 });
+    s.firstLoad = await firstLoad(page, s);
     result.size = s;
     result.cases.push(kase('size', 'wasm compile / instantiate', 'ms', w.times, [], { note: `${w.bytes} bytes of wasm, in the page` }));
   },
 };
+
+/**
+ * What a host page fetches of the package to mount one iframe plugin, and then to sanitize once
+ * (www/bench/firstload.html, in a fresh context so nothing is cached): the files by path, with
+ * the raw / gzip / brotli sizes of the same files as the `size` suite measures them.
+ */
+async function firstLoad(benchPage, s) {
+  const plugin = new URL(benchPage.url()).searchParams.get('plugin');
+  const context = await benchPage.context().browser().newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(new URL(`/firstload.html?plugin=${encodeURIComponent(plugin)}`, benchPage.url()).href);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+    const r = await page.evaluate(() => window.firstLoad);
+    if (r.error) throw new Error(`first-load page: ${r.error}`);
+    const byFile = new Map(s.files.map((f) => [`/${f.file}`, f]));
+    const step = (list) => {
+      const files = list.map((e) => ({ ...e, ...(byFile.get(e.path) ?? { raw: e.decodedBodySize, gzip: e.decodedBodySize, brotli: e.decodedBodySize }) }));
+      return { files, raw: files.reduce((t, f) => t + f.raw, 0), gzip: files.reduce((t, f) => t + f.gzip, 0), brotli: files.reduce((t, f) => t + f.brotli, 0) };
+    };
+    const toMount = step(r.toMount);
+    const extra = step(r.afterSanitize);
+    return {
+      toMount,
+      afterSanitize: { files: [...toMount.files, ...extra.files], raw: toMount.raw + extra.raw, gzip: toMount.gzip + extra.gzip, brotli: toMount.brotli + extra.brotli, added: extra.files.map((f) => f.path) },
+    };
+  } finally {
+    await context.close();
+  }
+}
 
 function toUs(times) {
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => x * 1000)]));

@@ -7,7 +7,8 @@
 //! rate limits, permissions, storage namespacing, network allowlist, RBAC — is made here and
 //! tested natively.
 //!
-//! Submodules by job: `config` (host options), `install` (install and update), `lifecycle`
+//! Submodules by job: `config` (host options), `install` (install and update checks), `steps`
+//! (install and update as step machines: [`Engine::install_begin`], [`Engine::update_begin`]), `lifecycle`
 //! (status, liveness, grants), `calls` (serving one call: [`Engine::handle`] and the answers
 //! to planned work), `receive` (the entries, effects and mount registry), `host_csp` (the host
 //! page's CSP).
@@ -57,12 +58,14 @@ mod host_csp;
 mod install;
 mod lifecycle;
 mod receive;
+mod steps;
 
 pub use calls::{FetchPlan, FetchResponse, Outcome};
 pub use config::{BundlePolicy, Dangerous, HostConfig, HostLimits};
 pub use host_csp::{host_csp, host_csp_header};
 use receive::MountRecord;
 pub use receive::{Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob};
+pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -11,11 +11,11 @@ use web_sys::Element;
 
 use crate::core::analysis::{analyze, AnalysisOptions};
 use crate::core::csp::{CspHeader, ReportEndpoint, Reporting};
-use crate::core::engine::{CheckedManifest, HostConfig, InstallInput};
+use crate::core::engine::{HostConfig, InstallInput, InstallNext, UpdateNext};
 use crate::core::error::{Coded, ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
-use crate::core::provenance::{Envelope, ManifestDigest, Provenance};
+use crate::core::provenance::{Envelope, ManifestDigest};
 use crate::core::sanitize::Sanitizer;
 use crate::web::host::{Callbacks, Host};
 use crate::web::sys::{deferred, describe, error, from_js, js_error, to_js};
@@ -317,29 +317,20 @@ impl PluginHost {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
             let (text, input) = manifest_and_input(&manifest, &options, "install options")?;
-            let checked = host
-                .engine
-                .borrow_mut()
-                .check_manifest(&text, js_sys::Date::now());
-            host.deliver_audit();
-            let parsed = checked.map_err(coded)?;
-            let check = host.engine.borrow().install_signature(&parsed, &input);
-            let provenance = match check {
-                Err(e) => return Err(install_failed(&host, &parsed, e)),
-                Ok(None) => Provenance::Unsigned,
-                Ok(Some(check)) => match crate::web::crypto::verify(check).await {
-                    Ok(signed) => Provenance::Signed(signed),
-                    Err(e) => return Err(install_failed(&host, &parsed, e)),
-                },
-            };
-            let result = host.engine.borrow_mut().finish_install(
-                parsed,
-                &input,
-                provenance,
-                js_sys::Date::now(),
-            );
-            host.access_changed();
-            js(&result.map_err(coded)?)
+            let now = js_sys::Date::now;
+            let mut step = host.engine.borrow_mut().install_begin(&text, input, now());
+            loop {
+                host.carry_out(std::mem::take(&mut step.effects));
+                step = match step.next {
+                    InstallNext::Verify(check, token) => {
+                        let signed = crate::web::crypto::verify(check).await;
+                        host.engine
+                            .borrow_mut()
+                            .install_continue(token, signed, now())
+                    }
+                    InstallNext::Done(result) => return js(&result.map_err(coded)?),
+                };
+            }
         })
     }
 
@@ -363,56 +354,34 @@ impl PluginHost {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
             let (text, input) = manifest_and_input(&manifest, &options, "update options")?;
-            let checked = host
+            let now = js_sys::Date::now;
+            let mut step = host
                 .engine
                 .borrow_mut()
-                .check_update(&id, &text, js_sys::Date::now());
-            host.deliver_audit();
-            let parsed = checked.map_err(coded)?;
-            // The signature rules of install: the envelope of the new manifest and code.
-            let check = host.engine.borrow().install_signature(&parsed, &input);
-            let provenance = match check {
-                Ok(None) => Ok(Provenance::Unsigned),
-                Ok(Some(check)) => crate::web::crypto::verify(check)
-                    .await
-                    .map(Provenance::Signed),
-                Err(e) => Err(e),
-            };
-            let provenance = match provenance {
-                Ok(p) => p,
-                Err(e) => {
-                    // Recorded as a refused update; the installed version is untouched.
-                    host.engine
-                        .borrow_mut()
-                        .fail_update(&id, &e, js_sys::Date::now());
-                    host.deliver_audit();
-                    return Err(coded(e));
-                }
-            };
-            let prepared = host.engine.borrow_mut().prepare_update(
-                parsed,
-                &input,
-                provenance,
-                js_sys::Date::now(),
-            );
-            host.deliver_audit();
-            let pending = prepared.map_err(coded)?;
-            let consented = if pending.needs_consent() {
-                let answer = JsFuture::from(host.ask_update_consent(&pending)).await;
-                matches!(answer, Ok(v) if v.as_bool() == Some(true))
-            } else {
-                false
-            };
-            let finished =
-                host.engine
-                    .borrow_mut()
-                    .finish_update(pending, consented, js_sys::Date::now());
-            host.access_changed();
-            let mut info = finished.map_err(coded)?;
-            if let Some(remount) = host.remount(&id) {
-                info.remounted = JsFuture::from(remount).await.is_ok();
+                .update_begin(&id, &text, input, now());
+            loop {
+                host.carry_out(std::mem::take(&mut step.effects));
+                step = match step.next {
+                    UpdateNext::Verify(check, token) => {
+                        let signed = crate::web::crypto::verify(check).await;
+                        host.engine
+                            .borrow_mut()
+                            .update_continue(token, signed, now())
+                    }
+                    UpdateNext::Consent(pending) => {
+                        let answer = JsFuture::from(host.ask_update_consent(&pending)).await;
+                        let yes = matches!(answer, Ok(v) if v.as_bool() == Some(true));
+                        host.engine.borrow_mut().update_consent(pending, yes, now())
+                    }
+                    UpdateNext::Done(result) => {
+                        let mut info = result.map_err(coded)?;
+                        if let Some(remount) = host.remount(&id) {
+                            info.remounted = JsFuture::from(remount).await.is_ok();
+                        }
+                        return js(&info);
+                    }
+                };
             }
-            js(&info)
         })
     }
 
@@ -735,15 +704,6 @@ fn manifest_text(manifest: &JsValue) -> Result<String, JsValue> {
                 )
             }),
     }
-}
-
-fn install_failed(host: &Rc<Host>, checked: &CheckedManifest, e: WardenError) -> JsValue {
-    // Record the failure (status `failed`, audited), then report it.
-    host.engine
-        .borrow_mut()
-        .fail_install(checked.manifest(), &e, js_sys::Date::now());
-    host.deliver_audit();
-    coded(e)
 }
 
 /// Sanitize HTML with the default allow-list.

@@ -3,11 +3,14 @@
 //! bypass shapes), and every pair must agree.
 #![cfg(not(target_arch = "wasm32"))]
 
-use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
 use plugin_warden::core::error::ErrorCode;
 use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
+
+mod support;
+use support::{fetch_reply, send, Sent};
 
 const T: f64 = 1_000.0;
 const APP: &str = "acme-app";
@@ -22,6 +25,8 @@ const METHODS: [Option<&str>; 5] = [
 fn engine(user: Value, permissions: Value) -> Engine<MemoryBackend> {
     let config: HostConfig = serde_json::from_value(json!({
         "user": user,
+        // The corpus is asked in one burst: the rate limiter is not under test here.
+        "limits": { "callsPerSecond": 100_000, "burst": 100_000 },
         "routes": { APP: { "data": { "host": "api.acme.example" } } },
     }))
     .expect("config");
@@ -60,8 +65,8 @@ fn msg(id: u64, method: &str, url: &str, m: Option<&str>) -> String {
 
 /// The boolean `api.canFetch` answers (a well-formed call never fails).
 fn can_fetch(e: &mut Engine<MemoryBackend>, id: u64, url: &str, m: Option<&str>) -> bool {
-    match e.handle_admitted(APP, Some(&msg(id, "api.canFetch", url, m)), None, T) {
-        Outcome::Reply(r) => {
+    match send(e, APP, Some(&msg(id, "api.canFetch", url, m)), T) {
+        Sent::Reply(r) => {
             let v: Value = serde_json::from_str(&r).expect("json");
             assert_eq!(
                 v["ok"], true,
@@ -74,10 +79,11 @@ fn can_fetch(e: &mut Engine<MemoryBackend>, id: u64, url: &str, m: Option<&str>)
 }
 
 fn fetch(e: &mut Engine<MemoryBackend>, id: u64, url: &str, m: Option<&str>) -> (bool, String) {
-    match e.handle_admitted(APP, Some(&msg(id, "api.fetch", url, m)), None, T) {
-        Outcome::Fetch(plan) => {
+    match send(e, APP, Some(&msg(id, "api.fetch", url, m)), T) {
+        Sent::Fetch(plan) => {
             // Release the in-flight slot so the next call is decided on policy alone.
-            let _ = e.fetch_done(
+            let _ = fetch_reply(
+                e,
                 APP,
                 plan.call_id,
                 Err(plugin_warden::core::error::WardenError::new(
@@ -88,7 +94,7 @@ fn fetch(e: &mut Engine<MemoryBackend>, id: u64, url: &str, m: Option<&str>) -> 
             );
             (true, plan.url)
         }
-        Outcome::Reply(r) => {
+        Sent::Reply(r) => {
             let v: Value = serde_json::from_str(&r).expect("json");
             assert_eq!(v["ok"], false, "{v}");
             (false, v["error"]["code"].as_str().unwrap_or("").to_owned())
@@ -222,8 +228,8 @@ fn malformed_can_fetch_is_message_rejected() {
     let bad = json!({ "v": 1, "id": 9, "method": "api.canFetch",
                       "params": { "url": "https://example.org/foo/", "method": "TRACE" } })
     .to_string();
-    match e.handle_admitted(APP, Some(&bad), None, T) {
-        Outcome::Reply(r) => {
+    match send(&mut e, APP, Some(&bad), T) {
+        Sent::Reply(r) => {
             let v: Value = serde_json::from_str(&r).expect("json");
             assert_eq!(v["error"]["code"], "MESSAGE_REJECTED", "{v}");
         }

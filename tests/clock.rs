@@ -8,11 +8,14 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
-use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
 use plugin_warden::core::error::ErrorCode;
 use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::ratelimit::Clock;
 use plugin_warden::core::storage::MemoryBackend;
+
+mod support;
+use support::{send, Sent};
 
 const APP: &str = "acme-app";
 const WALL: f64 = 1_700_000_000_000.0;
@@ -47,8 +50,8 @@ fn mounted(limits: Value) -> Engine<MemoryBackend> {
 /// `Some(true)` served, `Some(false)` refused with `RATE_LIMITED`, `None` suspended or dropped.
 fn call(e: &mut Engine<MemoryBackend>, id: u64, wall: f64) -> Option<bool> {
     let m = json!({ "v": 1, "id": id, "method": "storage.keys", "params": {} }).to_string();
-    match e.handle(APP, Some(&m), wall) {
-        Outcome::Reply(r) => {
+    match send(e, APP, Some(&m), wall) {
+        Sent::Reply(r) => {
             let r: Value = serde_json::from_str(&r).expect("reply JSON");
             if r["ok"] == true {
                 Some(true)
@@ -57,7 +60,7 @@ fn call(e: &mut Engine<MemoryBackend>, id: u64, wall: f64) -> Option<bool> {
                 Some(false)
             }
         }
-        Outcome::Suspend { .. } | Outcome::Drop => None,
+        Sent::Suspend { .. } | Sent::Drop => None,
         other => panic!("unexpected {other:?}"),
     }
 }

@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use plugin_warden::core::engine::{
-    Engine, FetchResponse, HostConfig, InstallInfo, InstallInput, Outcome, Status,
+    Engine, FetchResponse, HostConfig, Incoming, InstallInfo, InstallInput, Status,
 };
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::manifest::Capability;
@@ -15,6 +15,9 @@ use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha384};
+
+mod support;
+use support::{fetch_reply, permission_reply, send, send_hinted, sent, Sent};
 
 const T: f64 = 1_000.0;
 const APP: &str = "acme-app";
@@ -78,14 +81,8 @@ fn msg(id: u64, method: &str, params: Value) -> String {
     json!({ "v": 1, "id": id, "method": method, "params": params }).to_string()
 }
 
-fn call(
-    e: &mut Engine<MemoryBackend>,
-    plugin: &str,
-    id: u64,
-    method: &str,
-    params: Value,
-) -> Outcome {
-    e.handle(plugin, Some(&msg(id, method, params)), T)
+fn call(e: &mut Engine<MemoryBackend>, plugin: &str, id: u64, method: &str, params: Value) -> Sent {
+    send(e, plugin, Some(&msg(id, method, params)), T)
 }
 
 fn parse(text: &str) -> Value {
@@ -93,16 +90,16 @@ fn parse(text: &str) -> Value {
 }
 
 #[track_caller]
-fn reply(o: Outcome) -> Value {
+fn reply(o: Sent) -> Value {
     match o {
-        Outcome::Reply(r) => parse(&r),
+        Sent::Reply(r) => parse(&r),
         other => panic!("expected a reply, found {other:?}"),
     }
 }
 
 /// The `value` of a success reply to call `id` (`None` when absent, JS `undefined`).
 #[track_caller]
-fn ok(o: Outcome, id: u64) -> Option<Value> {
+fn ok(o: Sent, id: u64) -> Option<Value> {
     let r = reply(o);
     assert_eq!(r["v"], 1, "{r}");
     assert_eq!(r["id"], id, "{r}");
@@ -112,7 +109,7 @@ fn ok(o: Outcome, id: u64) -> Option<Value> {
 
 /// The `error` of a failure reply to call `id`, after checking its code.
 #[track_caller]
-fn err(o: Outcome, id: u64, code: &str) -> Value {
+fn err(o: Sent, id: u64, code: &str) -> Value {
     let r = reply(o);
     assert_eq!(r["v"], 1, "{r}");
     assert_eq!(r["id"], id, "{r}");
@@ -169,13 +166,13 @@ fn calls_are_dropped_unless_mounted() {
         if answered {
             assert_eq!(ok(o, i as u64), Some(json!([])), "step {i} {status:?}");
         } else {
-            assert_eq!(o, Outcome::Drop, "step {i} {status:?}");
+            assert_eq!(o, Sent::Drop, "step {i} {status:?}");
         }
     }
     // A plugin nobody installed is dropped too, and set_status on it is NOT_FOUND.
     assert_eq!(
         call(&mut e, "ghost-app", 1, "storage.keys", json!({})),
-        Outcome::Drop
+        Sent::Drop
     );
     let e2 = e.set_status("ghost-app", Status::Mounted, T).unwrap_err();
     assert_eq!(e2.code, ErrorCode::NotFound);
@@ -195,7 +192,7 @@ fn storage_round_trip_has_exact_reply_shapes() {
             "storage.set",
             json!({ "key": "prefs", "value": prefs })
         ),
-        Outcome::Reply(r#"{"v":1,"id":1,"ok":true,"value":null}"#.into())
+        Sent::Reply(r#"{"v":1,"id":1,"ok":true,"value":null}"#.into())
     );
     assert_eq!(
         ok(
@@ -207,7 +204,7 @@ fn storage_round_trip_has_exact_reply_shapes() {
     // A missing key answers JS `undefined`: no `value` field at all.
     assert_eq!(
         call(&mut e, APP, 3, "storage.get", json!({ "key": "nope" })),
-        Outcome::Reply(r#"{"v":1,"id":3,"ok":true}"#.into())
+        Sent::Reply(r#"{"v":1,"id":3,"ok":true}"#.into())
     );
     // `null` is a value, distinct from a missing key.
     ok(
@@ -353,14 +350,14 @@ fn forbidden_keys_deep_in_a_value_are_rejected_with_the_call_id() {
         let text = format!(
             r#"{{"v":1,"id":{id},"method":"storage.set","params":{{"key":"k","value":{{"a":{{"b":{{"{bad}":{{"polluted":true}}}}}}}}}}}}"#
         );
-        let error = err(e.handle(APP, Some(&text), T), id, "MESSAGE_REJECTED");
+        let error = err(send(&mut e, APP, Some(&text), T), id, "MESSAGE_REJECTED");
         assert!(error["message"].as_str().unwrap().contains(bad), "{error}");
         assert!(error.get("permission").is_none(), "{error}");
     }
     // The id is read in message order: JSON.stringify of the client's `{v, id, method, params}`
     // puts it first. A message whose id comes after the bad key cannot be answered: dropped.
     let late_id = r#"{"v":1,"method":"storage.set","params":{"key":"k","value":{"a":{"__proto__":1}}},"id":9}"#;
-    assert_eq!(e.handle(APP, Some(late_id), T), Outcome::Drop);
+    assert_eq!(send(&mut e, APP, Some(late_id), T), Sent::Drop);
     assert_eq!(
         e.info(APP).unwrap().counts.get("MESSAGE_REJECTED"),
         Some(&4)
@@ -411,16 +408,16 @@ fn malformed_calls_are_rejected_and_answered_when_the_id_is_readable() {
         (r#"not json"#, None),
     ];
     for (text, want) in table {
-        let o = e.handle(APP, Some(text), T);
+        let o = send(&mut e, APP, Some(text), T);
         match want {
             Some(id) => {
                 err(o, id, "MESSAGE_REJECTED");
             }
-            None => assert_eq!(o, Outcome::Drop, "{text}"),
+            None => assert_eq!(o, Sent::Drop, "{text}"),
         }
     }
     // A message JS could not serialize (cycle, BigInt) is dropped.
-    assert_eq!(e.handle(APP, None, T), Outcome::Drop);
+    assert_eq!(send(&mut e, APP, None, T), Sent::Drop);
     // Every one of them was audited as a MESSAGE_REJECTED refusal.
     assert_eq!(
         e.info(APP).unwrap().counts.get("MESSAGE_REJECTED"),
@@ -440,7 +437,7 @@ fn oversized_message_is_dropped_but_audited_and_the_plugin_keeps_working() {
     // The size check comes before any parsing, so no id is read: nothing to answer (the
     // client's own timeout applies). Parsing an over-limit message to find its id would
     // defeat the limit.
-    assert_eq!(e.handle(APP, Some(&big), T), Outcome::Drop);
+    assert_eq!(send(&mut e, APP, Some(&big), T), Sent::Drop);
     let last = audit_json(&e).pop().unwrap();
     assert_eq!(last["kind"], "refusal");
     assert_eq!(last["plugin"], APP);
@@ -460,7 +457,7 @@ fn oversized_message_is_dropped_but_audited_and_the_plugin_keeps_working() {
         "[".repeat(40),
         "]".repeat(40)
     );
-    assert_eq!(e.handle(APP, Some(&deep), T), Outcome::Drop);
+    assert_eq!(send(&mut e, APP, Some(&deep), T), Sent::Drop);
     assert_eq!(
         e.info(APP).unwrap().counts.get("MESSAGE_REJECTED"),
         Some(&2)
@@ -683,7 +680,7 @@ fn host_grant_is_limited_to_what_the_manifest_lists() {
         "ui.notify",
         json!({ "message": "Saved", "level": "success" }),
     ) {
-        Outcome::Notify {
+        Sent::Notify {
             message,
             level,
             reply,
@@ -710,7 +707,7 @@ fn permissions_request_asks_once_remembers_no_and_host_revoke_and_grant_decide()
 
     let ask = json!({ "permission": "api:write", "reason": "to save your edits" });
     match call(&mut e, APP, 2, "permissions.request", ask.clone()) {
-        Outcome::AskPermission {
+        Sent::AskPermission {
             call_id,
             permission,
             reason,
@@ -722,7 +719,7 @@ fn permissions_request_asks_once_remembers_no_and_host_revoke_and_grant_decide()
         }
         other => panic!("expected AskPermission, found {other:?}"),
     }
-    let answer = e.permission_answer(APP, 2, Capability::ApiWrite, false, T);
+    let answer = permission_reply(&mut e, APP, 2, Capability::ApiWrite, false, T);
     assert_eq!(
         parse(&answer),
         json!({ "v": 1, "id": 2, "ok": true, "value": false })
@@ -767,7 +764,7 @@ fn permissions_request_asks_once_remembers_no_and_host_revoke_and_grant_decide()
             "api.fetch",
             json!({ "url": API, "method": "POST", "body": "{}" })
         ),
-        Outcome::Fetch(_)
+        Sent::Fetch(_)
     ));
 }
 
@@ -968,12 +965,18 @@ fn api_fetch_checks_capability_then_allowlist() {
         let o = call(&mut e, APP, id, "api.fetch", params.clone());
         match want {
             Ok(retryable) => match o {
-                Outcome::Fetch(plan) => {
+                Sent::Fetch(plan) => {
                     assert_eq!(plan.call_id, id);
                     assert_eq!(plan.retryable, retryable, "{params}");
                     assert_eq!(plan.timeout_ms, 10_000);
                     assert!(plan.url.starts_with(API), "{}", plan.url);
-                    e.fetch_done(APP, id, Err(WardenError::new(ErrorCode::Timeout, "t")), T);
+                    fetch_reply(
+                        &mut e,
+                        APP,
+                        id,
+                        Err(WardenError::new(ErrorCode::Timeout, "t")),
+                        T,
+                    );
                 }
                 other => panic!("{params}: expected Fetch, found {other:?}"),
             },
@@ -995,7 +998,7 @@ fn api_fetch_checks_capability_then_allowlist() {
         "api.fetch",
         json!({ "url": API, "method": "POST", "headers": { "content-type": "application/json" }, "body": "{}" }),
     ) {
-        Outcome::Fetch(plan) => {
+        Sent::Fetch(plan) => {
             assert_eq!((plan.method.as_str(), plan.retryable), ("POST", false));
             assert_eq!(
                 plan.headers,
@@ -1008,9 +1011,9 @@ fn api_fetch_checks_capability_then_allowlist() {
 }
 
 #[test]
-fn fetch_done_rechecks_the_final_url_and_filters_headers() {
+fn a_fetch_answer_rechecks_the_final_url_and_filters_headers() {
     let mut e = mounted(json!({}));
-    let Outcome::Fetch(plan) = call(&mut e, APP, 1, "api.fetch", json!({ "url": API })) else {
+    let Sent::Fetch(plan) = call(&mut e, APP, 1, "api.fetch", json!({ "url": API })) else {
         panic!("expected Fetch");
     };
     let redirected = FetchResponse {
@@ -1020,7 +1023,7 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
         body: "secret page".into(),
         url: "https://evil.example/landing".into(),
     };
-    let r = parse(&e.fetch_done(APP, plan.call_id, Ok(redirected), T));
+    let r = parse(&fetch_reply(&mut e, APP, plan.call_id, Ok(redirected), T));
     assert_eq!((r["id"].clone(), r["ok"].clone()), (json!(1), json!(false)));
     assert_eq!(r["error"]["code"], "NETWORK_DENIED");
     assert!(
@@ -1028,7 +1031,7 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
         "the body never reaches the plugin: {r}"
     );
 
-    let Outcome::Fetch(plan) = call(&mut e, APP, 2, "api.fetch", json!({ "url": API })) else {
+    let Sent::Fetch(plan) = call(&mut e, APP, 2, "api.fetch", json!({ "url": API })) else {
         panic!("expected Fetch");
     };
     let fine = FetchResponse {
@@ -1043,7 +1046,7 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
         body: "{\"a\":1}".into(),
         url: format!("{API}patents"),
     };
-    let r = parse(&e.fetch_done(APP, plan.call_id, Ok(fine), T));
+    let r = parse(&fetch_reply(&mut e, APP, plan.call_id, Ok(fine), T));
     assert_eq!(
         r,
         json!({ "v": 1, "id": 2, "ok": true, "value": {
@@ -1053,10 +1056,11 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
         }})
     );
     // A transport error is passed through with its code.
-    let Outcome::Fetch(plan) = call(&mut e, APP, 3, "api.fetch", json!({ "url": API })) else {
+    let Sent::Fetch(plan) = call(&mut e, APP, 3, "api.fetch", json!({ "url": API })) else {
         panic!("expected Fetch");
     };
-    let r = parse(&e.fetch_done(
+    let r = parse(&fetch_reply(
+        &mut e,
         APP,
         plan.call_id,
         Err(WardenError::new(ErrorCode::Timeout, "10 s")),
@@ -1066,9 +1070,9 @@ fn fetch_done_rechecks_the_final_url_and_filters_headers() {
 }
 
 #[test]
-fn in_flight_limit_is_released_by_fetch_done() {
+fn in_flight_limit_is_released_by_the_fetch_answer() {
     let mut e = mounted(json!({ "limits": { "maxInFlight": 1 } }));
-    let Outcome::Fetch(plan) = call(&mut e, APP, 1, "api.fetch", json!({ "url": API })) else {
+    let Sent::Fetch(plan) = call(&mut e, APP, 1, "api.fetch", json!({ "url": API })) else {
         panic!("expected Fetch");
     };
     err(
@@ -1076,7 +1080,8 @@ fn in_flight_limit_is_released_by_fetch_done() {
         2,
         "RATE_LIMITED",
     );
-    e.fetch_done(
+    fetch_reply(
+        &mut e,
         APP,
         plan.call_id,
         Err(WardenError::new(ErrorCode::Timeout, "t")),
@@ -1084,7 +1089,7 @@ fn in_flight_limit_is_released_by_fetch_done() {
     );
     assert!(matches!(
         call(&mut e, APP, 3, "api.fetch", json!({ "url": API })),
-        Outcome::Fetch(_)
+        Sent::Fetch(_)
     ));
 }
 
@@ -1098,7 +1103,7 @@ fn a_flood_is_limited_then_suspended_once_and_remount_resets() {
     let mut first_limited = None;
     for id in 0..100u64 {
         match call(&mut e, APP, id, "storage.keys", json!({})) {
-            Outcome::Reply(r) => {
+            Sent::Reply(r) => {
                 let r = parse(&r);
                 assert_eq!(r["id"], id);
                 if r["ok"] == true {
@@ -1110,7 +1115,7 @@ fn a_flood_is_limited_then_suspended_once_and_remount_resets() {
                     limited += 1;
                 }
             }
-            Outcome::Suspend { reply } => {
+            Sent::Suspend { reply } => {
                 let r = parse(&reply);
                 assert_eq!(
                     (r["id"].clone(), r["error"]["code"].clone()),
@@ -1118,7 +1123,7 @@ fn a_flood_is_limited_then_suspended_once_and_remount_resets() {
                 );
                 suspends += 1;
             }
-            Outcome::Drop => {
+            Sent::Drop => {
                 assert_eq!(suspends, 1, "drops only after the suspension");
                 dropped += 1;
             }
@@ -1172,11 +1177,20 @@ fn a_flood_costs_one_audit_event_per_second_but_every_refusal_is_counted() {
     // A second later (the bucket refilled one token, spent here), the next refusal is audited
     // again and says how many went unaudited before it.
     ok(
-        e.handle(APP, Some(&msg(60, "storage.keys", json!({}))), T + 1000.0),
+        send(
+            &mut e,
+            APP,
+            Some(&msg(60, "storage.keys", json!({}))),
+            T + 1000.0,
+        ),
         60,
     );
     let late = msg(61, "storage.keys", json!({}));
-    err(e.handle(APP, Some(&late), T + 1000.0), 61, "RATE_LIMITED");
+    err(
+        send(&mut e, APP, Some(&late), T + 1000.0),
+        61,
+        "RATE_LIMITED",
+    );
     let events = refusals(&e);
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].detail.as_ref().unwrap()["unauditedBefore"], 49);
@@ -1184,25 +1198,29 @@ fn a_flood_costs_one_audit_event_per_second_but_every_refusal_is_counted() {
 }
 
 #[test]
-fn admit_refuses_before_the_message_is_read() {
+fn the_rate_limiter_refuses_before_the_message_is_read() {
     let mut e =
         mounted(json!({ "limits": { "callsPerSecond": 1, "burst": 1, "suspendAfter": 0 } }));
-    // Under the limit: admitted, then handled without a second limiter check.
-    assert_eq!(e.admit(APP, Some(1), T), None);
-    ok(
-        e.handle_admitted(APP, Some(&msg(1, "storage.keys", json!({}))), Some(1), T),
-        1,
-    );
-    // Over it: answered from the id alone; no message text is needed.
-    err(
-        e.admit(APP, Some(2), T).expect("refused"),
-        2,
-        "RATE_LIMITED",
-    );
+    // The JSON text is made (`Incoming::later`) only for an admitted message.
+    let made = std::cell::Cell::new(0);
+    let text = |id: u64| {
+        made.set(made.get() + 1);
+        Some(msg(id, "storage.keys", json!({})))
+    };
+    let later = |id: u64| Incoming::later(move || text(id));
+    // Under the limit: admitted, read once, served.
+    let effects = e.receive(APP, later(1).with_id_hint(Some(1)), T);
+    ok(sent(APP, effects), 1);
+    assert_eq!(made.get(), 1);
+    // Over it: answered from the id alone; the text is never made.
+    let effects = e.receive(APP, later(2).with_id_hint(Some(2)), T);
+    err(sent(APP, effects), 2, "RATE_LIMITED");
     // Without an id there is nobody to answer.
-    assert_eq!(e.admit(APP, None, T), Some(Outcome::Drop));
+    assert_eq!(sent(APP, e.receive(APP, later(3), T)), Sent::Drop);
     // Unknown or unmounted plugins are dropped.
-    assert_eq!(e.admit("nobody-here", Some(3), T), Some(Outcome::Drop));
+    let effects = e.receive("nobody-here", later(3).with_id_hint(Some(3)), T);
+    assert_eq!(sent("nobody-here", effects), Sent::Drop);
+    assert_eq!(made.get(), 1);
 }
 
 #[test]
@@ -1240,7 +1258,7 @@ fn rate_limited_calls_recover_as_time_passes() {
     // One second later a token is back; suspendAfter 0 never suspends.
     let later = msg(3, "storage.keys", json!({}));
     assert_eq!(
-        ok(e.handle(APP, Some(&later), T + 1000.0), 3),
+        ok(send(&mut e, APP, Some(&later), T + 1000.0), 3),
         Some(json!([]))
     );
     assert_eq!(e.status(APP).unwrap(), &Status::Mounted);
@@ -1339,7 +1357,7 @@ fn subscribers_are_mounted_plugins_holding_events() {
         "events.emit",
         json!({ "name": "saved", "data": { "n": 1 } }),
     ) {
-        Outcome::Emitted { name, data, reply } => {
+        Sent::Emitted { name, data, reply } => {
             assert_eq!((name.as_str(), data), ("saved", json!({ "n": 1 })));
             assert_eq!(
                 parse(&reply),
@@ -1462,10 +1480,7 @@ fn install_failures_have_codes_and_are_recorded() {
         // Not installed: it is not listed, cannot be mounted, and calls are dropped.
         assert!(e.plugin_ids().is_empty(), "{name}");
         assert!(e.set_status(APP, Status::Mounted, T).is_err(), "{name}");
-        assert_eq!(
-            call(&mut e, APP, 1, "storage.keys", json!({})),
-            Outcome::Drop
-        );
+        assert_eq!(call(&mut e, APP, 1, "storage.keys", json!({})), Sent::Drop);
         let last = audit_json(&e).pop().unwrap();
         assert_eq!(
             (
@@ -1573,7 +1588,7 @@ fn every_refusal_is_audited_with_plugin_code_and_deny() {
     ];
     for (text, code) in &table {
         let before = e.audit_log().last().map_or(0, |ev| ev.seq);
-        let o = e.handle(APP, Some(text), T);
+        let o = send(&mut e, APP, Some(text), T);
         let r = reply(o);
         assert_eq!(r["error"]["code"], *code, "{text}");
         let new: Vec<Value> = e
@@ -1587,7 +1602,7 @@ fn every_refusal_is_audited_with_plugin_code_and_deny() {
         assert_eq!(new[0]["decision"], "deny", "{text}");
     }
     // A user's "no" is a refusal too.
-    let Outcome::AskPermission {
+    let Sent::AskPermission {
         call_id,
         permission,
         ..
@@ -1601,7 +1616,7 @@ fn every_refusal_is_audited_with_plugin_code_and_deny() {
     else {
         panic!("expected AskPermission");
     };
-    e.permission_answer(APP, call_id, permission, false, T);
+    permission_reply(&mut e, APP, call_id, permission, false, T);
     let info = e.info(APP).unwrap();
     assert_eq!(info.counts.get("MESSAGE_REJECTED"), Some(&1));
     assert_eq!(info.counts.get("PERMISSION_DENIED"), Some(&3));
@@ -1635,12 +1650,13 @@ fn credentials_in_api_fetch_never_reach_the_audit_log() {
     ];
     for (i, params) in calls.into_iter().enumerate() {
         let o = call(&mut e, APP, i as u64, "api.fetch", params);
-        if let Outcome::Fetch(plan) = o {
+        if let Sent::Fetch(plan) = o {
             assert!(
                 plan.headers.iter().any(|(_, v)| v.contains(secret)),
                 "the request itself keeps it"
             );
-            e.fetch_done(
+            fetch_reply(
+                &mut e,
                 APP,
                 plan.call_id,
                 Err(WardenError::new(ErrorCode::Timeout, "t")),
@@ -1720,7 +1736,7 @@ fn a_rate_limited_oversized_message_is_not_parsed_either() {
         "storage.set",
         json!({ "key": "k", "value": "x".repeat(300) }),
     );
-    assert_eq!(e.handle(APP, Some(&big), T), Outcome::Drop);
+    assert_eq!(send(&mut e, APP, Some(&big), T), Sent::Drop);
     assert_eq!(e.info(APP).unwrap().counts.get("RATE_LIMITED"), Some(&2));
 }
 
@@ -1757,9 +1773,9 @@ fn over_limit_messages_are_answered_with_the_id_the_browser_read() {
         "x".repeat(70 * 1024)
     );
     // Without a hint nothing can be answered (the text is never parsed) ...
-    assert_eq!(e.handle(APP, Some(&huge), T), Outcome::Drop);
+    assert_eq!(send(&mut e, APP, Some(&huge), T), Sent::Drop);
     // ... with the id the browser layer read off the object, the plugin gets its error reply.
-    let Outcome::Reply(reply) = e.handle_with_id_hint(APP, Some(&huge), Some(41), T) else {
+    let Sent::Reply(reply) = send_hinted(&mut e, APP, Some(&huge), Some(41), T) else {
         panic!("expected a reply")
     };
     let reply = parse(&reply);
@@ -1770,7 +1786,7 @@ fn over_limit_messages_are_answered_with_the_id_the_browser_read() {
         "[".repeat(40),
         "]".repeat(40)
     );
-    let Outcome::Reply(reply) = e.handle_with_id_hint(APP, Some(&deep), Some(42), T) else {
+    let Sent::Reply(reply) = send_hinted(&mut e, APP, Some(&deep), Some(42), T) else {
         panic!("expected a reply")
     };
     assert_eq!(parse(&reply)["error"]["code"], json!("MESSAGE_REJECTED"));
@@ -1828,7 +1844,7 @@ fn route_fetch_is_gated_by_the_route_action_and_carries_the_host_secret() {
         "api.fetch",
         json!({ "url": "route:api/patents", "headers": { "X-API-KEY": "mine", "accept": "application/json" } }),
     );
-    let Outcome::Fetch(plan) = o else {
+    let Sent::Fetch(plan) = o else {
         panic!("expected a fetch plan")
     };
     assert_eq!(plan.url, "https://api.acme.example/v1/patents");
@@ -1847,7 +1863,7 @@ fn route_fetch_is_gated_by_the_route_action_and_carries_the_host_secret() {
         body: format!(r#"{{"patents":[],"youSent":"{ROUTE_SECRET}"}}"#),
         url: plan.url.clone(),
     };
-    let r = parse(&e.fetch_done(APP, 2, Ok(answer), T));
+    let r = parse(&fetch_reply(&mut e, APP, 2, Ok(answer), T));
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["value"]["status"], 200);
     assert_eq!(
@@ -1945,7 +1961,7 @@ fn route_fetch_refusals_name_the_path_method_or_key() {
             "api.fetch",
             json!({ "url": "route:api/patents" })
         ),
-        Outcome::Fetch(_)
+        Sent::Fetch(_)
     ));
     assert!(!serde_json::to_string(&e.audit_log())
         .unwrap()
@@ -1971,7 +1987,7 @@ fn binary_placeholders_travel_to_the_plan_and_count_against_the_message_limit() 
         "events.emit",
         json!({ "name": "x", "data": data }),
     ) {
-        Outcome::Emitted { data: got, .. } => assert_eq!(got, data),
+        Sent::Emitted { data: got, .. } => assert_eq!(got, data),
         other => panic!("expected Emitted, found {other:?}"),
     }
     // Text + side-table bytes over the limit: refused, answered with the call's id.
@@ -1991,7 +2007,7 @@ fn binary_placeholders_travel_to_the_plan_and_count_against_the_message_limit() 
     let fits = json!({ "name": "x", "data": bin(0, "Uint8Array", 3900) });
     assert!(matches!(
         call(&mut e, APP, 3, "events.emit", fits),
-        Outcome::Emitted { .. }
+        Sent::Emitted { .. }
     ));
 }
 
@@ -2088,7 +2104,7 @@ fn stored_binary_is_inline_and_read_back_as_stored() {
 fn api_fetch_takes_a_binary_body_and_answers_a_binary_response_as_a_placeholder() {
     let mut e = mounted(json!({}));
     e.grant(APP, "api:write", T).unwrap();
-    let Outcome::Fetch(plan) = call(
+    let Sent::Fetch(plan) = call(
         &mut e,
         APP,
         1,
@@ -2106,7 +2122,7 @@ fn api_fetch_takes_a_binary_body_and_answers_a_binary_response_as_a_placeholder(
         body: String::new(),
         url: API.into(),
     };
-    let r = parse(&e.fetch_done(APP, plan.call_id, Ok(answer), T));
+    let r = parse(&fetch_reply(&mut e, APP, plan.call_id, Ok(answer), T));
     assert_eq!(r["value"]["body"], bin(0, "ArrayBuffer", 3), "{r}");
     // An unknown responseType is a malformed call.
     let error = err(

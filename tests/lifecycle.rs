@@ -4,13 +4,16 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use plugin_warden::core::engine::{
-    Engine, Heartbeat, HostConfig, InstallInput, Outcome, PermissionChange, Status,
+    Completion, Effect, Engine, Heartbeat, HostConfig, InstallInput, PermissionChange, Status,
 };
 use plugin_warden::core::error::ErrorCode;
 use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use plugin_warden::core::update::ChangeKind;
 use serde_json::{json, Value};
+
+mod support;
+use support::{send, Sent};
 
 const T: f64 = 1_000.0;
 const APP: &str = "acme-app";
@@ -49,8 +52,8 @@ fn mount(e: &mut Engine<MemoryBackend>) {
 
 fn call(e: &mut Engine<MemoryBackend>, id: u64, method: &str, params: Value) -> Value {
     let msg = json!({"v": 1, "id": id, "method": method, "params": params}).to_string();
-    match e.handle(APP, Some(&msg), T) {
-        Outcome::Reply(r) => serde_json::from_str(&r).expect("JSON reply"),
+    match send(e, APP, Some(&msg), T) {
+        Sent::Reply(r) => serde_json::from_str(&r).expect("JSON reply"),
         other => panic!("expected a reply, found {other:?}"),
     }
 }
@@ -132,11 +135,11 @@ fn a_user_prompt_grant_is_reported_after_the_answer() {
     let msg = json!({"v": 1, "id": 1, "method": "permissions.request",
                      "params": {"permission": "ui:notify", "reason": "r"}})
     .to_string();
-    let Outcome::AskPermission {
+    let Sent::AskPermission {
         call_id,
         permission,
         ..
-    } = e.handle(APP, Some(&msg), T)
+    } = send(&mut e, APP, Some(&msg), T)
     else {
         panic!("expected AskPermission");
     };
@@ -144,8 +147,19 @@ fn a_user_prompt_grant_is_reported_after_the_answer() {
         e.permission_changes().is_empty(),
         "nothing changed before the answer"
     );
-    e.permission_answer(APP, call_id, permission, true, T);
-    let changes = e.permission_changes();
+    let answer = Completion::Permission {
+        call_id,
+        permission,
+        granted: true,
+    };
+    let changes: Vec<PermissionChange> = e
+        .complete(APP, answer, T)
+        .into_iter()
+        .find_map(|effect| match effect {
+            Effect::PermissionsChanged(changes) => Some(changes),
+            _ => None,
+        })
+        .expect("the answer reports the change");
     assert_eq!(changes.len(), 1);
     assert!(event(&changes[0])["data"]["granted"]
         .as_array()
@@ -333,8 +347,8 @@ fn an_accepted_update_keeps_storage_and_declared_grants_and_records_the_previous
         json!("v1 data")
     );
     assert!(matches!(
-        e.handle(APP, Some(&json!({"v":1,"id":3,"method":"api.fetch","params":{"url":"https://files.acme.example/x","method":"POST"}}).to_string()), T),
-        Outcome::Fetch(_)
+        send(&mut e, APP, Some(&json!({"v":1,"id":3,"method":"api.fetch","params":{"url":"https://files.acme.example/x","method":"POST"}}).to_string()), T),
+        Sent::Fetch(_)
     ));
 }
 

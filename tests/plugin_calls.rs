@@ -2,10 +2,13 @@
 //! callee sees the true caller, the answer goes back to the caller's call, limits apply.
 #![cfg(not(target_arch = "wasm32"))]
 
-use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
 use plugin_warden::core::error::ErrorCode;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
+
+mod support;
+use support::Sent;
 
 const T: f64 = 1_000.0;
 
@@ -51,20 +54,14 @@ fn pair(user: Value) -> Engine<MemoryBackend> {
     e
 }
 
-fn send(
-    e: &mut Engine<MemoryBackend>,
-    from: &str,
-    id: u64,
-    method: &str,
-    params: Value,
-) -> Outcome {
+fn send(e: &mut Engine<MemoryBackend>, from: &str, id: u64, method: &str, params: Value) -> Sent {
     let msg = json!({ "v": 1, "id": id, "method": method, "params": params }).to_string();
-    e.handle(from, Some(&msg), T)
+    support::send(e, from, Some(&msg), T)
 }
 
-fn error_code(o: &Outcome) -> Option<String> {
+fn error_code(o: &Sent) -> Option<String> {
     match o {
-        Outcome::Reply(r) => serde_json::from_str::<Value>(r).ok()?["error"]["code"]
+        Sent::Reply(r) => serde_json::from_str::<Value>(r).ok()?["error"]["code"]
             .as_str()
             .map(str::to_owned),
         _ => None,
@@ -82,7 +79,7 @@ fn a_declared_call_reaches_the_callee_with_the_true_caller_and_the_answer_comes_
         "plugins.call",
         json!({ "plugin": "callee-app", "name": "echo", "args": { "caller": "someone-else", "x": 1 } }),
     );
-    let Outcome::Relay { to, message, reply } = o else {
+    let Sent::Relay { to, message, reply } = o else {
         panic!("expected a relay, found {o:?}")
     };
     assert_eq!(to, "callee-app");
@@ -115,7 +112,7 @@ fn a_declared_call_reaches_the_callee_with_the_true_caller_and_the_answer_comes_
         "plugins.respond",
         json!({ "call": relay, "value": { "echo": 1 } }),
     );
-    let Outcome::Relay { to, message, reply } = o else {
+    let Sent::Relay { to, message, reply } = o else {
         panic!("expected a relay, found {o:?}")
     };
     assert_eq!(to, "caller-app");
@@ -137,7 +134,7 @@ fn a_declared_call_reaches_the_callee_with_the_true_caller_and_the_answer_comes_
     );
     assert_eq!(error_code(&again).as_deref(), Some("NOT_FOUND"));
     // A callee error reaches the caller as an error.
-    let Outcome::Relay { message, .. } = send(
+    let Sent::Relay { message, .. } = send(
         &mut e,
         "caller-app",
         9,
@@ -149,7 +146,7 @@ fn a_declared_call_reaches_the_callee_with_the_true_caller_and_the_answer_comes_
     let relay = serde_json::from_str::<Value>(&message).expect("JSON")["data"]["call"]
         .as_u64()
         .expect("id");
-    let Outcome::Relay { message, .. } = send(
+    let Sent::Relay { message, .. } = send(
         &mut e,
         "callee-app",
         5,
@@ -201,7 +198,7 @@ fn undeclared_targets_names_and_missing_actions_are_refused() {
         "plugins.call",
         json!({ "plugin": "callee-app", "name": "secret", "args": {} }),
     );
-    let Outcome::Reply(r) = &o else {
+    let Sent::Reply(r) = &o else {
         panic!("expected a refusal")
     };
     let r: Value = serde_json::from_str(r).expect("JSON");
@@ -215,7 +212,7 @@ fn undeclared_targets_names_and_missing_actions_are_refused() {
             "plugins.call",
             json!({ "plugin": "callee-app", "name": "secret", "args": {} })
         ),
-        Outcome::Relay { .. }
+        Sent::Relay { .. }
     ));
     // A callee that is not running.
     e.set_status("callee-app", Status::Installed, T)
@@ -250,11 +247,11 @@ fn calls_in_flight_are_limited_and_freed_when_the_callee_goes_away() {
     let p = json!({ "plugin": "callee-app", "name": "echo", "args": 1 });
     assert!(matches!(
         send(&mut e, "caller-app", 1, "plugins.call", p.clone()),
-        Outcome::Relay { .. }
+        Sent::Relay { .. }
     ));
     assert!(matches!(
         send(&mut e, "caller-app", 2, "plugins.call", p.clone()),
-        Outcome::Relay { .. }
+        Sent::Relay { .. }
     ));
     assert_eq!(
         error_code(&send(&mut e, "caller-app", 3, "plugins.call", p.clone())).as_deref(),
@@ -269,7 +266,7 @@ fn calls_in_flight_are_limited_and_freed_when_the_callee_goes_away() {
         .expect("installed");
     assert!(matches!(
         send(&mut e, "caller-app", 4, "plugins.call", p),
-        Outcome::Relay { .. }
+        Sent::Relay { .. }
     ));
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use plugin_warden::core::engine::{Engine, HostConfig, InstallInput};
+use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, InstallNext};
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::integrity::{sri, SriAlgorithm};
 use plugin_warden::core::provenance::{canonical_json, Envelope, ManifestDigest, Provenance};
@@ -46,22 +46,26 @@ fn sign(key: &str, manifest: &Value, code: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(sig)
 }
 
-/// `PluginHost.install` as src/api.rs runs it, with the native verifier for WebCrypto.
+/// `PluginHost.install` as src/api.rs runs it (the core's step machine), with the native
+/// verifier for WebCrypto.
 fn install(
     e: &mut Engine<MemoryBackend>,
     manifest: &Value,
     input: InstallInput,
 ) -> Result<(), WardenError> {
-    let checked = e.check_manifest(&manifest.to_string(), T)?;
-    let provenance = match e.install_signature(&checked, &input)? {
-        None => Provenance::Unsigned,
-        Some(check) => Provenance::Signed(
-            check
-                .verify_with(&NativeVerifier)
-                .map_err(|err| WardenError::from_coded(&err))?,
-        ),
-    };
-    e.finish_install(checked, &input, provenance, T).map(|_| ())
+    let mut step = e.install_begin(&manifest.to_string(), input, T);
+    loop {
+        step = match step.next {
+            InstallNext::Verify(check, token) => {
+                let signed = check
+                    .verify_with(&NativeVerifier)
+                    .map_err(|err| WardenError::from_coded(&err));
+                e.install_continue(token, signed, T)
+            }
+            InstallNext::Done(result) => return result.map(|_| ()),
+            other => panic!("not an install step: {other:?}"),
+        };
+    }
 }
 
 /// `Host::verified_code` then `Engine::mount_code`, as src/web/host.rs runs them.

@@ -2,12 +2,15 @@
 //! and the engine's render outcome, natively. The browser half is tests/e2e/remote-ui.test.mjs.
 #![cfg(not(target_arch = "wasm32"))]
 
-use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::mount::{plan, MountContext, MountOptions, MountPlan, UiMode};
 use plugin_warden::core::provenance::Provenance;
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
+
+mod support;
+use support::{send, Sent};
 
 const T: f64 = 1_000.0;
 
@@ -86,14 +89,14 @@ fn mount(e: &mut Engine<MemoryBackend>, id: &str, ui: Option<UiMode>) {
     e.set_status(id, Status::Mounted, T).unwrap();
 }
 
-fn render(e: &mut Engine<MemoryBackend>, id: &str, html: &str) -> Outcome {
+fn render(e: &mut Engine<MemoryBackend>, id: &str, html: &str) -> Sent {
     let msg = json!({"v": 1, "id": 7, "method": "ui.render", "params": {"html": html}});
-    e.handle(id, Some(&msg.to_string()), T)
+    send(e, id, Some(&msg.to_string()), T)
 }
 
 #[track_caller]
-fn refused(o: Outcome, code: &str) -> Value {
-    let Outcome::Reply(r) = o else {
+fn refused(o: Sent, code: &str) -> Value {
+    let Sent::Reply(r) = o else {
         panic!("expected a reply, found {o:?}")
     };
     let r: Value = serde_json::from_str(&r).unwrap();
@@ -116,7 +119,7 @@ fn render_is_sanitized_with_the_plugins_asset_origins() {
         r#"<form data-action="save" action="https://evil.example/"><input name="q"><button>Go</button></form>"#,
         r#"<script>alert(1)</script>"#,
     );
-    let Outcome::Render { call_id, html } = render(&mut e, "acme-ui", html) else {
+    let Sent::Render { call_id, html } = render(&mut e, "acme-ui", html) else {
         panic!("a render outcome")
     };
     assert_eq!(call_id, 7);
@@ -161,7 +164,7 @@ fn the_ui_ends_with_its_mount() {
     mount(&mut e, "acme-ui", Some(UiMode::Shadow));
     assert!(matches!(
         render(&mut e, "acme-ui", "<b>1</b>"),
-        Outcome::Render { .. }
+        Sent::Render { .. }
     ));
     e.set_status("acme-ui", Status::Installed, T).unwrap();
     // Mounted again as a plain worker: no UI left over from the previous mount.
@@ -208,6 +211,6 @@ fn oversized_markup_is_refused_with_a_code() {
     );
     assert!(matches!(
         render(&mut e, "acme-ui", ""),
-        Outcome::Render { html, .. } if html.is_empty()
+        Sent::Render { html, .. } if html.is_empty()
     ));
 }

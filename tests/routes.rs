@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use plugin_warden::core::engine::{
-    Engine, FetchPlan, FetchResponse, HostConfig, InstallInput, Outcome, Status,
+    Engine, FetchPlan, FetchResponse, HostConfig, InstallInput, Status,
 };
 use plugin_warden::core::error::{Coded, ErrorCode, WardenError};
 use plugin_warden::core::manifest::{Manifest, ManifestOptions};
@@ -17,6 +17,9 @@ use plugin_warden::core::routes::{
 };
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
+
+mod support;
+use support::{fetch_reply, send, Sent};
 
 const T: f64 = 1_000.0;
 const APP: &str = "acme-patents-app";
@@ -105,31 +108,31 @@ fn engine(config: Value) -> Engine<MemoryBackend> {
     e
 }
 
-fn fetch(e: &mut Engine<MemoryBackend>, id: u64, params: Value) -> Outcome {
+fn fetch(e: &mut Engine<MemoryBackend>, id: u64, params: Value) -> Sent {
     let msg = json!({ "v": 1, "id": id, "method": "api.fetch", "params": params }).to_string();
-    e.handle(APP, Some(&msg), T)
+    send(e, APP, Some(&msg), T)
 }
 
 /// Everything the plugin or the host could see of an outcome, as text.
-fn visible(o: &Outcome) -> String {
+fn visible(o: &Sent) -> String {
     match o {
-        Outcome::Reply(r) => r.clone(),
-        Outcome::Fetch(plan) => format!("{plan:?}"),
+        Sent::Reply(r) => r.clone(),
+        Sent::Fetch(plan) => format!("{plan:?}"),
         other => format!("{other:?}"),
     }
 }
 
 #[track_caller]
-fn plan(o: Outcome) -> FetchPlan {
+fn plan(o: Sent) -> FetchPlan {
     match o {
-        Outcome::Fetch(p) => p,
+        Sent::Fetch(p) => p,
         other => panic!("expected a fetch plan, found {}", visible(&other)),
     }
 }
 
 #[track_caller]
-fn error(o: &Outcome, id: u64, code: &str) -> Value {
-    let Outcome::Reply(text) = o else {
+fn error(o: &Sent, id: u64, code: &str) -> Value {
+    let Sent::Reply(text) = o else {
         panic!("expected a reply, found {}", visible(o));
     };
     let r: Value = serde_json::from_str(text).unwrap();
@@ -462,7 +465,13 @@ fn a_user_with_the_action_gets_a_plan_with_the_secret_headers() {
         "the plugin's x-api-key is replaced by the route's"
     );
     // The answer reaches the plugin; the call is audited with the route, without secrets.
-    let reply = e.fetch_done(APP, 1, Ok(response(&p.url, r#"{"patents":[1,2]}"#)), T);
+    let reply = fetch_reply(
+        &mut e,
+        APP,
+        1,
+        Ok(response(&p.url, r#"{"patents":[1,2]}"#)),
+        T,
+    );
     let r: Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["value"]["status"], 200);
@@ -498,7 +507,7 @@ fn a_user_without_the_action_gets_permission_denied_naming_it() {
         e.set_user(json!({ "permissions": [READ] })).unwrap();
         assert!(matches!(
             fetch(&mut e, 8, json!({ "url": "route:api/patents" })),
-            Outcome::Fetch(_)
+            Sent::Fetch(_)
         ));
         assert_no_secret(&audit_text(&e));
     }
@@ -513,7 +522,7 @@ fn a_user_without_the_action_gets_permission_denied_naming_it() {
     e.set_user(json!({ "role": "Editor" })).unwrap();
     assert!(matches!(
         fetch(&mut e, 2, json!({ "url": "route:api/editors" })),
-        Outcome::Fetch(_)
+        Sent::Fetch(_)
     ));
     // The engine's gate agrees with canAccessRoute.
     for (path, method) in [
@@ -530,9 +539,15 @@ fn a_user_without_the_action_gets_permission_denied_naming_it() {
                 100,
                 json!({ "url": format!("route:{path}"), "method": method }),
             );
-            let planned = matches!(o, Outcome::Fetch(_));
+            let planned = matches!(o, Sent::Fetch(_));
             if planned {
-                e.fetch_done(APP, 100, Err(WardenError::new(ErrorCode::Timeout, "t")), T);
+                fetch_reply(
+                    &mut e,
+                    APP,
+                    100,
+                    Err(WardenError::new(ErrorCode::Timeout, "t")),
+                    T,
+                );
             }
             assert_eq!(planned, can, "{path} {method} {user}");
         }
@@ -682,12 +697,12 @@ fn the_route_url_is_not_an_allowlist_grant_and_its_answer_must_come_from_its_ori
     // Through the route, the answer from the route's origin is accepted without the allowlist…
     let p = plan(fetch(&mut e, 2, json!({ "url": "route:api/patents" })));
     let ok: Value =
-        serde_json::from_str(&e.fetch_done(APP, 2, Ok(response(&p.url, "[]")), T)).unwrap();
+        serde_json::from_str(&fetch_reply(&mut e, APP, 2, Ok(response(&p.url, "[]")), T)).unwrap();
     assert_eq!(ok["ok"], true, "{ok}");
     // …and one from any other origin is refused without quoting the URL.
     let p = plan(fetch(&mut e, 3, json!({ "url": "route:api/patents" })));
     let escaped = format!("https://evil.example/steal?key={SECRET}");
-    let r = e.fetch_done(APP, p.call_id, Ok(response(&escaped, "[]")), T);
+    let r = fetch_reply(&mut e, APP, p.call_id, Ok(response(&escaped, "[]")), T);
     let r: Value = serde_json::from_str(&r).unwrap();
     assert_eq!(r["error"]["code"], "NETWORK_DENIED", "{r}");
     assert!(
@@ -705,8 +720,14 @@ fn the_route_url_is_not_an_allowlist_grant_and_its_answer_must_come_from_its_ori
         3,
         json!({ "url": "https://other.acme.example/x" }),
     ));
-    let r: Value =
-        serde_json::from_str(&e.fetch_done(APP, p.call_id, Ok(response(&p.url, "{}")), T)).unwrap();
+    let r: Value = serde_json::from_str(&fetch_reply(
+        &mut e,
+        APP,
+        p.call_id,
+        Ok(response(&p.url, "{}")),
+        T,
+    ))
+    .unwrap();
     assert_eq!(r["ok"], true, "{r}");
     assert_no_secret(&audit_text(&e));
 }
@@ -725,10 +746,10 @@ fn a_call_id_in_flight_for_a_route_cannot_be_reused() {
         5,
         "MESSAGE_REJECTED",
     );
-    e.fetch_done(APP, p.call_id, Ok(response(&p.url, "")), T);
+    fetch_reply(&mut e, APP, p.call_id, Ok(response(&p.url, "")), T);
     assert!(matches!(
         fetch(&mut e, 5, json!({ "url": "route:api/patents" })),
-        Outcome::Fetch(_)
+        Sent::Fetch(_)
     ));
 }
 
@@ -746,7 +767,7 @@ fn no_secret_reaches_the_plugin_through_errors_echoes_or_the_audit_log() {
         ),
     );
     assert!(fail.message.contains(SECRET));
-    let r = e.fetch_done(APP, 1, Err(fail), T);
+    let r = fetch_reply(&mut e, APP, 1, Err(fail), T);
     let v: Value = serde_json::from_str(&r).unwrap();
     assert_eq!(v["error"]["code"], "NETWORK_DENIED");
     assert!(
@@ -768,7 +789,7 @@ fn no_secret_reaches_the_plugin_through_errors_echoes_or_the_audit_log() {
     resp.headers.push(("x-echo-key".into(), SECRET.into()));
     resp.headers
         .push(("content-language".into(), format!("en-{TOKEN}")));
-    let r = e.fetch_done(APP, 2, Ok(resp), T);
+    let r = fetch_reply(&mut e, APP, 2, Ok(resp), T);
     let v: Value = serde_json::from_str(&r).unwrap();
     assert_eq!(v["ok"], true, "{v}");
     assert!(
@@ -797,7 +818,7 @@ fn no_secret_reaches_the_plugin_through_errors_echoes_or_the_audit_log() {
         (9, "permissions.has", json!({ "permission": READ })),
     ] {
         let msg = json!({ "v": 1, "id": id, "method": method, "params": params }).to_string();
-        replies.push(visible(&e.handle(APP, Some(&msg), T)));
+        replies.push(visible(&send(&mut e, APP, Some(&msg), T)));
     }
     for r in &replies {
         assert_no_secret(r);
@@ -844,7 +865,7 @@ fn route_config_set_later_applies_to_the_next_request_and_its_secrets_stay_redac
     )
     .unwrap();
     let fail = WardenError::new(ErrorCode::Timeout, format!("old {SECRET} new new-key-123"));
-    let r = e.fetch_done(APP, 2, Err(fail), T);
+    let r = fetch_reply(&mut e, APP, 2, Err(fail), T);
     assert_no_secret(&r);
     assert!(!r.contains("new-key-123"), "{r}");
     assert_no_secret(&audit_text(&e));

@@ -7,6 +7,8 @@ use plugin_warden::core::storage::{
 };
 use serde_json::{json, Value};
 
+mod support;
+
 fn store() -> NamespacedStore<MemoryBackend> {
     NamespacedStore::new(MemoryBackend::new(), StorageLimits::default())
 }
@@ -841,10 +843,11 @@ mod deferred_tests {
 
 /// The engine's side of the seam: with `storage: 'indexeddb'` (or `encrypt: true`) storage
 /// calls become plans, every check that needs no stored state is made first (permission, key,
-/// value size), and `storage_done` answers the call.
+/// value size), and `Engine::complete` answers the call.
 #[test]
 fn the_engine_plans_storage_calls_for_asynchronous_backends() {
-    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Outcome, Status};
+    use crate::support::{send, storage_reply, Sent};
+    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
     use plugin_warden::core::storage::deferred::StoragePlan;
 
     use plugin_warden::core::storage::INDEXEDDB_QUOTA_BYTES;
@@ -871,12 +874,13 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
             json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
         };
         let mut db = deferred_double::Db::default();
-        let outcome = e.handle(
+        let outcome = send(
+            &mut e,
             "app",
             Some(&msg(1, "storage.set", json!({"key": "k", "value": [1]}))),
             0.0,
         );
-        let Outcome::Storage { call_id, plan } = outcome else {
+        let Sent::Storage { call_id, plan } = outcome else {
             panic!("a plan, found {outcome:?}");
         };
         assert_eq!(call_id, 1);
@@ -886,38 +890,55 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
         };
         // IndexedDB's default quota is larger; the others keep 1 MiB.
         assert_eq!(set.quota, quota);
-        let reply: Value =
-            serde_json::from_str(&e.storage_done(call_id, db.run(&plan).map(Some))).unwrap();
+        let reply: Value = serde_json::from_str(&storage_reply(
+            &mut e,
+            "app",
+            call_id,
+            db.run(&plan).map(Some),
+            0.0,
+        ))
+        .unwrap();
         assert_eq!(reply["ok"], true, "{reply}");
-        let Outcome::Storage { call_id, plan } = e.handle(
+        let Sent::Storage { call_id, plan } = send(
+            &mut e,
             "app",
             Some(&msg(2, "storage.get", json!({"key": "k"}))),
             0.0,
         ) else {
             panic!("a plan");
         };
-        let reply: Value =
-            serde_json::from_str(&e.storage_done(call_id, db.run(&plan).map(Some))).unwrap();
+        let reply: Value = serde_json::from_str(&storage_reply(
+            &mut e,
+            "app",
+            call_id,
+            db.run(&plan).map(Some),
+            0.0,
+        ))
+        .unwrap();
         assert_eq!(reply["value"], json!([1]), "{reply}");
         // A missing key answers no value (`undefined` in the plugin), as the synchronous
         // backends do; a stored null stays null.
-        let reply: Value = serde_json::from_str(&e.storage_done(9, Ok(None))).unwrap();
+        let reply: Value =
+            serde_json::from_str(&storage_reply(&mut e, "app", 9, Ok(None), 0.0)).unwrap();
         assert_eq!(reply, json!({"v": 1, "id": 9, "ok": true}), "{reply}");
-        let reply: Value = serde_json::from_str(&e.storage_done(9, Ok(Some(Value::Null)))).unwrap();
+        let reply: Value =
+            serde_json::from_str(&storage_reply(&mut e, "app", 9, Ok(Some(Value::Null)), 0.0))
+                .unwrap();
         assert_eq!(reply["value"], Value::Null, "{reply}");
         assert!(reply.as_object().unwrap().contains_key("value"), "{reply}");
         // A coded error from the executor reaches the plugin with its code.
         let tampered = Err(StorageError::Tampered {
             reason: "tag".into(),
         });
-        let reply: Value = serde_json::from_str(&e.storage_done(3, tampered)).unwrap();
+        let reply: Value =
+            serde_json::from_str(&storage_reply(&mut e, "app", 3, tampered, 0.0)).unwrap();
         assert_eq!(reply["error"]["code"], "INTEGRITY_MISMATCH", "{reply}");
         // Checks that need no stored state answer at once, without a plan.
         for (plugin, params, code) in [
             ("app", json!({"key": ""}), "MESSAGE_REJECTED"),
             ("nostore", json!({"key": "k"}), "PERMISSION_DENIED"),
         ] {
-            let Outcome::Reply(r) = e.handle(plugin, Some(&msg(4, "storage.get", params)), 0.0)
+            let Sent::Reply(r) = send(&mut e, plugin, Some(&msg(4, "storage.get", params)), 0.0)
             else {
                 panic!("an immediate reply");
             };

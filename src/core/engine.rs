@@ -7,10 +7,11 @@
 //! rate limits, permissions, storage namespacing, network allowlist, RBAC — is made here and
 //! tested natively.
 //!
-//! Submodules by job: `config` (host options), `install` (install and update), `lifecycle`
-//! (status, liveness, grants), `calls` (serving one call: [`Engine::handle`] and the answers
-//! to planned work), `receive` (the entries, effects and mount registry), `host_csp` (the host
-//! page's CSP).
+//! Submodules by job: `config` (host options), `install` (install and update checks), `steps`
+//! (install and update as step machines: [`Engine::install_begin`], [`Engine::update_begin`]),
+//! `lifecycle` (status, liveness, grants), `calls` (serving one call, and the answers to planned
+//! work, behind [`Engine::receive`] and [`Engine::complete`]), `receive` (the entries, effects
+//! and mount registry), `host_csp` (the host page's CSP).
 //!
 //! `api.fetch` with `url` = `route:<path>` calls a manifest route (Grafana-style proxied
 //! routes, with host-held values and secrets filled in): see [`super::routes`] for the wire
@@ -57,12 +58,15 @@ mod host_csp;
 mod install;
 mod lifecycle;
 mod receive;
+mod steps;
 
-pub use calls::{FetchPlan, FetchResponse, Outcome};
+use calls::Outcome;
+pub use calls::{FetchPlan, FetchResponse};
 pub use config::{BundlePolicy, Dangerous, HostConfig, HostLimits};
 pub use host_csp::{host_csp, host_csp_header};
 use receive::MountRecord;
 pub use receive::{Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob};
+pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -707,10 +711,10 @@ impl<B: StorageBackend> Engine<B> {
         self.plugins.keys().cloned().collect()
     }
 
-    /// The reply to an [`Outcome::Storage`] plan the browser performed: the value read (`None`
-    /// for a missing key: no value), or the coded error (`QUOTA_EXCEEDED`,
-    /// `INTEGRITY_MISMATCH`, …).
-    pub fn storage_done(
+    /// The reply to an [`Effect::Storage`] plan the browser performed ([`Engine::complete`]
+    /// with [`Completion::Storage`]): the value read (`None` for a missing key: no value), or
+    /// the coded error (`QUOTA_EXCEEDED`, `INTEGRITY_MISMATCH`, …).
+    fn storage_done(
         &mut self,
         call_id: u64,
         result: Result<Option<Value>, super::storage::StorageError>,

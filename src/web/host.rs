@@ -103,7 +103,7 @@ impl Host {
         let encrypt = config.encrypt.unwrap_or(false);
         let backend: Box<dyn StorageBackend> = match config.storage.as_deref().unwrap_or("local") {
             "memory" => Box::new(MemoryBackend::new()),
-            // Plugin calls become `Outcome::Storage` plans performed on IndexedDB; the
+            // Plugin calls become `Effect::Storage` plans performed on IndexedDB; the
             // engine's synchronous store stays empty.
             "indexeddb" => {
                 super::storage::indexeddb_available(encrypt)

@@ -3,19 +3,17 @@
 
 use super::*;
 
-/// What serving one message came to ([`Engine::handle`]); [`Engine::receive`] turns it into
-/// the [`Effect`]s the browser layer carries out.
+/// What serving one message came to, inside [`Engine::receive`], which turns it into the
+/// [`Effect`]s the browser layer carries out.
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// Post this reply on the plugin's port.
     Reply(String),
     /// Nothing can be answered (no call id could be read); already audited.
     Drop,
-    /// Perform this request, then call [`Engine::fetch_done`].
+    /// Perform this request ([`Effect::Fetch`]), answered by [`Engine::fetch_done`].
     Fetch(FetchPlan),
-    /// Ask the user (through the host's `onPermissionRequest`), then call
-    /// [`Engine::permission_answer`].
+    /// Ask the user ([`Effect::AskPermission`]), answered by [`Engine::permission_answer`].
     AskPermission {
         /// The call to answer.
         call_id: u64,
@@ -68,8 +66,8 @@ pub enum Outcome {
         reply: String,
     },
     /// Perform this storage plan on the asynchronous backend (`storage: 'indexeddb'` or
-    /// `encrypt: true`), then
-    /// post [`Engine::storage_done`]'s reply (see [`crate::core::storage::deferred`]).
+    /// `encrypt: true`) ([`Effect::Storage`], see [`crate::core::storage::deferred`]),
+    /// answered by [`Engine::storage_done`].
     Storage {
         /// The call to answer.
         call_id: u64,
@@ -215,40 +213,11 @@ fn fetch_target(
 impl<B: StorageBackend> Engine<B> {
     // ----- calls --------------------------------------------------------------------------
 
-    /// The decision step of [`Engine::receive`] (which the browser layer calls): one message's
-    /// [`Outcome`], without the pong check and the effects. `message` is its JSON text (`None` when it
-    /// could not be serialized). Parse with limits, rate-limit, decide, then serve.
-    pub fn handle(&mut self, id: &str, message: Option<&str>, now_ms: f64) -> Outcome {
-        self.handle_with_id_hint(id, message, None, now_ms)
-    }
-
-    /// [`Engine::handle`], with the call id as the browser layer read it off the received
-    /// object (without parsing the message): a message refused before its id could be parsed
-    /// (too large, too deep) is still answered, so the plugin gets `MESSAGE_REJECTED` rather
-    /// than a timeout (DESIGN.md §7: a plugin over a limit gets an error reply).
-    pub fn handle_with_id_hint(
-        &mut self,
-        id: &str,
-        message: Option<&str>,
-        id_hint: Option<u64>,
-        now_ms: f64,
-    ) -> Outcome {
-        let max_bytes = self.limits.max_message_bytes;
-        if let Some(refused) = self.admit_with(
-            id,
-            || id_hint.or_else(|| message.and_then(|m| peek_id(m, max_bytes))),
-            now_ms,
-        ) {
-            return refused;
-        }
-        self.handle_admitted(id, message, id_hint, now_ms)
-    }
-
-    /// The rate limiter alone: `None` when the call may go on to [`Engine::handle_admitted`],
-    /// else what to do with it (a `RATE_LIMITED` reply to `id_hint`, a suspension, or nothing
-    /// for a plugin that is not mounted). [`Engine::receive`] runs it before the parse, so a
-    /// flood's refused messages are never parsed.
-    pub fn admit(&mut self, id: &str, id_hint: Option<u64>, now_ms: f64) -> Option<Outcome> {
+    /// The rate limiter, the first step of [`Engine::receive`]: `None` when the call may go on
+    /// to [`Engine::handle_admitted`], else what to do with it (a `RATE_LIMITED` reply to
+    /// `id_hint`, a suspension, or nothing for a plugin that is not mounted). It runs before
+    /// the parse, so a flood's refused messages are never parsed.
+    pub(super) fn admit(&mut self, id: &str, id_hint: Option<u64>, now_ms: f64) -> Option<Outcome> {
         self.admit_with(id, || id_hint, now_ms)
     }
 
@@ -312,9 +281,12 @@ impl<B: StorageBackend> Engine<B> {
         Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
     }
 
-    /// [`Engine::handle_with_id_hint`] after [`Engine::admit`] let the call through: parse with
-    /// limits, decide, serve. Calling it without `admit` skips the rate limiter.
-    pub fn handle_admitted(
+    /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: parse with
+    /// limits, decide, serve. `message` is its JSON text (`None` when it could not be
+    /// serialized); `id_hint` the call id read off the received object, so a message refused
+    /// before its id could be parsed (too large, too deep) is still answered `MESSAGE_REJECTED`
+    /// rather than left to time out (DESIGN.md §7).
+    pub(super) fn handle_admitted(
         &mut self,
         id: &str,
         message: Option<&str>,
@@ -808,7 +780,7 @@ impl<B: StorageBackend> Engine<B> {
     }
 
     /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.
-    pub fn permission_answer(
+    pub(super) fn permission_answer(
         &mut self,
         id: &str,
         call_id: u64,
@@ -855,7 +827,7 @@ impl<B: StorageBackend> Engine<B> {
     /// Every route secret the host holds is scrubbed from the reply (error message, header
     /// values and body), so neither an error that quotes the URL nor an upstream that echoes
     /// a header hands a secret to the plugin.
-    pub fn fetch_done(
+    pub(super) fn fetch_done(
         &mut self,
         id: &str,
         call_id: u64,

@@ -70,10 +70,10 @@ pub struct HostConfig {
     /// The current user (`{ role, roles, permissions }`).
     pub user: Option<Value>,
     /// `"local"` (default), `"session"`, `"memory"` or `"indexeddb"` (asynchronous: storage
-    /// calls become [`Outcome::Storage`] plans).
+    /// calls become [`Effect::Storage`] plans).
     pub storage: Option<String>,
     /// Seal plugin values with AES-GCM under a per-plugin key (browser layer; any persistent
-    /// `storage`): storage calls become [`Outcome::Storage`] plans.
+    /// `storage`): storage calls become [`Effect::Storage`] plans.
     pub encrypt: Option<bool>,
     /// The Trusted Types policy name (default `plugin-warden`): read by the browser layer.
     pub trusted_types_policy: Option<String>,

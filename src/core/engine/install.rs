@@ -43,7 +43,8 @@ impl<B: StorageBackend> Engine<B> {
     /// First install step: the `allowPlugins` check (on the id alone), then parse and
     /// validate the manifest (`INVALID_MANIFEST` lists every problem). Then
     /// [`Engine::install_signature`] says which signature the adapter must verify, and
-    /// [`Engine::finish_install`] does the rest.
+    /// [`Engine::finish_install`] does the rest. [`Engine::install_begin`] runs these steps in
+    /// order (the browser layer's entry).
     ///
     /// # Errors
     /// `PERMISSION_DENIED` for an id outside `allowPlugins` (and `INVALID_MANIFEST` when there
@@ -366,7 +367,8 @@ impl<B: StorageBackend> Engine<B> {
     /// First update step: parse the new manifest of installed plugin `id` and check that its
     /// version increases. Then [`Engine::install_signature`] says which signature the adapter
     /// must verify before [`Engine::prepare_update`]. A refusal is audited (kind `update`,
-    /// deny).
+    /// deny). [`Engine::update_begin`] runs the update's steps in order (the browser layer's
+    /// entry).
     ///
     /// # Errors
     /// `NOT_FOUND` for an id that is not installed; `INVALID_MANIFEST`; `INCOMPATIBLE` for the

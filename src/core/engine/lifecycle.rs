@@ -352,7 +352,7 @@ impl<B: StorageBackend> Engine<B> {
     /// The `permissions.changed` events owed to mounted plugins: each one whose
     /// [`PermissionView`] differs from what it was last told, which becomes what it was told.
     /// [`Engine::grant`], [`Engine::revoke`] and [`Engine::set_user`] answer these themselves;
-    /// call this after [`Engine::permission_answer`].
+    /// [`Engine::complete`] answers them after the user's answer to a permission request.
     pub fn permission_changes(&mut self) -> Vec<PermissionChange> {
         let rbac = &self.rbac;
         let mut out = Vec::new();

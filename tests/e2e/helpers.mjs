@@ -27,7 +27,7 @@ function portFree(port) {
  * startServers (e.g. `api`, a handler of the test's own API on the API origin). `browser: false`
  * starts no browser (tests that drive one through a child process).
  */
-export async function startEnv(basePort, { browser: withBrowser = true, ...serverOptions } = {}) {
+export async function startEnv(basePort, { browser = true, ...serverOptions } = {}) {
   let servers = null;
   let lastError = null;
   for (let port = basePort; port < basePort + 40 && !servers; port += 2) {
@@ -39,6 +39,14 @@ export async function startEnv(basePort, { browser: withBrowser = true, ...serve
     }
   }
   if (!servers) throw new Error(`no free port pair from ${basePort}: ${lastError}`);
+  return envWith(servers, { browser });
+}
+
+/**
+ * An environment of already started `servers` (anything with `hostOrigin` and `close()`, e.g.
+ * docs-examples-lib.mjs's startSites) and a browser: { servers, browser, close() }.
+ */
+export async function envWith(servers, { browser: withBrowser = true } = {}) {
   const browser = withBrowser ? await launch().catch(async (e) => { await servers.close(); throw e; }) : null;
   return {
     servers,
@@ -48,6 +56,16 @@ export async function startEnv(basePort, { browser: withBrowser = true, ...serve
       await servers.close();
     },
   };
+}
+
+/** The first of `n` consecutive free loopback ports from `basePort` (scanning 40 ports). */
+export async function freePorts(basePort, n) {
+  for (let port = basePort; port < basePort + 40; port += n) {
+    let free = true;
+    for (let i = 0; i < n && free; i++) free = await portFree(port + i);
+    if (free) return port;
+  }
+  throw new Error(`no ${n} free consecutive ports from ${basePort}`);
 }
 
 /**

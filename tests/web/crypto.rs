@@ -9,39 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-#[wasm_bindgen(inline_js = r#"
-const ALGS = {
-  ecdsa: { gen: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } },
-  rsa: {
-    gen: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-    sign: { name: 'RSASSA-PKCS1-v1_5' },
-  },
-};
-const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
-const enc = new TextEncoder();
-// The signed envelope (format v1), computed here independently of the SDK: the manifest's
-// canonical JSON (members sorted by UTF-16 code units), SHA-256 of it and of the code.
-function canonical(v) {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
-  return JSON.stringify(v);
-}
-const hex = async (bytes) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
-async function envelope(manifestText, code) {
-  return enc.encode('plugin-warden/signature/v1\n'
-    + `manifest-sha256 ${await hex(enc.encode(canonical(JSON.parse(manifestText))))}\n`
-    + `code-sha256 ${await hex(enc.encode(code))}\n`);
-}
-// A fresh key pair of `kind`: { sign(bytes) -> base64, spki (base64), jwk }.
-export async function keyPair(kind) {
-  const pair = await crypto.subtle.generateKey(ALGS[kind].gen, true, ['sign', 'verify']);
-  return {
-    spki: b64(await crypto.subtle.exportKey('spki', pair.publicKey)),
-    jwk: await crypto.subtle.exportKey('jwk', pair.publicKey),
-    sign: async (manifestText, code) => b64(await crypto.subtle.sign(ALGS[kind].sign, pair.privateKey, await envelope(manifestText, code))),
-  };
-}
-"#)]
+#[wasm_bindgen(module = "/tests/web/support.js")]
 extern "C" {
     type KeyPair;
     #[wasm_bindgen(js_name = keyPair)]

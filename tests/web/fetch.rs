@@ -10,6 +10,7 @@ use wasm_bindgen_test::*;
 /// A host allowing loopback http, with `limits`, and a plugin allowed `network` (plus the
 /// page's own origin).
 async fn fetcher(id: &str, limits: &str, network: &[&str]) -> (PluginHost, MiniPlugin) {
+    restore_fetch();
     let options = json(&format!(
         r#"{{"dangerous":{{"allowLoopbackHttp":true}},"limits":{limits}}}"#
     ));
@@ -115,6 +116,16 @@ async fn a_response_over_the_limit_is_refused_declared_or_streamed() {
         "QUOTA_EXCEEDED",
         "{}",
         stringify(&reply)
+    );
+    // Cut off at the host's limit, not at some later one.
+    let message = get(&get(&reply, "error"), "message")
+        .as_string()
+        .unwrap_or_default();
+    assert!(message.contains("exceeded 64 bytes"), "{message}");
+    let read = stub.0.bytes();
+    assert!(
+        read <= 8 * 1024,
+        "{read} bytes read of an answer limited to 64"
     );
     assert_eq!(stub.0.calls(), 1, "a too-large answer was retried");
     host.destroy();

@@ -7,93 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Element;
 
-#[wasm_bindgen(inline_js = r#"
-// A first-party plugin as bare protocol: the `render` callback of a shadow mount gets the raw
-// MessagePort and welcome (no client SDK), and `call` sends `{v:1,id,method,params}` on it and
-// resolves with the host's raw reply. Events the host posts are kept in `events`; the heartbeat
-// is answered.
-export function miniPlugin() {
-  const p = { port: null, welcome: null, root: null, events: [], waiting: new Map(), next: 1 };
-  p.render = (root, port, welcome) => {
-    p.root = root;
-    p.port = port;
-    p.welcome = welcome;
-    port.onmessage = (e) => {
-      const d = e.data;
-      if (!d || typeof d !== 'object') return;
-      if ('event' in d) {
-        if (d.event === 'ping') {
-          port.postMessage({ v: 1, event: 'pong', data: { seq: d.data && d.data.seq } });
-          return;
-        }
-        p.events.push({ name: d.event, data: d.data });
-        return;
-      }
-      const w = p.waiting.get(d.id);
-      if (w) { p.waiting.delete(d.id); w(d); }
-    };
-    port.start();
-  };
-  // A call the host never answers resolves with `{ noReply: true }` after 5 s (a test fails
-  // on it instead of hanging).
-  p.call = (method, params) => new Promise((resolve) => {
-    const id = p.next++;
-    p.waiting.set(id, resolve);
-    setTimeout(() => { if (p.waiting.delete(id)) resolve({ v: 1, id, noReply: true }); }, 5000);
-    p.port.postMessage({ v: 1, id, method, params });
-  });
-  return p;
-}
-
-// Host options (JSON-like `base`) with every callback recording what it was given.
-// onPermissionRequest answers from `answers[permission]` (default: no).
-export function recorder(base, answers) {
-  const r = { notes: [], events: [], asks: [], audits: [] };
-  r.options = {
-    ...base,
-    onNotify: (n) => r.notes.push(n),
-    onEvent: (e) => r.events.push(e),
-    onAudit: (a) => r.audits.push(a),
-    onPermissionRequest: (q) => { r.asks.push(q); return Promise.resolve(answers ? answers[q.permission] === true : false); },
-  };
-  return r;
-}
-
-// The next window message whose data has `pwTest === tag` (hand-rolled srcdoc plugins report
-// here; the host counts such messages as ignored), or `{ pwTest: tag, timedOut: true }` after 5 s.
-export function nextTestMessage(tag) {
-  return new Promise((resolve) => {
-    const on = (e) => {
-      if (e.data && e.data.pwTest === tag) { removeEventListener('message', on); resolve(e.data); }
-    };
-    addEventListener('message', on);
-    setTimeout(() => { removeEventListener('message', on); resolve({ pwTest: tag, timedOut: true }); }, 5000);
-  });
-}
-
-// Replace `fetch` for a while: 'count' passes through, counting; 'hang' never answers (until
-// aborted, as a real fetch does); 'endless' answers 200 with a body that never ends and no
-// Content-Length. `restore()` puts the real one back.
-export function stubFetch(mode) {
-  const real = globalThis.fetch;
-  const s = { calls: 0, urls: [], restore() { globalThis.fetch = real; } };
-  globalThis.fetch = (url, init) => {
-    s.calls++;
-    s.urls.push(String(url));
-    if (mode === 'hang') {
-      return new Promise((_, reject) => {
-        init.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-      });
-    }
-    if (mode === 'endless') {
-      const body = new ReadableStream({ pull(c) { c.enqueue(new Uint8Array(1024).fill(65)); } });
-      return Promise.resolve(new Response(body, { status: 200 }));
-    }
-    return real(url, init);
-  };
-  return s;
-}
-"#)]
+#[wasm_bindgen(module = "/tests/web/support.js")]
 extern "C" {
     pub type MiniPlugin;
     #[wasm_bindgen(js_name = miniPlugin)]
@@ -125,6 +39,9 @@ extern "C" {
     #[wasm_bindgen(js_name = nextTestMessage)]
     pub fn next_test_message(tag: &str) -> Promise;
 
+    #[wasm_bindgen(js_name = restoreFetch)]
+    pub fn restore_fetch();
+
     pub type FetchStub;
     #[wasm_bindgen(js_name = stubFetch)]
     pub fn stub_fetch(mode: &str) -> FetchStub;
@@ -132,6 +49,8 @@ extern "C" {
     pub fn calls(this: &FetchStub) -> u32;
     #[wasm_bindgen(method, getter)]
     pub fn urls(this: &FetchStub) -> Array;
+    #[wasm_bindgen(method, getter)]
+    pub fn bytes(this: &FetchStub) -> u32;
     #[wasm_bindgen(method)]
     pub fn restore(this: &FetchStub);
 }

@@ -13,19 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-#[wasm_bindgen(inline_js = r#"
-export function isTrustedHTML(v) { return !!(globalThis.trustedTypes && trustedTypes.isHTML(v)); }
-export function limitPolicyNames(names) {
-  const meta = document.createElement('meta');
-  meta.httpEquiv = 'Content-Security-Policy';
-  meta.content = `trusted-types ${names}`;
-  document.head.append(meta);
-}
-export function pageMakesPolicy(name) {
-  try { trustedTypes.createPolicy(name, { createHTML: (s) => s }); return 'created'; } catch (e) { return e.name; }
-}
-export function innerHTML(root) { return root.innerHTML; }
-"#)]
+#[wasm_bindgen(module = "/tests/web/support.js")]
 extern "C" {
     #[wasm_bindgen(js_name = isTrustedHTML)]
     fn is_trusted_html(v: &JsValue) -> bool;

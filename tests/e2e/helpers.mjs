@@ -119,7 +119,7 @@ export async function waitReady(page, { timeout = 30_000 } = {}) {
 }
 
 /**
- * Open `path` (relative to the host origin, e.g. `dialog.html?x=1`) in a fresh context (or in
+ * Open `path` (relative to the host origin, e.g. `dialog.html?x=1`, or a whole URL) in a fresh context (or in
  * `context`), with `seen` = watch(page) (CSP / Trusted Types violations, console errors, page
  * errors of every frame); wait for the page's harness to be ready unless `ready: false`.
  * `beforeGoto(page)` runs first (e.g. page.route). Answers { page, seen, response, context, close() }.
@@ -129,7 +129,7 @@ export async function openPage(env, path, { context, ready = true, origin = env.
   const page = await ctx.newPage();
   const seen = watch(page);
   if (beforeGoto) await beforeGoto(page);
-  const response = await page.goto(`${origin}/${path.replace(/^\//, '')}`);
+  const response = await page.goto(/^https?:/.test(path) ? path : `${origin}/${path.replace(/^\//, '')}`);
   if (ready) await waitReady(page);
   return {
     page,

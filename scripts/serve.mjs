@@ -377,7 +377,9 @@ function closeServer(s) {
  * any free port. Paths under `/sink/` on the host and plugin origins answer like the unrelated
  * origin does (sinkResponse), so a request that reaches them is never refused by their answer.
  */
-export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1, unrelatedPort = 0 } = {}) {
+// `api`: a request handler `(req, res, { hostOrigin })` that takes the test API's place on
+// apiPort (a test that needs an API of its own behind the host's connect-src).
+export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1, unrelatedPort = 0, api } = {}) {
   await loadSdk();
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
   const pluginOrigin = `http://localhost:${pluginPort}`;
@@ -423,7 +425,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
           ? { 'allow-csp-from': '*' } : {}),
       }),
     }));
-    started.push(await serveApi(apiPort, hostOrigin, apiRequests));
+    started.push(api ? await listen(createServer((req, res) => api(req, res, { hostOrigin })), apiPort) : await serveApi(apiPort, hostOrigin, apiRequests));
     const unrelated = await serveUnrelated(unrelatedPort, logs.unrelated);
     started.push(unrelated);
     unrelatedPort = unrelated.address().port;

@@ -1,5 +1,25 @@
-//! Browser tests (wasm-bindgen-test in headless Chromium) for the facade and the bridge.
+//! Browser tests (wasm-bindgen-test in headless Chromium) for the facade, the bridge and every
+//! `src/web` adapter. The adapter tests live in tests/web/ (modules of this one test target, so
+//! `wasm-pack test --headless --chrome -- --test web` runs them all).
 #![cfg(target_arch = "wasm32")]
+
+#[path = "web/support.rs"]
+mod support;
+
+#[path = "web/crypto.rs"]
+mod crypto;
+#[path = "web/fetch.rs"]
+mod fetch;
+#[path = "web/mounting.rs"]
+mod mounting;
+#[path = "web/outcomes.rs"]
+mod outcomes;
+#[path = "web/storage.rs"]
+mod storage;
+#[path = "web/trusted_types.rs"]
+mod trusted_types;
+
+use support::*;
 
 use js_sys::{Object, Reflect};
 use plugin_warden::PluginHost;
@@ -7,53 +27,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlIFrameElement};
+use web_sys::HtmlIFrameElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn get(v: &JsValue, key: &str) -> JsValue {
-    Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn code_of(e: &JsValue) -> String {
-    get(e, "code")
-        .as_string()
-        .unwrap_or_else(|| format!("no code on {e:?}"))
-}
-
-fn json(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).expect("test JSON parses")
-}
-
-fn slot() -> Element {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    let el = doc.create_element("div").unwrap();
-    doc.body().unwrap().append_child(&el).unwrap();
-    el
-}
-
-async fn installed(id: &str) -> PluginHost {
-    let host = PluginHost::new(JsValue::UNDEFINED).unwrap();
-    let manifest = json(&format!(
-        r#"{{"id":"{id}","name":"Test","permissions":["storage"]}}"#
-    ));
-    JsFuture::from(host.install(manifest, None)).await.unwrap();
-    host
-}
-
-fn state(host: &PluginHost, id: &str) -> String {
-    get(&host.status(id).unwrap(), "state").as_string().unwrap()
-}
-
-async fn tick(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    JsFuture::from(p).await.unwrap();
-}
 
 #[wasm_bindgen_test]
 fn a_misspelled_callback_option_is_refused_not_dropped() {

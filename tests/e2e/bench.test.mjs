@@ -9,13 +9,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts } from './helpers.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 
-test('bench --quick runs every suite and writes consistent results', { timeout: 120_000 }, () => {
+// The runner starts its own servers and browser (scripts/bench/serve.mjs, scripts/browser.mjs);
+// the shared e2e set-up gives it free ports.
+test('bench --quick runs every suite and writes consistent results', { timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'pw-bench-'));
+  const port = await freePorts(18760, 2);
   try {
-    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/run.mjs'), '--quick', '--out', out, '--port', '18760'], {
+    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/run.mjs'), '--quick', '--out', out, '--port', String(port)], {
       cwd: root, encoding: 'utf8', timeout: 110_000,
     });
     assert.equal(run.status, 0, `bench exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);

@@ -3,22 +3,14 @@
 // safe choice has focus; a "no" is remembered.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
-let servers, browser, page, seen;
+let env, page, seen;
 before(async () => {
-  servers = await startServers({ hostPort: 18930, pluginPort: 18931 });
-  browser = await launch();
-  page = await browser.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostUrl}dialog.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+  env = await startEnv(18930);
+  ({ page, seen } = await openPage(env, 'dialog.html'));
 });
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+after(() => env?.close());
 
 test('the dialog names plugin, permission and reason; Allow grants', async () => {
   const answer = page.evaluate(() => window.dialogHarness.request('ui:notify', 'to tell you when the export is done'));

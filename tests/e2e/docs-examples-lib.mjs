@@ -31,14 +31,19 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { loadSdk } from '../../scripts/serve.mjs';
 import { watch } from '../../scripts/browser.mjs';
+import { freePorts } from './helpers.mjs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
+// The origins the documents name. The tests serve them on free ports (startSites) and rewrite
+// these origins in what they serve, so the examples run as printed but for the port numbers.
 export const HOST_PORT = 8700;
 export const PLUGIN_PORT = 8701;
 export const API_PORT = 8702;
 export const HOST_ORIGIN = `http://127.0.0.1:${HOST_PORT}`;
 export const PLUGIN_ORIGIN = `http://localhost:${PLUGIN_PORT}`;
 export const API_ORIGIN = `http://127.0.0.1:${API_PORT}`;
+/** The documented origins, as served when the sites listen on the documented ports. */
+const DOCUMENTED = { hostOrigin: HOST_ORIGIN, pluginOrigin: PLUGIN_ORIGIN, apiOrigin: API_ORIGIN, rewrite: (text) => text };
 
 /** Fence languages that must be marked in docs/. */
 export const CODE_LANGS = new Set(['js', 'javascript', 'mjs', 'sh', 'bash', 'shell', 'console', 'ts', 'typescript']);
@@ -242,11 +247,11 @@ function close(server) {
  * (connect-src, for worker `src` fetches), and the worker runner.
  */
 let sdk = null;
-export function examplesCsp(nonce) {
+export function examplesCsp(nonce, { pluginOrigin, apiOrigin } = DOCUMENTED) {
   const manifest = {
     id: 'docs-examples', name: 'docs examples',
-    entry: { src: `${PLUGIN_ORIGIN}/` },
-    network: [`${API_ORIGIN}/api/`, `${PLUGIN_ORIGIN}/`],
+    entry: { src: `${pluginOrigin}/` },
+    network: [`${apiOrigin}/api/`, `${pluginOrigin}/`],
   };
   return sdk.hostCsp([manifest], { nonce, allowLoopbackHttp: true, workerRunner: true });
 }
@@ -260,16 +265,30 @@ const QUOTES = [
 ];
 
 /**
- * Start host, plugin and API servers for `files` (from siteFiles), on the fixed ports the
- * documents name. Resolves with { close() }.
+ * Start host, plugin and API servers for `files` (from siteFiles): on the first three free
+ * consecutive ports from `basePort`, with the documented origins rewritten to those in every
+ * generated file served (or, without `basePort`, on the documented ports themselves).
+ * Resolves with { hostOrigin, pluginOrigin, apiOrigin, rewrite(text), close() }.
  */
-export async function startSites(files) {
+export async function startSites(files, basePort) {
   sdk = await loadSdk();
+  const [hostPort, pluginPort, apiPort] = basePort === undefined
+    ? [HOST_PORT, PLUGIN_PORT, API_PORT]
+    : await freePorts(basePort, 3).then((p) => [p, p + 1, p + 2]);
+  const origins = {
+    hostOrigin: `http://127.0.0.1:${hostPort}`,
+    pluginOrigin: `http://localhost:${pluginPort}`,
+    apiOrigin: `http://127.0.0.1:${apiPort}`,
+  };
+  const rewrite = (text) => text
+    .replaceAll(`127.0.0.1:${HOST_PORT}`, `127.0.0.1:${hostPort}`)
+    .replaceAll(`localhost:${PLUGIN_PORT}`, `localhost:${pluginPort}`)
+    .replaceAll(`127.0.0.1:${API_PORT}`, `127.0.0.1:${apiPort}`);
   const started = [];
   const serveGenerated = (map, res, path, headers) => {
     const body = map.get(path);
     if (body === undefined) return false;
-    let text = body;
+    let text = rewrite(body);
     const extra = { ...headers };
     if (path.endsWith('/')) {
       const nonce = randomBytes(16).toString('base64');
@@ -301,18 +320,18 @@ export async function startSites(files) {
         const cors = { 'access-control-allow-origin': '*' };
         return sendFile(res, pkgFile, cors);
       }
-      if (serveGenerated(files.host, res, path, { csp: examplesCsp })) return undefined;
+      if (serveGenerated(files.host, res, path, { csp: (nonce) => examplesCsp(nonce, origins) })) return undefined;
       return notFound(res);
-    }, HOST_PORT));
+    }, hostPort));
     started.push(await listen(async (req, res) => {
       const path = new URL(req.url, 'http://x').pathname;
       const clientFile = await packageFile('/client/', join(ROOT, 'pkg/client'), path);
       if (clientFile) return sendFile(res, clientFile, { 'access-control-allow-origin': '*' });
       if (serveGenerated(files.plugin, res, path, { csp: pluginCsp, 'access-control-allow-origin': '*', 'allow-csp-from': '*' })) return undefined;
       return notFound(res);
-    }, PLUGIN_PORT));
+    }, pluginPort));
     started.push(await listen((req, res) => {
-      const cors = req.headers.origin === HOST_ORIGIN ? { 'access-control-allow-origin': HOST_ORIGIN, vary: 'Origin' } : { vary: 'Origin' };
+      const cors = req.headers.origin === origins.hostOrigin ? { 'access-control-allow-origin': origins.hostOrigin, vary: 'Origin' } : { vary: 'Origin' };
       const send = (status, value) => {
         res.writeHead(status, { ...cors, 'content-type': 'application/json', 'cache-control': 'no-store', 'set-cookie': 'session=never-for-plugins' });
         res.end(JSON.stringify(value));
@@ -331,12 +350,12 @@ export async function startSites(files) {
       }
       if (req.method === 'GET' && path === '/admin') return send(200, { admin: true });
       return send(404, { error: `no route ${req.method} ${path}` });
-    }, API_PORT));
+    }, apiPort));
   } catch (e) {
     await Promise.all(started.map(close));
-    throw new Error(`cannot start the example servers on ${HOST_PORT}-${API_PORT}: ${e.message}`);
+    throw new Error(`cannot start the example servers on ${hostPort}-${apiPort}: ${e.message}`);
   }
-  return { close: () => Promise.all(started.map(close)) };
+  return { ...origins, rewrite, close: () => Promise.all(started.map(close)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,22 +378,23 @@ async function settle(read, n, ms = 20_000) {
 const EMPTY = { log: [], errors: ['the page has no __docs (the prelude did not run)'], violations: [] };
 
 /**
- * Run host example `ex` in `browser`; check the plugin examples it mounts (`served`).
+ * Run host example `ex` in `browser`; check the plugin examples it mounts (`served`), with the
+ * origins `sites` (startSites) serves them on.
  * Answers { log, errors, violations, consoleViolations, csp (the page's header),
  * plugins: { id: { log, errors, violations } } }.
  */
-export async function runHostExample(browser, ex, served) {
+export async function runHostExample(browser, ex, served, sites = DOCUMENTED) {
   const context = await browser.newContext();
   const p = await context.newPage();
   const { violations: consoleViolations, pageErrors } = watch(p);
   try {
-    const response = await p.goto(`${HOST_ORIGIN}/${ex.marker.id}/`);
+    const response = await p.goto(`${sites.hostOrigin}/${ex.marker.id}/`);
     const csp = response?.headers()['content-security-policy'] ?? '';
     const read = () => p.evaluate(() => self.__docs ?? null).then((d) => d ?? EMPTY, () => EMPTY);
     const state = await settle(read, ex.expect.length);
     const plugins = {};
     for (const pl of served.filter((s) => s.marker.kind === 'plugin' && s.marker.host === ex.marker.id && s.expect)) {
-      const url = servedUrl(pl);
+      const url = sites.rewrite(servedUrl(pl));
       let frame;
       for (let i = 0; i < 100 && !frame; i++) {
         frame = p.frames().find((f) => f.url().startsWith(url));

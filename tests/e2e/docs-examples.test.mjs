@@ -7,6 +7,8 @@
 // (per-response nonce, require-trusted-types-for 'script'); they must log exactly what the
 // document says, throw nothing, and cause no CSP or Trusted Types violation. Plugin examples are
 // pages on http://localhost:8701, worker examples scripts there; the JSON API is on :8702.
+// (Those are the documented origins: the test serves them on free ports and rewrites the three
+// origins in what it serves — see startSites.)
 // Shell examples run the CLI built by `cargo build --features cli --bin plugin-warden`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch } from '../../scripts/browser.mjs';
+import { envWith } from './helpers.mjs';
 import {
   ROOT, collect, docFiles, markupProblems, examplesOf, siteFiles, startSites, runHostExample,
   runNodeExample, runShellExample, checkManifestExample, brokenLinks,
@@ -27,13 +29,12 @@ const hosts = examplesOf(blocks, 'host');
 const served = [...examplesOf(blocks, 'plugin'), ...examplesOf(blocks, 'worker'), ...examplesOf(blocks, 'script')];
 const where = (ex) => `${ex.file}:${ex.line} (${ex.marker.id})`;
 
-let sites, browser, dir;
+let env, dir;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pw-docs-examples-'));
 });
 after(async () => {
-  await browser?.close();
-  await sites?.close();
+  await env?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -84,11 +85,10 @@ test('shell examples (the CLI) exit and print what their documents say', async (
 });
 
 test('host examples (with the plugins and workers they mount) run under the host CSP as documented', async (t) => {
-  sites = await startSites(siteFiles([...hosts, ...served]));
-  browser = await launch();
+  env = await envWith(await startSites(siteFiles([...hosts, ...served]), 19620));
   for (const ex of hosts) {
     await t.test(where(ex), async () => {
-      const r = await runHostExample(browser, ex, served);
+      const r = await runHostExample(env.browser, ex, served, env.servers);
       assert.match(r.csp, /require-trusted-types-for 'script'; trusted-types plugin-warden$/, 'the page was not served under the Trusted Types CSP');
       assert.deepEqual(r.errors, [], 'the example threw');
       assert.deepEqual(r.log, ex.expect, 'logged values');

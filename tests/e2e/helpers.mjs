@@ -1,7 +1,11 @@
-// Shared set-up for the end-to-end tests: the loopback servers (scripts/serve.mjs: host, plugins,
-// test API and an unrelated origin, with a request log on each in `env.servers.logs`), Debian's
-// Chromium through playwright-core (scripts/browser.mjs), and the e2e host page
-// (www/host/e2e.html), which exposes `window.e2e` for page.evaluate.
+// The one set-up of every end-to-end test file: the loopback servers (scripts/serve.mjs: host,
+// plugins, test API and an unrelated origin, with a request log on each in `env.servers.logs`)
+// on free ports, Debian's Chromium through playwright-core (scripts/browser.mjs), pages with
+// their CSP / Trusted Types violations, console errors and page errors collected (`openPage`
+// for any www/host page, `openHost` for the e2e host page www/host/e2e.html, which exposes
+// `window.e2e`), frame polling that works in offscreen cross-origin frames (`waitInFrame`), and
+// teardown (`env.close()`). A file starts with
+//   let env; before(async () => { env = await startEnv(<base port>); }); after(() => env?.close());
 import net from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { startServers } from '../../scripts/serve.mjs';
@@ -19,29 +23,49 @@ function portFree(port) {
 
 /**
  * Start the servers on the first free pair of ports from `basePort` (host, plugins; the API takes
- * the next port, the unrelated origin any free one), and a browser.
+ * the next port, the unrelated origin any free one), and a browser. `serverOptions` go to
+ * startServers (e.g. `api`, a handler of the test's own API on the API origin). `browser: false`
+ * starts no browser (tests that drive one through a child process).
  */
-export async function startEnv(basePort) {
+export async function startEnv(basePort, { browser = true, ...serverOptions } = {}) {
   let servers = null;
   let lastError = null;
   for (let port = basePort; port < basePort + 40 && !servers; port += 2) {
     if (!(await portFree(port)) || !(await portFree(port + 1))) continue;
     try {
-      servers = await startServers({ hostPort: port, pluginPort: port + 1 });
+      servers = await startServers({ ...serverOptions, hostPort: port, pluginPort: port + 1 });
     } catch (e) {
       lastError = e;
     }
   }
   if (!servers) throw new Error(`no free port pair from ${basePort}: ${lastError}`);
-  const browser = await launch();
+  return envWith(servers, { browser });
+}
+
+/**
+ * An environment of already started `servers` (anything with `hostOrigin` and `close()`, e.g.
+ * docs-examples-lib.mjs's startSites) and a browser: { servers, browser, close() }.
+ */
+export async function envWith(servers, { browser: withBrowser = true } = {}) {
+  const browser = withBrowser ? await launch().catch(async (e) => { await servers.close(); throw e; }) : null;
   return {
     servers,
     browser,
     async close() {
-      await browser.close().catch(() => {});
+      await browser?.close().catch(() => {});
       await servers.close();
     },
   };
+}
+
+/** The first of `n` consecutive free loopback ports from `basePort` (scanning 40 ports). */
+export async function freePorts(basePort, n) {
+  for (let port = basePort; port < basePort + 40; port += n) {
+    let free = true;
+    for (let i = 0; i < n && free; i++) free = await portFree(port + i);
+    if (free) return port;
+  }
+  throw new Error(`no ${n} free consecutive ports from ${basePort}`);
 }
 
 /**
@@ -83,10 +107,48 @@ export async function gotoHost(page, env, query) {
   await waitReady(page);
 }
 
-export async function waitReady(page) {
-  await page.waitForFunction(() => document.body && document.body.dataset.ready, null, { timeout: 30_000 });
-  const setupError = await page.evaluate(() => (document.body.dataset.ready === 'true' ? null : window.e2e?.setupError ?? 'no e2e'));
-  if (setupError) throw new Error(`e2e scenario setup failed: ${JSON.stringify(setupError)}`);
+/**
+ * Wait until a www/host test page (www/host/harness.js) is set up: body[data-ready] is `true`,
+ * or `error` (thrown here, with what the page reported).
+ */
+export async function waitReady(page, { timeout = 30_000 } = {}) {
+  await page.waitForFunction(() => document.body && document.body.dataset.ready, null, { timeout });
+  const setupError = await page.evaluate(() => (document.body.dataset.ready === 'true' ? null
+    : window.harnessError ?? document.body.dataset.error ?? `data-ready=${document.body.dataset.ready}`));
+  if (setupError) throw new Error(`page set-up failed: ${JSON.stringify(setupError)}`);
+}
+
+/**
+ * Open `path` (relative to the host origin, e.g. `dialog.html?x=1`, or a whole URL) in a fresh context (or in
+ * `context`), with `seen` = watch(page) (CSP / Trusted Types violations, console errors, page
+ * errors of every frame); wait for the page's harness to be ready unless `ready: false`.
+ * `beforeGoto(page)` runs first (e.g. page.route). Answers { page, seen, response, context, close() }.
+ */
+export async function openPage(env, path, { context, ready = true, origin = env.servers.hostOrigin, beforeGoto } = {}) {
+  const ctx = context ?? await env.browser.newContext();
+  const page = await ctx.newPage();
+  const seen = watch(page);
+  if (beforeGoto) await beforeGoto(page);
+  const response = await page.goto(/^https?:/.test(path) ? path : `${origin}/${path.replace(/^\//, '')}`);
+  if (ready) await waitReady(page);
+  return {
+    page,
+    seen,
+    response,
+    context: ctx,
+    async close() {
+      if (!context) await ctx.close();
+      else await page.close();
+    },
+  };
+}
+
+/**
+ * frame.waitForFunction polling on a timer: Playwright's default (requestAnimationFrame) stalls
+ * in cross-origin frames Chromium has scrolled out of view.
+ */
+export function waitInFrame(frame, fn, arg, { timeout = 15_000 } = {}) {
+  return frame.waitForFunction(fn, arg, { polling: 100, timeout });
 }
 
 /** The Playwright frame of plugin `id`'s iframe, once its document set body[data-state]. */
@@ -94,9 +156,10 @@ export async function pluginFrame(page, id, { state } = {}) {
   const handle = await page.waitForSelector(`#slot-${id} iframe`, { state: 'attached', timeout: 15_000 });
   const frame = await handle.contentFrame();
   if (!frame) throw new Error(`plugin ${id}: iframe has no frame`);
-  await frame.waitForFunction(
+  await waitInFrame(
+    frame,
     (want) => document.body && document.body.dataset.state && (!want || document.body.dataset.state === want),
-    state, { timeout: 15_000 },
+    state,
   );
   return frame;
 }

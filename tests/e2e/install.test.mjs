@@ -6,24 +6,14 @@
 // the page with WebCrypto (http://127.0.0.1 is a secure context).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
-let servers, browser, page, seen;
+let env, page, seen;
 before(async () => {
-  servers = await startServers({ hostPort: 18810, pluginPort: 18811 });
-  browser = await launch();
-  page = await browser.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostUrl}install.html`);
-  await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
-  const err = await page.evaluate(() => document.body.dataset.error);
-  assert.equal(err, undefined, `harness page failed to start: ${err}`);
+  env = await startEnv(18810);
+  ({ page, seen } = await openPage(env, 'install.html'));
 });
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+after(() => env?.close());
 
 const CODE = 'export function hello(name) {\n  return `Hello, ${name}!`;\n}\n';
 

@@ -2,22 +2,14 @@
 // require-trusted-types-for 'script' and a per-response nonce.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
-let servers, browser, page, seen;
+let env, page, seen;
 before(async () => {
-  servers = await startServers({ hostPort: 18960, pluginPort: 18961 });
-  browser = await launch();
-  page = await browser.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostUrl}modes.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+  env = await startEnv(18960);
+  ({ page, seen } = await openPage(env, 'modes.html'));
 });
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+after(() => env?.close());
 
 test('shadow + render: first-party code gets the closed root and an SDK scoped to the manifest', async () => {
   const r = await page.evaluate(() => window.modes.shadowRender());

@@ -11,16 +11,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
-import { waitReady, pluginFrame, until } from './helpers.mjs';
+import { startEnv, openHost, openPage, pluginFrame, until } from './helpers.mjs';
 
-const HOST_PORT = 18990; // plugins 18991, API 18992 (scripts/serve.mjs's default: plugin port + 1)
 const BYSTANDER_PORTS = [18993, 18994, 18995, 18996];
 const COOKIE = 'host_session=cookie-for-127-0-0-1';
 const PASSWORD = 'pw-s3cr3t-in-url';
 
-let servers, browser, bystander, page, frame, seen;
+let env, servers, browser, bystander, page, frame, seen;
 const bystanderLog = [];
 let api, other; // origins
 
@@ -44,19 +41,16 @@ function startBystander() {
 }
 
 before(async () => {
-  servers = await startServers({ hostPort: HOST_PORT, pluginPort: HOST_PORT + 1 });
+  env = await startEnv(18990);
+  ({ servers, browser } = env);
   api = servers.apiOrigin;
   bystander = await startBystander();
   other = bystander.origin;
-  browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   // A cookie for host 127.0.0.1 (cookies ignore ports): the host page and the API are same-site,
   // so a request with credentials would carry it.
   await context.addCookies([{ name: COOKIE.split('=')[0], value: COOKIE.split('=')[1], url: servers.hostOrigin }]);
-  page = await context.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostOrigin}/e2e.html?scenario=none`);
-  await waitReady(page);
+  ({ page, seen } = await openHost(env, 'scenario=none', { context }));
   const setup = await page.evaluate(async ([apiOrigin]) => {
     // Generous rate limits: the corpus test at the end makes a few thousand calls.
     window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true }, limits: { callsPerSecond: 2000, burst: 2000 } });
@@ -74,8 +68,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await servers?.close();
+  await env?.close();
   await new Promise((r) => (bystander ? bystander.server.close(r) : r()));
 });
 
@@ -297,10 +290,9 @@ test('a refused redirect is not retried: the API sees it once', async () => {
 test('the demo page: the Quotes plugin shows quotes fetched through the host from the local API', async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
   try {
-    const demo = await context.newPage();
-    const demoSeen = watch(demo);
     const before = servers.apiRequests.length;
-    const response = await demo.goto(servers.hostUrl);
+    // The demo (www/host/index.html) is not a harness page: it sets body[data-ready] itself.
+    const { page: demo, seen: demoSeen, response } = await openPage(env, '', { context, ready: false });
     const csp = response.headers()['content-security-policy'];
     const connect = csp.split('; ').find((d) => d.startsWith('connect-src ')).split(' ');
     assert.ok(connect.includes(api) && connect.includes(servers.pluginOrigin), csp);

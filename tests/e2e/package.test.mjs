@@ -13,8 +13,7 @@ import { createServer } from 'node:http';
 import net from 'node:net';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, extname, normalize } from 'node:path';
-import { launch, watch } from '../../scripts/browser.mjs';
-import { until } from './helpers.mjs';
+import { envWith, openPage, until } from './helpers.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const APPS = join(ROOT, 'tests/package-apps');
@@ -26,7 +25,7 @@ const BIN = {
 };
 const PLUGIN_IDS = ['pkg-bundle', 'pkg-src', 'pkg-srcdoc', 'pkg-worker', 'pkg-panel'];
 
-let browser, plugins, tarball;
+let env, plugins, tarball;
 const children = [];
 const servers = [];
 
@@ -100,22 +99,28 @@ before(async () => {
   plugins = { origin: await staticServer(join(WORK, 'plugin-server'), {
     'access-control-allow-origin': '*', 'allow-csp-from': '*',
   }, { '/client/': join(WORK, 'node_modules/plugin-warden/client') }) };
-  browser = await launch();
+  // The apps' servers are this file's (static servers, preview processes), started as tests
+  // need them; the environment closes them with the browser.
+  env = await envWith({
+    async close() {
+      for (const c of children) c.kill();
+      for (const s of servers) s.close();
+    },
+  });
 });
 
 after(async () => {
-  for (const c of children) c.kill();
-  await browser?.close().catch(() => {});
-  for (const s of servers) s.close();
+  if (env) await env.close();
+  else {
+    for (const c of children) c.kill();
+    for (const s of servers) s.close();
+  }
 });
 
 /** Open the app, wait for the scenario, and check every plugin is ready in its mode. */
 async function exercise(appUrl, { keep = false } = {}) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const seen = watch(page);
+  const { page, seen, context } = await openPage(env, `${appUrl}?plugins=${encodeURIComponent(plugins.origin)}`, { ready: false });
   try {
-    await page.goto(`${appUrl}?plugins=${encodeURIComponent(plugins.origin)}`);
     const state = await until(() => page.evaluate(() => window.packageTest?.failed || window.packageTest?.done ? window.packageTest : null).catch(() => null), 45_000, 200);
     const dump = () => JSON.stringify({ state, seen }, (k, v) => (k === 'host' ? undefined : v), 1);
     assert.ok(state, `the scenario did not finish: ${JSON.stringify(seen)}`);

@@ -11,8 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
 const GRAFANA_TEXT = readFileSync(new URL('../data/grafana-app-with-rbac.plugin.json', import.meta.url), 'utf8');
 const G = 'grafana-appwithrbac-app';
@@ -44,16 +43,10 @@ const RESEARCH = {
   actionSets: [{ action: 'folders:edit', actions: [`${R}.docs:create`, `${R}.docs:write`] }],
 };
 
-let servers, browser, page, seen;
+let env, page, seen;
 before(async () => {
-  servers = await startServers({ hostPort: 18910, pluginPort: 18911 });
-  browser = await launch();
-  page = await browser.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostUrl}rbac.html`);
-  await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
-  const err = await page.evaluate(() => document.body.dataset.error);
-  assert.equal(err, undefined, `harness page failed to start: ${err}`);
+  env = await startEnv(18910);
+  ({ page, seen } = await openPage(env, 'rbac.html'));
   // Both manifests install as given, on a host of their own (the corpus file as JSON text).
   const r = await page.evaluate(async ({ grafana, research }) => {
     const H = window.rbacHarness;
@@ -68,10 +61,7 @@ before(async () => {
   assert.deepEqual(r.research, { ok: true, value: { id: R, status: { state: 'installed' }, warnings: [] } }, JSON.stringify(r.research));
   assert.deepEqual(r.plugins, { ok: true, value: [R, G].sort() });
 });
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+after(() => env?.close());
 
 /** Run `body(H, host)` in the page on a fresh host with both plugins (and `user`, if given). */
 function withHost(body, arg, user) {

@@ -1,35 +1,23 @@
 // Proxied manifest routes end to end (DESIGN.md §4 `routes`, issue 5): a plugin calls
 // `api.fetch('route:api/patents')`; the host fills in the API key and token it holds
 // (`routes` option, Grafana `{{ .SecureJsonData.key }}` templates) and calls a real loopback
-// API (node:http on 127.0.0.1:18982, started here, recording every request and its headers).
+// API (node:http, this file's handler on the test API origin, recording every request and its
+// headers).
 // The API sees the secrets; the plugin gets the answer but never the secrets — not in a reply,
 // not in any message it receives, not by sending its own header of the same name; a Viewer
 // without the route's action gets PERMISSION_DENIED and the API sees no request at all; and
 // host.auditLog() / onAudit never hold a secret.
-// Harness page www/host/routes.html, plugin www/plugins/routes-demo/; ports 18980/18981/18982.
-//
-// The host page is served here (port 18980) rather than by scripts/serve.mjs, with the same
-// CSP (serve.mjs's hostCsp) plus the API's origin in connect-src — as any host calling a
-// route's API must (host.cspHeader says so too, checked below). Amending the header with
-// Playwright's route.fulfill does not do: Chromium then treats the page as public and its
-// Local Network Access checks block the loopback plugin frame. scripts/serve.mjs still serves
-// the plugin origin (18981); its own host server is left on an ephemeral port, unused.
+// Harness page www/host/routes.html, plugin www/plugins/routes-demo/, served by the shared e2e
+// set-up (helpers.mjs startEnv). This file's API takes the test API's place on its origin, which
+// the host page's CSP (serve.mjs's hostCsp) names in connect-src — as any host calling a
+// route's API must (host.cspHeader says so too, checked below).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
-import { hostCsp, startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage, waitInFrame } from './helpers.mjs';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const HOST_PORT = 18980;
-const HOST_ORIGIN = `http://127.0.0.1:${HOST_PORT}`;
-const PLUGIN_PORT = 18981;
-
-const API_PORT = 18982;
-const API_ORIGIN = `http://127.0.0.1:${API_PORT}`;
+/** The API's origin and port (the environment's test API origin), set in before(). */
+let API_ORIGIN, API_PORT;
 const ID = 'routes-demo';
 const ACTION = `${ID}.patents:read`;
 const SECRET = `sk-e2e-${randomBytes(12).toString('hex')}`;
@@ -51,101 +39,59 @@ const MANIFEST = {
     { path: 'api/echo', method: 'GET', reqAction: ACTION, url: 'http://{{ .JsonData.apiHost }}/v1/echo', headers: routeHeaders },
   ],
 };
-const HOST_OPTIONS = {
+const hostOptions = () => ({
   user: { role: 'Editor' },
   dangerous: { allowLoopbackHttp: true },
   routes: { [ID]: { data: { apiHost: `127.0.0.1:${API_PORT}` }, secrets: { apiKey: SECRET, token: TOKEN }, secretOrigins: [API_ORIGIN] } },
-};
+});
 
 /** Every request the API server saw: { method, path, headers }. */
 const seen = [];
-let api, host, servers, browser;
+let env;
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.svg': 'image/svg+xml' };
-
-/** The host origin: www/host/ and /pkg/, HTML with a fresh nonce and the CSP described above. */
-function startHost(pluginOrigin) {
-  const mounts = [['/pkg/', join(ROOT, 'pkg')], ['/', join(ROOT, 'www/host')]];
-  const server = createServer(async (req, res) => {
-    const { pathname } = new URL(req.url, HOST_ORIGIN);
-    const [prefix, dir] = mounts.find(([p]) => pathname.startsWith(p));
-    const file = normalize(join(dir, decodeURIComponent(pathname.slice(prefix.length))));
-    let body = file.startsWith(normalize(dir) + sep) ? await readFile(file).catch(() => null) : null;
-    if (!body) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('not found'); return; }
-    const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
-    if (file.endsWith('.html')) {
-      const nonce = randomBytes(16).toString('base64');
-      body = Buffer.from(body.toString('utf8').replaceAll('<script', `<script nonce="${nonce}"`));
-      headers['content-security-policy'] = hostCsp(pluginOrigin, nonce)
-        .replace(`connect-src 'self' ${pluginOrigin}`, `connect-src 'self' ${pluginOrigin} ${API_ORIGIN}`);
-    }
-    res.writeHead(200, headers);
-    res.end(body);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(HOST_PORT, '127.0.0.1', () => resolve(server));
-  });
-}
-
-function startApi() {
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method, path: req.url, headers: { ...req.headers } });
-    const cors = {
-      'access-control-allow-origin': HOST_ORIGIN,
-      'access-control-allow-headers': 'x-api-key, authorization, accept',
-      'access-control-allow-methods': 'GET',
-    };
-    if (req.method === 'OPTIONS') { res.writeHead(204, cors); res.end(); return; }
-    const ok = req.headers['x-api-key'] === SECRET && req.headers.authorization === `Bearer ${TOKEN}`;
-    if (!ok) { res.writeHead(401, { ...cors, 'content-type': 'application/json' }); res.end('{"error":"bad key"}'); return; }
-    const path = new URL(req.url, API_ORIGIN).pathname;
-    const body = path === '/v1/patents' ? { patents: PATENTS }
-      // An upstream that echoes what it received: the host must not pass the secrets on.
-      : path === '/v1/echo' ? { youSent: { key: req.headers['x-api-key'], authorization: req.headers.authorization } }
-      : null;
-    res.writeHead(body ? 200 : 404, { ...cors, 'content-type': 'application/json' });
-    res.end(JSON.stringify(body ?? { error: 'not found' }));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(API_PORT, '127.0.0.1', () => resolve(server));
-  });
+/** The route's API: answers only with both secrets; records every request it gets. */
+function api(req, res, { hostOrigin }) {
+  seen.push({ method: req.method, path: req.url, headers: { ...req.headers } });
+  const cors = {
+    'access-control-allow-origin': hostOrigin,
+    'access-control-allow-headers': 'x-api-key, authorization, accept',
+    'access-control-allow-methods': 'GET',
+  };
+  if (req.method === 'OPTIONS') { res.writeHead(204, cors); res.end(); return; }
+  const ok = req.headers['x-api-key'] === SECRET && req.headers.authorization === `Bearer ${TOKEN}`;
+  if (!ok) { res.writeHead(401, { ...cors, 'content-type': 'application/json' }); res.end('{"error":"bad key"}'); return; }
+  const path = new URL(req.url, 'http://x').pathname;
+  const body = path === '/v1/patents' ? { patents: PATENTS }
+    // An upstream that echoes what it received: the host must not pass the secrets on.
+    : path === '/v1/echo' ? { youSent: { key: req.headers['x-api-key'], authorization: req.headers.authorization } }
+    : null;
+  res.writeHead(body ? 200 : 404, { ...cors, 'content-type': 'application/json' });
+  res.end(JSON.stringify(body ?? { error: 'not found' }));
 }
 
 before(async () => {
-  servers = await startServers({ hostPort: 0, pluginPort: PLUGIN_PORT, apiPort: 18984 });
-  host = await startHost(servers.pluginOrigin);
-  api = await startApi();
-  browser = await launch();
+  env = await startEnv(18980, { api });
+  API_ORIGIN = env.servers.apiOrigin;
+  API_PORT = Number(new URL(API_ORIGIN).port);
 });
-after(async () => {
-  await browser?.close().catch(() => {});
-  await servers?.close();
-  for (const s of [host, api]) await new Promise((r) => (s ? (s.closeAllConnections?.(), s.close(r)) : r()));
-});
+after(() => env?.close());
 
 const requestsTo = (path) => seen.filter((r) => r.method !== 'OPTIONS' && r.path.startsWith(path));
 const containsSecret = (text) => text.includes(SECRET) || text.includes(TOKEN);
 
 /** A fresh page on the harness with the plugin installed and mounted. */
 async function setUp(t) {
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  const page = await context.newPage();
-  const watched = watch(page);
-  const response = await page.goto(`${HOST_ORIGIN}/routes.html?plugins=${encodeURIComponent(servers.pluginOrigin)}`);
+  const { page, seen: watched, response, close } = await openPage(env, 'routes.html');
+  t.after(close);
   assert.match(response.headers()['content-security-policy'], /require-trusted-types-for 'script'/);
-  await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
-  assert.equal(await page.evaluate(() => document.body.dataset.error), undefined);
   const h = (fn, arg) => page.evaluate(fn, arg);
-  assert.deepEqual(await h((o) => window.routesHarness.create(o), HOST_OPTIONS), { ok: true, value: true });
+  assert.deepEqual(await h((o) => window.routesHarness.create(o), hostOptions()), { ok: true, value: true });
   const installed = await h((m) => window.routesHarness.install(m), MANIFEST);
   assert.equal(installed.ok, true, JSON.stringify(installed));
   assert.deepEqual(await h((id) => window.routesHarness.mount(id, '/routes-demo/'), ID), { ok: true, value: true });
   const handle = await page.waitForSelector(`#slot-${ID} iframe`, { state: 'attached', timeout: 15_000 });
   const plugin = await handle.contentFrame();
-  await plugin.waitForFunction(() => document.body?.dataset.state === 'connected', null, { timeout: 15_000 });
+  await waitInFrame(plugin, () => document.body?.dataset.state === 'connected');
   const run = (method, ...args) => plugin.evaluate(([m, a]) => window.demo.run(m, ...a), [method, args]);
   const host = (method, ...args) => page.evaluate(([m, a]) => window.routesHarness.call(m, ...a), [method, args]);
   return { page, plugin, run, host, watched };
@@ -302,7 +248,7 @@ test('secrets go only to the host\'s secretOrigins: a route moved to another ori
   assert.ok(!containsSecret(await pluginView(s.plugin)));
   assert.ok(!containsSecret(await auditText(s.page)));
   // Back at the approved origin the route works.
-  await s.host('setRouteConfig', ID, HOST_OPTIONS.routes[ID]);
+  await s.host('setRouteConfig', ID, hostOptions().routes[ID]);
   assert.equal((await s.run('api.fetch', 'route:api/patents')).value?.status, 200);
 });
 

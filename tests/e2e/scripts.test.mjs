@@ -4,25 +4,18 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const sri = (alg) => `${alg}-${createHash(alg).update(readFileSync(`${root}www/plugins/approved/approved.js`)).digest('base64')}`;
-let servers, browser, page, seen, src;
+let env, servers, page, seen, src;
 before(async () => {
-  servers = await startServers({ hostPort: 18970, pluginPort: 18971 });
-  browser = await launch();
-  page = await browser.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostUrl}scripts.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+  env = await startEnv(18970);
+  servers = env.servers;
+  ({ page, seen } = await openPage(env, 'scripts.html'));
   src = `${servers.pluginOrigin}/approved/approved.js`;
 });
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+after(() => env?.close());
 
 const load = (url, options) => page.evaluate(([u, o]) => window.scriptsHarness.load(u, { ...o, nonce: o.nonce === null ? undefined : window.scriptsHarness.nonce }), [url, options]);
 
@@ -41,7 +34,7 @@ test('wrong integrity: the browser refuses the bytes; nothing runs', async () =>
 test('refused before any request: unapproved origin, no integrity, not http(s)', async () => {
   const cases = [
     [`${servers.hostUrl}app.js`, { integrity: sri('sha256') }, 'PERMISSION_DENIED'],
-    [`http://localhost:${18971 + 5}/approved/approved.js`, { integrity: sri('sha256') }, 'PERMISSION_DENIED'],
+    [`http://localhost:${Number(new URL(servers.pluginOrigin).port) + 5}/approved/approved.js`, { integrity: sri('sha256') }, 'PERMISSION_DENIED'],
     [`${src}?v=3`, {}, 'INTEGRITY_MISMATCH'],
     [`${src}?v=4`, { integrity: 'md5-abc' }, 'INTEGRITY_MISMATCH'],
     ['javascript:alert(1)', { integrity: sri('sha256') }, 'INVALID_ARGUMENT'],

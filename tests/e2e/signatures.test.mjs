@@ -18,8 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CLI = join(REPO, 'target/debug/plugin-warden');
@@ -54,7 +53,7 @@ function writeManifest(m) {
   return file;
 }
 
-let servers, browser, page, seen, dir;
+let env, page, seen, dir;
 before(async () => {
   // Always ask cargo: a binary left from an older checkout would test the wrong code (cargo
   // does nothing when it is current; the test command's native level has usually built it).
@@ -64,18 +63,11 @@ before(async () => {
   assert.equal(b.status, 0, 'cargo build --features cli --bin plugin-warden failed');
   assert.ok(existsSync(CLI), `${CLI} missing after the build`);
   dir = mkdtempSync(join(tmpdir(), 'pw-signatures-'));
-  servers = await startServers({ hostPort: 18900, pluginPort: 18901 });
-  browser = await launch();
-  page = await browser.newPage();
-  seen = watch(page);
-  await page.goto(`${servers.hostUrl}install.html`);
-  await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
-  const err = await page.evaluate(() => document.body.dataset.error);
-  assert.equal(err, undefined, `harness page failed to start: ${err}`);
+  env = await startEnv(18900);
+  ({ page, seen } = await openPage(env, 'install.html'));
 });
 after(async () => {
-  await browser?.close();
-  await servers?.close();
+  await env?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

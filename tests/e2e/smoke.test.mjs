@@ -2,23 +2,15 @@
 // sample plugin on the second origin completes the handshake, and nothing is violated.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServers } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
-let servers, browser;
-before(async () => {
-  servers = await startServers({ hostPort: 18600, pluginPort: 18601 });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+let env;
+before(async () => { env = await startEnv(18600); });
+after(() => env?.close());
 
 test('the demo mounts a sandboxed plugin that completes the handshake, with zero CSP violations', async () => {
-  const page = await browser.newPage();
-  const seen = watch(page);
-  const response = await page.goto(servers.hostUrl);
+  // The demo (www/host/index.html) is not a harness page: it sets body[data-ready] once mounted.
+  const { page, seen, response, close } = await openPage(env, '', { ready: false });
   assert.match(response.headers()['content-security-policy'], /require-trusted-types-for 'script'/);
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 20_000 });
   const state = await page.locator('.slot .state').first().textContent();
@@ -30,5 +22,5 @@ test('the demo mounts a sandboxed plugin that completes the handshake, with zero
   assert.equal(sandbox, 'allow-scripts');
   assert.deepEqual(seen.violations, []);
   assert.deepEqual(seen.pageErrors, []);
-  await page.close();
+  await close();
 });

@@ -9,31 +9,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServers, hostCsp } from '../../scripts/serve.mjs';
-import { launch, watch } from '../../scripts/browser.mjs';
+import { hostCsp } from '../../scripts/serve.mjs';
+import { startEnv, openPage } from './helpers.mjs';
 
 const VECTORS = readFileSync(new URL('../data/vectors.jsonl', import.meta.url), 'utf8')
   .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 const BATCH = 50;
 
-let servers, browser, page, seen;
+let env, servers, page, seen;
 before(async () => {
-  servers = await startServers({ hostPort: 18800, pluginPort: 18801 });
-  browser = await launch();
+  env = await startEnv(18800);
+  servers = env.servers;
 });
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+after(() => env?.close());
 
 async function openHarness(route, query = '') {
-  const p = await browser.newPage();
-  const s = watch(p);
-  if (route) await p.route('**/xss.html*', route);
-  const response = await p.goto(`${servers.hostUrl}xss.html${query}`);
-  await p.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
-  const err = await p.evaluate(() => document.body.dataset.error);
-  assert.equal(err, undefined, `harness page failed to start: ${err}`);
+  const beforeGoto = route ? (p) => p.route('**/xss.html*', route) : undefined;
+  const { page: p, seen: s, response } = await openPage(env, `xss.html${query}`, { beforeGoto });
   return { page: p, seen: s, response };
 }
 

@@ -2,10 +2,8 @@
 // `e2e.state`, sets up the scenario named by `?scenario=`, and exposes `window.e2e` so the tests
 // (tests/e2e/*.test.mjs) can drive the host with page.evaluate. DOM writes use textContent only
 // (the page runs under `require-trusted-types-for 'script'`).
-import init, { PluginHost } from '/pkg/index.js';
+import { PluginHost, attempt, attemptSync, params, plain as plainError, pluginOrigin, slot as harnessSlot, start } from './harness.js';
 
-const params = new URLSearchParams(location.search);
-const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;
 const MAX_RECORDED = 5000;
 
 const state = {
@@ -27,27 +25,10 @@ function keep(list, item) {
   if (list.length < MAX_RECORDED) list.push(item);
 }
 
-function plainError(e) {
-  return { name: e && e.name, code: e && e.code, message: String(e && e.message) };
-}
-
 const mounts = new Map();
 
-function slot(id) {
-  let box = document.getElementById(`slot-${id}`);
-  if (!box) {
-    box = document.createElement('div');
-    box.className = 'slot';
-    box.id = `slot-${id}`;
-    const h = document.createElement('h3');
-    h.textContent = id;
-    const body = document.createElement('div');
-    body.className = 'body';
-    box.append(h, body);
-    document.getElementById('slots').append(box);
-  }
-  return box.querySelector('.body');
-}
+/** Plugin `id`'s mount element: the body of its `#slot-<id>` box, headed by its id. */
+const slot = (id) => harnessSlot(id, { heading: true });
 
 const e2e = {
   pluginOrigin,
@@ -75,12 +56,8 @@ const e2e = {
   },
 
   /** install; answers `{ ok, value }` or `{ ok: false, error }` instead of throwing. */
-  async install(manifest, options) {
-    try {
-      return { ok: true, value: await e2e.host.install(manifest, options) };
-    } catch (e) {
-      return { ok: false, error: plainError(e) };
-    }
+  install(manifest, options) {
+    return attempt(() => e2e.host.install(manifest, options));
   },
 
   /** Start mounting `id` from `path` on the plugin origin; `settled(id)` awaits the outcome. */
@@ -120,11 +97,7 @@ const e2e = {
 
   /** Call `host[method](...args)` and answer `{ ok, value }` / `{ ok: false, error }`. */
   call(method, ...args) {
-    try {
-      return { ok: true, value: e2e.host[method](...args) };
-    } catch (e) {
-      return { ok: false, error: plainError(e) };
-    }
+    return attemptSync(() => e2e.host[method](...args));
   },
 
   iframes(id) {
@@ -182,18 +155,17 @@ async function must(promise) {
   return r.value;
 }
 
-async function main() {
-  await init();
+start('e2e', async () => {
   const name = params.get('scenario') ?? 'none';
-  if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
-  await scenarios[name]();
+  try {
+    if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
+    await scenarios[name]();
+  } catch (e) {
+    e2e.setupError = plainError(e);
+    document.getElementById('state').textContent = `setup failed: ${e.code ?? ''} ${e.message}`;
+    throw e;
+  }
   e2e.ready = true;
   document.getElementById('state').textContent = `scenario ${name}: ready`;
-  document.body.dataset.ready = 'true';
-}
-
-main().catch((e) => {
-  e2e.setupError = plainError(e);
-  document.getElementById('state').textContent = `setup failed: ${e.code ?? ''} ${e.message}`;
-  document.body.dataset.ready = 'error';
+  return e2e;
 });

@@ -1,7 +1,7 @@
 // Install harness page for tests/e2e/install.test.mjs, served with the host CSP. It exposes
 // plugin-warden and small WebCrypto helpers (key generation, signing, SRI) to the test, which
 // drives host.install() scenarios through page.evaluate. Nothing here touches an HTML sink.
-import init, { PluginHost, signedBytes } from '/pkg/index.js';
+import { PluginHost, pkg, plain, start } from './harness.js';
 
 const enc = new TextEncoder();
 const subtle = crypto.subtle;
@@ -77,10 +77,6 @@ function tamper(code, at = code.length - 2) {
 
 const stage = document.getElementById('stage');
 
-function plain(e) {
-  return e && typeof e === 'object' ? { name: e.name, code: e.code, message: e.message } : { value: String(e) };
-}
-
 /**
  * Install, then report: the outcome (info or error), host.status(id) and what a shadow mount
  * of the id does. The mount element is attached to the document.
@@ -116,9 +112,4 @@ function manifest(extra = {}) {
   return { id: `good-plugin-${seq}`, name: `Good ${seq}`, version: '1.0.0', ...extra };
 }
 
-async function main() {
-  await init();
-  window.installHarness = { PluginHost, signedBytes, keyPair, sign, envelope, sri, tamper, attempt, manifest, b64 };
-  document.body.dataset.ready = 'true';
-}
-main().catch((e) => { document.body.dataset.error = `${e?.code ?? ''} ${e?.message ?? e}`; });
+start('installHarness', () => ({ PluginHost, signedBytes: pkg.signedBytes, keyPair, sign, envelope, sri, tamper, attempt, manifest, b64 }));

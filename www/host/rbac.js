@@ -1,32 +1,7 @@
 // RBAC harness page for tests/e2e/rbac.test.mjs, served with the host CSP. It exposes
 // plugin-warden's PluginHost and a few helpers; the test drives host.install / hasPermission /
 // visibleIncludes / canAccessRoute / setUser through page.evaluate. No HTML sink is touched.
-import init, { PluginHost } from '/pkg/index.js';
-
-/** A thrown value as plain data. */
-function plain(e) {
-  return e && typeof e === 'object'
-    ? { name: e.name, code: e.code, message: e.message, isError: e instanceof Error }
-    : { value: String(e) };
-}
-
-/** `{ ok: true, value }` from `fn()` (awaited), or `{ ok: false, error }`. */
-async function attempt(fn) {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (e) {
-    return { ok: false, error: plain(e) };
-  }
-}
-
-/** Same, synchronously (for checks that must run in one tick). */
-function attemptSync(fn) {
-  try {
-    return { ok: true, value: fn() };
-  } catch (e) {
-    return { ok: false, error: plain(e) };
-  }
-}
+import { PluginHost, attempt, attemptSync, plain, start } from './harness.js';
 
 /** A fresh in-memory host with `manifests` installed (each install must succeed). */
 async function hostWith(manifests, user) {
@@ -40,9 +15,4 @@ function pageNames(host, id) {
   return host.visibleIncludes(id).map((i) => i.name);
 }
 
-async function main() {
-  await init();
-  window.rbacHarness = { PluginHost, plain, attempt, attemptSync, hostWith, pageNames };
-  document.body.dataset.ready = 'true';
-}
-main().catch((e) => { document.body.dataset.error = `${e?.code ?? ''} ${e?.message ?? e}`; });
+start('rbacHarness', () => ({ PluginHost, plain, attempt, attemptSync, hostWith, pageNames }));

@@ -1,36 +1,8 @@
-// Harness page for tests/e2e/routes.test.mjs, served with the host CSP (the test adds the
-// loopback API's origin to connect-src, as a host calling a route's API must). It exposes
+// Harness page for tests/e2e/routes.test.mjs, served with the host CSP (its connect-src names
+// the test API's origin, where the test runs the route's API). It exposes
 // `window.routesHarness`: create a host with route values and secrets, install and mount a
 // plugin from the plugin origin, and read the host's audit log. DOM writes use textContent.
-import init, { PluginHost } from '/pkg/index.js';
-
-const params = new URLSearchParams(location.search);
-const pluginOrigin = params.get('plugins') ?? `http://localhost:${Number(location.port) + 1}`;
-
-function plain(e) {
-  return e && typeof e === 'object'
-    ? { name: e.name, code: e.code, message: e.message, permission: e.permission }
-    : { value: String(e) };
-}
-
-async function attempt(fn) {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (e) {
-    return { ok: false, error: plain(e) };
-  }
-}
-
-function slot(id) {
-  let box = document.getElementById(`slot-${id}`);
-  if (!box) {
-    box = document.createElement('div');
-    box.className = 'slot';
-    box.id = `slot-${id}`;
-    document.getElementById('slots').append(box);
-  }
-  return box;
-}
+import { PluginHost, attempt, pluginOrigin, slot, start } from './harness.js';
 
 const harness = {
   pluginOrigin,
@@ -61,9 +33,4 @@ const harness = {
   },
 };
 
-async function main() {
-  await init();
-  window.routesHarness = harness;
-  document.body.dataset.ready = 'true';
-}
-main().catch((e) => { document.body.dataset.error = `${e?.code ?? ''} ${e?.message ?? e}`; });
+start('routesHarness', () => harness);

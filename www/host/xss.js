@@ -3,7 +3,7 @@
 // host.trustedHTML() into a live, attached element via the TT-checked `innerHTML` sink; the page
 // then inspects the resulting DOM and reports what it saw. Nothing here writes a string to an
 // HTML sink, so the page itself never triggers a Trusted Types violation.
-import init, { PluginHost } from '/pkg/index.js';
+import { PluginHost, start } from './harness.js';
 
 // ---- traps: installed before any payload is inserted ------------------------------------------
 const hits = [];          // { vid, what, args }
@@ -283,16 +283,13 @@ async function controlPermissive(vectors) {
   }
 }
 
-async function main() {
-  await init();
+start('xssHarness', () => {
   const config = new URLSearchParams(location.search).get('config');
   hostConfig = config === 'max' ? MAX_CONFIG : undefined;
   host = new PluginHost({ hostVersion: '3.2.0', storage: 'memory', ...(hostConfig ? { sanitizer: hostConfig } : {}) });
-  window.xssHarness = {
+  return {
     PluginHost, config: config ?? 'default', hostConfig, host: () => host,
     runBatch, controlDom, controlRawString, controlPermissive,
     state: () => ({ hits: hits.length, violations: violations.length, title: titleOf(), name: window.name, clobbered: clobbered() }),
   };
-  document.body.dataset.ready = 'true';
-}
-main().catch((e) => { document.body.dataset.error = `${e?.code ?? ''} ${e?.message ?? e}`; });
+});

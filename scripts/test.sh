@@ -45,10 +45,9 @@ clippy_all() {
 
 docs() { RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --quiet; }
 
-browser_tests() {
-  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
-    wasm-pack test --headless --chrome -- --test web
-}
+# tests/web.rs in headless Chromium: served by wasm-bindgen-test-runner, opened with
+# playwright-core (scripts/browser-tests.mjs says why not through ChromeDriver).
+browser_tests() { WASM_BINDGEN_TEST_TIMEOUT=120 node scripts/browser-tests.mjs --test web; }
 
 contract() {
   local f

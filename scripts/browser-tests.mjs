@@ -5,11 +5,13 @@
 // machine hung before the test page ran a script (ChromeDriver: "Timed out receiving message from
 // renderer: 299.974", the page stuck at "Loading scripts...", 300 s lost), whatever the tests
 // were; the same page served by the same wasm-bindgen-test-runner and opened by playwright-core
-// never did. So this builds the test wasm with cargo, serves it with wasm-bindgen-test-runner in
-// its interactive mode (NO_HEADLESS), opens it with playwright-core and reads the harness's
-// `#output` until its summary line.
+// did far less often, and then too the page's first requests were never answered by the runner's
+// server. So this builds the test wasm with cargo, serves it with wasm-bindgen-test-runner in its
+// interactive mode (NO_HEADLESS) behind a small Node server (see `proxy`), opens it with
+// playwright-core and reads the harness's `#output` until its summary line.
 //   node scripts/browser-tests.mjs [--test web]
 import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { launch } from './browser.mjs';
 
@@ -53,10 +55,48 @@ async function serve(wasm, port) {
   return child;
 }
 
+/**
+ * The browser talks to this Node server, which forwards each request to the runner's server.
+ * The runner's server (tiny_http) sometimes never answers one of the page's first requests (the
+ * page then stays at "Loading scripts..." with no script run: seen through ChromeDriver and
+ * through playwright-core alike); a request it has not answered at all within 10 s is sent to
+ * it again (at most 3 times). Anything it answers is passed on as it is.
+ */
+function proxy(target) {
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = chunks.length ? Buffer.concat(chunks) : undefined;
+    let lastError = null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const answer = await fetch(`http://127.0.0.1:${target}${req.url}`, {
+          method: req.method, body, headers: { accept: req.headers.accept ?? '*/*' },
+          signal: AbortSignal.timeout(10_000),
+        });
+        const bytes = Buffer.from(await answer.arrayBuffer());
+        const headers = {};
+        for (const [k, v] of answer.headers) if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v;
+        res.writeHead(answer.status, headers);
+        res.end(bytes);
+        if (attempt > 0) process.stdout.write(`browser tests: the test server answered ${req.url} only on attempt ${attempt + 1}\n`);
+        return;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`the test server did not answer ${req.url}: ${lastError}`);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
 async function main() {
   const wasm = build();
-  const port = await freePort();
-  const server = await serve(wasm, port);
+  const runnerPort = await freePort();
+  const server = await serve(wasm, runnerPort);
+  const front = await proxy(runnerPort);
+  const port = front.address().port;
   const browser = await launch();
   let ok = false;
   try {
@@ -83,6 +123,7 @@ async function main() {
     }
   } finally {
     await browser.close();
+    front.close();
     server.kill();
   }
   process.exit(ok ? 0 : 1);

@@ -7,7 +7,15 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"   # wasm-opt from the binaryen npm package
 profile=--release
 [ "${1:-}" = "--dev" ] && profile=--dev
-wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --no-pack 2>&1 \
-  | grep -vE '^\s*$|INFO|Compiling' || true
+rm -f pkg/plugin_warden_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_bg.wasm
+# The core module: everything but the HTML cleaner (no `ammonia` feature).
+wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --no-pack \
+  -- --no-default-features --features host 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true
 [ -f pkg/plugin_warden_bg.wasm ] || { echo "build: wasm-pack produced no pkg/plugin_warden_bg.wasm" >&2; exit 1; }
+# The sanitizer module (crates/sanitizer), fetched by the package on first need.
+wasm-pack build crates/sanitizer $profile --target web --out-dir "$PWD/pkg/sanitizer" \
+  --out-name plugin_warden_sanitizer --no-pack 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true
+[ -f pkg/sanitizer/plugin_warden_sanitizer_bg.wasm ] || { echo "build: wasm-pack produced no pkg/sanitizer/plugin_warden_sanitizer_bg.wasm" >&2; exit 1; }
+# wasm-pack's `*` .gitignore would keep the directory out of `npm pack`.
+rm -f pkg/sanitizer/.gitignore
 node scripts/package.mjs

@@ -41,13 +41,17 @@ const manifest = {
   // index.js has no side effects (its PluginHost is a subclass, not a patched prototype);
   // plugin_warden.js sets `Symbol.dispose` on its class when it loads, and the snippets are
   // the bindings' JS imports. Everything else may be dropped when unused.
-  sideEffects: ['./plugin_warden.js', './snippets/*'],
+  sideEffects: ['./plugin_warden.js', './snippets/*', './sanitizer/plugin_warden_sanitizer.js'],
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
     './client': { types: './client/index.d.ts', default: './client/index.js' },
     './client/index.js': { types: './client/index.d.ts', default: './client/index.js' },
     './worker-runner.html': './worker-runner.html',
     './plugin_warden_bg.wasm': './plugin_warden_bg.wasm',
+    // The sanitizer module, loaded by index.js on first need; its wasm is exported for
+    // bundlers that need the URL handed in (esbuild: `preload('sanitizer', url)`).
+    './sanitizer/plugin_warden_sanitizer.js': './sanitizer/plugin_warden_sanitizer.js',
+    './sanitizer/plugin_warden_sanitizer_bg.wasm': './sanitizer/plugin_warden_sanitizer_bg.wasm',
     './package.json': './package.json',
   },
   files: readdirSync(pkg).filter((f) => f !== 'package.json' && f !== '.gitignore'),

@@ -40,6 +40,9 @@ core_is_pure() {
 clippy_all() {
   cargo clippy --all-targets --all-features -- -D warnings &&
     cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings &&
+    cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features host -- -D warnings &&
+    cargo clippy -p plugin-warden-sanitizer --all-targets -- -D warnings &&
+    cargo clippy -p plugin-warden-sanitizer --lib --target wasm32-unknown-unknown -- -D warnings &&
     cargo clippy --test web --target wasm32-unknown-unknown -- -D warnings
 }
 
@@ -62,7 +65,7 @@ e2e() { node --test --test-concurrency=1 tests/e2e/; }
 run_level "fmt" cargo fmt --check
 run_level "core-purity" core_is_pure
 run_level "clippy" clippy_all
-run_level "native" cargo test --all-features
+run_level "native" cargo test --workspace --all-features
 run_level "docs" docs
 run_level "browser" browser_tests
 run_level "contract" contract

@@ -33,7 +33,7 @@ export type ErrorCode =
   | 'INVALID_MANIFEST' | 'PERMISSION_DENIED' | 'NETWORK_DENIED' | 'NETWORK_ERROR' | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED' | 'MESSAGE_REJECTED' | 'INTEGRITY_MISMATCH' | 'SIGNATURE_INVALID'
   | 'INCOMPATIBLE' | 'BUNDLE_REJECTED' | 'MOUNT_FAILED' | 'TIMEOUT' | 'NOT_FOUND'
-  | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'NOT_INITIALIZED' | 'INTERNAL';
+  | 'INVALID_ARGUMENT' | 'ALREADY_EXISTS' | 'TRUSTED_TYPES' | 'NOT_IMPLEMENTED' | 'NOT_INITIALIZED' | 'MODULE_NOT_LOADED' | 'INTERNAL';
 /** Errors thrown by plugin-warden. */
 export interface PluginWardenError extends Error { name: 'PluginWardenError'; code: ErrorCode; permission?: string }
 /** A capability a manifest's `permissions` / `optionalPermissions` may list (DESIGN.md §4). */
@@ -188,7 +188,21 @@ export interface HostCspOptions { nonce: string; trustedTypesPolicy?: string; al
 /** The host page's CSP for a set of plugin manifests: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
 export function hostCsp(manifests: Manifest[], options: HostCspOptions & { reportOnly?: false; reportTo?: undefined }): string;
 export function hostCsp(manifests: Manifest[], options: HostCspOptions & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
+/** A part of the SDK fetched on first need (see {@link preload}). */
+export type LazyModule = 'sanitizer';
+/** What a module's wasm can be given as (as `init` takes it): a URL, a `Response`, bytes or a compiled module. */
+export type ModuleInput = string | URL | Response | BufferSource | WebAssembly.Module;
+/**
+ * Load a part of the SDK that is fetched on first need, now. `'sanitizer'`: what `sanitize`,
+ * `host.sanitize` and `host.trustedHTML` need synchronously (they throw `MODULE_NOT_LOADED`
+ * before); shadow and remote-UI mounts load it themselves. Loading twice loads once. `input`:
+ * the module's wasm, for esbuild (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`
+ * with the `file` loader) and Node (its bytes).
+ */
+export function preload(name: LazyModule, input?: ModuleInput): Promise<void>;
 export interface PluginHost {
+  /** {@link preload}, from a host. */
+  preload(name: LazyModule, input?: ModuleInput): Promise<void>;
   /** The host page's CSP for the installed plugins: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
   cspHeader(options: { nonce: string; reportOnly?: false; reportTo?: undefined }): string;
   cspHeader(options: { nonce: string } & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
@@ -552,8 +566,17 @@ impl PluginHost {
     }
 
     /// Sanitize HTML with this host's allow-list.
-    pub fn sanitize(&self, html: &str) -> String {
-        self.host.sanitizer.sanitize(html)
+    ///
+    /// # Errors
+    /// `MODULE_NOT_LOADED` before the sanitizer module is loaded (`await host.preload('sanitizer')`);
+    /// `INVALID_ARGUMENT` for anything but a string.
+    #[wasm_bindgen(unchecked_return_type = "string")]
+    pub fn sanitize(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] html: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        crate::web::sanitizer::ensure_loaded("sanitize").map_err(coded)?;
+        crate::web::sanitizer::sanitize_js(&self.host.sanitizer, &html).map_err(coded)
     }
 
     /// Sanitize HTML and wrap it as `TrustedHTML` through the host's policy (a string where
@@ -707,10 +730,32 @@ fn manifest_text(manifest: &JsValue) -> Result<String, JsValue> {
 }
 
 /// Sanitize HTML with the default allow-list.
-#[wasm_bindgen]
-pub fn sanitize(html: &str) -> String {
+///
+/// # Errors
+/// `MODULE_NOT_LOADED` before the sanitizer module is loaded (`await preload('sanitizer')`);
+/// `INVALID_ARGUMENT` for anything but a string.
+#[wasm_bindgen(unchecked_return_type = "string")]
+pub fn sanitize(
+    #[wasm_bindgen(unchecked_param_type = "string")] html: JsValue,
+) -> Result<JsValue, JsValue> {
     thread_local! { static DEFAULT: Sanitizer = Sanitizer::default(); }
-    DEFAULT.with(|s| s.sanitize(html))
+    crate::web::sanitizer::ensure_loaded("sanitize").map_err(coded)?;
+    DEFAULT
+        .with(|s| crate::web::sanitizer::sanitize_js(s, &html))
+        .map_err(coded)
+}
+
+/// Hand the loaded sanitizer module's `Cleaner` class to the core module (the package's entry
+/// module does, in `preload('sanitizer')`).
+#[wasm_bindgen(js_name = __setSanitizerModule, skip_typescript)]
+pub fn set_sanitizer_module(cleaner_class: JsValue) -> Result<(), JsValue> {
+    crate::web::sanitizer::set_module(cleaner_class).map_err(coded)
+}
+
+/// Whether the sanitizer can run now: its module is loaded (or compiled in).
+#[wasm_bindgen(js_name = __sanitizerLoaded, skip_typescript)]
+pub fn sanitizer_loaded() -> bool {
+    crate::web::sanitizer::loaded()
 }
 
 /// Validate a manifest without installing it: `{ valid, problems: [{ path, message }] }`.

@@ -1163,3 +1163,114 @@ mod properties {
         }
     }
 }
+
+/// The seam between the policy (the core module) and the cleaner (ammonia, in the browser a
+/// separately loaded module): what the core does with no cleaner, with a replaced one, and that
+/// a spec rebuilds the same policy.
+mod cleaner_seam {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use plugin_warden::core::error::{Coded, ErrorCode};
+    use plugin_warden::core::sanitize::{
+        cleaner_available, set_cleaner_factory, AmmoniaFactory, Cleaner, CleanerFactory,
+        SanitizeError, Sanitizer, SanitizerConfig,
+    };
+
+    use super::maximal;
+
+    /// A factory standing for a module that is not there (yet).
+    struct Missing;
+    impl CleanerFactory for Missing {
+        fn cleaner(&self, _: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError> {
+            Err(SanitizeError::NotLoaded)
+        }
+    }
+
+    /// A cleaner that records calls and cleans with ammonia (as the sanitizer module does).
+    struct Counting(Rc<Cell<usize>>);
+    impl CleanerFactory for Counting {
+        fn cleaner(&self, s: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError> {
+            let inner = AmmoniaFactory.cleaner(s)?;
+            let calls = self.0.clone();
+            struct C(Rc<dyn Cleaner>, Rc<Cell<usize>>);
+            impl Cleaner for C {
+                fn clean(&self, html: &str) -> String {
+                    self.1.set(self.1.get() + 1);
+                    self.0.clean(html)
+                }
+            }
+            Ok(Rc::new(C(inner, calls)))
+        }
+    }
+
+    #[test]
+    fn without_a_cleaner_nothing_unsanitized_comes_back() {
+        // Each test runs on its own thread: the factory is per thread.
+        set_cleaner_factory(Some(Rc::new(Missing)));
+        let s = Sanitizer::default();
+        let err = s.try_sanitize("<b onclick=x()>hi</b>").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ModuleNotLoaded);
+        assert!(err.to_string().contains("preload('sanitizer')"), "{err}");
+        assert_eq!(s.sanitize("<b onclick=x()>hi</b>"), "");
+        // The limit is checked before any cleaner is needed, with its own code.
+        let mut config = SanitizerConfig::default();
+        config.max_tags = 1;
+        let small = Sanitizer::new(&config).unwrap();
+        assert_eq!(
+            small.try_sanitize("<b><i>").unwrap_err().code(),
+            ErrorCode::MessageRejected
+        );
+        // A failed attempt is not remembered: once the module is there, the same sanitizer cleans.
+        set_cleaner_factory(None);
+        assert!(cleaner_available());
+        assert_eq!(s.sanitize("<b onclick=x()>hi</b>"), "<b>hi</b>");
+    }
+
+    #[test]
+    fn a_sanitizer_builds_its_cleaner_once_from_the_installed_factory() {
+        let calls = Rc::new(Cell::new(0));
+        set_cleaner_factory(Some(Rc::new(Counting(calls.clone()))));
+        let ui = Sanitizer::default().for_remote_ui(&["https://cdn.example".to_owned()]);
+        assert_eq!(
+            ui.sanitize(
+                r#"<img src="https://evil.example/x.png"><button data-action=go>Go</button>"#
+            ),
+            r#"<img><button data-action="go">Go</button>"#
+        );
+        let first = ui.cleaner().unwrap();
+        assert!(Rc::ptr_eq(&first, &ui.cleaner().unwrap()));
+        assert_eq!(calls.get(), 1);
+        set_cleaner_factory(None);
+    }
+
+    #[test]
+    fn every_spec_rebuilds_the_same_policy() {
+        for s in [
+            Sanitizer::default(),
+            maximal(),
+            maximal().for_remote_ui(&["https://a.example".into(), "https://b.example:8443".into()]),
+        ] {
+            let again = Sanitizer::from_spec_json(s.spec_json()).unwrap();
+            assert_eq!(again.spec(), s.spec());
+            assert_eq!(again.allowed_elements(), s.allowed_elements());
+            assert_eq!(again.allowed_attributes(), s.allowed_attributes());
+            assert_eq!(again.url_origins(), s.url_origins());
+            assert_eq!(again.allows_data_images(), s.allows_data_images());
+            let probe = r#"<a href="https://a.example/x" target=_top id=i>a</a><img src="data:image/png;base64,AA"><form action=/x><input name=n></form><pre>
+x</pre>"#;
+            assert_eq!(again.sanitize(probe), s.sanitize(probe));
+        }
+        // A spec is checked like a configuration: nothing outside the superset gets in.
+        for bad in [
+            r#"{"config":{"allowElements":["script"]}}"#,
+            r#"{"config":{"allowAttributes":{"*":["onclick"]}}}"#,
+            r#"{"config":{},"extra":1}"#,
+            r#"{"config":{"maxTags":0}}"#,
+            "[]",
+        ] {
+            let err = Sanitizer::from_spec_json(bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidArgument, "{bad}");
+        }
+    }
+}

@@ -55,13 +55,16 @@ pub enum ErrorCode {
     /// package's entry module, which runs before any wasm exists; listed here so the code list
     /// is one.
     NotInitialized,
+    /// A part of the SDK that loads on first use (the sanitizer module) was needed by a
+    /// synchronous call before it was loaded: `await host.preload('sanitizer')` first.
+    ModuleNotLoaded,
     /// A bug in plugin-warden; please report it.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::InvalidManifest,
         ErrorCode::PermissionDenied,
         ErrorCode::NetworkDenied,
@@ -81,6 +84,7 @@ impl ErrorCode {
         ErrorCode::TrustedTypes,
         ErrorCode::NotImplemented,
         ErrorCode::NotInitialized,
+        ErrorCode::ModuleNotLoaded,
         ErrorCode::Internal,
     ];
 
@@ -111,6 +115,7 @@ impl ErrorCode {
             ErrorCode::TrustedTypes => "TRUSTED_TYPES",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::NotInitialized => "NOT_INITIALIZED",
+            ErrorCode::ModuleNotLoaded => "MODULE_NOT_LOADED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

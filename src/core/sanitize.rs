@@ -1,5 +1,6 @@
 //! The HTML sanitizer policy: what plugin-provided HTML may contain after it passes through
-//! [`Sanitizer::sanitize`] (ammonia underneath).
+//! [`Sanitizer::sanitize`] (ammonia underneath: in this crate with the `ammonia` feature, or in
+//! the browser's separately loaded sanitizer module; see [`Sanitizer`], "Where the cleaning runs").
 //!
 //! # Policy
 //!
@@ -48,9 +49,17 @@
 //! every value is prefixed with [`ID_PREFIX`] so plugin HTML cannot shadow `document.<name>` or
 //! `window.<name>` properties the host's code uses. (Fragment links `href="#x"` do not follow the
 //! prefix; hosts that want in-page anchors rewrite them.)
+// Without the `ammonia` feature (the browser's core module) the cleaner's helpers below are
+// unused: they run in the sanitizer module, which builds this file with the feature.
+#![cfg_attr(not(feature = "ammonia"), allow(dead_code))]
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+#[cfg(feature = "ammonia")]
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -391,6 +400,9 @@ pub enum SanitizeError {
         /// How many start tags the input has.
         found: usize,
     },
+    /// No cleaner is available: in the browser, the sanitizer module has not been loaded.
+    #[error("the sanitizer module is not loaded: `await host.preload('sanitizer')` (or the free function `preload('sanitizer')`) before calling this synchronously")]
+    NotLoaded,
     /// The configuration did not deserialize.
     #[error("invalid sanitizer configuration: {reason}")]
     InvalidConfig {
@@ -404,6 +416,7 @@ impl Coded for SanitizeError {
         match self {
             // Plugin-provided HTML over a limit, like any other oversized message.
             SanitizeError::TooManyTags { .. } => ErrorCode::MessageRejected,
+            SanitizeError::NotLoaded => ErrorCode::ModuleNotLoaded,
             // Everything else is a host configuration mistake.
             _ => ErrorCode::InvalidArgument,
         }
@@ -512,6 +525,15 @@ pub struct AllowedAttributes {
 /// handler, no `javascript:` URL, nothing outside the allow-list), and sanitizing it again
 /// yields the same string. It must still enter the DOM through the Trusted Types policy.
 ///
+/// # Where the cleaning runs
+/// The policy is decided here, in the core. The HTML itself is cleaned by a [`Cleaner`] that
+/// the installed [`CleanerFactory`] builds from the policy's [`PolicySpec`]: ammonia
+/// ([`AmmoniaFactory`], cargo feature `ammonia`, on by default) natively and in the browser's
+/// separately loaded sanitizer module; the browser's core module has no ammonia and gets its
+/// factory when that module loads (`host.preload('sanitizer')`). With no factory,
+/// [`try_sanitize`](Self::try_sanitize) fails with `MODULE_NOT_LOADED` and
+/// [`sanitize`](Self::sanitize) answers the empty string: never unsanitized HTML.
+///
 /// ```
 /// use plugin_warden::core::sanitize::Sanitizer;
 /// let s = Sanitizer::default();
@@ -521,9 +543,9 @@ pub struct AllowedAttributes {
 /// );
 /// assert_eq!(s.sanitize("<svg><a>x</a></svg><b>ok</b>"), "<b>ok</b>");
 /// ```
-#[derive(Debug)]
 pub struct Sanitizer {
-    builder: ammonia::Builder<'static>,
+    spec: PolicySpec,
+    spec_json: String,
     elements: BTreeSet<&'static str>,
     generic: BTreeSet<&'static str>,
     generic_prefixes: BTreeSet<&'static str>,
@@ -531,6 +553,77 @@ pub struct Sanitizer {
     urls: UrlRule,
     link_target: LinkTarget,
     max_tags: usize,
+    /// Built on first use by the installed factory, then kept.
+    cleaner: RefCell<Option<Rc<dyn Cleaner>>>,
+}
+
+impl fmt::Debug for Sanitizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sanitizer")
+            .field("spec", &self.spec_json)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything that decides a [`Sanitizer`]'s policy, in a form that crosses module
+/// boundaries: the browser's core module sends it (as JSON, [`Sanitizer::spec_json`]) to the
+/// sanitizer module, which rebuilds the same sanitizer with [`Sanitizer::from_spec`] and so
+/// re-checks it against the allowable superset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    /// The host's configuration.
+    pub config: SanitizerConfig,
+    /// The asset origins of a remote-UI policy ([`Sanitizer::for_remote_ui`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_ui: Option<Vec<String>>,
+}
+
+/// Cleans HTML with one policy: the part of sanitizing that needs an HTML parser.
+///
+/// [`Sanitizer::try_sanitize`] has already checked the tag limit; `clean` does the rest of
+/// [`Sanitizer::sanitize`]'s contract (parse, filter, serialize, and for remote UI re-clean until
+/// stable). Implementations must never return input they did not clean.
+pub trait Cleaner {
+    /// The sanitized HTML.
+    fn clean(&self, html: &str) -> String;
+}
+
+/// Builds the [`Cleaner`] for a sanitizer's policy.
+pub trait CleanerFactory {
+    /// The cleaner for `sanitizer`'s policy ([`Sanitizer::spec`]).
+    ///
+    /// # Errors
+    /// Whatever stops the cleaner from being built (a module that failed, a refused spec).
+    fn cleaner(&self, sanitizer: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError>;
+}
+
+thread_local! {
+    static FACTORY: RefCell<Option<Rc<dyn CleanerFactory>>> = const { RefCell::new(None) };
+}
+
+/// Install the factory every [`Sanitizer`] on this thread builds its cleaner with (the browser
+/// layer does, when the sanitizer module has loaded); `None` goes back to the default
+/// ([`AmmoniaFactory`] with the `ammonia` feature, none without). Sanitizers that already built
+/// their cleaner keep it.
+pub fn set_cleaner_factory(factory: Option<Rc<dyn CleanerFactory>>) {
+    FACTORY.with(|f| *f.borrow_mut() = factory);
+}
+
+/// Whether sanitizers can clean now: a factory is installed or compiled in.
+pub fn cleaner_available() -> bool {
+    FACTORY.with(|f| f.borrow().is_some()) || default_factory().is_some()
+}
+
+fn default_factory() -> Option<Rc<dyn CleanerFactory>> {
+    #[cfg(feature = "ammonia")]
+    {
+        Some(Rc::new(AmmoniaFactory))
+    }
+    #[cfg(not(feature = "ammonia"))]
+    {
+        None
+    }
 }
 
 /// Which URLs survive in URL-bearing attributes.
@@ -549,25 +642,8 @@ enum UrlRule {
 impl Default for Sanitizer {
     /// The default policy (see the [module docs](self)).
     fn default() -> Self {
-        let elements = DEFAULT_ELEMENTS.iter().copied().collect();
-        let generic = DEFAULT_GENERIC_ATTRIBUTES.iter().copied().collect();
-        let mut element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>> =
-            BTreeMap::new();
-        for &(e, attrs) in DEFAULT_ELEMENT_ATTRIBUTES {
-            element_attributes
-                .entry(e)
-                .or_default()
-                .extend(attrs.iter().copied());
-        }
-        Sanitizer::from_parts(
-            elements,
-            generic,
-            BTreeSet::new(),
-            element_attributes,
-            UrlRule::Default { data_images: false },
-            LinkTarget::Strip,
-            DEFAULT_MAX_TAGS,
-        )
+        Sanitizer::new(&SanitizerConfig::default())
+            .expect("invariant: the default configuration is within the allowable superset")
     }
 }
 
@@ -645,6 +721,10 @@ impl Sanitizer {
             }
         }
         Ok(Sanitizer::from_parts(
+            PolicySpec {
+                config: config.clone(),
+                remote_ui: None,
+            },
             elements,
             generic,
             generic_prefixes,
@@ -652,9 +732,52 @@ impl Sanitizer {
             UrlRule::Default {
                 data_images: config.allow_data_images,
             },
-            config.link_target,
-            config.max_tags,
         ))
+    }
+
+    /// Rebuild a sanitizer from its [`PolicySpec`] (what the sanitizer module does with the
+    /// spec the core module sends it).
+    ///
+    /// # Errors
+    /// As [`Sanitizer::new`].
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::{PolicySpec, Sanitizer};
+    /// let ui = Sanitizer::default().for_remote_ui(&["https://cdn.example".to_owned()]);
+    /// let again = Sanitizer::from_spec_json(ui.spec_json()).unwrap();
+    /// assert_eq!(again.spec(), ui.spec());
+    /// assert_eq!(again.allowed_elements(), ui.allowed_elements());
+    /// assert!(Sanitizer::from_spec_json(r#"{"config":{"allowElements":["svg"]}}"#).is_err());
+    /// ```
+    pub fn from_spec(spec: &PolicySpec) -> Result<Sanitizer, SanitizeError> {
+        let s = Sanitizer::new(&spec.config)?;
+        Ok(match &spec.remote_ui {
+            Some(origins) => s.for_remote_ui(origins),
+            None => s,
+        })
+    }
+
+    /// [`Sanitizer::from_spec`] from its JSON form ([`Sanitizer::spec_json`]).
+    ///
+    /// # Errors
+    /// [`SanitizeError::InvalidConfig`] for JSON that is not a spec; otherwise as
+    /// [`Sanitizer::new`].
+    pub fn from_spec_json(json: &str) -> Result<Sanitizer, SanitizeError> {
+        let spec: PolicySpec =
+            serde_json::from_str(json).map_err(|e| SanitizeError::InvalidConfig {
+                reason: e.to_string(),
+            })?;
+        Sanitizer::from_spec(&spec)
+    }
+
+    /// What decides this sanitizer's policy.
+    pub fn spec(&self) -> &PolicySpec {
+        &self.spec
+    }
+
+    /// [`Sanitizer::spec`] as JSON (made once, when the sanitizer is built).
+    pub fn spec_json(&self) -> &str {
+        &self.spec_json
     }
 
     /// The remote-UI policy derived from this one (see the [module docs](self#remote-ui)):
@@ -696,101 +819,47 @@ impl Sanitizer {
                 .extend(attrs.iter().copied());
         }
         Sanitizer::from_parts(
+            PolicySpec {
+                config: self.spec.config.clone(),
+                remote_ui: Some(origins.to_vec()),
+            },
             elements,
             generic,
             self.generic_prefixes.clone(),
             element_attributes,
             UrlRule::Origins(origins.to_vec()),
-            self.link_target,
-            self.max_tags,
         )
     }
 
     fn from_parts(
+        spec: PolicySpec,
         elements: BTreeSet<&'static str>,
         generic: BTreeSet<&'static str>,
         generic_prefixes: BTreeSet<&'static str>,
         element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
         urls: UrlRule,
-        link_target: LinkTarget,
-        max_tags: usize,
     ) -> Sanitizer {
-        let mut builder = ammonia::Builder::empty();
-        let mut tag_attributes: HashMap<&'static str, HashSet<&'static str>> = element_attributes
-            .iter()
-            .filter(|(e, _)| elements.contains(*e))
-            .map(|(e, a)| (*e, a.iter().copied().collect()))
-            .collect();
-        // `rel` (and `target`) are *set* on every `<a>`, in place when present. They are also
-        // kept from the input (and then overwritten) rather than stripped and appended again:
-        // ammonia's attribute filter removes with `swap_remove`, and re-appending on a second
-        // pass would reorder attributes and break idempotence. (`Builder::link_rel` appends.)
-        let mut set_values: HashMap<&'static str, &'static str> = HashMap::new();
-        set_values.insert("rel", LINK_REL);
-        if link_target == LinkTarget::Blank {
-            set_values.insert("target", "_blank");
-        }
-        if elements.contains("a") {
-            tag_attributes
-                .entry("a")
-                .or_default()
-                .extend(set_values.keys().copied());
-        }
-        let mut set_tag_values = HashMap::from([("a", set_values)]);
-        let mut schemes: HashSet<&'static str> = URL_SCHEMES.iter().copied().collect();
-        match &urls {
-            UrlRule::Default { data_images: true } => {
-                // Narrowed to `<img src>` and raster types by the attribute filter below.
-                schemes.insert("data");
-            }
-            UrlRule::Default { data_images: false } => {}
-            UrlRule::Origins(_) => {
-                // Narrowed to the origins by the attribute filter below.
-                schemes = HashSet::from(["http", "https"]);
-                for e in ["form", "input"] {
-                    if elements.contains(e) {
-                        tag_attributes.entry(e).or_default().insert("autocomplete");
-                        set_tag_values.insert(e, HashMap::from([("autocomplete", "off")]));
-                    }
-                }
-            }
-        }
-        builder
-            .tags(elements.iter().copied().collect())
-            .clean_content_tags(CLEAN_CONTENT_ELEMENTS.iter().copied().collect())
-            .generic_attributes(generic.iter().copied().collect())
-            .generic_attribute_prefixes(generic_prefixes.iter().copied().collect())
-            .tag_attributes(tag_attributes)
-            .tag_attribute_values(HashMap::new())
-            .set_tag_attribute_values(set_tag_values)
-            .allowed_classes(HashMap::new())
-            .url_schemes(schemes)
-            .url_relative(ammonia::UrlRelative::PassThrough)
-            .link_rel(None)
-            .strip_comments(true)
-            .id_prefix(Some(ID_PREFIX))
-            .attribute_filter({
-                let urls = urls.clone();
-                move |element: &str, attribute: &str, value: &str| {
-                    filter_attribute(&urls, element, attribute, value)
-                }
-            });
+        let spec_json =
+            serde_json::to_string(&spec).expect("invariant: a PolicySpec always serializes");
         Sanitizer {
-            builder,
+            link_target: spec.config.link_target,
+            max_tags: spec.config.max_tags,
+            spec,
+            spec_json,
             elements,
             generic,
             generic_prefixes,
             element_attributes,
             urls,
-            link_target,
-            max_tags,
+            cleaner: RefCell::new(None),
         }
     }
 
     /// Sanitize an HTML fragment (parsed as the content of a `<div>`).
     ///
     /// Never fails: anything not allowed is dropped (script-like and foreign elements with their
-    /// content, other elements unwrapped to their children).
+    /// content, other elements unwrapped to their children); input over the tag limit, or with
+    /// no cleaner available ([`cleaner_available`]), gives the empty string.
     ///
     /// # Security
     /// Idempotent: `sanitize(sanitize(x)) == sanitize(x)`, so a re-parse by the browser sees the
@@ -811,8 +880,9 @@ impl Sanitizer {
     /// returning an empty string.
     ///
     /// # Errors
-    /// [`SanitizeError::TooManyTags`] (`MESSAGE_REJECTED`) when the input has more start tags
-    /// than [`SanitizerConfig::max_tags`]; the input is not parsed at all.
+    /// - [`SanitizeError::TooManyTags`] (`MESSAGE_REJECTED`) when the input has more start tags
+    ///   than [`SanitizerConfig::max_tags`]; the input is not parsed at all.
+    /// - [`SanitizeError::NotLoaded`] (`MODULE_NOT_LOADED`) when no cleaner is available.
     ///
     /// # Security
     /// The tag count is a linear pre-scan; it bounds the parser's worst case (deep nesting is
@@ -837,29 +907,24 @@ impl Sanitizer {
                 found,
             });
         }
-        let mut out = self.clean_once(html);
-        if let UrlRule::Origins(_) = self.urls {
-            // Form controls add parser quirks the serializer does not undo (`<table><p><form>`
-            // serializes as `<p><form></form></p>`, which parses as `<p></p><form>`): clean the
-            // remote UI's output again until the browser's parse is the tree that was checked.
-            for _ in 0..REMOTE_UI_MAX_PASSES {
-                let again = self.clean_once(&out);
-                if again == out {
-                    break;
-                }
-                out = again;
-            }
-        }
-        Ok(out)
+        Ok(self.cleaner()?.clean(html))
     }
 
-    fn clean_once(&self, html: &str) -> String {
-        let out = self.builder.clean(html).to_string();
-        if self.elements.contains("pre") {
-            double_leading_newline_in_pre(out)
-        } else {
-            out
+    /// This sanitizer's cleaner, built by the installed factory on first use.
+    ///
+    /// # Errors
+    /// [`SanitizeError::NotLoaded`] when there is no factory; the factory's own errors.
+    pub fn cleaner(&self) -> Result<Rc<dyn Cleaner>, SanitizeError> {
+        if let Some(c) = self.cleaner.borrow().as_ref() {
+            return Ok(c.clone());
         }
+        let factory = FACTORY
+            .with(|f| f.borrow().clone())
+            .or_else(default_factory)
+            .ok_or(SanitizeError::NotLoaded)?;
+        let c = factory.cleaner(self)?;
+        *self.cleaner.borrow_mut() = Some(c.clone());
+        Ok(c)
     }
 
     /// The elements this sanitizer keeps, sorted.
@@ -918,6 +983,131 @@ impl Sanitizer {
     /// What the sanitizer does with link targets.
     pub fn link_target(&self) -> LinkTarget {
         self.link_target
+    }
+}
+
+/// Builds [`AmmoniaCleaner`]s: the default factory with the `ammonia` feature.
+#[cfg(feature = "ammonia")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AmmoniaFactory;
+
+#[cfg(feature = "ammonia")]
+impl CleanerFactory for AmmoniaFactory {
+    fn cleaner(&self, sanitizer: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError> {
+        Ok(Rc::new(AmmoniaCleaner::new(sanitizer)))
+    }
+}
+
+/// A sanitizer's policy as an ammonia builder.
+#[cfg(feature = "ammonia")]
+pub struct AmmoniaCleaner {
+    builder: ammonia::Builder<'static>,
+    /// `<pre>` is allowed: its leading newline needs the fix-up.
+    pre: bool,
+    /// A remote-UI policy: re-clean until stable.
+    remote_ui: bool,
+}
+
+#[cfg(feature = "ammonia")]
+impl AmmoniaCleaner {
+    /// The builder for `s`'s policy.
+    pub fn new(s: &Sanitizer) -> AmmoniaCleaner {
+        let elements = &s.elements;
+        let mut builder = ammonia::Builder::empty();
+        let mut tag_attributes: HashMap<&'static str, HashSet<&'static str>> = s
+            .element_attributes
+            .iter()
+            .filter(|(e, _)| elements.contains(*e))
+            .map(|(e, a)| (*e, a.iter().copied().collect()))
+            .collect();
+        // `rel` (and `target`) are *set* on every `<a>`, in place when present. They are also
+        // kept from the input (and then overwritten) rather than stripped and appended again:
+        // ammonia's attribute filter removes with `swap_remove`, and re-appending on a second
+        // pass would reorder attributes and break idempotence. (`Builder::link_rel` appends.)
+        let mut set_values: HashMap<&'static str, &'static str> = HashMap::new();
+        set_values.insert("rel", LINK_REL);
+        if s.link_target == LinkTarget::Blank {
+            set_values.insert("target", "_blank");
+        }
+        if elements.contains("a") {
+            tag_attributes
+                .entry("a")
+                .or_default()
+                .extend(set_values.keys().copied());
+        }
+        let mut set_tag_values = HashMap::from([("a", set_values)]);
+        let mut schemes: HashSet<&'static str> = URL_SCHEMES.iter().copied().collect();
+        match &s.urls {
+            UrlRule::Default { data_images: true } => {
+                // Narrowed to `<img src>` and raster types by the attribute filter below.
+                schemes.insert("data");
+            }
+            UrlRule::Default { data_images: false } => {}
+            UrlRule::Origins(_) => {
+                // Narrowed to the origins by the attribute filter below.
+                schemes = HashSet::from(["http", "https"]);
+                for e in ["form", "input"] {
+                    if elements.contains(e) {
+                        tag_attributes.entry(e).or_default().insert("autocomplete");
+                        set_tag_values.insert(e, HashMap::from([("autocomplete", "off")]));
+                    }
+                }
+            }
+        }
+        builder
+            .tags(elements.iter().copied().collect())
+            .clean_content_tags(CLEAN_CONTENT_ELEMENTS.iter().copied().collect())
+            .generic_attributes(s.generic.iter().copied().collect())
+            .generic_attribute_prefixes(s.generic_prefixes.iter().copied().collect())
+            .tag_attributes(tag_attributes)
+            .tag_attribute_values(HashMap::new())
+            .set_tag_attribute_values(set_tag_values)
+            .allowed_classes(HashMap::new())
+            .url_schemes(schemes)
+            .url_relative(ammonia::UrlRelative::PassThrough)
+            .link_rel(None)
+            .strip_comments(true)
+            .id_prefix(Some(ID_PREFIX))
+            .attribute_filter({
+                let urls = s.urls.clone();
+                move |element: &str, attribute: &str, value: &str| {
+                    filter_attribute(&urls, element, attribute, value)
+                }
+            });
+        AmmoniaCleaner {
+            builder,
+            pre: elements.contains("pre"),
+            remote_ui: matches!(s.urls, UrlRule::Origins(_)),
+        }
+    }
+
+    fn clean_once(&self, html: &str) -> String {
+        let out = self.builder.clean(html).to_string();
+        if self.pre {
+            double_leading_newline_in_pre(out)
+        } else {
+            out
+        }
+    }
+}
+
+#[cfg(feature = "ammonia")]
+impl Cleaner for AmmoniaCleaner {
+    fn clean(&self, html: &str) -> String {
+        let mut out = self.clean_once(html);
+        if self.remote_ui {
+            // Form controls add parser quirks the serializer does not undo (`<table><p><form>`
+            // serializes as `<p><form></form></p>`, which parses as `<p></p><form>`): clean the
+            // remote UI's output again until the browser's parse is the tree that was checked.
+            for _ in 0..REMOTE_UI_MAX_PASSES {
+                let again = self.clean_once(&out);
+                if again == out {
+                    break;
+                }
+                out = again;
+            }
+        }
+        out
     }
 }
 

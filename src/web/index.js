@@ -5,6 +5,11 @@
 //    unused statements cannot separate the SDK from its JS half, whatever the app imports;
 //  - any call before `init()` throws a coded `NOT_INITIALIZED` error instead of a TypeError
 //    from inside the bindings;
+//  - the sanitizer (ammonia and html5ever, most of the package's bytes) is a second wasm module,
+//    fetched on first need: `preload('sanitizer')` / `host.preload('sanitizer')`, or a mount
+//    that renders HTML (shadow, worker with `ui: 'shadow'`). Until then the synchronous
+//    `sanitize` and `trustedHTML` throw a coded `MODULE_NOT_LOADED`, never return unsanitized
+//    HTML;
 //  - the runner page (worker plugins, bundle iframes) is found next to this module
 //    (`new URL('./worker-runner.html', import.meta.url)`, which Vite and webpack follow) or
 //    wherever the host's `runner` option says (esbuild, CDNs).
@@ -55,6 +60,58 @@ export function initSync(module) {
   const out = bindings.initSync(module);
   initialized = true;
   return out;
+}
+
+// Modules loaded on first need. Each loader gets preload()'s optional `input` (what wasm-bindgen's
+// init takes: a URL, Response, bytes or WebAssembly.Module; in Node the bytes).
+const MODULES = {
+  sanitizer: {
+    loaded: () => bindings.__sanitizerLoaded(),
+    async load(input) {
+      // A literal relative specifier: Vite and webpack split it into its own chunk and rewrite
+      // the wasm URL in it; esbuild bundles it (pass the wasm URL, see the docs).
+      const m = await import('./sanitizer/plugin_warden_sanitizer.js');
+      await m.default(input === undefined ? undefined : { module_or_path: input });
+      bindings.__setSanitizerModule(m.Cleaner);
+    },
+  },
+};
+const loading = new Map();
+
+/**
+ * Load a part of the SDK that is fetched on first need, now: `'sanitizer'` (what `sanitize`,
+ * `host.sanitize` and `host.trustedHTML` need synchronously). Resolves when it can be used;
+ * loading twice loads once. `input` is for hosts whose bundler does not follow the package's
+ * relative URLs (esbuild) and for Node: the module's wasm as a URL, `Response`, bytes or
+ * `WebAssembly.Module` (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`).
+ */
+export function preload(name, input) {
+  try {
+    ready(`preload(${JSON.stringify(name)})`);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const module = typeof name === 'string' && Object.hasOwn(MODULES, name) ? MODULES[name] : undefined;
+  if (module === undefined) {
+    return Promise.reject(coded('INVALID_ARGUMENT', `preload: expected one of ${Object.keys(MODULES).map((k) => `'${k}'`).join(', ')}, found ${typeof name === 'string' ? JSON.stringify(name) : typeof name}`));
+  }
+  if (module.loaded()) return Promise.resolve();
+  let p = loading.get(name);
+  if (p === undefined) {
+    p = module.load(input).catch((e) => {
+      loading.delete(name);
+      throw coded('MODULE_NOT_LOADED', `plugin-warden: could not load the ${name} module: ${e && e.message ? e.message : e}. If your bundler does not follow \`import('./sanitizer/…')\` and \`new URL('…', import.meta.url)\` (esbuild), pass the wasm: \`await preload('${name}', url)\` with \`import url from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm'\` and \`--loader:.wasm=file\`; in Node pass its bytes`, e);
+    });
+    loading.set(name, p);
+  }
+  return p;
+}
+
+// A mount that puts HTML into the host page's DOM needs the sanitizer first.
+function mountNeedsSanitizer(options) {
+  const mode = options?.mode ?? 'iframe';
+  if (mode === 'worker') return options?.ui === 'shadow';
+  return mode === 'shadow' && !(options?.html === undefined && typeof options?.render === 'function');
 }
 
 /** Sanitize HTML with the default allow-list. */
@@ -197,7 +254,15 @@ export class PluginHost extends bindings.PluginHost {
   }
 
   mount(id, element, options) {
-    return mountWith.call(this, this.#runner, id, element, options);
+    if (!mountNeedsSanitizer(options) || bindings.__sanitizerLoaded()) {
+      return mountWith.call(this, this.#runner, id, element, options);
+    }
+    return preload('sanitizer').then(() => mountWith.call(this, this.#runner, id, element, options));
+  }
+
+  /** `preload(name, input)`: load a part of the SDK fetched on first need (`'sanitizer'`). */
+  preload(name, input) {
+    return preload(name, input);
   }
 
   hasPermission(action, scope) {

@@ -10,6 +10,7 @@ mod liveness;
 pub(crate) mod mount;
 mod mounting;
 pub(crate) mod remote_ui;
+pub(crate) mod sanitizer;
 pub(crate) mod storage;
 pub(crate) mod sys;
 pub(crate) mod trusted_types;

@@ -20,6 +20,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::sanitizer::{ensure_loaded, sanitize_js};
 use super::sys::describe;
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::sanitize::Sanitizer;
@@ -62,7 +63,7 @@ struct Policy {
     current: Rc<RefCell<Option<Rc<Sanitizer>>>>,
     /// Passed as `createHTML`'s second argument for SDK-built `srcdoc` documents.
     marker: Object,
-    _create_html: Closure<dyn Fn(String, JsValue) -> String>,
+    _create_html: Closure<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>,
     _create_script_url: Closure<dyn Fn(String, JsValue) -> Result<String, JsValue>>,
 }
 
@@ -78,18 +79,18 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
     let (cur, fallback) = (current.clone(), sanitizer.clone());
     let marker = Object::new();
     let mark = marker.clone();
-    let create_html =
-        Closure::<dyn Fn(String, JsValue) -> String>::new(move |input: String, m: JsValue| {
+    let create_html = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+        move |input: JsValue, m: JsValue| {
             if Object::is(&m, &mark) {
-                return input;
+                return Ok(input);
             }
             // Only this module calls the policy, always with `current` set; the fallback keeps the
-            // policy sanitizing even if that were ever not so.
-            match cur.borrow().as_ref() {
-                Some(s) => s.sanitize(&input),
-                None => fallback.sanitize(&input),
-            }
-        });
+            // policy sanitizing even if that were ever not so. Before the sanitizer module is
+            // loaded this throws (MODULE_NOT_LOADED): never unsanitized HTML.
+            let s = cur.borrow().clone().unwrap_or_else(|| fallback.clone());
+            sanitize_js(&s, &input).map_err(|e| js_sys::Error::new(&e.to_string()).into())
+        },
+    );
     // Script URLs are minted only for the SDK's own loader (after core::scripts approved the
     // URL): a call without the private marker throws, so the policy grants nobody else a sink.
     let mark2 = marker.clone();
@@ -163,6 +164,7 @@ pub(crate) fn trusted_html_js(
             "trustedHTML: expected a string of HTML",
         ));
     }
+    ensure_loaded("trustedHTML")?;
     let p = policy(name, sanitizer)?;
     match &p.policy {
         Some(policy) => {
@@ -171,9 +173,7 @@ pub(crate) fn trusted_html_js(
             *p.current.borrow_mut() = None;
             result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
         }
-        None => Ok(JsValue::from_str(
-            &sanitizer.sanitize(&html.as_string().unwrap_or_default()),
-        )),
+        None => sanitize_js(sanitizer, html),
     }
 }
 

@@ -68,11 +68,13 @@ function onAudit(e) {
 /**
  * A plugin that holds `events` may emit `panel` with `{ html }`: the host shows that HTML in a
  * closed shadow root of its own, through the SDK's sanitizer and Trusted Types policy
- * (host.trustedHTML). No plugin script ever runs there.
+ * (host.trustedHTML). No plugin script ever runs there. The sanitizer module is fetched on
+ * the first panel (host.preload): a page that never shows plugin HTML never downloads it.
  */
-function onEvent({ pluginId, name, data }) {
+async function onEvent({ pluginId, name, data }) {
   if (name !== 'panel' || !data || typeof data.html !== 'string') return;
   const host = window.demo.host;
+  await host.preload('sanitizer');
   let p = panels[pluginId];
   if (!p) {
     const body = el('div', { class: 'panel' });

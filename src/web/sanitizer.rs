@@ -1,0 +1,129 @@
+//! The sanitizer module (crates/sanitizer: ammonia and html5ever), loaded on first use.
+//!
+//! The core module decides every sanitizer policy (`core::sanitize::Sanitizer`) but, built
+//! without the `ammonia` feature, cannot clean HTML itself. The package's entry module loads
+//! the sanitizer module when a host asks (`preload('sanitizer')`) or needs it (a shadow mount,
+//! a remote UI) and hands its `Cleaner` class to [`set_module`]; from then on:
+//! - the core's sanitizers clean through it ([`JsFactory`], installed as the core's
+//!   `CleanerFactory`): the engine's remote-UI `ui.render`;
+//! - JS strings from the host (`sanitize`, `trustedHTML`, the Trusted Types policy) go to it
+//!   directly ([`sanitize_js`]), never copied through this module's memory.
+//!
+//! Before that, every synchronous sanitize fails with `MODULE_NOT_LOADED` ([`ensure_loaded`]):
+//! nothing unsanitized is ever returned. Built with `ammonia` (the browser tests' build),
+//! the cleaner is compiled in and always available.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::sys::describe;
+use crate::core::error::{Coded, ErrorCode, WardenError};
+use crate::core::sanitize::{
+    cleaner_available, set_cleaner_factory, Cleaner, CleanerFactory, SanitizeError, Sanitizer,
+};
+
+#[wasm_bindgen]
+extern "C" {
+    /// An instance of the sanitizer module's `Cleaner` class: one policy, ready to clean.
+    type JsCleaner;
+    #[wasm_bindgen(method, js_name = clean)]
+    fn clean_str(this: &JsCleaner, html: &str) -> String;
+    #[wasm_bindgen(method, js_name = clean)]
+    fn clean_js(this: &JsCleaner, html: &JsValue) -> JsValue;
+}
+
+thread_local! {
+    /// The sanitizer module's `Cleaner` class, once loaded.
+    static CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+    /// One cleaner per policy spec (a host's policy, each remote UI's).
+    static CLEANERS: RefCell<HashMap<String, Rc<JsCleaner>>> = RefCell::new(HashMap::new());
+}
+
+/// Take the loaded sanitizer module's `Cleaner` class, and clean with it from now on.
+pub(crate) fn set_module(cleaner_class: JsValue) -> Result<(), WardenError> {
+    let class = cleaner_class.dyn_into::<Function>().map_err(|_| {
+        WardenError::new(
+            ErrorCode::InvalidArgument,
+            "the sanitizer module's Cleaner class was expected",
+        )
+    })?;
+    CLASS.with(|c| *c.borrow_mut() = Some(class));
+    CLEANERS.with(|c| c.borrow_mut().clear());
+    set_cleaner_factory(Some(Rc::new(JsFactory)));
+    Ok(())
+}
+
+/// Whether sanitizers can clean now (the module is loaded, or ammonia is compiled in).
+pub(crate) fn loaded() -> bool {
+    cleaner_available()
+}
+
+/// `MODULE_NOT_LOADED` unless sanitizers can clean now.
+pub(crate) fn ensure_loaded(what: &str) -> Result<(), WardenError> {
+    if loaded() {
+        Ok(())
+    } else {
+        Err(WardenError::new(
+            ErrorCode::ModuleNotLoaded,
+            format!("{what}: {}", SanitizeError::NotLoaded),
+        ))
+    }
+}
+
+fn cleaner_for(s: &Sanitizer) -> Result<Rc<JsCleaner>, SanitizeError> {
+    if let Some(c) = CLEANERS.with(|c| c.borrow().get(s.spec_json()).cloned()) {
+        return Ok(c);
+    }
+    let class = CLASS
+        .with(|c| c.borrow().clone())
+        .ok_or(SanitizeError::NotLoaded)?;
+    let instance = Reflect::construct(&class, &Array::of1(&JsValue::from_str(s.spec_json())))
+        .map_err(|e| SanitizeError::InvalidConfig {
+            reason: format!("the sanitizer module refused the policy: {}", describe(&e)),
+        })?;
+    let c = Rc::new(instance.unchecked_into::<JsCleaner>());
+    CLEANERS.with(|all| all.borrow_mut().insert(s.spec_json().to_owned(), c.clone()));
+    Ok(c)
+}
+
+/// The core's cleaner factory once the module is loaded.
+struct JsFactory;
+
+impl CleanerFactory for JsFactory {
+    fn cleaner(&self, s: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError> {
+        Ok(Rc::new(ModuleCleaner(cleaner_for(s)?)))
+    }
+}
+
+struct ModuleCleaner(Rc<JsCleaner>);
+
+impl Cleaner for ModuleCleaner {
+    fn clean(&self, html: &str) -> String {
+        self.0.clean_str(html)
+    }
+}
+
+/// `s.sanitize(html)` for a JS string, which goes to the sanitizer module as it is.
+///
+/// # Errors
+/// `MODULE_NOT_LOADED` before the module is loaded; `INVALID_ARGUMENT` for a non-string.
+pub(crate) fn sanitize_js(s: &Sanitizer, html: &JsValue) -> Result<JsValue, WardenError> {
+    if !html.is_string() {
+        return Err(WardenError::new(
+            ErrorCode::InvalidArgument,
+            "sanitize: expected a string of HTML",
+        ));
+    }
+    if cfg!(feature = "ammonia") {
+        return Ok(JsValue::from_str(
+            &s.sanitize(&html.as_string().unwrap_or_default()),
+        ));
+    }
+    let c = cleaner_for(s).map_err(|e| WardenError::new(e.code(), e.to_string()))?;
+    Ok(c.clean_js(html))
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use plugin_warden::core::binary::{BinaryForm, BinaryRef};
+use plugin_warden::core::binary::TableRef;
 use plugin_warden::core::error::{Coded, ErrorCode, WardenError};
 use plugin_warden::core::protocol::{
     event_message, parse_call, parse_hello, parse_reply, welcome_message, Call, FetchBody,
@@ -649,8 +649,8 @@ mod props {
                 )),
                 proptest::option::of(prop_oneof![
                     s.prop_map(FetchBody::Text),
-                    (0usize..4, 0usize..1000).prop_map(|(i, bytes)| FetchBody::Binary(BinaryRef {
-                        form: BinaryForm::Table(i),
+                    (0usize..4, 0usize..1000).prop_map(|(i, bytes)| FetchBody::Binary(TableRef {
+                        index: i,
                         kind: "Uint8Array",
                         bytes
                     })),

@@ -1214,9 +1214,11 @@ mod cleaner_seam {
         assert!(err.to_string().contains("preload('sanitizer')"), "{err}");
         assert_eq!(s.sanitize("<b onclick=x()>hi</b>"), "");
         // The limit is checked before any cleaner is needed, with its own code.
-        let mut config = SanitizerConfig::default();
-        config.max_tags = 1;
-        let small = Sanitizer::new(&config).unwrap();
+        let small = Sanitizer::new(&SanitizerConfig {
+            max_tags: 1,
+            ..SanitizerConfig::default()
+        })
+        .unwrap();
         assert_eq!(
             small.try_sanitize("<b><i>").unwrap_err().code(),
             ErrorCode::MessageRejected

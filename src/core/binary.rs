@@ -95,6 +95,32 @@ impl BinaryRef {
     }
 }
 
+/// A placeholder whose bytes are in the message's side table (in transit, never inline): what
+/// an `api.fetch` body may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableRef {
+    /// The side-table index.
+    pub index: usize,
+    /// The constructor (one of [`BINARY_TYPES`]).
+    pub kind: &'static str,
+    /// The byte length.
+    pub bytes: usize,
+}
+
+impl BinaryRef {
+    /// The side-table reference, for a placeholder in transit; `None` for inline bytes.
+    pub fn in_table(&self) -> Option<TableRef> {
+        match self.form {
+            BinaryForm::Table(index) => Some(TableRef {
+                index,
+                kind: self.kind,
+                bytes: self.bytes,
+            }),
+            BinaryForm::Inline => None,
+        }
+    }
+}
+
 /// Why an object with the reserved key is not a valid placeholder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadBinary(pub String);

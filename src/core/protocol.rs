@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use super::binary::{placeholder, BadBinary, BinaryCount, BinaryForm, BinaryRef};
+use super::binary::{placeholder, BadBinary, BinaryCount, BinaryRef, TableRef};
 use super::error::{Coded, ErrorCode, WardenError};
 
 /// The protocol version this module speaks (`v` in every message).
@@ -93,8 +93,8 @@ pub const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
 pub enum FetchBody {
     /// A string.
     Text(String),
-    /// Binary data: the message's side-table entry ([`super::binary`]).
-    Binary(BinaryRef),
+    /// Binary data: the message's side-table entry ([`super::binary`]); never inline bytes.
+    Binary(TableRef),
 }
 
 /// Every method of DESIGN.md §5, by wire name.
@@ -654,11 +654,7 @@ impl Method {
                 match body {
                     Some(FetchBody::Text(b)) => put("body", Value::String(b.clone())),
                     Some(FetchBody::Binary(r)) => {
-                        let index = match r.form {
-                            BinaryForm::Table(i) => i,
-                            BinaryForm::Inline => 0,
-                        };
-                        put("body", BinaryRef::table_value(index, r.kind, r.bytes));
+                        put("body", BinaryRef::table_value(r.index, r.kind, r.bytes));
                     }
                     None => {}
                 }
@@ -1407,10 +1403,8 @@ impl Fields {
         match self.map.remove("body") {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(FetchBody::Text(s))),
-            Some(Value::Object(m)) => match placeholder(&m) {
-                Ok(Some(r)) if matches!(r.form, BinaryForm::Table(_)) => {
-                    Ok(Some(FetchBody::Binary(r)))
-                }
+            Some(Value::Object(m)) => match placeholder(&m).map(|r| r.and_then(|r| r.in_table())) {
+                Ok(Some(r)) => Ok(Some(FetchBody::Binary(r))),
                 _ => Err(self.invalid("body", EXPECTED, "an object".to_owned())),
             },
             Some(other) => Err(self.invalid("body", EXPECTED, describe(&other))),

@@ -15,7 +15,6 @@ use super::host::{now, Host};
 use super::mounting::Phase;
 use super::sys::describe;
 use crate::core::audit::AuditEvent;
-use crate::core::binary::BinaryForm;
 use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
@@ -114,12 +113,9 @@ impl Host {
                 let body = match &plan.body {
                     None => JsValue::UNDEFINED,
                     Some(FetchBody::Text(text)) => JsValue::from_str(text),
-                    Some(FetchBody::Binary(r)) => match r.form {
-                        BinaryForm::Table(i) => {
-                            u32::try_from(i).map_or(JsValue::UNDEFINED, |i| buffers.get(i))
-                        }
-                        BinaryForm::Inline => JsValue::UNDEFINED,
-                    },
+                    Some(FetchBody::Binary(r)) => {
+                        u32::try_from(r.index).map_or(JsValue::UNDEFINED, |i| buffers.get(i))
+                    }
                 };
                 spawn_local(async move {
                     let (result, table) = match perform_fetch(&plan, &body).await {

@@ -219,20 +219,22 @@ test('a worker with ui: \'shadow\' rendering hostile HTML: the mount loads the s
   }
 });
 
-test('the sanitizer\'s wasm fails (404, then a hang-up): preload rejects MODULE_NOT_LOADED, sanitize still throws, and a later preload succeeds', async () => {
+test('the sanitizer fails to load (its JS a 404, then its wasm a 404 and a hang-up): MODULE_NOT_LOADED naming the cause, sanitize still throws, a later preload succeeds', async () => {
   const host = await freshHost();
   try {
     const { page } = host;
-    // The first preload, the shadow mount after it (which tries again) and the second preload fail.
-    const answers = ['404', 'hang-up', 'hang-up'];
+    // What the server answers, per file, in order (then the real file); `seen` logs each answer.
+    const answers = { js: ['404'], wasm: ['404', 'hang-up'] };
     const seen = [];
-    await page.route(`**${SANITIZER_WASM}`, async (route) => {
-      const answer = answers.shift() ?? 'server';
-      seen.push(answer);
-      if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
-      else if (answer === 'hang-up') await route.abort('connectionreset');
-      else await route.continue();
-    });
+    for (const [kind, path] of [['js', SANITIZER_JS], ['wasm', SANITIZER_WASM]]) {
+      await page.route(`**${path}`, async (route) => {
+        const answer = answers[kind].shift() ?? 'server';
+        seen.push(`${kind} ${answer}`);
+        if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+        else if (answer === 'hang-up') await route.abort('connectionreset');
+        else await route.continue();
+      });
+    }
     const attempt = (withMount) => page.evaluate(async ([payload, withMount]) => {
       const h = window.e2e.host;
       const loaded = await h.preload('sanitizer').then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }));
@@ -244,7 +246,7 @@ test('the sanitizer\'s wasm fails (404, then a hang-up): preload rejects MODULE_
       }
       let mounted = null;
       if (withMount) {
-        // A shadow mount cannot go ahead without the module either.
+        // A shadow mount tries to load the module itself, and cannot go ahead without it.
         const id = `panel-${Math.random().toString(36).slice(2)}`;
         await window.e2e.install({ id, name: 'Panel', permissions: [] });
         window.e2e.mountWith(id, { mode: 'shadow', html: payload });
@@ -253,27 +255,29 @@ test('the sanitizer\'s wasm fails (404, then a hang-up): preload rejects MODULE_
       return { loaded, sanitized, mounted, pwned: window.__pwned ?? null };
     }, [PAYLOAD, withMount]);
 
+    // The module's JS is a 404; then the mount's own attempt gets the JS and a 404 for the wasm.
     const first = await attempt(true);
     assert.equal(first.loaded.ok, false);
     assert.equal(first.loaded.code, 'MODULE_NOT_LOADED');
     assert.equal(first.loaded.name, 'PluginWardenError');
-    assert.match(first.loaded.message, /could not load the sanitizer module: .*404/, 'the message names the failure');
-    assert.match(first.loaded.message, /plugin_warden_sanitizer_bg\.wasm/, 'the message names the file');
+    assert.match(first.loaded.message, /could not load the sanitizer module: .*plugin_warden_sanitizer\.js/, 'the message names the file');
     assert.deepEqual(first.sanitized, { ok: false, code: 'MODULE_NOT_LOADED' }, 'sanitize answered after a failed load');
     assert.equal(first.mounted.ok, false);
     assert.equal(first.mounted.error.code, 'MODULE_NOT_LOADED');
+    assert.match(first.mounted.error.message, /could not load the sanitizer module: .*404.*plugin_warden_sanitizer_bg\.wasm/, 'the message names the failure and the file');
+    assert.deepEqual(seen, ['js 404', 'js server', 'wasm 404']);
 
-    assert.deepEqual(seen, ['404', 'hang-up']);
-
+    // The server hangs up on the wasm.
     const second = await attempt(false);
     assert.equal(second.loaded.code, 'MODULE_NOT_LOADED', JSON.stringify(second.loaded));
     assert.deepEqual(second.sanitized, { ok: false, code: 'MODULE_NOT_LOADED' });
 
+    // It has recovered.
     const third = await attempt(false);
     assert.deepEqual(third.loaded, { ok: true });
     assert.deepEqual(third.sanitized, { ok: true, value: CLEAN });
-    assert.deepEqual(seen, ['404', 'hang-up', 'hang-up', 'server']);
-    // Nothing was inserted on the way: no shadow root holds the payload, no handler ran.
+    assert.deepEqual(seen, ['js 404', 'js server', 'wasm 404', 'wasm hang-up', 'wasm server']);
+    // Nothing was inserted on the way: no handler ran, no element carries one.
     assert.equal(third.pwned, null);
     assert.equal(await page.evaluate(() => document.querySelectorAll('[onerror]').length), 0);
   } finally {

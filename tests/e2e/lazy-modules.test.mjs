@@ -74,6 +74,9 @@ test('a host that only mounts an iframe plugin never fetches the sanitizer; prel
     });
     assert.equal(shadow.ok, true, JSON.stringify(shadow));
     assert.equal(host.sanitizerRequests().length, 2, JSON.stringify(host.sanitizerRequests()));
+    // Loading the module under the host CSP (script-src 'self' 'nonce-…' 'wasm-unsafe-eval',
+    // Trusted Types) violates nothing.
+    assert.deepEqual(await host.hostViolations(), { fromConsole: [], fromDocument: [] });
     assert.deepEqual(host.seen.pageErrors, []);
   } finally {
     await host.close();

@@ -107,6 +107,20 @@ export function preload(name, input) {
   return p;
 }
 
+// The bindings' internal hooks, re-exported by `export *` above (not in the types): guarded like
+// every other export, so a call before init() is a coded NOT_INITIALIZED, not a TypeError.
+// `__setSanitizerModule` decides which cleaner runs: host page code is trusted (DESIGN §1);
+// plugins never reach this module's scope.
+export function __sanitizerLoaded() {
+  ready('__sanitizerLoaded()');
+  return bindings.__sanitizerLoaded();
+}
+
+export function __setSanitizerModule(cleanerClass) {
+  ready('__setSanitizerModule()');
+  return bindings.__setSanitizerModule(cleanerClass);
+}
+
 // A mount that puts HTML into the host page's DOM needs the sanitizer first.
 function mountNeedsSanitizer(options) {
   const mode = options?.mode ?? 'iframe';

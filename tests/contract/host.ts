@@ -1,7 +1,7 @@
 // The host side of DESIGN.md §6, written the way a host developer would. `tsc --noEmit` over
 // this file against pkg/*.d.ts is the contract check: renaming or retyping any of these fails it.
-import init, { PluginHost, sanitize, analyzeBundle, validateManifest, signedBytes, hostCsp } from 'plugin-warden';
-import type { AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions, CspHeaders, UpdateInfo, ManifestChange } from 'plugin-warden';
+import init, { PluginHost, preload, sanitize, analyzeBundle, validateManifest, signedBytes, hostCsp } from 'plugin-warden';
+import type { LazyModule, ModuleInput, AuditEvent, InstallInfo, PluginStatus, ErrorCode, IncludeView, PluginInfo, Manifest, Capability, Permission, MountOptions, CspHeaders, UpdateInfo, ManifestChange } from 'plugin-warden';
 
 export async function host(element: HTMLElement, manifest: Manifest, code: string): Promise<void> {
   await init();
@@ -46,6 +46,15 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
   host.setUser({ role: 'Editor' });
   const pages: IncludeView[] = host.visibleIncludes(info.id);
   const route: boolean = host.canAccessRoute(info.id, 'api/patents', 'GET');
+  // The sanitizer module, fetched on first need: by name, with or without its wasm.
+  const loaded: Promise<void> = host.preload('sanitizer');
+  await loaded;
+  const sanitizerModule: LazyModule = 'sanitizer';
+  const inputs: ModuleInput[] = ['/assets/sanitizer.wasm', new URL('https://cdn.example/s.wasm'), new Uint8Array(0), new ArrayBuffer(0)];
+  await preload(sanitizerModule, inputs[0]);
+  await preload('sanitizer', await fetch('/assets/sanitizer.wasm'));
+  const notLoaded: ErrorCode = 'MODULE_NOT_LOADED';
+  console.log(notLoaded);
   const clean: string = host.sanitize('<b>x</b>') + sanitize('<i>y</i>');
   element.append(String(host.trustedHTML('<p>z</p>')));
   element.innerHTML = host.trustedHTML('<p>as the host guide shows</p>');

@@ -1,6 +1,6 @@
 // Mistakes the types must reject (`tsc` fails on an unused `@ts-expect-error`, so each line
 // proves one rejection). Run by scripts/test.sh with the rest of tests/contract.
-import init, { PluginHost, validateManifest, hostCsp } from 'plugin-warden';
+import init, { PluginHost, preload, validateManifest, hostCsp } from 'plugin-warden';
 import type { Manifest, MountOptions, ErrorCode } from 'plugin-warden';
 import { connect } from 'plugin-warden/client';
 
@@ -34,6 +34,16 @@ export async function mistakes(el: HTMLElement): Promise<void> {
   const code: ErrorCode = 'NOT_INITIALISED';
   // @ts-expect-error trustedHTML takes a string
   host.trustedHTML(el);
+  // @ts-expect-error 'sanitizer' is the one module loaded on first need
+  await preload('nope');
+  // @ts-expect-error the same, from a host
+  await host.preload('sanitiser');
+  // @ts-expect-error a module's wasm is a URL, a Response, bytes or a WebAssembly.Module, not null
+  await preload('sanitizer', null);
+  // (Any other object, or a number, still type-checks: lib.dom's `WebAssembly.Module` is an empty
+  // interface, so every non-null value is assignable to it, as with wasm-bindgen's `InitInput`.)
+  // @ts-expect-error preload resolves to nothing (not the module)
+  const cleaner: { clean(html: string): string } = await preload('sanitizer');
   const sdk = await connect();
   // @ts-expect-error notify levels are a closed set
   await sdk.ui.notify('x', 'fatal');
@@ -44,5 +54,5 @@ export async function mistakes(el: HTMLElement): Promise<void> {
   // @ts-expect-error a Blob is not binary data the bridge carries (no structured bytes)
   await sdk.storage.set('k', new Blob(['x']));
   const m: Manifest = { id: 'acme-notes', name: 'Notes' };
-  console.log(worker, code, m, body);
+  console.log(worker, code, m, body, cleaner);
 }

@@ -139,6 +139,8 @@ async function exercise(appUrl, { keep = false } = {}) {
     await panel.click({ position: { x: 10, y: 8 } });
     const clicked = await until(() => page.evaluate(() => window.packageTest.events.find((e) => e.name === 'clicked')?.data), 10_000);
     assert.deepEqual(clicked, { clicks: 1 });
+    // The remote-UI mount loaded the sanitizer module (or the app preloaded it): it cleans.
+    assert.equal(state.sanitized, '<img src="x.png"><b>ok</b>');
     assert.deepEqual(seen.pageErrors, []);
     return page;
   } finally {
@@ -148,7 +150,8 @@ async function exercise(appUrl, { keep = false } = {}) {
 
 test('the tarball: licences, README, every exported file, no runner script to copy', () => {
   const files = tarball.files.map((f) => f.path);
-  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'README.md', 'index.js', 'index.d.ts', 'client/index.js', 'client/index.d.ts', 'worker-runner.html', 'plugin_warden_bg.wasm']) {
+  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'README.md', 'index.js', 'index.d.ts', 'client/index.js', 'client/index.d.ts', 'worker-runner.html', 'plugin_warden_bg.wasm',
+    'sanitizer/plugin_warden_sanitizer.js', 'sanitizer/plugin_warden_sanitizer_bg.wasm']) {
     assert.ok(files.includes(f), `${f} is not in the tarball: ${files.join(', ')}`);
   }
   assert.ok(!files.includes('worker-runner.js'), 'the runner page is self-contained');
@@ -167,32 +170,45 @@ test('the tarball: licences, README, every exported file, no runner script to co
     assert.deepEqual([...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort(), rust, `${dts}: ErrorCode`);
   }
   const readme = readFileSync(join(WORK, 'node_modules/plugin-warden/README.md'), 'utf8');
-  for (const needle of ['Access-Control-Allow-Origin', 'Allow-CSP-From', '--loader:.wasm=file', 'webpack', 'importmap', 'npm install']) {
+  for (const needle of ['Access-Control-Allow-Origin', 'Allow-CSP-From', '--loader:.wasm=file', 'webpack', 'importmap', 'npm install',
+    "preload('sanitizer'", 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm', 'MODULE_NOT_LOADED']) {
     assert.ok(readme.includes(needle), `the package README does not mention ${needle}`);
   }
 });
 
-test('Node: coded errors before init(), for init() without bytes, and for a host outside a window', async () => {
+test('Node: coded errors before init(), for init() without bytes, before the sanitizer module, and for a host outside a window', async () => {
   const script = `
-    import init, { PluginHost, sanitize, validateManifest, analyzeBundle, hostCsp } from 'plugin-warden';
+    import init, { PluginHost, preload, sanitize, validateManifest, analyzeBundle, hostCsp } from 'plugin-warden';
     import { readFile } from 'node:fs/promises';
     const out = [];
     const attempt = (f) => { try { f(); out.push('no error'); } catch (e) { out.push(e.name + ' ' + e.code + ' ' + e.message); } };
+    const settle = (p) => p.then(() => 'no error', (e) => e.name + ' ' + e.code + ' ' + e.message);
     attempt(() => new PluginHost());
     attempt(() => sanitize('<b>x</b>'));
     attempt(() => validateManifest({ id: 'x', name: 'x' }));
     attempt(() => analyzeBundle('x'));
     attempt(() => hostCsp([], { nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' }));
-    // Every function the package exports (a new binding included) is guarded the same way.
+    // Every function the package exports (a new binding included) is guarded the same way:
+    // it throws NOT_INITIALIZED, or (preload) answers a promise that rejects with it.
     const all = await import('plugin-warden');
     const unguarded = [];
     for (const [name, f] of Object.entries(all)) {
       if (typeof f !== 'function' || ['default', 'initSync'].includes(name)) continue;
-      try { name === 'PluginHost' ? new f() : f(); unguarded.push(name); } catch (e) { if (e.code !== 'NOT_INITIALIZED') unguarded.push(name + ': ' + e.message); }
+      try {
+        const r = name === 'PluginHost' ? new f() : f();
+        if (r && typeof r.then === 'function') await r;
+        unguarded.push(name);
+      } catch (e) { if (e.code !== 'NOT_INITIALIZED') unguarded.push(name + ': ' + e.message); }
     }
     out.push('unguarded: ' + unguarded.join(', '));
     await init().then(() => out.push('no error'), (e) => out.push(e.code + ' ' + e.message));
-    await init({ module_or_path: await readFile(new URL(import.meta.resolve('plugin-warden/plugin_warden_bg.wasm'))) });
+    const wasm = async (path) => readFile(new URL(import.meta.resolve('plugin-warden/' + path)));
+    await init({ module_or_path: await wasm('plugin_warden_bg.wasm') });
+    // The sanitizer is a module of its own: not there until preload hands it its bytes.
+    attempt(() => sanitize('<b onclick="x()">ok</b>'));
+    out.push(await settle(preload('sanitizer')));
+    out.push(await settle(preload('nope')));
+    await preload('sanitizer', await wasm('sanitizer/plugin_warden_sanitizer_bg.wasm'));
     out.push(sanitize('<b onclick="x()">ok</b>'));
     attempt(() => new PluginHost());
     console.log(JSON.stringify(out));`;
@@ -204,8 +220,11 @@ test('Node: coded errors before init(), for init() without bytes, and for a host
   }
   assert.equal(out[5], 'unguarded: ', 'wrap these exports in src/web/index.js (a call before init() must throw NOT_INITIALIZED)');
   assert.match(out[6], /^INVALID_ARGUMENT .*pass the wasm bytes/);
-  assert.equal(out[7], '<b>ok</b>');
-  assert.match(out[8], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
+  assert.match(out[7], /^PluginWardenError MODULE_NOT_LOADED .*await (host\.)?preload\('sanitizer'\)/);
+  assert.match(out[8], /^PluginWardenError MODULE_NOT_LOADED plugin-warden: could not load the sanitizer module: .*in Node pass its bytes/);
+  assert.match(out[9], /^PluginWardenError INVALID_ARGUMENT preload: expected one of 'sanitizer', found "nope"/);
+  assert.equal(out[10], '<b>ok</b>');
+  assert.match(out[11], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
 });
 
 test('TypeScript: tsc --strict over a host and a plugin using both entry points of the installed package', () => {
@@ -217,7 +236,18 @@ test('Vite production build (vite build + vite preview): every mode mounts', asy
   run(process.execPath, [BIN.vite, 'build'], dir);
   const emitted = readdirSync(join(dir, 'dist/assets'));
   assert.ok(emitted.some((f) => /^worker-runner.*\.html$/.test(f)), `vite build did not emit the runner page: ${emitted}`);
-  assert.ok(emitted.some((f) => f.endsWith('.wasm')), `vite build did not emit the wasm: ${emitted}`);
+  assert.ok(emitted.some((f) => /^plugin_warden_bg.*\.wasm$/.test(f)), `vite build did not emit the core wasm: ${emitted}`);
+  // The sanitizer stays a module of its own, fetched on first need: its own chunk and wasm.
+  assert.ok(emitted.some((f) => /^plugin_warden_sanitizer_bg.*\.wasm$/.test(f)), `vite build did not emit the sanitizer's wasm: ${emitted}`);
+  const sanitizerChunk = emitted.find((f) => /^plugin_warden_sanitizer.*\.js$/.test(f));
+  assert.ok(sanitizerChunk, `vite build did not split the sanitizer into a chunk: ${emitted}`);
+  // Its wasm is named by its own chunk (whose glue loads it), not by the entry chunk.
+  const sanitizerWasm = emitted.find((f) => /^plugin_warden_sanitizer_bg.*\.wasm$/.test(f));
+  const read = (f) => readFileSync(join(dir, 'dist/assets', f), 'utf8');
+  assert.ok(read(sanitizerChunk).includes(sanitizerWasm), `${sanitizerChunk} does not load ${sanitizerWasm}`);
+  for (const f of emitted.filter((e) => e.endsWith('.js') && e !== sanitizerChunk)) {
+    assert.ok(!read(f).includes(sanitizerWasm), `the sanitizer's glue was bundled into ${f}`);
+  }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   await serve(BIN.vite, ['preview', '--port', String(port)], dir, url);

@@ -1,9 +1,11 @@
-// esbuild does not follow `new URL(…, import.meta.url)`: import the two files the SDK loads by
-// URL, and build with `--loader:.wasm=file --loader:.html=file` (the package README's recipe).
-import init, { PluginHost } from 'plugin-warden';
+// esbuild does not follow `new URL(…, import.meta.url)`: import the files the SDK loads by URL
+// (the core wasm, the sanitizer's wasm and the runner page), and build with
+// `--loader:.wasm=file --loader:.html=file` (the package README's recipe).
+import init, { PluginHost, preload } from 'plugin-warden';
 import wasm from 'plugin-warden/plugin_warden_bg.wasm';
+import sanitizerWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm';
 import runner from 'plugin-warden/worker-runner.html';
 import { run } from '../shared/scenario.js';
 
-run({ init, initArg: { module_or_path: wasm }, PluginHost, hostOptions: { runner } })
+run({ init, initArg: { module_or_path: wasm }, PluginHost, hostOptions: { runner }, preload: () => preload('sanitizer', sanitizerWasm) })
   .catch((e) => { window.packageTest = { failed: `${e?.code ?? ''} ${e?.message ?? e}` }; });

@@ -1,10 +1,12 @@
 // The same app with named imports only and the synchronous initializer: nothing of the SDK may
 // depend on a module side effect that `"sideEffects"` lets a bundler drop.
-import { initSync, PluginHost } from 'plugin-warden';
+import { initSync, preload, PluginHost } from 'plugin-warden';
 import wasm from 'plugin-warden/plugin_warden_bg.wasm';
+import sanitizerWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm';
 import runner from 'plugin-warden/worker-runner.html';
 import { run } from '../shared/scenario.js';
 
 const init = async (url) => initSync({ module: await (await fetch(url)).arrayBuffer() });
-run({ init, initArg: wasm, PluginHost, hostOptions: { runner } })
+// The sanitizer's wasm as a `Response` this time (main.js passes the URL).
+run({ init, initArg: wasm, PluginHost, hostOptions: { runner }, preload: async () => preload('sanitizer', await fetch(sanitizerWasm)) })
   .catch((e) => { window.packageTest = { failed: `${e?.code ?? ''} ${e?.message ?? e}` }; });

@@ -1,0 +1,371 @@
+// The sanitizer module, loaded on first need (src/web/index.js `preload`), from the side of an
+// attacker and of a careful host developer. The host origin's request log (scripts/serve.mjs)
+// shows what the page fetched: a host that only mounts frames never downloads the sanitizer,
+// `preload` fetches it once however often it is called, and the mounts that put HTML into the
+// page load it themselves. Before it has loaded, the synchronous sanitizer calls throw
+// MODULE_NOT_LOADED; they never hand back their input — checked on a host page served without
+// any CSP (`?host-csp=none`), where unsanitized HTML would run its handlers: a trap
+// (`window.__pwned`, set by the payloads' handlers) and a control that inserts a payload raw
+// show that it would. A failed load rejects MODULE_NOT_LOADED and can be retried; a plugin has
+// no way to choose which cleaner the host uses.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnv, openHost, until } from './helpers.mjs';
+
+const SANITIZER_JS = '/pkg/sanitizer/plugin_warden_sanitizer.js';
+const SANITIZER_WASM = '/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm';
+// Each handler sets the trap (the image is a 404: its onerror fires); none may survive the sanitizer.
+const PAYLOAD = '<img src="/lazy-missing.png" onerror="window.__pwned = (window.__pwned || 0) + 1"><b>kept</b>'
+  + '<svg onload="window.__pwned = 9"></svg><script>window.__pwned = 7</script>';
+const CLEAN = '<img src="/lazy-missing.png"><b>kept</b>';
+
+let env;
+before(async () => {
+  env = await startEnv(19700);
+});
+after(() => env?.close());
+
+/** A fresh e2e host page (fresh module instances: nothing loaded), without a CSP unless `csp`. */
+async function freshHost({ csp = false } = {}) {
+  const from = env.servers.logs.host.length;
+  const host = await openHost(env, csp ? 'scenario=none' : 'scenario=none&host-csp=none');
+  // The page's own requests, from its navigation on (the tests run one at a time).
+  host.requests = () => env.servers.logs.host.slice(from).map((r) => new URL(r.url, 'http://x').pathname);
+  host.sanitizerRequests = () => host.requests().filter((p) => p.startsWith('/pkg/sanitizer/'));
+  return host;
+}
+
+const count = (list, path) => list.filter((p) => p === path).length;
+
+test('a host that only mounts an iframe plugin never fetches the sanitizer; preload fetches it once, however often it is called', async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    const mounted = await page.evaluate(async () => {
+      await window.e2e.install(window.e2e.manifests.notes);
+      return window.e2e.mountAndWait('notes', '/notes/');
+    });
+    assert.equal(mounted.ok, true, JSON.stringify(mounted));
+    // The log works: the core module was fetched by this page.
+    assert.equal(count(host.requests(), '/pkg/plugin_warden_bg.wasm'), 1, JSON.stringify(host.requests()));
+    assert.deepEqual(host.sanitizerRequests(), [], 'an iframe-only host fetched the sanitizer');
+
+    const r = await page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      const before = pkg.__sanitizerLoaded();
+      // Three at once (host method and free function), then once more after they resolved.
+      const all = await Promise.all([h.preload('sanitizer'), h.preload('sanitizer'), pkg.preload('sanitizer')]);
+      await h.preload('sanitizer');
+      await pkg.preload('sanitizer');
+      return { before, all: all.map((v) => v === undefined), after: pkg.__sanitizerLoaded(), clean: h.sanitize('<b onclick="x()">ok</b>') };
+    });
+    assert.deepEqual(r, { before: false, all: [true, true, true], after: true, clean: '<b>ok</b>' });
+    const fetched = host.sanitizerRequests();
+    assert.equal(count(fetched, SANITIZER_JS), 1, JSON.stringify(fetched));
+    assert.equal(count(fetched, SANITIZER_WASM), 1, JSON.stringify(fetched));
+    assert.equal(fetched.length, 2, JSON.stringify(fetched));
+
+    // A shadow mount after that loads nothing more.
+    const shadow = await page.evaluate(async () => {
+      await window.e2e.install({ id: 'panel', name: 'Panel', permissions: [] });
+      window.e2e.mountWith('panel', { mode: 'shadow', html: '<p>hi</p>' });
+      return window.e2e.settled('panel');
+    });
+    assert.equal(shadow.ok, true, JSON.stringify(shadow));
+    assert.equal(host.sanitizerRequests().length, 2, JSON.stringify(host.sanitizerRequests()));
+    // Loading the module under the host CSP (script-src 'self' 'nonce-…' 'wasm-unsafe-eval',
+    // Trusted Types) violates nothing.
+    assert.deepEqual(await host.hostViolations(), { fromConsole: [], fromDocument: [] });
+    assert.deepEqual(host.seen.pageErrors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+test('before preload: sanitize, host.sanitize and host.trustedHTML throw MODULE_NOT_LOADED and insert nothing; after it they sanitize', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const before = await page.evaluate(async (payload) => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      const target = document.body.appendChild(document.createElement('div'));
+      target.id = 'target';
+      const out = {};
+      for (const [name, f] of Object.entries({
+        sanitize: () => { target.innerHTML = pkg.sanitize(payload); },
+        hostSanitize: () => { target.innerHTML = h.sanitize(payload); },
+        trustedHTML: () => { target.innerHTML = h.trustedHTML(payload); },
+      })) {
+        try {
+          f();
+          out[name] = { returned: target.innerHTML };
+        } catch (e) {
+          out[name] = { name: e.name, code: e.code, message: e.message };
+        }
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      return { out, inserted: target.innerHTML, pwned: window.__pwned ?? null };
+    }, PAYLOAD);
+    for (const [name, r] of Object.entries(before.out)) {
+      assert.equal(r.code, 'MODULE_NOT_LOADED', `${name}: ${JSON.stringify(r)}`);
+      assert.equal(r.name, 'PluginWardenError', name);
+      assert.match(r.message, /await host\.preload\('sanitizer'\)|preload\('sanitizer'\)/, `${name}: the message says what to do`);
+    }
+    assert.equal(before.inserted, '', 'something was inserted');
+    assert.equal(before.pwned, null, 'a payload handler ran');
+    assert.deepEqual(host.sanitizerRequests(), [], 'a synchronous call fetched the module');
+
+    const after = await page.evaluate(async (payload) => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      await h.preload('sanitizer');
+      const target = document.getElementById('target');
+      const out = { sanitize: pkg.sanitize(payload), hostSanitize: h.sanitize(payload), trustedHTML: String(h.trustedHTML(payload)) };
+      target.innerHTML = h.trustedHTML(payload);
+      await new Promise((r) => setTimeout(r, 300));
+      return { out, inserted: target.innerHTML, pwned: window.__pwned ?? null };
+    }, PAYLOAD);
+    assert.deepEqual(after.out, { sanitize: CLEAN, hostSanitize: CLEAN, trustedHTML: CLEAN });
+    assert.equal(after.inserted, CLEAN);
+    assert.equal(after.pwned, null, 'a payload handler ran after sanitizing');
+
+    // Control: on this page (no CSP) the same payload, inserted raw, does run its handler.
+    const control = await page.evaluate(async (payload) => {
+      document.getElementById('target').innerHTML = payload;
+      for (let i = 0; i < 50 && !window.__pwned; i++) await new Promise((r) => setTimeout(r, 100));
+      return window.__pwned ?? null;
+    }, PAYLOAD);
+    assert.ok(control >= 1, 'the control payload did not run: the trap cannot catch anything');
+  } finally {
+    await host.close();
+  }
+});
+
+/** Capture every shadow root the page attaches from now on (closed ones too) in window.__roots. */
+const captureShadowRoots = (page) => page.evaluate(() => {
+  window.__roots = [];
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function attachShadow(init) {
+    const root = attach.call(this, init);
+    window.__roots.push(root);
+    return root;
+  };
+});
+
+/**
+ * Install worker plugin `id` with `body` (after `connect()`, as `sdk`; it ends by rendering
+ * PAYLOAD), mount it with `ui: 'shadow'`, wait for its `rendered` event, and answer the mount's
+ * outcome, its events, and what the page's shadow roots hold.
+ */
+async function renderFromWorker(page, id, body) {
+  await captureShadowRoots(page);
+  const code = `const sdk = await pluginWarden.connect();
+    ${body}
+    await sdk.ui.render(${JSON.stringify(PAYLOAD)});
+    await sdk.events.emit('rendered', {});`;
+  const r = await page.evaluate(async ([i, c]) => {
+    const installed = await window.e2e.install({ id: i, name: i, permissions: ['ui:render', 'events'] }, { code: c });
+    window.e2e.mountWorker(i, { ui: 'shadow' });
+    return { installed, mounted: await window.e2e.settled(i) };
+  }, [id, code]);
+  assert.equal(r.installed.ok, true, JSON.stringify(r.installed));
+  const events = await until(async () => {
+    const e = await page.evaluate((i) => window.e2e.state.events.filter((x) => x.pluginId === i), id);
+    return e.some((x) => x.name === 'rendered') ? e : null;
+  }, 10_000);
+  assert.ok(events, `${id} never rendered: ${JSON.stringify(r)}`);
+  // Give a handler that survived the time to run.
+  await new Promise((res) => setTimeout(res, 300));
+  const seen = await page.evaluate(() => ({ roots: window.__roots.map((root) => root.innerHTML), pwned: window.__pwned ?? null }));
+  return { mounted: r.mounted, events, html: seen.roots.join('\n'), pwned: seen.pwned };
+}
+
+test('a shadow mount with hostile html, before any preload, loads the sanitizer itself and puts sanitized HTML only', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    await captureShadowRoots(page);
+    const r = await page.evaluate(async (payload) => {
+      await window.e2e.install({ id: 'panel', name: 'Panel', permissions: [] });
+      window.e2e.mountWith('panel', { mode: 'shadow', html: payload });
+      const mounted = await window.e2e.settled('panel');
+      await new Promise((res) => setTimeout(res, 300));
+      return { mounted, roots: window.__roots.map((root) => ({ mode: root.mode, html: root.innerHTML })), pwned: window.__pwned ?? null };
+    }, PAYLOAD);
+    assert.deepEqual(r.mounted, { ok: true, value: { pluginId: 'panel', mode: 'shadow' } });
+    assert.equal(r.roots.length, 1, JSON.stringify(r.roots));
+    assert.equal(r.roots[0].mode, 'closed');
+    assert.ok(r.roots[0].html.includes(CLEAN), `the shadow root holds ${JSON.stringify(r.roots[0].html)}`);
+    assert.doesNotMatch(r.roots[0].html, /onerror|onload|<script|<svg|__pwned/i);
+    assert.equal(r.pwned, null, 'a payload handler ran');
+    const fetched = host.sanitizerRequests();
+    assert.deepEqual([count(fetched, SANITIZER_JS), count(fetched, SANITIZER_WASM)], [1, 1], JSON.stringify(fetched));
+  } finally {
+    await host.close();
+  }
+});
+
+test('a worker with ui: \'shadow\' rendering hostile HTML: the mount loads the sanitizer, the shadow root gets sanitized HTML only', async () => {
+  const host = await freshHost();
+  try {
+    const r = await renderFromWorker(host.page, 'rui', '');
+    assert.deepEqual(r.mounted, { ok: true, value: { pluginId: 'rui', mode: 'worker' } });
+    assert.ok(r.html.includes('<b>kept</b>'), `the rendered UI is not in a shadow root: ${r.html}`);
+    assert.doesNotMatch(r.html, /onerror|onload|<script|<svg|__pwned/i);
+    assert.equal(r.pwned, null, 'a payload handler ran');
+    const fetched = host.sanitizerRequests();
+    assert.deepEqual([count(fetched, SANITIZER_JS), count(fetched, SANITIZER_WASM)], [1, 1], JSON.stringify(fetched));
+  } finally {
+    await host.close();
+  }
+});
+
+test('the sanitizer fails to load (its JS a 404, then its wasm a 404 and a hang-up): MODULE_NOT_LOADED naming the cause, sanitize still throws, a later preload succeeds', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    // What the server answers, per file, in order (then the real file); `seen` logs each answer.
+    const answers = { js: ['404'], wasm: ['404', 'hang-up'] };
+    const seen = [];
+    for (const [kind, path] of [['js', SANITIZER_JS], ['wasm', SANITIZER_WASM]]) {
+      await page.route(`**${path}`, async (route) => {
+        const answer = answers[kind].shift() ?? 'server';
+        seen.push(`${kind} ${answer}`);
+        if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+        else if (answer === 'hang-up') await route.abort('connectionreset');
+        else await route.continue();
+      });
+    }
+    const attempt = (withMount) => page.evaluate(async ([payload, withMount]) => {
+      const h = window.e2e.host;
+      const loaded = await h.preload('sanitizer').then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }));
+      let sanitized;
+      try {
+        sanitized = { ok: true, value: h.sanitize(payload) };
+      } catch (e) {
+        sanitized = { ok: false, code: e.code };
+      }
+      let mounted = null;
+      if (withMount) {
+        // A shadow mount tries to load the module itself, and cannot go ahead without it.
+        const id = `panel-${Math.random().toString(36).slice(2)}`;
+        await window.e2e.install({ id, name: 'Panel', permissions: [] });
+        window.e2e.mountWith(id, { mode: 'shadow', html: payload });
+        mounted = await window.e2e.settled(id);
+      }
+      return { loaded, sanitized, mounted, pwned: window.__pwned ?? null };
+    }, [PAYLOAD, withMount]);
+
+    // The module's JS is a 404; then the mount's own attempt gets the JS and a 404 for the wasm.
+    const first = await attempt(true);
+    assert.equal(first.loaded.ok, false);
+    assert.equal(first.loaded.code, 'MODULE_NOT_LOADED');
+    assert.equal(first.loaded.name, 'PluginWardenError');
+    assert.match(first.loaded.message, /could not load the sanitizer module: .*plugin_warden_sanitizer\.js/, 'the message names the file');
+    assert.deepEqual(first.sanitized, { ok: false, code: 'MODULE_NOT_LOADED' }, 'sanitize answered after a failed load');
+    assert.equal(first.mounted.ok, false);
+    assert.equal(first.mounted.error.code, 'MODULE_NOT_LOADED');
+    assert.match(first.mounted.error.message, /could not load the sanitizer module: .*404.*plugin_warden_sanitizer_bg\.wasm/, 'the message names the failure and the file');
+    assert.deepEqual(seen, ['js 404', 'js server', 'wasm 404']);
+
+    // The server hangs up on the wasm.
+    const second = await attempt(false);
+    assert.equal(second.loaded.code, 'MODULE_NOT_LOADED', JSON.stringify(second.loaded));
+    assert.deepEqual(second.sanitized, { ok: false, code: 'MODULE_NOT_LOADED' });
+
+    // It has recovered.
+    const third = await attempt(false);
+    assert.deepEqual(third.loaded, { ok: true });
+    assert.deepEqual(third.sanitized, { ok: true, value: CLEAN });
+    assert.deepEqual(seen, ['js 404', 'js server', 'wasm 404', 'wasm hang-up', 'wasm server']);
+    // Nothing was inserted on the way: no handler ran, no element carries one.
+    assert.equal(third.pwned, null);
+    assert.equal(await page.evaluate(() => document.querySelectorAll('[onerror]').length), 0);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a plugin cannot choose the cleaner: a worker that tries to reach the host\'s module hooks still has its HTML sanitized', async () => {
+  // __setSanitizerModule is an export of the host page's own module (pkg/plugin_warden.js):
+  // host page code is trusted (DESIGN §1) and may call it. A plugin runs in a sandboxed
+  // worker (opaque origin, no network) and talks only through its port: it can neither
+  // reach the host's module scope nor name a cleaner in a message.
+  const host = await freshHost();
+  try {
+    const r = await renderFromWorker(host.page, 'sly', `const tried = {
+        global: typeof self.__setSanitizerModule,
+        importHost: await import(${JSON.stringify(`${env.servers.hostOrigin}/pkg/plugin_warden.js`)})
+          .then((m) => typeof m.__setSanitizerModule, (e) => 'refused'),
+      };
+      // Options the protocol does not have, naming a "cleaner" of its own.
+      tried.call = await sdk.ui.render('<b>x</b>', { cleaner: 'identity', sanitize: false })
+        .then(() => 'accepted', (e) => e.code);
+      await sdk.events.emit('tried', tried);`);
+    assert.equal(r.mounted.ok, true, JSON.stringify(r.mounted));
+    const tried = r.events.find((e) => e.name === 'tried').data;
+    assert.equal(tried.global, 'undefined');
+    assert.equal(tried.importHost, 'refused', 'the worker imported the host\'s bindings');
+    assert.ok(r.html.includes('<b>kept</b>'), r.html);
+    assert.doesNotMatch(r.html, /onerror|onload|<script|<svg|__pwned/i);
+    assert.equal(r.pwned, null);
+  } finally {
+    await host.close();
+  }
+});
+
+test('preload(\'nope\') rejects INVALID_ARGUMENT; preload before init() rejects NOT_INITIALIZED; neither fetches anything', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const r = await page.evaluate(async () => {
+      const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ name: e.name, code: e.code, message: e.message }));
+      const pkg = await import('/pkg/index.js');
+      return {
+        nope: await settle(pkg.preload('nope')),
+        hostNope: await settle(window.e2e.host.preload('Sanitizer')),
+        number: await settle(pkg.preload(42)),
+        proto: await settle(pkg.preload('__proto__')),
+      };
+    });
+    for (const k of ['nope', 'hostNope', 'number', 'proto']) {
+      assert.equal(r[k].code, 'INVALID_ARGUMENT', `${k}: ${JSON.stringify(r[k])}`);
+      assert.match(r[k].message, /expected one of 'sanitizer'/);
+    }
+    assert.match(r.nope.message, /found "nope"/);
+    assert.deepEqual(host.sanitizerRequests(), []);
+  } finally {
+    await host.close();
+  }
+
+  // A page that imports the package and never calls init().
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const blank = `${env.servers.hostOrigin}/lazy-blank.html`;
+    await page.route(blank, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>blank</title>' }));
+    await page.goto(blank);
+    const from = env.servers.logs.host.length;
+    const r = await page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const uninit = await pkg.preload('sanitizer').then(() => ({ ok: true }), (e) => ({ name: e.name, code: e.code, message: e.message }));
+      let sync;
+      try {
+        sync = { ok: true, value: pkg.sanitize('<b>x</b>') };
+      } catch (e) {
+        sync = { code: e.code };
+      }
+      return { uninit, sync };
+    });
+    assert.equal(r.uninit.code, 'NOT_INITIALIZED', JSON.stringify(r.uninit));
+    assert.equal(r.uninit.name, 'PluginWardenError');
+    assert.match(r.uninit.message, /preload\("sanitizer"\) was called before .*call `await init\(\)` first/);
+    assert.deepEqual(r.sync, { code: 'NOT_INITIALIZED' });
+    const fetched = env.servers.logs.host.slice(from).map((q) => q.url).filter((u) => u.includes('sanitizer/'));
+    assert.deepEqual(fetched, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -95,6 +95,9 @@ export function preload(name, input) {
   if (module === undefined) {
     return Promise.reject(coded('INVALID_ARGUMENT', `preload: expected one of ${Object.keys(MODULES).map((k) => `'${k}'`).join(', ')}, found ${typeof name === 'string' ? JSON.stringify(name) : typeof name}`));
   }
+  if (input !== undefined && !moduleInput(input)) {
+    return Promise.reject(coded('INVALID_ARGUMENT', `preload('${name}', input): input must be the module's wasm as a URL (string or URL), a Response, bytes (ArrayBuffer or a typed array) or a WebAssembly.Module, found ${input === null ? 'null' : typeof input === 'object' ? Object.prototype.toString.call(input) : typeof input}`));
+  }
   if (module.loaded()) return Promise.resolve();
   let p = loading.get(name);
   if (p === undefined) {
@@ -105,6 +108,16 @@ export function preload(name, input) {
     loading.set(name, p);
   }
   return p;
+}
+
+// What wasm-bindgen's init accepts as a module's wasm (its `InitInput`), checked at run time:
+// TypeScript cannot (lib.dom's `WebAssembly.Module` is an empty interface, so it accepts anything).
+function moduleInput(v) {
+  return typeof v === 'string' || v instanceof URL || v instanceof ArrayBuffer || ArrayBuffer.isView(v)
+    || (typeof Response === 'function' && v instanceof Response)
+    || (typeof Request === 'function' && v instanceof Request)
+    || v instanceof WebAssembly.Module
+    || (v !== null && typeof v === 'object' && typeof v.then === 'function'); // a promise of one (fetch(url))
 }
 
 // The bindings' internal hooks, re-exported by `export *` above (not in the types): guarded like
@@ -121,11 +134,13 @@ export function __setSanitizerModule(cleanerClass) {
   return bindings.__setSanitizerModule(cleanerClass);
 }
 
-// A mount that puts HTML into the host page's DOM needs the sanitizer first.
+// A mount that puts HTML into the host page's DOM needs the sanitizer first: a shadow mount
+// with `html`, a worker with a remote UI. Anything else (including malformed options, which
+// the mount itself refuses with their own code) does not fetch it.
 function mountNeedsSanitizer(options) {
   const mode = options?.mode ?? 'iframe';
   if (mode === 'worker') return options?.ui === 'shadow';
-  return mode === 'shadow' && !(options?.html === undefined && typeof options?.render === 'function');
+  return mode === 'shadow' && typeof options?.html === 'string';
 }
 
 /** Sanitize HTML with the default allow-list. */

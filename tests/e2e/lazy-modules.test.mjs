@@ -328,6 +328,10 @@ test('preload(\'nope\') rejects INVALID_ARGUMENT; preload before init() rejects 
         hostNope: await settle(window.e2e.host.preload('Sanitizer')),
         number: await settle(pkg.preload(42)),
         proto: await settle(pkg.preload('__proto__')),
+        // The types cannot refuse these (lib.dom's WebAssembly.Module is an empty interface).
+        element: await settle(pkg.preload('sanitizer', document.body)),
+        nullInput: await settle(window.e2e.host.preload('sanitizer', null)),
+        numberInput: await settle(pkg.preload('sanitizer', 7)),
       };
     });
     for (const k of ['nope', 'hostNope', 'number', 'proto']) {
@@ -335,6 +339,11 @@ test('preload(\'nope\') rejects INVALID_ARGUMENT; preload before init() rejects 
       assert.match(r[k].message, /expected one of 'sanitizer'/);
     }
     assert.match(r.nope.message, /found "nope"/);
+    for (const k of ['element', 'nullInput', 'numberInput']) {
+      assert.equal(r[k].code, 'INVALID_ARGUMENT', `${k}: ${JSON.stringify(r[k])}`);
+      assert.match(r[k].message, /input must be the module's wasm/);
+    }
+    assert.match(r.element.message, /HTMLBodyElement/);
     assert.deepEqual(host.sanitizerRequests(), []);
   } finally {
     await host.close();

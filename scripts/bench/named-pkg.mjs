@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { customSections } from './size.mjs';
+import { wasmBreakdown } from './wasm-sizes.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -64,6 +65,7 @@ export function namedPackage() {
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(root, 'pkg'), dir, { recursive: true });
   const modules = {};
+  const differs = [];
   for (const b of WASM_BUILDS) {
     // What wasm-pack runs for `wasm-pack build --release <crate> -- <args>`.
     execFileSync(cargo, ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', join(root, b.manifest), ...b.cargoArgs],
@@ -75,9 +77,18 @@ export function namedPackage() {
     const out = join(outDir, `${b.outName}_bg.wasm`);
     execFileSync(opt, ['-O3', '-g', ...wasmOptFeatures(b.manifest), out, '-o', out], { stdio: 'inherit' });
     modules[b.module] = out;
+    // The point of this copy: the release's code with names. Same code and data sizes, or say so.
+    const release = wasmBreakdown(join(root, 'pkg', b.outDir, `${b.outName}_bg.wasm`), 0);
+    const named = wasmBreakdown(out, 0);
+    if (release.codeBytes !== named.codeBytes || release.dataBytes !== named.dataBytes) {
+      differs.push(`${b.module}: code ${named.codeBytes} vs ${release.codeBytes} B in pkg/, data ${named.dataBytes} vs ${release.dataBytes} B`);
+    }
   }
   rmSync(join(dir, 'sanitizer/.gitignore'), { force: true });
-  return { dir, modules, names: Object.values(modules).every((p) => customSections(readFileSync(p)).includes('name')) };
+  return {
+    dir, modules, names: Object.values(modules).every((p) => customSections(readFileSync(p)).includes('name')),
+    sameCodeAsRelease: differs.length === 0, ...(differs.length ? { differs } : {}),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -244,6 +244,12 @@ export function markdown(r) {
           out.push('');
           out.push('The last column is not added to the crate\'s row: it is the part of the generic crates\' rows whose type arguments name that crate (code instantiated for a generic `K, V` with no crate in its name stays unattributed).');
           out.push('');
+          if (p.monomorphized?.length) {
+            out.push('| generic function (core, alloc, serde…): every monomorphized copy | copies | code KiB | % of code |');
+            out.push('| --- | ---: | ---: | ---: |');
+            for (const g of p.monomorphized) out.push(`| \`${g.function.replace(/\|/g, '\\|').slice(0, 140)}\` | ${g.copies} | ${fmt(g.codeBytes / KiB)} | ${g.percent} |`);
+            out.push('');
+          }
           if (p.own?.length) {
             out.push('| this project\'s code by module | code KiB | % of code |');
             out.push('| --- | ---: | ---: |');

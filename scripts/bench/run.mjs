@@ -342,7 +342,10 @@ async function profileMissed({ browser, result, missed, corpusJson, port, corpus
   if (!released) {
     log('profiling: building a copy of the package with wasm function names (bench/named-pkg)…');
     const named = namedPackage();
-    result.profileBuild = named.skipped ? { names: false, note: named.skipped } : { names: named.names, note: 'bench/named-pkg: each module\'s cargo release wasm (as scripts/build.sh builds it) → wasm-bindgen → wasm-opt -O3 -g' };
+    result.profileBuild = named.skipped ? { names: false, note: named.skipped } : {
+      names: named.names,
+      note: `bench/named-pkg: each module's cargo release wasm (as scripts/build.sh builds it) → wasm-bindgen → wasm-opt -O3 -g; ${named.sameCodeAsRelease ? 'code and data sections the same size as the release pkg/' : `**differs from the release**: ${named.differs.join('; ')}`}`,
+    };
     pkgDir = named.dir;
   }
   const p = await freePair(port + 2);

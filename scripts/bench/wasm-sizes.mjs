@@ -151,6 +151,7 @@ export function wasmBreakdown(path, top = 15) {
   // Generic code of GENERIC_HOSTS crates, by the crate whose types it was instantiated for.
   const forCrate = new Map();
   const ownModules = new Map();
+  const copies = new Map();
   let unnamed = 0;
   bodies.forEach((size, i) => {
     const name = names.get(imported + i);
@@ -164,6 +165,14 @@ export function wasmBreakdown(path, top = 15) {
     if (OWN.has(c)) {
       const m = ownPath(name, c);
       ownModules.set(m, (ownModules.get(m) ?? 0) + size);
+    }
+    if (name !== undefined && GENERIC_HOSTS.has(c)) {
+      // One generic function's monomorphized copies share a name up to the hash.
+      const key = name.replace(/::h[0-9a-f]{16}$/, '');
+      const g = copies.get(key) ?? { codeBytes: 0, copies: 0 };
+      g.codeBytes += size;
+      g.copies++;
+      copies.set(key, g);
     }
     const inst = name === undefined ? null : instantiatedFor(name, c);
     if (inst) forCrate.set(inst, (forCrate.get(inst) ?? 0) + size);
@@ -179,6 +188,9 @@ export function wasmBreakdown(path, top = 15) {
       .map(([crate, e]) => ({ crate, codeBytes: e.codeBytes, functions: e.functions, percent: pct(e.codeBytes), genericCodeFor: forCrate.get(crate) ?? 0 })),
     // This project's own code by module path (`plugin_warden::core::analysis`, …).
     own: [...ownModules.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([path, b]) => ({ path, codeBytes: b, percent: pct(b) })),
+    // Generic functions of GENERIC_HOSTS crates with the most bytes over all their copies.
+    monomorphized: [...copies.entries()].filter(([, g]) => g.copies > 1).sort((a, b) => b[1].codeBytes - a[1].codeBytes).slice(0, 10)
+      .map(([fn, g]) => ({ function: fn, copies: g.copies, codeBytes: g.codeBytes, percent: pct(g.codeBytes) })),
     otherCrates: [...byCrate.entries()].sort((a, b) => b[1].codeBytes - a[1].codeBytes).slice(top).reduce((t, [, e]) => t + e.codeBytes, 0),
   };
 }

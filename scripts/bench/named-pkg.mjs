@@ -1,38 +1,96 @@
-// A copy of pkg/ whose wasm keeps its `name` section, for readable CPU profiles: the release
-// build strips names (wasm-opt without -g), so this re-runs wasm-bindgen on cargo's release
-// wasm (which still has them) and optimizes it like the release (wasm-opt -O3, same features)
-// with -g. Same Rust, same optimizer level; only the names are kept. No cargo build here: it
-// needs target/wasm32-unknown-unknown/release/plugin_warden.wasm from scripts/build.sh.
+// A copy of pkg/ whose wasm modules keep their `name` section, for readable CPU profiles and the
+// per-crate size breakdown: the release build strips names (wasm-opt without -g), so this
+// builds each module's cargo release wasm (which still has them) exactly as scripts/build.sh
+// has wasm-pack build it (same package, features and profile: cargo answers at once when
+// scripts/build.sh just ran), re-runs wasm-bindgen on it and optimizes it like the release
+// (wasm-opt -O3, the same features) with -g. Same Rust, same optimizer level; only the names are
+// kept. Each module is built and post-processed before the next one is built, so neither reads
+// a cargo output the other's build replaced.
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { customSections } from './size.mjs';
+import { wasmBreakdown } from './wasm-sizes.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
+
+/**
+ * The package's wasm modules as scripts/build.sh builds them (its two wasm-pack invocations):
+ * the cargo arguments wasm-pack passes, the cargo output, and where the module goes in pkg/.
+ */
+export const WASM_BUILDS = [
+  {
+    module: 'core',
+    manifest: 'Cargo.toml',
+    cargoArgs: ['--no-default-features', '--features', 'host'],
+    output: 'plugin_warden.wasm',
+    outDir: '.',
+    outName: 'plugin_warden',
+  },
+  {
+    module: 'sanitizer',
+    manifest: 'crates/sanitizer/Cargo.toml',
+    cargoArgs: [],
+    output: 'plugin_warden_sanitizer.wasm',
+    outDir: 'sanitizer',
+    outName: 'plugin_warden_sanitizer',
+  },
+];
 
 function which(cmd, extra) {
   for (const p of [...extra, ...(process.env.PATH ?? '').split(':').map((d) => join(d, cmd))]) if (existsSync(p)) return p;
   return null;
 }
 
-/** Build bench/named-pkg/; answers its path, or { skipped: reason }. */
+/** The `--enable-*` flags of a manifest's `[package.metadata.wasm-pack.profile.release] wasm-opt`. */
+function wasmOptFeatures(manifest) {
+  const text = readFileSync(join(root, manifest), 'utf8');
+  const flags = (text.match(/\[package\.metadata\.wasm-pack\.profile\.release\][^[]*wasm-opt = \[([^\]]*)\]/) ?? [])[1];
+  return flags ? [...flags.matchAll(/"(--enable-[^"]+)"/g)].map((m) => m[1]) : [];
+}
+
+/**
+ * Build bench/named-pkg/; answers { dir, names, modules: { core: path, sanitizer: path } } or
+ * { skipped: reason }.
+ */
 export function namedPackage() {
   const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-  const wasm = join(target, 'wasm32-unknown-unknown/release/plugin_warden.wasm');
-  if (!existsSync(wasm)) return { skipped: `no ${wasm} (run scripts/build.sh)` };
-  if (!customSections(readFileSync(wasm)).includes('name')) return { skipped: `${wasm} has no name section either` };
   const bindgen = which('wasm-bindgen', [join(homedir(), '.cargo/bin/wasm-bindgen')]);
   const opt = which('wasm-opt', [join(root, 'node_modules/.bin/wasm-opt')]);
-  if (!bindgen || !opt) return { skipped: 'wasm-bindgen or wasm-opt is missing (run scripts/setup.sh)' };
-  const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
-  const flags = (cargo.match(/\[package\.metadata\.wasm-pack\.profile\.release\][^[]*wasm-opt = \[([^\]]*)\]/) ?? [])[1];
-  const features = flags ? [...flags.matchAll(/"(--enable-[^"]+)"/g)].map((m) => m[1]) : [];
+  const cargo = which('cargo', [join(homedir(), '.cargo/bin/cargo')]);
+  if (!bindgen || !opt || !cargo) return { skipped: 'cargo, wasm-bindgen or wasm-opt is missing (run scripts/setup.sh)' };
+  if (!existsSync(join(root, 'pkg/package.json'))) return { skipped: 'no pkg/ (run scripts/build.sh)' };
   const dir = join(root, 'bench/named-pkg');
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(root, 'pkg'), dir, { recursive: true });
-  execFileSync(bindgen, ['--target', 'web', '--out-dir', dir, '--out-name', 'plugin_warden', wasm], { stdio: 'inherit' });
-  const out = join(dir, 'plugin_warden_bg.wasm');
-  execFileSync(opt, ['-O3', '-g', ...features, out, '-o', out], { stdio: 'inherit' });
-  return { dir, names: customSections(readFileSync(out)).includes('name') };
+  const modules = {};
+  const differs = [];
+  for (const b of WASM_BUILDS) {
+    // What wasm-pack runs for `wasm-pack build --release <crate> -- <args>`.
+    execFileSync(cargo, ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', join(root, b.manifest), ...b.cargoArgs],
+      { stdio: 'inherit', cwd: root });
+    const wasm = join(target, 'wasm32-unknown-unknown/release', b.output);
+    if (!customSections(readFileSync(wasm)).includes('name')) return { skipped: `${wasm} has no name section either` };
+    const outDir = join(dir, b.outDir);
+    execFileSync(bindgen, ['--target', 'web', '--out-dir', outDir, '--out-name', b.outName, wasm], { stdio: 'inherit' });
+    const out = join(outDir, `${b.outName}_bg.wasm`);
+    execFileSync(opt, ['-O3', '-g', ...wasmOptFeatures(b.manifest), out, '-o', out], { stdio: 'inherit' });
+    modules[b.module] = out;
+    // The point of this copy: the release's code with names. Same code and data sizes, or say so.
+    const release = wasmBreakdown(join(root, 'pkg', b.outDir, `${b.outName}_bg.wasm`), 0);
+    const named = wasmBreakdown(out, 0);
+    if (release.codeBytes !== named.codeBytes || release.dataBytes !== named.dataBytes) {
+      differs.push(`${b.module}: code ${named.codeBytes} vs ${release.codeBytes} B in pkg/, data ${named.dataBytes} vs ${release.dataBytes} B`);
+    }
+  }
+  rmSync(join(dir, 'sanitizer/.gitignore'), { force: true });
+  return {
+    dir, modules, names: Object.values(modules).every((p) => customSections(readFileSync(p)).includes('name')),
+    sameCodeAsRelease: differs.length === 0, ...(differs.length ? { differs } : {}),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(namedPackage(), null, 2));
 }

@@ -14,7 +14,7 @@ import { startBenchServers } from './serve.mjs';
 import { buildCorpus } from './corpus.mjs';
 import { sizeSuite } from './size.mjs';
 import { profile } from './profile.mjs';
-import { namedPackage } from './named-pkg.mjs';
+import { namedPackage, WASM_BUILDS } from './named-pkg.mjs';
 import { rendererPss } from './procmem.mjs';
 import { wasmBreakdown } from './wasm-sizes.mjs';
 import { budgets, markdown } from './report.mjs';
@@ -260,14 +260,19 @@ const SUITE_RUNNERS = {
     const w = await bench('wasm', { warmup: q ? 1 : 2, samples: q ? 3 : 10 });
     s.firstLoad = await firstLoad(page, s);
     result.size = s;
-    result.cases.push(kase('size', 'wasm compile / instantiate', 'ms', w.times, [], { note: `${w.bytes} bytes of wasm, in the page` }));
+    for (const [name, m] of Object.entries(w)) {
+      result.cases.push(kase('size', `wasm compile / instantiate, ${name} module`, 'ms', m.times, [], {
+        module: `${name} wasm`, note: `${m.bytes} bytes of wasm (${m.path}), in the page`,
+      }));
+    }
   },
 };
 
 /**
- * What a host page fetches of the package to mount one iframe plugin, and then to sanitize once
- * (www/bench/firstload.html, in a fresh context so nothing is cached): the files by path, with
- * the raw / gzip / brotli sizes of the same files as the `size` suite measures them.
+ * What a host page fetches of the package to mount one iframe plugin, and then to load the
+ * sanitizer and sanitize once (www/bench/firstload.html, in a fresh context so nothing is
+ * cached): the files by path, with the raw / gzip / brotli sizes of the same files as the `size`
+ * suite measures them (a fetched file that is not a package file counts its decoded size).
  */
 async function firstLoad(benchPage, s) {
   const plugin = new URL(benchPage.url()).searchParams.get('plugin');
@@ -278,16 +283,25 @@ async function firstLoad(benchPage, s) {
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
     const r = await page.evaluate(() => window.firstLoad);
     if (r.error) throw new Error(`first-load page: ${r.error}`);
+    if (r.overflow) throw new Error('first-load page: the Resource Timing buffer filled up (entries were dropped)');
+    if (r.trustedHTMLBeforePreload !== 'MODULE_NOT_LOADED') {
+      throw new Error(`first-load page: host.trustedHTML before preload('sanitizer') gave ${r.trustedHTMLBeforePreload}, expected a MODULE_NOT_LOADED error`);
+    }
+    if (/onclick|alert/.test(r.sanitized) || !/<b>sanitize<\/b>/.test(r.sanitized)) throw new Error(`first-load page: unexpected sanitized output ${r.sanitized}`);
     const byFile = new Map(s.files.map((f) => [`/${f.file}`, f]));
     const step = (list) => {
-      const files = list.map((e) => ({ ...e, ...(byFile.get(e.path) ?? { raw: e.decodedBodySize, gzip: e.decodedBodySize, brotli: e.decodedBodySize }) }));
+      const files = list.map((e) => ({ ...e, ...(byFile.get(e.path) ?? { raw: e.decodedBodySize, gzip: e.decodedBodySize, brotli: e.decodedBodySize, notPackageFile: true }) }));
       return { files, raw: files.reduce((t, f) => t + f.raw, 0), gzip: files.reduce((t, f) => t + f.gzip, 0), brotli: files.reduce((t, f) => t + f.brotli, 0) };
     };
     const toMount = step(r.toMount);
     const extra = step(r.afterSanitize);
     return {
       toMount,
-      afterSanitize: { files: [...toMount.files, ...extra.files], raw: toMount.raw + extra.raw, gzip: toMount.gzip + extra.gzip, brotli: toMount.brotli + extra.brotli, added: extra.files.map((f) => f.path) },
+      afterSanitize: {
+        files: [...toMount.files, ...extra.files], raw: toMount.raw + extra.raw, gzip: toMount.gzip + extra.gzip, brotli: toMount.brotli + extra.brotli,
+        added: extra.files.map((f) => f.path), addedSize: { raw: extra.raw, gzip: extra.gzip, brotli: extra.brotli },
+      },
+      trustedHTMLBeforePreload: r.trustedHTMLBeforePreload,
     };
   } finally {
     await context.close();
@@ -328,7 +342,10 @@ async function profileMissed({ browser, result, missed, corpusJson, port, corpus
   if (!released) {
     log('profiling: building a copy of the package with wasm function names (bench/named-pkg)…');
     const named = namedPackage();
-    result.profileBuild = named.skipped ? { names: false, note: named.skipped } : { names: named.names, note: 'bench/named-pkg: cargo release wasm → wasm-bindgen → wasm-opt -O3 -g' };
+    result.profileBuild = named.skipped ? { names: false, note: named.skipped } : {
+      names: named.names,
+      note: `bench/named-pkg: each module's cargo release wasm (as scripts/build.sh builds it) → wasm-bindgen → wasm-opt -O3 -g; ${named.sameCodeAsRelease ? 'code and data sections the same size as the release pkg/' : `**differs from the release**: ${named.differs.join('; ')}`}`,
+    };
     pkgDir = named.dir;
   }
   const p = await freePair(port + 2);
@@ -373,9 +390,13 @@ const PROFILERS = {
     return { 'permission loop': await profile(cdp, () => bench('permission', { warmup: 0, samples: 5, iterations: 1_000_000 })) };
   },
   async size({ pkgDir }) {
-    // Not a CPU profile: where the wasm's bytes go, by crate (needs function names).
-    const wasm = join(pkgDir ?? join(root, 'pkg'), 'plugin_warden_bg.wasm');
-    return { 'wasm code by crate (name section of the profiled build)': wasmBreakdown(wasm, 16) };
+    // Not a CPU profile: where each wasm module's bytes go, by crate (needs function names).
+    const dir = pkgDir ?? join(root, 'pkg');
+    const out = {};
+    for (const b of WASM_BUILDS) {
+      out[`${b.module} module (${join(b.outDir, `${b.outName}_bg.wasm`).replace(/^\.\//, '')}): code by crate, name section of the profiled build`] = wasmBreakdown(join(dir, b.outDir, `${b.outName}_bg.wasm`), 15);
+    }
+    return out;
   },
 };
 

@@ -20,14 +20,40 @@ function measure(path) {
 
 const sum = (files) => files.reduce((t, f) => ({ raw: t.raw + f.raw, gzip: t.gzip + f.gzip, brotli: t.brotli + f.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
-/** The package's shipped code: pkg/*.wasm, pkg/*.js, pkg/client/*.js, pkg/snippets/**.js. */
-export function packageFiles() {
-  const pkg = join(root, 'pkg');
-  const pick = (dir, exts, recursive = false) => readdirSync(join(pkg, dir), { recursive })
-    .filter((f) => exts.some((e) => f.endsWith(e))).sort().map((f) => join(dir, f));
-  const files = [...pick('.', ['.wasm', '.js']), ...pick('client', ['.js']),
-    ...(existsSync(join(pkg, 'snippets')) ? pick('snippets', ['.js'], true) : [])];
-  return files.map((f) => ({ file: `pkg/${f.replace(/^\.\//, '')}`, ...measure(join(pkg, f)) }));
+/**
+ * The package's shipped code: pkg/*.wasm, pkg/*.js, pkg/client/*.js, pkg/snippets/**.js and the
+ * sanitizer module (pkg/sanitizer/*.js, *.wasm). `pkgDir` defaults to pkg/.
+ */
+export function packageFiles(pkgDir = join(root, 'pkg')) {
+  const pick = (dir, exts, recursive = false) => (existsSync(join(pkgDir, dir)) ? readdirSync(join(pkgDir, dir), { recursive }) : [])
+    .filter((f) => exts.some((e) => f.endsWith(e)) && !f.endsWith('.d.ts')).sort().map((f) => join(dir, f));
+  const files = [...pick('.', ['.wasm', '.js']), ...pick('sanitizer', ['.wasm', '.js']), ...pick('client', ['.js']),
+    ...pick('snippets', ['.js'], true)];
+  return files.map((f) => ({ file: `pkg/${f.replace(/^\.\//, '')}`, ...measure(join(pkgDir, f)) }));
+}
+
+/**
+ * The package's modules (issue 14: the size suite reports each): which files make each one.
+ * Every shipped file belongs to exactly one (checked), so the modules add up to the total.
+ */
+export const MODULES = [
+  { module: 'core wasm', what: 'eager: fetched by init()', test: (f) => f === 'pkg/plugin_warden_bg.wasm' },
+  { module: 'sanitizer wasm', what: "on first need: preload('sanitizer')", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' },
+  { module: 'entry JS', what: 'pkg/index.js', test: (f) => f === 'pkg/index.js' },
+  { module: 'bindings JS', what: "the core's wasm-bindgen glue and its snippets", test: (f) => f === 'pkg/plugin_warden.js' || f.startsWith('pkg/snippets/') },
+  { module: 'sanitizer glue JS', what: "the sanitizer's wasm-bindgen glue, imported on first need", test: (f) => f.startsWith('pkg/sanitizer/') && f.endsWith('.js') },
+  { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it too', test: (f) => f.startsWith('pkg/client/') },
+];
+
+/** The files grouped by MODULES, with their sums; throws on a file no module claims. */
+export function modulesOf(files) {
+  const out = MODULES.map(({ module, what, test }) => {
+    const mine = files.filter((f) => test(f.file));
+    return { module, what, files: mine.map((f) => f.file), ...sum(mine) };
+  });
+  const orphans = files.filter((f) => !MODULES.some((m) => m.test(f.file)));
+  if (orphans.length) throw new Error(`size: no module claims ${orphans.map((f) => f.file).join(', ')} (scripts/bench/size.mjs MODULES)`);
+  return out;
 }
 
 /** The names of a wasm module's custom sections (section id 0), read from its header walk. */
@@ -59,7 +85,7 @@ export function customSections(bytes) {
 
 export function sizeSuite() {
   const files = packageFiles();
-  const wasmPath = join(root, 'pkg/plugin_warden_bg.wasm');
+  const wasms = files.filter((f) => f.file.endsWith('.wasm'));
   const others = {
     DOMPurify: ['node_modules/dompurify/dist/purify.min.js'],
     Penpal: ['node_modules/penpal/dist/penpal.min.js'],
@@ -75,9 +101,10 @@ export function sizeSuite() {
   return {
     files,
     total: sum(files),
-    wasm: files.find((f) => f.file.endsWith('.wasm')),
+    modules: modulesOf(files),
+    wasm: sum(wasms),
     js: sum(files.filter((f) => f.file.endsWith('.js'))),
-    wasmNameSection: customSections(readFileSync(wasmPath)).includes('name'),
+    wasmNameSection: wasms.every((f) => customSections(readFileSync(join(root, f.file))).includes('name')),
     baselines,
     versions,
   };

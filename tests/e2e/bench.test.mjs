@@ -77,16 +77,55 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.equal(floods[0].flood.flooder.state, 'failed');
     assert.equal(floods[0].flood.flooder.code, 'RATE_LIMITED');
 
-    // Size: the package's files, and the budgets table.
+    // Size: the package's files, each module, and the budgets table.
     assert.ok(r.size.files.some((f) => f.file === 'pkg/plugin_warden_bg.wasm' && f.gzip > 0 && f.brotli > 0));
+    assert.ok(r.size.files.some((f) => f.file === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' && f.gzip > 0 && f.brotli > 0));
     assert.ok(r.size.files.some((f) => f.file === 'pkg/client/index.js'));
+    const modules = Object.fromEntries(r.size.modules.map((m) => [m.module, m]));
+    assert.deepEqual(Object.keys(modules), ['core wasm', 'sanitizer wasm', 'entry JS', 'bindings JS', 'sanitizer glue JS', 'client JS']);
+    assert.deepEqual(modules['core wasm'].files, ['pkg/plugin_warden_bg.wasm']);
+    assert.deepEqual(modules['sanitizer wasm'].files, ['pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);
+    for (const m of r.size.modules) assert.ok(m.raw > 0 && m.gzip > 0 && m.brotli > 0 && m.gzip < m.raw, `${m.module}: ${JSON.stringify(m)}`);
+    // The modules are the package: every file in exactly one, so they add up to the total.
+    for (const k of ['raw', 'gzip', 'brotli']) assert.equal(r.size.modules.reduce((t, m) => t + m[k], 0), r.size.total[k], k);
+    // Compile / instantiate time of each wasm module, in the page.
+    for (const m of ['core', 'sanitizer']) {
+      const c = r.cases.find((x) => x.suite === 'size' && x.module === `${m} wasm`);
+      assert.ok(c, `no compile / instantiate case for the ${m} module`);
+      assert.deepEqual(Object.keys(c.candidates).sort(), ['compile (WebAssembly.compile)', 'compile + instantiate (bytes)', 'instantiate (compiled module)']);
+    }
+
+    // First load, measured in a fresh page: mounting an iframe plugin fetched the core and no
+    // file of the sanitizer module; preload('sanitizer') + the first trustedHTML fetched
+    // exactly the sanitizer's glue and wasm.
+    const fl = r.size.firstLoad;
+    const mounted = fl.toMount.files.map((f) => f.path);
+    assert.ok(mounted.includes('/pkg/plugin_warden_bg.wasm') && mounted.includes('/pkg/index.js'), `first load fetched ${mounted}`);
+    assert.deepEqual(mounted.filter((p) => p.includes('sanitizer/')), [], `the first load fetched the sanitizer: ${mounted}`);
+    assert.deepEqual([...fl.afterSanitize.added].sort(), ['/pkg/sanitizer/plugin_warden_sanitizer.js', '/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);
+    assert.equal(fl.trustedHTMLBeforePreload, 'MODULE_NOT_LOADED');
+    for (const f of [...fl.afterSanitize.files]) assert.ok(!f.notPackageFile && f.gzip > 0, `${f.path} is not a package file`);
+    assert.equal(fl.toMount.gzip, fl.toMount.files.reduce((t, f) => t + f.gzip, 0));
+    assert.equal(fl.afterSanitize.gzip, fl.toMount.gzip + modules['sanitizer wasm'].gzip + modules['sanitizer glue JS'].gzip);
+
     const budgetNames = r.budgets.map((b) => b.budget).join('\n');
-    for (const b of ['DOMPurify throughput', 'native setHTML', 'MessagePort', 'Set.has', 'bare sandboxed iframe', 'gzip ≤ 300 KiB']) {
+    for (const b of ['DOMPurify throughput', 'native setHTML', 'MessagePort', 'Set.has', 'bare sandboxed iframe', 'gzip ≤ 300 KiB',
+      'first load to mount an iframe plugin ≤ 150 KiB gzip', 'after the first sanitize ≤ 450 KiB gzip']) {
       assert.ok(budgetNames.includes(b), `no budget row for ${b}`);
     }
+    const KiB = 1024;
+    const byName = (p) => r.budgets.find((b) => b.budget.startsWith(p));
+    assert.equal(byName('first load to mount').value, fl.toMount.gzip / KiB);
+    assert.equal(byName('after the first sanitize').value, fl.afterSanitize.gzip / KiB);
+    assert.equal(byName('package (wasm + JS)').value, r.size.total.gzip / KiB);
+    // A missed budget says by how much.
+    for (const b of r.budgets) if (b.met === false) assert.match(b.missedBy, /^[0-9.]+(×| KiB) \([0-9]+ % (over|under) the budget\)$/, b.budget);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     assert.match(md, /## Budgets \(DESIGN\.md §8\)/);
     assert.match(md, /\| budget \| measured \| met \/ missed \|/);
+    assert.match(md, /## size \(modules\)/);
+    assert.match(md, /\| \*\*first load to mount an iframe plugin\*\* \|/);
+    assert.match(md, /\| \*\*after the first sanitize\*\* \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

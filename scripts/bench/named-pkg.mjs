@@ -23,7 +23,7 @@ export const WASM_BUILDS = [
   {
     module: 'core',
     manifest: 'Cargo.toml',
-    cargoArgs: ['--no-default-features', '--features', 'host'],
+    cargoArgs: ['--no-default-features', '--features', 'host', '--config', 'profile.release.opt-level="z"'],
     output: 'plugin_warden.wasm',
     outDir: '.',
     outName: 'plugin_warden',

@@ -234,6 +234,26 @@ pub fn has_scheme(input: &str) -> bool {
     false
 }
 
+/// Why a WHATWG parse of `input` (against `base`, when given) failed, for an adapter whose
+/// parser does not say: [`UrlParseErrorKind::RelativeWithoutBase`] when there is nothing to
+/// resolve against — no base and `input` has no scheme, or a base that has no scheme itself —
+/// and [`UrlParseErrorKind::Invalid`] otherwise (the `url` crate's classification; a relative
+/// reference against an opaque-path base such as `mailto:x` is `Invalid`).
+///
+/// `base` is the base as given and its parse (`None` when it did not parse).
+pub fn failure_kind(input: &str, base: Option<(&str, Option<&WebUrl>)>) -> UrlParseErrorKind {
+    let relative = match base {
+        None => !has_scheme(input),
+        Some((text, None)) => !has_scheme(text),
+        Some((_, Some(_))) => false,
+    };
+    if relative {
+        UrlParseErrorKind::RelativeWithoutBase
+    } else {
+        UrlParseErrorKind::Invalid
+    }
+}
+
 impl WebUrl {
     /// Parse an absolute URL with the installed parser.
     ///
@@ -445,8 +465,7 @@ impl WebUrl {
             let special = is_special(&self.scheme);
             let mut out = String::with_capacity(q.len());
             for c in q.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')) {
-                let encode = c < '!'
-                    || c > '~'
+                let encode = !('!'..='~').contains(&c)
                     || matches!(c, '"' | '#' | '<' | '>')
                     || (special && c == '\'');
                 if encode {

@@ -123,3 +123,135 @@ fn the_browser_parser_gives_the_url_crates_web_url_on_the_wpt_corpus() {
         "a listed case is not in the fixture"
     );
 }
+
+/// Every allowlist decision on a few thousand hostile and legitimate URLs (hosts written in
+/// every form a parser could read differently, ports, encoded dots and separators, userinfo)
+/// is the same under the browser's parser as under the `url` crate: both refuse, or both
+/// allow the same URL.
+#[wasm_bindgen_test]
+fn allowlist_decisions_are_the_same_under_the_browsers_parser() {
+    use plugin_warden::core::network::{Allowlist, NetworkEntry, NetworkOptions};
+    use plugin_warden::core::weburl::set_url_parser;
+    use std::rc::Rc;
+
+    let opts = NetworkOptions {
+        allow_loopback_http: true,
+    };
+    let entries = [
+        "https://api.acme.example/v1/",
+        "https://bücher.example/shop",
+        "https://api.acme.example:8443/admin-api",
+        "http://localhost:8080/dev/",
+        "http://127.0.0.1:8080/dev/",
+        "http://[::1]:8080/dev/",
+    ];
+    let schemes = [
+        "https://", "http://", "HTTPS://", "wss://", "https:", "https:/",
+    ];
+    let authorities = [
+        "api.acme.example",
+        "API.acme.example",
+        "api.acme.example.",
+        "api.acme.example:443",
+        "api.acme.example:0443",
+        "api.acme.example:8443",
+        "api.acme.example:65536",
+        "api.acme.example:",
+        "%61pi.acme.example",
+        "api%2eacme.example",
+        "\u{430}pi.acme.example",
+        "\u{ff41}\u{ff50}\u{ff49}.acme.example",
+        "api.acme.example\u{3002}",
+        "bücher.example",
+        "BÜCHER.example",
+        "xn--bcher-kva.example",
+        "user@api.acme.example",
+        ":@api.acme.example",
+        "api.acme.example@evil.example",
+        "evil.example#@api.acme.example",
+        "evil.example?@api.acme.example",
+        "localhost:8080",
+        "LOCALHOST:8080",
+        "localhost.:8080",
+        "127.0.0.1:8080",
+        "127.1:8080",
+        "0x7f.1:8080",
+        "2130706433:8080",
+        "0177.0.0.1:8080",
+        "[::1]:8080",
+        "[0:0::1]:8080",
+        "[::ffff:127.0.0.1]:8080",
+        "[::1]",
+        "a b",
+        "%2e",
+        "api.acme.example%00",
+        "",
+    ];
+    let paths = [
+        "/v1/",
+        "/v1",
+        "/v1/x",
+        "/v10",
+        "/v1/%2e%2e/admin",
+        "/v1/..%2fadmin",
+        "/v1/%252e%252e/admin",
+        "/v1/./x",
+        "/v1/%2E./x",
+        "/v1/x/../../admin",
+        "/v1/x?q=1#f",
+        "/v1/x;..",
+        "/v1/..;/admin",
+        "/dev/x",
+        "/shop/x",
+        "/admin-api/x",
+        "/v1/\u{fc}",
+        "",
+    ];
+    let decide = |list: &Allowlist, url: &str| match list.check(url) {
+        Ok(u) => Ok(u.as_str().to_owned()),
+        Err(e) => Err(std::mem::discriminant(&e)),
+    };
+    let build = || {
+        Allowlist::new(
+            entries
+                .iter()
+                .map(|e| NetworkEntry::parse(e, opts).expect(e))
+                .collect(),
+        )
+    };
+    let native_list = build();
+    // Which parser is in use shows (a difference listed above).
+    assert!(WebUrl::parse("https://xn--/").is_err());
+    set_url_parser(Some(Rc::new(BrowserUrlParser)));
+    assert!(WebUrl::parse("https://xn--/").is_ok());
+    let browser_list = build();
+    let mut differ = Vec::new();
+    let mut allowed = 0;
+    let mut checked = 0;
+    for scheme in schemes {
+        for authority in authorities {
+            for path in paths {
+                let url = format!("{scheme}{authority}{path}");
+                set_url_parser(None);
+                let native = decide(&native_list, &url);
+                set_url_parser(Some(Rc::new(BrowserUrlParser)));
+                let browser = decide(&browser_list, &url);
+                if native != browser {
+                    differ.push(format!(
+                        "{url:?}: url crate {native:?}, browser {browser:?}"
+                    ));
+                }
+                allowed += usize::from(native.is_ok());
+                checked += 1;
+            }
+        }
+    }
+    set_url_parser(None);
+    assert_eq!(entries.len(), browser_list.entries().len());
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    // The table holds both kinds.
+    assert!(
+        allowed > 50 && allowed < checked / 2,
+        "{allowed} of {checked} allowed"
+    );
+}

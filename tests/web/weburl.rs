@@ -127,7 +127,8 @@ fn the_browser_parser_gives_the_url_crates_web_url_on_the_wpt_corpus() {
 /// Every allowlist decision on a few thousand hostile and legitimate URLs (hosts written in
 /// every form a parser could read differently, ports, encoded dots and separators, userinfo)
 /// is the same under the browser's parser as under the `url` crate: both refuse, or both
-/// allow the same URL.
+/// allow the same URL; and so is the parse (`WebUrl`) of each, which every other URL decision
+/// of the core (routes, CSP origins, mount sources, manifest URLs) reads.
 #[wasm_bindgen_test]
 fn allowlist_decisions_are_the_same_under_the_browsers_parser() {
     use plugin_warden::core::network::{Allowlist, NetworkEntry, NetworkOptions};
@@ -239,6 +240,15 @@ fn allowlist_decisions_are_the_same_under_the_browsers_parser() {
                 if native != browser {
                     differ.push(format!(
                         "{url:?}: url crate {native:?}, browser {browser:?}"
+                    ));
+                }
+                // And the parse itself, which every other URL decision reads.
+                let by_browser = WebUrl::parse(&url).map_err(|e| e.kind);
+                set_url_parser(None);
+                let by_crate = WebUrl::parse(&url).map_err(|e| e.kind);
+                if by_crate != by_browser {
+                    differ.push(format!(
+                        "{url:?}: url crate {by_crate:?}, browser {by_browser:?}"
                     ));
                 }
                 allowed += usize::from(native.is_ok());

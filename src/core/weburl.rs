@@ -570,6 +570,22 @@ fn from_url(u: &url::Url) -> WebUrl {
     }
 }
 
+#[cfg(all(test, not(feature = "native-url")))]
+mod without_a_parser {
+    use super::*;
+
+    #[test]
+    fn parsing_fails_internal_until_a_parser_is_installed() {
+        assert!(!url_parser_available());
+        let err = WebUrl::parse("https://a.example/").unwrap_err();
+        assert_eq!(err.kind, UrlParseErrorKind::NoParser);
+        assert_eq!(err.code(), ErrorCode::Internal);
+        assert!(err.to_string().contains("no URL parser installed"));
+        let list = crate::core::network::Allowlist::default();
+        assert!(list.check("https://a.example/").is_err());
+    }
+}
+
 #[cfg(all(test, feature = "native-url"))]
 mod tests {
     use super::*;
@@ -593,7 +609,7 @@ mod tests {
     }
 
     #[test]
-    fn without_a_parser_parsing_fails_with_internal() {
+    fn an_installed_parser_is_used_and_none_restores_the_default() {
         struct Refuse;
         impl UrlParser for Refuse {
             fn parse(&self, _: &str, _: Option<&str>) -> Result<WebUrl, UrlParseError> {

@@ -31,7 +31,7 @@
 //!   `img-src 'self' data:` for hosts that let the sanitizer keep `data:` images, and
 //!   [`CspBuilder::plugin_asset_origin`] adds the manifests' `assets` origins to `img-src` and
 //!   `media-src` (remote-UI HTML keeps image URLs into those origins only).
-//! - Plugin origins are parsed by the WHATWG parser ([`WebUrl`](super::weburl::WebUrl)),
+//! - Plugin origins are parsed by the WHATWG parser ([`WebUrl`]),
 //!   re-serialized (`origin().ascii_serialization()`) and checked against `^https?://[a-z0-9.-]+(:port)?$`, so a hostile manifest cannot inject a
 //!   directive or a keyword.
 //!

@@ -270,6 +270,14 @@ pub struct PluginHost {
     host: Rc<Host>,
 }
 
+/// When the module starts: built without the `url` crate (the core module), the core parses
+/// URLs with the browser's own WHATWG parser.
+#[cfg(not(feature = "native-url"))]
+#[wasm_bindgen(start)]
+fn start() {
+    crate::web::url::install();
+}
+
 #[wasm_bindgen]
 impl PluginHost {
     /// Create a host. `options` follows DESIGN.md §6.

@@ -36,3 +36,7 @@ mod api;
 pub use api::PluginHost;
 #[cfg(all(target_arch = "wasm32", feature = "host"))]
 mod web;
+/// The browser's URL parser as the core's (tests/web/weburl.rs checks it against the `url` crate).
+#[cfg(all(target_arch = "wasm32", feature = "host"))]
+#[doc(hidden)]
+pub use web::url::BrowserUrlParser;

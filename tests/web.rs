@@ -18,6 +18,8 @@ mod outcomes;
 mod storage;
 #[path = "web/trusted_types.rs"]
 mod trusted_types;
+#[path = "web/weburl.rs"]
+mod weburl;
 
 use support::*;
 

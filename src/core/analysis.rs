@@ -77,9 +77,9 @@
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 
+use super::weburl::WebUrl;
 use serde::Serialize;
 use thiserror::Error;
-use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::network::NetworkEntry;
@@ -1184,7 +1184,7 @@ impl<'a> Scan<'a> {
         let declared = opts
             .declared_origins
             .iter()
-            .map(|d| match Url::parse(d.trim()) {
+            .map(|d| match WebUrl::parse(d.trim()) {
                 Ok(url) => url.origin().ascii_serialization(),
                 Err(_) => d.trim().trim_end_matches('/').to_ascii_lowercase(),
             })
@@ -1488,7 +1488,7 @@ impl<'a> Scan<'a> {
                 .next()
                 .unwrap_or("");
             from = at + candidate.len().max(scheme_len);
-            let origin = match Url::parse(candidate) {
+            let origin = match WebUrl::parse(candidate) {
                 Ok(url) if url.host().is_some() => url.origin().ascii_serialization(),
                 _ => {
                     let computed_host = candidate.len() == scheme_len

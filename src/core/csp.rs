@@ -31,8 +31,8 @@
 //!   `img-src 'self' data:` for hosts that let the sanitizer keep `data:` images, and
 //!   [`CspBuilder::plugin_asset_origin`] adds the manifests' `assets` origins to `img-src` and
 //!   `media-src` (remote-UI HTML keeps image URLs into those origins only).
-//! - Plugin origins are parsed with `url`, re-serialized (`Url::origin().ascii_serialization()`)
-//!   and checked against `^https?://[a-z0-9.-]+(:port)?$`, so a hostile manifest cannot inject a
+//! - Plugin origins are parsed by the WHATWG parser ([`WebUrl`]),
+//!   re-serialized (`origin().ascii_serialization()`) and checked against `^https?://[a-z0-9.-]+(:port)?$`, so a hostile manifest cannot inject a
 //!   directive or a keyword.
 //!
 //! # Report-only rollout ([`Reporting`], [`CspHeader`])
@@ -67,10 +67,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use super::weburl::WebUrl;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use thiserror::Error;
-use url::Url;
 
 use super::error::{Coded, ErrorCode};
 
@@ -591,11 +591,11 @@ impl ReportEndpoint {
                 "it contains whitespace, a control character, a quote, a backslash, `;` or `,`",
             ));
         }
-        let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
+        let parsed = WebUrl::parse(url).map_err(|_| invalid("not an absolute URL"))?;
         let loopback = match parsed.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(super::weburl::Host::Domain(d)) => d == "localhost",
+            Some(super::weburl::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(super::weburl::Host::Ipv6(ip)) => ip.is_loopback(),
             None => false,
         };
         match parsed.scheme() {
@@ -693,7 +693,7 @@ pub fn parse_origin(input: &str) -> Result<String, CspError> {
             "contains whitespace, a control character, a quote, ';', ',' or '*'",
         ));
     }
-    let url = Url::parse(input).map_err(|_| invalid("not an absolute URL"))?;
+    let url = WebUrl::parse(input).map_err(|_| invalid("not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("scheme is not http or https"));
     }
@@ -703,7 +703,7 @@ pub fn parse_origin(input: &str) -> Result<String, CspError> {
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("has a path, query or fragment"));
     }
-    if matches!(url.host(), Some(url::Host::Ipv6(_))) {
+    if matches!(url.host(), Some(super::weburl::Host::Ipv6(_))) {
         return Err(invalid("IPv6 literals cannot be expressed as CSP sources"));
     }
     let origin = url.origin();
@@ -842,7 +842,7 @@ fn origin_sources<'a>(origins: impl IntoIterator<Item = &'a str>) -> Result<Stri
 /// assert!(frame_csp("https://plugins.example/", &["https://x.example; script-src *".into()]).is_err());
 /// ```
 pub fn frame_csp(page: &str, assets: &[String]) -> Result<String, CspError> {
-    let url = Url::parse(page).map_err(|_| CspError::InvalidOrigin {
+    let url = WebUrl::parse(page).map_err(|_| CspError::InvalidOrigin {
         input: page.to_owned(),
         reason: "not an absolute URL",
     })?;

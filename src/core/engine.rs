@@ -499,7 +499,7 @@ impl<B: StorageBackend> Engine<B> {
             .unwrap_or_default()
             .iter()
             .map(|o| {
-                url::Url::parse(o)
+                super::weburl::WebUrl::parse(o)
                     .map(|u| u.origin().ascii_serialization())
                     .map_err(|e| {
                         invalid(format!("approvedScriptOrigins: {o:?} is not a URL ({e})"))

@@ -61,10 +61,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use super::weburl::WebUrl;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use thiserror::Error;
-use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::network::{NetworkEntry, NetworkOptions};
@@ -546,7 +546,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The absolute URL, normalized by the `url` crate.
+    /// The absolute URL, normalized by the WHATWG URL parser.
     pub fn src(&self) -> &str {
         &self.src
     }
@@ -1525,12 +1525,12 @@ fn parse_entry(cx: &mut Cx, obj: &Map<String, Value>, opts: &ManifestOptions) ->
 }
 
 fn check_entry_src(s: &str, opts: &ManifestOptions) -> Result<String, String> {
-    let url =
-        Url::parse(s).map_err(|e| format!("expected an absolute URL, found {} ({e})", show(s)))?;
+    let url = WebUrl::parse(s)
+        .map_err(|e| format!("expected an absolute URL, found {} ({e})", show(s)))?;
     let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(super::weburl::Host::Domain(d)) => d == "localhost",
+        Some(super::weburl::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(super::weburl::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     };
     match url.scheme() {

@@ -30,3 +30,4 @@ pub mod signature;
 pub mod storage;
 pub mod update;
 pub mod vocab;
+pub mod weburl;

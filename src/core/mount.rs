@@ -4,9 +4,9 @@
 //! host may opt into, when `allow-same-origin` is refused, which URLs a frame may load, and
 //! which Permissions Policy features the manifest grants.
 
+use super::weburl::WebUrl;
 use serde::Deserialize;
 use thiserror::Error;
-use url::Url;
 
 use super::csp::{frame_csp, runner_csp, srcdoc_csp, Nonce, RunnerKind};
 use super::error::{Coded, ErrorCode};
@@ -260,7 +260,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
             "iframe mounts take `src`, `srcdoc` or `code`; `html` is for shadow mounts".into(),
         );
     }
-    let host = Url::parse(ctx.host_url).map_err(|e| {
+    let host = WebUrl::parse(ctx.host_url).map_err(|e| {
         MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
     })?;
     let documents = [
@@ -308,7 +308,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
 
 /// A `src` page and the policy it must accept.
 fn src_frame(
-    host: &Url,
+    host: &WebUrl,
     src: &str,
     ctx: &MountContext<'_>,
 ) -> Result<(FrameSource, String), MountError> {
@@ -329,7 +329,7 @@ fn permissions_policy(ctx: &MountContext<'_>) -> String {
 /// The runner frame both worker plugins and bundle iframes live in.
 fn runner_frame(
     opts: &MountOptions,
-    host: &Url,
+    host: &WebUrl,
     sandbox: String,
     allow: String,
     title: String,
@@ -354,7 +354,7 @@ fn runner_frame(
 fn plan_bundle(
     opts: &MountOptions,
     ctx: &MountContext<'_>,
-    host: &Url,
+    host: &WebUrl,
 ) -> Result<MountPlan, MountError> {
     if opts.nonce.is_some() {
         return Err(MountError::Options(
@@ -385,7 +385,7 @@ fn plan_bundle(
 /// `allow-scripts` plus the tokens the host opted into, each checked.
 fn sandbox_tokens(
     opts: &MountOptions,
-    host: &Url,
+    host: &WebUrl,
     source: &FrameSource,
 ) -> Result<String, MountError> {
     let bad = |m: String| Err(MountError::Options(m));
@@ -400,7 +400,7 @@ fn sandbox_tokens(
         if token == "allow-same-origin" {
             let shares_origin = match source {
                 FrameSource::Srcdoc(_) => true,
-                FrameSource::Src(u) => Url::parse(u)
+                FrameSource::Src(u) => WebUrl::parse(u)
                     .map(|u| u.origin() == host.origin())
                     .unwrap_or(true),
             };
@@ -451,7 +451,7 @@ fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan,
             "worker mounts take no sandbox tokens: the runner frame is `allow-scripts` only",
         );
     }
-    let host = Url::parse(ctx.host_url).map_err(|e| {
+    let host = WebUrl::parse(ctx.host_url).map_err(|e| {
         MountError::Options(format!("host URL {:?} does not parse: {e}", ctx.host_url))
     })?;
     let frame = runner_frame(
@@ -473,7 +473,7 @@ fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan,
     })
 }
 
-fn frame_url(host: &Url, src: &str) -> Result<String, MountError> {
+fn frame_url(host: &WebUrl, src: &str) -> Result<String, MountError> {
     let url = host
         .join(src)
         .map_err(|e| MountError::Options(format!("src: {src:?} is not a URL: {e}")))?;

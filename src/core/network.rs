@@ -1,6 +1,7 @@
 //! The network allowlist: which URLs a plugin's API client may reach.
 //!
-//! Decisions are made on URLs parsed by the `url` crate (WHATWG rules), never on strings.
+//! Decisions are made on URLs parsed by the WHATWG parser ([`WebUrl`]: the `url` crate natively,
+//! the browser's own in the browser), never on strings.
 //! The URL that [`Allowlist::check`] returns is the one to fetch: the decision and the
 //! request never see two different parses of the same string.
 //!
@@ -13,7 +14,8 @@
 //! differently: see [`Allowlist::check`] for the list.
 
 use thiserror::Error;
-use url::Url;
+
+use super::weburl::{Host, WebUrl};
 
 use super::error::{Coded, ErrorCode};
 
@@ -108,7 +110,7 @@ impl Coded for NetworkError {
 /// One validated `network` entry: an origin plus a path prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkEntry {
-    url: Url,
+    url: WebUrl,
 }
 
 impl NetworkEntry {
@@ -127,7 +129,7 @@ impl NetworkEntry {
     /// ```
     pub fn parse(input: &str, opts: NetworkOptions) -> Result<Self, NetworkError> {
         refuse_ambiguous_input(input)?;
-        let url = Url::parse(input).map_err(|e| NetworkError::Unparsable {
+        let url = WebUrl::parse(input).map_err(|e| NetworkError::Unparsable {
             input: input.to_owned(),
             reason: e.to_string(),
         })?;
@@ -173,7 +175,7 @@ impl NetworkEntry {
     }
 
     /// Same scheme, host and effective port.
-    fn same_origin(&self, url: &Url) -> bool {
+    fn same_origin(&self, url: &WebUrl) -> bool {
         self.url.scheme() == url.scheme()
             && self.url.host() == url.host()
             && self.url.port_or_known_default() == url.port_or_known_default()
@@ -261,9 +263,9 @@ impl Allowlist {
     /// assert_eq!(err.code(), ErrorCode::NetworkDenied);
     /// assert!(err.to_string().contains("/admin"));
     /// ```
-    pub fn check(&self, url: &str) -> Result<Url, NetworkError> {
+    pub fn check(&self, url: &str) -> Result<WebUrl, NetworkError> {
         refuse_ambiguous_input(url)?;
-        let parsed = Url::parse(url).map_err(|e| NetworkError::Unparsable {
+        let parsed = WebUrl::parse(url).map_err(|e| NetworkError::Unparsable {
             input: url.to_owned(),
             reason: e.to_string(),
         })?;
@@ -291,19 +293,16 @@ impl Allowlist {
     /// assert!(list.check_redirect("//evil.example/v1/", &base).is_err());
     /// assert!(list.check_redirect("/admin", &base).is_err());
     /// ```
-    pub fn check_redirect(&self, location: &str, base: &Url) -> Result<Url, NetworkError> {
+    pub fn check_redirect(&self, location: &str, base: &WebUrl) -> Result<WebUrl, NetworkError> {
         refuse_ambiguous_input(location)?;
-        let parsed = Url::options()
-            .base_url(Some(base))
-            .parse(location)
-            .map_err(|e| NetworkError::Unparsable {
-                input: location.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let parsed = base.join(location).map_err(|e| NetworkError::Unparsable {
+            input: location.to_owned(),
+            reason: e.to_string(),
+        })?;
         self.check_parsed(location, parsed)
     }
 
-    fn check_parsed(&self, input: &str, url: Url) -> Result<Url, NetworkError> {
+    fn check_parsed(&self, input: &str, url: WebUrl) -> Result<WebUrl, NetworkError> {
         if !matches!(url.scheme(), "https" | "http") {
             return Err(NetworkError::Scheme {
                 input: input.to_owned(),
@@ -386,7 +385,7 @@ fn refuse_ambiguous_input(input: &str) -> Result<(), NetworkError> {
 
 /// WHATWG accepts `https:host/x` and `https:/host/x` for special schemes; other parsers read
 /// them as opaque or relative. For absolute input only the plain `scheme://` form is accepted.
-fn refuse_missing_slashes(input: &str, url: &Url) -> Result<(), NetworkError> {
+fn refuse_missing_slashes(input: &str, url: &WebUrl) -> Result<(), NetworkError> {
     let after_scheme = input.get(url.scheme().len()..).unwrap_or_default();
     if matches!(url.scheme(), "https" | "http") && !after_scheme.starts_with("://") {
         return Err(NetworkError::Ambiguous {
@@ -397,8 +396,8 @@ fn refuse_missing_slashes(input: &str, url: &Url) -> Result<(), NetworkError> {
     Ok(())
 }
 
-fn refuse_trailing_dot(input: &str, url: &Url) -> Result<(), NetworkError> {
-    if let Some(url::Host::Domain(d)) = url.host() {
+fn refuse_trailing_dot(input: &str, url: &WebUrl) -> Result<(), NetworkError> {
+    if let Some(Host::Domain(d)) = url.host() {
         if d.ends_with('.') {
             return Err(NetworkError::Host {
                 input: input.to_owned(),
@@ -414,7 +413,7 @@ fn refuse_trailing_dot(input: &str, url: &Url) -> Result<(), NetworkError> {
 /// How many rounds of percent-decoding to look through before giving up (and refusing).
 const MAX_DECODE_ROUNDS: usize = 8;
 
-fn refuse_encoded_path(input: &str, url: &Url) -> Result<(), NetworkError> {
+fn refuse_encoded_path(input: &str, url: &WebUrl) -> Result<(), NetworkError> {
     let refuse = |segment: &str, what: &str| NetworkError::EncodedPath {
         input: input.to_owned(),
         segment: segment.to_owned(),
@@ -481,11 +480,11 @@ fn percent_decode_lossy(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub(crate) fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &WebUrl) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d == "localhost",
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
 }

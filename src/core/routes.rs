@@ -70,9 +70,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::weburl::WebUrl;
 use serde::Deserialize;
 use thiserror::Error;
-use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::manifest::{Manifest, PluginId, Route};
@@ -217,7 +217,7 @@ pub fn validate_entry(
 
 /// `text` as a serialized origin (`https://host[:port]`), or why it is not one.
 fn parse_origin(text: &str, allow_loopback_http: bool) -> Result<String, &'static str> {
-    let url = Url::parse(text).map_err(|_| "is not a URL")?;
+    let url = WebUrl::parse(text).map_err(|_| "is not a URL")?;
     match url.scheme() {
         "https" => {}
         "http" if allow_loopback_http && super::network::is_loopback(&url) => {}
@@ -513,7 +513,7 @@ pub fn find<'m>(manifest: &'m Manifest, path: &str, method: &str) -> Result<&'m 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Resolved {
     /// The final URL (templates filled, plugin query appended).
-    pub url: Url,
+    pub url: WebUrl,
     /// The route's headers, templates filled.
     pub headers: Vec<(String, String)>,
 }
@@ -566,7 +566,7 @@ pub fn resolve(
             "resolves to a URL with control characters, a backslash or surrounding spaces",
         ));
     }
-    let mut url = Url::parse(&text)
+    let mut url = WebUrl::parse(&text)
         .map_err(|e| url_err(&format!("does not resolve to an absolute URL ({e})")))?;
     let after_scheme = text.get(url.scheme().len()..).unwrap_or_default();
     if !after_scheme.starts_with("://") {

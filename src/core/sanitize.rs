@@ -61,9 +61,9 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
 
+use super::weburl::{UrlParseErrorKind, WebUrl};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use url::Url;
 
 use super::error::{Coded, ErrorCode};
 
@@ -1327,7 +1327,7 @@ fn url_in_origins(value: &str, origins: &[String]) -> bool {
     if value.is_empty() || !value.chars().all(|c| c.is_ascii_graphic()) {
         return false;
     }
-    match Url::parse(value) {
+    match WebUrl::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => {
             let origin = url.origin().ascii_serialization();
             origins.contains(&origin)
@@ -1391,18 +1391,18 @@ fn url_allowed(data_image: bool, value: &str) -> bool {
 }
 
 fn url_allowed_as_parsed(data_image: bool, value: &str) -> bool {
-    match Url::parse(value) {
+    match WebUrl::parse(value) {
         Ok(url) => match url.scheme() {
             "http" | "https" | "mailto" | "tel" => true,
             "data" => data_image && is_raster_data_image(&url),
             _ => false,
         },
-        Err(url::ParseError::RelativeUrlWithoutBase) => true,
+        Err(e) if e.kind == UrlParseErrorKind::RelativeWithoutBase => true,
         Err(_) => false,
     }
 }
 
-fn is_raster_data_image(url: &Url) -> bool {
+fn is_raster_data_image(url: &WebUrl) -> bool {
     // A data: URL's path is `<mediatype>[;params],<data>`.
     let Some((header, _data)) = url.path().split_once(',') else {
         return false;

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeSet;
 
+use super::weburl::WebUrl;
 use thiserror::Error;
-use url::Url;
 
 use super::error::{Coded, ErrorCode};
 use super::integrity::Integrity;
@@ -92,7 +92,7 @@ pub fn plan_script(
         src: src.to_owned(),
         reason: reason.to_owned(),
     };
-    let url = Url::parse(src).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;
+    let url = WebUrl::parse(src).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;
     match url.scheme() {
         "https" => {}
         "http" if allow_loopback_http && super::network::is_loopback(&url) => {}

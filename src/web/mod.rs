@@ -14,3 +14,4 @@ pub(crate) mod sanitizer;
 pub(crate) mod storage;
 pub(crate) mod sys;
 pub(crate) mod trusted_types;
+pub(crate) mod url;

@@ -111,7 +111,7 @@ impl std::fmt::Debug for FetchPlan {
         let mut d = f.debug_struct("FetchPlan");
         d.field("call_id", &self.call_id);
         if self.route.is_some() {
-            let origin = url::Url::parse(&self.url)
+            let origin = crate::core::weburl::WebUrl::parse(&self.url)
                 .map(|u| u.origin().ascii_serialization())
                 .unwrap_or_default();
             let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
@@ -155,7 +155,7 @@ enum FetchTarget {
         resolved: routes::Resolved,
     },
     /// A URL the plugin's network allowlist admits.
-    Plain(url::Url),
+    Plain(crate::core::weburl::WebUrl),
 }
 
 /// The policy `api.fetch` applies to a URL and method, shared with `api.canFetch` so the two
@@ -858,7 +858,7 @@ impl<B: StorageBackend> Engine<B> {
             .and_then(|r| {
                 match &route {
                     Some((path, origin)) => {
-                        let same = url::Url::parse(&r.url)
+                        let same = crate::core::weburl::WebUrl::parse(&r.url)
                             .is_ok_and(|u| u.origin().ascii_serialization() == *origin);
                         if !same {
                             return Err(coded(RouteError::Escaped { path: path.clone() }));

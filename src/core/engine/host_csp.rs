@@ -69,7 +69,11 @@ impl<B: StorageBackend> Engine<B> {
     ) -> Result<crate::core::scripts::ScriptLoad, WardenError> {
         let mut approved = self.approved_script_origins.clone();
         for p in self.plugins.values() {
-            if let Some(Ok(u)) = p.manifest.entry().map(|e| url::Url::parse(e.src())) {
+            if let Some(Ok(u)) = p
+                .manifest
+                .entry()
+                .map(|e| crate::core::weburl::WebUrl::parse(e.src()))
+            {
                 approved.insert(u.origin().ascii_serialization());
             }
         }
@@ -145,7 +149,7 @@ pub fn host_csp_header<'a>(
         .worker_runner(worker_runner);
     for m in manifests {
         if let Some(entry) = m.entry() {
-            if let Ok(url) = url::Url::parse(entry.src()) {
+            if let Ok(url) = crate::core::weburl::WebUrl::parse(entry.src()) {
                 b = b
                     .plugin_frame_origin(&url.origin().ascii_serialization())
                     .map_err(coded)?;

@@ -271,10 +271,11 @@ pub struct PluginHost {
 }
 
 /// When the module starts: built without the `url` crate (the core module), the core parses
-/// URLs with the browser's own WHATWG parser.
+/// URLs with the browser's own WHATWG parser. (wasm-bindgen also exports a start function to
+/// JS; the name marks it internal, and the package's entry module guards it.)
 #[cfg(not(feature = "native-url"))]
-#[wasm_bindgen(start)]
-fn start() {
+#[wasm_bindgen(start, skip_typescript)]
+fn __pw_start() {
     crate::web::url::install();
 }
 

@@ -134,6 +134,13 @@ export function __setSanitizerModule(cleanerClass) {
   return bindings.__setSanitizerModule(cleanerClass);
 }
 
+// The core module's start function (it installs the browser's URL parser as the core's; it runs
+// by itself when the module is instantiated, and again here does no harm).
+export function __pw_start() {
+  ready('__pw_start()');
+  return bindings.__pw_start();
+}
+
 // A mount that puts HTML into the host page's DOM needs the sanitizer first: a shadow mount
 // with `html`, a worker with a remote UI. Anything else (including malformed options, which
 // the mount itself refuses with their own code) does not fetch it.

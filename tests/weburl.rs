@@ -11,76 +11,9 @@ use plugin_warden::core::weburl::{failure_kind, UrlParseErrorKind, WebUrl};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The `file:` host/drive-letter/empty-segment rules of the current spec, which the `url`
-/// crate does not follow. The core refuses `file:` everywhere.
-const FILE: &str = "file: scheme quirks (hosts, drive letters, empty segments); file: is refused";
-/// Trailing spaces before `?`/`#` in opaque paths of non-special schemes.
-const OPAQUE_TRAILING_SPACE: &str =
-    "non-special opaque path trailing space not percent-encoded; non-special schemes are refused";
-/// `^` in paths is left as is by the `url` crate where the spec now percent-encodes it.
-const CARET: &str = "`^` in a path not percent-encoded; not a separator, no effect on matching";
-/// `///host` against a special base: the spec resolves to `http://host/`, the `url` crate fails.
-const TRIPLE_SLASH: &str =
-    "`///host` against a special base fails to parse (url: EmptyHost); stricter, refused";
-
-/// Every case where the `url` crate (2.5) disagrees with the corpus — the same list as
-/// tests/network.rs, which checks the allowlist against it. The test fails if one of these
-/// starts agreeing (remove it) or any other case disagrees.
-#[rustfmt::skip]
-const URL_CRATE_DIVERGES: &[(&str, Option<&str>, &str)] = &[
-    ("file:///w|/m", None, FILE),
-    ("non-special:opaque  ?hi", None, OPAQUE_TRAILING_SPACE),
-    ("non-special:opaque  #hi", None, OPAQUE_TRAILING_SPACE),
-    ("non-special:opaque \t\t  \t#hi", None, OPAQUE_TRAILING_SPACE),
-    ("non-special:opaque \t\t  #hi", None, OPAQUE_TRAILING_SPACE),
-    ("non-special:opaque\t\t  \r #hi", None, OPAQUE_TRAILING_SPACE),
-    ("/", Some("file://h/C:/a/b"), FILE),
-    ("file:\\\\//", None, FILE),
-    ("file:\\\\\\\\", None, FILE),
-    ("file:\\\\\\\\?fox", None, FILE),
-    ("file:\\\\\\\\#guppy", None, FILE),
-    ("file://spider///", None, FILE),
-    ("file:\\\\localhost//", None, FILE),
-    ("file://\\/localhost//cat", None, FILE),
-    ("file://localhost//a//../..//", None, FILE),
-    ("/////mouse", Some("file:///elephant"), FILE),
-    ("\\/localhost//pig", Some("file://lion/"), FILE),
-    ("//localhost//pig", Some("file://lion/"), FILE),
-    ("/..//localhost//pig", Some("file://lion/"), FILE),
-    ("C|", Some("file://host/dir/file"), FILE),
-    ("C|", Some("file://host/D:/dir1/dir2/file"), FILE),
-    ("C|#", Some("file://host/dir/file"), FILE),
-    ("C|?", Some("file://host/dir/file"), FILE),
-    ("C|/", Some("file://host/dir/file"), FILE),
-    ("C|\n/", Some("file://host/dir/file"), FILE),
-    ("C|\\", Some("file://host/dir/file"), FILE),
-    ("/c:/foo/bar", Some("file://host/path"), FILE),
-    ("file://example.net/C:/", None, FILE),
-    ("file://1.2.3.4/C:/", None, FILE),
-    ("file://[1::8]/C:/", None, FILE),
-    ("C|/", Some("file://host/"), FILE),
-    ("/C:/", Some("file://host/"), FILE),
-    ("file:C:/", Some("file://host/"), FILE),
-    ("file:/C:/", Some("file://host/"), FILE),
-    ("file://localhost//a//../..//foo", None, FILE),
-    ("file://localhost////foo", None, FILE),
-    ("file:////foo", None, FILE),
-    ("file:////one/two", Some("file:///"), FILE),
-    ("////one/two", Some("file:///"), FILE),
-    ("file:///.//", Some("file:////"), FILE),
-    ("file:.//p", None, FILE),
-    ("file:/.//p", None, FILE),
-    ("foo://host/ !\"$%&'()*+,-./:;<=>@[\\]^_`{|}~", None, CARET),
-    ("wss://host/ !\"$%&'()*+,-./:;<=>@[\\]^_`{|}~", None, CARET),
-    ("///test", Some("http://example.org/"), TRIPLE_SLASH),
-    ("///\\//\\//test", Some("http://example.org/"), TRIPLE_SLASH),
-    ("///example.org/path", Some("http://example.org/"), TRIPLE_SLASH),
-    ("///example.org/../path", Some("http://example.org/"), TRIPLE_SLASH),
-    ("///example.org/../../", Some("http://example.org/"), TRIPLE_SLASH),
-    ("///example.org/../path/../../", Some("http://example.org/"), TRIPLE_SLASH),
-    ("///example.org/../path/../../path", Some("http://example.org/"), TRIPLE_SLASH),
-    ("/\\//\\/a/../", Some("file:///"), FILE),
-];
+#[path = "common/wpt_url.rs"]
+mod wpt_url;
+use wpt_url::URL_CRATE_DIVERGES;
 
 /// One case of the fixture: the native parser's view of one corpus case.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -91,21 +24,6 @@ struct Expected {
     url: Option<WebUrl>,
     /// Why it failed.
     error: Option<UrlParseErrorKind>,
-}
-
-fn corpus() -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/urltestdata.json"
-    ))
-    .expect("tests/data/urltestdata.json is present");
-    let data: Value = serde_json::from_str(&text).expect("the corpus is JSON");
-    data.as_array()
-        .expect("the corpus is an array")
-        .iter()
-        .filter(|c| c.is_object())
-        .cloned()
-        .collect()
 }
 
 fn field<'a>(case: &'a Value, name: &str) -> &'a str {
@@ -139,7 +57,7 @@ fn the_native_parser_agrees_with_the_corpus_and_the_browser_conversion_with_it()
     let mut unexpected = Vec::new();
     let mut listed_seen = vec![false; URL_CRATE_DIVERGES.len()];
     let mut compared = 0;
-    for case in corpus() {
+    for case in wpt_url::cases() {
         let input = field(&case, "input");
         let base = case.get("base").and_then(Value::as_str);
         let parsed = WebUrl::parse_with_base(input, base);

@@ -661,7 +661,7 @@ mod props {
                     Method::ApiFetch {
                         url,
                         method,
-                        headers,
+                        headers: headers.map(|h| h.into_iter().collect()),
                         body,
                         binary_response,
                     }

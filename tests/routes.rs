@@ -3,7 +3,7 @@
 //! secret never appears in a reply to the plugin, an error message or the audit log.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeMap;
+use plugin_warden::core::collections::SortedMap;
 
 use plugin_warden::core::engine::{
     Engine, FetchPlan, FetchResponse, HostConfig, InstallInput, Status,
@@ -32,7 +32,7 @@ const API_ORIGIN: &str = "https://api.acme.example";
 // ----- harness --------------------------------------------------------------------------------
 
 fn config(data: &[(&str, &str)], secrets: &[(&str, &str)]) -> RouteConfig {
-    let map = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+    let map = |kv: &[(&str, &str)]| -> SortedMap<String, String> {
         kv.iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()

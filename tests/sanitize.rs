@@ -7,7 +7,7 @@
 //! same elements and attributes a browser would.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeMap;
+use plugin_warden::core::collections::SortedMap;
 
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::sanitize::{
@@ -46,7 +46,7 @@ struct Regression {
 /// the most permissive policy a host can configure.
 fn maximal() -> Sanitizer {
     let all = allowable_attributes();
-    let mut attrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut attrs: SortedMap<String, Vec<String>> = SortedMap::new();
     let mut generic: Vec<String> = all.generic.iter().map(|s| s.to_string()).collect();
     generic.extend(all.generic_prefixes.iter().map(|p| format!("{p}*")));
     attrs.insert("*".into(), generic);

@@ -10,7 +10,8 @@
 //! Redaction errs on the side of hiding: a key named `tokens_used` is redacted too, and the
 //! word after "basic" in prose may be. That is the intended trade.
 
-use std::collections::{BTreeMap, VecDeque};
+use crate::core::collections::SortedMap;
+use std::collections::VecDeque;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -198,8 +199,8 @@ pub struct AuditLog {
     capacity: usize,
     next_seq: u64,
     dropped: u64,
-    counts: BTreeMap<String, BTreeMap<String, u64>>,
-    unattributed: BTreeMap<String, u64>,
+    counts: SortedMap<String, SortedMap<String, u64>>,
+    unattributed: SortedMap<String, u64>,
     secrets: Vec<String>,
 }
 
@@ -222,8 +223,8 @@ impl AuditLog {
             capacity,
             next_seq: 1,
             dropped: 0,
-            counts: BTreeMap::new(),
-            unattributed: BTreeMap::new(),
+            counts: SortedMap::new(),
+            unattributed: SortedMap::new(),
             secrets: Vec::new(),
         }
     }
@@ -351,12 +352,12 @@ impl AuditLog {
     /// Totals of events with a code, per code (`"RATE_LIMITED" -> 12`), for one plugin, since
     /// the log was created or the plugin [forgotten](AuditLog::forget). Not bounded by the
     /// capacity: evicted events still count.
-    pub fn counts(&self, plugin: &str) -> BTreeMap<String, u64> {
+    pub fn counts(&self, plugin: &str) -> SortedMap<String, u64> {
         self.counts.get(plugin).cloned().unwrap_or_default()
     }
 
     /// Totals per code of events with no plugin (e.g. rejected handshakes).
-    pub fn unattributed_counts(&self) -> BTreeMap<String, u64> {
+    pub fn unattributed_counts(&self) -> SortedMap<String, u64> {
         self.unattributed.clone()
     }
 

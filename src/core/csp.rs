@@ -64,7 +64,7 @@
 //! `api.fetch`), no frames, no forms, no `<base>`, no plugins (`object-src`), and subresources
 //! only from the plugin's own origin (a `src` page) and the manifest's `assets` origins.
 
-use std::collections::BTreeSet;
+use crate::core::collections::SortedSet;
 use std::fmt;
 
 use super::weburl::WebUrl;
@@ -300,9 +300,9 @@ impl fmt::Display for Nonce {
 pub struct CspBuilder {
     nonce: Option<Nonce>,
     trusted_types_policy: String,
-    frame_origins: BTreeSet<String>,
-    connect_origins: BTreeSet<String>,
-    asset_origins: BTreeSet<String>,
+    frame_origins: SortedSet<String>,
+    connect_origins: SortedSet<String>,
+    asset_origins: SortedSet<String>,
     data_images: bool,
     worker_runner: bool,
     report: Option<ReportEndpoint>,
@@ -321,9 +321,9 @@ impl CspBuilder {
         CspBuilder {
             nonce: None,
             trusted_types_policy: DEFAULT_TRUSTED_TYPES_POLICY.to_owned(),
-            frame_origins: BTreeSet::new(),
-            connect_origins: BTreeSet::new(),
-            asset_origins: BTreeSet::new(),
+            frame_origins: SortedSet::new(),
+            connect_origins: SortedSet::new(),
+            asset_origins: SortedSet::new(),
             data_images: false,
             worker_runner: false,
             report: None,
@@ -650,7 +650,7 @@ pub struct CspHeader {
     pub reporting_endpoints: Option<String>,
 }
 
-fn join(origins: &BTreeSet<String>) -> String {
+fn join(origins: &SortedSet<String>) -> String {
     origins
         .iter()
         .map(String::as_str)
@@ -800,7 +800,7 @@ fn origin_sources<'a>(origins: impl IntoIterator<Item = &'a str>) -> Result<Stri
     let parsed = origins
         .into_iter()
         .map(parse_origin)
-        .collect::<Result<BTreeSet<_>, _>>()?;
+        .collect::<Result<SortedSet<_>, _>>()?;
     Ok(parsed.iter().map(|o| format!(" {o}")).collect())
 }
 

@@ -17,7 +17,7 @@
 //! routes, with host-held values and secrets filled in): see [`super::routes`] for the wire
 //! form and the checks, and [`HostConfig::routes`] for the host option.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::core::collections::{SortedMap, SortedSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -212,7 +212,7 @@ pub struct PluginInfo {
     /// Capabilities the manifest requires.
     pub required: Vec<&'static str>,
     /// Refusals by code since install.
-    pub counts: BTreeMap<String, u64>,
+    pub counts: SortedMap<String, u64>,
     /// Calls allowed since install.
     pub allowed_calls: u64,
 }
@@ -276,15 +276,15 @@ struct Plugin {
     status: Status,
     limiter: RateLimiter,
     in_flight: InFlight,
-    subscriptions: BTreeSet<String>,
-    denied_requests: BTreeSet<Capability>,
+    subscriptions: SortedSet<String>,
+    denied_requests: SortedSet<Capability>,
     allowed_calls: u64,
     /// When this plugin's last `RATE_LIMITED` refusal was written to the audit log, and how many
     /// refusals since then were only counted: a flood costs one audit event per second, not one
     /// per message.
     rate_audit: (f64, u64),
     /// Fetches awaiting [`Engine::fetch_done`], by call id: how `fetch_done` checks the answer.
-    fetches: BTreeMap<u64, PendingFetch>,
+    fetches: SortedMap<u64, PendingFetch>,
     /// The remote-UI policy of the current mount, when it has a host-rendered UI
     /// ([`Engine::set_mount_ui`]); cleared when the mount ends.
     remote_ui: Option<Sanitizer>,
@@ -387,8 +387,8 @@ const MAX_RELAYS: usize = 1024;
 
 /// The host's state: installed plugins, the current user, storage and the audit log.
 pub struct Engine<B: StorageBackend> {
-    plugins: BTreeMap<String, Plugin>,
-    failed: BTreeMap<String, Status>,
+    plugins: SortedMap<String, Plugin>,
+    failed: SortedMap<String, Status>,
     rbac: Rbac,
     store: NamespacedStore<B>,
     audit: AuditLog,
@@ -400,14 +400,14 @@ pub struct Engine<B: StorageBackend> {
     bundle_policy: BundlePolicy,
     fetch_timeout_ms: u32,
     max_response_bytes: usize,
-    approved_script_origins: BTreeSet<String>,
+    approved_script_origins: SortedSet<String>,
     allow_loopback_http: bool,
     /// Host option `requireSignatures`: code without a verified signature never runs.
     require_signatures: bool,
     /// Host option `trustedKeys`.
     trusted_keys: Option<TrustedKeys>,
     /// Route template values by plugin id.
-    routes: BTreeMap<String, RouteConfig>,
+    routes: SortedMap<String, RouteConfig>,
     /// Every route secret value, longest first: scrubbed from every fetch answer.
     route_secrets: Vec<String>,
     allow_plugins: Option<AllowPlugins>,
@@ -416,7 +416,7 @@ pub struct Engine<B: StorageBackend> {
     /// The heartbeat's timing.
     liveness: LivenessConfig,
     /// Plugin-to-plugin calls awaiting an answer, by the host's relay id.
-    relays: BTreeMap<u64, Relay>,
+    relays: SortedMap<u64, Relay>,
     next_relay: u64,
     /// The monotonic clock for rate limits and durations ([`Engine::set_clock`]); without
     /// one, the `now_ms` the caller passes (wall-clock, for audit timestamps) is used.
@@ -505,7 +505,7 @@ impl<B: StorageBackend> Engine<B> {
                         invalid(format!("approvedScriptOrigins: {o:?} is not a URL ({e})"))
                     })
             })
-            .collect::<Result<BTreeSet<_>, _>>()?;
+            .collect::<Result<SortedSet<_>, _>>()?;
         let trusted_keys = config
             .trusted_keys
             .as_deref()
@@ -542,8 +542,8 @@ impl<B: StorageBackend> Engine<B> {
             .transpose()
             .map_err(coded)?;
         Ok(Engine {
-            plugins: BTreeMap::new(),
-            failed: BTreeMap::new(),
+            plugins: SortedMap::new(),
+            failed: SortedMap::new(),
             rbac,
             store: NamespacedStore::new(backend, storage_limits),
             audit,
@@ -566,7 +566,7 @@ impl<B: StorageBackend> Engine<B> {
             allow_plugins,
             deferred_storage,
             liveness,
-            relays: BTreeMap::new(),
+            relays: SortedMap::new(),
             next_relay: 0,
             clock: None,
             mono_ms: f64::NEG_INFINITY,

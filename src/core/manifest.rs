@@ -58,7 +58,7 @@
 //! reported, followed by one saying how many more were left out. JSON nesting is bounded by
 //! `serde_json`'s recursion limit. Any input gives a value or an error, never a panic.
 
-use std::collections::BTreeSet;
+use crate::core::collections::SortedSet;
 use std::fmt;
 
 use super::weburl::WebUrl;
@@ -1650,8 +1650,8 @@ fn parse_allow(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<String> {
 
 fn parse_roles(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<RoleRegistration> {
     let mut out = Vec::new();
-    let mut names = BTreeSet::new();
-    let mut slugs = BTreeSet::new();
+    let mut names = SortedSet::new();
+    let mut slugs = SortedSet::new();
     for (i, v) in cx
         .array(obj, "", "roles")
         .unwrap_or_default()
@@ -1702,8 +1702,8 @@ fn parse_role(
     r: &Map<String, Value>,
     rp: &str,
     ns: Ns<'_>,
-    names: &mut BTreeSet<String>,
-    slugs: &mut BTreeSet<String>,
+    names: &mut SortedSet<String>,
+    slugs: &mut SortedSet<String>,
 ) -> Option<Role> {
     cx.near_misses(r, rp, &["name", "description", "permissions"]);
     let name = cx.string(r, rp, "name", true, 256).and_then(|s| {

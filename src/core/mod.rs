@@ -8,6 +8,7 @@ pub mod allow_plugins;
 pub mod analysis;
 pub mod audit;
 pub mod binary;
+pub mod collections;
 pub mod compat;
 pub mod csp;
 pub mod engine;

@@ -30,7 +30,7 @@
 //! `folders:view` ⊂ `folders:edit` ⊂ `folders:admin`: holding a larger set holds the smaller
 //! ones. Plugins may append their own actions to these three sets (manifest `actionSets`).
 
-use std::collections::BTreeSet;
+use crate::core::collections::SortedSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -191,10 +191,10 @@ pub use super::vocab::FolderActionSet;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PermissionSet {
     plugin: PluginId,
-    required: BTreeSet<Capability>,
-    optional: BTreeSet<Capability>,
-    granted: BTreeSet<Capability>,
-    revoked: BTreeSet<Capability>,
+    required: SortedSet<Capability>,
+    optional: SortedSet<Capability>,
+    granted: SortedSet<Capability>,
+    revoked: SortedSet<Capability>,
 }
 
 impl PermissionSet {
@@ -218,8 +218,8 @@ impl PermissionSet {
     /// assert!(p.grant(Capability::UiNotify).is_err());
     /// ```
     pub fn from_manifest(manifest: &Manifest) -> Self {
-        let mut required: BTreeSet<Capability> = manifest.permissions().iter().copied().collect();
-        let optional: BTreeSet<Capability> = manifest
+        let mut required: SortedSet<Capability> = manifest.permissions().iter().copied().collect();
+        let optional: SortedSet<Capability> = manifest
             .optional_permissions()
             .iter()
             .copied()
@@ -232,8 +232,8 @@ impl PermissionSet {
             plugin: manifest.id().clone(),
             required,
             optional,
-            granted: BTreeSet::new(),
-            revoked: BTreeSet::new(),
+            granted: SortedSet::new(),
+            revoked: SortedSet::new(),
         }
     }
 
@@ -345,8 +345,8 @@ impl PermissionSet {
 /// let names: Vec<_> = declared_actions(&m).iter().map(|a| a.as_str().to_owned()).collect();
 /// assert_eq!(names, ["acme-app.p:read"]);
 /// ```
-pub fn declared_actions(manifest: &Manifest) -> BTreeSet<Action> {
-    let mut out = BTreeSet::new();
+pub fn declared_actions(manifest: &Manifest) -> SortedSet<Action> {
+    let mut out = SortedSet::new();
     for r in manifest.roles() {
         out.extend(r.role().permissions().iter().map(|p| p.action().clone()));
     }

@@ -49,7 +49,7 @@
 //!   an error. `method` follows `api.fetch`'s rule (normalized, `CONNECT`/`TRACE`/`TRACK`
 //!   refused); the URL is only type-checked here, like `api.fetch`'s.
 
-use std::collections::BTreeMap;
+use crate::core::collections::SortedMap;
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -458,7 +458,7 @@ pub enum Method {
         /// An HTTP token; the six methods `fetch()` normalizes are upper-cased. Absent means GET.
         method: Option<String>,
         /// Header names are HTTP tokens; values contain no CR, LF or NUL.
-        headers: Option<BTreeMap<String, String>>,
+        headers: Option<SortedMap<String, String>>,
         /// The request body: text, or binary data (a side-table placeholder).
         body: Option<FetchBody>,
         /// `responseType: "arraybuffer"`: answer the body as an `ArrayBuffer` (absent or
@@ -1441,14 +1441,14 @@ impl Fields {
         Ok(name)
     }
 
-    fn optional_headers(&mut self) -> Result<Option<BTreeMap<String, String>>, ProtocolError> {
+    fn optional_headers(&mut self) -> Result<Option<SortedMap<String, String>>, ProtocolError> {
         const EXPECTED: &str = "an object of header names to string values";
         let raw = match self.map.remove("headers") {
             None => return Ok(None),
             Some(Value::Object(m)) => m,
             Some(other) => return Err(self.invalid("headers", EXPECTED, describe(&other))),
         };
-        let mut out = BTreeMap::new();
+        let mut out = SortedMap::new();
         for (name, value) in raw {
             let path = || {
                 let mut p = self.path("headers");

@@ -46,7 +46,7 @@ mod compiled;
 pub mod scope;
 mod user;
 
-use std::collections::BTreeMap;
+use crate::core::collections::SortedMap;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -204,7 +204,7 @@ pub struct IncludeView {
 /// user, and the user's compiled access.
 #[derive(Clone, Debug, Default)]
 pub struct Rbac {
-    plugins: BTreeMap<PluginId, Manifest>,
+    plugins: SortedMap<PluginId, Manifest>,
     user: UserContext,
     compiled: CompiledAccess,
 }

@@ -67,7 +67,7 @@
 //! `| urlquery`) are refused, not emulated; substituted values are inserted verbatim (the host
 //! writes them), not percent-encoded.
 
-use std::collections::BTreeMap;
+use crate::core::collections::SortedMap;
 use std::fmt;
 
 use super::weburl::WebUrl;
@@ -99,10 +99,10 @@ const MAX_KEYS: usize = 256;
 pub struct RouteConfig {
     /// Plain values (`{{ .JsonData.key }}`).
     #[serde(default)]
-    pub data: BTreeMap<String, String>,
+    pub data: SortedMap<String, String>,
     /// Secret values (`{{ .SecureJsonData.key }}`): never shown to the plugin or the audit log.
     #[serde(default)]
-    pub secrets: BTreeMap<String, String>,
+    pub secrets: SortedMap<String, String>,
     /// Origins (`https://api.example`, loopback `http:` with `allowLoopbackHttp`) a route that
     /// uses a secret may call; normalized by [`RouteConfig::validate`].
     #[serde(default)]
@@ -112,7 +112,7 @@ pub struct RouteConfig {
 impl fmt::Debug for RouteConfig {
     /// Secret values are never printed, only their keys.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hidden: BTreeMap<&str, &str> = self
+        let hidden: SortedMap<&str, &str> = self
             .secrets
             .keys()
             .map(|k| (k.as_str(), SCRUBBED))
@@ -191,7 +191,7 @@ impl RouteConfig {
 /// # Errors
 /// [`RouteError::Config`] for a key that is not a plugin id or an invalid [`RouteConfig`].
 pub fn validate_configs(
-    configs: &mut BTreeMap<String, RouteConfig>,
+    configs: &mut SortedMap<String, RouteConfig>,
     allow_loopback_http: bool,
 ) -> Result<(), RouteError> {
     for (id, config) in configs {

@@ -53,9 +53,9 @@
 // unused: they run in the sanitizer module, which builds this file with the feature.
 #![cfg_attr(not(feature = "ammonia"), allow(dead_code))]
 
+use crate::core::collections::{SortedMap, SortedSet};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
 #[cfg(feature = "ammonia")]
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -316,7 +316,7 @@ const DATA_IMAGE_TYPES: &[&str] = &[
 /// assert!(!allowable_elements().contains(&"style"));
 /// ```
 pub fn allowable_elements() -> Vec<&'static str> {
-    let set: BTreeSet<&'static str> = DEFAULT_ELEMENTS
+    let set: SortedSet<&'static str> = DEFAULT_ELEMENTS
         .iter()
         .chain(EXTRA_ELEMENTS)
         .copied()
@@ -334,8 +334,8 @@ pub fn allowable_elements() -> Vec<&'static str> {
 /// assert_eq!(all.generic_prefixes, vec!["aria-"]);
 /// ```
 pub fn allowable_attributes() -> AllowedAttributes {
-    let mut generic = BTreeSet::new();
-    let mut prefixes = BTreeSet::new();
+    let mut generic = SortedSet::new();
+    let mut prefixes = SortedSet::new();
     for &a in DEFAULT_GENERIC_ATTRIBUTES
         .iter()
         .chain(EXTRA_GENERIC_ATTRIBUTES)
@@ -345,7 +345,7 @@ pub fn allowable_attributes() -> AllowedAttributes {
             None => generic.insert(a),
         };
     }
-    let mut elements: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+    let mut elements: SortedMap<&'static str, SortedSet<&'static str>> = SortedMap::new();
     for &(e, attrs) in DEFAULT_ELEMENT_ATTRIBUTES
         .iter()
         .chain(EXTRA_ELEMENT_ATTRIBUTES)
@@ -459,7 +459,7 @@ pub struct SanitizerConfig {
     pub remove_elements: Vec<String>,
     /// Attributes to add, keyed by element name, or `"*"` for every element; each must be in
     /// [`allowable_attributes`].
-    pub allow_attributes: BTreeMap<String, Vec<String>>,
+    pub allow_attributes: SortedMap<String, Vec<String>>,
     /// Keep `data:` URLs of raster image types in `<img src>`.
     pub allow_data_images: bool,
     /// What to do with `target` on links.
@@ -475,7 +475,7 @@ impl Default for SanitizerConfig {
         SanitizerConfig {
             allow_elements: Vec::new(),
             remove_elements: Vec::new(),
-            allow_attributes: BTreeMap::new(),
+            allow_attributes: SortedMap::new(),
             allow_data_images: false,
             link_target: LinkTarget::Strip,
             max_tags: DEFAULT_MAX_TAGS,
@@ -515,7 +515,7 @@ pub struct AllowedAttributes {
     /// Prefixes of attribute names kept on every allowed element (`aria-`), sorted.
     pub generic_prefixes: Vec<&'static str>,
     /// Attributes kept on particular elements, sorted.
-    pub elements: BTreeMap<&'static str, Vec<&'static str>>,
+    pub elements: SortedMap<&'static str, Vec<&'static str>>,
 }
 
 /// A sanitizer built once from a policy and reused for every call.
@@ -546,10 +546,10 @@ pub struct AllowedAttributes {
 pub struct Sanitizer {
     spec: PolicySpec,
     spec_json: String,
-    elements: BTreeSet<&'static str>,
-    generic: BTreeSet<&'static str>,
-    generic_prefixes: BTreeSet<&'static str>,
-    element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
+    elements: SortedSet<&'static str>,
+    generic: SortedSet<&'static str>,
+    generic_prefixes: SortedSet<&'static str>,
+    element_attributes: SortedMap<&'static str, SortedSet<&'static str>>,
     urls: UrlRule,
     link_target: LinkTarget,
     max_tags: usize,
@@ -680,7 +680,7 @@ impl Sanitizer {
                 max: MAX_MAX_TAGS,
             });
         }
-        let mut elements: BTreeSet<&'static str> = DEFAULT_ELEMENTS.iter().copied().collect();
+        let mut elements: SortedSet<&'static str> = DEFAULT_ELEMENTS.iter().copied().collect();
         for name in &config.allow_elements {
             elements.insert(allowable_element(name)?);
         }
@@ -689,11 +689,11 @@ impl Sanitizer {
             elements.retain(|e| *e != lower);
         }
 
-        let mut generic: BTreeSet<&'static str> =
+        let mut generic: SortedSet<&'static str> =
             DEFAULT_GENERIC_ATTRIBUTES.iter().copied().collect();
-        let mut generic_prefixes = BTreeSet::new();
-        let mut element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>> =
-            BTreeMap::new();
+        let mut generic_prefixes = SortedSet::new();
+        let mut element_attributes: SortedMap<&'static str, SortedSet<&'static str>> =
+            SortedMap::new();
         for &(e, attrs) in DEFAULT_ELEMENT_ATTRIBUTES {
             element_attributes
                 .entry(e)
@@ -833,10 +833,10 @@ impl Sanitizer {
 
     fn from_parts(
         spec: PolicySpec,
-        elements: BTreeSet<&'static str>,
-        generic: BTreeSet<&'static str>,
-        generic_prefixes: BTreeSet<&'static str>,
-        element_attributes: BTreeMap<&'static str, BTreeSet<&'static str>>,
+        elements: SortedSet<&'static str>,
+        generic: SortedSet<&'static str>,
+        generic_prefixes: SortedSet<&'static str>,
+        element_attributes: SortedMap<&'static str, SortedSet<&'static str>>,
         urls: UrlRule,
     ) -> Sanitizer {
         let spec_json =
@@ -1427,7 +1427,7 @@ mod tests {
     #[test]
     fn the_full_superset_builds_and_cleans() {
         let all = allowable_attributes();
-        let mut attrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut attrs: SortedMap<String, Vec<String>> = SortedMap::new();
         attrs.insert(
             "*".into(),
             EXTRA_GENERIC_ATTRIBUTES

@@ -7,7 +7,7 @@
 //! and the integrity metadata must hold at least one supported hash, so the browser refuses
 //! any other bytes. The browser layer then mints the `TrustedScriptURL` for exactly this URL.
 
-use std::collections::BTreeSet;
+use crate::core::collections::SortedSet;
 
 use super::weburl::WebUrl;
 use thiserror::Error;
@@ -73,9 +73,9 @@ pub struct ScriptLoad {
 /// host did not approve, `INTEGRITY_MISMATCH` for missing or unusable integrity metadata.
 ///
 /// ```
-/// use std::collections::BTreeSet;
+/// use plugin_warden::core::collections::SortedSet;
 /// use plugin_warden::core::scripts::plan_script;
-/// let approved = BTreeSet::from(["https://plugins.acme.example".to_owned()]);
+/// let approved = SortedSet::from(["https://plugins.acme.example".to_owned()]);
 /// let sri = "sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC";
 /// let ok = plan_script("https://plugins.acme.example/a.js", sri, &approved, false).unwrap();
 /// assert_eq!(ok.src, "https://plugins.acme.example/a.js");
@@ -85,7 +85,7 @@ pub struct ScriptLoad {
 pub fn plan_script(
     src: &str,
     integrity: &str,
-    approved: &BTreeSet<String>,
+    approved: &SortedSet<String>,
     allow_loopback_http: bool,
 ) -> Result<ScriptLoad, ScriptError> {
     let bad = |reason: &str| ScriptError::BadUrl {
@@ -129,8 +129,8 @@ mod tests {
 
     const SRI: &str = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 
-    fn approved() -> BTreeSet<String> {
-        BTreeSet::from([
+    fn approved() -> SortedSet<String> {
+        SortedSet::from([
             "https://plugins.example".to_owned(),
             "http://localhost:8701".to_owned(),
         ])

@@ -17,7 +17,8 @@
 //! A missing key reads as `Ok(None)`; validation errors depend only on the key given, never on
 //! what is stored, so no answer reveals whether another plugin's data exists.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::core::collections::SortedMap;
+use std::collections::HashMap;
 
 use thiserror::Error;
 
@@ -108,7 +109,7 @@ impl<T: StorageBackend + ?Sized> StorageBackend for Box<T> {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryBackend {
-    entries: BTreeMap<String, String>,
+    entries: SortedMap<String, String>,
     capacity_bytes: Option<usize>,
     used_bytes: usize,
 }

@@ -28,7 +28,7 @@
 //! assert!(!ManifestDiff::between(&m(r#"["storage","events"]"#), &m(r#"["storage"]"#)).widens());
 //! ```
 
-use std::collections::BTreeSet;
+use crate::core::collections::SortedSet;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -185,7 +185,7 @@ impl ManifestDiff {
     /// Compare two manifests entry by entry (sorted by kind, then value).
     pub fn between(old: &Manifest, new: &Manifest) -> Self {
         let (a, b) = (entries(old), entries(new));
-        let collect = |x: &BTreeSet<(ChangeKind, String)>, y: &BTreeSet<(ChangeKind, String)>| {
+        let collect = |x: &SortedSet<(ChangeKind, String)>, y: &SortedSet<(ChangeKind, String)>| {
             x.difference(y)
                 .map(|(k, v)| Change::new(*k, v.clone()))
                 .collect()
@@ -203,12 +203,12 @@ impl ManifestDiff {
 }
 
 /// Every entry of `m` that the diff compares, as `(kind, value)`.
-fn entries(m: &Manifest) -> BTreeSet<(ChangeKind, String)> {
-    let mut out = BTreeSet::new();
+fn entries(m: &Manifest) -> SortedSet<(ChangeKind, String)> {
+    let mut out = SortedSet::new();
     let mut add = |k: ChangeKind, v: String| {
         out.insert((k, v));
     };
-    let required: BTreeSet<_> = m.permissions().iter().copied().collect();
+    let required: SortedSet<_> = m.permissions().iter().copied().collect();
     for c in &required {
         add(ChangeKind::Permission, c.as_str().to_owned());
     }
@@ -324,7 +324,7 @@ mod tests {
         let d = ManifestDiff::between(&old, &new);
         assert!(d.widens());
         assert!(d.removed.is_empty());
-        let got: BTreeSet<ChangeKind> = d.added.iter().map(|c| c.kind).collect();
+        let got: SortedSet<ChangeKind> = d.added.iter().map(|c| c.kind).collect();
         assert_eq!(got.len(), 9, "{:?}", kinds(&d.added));
         // `permissions` is implied by optionalPermissions, listed once as a required capability.
         assert!(kinds(&d.added).contains(&(ChangeKind::Permission, "storage")));

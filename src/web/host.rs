@@ -10,8 +10,8 @@
 //! `MessagePort`; after that nothing from the window is trusted and all traffic is on the port.
 //! `event.origin` is never used to identify a plugin: every sandboxed frame posts as `"null"`.
 
+use crate::core::collections::SortedMap;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use gloo_events::EventListener;
@@ -64,7 +64,7 @@ pub(crate) struct Host {
     pub(super) src_without_embedded_csp: bool,
     /// What the browser created for each mount (frames, ports, timers); the mount's facts
     /// (mode, nonce, handshake state) are the engine's.
-    pub(super) mounts: RefCell<BTreeMap<String, Mount>>,
+    pub(super) mounts: RefCell<SortedMap<String, Mount>>,
     window_listener: RefCell<Option<EventListener>>,
     /// The window's `storage` event: another tab changed plugin data in the same storage area.
     storage_listener: RefCell<Option<EventListener>>,
@@ -157,7 +157,7 @@ impl Host {
             encrypt,
             storage_kind,
             src_without_embedded_csp,
-            mounts: RefCell::new(BTreeMap::new()),
+            mounts: RefCell::new(SortedMap::new()),
             window_listener: RefCell::new(None),
             storage_listener: RefCell::new(None),
             heartbeat: RefCell::new(None),

@@ -12,8 +12,8 @@
 //! Fallback where Trusted Types do not exist (Firefox < 132, Safari < 18.4 and older
 //! browsers): the same sanitizer output is used as a plain string.
 
+use crate::core::collections::SortedMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Object, Reflect};
@@ -68,7 +68,7 @@ struct Policy {
 }
 
 thread_local! {
-    static POLICIES: RefCell<BTreeMap<String, Rc<Policy>>> = const { RefCell::new(BTreeMap::new()) };
+    static POLICIES: RefCell<SortedMap<String, Rc<Policy>>> = const { RefCell::new(SortedMap::new()) };
 }
 
 fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenError> {

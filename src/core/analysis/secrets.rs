@@ -38,7 +38,7 @@
 //! The scanner is a filter like the rest of the analysis: a key split across strings, encoded,
 //! or fetched at run time is not found. It reports what a careless build ships.
 
-use std::collections::BTreeMap;
+use crate::core::collections::SortedMap;
 
 use base64::Engine as _;
 
@@ -164,7 +164,7 @@ const REDACTED_MARK: &str = "{secret}";
 #[derive(Default)]
 struct Found {
     /// By start offset.
-    hits: BTreeMap<usize, SecretHit>,
+    hits: SortedMap<usize, SecretHit>,
 }
 
 impl Found {

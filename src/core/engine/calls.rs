@@ -868,7 +868,7 @@ impl<B: StorageBackend> Engine<B> {
                         plugin.allowlist.check(&r.url).map_err(coded)?;
                     }
                 }
-                let headers: BTreeMap<String, String> =
+                let headers: SortedMap<String, String> =
                     crate::core::network::safe_response_headers(r.headers)
                         .into_iter()
                         .map(|(k, v)| (k, routes::scrub(&v, secrets)))

@@ -96,7 +96,7 @@ pub struct HostConfig {
     /// `{ [pluginId]: { data?: {key: value}, secrets?: {key: value}, secretOrigins?: [origin] } }`
     /// (see [`crate::core::routes`]). Secrets are registered with the audit log, never answered to
     /// the plugin, and sent only to `secretOrigins` (required with `secrets`).
-    pub routes: Option<BTreeMap<String, RouteConfig>>,
+    pub routes: Option<SortedMap<String, RouteConfig>>,
     /// Which plugin ids may be installed at all: exact ids and `prefix*` patterns (see
     /// [`crate::core::allow_plugins`]); checked before anything else. Absent: every id.
     pub allow_plugins: Option<Vec<String>>,

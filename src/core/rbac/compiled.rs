@@ -1,6 +1,6 @@
 //! The user's access flattened for cheap checks ([`CompiledAccess`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::core::collections::{SortedMap, SortedSet};
 
 use serde::Serialize;
 
@@ -23,7 +23,7 @@ pub struct CompiledAccess {
     prefixes: Vec<String>,
     /// Scoped grants by concrete action.
     #[serde(skip)]
-    scoped_exact: BTreeMap<String, ScopeSet>,
+    scoped_exact: SortedMap<String, ScopeSet>,
     /// Scoped grants by wildcard action prefix.
     #[serde(skip)]
     scoped_prefixes: Vec<(String, ScopeSet)>,
@@ -35,9 +35,9 @@ struct ScopeSet {
     /// `*` is held.
     all: bool,
     /// Concrete scopes not covered by a prefix, sorted.
-    exact: BTreeSet<String>,
+    exact: SortedSet<String>,
     /// `kind:*`-style prefixes (the text before the `*`), sorted.
-    prefixes: BTreeSet<String>,
+    prefixes: SortedSet<String>,
 }
 
 impl ScopeSet {
@@ -109,15 +109,15 @@ impl CompiledAccess {
     }
 
     pub(super) fn from_permissions(held: &[Permission]) -> Self {
-        let prefixes: BTreeSet<&str> = held.iter().filter_map(|p| p.action().prefix()).collect();
-        let exact: BTreeSet<&str> = held
+        let prefixes: SortedSet<&str> = held.iter().filter_map(|p| p.action().prefix()).collect();
+        let exact: SortedSet<&str> = held
             .iter()
             .filter(|p| !p.action().is_wildcard())
             .map(|p| p.action().as_str())
             .filter(|a| !prefixes.iter().any(|p| a.starts_with(p)))
             .collect();
-        let mut scoped_exact: BTreeMap<String, ScopeSet> = BTreeMap::new();
-        let mut scoped_prefixes: BTreeMap<String, ScopeSet> = BTreeMap::new();
+        let mut scoped_exact: SortedMap<String, ScopeSet> = SortedMap::new();
+        let mut scoped_prefixes: SortedMap<String, ScopeSet> = SortedMap::new();
         for p in held {
             let Some(scope) = p.scope() else { continue };
             let set = match p.action().prefix() {

@@ -118,7 +118,10 @@ proptest! {
 fn a_duplicate_key_in_json_keeps_the_last_value() {
     let ours: SortedMap<String, u32> = serde_json::from_str(r#"{"b":1,"a":2,"b":3}"#).unwrap();
     let model: BTreeMap<String, u32> = serde_json::from_str(r#"{"b":1,"a":2,"b":3}"#).unwrap();
-    assert_eq!(ours.into_iter().collect::<Vec<_>>(), model.into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        ours.into_iter().collect::<Vec<_>>(),
+        model.into_iter().collect::<Vec<_>>()
+    );
 }
 
 /// A hostile message whose object keys come in reverse order must not cost a memory move per
@@ -140,4 +143,17 @@ fn keys_in_reverse_order_are_read_in_one_sort() {
     let set: SortedSet<u32> = (0..n).rev().collect();
     assert_eq!(set.first(), Some(&0));
     assert_eq!(set.len(), n as usize);
+}
+
+proptest! {
+    /// `collections::sort_by` is a stable sort: the same order as `slice::sort_by`, equal keys
+    /// in their original order.
+    #[test]
+    fn sort_by_is_a_stable_sort(v in proptest::collection::vec((0u8..8, any::<u16>()), 0..200)) {
+        let mut ours = v.clone();
+        plugin_warden::core::collections::sort_by(&mut ours, |a, b| a.0 < b.0);
+        let mut model = v;
+        model.sort_by_key(|e| e.0);
+        prop_assert_eq!(ours, model);
+    }
 }

@@ -1245,7 +1245,9 @@ impl<'a> Scan<'a> {
 
     fn into_report(mut self, lines: usize) -> AnalysisReport {
         // Findings are made in source order except long lines, reported when the line ends.
-        self.findings.sort_by_key(|f| (f.line, f.column));
+        crate::core::collections::sort_by(&mut self.findings, |a, b| {
+            (a.line, a.column) < (b.line, b.column)
+        });
         let truncated = self.findings.len() < self.error_count + self.warning_count;
         AnalysisReport {
             findings: self.findings,

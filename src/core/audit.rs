@@ -461,7 +461,7 @@ pub fn redact_with<S: AsRef<str>>(value: &Value, secrets: &[S]) -> Value {
         }
     }
     // Longest first, so a secret containing another is replaced whole.
-    list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    crate::core::collections::sort_by(&mut list, |a, b| a.len() > b.len());
     redact_value(value, &list)
 }
 

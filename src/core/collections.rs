@@ -283,7 +283,7 @@ impl<K: Ord, V> SortedMap<K, V> {
         if self.entries.windows(2).all(|w| w[0].0 < w[1].0) {
             return;
         }
-        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        sort_by(&mut self.entries, |a, b| a.0 < b.0);
         self.entries.dedup_by(|later, kept| {
             let same = later.0 == kept.0;
             if same {
@@ -574,7 +574,7 @@ impl<T: Ord> SortedSet<T> {
         if self.items.windows(2).all(|w| w[0] < w[1]) {
             return;
         }
-        self.items.sort();
+        sort_by(&mut self.items, |a, b| a < b);
         self.items.dedup();
     }
 }
@@ -657,4 +657,64 @@ impl<'de, T: Ord + Deserialize<'de>> Deserialize<'de> for SortedSet<T> {
         }
         d.deserialize_seq(SetVisitor(PhantomData))
     }
+}
+
+/// Sorts `v` stably by `less` (`less(a, b)`: `a` goes before `b`).
+///
+/// `slice::sort_by` instantiates a whole driftsort (~2.5 KiB of wasm) for every element type and
+/// closure; the core's collections alone made 20 of them. This one sorts positions with a
+/// single, non-generic merge sort that calls `less` through `&mut dyn FnMut`, then moves the
+/// elements into place with swaps: one small loop per element type. O(n log n) comparisons, O(n)
+/// swaps, two index buffers of n. For the core's small collections, not for hot paths.
+pub fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    if v.len() < 2 {
+        return;
+    }
+    let order = stable_order(v.len(), &mut |i, j| less(&v[i], &v[j]));
+    // `order[k]` is the position whose element belongs at `k`; `dest[i]`, where position i's
+    // element belongs. Each swap puts one element in its final place.
+    let mut dest = vec![0; order.len()];
+    for (k, &i) in order.iter().enumerate() {
+        dest[i] = k;
+    }
+    for i in 0..v.len() {
+        while dest[i] != i {
+            let d = dest[i];
+            v.swap(i, d);
+            dest.swap(i, d);
+        }
+    }
+}
+
+/// A stable bottom-up merge sort of the positions `0..n`, comparing with `less(i, j)`.
+fn stable_order(n: usize, less: &mut dyn FnMut(usize, usize) -> bool) -> Vec<usize> {
+    let mut from: Vec<usize> = (0..n).collect();
+    let mut to = vec![0; n];
+    let mut width = 1;
+    while width < n {
+        let mut start = 0;
+        while start < n {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut l, mut r, mut k) = (start, mid, start);
+            while l < mid && r < end {
+                // Take from the right only when strictly less: equal elements keep their order.
+                if less(from[r], from[l]) {
+                    to[k] = from[r];
+                    r += 1;
+                } else {
+                    to[k] = from[l];
+                    l += 1;
+                }
+                k += 1;
+            }
+            to[k..k + (mid - l)].copy_from_slice(&from[l..mid]);
+            k += mid - l;
+            to[k..k + (end - r)].copy_from_slice(&from[r..end]);
+            start = end;
+        }
+        std::mem::swap(&mut from, &mut to);
+        width *= 2;
+    }
+    from
 }

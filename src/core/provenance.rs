@@ -77,7 +77,9 @@ fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
             let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+            crate::core::collections::sort_by(&mut members, |(a, _), (b, _)| {
+                a.encode_utf16().lt(b.encode_utf16())
+            });
             out.push('{');
             for (i, (k, v)) in members.into_iter().enumerate() {
                 if i > 0 {

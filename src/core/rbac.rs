@@ -612,7 +612,7 @@ mod tests {
         );
         assert!(c.has_scopes());
         let mut sorted = c.exact().to_vec();
-        sorted.sort();
+        crate::core::collections::sort_by(&mut sorted, |a, b| a < b);
         sorted.dedup();
         assert_eq!(sorted, c.exact());
     }

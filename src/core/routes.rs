@@ -690,7 +690,7 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
 /// Sort secrets longest first (so a secret containing another is scrubbed whole), drop
 /// duplicates.
 pub fn order_secrets(secrets: &mut Vec<String>) {
-    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    crate::core::collections::sort_by(secrets, |a, b| (b.len(), a) < (a.len(), b));
     secrets.dedup();
 }
 

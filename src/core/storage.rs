@@ -538,7 +538,7 @@ impl<B: StorageBackend> NamespacedStore<B> {
             .filter_map(|k| k.strip_prefix(&prefix))
             .map(str::to_owned)
             .collect();
-        keys.sort();
+        crate::core::collections::sort_by(&mut keys, |a, b| a < b);
         Ok(keys)
     }
 

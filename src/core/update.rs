@@ -233,7 +233,7 @@ fn entries(m: &Manifest) -> SortedSet<(ChangeKind, String)> {
                 None => p.action().as_str().to_owned(),
             })
             .collect();
-        actions.sort();
+        crate::core::collections::sort_by(&mut actions, |a, b| a < b);
         add(
             ChangeKind::Role,
             format!("\u{201c}{}\u{201d} ({})", role.name(), actions.join(", ")),

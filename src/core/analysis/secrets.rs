@@ -106,7 +106,7 @@ pub(crate) fn find(src: &str) -> Vec<SecretHit> {
                 .map(|t| (t.to_owned(), h.redacted(src)))
         })
         .collect();
-    known.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    crate::core::collections::sort_by(&mut known, |a, b| (b.0.len(), &a.0) < (a.0.len(), &b.0));
     known.dedup_by(|a, b| a.0 == b.0);
     for h in &mut hits {
         let mut message = std::mem::take(&mut h.message);
@@ -128,7 +128,7 @@ fn echoes(src: &str, found: &mut Found) {
         .values()
         .filter_map(|h| src.get(h.start..h.end).map(|t| (t.to_owned(), h.shown)))
         .collect();
-    secrets.sort();
+    crate::core::collections::sort_by(&mut secrets, |a, b| a < b);
     secrets.dedup_by(|a, b| a.0 == b.0);
     for (text, shown) in secrets {
         if text.len() < 8 {

@@ -216,7 +216,7 @@ pub fn finish_keys(prefix: &str, encoded: &[String]) -> Vec<String> {
         .filter_map(|k| k.strip_prefix(prefix))
         .map(str::to_owned)
         .collect();
-    keys.sort();
+    crate::core::collections::sort_by(&mut keys, |a, b| a < b);
     keys
 }
 

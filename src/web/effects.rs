@@ -19,7 +19,7 @@ use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
-use crate::core::protocol::{FetchBody, Level, EVENT_PONG};
+use crate::core::protocol::{FetchBody, Level};
 
 #[wasm_bindgen(module = "/src/web/fetch.js")]
 extern "C" {
@@ -44,35 +44,17 @@ impl Host {
                 .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
                 .map(|n| n as u64)
         };
-        // A pong's seq, read off the object: the core decides whether it answers the ping.
-        let pong = (Reflect::get(&data, &"event".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .as_deref()
-            == Some(EVENT_PONG))
-        .then(|| {
-            Reflect::get(&data, &"data".into())
-                .and_then(|d| Reflect::get(&d, &"seq".into()))
-                .ok()
-                .and_then(safe_integer)
-        })
-        .flatten();
-        // The id as sent (a safe integer), only to answer messages refused before parsing.
-        let id_hint = Reflect::get(&data, &"id".into())
-            .ok()
-            .and_then(|v| v.as_f64())
-            .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
-            .map(|n| n as u64);
+        // Read in one call into JS: the id as sent (a safe integer), only to answer messages
+        // refused before parsing; a pong's seq (the core decides whether it answers the ping).
+        let peeked = super::binary::peek(&data);
+        let pong = safe_integer(peeked.pong_seq);
+        let id_hint = safe_integer(peeked.id);
         // The JSON text is made only if the rate limiter admits the message. Binary data
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
         // the message unreadable (None).
         let buffers: RefCell<Option<Array>> = RefCell::new(None);
+        let inline = peeked.storage_set;
         let message = Incoming::later(|| {
-            let inline = Reflect::get(&data, &"method".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .as_deref()
-                == Some("storage.set");
             let encoded = super::binary::encode(&data, inline)?;
             *buffers.borrow_mut() = Some(encoded.buffers);
             Some(encoded.text)

@@ -1,9 +1,21 @@
 //! `localStorage` / `sessionStorage` as a [`StorageBackend`].
 
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::sys::describe;
 use crate::core::storage::{BackendError, StorageBackend};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Storage` whose `getItem` answers the JS string itself, for [`super::binary::string_of`]
+    /// (web_sys's copies it into wasm by a JS loop over every character).
+    type StorageArea;
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    fn get_item_value(this: &StorageArea, key: &str) -> Result<JsValue, JsValue>;
+}
 
 /// A Web Storage area (`localStorage` or `sessionStorage`).
 pub(crate) struct WebStorage {
@@ -43,7 +55,11 @@ fn failure(e: wasm_bindgen::JsValue) -> BackendError {
 
 impl StorageBackend for WebStorage {
     fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
-        self.area.get_item(key).map_err(failure)
+        self.area
+            .unchecked_ref::<StorageArea>()
+            .get_item_value(key)
+            .map(|v| super::binary::string_of(&v))
+            .map_err(failure)
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
         self.area.set_item(key, value).map_err(failure)
@@ -67,11 +83,9 @@ impl StorageBackend for WebStorage {
 // IndexedDB (`storage: 'indexeddb'`), optionally sealed with AES-GCM (`encrypt: true`)
 // ---------------------------------------------------------------------------------------------
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Uint8Array};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::storage::deferred::{finish_keys, StoragePlan};

@@ -13,6 +13,8 @@
 //   property name (each name read from wasm is a string decoded per call: a measurable part of
 //   a round trip, docs/benchmarks.md).
 // pwUtf8Into(text, into) — a long JS string's UTF-8 into wasm memory (binary.rs `string_of`).
+// pwPostStored(port, v, id, area, key) — a storage.get answered from the value where it is
+//   stored (src/web/storage.rs), its text never in wasm.
 const KEY = '$pw:binary';
 const TYPES = {
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -179,6 +181,35 @@ export function pwDecode(text, buffers, copy) {
     return view(v.type, buffer);
   });
   return { value, transfer };
+}
+
+/**
+ * Read backend key `key` from `area` (a Web Storage area or a Map of JSON text) and post the
+ * success reply for it: `{v, id, ok: true, value}` (the value decoded as pwPost decodes a reply
+ * carrying that text), or `{v, id, ok: true}` for a missing key. 0 when posted, 1 when the
+ * stored text is not one JSON value (nothing posted), or the message of what the area threw.
+ */
+export function pwPostStored(port, v, id, area, key) {
+  let text;
+  try {
+    text = area instanceof Map ? area.get(key) : area.getItem(key);
+  } catch (e) {
+    return String((e && e.message) || e);
+  }
+  if (text === null || text === undefined) {
+    port.postMessage({ v, id, ok: true });
+    return 0;
+  }
+  let out;
+  try {
+    out = pwDecode(String(text), [], false);
+  } catch {
+    return 1;
+  }
+  const reply = { v, id, ok: true, value: out.value };
+  if (out.transfer.length === 0) port.postMessage(reply);
+  else port.postMessage(reply, out.transfer);
+  return 0;
 }
 
 const ENCODER = new TextEncoder();

@@ -18,6 +18,31 @@ extern "C" {
     fn pw_peek(data: &JsValue) -> Array;
     #[wasm_bindgen(js_name = pwPost)]
     fn pw_post(port: &MessagePort, text: &str, buffers: &JsValue, copy: bool) -> bool;
+    #[wasm_bindgen(js_name = pwPostStored)]
+    fn pw_post_stored(port: &MessagePort, v: f64, id: f64, area: &JsValue, key: &str) -> JsValue;
+}
+
+/// What [`post_stored`] came to.
+pub(crate) enum Stored {
+    /// The reply is posted (with the value, or without one for a missing key).
+    Posted,
+    /// The stored text is not one JSON value: nothing posted.
+    NotJson,
+    /// The area threw (the message): nothing posted.
+    Failed(String),
+}
+
+/// Read backend key `key` from `area` (a Web Storage area or a JS `Map`) and post the success
+/// reply `{v, id, ok: true, value}` for it on `port` — `value` as [`post`] would decode it from
+/// a reply carrying that text — or `{v, id, ok: true}` when the key is missing.
+pub(crate) fn post_stored(port: &MessagePort, id: u64, area: &JsValue, key: &str) -> Stored {
+    let v = crate::core::protocol::PROTOCOL_VERSION as f64;
+    let out = pw_post_stored(port, v, id as f64, area, key);
+    match out.as_f64() {
+        Some(n) if n < 0.5 => Stored::Posted,
+        Some(_) => Stored::NotJson,
+        None => Stored::Failed(out.as_string().unwrap_or_default()),
+    }
 }
 
 /// What the host reads off a plugin's port message before the core (one call into JS, no

@@ -20,6 +20,8 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
 use crate::core::protocol::{FetchBody, Level};
+use crate::core::storage::deferred::StoragePlan;
+use crate::core::storage::{BackendError, StorageError};
 
 #[wasm_bindgen(module = "/src/web/fetch.js")]
 extern "C" {
@@ -114,6 +116,11 @@ impl Host {
                     }
                 });
             }
+            Effect::Storage {
+                plugin,
+                call_id,
+                plan: StoragePlan::Get { key, encoded },
+            } if self.stored_area.is_some() => self.post_stored(&plugin, call_id, &key, &encoded),
             Effect::Storage {
                 plugin,
                 call_id,
@@ -237,6 +244,36 @@ impl Host {
         }
     }
 
+    /// A `storage.get` the core planned for a backend the browser reads itself
+    /// ([`crate::core::storage::StorageBackend::read_by_caller`]): the value goes from the
+    /// area to the plugin's port, its text never in wasm. A stored text that is not one JSON
+    /// value, or an area that throws, is answered through the core as an asynchronous
+    /// backend's would be (`INTERNAL`, with the key).
+    fn post_stored(self: &Rc<Self>, plugin: &str, call_id: u64, key: &str, encoded: &str) {
+        let outcome = {
+            let mounts = self.mounts.borrow();
+            let (Some(area), Some(port)) =
+                (self.stored_area.as_ref(), connected_port(&mounts, plugin))
+            else {
+                return;
+            };
+            super::binary::post_stored(port, call_id, area, encoded)
+        };
+        let error = match outcome {
+            super::binary::Stored::Posted => return,
+            super::binary::Stored::NotJson => StorageError::Corrupt {
+                key: key.to_owned(),
+            },
+            super::binary::Stored::Failed(m) => StorageError::Backend(BackendError::Failure(m)),
+        };
+        let done = Completion::Storage {
+            call_id,
+            result: Err(error),
+        };
+        let effects = self.engine.borrow_mut().complete(plugin, done, now());
+        self.carry_out(effects);
+    }
+
     /// Post JSON text on a connected plugin's port; `false` (and nothing posted) if it is not
     /// connected.
     pub(super) fn post_to(&self, id: &str, json: &str) -> bool {
@@ -247,15 +284,7 @@ impl Host {
     /// copies with `copy` (data sent to several plugins, or the host page's own buffers).
     pub(super) fn post_to_with(&self, id: &str, json: &str, buffers: &Array, copy: bool) -> bool {
         let mounts = self.mounts.borrow();
-        let port = match mounts.get(id).map(|m| &m.phase) {
-            Some(Phase::Connected { port, .. }) => Some(port),
-            Some(Phase::Shadow {
-                port: Some((port, _)),
-                ..
-            }) => Some(port),
-            _ => None,
-        };
-        match port {
+        match connected_port(&mounts, id) {
             Some(port) => {
                 super::binary::post(port, json, buffers, copy);
                 true
@@ -291,6 +320,21 @@ impl Host {
             }
             None => super::dialog::toast(id, message, level.as_str()),
         }
+    }
+}
+
+/// Plugin `id`'s port, if it is connected.
+fn connected_port<'a>(
+    mounts: &'a std::collections::BTreeMap<String, super::mounting::Mount>,
+    id: &str,
+) -> Option<&'a web_sys::MessagePort> {
+    match mounts.get(id).map(|m| &m.phase) {
+        Some(Phase::Connected { port, .. }) => Some(port),
+        Some(Phase::Shadow {
+            port: Some((port, _)),
+            ..
+        }) => Some(port),
+        _ => None,
     }
 }
 

@@ -1,4 +1,7 @@
-//! `localStorage` / `sessionStorage` as a [`StorageBackend`].
+//! `localStorage` / `sessionStorage`, and a JS `Map` for `storage: 'memory'`, as
+//! [`StorageBackend`]s. Their values are JS strings the browser layer reads itself for a
+//! `storage.get` ([`StorageBackend::read_by_caller`], `Host::post_stored`): a value's text
+//! enters wasm only when the core needs it (writes, quota counts), never to be read.
 
 use std::cell::RefCell;
 
@@ -22,6 +25,55 @@ pub(crate) struct WebStorage {
     area: web_sys::Storage,
 }
 
+/// `storage: 'memory'`: a JS `Map` (backend key → JSON text) in the host page's heap.
+pub(crate) struct JsMemory {
+    map: js_sys::Map,
+}
+
+impl JsMemory {
+    pub(crate) fn new() -> JsMemory {
+        JsMemory {
+            map: js_sys::Map::new(),
+        }
+    }
+
+    /// The map, where the browser layer reads values (`pwPostStored`).
+    pub(crate) fn area(&self) -> JsValue {
+        self.map.clone().into()
+    }
+}
+
+impl StorageBackend for JsMemory {
+    fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
+        Ok(super::binary::string_of(
+            &self.map.get(&JsValue::from_str(key)),
+        ))
+    }
+    fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
+        self.map
+            .set(&JsValue::from_str(key), &JsValue::from_str(value));
+        Ok(())
+    }
+    fn remove(&mut self, key: &str) -> Result<(), BackendError> {
+        self.map.delete(&JsValue::from_str(key));
+        Ok(())
+    }
+    fn keys(&self) -> Result<Vec<String>, BackendError> {
+        // Sorted, as the in-memory backend's (a BTreeMap) are.
+        let mut keys: Vec<String> = self
+            .map
+            .keys()
+            .into_iter()
+            .filter_map(|k| k.ok().and_then(|k| k.as_string()))
+            .collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+    fn read_by_caller(&self) -> bool {
+        true
+    }
+}
+
 impl WebStorage {
     /// Open `"local"` or `"session"` storage.
     pub(crate) fn open(kind: &str) -> Result<WebStorage, String> {
@@ -38,6 +90,11 @@ impl WebStorage {
         .map_err(|e| format!("{kind}Storage is not available: {}", describe(&e)))?
         .ok_or_else(|| format!("{kind}Storage is not available"))?;
         Ok(WebStorage { area })
+    }
+
+    /// The area, where the browser layer reads values (`pwPostStored`).
+    pub(crate) fn area(&self) -> JsValue {
+        self.area.clone().into()
     }
 }
 
@@ -76,6 +133,9 @@ impl StorageBackend for WebStorage {
             }
         }
         Ok(keys)
+    }
+    fn read_by_caller(&self) -> bool {
+        true
     }
 }
 

@@ -334,3 +334,89 @@ async fn long_and_non_ascii_text_crosses_into_wasm_unchanged() {
         uninstall(&h, &id).await;
     }
 }
+
+/// `storage.get` on Web Storage is answered from the area by the browser layer (the text never
+/// enters wasm). Whatever a script of the host's origin wrote behind the host's back: text that
+/// is not one JSON value is INTERNAL naming the key (nothing else posted); `__proto__` /
+/// `constructor` keys arrive as plain own properties (no prototype is set, the host page's
+/// `Object.prototype` is untouched; the client refuses such replies); a forged binary
+/// placeholder naming a side-table entry reads as null; another plugin's key is never read.
+#[wasm_bindgen_test]
+async fn tampered_web_storage_values_are_refused_or_delivered_inert() {
+    async fn read(p: &MiniPlugin, key: &str) -> wasm_bindgen::JsValue {
+        p.call("storage.get", &format!(r#"{{"key":"{key}"}}"#))
+            .await
+    }
+    for kind in ["local", "session"] {
+        let id = format!("st-tamper-{kind}");
+        let h = host(&format!(r#"{{"storage":"{kind}"}}"#));
+        let p = shadow_plugin(&h, &manifest(&id)).await;
+        let store = area(kind);
+        let put = |key: &str, text: &str| store.set_item(&encode_key(&id, key), text).unwrap();
+        for (key, text) in [
+            ("notjson", "{\"a\":"),
+            ("two", "1 2"),
+            ("trailing", "{\"v\":1},\"ok\":false"),
+            ("bare", "undefined"),
+        ] {
+            put(key, text);
+            let reply = read(&p, key).await;
+            assert_eq!(
+                error_code(&reply),
+                "INTERNAL",
+                "{kind} {key}: {}",
+                stringify(&reply)
+            );
+            let message = get(&get(&reply, "error"), "message").as_string().unwrap();
+            assert!(
+                message.contains(&format!("{key:?}")),
+                "{kind} {key}: {message}"
+            );
+        }
+        put(
+            "proto",
+            r#"{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"x":1}"#,
+        );
+        let value = ok_value(&read(&p, "proto").await);
+        let proto = js_sys::Object::get_prototype_of(&value);
+        assert!(
+            js_sys::Object::is(
+                &proto,
+                &js_sys::Object::get_prototype_of(&js_sys::Object::new())
+            ),
+            "{kind}: the stored __proto__ became the value's prototype"
+        );
+        assert!(
+            js_sys::Reflect::own_keys(&value)
+                .unwrap()
+                .includes(&"__proto__".into(), 0),
+            "{kind}: the stored __proto__ key is not an own property: {}",
+            stringify(&value)
+        );
+        assert!(
+            get(&js_sys::Object::new(), "polluted").is_undefined(),
+            "{kind}: polluted"
+        );
+        put(
+            "forged",
+            r#"{"b":{"$pw:binary":0,"type":"Uint8Array","bytes":3}}"#,
+        );
+        let value = ok_value(&read(&p, "forged").await);
+        assert!(get(&value, "b").is_null(), "{kind}: {}", stringify(&value));
+        // Another plugin's entry under the same key is not this plugin's.
+        store
+            .set_item(&encode_key("st-other", "shared"), "\"secret\"")
+            .unwrap();
+        let reply = read(&p, "shared").await;
+        ok_value(&reply);
+        assert!(
+            !js_sys::Reflect::has(&reply, &"value".into()).unwrap(),
+            "{kind}: read another plugin's value: {}",
+            stringify(&reply)
+        );
+        store
+            .remove_item(&encode_key("st-other", "shared"))
+            .unwrap();
+        uninstall(&h, &id).await;
+    }
+}

@@ -841,13 +841,42 @@ mod deferred_tests {
     }
 }
 
+/// An engine on `backend` with `config`, plugins `app` (storage) and `nostore` (no
+/// permissions) installed and mounted.
+fn mounted_pair<B: plugin_warden::core::storage::StorageBackend>(
+    config: Value,
+    backend: B,
+) -> plugin_warden::core::engine::Engine<B> {
+    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
+    let config: HostConfig = serde_json::from_value(config).unwrap();
+    let mut e = Engine::new(config, backend).unwrap();
+    for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
+        let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
+        let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
+        e.finish_install(
+            checked,
+            &InstallInput::default(),
+            plugin_warden::core::provenance::Provenance::Unsigned,
+            0.0,
+        )
+        .unwrap();
+        e.set_status(id, Status::Mounting, 0.0).unwrap();
+        e.set_status(id, Status::Mounted, 0.0).unwrap();
+    }
+    e
+}
+
+/// A plugin's call message.
+fn msg(id: u64, method: &str, params: Value) -> String {
+    json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
+}
+
 /// The engine's side of the seam: with `storage: 'indexeddb'` (or `encrypt: true`) storage
 /// calls become plans, every check that needs no stored state is made first (permission, key,
 /// value size), and `Engine::complete` answers the call.
 #[test]
 fn the_engine_plans_storage_calls_for_asynchronous_backends() {
     use crate::support::{send, storage_reply, Sent};
-    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
     use plugin_warden::core::storage::deferred::StoragePlan;
 
     use plugin_warden::core::storage::INDEXEDDB_QUOTA_BYTES;
@@ -855,24 +884,7 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
         (json!({"storage": "indexeddb"}), INDEXEDDB_QUOTA_BYTES),
         (json!({"storage": "local", "encrypt": true}), 1_048_576),
     ] {
-        let config: HostConfig = serde_json::from_value(config).unwrap();
-        let mut e = Engine::new(config, MemoryBackend::new()).unwrap();
-        for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
-            let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
-            let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
-            e.finish_install(
-                checked,
-                &InstallInput::default(),
-                plugin_warden::core::provenance::Provenance::Unsigned,
-                0.0,
-            )
-            .unwrap();
-            e.set_status(id, Status::Mounting, 0.0).unwrap();
-            e.set_status(id, Status::Mounted, 0.0).unwrap();
-        }
-        let msg = |id: u64, method: &str, params: Value| {
-            json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
-        };
+        let mut e = mounted_pair(config, MemoryBackend::new());
         let mut db = deferred_double::Db::default();
         let outcome = send(
             &mut e,
@@ -955,7 +967,6 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
 #[test]
 fn the_engine_plans_reads_for_backends_the_browser_reads() {
     use crate::support::{send, storage_reply, Sent};
-    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
     use plugin_warden::core::storage::deferred::StoragePlan;
     use plugin_warden::core::storage::{BackendError, StorageBackend};
 
@@ -984,24 +995,7 @@ fn the_engine_plans_reads_for_backends_the_browser_reads() {
     assert!(boxed.read_by_caller());
     assert!(!MemoryBackend::new().read_by_caller());
 
-    let config: HostConfig = serde_json::from_value(json!({"storage": "memory"})).unwrap();
-    let mut e = Engine::new(config, ReadByCaller::default()).unwrap();
-    for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
-        let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
-        let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
-        e.finish_install(
-            checked,
-            &InstallInput::default(),
-            plugin_warden::core::provenance::Provenance::Unsigned,
-            0.0,
-        )
-        .unwrap();
-        e.set_status(id, Status::Mounting, 0.0).unwrap();
-        e.set_status(id, Status::Mounted, 0.0).unwrap();
-    }
-    let msg = |id: u64, method: &str, params: Value| {
-        json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
-    };
+    let mut e = mounted_pair(json!({"storage": "memory"}), ReadByCaller::default());
     // Writes are the core's, synchronously, as before.
     let Sent::Reply(r) = send(
         &mut e,

@@ -841,13 +841,42 @@ mod deferred_tests {
     }
 }
 
+/// An engine on `backend` with `config`, plugins `app` (storage) and `nostore` (no
+/// permissions) installed and mounted.
+fn mounted_pair<B: plugin_warden::core::storage::StorageBackend>(
+    config: Value,
+    backend: B,
+) -> plugin_warden::core::engine::Engine<B> {
+    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
+    let config: HostConfig = serde_json::from_value(config).unwrap();
+    let mut e = Engine::new(config, backend).unwrap();
+    for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
+        let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
+        let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
+        e.finish_install(
+            checked,
+            &InstallInput::default(),
+            plugin_warden::core::provenance::Provenance::Unsigned,
+            0.0,
+        )
+        .unwrap();
+        e.set_status(id, Status::Mounting, 0.0).unwrap();
+        e.set_status(id, Status::Mounted, 0.0).unwrap();
+    }
+    e
+}
+
+/// A plugin's call message.
+fn msg(id: u64, method: &str, params: Value) -> String {
+    json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
+}
+
 /// The engine's side of the seam: with `storage: 'indexeddb'` (or `encrypt: true`) storage
 /// calls become plans, every check that needs no stored state is made first (permission, key,
 /// value size), and `Engine::complete` answers the call.
 #[test]
 fn the_engine_plans_storage_calls_for_asynchronous_backends() {
     use crate::support::{send, storage_reply, Sent};
-    use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
     use plugin_warden::core::storage::deferred::StoragePlan;
 
     use plugin_warden::core::storage::INDEXEDDB_QUOTA_BYTES;
@@ -855,24 +884,7 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
         (json!({"storage": "indexeddb"}), INDEXEDDB_QUOTA_BYTES),
         (json!({"storage": "local", "encrypt": true}), 1_048_576),
     ] {
-        let config: HostConfig = serde_json::from_value(config).unwrap();
-        let mut e = Engine::new(config, MemoryBackend::new()).unwrap();
-        for (id, perms) in [("app", json!(["storage"])), ("nostore", json!([]))] {
-            let m = json!({"id": id, "name": "T", "version": "1.0.0", "permissions": perms});
-            let checked = e.check_manifest(&m.to_string(), 0.0).unwrap();
-            e.finish_install(
-                checked,
-                &InstallInput::default(),
-                plugin_warden::core::provenance::Provenance::Unsigned,
-                0.0,
-            )
-            .unwrap();
-            e.set_status(id, Status::Mounting, 0.0).unwrap();
-            e.set_status(id, Status::Mounted, 0.0).unwrap();
-        }
-        let msg = |id: u64, method: &str, params: Value| {
-            json!({"v": 1, "id": id, "method": method, "params": params}).to_string()
-        };
+        let mut e = mounted_pair(config, MemoryBackend::new());
         let mut db = deferred_double::Db::default();
         let outcome = send(
             &mut e,
@@ -945,5 +957,103 @@ fn the_engine_plans_storage_calls_for_asynchronous_backends() {
             let r: Value = serde_json::from_str(&r).unwrap();
             assert_eq!(r["error"]["code"], code, "{r}");
         }
+    }
+}
+
+/// A backend the browser layer reads itself (Web Storage, a JS `Map`): `storage.get` becomes a
+/// plan naming the plugin's own backend key, after every check a read makes (permission, key);
+/// writes stay synchronous; a stored text the browser finds is not JSON is answered through
+/// `Engine::complete` as INTERNAL, naming the key.
+#[test]
+fn the_engine_plans_reads_for_backends_the_browser_reads() {
+    use crate::support::{send, storage_reply, Sent};
+    use plugin_warden::core::storage::deferred::StoragePlan;
+    use plugin_warden::core::storage::{BackendError, StorageBackend};
+
+    /// The in-memory backend, read by its caller.
+    #[derive(Default)]
+    struct ReadByCaller(MemoryBackend);
+    impl StorageBackend for ReadByCaller {
+        fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
+            self.0.get(key)
+        }
+        fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
+            self.0.set(key, value)
+        }
+        fn remove(&mut self, key: &str) -> Result<(), BackendError> {
+            self.0.remove(key)
+        }
+        fn keys(&self) -> Result<Vec<String>, BackendError> {
+            self.0.keys()
+        }
+        fn read_by_caller(&self) -> bool {
+            true
+        }
+    }
+    // A box delegates the answer (the browser host holds `Box<dyn StorageBackend>`).
+    let boxed: Box<dyn StorageBackend> = Box::new(ReadByCaller::default());
+    assert!(boxed.read_by_caller());
+    assert!(!MemoryBackend::new().read_by_caller());
+
+    let mut e = mounted_pair(json!({"storage": "memory"}), ReadByCaller::default());
+    // Writes are the core's, synchronously, as before.
+    let Sent::Reply(r) = send(
+        &mut e,
+        "app",
+        Some(&msg(1, "storage.set", json!({"key": "k", "value": [1]}))),
+        0.0,
+    ) else {
+        panic!("a write answers at once");
+    };
+    assert_eq!(
+        serde_json::from_str::<Value>(&r).unwrap(),
+        json!({"v": 1, "id": 1, "ok": true, "value": null})
+    );
+    // A read is a plan for the plugin's own key.
+    let outcome = send(
+        &mut e,
+        "app",
+        Some(&msg(2, "storage.get", json!({"key": "k"}))),
+        0.0,
+    );
+    let Sent::Storage { call_id, plan } = outcome else {
+        panic!("a plan, found {outcome:?}");
+    };
+    assert_eq!(call_id, 2);
+    assert_eq!(
+        plan,
+        StoragePlan::Get {
+            key: "k".into(),
+            encoded: encode_key("app", "k"),
+        }
+    );
+    // Not JSON where the browser read it: INTERNAL, naming the key.
+    let reply: Value = serde_json::from_str(&storage_reply(
+        &mut e,
+        "app",
+        call_id,
+        Err(StorageError::Corrupt { key: "k".into() }),
+        0.0,
+    ))
+    .unwrap();
+    assert_eq!(reply["error"]["code"], "INTERNAL", "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"k\""),
+        "{reply}"
+    );
+    // Checks that need no stored state answer at once, without a plan.
+    for (plugin, params, code) in [
+        ("app", json!({"key": ""}), "MESSAGE_REJECTED"),
+        ("app", json!({"key": "k", "extra": 1}), "MESSAGE_REJECTED"),
+        ("nostore", json!({"key": "k"}), "PERMISSION_DENIED"),
+    ] {
+        let Sent::Reply(r) = send(&mut e, plugin, Some(&msg(4, "storage.get", params)), 0.0) else {
+            panic!("an immediate reply");
+        };
+        let r: Value = serde_json::from_str(&r).unwrap();
+        assert_eq!(r["error"]["code"], code, "{r}");
     }
 }

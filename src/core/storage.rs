@@ -79,6 +79,17 @@ pub trait StorageBackend {
     /// # Errors
     /// [`BackendError::Failure`] when the backend cannot be read.
     fn keys(&self) -> Result<Vec<String>, BackendError>;
+
+    /// Whether the layer that posts replies can read this backend's values itself (the
+    /// browser's Web Storage, or a JS `Map`): the engine then answers a `storage.get` with a
+    /// plan ([`deferred::StoragePlan::Get`], after every check it makes for any call) and the
+    /// value goes from the backend to the plugin without its text crossing into the core and
+    /// back (docs/benchmarks.md: at 64 KiB those two copies were most of the host's time).
+    /// The layer reading it must refuse a value that is not one JSON value with the
+    /// [`StorageError::Corrupt`] answer, as [`NamespacedStore::get_text`] does. Default: no.
+    fn read_by_caller(&self) -> bool {
+        false
+    }
 }
 
 /// A boxed backend is a backend, so a host can choose one at run time.
@@ -94,6 +105,9 @@ impl<T: StorageBackend + ?Sized> StorageBackend for Box<T> {
     }
     fn keys(&self) -> Result<Vec<String>, BackendError> {
         (**self).keys()
+    }
+    fn read_by_caller(&self) -> bool {
+        (**self).read_by_caller()
     }
 }
 

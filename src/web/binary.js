@@ -1,13 +1,20 @@
 // Binary data on the bridge (src/core/binary.rs says the why and the forms).
 //
-// pwEncode(value, inline) — the JSON text the core reads, with every ArrayBuffer, typed array
-//   and DataView taken out: into the returned side table (`buffers`, placeholders
+// pwEncodeInto(value, inline, buffers) — the JSON text the core reads, with every ArrayBuffer,
+//   typed array and DataView taken out: into the side table `buffers` (placeholders
 //   {"$pw:binary": i, type, bytes}) or, with `inline` (a stored value), as base64 in the text.
 //   A plugin's own object holding the reserved key becomes {"$pw:binary": null}, which the core
 //   refuses with the path. Throws (like JSON.stringify) on cycles and BigInt.
 // pwDecode(text, buffers) — the value to post, with every placeholder turned back into its typed
 //   array (side-table bytes are used once and then copied), and the transfer list: buffers the
 //   host owns and hands over instead of copying.
+// pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's id (and pong seq)
+//   read, and a reply decoded and posted, each in one call: nothing for wasm to read back by
+//   property name (each name read from wasm is a string decoded per call: a measurable part of
+//   a round trip, docs/benchmarks.md).
+// pwUtf8Into(text, into) — a long JS string's UTF-8 into wasm memory (binary.rs `string_of`).
+// pwPostStored(port, v, id, area, key) — a storage.get answered from the value where it is
+//   stored (src/web/storage.rs), its text never in wasm.
 const KEY = '$pw:binary';
 const TYPES = {
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -45,13 +52,34 @@ function fromBase64(text) {
 }
 
 /**
- * The JSON text for the core, and the side table. Side-table entries are the very buffers of
+ * Whether `JSON.stringify(v)` is the encoding as it is: only primitives, arrays and plain
+ * objects (no binary data, no reserved key, nothing the replacer refuses), at most `depth`
+ * levels (deeper, or a cycle: the replacer's path decides). Most messages are; JSON.stringify
+ * without a replacer is several times faster than with one.
+ */
+function plain(v, depth) {
+  if (v === null || typeof v !== 'object') return true;
+  if (depth > 32) return false;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i++) if (!plain(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.prototype.hasOwnProperty.call(v, KEY)) return false;
+  for (const k in v) if (!plain(v[k], depth + 1)) return false;
+  return true;
+}
+
+/**
+ * The JSON text for the core; side-table entries are pushed onto `buffers`. They are the very buffers of
  * `value` when a view covers its whole (plain) buffer, else a copy of the view's bytes: the
  * caller decides whether they may later be transferred (a plugin's message: the host's own
  * structured-clone copy; the host page's own data: never, see pwDecode's `copy`).
  */
-export function pwEncode(value, inline) {
-  const buffers = [];
+export function pwEncodeInto(value, inline, buffers) {
+  if (plain(value, 0)) return JSON.stringify(value);
   const made = new WeakSet();
   const text = JSON.stringify(value, function replacer(key, v) {
     if (v === null || typeof v !== 'object' || made.has(v)) return v;
@@ -83,7 +111,29 @@ export function pwEncode(value, inline) {
     }
     return v;
   });
-  return { text, buffers };
+  return text;
+}
+
+/**
+ * What the host reads off a plugin's port message before the core: `[id, pong seq, whether it
+ * is a storage.set]`, each as sent (the core's layer checks them).
+ */
+export function pwPeek(data) {
+  if (data === null || typeof data !== 'object') return [undefined, undefined, false];
+  const d = data.event === 'pong' ? data.data : undefined; // core::protocol::EVENT_PONG
+  return [data.id, d !== null && typeof d === 'object' ? d.seq : undefined, data.method === 'storage.set'];
+}
+
+/** Post the core's JSON text on `port` as pwDecode decodes it; false if it is not JSON. */
+export function pwPost(port, text, buffers, copy) {
+  try {
+    const out = pwDecode(text, buffers, copy);
+    if (out.transfer.length === 0) port.postMessage(out.value);
+    else port.postMessage(out.value, out.transfer);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isPlaceholder(v) {
@@ -131,4 +181,41 @@ export function pwDecode(text, buffers, copy) {
     return view(v.type, buffer);
   });
   return { value, transfer };
+}
+
+/**
+ * Read backend key `key` from `area` (a Web Storage area or a Map of JSON text) and post the
+ * success reply for it: `{v, id, ok: true, value}` (the value decoded as pwPost decodes a reply
+ * carrying that text), or `{v, id, ok: true}` for a missing key. 0 when posted, 1 when the
+ * stored text is not one JSON value (nothing posted), or the message of what the area threw.
+ */
+export function pwPostStored(port, v, id, area, key) {
+  let text;
+  try {
+    text = area instanceof Map ? area.get(key) : area.getItem(key);
+  } catch (e) {
+    return String((e && e.message) || e);
+  }
+  if (text === null || text === undefined) {
+    port.postMessage({ v, id, ok: true });
+    return 0;
+  }
+  let out;
+  try {
+    out = pwDecode(String(text), [], false);
+  } catch {
+    return 1;
+  }
+  const reply = { v, id, ok: true, value: out.value };
+  if (out.transfer.length === 0) port.postMessage(reply);
+  else port.postMessage(reply, out.transfer);
+  return 0;
+}
+
+const ENCODER = new TextEncoder();
+
+/** `text`'s UTF-8 into `into` (a view of wasm memory): the bytes written, or -1 if it did not all fit. */
+export function pwUtf8Into(text, into) {
+  const r = ENCODER.encodeInto(text, into);
+  return r.read === text.length ? r.written : -1;
 }

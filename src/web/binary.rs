@@ -8,10 +8,63 @@ use web_sys::MessagePort;
 
 #[wasm_bindgen(module = "/src/web/binary.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = pwEncode, catch)]
-    fn pw_encode(value: &JsValue, inline: bool) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = pwDecode, catch)]
     fn pw_decode(text: &str, buffers: &JsValue, copy: bool) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = pwEncodeInto, catch)]
+    fn pw_encode_into(value: &JsValue, inline: bool, buffers: &Array) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = pwUtf8Into)]
+    fn pw_utf8_into(text: &JsValue, into: &mut [u8]) -> f64;
+    #[wasm_bindgen(js_name = pwPeek)]
+    fn pw_peek(data: &JsValue) -> Array;
+    #[wasm_bindgen(js_name = pwPost)]
+    fn pw_post(port: &MessagePort, text: &str, buffers: &JsValue, copy: bool) -> bool;
+    #[wasm_bindgen(js_name = pwPostStored)]
+    fn pw_post_stored(port: &MessagePort, v: f64, id: f64, area: &JsValue, key: &str) -> JsValue;
+}
+
+/// What [`post_stored`] came to.
+pub(crate) enum Stored {
+    /// The reply is posted (with the value, or without one for a missing key).
+    Posted,
+    /// The stored text is not one JSON value: nothing posted.
+    NotJson,
+    /// The area threw (the message): nothing posted.
+    Failed(String),
+}
+
+/// Read backend key `key` from `area` (a Web Storage area or a JS `Map`) and post the success
+/// reply `{v, id, ok: true, value}` for it on `port` — `value` as [`post`] would decode it from
+/// a reply carrying that text — or `{v, id, ok: true}` when the key is missing.
+pub(crate) fn post_stored(port: &MessagePort, id: u64, area: &JsValue, key: &str) -> Stored {
+    let v = crate::core::protocol::PROTOCOL_VERSION as f64;
+    let out = pw_post_stored(port, v, id as f64, area, key);
+    match out.as_f64() {
+        Some(n) if n < 0.5 => Stored::Posted,
+        Some(_) => Stored::NotJson,
+        None => Stored::Failed(out.as_string().unwrap_or_default()),
+    }
+}
+
+/// What the host reads off a plugin's port message before the core (one call into JS, no
+/// property names made per message): the call id and a pong's `seq` as sent (any JS value),
+/// and whether it is a `storage.set` (whose binary data is inlined, see [`encode`]).
+pub(crate) struct Peeked {
+    /// `data.id`.
+    pub(crate) id: JsValue,
+    /// `data.data.seq` when `data.event` is `"pong"`.
+    pub(crate) pong_seq: JsValue,
+    /// `data.method === "storage.set"`.
+    pub(crate) storage_set: bool,
+}
+
+/// [`Peeked`] for a port message.
+pub(crate) fn peek(data: &JsValue) -> Peeked {
+    let a = pw_peek(data);
+    Peeked {
+        id: a.get(0),
+        pong_seq: a.get(1),
+        storage_set: a.get(2).is_truthy(),
+    }
 }
 
 /// A value as the core reads it: JSON text with placeholders, and the side table.
@@ -25,13 +78,30 @@ pub(crate) struct Encoded {
 /// Encode `value` for the core; `inline` for a stored value (bytes as base64 in the text).
 /// `None` when it has no JSON form (a cycle, a BigInt), as `JSON.stringify` would throw.
 pub(crate) fn encode(value: &JsValue, inline: bool) -> Option<Encoded> {
-    let out = pw_encode(value, inline).ok()?;
-    let text = Reflect::get(&out, &"text".into()).ok()?.as_string()?;
-    let buffers = Reflect::get(&out, &"buffers".into())
-        .ok()
-        .map(|v| Array::from(&v))
-        .unwrap_or_default();
+    let buffers = Array::new();
+    let text = string_of(&pw_encode_into(value, inline, &buffers).ok()?)?;
     Some(Encoded { text, buffers })
+}
+
+/// The Rust copy of a JS string (`None` for anything else), as `JsValue::as_string` makes it
+/// (lone surrogates become U+FFFD) but, for long text, by one native `TextEncoder.encodeInto`
+/// into wasm memory: wasm-bindgen's own copy runs a JS loop over every ASCII character (in
+/// Chromium ~6 µs per KiB, against ~1 for `encodeInto`; docs/benchmarks.md).
+pub(crate) fn string_of(value: &JsValue) -> Option<String> {
+    let units = value.dyn_ref::<js_sys::JsString>()?.length() as usize;
+    if units < 1024 {
+        return value.as_string();
+    }
+    // Every UTF-16 unit is at most 3 bytes of UTF-8; most text is ASCII, 1 byte each.
+    for size in [units, units.saturating_mul(3)] {
+        let mut buf = vec![0u8; size];
+        let written = pw_utf8_into(value, &mut buf);
+        if written >= 0.0 {
+            buf.truncate(written as usize);
+            return String::from_utf8(buf).ok();
+        }
+    }
+    value.as_string()
 }
 
 /// The value for JSON text from the core, and its transfer list. Side-table entries are handed
@@ -46,13 +116,9 @@ pub(crate) fn decode(json: &str, buffers: &Array, copy: bool) -> Option<(JsValue
     Some((value, transfer))
 }
 
-/// Post JSON text from the core on `port`, binary data transferred (see [`decode`]).
+/// Post JSON text from the core on `port`, binary data transferred (see [`decode`]), in one
+/// call into JS (nothing read back); text that is not JSON (never written by the core) is not
+/// posted.
 pub(crate) fn post(port: &MessagePort, json: &str, buffers: &Array, copy: bool) {
-    if let Some((value, transfer)) = decode(json, buffers, copy) {
-        let _ = if transfer.length() == 0 {
-            port.post_message(&value)
-        } else {
-            port.post_message_with_transferable(&value, &transfer)
-        };
-    }
+    let _ = pw_post(port, json, buffers, copy);
 }

@@ -19,7 +19,9 @@ use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
-use crate::core::protocol::{FetchBody, Level, EVENT_PONG};
+use crate::core::protocol::{FetchBody, Level};
+use crate::core::storage::deferred::StoragePlan;
+use crate::core::storage::{BackendError, StorageError};
 
 #[wasm_bindgen(module = "/src/web/fetch.js")]
 extern "C" {
@@ -44,35 +46,17 @@ impl Host {
                 .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
                 .map(|n| n as u64)
         };
-        // A pong's seq, read off the object: the core decides whether it answers the ping.
-        let pong = (Reflect::get(&data, &"event".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .as_deref()
-            == Some(EVENT_PONG))
-        .then(|| {
-            Reflect::get(&data, &"data".into())
-                .and_then(|d| Reflect::get(&d, &"seq".into()))
-                .ok()
-                .and_then(safe_integer)
-        })
-        .flatten();
-        // The id as sent (a safe integer), only to answer messages refused before parsing.
-        let id_hint = Reflect::get(&data, &"id".into())
-            .ok()
-            .and_then(|v| v.as_f64())
-            .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
-            .map(|n| n as u64);
+        // Read in one call into JS: the id as sent (a safe integer), only to answer messages
+        // refused before parsing; a pong's seq (the core decides whether it answers the ping).
+        let peeked = super::binary::peek(&data);
+        let pong = safe_integer(peeked.pong_seq);
+        let id_hint = safe_integer(peeked.id);
         // The JSON text is made only if the rate limiter admits the message. Binary data
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
         // the message unreadable (None).
         let buffers: RefCell<Option<Array>> = RefCell::new(None);
+        let inline = peeked.storage_set;
         let message = Incoming::later(|| {
-            let inline = Reflect::get(&data, &"method".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .as_deref()
-                == Some("storage.set");
             let encoded = super::binary::encode(&data, inline)?;
             *buffers.borrow_mut() = Some(encoded.buffers);
             Some(encoded.text)
@@ -132,6 +116,11 @@ impl Host {
                     }
                 });
             }
+            Effect::Storage {
+                plugin,
+                call_id,
+                plan: StoragePlan::Get { key, encoded },
+            } if self.stored_area.is_some() => self.post_stored(&plugin, call_id, &key, &encoded),
             Effect::Storage {
                 plugin,
                 call_id,
@@ -255,6 +244,36 @@ impl Host {
         }
     }
 
+    /// A `storage.get` the core planned for a backend the browser reads itself
+    /// ([`crate::core::storage::StorageBackend::read_by_caller`]): the value goes from the
+    /// area to the plugin's port, its text never in wasm. A stored text that is not one JSON
+    /// value, or an area that throws, is answered through the core as an asynchronous
+    /// backend's would be (`INTERNAL`, with the key).
+    fn post_stored(self: &Rc<Self>, plugin: &str, call_id: u64, key: &str, encoded: &str) {
+        let outcome = {
+            let mounts = self.mounts.borrow();
+            let (Some(area), Some(port)) =
+                (self.stored_area.as_ref(), connected_port(&mounts, plugin))
+            else {
+                return;
+            };
+            super::binary::post_stored(port, call_id, area, encoded)
+        };
+        let error = match outcome {
+            super::binary::Stored::Posted => return,
+            super::binary::Stored::NotJson => StorageError::Corrupt {
+                key: key.to_owned(),
+            },
+            super::binary::Stored::Failed(m) => StorageError::Backend(BackendError::Failure(m)),
+        };
+        let done = Completion::Storage {
+            call_id,
+            result: Err(error),
+        };
+        let effects = self.engine.borrow_mut().complete(plugin, done, now());
+        self.carry_out(effects);
+    }
+
     /// Post JSON text on a connected plugin's port; `false` (and nothing posted) if it is not
     /// connected.
     pub(super) fn post_to(&self, id: &str, json: &str) -> bool {
@@ -265,15 +284,7 @@ impl Host {
     /// copies with `copy` (data sent to several plugins, or the host page's own buffers).
     pub(super) fn post_to_with(&self, id: &str, json: &str, buffers: &Array, copy: bool) -> bool {
         let mounts = self.mounts.borrow();
-        let port = match mounts.get(id).map(|m| &m.phase) {
-            Some(Phase::Connected { port, .. }) => Some(port),
-            Some(Phase::Shadow {
-                port: Some((port, _)),
-                ..
-            }) => Some(port),
-            _ => None,
-        };
-        match port {
+        match connected_port(&mounts, id) {
             Some(port) => {
                 super::binary::post(port, json, buffers, copy);
                 true
@@ -309,6 +320,21 @@ impl Host {
             }
             None => super::dialog::toast(id, message, level.as_str()),
         }
+    }
+}
+
+/// Plugin `id`'s port, if it is connected.
+fn connected_port<'a>(
+    mounts: &'a crate::core::collections::SortedMap<String, super::mounting::Mount>,
+    id: &str,
+) -> Option<&'a web_sys::MessagePort> {
+    match mounts.get(id).map(|m| &m.phase) {
+        Some(Phase::Connected { port, .. }) => Some(port),
+        Some(Phase::Shadow {
+            port: Some((port, _)),
+            ..
+        }) => Some(port),
+        _ => None,
     }
 }
 

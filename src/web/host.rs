@@ -59,6 +59,9 @@ pub(crate) struct Host {
     pub(super) encrypt: bool,
     /// The `storage` option (`local`, `session`, `memory`, `indexeddb`).
     pub(super) storage_kind: String,
+    /// The Web Storage area or JS `Map` `storage.get` values are read from by this layer
+    /// (`local`, `session`, `memory` without `encrypt`).
+    pub(super) stored_area: Option<JsValue>,
     /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
     /// the SDK's policy.
     pub(super) src_without_embedded_csp: bool,
@@ -101,8 +104,15 @@ impl Host {
     pub(crate) fn new(config: HostConfig, callbacks: Callbacks) -> Result<Rc<Host>, WardenError> {
         let win = window()?;
         let encrypt = config.encrypt.unwrap_or(false);
+        // Where `storage.get` values are read by the browser layer, never through wasm
+        // (`Host::post_stored`); none when the core plans reads (IndexedDB, sealed values).
+        let mut stored_area = None;
         let backend: Box<dyn StorageBackend> = match config.storage.as_deref().unwrap_or("local") {
-            "memory" => Box::new(MemoryBackend::new()),
+            "memory" => {
+                let memory = super::storage::JsMemory::new();
+                stored_area = Some(memory.area());
+                Box::new(memory)
+            }
             // Plugin calls become `Effect::Storage` plans performed on IndexedDB; the
             // engine's synchronous store stays empty.
             "indexeddb" => {
@@ -110,10 +120,12 @@ impl Host {
                     .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?;
                 Box::new(MemoryBackend::new())
             }
-            kind => Box::new(
-                WebStorage::open(kind)
-                    .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?,
-            ),
+            kind => {
+                let area = WebStorage::open(kind)
+                    .map_err(|m| WardenError::new(ErrorCode::InvalidArgument, m))?;
+                stored_area = (!encrypt).then(|| area.area());
+                Box::new(area)
+            }
         };
         let sanitizer = Rc::new(
             Sanitizer::new(&config.sanitizer.clone().unwrap_or_default())
@@ -156,6 +168,7 @@ impl Host {
             policy_name,
             encrypt,
             storage_kind,
+            stored_area,
             src_without_embedded_csp,
             mounts: RefCell::new(SortedMap::new()),
             window_listener: RefCell::new(None),

@@ -1,13 +1,77 @@
-//! `localStorage` / `sessionStorage` as a [`StorageBackend`].
+//! `localStorage` / `sessionStorage`, and a JS `Map` for `storage: 'memory'`, as
+//! [`StorageBackend`]s. Their values are JS strings the browser layer reads itself for a
+//! `storage.get` ([`StorageBackend::read_by_caller`], `Host::post_stored`): a value's text
+//! enters wasm only when the core needs it (writes, quota counts), never to be read.
 
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::sys::describe;
 use crate::core::storage::{BackendError, StorageBackend};
 
+#[wasm_bindgen]
+extern "C" {
+    /// A `Storage` whose `getItem` answers the JS string itself, for [`super::binary::string_of`]
+    /// (web_sys's copies it into wasm by a JS loop over every character).
+    type StorageArea;
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    fn get_item_value(this: &StorageArea, key: &str) -> Result<JsValue, JsValue>;
+}
+
 /// A Web Storage area (`localStorage` or `sessionStorage`).
 pub(crate) struct WebStorage {
     area: web_sys::Storage,
+}
+
+/// `storage: 'memory'`: a JS `Map` (backend key → JSON text) in the host page's heap.
+pub(crate) struct JsMemory {
+    map: js_sys::Map,
+}
+
+impl JsMemory {
+    pub(crate) fn new() -> JsMemory {
+        JsMemory {
+            map: js_sys::Map::new(),
+        }
+    }
+
+    /// The map, where the browser layer reads values (`pwPostStored`).
+    pub(crate) fn area(&self) -> JsValue {
+        self.map.clone().into()
+    }
+}
+
+impl StorageBackend for JsMemory {
+    fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
+        Ok(super::binary::string_of(
+            &self.map.get(&JsValue::from_str(key)),
+        ))
+    }
+    fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
+        self.map
+            .set(&JsValue::from_str(key), &JsValue::from_str(value));
+        Ok(())
+    }
+    fn remove(&mut self, key: &str) -> Result<(), BackendError> {
+        self.map.delete(&JsValue::from_str(key));
+        Ok(())
+    }
+    fn keys(&self) -> Result<Vec<String>, BackendError> {
+        // Sorted, as the in-memory backend's (a SortedMap) are.
+        let mut keys: Vec<String> = self
+            .map
+            .keys()
+            .into_iter()
+            .filter_map(|k| k.ok().and_then(|k| k.as_string()))
+            .collect();
+        crate::core::collections::sort_by(&mut keys, |a, b| a < b);
+        Ok(keys)
+    }
+    fn read_by_caller(&self) -> bool {
+        true
+    }
 }
 
 impl WebStorage {
@@ -27,6 +91,11 @@ impl WebStorage {
         .ok_or_else(|| format!("{kind}Storage is not available"))?;
         Ok(WebStorage { area })
     }
+
+    /// The area, where the browser layer reads values (`pwPostStored`).
+    pub(crate) fn area(&self) -> JsValue {
+        self.area.clone().into()
+    }
 }
 
 fn failure(e: wasm_bindgen::JsValue) -> BackendError {
@@ -43,7 +112,11 @@ fn failure(e: wasm_bindgen::JsValue) -> BackendError {
 
 impl StorageBackend for WebStorage {
     fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
-        self.area.get_item(key).map_err(failure)
+        self.area
+            .unchecked_ref::<StorageArea>()
+            .get_item_value(key)
+            .map(|v| super::binary::string_of(&v))
+            .map_err(failure)
     }
     fn set(&mut self, key: &str, value: &str) -> Result<(), BackendError> {
         self.area.set_item(key, value).map_err(failure)
@@ -61,17 +134,18 @@ impl StorageBackend for WebStorage {
         }
         Ok(keys)
     }
+    fn read_by_caller(&self) -> bool {
+        true
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // IndexedDB (`storage: 'indexeddb'`), optionally sealed with AES-GCM (`encrypt: true`)
 // ---------------------------------------------------------------------------------------------
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Uint8Array};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::storage::deferred::{finish_keys, StoragePlan};

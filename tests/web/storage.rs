@@ -250,3 +250,173 @@ async fn a_missing_key_reads_as_undefined_on_every_backend() {
         "a missing key answered a value: {wrong:#?}"
     );
 }
+
+/// Long text crosses into wasm by `TextEncoder.encodeInto` (`web::binary::string_of`, from
+/// 1024 UTF-16 units on), short text by wasm-bindgen's own copy: both must read the same. A
+/// plugin's message and a stored value read back from Web Storage keep every character
+/// (ASCII, 2-, 3- and 4-byte UTF-8) on both paths; a stored raw lone surrogate (written behind
+/// the host's back) reads as U+FFFD on both; a lone surrogate in a message (JSON's `\ud800`)
+/// and a forbidden key in a long message are refused on both.
+#[wasm_bindgen_test]
+async fn long_and_non_ascii_text_crosses_into_wasm_unchanged() {
+    let mixed = |n: usize| "aé中😀".repeat(n); // 5 UTF-16 units, 10 bytes of UTF-8
+    let values = [
+        "x".repeat(3000),
+        format!("{}é", "x".repeat(3000)),
+        mixed(2),
+        mixed(204), // stored as 1022 units: wasm-bindgen's copy
+        mixed(205), // stored as 1027 units: encodeInto
+        mixed(2000),
+    ];
+    for kind in ["memory", "local", "session"] {
+        let id = format!("st-text-{kind}");
+        let h = host(&format!(r#"{{"storage":"{kind}"}}"#));
+        let p = shadow_plugin(&h, &manifest(&id)).await;
+        for (i, value) in values.iter().enumerate() {
+            let set = format!(r#"{{"key":"t{i}","value":"{value}"}}"#);
+            ok_value(&p.call("storage.set", &set).await);
+            let got = ok_value(&p.call("storage.get", &format!(r#"{{"key":"t{i}"}}"#)).await);
+            assert_eq!(
+                got.as_string().as_deref(),
+                Some(value.as_str()),
+                "{kind}: value {i} ({} UTF-16 units) came back changed",
+                value.encode_utf16().count()
+            );
+            if kind != "memory" {
+                let stored = area(kind)
+                    .get_item(&encode_key(&id, &format!("t{i}")))
+                    .unwrap();
+                assert_eq!(
+                    stored,
+                    Some(serde_json::to_string(value).unwrap()),
+                    "{kind}: value {i}"
+                );
+            }
+        }
+        for n in [2, 400] {
+            let lone = format!(r#"{{"key":"l","value":"{}\ud800"}}"#, mixed(n));
+            assert_eq!(
+                error_code(&p.call("storage.set", &lone).await),
+                "MESSAGE_REJECTED",
+                "{kind}: a lone surrogate in a message of {n} repeats was not refused"
+            );
+            let hostile = format!(
+                r#"{{"key":"p","value":{{"pad":"{}","__proto__":{{"polluted":true}}}}}}"#,
+                mixed(n)
+            );
+            assert_eq!(
+                error_code(&p.call("storage.set", &hostile).await),
+                "MESSAGE_REJECTED",
+                "{kind}: a message of {n} repeats with __proto__ was not refused"
+            );
+        }
+        if kind != "memory" {
+            // Written behind the host's back: JSON text holding a raw lone surrogate.
+            let store = area(kind);
+            let set_item = js_sys::Function::from(get(&store, "setItem"));
+            for n in [2, 400] {
+                let key = format!("raw{n}");
+                let text = json(&format!(r#""\"{}\ud800\"""#, mixed(n)));
+                set_item
+                    .call2(&store, &encode_key(&id, &key).into(), &text)
+                    .unwrap();
+                let got = ok_value(
+                    &p.call("storage.get", &format!(r#"{{"key":"{key}"}}"#))
+                        .await,
+                );
+                assert_eq!(
+                    got.as_string(),
+                    Some(format!("{}\u{FFFD}", mixed(n))),
+                    "{kind}: a stored lone surrogate ({n} repeats) read differently"
+                );
+            }
+        }
+        uninstall(&h, &id).await;
+    }
+}
+
+/// `storage.get` on Web Storage is answered from the area by the browser layer (the text never
+/// enters wasm). Whatever a script of the host's origin wrote behind the host's back: text that
+/// is not one JSON value is INTERNAL naming the key (nothing else posted); `__proto__` /
+/// `constructor` keys arrive as plain own properties (no prototype is set, the host page's
+/// `Object.prototype` is untouched; the client refuses such replies); a forged binary
+/// placeholder naming a side-table entry reads as null; another plugin's key is never read.
+#[wasm_bindgen_test]
+async fn tampered_web_storage_values_are_refused_or_delivered_inert() {
+    async fn read(p: &MiniPlugin, key: &str) -> wasm_bindgen::JsValue {
+        p.call("storage.get", &format!(r#"{{"key":"{key}"}}"#))
+            .await
+    }
+    for kind in ["local", "session"] {
+        let id = format!("st-tamper-{kind}");
+        let h = host(&format!(r#"{{"storage":"{kind}"}}"#));
+        let p = shadow_plugin(&h, &manifest(&id)).await;
+        let store = area(kind);
+        let put = |key: &str, text: &str| store.set_item(&encode_key(&id, key), text).unwrap();
+        for (key, text) in [
+            ("notjson", "{\"a\":"),
+            ("two", "1 2"),
+            ("trailing", "{\"v\":1},\"ok\":false"),
+            ("bare", "undefined"),
+        ] {
+            put(key, text);
+            let reply = read(&p, key).await;
+            assert_eq!(
+                error_code(&reply),
+                "INTERNAL",
+                "{kind} {key}: {}",
+                stringify(&reply)
+            );
+            let message = get(&get(&reply, "error"), "message").as_string().unwrap();
+            assert!(
+                message.contains(&format!("{key:?}")),
+                "{kind} {key}: {message}"
+            );
+        }
+        put(
+            "proto",
+            r#"{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"x":1}"#,
+        );
+        let value = ok_value(&read(&p, "proto").await);
+        let proto = js_sys::Object::get_prototype_of(&value);
+        assert!(
+            js_sys::Object::is(
+                &proto,
+                &js_sys::Object::get_prototype_of(&js_sys::Object::new())
+            ),
+            "{kind}: the stored __proto__ became the value's prototype"
+        );
+        assert!(
+            js_sys::Reflect::own_keys(&value)
+                .unwrap()
+                .includes(&"__proto__".into(), 0),
+            "{kind}: the stored __proto__ key is not an own property: {}",
+            stringify(&value)
+        );
+        assert!(
+            get(&js_sys::Object::new(), "polluted").is_undefined(),
+            "{kind}: polluted"
+        );
+        put(
+            "forged",
+            r#"{"b":{"$pw:binary":0,"type":"Uint8Array","bytes":3}}"#,
+        );
+        let value = ok_value(&read(&p, "forged").await);
+        assert!(get(&value, "b").is_null(), "{kind}: {}", stringify(&value));
+        // Another plugin's entry under the same key is not this plugin's.
+        store
+            .set_item(&encode_key("st-other", "shared"), "\"secret\"")
+            .unwrap();
+        let reply = read(&p, "shared").await;
+        ok_value(&reply);
+        assert!(
+            !js_sys::Reflect::has(&reply, &"value".into()).unwrap(),
+            "{kind}: read another plugin's value: {}",
+            stringify(&reply)
+        );
+        store
+            .remove_item(&encode_key("st-other", "shared"))
+            .unwrap();
+        uninstall(&h, &id).await;
+    }
+}

@@ -401,6 +401,12 @@ impl<B: StorageBackend> Engine<B> {
                 let plan = plan.map_err(coded)?;
                 return Ok(Outcome::Storage { call_id, plan });
             }
+        } else if let Method::StorageGet { key } = &method {
+            // The browser reads the value and posts it: its text never enters the core.
+            if self.store.backend().read_by_caller() {
+                let plan = deferred::plan_get(&self.store.limits(), id, key).map_err(coded)?;
+                return Ok(Outcome::Storage { call_id, plan });
+            }
         }
         match method {
             Method::StorageGet { key } => {

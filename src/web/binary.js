@@ -58,6 +58,8 @@ function fromBase64(text) {
  * without a replacer is several times faster than with one.
  */
 function plain(v, depth) {
+  // A function may be a `toJSON`, whose result (a typed array?) only the replacer sees.
+  if (typeof v === 'function') return false;
   if (v === null || typeof v !== 'object') return true;
   if (depth > 32) return false;
   if (Array.isArray(v)) {

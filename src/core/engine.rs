@@ -423,8 +423,12 @@ pub struct Engine<B: StorageBackend> {
     clock: Option<Box<dyn Clock>>,
     /// The latest monotonic time seen: durations are measured on it, so it never runs back.
     mono_ms: f64,
-    /// The `seq` of the last audit event handed out in an [`Effect::Audit`].
+    /// The `seq` of the last audit event handed out in an [`Effect::Audit`] (or passed over
+    /// while no one listens).
     audit_delivered: u64,
+    /// Whether the host has an audit listener (`onAudit`): without one, no [`Effect::Audit`]
+    /// is made ([`Engine::set_audit_listener`]).
+    audit_listener: bool,
     /// Handshakes refused ([`Engine::refuse_handshake`]).
     rejected_handshakes: u64,
 }
@@ -571,6 +575,7 @@ impl<B: StorageBackend> Engine<B> {
             clock: None,
             mono_ms: f64::NEG_INFINITY,
             audit_delivered: 0,
+            audit_listener: true,
             rejected_handshakes: 0,
         })
     }

@@ -154,6 +154,8 @@ impl Host {
             .unwrap_or(false);
         let mut engine = Engine::new(config, backend)?;
         engine.set_clock(Box::new(PerformanceClock(win.performance())));
+        // No `onAudit`: the engine skips the per-message delivery copy of its audit events.
+        engine.set_audit_listener(callbacks.on_audit.is_some());
         let access_cache = Object::new();
         let _ = Reflect::set(
             &access_cache,

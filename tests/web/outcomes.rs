@@ -240,3 +240,76 @@ async fn a_hand_rolled_srcdoc_plugin_calls_through_its_port_and_gets_host_events
     );
     host.destroy();
 }
+
+/// `onAudit` hears every event, in order, once, while the engine makes no delivery copy for a
+/// host without it: both hosts' logs hold the same events (seq, kind, method, decision, code,
+/// detail), only their times differ.
+#[wasm_bindgen_test]
+async fn on_audit_hears_every_event_in_order_and_a_host_without_it_logs_the_same() {
+    let base = r#"{"storage":"memory","auditCapacity":100}"#;
+    let rec = recorder(json(base), JsValue::UNDEFINED);
+    let heard = PluginHost::new(rec.options()).unwrap();
+    let deaf = PluginHost::new(json(base)).unwrap();
+    let manifest = r#"{"id":"out-audited","name":"A","permissions":["storage"]}"#;
+    let mut replies = Vec::new();
+    for host in [&heard, &deaf] {
+        let p = shadow_plugin(host, manifest).await;
+        let mut r = Vec::new();
+        r.push(p.call("storage.set", r#"{"key":"k","value":[1]}"#).await);
+        // Answered where the value is stored (storage: 'memory').
+        r.push(p.call("storage.get", r#"{"key":"k"}"#).await);
+        r.push(p.call("storage.get", r#"{"key":"none"}"#).await);
+        r.push(p.call("ui.notify", r#"{"message":"no capability"}"#).await);
+        r.push(
+            p.call("storage.set", r#"{"key":"k","value":{"__proto__":1}}"#)
+                .await,
+        );
+        r.push(p.call("storage.nope", "{}").await);
+        replies.push(r.iter().map(stringify).collect::<Vec<_>>());
+    }
+    assert_eq!(replies[0], replies[1]);
+    assert_eq!(replies[0][1], r#"{"v":1,"id":2,"ok":true,"value":[1]}"#);
+    let without_time = |events: &JsValue| -> Vec<serde_json::Value> {
+        let all: Vec<serde_json::Value> = serde_json::from_str(&stringify(events)).unwrap();
+        all.into_iter()
+            .map(|mut e| {
+                e.as_object_mut().unwrap().remove("timeMs");
+                e
+            })
+            .collect()
+    };
+    let log = without_time(&heard.audit_log().unwrap());
+    let delivered = without_time(&rec.audits().into());
+    assert_eq!(delivered, log, "onAudit got exactly the log, in order");
+    let seqs: Vec<u64> = log.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    let calls: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|e| e["plugin"] == "out-audited" && e["kind"] != "install" && e["kind"] != "mount")
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap_or("-"),
+                e["code"].as_str().unwrap_or(e["decision"].as_str().unwrap_or("")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("storage.set", "allow"),
+            ("storage.get", "allow"),
+            ("storage.get", "allow"),
+            ("ui.notify", "PERMISSION_DENIED"),
+            ("-", "MESSAGE_REJECTED"),
+            ("-", "MESSAGE_REJECTED"),
+        ],
+        "{log:?}"
+    );
+    assert_eq!(without_time(&deaf.audit_log().unwrap()), log);
+    assert_eq!(
+        stringify(&deaf.inspect("out-audited").unwrap()),
+        stringify(&heard.inspect("out-audited").unwrap())
+    );
+    heard.destroy();
+    deaf.destroy();
+}

@@ -9,7 +9,8 @@
 //! the refusal, the call, the suspension — is in the very list a test asserts. Engine calls
 //! that answer no effects (install, mount progress) leave their events for the next drain:
 //! the browser layer ends each `carry_out` with [`Engine::undelivered_audit`], so no event is
-//! delivered twice or forgotten, and no call site has to remember to deliver.
+//! delivered twice or forgotten, and no call site has to remember to deliver. A host without
+//! an audit listener ([`Engine::set_audit_listener`]) gets no [`Effect::Audit`] at all.
 
 use serde_json::Value;
 
@@ -450,8 +451,23 @@ impl<B: StorageBackend> Engine<B> {
         self.with_audit(Vec::new())
     }
 
-    /// `effects`, then the undelivered audit events.
+    /// Whether anyone receives [`Effect::Audit`] (the host's `onAudit`; on by default).
+    /// Without a listener the engine makes no delivery copy of its events — the log itself
+    /// (`audit_log`, counts, `inspect`) records exactly the same — and the events recorded
+    /// meanwhile count as delivered: a listener set later gets the events recorded from then
+    /// on, as one that was there all along would have (the browser layer dropped them before).
+    pub fn set_audit_listener(&mut self, listening: bool) {
+        self.audit_listener = listening;
+    }
+
+    /// `effects`, then the undelivered audit events (none without a listener).
     pub(super) fn with_audit(&mut self, mut effects: Vec<Effect>) -> Vec<Effect> {
+        if !self.audit_listener {
+            // Per message, the events a call recorded would be cloned out of the log only to
+            // be dropped: move the cursor instead.
+            self.audit_delivered = self.audit.last_seq();
+            return effects;
+        }
         if self.audit.last_seq() > self.audit_delivered {
             let events = self.audit.since(self.audit_delivered);
             self.audit_delivered = self.audit.last_seq();

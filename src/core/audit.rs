@@ -202,7 +202,14 @@ pub struct AuditLog {
     counts: SortedMap<String, SortedMap<String, u64>>,
     unattributed: SortedMap<String, u64>,
     secrets: Vec<String>,
+    /// Method names redaction leaves as they are under the current `secrets` (at most
+    /// [`MAX_CLEAN_METHODS`]; emptied when a secret is added): every call event carries one of
+    /// a few names, each checked once instead of per call.
+    clean_methods: Vec<String>,
 }
+
+/// How many method names [`AuditLog`] remembers as needing no redaction.
+const MAX_CLEAN_METHODS: usize = 32;
 
 impl Default for AuditLog {
     fn default() -> Self {
@@ -226,6 +233,7 @@ impl AuditLog {
             counts: SortedMap::new(),
             unattributed: SortedMap::new(),
             secrets: Vec::new(),
+            clean_methods: Vec::new(),
         }
     }
 
@@ -241,6 +249,8 @@ impl AuditLog {
         }
         if !self.secrets.contains(&secret) {
             self.secrets.push(secret);
+            // A name clean so far may hold the new secret.
+            self.clean_methods.clear();
         }
         Ok(())
     }
@@ -258,7 +268,7 @@ impl AuditLog {
             event.detail = Some(redact_with(&detail, &self.secrets));
         }
         if let Some(method) = event.method.take() {
-            event.method = Some(redact_text(&method, &self.secrets));
+            event.method = Some(self.redact_method(method));
         }
         if let Some(code) = event.code {
             self.bump(event.plugin.as_deref(), code);
@@ -273,6 +283,19 @@ impl AuditLog {
         }
         self.events.push_back(event);
         seq
+    }
+
+    /// `method` redacted: what [`redact_text`] makes of it, remembered for names it leaves as
+    /// they are (redaction is a function of the text and the secrets, which clear the memo).
+    fn redact_method(&mut self, method: String) -> String {
+        if self.clean_methods.contains(&method) {
+            return method;
+        }
+        let redacted = redact_text(&method, &self.secrets);
+        if redacted == method && self.clean_methods.len() < MAX_CLEAN_METHODS {
+            self.clean_methods.push(method);
+        }
+        redacted
     }
 
     /// Count one `code` for `plugin` without recording an event (repeats of an event already in
@@ -958,6 +981,42 @@ mod tests {
         for leaked in ["t0k", "zzz", "route-secret-1", "Zm9vOmJhcg"] {
             assert!(!text.contains(leaked), "{leaked} leaked: {text}");
         }
+    }
+
+    #[test]
+    fn a_method_name_seen_clean_is_redacted_once_a_secret_it_holds_is_added() {
+        let mut log = AuditLog::new();
+        let call = |m: &str| AuditEvent::new(AuditKind::Call, 0.0).with_method(m);
+        for _ in 0..3 {
+            log.push(call("storage.get"));
+        }
+        log.push(call("api.fetch ?token=t0k"));
+        log.push(call("api.fetch ?token=t0k"));
+        log.add_secret("rage.g").expect("non-empty");
+        log.push(call("storage.get"));
+        let methods: Vec<Option<String>> = log.snapshot().into_iter().map(|e| e.method).collect();
+        let m = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            methods,
+            vec![
+                m("storage.get"),
+                m("storage.get"),
+                m("storage.get"),
+                m("api.fetch ?token=[REDACTED]"),
+                m("api.fetch ?token=[REDACTED]"),
+                m("sto[REDACTED]et"),
+            ]
+        );
+        // The memo is bounded: many distinct clean names are each still redacted correctly.
+        for i in 0..(2 * MAX_CLEAN_METHODS) {
+            log.push(call(&format!("m{i}")));
+        }
+        assert!(log.clean_methods.len() <= MAX_CLEAN_METHODS);
+        log.push(call("storage.get"));
+        assert_eq!(
+            log.snapshot().last().and_then(|e| e.method.clone()),
+            m("sto[REDACTED]et")
+        );
     }
 
     #[test]

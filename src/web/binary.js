@@ -8,10 +8,10 @@
 // pwDecode(text, buffers) — the value to post, with every placeholder turned back into its typed
 //   array (side-table bytes are used once and then copied), and the transfer list: buffers the
 //   host owns and hands over instead of copying.
-// pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's id (and pong seq)
-//   read, and a reply decoded and posted, each in one call: nothing for wasm to read back by
-//   property name (each name read from wasm is a string decoded per call: a measurable part of
-//   a round trip, docs/benchmarks.md).
+// pwPeekId(data) / pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's
+//   id (and pong seq) read, and a reply decoded and posted, each in one call: nothing for wasm
+//   to read back by property name (each name read from wasm is a string decoded per call: a
+//   measurable part of a round trip, docs/benchmarks.md).
 // pwUtf8Into(text, into) — a long JS string's UTF-8 into wasm memory (binary.rs `string_of`).
 // pwPostStored(port, v, id, area, key) — a storage.get answered from the value where it is
 //   stored (src/web/storage.rs), its text never in wasm.
@@ -114,6 +114,28 @@ export function pwEncodeInto(value, inline, buffers) {
     return v;
   });
   return text;
+}
+
+/**
+ * The call id a plugin's port message carries, as one number (no array made, nothing read
+ * back): the id when it is a safe non-negative integer, -1 when there is none, -2 for a
+ * message shaped like a pong (`event` "pong"), which pwPeek reads in full.
+ */
+export function pwPeekId(data) {
+  if (data === null || typeof data !== 'object') return -1;
+  if (data.event === 'pong') return -2; // core::protocol::EVENT_PONG
+  const id = data.id;
+  return Number.isSafeInteger(id) && id >= 0 ? id : -1;
+}
+
+/** Whether a plugin's port message is a storage.set (its binary data goes inline). */
+export function pwIsStorageSet(data) {
+  return data !== null && typeof data === 'object' && data.method === 'storage.set';
+}
+
+/** `v` when it is a string shorter than 1024 UTF-16 units, else undefined (binary.rs `string_of`). */
+export function pwShortString(v) {
+  return typeof v === 'string' && v.length < 1024 ? v : undefined;
 }
 
 /**

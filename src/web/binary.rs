@@ -16,10 +16,17 @@ extern "C" {
     fn pw_utf8_into(text: &JsValue, into: &mut [u8]) -> f64;
     #[wasm_bindgen(js_name = pwPeek)]
     fn pw_peek(data: &JsValue) -> Array;
+    #[wasm_bindgen(js_name = pwPeekId)]
+    fn pw_peek_id(data: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = pwIsStorageSet)]
+    fn pw_is_storage_set(data: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = pwShortString)]
+    fn pw_short_string(v: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = pwPost)]
     fn pw_post(port: &MessagePort, text: &str, buffers: &JsValue, copy: bool) -> bool;
     #[wasm_bindgen(js_name = pwPostStored)]
-    fn pw_post_stored(port: &MessagePort, v: f64, id: f64, area: &JsValue, key: &str) -> JsValue;
+    fn pw_post_stored(port: &MessagePort, v: f64, id: f64, area: &JsValue, key: &JsValue)
+        -> JsValue;
 }
 
 /// What [`post_stored`] came to.
@@ -35,7 +42,7 @@ pub(crate) enum Stored {
 /// Read backend key `key` from `area` (a Web Storage area or a JS `Map`) and post the success
 /// reply `{v, id, ok: true, value}` for it on `port` — `value` as [`post`] would decode it from
 /// a reply carrying that text — or `{v, id, ok: true}` when the key is missing.
-pub(crate) fn post_stored(port: &MessagePort, id: u64, area: &JsValue, key: &str) -> Stored {
+pub(crate) fn post_stored(port: &MessagePort, id: u64, area: &JsValue, key: &JsValue) -> Stored {
     let v = crate::core::protocol::PROTOCOL_VERSION as f64;
     let out = pw_post_stored(port, v, id as f64, area, key);
     match out.as_f64() {
@@ -45,26 +52,48 @@ pub(crate) fn post_stored(port: &MessagePort, id: u64, area: &JsValue, key: &str
     }
 }
 
-/// What the host reads off a plugin's port message before the core (one call into JS, no
-/// property names made per message): the call id and a pong's `seq` as sent (any JS value),
-/// and whether it is a `storage.set` (whose binary data is inlined, see [`encode`]).
+/// What the host reads off a plugin's port message before the core, without property names
+/// made per message: the call id and a pong's `seq`, each when it is a safe non-negative
+/// integer (the only ids and seqs the core answers).
 pub(crate) struct Peeked {
     /// `data.id`.
-    pub(crate) id: JsValue,
+    pub(crate) id: Option<u64>,
     /// `data.data.seq` when `data.event` is `"pong"`.
-    pub(crate) pong_seq: JsValue,
-    /// `data.method === "storage.set"`.
-    pub(crate) storage_set: bool,
+    pub(crate) pong_seq: Option<u64>,
 }
 
-/// [`Peeked`] for a port message.
+/// [`Peeked`] for a port message: one call into JS returning a number, and for a pong-shaped
+/// message (the heartbeat's, every few seconds) a second that reads its `seq`.
 pub(crate) fn peek(data: &JsValue) -> Peeked {
+    let id = pw_peek_id(data);
+    if id >= 0.0 {
+        return Peeked {
+            id: safe_integer(id),
+            pong_seq: None,
+        };
+    }
+    if id > -1.5 {
+        return Peeked {
+            id: None,
+            pong_seq: None,
+        };
+    }
     let a = pw_peek(data);
     Peeked {
-        id: a.get(0),
-        pong_seq: a.get(1),
-        storage_set: a.get(2).is_truthy(),
+        id: a.get(0).as_f64().and_then(safe_integer),
+        pong_seq: a.get(1).as_f64().and_then(safe_integer),
     }
+}
+
+/// Whether a port message is a `storage.set` (whose binary data is inlined, see [`encode`]).
+pub(crate) fn is_storage_set(data: &JsValue) -> bool {
+    pw_is_storage_set(data)
+}
+
+/// `n` when it is a safe non-negative integer (`Number.isSafeInteger(n) && n >= 0`).
+fn safe_integer(n: f64) -> Option<u64> {
+    let max = crate::core::protocol::MAX_SAFE_INTEGER as f64;
+    (n.fract() == 0.0 && n >= 0.0 && n <= max).then_some(n as u64)
 }
 
 /// A value as the core reads it: JSON text with placeholders, and the side table.
@@ -88,6 +117,10 @@ pub(crate) fn encode(value: &JsValue, inline: bool) -> Option<Encoded> {
 /// into wasm memory: wasm-bindgen's own copy runs a JS loop over every ASCII character (in
 /// Chromium ~6 µs per KiB, against ~1 for `encodeInto`; docs/benchmarks.md).
 pub(crate) fn string_of(value: &JsValue) -> Option<String> {
+    // Short text (most messages) in one call into JS: wasm-bindgen's copy.
+    if let Some(short) = pw_short_string(value) {
+        return Some(short);
+    }
     let units = value.dyn_ref::<js_sys::JsString>()?.length() as usize;
     if units < 1024 {
         return value.as_string();

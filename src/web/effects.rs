@@ -41,28 +41,21 @@ impl Host {
     /// One message on plugin `id`'s port: into the core once, then carry out what it answers.
     pub(super) fn on_port_message(self: &Rc<Self>, id: &str, event: &MessageEvent) {
         let data = event.data();
-        let safe_integer = |v: JsValue| {
-            v.as_f64()
-                .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0)
-                .map(|n| n as u64)
-        };
         // Read in one call into JS: the id as sent (a safe integer), only to answer messages
         // refused before parsing; a pong's seq (the core decides whether it answers the ping).
         let peeked = super::binary::peek(&data);
-        let pong = safe_integer(peeked.pong_seq);
-        let id_hint = safe_integer(peeked.id);
         // The JSON text is made only if the rate limiter admits the message. Binary data
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
         // the message unreadable (None).
         let buffers: RefCell<Option<Array>> = RefCell::new(None);
-        let inline = peeked.storage_set;
         let message = Incoming::later(|| {
+            let inline = super::binary::is_storage_set(&data);
             let encoded = super::binary::encode(&data, inline)?;
             *buffers.borrow_mut() = Some(encoded.buffers);
             Some(encoded.text)
         })
-        .with_id_hint(id_hint)
-        .with_pong(pong);
+        .with_id_hint(peeked.id)
+        .with_pong(peeked.pong_seq);
         let effects = self.engine.borrow_mut().receive(id, message, now());
         let buffers = buffers.into_inner().unwrap_or_default();
         self.carry_out_with(effects, &buffers);
@@ -257,7 +250,7 @@ impl Host {
             else {
                 return;
             };
-            super::binary::post_stored(port, call_id, area, encoded)
+            super::binary::post_stored(port, call_id, area, &self.stored_key(encoded))
         };
         let error = match outcome {
             super::binary::Stored::Posted => return,
@@ -272,6 +265,22 @@ impl Host {
         };
         let effects = self.engine.borrow_mut().complete(plugin, done, now());
         self.carry_out(effects);
+    }
+
+    /// Backend key `encoded` as a JS string, from the last [`STORED_KEYS`] read (a string made
+    /// from wasm memory is a `TextDecoder` call: most of what a small `storage.get` costs this
+    /// layer besides `postMessage`). Strings are immutable: a hit is the very text.
+    fn stored_key(&self, encoded: &str) -> JsValue {
+        let mut keys = self.stored_keys.borrow_mut();
+        if let Some((_, js)) = keys.iter().find(|(k, _)| k == encoded) {
+            return js.clone();
+        }
+        let js = JsValue::from_str(encoded);
+        if keys.len() >= STORED_KEYS {
+            keys.remove(0);
+        }
+        keys.push((encoded.to_owned(), js.clone()));
+        js
     }
 
     /// Post JSON text on a connected plugin's port; `false` (and nothing posted) if it is not
@@ -322,6 +331,9 @@ impl Host {
         }
     }
 }
+
+/// How many backend keys [`Host::stored_key`] keeps as JS strings.
+pub(super) const STORED_KEYS: usize = 32;
 
 /// Plugin `id`'s port, if it is connected.
 fn connected_port<'a>(

@@ -62,6 +62,8 @@ pub(crate) struct Host {
     /// The Web Storage area or JS `Map` `storage.get` values are read from by this layer
     /// (`local`, `session`, `memory` without `encrypt`).
     pub(super) stored_area: Option<JsValue>,
+    /// Backend keys last read from `stored_area`, with their JS strings (`Host::stored_key`).
+    pub(super) stored_keys: RefCell<Vec<(String, JsValue)>>,
     /// `dangerous.srcWithoutEmbeddedCsp`: mount `src` pages where the browser cannot impose
     /// the SDK's policy.
     pub(super) src_without_embedded_csp: bool,
@@ -171,6 +173,7 @@ impl Host {
             encrypt,
             storage_kind,
             stored_area,
+            stored_keys: RefCell::new(Vec::new()),
             src_without_embedded_csp,
             mounts: RefCell::new(SortedMap::new()),
             window_listener: RefCell::new(None),

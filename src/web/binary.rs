@@ -25,8 +25,13 @@ extern "C" {
     #[wasm_bindgen(js_name = pwPost)]
     fn pw_post(port: &MessagePort, text: &str, buffers: &JsValue, copy: bool) -> bool;
     #[wasm_bindgen(js_name = pwPostStored)]
-    fn pw_post_stored(port: &MessagePort, v: f64, id: f64, area: &JsValue, key: &JsValue)
-        -> JsValue;
+    fn pw_post_stored(
+        port: &MessagePort,
+        v: f64,
+        id: f64,
+        area: &JsValue,
+        key: &JsValue,
+    ) -> JsValue;
 }
 
 /// What [`post_stored`] came to.

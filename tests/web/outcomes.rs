@@ -289,7 +289,9 @@ async fn on_audit_hears_every_event_in_order_and_a_host_without_it_logs_the_same
         .map(|e| {
             (
                 e["method"].as_str().unwrap_or("-"),
-                e["code"].as_str().unwrap_or(e["decision"].as_str().unwrap_or("")),
+                e["code"]
+                    .as_str()
+                    .unwrap_or(e["decision"].as_str().unwrap_or("")),
             )
         })
         .collect();

@@ -13,8 +13,8 @@
 //   to read back by property name (each name read from wasm is a string decoded per call: a
 //   measurable part of a round trip, docs/benchmarks.md).
 // pwUtf8Into(text, into) — a long JS string's UTF-8 into wasm memory (binary.rs `string_of`).
-// pwPostStored(port, v, id, area, key) — a storage.get answered from the value where it is
-//   stored (src/web/storage.rs), its text never in wasm.
+// pwPostStored(port, v, id, area, key), pwStoredError() — a storage.get answered from the
+//   value where it is stored (src/web/storage.rs), its text never in wasm.
 const KEY = '$pw:binary';
 const TYPES = {
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -207,18 +207,23 @@ export function pwDecode(text, buffers, copy) {
   return { value, transfer };
 }
 
+// What the area threw in the last pwPostStored that answered 2 (pwStoredError takes it).
+let storedError = '';
+
 /**
  * Read backend key `key` from `area` (a Web Storage area or a Map of JSON text) and post the
  * success reply for it: `{v, id, ok: true, value}` (the value decoded as pwPost decodes a reply
  * carrying that text), or `{v, id, ok: true}` for a missing key. 0 when posted, 1 when the
- * stored text is not one JSON value (nothing posted), or the message of what the area threw.
+ * stored text is not one JSON value (nothing posted), 2 when the area threw (nothing posted;
+ * pwStoredError answers the message). A number, so wasm reads it without another call.
  */
 export function pwPostStored(port, v, id, area, key) {
   let text;
   try {
     text = area instanceof Map ? area.get(key) : area.getItem(key);
   } catch (e) {
-    return String((e && e.message) || e);
+    storedError = String((e && e.message) || e);
+    return 2;
   }
   if (text === null || text === undefined) {
     port.postMessage({ v, id, ok: true });
@@ -234,6 +239,13 @@ export function pwPostStored(port, v, id, area, key) {
   if (out.transfer.length === 0) port.postMessage(reply);
   else port.postMessage(reply, out.transfer);
   return 0;
+}
+
+/** The message of what the area threw in the pwPostStored call that answered 2. */
+export function pwStoredError() {
+  const m = storedError;
+  storedError = '';
+  return m;
 }
 
 const ENCODER = new TextEncoder();

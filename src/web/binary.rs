@@ -25,13 +25,9 @@ extern "C" {
     #[wasm_bindgen(js_name = pwPost)]
     fn pw_post(port: &MessagePort, text: &str, buffers: &JsValue, copy: bool) -> bool;
     #[wasm_bindgen(js_name = pwPostStored)]
-    fn pw_post_stored(
-        port: &MessagePort,
-        v: f64,
-        id: f64,
-        area: &JsValue,
-        key: &JsValue,
-    ) -> JsValue;
+    fn pw_post_stored(port: &MessagePort, v: f64, id: f64, area: &JsValue, key: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = pwStoredError)]
+    fn pw_stored_error() -> String;
 }
 
 /// What [`post_stored`] came to.
@@ -50,10 +46,12 @@ pub(crate) enum Stored {
 pub(crate) fn post_stored(port: &MessagePort, id: u64, area: &JsValue, key: &JsValue) -> Stored {
     let v = crate::core::protocol::PROTOCOL_VERSION as f64;
     let out = pw_post_stored(port, v, id as f64, area, key);
-    match out.as_f64() {
-        Some(n) if n < 0.5 => Stored::Posted,
-        Some(_) => Stored::NotJson,
-        None => Stored::Failed(out.as_string().unwrap_or_default()),
+    if out < 0.5 {
+        Stored::Posted
+    } else if out < 1.5 {
+        Stored::NotJson
+    } else {
+        Stored::Failed(pw_stored_error())
     }
 }
 

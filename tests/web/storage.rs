@@ -420,3 +420,35 @@ async fn tampered_web_storage_values_are_refused_or_delivered_inert() {
         uninstall(&h, &id).await;
     }
 }
+
+/// A Web Storage area that throws on a read (storage disabled, a security error): the
+/// `storage.get` the browser layer answers from the area is `INTERNAL` with what it threw, and
+/// the next read, once the area works again, is answered as usual.
+#[wasm_bindgen_test]
+async fn a_read_the_area_throws_on_is_internal_with_its_message() {
+    use js_sys::{Object, Reflect};
+    use wasm_bindgen::prelude::*;
+    let id = "st-throwing";
+    let h = host(r#"{"storage":"local"}"#);
+    let p = shadow_plugin(&h, &manifest(id)).await;
+    ok_value(&p.call("storage.set", r#"{"key":"k","value":5}"#).await);
+    let proto = Object::get_prototype_of(&area("local"));
+    let original = Reflect::get(&proto, &"getItem".into()).unwrap();
+    let throwing: Closure<dyn Fn() -> Result<JsValue, JsValue>> =
+        Closure::new(|| Err(js_sys::Error::new("storage denied by the test").into()));
+    Reflect::set(&proto, &"getItem".into(), throwing.as_ref()).unwrap();
+    let refused = p.call("storage.get", r#"{"key":"k"}"#).await;
+    Reflect::set(&proto, &"getItem".into(), &original).unwrap();
+    assert_eq!(error_code(&refused), "INTERNAL", "{}", stringify(&refused));
+    assert!(
+        stringify(&refused).contains("storage denied by the test"),
+        "{}",
+        stringify(&refused)
+    );
+    assert_eq!(
+        stringify(&ok_value(&p.call("storage.get", r#"{"key":"k"}"#).await)),
+        "5"
+    );
+    uninstall(&h, id).await;
+    h.destroy();
+}

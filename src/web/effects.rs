@@ -267,9 +267,9 @@ impl Host {
         self.carry_out(effects);
     }
 
-    /// Backend key `encoded` as a JS string, from the last [`STORED_KEYS`] read (a string made
-    /// from wasm memory is a `TextDecoder` call: most of what a small `storage.get` costs this
-    /// layer besides `postMessage`). Strings are immutable: a hit is the very text.
+    /// Backend key `encoded` as a JS string, kept for the last [`STORED_KEYS`] keys read: a
+    /// string made from wasm memory is a `TextDecoder` call, ~1 µs per small `storage.get`
+    /// (profiled). Strings are immutable: a hit is the very text.
     fn stored_key(&self, encoded: &str) -> JsValue {
         let mut keys = self.stored_keys.borrow_mut();
         if let Some((_, js)) = keys.iter().find(|(k, _)| k == encoded) {
@@ -333,7 +333,7 @@ impl Host {
 }
 
 /// How many backend keys [`Host::stored_key`] keeps as JS strings.
-pub(super) const STORED_KEYS: usize = 32;
+const STORED_KEYS: usize = 32;
 
 /// Plugin `id`'s port, if it is connected.
 fn connected_port<'a>(

@@ -229,17 +229,37 @@ export function pwPostStored(port, v, id, area, key) {
     port.postMessage({ v, id, ok: true });
     return 0;
   }
+  text = String(text);
+  // The value parsed from this very text at the last read of `key`, if it was (no binary data:
+  // nothing to transfer). Only postMessage ever reads it, and it posts a copy.
+  const hit = parsed.get(key);
+  if (hit !== undefined && hit.text === text) {
+    port.postMessage({ v, id, ok: true, value: hit.value });
+    return 0;
+  }
   let out;
   try {
-    out = pwDecode(String(text), [], false);
+    out = pwDecode(text, [], false);
   } catch {
     return 1;
   }
   const reply = { v, id, ok: true, value: out.value };
-  if (out.transfer.length === 0) port.postMessage(reply);
-  else port.postMessage(reply, out.transfer);
+  if (out.transfer.length === 0) {
+    if (parsed.size >= PARSED_KEYS && !parsed.has(key)) parsed.delete(parsed.keys().next().value);
+    parsed.set(key, { text, value: out.value });
+    port.postMessage(reply);
+  } else {
+    parsed.delete(key);
+    port.postMessage(reply, out.transfer);
+  }
   return 0;
 }
+
+// pwPostStored's last parse per backend key (at most PARSED_KEYS keys): a value read again
+// unchanged is posted without parsing its text again (JSON.parse makes a fresh copy of every
+// string in it, ~1 KiB or more of garbage per read).
+const PARSED_KEYS = 32;
+const parsed = new Map();
 
 /** The message of what the area threw in the pwPostStored call that answered 2. */
 export function pwStoredError() {

@@ -452,3 +452,38 @@ async fn a_read_the_area_throws_on_is_internal_with_its_message() {
     uninstall(&h, id).await;
     h.destroy();
 }
+
+/// A value read again unchanged is posted from the last parse of its text; any change to the
+/// stored text — a plugin's set, another tab's write, a value removed — is read afresh.
+#[wasm_bindgen_test]
+async fn a_value_read_again_is_the_stored_value_whoever_changed_it() {
+    for kind in ["memory", "local"] {
+        let id = format!("st-reread-{kind}");
+        let h = host(&format!(r#"{{"storage":"{kind}"}}"#));
+        let p = shadow_plugin(&h, &manifest(&id)).await;
+        let get = || async { stringify(&ok_value(&p.call("storage.get", r#"{"key":"k"}"#).await)) };
+        ok_value(
+            &p.call("storage.set", r#"{"key":"k","value":{"a":[1]}}"#)
+                .await,
+        );
+        assert_eq!(get().await, r#"{"a":[1]}"#);
+        assert_eq!(get().await, r#"{"a":[1]}"#);
+        ok_value(
+            &p.call("storage.set", r#"{"key":"k","value":{"a":[2]}}"#)
+                .await,
+        );
+        assert_eq!(get().await, r#"{"a":[2]}"#, "{kind}");
+        if kind == "local" {
+            // Another tab (or anything with the origin's storage) writes the same key.
+            area("local")
+                .set_item(&encode_key(&id, "k"), r#"{"a":[3]}"#)
+                .unwrap();
+            assert_eq!(get().await, r#"{"a":[3]}"#);
+        }
+        ok_value(&p.call("storage.remove", r#"{"key":"k"}"#).await);
+        let gone = p.call("storage.get", r#"{"key":"k"}"#).await;
+        assert!(ok_value(&gone).is_undefined(), "{}", stringify(&gone));
+        uninstall(&h, &id).await;
+        h.destroy();
+    }
+}

@@ -985,10 +985,14 @@ impl Manifest {
         let parsed = parse_manifest(&mut cx, &obj, opts);
         match (parsed, cx.finish()) {
             (Some(mut m), None) => {
-                m.extra = obj
-                    .into_iter()
-                    .filter(|(k, _)| !TOP_KEYS.contains(&k.as_str()))
-                    .collect();
+                // `insert` rather than `collect`: the map's `FromIterator` sorts what it is
+                // given (a whole stable sort instantiated for this one call); the keys come
+                // in order already.
+                for (k, v) in obj {
+                    if !TOP_KEYS.contains(&k.as_str()) {
+                        m.extra.insert(k, v);
+                    }
+                }
                 Ok(m)
             }
             (_, Some(e)) => Err(e),

@@ -1528,7 +1528,8 @@ impl<'a> Scan<'a> {
                 t.pos,
                 format!("URL origin {origin} is not in the manifest's network allowlist"),
             );
-            self.reported_origins.insert(origin, serde_json::Value::Null);
+            self.reported_origins
+                .insert(origin, serde_json::Value::Null);
         }
     }
 }

@@ -681,7 +681,9 @@ mod tests {
     #[test]
     fn limits_show_as_display_shows_them() {
         // `num` stands in for `f64`'s `Display` in these messages.
-        for x in [0.0, -0.0, 0.5, 1.25, 50.0, 100.0, 1e3, 123456.75, 1e15, 0.001] {
+        for x in [
+            0.0, -0.0, 0.5, 1.25, 50.0, 100.0, 1e3, 123456.75, 1e15, 0.001,
+        ] {
             assert_eq!(num(x), x.to_string(), "{x:?}");
         }
         assert_eq!(num(f64::NAN), "NaN");

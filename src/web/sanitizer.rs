@@ -13,8 +13,8 @@
 //! nothing unsanitized is ever returned. Built with `ammonia` (the browser tests' build),
 //! the cleaner is compiled in and always available.
 
-use std::cell::RefCell;
 use crate::core::collections::SortedMap;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Reflect};

@@ -90,8 +90,8 @@ where
         })?
         .as_string()
         .unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
     serde_json::from_value(value).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
 }
 

@@ -153,8 +153,8 @@ pub fn host_csp_header<'a>(
     )
 }
 
-fn build_header<'a>(
-    manifests: &mut dyn Iterator<Item = &'a Manifest>,
+fn build_header(
+    manifests: &mut dyn Iterator<Item = &Manifest>,
     nonce: &str,
     policy: &str,
     worker_runner: bool,

@@ -13,7 +13,6 @@
 //! nothing unsanitized is ever returned. Built with `ammonia` (the browser tests' build),
 //! the cleaner is compiled in and always available.
 
-use crate::core::collections::SortedMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -22,6 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::sys::describe;
+use crate::core::collections::SortedMap;
 use crate::core::error::{Coded, ErrorCode, WardenError};
 use crate::core::sanitize::{
     cleaner_available, set_cleaner_factory, Cleaner, CleanerFactory, SanitizeError, Sanitizer,

@@ -776,6 +776,9 @@ fn secret_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
         ("jwt", format!("headers.Authorization = 'Bearer {JWT}';"), vec!["secret-jwt/warning"]),
         ("jwt-shaped, header not JSON", s("x = 'eyJub3Qgc29tZSBqc29u.eyJzdWIiOiJmYWtlIn0.sig'"), vec![]),
         ("jwt header without alg", s("x = 'eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJmYWtlIn0.sig'"), vec![]),
+        // `{"alg":"HS256","k":"é"}` is a header; the same with a lone 0xFF byte is not JSON text.
+        ("jwt header with non-ASCII text", s("x = 'eyJhbGciOiJIUzI1NiIsImsiOiLDqSJ9.eyJzdWIiOiJmYWtlIn0.sig'"), vec!["secret-jwt/warning"]),
+        ("jwt header not UTF-8", s("x = 'eyJhbGciOiJIUzI1NiIsImsiOiL_In0.eyJzdWIiOiJmYWtlIn0.sig'"), vec![]),
         ("api key literal", s("const apiKey = '9f8e7d6c5b4a3f2e1d0c';"), vec!["secret-literal/warning"]),
         ("json secret", s("{\"client_secret\": \"Zq8Rk2Lw9Xt4Vb7Nm3Pc\"}"), vec!["secret-literal/warning"]),
         ("query string", s("fetch('/v1/data?api_key=9f8e7d6c5b4a3f2e1d0c&q=1')"), vec!["secret-literal/warning"]),

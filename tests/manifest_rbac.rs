@@ -384,6 +384,12 @@ fn rows() -> Vec<(&'static str, Value, Want)> {
             E("Assets", "did you mean \"assets\""),
         ),
         (
+            // U+212A KELVIN SIGN lowercases to an ASCII `k`.
+            "near miss through Unicode lowercase",
+            with("networ\u{212A}", json!([])),
+            E("networ\u{212A}", "did you mean \"network\""),
+        ),
+        (
             "entry src relative",
             with("entry", json!({"src": "index.html"})),
             E("entry.src", "absolute URL"),

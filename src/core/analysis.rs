@@ -75,7 +75,9 @@
 //! The lexer is a single pass with no recursion and a few tokens of look-ahead.
 
 use std::borrow::Cow;
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::core::collections::SortedSet;
 
 use super::weburl::WebUrl;
 use serde::Serialize;
@@ -1170,8 +1172,12 @@ struct Scan<'a> {
     src: &'a str,
     /// Every secret in the source, sorted: reported once, redacted in every excerpt.
     secrets: Vec<SecretHit>,
-    declared: HashSet<String>,
-    reported_origins: HashSet<String>,
+    declared: SortedSet<String>,
+    /// Origins already reported, a set. A script may name hundreds of thousands of distinct
+    /// origins, so not a [`SortedSet`] (O(n) inserts); serde_json's own map, a
+    /// `BTreeMap<String, Value>` the module already holds for every JSON object, keeps inserts
+    /// O(log n) without a hash table's code (the values are all `null`).
+    reported_origins: serde_json::Map<String, serde_json::Value>,
     max_findings: usize,
     findings: Vec<Finding>,
     kept: [usize; 2],
@@ -1193,7 +1199,7 @@ impl<'a> Scan<'a> {
             src,
             secrets: secrets::find(src),
             declared,
-            reported_origins: HashSet::new(),
+            reported_origins: serde_json::Map::new(),
             max_findings: opts.max_findings,
             findings: Vec::new(),
             kept: [0, 0],
@@ -1512,7 +1518,7 @@ impl<'a> Scan<'a> {
             };
             if self.declared.contains(&origin)
                 || IGNORED_ORIGINS.contains(&origin.as_str())
-                || self.reported_origins.contains(&origin)
+                || self.reported_origins.contains_key(&origin)
             {
                 continue;
             }
@@ -1522,7 +1528,8 @@ impl<'a> Scan<'a> {
                 t.pos,
                 format!("URL origin {origin} is not in the manifest's network allowlist"),
             );
-            self.reported_origins.insert(origin);
+            self.reported_origins
+                .insert(origin, serde_json::Value::Null);
         }
     }
 }

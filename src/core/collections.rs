@@ -663,24 +663,45 @@ impl<'de, T: Ord + Deserialize<'de>> Deserialize<'de> for SortedSet<T> {
 ///
 /// `slice::sort_by` instantiates a whole driftsort (~2.5 KiB of wasm) for every element type and
 /// closure; the core's collections alone made 20 of them. This one sorts positions with a
-/// single, non-generic merge sort that calls `less` through `&mut dyn FnMut`, then moves the
-/// elements into place with swaps: one small loop per element type. O(n log n) comparisons, O(n)
-/// swaps, two index buffers of n. For the core's small collections, not for hot paths.
+/// single, non-generic merge sort and permutation that reach the elements only through one
+/// `&mut dyn FnMut` (compare two positions, or swap them): per element type, only that small
+/// closure. O(n log n) comparisons, O(n) swaps, two index buffers of n. For the core's small
+/// collections, not for hot paths.
 pub fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
     if v.len() < 2 {
         return;
     }
-    let order = stable_order(v.len(), &mut |i, j| less(&v[i], &v[j]));
+    sort_positions(v.len(), &mut |op| match op {
+        Op::Less(i, j) => less(&v[i], &v[j]),
+        Op::Swap(i, j) => {
+            v.swap(i, j);
+            false
+        }
+    });
+}
+
+/// What [`sort_positions`] asks of the slice it sorts.
+enum Op {
+    /// Whether the element at the first position goes before the one at the second.
+    Less(usize, usize),
+    /// Swap the elements at the two positions (the answer is ignored).
+    Swap(usize, usize),
+}
+
+/// Sorts the `n` elements `at` reaches: a stable merge sort of their positions, then the
+/// permutation applied with swaps.
+fn sort_positions(n: usize, at: &mut dyn FnMut(Op) -> bool) {
+    let order = stable_order(n, &mut |i, j| at(Op::Less(i, j)));
     // `order[k]` is the position whose element belongs at `k`; `dest[i]`, where position i's
     // element belongs. Each swap puts one element in its final place.
-    let mut dest = vec![0; order.len()];
+    let mut dest = vec![0; n];
     for (k, &i) in order.iter().enumerate() {
         dest[i] = k;
     }
-    for i in 0..v.len() {
+    for i in 0..n {
         while dest[i] != i {
             let d = dest[i];
-            v.swap(i, d);
+            at(Op::Swap(i, d));
             dest.swap(i, d);
         }
     }

@@ -161,10 +161,16 @@ impl WardenError {
 
     /// Flatten any coded error.
     pub fn from_coded<E: Coded + ?Sized>(e: &E) -> Self {
+        // Only the trait calls are generic: the message is written through `fmt::Arguments`
+        // (a pointer to `E`'s `Display`), the rest is one function for every error type.
+        Self::flat(e.code(), format_args!("{e}"), e.permission())
+    }
+
+    fn flat(code: ErrorCode, message: fmt::Arguments<'_>, permission: Option<&str>) -> Self {
         WardenError {
-            code: e.code(),
-            message: e.to_string(),
-            permission: e.permission().map(str::to_owned),
+            code,
+            message: fmt::format(message),
+            permission: permission.map(str::to_owned),
         }
     }
 }

@@ -985,10 +985,14 @@ impl Manifest {
         let parsed = parse_manifest(&mut cx, &obj, opts);
         match (parsed, cx.finish()) {
             (Some(mut m), None) => {
-                m.extra = obj
-                    .into_iter()
-                    .filter(|(k, _)| !TOP_KEYS.contains(&k.as_str()))
-                    .collect();
+                // `insert` rather than `collect`: the map's `FromIterator` sorts what it is
+                // given (a whole stable sort instantiated for this one call); the keys come
+                // in order already.
+                for (k, v) in obj {
+                    if !TOP_KEYS.contains(&k.as_str()) {
+                        m.extra.insert(k, v);
+                    }
+                }
                 Ok(m)
             }
             (_, Some(e)) => Err(e),
@@ -1151,7 +1155,7 @@ impl Cx {
         let norm = |s: &str| -> String {
             s.chars()
                 .filter(|c| *c != '_' && *c != '-')
-                .flat_map(char::to_lowercase)
+                .map(fold_to_ascii)
                 .collect()
         };
         for key in obj.keys().take(MAX_ITEMS * 4) {
@@ -2157,9 +2161,33 @@ fn parse_consumes(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<Consumption> {
     out
 }
 
+/// `c` as `char::to_lowercase` gives it wherever that is ASCII (the ASCII letters, and the
+/// Kelvin sign `K` → `k`); any other character is kept. Every field name is ASCII, so a key
+/// matches one after this exactly when it matched after `to_lowercase`, which links Unicode's
+/// case tables (~6 KiB of the gzipped core module) for this one comparison.
+fn fold_to_ascii(c: char) -> char {
+    if c == '\u{212A}' {
+        'k'
+    } else {
+        c.to_ascii_lowercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_to_ascii_is_to_lowercase_where_that_is_ascii() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let lower: String = c.to_lowercase().collect();
+            if lower.is_ascii() {
+                assert_eq!(fold_to_ascii(c).to_string(), lower, "{c:?}");
+            } else {
+                assert!(!fold_to_ascii(c).is_ascii(), "{c:?}");
+            }
+        }
+    }
 
     #[test]
     fn npm_ranges_convert() {

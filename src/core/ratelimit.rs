@@ -237,7 +237,7 @@ pub enum RateDecision {
 #[non_exhaustive]
 pub enum RateLimitError {
     /// The token bucket is empty.
-    #[error("expected at most {calls_per_second} calls per second (burst {burst}), found more")]
+    #[error("expected at most {} calls per second (burst {}), found more", num(*.calls_per_second), num(*.burst))]
     Limited {
         /// The sustained rate.
         calls_per_second: f64,
@@ -251,13 +251,32 @@ pub enum RateLimitError {
         max: u32,
     },
     /// The plugin kept calling while refused and was suspended.
-    #[error("expected fewer than {refusals} refused calls within {window_ms} ms, found that many: plugin suspended")]
+    #[error("expected fewer than {refusals} refused calls within {} ms, found that many: plugin suspended", num(*.window_ms))]
     Suspended {
         /// The refusal threshold.
         refusals: u32,
         /// The window.
         window_ms: f64,
     },
+}
+
+/// `x` as `{}` shows it (`50`, `0.5`), but through serde_json's float printer, which the
+/// module links anyway: `f64`'s own `Display` brings core's float formatting (Grisu and
+/// Dragon4, ~20 KiB of optimized wasm), and these messages were its only use in the core.
+/// Magnitudes of 1e16 and more, or under 1e-5, come out in exponent form (`1e21`).
+fn num(x: f64) -> String {
+    match serde_json::Number::from_f64(x) {
+        Some(n) => {
+            let s = n.to_string();
+            match s.strip_suffix(".0") {
+                Some(whole) => whole.to_owned(),
+                None => s,
+            }
+        }
+        None if x.is_nan() => "NaN".to_owned(),
+        None if x > 0.0 => "inf".to_owned(),
+        None => "-inf".to_owned(),
+    }
 }
 
 impl Coded for RateLimitError {
@@ -656,6 +675,27 @@ mod tests {
         assert_eq!(
             l.error(RateDecision::Limited).map(|e| e.to_string()),
             Some("expected at most 50 calls per second (burst 100), found more".to_owned())
+        );
+    }
+
+    #[test]
+    fn limits_show_as_display_shows_them() {
+        // `num` stands in for `f64`'s `Display` in these messages.
+        for x in [
+            0.0, -0.0, 0.5, 1.25, 50.0, 100.0, 1e3, 123456.75, 1e15, 0.001,
+        ] {
+            assert_eq!(num(x), x.to_string(), "{x:?}");
+        }
+        assert_eq!(num(f64::NAN), "NaN");
+        assert_eq!(num(f64::INFINITY), "inf");
+        assert_eq!(num(f64::NEG_INFINITY), "-inf");
+        let e = RateLimitError::Suspended {
+            refusals: 20,
+            window_ms: 2500.5,
+        };
+        assert_eq!(
+            e.to_string(),
+            "expected fewer than 20 refused calls within 2500.5 ms, found that many: plugin suspended"
         );
     }
 }

@@ -18,7 +18,6 @@
 //! what is stored, so no answer reveals whether another plugin's data exists.
 
 use crate::core::collections::SortedMap;
-use std::collections::HashMap;
 
 use thiserror::Error;
 
@@ -377,7 +376,7 @@ pub struct NamespacedStore<B: StorageBackend> {
     backend: B,
     limits: StorageLimits,
     /// Bytes used per plugin, filled lazily by a scan and kept up to date by our own writes.
-    usage: HashMap<String, usize>,
+    usage: SortedMap<String, usize>,
 }
 
 impl<B: StorageBackend> NamespacedStore<B> {
@@ -386,7 +385,7 @@ impl<B: StorageBackend> NamespacedStore<B> {
         NamespacedStore {
             backend,
             limits,
-            usage: HashMap::new(),
+            usage: SortedMap::new(),
         }
     }
 

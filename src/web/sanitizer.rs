@@ -14,7 +14,6 @@
 //! the cleaner is compiled in and always available.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Reflect};
@@ -22,6 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::sys::describe;
+use crate::core::collections::SortedMap;
 use crate::core::error::{Coded, ErrorCode, WardenError};
 use crate::core::sanitize::{
     cleaner_available, set_cleaner_factory, Cleaner, CleanerFactory, SanitizeError, Sanitizer,
@@ -41,7 +41,7 @@ thread_local! {
     /// The sanitizer module's `Cleaner` class, once loaded.
     static CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
     /// One cleaner per policy spec (a host's policy, each remote UI's).
-    static CLEANERS: RefCell<HashMap<String, Rc<JsCleaner>>> = RefCell::new(HashMap::new());
+    static CLEANERS: RefCell<SortedMap<String, Rc<JsCleaner>>> = const { RefCell::new(SortedMap::new()) };
 }
 
 /// Take the loaded sanitizer module's `Cleaner` class, and clean with it from now on.

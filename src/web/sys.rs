@@ -90,19 +90,24 @@ where
         })?
         .as_string()
         .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
+    serde_json::from_value(value).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
 }
 
-/// Serialize a Rust value as plain JS data (objects, not `Map`s).
+/// Serialize a Rust value as plain JS data (objects, not `Map`s): as JSON text, then
+/// `JSON.parse`. The module's serde_json serializer already covers every type that crosses
+/// here, so no second serializer (serde-wasm-bindgen's: 11 KiB of the optimized module, with
+/// its instantiations and its string cache's hash table) is linked. What JS receives is the
+/// same plain data; `JSON.parse` makes every key an own data property, `__proto__` included.
 pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| {
-            error(
-                ErrorCode::Internal,
-                format!("cannot convert a value for JS: {e}"),
-            )
-        })
+    let text = serde_json::to_string(value).map_err(|e| {
+        error(
+            ErrorCode::Internal,
+            format!("cannot convert a value for JS: {e}"),
+        )
+    })?;
+    js_sys::JSON::parse(&text)
 }
 
 /// A pending `Promise` with the functions that settle it.

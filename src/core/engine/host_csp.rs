@@ -141,6 +141,26 @@ pub fn host_csp_header<'a>(
     extra_connect_origins: &[String],
     reporting: &Reporting,
 ) -> Result<CspHeader, WardenError> {
+    // One copy of the builder for every kind of manifest iterator (the engine's plugin map,
+    // the API's list): the generic part is this call.
+    build_header(
+        &mut manifests.into_iter(),
+        nonce,
+        policy,
+        worker_runner,
+        extra_connect_origins,
+        reporting,
+    )
+}
+
+fn build_header(
+    manifests: &mut dyn Iterator<Item = &Manifest>,
+    nonce: &str,
+    policy: &str,
+    worker_runner: bool,
+    extra_connect_origins: &[String],
+    reporting: &Reporting,
+) -> Result<CspHeader, WardenError> {
     let nonce = Nonce::parse(nonce).map_err(coded)?;
     let mut b = CspBuilder::new()
         .nonce(&nonce)

@@ -235,7 +235,9 @@ impl<B: StorageBackend> Engine<B> {
                         plugin: id.clone(),
                         message: format!(
                             "plugin {id:?} did not answer the host's pings for {} ms (limits.unresponsiveAfterMs = {}); it was stopped",
-                            silent_ms.round(),
+                            // An integer: `f64`'s `Display` would link core's float
+                            // formatting (see `core::ratelimit::num`).
+                            silent_ms.round() as i64,
                             self.liveness.unresponsive_after_ms
                         ),
                     });

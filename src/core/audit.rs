@@ -18,6 +18,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
+use super::vocab::fold_to_ascii;
 
 /// What replaces a redacted value.
 pub const REDACTED: &str = "[REDACTED]";
@@ -412,23 +413,32 @@ pub fn is_sensitive_key(name: &str) -> bool {
     let n: String = name
         .chars()
         .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
+        .map(fold_to_ascii)
         .collect();
-    const EXACT: [&str; 3] = ["auth", "pwd", "sig"];
-    const CONTAINS: [&str; 11] = [
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "apikey",
-        "authorization",
-        "cookie",
-        "credential",
-        "privatekey",
-        "sessionid",
-        "signature",
-    ];
-    EXACT.contains(&n.as_str()) || CONTAINS.iter().any(|c| n.contains(c))
+    names_a_secret(&n)
+}
+
+/// Keys that name a secret when they are exactly one of these, after [`is_sensitive_key`]'s
+/// folding.
+const SECRET_KEYS: [&str; 3] = ["auth", "pwd", "sig"];
+/// Keys that name a secret when they contain one of these, after the same folding.
+const SECRET_KEY_PARTS: [&str; 11] = [
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "apikey",
+    "authorization",
+    "cookie",
+    "credential",
+    "privatekey",
+    "sessionid",
+    "signature",
+];
+
+/// Whether a key's letters and digits, folded to lowercase, name a secret.
+fn names_a_secret(folded: &str) -> bool {
+    SECRET_KEYS.contains(&folded) || SECRET_KEY_PARTS.iter().any(|c| folded.contains(c))
 }
 
 /// Redact secrets from a JSON value (no host-declared secrets; see [`redact_with`]).
@@ -507,18 +517,18 @@ fn redact_value(value: &Value, secrets: &[String]) -> Value {
                 .get("name")
                 .and_then(Value::as_str)
                 .is_some_and(is_sensitive_key);
-            let out = map
-                .iter()
-                .map(|(k, v)| {
-                    let hide = is_sensitive_key(k) || (named_secret && k == "value");
-                    let v = if hide {
-                        redacted(v)
-                    } else {
-                        redact_value(v, secrets)
-                    };
-                    (redact_text(k, secrets), v)
-                })
-                .collect();
+            // Inserted one by one rather than collected: `Map`'s bulk build is a second copy of
+            // B-tree code in the module for this one place (~2.5 KB).
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let hide = is_sensitive_key(k) || (named_secret && k == "value");
+                let v = if hide {
+                    redacted(v)
+                } else {
+                    redact_value(v, secrets)
+                };
+                out.insert(redact_text(k, secrets), v);
+            }
             Value::Object(out)
         }
         other => other.clone(),
@@ -706,6 +716,56 @@ pub(crate) fn percent_encode_all(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// What `is_sensitive_key` was with Unicode lowercasing: the new one must agree.
+    fn sensitive_by_unicode_lowercase(name: &str) -> bool {
+        let n: String = name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        names_a_secret(&n)
+    }
+
+    #[test]
+    fn sensitive_keys_are_found_as_with_unicode_lowercasing() {
+        // Every character whose lowercase is not itself (the only ones the two can differ on),
+        // inserted into and substituted for each letter of every word, and on its own.
+        let words = SECRET_KEYS.iter().chain(&SECRET_KEY_PARTS);
+        let cased = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().ne(std::iter::once(*c)));
+        let mut checked = 0;
+        for c in cased {
+            for w in words.clone() {
+                for i in 0..=w.len() {
+                    let inserted = format!("{}{c}{}", &w[..i], &w[i..]);
+                    assert_eq!(
+                        is_sensitive_key(&inserted),
+                        sensitive_by_unicode_lowercase(&inserted),
+                        "{inserted:?}"
+                    );
+                    if i < w.len() {
+                        let replaced = format!("{}{c}{}", &w[..i], &w[i + 1..]);
+                        assert_eq!(
+                            is_sensitive_key(&replaced),
+                            sensitive_by_unicode_lowercase(&replaced),
+                            "{replaced:?}"
+                        );
+                    }
+                }
+            }
+            let alone = c.to_string();
+            assert_eq!(
+                is_sensitive_key(&alone),
+                sensitive_by_unicode_lowercase(&alone)
+            );
+            checked += 1;
+        }
+        assert!(checked > 1000, "{checked}");
+        // The Kelvin sign still folds to `k` (`apiKey` spelled with it).
+        assert!(is_sensitive_key("api\u{212A}ey"));
+    }
 
     #[test]
     fn url_credentials_are_redacted_wherever_a_url_is_quoted() {

@@ -68,7 +68,7 @@ use thiserror::Error;
 
 use super::error::{Coded, ErrorCode};
 use super::network::{NetworkEntry, NetworkOptions};
-use super::vocab::{BasicRole, FolderActionSet, Scope, MAX_SCOPE_BYTES};
+use super::vocab::{fold_to_ascii, BasicRole, FolderActionSet, Scope, MAX_SCOPE_BYTES};
 
 /// Largest manifest text [`Manifest::parse`] accepts, in bytes (1 MiB).
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -2161,33 +2161,9 @@ fn parse_consumes(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<Consumption> {
     out
 }
 
-/// `c` as `char::to_lowercase` gives it wherever that is ASCII (the ASCII letters, and the
-/// Kelvin sign `K` → `k`); any other character is kept. Every field name is ASCII, so a key
-/// matches one after this exactly when it matched after `to_lowercase`, which links Unicode's
-/// case tables (~6 KiB of the gzipped core module) for this one comparison.
-fn fold_to_ascii(c: char) -> char {
-    if c == '\u{212A}' {
-        'k'
-    } else {
-        c.to_ascii_lowercase()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fold_to_ascii_is_to_lowercase_where_that_is_ascii() {
-        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
-            let lower: String = c.to_lowercase().collect();
-            if lower.is_ascii() {
-                assert_eq!(fold_to_ascii(c).to_string(), lower, "{c:?}");
-            } else {
-                assert!(!fold_to_ascii(c).is_ascii(), "{c:?}");
-            }
-        }
-    }
 
     #[test]
     fn npm_ranges_convert() {

@@ -276,3 +276,43 @@ impl Serialize for Scope {
         s.serialize_str(&self.0)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Case folding for matching against ASCII words
+
+/// `c` as `char::to_lowercase` gives it wherever that is ASCII (the ASCII letters, and the
+/// Kelvin sign `K` → `k`); any other character is kept. Matching the result against ASCII words
+/// finds what matching `to_lowercase`'s result finds (the one other mapping with an ASCII part,
+/// `İ` → `i` + U+0307, always leaves a non-ASCII character after that `i`), without linking
+/// Unicode's case tables into the core module (~6 KiB gzip). Used by the manifest's near-miss
+/// check and the audit log's secret-key check.
+pub(crate) fn fold_to_ascii(c: char) -> char {
+    if c == '\u{212A}' {
+        'k'
+    } else {
+        c.to_ascii_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_to_ascii_is_to_lowercase_where_that_is_ascii() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let lower: String = c.to_lowercase().collect();
+            if lower.is_ascii() {
+                assert_eq!(fold_to_ascii(c).to_string(), lower, "{c:?}");
+            } else {
+                assert!(!fold_to_ascii(c).is_ascii(), "{c:?}");
+            }
+            // The only lowercase with an ASCII part that is not all ASCII: `İ` → `i` + U+0307,
+            // where the `i` is never last.
+            if !lower.is_ascii() && lower.chars().any(|l| l.is_ascii()) {
+                assert_eq!(c, '\u{130}');
+                assert_eq!(lower, "i\u{307}");
+            }
+        }
+    }
+}

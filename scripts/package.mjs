@@ -1,9 +1,10 @@
 // Completes pkg/ after wasm-pack: copies the entry module and the plugin-side client, writes
 // the self-contained runner page, the licences, the package README and package.json (`exports`
-// for every file a user imports or points a URL at).
+// for every file a user imports or points a URL at), and minifies the package's JS modules.
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { transformSync } from 'esbuild';
 import { pluginWardenClient } from '../src/client/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,6 +20,33 @@ for (const f of ['index.js', 'index.d.ts']) {
 }
 for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
 copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
+
+// Every JS module the package ships, minified in place with a source map beside it (`x.js.map`,
+// the unminified text included): a host page fetches the entry, the bindings, their snippets
+// and the client on its first load (and every plugin frame the client), and minified they are
+// about half the gzip bytes (docs/benchmarks.md). Only whitespace, syntax and local names
+// change: exports, property names, string literals (`new URL('…', import.meta.url)`, the
+// sanitizer's `import('./sanitizer/…')`) stay as they are, and the client's factory stays one
+// self-contained function (srcdoc mounts inline its `toString()`), as no helper is added
+// (no `keepNames`). A file that already names its map is left alone, so running this twice
+// does not minify the minified text.
+for (const file of shippedModules()) {
+  const path = join(pkg, file);
+  const text = readFileSync(path, 'utf8');
+  if (/\n\/\/# sourceMappingURL=[^\n]*\n?$/.test(text)) continue;
+  const out = transformSync(text, {
+    loader: 'js', format: 'esm', minify: true, sourcemap: 'external',
+    sourcefile: `plugin-warden/${file}`, logLevel: 'error',
+  });
+  writeFileSync(path, `${out.code}//# sourceMappingURL=${basename(file)}.map\n`);
+  writeFileSync(`${path}.map`, out.map);
+}
+
+function shippedModules() {
+  const js = (dir, recursive = false) => readdirSync(join(pkg, dir), { recursive })
+    .filter((f) => f.endsWith('.js')).map((f) => (dir === '.' ? f : join(dir, f)));
+  return [...js('.'), ...js('client'), ...js('sanitizer'), ...js('snippets', true)];
+}
 
 // Cargo.toml is the one source of the package's identity. `repository`/`homepage` appear only
 // when Cargo.toml has them (no placeholder URLs); `bugs` follows a GitHub repository.

@@ -155,6 +155,18 @@ test('the tarball: licences, README, every exported file, no runner script to co
     assert.ok(files.includes(f), `${f} is not in the tarball: ${files.join(', ')}`);
   }
   assert.ok(!files.includes('worker-runner.js'), 'the runner page is self-contained');
+  // Every JS module ships minified with its source map, which holds the unminified text.
+  const modules = files.filter((f) => f.endsWith('.js'));
+  assert.ok(modules.length >= 7, modules.join(', '));
+  for (const f of modules) {
+    const text = readFileSync(join(WORK, 'node_modules/plugin-warden', f), 'utf8');
+    const mapName = `${f.split('/').at(-1)}.map`;
+    assert.ok(text.endsWith(`//# sourceMappingURL=${mapName}\n`), `${f} does not name its source map`);
+    assert.ok(files.includes(`${f}.map`), `${f}.map is not in the tarball`);
+    const map = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden', `${f}.map`), 'utf8'));
+    assert.equal(map.sourcesContent.length, 1, f);
+    assert.ok(map.sourcesContent[0].length > text.length, `${f}: the map's source is not the unminified text`);
+  }
   const meta = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden/package.json'), 'utf8'));
   for (const [name, target] of Object.entries(meta.exports)) {
     const paths = typeof target === 'string' ? [target] : Object.values(target);

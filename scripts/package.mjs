@@ -4,7 +4,6 @@
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { transformSync } from 'esbuild';
 import { pluginWardenClient } from '../src/client/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -30,6 +29,9 @@ copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 // self-contained function (srcdoc mounts inline its `toString()`), as no helper is added
 // (no `keepNames`). A file that already names its map is left alone, so running this twice
 // does not minify the minified text.
+const { transformSync } = await import('esbuild').catch((e) => {
+  throw new Error(`package: esbuild (a pinned dev dependency) is missing: run scripts/setup.sh (${e.message})`);
+});
 for (const file of shippedModules()) {
   const path = join(pkg, file);
   const text = readFileSync(path, 'utf8');

@@ -11,6 +11,10 @@ const pkg = join(root, 'pkg');
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
+const { transformSync } = await import('esbuild').catch((e) => {
+  throw new Error(`package: esbuild (a pinned dev dependency) is missing: run scripts/setup.sh (${e.message})`);
+});
+
 mkdirSync(join(pkg, 'client'), { recursive: true });
 writeFileSync(join(pkg, 'worker-runner.html'), await runnerPage());
 for (const f of ['index.js', 'index.d.ts']) {
@@ -29,9 +33,6 @@ copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 // self-contained function (srcdoc mounts inline its `toString()`), as no helper is added
 // (no `keepNames`). A file that already names its map is left alone, so running this twice
 // does not minify the minified text.
-const { transformSync } = await import('esbuild').catch((e) => {
-  throw new Error(`package: esbuild (a pinned dev dependency) is missing: run scripts/setup.sh (${e.message})`);
-});
 for (const file of shippedModules()) {
   const path = join(pkg, file);
   const text = readFileSync(path, 'utf8');
@@ -96,7 +97,12 @@ console.log(`package: pkg/ (plugin-warden ${manifest.version}; exports ${Object.
 // adds the per-mount policy (src/core/csp.rs runner_csp) only the bootstrap runs.
 async function runnerPage() {
   const bootstrap = readFileSync(join(root, 'src/web/worker-runner.js'), 'utf8');
-  const script = `const pluginWardenClient = ${pluginWardenClient.toString()};\n${bootstrap}`;
+  // Minified like the package's modules (a worker or bundle mount fetches this page): a
+  // classic script, so its top-level `pluginWardenClient` keeps its name, and the bootstrap's
+  // `pluginWardenClient.toString()` (the worker's copy of the client) is the minified factory.
+  const script = transformSync(`const pluginWardenClient = ${pluginWardenClient.toString()};\n${bootstrap}`, {
+    loader: 'js', minify: true, logLevel: 'error',
+  }).code;
   if (/<\/script/i.test(script)) throw new Error('package: the runner script must not contain </script');
   const hash = createHash('sha256').update(script, 'utf8').digest('base64');
   const csp = [

@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv, screenshotPath } from './helpers.mjs';
-import { openDemo, pluginFrame, inspectorAct, watchViolations } from '../../scripts/demo-journeys.mjs';
+import { openDemo, pluginFrame, inspectorAct, waitCard, watchViolations } from '../../scripts/demo-journeys.mjs';
 
 let env, context, page, seen;
 before(async () => {
@@ -89,8 +89,10 @@ test('(h) an unresponsive plugin is failed with TIMEOUT and shown failed; the ot
   await page.waitForSelector('#slot-demo-freeze .state.failed');
   assert.match(await page.textContent('#slot-demo-freeze .state'), /failed \(TIMEOUT\)/);
   assert.equal(await page.locator('#slot-demo-freeze iframe').count(), 0, 'the runner frame (and its worker) is gone');
-  await page.waitForSelector('.insp-card[data-plugin="demo-freeze"]');
-  assert.match(await page.textContent('.insp-card[data-plugin="demo-freeze"]'), /failed/);
+  // The card redraws when the failure is audited; wait for it rather than read it the same instant.
+  const card = await waitCard(page, 'demo-freeze', (c) => c.state === 'failed');
+  assert.equal(card.state, 'failed', JSON.stringify(card));
+  assert.match(card.status, /failed \(TIMEOUT\)/);
   for (const id of ['demo-hello', 'demo-quotes', 'demo-lifecycle']) {
     assert.equal(await page.evaluate((i) => window.demo.host.status(i).state, id), 'mounted', id);
   }

@@ -67,6 +67,11 @@ function hits(run) {
   return out;
 }
 
+/** hits(run) once `pred(hits)` holds, polled for up to 15 s; the last read if it never does. */
+async function hitsOnce(run, pred) {
+  return (await until(() => { const list = hits(run); return pred(list) && list; }, 15_000, 200)) || hits(run);
+}
+
 /** Leaks as { origin: 'channel, channel (method), …' }: one line per origin the plugin reached. */
 function byOrigin(list) {
   const out = {};
@@ -138,13 +143,15 @@ const codePlan = (label, cfg, mount, extra = {}, codeOptions = {}) => ({
 
 /**
  * The mount modes: `plan(cfg)` gives { manifest, install, mount } for one run; `allowed(hit)` says
- * which logged requests the mode may make; `required(hits, done)` checks what must have happened.
+ * which logged requests the mode may make; `required(hits, done)` checks what must have happened,
+ * once `arrived(hits)` holds (waited for: a request may reach its log after the settle period).
  */
 const MODES = {
   src: {
     name: 'iframe + src',
     plan: (cfg) => ({ manifest: manifest(`egress-src-${cfg.n}`), mount: { mode: 'iframe', src: srcPage(cfg), timeout: 20_000 } }),
     allowed: (h) => h.origin === 'plugins',
+    arrived: (all) => all.some((h) => h.origin === 'plugins' && h.channel === 'img'),
     required(all) {
       // Its own origin is reachable (the control that this frame ran and the logs work).
       assert.ok(all.some((h) => h.origin === 'plugins' && h.channel === 'img'), `no own-origin <img> in ${JSON.stringify(byOrigin(all))}`);
@@ -180,6 +187,7 @@ const MODES = {
     plan: (cfg) => codePlan('remote-ui', cfg, { mode: 'worker', ui: 'shadow' },
       { permissions: ['events', 'ui:render'], assets: [env.servers.pluginOrigin] }, { render: remoteUiHtml(cfg.run) }),
     allowed: (h) => h.origin === 'plugins' && h.channel.startsWith('ui-asset-'),
+    arrived: (all) => all.some((h) => h.origin === 'plugins' && h.channel === 'ui-asset-img'),
     required(all, done) {
       assert.equal(done.rendered, 'ok', 'sdk.ui.render was refused');
       assert.ok(all.some((h) => h.origin === 'plugins' && h.channel === 'ui-asset-img'),
@@ -237,11 +245,11 @@ async function checkMode(t, key) {
   assert.ok(r.install.ok, `${mode.name}: install refused: ${JSON.stringify(r.install.error)}`);
   assert.ok(r.event, `${mode.name}: the plugin never reported its attempts (it did not run): ${JSON.stringify(r.failedEarly ?? state)}`);
   assert.equal(r.event.seen.length > 0, true);
-  await mode.required?.(all, r.event);
+  await mode.required?.(mode.arrived ? await hitsOnce(cfg.run, mode.arrived) : all, r.event);
 }
 
 /** Mount the plugin page in a bare sandboxed frame (no SDK); the channels that reached the unrelated origin. */
-async function control(t, label, extra = {}) {
+async function control(t, label, expected, extra = {}) {
   const run = runId(label);
   const cfg = { run, targets: { host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin }, settleMs: 1500, ...extra };
   const id = `egress-${label}`;
@@ -249,8 +257,10 @@ async function control(t, label, extra = {}) {
   const frame = await (await host.page.waitForSelector(`#slot-${id} iframe`, { state: 'attached' })).contentFrame();
   await frame.waitForFunction(() => document.body && document.body.dataset.state === 'done', null, { timeout: 30_000 });
   await new Promise((res) => setTimeout(res, SETTLE_MS));
-  const all = hits(run);
-  const reached = [...new Set(all.filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
+  const reachedIn = (list) => [...new Set(list.filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
+  // What the control must show may reach the logs after the settle period: wait for it.
+  const all = await hitsOnce(run, (list) => list.some((h) => h.origin === 'host') && expected.every((c) => reachedIn(list).includes(c)));
+  const reached = reachedIn(all);
   t.diagnostic(`channels that reached the unrelated origin: ${reached.join(', ')}`);
   await host.page.evaluate((pid) => document.getElementById(`slot-${pid}`).remove(), id);
   assert.ok(all.some((h) => h.origin === 'host'), 'nothing reached the host origin');
@@ -260,14 +270,14 @@ async function control(t, label, extra = {}) {
 // Without a policy every channel but those the browser refuses on its own leaves the frame (or
 // the worker): so a mode whose logs stay empty was protected, not broken.
 test('control: with no SDK, a bare sandboxed frame reaches the unrelated and host origins through every channel', async (t) => {
-  const reached = await control(t, 'control');
   const expected = CHANNELS.filter((c) => c.where !== 'worker' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
+  const reached = await control(t, 'control', expected);
   assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
 });
 
 test('control: with no SDK, a worker in a bare sandboxed frame reaches them through every worker channel', async (t) => {
-  const reached = await control(t, 'control-worker', { inWorker: true });
   const expected = CHANNELS.filter((c) => c.where !== 'window' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
+  const reached = await control(t, 'control-worker', expected, { inWorker: true });
   assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
 });
 

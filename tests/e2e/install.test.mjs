@@ -233,7 +233,7 @@ test('mount-time code (worker and bundle iframe) is checked like install code: s
       signatureWithoutCode: await mount({ signature: await H.sign(pair, m, update) }),
       hostile: await mount({ code: 'eval(location.hash)', signature: await H.sign(pair, m, 'eval(location.hash)') }),
       signed: await mount({ code: update, signature: await H.sign(pair, m, update) }, async () => {
-        for (let i = 0; i < 50 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+        for (let i = 0; i < 500 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20)); // up to 10 s: a slow machine
       }),
     };
     out.notes = notes;
@@ -245,7 +245,7 @@ test('mount-time code (worker and bundle iframe) is checked like install code: s
       const before = frames();
       try {
         const info = await host.mount(m.id, el, { mode: 'iframe', ...options });
-        for (let i = 0; i < 50 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+        for (let i = 0; i < 500 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20)); // up to 10 s: a slow machine
         return { info };
       } catch (e) {
         return { error: { code: e.code, message: e.message }, framesAdded: frames() - before };

@@ -30,18 +30,29 @@ test('a plugin open in two tabs cannot store twice its quota', async () => {
     const a = await tab(context);
     const b = await tab(context);
     const big = 'x'.repeat(250);
+    // The storage events tab B's window receives. Its host listened first (at create), so once
+    // an event is in this list, the host has handled it too.
+    await b.page.evaluate(() => {
+      window.storageEvents = [];
+      window.addEventListener('storage', (e) => window.storageEvents.push({ key: e.key, removed: e.newValue === null }));
+    });
+    /** Wait until tab B's window got the storage event of `key` (written, or `removed`). */
+    const reachedB = async (key, removed) => {
+      const got = await until(() => b.page.evaluate(([k, r]) => window.storageEvents.some((e) => e.key?.endsWith(`:${k}`) && e.removed === r), [key, removed]), 10_000);
+      assert.ok(got, `tab B never got the storage event of tab A's ${removed ? 'remove' : 'set'} of ${key}: ${JSON.stringify(await b.page.evaluate(() => window.storageEvents))}`);
+    };
     // Tab B counts the namespace (and caches the count) with a small write.
     assert.deepEqual(await run(b.notes, 'storage.set', 'small', 1), { ok: true, value: null });
     // Tab A fills most of the quota.
     assert.deepEqual(await run(a.notes, 'storage.set', 'big-a', big), { ok: true, value: null });
-    // The storage event reaches tab B asynchronously.
-    await b.page.waitForTimeout(300);
+    // The storage event reaches tab B asynchronously: wait for it, not for a fixed time.
+    await reachedB('big-a', false);
     const second = await run(b.notes, 'storage.set', 'big-b', big);
     assert.equal(second.ok, false, JSON.stringify(second));
     assert.equal(second.error.code, 'QUOTA_EXCEEDED');
     // Once tab A frees its space, tab B may write.
     assert.deepEqual(await run(a.notes, 'storage.remove', 'big-a'), { ok: true, value: null });
-    await b.page.waitForTimeout(300);
+    await reachedB('big-a', true);
     assert.deepEqual(await run(b.notes, 'storage.set', 'big-b', big), { ok: true, value: null });
   } finally {
     await context.close();

@@ -210,6 +210,10 @@ test('mount-time code (worker and bundle iframe) is checked like install code: s
     await host.install(m, { code, signature: await H.sign(pair, m, code), publicKey: pair.jwk });
     const update = "const sdk = await pluginWarden.connect(); await sdk.ui.notify('updated code runs');";
     const frames = () => document.querySelectorAll('iframe').length;
+    /** Until the mounted plugin's notify arrives (up to 10 s: a slow machine). */
+    const firstNote = async () => {
+      for (let i = 0; i < 500 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
     const mount = async (options, settle = async () => {}) => {
       const el = document.createElement('div');
       document.body.append(el);
@@ -232,9 +236,7 @@ test('mount-time code (worker and bundle iframe) is checked like install code: s
       badType: await mount({ code: update, signature: 42 }),
       signatureWithoutCode: await mount({ signature: await H.sign(pair, m, update) }),
       hostile: await mount({ code: 'eval(location.hash)', signature: await H.sign(pair, m, 'eval(location.hash)') }),
-      signed: await mount({ code: update, signature: await H.sign(pair, m, update) }, async () => {
-        for (let i = 0; i < 500 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20)); // up to 10 s: a slow machine
-      }),
+      signed: await mount({ code: update, signature: await H.sign(pair, m, update) }, firstNote),
     };
     out.notes = notes;
     // A bundle iframe built from mount-time code goes through the same checks.
@@ -245,7 +247,7 @@ test('mount-time code (worker and bundle iframe) is checked like install code: s
       const before = frames();
       try {
         const info = await host.mount(m.id, el, { mode: 'iframe', ...options });
-        for (let i = 0; i < 500 && !notes.length; i += 1) await new Promise((resolve) => setTimeout(resolve, 20)); // up to 10 s: a slow machine
+        await firstNote();
         return { info };
       } catch (e) {
         return { error: { code: e.code, message: e.message }, framesAdded: frames() - before };

@@ -59,12 +59,7 @@ const inspector = createInspector({
 /** Audit events: all go to the inspector; API client decisions also get a line in the log. */
 function onAudit(e) {
   inspector.add(e);
-  if (e.kind === 'failure' && slots.has(e.plugin)) {
-    // The slot and the inspector card show a failure together: redraw the cards now, not after
-    // the inspector's debounce.
-    slots.get(e.plugin).setState(window.demo.host.status(e.plugin));
-    inspector.refresh();
-  }
+  if (e.kind === 'failure' && slots.has(e.plugin)) slots.get(e.plugin).setState(window.demo.host.status(e.plugin));
   if (e.method !== 'api.fetch') return;
   if (e.decision === 'allow') log('ok', `${e.plugin}: api.fetch allowed; the host's API client makes the request`);
   else log('refused', `${e.plugin}: api.fetch refused: ${e.code}${e.detail?.message ? ` ${e.detail.message}` : ''}`);

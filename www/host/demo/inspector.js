@@ -24,13 +24,17 @@ export function createInspector({ cardsEl, callsEl, filterEl, log }) {
     setInterval(refresh, 500);
   }
 
-  /** onAudit: keep the event, stream it into the table, refresh the cards soon. */
+  /**
+   * onAudit: keep the event, stream it into the table, refresh the cards soon — at once for a
+   * failure, so a failed plugin's card changes with its slot (the host's onAudit sets both).
+   */
   function add(e) {
     if (seen.has(e.seq)) return;
     seen.add(e.seq);
     events.push(e);
     if (!filterEl.value || filterEl.value === e.plugin) prepend(e);
-    scheduleRefresh();
+    if (e.kind === 'failure') refresh();
+    else scheduleRefresh();
   }
 
   function detailOf(e) {

@@ -14,6 +14,7 @@ pub mod csp;
 pub mod engine;
 pub mod error;
 pub mod integrity;
+pub mod json;
 pub mod liveness;
 pub mod manifest;
 pub mod mount;

@@ -781,7 +781,9 @@ fn storage_get_as_stringified(json: &str, limits: &Limits) -> Option<Call> {
     if !(key.starts_with('"') && key.ends_with('"')) {
         return None;
     }
-    let key: String = serde_json::from_str(key).ok()?;
+    let serde_json::Value::String(key) = serde_json::from_str(key).ok()? else {
+        return None;
+    };
     (key.len() <= limits.max_string_bytes).then_some(Call {
         id,
         method: Method::StorageGet { key },

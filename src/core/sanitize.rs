@@ -496,7 +496,7 @@ impl SanitizerConfig {
     /// assert!(SanitizerConfig::from_json(r#"{"linkTarget":"_top"}"#).is_err());
     /// ```
     pub fn from_json(json: &str) -> Result<Self, SanitizeError> {
-        serde_json::from_str(json).map_err(|e| SanitizeError::InvalidConfig {
+        crate::core::json::from_str(json).map_err(|e| SanitizeError::InvalidConfig {
             reason: e.to_string(),
         })
     }
@@ -763,6 +763,9 @@ impl Sanitizer {
     /// [`SanitizeError::InvalidConfig`] for JSON that is not a spec; otherwise as
     /// [`Sanitizer::new`].
     pub fn from_spec_json(json: &str) -> Result<Sanitizer, SanitizeError> {
+        // serde_json's typed reader, not core::json: this runs in the sanitizer module, which
+        // links float formatting anyway (through its own dependencies), so a second
+        // deserializer would only add code there.
         let spec: PolicySpec =
             serde_json::from_str(json).map_err(|e| SanitizeError::InvalidConfig {
                 reason: e.to_string(),

@@ -90,9 +90,7 @@ where
         })?
         .as_string()
         .unwrap_or_default();
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
-    serde_json::from_value(value).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
+    crate::core::json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
 }
 
 /// Serialize a Rust value as plain JS data (objects, not `Map`s): as JSON text, then

@@ -140,7 +140,7 @@ impl UserContext {
     /// assert!(UserContext::from_json(r#"{"permissions":[{"action":"users:read","scope":"users*"}]}"#).is_err());
     /// ```
     pub fn from_json(json: &str) -> Result<Self, RbacError> {
-        serde_json::from_str(json).map_err(|e| RbacError::InvalidUser {
+        crate::core::json::from_str(json).map_err(|e| RbacError::InvalidUser {
             reason: e.to_string(),
         })
     }
@@ -150,7 +150,7 @@ impl UserContext {
     /// # Errors
     /// As [`UserContext::from_json`].
     pub fn from_value(value: serde_json::Value) -> Result<Self, RbacError> {
-        serde_json::from_value(value).map_err(|e| RbacError::InvalidUser {
+        crate::core::json::from_value(value).map_err(|e| RbacError::InvalidUser {
             reason: e.to_string(),
         })
     }

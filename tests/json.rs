@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use plugin_warden::core::engine::{BundlePolicy, Dangerous, HostConfig, HostLimits, InstallInput};
-use plugin_warden::core::json;
+use plugin_warden::core::json::{self, FromJson};
 use plugin_warden::core::mount::MountOptions;
 use plugin_warden::core::protocol::{Level, Limits};
 use plugin_warden::core::ratelimit::RateLimitConfig;
 use plugin_warden::core::rbac::UserContext;
+use plugin_warden::core::routes::RouteConfig;
 use plugin_warden::core::sanitize::{LinkTarget, PolicySpec, SanitizerConfig};
 use plugin_warden::core::weburl::{Host, WebUrl};
 use proptest::prelude::*;
@@ -159,6 +160,9 @@ fn leaf() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         (0u64..300).prop_map(Value::from),
+        prop::sample::select(vec![u64::from(u32::MAX), u64::from(u32::MAX) + 1, u64::MAX])
+            .prop_map(Value::from),
+        (-3i64..0).prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         prop::sample::select(vec![0.5, 1.5, -2.25, 5.0, 0.0, -0.0, 1e300, 3.5e39, 1e-7])
@@ -183,6 +187,45 @@ fn both<T: DeserializeOwned + Debug>(v: &Value) -> (String, String) {
     let ours = json::from_value::<T>(v.clone()).map_err(|e| e.to_string());
     let model = serde_json::from_value::<T>(v.clone()).map_err(|e| e.to_string());
     (format!("{ours:?}"), format!("{model:?}"))
+}
+
+/// Our hand-written reader's result and serde's for the same value, as text. The one allowed
+/// difference: serde's derive reads a struct from an array of its fields (and then succeeds or
+/// fails by position), the reader refuses any array where a struct goes.
+fn by_hand<T: FromJson + DeserializeOwned + Debug>(v: &Value) -> Result<(), String> {
+    let ours = T::from_json_value(v.clone()).map_err(|e| e.to_string());
+    let model = serde_json::from_value::<T>(v.clone()).map_err(|e| e.to_string());
+    match (&ours, &model) {
+        (Err(e), _) if e.starts_with("invalid type: sequence, expected struct ") => Ok(()),
+        _ if format!("{ours:?}") == format!("{model:?}") => Ok(()),
+        _ => Err(format!("ours {ours:?}, serde {model:?}")),
+    }
+}
+
+macro_rules! agree_by_hand {
+    ($v:expr; $($t:ty),+ $(,)?) => {
+        $( if let Err(e) = by_hand::<$t>($v) {
+            prop_assert!(false, "type {}: {}", stringify!($t), e);
+        } )+
+    };
+}
+
+/// `UserContext::from_value` (read by hand) against serde's `Deserialize` for `UserContext`:
+/// the same user, or the same reason (the hand path wraps serde-level reasons once in
+/// `InvalidUser`; a reason from the user's own checks is already one).
+fn user_by_hand(v: &Value) -> Result<(), String> {
+    let ours = UserContext::from_value(v.clone()).map_err(|e| e.to_string());
+    let model = serde_json::from_value::<UserContext>(v.clone()).map_err(|e| {
+        let e = e.to_string();
+        match e.starts_with("invalid user context: ") {
+            true => e,
+            false => format!("invalid user context: {e}"),
+        }
+    });
+    match format!("{ours:?}") == format!("{model:?}") {
+        true => Ok(()),
+        false => Err(format!("ours {ours:?}, serde {model:?}")),
+    }
 }
 
 macro_rules! agree {
@@ -221,6 +264,35 @@ proptest! {
     fn options_nested_anywhere(inner in value(), key in prop::sample::select(KEYS)) {
         let v = json!({ key: inner.clone(), "limits": { key: inner.clone() }, "sanitizer": { key: inner } });
         agree!(&v; HostConfig, MountOptions, InstallInput);
+        agree_by_hand!(&v; HostConfig, MountOptions, InstallInput);
+    }
+
+    /// The option structs read by hand (`FromJson`) against their serde derive.
+    #[test]
+    fn options_read_by_hand_as_serde_reads_them(v in value()) {
+        agree_by_hand!(&v;
+            HostConfig, HostLimits, Dangerous, BundlePolicy, InstallInput, MountOptions,
+            SanitizerConfig, LinkTarget, RouteConfig, Option<u32>, Vec<usize>, f64, bool,
+            String,
+        );
+        prop_assert!(user_by_hand(&v).is_ok(), "{:?}", user_by_hand(&v));
+    }
+
+    /// Each field of each option struct given every kind of value, one at a time.
+    #[test]
+    fn every_field_by_hand(key in prop::sample::select(KEYS), inner in value()) {
+        let v = json!({ key: inner.clone() });
+        agree_by_hand!(&v;
+            HostConfig, HostLimits, Dangerous, InstallInput, MountOptions, SanitizerConfig,
+            RouteConfig,
+        );
+        prop_assert!(user_by_hand(&v).is_ok(), "{:?}", user_by_hand(&v));
+        for wrap in ["limits", "sanitizer", "dangerous"] {
+            let v = json!({ wrap: { key: inner.clone() } });
+            agree_by_hand!(&v; HostConfig);
+        }
+        let v = json!({ "routes": { "acme": { key: inner.clone() } } });
+        agree_by_hand!(&v; HostConfig);
     }
 }
 
@@ -257,4 +329,49 @@ fn messages_name_what_was_found_and_what_was_expected() {
         .unwrap_err()
         .to_string()
         .starts_with("expected ident at line 1 column "));
+}
+
+#[test]
+fn full_options_read_by_hand_as_serde_reads_them() {
+    let v = json!({
+        "hostVersion": "10.2.0", "user": {"role": "Admin"}, "storage": "memory", "encrypt": false,
+        "trustedTypesPolicy": "pw", "requireSignatures": true, "trustedKeys": ["k1", {"kty": "EC"}],
+        "auditCapacity": 20, "approvedScriptOrigins": ["https://cdn.example"],
+        "allowPlugins": ["acme-*"],
+        "limits": {"maxMessageBytes": 1024, "maxDepth": 8, "callsPerSecond": 2.5, "burst": 4,
+                   "maxInFlight": 3, "suspendAfter": 0, "storageQuotaBytes": 4096,
+                   "maxValueBytes": 512, "maxResponseBytes": 100000, "fetchTimeoutMs": 900,
+                   "heartbeatMs": 60, "unresponsiveAfterMs": 200},
+        "sanitizer": {"allowElements": ["details"], "removeElements": ["img"],
+                      "allowAttributes": {"*": ["class"]}, "allowDataImages": true,
+                      "linkTarget": "blank", "maxTags": 77},
+        "dangerous": {"allowLoopbackHttp": true, "bundlePolicy": "warn",
+                      "srcWithoutEmbeddedCsp": false},
+        "routes": {"acme": {"data": {"a": "b"}, "secrets": {"s": "t"},
+                            "secretOrigins": ["https://api.example"]}},
+    });
+    let ours = HostConfig::from_json_value(v.clone()).expect("valid options");
+    let model: HostConfig = serde_json::from_value(v).expect("valid options");
+    assert_eq!(format!("{ours:?}"), format!("{model:?}"));
+    assert_eq!(ours.limits.and_then(|l| l.heartbeat_ms), Some(60));
+    let mount = json!({"mode": "iframe", "src": "https://p.example/", "sandbox": ["allow-forms"],
+        "timeout": 5000, "title": "t", "nonce": "n", "runner": "r", "ui": "shadow"});
+    assert_eq!(
+        format!(
+            "{:?}",
+            MountOptions::from_json_value(mount.clone()).expect("valid")
+        ),
+        format!(
+            "{:?}",
+            serde_json::from_value::<MountOptions>(mount).expect("valid")
+        )
+    );
+    assert_eq!(
+        MountOptions::from_json_value(json!({"render": true}))
+            .unwrap_err()
+            .to_string(),
+        serde_json::from_value::<MountOptions>(json!({"render": true}))
+            .unwrap_err()
+            .to_string()
+    );
 }

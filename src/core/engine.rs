@@ -105,6 +105,14 @@ pub struct InstallInput {
     pub public_key: Option<Value>,
 }
 
+crate::core::json::from_json_struct!(InstallInput, "struct InstallInput", {
+    code: "code",
+    src: "src",
+    integrity: "integrity",
+    signature: "signature",
+    public_key: "publicKey",
+});
+
 /// The result of a successful install.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

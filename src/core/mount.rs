@@ -64,6 +64,22 @@ pub struct MountOptions {
     pub ui: Option<String>,
 }
 
+// `render` is not read from JSON (a function; set by the browser layer), so it is not a field
+// here: `{"render": …}` is an unknown field, as with serde's `skip`.
+crate::core::json::from_json_struct!(MountOptions, "struct MountOptions", {
+    mode: "mode",
+    src: "src",
+    srcdoc: "srcdoc",
+    html: "html",
+    code: "code",
+    sandbox: "sandbox",
+    timeout: "timeout",
+    title: "title",
+    nonce: "nonce",
+    runner: "runner",
+    ui: "ui",
+});
+
 /// Where a worker plugin's UI goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

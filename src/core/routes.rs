@@ -109,6 +109,12 @@ pub struct RouteConfig {
     pub secret_origins: Vec<String>,
 }
 
+crate::core::json::from_json_struct!(RouteConfig, "struct RouteConfig", {
+    data: "data",
+    secrets: "secrets",
+    secret_origins: "secretOrigins",
+});
+
 impl fmt::Debug for RouteConfig {
     /// Secret values are never printed, only their keys.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

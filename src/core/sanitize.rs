@@ -435,6 +435,11 @@ pub enum LinkTarget {
     Blank,
 }
 
+crate::core::json::from_json_unit_enum!(LinkTarget, {
+    LinkTarget::Strip => "strip",
+    LinkTarget::Blank => "blank",
+});
+
 /// The sanitizer configuration a host may pass (JSON, camelCase; unknown fields are errors).
 ///
 /// Every field is optional; the empty object is the default policy.
@@ -470,6 +475,15 @@ pub struct SanitizerConfig {
     pub max_tags: usize,
 }
 
+crate::core::json::from_json_struct!(SanitizerConfig, "struct SanitizerConfig", {
+    allow_elements: "allowElements",
+    remove_elements: "removeElements",
+    allow_attributes: "allowAttributes",
+    allow_data_images: "allowDataImages",
+    link_target: "linkTarget",
+    max_tags: "maxTags",
+});
+
 impl Default for SanitizerConfig {
     fn default() -> Self {
         SanitizerConfig {
@@ -496,9 +510,10 @@ impl SanitizerConfig {
     /// assert!(SanitizerConfig::from_json(r#"{"linkTarget":"_top"}"#).is_err());
     /// ```
     pub fn from_json(json: &str) -> Result<Self, SanitizeError> {
-        crate::core::json::from_str(json).map_err(|e| SanitizeError::InvalidConfig {
-            reason: e.to_string(),
-        })
+        let invalid = |reason: String| SanitizeError::InvalidConfig { reason };
+        let value = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
+        <Self as crate::core::json::FromJson>::from_json_value(value)
+            .map_err(|e| invalid(e.to_string()))
     }
 }
 

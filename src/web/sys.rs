@@ -76,7 +76,7 @@ pub(crate) fn nonce_hex() -> Result<String, WardenError> {
 /// fields a struct declares). `undefined`/`null` give `T::default()`.
 pub(crate) fn from_js<T>(value: &JsValue, what: &str, code: ErrorCode) -> Result<T, WardenError>
 where
-    T: serde::de::DeserializeOwned + Default,
+    T: crate::core::json::FromJson + Default,
 {
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
@@ -90,7 +90,9 @@ where
         })?
         .as_string()
         .unwrap_or_default();
-    crate::core::json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
+    T::from_json_value(value).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
 }
 
 /// Serialize a Rust value as plain JS data (objects, not `Map`s): as JSON text, then

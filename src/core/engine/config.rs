@@ -35,6 +35,21 @@ pub struct HostLimits {
     pub unresponsive_after_ms: Option<u32>,
 }
 
+crate::core::json::from_json_struct!(HostLimits, "struct HostLimits", {
+    max_message_bytes: "maxMessageBytes",
+    max_depth: "maxDepth",
+    calls_per_second: "callsPerSecond",
+    burst: "burst",
+    max_in_flight: "maxInFlight",
+    suspend_after: "suspendAfter",
+    storage_quota_bytes: "storageQuotaBytes",
+    max_value_bytes: "maxValueBytes",
+    max_response_bytes: "maxResponseBytes",
+    fetch_timeout_ms: "fetchTimeoutMs",
+    heartbeat_ms: "heartbeatMs",
+    unresponsive_after_ms: "unresponsiveAfterMs",
+});
+
 /// What bundle analysis does with error findings.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +60,11 @@ pub enum BundlePolicy {
     /// Findings are reported as warnings; the install goes on.
     Warn,
 }
+
+crate::core::json::from_json_unit_enum!(BundlePolicy, {
+    BundlePolicy::Reject => "reject",
+    BundlePolicy::Warn => "warn",
+});
 
 /// The host options that weaken a default, grouped so that each use reads as what it is
 /// (`dangerous: { … }`, in the spirit of rustls' `dangerous()`).
@@ -60,6 +80,12 @@ pub struct Dangerous {
     /// Enforcement), where the SDK cannot impose its policy: read by the browser layer.
     pub src_without_embedded_csp: Option<bool>,
 }
+
+crate::core::json::from_json_struct!(Dangerous, "struct Dangerous", {
+    allow_loopback_http: "allowLoopbackHttp",
+    bundle_policy: "bundlePolicy",
+    src_without_embedded_csp: "srcWithoutEmbeddedCsp",
+});
 
 /// The data part of the `PluginHost` options (functions are taken by the browser layer).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -101,3 +127,20 @@ pub struct HostConfig {
     /// [`crate::core::allow_plugins`]); checked before anything else. Absent: every id.
     pub allow_plugins: Option<Vec<String>>,
 }
+
+crate::core::json::from_json_struct!(HostConfig, "struct HostConfig", {
+    host_version: "hostVersion",
+    user: "user",
+    storage: "storage",
+    encrypt: "encrypt",
+    trusted_types_policy: "trustedTypesPolicy",
+    limits: "limits",
+    sanitizer: "sanitizer",
+    dangerous: "dangerous",
+    require_signatures: "requireSignatures",
+    trusted_keys: "trustedKeys",
+    audit_capacity: "auditCapacity",
+    approved_script_origins: "approvedScriptOrigins",
+    routes: "routes",
+    allow_plugins: "allowPlugins",
+});

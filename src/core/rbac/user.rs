@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::core::json::FromJson;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -75,6 +76,14 @@ impl<'de> Deserialize<'de> for RawUser {
     }
 }
 
+// The browser layer and `from_value` read a user by hand (smaller code than the serde visitor
+// above, which stays for `Deserialize`); both take only an object and deny unknown fields.
+crate::core::json::from_json_struct!(RawUser, "an object with optional fields role, roles, permissions", {
+    role: "role",
+    roles: "roles",
+    permissions: "permissions",
+});
+
 impl TryFrom<RawUser> for UserContext {
     type Error = RbacError;
 
@@ -140,9 +149,10 @@ impl UserContext {
     /// assert!(UserContext::from_json(r#"{"permissions":[{"action":"users:read","scope":"users*"}]}"#).is_err());
     /// ```
     pub fn from_json(json: &str) -> Result<Self, RbacError> {
-        crate::core::json::from_str(json).map_err(|e| RbacError::InvalidUser {
+        let value = serde_json::from_str(json).map_err(|e| RbacError::InvalidUser {
             reason: e.to_string(),
-        })
+        })?;
+        Self::from_value(value)
     }
 
     /// Parse an already-parsed JSON value.
@@ -150,9 +160,10 @@ impl UserContext {
     /// # Errors
     /// As [`UserContext::from_json`].
     pub fn from_value(value: serde_json::Value) -> Result<Self, RbacError> {
-        crate::core::json::from_value(value).map_err(|e| RbacError::InvalidUser {
+        let raw = RawUser::from_json_value(value).map_err(|e| RbacError::InvalidUser {
             reason: e.to_string(),
-        })
+        })?;
+        UserContext::try_from(raw)
     }
 
     /// Add an assigned plugin role, by display or qualified name.

@@ -71,9 +71,9 @@ pub(crate) fn nonce_hex() -> Result<String, WardenError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Deserialize a host-supplied JS value through JSON, so `deny_unknown_fields` holds (a
-/// misspelled option is an error, not silently ignored: serde-wasm-bindgen only reads the
-/// fields a struct declares). `undefined`/`null` give `T::default()`.
+/// Read a host-supplied JS value through JSON with its [`FromJson`](crate::core::json::FromJson)
+/// reader, so every key is looked at (a misspelled option is an error, not silently ignored as
+/// a reader of only the declared properties would). `undefined`/`null` give `T::default()`.
 pub(crate) fn from_js<T>(value: &JsValue, what: &str, code: ErrorCode) -> Result<T, WardenError>
 where
     T: crate::core::json::FromJson + Default,

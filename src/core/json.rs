@@ -16,7 +16,8 @@
 //! into a derived type, or float formatting comes back.
 //!
 //! The results and the messages are those of the types' derived `Deserialize`, which they keep
-//! for Rust callers (`tests/json.rs` compares both over generated values): `invalid type:
+//! for Rust callers (`tests/json.rs` compares both over generated values), with the path of the
+//! field in front (`limits.maxDepth: …`, which serde's messages never say): `invalid type:
 //! string "x", expected u32`, `unknown field `b`, expected one of …`, unit variants as a name
 //! or a one-key object, `null` for `None`. The differences: a struct given as a JSON array is
 //! refused (the derive reads its fields by position), a type error carries no "at line …
@@ -28,14 +29,54 @@ use std::fmt;
 use serde::de::{self, Expected, Unexpected};
 use serde_json::{Map, Number, Value};
 
-/// Why a JSON value is not the type asked for. The message is serde's for the same value (see
-/// the [module](self) docs).
+/// Why a JSON value is not the type asked for: where (the path of the field, element or map
+/// entry, as in `limits.maxDepth` or `routes["acme.app"].secretOrigins[0]`) and what (serde's
+/// message for the same value, see the [module](self) docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonError(String);
+pub struct JsonError {
+    path: String,
+    message: String,
+}
+
+impl JsonError {
+    fn new(message: String) -> Self {
+        JsonError {
+            path: String::new(),
+            message,
+        }
+    }
+
+    /// What was wrong, as serde words it, without the path.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Where in the value it was wrong (`""` for the value itself).
+    pub fn path(&self) -> &str {
+        self.path.strip_prefix('.').unwrap_or(&self.path)
+    }
+
+    /// The same error one level down, under `segment` (`.name`, `[3]`, `["key"]`).
+    #[cold]
+    fn under(mut self, segment: &str) -> Self {
+        self.path.insert_str(0, segment);
+        self
+    }
+
+    /// Under the field `name` of a struct.
+    #[doc(hidden)]
+    #[cold]
+    pub fn in_field(self, name: &str) -> Self {
+        self.under(&format!(".{name}"))
+    }
+}
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self.path() {
+            "" => f.write_str(&self.message),
+            path => write!(f, "{path}: {}", self.message),
+        }
     }
 }
 
@@ -44,17 +85,17 @@ impl std::error::Error for JsonError {}
 impl de::Error for JsonError {
     #[cold]
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        JsonError(msg.to_string())
+        JsonError::new(msg.to_string())
     }
 
     #[cold]
     fn invalid_type(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
-        JsonError(format!("invalid type: {}, expected {exp}", Shown(unexp)))
+        JsonError::new(format!("invalid type: {}, expected {exp}", Shown(unexp)))
     }
 
     #[cold]
     fn invalid_value(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
-        JsonError(format!("invalid value: {}, expected {exp}", Shown(unexp)))
+        JsonError::new(format!("invalid value: {}, expected {exp}", Shown(unexp)))
     }
 }
 
@@ -188,7 +229,11 @@ impl<T: FromJson> FromJson for Option<T> {
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json_value(value: Value) -> Result<Self, JsonError> {
         match value {
-            Value::Array(items) => items.into_iter().map(T::from_json_value).collect(),
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| T::from_json_value(v).map_err(|e| e.under(&format!("[{i}]"))))
+                .collect(),
             other => Err(wrong_type(&other, "a sequence")),
         }
     }
@@ -199,7 +244,10 @@ impl<T: FromJson> FromJson for crate::core::collections::SortedMap<String, T> {
         match value {
             Value::Object(map) => map
                 .into_iter()
-                .map(|(k, v)| T::from_json_value(v).map(|v| (k, v)))
+                .map(|(k, v)| match T::from_json_value(v) {
+                    Ok(v) => Ok((k, v)),
+                    Err(e) => Err(e.under(&format!("[{k:?}]"))),
+                })
                 .collect(),
             other => Err(wrong_type(&other, "a map")),
         }
@@ -245,10 +293,13 @@ macro_rules! from_json_struct {
                 const FIELDS: &[&str] = &[$($name),+];
                 let mut out = <$ty as Default>::default();
                 for (key, value) in $crate::core::json::object_entries(value, $expecting)? {
-                    match key.as_str() {
-                        $($name => out.$field = $crate::core::json::FromJson::from_json_value(value)?,)+
+                    let read = match key.as_str() {
+                        $($name => $crate::core::json::FromJson::from_json_value(value)
+                            .map(|v| out.$field = v),)+
                         other => return Err($crate::core::json::unknown_field(other, FIELDS)),
-                    }
+                    };
+                    // One error path for every field: the error learns where it happened.
+                    read.map_err(|e| e.in_field(&key))?;
                 }
                 Ok(out)
             }

@@ -20,7 +20,8 @@ use crate::core::permission::ActionPattern;
 /// `{ "action": "acme-app.docs:read" }`), or an action pattern with a Grafana scope
 /// (`{ "action": "users:read", "scope": "users:*" }`, see [`super::scope`]).
 ///
-/// Deserializing (from JSON or through serde-wasm-bindgen) rejects unknown fields, a bad
+/// Reading one ([`UserContext::from_json`], [`UserContext::from_value`], or serde's
+/// `Deserialize`) rejects unknown fields, a bad
 /// basic role, empty or control-character role names, invalid action patterns (bare `*`
 /// included) or scopes, permission objects with other fields, and more than [`MAX_USER_ENTRIES`] entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -378,3 +378,56 @@ test('preload(\'nope\') rejects INVALID_ARGUMENT; preload before init() rejects 
     await context.close();
   }
 });
+
+test('text reaches the sanitizer module intact: ASCII, multi-byte, astral and lone surrogates, short and long, through every entry', async () => {
+  const host = await freshHost();
+  try {
+    const r = await host.page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      await h.preload('sanitizer');
+      const ascii = 'plain text, nothing to escape. ';
+      const texts = {
+        empty: '',
+        ascii,
+        multiByte: 'é日本語ü',
+        astral: '😀𝄞',
+        loneHigh: 'a\ud800b',
+        loneLow: '\udc00',
+        reversedPair: '\ude00\ud83d',
+        // Long text enters by TextEncoder.encodeInto: first into a buffer of one byte per
+        // UTF-16 unit, again with three when that was too small (non-ASCII at the end).
+        longAscii: ascii.repeat(200),
+        longThenMultiByte: ascii.repeat(100) + '日本語'.repeat(300),
+        longThenLone: ascii.repeat(100) + '\ud800'.repeat(50) + '😀',
+      };
+      const out = {};
+      const { Cleaner } = await import('/pkg/sanitizer/plugin_warden_sanitizer.js');
+      const direct = new Cleaner('{"config":{}}');
+      for (const [k, t] of Object.entries(texts)) {
+        const html = `<p>${t}</p><b>${t}</b><script>${t}</script>`;
+        out[k] = {
+          want: `<p>${t.toWellFormed()}</p><b>${t.toWellFormed()}</b>`,
+          sanitize: pkg.sanitize(html),
+          trusted: String(h.trustedHTML(html)),
+          direct: direct.clean(html),
+        };
+      }
+      let notAString;
+      try {
+        notAString = { returned: direct.clean(42) };
+      } catch (e) {
+        notAString = { message: String(e && e.message) };
+      }
+      return { out, notAString };
+    });
+    for (const [k, v] of Object.entries(r.out)) {
+      assert.equal(v.sanitize, v.want, `${k}: sanitize`);
+      assert.equal(v.trusted, v.want, `${k}: trustedHTML`);
+      assert.equal(v.direct, v.want, `${k}: the module's Cleaner`);
+    }
+    assert.deepEqual(r.notAString, { message: 'expected a string of HTML' });
+  } finally {
+    await host.close();
+  }
+});

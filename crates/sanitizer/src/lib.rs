@@ -35,11 +35,79 @@ impl Cleaner {
             .map(|sanitizer| Cleaner { sanitizer })
             .map_err(|e| e.to_string())
     }
+}
 
+impl Cleaner {
     /// Sanitize an HTML fragment: `Sanitizer::sanitize` (the empty string for input over the
-    /// tag limit).
+    /// tag limit). In JS, `clean` takes the JS string itself (below).
     pub fn clean(&self, html: &str) -> String {
         self.sanitizer.sanitize(html)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+impl Cleaner {
+    /// Sanitize an HTML fragment given as a JS string: `Sanitizer::sanitize` (the empty string
+    /// for input over the tag limit).
+    ///
+    /// # Errors
+    /// `html` is not a string.
+    #[wasm_bindgen(js_name = clean)]
+    pub fn clean_js(&self, html: &JsValue) -> Result<String, JsError> {
+        let text =
+            utf8::string_of(html).ok_or_else(|| JsError::new("expected a string of HTML"))?;
+        Ok(self.sanitizer.sanitize(&text))
+    }
+}
+
+/// A JS string's UTF-8 copied into this module by one native `TextEncoder.encodeInto`.
+/// wasm-bindgen's own copy of a `&str` argument runs a JS loop over every ASCII character: on
+/// whole pages that loop was ~5 % of a clean (docs/benchmarks.md).
+#[cfg(target_arch = "wasm32")]
+mod utf8 {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    #[wasm_bindgen]
+    extern "C" {
+        type TextEncoder;
+        #[wasm_bindgen(constructor)]
+        fn new() -> TextEncoder;
+        /// `into` is a view of this module's memory: nothing is copied back.
+        #[wasm_bindgen(method, js_name = encodeInto)]
+        fn encode_into(this: &TextEncoder, text: &JsValue, into: &mut [u8]) -> EncodeResult;
+        type EncodeResult;
+        #[wasm_bindgen(method, getter)]
+        fn read(this: &EncodeResult) -> f64;
+        #[wasm_bindgen(method, getter)]
+        fn written(this: &EncodeResult) -> f64;
+        type Text;
+        #[wasm_bindgen(method, getter)]
+        fn length(this: &Text) -> f64;
+    }
+
+    thread_local! {
+        static ENCODER: TextEncoder = TextEncoder::new();
+    }
+
+    /// The Rust copy of a JS string (`None` for anything else), lone surrogates as U+FFFD
+    /// (what `TextEncoder` and wasm-bindgen's own copy both write).
+    pub(super) fn string_of(value: &JsValue) -> Option<String> {
+        if !value.is_string() {
+            return None;
+        }
+        let units = value.unchecked_ref::<Text>().length() as usize;
+        // Every UTF-16 unit is at most 3 bytes of UTF-8; most markup is ASCII, 1 byte each.
+        for size in [units, units.saturating_mul(3)] {
+            let mut buf = vec![0u8; size];
+            let done = ENCODER.with(|e| e.encode_into(value, &mut buf));
+            if done.read() as usize == units {
+                buf.truncate(done.written() as usize);
+                return String::from_utf8(buf).ok();
+            }
+        }
+        value.as_string()
     }
 }
 

@@ -61,7 +61,8 @@ impl Cleaner {
     }
 }
 
-/// A JS string's UTF-8 copied into this module by one native `TextEncoder.encodeInto`.
+/// A JS string's UTF-8 copied into this module by the browser's `TextEncoder.encodeInto`: one
+/// call for ASCII text, a second from where the first ran out of room otherwise.
 /// wasm-bindgen's own copy of a `&str` argument runs a JS loop over every ASCII character: on
 /// whole pages that loop was ~5 % of a clean (docs/benchmarks.md).
 #[cfg(target_arch = "wasm32")]
@@ -85,6 +86,8 @@ mod utf8 {
         type Text;
         #[wasm_bindgen(method, getter)]
         fn length(this: &Text) -> f64;
+        #[wasm_bindgen(method)]
+        fn substring(this: &Text, start: u32) -> JsValue;
     }
 
     thread_local! {
@@ -97,17 +100,29 @@ mod utf8 {
         if !value.is_string() {
             return None;
         }
-        let units = value.unchecked_ref::<Text>().length() as usize;
-        // Every UTF-16 unit is at most 3 bytes of UTF-8; most markup is ASCII, 1 byte each.
-        for size in [units, units.saturating_mul(3)] {
-            let mut buf = vec![0u8; size];
-            let done = ENCODER.with(|e| e.encode_into(value, &mut buf));
-            if done.read() as usize == units {
-                buf.truncate(done.written() as usize);
-                return String::from_utf8(buf).ok();
-            }
+        let text = value.unchecked_ref::<Text>();
+        let units = text.length() as usize;
+        // One byte per UTF-16 unit first: all of most markup, which is ASCII.
+        let mut buf = vec![0u8; units];
+        let first = ENCODER.with(|e| e.encode_into(value, &mut buf));
+        let (mut read, mut written) = (first.read() as usize, first.written() as usize);
+        if read < units {
+            // A character of more than one byte: the rest (from a character boundary: the
+            // encoder never splits one) into room for three bytes per unit left.
+            let rest = text.substring(read as u32);
+            buf.resize(written + (units - read) * 3, 0);
+            let Some(room) = buf.get_mut(written..) else {
+                return value.as_string();
+            };
+            let done = ENCODER.with(|e| e.encode_into(&rest, room));
+            read += done.read() as usize;
+            written += done.written() as usize;
         }
-        value.as_string()
+        if read != units {
+            return value.as_string();
+        }
+        buf.truncate(written);
+        String::from_utf8(buf).ok()
     }
 }
 

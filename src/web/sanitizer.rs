@@ -31,8 +31,7 @@ use crate::core::sanitize::{
 extern "C" {
     /// An instance of the sanitizer module's `Cleaner` class: one policy, ready to clean.
     type JsCleaner;
-    #[wasm_bindgen(method, js_name = clean)]
-    fn clean_str(this: &JsCleaner, html: &str) -> String;
+    /// Never throws here: the module's `clean` throws only for a value that is not a string.
     #[wasm_bindgen(method, js_name = clean)]
     fn clean_js(this: &JsCleaner, html: &JsValue) -> JsValue;
 }
@@ -104,7 +103,11 @@ struct ModuleCleaner(Rc<JsCleaner>);
 
 impl Cleaner for ModuleCleaner {
     fn clean(&self, html: &str) -> String {
-        self.0.clean_str(html)
+        // The result comes back by `string_of` (long text by one `encodeInto`), not by
+        // wasm-bindgen's copy of a returned string, a JS loop over every ASCII character.
+        // It is always a string; anything else would clean to nothing.
+        let out = self.0.clean_js(&JsValue::from_str(html));
+        super::binary::string_of(&out).unwrap_or_default()
     }
 }
 

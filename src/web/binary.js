@@ -13,6 +13,7 @@
 //   to read back by property name (each name read from wasm is a string decoded per call: a
 //   measurable part of a round trip, docs/benchmarks.md).
 // pwUtf8Into(text, into) — a long JS string's UTF-8 into wasm memory (binary.rs `string_of`).
+// pwOptionsText(value) — a host's options as JSON text, lone surrogates as U+FFFD (sys.rs).
 // pwPostStored(port, v, id, area, key), pwStoredError() — a storage.get answered from the
 //   value where it is stored (src/web/storage.rs), its text never in wasm.
 const KEY = '$pw:binary';
@@ -131,6 +132,22 @@ export function pwPeekId(data) {
 /** Whether a plugin's port message is a storage.set (its binary data goes inline). */
 export function pwIsStorageSet(data) {
   return data !== null && typeof data === 'object' && data.method === 'storage.set';
+}
+
+/** A lone surrogate becomes U+FFFD, as in every string wasm-bindgen hands the core. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = typeof String.prototype.toWellFormed === 'function'
+  ? (s) => s.toWellFormed()
+  : (s) => s.replace(LONE_SURROGATE, '\ufffd');
+
+/**
+ * The JSON text of a host's options object (sys.rs `from_js`), every string value well formed:
+ * `JSON.stringify` writes a lone surrogate as an escape (`"\ud800"`) that the core's JSON
+ * parser refuses, so a mount's `html` holding one failed the mount with a parser message.
+ * Throws (like JSON.stringify) on cycles and BigInt.
+ */
+export function pwOptionsText(value) {
+  return JSON.stringify(value, (key, v) => (typeof v === 'string' ? wellFormed(v) : v));
 }
 
 /** `v` when it is a string shorter than 1024 UTF-16 units, else undefined (binary.rs `string_of`). */

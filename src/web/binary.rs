@@ -20,6 +20,8 @@ extern "C" {
     fn pw_peek_id(data: &JsValue) -> f64;
     #[wasm_bindgen(js_name = pwIsStorageSet)]
     fn pw_is_storage_set(data: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = pwOptionsText, catch)]
+    pub(crate) fn pw_options_text(value: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = pwShortString)]
     fn pw_short_string(v: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = pwPost)]

@@ -74,6 +74,8 @@ pub(crate) fn nonce_hex() -> Result<String, WardenError> {
 /// Read a host-supplied JS value through JSON with its [`FromJson`](crate::core::json::FromJson)
 /// reader, so every key is looked at (a misspelled option is an error, not silently ignored as
 /// a reader of only the declared properties would). `undefined`/`null` give `T::default()`.
+/// A lone surrogate in a string value becomes U+FFFD, as in every string wasm-bindgen hands
+/// the core (a mount's `html` is cleaned like `sanitize`'s input); in a key it is refused.
 pub(crate) fn from_js<T>(value: &JsValue, what: &str, code: ErrorCode) -> Result<T, WardenError>
 where
     T: crate::core::json::FromJson + Default,
@@ -81,15 +83,13 @@ where
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
     }
-    let text = js_sys::JSON::stringify(value)
-        .map_err(|e| {
-            WardenError::new(
-                code,
-                format!("{what}: cannot be read as JSON: {}", describe(&e)),
-            )
-        })?
-        .as_string()
-        .unwrap_or_default();
+    let text = super::binary::pw_options_text(value).map_err(|e| {
+        WardenError::new(
+            code,
+            format!("{what}: cannot be read as JSON: {}", describe(&e)),
+        )
+    })?;
+    let text = super::binary::string_of(&text).unwrap_or_default();
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
     T::from_json_value(value).map_err(|e| WardenError::new(code, format!("{what}: {e}")))

@@ -382,6 +382,7 @@ test('preload(\'nope\') rejects INVALID_ARGUMENT; preload before init() rejects 
 test('text reaches the sanitizer module intact: ASCII, multi-byte, astral and lone surrogates, short and long, through every entry', async () => {
   const host = await freshHost();
   try {
+    await captureShadowRoots(host.page);
     const r = await host.page.evaluate(async () => {
       const pkg = await import('/pkg/index.js');
       const h = window.e2e.host;
@@ -419,7 +420,14 @@ test('text reaches the sanitizer module intact: ASCII, multi-byte, astral and lo
       } catch (e) {
         notAString = { message: String(e && e.message) };
       }
-      return { out, notAString };
+      // A shadow mount's HTML is cleaned from Rust (the core's own call into the module),
+      // its result copied back into the core: long, non-ASCII, with a lone surrogate.
+      const long = texts.longThenLone + texts.longThenMultiByte;
+      await window.e2e.install({ id: 'texts', name: 'Texts', permissions: [] });
+      window.e2e.mountWith('texts', { mode: 'shadow', html: `<p>${long}</p><script>x</script>` });
+      const mounted = await window.e2e.settled('texts');
+      const shadow = { mounted, want: `<p>${long.toWellFormed()}</p>`, roots: window.__roots.map((root) => root.innerHTML) };
+      return { out, notAString, shadow };
     });
     for (const [k, v] of Object.entries(r.out)) {
       assert.equal(v.sanitize, v.want, `${k}: sanitize`);
@@ -427,6 +435,9 @@ test('text reaches the sanitizer module intact: ASCII, multi-byte, astral and lo
       assert.equal(v.direct, v.want, `${k}: the module's Cleaner`);
     }
     assert.deepEqual(r.notAString, { message: 'expected a string of HTML' });
+    assert.equal(r.shadow.mounted.ok, true, JSON.stringify(r.shadow.mounted));
+    assert.equal(r.shadow.roots.length, 1);
+    assert.ok(r.shadow.roots[0].endsWith(r.shadow.want), `the shadow root holds ${JSON.stringify(r.shadow.roots[0].slice(-200))}`);
   } finally {
     await host.close();
   }

@@ -54,7 +54,10 @@ impl Cleaner {
     /// # Errors
     /// `html` is not a string.
     #[wasm_bindgen(js_name = clean)]
-    pub fn clean_js(&self, html: &JsValue) -> Result<String, JsError> {
+    pub fn clean_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] html: &JsValue,
+    ) -> Result<String, JsError> {
         let text =
             utf8::string_of(html).ok_or_else(|| JsError::new("expected a string of HTML"))?;
         Ok(self.sanitizer.sanitize(&text))

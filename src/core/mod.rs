@@ -31,5 +31,6 @@ pub mod scripts;
 pub mod signature;
 pub mod storage;
 pub mod update;
+pub mod utf8;
 pub mod vocab;
 pub mod weburl;

@@ -12,7 +12,8 @@
 //   id (and pong seq) read, and a reply decoded and posted, each in one call: nothing for wasm
 //   to read back by property name (each name read from wasm is a string decoded per call: a
 //   measurable part of a round trip, docs/benchmarks.md).
-// pwUtf8Into(text, into) — a long JS string's UTF-8 into wasm memory (binary.rs `string_of`).
+// pwUtf8Into(text, from, into), pwUtf8Read() — a long JS string's UTF-8 into wasm memory, from a
+//   given UTF-16 unit (binary.rs `string_of`, core::utf8::encode_resuming decides the calls).
 // pwOptionsText(value) — a host's options as JSON text, lone surrogates as U+FFFD (sys.rs).
 // pwPostStored(port, v, id, area, key), pwStoredError() — a storage.get answered from the
 //   value where it is stored (src/web/storage.rs), its text never in wasm.
@@ -286,9 +287,16 @@ export function pwStoredError() {
 }
 
 const ENCODER = new TextEncoder();
+let utf8Read = 0;
 
-/** `text`'s UTF-8 into `into` (a view of wasm memory): the bytes written, or -1 if it did not all fit. */
-export function pwUtf8Into(text, into) {
-  const r = ENCODER.encodeInto(text, into);
-  return r.read === text.length ? r.written : -1;
+/** `text`'s UTF-8 from UTF-16 unit `from` into `into` (a view of wasm memory): the bytes written (pwUtf8Read: the units read). */
+export function pwUtf8Into(text, from, into) {
+  const r = ENCODER.encodeInto(from === 0 ? text : text.substring(from), into);
+  utf8Read = r.read;
+  return r.written;
+}
+
+/** The UTF-16 units the last pwUtf8Into read. */
+export function pwUtf8Read() {
+  return utf8Read;
 }

@@ -2,6 +2,7 @@
 //! `ArrayBuffer`, typed array and `DataView` out of a message into a side table before the core
 //! reads its JSON text, and puts them back (transferred) when a result is posted.
 
+use crate::core::utf8::{encode_resuming, Progress};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::MessagePort;
@@ -13,7 +14,9 @@ extern "C" {
     #[wasm_bindgen(js_name = pwEncodeInto, catch)]
     fn pw_encode_into(value: &JsValue, inline: bool, buffers: &Array) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = pwUtf8Into)]
-    fn pw_utf8_into(text: &JsValue, into: &mut [u8]) -> f64;
+    fn pw_utf8_into(text: &JsValue, from: f64, into: &mut [u8]) -> f64;
+    #[wasm_bindgen(js_name = pwUtf8Read)]
+    fn pw_utf8_read() -> f64;
     #[wasm_bindgen(js_name = pwPeek)]
     fn pw_peek(data: &JsValue) -> Array;
     #[wasm_bindgen(js_name = pwPeekId)]
@@ -118,28 +121,24 @@ pub(crate) fn encode(value: &JsValue, inline: bool) -> Option<Encoded> {
 }
 
 /// The Rust copy of a JS string (`None` for anything else), as `JsValue::as_string` makes it
-/// (lone surrogates become U+FFFD) but, for long text, by one native `TextEncoder.encodeInto`
-/// into wasm memory: wasm-bindgen's own copy runs a JS loop over every ASCII character (in
-/// Chromium ~6 µs per KiB, against ~1 for `encodeInto`; docs/benchmarks.md).
+/// (lone surrogates become U+FFFD): short text (most messages) in one call into JS by
+/// wasm-bindgen's copy; long text by the browser's `TextEncoder.encodeInto` into wasm memory,
+/// a byte per UTF-16 unit first and then only the rest ([`encode_resuming`]). wasm-bindgen's
+/// own copy runs a JS loop over every ASCII character (in Chromium ~6 µs per KiB, against ~1
+/// for `encodeInto`; docs/benchmarks.md). No other copy stands behind it: a mistake in the
+/// encoder's calls shows as `None` (a refused message) in the tests, not as a silent slow path.
 pub(crate) fn string_of(value: &JsValue) -> Option<String> {
-    // Short text (most messages) in one call into JS: wasm-bindgen's copy.
     if let Some(short) = pw_short_string(value) {
         return Some(short);
     }
     let units = value.dyn_ref::<js_sys::JsString>()?.length() as usize;
-    if units < 1024 {
-        return value.as_string();
-    }
-    // Every UTF-16 unit is at most 3 bytes of UTF-8; most text is ASCII, 1 byte each.
-    for size in [units, units.saturating_mul(3)] {
-        let mut buf = vec![0u8; size];
-        let written = pw_utf8_into(value, &mut buf);
-        if written >= 0.0 {
-            buf.truncate(written as usize);
-            return String::from_utf8(buf).ok();
+    encode_resuming(units, &mut |from, room| {
+        let written = pw_utf8_into(value, from as f64, room) as usize;
+        Progress {
+            read: pw_utf8_read() as usize,
+            written,
         }
-    }
-    value.as_string()
+    })
 }
 
 /// The value for JSON text from the core, and its transfer list. Side-table entries are handed

@@ -226,3 +226,50 @@ test('encrypt: true with storage: \'memory\' is refused with INVALID_ARGUMENT', 
     await h.close();
   }
 });
+
+test('long text with characters of more than one byte round-trips through every backend, counted in UTF-8 bytes', async () => {
+  // A plugin message or stored value over 1 KiB enters the core by TextEncoder.encodeInto: a
+  // byte per UTF-16 unit first, then only the rest, from where that ran out of room
+  // (core::utf8::encode_resuming). The values here run out of room at different places.
+  const ascii = 'plain text. '.repeat(100); // 1200 units, all ASCII
+  const values = {
+    multiByteAtTheEnd: ascii + '日本語'.repeat(300),
+    multiByteFirst: 'é' + ascii + 'ü'.repeat(500),
+    astral: ascii + '😀𝄞'.repeat(300) + 'tail',
+    nested: { title: 'Größe', body: ascii + 'ничего'.repeat(200), list: ['日本', 'x'.repeat(1100) + '€'] },
+  };
+  for (const storage of ['memory', 'local', 'indexeddb']) {
+    const context = await env.browser.newContext();
+    try {
+      const h = await openHost(env, 'scenario=none', { context });
+      await h.page.evaluate(async (storage) => {
+        window.e2e.create({ storage, limits: { storageQuotaBytes: 30_000 } });
+        const r = await window.e2e.install(window.e2e.manifests.notes);
+        if (!r.ok) throw new Error(r.error.message);
+      }, storage);
+      const mounted = await h.page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'));
+      assert.equal(mounted.ok, true, JSON.stringify(mounted));
+      const notes = await pluginFrame(h.page, 'notes', { state: 'connected' });
+      for (const [key, value] of Object.entries(values)) {
+        assert.deepEqual(await run(notes, 'storage.set', key, value), { ok: true, value: null }, `${storage}: set ${key}`);
+        assert.deepEqual(await run(notes, 'storage.get', key), { ok: true, value }, `${storage}: get ${key}`);
+      }
+      // Overwriting reads the old value back into the core (its bytes leave the count).
+      const again = values.astral + 'ß';
+      assert.deepEqual(await run(notes, 'storage.set', 'astral', again), { ok: true, value: null });
+      assert.deepEqual(await run(notes, 'storage.get', 'astral'), { ok: true, value: again });
+      // The quota counts UTF-8 bytes (key + JSON text). The values above are ~14 500 bytes;
+      // 2 000 three-byte characters are ~6 000 more each: two fit in 30 000, a third does not
+      // (counted in UTF-16 units, all three would).
+      const heavy = '日'.repeat(2000);
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await run(notes, 'storage.set', `heavy${i}`, heavy));
+      assert.deepEqual(answers.slice(0, 2), [{ ok: true, value: null }, { ok: true, value: null }], `${storage}: ${JSON.stringify(answers)}`);
+      assert.equal(answers[2].ok, false, `${storage}: ${JSON.stringify(answers)}`);
+      assert.equal(answers[2].error.code, 'QUOTA_EXCEEDED');
+      assert.deepEqual(await run(notes, 'storage.get', 'heavy0'), { ok: true, value: heavy });
+    } finally {
+      await context.close();
+    }
+  }
+});

@@ -65,11 +65,13 @@ impl Cleaner {
 }
 
 /// A JS string's UTF-8 copied into this module by the browser's `TextEncoder.encodeInto`: one
-/// call for ASCII text, a second from where the first ran out of room otherwise.
+/// call for ASCII text, a second from where the first ran out of room otherwise
+/// (`plugin_warden::core::utf8::encode_resuming` decides the calls).
 /// wasm-bindgen's own copy of a `&str` argument runs a JS loop over every ASCII character: on
 /// whole pages that loop was ~5 % of a clean (docs/benchmarks.md).
 #[cfg(target_arch = "wasm32")]
 mod utf8 {
+    use plugin_warden::core::utf8::{encode_resuming, Progress};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
@@ -98,34 +100,29 @@ mod utf8 {
     }
 
     /// The Rust copy of a JS string (`None` for anything else), lone surrogates as U+FFFD
-    /// (what `TextEncoder` and wasm-bindgen's own copy both write).
+    /// (what `TextEncoder` and wasm-bindgen's own copy both write). The calls are the core's
+    /// `encode_resuming` (the core module copies long text in the same way); no other copy
+    /// stands behind it, so a mistake in them shows in the tests.
     pub(super) fn string_of(value: &JsValue) -> Option<String> {
         if !value.is_string() {
             return None;
         }
         let text = value.unchecked_ref::<Text>();
         let units = text.length() as usize;
-        // One byte per UTF-16 unit first: all of most markup, which is ASCII.
-        let mut buf = vec![0u8; units];
-        let first = ENCODER.with(|e| e.encode_into(value, &mut buf));
-        let (mut read, mut written) = (first.read() as usize, first.written() as usize);
-        if read < units {
-            // A character of more than one byte: the rest (from a character boundary: the
-            // encoder never splits one) into room for three bytes per unit left.
-            let rest = text.substring(read as u32);
-            buf.resize(written + (units - read) * 3, 0);
-            let Some(room) = buf.get_mut(written..) else {
-                return value.as_string();
-            };
-            let done = ENCODER.with(|e| e.encode_into(&rest, room));
-            read += done.read() as usize;
-            written += done.written() as usize;
-        }
-        if read != units {
-            return value.as_string();
-        }
-        buf.truncate(written);
-        String::from_utf8(buf).ok()
+        ENCODER
+            .with(|encoder| {
+                encode_resuming(units, &mut |from, room| {
+                    let done = if from == 0 {
+                        encoder.encode_into(value, room)
+                    } else {
+                        encoder.encode_into(&text.substring(from as u32), room)
+                    };
+                    Progress {
+                        read: done.read() as usize,
+                        written: done.written() as usize,
+                    }
+                })
+            })
     }
 }
 

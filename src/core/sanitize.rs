@@ -602,6 +602,14 @@ pub struct PolicySpec {
 pub trait Cleaner {
     /// The sanitized HTML.
     fn clean(&self, html: &str) -> String;
+
+    /// [`clean`](Self::clean), told what [`Sanitizer::try_sanitize`]'s scan of the input
+    /// found: `may_hold_pre` is false when no `<pre` start tag (any case) is in `html`, so no
+    /// `<pre>` element can be in the output either (the only fix-up that needed to look).
+    fn clean_scanned(&self, html: &str, may_hold_pre: bool) -> String {
+        let _ = may_hold_pre;
+        self.clean(html)
+    }
 }
 
 /// Builds the [`Cleaner`] for a sanitizer's policy.
@@ -918,14 +926,14 @@ impl Sanitizer {
     /// assert_eq!(s.sanitize("<div><div><div><div>"), "");
     /// ```
     pub fn try_sanitize(&self, html: &str) -> Result<String, SanitizeError> {
-        let found = count_start_tags(html);
-        if found > self.max_tags {
+        let scan = scan_start_tags(html);
+        if scan.count > self.max_tags {
             return Err(SanitizeError::TooManyTags {
                 limit: self.max_tags,
-                found,
+                found: scan.count,
             });
         }
-        Ok(self.cleaner()?.clean(html))
+        Ok(self.cleaner()?.clean_scanned(html, scan.pre))
     }
 
     /// This sanitizer's cleaner, built by the installed factory on first use.
@@ -1099,7 +1107,8 @@ impl AmmoniaCleaner {
         }
     }
 
-    fn clean_once(&self, html: &str) -> String {
+    /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output.
+    fn clean_once(&self, html: &str, pre: bool) -> String {
         let mut out = self.builder.clean(html).to_string();
         if out.contains('\r') {
             // A carriage return reaches the tree only from a character reference (`&#13;`: the
@@ -1107,7 +1116,7 @@ impl AmmoniaCleaner {
             // parse would read an LF: write the reference back.
             out = out.replace('\r', "&#13;");
         }
-        if self.pre {
+        if pre {
             double_leading_newline_in_pre(out)
         } else {
             out
@@ -1118,7 +1127,15 @@ impl AmmoniaCleaner {
 #[cfg(feature = "ammonia")]
 impl Cleaner for AmmoniaCleaner {
     fn clean(&self, html: &str) -> String {
-        let mut out = self.clean_once(html);
+        self.clean_scanned(html, true)
+    }
+
+    fn clean_scanned(&self, html: &str, may_hold_pre: bool) -> String {
+        // The output's `<pre>` elements come from the input's `<pre` start tags (a pass over
+        // the output keeps this: its elements are the input's), so without one in the input
+        // there is nothing to fix up, and no need to search the output for one.
+        let pre = self.pre && may_hold_pre;
+        let mut out = self.clean_once(html, pre);
         // A cleaned tree can hold nestings the HTML parser never builds: the parser's own
         // repairs (an `<a>` foster-parented out of a table into another `<a>`), or children
         // kept from a removed element (`<p><button><details>` becomes `<p><details>`). The
@@ -1128,7 +1145,7 @@ impl Cleaner for AmmoniaCleaner {
         // until the text parses back to itself: the browser's parse is then the checked tree.
         if self.remote_ui || may_reparse_differently(&out) {
             for _ in 0..MAX_EXTRA_PASSES {
-                let again = self.clean_once(&out);
+                let again = self.clean_once(&out, pre);
                 if again == out {
                     break;
                 }
@@ -1368,13 +1385,38 @@ fn double_leading_newline_in_pre(out: String) -> String {
     fixed
 }
 
-/// An upper bound on the number of start tags the tokenizer can see: every `<` followed by an
-/// ASCII letter.
-fn count_start_tags(html: &str) -> usize {
+/// What one pass over a sanitizer's input finds before it is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StartTags {
+    /// An upper bound on the number of start tags the tokenizer can see: every `<` followed
+    /// by an ASCII letter.
+    count: usize,
+    /// Whether some `<` is followed by `pre` in any case: false means the parser builds no
+    /// `<pre>` element from this text (an element is only ever made by its own start tag).
+    pre: bool,
+}
+
+/// [`StartTags`] of `html`, searching for `<` rather than looking at every pair of bytes.
+fn scan_start_tags(html: &str) -> StartTags {
     let bytes = html.as_bytes();
-    html.match_indices('<')
-        .filter(|&(at, _)| bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic))
-        .count()
+    let mut scan = StartTags {
+        count: 0,
+        pre: false,
+    };
+    for (at, _) in html.match_indices('<') {
+        let Some(&first) = bytes.get(at + 1) else {
+            continue;
+        };
+        if first.is_ascii_alphabetic() {
+            scan.count += 1;
+            if !scan.pre && (first | 0x20) == b'p' {
+                scan.pre = bytes
+                    .get(at + 1..at + 4)
+                    .is_some_and(|name| name.eq_ignore_ascii_case(b"pre"));
+            }
+        }
+    }
+    scan
 }
 
 /// Map a host-given element name to its `'static` entry in the superset.
@@ -1666,6 +1708,40 @@ fn is_raster_data_image(url: &WebUrl) -> bool {
 
 /// [`may_reparse_differently`] against the list-based version it replaced (kept here as the
 /// oracle): the same answer on generated serializer-like output and on arbitrary text.
+/// The scan's `pre` hint: it finds every `<pre` in any case, and skipping the `<pre>` fix-up
+/// where it found none gives the output of always looking, on text built to hold `pre` in
+/// every form and place (tags, text, attributes, comments, raw text, foreign content).
+#[cfg(all(test, feature = "ammonia", not(target_arch = "wasm32")))]
+mod pre_hint {
+    use super::{scan_start_tags, AmmoniaCleaner, Cleaner, Sanitizer};
+    use proptest::prelude::*;
+
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "<", ">", "pre", "PrE", "<p", "<P", "re", "RE", "<pre>", "<PRE>", "</pre>", "<pre ",
+            "\n", "\r", "x", "é", " ", "<pre\n>", "<pre/>", "<!--<pre>-->", "<b title=\"<pre>\">",
+            "&lt;pre>", "<textarea>", "</textarea>", "<svg>", "</svg>", "<table>", "<a href=x>",
+            "<listing>", "\0", "<p\0re>",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn the_hint_finds_every_pre_and_changes_no_output(
+            pieces in proptest::collection::vec(piece(), 0..14),
+        ) {
+            let html = pieces.concat();
+            let scan = scan_start_tags(&html);
+            prop_assert_eq!(scan.pre, html.to_ascii_lowercase().contains("<pre"));
+            let sanitizer = Sanitizer::default();
+            let cleaner = AmmoniaCleaner::new(&sanitizer);
+            prop_assert_eq!(cleaner.clean_scanned(&html, scan.pre), cleaner.clean(&html), "{:?}", html);
+            prop_assert_eq!(sanitizer.sanitize(&html), cleaner.clean(&html));
+        }
+    }
+}
+
 #[cfg(all(test, feature = "ammonia", not(target_arch = "wasm32")))]
 mod reparse_oracle {
     use super::may_reparse_differently;
@@ -2089,13 +2165,15 @@ mod tests {
             }
 
             #[test]
-            fn start_tags_counted_as_every_pair_would(html in "[<a-zé/> 1]{0,40}") {
+            fn start_tags_counted_as_every_pair_would(html in "[<a-zé/> 1PRE]{0,40}") {
                 let pairs = html
                     .as_bytes()
                     .windows(2)
                     .filter(|w| matches!(w, [b'<', c] if c.is_ascii_alphabetic()))
                     .count();
-                prop_assert_eq!(super::super::count_start_tags(&html), pairs);
+                let pre = html.to_ascii_lowercase().contains("<pre");
+                let scan = super::super::scan_start_tags(&html);
+                prop_assert_eq!((scan.count, scan.pre), (pairs, pre));
             }
         }
 

@@ -109,20 +109,19 @@ mod utf8 {
         }
         let text = value.unchecked_ref::<Text>();
         let units = text.length() as usize;
-        ENCODER
-            .with(|encoder| {
-                encode_resuming(units, &mut |from, room| {
-                    let done = if from == 0 {
-                        encoder.encode_into(value, room)
-                    } else {
-                        encoder.encode_into(&text.substring(from as u32), room)
-                    };
-                    Progress {
-                        read: done.read() as usize,
-                        written: done.written() as usize,
-                    }
-                })
+        ENCODER.with(|encoder| {
+            encode_resuming(units, &mut |from, room| {
+                let done = if from == 0 {
+                    encoder.encode_into(value, room)
+                } else {
+                    encoder.encode_into(&text.substring(from as u32), room)
+                };
+                Progress {
+                    read: done.read() as usize,
+                    written: done.written() as usize,
+                }
             })
+        })
     }
 }
 

@@ -682,7 +682,9 @@ impl PluginHost {
                 "event data: expected JSON data (binary data allowed), found a value with no JSON form",
             ))
         };
-        let encoded = crate::web::binary::encode(&data, false).ok_or_else(invalid)?;
+        // The host page's own data: no message limit applies to it.
+        let encoded =
+            crate::web::binary::encode(&data, false, usize::MAX).map_err(|_| invalid())?;
         let value: serde_json::Value =
             serde_json::from_str(&encoded.text).map_err(|_| invalid())?;
         Ok(self.host.emit(name, &value, &encoded.buffers) as u32)

@@ -5,7 +5,7 @@
 
 use plugin_warden::core::engine::{
     Completion, Effect, Engine, FetchResponse, HostConfig, Incoming, InstallInput, MountMode,
-    MountSpec, MountState, RunnerJob, Status,
+    MountSpec, MountState, RunnerJob, Status, Unread,
 };
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::manifest::Capability;
@@ -903,5 +903,48 @@ fn without_an_audit_listener_no_event_is_copied_out_and_the_log_is_the_same() {
     assert_eq!(
         deaf.audit_log().last().and_then(|ev| ev.method.clone()),
         Some("storage.get".to_owned())
+    );
+}
+
+#[test]
+fn a_message_too_long_to_copy_is_refused_with_its_size_and_answered_by_its_id() {
+    let mut e = live(json!({ "limits": { "maxMessageBytes": 1024 } }));
+    assert_eq!(e.max_message_bytes(), 1024);
+    e.undelivered_audit();
+    let huge = Incoming::later_checked(|| {
+        Err(Unread::TooLarge {
+            at_least: 50_000_000,
+        })
+    })
+    .with_id_hint(Some(7));
+    let shown = show(&e.receive(APP, huge, T));
+    let reply = &shown[0]["message"];
+    assert_eq!(reply["id"], 7, "{shown:?}");
+    assert_eq!(reply["error"]["code"], "MESSAGE_REJECTED");
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("at most 1024 bytes") && message.contains("at least 50000000"),
+        "{message}"
+    );
+    let audit = e.audit_log();
+    let refusal = audit
+        .iter()
+        .rev()
+        .find(|ev| ev.code == Some(ErrorCode::MessageRejected))
+        .expect("the refusal is audited");
+    assert_eq!(refusal.plugin.as_deref(), Some(APP));
+    // Without an id to answer it is dropped, still audited; the plugin keeps working.
+    let before = e.audit_log().len();
+    let anonymous = Incoming::later_checked(|| Err(Unread::TooLarge { at_least: 2048 }));
+    assert!(
+        show(&e.receive(APP, anonymous, T))
+            .iter()
+            .all(|m| m.get("post").is_none()),
+        "nothing is posted without an id"
+    );
+    assert!(e.audit_log().len() > before);
+    assert_eq!(
+        show(&e.receive(APP, call(8, "storage.keys", json!({})), T))[0],
+        ok_reply(8, json!([]))
     );
 }

@@ -65,7 +65,10 @@ pub use calls::{FetchPlan, FetchResponse};
 pub use config::{BundlePolicy, Dangerous, HostConfig, HostLimits};
 pub use host_csp::{host_csp, host_csp_header};
 use receive::MountRecord;
-pub use receive::{Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob};
+pub use receive::{
+    Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob, Unread,
+    MAX_WINDOW_MESSAGE_BYTES,
+};
 pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 
 /// Where a plugin is in its life.
@@ -457,6 +460,12 @@ fn not_found(id: &str) -> WardenError {
 }
 
 impl<B: StorageBackend> Engine<B> {
+    /// The longest JSON text a plugin's message may have, in UTF-8 bytes (`maxMessageBytes`).
+    /// The browser layer compares a message's JS length with it before copying the text in.
+    pub fn max_message_bytes(&self) -> usize {
+        self.limits.max_message_bytes
+    }
+
     /// A host with `config`, keeping plugin data in `backend`.
     ///
     /// # Errors

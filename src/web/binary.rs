@@ -2,6 +2,7 @@
 //! `ArrayBuffer`, typed array and `DataView` out of a message into a side table before the core
 //! reads its JSON text, and puts them back (transferred) when a result is posted.
 
+use crate::core::engine::Unread;
 use crate::core::utf8::{encode_resuming, Progress};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -113,11 +114,20 @@ pub(crate) struct Encoded {
 }
 
 /// Encode `value` for the core; `inline` for a stored value (bytes as base64 in the text).
-/// `None` when it has no JSON form (a cycle, a BigInt), as `JSON.stringify` would throw.
-pub(crate) fn encode(value: &JsValue, inline: bool) -> Option<Encoded> {
+/// [`Unread::NoJsonForm`] when it has none (a cycle, a BigInt), as `JSON.stringify` would
+/// throw; [`Unread::TooLarge`] when its text has more than `max_bytes` UTF-16 units, and so
+/// more UTF-8 bytes: the text is then not copied into wasm memory (which never shrinks).
+pub(crate) fn encode(value: &JsValue, inline: bool, max_bytes: usize) -> Result<Encoded, Unread> {
     let buffers = Array::new();
-    let text = string_of(&pw_encode_into(value, inline, &buffers).ok()?)?;
-    Some(Encoded { text, buffers })
+    let text = pw_encode_into(value, inline, &buffers).map_err(|_| Unread::NoJsonForm)?;
+    let units = text
+        .dyn_ref::<js_sys::JsString>()
+        .map_or(0, |t| t.length() as usize);
+    if units > max_bytes {
+        return Err(Unread::TooLarge { at_least: units });
+    }
+    let text = string_of(&text).ok_or(Unread::NoJsonForm)?;
+    Ok(Encoded { text, buffers })
 }
 
 /// The Rust copy of a JS string (`None` for anything else), as `JsValue::as_string` makes it

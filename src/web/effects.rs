@@ -48,11 +48,12 @@ impl Host {
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
         // the message unreadable (None).
         let buffers: RefCell<Option<Array>> = RefCell::new(None);
-        let message = Incoming::later(|| {
+        let max_bytes = self.engine.borrow().max_message_bytes();
+        let message = Incoming::later_checked(|| {
             let inline = super::binary::is_storage_set(&data);
-            let encoded = super::binary::encode(&data, inline)?;
+            let encoded = super::binary::encode(&data, inline, max_bytes)?;
             *buffers.borrow_mut() = Some(encoded.buffers);
-            Some(encoded.text)
+            Ok(encoded.text)
         })
         .with_id_hint(peeked.id)
         .with_pong(peeked.pong_seq);

@@ -16,7 +16,7 @@ use super::host::{now, Host, NS};
 use super::mount::Frame;
 use super::mounting::{mount_info, Phase};
 use super::sys::describe;
-use crate::core::engine::{Incoming, MountState};
+use crate::core::engine::{Incoming, MountState, MAX_WINDOW_MESSAGE_BYTES};
 use crate::core::error::{ErrorCode, WardenError};
 
 /// How long after a `src` page's `load` event the host waits for the client's `present` (or
@@ -55,12 +55,13 @@ pub(super) fn timeout_message(
 impl Host {
     pub(super) fn on_window_message(self: &Rc<Self>, event: &MessageEvent) {
         let data = event.data();
+        // Any window may post here: its `ns` is compared without copying it into wasm first
+        // (a huge one would grow wasm memory for good).
         let is_ours = data.is_object()
-            && Reflect::get(&data, &"ns".into())
-                .ok()
-                .and_then(|v| v.as_string())
-                .as_deref()
-                == Some(NS);
+            && Reflect::get(&data, &"ns".into()).ok().is_some_and(|v| {
+                v.dyn_ref::<js_sys::JsString>()
+                    .is_some_and(|s| s.length() as usize == NS.len() && *s == NS)
+            });
         if !is_ours {
             self.ignored_messages.set(self.ignored_messages.get() + 1);
             return;
@@ -81,9 +82,11 @@ impl Host {
                 now(),
             ),
             Some(id) => {
-                // JSON.stringify throws on cycles and BigInt; the core refuses `None`.
+                // JSON.stringify throws on cycles and BigInt; the core refuses `None`, and any
+                // text longer than it reads (not copied in, so a huge hello costs wasm nothing).
                 let text = js_sys::JSON::stringify(&data)
                     .ok()
+                    .filter(|s| s.length() as usize <= MAX_WINDOW_MESSAGE_BYTES)
                     .and_then(|s| s.as_string());
                 self.engine
                     .borrow_mut()

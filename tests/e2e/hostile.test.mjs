@@ -137,6 +137,22 @@ test('a message over 64 KiB gets a MESSAGE_REJECTED reply (DESIGN §7)', () => {
   assertRefused(oversized.result, 'MESSAGE_REJECTED', '70 KiB message');
 });
 
+test('messages of tens of MiB (a port call, a window message\'s ns, a hello\'s nonce) are refused without entering the host\'s wasm memory', async () => {
+  // wasm memory only grows: its size after the attack is an upper bound of what any copy took.
+  const memory = () => host.page.evaluate(async () => (await (await import('/pkg/index.js')).default()).memory.buffer.byteLength);
+  const before = { memory: await memory(), stats: await stats() };
+  const r = await attack(hostile, 'huge');
+  assertRefused(r.call16, 'MESSAGE_REJECTED', '48 MiB call');
+  assert.match(r.call16.reply.error.message, /at most 65536 bytes, found at least 16777\d+/);
+  // The host read on: the small call after them got its own answer.
+  assertRefused(r.after, 'MESSAGE_REJECTED', 'the undeclared call after them');
+  // The hello was refused (counted); the ns-only message was ignored (counted).
+  const after = await statsAfterRejected(before.stats, 1);
+  assert.ok(after.rejectedHandshakes > before.stats.rejectedHandshakes, JSON.stringify(after));
+  const grown = (await memory()) - before.memory;
+  assert.ok(grown < 8 * 1024 * 1024, `the host's wasm memory grew by ${grown} bytes`);
+});
+
 test('a payload nested 40 deep is refused (MESSAGE_REJECTED in the audit log) and never served', async () => {
   const before = await host.page.evaluate(() => window.e2e.state.events.length);
   deep.result = await attack(hostile, 'deep');

@@ -289,7 +289,7 @@ impl<B: StorageBackend> Engine<B> {
     pub(super) fn handle_admitted(
         &mut self,
         id: &str,
-        message: Option<&str>,
+        message: Result<&str, &Unread>,
         id_hint: Option<u64>,
         now_ms: f64,
     ) -> Outcome {
@@ -299,17 +299,30 @@ impl<B: StorageBackend> Engine<B> {
         if !matches!(plugin.status, Status::Mounted) {
             return Outcome::Drop;
         }
-        let Some(text) = message else {
-            let err = WardenError::new(
+        let text = match message {
+            Ok(text) => Ok(text),
+            Err(Unread::TooLarge { at_least }) => Err(WardenError::new(
+                ErrorCode::MessageRejected,
+                format!(
+                    "message: expected at most {} bytes, found at least {at_least} (not read)",
+                    self.limits.max_message_bytes
+                ),
+            )),
+            Err(_) => Err(WardenError::new(
                 ErrorCode::MessageRejected,
                 "the message has no JSON form: it holds a cycle, a BigInt, or a Map, Set, \
                  Blob, RegExp or Error (binary data must be an ArrayBuffer, a typed array or a \
                  DataView)",
-            );
-            self.refuse(id, None, &err, now_ms);
-            return id_hint
-                .map(|cid| Outcome::Reply(Reply::err(cid, &err)))
-                .unwrap_or(Outcome::Drop);
+            )),
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(err) => {
+                self.refuse(id, None, &err, now_ms);
+                return id_hint
+                    .map(|cid| Outcome::Reply(Reply::err(cid, &err)))
+                    .unwrap_or(Outcome::Drop);
+            }
         };
         let call = match parse_call(text, &self.limits) {
             Ok(call) => call,

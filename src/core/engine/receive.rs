@@ -50,7 +50,23 @@ pub struct Incoming<'a> {
     /// For a message shaped like a pong (`{event: "pong", data: {seq}}`), the `seq` the
     /// browser layer read off it (with lazy text, the core cannot read it from the text).
     pub pong: Option<u64>,
-    later: Option<Box<dyn FnOnce() -> Option<String> + 'a>>,
+    later: Option<Box<dyn FnOnce() -> Result<String, Unread> + 'a>>,
+}
+
+/// Why a message reaches the core without its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unread {
+    /// It has no JSON form (`JSON.stringify` threw: a cycle, a `BigInt`, a `Map`, …).
+    NoJsonForm,
+    /// Its text is longer than [`Engine::max_message_bytes`], seen before it was copied into
+    /// the core: at least this many bytes (its length in UTF-16 units, which no UTF-8
+    /// encoding is shorter than). A hostile plugin's huge message never enters wasm memory,
+    /// which would keep that size for the rest of the page's life.
+    TooLarge {
+        /// A lower bound of the text's UTF-8 length.
+        at_least: usize,
+    },
 }
 
 impl std::fmt::Debug for Incoming<'_> {
@@ -86,6 +102,13 @@ impl<'a> Incoming<'a> {
     /// A message whose JSON text `make` produces (`None`: unreadable), called only if the
     /// message is admitted.
     pub fn later(make: impl FnOnce() -> Option<String> + 'a) -> Self {
+        Incoming::later_checked(move || make().ok_or(Unread::NoJsonForm))
+    }
+
+    /// [`Incoming::later`] for a maker that may also find the text too long to copy
+    /// ([`Unread::TooLarge`]; the browser layer checks the JS string's length against
+    /// [`Engine::max_message_bytes`] first).
+    pub fn later_checked(make: impl FnOnce() -> Result<String, Unread> + 'a) -> Self {
         Incoming {
             later: Some(Box::new(make)),
             ..Incoming::default()
@@ -107,10 +130,10 @@ impl<'a> Incoming<'a> {
     }
 
     /// The JSON text (made now, for a message built with [`Incoming::later`]).
-    fn take_text(&mut self) -> Option<String> {
+    fn take_text(&mut self) -> Result<String, Unread> {
         match self.later.take() {
             Some(make) => make(),
-            None => self.text.take(),
+            None => self.text.take().ok_or(Unread::NoJsonForm),
         }
     }
 }
@@ -340,9 +363,9 @@ impl MountRecord {
     }
 }
 
-/// The longest window message other than a hello (`present`, a runner's `crashed` report of at
-/// most 500 characters) that is read at all.
-const MAX_WINDOW_MESSAGE_BYTES: usize = 8 * 1024;
+/// The longest window message (a hello, `present`, a runner's `crashed` report of at most 500
+/// characters) that is read at all; the browser layer does not copy a longer one in.
+pub const MAX_WINDOW_MESSAGE_BYTES: usize = 8 * 1024;
 
 /// A pong is `{v:1, event:"pong", data:{seq}}`: small, so anything longer is not read as one.
 const MAX_PONG_BYTES: usize = 256;

@@ -163,6 +163,21 @@ const attacks = {
     return call('events.emit', { name: 'big', data });
   },
 
+  /**
+   * Messages far over every limit, meant to grow the host's wasm memory (which never shrinks):
+   * a 16 Mi-character call of three-byte characters (48 MiB of UTF-8), then window messages to
+   * the host page with a 32 Mi-character `ns` and a hello with a 32 Mi-character nonce.
+   */
+  async huge() {
+    const call16 = await call('events.emit', { name: 'huge', data: '\u65e5'.repeat(16 * 1024 * 1024) }, 20_000);
+    parent.postMessage({ ns: 'x'.repeat(32 * 1024 * 1024) }, boot.hostOrigin);
+    parent.postMessage({ ns: NS, v: 1, type: 'hello', nonce: 'x'.repeat(32 * 1024 * 1024) }, boot.hostOrigin);
+    // Something small after them on the same port, to know the host read past them (refused:
+    // an undeclared method, so the host's events stay untouched for the later tests).
+    const after = await call('admin.exec', {});
+    return { call16, after };
+  },
+
   /** Nesting depth 40 (limit 32) in a payload that is otherwise small and valid. */
   async deep() {
     return call('events.emit', { name: 'deep', data: nested(40) });

@@ -46,7 +46,8 @@ impl Host {
         let peeked = super::binary::peek(&data);
         // The JSON text is made only if the rate limiter admits the message. Binary data
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
-        // the message unreadable (None).
+        // the message unreadable, and a text longer than the message limit is refused before
+        // it is copied into wasm (`Unread`).
         let buffers: RefCell<Option<Array>> = RefCell::new(None);
         let max_bytes = self.engine.borrow().max_message_bytes();
         let message = Incoming::later_checked(|| {

@@ -50,6 +50,15 @@ pub fn encode_resuming(
     String::from_utf8(buf).ok()
 }
 
+/// Whether a text of `units` UTF-16 units is surely longer than `max_bytes` bytes of UTF-8,
+/// known from its JS length alone, before anything is copied into wasm: no unit encodes to
+/// fewer than one byte (ASCII is one, a surrogate pair four for its two units, a lone
+/// surrogate three as U+FFFD). A text within `max_bytes` units may still be longer in bytes;
+/// the caller then copies it and measures.
+pub fn surely_longer(units: usize, max_bytes: usize) -> bool {
+    units > max_bytes
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -94,6 +103,15 @@ mod tests {
             assert_eq!(copy(&units), (Some(text.to_owned()), 2), "{text}");
         }
         assert_eq!(copy(&[]), (Some(String::new()), 1));
+    }
+
+    #[test]
+    fn a_text_of_exactly_the_limit_is_not_surely_longer() {
+        // ASCII: as many bytes as units, so the bound is exact.
+        for n in [0usize, 1, 1024, 65536] {
+            assert!(!surely_longer(n, n));
+            assert!(surely_longer(n + 1, n));
+        }
     }
 
     #[test]
@@ -166,6 +184,17 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn no_text_is_shorter_in_utf8_than_in_utf16(text in proptest::collection::vec(unit(), 0..200)) {
+            let bytes = String::from_utf16_lossy(&text).len();
+            prop_assert!(bytes >= text.len());
+            // Never refused when it fits; refused whenever its units alone are over.
+            prop_assert!(!surely_longer(text.len(), bytes));
+            for max in 0..text.len() {
+                prop_assert!(surely_longer(text.len(), max));
+            }
+        }
+
         #[test]
         fn the_copy_is_the_lossy_utf8_of_the_units(text in proptest::collection::vec(unit(), 0..200)) {
             let (out, calls) = copy(&text);

@@ -3,7 +3,7 @@
 //! reads its JSON text, and puts them back (transferred) when a result is posted.
 
 use crate::core::engine::Unread;
-use crate::core::utf8::{encode_resuming, Progress};
+use crate::core::utf8::{encode_resuming, surely_longer, Progress};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::MessagePort;
@@ -123,7 +123,7 @@ pub(crate) fn encode(value: &JsValue, inline: bool, max_bytes: usize) -> Result<
     let units = text
         .dyn_ref::<js_sys::JsString>()
         .map_or(0, |t| t.length() as usize);
-    if units > max_bytes {
+    if surely_longer(units, max_bytes) {
         return Err(Unread::TooLarge { at_least: units });
     }
     let text = string_of(&text).ok_or(Unread::NoJsonForm)?;

@@ -18,6 +18,7 @@ use super::mounting::{mount_info, Phase};
 use super::sys::describe;
 use crate::core::engine::{Incoming, MountState, MAX_WINDOW_MESSAGE_BYTES};
 use crate::core::error::{ErrorCode, WardenError};
+use crate::core::utf8::surely_longer;
 
 /// How long after a `src` page's `load` event the host waits for the client's `present` (or
 /// `hello`) before concluding the page was refused. The client announces itself while the
@@ -86,7 +87,7 @@ impl Host {
                 // text longer than it reads (not copied in, so a huge hello costs wasm nothing).
                 let text = js_sys::JSON::stringify(&data)
                     .ok()
-                    .filter(|s| s.length() as usize <= MAX_WINDOW_MESSAGE_BYTES)
+                    .filter(|s| !surely_longer(s.length() as usize, MAX_WINDOW_MESSAGE_BYTES))
                     .and_then(|s| s.as_string());
                 self.engine
                     .borrow_mut()

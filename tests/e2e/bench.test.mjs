@@ -130,3 +130,28 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+// scripts/bench/coverage.mjs on the release package: the instrumented journey runs, each step's
+// module of only what had run is no larger than the step after it, and the last one alone
+// carries the journey again (the tool checks that itself and exits non-zero otherwise).
+test('bench coverage: a module of only what the first visit ran carries that visit', { timeout: 120_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'pw-coverage-'));
+  const port = await freePorts(18770, 2);
+  try {
+    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--out', out, '--port', String(port)], {
+      cwd: root, encoding: 'utf8', timeout: 110_000,
+    });
+    assert.equal(run.status, 0, `coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+    assert.match(run.stdout, /The journey ran again on only-sanitize\.wasm/);
+    const { rows, snapshots } = JSON.parse(readFileSync(join(out, 'coverage.json'), 'utf8'));
+    assert.deepEqual(Object.keys(snapshots), ['init', 'install', 'mount', 'talk', 'sanitize']);
+    const [whole, ...steps] = rows;
+    for (let i = 0; i < steps.length; i++) {
+      const next = steps[i + 1] ?? whole;
+      assert.ok(steps[i].functions > 0 && steps[i].functions <= next.functions, `${steps[i].step}: ${steps[i].functions} functions, then ${next.functions}`);
+      assert.ok(steps[i].raw < whole.raw, `${steps[i].step} is not smaller than the whole module`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

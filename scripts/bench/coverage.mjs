@@ -1,0 +1,137 @@
+// Which functions of the core wasm module a host's first load runs, and how large a module of
+// only those functions would be: the measurement behind a profile-guided split of the core
+// (issue 14: "decide the seams by measurement").
+//
+// It instruments the core module of bench/named-pkg (scripts/bench/named-pkg.mjs: the release
+// build with its function names) with binaryen.js — each defined function first calls the import
+// `pwcov.mark(i)` — serves that copy of the package with the bench servers, and runs
+// www/bench/coverage.html in Chromium: init, new PluginHost, install, mount an iframe plugin
+// (www/bench/plugin/talk.js), the plugin's first calls (storage.set, storage.get, a denied
+// api.fetch), then preload('sanitizer') and one trustedHTML. For the functions run by the end
+// of each step it writes a copy of the (uninstrumented) module whose other functions' bodies
+// are a bare `unreachable`, without the name section, and reports its size. That is a lower
+// bound for the first module of a split: a real split also pays for the calls into the second
+// module (a table slot and a placeholder import each) and keeps the error paths a first load
+// may take, which the happy journey never runs.
+// It then runs the same journey once more on the package with the last step's reduced module
+// (nothing instrumented): if any function that had not run were needed after all, it would
+// trap. (tests/e2e/bench.test.mjs runs this on the release pkg/, whose functions have no names.)
+//   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--out /tmp/coverage] [--port 8790]
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import binaryen from 'binaryen';
+import { launch } from '../browser.mjs';
+import { startBenchServers } from './serve.mjs';
+
+const root = new URL('../..', import.meta.url).pathname;
+const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
+const namedPkg = join(root, arg('--pkg', 'bench/named-pkg'));
+const out = arg('--out', '/tmp/coverage');
+const port = Number(arg('--port', '8790'));
+const CORE = 'plugin_warden_bg.wasm';
+
+const sizes = (bytes) => ({
+  raw: bytes.length,
+  gzip: gzipSync(bytes, { level: 9 }).length,
+  brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
+});
+
+/** The module's defined functions (imports skipped), in order: [FunctionRef, info]. */
+function definedFunctions(mod) {
+  const fns = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const ref = mod.getFunctionByIndex(i);
+    const info = binaryen.getFunctionInfo(ref);
+    if (!info.module) fns.push([ref, info]);
+  }
+  return fns;
+}
+
+function read(bytes) {
+  const mod = binaryen.readBinary(bytes);
+  // What the release build enables (Cargo.toml's wasm-opt flags; wasm-bindgen's multivalue
+  // shims), and nothing newer: binaryen would write, e.g., compact imports Chromium refuses.
+  const F = binaryen.Features;
+  mod.setFeatures(F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.ReferenceTypes | F.Multivalue | F.CallIndirectOverlong);
+  return mod;
+}
+
+/** The module with `pwcov.mark(i)` called first thing in its i-th defined function. */
+function instrument(bytes) {
+  const mod = read(bytes);
+  const fns = definedFunctions(mod);
+  mod.addFunctionImport('pwcov_mark', 'pwcov', 'mark', binaryen.i32, binaryen.none);
+  fns.forEach(([ref, info], i) => {
+    const call = mod.call('pwcov_mark', [mod.i32.const(i)], binaryen.none);
+    binaryen.Function.setBody(ref, mod.block(null, [call, info.body], info.results));
+  });
+  if (!mod.validate()) throw new Error('coverage: the instrumented module does not validate');
+  const names = fns.map(([, info]) => info.name);
+  const binary = mod.emitBinary();
+  mod.dispose();
+  return { binary, names };
+}
+
+/** The module with every function not in `kept` (indices) reduced to `unreachable`, no names. */
+function onlyThese(bytes, kept) {
+  const mod = read(bytes);
+  const fns = definedFunctions(mod);
+  fns.forEach(([ref], i) => { if (!kept.has(i)) binaryen.Function.setBody(ref, mod.unreachable()); });
+  binaryen.setDebugInfo(false);
+  const binary = mod.emitBinary();
+  mod.dispose();
+  return binary;
+}
+
+const original = readFileSync(join(namedPkg, CORE));
+const { binary, names } = instrument(original);
+const pkgDir = join(out, 'pkg');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+cpSync(namedPkg, pkgDir, { recursive: true });
+writeFileSync(join(pkgDir, CORE), binary);
+
+/** The journey of www/bench/coverage.html on the package in `dir`: what it recorded. */
+async function journey(dir) {
+  const servers = await startBenchServers({ hostPort: port, pkgDir: dir });
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${servers.hostOrigin}/coverage.html?plugin=${encodeURIComponent(servers.pluginOrigin)}`);
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
+    const result = await page.evaluate(() => window.coverage);
+    if (result.error || errors.length) throw new Error(`coverage: the journey failed: ${result.error ?? errors.join('; ')}`);
+    if (result.talk.denied !== 'PERMISSION_DENIED' || result.talk.got?.text !== 'hello') throw new Error(`coverage: the plugin's calls went wrong: ${JSON.stringify(result.talk)}`);
+    if (/onclick/.test(result.sanitized) || !/<b>sanitize<\/b>/.test(result.sanitized)) throw new Error(`coverage: the sanitize step went wrong: ${result.sanitized}`);
+    return result;
+  } finally {
+    await browser.close();
+    await servers.close();
+  }
+}
+
+const result = await journey(pkgDir);
+
+const full = sizes(onlyThese(original, new Set(names.map((_, i) => i))));
+const rows = [{ step: 'the whole module (names stripped)', functions: names.length, ...full }];
+for (const [step, ran] of Object.entries(result.snapshots)) {
+  const bytes = onlyThese(original, new Set(ran));
+  writeFileSync(join(out, `only-${step}.wasm`), bytes);
+  rows.push({ step: `only what ran by the end of: ${step}`, functions: ran.length, ...sizes(bytes) });
+  writeFileSync(join(out, `ran-${step}.txt`), ran.map((i) => names[i]).sort().join('\n') + '\n');
+}
+// The premise, checked: the last step's reduced module alone carries the whole journey.
+const steps = Object.keys(result.snapshots);
+const last = steps[steps.length - 1];
+writeFileSync(join(pkgDir, CORE), readFileSync(join(out, `only-${last}.wasm`)));
+await journey(pkgDir);
+console.log(`The journey ran again on only-${last}.wasm (every other function unreachable): it passed.\n`);
+
+const kib = (n) => (n / 1024).toFixed(1);
+console.log('| module | functions | raw KiB | gzip -9 KiB | brotli 11 KiB |\n| --- | ---: | ---: | ---: | ---: |');
+for (const r of rows) console.log(`| ${r.step} | ${r.functions} | ${kib(r.raw)} | ${kib(r.gzip)} | ${kib(r.brotli)} |`);
+writeFileSync(join(out, 'coverage.json'), JSON.stringify({ rows, snapshots: result.snapshots, names }, null, 1));
+console.log(`\n(${out}: the reduced modules, the names of what ran at each step, coverage.json)`);

@@ -1,0 +1,42 @@
+// scripts/bench/coverage.mjs drives this page on a copy of the package whose core wasm calls
+// the import `pwcov.mark(i)` on entry to its i-th defined function. It does what
+// firstload.js does — load the package, create a host, install, mount one iframe plugin —
+// plus what that plugin then does on every first visit (storage.set, storage.get, a denied
+// call), and records which functions ran by the end of each step.
+const seen = new Set();
+const snapshots = {};
+const mark = (i) => { seen.add(i); };
+// The wasm-bindgen glue builds its own imports object: add the instrument's import to it.
+for (const name of ['instantiate', 'instantiateStreaming']) {
+  const original = WebAssembly[name];
+  WebAssembly[name] = (source, imports = {}) => original.call(WebAssembly, source, { ...imports, pwcov: { mark } });
+}
+const snap = (step) => { snapshots[step] = [...seen]; };
+
+const { default: init, PluginHost } = await import('/pkg/index.js');
+const pluginOrigin = new URLSearchParams(location.search).get('plugin');
+try {
+  await init();
+  snap('init');
+  const host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+  await host.install({ id: 'first-load', name: 'First load', version: '1.0.0', permissions: ['storage'] });
+  snap('install');
+  const talked = new Promise((resolve) => {
+    // The plugin's frame is sandboxed (an opaque origin, 'null'): known by its window instead.
+    window.addEventListener('message', (e) => {
+      const frame = document.querySelector('#slot iframe');
+      if (frame && e.source === frame.contentWindow && e.data && e.data.coverage) resolve(e.data);
+    });
+  });
+  await host.mount('first-load', document.getElementById('slot'), { src: `${pluginOrigin}/talk.html?host=${encodeURIComponent(location.origin)}` });
+  snap('mount');
+  const talk = await talked;
+  snap('talk');
+  await host.preload('sanitizer');
+  const out = host.trustedHTML('<p onclick="alert(1)">first <b>sanitize</b></p>').toString();
+  snap('sanitize');
+  window.coverage = { snapshots, talk, sanitized: out };
+} catch (e) {
+  window.coverage = { error: String((e && e.message) || e), snapshots };
+}
+document.body.dataset.ready = 'true';

@@ -18,7 +18,7 @@
 // trap. (tests/e2e/bench.test.mjs runs this on the release pkg/, whose functions have no names.)
 //   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--out /tmp/coverage] [--port 8790]
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
 import { launch } from '../browser.mjs';
@@ -26,7 +26,7 @@ import { startBenchServers } from './serve.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
-const namedPkg = join(root, arg('--pkg', 'bench/named-pkg'));
+const namedPkg = resolve(root, arg('--pkg', 'bench/named-pkg'));
 const out = arg('--out', '/tmp/coverage');
 const port = Number(arg('--port', '8790'));
 const CORE = 'plugin_warden_bg.wasm';

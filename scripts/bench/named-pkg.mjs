@@ -3,7 +3,7 @@
 // builds each module's cargo release wasm (which still has them) exactly as scripts/build.sh
 // has wasm-pack build it (same package, features and profile: cargo answers at once when
 // scripts/build.sh just ran), re-runs wasm-bindgen on it and optimizes it like the release
-// (wasm-opt -O3, the same features) with -g. Same Rust, same optimizer level; only the names are
+// (wasm-opt with the arguments of its Cargo.toml) with -g. Same Rust, same optimizer level; only the names are
 // kept. Each module is built and post-processed before the next one is built, so neither reads
 // a cargo output the other's build replaced.
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -43,11 +43,12 @@ function which(cmd, extra) {
   return null;
 }
 
-/** The `--enable-*` flags of a manifest's `[package.metadata.wasm-pack.profile.release] wasm-opt`. */
-function wasmOptFeatures(manifest) {
+/** The arguments of a manifest's `[package.metadata.wasm-pack.profile.release] wasm-opt`. */
+function wasmOptArgs(manifest) {
   const text = readFileSync(join(root, manifest), 'utf8');
   const flags = (text.match(/\[package\.metadata\.wasm-pack\.profile\.release\][^[]*wasm-opt = \[([^\]]*)\]/) ?? [])[1];
-  return flags ? [...flags.matchAll(/"(--enable-[^"]+)"/g)].map((m) => m[1]) : [];
+  if (!flags) throw new Error(`named-pkg: no wasm-pack wasm-opt arguments in ${manifest}`);
+  return [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
 }
 
 /**
@@ -75,7 +76,7 @@ export function namedPackage() {
     const outDir = join(dir, b.outDir);
     execFileSync(bindgen, ['--target', 'web', '--out-dir', outDir, '--out-name', b.outName, wasm], { stdio: 'inherit' });
     const out = join(outDir, `${b.outName}_bg.wasm`);
-    execFileSync(opt, ['-O3', '-g', ...wasmOptFeatures(b.manifest), out, '-o', out], { stdio: 'inherit' });
+    execFileSync(opt, [...wasmOptArgs(b.manifest), '-g', out, '-o', out], { stdio: 'inherit' });
     modules[b.module] = out;
     // The point of this copy: the release's code with names. Same code and data sizes, or say so.
     const release = wasmBreakdown(join(root, 'pkg', b.outDir, `${b.outName}_bg.wasm`), 0);

@@ -344,7 +344,7 @@ async function profileMissed({ browser, result, missed, corpusJson, port, corpus
     const named = namedPackage();
     result.profileBuild = named.skipped ? { names: false, note: named.skipped } : {
       names: named.names,
-      note: `bench/named-pkg: each module's cargo release wasm (as scripts/build.sh builds it) → wasm-bindgen → wasm-opt -O3 -g; ${named.sameCodeAsRelease ? 'code and data sections the same size as the release pkg/' : `**differs from the release**: ${named.differs.join('; ')}`}`,
+      note: `bench/named-pkg: each module's cargo release wasm (as scripts/build.sh builds it) → wasm-bindgen → wasm-opt with its Cargo.toml's arguments and -g; ${named.sameCodeAsRelease ? 'code and data sections the same size as the release pkg/' : `**differs from the release**: ${named.differs.join('; ')}`}`,
     };
     pkgDir = named.dir;
   }

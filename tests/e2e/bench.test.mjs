@@ -155,3 +155,12 @@ test('bench coverage: a module of only what the first visit ran carries that vis
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+// scripts/bench/sanitize-ab.mjs: two instances of one build clean the same pages the same way.
+test('bench sanitize-ab: one build against itself cleans alike and reports a ratio', { timeout: 60_000 }, () => {
+  const run = spawnSync(process.execPath, [join(root, 'scripts/bench/sanitize-ab.mjs'), '--base', 'pkg', '--pkg', 'pkg', '--rounds', '1', '--pages', '8'], {
+    cwd: root, encoding: 'utf8', timeout: 50_000,
+  });
+  assert.equal(run.status, 0, `sanitize-ab exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /8 pages \([\d.]+ M chars\), 1 rounds, the same output on every page: B\/A \d+\.\d{3}/);
+});

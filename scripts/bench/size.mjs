@@ -42,7 +42,7 @@ export const MODULES = [
   { module: 'entry JS', what: 'pkg/index.js', test: (f) => f === 'pkg/index.js' },
   { module: 'bindings JS', what: "the core's wasm-bindgen glue and its snippets", test: (f) => f === 'pkg/plugin_warden.js' || f.startsWith('pkg/snippets/') },
   { module: 'sanitizer glue JS', what: "the sanitizer's wasm-bindgen glue, imported on first need", test: (f) => f.startsWith('pkg/sanitizer/') && f.endsWith('.js') },
-  { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it too', test: (f) => f.startsWith('pkg/client/') },
+  { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it for a srcdoc or shadow render mount', test: (f) => f.startsWith('pkg/client/') },
 ];
 
 /** The files grouped by MODULES, with their sums; throws on a file no module claims. */

@@ -14,7 +14,12 @@
 //    (`new URL('./worker-runner.html', import.meta.url)`, which Vite and webpack follow) or
 //    wherever the host's `runner` option says (esbuild, CDNs).
 import wasmInit, * as bindings from './plugin_warden.js';
-import { pluginWardenClient, fromPort } from './client/index.js';
+
+// The plugin-side client, needed here only by a srcdoc mount (inlined into the document) and a
+// first-party shadow `render` (its SDK over the mount's port): imported then, so a host that
+// mounts `src` pages, bundles or workers never fetches it.
+let clientModule = null;
+const client = () => (clientModule ??= import('./client/index.js'));
 
 // Everything the bindings export; the names declared below shadow their raw counterparts.
 export * from './plugin_warden.js';
@@ -219,7 +224,7 @@ const rawMount = bindings.PluginHost.prototype.mount;
 
 // A srcdoc plugin gets the client inline as `self.pluginWarden` (with the host's nonce, when
 // given), ahead of its own markup: under its nonce-only CSP it could not import it.
-function withClient(srcdoc, nonce) {
+function withClient(pluginWardenClient, srcdoc, nonce) {
   const doctype = srcdoc.match(/^\s*<!doctype[^>]*>/i);
   const rest = doctype ? srcdoc.slice(doctype[0].length) : srcdoc;
   const attr = typeof nonce === 'string' ? ` nonce="${nonce.replace(/[^A-Za-z0-9+/=_-]/g, '')}"` : '';
@@ -231,11 +236,15 @@ function mountWith(runner, id, element, options) {
     // First-party code only: the callback gets the closed root and an SDK scoped to the
     // plugin's permissions (its calls go through the same port, limits and policy).
     const render = options.render;
-    const shim = (root, port, welcome) => render(root, fromPort(port, welcome));
-    return rawMount.call(this, id, element, { ...options, render: shim });
+    return client().then(({ fromPort }) => {
+      const shim = (root, port, welcome) => render(root, fromPort(port, welcome));
+      return rawMount.call(this, id, element, { ...options, render: shim });
+    });
   }
   if (options && typeof options.srcdoc === 'string' && (options.mode ?? 'iframe') === 'iframe') {
-    return rawMount.call(this, id, element, { ...options, srcdoc: withClient(options.srcdoc, options.nonce) });
+    return client().then(({ pluginWardenClient }) => rawMount.call(this, id, element, {
+      ...options, srcdoc: withClient(pluginWardenClient, options.srcdoc, options.nonce),
+    }));
   }
   const mode = options?.mode ?? 'iframe';
   if (mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined && options?.runner === undefined) {

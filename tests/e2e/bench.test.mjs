@@ -102,6 +102,8 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     const mounted = fl.toMount.files.map((f) => f.path);
     assert.ok(mounted.includes('/pkg/plugin_warden_bg.wasm') && mounted.includes('/pkg/index.js'), `first load fetched ${mounted}`);
     assert.deepEqual(mounted.filter((p) => p.includes('sanitizer/')), [], `the first load fetched the sanitizer: ${mounted}`);
+    // The plugin-side client is for srcdoc and shadow render mounts only (imported then).
+    assert.ok(!mounted.includes('/pkg/client/index.js'), `an iframe src mount fetched the client: ${mounted}`);
     assert.deepEqual([...fl.afterSanitize.added].sort(), ['/pkg/sanitizer/plugin_warden_sanitizer.js', '/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);
     assert.equal(fl.trustedHTMLBeforePreload, 'MODULE_NOT_LOADED');
     for (const f of [...fl.afterSanitize.files]) assert.ok(!f.notPackageFile && f.gzip > 0, `${f.path} is not a package file`);

@@ -18,8 +18,20 @@ import wasmInit, * as bindings from './plugin_warden.js';
 // The plugin-side client, needed here only by a srcdoc mount (inlined into the document) and a
 // first-party shadow `render` (its SDK over the mount's port): imported then, so a host that
 // mounts `src` pages, bundles or workers never fetches it.
+// Once imported, it is used synchronously: only a page's first such mount waits for it.
 let clientModule = null;
-const client = () => (clientModule ??= import('./client/index.js'));
+let clientLoading = null;
+function withClientModule(then) {
+  if (clientModule) return then(clientModule);
+  clientLoading ??= import('./client/index.js').then(
+    (m) => { clientModule = m; return m; },
+    (e) => {
+      clientLoading = null; // a later mount tries again
+      throw coded('MOUNT_FAILED', `plugin-warden: cannot load its plugin-side client (./client/index.js next to the entry module), which srcdoc and shadow render mounts need: ${e && e.message ? e.message : e}`, e);
+    },
+  );
+  return clientLoading.then(then);
+}
 
 // Everything the bindings export; the names declared below shadow their raw counterparts.
 export * from './plugin_warden.js';
@@ -236,13 +248,13 @@ function mountWith(runner, id, element, options) {
     // First-party code only: the callback gets the closed root and an SDK scoped to the
     // plugin's permissions (its calls go through the same port, limits and policy).
     const render = options.render;
-    return client().then(({ fromPort }) => {
+    return withClientModule(({ fromPort }) => {
       const shim = (root, port, welcome) => render(root, fromPort(port, welcome));
       return rawMount.call(this, id, element, { ...options, render: shim });
     });
   }
   if (options && typeof options.srcdoc === 'string' && (options.mode ?? 'iframe') === 'iframe') {
-    return client().then(({ pluginWardenClient }) => rawMount.call(this, id, element, {
+    return withClientModule(({ pluginWardenClient }) => rawMount.call(this, id, element, {
       ...options, srcdoc: withClient(pluginWardenClient, options.srcdoc, options.nonce),
     }));
   }

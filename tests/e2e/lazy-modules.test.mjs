@@ -442,3 +442,42 @@ test('text reaches the sanitizer module intact: ASCII, multi-byte, astral and lo
     await host.close();
   }
 });
+
+// The plugin-side client (pkg/client/index.js) is imported by the entry only for the two mounts
+// that need it: a srcdoc mount (its source is inlined into the document) and a shadow mount
+// with a first-party `render`. A failed import fails that mount with a code; a later one retries.
+test('the plugin-side client: not fetched to mount a src page; a srcdoc mount imports it (a 404 fails the mount MOUNT_FAILED, a later mount retries)', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const CLIENT = '/pkg/client/index.js';
+    const srcdoc = (id) => page.evaluate(async (id) => {
+      await window.e2e.install({ id, name: 'Inline', permissions: [] });
+      window.e2e.mountWith(id, { srcdoc: '<!doctype html><p>inline</p><script>pluginWarden.connect()</script>' });
+      return window.e2e.settled(id);
+    }, id);
+
+    const framed = await page.evaluate(async () => {
+      await window.e2e.install({ id: 'framed', name: 'Framed', permissions: [] });
+      window.e2e.mount('framed', '/hello/');
+      return window.e2e.settled('framed');
+    });
+    assert.equal(framed.ok, true, JSON.stringify(framed));
+    assert.equal(count(host.requests(), CLIENT), 0, `a src mount fetched the client: ${host.requests()}`);
+
+    let answers = ['404'];
+    await page.route(`**${CLIENT}`, async (route) => {
+      if (answers.shift() === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+      else await route.continue();
+    });
+    const failed = await srcdoc('inline-1');
+    assert.equal(failed.ok, false, JSON.stringify(failed));
+    assert.equal(failed.error.code, 'MOUNT_FAILED', JSON.stringify(failed));
+    assert.match(failed.error.message, /cannot load its plugin-side client \(\.\/client\/index\.js/);
+
+    const second = await srcdoc('inline-2');
+    assert.equal(second.ok, true, `a later srcdoc mount did not recover: ${JSON.stringify(second)}`);
+  } finally {
+    await host.close();
+  }
+});

@@ -9,13 +9,15 @@
 // (www/bench/plugin/talk.js), the plugin's first calls (storage.set, storage.get, a denied
 // api.fetch), then preload('sanitizer') and one trustedHTML. For the functions run by the end
 // of each step it writes a copy of the (uninstrumented) module whose other functions' bodies
-// are a bare `unreachable`, without the name section, and reports its size. That is a lower
-// bound for the first module of a split: a real split also pays for the calls into the second
-// module (a table slot and a placeholder import each) and keeps the error paths a first load
-// may take, which the happy journey never runs.
-// It then runs the same journey once more on the package with the last step's reduced module
-// (nothing instrumented): if any function that had not run were needed after all, it would
-// trap. (tests/e2e/bench.test.mjs runs this on the release pkg/, whose functions have no names.)
+// are a bare `unreachable`, without the name section, and reports its size: a lower bound for
+// the first module of a split. It also writes that first module in the shape a splitter gives
+// it (each function that had not run a stub calling an import of its own, which would load the
+// second module; every function that ran exported for the second module) and sizes it. Neither
+// counts the JS that would load the second module, and both leave out the error paths a first
+// visit may take, which the happy journey never runs.
+// It then runs the same journey once more on the package with each of the last step's two
+// modules (nothing instrumented): if any function that had not run were needed after all, it
+// would trap, or call an import the page answers by throwing. (tests/e2e/bench.test.mjs runs this on the release pkg/, whose functions have no names.)
 //   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--out /tmp/coverage] [--port 8790]
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -84,6 +86,32 @@ function onlyThese(bytes, kept) {
   return binary;
 }
 
+/**
+ * The first module of a split by use, in the shape a splitter gives it: each function not in
+ * `kept` becomes a stub calling an import of its own (`split.<i>`, which would load the second
+ * module and call there), stubs nothing references are removed, and every kept function is
+ * exported (the second module calls them). No names.
+ */
+function splitFirst(bytes, kept) {
+  const mod = read(bytes);
+  definedFunctions(mod).forEach(([ref, info], i) => {
+    if (kept.has(i)) {
+      mod.addFunctionExport(info.name, `k${i}`);
+      return;
+    }
+    mod.addFunctionImport(`split_${i}`, 'split', String(i), info.params, info.results);
+    const args = binaryen.expandType(info.params).map((t, j) => mod.local.get(j, t));
+    binaryen.Function.setBody(ref, mod.call(`split_${i}`, args, info.results));
+  });
+  // Unused locals of the stubs, then whatever no kept code, export or table refers to.
+  mod.runPasses(['reorder-locals', 'remove-unused-module-elements']);
+  if (!mod.validate()) throw new Error('coverage: the split first module does not validate');
+  binaryen.setDebugInfo(false);
+  const binary = mod.emitBinary();
+  mod.dispose();
+  return binary;
+}
+
 const original = readFileSync(join(namedPkg, CORE));
 const { binary, names } = instrument(original);
 const pkgDir = join(out, 'pkg');
@@ -99,11 +127,11 @@ async function journey(dir) {
   try {
     const page = await (await browser.newContext()).newPage();
     const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('pageerror', (e) => errors.push(`${e}\n${e.stack}`));
     await page.goto(`${servers.hostOrigin}/coverage.html?plugin=${encodeURIComponent(servers.pluginOrigin)}`);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
     const result = await page.evaluate(() => window.coverage);
-    if (result.error || errors.length) throw new Error(`coverage: the journey failed: ${result.error ?? errors.join('; ')}`);
+    if (result.error || errors.length) throw new Error(`coverage: the journey failed: ${result.error ? `${result.error}\n${result.stack}` : errors.join('; ')}`);
     if (result.talk.denied !== 'PERMISSION_DENIED' || result.talk.got?.text !== 'hello') throw new Error(`coverage: the plugin's calls went wrong: ${JSON.stringify(result.talk)}`);
     if (/onclick/.test(result.sanitized) || !/<b>sanitize<\/b>/.test(result.sanitized)) throw new Error(`coverage: the sanitize step went wrong: ${result.sanitized}`);
     return result;
@@ -121,14 +149,21 @@ for (const [step, ran] of Object.entries(result.snapshots)) {
   const bytes = onlyThese(original, new Set(ran));
   writeFileSync(join(out, `only-${step}.wasm`), bytes);
   rows.push({ step: `only what ran by the end of: ${step}`, functions: ran.length, ...sizes(bytes) });
+  const first = splitFirst(original, new Set(ran));
+  writeFileSync(join(out, `split-${step}.wasm`), first);
+  rows.push({ step: `… as the first module of a split (stubs, exports)`, functions: ran.length, ...sizes(first) });
   writeFileSync(join(out, `ran-${step}.txt`), ran.map((i) => names[i]).sort().join('\n') + '\n');
 }
-// The premise, checked: the last step's reduced module alone carries the whole journey.
+// The premise, checked: the last step's reduced module alone carries the whole journey, and
+// so does the split's first module (the page answers any `split.*` import by throwing).
 const steps = Object.keys(result.snapshots);
 const last = steps[steps.length - 1];
-writeFileSync(join(pkgDir, CORE), readFileSync(join(out, `only-${last}.wasm`)));
-await journey(pkgDir);
-console.log(`The journey ran again on only-${last}.wasm (every other function unreachable): it passed.\n`);
+for (const kind of ['only', 'split']) {
+  writeFileSync(join(pkgDir, CORE), readFileSync(join(out, `${kind}-${last}.wasm`)));
+  await journey(pkgDir);
+  console.log(`The journey ran again on ${kind}-${last}.wasm (no other function callable): it passed.`);
+}
+console.log('');
 
 const kib = (n) => (n / 1024).toFixed(1);
 console.log('| module | functions | raw KiB | gzip -9 KiB | brotli 11 KiB |\n| --- | ---: | ---: | ---: | ---: |');

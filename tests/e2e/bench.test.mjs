@@ -134,8 +134,9 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
 });
 
 // scripts/bench/coverage.mjs on the release package: the instrumented journey runs, each step's
-// module of only what had run is no larger than the step after it, and the last one alone
-// carries the journey again (the tool checks that itself and exits non-zero otherwise).
+// modules (only what had run; the same as a split's first module) hold no more functions than
+// the step after them, and the last step's two alone carry the journey again (the tool checks
+// that itself and exits non-zero otherwise).
 test('bench coverage: a module of only what the first visit ran carries that visit', { timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'pw-coverage-'));
   const port = await freePorts(18770, 2);
@@ -145,6 +146,7 @@ test('bench coverage: a module of only what the first visit ran carries that vis
     });
     assert.equal(run.status, 0, `coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
     assert.match(run.stdout, /The journey ran again on only-sanitize\.wasm/);
+    assert.match(run.stdout, /The journey ran again on split-sanitize\.wasm/);
     const { rows, snapshots } = JSON.parse(readFileSync(join(out, 'coverage.json'), 'utf8'));
     assert.deepEqual(Object.keys(snapshots), ['init', 'install', 'mount', 'talk', 'sanitize']);
     const [whole, ...steps] = rows;

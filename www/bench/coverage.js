@@ -6,10 +6,12 @@
 const seen = new Set();
 const snapshots = {};
 const mark = (i) => { seen.add(i); };
+// The split's first module (coverage.mjs) calls `split.<i>` for a function it does not hold.
+const split = new Proxy({}, { get: (_, name) => () => { throw new Error(`coverage: split function ${String(name)} was called`); } });
 // The wasm-bindgen glue builds its own imports object: add the instrument's import to it.
 for (const name of ['instantiate', 'instantiateStreaming']) {
   const original = WebAssembly[name];
-  WebAssembly[name] = (source, imports = {}) => original.call(WebAssembly, source, { ...imports, pwcov: { mark } });
+  WebAssembly[name] = (source, imports = {}) => original.call(WebAssembly, source, { ...imports, pwcov: { mark }, split });
 }
 const snap = (step) => { snapshots[step] = [...seen]; };
 
@@ -19,6 +21,9 @@ try {
   await init();
   snap('init');
   const host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+  // Kept reachable: a host the page drops is freed whenever the garbage collector runs its
+  // finalizer, code a first visit need not run (and that made the recorded path differ by run).
+  window.coverageHost = host;
   await host.install({ id: 'first-load', name: 'First load', version: '1.0.0', permissions: ['storage'] });
   snap('install');
   const talked = new Promise((resolve) => {
@@ -37,6 +42,6 @@ try {
   snap('sanitize');
   window.coverage = { snapshots, talk, sanitized: out };
 } catch (e) {
-  window.coverage = { error: String((e && e.message) || e), snapshots };
+  window.coverage = { error: String((e && e.message) || e), stack: String(e && e.stack), snapshots };
 }
 document.body.dataset.ready = 'true';

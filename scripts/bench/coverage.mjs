@@ -23,8 +23,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
-import { launch } from '../browser.mjs';
-import { startBenchServers } from './serve.mjs';
+import { visitPage } from './visit.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -122,23 +121,10 @@ writeFileSync(join(pkgDir, CORE), binary);
 
 /** The journey of www/bench/coverage.html on the package in `dir`: what it recorded. */
 async function journey(dir) {
-  const servers = await startBenchServers({ hostPort: port, pkgDir: dir });
-  const browser = await launch();
-  try {
-    const page = await (await browser.newContext()).newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(`${e}\n${e.stack}`));
-    await page.goto(`${servers.hostOrigin}/coverage.html?plugin=${encodeURIComponent(servers.pluginOrigin)}`);
-    await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
-    const result = await page.evaluate(() => window.coverage);
-    if (result.error || errors.length) throw new Error(`coverage: the journey failed: ${result.error ? `${result.error}\n${result.stack}` : errors.join('; ')}`);
-    if (result.talk.denied !== 'PERMISSION_DENIED' || result.talk.got?.text !== 'hello') throw new Error(`coverage: the plugin's calls went wrong: ${JSON.stringify(result.talk)}`);
-    if (/onclick/.test(result.sanitized) || !/<b>sanitize<\/b>/.test(result.sanitized)) throw new Error(`coverage: the sanitize step went wrong: ${result.sanitized}`);
-    return result;
-  } finally {
-    await browser.close();
-    await servers.close();
-  }
+  const result = await visitPage({ pkgDir: dir, port, path: '/coverage.html', name: 'coverage', what: 'coverage: the journey' });
+  if (result.talk.denied !== 'PERMISSION_DENIED' || result.talk.got?.text !== 'hello') throw new Error(`coverage: the plugin's calls went wrong: ${JSON.stringify(result.talk)}`);
+  if (/onclick/.test(result.sanitized) || !/<b>sanitize<\/b>/.test(result.sanitized)) throw new Error(`coverage: the sanitize step went wrong: ${result.sanitized}`);
+  return result;
 }
 
 const result = await journey(pkgDir);

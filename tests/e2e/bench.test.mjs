@@ -168,3 +168,25 @@ test('bench sanitize-ab: one build against itself cleans alike and reports a rat
   assert.equal(run.status, 0, `sanitize-ab exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
   assert.match(run.stdout, /8 pages \([\d.]+ M chars\), 1 rounds, the same output on every page: B\/A \d+\.\d{3}/);
 });
+
+// scripts/bench/split.mjs on the release package, split by what its first visit ran (recorded by
+// coverage.mjs): the first visit runs on the first module alone, and calls beyond it load the
+// second module synchronously and answer as the unsplit package does (the tool exits non-zero
+// otherwise).
+test('bench split: a core split by use runs the first visit alone and loads the rest on demand', { timeout: 180_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'pw-split-'));
+  const port = await freePorts(18780, 2);
+  try {
+    const cov = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--out', join(out, 'coverage'), '--port', String(port)], {
+      cwd: root, encoding: 'utf8', timeout: 110_000,
+    });
+    assert.equal(cov.status, 0, `coverage exited ${cov.status}:\n${cov.stdout.slice(-2000)}\n${cov.stderr.slice(-2000)}`);
+    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/split.mjs'), '--pkg', 'pkg', '--coverage', join(out, 'coverage/coverage.json'),
+      '--out', join(out, 'split'), '--port', String(port)], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, `split exited ${run.status}:\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`);
+    assert.match(run.stdout, /first module [\d.]+ KiB raw, [\d.]+ KiB gzip; second [\d.]+ KiB raw, [\d.]+ KiB gzip/);
+    assert.match(run.stdout, /The first visit ran on the first module alone; \d+ calls beyond it loaded the second module/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -17,7 +17,9 @@
 // visit may take, which the happy journey never runs.
 // It then runs the same journey once more on the package with each of the last step's two
 // modules (nothing instrumented): if any function that had not run were needed after all, it
-// would trap, or call an import the page answers by throwing. (tests/e2e/bench.test.mjs runs this on the release pkg/, whose functions have no names.)
+// would trap, or call an import the page answers by throwing. (tests/e2e/bench.test.mjs runs
+// this on the release pkg/, whose functions have no names; scripts/bench/split.mjs builds and
+// runs the whole split from the coverage.json written here.)
 //   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--out /tmp/coverage] [--port 8790]
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -3,8 +3,8 @@
 // builds each module's cargo release wasm (which still has them) exactly as scripts/build.sh
 // has wasm-pack build it (same package, features and profile: cargo answers at once when
 // scripts/build.sh just ran), re-runs wasm-bindgen on it and optimizes it like the release
-// (wasm-opt with the arguments of its Cargo.toml) with -g. Same Rust, same optimizer level; only the names are
-// kept. Each module is built and post-processed before the next one is built, so neither reads
+// (wasm-opt with the arguments of its Cargo.toml) with -g. Same Rust, same optimizer level;
+// only the names are kept. Each module is built and post-processed before the next one is built, so neither reads
 // a cargo output the other's build replaced.
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';

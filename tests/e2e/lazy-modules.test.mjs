@@ -465,7 +465,7 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
     assert.equal(framed.ok, true, JSON.stringify(framed));
     assert.equal(count(host.requests(), CLIENT), 0, `a src mount fetched the client: ${host.requests()}`);
 
-    let answers = ['404'];
+    const answers = ['404'];
     await page.route(`**${CLIENT}`, async (route) => {
       if (answers.shift() === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
       else await route.continue();

@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
 import { visitPage } from './visit.mjs';
+import { definedFunctions, emit, read, stubOut } from './wasm-edit.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -39,26 +40,6 @@ const sizes = (bytes) => ({
   gzip: gzipSync(bytes, { level: 9 }).length,
   brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
 });
-
-/** The module's defined functions (imports skipped), in order: [FunctionRef, info]. */
-function definedFunctions(mod) {
-  const fns = [];
-  for (let i = 0; i < mod.getNumFunctions(); i++) {
-    const ref = mod.getFunctionByIndex(i);
-    const info = binaryen.getFunctionInfo(ref);
-    if (!info.module) fns.push([ref, info]);
-  }
-  return fns;
-}
-
-function read(bytes) {
-  const mod = binaryen.readBinary(bytes);
-  // What the release build enables (Cargo.toml's wasm-opt flags; wasm-bindgen's multivalue
-  // shims), and nothing newer: binaryen would write, e.g., compact imports Chromium refuses.
-  const F = binaryen.Features;
-  mod.setFeatures(F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.ReferenceTypes | F.Multivalue | F.CallIndirectOverlong);
-  return mod;
-}
 
 /** The module with `pwcov.mark(i)` called first thing in its i-th defined function. */
 function instrument(bytes) {
@@ -79,38 +60,16 @@ function instrument(bytes) {
 /** The module with every function not in `kept` (indices) reduced to `unreachable`, no names. */
 function onlyThese(bytes, kept) {
   const mod = read(bytes);
-  const fns = definedFunctions(mod);
-  fns.forEach(([ref], i) => { if (!kept.has(i)) binaryen.Function.setBody(ref, mod.unreachable()); });
-  binaryen.setDebugInfo(false);
-  const binary = mod.emitBinary();
-  mod.dispose();
-  return binary;
+  definedFunctions(mod).forEach(([ref], i) => { if (!kept.has(i)) binaryen.Function.setBody(ref, mod.unreachable()); });
+  return emit(mod, 'coverage: the reduced module');
 }
 
-/**
- * The first module of a split by use, in the shape a splitter gives it: each function not in
- * `kept` becomes a stub calling an import of its own (`split.<i>`, which would load the second
- * module and call there), stubs nothing references are removed, and every kept function is
- * exported (the second module calls them). No names.
- */
+/** A split's first module keeping the functions `kept` (indices): see wasm-edit.mjs `stubOut`. */
 function splitFirst(bytes, kept) {
   const mod = read(bytes);
-  definedFunctions(mod).forEach(([ref, info], i) => {
-    if (kept.has(i)) {
-      mod.addFunctionExport(info.name, `k${i}`);
-      return;
-    }
-    mod.addFunctionImport(`split_${i}`, 'split', String(i), info.params, info.results);
-    const args = binaryen.expandType(info.params).map((t, j) => mod.local.get(j, t));
-    binaryen.Function.setBody(ref, mod.call(`split_${i}`, args, info.results));
-  });
-  // Unused locals of the stubs, then whatever no kept code, export or table refers to.
+  stubOut(mod, (_, i) => kept.has(i));
   mod.runPasses(['reorder-locals', 'remove-unused-module-elements']);
-  if (!mod.validate()) throw new Error('coverage: the split first module does not validate');
-  binaryen.setDebugInfo(false);
-  const binary = mod.emitBinary();
-  mod.dispose();
-  return binary;
+  return emit(mod, 'coverage: the split first module');
 }
 
 const original = readFileSync(join(namedPkg, CORE));

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import binaryen from 'binaryen';
 import { visitPage } from './visit.mjs';
+import { definedFunctions, emit, read, stubOut } from './wasm-edit.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -24,28 +25,10 @@ const out = arg('--out', '/tmp/split');
 const port = Number(arg('--port', '8820'));
 const CORE = 'plugin_warden_bg.wasm';
 const SECOND = 'plugin_warden_core2_bg.wasm';
-const F = binaryen.Features;
-const FEATURES = F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.ReferenceTypes | F.Multivalue | F.CallIndirectOverlong;
-
-function read(bytes) {
-  const mod = binaryen.readBinary(bytes);
-  mod.setFeatures(FEATURES);
-  return mod;
-}
 const each = (n, get) => Array.from({ length: n }, (_, i) => get(i));
-const defined = (mod) => each(mod.getNumFunctions(), (i) => mod.getFunctionByIndex(i))
-  .map((ref) => [ref, binaryen.getFunctionInfo(ref)]).filter(([, info]) => !info.module);
 const globalsOf = (mod) => each(mod.getNumGlobals(), (i) => binaryen.getGlobalInfo(mod.getGlobalByIndex(i)));
 const tablesOf = (mod) => each(mod.getNumTables(), (i) => binaryen.getTableInfo(mod.getTableByIndex(i)));
 const exportsOf = (mod) => each(mod.getNumExports(), (i) => binaryen.getExportInfo(mod.getExportByIndex(i)));
-
-function emit(mod, what) {
-  if (!mod.validate()) throw new Error(`split: the ${what} module does not validate`);
-  binaryen.setDebugInfo(false);
-  const bytes = mod.emitBinary();
-  mod.dispose();
-  return bytes;
-}
 
 const original = readFileSync(join(pkg, CORE));
 const names = coverage.names;
@@ -54,26 +37,18 @@ const ran = new Set(coverage.snapshots[step].map((i) => names[i]));
 // The first module: stubs for what did not run; its tables and globals exported for the second.
 function first() {
   const mod = read(original);
-  defined(mod).forEach(([ref, info], i) => {
-    if (ran.has(info.name)) {
-      mod.addFunctionExport(info.name, `k${i}`);
-      return;
-    }
-    mod.addFunctionImport(`split_${i}`, 'split', String(i), info.params, info.results);
-    const args = binaryen.expandType(info.params).map((t, j) => mod.local.get(j, t));
-    binaryen.Function.setBody(ref, mod.call(`split_${i}`, args, info.results));
-  });
+  stubOut(mod, (info) => ran.has(info.name));
   const exported = new Set(exportsOf(mod).map((e) => e.value + ':' + e.kind));
   tablesOf(mod).forEach((t, i) => { if (!exported.has(`${t.name}:${binaryen.ExternalTable}`)) mod.addTableExport(t.name, `t${i}`); });
   globalsOf(mod).forEach((g, i) => mod.addGlobalExport(g.name, `g${i}`));
   mod.runPasses(['reorder-locals', 'remove-unused-module-elements']);
-  return emit(mod, 'first');
+  return emit(mod, 'split: the first module');
 }
 
 // The second module: what did not run, defined; everything else imported from the first.
 function second() {
   const mod = read(original);
-  const fns = defined(mod);
+  const fns = definedFunctions(mod);
   const tableExports = new Map(exportsOf(mod).filter((e) => e.kind === binaryen.ExternalTable).map((e) => [e.value, e.name]));
   for (const e of exportsOf(mod)) mod.removeExport(e.name);
   for (const seg of each(mod.getNumElementSegments(), (i) => binaryen.getElementSegmentInfo(mod.getElementSegmentByIndex(i)))) mod.removeElementSegment(seg.name);
@@ -95,7 +70,7 @@ function second() {
     }
   });
   mod.runPasses(['remove-unused-module-elements']);
-  return emit(mod, 'second');
+  return emit(mod, 'split: the second module');
 }
 
 const a = first();

@@ -281,9 +281,28 @@ impl<B: StorageBackend> Engine<B> {
         Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
     }
 
+    /// Why a message that reached the core without its text is refused.
+    fn unread_error(&self, unread: &Unread) -> WardenError {
+        match unread {
+            Unread::TooLarge { at_least } => WardenError::new(
+                ErrorCode::MessageRejected,
+                format!(
+                    "message: expected at most {} bytes, found at least {at_least} (not read)",
+                    self.limits.max_message_bytes
+                ),
+            ),
+            Unread::NoJsonForm => WardenError::new(
+                ErrorCode::MessageRejected,
+                "the message has no JSON form: it holds a cycle, a BigInt, or a Map, Set, \
+                 Blob, RegExp or Error (binary data must be an ArrayBuffer, a typed array or a \
+                 DataView)",
+            ),
+        }
+    }
+
     /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: parse with
-    /// limits, decide, serve. `message` is its JSON text (`None` when it could not be
-    /// serialized); `id_hint` the call id read off the received object, so a message refused
+    /// limits, decide, serve. `message` is its JSON text, or why the browser layer did not
+    /// read one ([`Unread`]); `id_hint` the call id read off the received object, so a message refused
     /// before its id could be parsed (too large, too deep) is still answered `MESSAGE_REJECTED`
     /// rather than left to time out (DESIGN.md §7).
     pub(super) fn handle_admitted(
@@ -300,24 +319,9 @@ impl<B: StorageBackend> Engine<B> {
             return Outcome::Drop;
         }
         let text = match message {
-            Ok(text) => Ok(text),
-            Err(Unread::TooLarge { at_least }) => Err(WardenError::new(
-                ErrorCode::MessageRejected,
-                format!(
-                    "message: expected at most {} bytes, found at least {at_least} (not read)",
-                    self.limits.max_message_bytes
-                ),
-            )),
-            Err(_) => Err(WardenError::new(
-                ErrorCode::MessageRejected,
-                "the message has no JSON form: it holds a cycle, a BigInt, or a Map, Set, \
-                 Blob, RegExp or Error (binary data must be an ArrayBuffer, a typed array or a \
-                 DataView)",
-            )),
-        };
-        let text = match text {
             Ok(text) => text,
-            Err(err) => {
+            Err(unread) => {
+                let err = self.unread_error(unread);
                 self.refuse(id, None, &err, now_ms);
                 return id_hint
                     .map(|cid| Outcome::Reply(Reply::err(cid, &err)))

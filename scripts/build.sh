@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"   # wasm-opt from the binaryen npm package
 profile=--release
 [ "${1:-}" = "--dev" ] && profile=--dev
-rm -f pkg/plugin_warden_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_bg.wasm
+rm -f pkg/plugin_warden_bg.wasm pkg/plugin_warden_checks_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_bg.wasm
 # The core module: everything but the HTML cleaner (no `ammonia` feature), at opt-level "z":
 # without the sanitizer its hot paths are a few percent of a round trip's CPU (the rest is
 # the browser's postMessage), and "z" makes it 10% smaller than "s" (docs/benchmarks.md).
@@ -16,6 +16,9 @@ core_opt=()
 wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --no-pack \
   -- --no-default-features --features host "${core_opt[@]}" 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true
 [ -f pkg/plugin_warden_bg.wasm ] || { echo "build: wasm-pack produced no pkg/plugin_warden_bg.wasm" >&2; exit 1; }
+# Split in two by use: what a host's first visit runs, and the rest (plugin_warden_checks_bg.wasm,
+# loaded when first needed); it also adds the second part's loader to the glue.
+node scripts/split-core.mjs
 # The sanitizer module (crates/sanitizer), fetched by the package on first need.
 wasm-pack build crates/sanitizer $profile --target web --out-dir "$PWD/pkg/sanitizer" \
   --out-name plugin_warden_sanitizer --no-pack 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true

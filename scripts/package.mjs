@@ -79,6 +79,8 @@ const manifest = {
     './client/index.js': { types: './client/index.d.ts', default: './client/index.js' },
     './worker-runner.html': './worker-runner.html',
     './plugin_warden_bg.wasm': './plugin_warden_bg.wasm',
+    // The core module's second part (`preload('checks')`), exported for bundlers like the rest.
+    './plugin_warden_checks_bg.wasm': './plugin_warden_checks_bg.wasm',
     // The sanitizer module, loaded by index.js on first need; its wasm is exported for
     // bundlers that need the URL handed in (esbuild: `preload('sanitizer', url)`).
     './sanitizer/plugin_warden_sanitizer.js': './sanitizer/plugin_warden_sanitizer.js',

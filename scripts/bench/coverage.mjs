@@ -17,16 +17,19 @@
 // visit may take, which the happy journey never runs.
 // It then runs the same journey once more on the package with each of the last step's two
 // modules (nothing instrumented): if any function that had not run were needed after all, it
-// would trap, or call an import the page answers by throwing. (tests/e2e/bench.test.mjs runs
-// this on the release pkg/, whose functions have no names; scripts/bench/split.mjs builds and
-// runs the whole split from the coverage.json written here.)
-//   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--out /tmp/coverage] [--port 8790]
+// would trap, or call an import the page answers by throwing. The build splits the core by the
+// profile this writes (--profile; scripts/split-core.mjs). tests/e2e/bench.test.mjs runs this on
+// the release build's core before its split, with --check-profile.
+//   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--core <wasm>] [--out /tmp/coverage]
+//        [--port 8790] [--profile | --check-profile]
+// --profile: also write scripts/core-profile.txt, what the build's split keeps in its first part;
+// --check-profile: fail if the journey ran a function that file does not name.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
 import { visitPage } from './visit.mjs';
-import { definedFunctions, emit, read, stubOut } from './wasm-edit.mjs';
+import { definedFunctions, emit, namesOf, read, stableNames, stubOut } from '../wasm-split.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -51,7 +54,7 @@ function instrument(bytes) {
     binaryen.Function.setBody(ref, mod.block(null, [call, info.body], info.results));
   });
   if (!mod.validate()) throw new Error('coverage: the instrumented module does not validate');
-  const names = fns.map(([, info]) => info.name);
+  const names = namesOf(mod);
   const binary = mod.emitBinary();
   mod.dispose();
   return { binary, names };
@@ -64,7 +67,7 @@ function onlyThese(bytes, kept) {
   return emit(mod, 'coverage: the reduced module');
 }
 
-/** A split's first module keeping the functions `kept` (indices): see wasm-edit.mjs `stubOut`. */
+/** A split's first module keeping the functions `kept` (indices): see wasm-split.mjs `stubOut`. */
 function splitFirst(bytes, kept) {
   const mod = read(bytes);
   stubOut(mod, (_, i) => kept.has(i));
@@ -72,7 +75,9 @@ function splitFirst(bytes, kept) {
   return emit(mod, 'coverage: the split first module');
 }
 
-const original = readFileSync(join(namedPkg, CORE));
+// --core: the core module to measure instead of the package's (target/split-core's: pkg/'s own
+// is the first part of the build's split).
+const original = readFileSync(resolve(root, arg('--core', join(namedPkg, CORE))));
 const { binary, names } = instrument(original);
 const pkgDir = join(out, 'pkg');
 rmSync(out, { recursive: true, force: true });
@@ -116,4 +121,21 @@ const kib = (n) => (n / 1024).toFixed(1);
 console.log('| module | functions | raw KiB | gzip -9 KiB | brotli 11 KiB |\n| --- | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.step} | ${r.functions} | ${kib(r.raw)} | ${kib(r.gzip)} | ${kib(r.brotli)} |`);
 writeFileSync(join(out, 'coverage.json'), JSON.stringify({ rows, snapshots: result.snapshots, names }, null, 1));
+if (process.argv.includes('--check-profile')) {
+  const stable = stableNames(names);
+  const profile = new Set(readFileSync(join(root, 'scripts/core-profile.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
+  const ran = result.snapshots[last].map((i) => stable[i]);
+  const missing = ran.filter((n) => !profile.has(n));
+  if (missing.length) {
+    throw new Error(`coverage: the journey ran ${missing.length} functions scripts/core-profile.txt does not name, so the build's split would load its second part on a first visit; record the profile again (node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile):\n${missing.slice(0, 40).join('\n')}`);
+  }
+  console.log(`scripts/core-profile.txt names all ${ran.length} functions the journey ran.`);
+}
+if (process.argv.includes('--profile')) {
+  // The build's split (scripts/split-core.mjs) keeps in the first part what the whole journey ran.
+  const stable = stableNames(names);
+  const lines = result.snapshots[last].map((i) => stable[i]).sort();
+  writeFileSync(join(root, 'scripts/core-profile.txt'), `# The core module's functions a host's first visit runs (www/bench/coverage.js, all its steps),\n# by stable name (scripts/wasm-split.mjs stableNames): scripts/split-core.mjs keeps these in the\n# first part. Recorded by: node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile\n${lines.join('\n')}\n`);
+  console.log(`scripts/core-profile.txt: ${lines.length} functions`);
+}
 console.log(`\n(${out}: the reduced modules, the names of what ran at each step, coverage.json)`);

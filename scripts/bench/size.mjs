@@ -37,7 +37,8 @@ export function packageFiles(pkgDir = join(root, 'pkg')) {
  * Every shipped file belongs to exactly one (checked), so the modules add up to the total.
  */
 export const MODULES = [
-  { module: 'core wasm', what: 'eager: fetched by init()', test: (f) => f === 'pkg/plugin_warden_bg.wasm' },
+  { module: 'core wasm', what: 'eager: fetched by init() (the first part of the core: what a first visit runs)', test: (f) => f === 'pkg/plugin_warden_bg.wasm' },
+  { module: 'core checks wasm', what: "on first need: preload('checks'), or the first call that needs it (the rest of the core)", test: (f) => f === 'pkg/plugin_warden_checks_bg.wasm' },
   { module: 'sanitizer wasm', what: "on first need: preload('sanitizer')", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' },
   { module: 'entry JS', what: 'pkg/index.js', test: (f) => f === 'pkg/index.js' },
   { module: 'bindings JS', what: "the core's wasm-bindgen glue and its snippets", test: (f) => f === 'pkg/plugin_warden.js' || f.startsWith('pkg/snippets/') },

@@ -82,7 +82,15 @@ export function initSync(module) {
 // Modules loaded on first need. Each loader gets preload()'s optional `input` (what wasm-bindgen's
 // init takes: a URL, Response, bytes or WebAssembly.Module; in Node the bytes).
 const MODULES = {
+  // The core module's second part (scripts/split-core.mjs): what a first visit does not run.
+  // A build whose core is not split (no loader in the glue) has it all in its first part.
+  checks: {
+    file: 'plugin_warden_checks_bg.wasm',
+    loaded: () => bindings.__pw_checksLoaded?.() ?? true,
+    async load(input) { await bindings.__pw_loadChecks?.(input); },
+  },
   sanitizer: {
+    file: 'sanitizer/plugin_warden_sanitizer_bg.wasm',
     loaded: () => bindings.__sanitizerLoaded(),
     async load(input) {
       // A literal relative specifier: Vite and webpack split it into its own chunk and rewrite
@@ -97,10 +105,13 @@ const loading = new Map();
 
 /**
  * Load a part of the SDK that is fetched on first need, now: `'sanitizer'` (what `sanitize`,
- * `host.sanitize` and `host.trustedHTML` need synchronously). Resolves when it can be used;
- * loading twice loads once. `input` is for hosts whose bundler does not follow the package's
- * relative URLs (esbuild) and for Node: the module's wasm as a URL, `Response`, bytes or
- * `WebAssembly.Module` (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`).
+ * `host.sanitize` and `host.trustedHTML` need synchronously) or `'checks'` (the core module's
+ * second part: install-time checks, diagnostics, error paths; without it the first call that
+ * needs it loads it synchronously). Resolves when it can be used; loading twice loads once.
+ * `input` is for hosts whose bundler does not follow the package's relative URLs (esbuild) and
+ * for Node: the module's wasm as a URL, `Response`, bytes or `WebAssembly.Module`
+ * (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`,
+ * `plugin-warden/plugin_warden_checks_bg.wasm`).
  */
 export function preload(name, input) {
   try {
@@ -120,7 +131,7 @@ export function preload(name, input) {
   if (p === undefined) {
     p = module.load(input).catch((e) => {
       loading.delete(name);
-      throw coded('MODULE_NOT_LOADED', `plugin-warden: could not load the ${name} module: ${e && e.message ? e.message : e}. If your bundler does not follow \`import('./sanitizer/…')\` and \`new URL('…', import.meta.url)\` (esbuild), pass the wasm: \`await preload('${name}', url)\` with \`import url from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm'\` and \`--loader:.wasm=file\`; in Node pass its bytes`, e);
+      throw coded('MODULE_NOT_LOADED', `plugin-warden: could not load the ${name} module: ${e && e.message ? e.message : e}. If your bundler does not follow the package's \`import('./…')\` and \`new URL('…', import.meta.url)\` (esbuild), pass the wasm: \`await preload('${name}', url)\` with \`import url from 'plugin-warden/${module.file}'\` and \`--loader:.wasm=file\`; in Node pass its bytes`, e);
     });
     loading.set(name, p);
   }
@@ -149,6 +160,18 @@ export function __sanitizerLoaded() {
 export function __setSanitizerModule(cleanerClass) {
   ready('__setSanitizerModule()');
   return bindings.__setSanitizerModule(cleanerClass);
+}
+
+// The loader of the core module's second part (src/web/split-loader.js, in the bindings when the
+// core is split): whether it is loaded, and load it (what `preload('checks')` calls).
+export function __pw_checksLoaded() {
+  ready('__pw_checksLoaded()');
+  return MODULES.checks.loaded();
+}
+
+export function __pw_loadChecks(input) {
+  ready('__pw_loadChecks()');
+  return MODULES.checks.load(input);
 }
 
 // The core module's start function (it installs the browser's URL parser as the core's; it runs

@@ -82,8 +82,9 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.ok(r.size.files.some((f) => f.file === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' && f.gzip > 0 && f.brotli > 0));
     assert.ok(r.size.files.some((f) => f.file === 'pkg/client/index.js'));
     const modules = Object.fromEntries(r.size.modules.map((m) => [m.module, m]));
-    assert.deepEqual(Object.keys(modules), ['core wasm', 'sanitizer wasm', 'entry JS', 'bindings JS', 'sanitizer glue JS', 'client JS']);
+    assert.deepEqual(Object.keys(modules), ['core wasm', 'core checks wasm', 'sanitizer wasm', 'entry JS', 'bindings JS', 'sanitizer glue JS', 'client JS']);
     assert.deepEqual(modules['core wasm'].files, ['pkg/plugin_warden_bg.wasm']);
+    assert.deepEqual(modules['core checks wasm'].files, ['pkg/plugin_warden_checks_bg.wasm']);
     assert.deepEqual(modules['sanitizer wasm'].files, ['pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);
     for (const m of r.size.modules) assert.ok(m.raw > 0 && m.gzip > 0 && m.brotli > 0 && m.gzip < m.raw, `${m.module}: ${JSON.stringify(m)}`);
     // The modules are the package: every file in exactly one, so they add up to the total.
@@ -95,13 +96,14 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
       assert.deepEqual(Object.keys(c.candidates).sort(), ['compile (WebAssembly.compile)', 'compile + instantiate (bytes)', 'instantiate (compiled module)']);
     }
 
-    // First load, measured in a fresh page: mounting an iframe plugin fetched the core and no
-    // file of the sanitizer module; preload('sanitizer') + the first trustedHTML fetched
-    // exactly the sanitizer's glue and wasm.
+    // First load, measured in a fresh page: mounting an iframe plugin fetched the core's first
+    // part and neither its second part nor any file of the sanitizer module;
+    // preload('sanitizer') + the first trustedHTML fetched exactly the sanitizer's glue and wasm.
     const fl = r.size.firstLoad;
     const mounted = fl.toMount.files.map((f) => f.path);
     assert.ok(mounted.includes('/pkg/plugin_warden_bg.wasm') && mounted.includes('/pkg/index.js'), `first load fetched ${mounted}`);
     assert.deepEqual(mounted.filter((p) => p.includes('sanitizer/')), [], `the first load fetched the sanitizer: ${mounted}`);
+    assert.ok(!mounted.includes('/pkg/plugin_warden_checks_bg.wasm'), `the first load fetched the core's second part: ${mounted}`);
     // The plugin-side client is for srcdoc and shadow render mounts only (imported then).
     assert.ok(!mounted.includes('/pkg/client/index.js'), `an iframe src mount fetched the client: ${mounted}`);
     assert.deepEqual([...fl.afterSanitize.added].sort(), ['/pkg/sanitizer/plugin_warden_sanitizer.js', '/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);
@@ -133,22 +135,25 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
   }
 });
 
-// scripts/bench/coverage.mjs on the release package: the instrumented journey runs, each step's
-// modules (only what had run; the same as a split's first module) hold no more functions than
-// the step after them, and the last step's two alone carry the journey again (the tool checks
-// that itself and exits non-zero otherwise).
-test('bench coverage: a module of only what the first visit ran carries that visit', { timeout: 120_000 }, async () => {
+// scripts/bench/coverage.mjs on the release build's core before its split (target/split-core,
+// kept by scripts/split-core.mjs): the instrumented journey runs, each step's modules (only what
+// had run; the same as a split's first module) hold no more functions than the step after them,
+// and the last step's two alone carry the journey again (the tool checks that itself and exits
+// non-zero otherwise). With --check-profile it also fails if the journey ran a function
+// scripts/core-profile.txt does not name: the build's split would then load its second part on
+// a first visit (the profile is stale: record it again).
+test('bench coverage: a module of only what the first visit ran carries that visit; the split\'s profile names all of it', { timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'pw-coverage-'));
   const port = await freePorts(18770, 2);
   try {
-    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--out', out, '--port', String(port)], {
-      cwd: root, encoding: 'utf8', timeout: 110_000,
-    });
+    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--core', 'target/split-core/plugin_warden_bg.wasm',
+      '--out', out, '--port', String(port), '--check-profile'], { cwd: root, encoding: 'utf8', timeout: 110_000 });
     assert.equal(run.status, 0, `coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-    assert.match(run.stdout, /The journey ran again on only-sanitize\.wasm/);
-    assert.match(run.stdout, /The journey ran again on split-sanitize\.wasm/);
+    assert.match(run.stdout, /The journey ran again on only-unmount\.wasm/);
+    assert.match(run.stdout, /The journey ran again on split-unmount\.wasm/);
+    assert.match(run.stdout, /scripts\/core-profile\.txt names all \d+ functions the journey ran/);
     const { rows, snapshots } = JSON.parse(readFileSync(join(out, 'coverage.json'), 'utf8'));
-    assert.deepEqual(Object.keys(snapshots), ['init', 'install', 'mount', 'talk', 'sanitize']);
+    assert.deepEqual(Object.keys(snapshots), ['init', 'install', 'mount', 'talk', 'sanitize', 'rbac', 'state', 'unmount']);
     const [whole, ...steps] = rows;
     for (let i = 0; i < steps.length; i++) {
       const next = steps[i + 1] ?? whole;
@@ -167,26 +172,4 @@ test('bench sanitize-ab: one build against itself cleans alike and reports a rat
   });
   assert.equal(run.status, 0, `sanitize-ab exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
   assert.match(run.stdout, /8 pages \([\d.]+ M chars\), 1 rounds, the same output on every page: B\/A \d+\.\d{3}/);
-});
-
-// scripts/bench/split.mjs on the release package, split by what its first visit ran (recorded by
-// coverage.mjs): the first visit runs on the first module alone, and calls beyond it load the
-// second module synchronously and answer as the unsplit package does (the tool exits non-zero
-// otherwise).
-test('bench split: a core split by use runs the first visit alone and loads the rest on demand', { timeout: 180_000 }, async () => {
-  const out = mkdtempSync(join(tmpdir(), 'pw-split-'));
-  const port = await freePorts(18780, 2);
-  try {
-    const cov = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--out', join(out, 'coverage'), '--port', String(port)], {
-      cwd: root, encoding: 'utf8', timeout: 110_000,
-    });
-    assert.equal(cov.status, 0, `coverage exited ${cov.status}:\n${cov.stdout.slice(-2000)}\n${cov.stderr.slice(-2000)}`);
-    const run = spawnSync(process.execPath, [join(root, 'scripts/bench/split.mjs'), '--pkg', 'pkg', '--coverage', join(out, 'coverage/coverage.json'),
-      '--out', join(out, 'split'), '--port', String(port)], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    assert.equal(run.status, 0, `split exited ${run.status}:\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`);
-    assert.match(run.stdout, /first module [\d.]+ KiB raw, [\d.]+ KiB gzip; second [\d.]+ KiB raw, [\d.]+ KiB gzip/);
-    assert.match(run.stdout, /The first visit ran on the first module alone; \d+ calls beyond it loaded the second module/);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
 });

@@ -10,7 +10,7 @@
 // no way to choose which cleaner the host uses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEnv, openHost, until } from './helpers.mjs';
+import { startEnv, openHost, pluginFrame, until } from './helpers.mjs';
 
 const SANITIZER_JS = '/pkg/sanitizer/plugin_warden_sanitizer.js';
 const SANITIZER_WASM = '/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm';
@@ -37,15 +37,20 @@ async function freshHost({ csp = false } = {}) {
 
 const count = (list, path) => list.filter((p) => p === path).length;
 
+/** Install and mount the notes plugin (an iframe) in the page, until it is ready. */
+async function mountNotes(page) {
+  const mounted = await page.evaluate(async () => {
+    await window.e2e.install(window.e2e.manifests.notes);
+    return window.e2e.mountAndWait('notes', '/notes/');
+  });
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+}
+
 test('a host that only mounts an iframe plugin never fetches the sanitizer; preload fetches it once, however often it is called', async () => {
   const host = await freshHost({ csp: true });
   try {
     const { page } = host;
-    const mounted = await page.evaluate(async () => {
-      await window.e2e.install(window.e2e.manifests.notes);
-      return window.e2e.mountAndWait('notes', '/notes/');
-    });
-    assert.equal(mounted.ok, true, JSON.stringify(mounted));
+    await mountNotes(page);
     // The log works: the core module was fetched by this page.
     assert.equal(count(host.requests(), '/pkg/plugin_warden_bg.wasm'), 1, JSON.stringify(host.requests()));
     assert.deepEqual(host.sanitizerRequests(), [], 'an iframe-only host fetched the sanitizer');
@@ -336,7 +341,7 @@ test('preload(\'nope\') rejects INVALID_ARGUMENT; preload before init() rejects 
     });
     for (const k of ['nope', 'hostNope', 'number', 'proto']) {
       assert.equal(r[k].code, 'INVALID_ARGUMENT', `${k}: ${JSON.stringify(r[k])}`);
-      assert.match(r[k].message, /expected one of 'sanitizer'/);
+      assert.match(r[k].message, /expected one of 'checks', 'sanitizer'/);
     }
     assert.match(r.nope.message, /found "nope"/);
     for (const k of ['element', 'nullInput', 'numberInput']) {
@@ -477,6 +482,93 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
 
     const second = await srcdoc('inline-2');
     assert.equal(second.ok, true, `a later srcdoc mount did not recover: ${JSON.stringify(second)}`);
+  } finally {
+    await host.close();
+  }
+});
+
+// The core module's second part (scripts/split-core.mjs): what a host's first visit does not run.
+const CHECKS_WASM = '/pkg/plugin_warden_checks_bg.wasm';
+const BAD_MANIFEST = { id: 'Bad Id', name: '', version: 'x', permissions: ['storag'] };
+
+test('the core\'s second part: a first visit (install, iframe mount, the plugin\'s calls) never fetches it; the first call that needs it loads it once, synchronously, under the page\'s CSP', async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    await mountNotes(page);
+    // The notes plugin's first calls (storage, events) have been answered.
+    // (Seen through the host's onAudit callback: `auditLog()`, an inspector's call, is not on a
+    // first visit's path.)
+    const audited = await until(() => page.evaluate(() => window.e2e.state.audits.some((e) => /storage\.get/.test(JSON.stringify(e)))));
+    assert.ok(audited, 'the plugin\'s storage calls were not audited');
+    assert.equal(count(host.requests(), '/pkg/plugin_warden_bg.wasm'), 1, JSON.stringify(host.requests()));
+    assert.equal(count(host.requests(), CHECKS_WASM), 0, 'the first visit fetched the second part');
+
+    const r = await page.evaluate(async (bad) => {
+      const pkg = await import('/pkg/index.js');
+      const before = pkg.__pw_checksLoaded();
+      const report = pkg.validateManifest(bad); // diagnostics: not on a first visit's path
+      const after = pkg.__pw_checksLoaded();
+      await Promise.all([pkg.preload('checks'), window.e2e.host.preload('checks'), pkg.preload('checks')]);
+      const findings = pkg.analyzeBundle('eval(atob("x"))', {}).findings.map((f) => f.rule);
+      return { before, after, report, findings };
+    }, BAD_MANIFEST);
+    assert.equal(r.before, false);
+    assert.equal(r.after, true);
+    assert.equal(r.report.valid, false, JSON.stringify(r.report));
+    assert.ok(r.report.problems.length >= 3, JSON.stringify(r.report));
+    assert.ok(r.findings.length > 0, JSON.stringify(r.findings));
+    assert.equal(count(host.requests(), CHECKS_WASM), 1, JSON.stringify(host.requests()));
+    // The plugin mounted before the load still talks to the host, on both parts.
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    const stored = await notes.evaluate(() => window.notes.run('storage.get', 'note'));
+    assert.deepEqual(stored, { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+    const refused = await notes.evaluate(() => window.notes.run('storage.set', '', 1)); // an error path
+    assert.equal(refused.ok, false);
+    assert.equal(typeof refused.error.code, 'string', JSON.stringify(refused));
+    const violations = await page.evaluate(() => window.e2e.violations ?? []);
+    assert.deepEqual(violations, []);
+  } finally {
+    await host.close();
+  }
+});
+
+test('the core\'s second part fails to load (a 404 for the synchronous load, then a hang-up for preload): MODULE_NOT_LOADED naming the file; a later preload succeeds and the same call answers', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const answers = ['404', 'hang-up'];
+    const seen = [];
+    await page.route(`**${CHECKS_WASM}`, async (route) => {
+      const answer = answers.shift() ?? 'server';
+      seen.push(answer);
+      if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+      else if (answer === 'hang-up') await route.abort('connectionreset');
+      else await route.continue();
+    });
+    const r = await page.evaluate(async (bad) => {
+      const pkg = await import('/pkg/index.js');
+      const attempt = (f) => { try { return { ok: true, value: f() }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message }; } };
+      const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }));
+      const sync = attempt(() => pkg.validateManifest(bad));
+      const preloaded = await settle(pkg.preload('checks'));
+      const loadedAfterFailures = pkg.__pw_checksLoaded();
+      const recovered = await settle(window.e2e.host.preload('checks'));
+      const again = attempt(() => pkg.validateManifest(bad));
+      return { sync, preloaded, loadedAfterFailures, recovered, again };
+    }, BAD_MANIFEST);
+    assert.equal(r.sync.ok, false);
+    assert.equal(r.sync.code, 'MODULE_NOT_LOADED', JSON.stringify(r.sync));
+    assert.equal(r.sync.name, 'PluginWardenError');
+    assert.match(r.sync.message, /plugin_warden_checks_bg\.wasm: the server answered HTTP 404/);
+    assert.match(r.sync.message, /preload\('checks'\)/, 'the message says how to load it ahead');
+    assert.equal(r.preloaded.code, 'MODULE_NOT_LOADED', JSON.stringify(r.preloaded));
+    assert.match(r.preloaded.message, /could not load the checks module/);
+    assert.equal(r.loadedAfterFailures, false);
+    assert.deepEqual(r.recovered, { ok: true });
+    assert.equal(r.again.ok, true, JSON.stringify(r.again));
+    assert.equal(r.again.value.valid, false);
+    assert.deepEqual(seen, ['404', 'hang-up', 'server']);
   } finally {
     await host.close();
   }

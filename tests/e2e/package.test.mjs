@@ -234,7 +234,7 @@ test('Node: coded errors before init(), for init() without bytes, before the san
   assert.match(out[6], /^INVALID_ARGUMENT .*pass the wasm bytes/);
   assert.match(out[7], /^PluginWardenError MODULE_NOT_LOADED .*await (host\.)?preload\('sanitizer'\)/);
   assert.match(out[8], /^PluginWardenError MODULE_NOT_LOADED plugin-warden: could not load the sanitizer module: .*in Node pass its bytes/);
-  assert.match(out[9], /^PluginWardenError INVALID_ARGUMENT preload: expected one of 'sanitizer', found "nope"/);
+  assert.match(out[9], /^PluginWardenError INVALID_ARGUMENT preload: expected one of 'checks', 'sanitizer', found "nope"/);
   assert.equal(out[10], '<b>ok</b>');
   assert.match(out[11], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
 });

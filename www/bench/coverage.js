@@ -2,7 +2,8 @@
 // the import `pwcov.mark(i)` on entry to its i-th defined function. It does what
 // firstload.js does — load the package, create a host, install, mount one iframe plugin —
 // plus what that plugin then does on every first visit (storage.set, storage.get, a denied
-// call), and records which functions ran by the end of each step.
+// call), the first sanitize, then what a host does around its plugins (RBAC, their state, an
+// unmount), and records which functions ran by the end of each step.
 const seen = new Set();
 const snapshots = {};
 const mark = (i) => { seen.add(i); };
@@ -20,11 +21,21 @@ const pluginOrigin = new URLSearchParams(location.search).get('plugin');
 try {
   await init();
   snap('init');
-  const host = new PluginHost({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+  // The options a host usually gives (README): a version, a user, its callbacks.
+  const host = new PluginHost({
+    hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory', dangerous: { allowLoopbackHttp: true },
+    onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onPermissionRequest: async () => false,
+  });
   // Kept reachable: a host the page drops is freed whenever the garbage collector runs its
   // finalizer, code a first visit need not run (and that made the recorded path differ by run).
   window.coverageHost = host;
-  await host.install({ id: 'first-load', name: 'First load', version: '1.0.0', permissions: ['storage'] });
+  // A manifest of the usual shape: a few permissions, an optional one, a role and a page.
+  await host.install({
+    id: 'first-load', name: 'First load', version: '1.0.0',
+    permissions: ['storage', 'events'], optionalPermissions: ['ui:notify', 'api:read'],
+    roles: [{ role: { name: 'First load reader', permissions: [{ action: 'first-load.pages:read' }] }, grants: ['Viewer'] }],
+    includes: [{ type: 'page', name: 'Home', path: '/a/%PLUGIN_ID%/home', action: 'first-load.pages:read', addToNav: true }],
+  });
   snap('install');
   const talked = new Promise((resolve) => {
     // The plugin's frame is sandboxed (an opaque origin, 'null'): known by its window instead.
@@ -37,10 +48,22 @@ try {
   snap('mount');
   const talk = await talked;
   snap('talk');
+  // A host that calls trustedHTML too early gets MODULE_NOT_LOADED (firstload.js checks it).
+  try { host.trustedHTML('<p>x</p>'); } catch { /* expected */ }
   await host.preload('sanitizer');
   const out = host.trustedHTML('<p onclick="alert(1)">first <b>sanitize</b></p>').toString();
   snap('sanitize');
-  window.coverage = { snapshots, talk, sanitized: out };
+  // What a host does around its plugins on most pages: RBAC for its routes and links, the
+  // plugins' state, an unmount. (Not the audit log, an inspector's: +2 KiB gzip to the split's
+  // first part.)
+  host.setUser({ role: 'Editor', permissions: ['plugins:read'] });
+  const rbac = [host.hasPermission('plugins:read'), host.hasPermission('plugins:write'), host.visibleIncludes('first-load').length];
+  snap('rbac');
+  const state = { status: host.status('first-load'), plugins: host.plugins().length };
+  snap('state');
+  host.unmount('first-load');
+  snap('unmount');
+  window.coverage = { snapshots, talk, sanitized: out, rbac, state };
 } catch (e) {
   window.coverage = { error: String((e && e.message) || e), stack: String(e && e.stack), snapshots };
 }

@@ -3,10 +3,15 @@
 import { initSync, preload, PluginHost } from 'plugin-warden';
 import wasm from 'plugin-warden/plugin_warden_bg.wasm';
 import sanitizerWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm';
+import checksWasm from 'plugin-warden/plugin_warden_checks_bg.wasm';
 import runner from 'plugin-warden/worker-runner.html';
 import { run } from '../shared/scenario.js';
 
-const init = async (url) => initSync({ module: await (await fetch(url)).arrayBuffer() });
+// The core's second part as bytes, loaded before anything may need it.
+const init = async (url) => {
+  initSync({ module: await (await fetch(url)).arrayBuffer() });
+  await preload('checks', await (await fetch(checksWasm)).arrayBuffer());
+};
 // The sanitizer's wasm as a `Response` this time (main.js passes the URL).
 run({ init, initArg: wasm, PluginHost, hostOptions: { runner }, preload: async () => preload('sanitizer', await fetch(sanitizerWasm)) })
   .catch((e) => { window.packageTest = { failed: `${e?.code ?? ''} ${e?.message ?? e}` }; });

@@ -1,0 +1,114 @@
+// ---- plugin-warden: the second part of the core module -----------------------------------
+// scripts/split-core.mjs appends this to wasm-bindgen's glue (plugin_warden.js) when it splits
+// the core module in two by use (scripts/wasm-split.mjs): plugin_warden_bg.wasm, what `init()`
+// loads, holds what a host's first visit runs (create a host, install, mount, the plugin's
+// calls, the first sanitize); plugin_warden_checks_bg.wasm holds the rest (install-time checks:
+// bundle analysis, signatures, manifest diagnostics; the error paths; everything else). Each
+// function the first part lacks calls the import `split.<i>`, answered here by the second
+// part's export `s<i>`. The second part is loaded by `preload('checks')` (asynchronously) or,
+// if a call needs it before that, synchronously at that call: a synchronous XMLHttpRequest in
+// browsers and workers, `fs.readFileSync` in Node (for a `file:` URL). The two parts share one
+// memory, its tables and globals: together they are the module as built, function for function.
+const __pw_split = (() => {
+  let primary = null; // the first part's exports
+  let second = null; // the second part's instance
+  let loading = null;
+  let given = null; // the URL `preload('checks', url)` was given: the synchronous load's too
+  const url = () => given ?? new URL('plugin_warden_checks_bg.wasm', import.meta.url);
+
+  function notLoaded(message, cause) {
+    const e = new Error(message, cause === undefined ? undefined : { cause });
+    e.name = 'PluginWardenError';
+    e.code = 'MODULE_NOT_LOADED';
+    return e;
+  }
+  const why = (e) => (e && e.message ? e.message : String(e));
+
+  function instantiate(module) {
+    if (second) return second;
+    if (!primary) throw notLoaded('plugin-warden: the core module is not loaded yet: call `await init()` first');
+    const imports = __wbg_get_imports_bindgen();
+    imports.primary = primary;
+    second = new WebAssembly.Instance(module, imports);
+    return second;
+  }
+
+  function readSync(where) {
+    if (where.protocol === 'file:') {
+      const fs = globalThis.process?.getBuiltinModule?.('node:fs');
+      if (!fs) throw new Error('this runtime cannot read a file: URL synchronously (Node 20.16 or later can)');
+      return fs.readFileSync(where);
+    }
+    if (typeof XMLHttpRequest !== 'function') throw new Error('this runtime has no synchronous request (XMLHttpRequest)');
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', where.href, false);
+    // A synchronous request cannot ask for an ArrayBuffer: bytes as the low bytes of characters.
+    xhr.overrideMimeType('text/plain; charset=x-user-defined');
+    xhr.send();
+    if (xhr.status !== 200) throw new Error(`the server answered HTTP ${xhr.status}`);
+    const text = xhr.responseText;
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+
+  function loadSync() {
+    const where = url();
+    try {
+      return instantiate(new WebAssembly.Module(readSync(where)));
+    } catch (e) {
+      if (e && e.code === 'MODULE_NOT_LOADED') throw e;
+      throw notLoaded(`plugin-warden: this call needs the rest of the core module, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('checks')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
+    }
+  }
+
+  // One function per import the first part asks for; after the second part is loaded, each is
+  // a direct call of its export.
+  const imports = new Proxy({}, {
+    get(_, name) {
+      const key = `s${String(name)}`;
+      let f = null;
+      return (...args) => (f ??= (second ?? loadSync()).exports[key])(...args);
+    },
+  });
+
+  async function load(input) {
+    if (second) return;
+    if (!primary) throw notLoaded('plugin-warden: the core module is not loaded yet: call `await init()` first');
+    if (typeof input === 'string' || input instanceof URL) given = new URL(input, globalThis.location?.href ?? import.meta.url);
+    loading ??= (async () => {
+      let source = input ?? url();
+      if (typeof source === 'string' || source instanceof URL || (typeof Request === 'function' && source instanceof Request)) source = fetch(source);
+      source = await source;
+      let module;
+      if (typeof Response === 'function' && source instanceof Response) {
+        if (!source.ok) throw new Error(`${source.url || 'the wasm'} answered HTTP ${source.status}`);
+        module = await WebAssembly.compile(await source.arrayBuffer());
+      } else {
+        module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+      }
+      instantiate(module);
+    })().catch((e) => {
+      loading = null; // a later call tries again
+      throw e;
+    });
+    return loading;
+  }
+
+  return {
+    imports,
+    first(instance) { primary = instance.exports; },
+    loaded: () => second !== null,
+    load,
+  };
+})();
+
+/** Whether the second part of the core module is loaded. */
+export function __pw_checksLoaded() {
+  return __pw_split.loaded();
+}
+
+/** Load the second part of the core module (`input`: its wasm, as wasm-bindgen's init takes). */
+export function __pw_loadChecks(input) {
+  return __pw_split.load(input);
+}

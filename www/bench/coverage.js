@@ -26,6 +26,29 @@ try {
     hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory', dangerous: { allowLoopbackHttp: true },
     onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onPermissionRequest: async () => false,
   });
+  // The other options hosts give: a second host, kept, never used. Not `sanitizer`,
+  // `trustedKeys` or `encrypt` (+9 KiB gzip to the split's first part: hosts that give them
+  // load the rest of the core when they create their host, or preload it).
+  window.coverageOptionsHost = new PluginHost({
+    hostVersion: '3.2.0',
+    user: { role: 'Editor', roles: ['plugins:acme-app:reader'], permissions: ['acme-app.docs:*'] },
+    storage: 'session',
+    runner: '/worker-runner.html',
+    trustedTypesPolicy: 'plugin-warden-coverage',
+    limits: {
+      maxMessageBytes: 65536, maxDepth: 32, callsPerSecond: 50, burst: 100, maxInFlight: 64,
+      suspendAfter: 200, storageQuotaBytes: 1048576, maxValueBytes: 65536,
+      maxResponseBytes: 5242880, fetchTimeoutMs: 10000, heartbeatMs: 5000, unresponsiveAfterMs: 15000,
+    },
+    requireSignatures: false,
+    dangerous: { allowLoopbackHttp: false, bundlePolicy: 'reject', srcWithoutEmbeddedCsp: false },
+    auditCapacity: 1000,
+    approvedScriptOrigins: ['https://cdn.acme.example'],
+    routes: { 'acme-app': { data: { host: 'api.acme.example' }, secrets: { apiKey: 'k-123' }, secretOrigins: ['https://api.acme.example'] } },
+    allowPlugins: ['acme-*', 'first-load'],
+    onPermissionRequest: async () => false, onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onUpdateConsent: async () => false,
+  });
+  snap('options');
   // Kept reachable: a host the page drops is freed whenever the garbage collector runs its
   // finalizer, code a first visit need not run (and that made the recorded path differ by run).
   window.coverageHost = host;

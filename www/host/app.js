@@ -2,7 +2,7 @@
 // pages with the plugins' RBAC (demo/nav.js), and shows every plugin call live in an inspector
 // with revoke / grant buttons (demo/inspector.js). Everything written to the DOM goes through
 // textContent or the SDK's Trusted Types policy (Trusted Types are enforced on this page).
-import init, { PluginHost } from '/pkg/index.js';
+import init, { PluginHost, preload } from '/pkg/index.js';
 import { demoPlugins } from '/demo-plugins.js';
 import { el } from '/demo/dom.js';
 import { createNav, USERS } from '/demo/nav.js';
@@ -121,6 +121,9 @@ function lifecycleButtons(host, p, ui) {
 
 async function main() {
   await init();
+  // The demo installs plugin code (the worker) at once and shows the inspector's audit log:
+  // load the core's second part with the first (asynchronously), not at its first need.
+  await preload('checks');
   const host = new PluginHost({
     hostVersion: '0.1.0',
     user: USERS[firstUser].user,

@@ -54,14 +54,14 @@ export function stableNames(names) {
 /**
  * A split's first module, in place: each defined function for which `keep(info, i)` is false
  * becomes a stub calling an import of its own (`split.<i>`, which loads the second module and
- * calls there); each kept one is exported as `k<i>` (the second module calls them). Then the
- * caller runs binaryen's `reorder-locals` (the stubs' unused locals) and
- * `remove-unused-module-elements`.
+ * calls there); each kept one is exported as `k<i>` (the second module calls them) if
+ * `exported(i)` (default: all). The caller then runs binaryen's `reorder-locals` (the stubs'
+ * unused locals) and `remove-unused-module-elements`.
  */
-export function stubOut(mod, keep) {
+export function stubOut(mod, keep, exported = () => true) {
   definedFunctions(mod).forEach(([ref, info], i) => {
     if (keep(info, i)) {
-      mod.addFunctionExport(info.name, `k${i}`);
+      if (exported(i)) mod.addFunctionExport(info.name, `k${i}`);
       return;
     }
     mod.addFunctionImport(`split_${i}`, 'split', String(i), info.params, info.results);
@@ -102,25 +102,21 @@ export function functionNames(bytes) {
   return names;
 }
 
-/**
- * Split `bytes` (a module with its name section) in two: the first keeps each defined function
- * whose index `keep(i)` accepts. Answers { first, second } (bytes, without names) and the
- * counts of functions kept and moved.
- */
-export function splitByUse(bytes, keep) {
-  // The first: each function not kept a stub calling its import (binaryen cannot point the
-  // element segments' `ref.func`s at an import in its place: their types are exact).
-  const a = read(bytes);
-  const count = definedFunctions(a).length;
-  let moved = 0;
-  stubOut(a, (_, i) => { const k = keep(i); if (!k) moved++; return k; });
-  const exportedA = new Set(exportsOf(a).map((e) => `${e.value}:${e.kind}`));
-  tablesOf(a).forEach((t, i) => { if (!exportedA.has(`${t.name}:${binaryen.ExternalTable}`)) a.addTableExport(t.name, `t${i}`); });
-  globalsOf(a).forEach((g, i) => a.addGlobalExport(g.name, `g${i}`));
-  a.runPasses(['reorder-locals', 'remove-unused-module-elements']);
-  const first = emit(a, 'split: the first module');
+/** The `base` names of a module's function imports from `module`. */
+function importedFrom(mod, module) {
+  const bases = new Set();
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    if (info.module === module) bases.add(info.base);
+  }
+  return bases;
+}
 
-  // The second: the functions the first does not hold; everything else imported from it.
+/**
+ * The second part: the functions the first does not hold, each exported as `s<i>` if
+ * `exported(i)`; everything else imported from the first. Answers the module (not emitted).
+ */
+function secondPart(bytes, keep, exported) {
   const b = read(bytes);
   const tableExports = new Map(exportsOf(b).filter((e) => e.kind === binaryen.ExternalTable).map((e) => [e.value, e.name]));
   for (const e of exportsOf(b)) b.removeExport(e.name);
@@ -137,11 +133,39 @@ export function splitByUse(bytes, keep) {
     if (keep(i)) {
       b.removeFunction(info.name);
       b.addFunctionImport(info.name, 'primary', `k${i}`, info.params, info.results);
-    } else {
+    } else if (exported(i)) {
       b.addFunctionExport(info.name, `s${i}`);
     }
   });
   b.runPasses(['remove-unused-module-elements']);
-  const second = emit(b, 'split: the second module');
+  return b;
+}
+
+/**
+ * Split `bytes` (a module with its name section) in two: the first keeps each defined function
+ * whose index `keep(i)` accepts. Answers { first, second } (bytes, without names) and the
+ * counts of functions kept and moved. Each part exports only what the other uses: the second
+ * is built once with every moved function exported to learn which kept functions it calls,
+ * then again with only the moved functions the first part's stubs still call.
+ */
+export function splitByUse(bytes, keep) {
+  const probe = secondPart(bytes, keep, () => true);
+  const calledBySecond = importedFrom(probe, 'primary');
+  probe.dispose();
+
+  // The first: each function not kept a stub calling its import (binaryen cannot point the
+  // element segments' `ref.func`s at an import in its place: their types are exact).
+  const a = read(bytes);
+  const count = definedFunctions(a).length;
+  let moved = 0;
+  stubOut(a, (_, i) => { const k = keep(i); if (!k) moved++; return k; }, (i) => calledBySecond.has(`k${i}`));
+  const exportedA = new Set(exportsOf(a).map((e) => `${e.value}:${e.kind}`));
+  tablesOf(a).forEach((t, i) => { if (!exportedA.has(`${t.name}:${binaryen.ExternalTable}`)) a.addTableExport(t.name, `t${i}`); });
+  globalsOf(a).forEach((g, i) => a.addGlobalExport(g.name, `g${i}`));
+  a.runPasses(['reorder-locals', 'remove-unused-module-elements']);
+  const stubsCalled = importedFrom(a, 'split');
+  const first = emit(a, 'split: the first module');
+
+  const second = emit(secondPart(bytes, keep, (i) => stubsCalled.has(String(i))), 'split: the second module');
   return { first, second, kept: count - moved, moved };
 }

@@ -1,17 +1,17 @@
 // binaryen.js helpers to read, cut and write the package's core wasm module: the build's split of
-// the core by use (scripts/split-core.mjs) and the bench tools that measure it
-// (scripts/bench/coverage.mjs, scripts/bench/split.mjs) share them.
+// the core by use (scripts/split-core.mjs) and the bench tool that measures it
+// (scripts/bench/coverage.mjs) share them.
 //
 // A split (`splitByUse`) turns one module into two that together run exactly as it does:
 //  - the first holds the functions a profile names (what a host's first visit runs). Every
-//    other function's body becomes a call to an import of its own, `split.<i>` (i: its index
-//    among the original's defined functions), which the loader (src/web/split-loader.js)
-//    answers from the second module. It also exports each function it keeps (`k<i>`), its
-//    tables (`t<i>`) and globals (`g<i>`);
-//  - the second holds every other function, each exported as `s<i>`; it defines no memory,
-//    table or global of its own and imports them, with the first's functions, from the module
-//    `primary` (the first's exports), plus the same JS imports as the original. It has no data
-//    or element segments: the first initialized memory and tables.
+//    other function becomes an import of its own, `split.<i>` (i: its index among the
+//    original's defined functions; a stub calling it where a table holds the function), which
+//    the loader (src/web/split-loader.js) answers from the second module. It also exports the
+//    kept functions the second calls (`k<i>`), its tables (`t<i>`) and globals (`g<i>`);
+//  - the second holds every other function, exported as `s<i>` if the first calls it; it
+//    defines no memory, table or global of its own and imports them, with the first's
+//    functions, from the module `primary` (the first's exports), plus the same JS imports as
+//    the original. It has no data or element segments: the first initialized memory and tables.
 import binaryen from 'binaryen';
 
 // What the release build enables (Cargo.toml's wasm-opt flags; wasm-bindgen's multivalue
@@ -53,15 +53,26 @@ export function stableNames(names) {
 
 /**
  * A split's first module, in place: each defined function for which `keep(info, i)` is false
- * becomes a stub calling an import of its own (`split.<i>`, which loads the second module and
- * calls there); each kept one is exported as `k<i>` (the second module calls them) if
- * `exported(i)` (default: all). The caller then runs binaryen's `reorder-locals` (the stubs'
- * unused locals) and `remove-unused-module-elements`.
+ * becomes an import of its own (`split.<i>`, which loads the second module and calls there):
+ * the import itself where only calls and exports name the function, or a stub calling it
+ * where a table's element segment holds the function (binaryen cannot point a segment's
+ * `ref.func` at an import: their types are exact). Each kept function is exported as `k<i>`
+ * (the second module calls them) if `exported(i)` (default: all). The caller then runs
+ * binaryen's `reorder-locals` (the stubs' unused locals) and `remove-unused-module-elements`.
  */
 export function stubOut(mod, keep, exported = () => true) {
+  const inTable = new Set();
+  for (let s = 0; s < mod.getNumElementSegments(); s++) {
+    for (const name of binaryen.getElementSegmentInfo(mod.getElementSegmentByIndex(s)).data) inTable.add(name);
+  }
   definedFunctions(mod).forEach(([ref, info], i) => {
     if (keep(info, i)) {
       if (exported(i)) mod.addFunctionExport(info.name, `k${i}`);
+      return;
+    }
+    if (!inTable.has(info.name)) {
+      mod.removeFunction(info.name);
+      mod.addFunctionImport(info.name, 'split', String(i), info.params, info.results);
       return;
     }
     mod.addFunctionImport(`split_${i}`, 'split', String(i), info.params, info.results);
@@ -153,8 +164,7 @@ export function splitByUse(bytes, keep) {
   const calledBySecond = importedFrom(probe, 'primary');
   probe.dispose();
 
-  // The first: each function not kept a stub calling its import (binaryen cannot point the
-  // element segments' `ref.func`s at an import in its place: their types are exact).
+  // The first: each function not kept an import, or a stub calling one (see stubOut).
   const a = read(bytes);
   const count = definedFunctions(a).length;
   let moved = 0;

@@ -10,6 +10,10 @@
 //    that renders HTML (shadow, worker with `ui: 'shadow'`). Until then the synchronous
 //    `sanitize` and `trustedHTML` throw a coded `MODULE_NOT_LOADED`, never return unsanitized
 //    HTML;
+//  - the core module itself is split in two by use (scripts/split-core.mjs): `init()` loads
+//    what a host's first visit runs; the rest (`plugin_warden_checks_bg.wasm`) is loaded by
+//    `preload('checks')`, or synchronously by the bindings' loader (src/web/split-loader.js)
+//    at the first call that needs it;
 //  - the runner page (worker plugins, bundle iframes) is found next to this module
 //    (`new URL('./worker-runner.html', import.meta.url)`, which Vite and webpack follow) or
 //    wherever the host's `runner` option says (esbuild, CDNs).

@@ -18,7 +18,7 @@ wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --n
 [ -f pkg/plugin_warden_bg.wasm ] || { echo "build: wasm-pack produced no pkg/plugin_warden_bg.wasm" >&2; exit 1; }
 # Split in two by use: what a host's first visit runs, and the rest (plugin_warden_checks_bg.wasm,
 # loaded when first needed); it also adds the second part's loader to the glue.
-node scripts/split-core.mjs
+node scripts/split-core.mjs ${profile/--release/}
 # The sanitizer module (crates/sanitizer), fetched by the package on first need.
 wasm-pack build crates/sanitizer $profile --target web --out-dir "$PWD/pkg/sanitizer" \
   --out-name plugin_warden_sanitizer --no-pack 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true

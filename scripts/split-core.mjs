@@ -9,7 +9,7 @@
 // recorded) costs speed and bytes, never correctness: a function it does not name is in the
 // second part, and the two parts run as the module as built. The unsplit module, with names, is
 // kept as target/split-core/plugin_warden_bg.wasm (scripts/bench/named-pkg.mjs compares with it).
-//   node scripts/split-core.mjs
+//   node scripts/split-core.mjs [--dev]
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -55,6 +55,10 @@ if (!text.includes(MARK)) {
 
 const kib = (b) => (gzipSync(b, { level: 9 }).length / 1024).toFixed(1);
 console.log(`split-core: ${out.kept} functions in plugin_warden_bg.wasm (${kib(out.first)} KiB gzip), ${out.moved} in plugin_warden_checks_bg.wasm (${kib(out.second)} KiB gzip)`);
-if (unmatched > profile.size * 0.02) {
+if (process.argv.includes('--dev')) {
+  // The profile is the release build's: a dev build inlines less, so its first visit calls into
+  // the second part (which works, synchronously).
+  console.log('split-core: a --dev build, split by the release build\'s profile: its first visit loads the second part too');
+} else if (unmatched > profile.size * 0.02) {
   console.log(`split-core: ${unmatched} of the ${profile.size} functions scripts/core-profile.txt names are not in this build: record it again (node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile)`);
 }

@@ -535,6 +535,28 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
   }
 });
 
+test('the core\'s second part, first needed inside a plugin message\'s handling (a too-large message: not on a first visit\'s path): loaded there, synchronously; the plugin gets its coded refusal and goes on', async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    await mountNotes(page);
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    const loaded = () => page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded());
+    assert.equal(await loaded(), false);
+    const tooLarge = await notes.evaluate(() => window.notes.run('storage.set', 'big', 'x'.repeat(70_000)));
+    assert.equal(tooLarge.ok, false, JSON.stringify(tooLarge).slice(0, 300));
+    assert.equal(tooLarge.error.code, 'MESSAGE_REJECTED', JSON.stringify(tooLarge).slice(0, 300));
+    assert.equal(await loaded(), true, 'the refusal did not need the second part: pick another path');
+    assert.equal(count(host.requests(), CHECKS_WASM), 1);
+    const after = await notes.evaluate(() => window.notes.run('storage.get', 'note'));
+    assert.deepEqual(after, { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+    const { fromConsole, fromDocument } = await host.hostViolations();
+    assert.deepEqual([fromConsole, fromDocument], [[], []]);
+  } finally {
+    await host.close();
+  }
+});
+
 test('the core\'s second part fails to load (a 404 for the synchronous load, then a hang-up for preload): MODULE_NOT_LOADED naming the file; a later preload succeeds and the same call answers', async () => {
   const host = await freshHost();
   try {

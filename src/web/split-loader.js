@@ -55,7 +55,13 @@ const __pw_split = (() => {
   function loadSync() {
     const where = url();
     try {
-      return instantiate(new WebAssembly.Module(readSync(where)));
+      let bytes;
+      try {
+        bytes = readSync(where);
+      } catch {
+        bytes = readSync(where); // once more: a failure here leaves the caller's state unusable
+      }
+      return instantiate(new WebAssembly.Module(bytes));
     } catch (e) {
       if (e && e.code === 'MODULE_NOT_LOADED') throw e;
       throw notLoaded(`plugin-warden: this call needs the rest of the core module, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('checks')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);

@@ -557,11 +557,11 @@ test('the core\'s second part, first needed inside a plugin message\'s handling 
   }
 });
 
-test('the core\'s second part fails to load (a 404 for the synchronous load, then a hang-up for preload): MODULE_NOT_LOADED naming the file; a later preload succeeds and the same call answers', async () => {
+test('the core\'s second part fails to load (a 404 for the synchronous load and its retry, then a hang-up for preload): MODULE_NOT_LOADED naming the file; a later preload succeeds and the same call answers', async () => {
   const host = await freshHost();
   try {
     const { page } = host;
-    const answers = ['404', 'hang-up'];
+    const answers = ['404', '404', 'hang-up']; // the synchronous load tries twice
     const seen = [];
     await page.route(`**${CHECKS_WASM}`, async (route) => {
       const answer = answers.shift() ?? 'server';
@@ -592,7 +592,7 @@ test('the core\'s second part fails to load (a 404 for the synchronous load, the
     assert.deepEqual(r.recovered, { ok: true });
     assert.equal(r.again.ok, true, JSON.stringify(r.again));
     assert.equal(r.again.value.valid, false);
-    assert.deepEqual(seen, ['404', 'hang-up', 'server']);
+    assert.deepEqual(seen, ['404', '404', 'hang-up', 'server']);
   } finally {
     await host.close();
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: the wasm module (wasm-pack, --target web), the plugin-side
-# client as `plugin-warden/client`, and package.json `exports`. Run scripts/setup.sh first.
+# Builds the npm package into pkg/: the core wasm module (wasm-pack, --target web) split in two
+# by use, the sanitizer module, the plugin-side client as `plugin-warden/client`, and
+# package.json `exports`. Run scripts/setup.sh first.
 #   scripts/build.sh [--dev]     --dev: unoptimized, faster to build
 set -euo pipefail
 cd "$(dirname "$0")/.."

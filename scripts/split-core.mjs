@@ -13,7 +13,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { functionNames, splitByUse, stableNames } from './wasm-split.mjs';
+import { functionNames, readProfile, splitByUse, stableNames } from './wasm-split.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const core = join(root, 'pkg/plugin_warden_bg.wasm');
@@ -28,7 +28,7 @@ const names = functionNames(bytes);
 if (names.every((n) => /^\d+$/.test(n) || n.startsWith('export '))) {
   throw new Error(`split-core: ${core} has no function names (was it split already? run scripts/build.sh)`);
 }
-const profile = new Set(readFileSync(profilePath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
+const profile = readProfile(profilePath);
 const stable = stableNames(names);
 const keep = new Set(stable.flatMap((n, i) => (profile.has(n) ? [i] : [])));
 const unmatched = profile.size - keep.size;

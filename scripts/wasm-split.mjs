@@ -12,6 +12,7 @@
 //    defines no memory, table or global of its own and imports them, with the first's
 //    functions, from the module `primary` (the first's exports), plus the same JS imports as
 //    the original. It has no data or element segments: the first initialized memory and tables.
+import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 
 // What the release build enables (Cargo.toml's wasm-opt flags; wasm-bindgen's multivalue
@@ -103,6 +104,11 @@ const exportsOf = (mod) => each(mod.getNumExports(), (i) => binaryen.getExportIn
 export function namesOf(mod) {
   const exported = new Map(exportsOf(mod).filter((e) => e.kind === binaryen.ExternalFunction).map((e) => [e.value, e.name]));
   return definedFunctions(mod).map(([, info]) => (/^\d+$/.test(info.name) && exported.has(info.name) ? `export ${exported.get(info.name)}` : info.name));
+}
+
+/** The stable names a profile file lists (one per line; `#` starts a comment line). */
+export function readProfile(path) {
+  return new Set(readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
 }
 
 /** `namesOf` the module in `bytes`. */

@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
 import { visitPage } from './visit.mjs';
-import { definedFunctions, emit, namesOf, read, stableNames, stubOut } from '../wasm-split.mjs';
+import { definedFunctions, emit, namesOf, read, readProfile, stableNames, stubOut } from '../wasm-split.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -123,7 +123,7 @@ for (const r of rows) console.log(`| ${r.step} | ${r.functions} | ${kib(r.raw)} 
 writeFileSync(join(out, 'coverage.json'), JSON.stringify({ rows, snapshots: result.snapshots, names }, null, 1));
 if (process.argv.includes('--check-profile')) {
   const stable = stableNames(names);
-  const profile = new Set(readFileSync(join(root, 'scripts/core-profile.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
+  const profile = readProfile(join(root, 'scripts/core-profile.txt'));
   const ran = result.snapshots[last].map((i) => stable[i]);
   const missing = ran.filter((n) => !profile.has(n));
   if (missing.length) {

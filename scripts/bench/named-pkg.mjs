@@ -5,8 +5,9 @@
 // scripts/build.sh just ran), re-runs wasm-bindgen on it and optimizes it like the release
 // (wasm-opt with the arguments of its Cargo.toml) with -g. Same Rust, same optimizer level;
 // only the names are kept. The core is the module before scripts/split-core.mjs splits it (its
-// glue, wasm-bindgen's again, has no loader for a second part: none is needed). Each module is built and post-processed before the next one is built, so neither reads
-// a cargo output the other's build replaced.
+// glue, wasm-bindgen's again, has no loader for a second part: none is needed). Each module is
+// built and post-processed before the next one is built, so neither reads a cargo output the
+// other's build replaced.
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';

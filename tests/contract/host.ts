@@ -53,6 +53,9 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
   const inputs: ModuleInput[] = ['/assets/sanitizer.wasm', new URL('https://cdn.example/s.wasm'), new Uint8Array(0), new ArrayBuffer(0)];
   await preload(sanitizerModule, inputs[0]);
   await preload('sanitizer', await fetch('/assets/sanitizer.wasm'));
+  // The core's second part, likewise (esbuild: its URL).
+  const checks: LazyModule = 'checks';
+  await Promise.all([host.preload(checks), preload('checks', '/assets/checks.wasm')]);
   const notLoaded: ErrorCode = 'MODULE_NOT_LOADED';
   console.log(notLoaded);
   const clean: string = host.sanitize('<b>x</b>') + sanitize('<i>y</i>');

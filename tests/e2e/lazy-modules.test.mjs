@@ -37,6 +37,20 @@ async function freshHost({ csp = false } = {}) {
 
 const count = (list, path) => list.filter((p) => p === path).length;
 
+/**
+ * Answer requests for `path` in `page` as `answers` says, in order ('404' or 'hang-up'), then
+ * from the server; each answer is logged in `seen` (prefixed with `label`, if given).
+ */
+function scriptAnswers(page, path, answers, seen, label = '') {
+  return page.route(`**${path}`, async (route) => {
+    const answer = answers.shift() ?? 'server';
+    seen.push(label ? `${label} ${answer}` : answer);
+    if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+    else if (answer === 'hang-up') await route.abort('connectionreset');
+    else await route.continue();
+  });
+}
+
 /** Install and mount the notes plugin (an iframe) in the page, until it is ready. */
 async function mountNotes(page) {
   const mounted = await page.evaluate(async () => {
@@ -234,15 +248,7 @@ test('the sanitizer fails to load (its JS a 404, then its wasm a 404 and a hang-
     // What the server answers, per file, in order (then the real file); `seen` logs each answer.
     const answers = { js: ['404'], wasm: ['404', 'hang-up'] };
     const seen = [];
-    for (const [kind, path] of [['js', SANITIZER_JS], ['wasm', SANITIZER_WASM]]) {
-      await page.route(`**${path}`, async (route) => {
-        const answer = answers[kind].shift() ?? 'server';
-        seen.push(`${kind} ${answer}`);
-        if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
-        else if (answer === 'hang-up') await route.abort('connectionreset');
-        else await route.continue();
-      });
-    }
+    for (const [kind, path] of [['js', SANITIZER_JS], ['wasm', SANITIZER_WASM]]) await scriptAnswers(page, path, answers[kind], seen, kind);
     const attempt = (withMount) => page.evaluate(async ([payload, withMount]) => {
       const h = window.e2e.host;
       const loaded = await h.preload('sanitizer').then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }));
@@ -561,15 +567,8 @@ test('the core\'s second part fails to load (a 404 for the synchronous load and 
   const host = await freshHost();
   try {
     const { page } = host;
-    const answers = ['404', '404', 'hang-up']; // the synchronous load tries twice
     const seen = [];
-    await page.route(`**${CHECKS_WASM}`, async (route) => {
-      const answer = answers.shift() ?? 'server';
-      seen.push(answer);
-      if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
-      else if (answer === 'hang-up') await route.abort('connectionreset');
-      else await route.continue();
-    });
+    await scriptAnswers(page, CHECKS_WASM, ['404', '404', 'hang-up'], seen); // the synchronous load tries twice
     const r = await page.evaluate(async (bad) => {
       const pkg = await import('/pkg/index.js');
       const attempt = (f) => { try { return { ok: true, value: f() }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message }; } };
@@ -593,6 +592,36 @@ test('the core\'s second part fails to load (a 404 for the synchronous load and 
     assert.equal(r.again.ok, true, JSON.stringify(r.again));
     assert.equal(r.again.value.valid, false);
     assert.deepEqual(seen, ['404', '404', 'hang-up', 'server']);
+  } finally {
+    await host.close();
+  }
+});
+
+test('preload(\'checks\', url) (esbuild: the package\'s relative URL is wrong) also points the synchronous load at url: a call that needs the part before that preload resolves loads it from there', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const seen = [];
+    // The URL next to the glue is gone (as in an esbuild bundle); the file is at /assets/.
+    await scriptAnswers(page, CHECKS_WASM, ['404', '404', '404'], seen);
+    const bytes = await (await fetch(`${env.servers.hostOrigin}${CHECKS_WASM}`)).arrayBuffer();
+    await page.route('**/assets/checks-moved.wasm', (route) => {
+      seen.push('moved');
+      return route.fulfill({ status: 200, contentType: 'application/wasm', body: Buffer.from(bytes) });
+    });
+    const r = await page.evaluate(async (bad) => {
+      const pkg = await import('/pkg/index.js');
+      const pending = pkg.preload('checks', '/assets/checks-moved.wasm'); // not awaited yet
+      let report;
+      try { report = { ok: true, value: pkg.validateManifest(bad) }; } catch (e) { report = { ok: false, code: e.code, message: e.message }; }
+      const preloaded = await pending.then(() => 'ok', (e) => e.code);
+      return { report, preloaded, loaded: pkg.__pw_checksLoaded() };
+    }, BAD_MANIFEST);
+    assert.equal(r.report.ok, true, JSON.stringify(r.report));
+    assert.equal(r.report.value.valid, false);
+    assert.equal(r.preloaded, 'ok');
+    assert.equal(r.loaded, true);
+    assert.ok(seen.length >= 1 && seen.every((a) => a === 'moved'), `requests: ${JSON.stringify(seen)}`);
   } finally {
     await host.close();
   }

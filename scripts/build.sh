@@ -14,12 +14,15 @@ rm -f pkg/plugin_warden_bg.wasm pkg/plugin_warden_checks_bg.wasm pkg/sanitizer/p
 # the browser's postMessage), and "z" makes it 10% smaller than "s" (docs/benchmarks.md).
 core_opt=()
 [ "$profile" = --release ] && core_opt=(--config 'profile.release.opt-level="z"')
-wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --no-pack \
+# The core's link map (build.rs): scripts/split-core.mjs reads where each data object lies.
+link_map="$PWD/target/split-core/link${profile#-}.map"
+mkdir -p target/split-core
+PW_LINK_MAP="$link_map" wasm-pack build $profile --target web --out-dir pkg --out-name plugin_warden --no-pack \
   -- --no-default-features --features host "${core_opt[@]}" 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true
 [ -f pkg/plugin_warden_bg.wasm ] || { echo "build: wasm-pack produced no pkg/plugin_warden_bg.wasm" >&2; exit 1; }
 # Split in two by use: what a host's first visit runs, and the rest (plugin_warden_checks_bg.wasm,
 # loaded when first needed); it also adds the second part's loader to the glue.
-node scripts/split-core.mjs ${profile/--release/}
+node scripts/split-core.mjs --link-map "$link_map" ${profile/--release/}
 # The sanitizer module (crates/sanitizer), fetched by the package on first need.
 wasm-pack build crates/sanitizer $profile --target web --out-dir "$PWD/pkg/sanitizer" \
   --out-name plugin_warden_sanitizer --no-pack 2>&1 | grep -vE '^\s*$|INFO|Compiling' || true

@@ -11,7 +11,10 @@
 //  - the second holds every other function, exported as `s<i>` if the first calls it; it
 //    defines no memory, table or global of its own and imports them, with the first's
 //    functions, from the module `primary` (the first's exports), plus the same JS imports as
-//    the original. It has no data or element segments: the first initialized memory and tables.
+//    the original. It has no element segments: the first initialized the tables.
+// Given the link map (`readLinkMap`), the data is split too (`dataByUse`): the first part's data
+// segments hold the data objects its functions can reach, and the second's the rest, which its
+// instantiation writes into the shared memory before any of its functions runs.
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 
@@ -22,6 +25,13 @@ const FEATURES = F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.Bulk
 
 export function read(bytes) {
   const mod = binaryen.readBinary(bytes);
+  mod.setFeatures(FEATURES);
+  return mod;
+}
+
+/** `read`, from the text format. */
+export function parseText(text) {
+  const mod = binaryen.parseText(text);
   mod.setFeatures(FEATURES);
   return mod;
 }
@@ -82,6 +92,27 @@ export function stubOut(mod, keep, exported = () => true) {
   });
 }
 
+/**
+ * `bytes` with each function import of `module` renamed: module `to`, field `fields.get(field)`
+ * (every field must have a new name). Keeps the name section.
+ */
+export function renameImports(bytes, module, to, fields) {
+  const mod = read(bytes);
+  const imports = each(mod.getNumFunctions(), (i) => binaryen.getFunctionInfo(mod.getFunctionByIndex(i))).filter((f) => f.module === module);
+  for (const f of imports) {
+    const base = fields.get(f.base);
+    if (!base) throw new Error(`split: the glue has no import named ${f.base} (from ${module})`);
+    mod.removeFunction(f.name);
+    mod.addFunctionImport(f.name, to, base, f.params, f.results);
+  }
+  if (!mod.validate()) throw new Error('split: the module with renamed imports does not validate');
+  binaryen.setDebugInfo(true);
+  const out = mod.emitBinary();
+  binaryen.setDebugInfo(false);
+  mod.dispose();
+  return { bytes: out, renamed: imports.length };
+}
+
 /** The module's bytes, without names (validated first); the module is disposed. */
 export function emit(mod, what) {
   if (!mod.validate()) throw new Error(`${what} does not validate`);
@@ -133,13 +164,14 @@ function importedFrom(mod, module) {
  * The second part: the functions the first does not hold, each exported as `s<i>` if
  * `exported(i)`; everything else imported from the first. Answers the module (not emitted).
  */
-function secondPart(bytes, keep, exported) {
+function secondPart(bytes, keep, exported, data = []) {
   const b = read(bytes);
   const tableExports = new Map(exportsOf(b).filter((e) => e.kind === binaryen.ExternalTable).map((e) => [e.value, e.name]));
   for (const e of exportsOf(b)) b.removeExport(e.name);
   for (const seg of each(b.getNumElementSegments(), (i) => binaryen.getElementSegmentInfo(b.getElementSegmentByIndex(i)))) b.removeElementSegment(seg.name);
   const mem = b.getMemoryInfo();
-  b.setMemory(mem.initial, mem.max ?? -1, null, [], mem.shared, mem.is64, '0'); // no data: the first's
+  // Only the data the first part left out; the first's data is in memory already.
+  setData(b, data);
   b.addMemoryImport('0', 'primary', 'memory', mem.shared);
   tablesOf(b).forEach((t, i) => b.addTableImport(t.name, 'primary', tableExports.get(t.name) ?? `t${i}`));
   globalsOf(b).forEach((g, i) => {
@@ -159,13 +191,163 @@ function secondPart(bytes, keep, exported) {
 }
 
 /**
+ * wasm-ld's link map (`--Map`, written for the core by build.rs): each input data section (one
+ * data object: a constant, a static, a vtable) as [start, end), sorted, and the areas of merged
+ * strings (`<internal>`: the linker's merged NUL-terminated constants, such as `format_args!`
+ * templates, where one string may be the tail of another), as [start, end).
+ */
+export function readLinkMap(text) {
+  const objects = [];
+  const merged = [];
+  for (const line of text.split('\n')) {
+    // Input sections are indented one column more than output sections, one less than symbols.
+    const m = line.match(/^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+) {9}(\S.*)$/);
+    if (!m) continue;
+    const start = parseInt(m[1], 16);
+    const range = [start, start + parseInt(m[2], 16)];
+    if (m[3].startsWith('<internal>:')) merged.push(range);
+    else objects.push(range);
+  }
+  objects.sort((x, y) => x[0] - y[0]);
+  return { objects, merged };
+}
+
+/** Every active data segment of `mod` as { offset, data }. */
+function dataSegmentsOf(mod) {
+  return each(mod.getNumDataSegments(), (i) => mod.getDataSegmentInfo(mod.getDataSegmentByIndex(i)))
+    .map((d) => {
+      if (d.passive) throw new Error('split: a passive data segment (the split knows only active ones)');
+      return { offset: d.offset, data: new Uint8Array(d.data) };
+    });
+}
+
+/** The numbers each defined function's code names (`i32.const`, a load's or store's `offset=`). */
+function constantsOf(mod) {
+  const lists = [];
+  let cur = null;
+  for (const line of mod.emitText().split('\n')) {
+    if (line.startsWith(' (func ')) lists.push((cur = []));
+    else if (line.startsWith(' (') && !line.startsWith(' (local')) cur = null;
+    if (!cur) continue;
+    for (const m of line.matchAll(/(?:i32\.const |offset=)(\d+)/g)) cur.push(Number(m[1]));
+  }
+  return lists;
+}
+
+const GAP = 8; // zero bytes worth a segment boundary (a segment's header costs ~5 bytes)
+
+/**
+ * Which of the module's data the functions `keep(i)` accepts can reach, given the link map:
+ * answers the data segments of the first part (what they reach, the bytes between close runs
+ * included) and of the second (every other byte, none the first's), their byte counts,
+ * `keptAt(address)` and `inData(address)`. An address a kept function's code names, a global
+ * holds, or a kept object holds (4 aligned bytes read as an address in the data), reaches: in
+ * a merged-string area, the bytes up to its string's NUL; elsewhere the whole object holding
+ * it, or, where the map places no object, the bytes up to the next address anything names. A
+ * wrong guess would be a read of zeros before the second part loads: `coverage.mjs
+ * --check-profile` runs a first visit with every read of the data logged and fails on one
+ * outside what this keeps (tests/e2e/bench), and tests/e2e/lazy-modules compares the split's
+ * answers with the unsplit module's.
+ */
+export function dataByUse(mod, keep, linkMap) {
+  const segs = dataSegmentsOf(mod);
+  if (segs.length === 0) return null;
+  const lo = Math.min(...segs.map((d) => d.offset));
+  const hi = Math.max(...segs.map((d) => d.offset + d.data.length));
+  const mem = new Uint8Array(hi - lo);
+  const present = new Uint8Array(hi - lo);
+  for (const d of segs) { mem.set(d.data, d.offset - lo); present.fill(1, d.offset - lo, d.offset - lo + d.data.length); }
+  const inData = (v) => v >= lo && v < hi;
+  const word = (at) => (mem[at - lo] | (mem[at - lo + 1] << 8) | (mem[at - lo + 2] << 16) | (mem[at - lo + 3] << 24)) >>> 0;
+  const { objects, merged } = linkMap;
+  const covered = objects.concat(merged).reduce((n, [a, b]) => n + Math.max(0, Math.min(b, hi) - Math.max(a, lo)), 0);
+  if (covered < (hi - lo) * 0.9) throw new Error(`split: the link map places ${covered} of the module's ${hi - lo} data bytes: is it this module's map?`);
+
+  const constants = constantsOf(mod);
+  if (constants.length !== definedFunctions(mod).length) throw new Error('split: could not read the code of every function');
+  const firstAtOrAfter = (list, v, key = (x) => x) => {
+    let a = 0;
+    let b = list.length;
+    while (a < b) { const m = (a + b) >> 1; if (key(list[m]) < v) a = m + 1; else b = m; }
+    return a;
+  };
+  const named = new Set();
+  constants.forEach((list) => list.forEach((v) => inData(v) && named.add(v)));
+  for (let at = lo; at + 4 <= hi; at += 4) if (inData(word(at))) named.add(word(at));
+  const sorted = [...named].sort((x, y) => x - y);
+  const nextNamed = (v) => { const i = firstAtOrAfter(sorted, v + 1); return i < sorted.length ? sorted[i] : hi; };
+
+  const kept = new Uint8Array(hi - lo);
+  const todo = [];
+  const reach = (a, b) => {
+    for (let at = Math.max(a, lo); at < Math.min(b, hi); at++) {
+      if (kept[at - lo]) continue;
+      kept[at - lo] = 1;
+      if (at % 4 === 0 && at + 4 <= hi && inData(word(at))) todo.push(word(at));
+    }
+  };
+  const seen = new Set();
+  const visit = (v) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    const area = merged.find(([a, b]) => v >= a && v < b);
+    if (area) {
+      let end = v;
+      while (end < area[1] && mem[end - lo] !== 0) end++;
+      return reach(v, end + 1);
+    }
+    const i = firstAtOrAfter(objects, v + 1, (o) => o[1]);
+    if (i < objects.length && objects[i][0] <= v) return reach(objects[i][0], objects[i][1]);
+    return reach(v, nextNamed(v));
+  };
+  constants.forEach((list, i) => { if (keep(i)) list.forEach((v) => inData(v) && todo.push(v)); });
+  for (const g of globalsOf(mod)) {
+    const init = binaryen.getExpressionInfo(g.init);
+    if (init.id === binaryen.ConstId && typeof init.value === 'number' && inData(init.value)) todo.push(init.value);
+  }
+  while (todo.length) visit(todo.pop());
+
+  // The bytes `take` accepts as segments: without runs of more than GAP zeros (memory starts
+  // zeroed, and nothing but the second part writes what it holds before it loads); with
+  // `bridge`, pieces at most GAP bytes apart are joined, the bytes between included.
+  const segments = (take, bridge) => {
+    const pieces = [];
+    for (let at = 0; at < mem.length;) {
+      if (!(present[at] && take(at) && mem[at] !== 0)) { at++; continue; }
+      let end = at + 1;
+      let zeros = 0;
+      while (end < mem.length && present[end] && take(end) && zeros <= GAP) { zeros = mem[end] === 0 ? zeros + 1 : 0; end++; }
+      while (mem[end - 1] === 0) end--;
+      const last = pieces[pieces.length - 1];
+      if (bridge && last && at - last[1] <= GAP) last[1] = end;
+      else pieces.push([at, end]);
+      at = end;
+    }
+    return pieces.map(([a, b]) => ({ offset: lo + a, data: mem.slice(a, b) }));
+  };
+  const first = segments((at) => kept[at] === 1, true);
+  const second = segments((at) => kept[at] === 0, false);
+  const count = (list) => list.reduce((n, d) => n + d.data.length, 0);
+  const keptAt = (at) => !inData(at) || !present[at - lo] || kept[at - lo] === 1;
+  return { first, second, keptBytes: count(first), movedBytes: count(second), keptAt, inData: (at) => inData(at) && present[at - lo] === 1 };
+}
+
+/** `mod`'s memory with `segments` as its data (and no other). */
+function setData(mod, segments) {
+  const mem = mod.getMemoryInfo();
+  mod.setMemory(mem.initial, mem.max ?? -1, null,
+    segments.map((d) => ({ offset: mod.i32.const(d.offset), data: d.data, passive: false })), mem.shared, mem.is64, '0');
+}
+
+/**
  * Split `bytes` (a module with its name section) in two: the first keeps each defined function
  * whose index `keep(i)` accepts. Answers { first, second } (bytes, without names) and the
  * counts of functions kept and moved. Each part exports only what the other uses: the second
  * is built once with every moved function exported to learn which kept functions it calls,
- * then again with only the moved functions the first part's stubs still call.
+ * then again with only the moved functions the first part's stubs still call. With the link
+ * map (`readLinkMap`), the data the first part cannot reach moves to the second (`dataByUse`).
  */
-export function splitByUse(bytes, keep) {
+export function splitByUse(bytes, keep, linkMap = null) {
   const probe = secondPart(bytes, keep, () => true);
   const calledBySecond = importedFrom(probe, 'primary');
   probe.dispose();
@@ -173,6 +355,8 @@ export function splitByUse(bytes, keep) {
   // The first: each function not kept an import, or a stub calling one (see stubOut).
   const a = read(bytes);
   const count = definedFunctions(a).length;
+  const data = linkMap ? dataByUse(a, keep, linkMap) : null;
+  if (data) setData(a, data.first);
   let moved = 0;
   stubOut(a, (_, i) => { const k = keep(i); if (!k) moved++; return k; }, (i) => calledBySecond.has(`k${i}`));
   const exportedA = new Set(exportsOf(a).map((e) => `${e.value}:${e.kind}`));
@@ -182,6 +366,7 @@ export function splitByUse(bytes, keep) {
   const stubsCalled = importedFrom(a, 'split');
   const first = emit(a, 'split: the first module');
 
-  const second = emit(secondPart(bytes, keep, (i) => stubsCalled.has(String(i))), 'split: the second module');
-  return { first, second, kept: count - moved, moved };
+  const b = secondPart(bytes, keep, (i) => stubsCalled.has(String(i)), data ? data.second : []);
+  const second = emit(b, 'split: the second module');
+  return { first, second, kept: count - moved, moved, data };
 }

@@ -24,12 +24,12 @@
 //        [--port 8790] [--profile | --check-profile]
 // --profile: also write scripts/core-profile.txt, what the build's split keeps in its first part;
 // --check-profile: fail if the journey ran a function that file does not name.
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
 import { visitPage } from './visit.mjs';
-import { definedFunctions, emit, namesOf, read, readProfile, stableNames, stubOut } from '../wasm-split.mjs';
+import { dataByUse, definedFunctions, emit, namesOf, parseText, read, readLinkMap, readProfile, splitByUse, stableNames, stubOut } from '../wasm-split.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -44,17 +44,32 @@ const sizes = (bytes) => ({
   brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
 });
 
-/** The module with `pwcov.mark(i)` called first thing in its i-th defined function. */
+/**
+ * The module with `pwcov.mark(i)` called first thing in its i-th defined function, and every
+ * read of memory logged: each load by binaryen's instrument-memory pass (`env.load_ptr`…), each
+ * `memory.copy` through a function of its own that first calls `pwmem.copy(source, length)`.
+ */
 function instrument(bytes) {
-  const mod = read(bytes);
-  const fns = definedFunctions(mod);
+  const plain = read(bytes);
+  const count = definedFunctions(plain).length;
+  const text = plain.emitText();
+  plain.dispose();
+  const copies = text.split('(memory.copy\n').length - 1;
+  const withCopies = text
+    .replace(/^(\(module[^\n]*\n)/, (head) => `${head} (import "pwmem" "copy" (func $__pw_copy_log (param i32 i32)))\n`)
+    .replaceAll('(memory.copy\n', '(call $__pw_copy\n')
+    .replace(/\)\n?$/, ' (func $__pw_copy (param i32 i32 i32) (call $__pw_copy_log (local.get 1) (local.get 2)) (memory.copy (local.get 0) (local.get 1) (local.get 2))))\n');
+  const mod = parseText(withCopies);
+  if (copies === 0 || withCopies.includes('(memory.copy $')) throw new Error('coverage: found no memory.copy to log (did binaryen change how it prints them?)');
+  const fns = definedFunctions(mod).slice(0, count);
   mod.addFunctionImport('pwcov_mark', 'pwcov', 'mark', binaryen.i32, binaryen.none);
   fns.forEach(([ref, info], i) => {
     const call = mod.call('pwcov_mark', [mod.i32.const(i)], binaryen.none);
     binaryen.Function.setBody(ref, mod.block(null, [call, info.body], info.results));
   });
+  mod.runPasses(['instrument-memory']);
   if (!mod.validate()) throw new Error('coverage: the instrumented module does not validate');
-  const names = namesOf(mod);
+  const names = namesOf(mod).slice(0, count);
   const binary = mod.emitBinary();
   mod.dispose();
   return { binary, names };
@@ -69,6 +84,7 @@ function onlyThese(bytes, kept) {
 
 /** A split's first module keeping the functions `kept` (indices): see wasm-split.mjs `stubOut`. */
 function splitFirst(bytes, kept) {
+  if (linkMap) return splitByUse(bytes, (i) => kept.has(i), linkMap).first;
   const mod = read(bytes);
   stubOut(mod, (_, i) => kept.has(i));
   mod.runPasses(['reorder-locals', 'remove-unused-module-elements']);
@@ -78,6 +94,11 @@ function splitFirst(bytes, kept) {
 // --core: the core module to measure instead of the package's (target/split-core's: pkg/'s own
 // is the first part of the build's split).
 const original = readFileSync(resolve(root, arg('--core', join(namedPkg, CORE))));
+// The core's link map (build.rs), for the split's data: the build's own split moves the data
+// only the second part reaches, and so does this tool's.
+const mapPath = resolve(root, arg('--link-map', 'target/split-core/link-release.map'));
+const linkMap = existsSync(mapPath) ? readLinkMap(readFileSync(mapPath, 'utf8')) : null;
+if (!linkMap) console.log(`coverage: no link map at ${mapPath}: the split modules keep all data`);
 const { binary, names } = instrument(original);
 const pkgDir = join(out, 'pkg');
 rmSync(out, { recursive: true, force: true });
@@ -130,6 +151,24 @@ if (process.argv.includes('--check-profile')) {
     throw new Error(`coverage: the journey ran ${missing.length} functions scripts/core-profile.txt does not name, so the build's split would load its second part on a first visit; record the profile again (node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile):\n${missing.slice(0, 40).join('\n')}`);
   }
   console.log(`scripts/core-profile.txt names all ${ran.length} functions the journey ran.`);
+  // The data: every byte of it the journey read must be one the split keeps in the first part.
+  if (linkMap) {
+    const mod = read(original);
+    const data = dataByUse(mod, (i) => profile.has(stable[i]), linkMap);
+    mod.dispose();
+    const outside = [];
+    let dataRead = 0;
+    for (const [start, end] of result.reads) {
+      for (let at = start; at < end; at++) {
+        if (data.inData(at)) dataRead++;
+        if (!data.keptAt(at)) outside.push(at);
+      }
+    }
+    if (outside.length) {
+      throw new Error(`coverage: the journey read ${outside.length} bytes of data the build's split moves to the second part (the first part would read zeros there), from ${outside.slice(0, 20).map((a) => `0x${a.toString(16)}`).join(', ')}: scripts/wasm-split.mjs dataByUse misses a way the code reaches its data`);
+    }
+    console.log(`The journey read ${dataRead} of the core's ${data.keptBytes + data.movedBytes} bytes of data, all of them bytes the split keeps in the first part (${data.keptBytes}).`);
+  }
 }
 if (process.argv.includes('--profile')) {
   // The build's split (scripts/split-core.mjs) keeps in the first part what the whole journey ran.

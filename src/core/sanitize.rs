@@ -409,6 +409,13 @@ pub enum SanitizeError {
         /// The deserializer's complaint (names the field).
         reason: String,
     },
+    /// The cleaner could not finish: in the browser, a part of the sanitizer module this input
+    /// needed could not be loaded (the message says which, and how to preload it).
+    #[error("{reason}")]
+    CleanerFailed {
+        /// What the cleaner said.
+        reason: String,
+    },
 }
 
 impl Coded for SanitizeError {
@@ -416,7 +423,9 @@ impl Coded for SanitizeError {
         match self {
             // Plugin-provided HTML over a limit, like any other oversized message.
             SanitizeError::TooManyTags { .. } => ErrorCode::MessageRejected,
-            SanitizeError::NotLoaded => ErrorCode::ModuleNotLoaded,
+            SanitizeError::NotLoaded | SanitizeError::CleanerFailed { .. } => {
+                ErrorCode::ModuleNotLoaded
+            }
             // Everything else is a host configuration mistake.
             _ => ErrorCode::InvalidArgument,
         }
@@ -609,6 +618,15 @@ pub trait Cleaner {
     fn clean_scanned(&self, html: &str, may_hold_pre: bool) -> String {
         let _ = may_hold_pre;
         self.clean(html)
+    }
+
+    /// [`clean_scanned`](Self::clean_scanned) for a cleaner that can fail (the browser's, when
+    /// a part of its module cannot be loaded): what [`Sanitizer::try_sanitize`] calls.
+    ///
+    /// # Errors
+    /// [`SanitizeError::CleanerFailed`]; never for a cleaner compiled in.
+    fn try_clean_scanned(&self, html: &str, may_hold_pre: bool) -> Result<String, SanitizeError> {
+        Ok(self.clean_scanned(html, may_hold_pre))
     }
 }
 
@@ -933,7 +951,7 @@ impl Sanitizer {
                 found: scan.count,
             });
         }
-        Ok(self.cleaner()?.clean_scanned(html, scan.pre))
+        self.cleaner()?.try_clean_scanned(html, scan.pre)
     }
 
     /// This sanitizer's cleaner, built by the installed factory on first use.
@@ -2094,6 +2112,37 @@ mod reparse_oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cleaner that cannot finish (the browser's, when a part of its module cannot be
+    /// loaded): the caller gets the error with its code, never HTML.
+    #[test]
+    fn a_failing_cleaner_fails_the_sanitize_with_module_not_loaded_and_never_returns_input() {
+        struct Failing;
+        impl Cleaner for Failing {
+            fn clean(&self, _: &str) -> String {
+                String::new()
+            }
+            fn try_clean_scanned(&self, _: &str, _: bool) -> Result<String, SanitizeError> {
+                Err(SanitizeError::CleanerFailed {
+                    reason: "the second part could not be loaded".into(),
+                })
+            }
+        }
+        struct Factory;
+        impl CleanerFactory for Factory {
+            fn cleaner(&self, _: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError> {
+                Ok(Rc::new(Failing))
+            }
+        }
+        set_cleaner_factory(Some(Rc::new(Factory)));
+        let s = Sanitizer::default();
+        let html = "<a href=\"https://b\u{fc}cher.example/\" onclick=\"x()\">b</a>";
+        let err = s.try_sanitize(html).unwrap_err();
+        set_cleaner_factory(None);
+        assert_eq!(err.code(), ErrorCode::ModuleNotLoaded);
+        assert_eq!(err.to_string(), "the second part could not be loaded");
+        assert_eq!(s.sanitize(html), "");
+    }
 
     #[test]
     fn default_and_extra_lists_do_not_overlap_the_clean_content_list() {

@@ -31,9 +31,11 @@ use crate::core::sanitize::{
 extern "C" {
     /// An instance of the sanitizer module's `Cleaner` class: one policy, ready to clean.
     type JsCleaner;
-    /// Never throws here: the module's `clean` throws only for a value that is not a string.
-    #[wasm_bindgen(method, js_name = clean)]
-    fn clean_js(this: &JsCleaner, html: &JsValue) -> JsValue;
+    /// Throws for a value that is not a string (never given here), and `MODULE_NOT_LOADED` when
+    /// the input needs the module's second part and it cannot be loaded: caught, so that no
+    /// exception unwinds through this module's frames.
+    #[wasm_bindgen(method, catch, js_name = clean)]
+    fn clean_js(this: &JsCleaner, html: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 thread_local! {
@@ -82,8 +84,15 @@ fn cleaner_for(s: &Sanitizer) -> Result<Rc<JsCleaner>, SanitizeError> {
         .with(|c| c.borrow().clone())
         .ok_or(SanitizeError::NotLoaded)?;
     let instance = Reflect::construct(&class, &Array::of1(&JsValue::from_str(s.spec_json())))
-        .map_err(|e| SanitizeError::InvalidConfig {
-            reason: format!("the sanitizer module refused the policy: {}", describe(&e)),
+        .map_err(|e| {
+            // Its second part (which explains a refusal) may be what could not be loaded.
+            let code = Reflect::get(&e, &JsValue::from_str("code")).ok();
+            if code.and_then(|c| c.as_string()).as_deref() == Some("MODULE_NOT_LOADED") {
+                return failed(e);
+            }
+            SanitizeError::InvalidConfig {
+                reason: format!("the sanitizer module refused the policy: {}", describe(&e)),
+            }
         })?;
     let c = Rc::new(instance.unchecked_into::<JsCleaner>());
     CLEANERS.with(|all| all.borrow_mut().insert(s.spec_json().to_owned(), c.clone()));
@@ -102,12 +111,24 @@ impl CleanerFactory for JsFactory {
 struct ModuleCleaner(Rc<JsCleaner>);
 
 impl Cleaner for ModuleCleaner {
+    /// Nothing (never the input) when the cleaner failed: [`Cleaner::try_clean_scanned`] says why.
     fn clean(&self, html: &str) -> String {
+        self.try_clean_scanned(html, true).unwrap_or_default()
+    }
+
+    fn try_clean_scanned(&self, html: &str, _: bool) -> Result<String, SanitizeError> {
         // The result comes back by `string_of` (long text by one `encodeInto`), not by
         // wasm-bindgen's copy of a returned string, a JS loop over every ASCII character.
         // It is always a string; anything else would clean to nothing.
-        let out = self.0.clean_js(&JsValue::from_str(html));
-        super::binary::string_of(&out).unwrap_or_default()
+        let out = self.0.clean_js(&JsValue::from_str(html)).map_err(failed)?;
+        Ok(super::binary::string_of(&out).unwrap_or_default())
+    }
+}
+
+/// A cleaner's exception as an error (its own `MODULE_NOT_LOADED` message).
+fn failed(e: JsValue) -> SanitizeError {
+    SanitizeError::CleanerFailed {
+        reason: describe(&e),
     }
 }
 
@@ -128,5 +149,8 @@ pub(crate) fn sanitize_js(s: &Sanitizer, html: &JsValue) -> Result<JsValue, Ward
         ));
     }
     let c = cleaner_for(s).map_err(|e| WardenError::new(e.code(), e.to_string()))?;
-    Ok(c.clean_js(html))
+    c.clean_js(html).map_err(|e| {
+        let e = failed(e);
+        WardenError::new(e.code(), e.to_string())
+    })
 }

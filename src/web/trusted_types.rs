@@ -69,6 +69,8 @@ struct Policy {
 
 thread_local! {
     static POLICIES: RefCell<SortedMap<String, Rc<Policy>>> = const { RefCell::new(SortedMap::new()) };
+    /// Why the policy's `createHTML` refused, for the call that made it refuse.
+    static SANITIZE_FAILURE: RefCell<Option<WardenError>> = const { RefCell::new(None) };
 }
 
 fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenError> {
@@ -88,7 +90,12 @@ fn policy(name: &str, sanitizer: &Rc<Sanitizer>) -> Result<Rc<Policy>, WardenErr
             // policy sanitizing even if that were ever not so. Before the sanitizer module is
             // loaded this throws (MODULE_NOT_LOADED): never unsanitized HTML.
             let s = cur.borrow().clone().unwrap_or_else(|| fallback.clone());
-            sanitize_js(&s, &input).map_err(|e| js_sys::Error::new(&e.to_string()).into())
+            sanitize_js(&s, &input).map_err(|e| {
+                let thrown = js_sys::Error::new(&e.to_string()).into();
+                // `trusted_html_js` reports it with its own code (MODULE_NOT_LOADED).
+                SANITIZE_FAILURE.with(|f| *f.borrow_mut() = Some(e));
+                thrown
+            })
         },
     );
     // Script URLs are minted only for the SDK's own loader (after core::scripts approved the
@@ -169,9 +176,15 @@ pub(crate) fn trusted_html_js(
     match &p.policy {
         Some(policy) => {
             *p.current.borrow_mut() = Some(sanitizer.clone());
+            SANITIZE_FAILURE.with(|f| f.borrow_mut().take());
             let result = policy.create_html_js(html);
             *p.current.borrow_mut() = None;
-            result.map_err(|e| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
+            // The sanitizer's own refusal keeps its code; anything else is the policy's.
+            result.map_err(|e| {
+                SANITIZE_FAILURE
+                    .with(|f| f.borrow_mut().take())
+                    .unwrap_or_else(|| WardenError::new(ErrorCode::TrustedTypes, describe(&e)))
+            })
         }
         None => sanitize_js(sanitizer, html),
     }

@@ -1,5 +1,5 @@
 // scripts/build.sh links the browser's core module with a link map (wasm-ld `--Map`): the
-// address and size of every data object, which scripts/split-core.mjs reads to move the data
+// address and size of every data object, which scripts/split-module.mjs reads to move the data
 // that only the second part of the core uses into that part. The build asks for it by setting
 // PW_LINK_MAP to the map's path for the core's build only (cargo also hands this crate's cdylib
 // link arguments to the sanitizer module's link, which must not overwrite the core's map).

@@ -85,6 +85,8 @@ const manifest = {
     // bundlers that need the URL handed in (esbuild: `preload('sanitizer', url)`).
     './sanitizer/plugin_warden_sanitizer.js': './sanitizer/plugin_warden_sanitizer.js',
     './sanitizer/plugin_warden_sanitizer_bg.wasm': './sanitizer/plugin_warden_sanitizer_bg.wasm',
+    // Its second part (`preload('sanitizer-rest')`): IDNA, errors, rare paths.
+    './sanitizer/plugin_warden_sanitizer_rest_bg.wasm': './sanitizer/plugin_warden_sanitizer_rest_bg.wasm',
     './package.json': './package.json',
   },
   files: readdirSync(pkg).filter((f) => f !== 'package.json' && f !== '.gitignore'),

@@ -1,5 +1,5 @@
 // binaryen.js helpers to read, cut and write the package's core wasm module: the build's split of
-// the core by use (scripts/split-core.mjs) and the bench tool that measures it
+// the core by use (scripts/split-module.mjs) and the bench tool that measures it
 // (scripts/bench/coverage.mjs) share them.
 //
 // A split (`splitByUse`) turns one module into two that together run exactly as it does:
@@ -221,17 +221,29 @@ function dataSegmentsOf(mod) {
     });
 }
 
-/** The numbers each defined function's code names (`i32.const`, a load's or store's `offset=`). */
+/**
+ * The numbers each defined function's code names (`i32.const`, a load's or store's `offset=`),
+ * and of those, the constants an `i32.add` or `i32.sub` takes (the base of a computed address).
+ */
 function constantsOf(mod) {
   const lists = [];
+  const bases = [];
   let cur = null;
-  for (const line of mod.emitText().split('\n')) {
-    if (line.startsWith(' (func ')) lists.push((cur = []));
+  const lines = mod.emitText().split('\n');
+  const indent = (l) => l.length - l.trimStart().length;
+  lines.forEach((line, n) => {
+    if (line.startsWith(' (func ')) { lists.push((cur = [])); bases.push(new Set()); }
     else if (line.startsWith(' (') && !line.startsWith(' (local')) cur = null;
-    if (!cur) continue;
+    if (!cur) return;
     for (const m of line.matchAll(/(?:i32\.const |offset=)(\d+)/g)) cur.push(Number(m[1]));
-  }
-  return lists;
+    const c = line.match(/^\s*\(i32\.const (\d+)\)$/);
+    if (!c) return;
+    // Its parent: the nearest line above it that is indented less.
+    let p = n - 1;
+    while (p > 0 && indent(lines[p]) >= indent(line)) p--;
+    if (/^\s*\(i32\.(add|sub)$/.test(lines[p])) bases[bases.length - 1].add(Number(c[1]));
+  });
+  return { lists, bases };
 }
 
 const GAP = 8; // zero bytes worth a segment boundary (a segment's header costs ~5 bytes)
@@ -243,11 +255,13 @@ const GAP = 8; // zero bytes worth a segment boundary (a segment's header costs 
  * `keptAt(address)` and `inData(address)`. An address a kept function's code names, a global
  * holds, or a kept object holds (4 aligned bytes read as an address in the data), reaches: in
  * a merged-string area, the bytes up to its string's NUL; elsewhere the whole object holding
- * it, or, where the map places no object, the bytes up to the next address anything names. A
- * wrong guess would be a read of zeros before the second part loads: `coverage.mjs
- * --check-profile` runs a first visit with every read of the data logged and fails on one
- * outside what this keeps (tests/e2e/bench), and tests/e2e/lazy-modules compares the split's
- * answers with the unsplit module's.
+ * it, or, where the map places no object, the bytes up to the next address anything names; an
+ * address the code adds an index to also reaches the object that ends there. A wrong guess
+ * would be a read of zeros before the second part loads: `coverage.mjs --check-profile` runs a
+ * first visit with every read of the data logged and fails on one outside what this keeps
+ * (tests/e2e/bench), and tests/e2e/lazy-modules compares the split's answers with the unsplit
+ * module's. What this cannot see: a table indexed from a base far from it (html5ever reads
+ * C1_REPLACEMENTS from 0x200 bytes below it), which is why the sanitizer's split moves no data.
  */
 export function dataByUse(mod, keep, linkMap) {
   const segs = dataSegmentsOf(mod);
@@ -263,7 +277,7 @@ export function dataByUse(mod, keep, linkMap) {
   const covered = objects.concat(merged).reduce((n, [a, b]) => n + Math.max(0, Math.min(b, hi) - Math.max(a, lo)), 0);
   if (covered < (hi - lo) * 0.9) throw new Error(`split: the link map places ${covered} of the module's ${hi - lo} data bytes: is it this module's map?`);
 
-  const constants = constantsOf(mod);
+  const { lists: constants, bases } = constantsOf(mod);
   if (constants.length !== definedFunctions(mod).length) throw new Error('split: could not read the code of every function');
   const firstAtOrAfter = (list, v, key = (x) => x) => {
     let a = 0;
@@ -300,7 +314,23 @@ export function dataByUse(mod, keep, linkMap) {
     if (i < objects.length && objects[i][0] <= v) return reach(objects[i][0], objects[i][1]);
     return reach(v, nextNamed(v));
   };
-  constants.forEach((list, i) => { if (keep(i)) list.forEach((v) => inData(v) && todo.push(v)); });
+  // A computed address may start past the end of what it reads: a loop that counts a negative
+  // index up to 0 adds it to the address just past its array (rustc does this; found in the
+  // sanitizer module). For a constant the code adds to, the object ending there (within 8 bytes
+  // of padding) is reached too.
+  const endingAt = (v) => {
+    const j = firstAtOrAfter(objects, v + 1, (o) => o[1]) - 1;
+    return j >= 0 && objects[j][1] <= v && v - objects[j][1] < 8 ? objects[j] : null;
+  };
+  constants.forEach((list, i) => {
+    if (!keep(i)) return;
+    for (const v of list) {
+      if (!inData(v)) continue;
+      todo.push(v);
+      const before = bases[i].has(v) ? endingAt(v) : null;
+      if (before) todo.push(before[0]);
+    }
+  });
   for (const g of globalsOf(mod)) {
     const init = binaryen.getExpressionInfo(g.init);
     if (init.id === binaryen.ConstId && typeof init.value === 'number' && inData(init.value)) todo.push(init.value);
@@ -341,8 +371,9 @@ function setData(mod, segments) {
 
 /**
  * Split `bytes` (a module with its name section) in two: the first keeps each defined function
- * whose index `keep(i)` accepts. Answers { first, second } (bytes, without names) and the
- * counts of functions kept and moved. Each part exports only what the other uses: the second
+ * whose index `keep(i)` accepts. Answers { first, second } (bytes, without names), the
+ * counts of functions kept and moved, and `stackPointer`: the first part's export of the stack
+ * pointer global (null if the module names none). Each part exports only what the other uses: the second
  * is built once with every moved function exported to learn which kept functions it calls,
  * then again with only the moved functions the first part's stubs still call. With the link
  * map (`readLinkMap`), the data the first part cannot reach moves to the second (`dataByUse`).
@@ -361,12 +392,15 @@ export function splitByUse(bytes, keep, linkMap = null) {
   stubOut(a, (_, i) => { const k = keep(i); if (!k) moved++; return k; }, (i) => calledBySecond.has(`k${i}`));
   const exportedA = new Set(exportsOf(a).map((e) => `${e.value}:${e.kind}`));
   tablesOf(a).forEach((t, i) => { if (!exportedA.has(`${t.name}:${binaryen.ExternalTable}`)) a.addTableExport(t.name, `t${i}`); });
-  globalsOf(a).forEach((g, i) => a.addGlobalExport(g.name, `g${i}`));
+  const globals = globalsOf(a);
+  globals.forEach((g, i) => a.addGlobalExport(g.name, `g${i}`));
+  // wasm-ld's stack pointer, by its name: the loader may put it back after a failed load.
+  const sp = globals.findIndex((g) => g.name === '__stack_pointer' && g.mutable);
   a.runPasses(['reorder-locals', 'remove-unused-module-elements']);
   const stubsCalled = importedFrom(a, 'split');
   const first = emit(a, 'split: the first module');
 
   const b = secondPart(bytes, keep, (i) => stubsCalled.has(String(i)), data ? data.second : []);
   const second = emit(b, 'split: the second module');
-  return { first, second, kept: count - moved, moved, data };
+  return { first, second, kept: count - moved, moved, data, stackPointer: sp < 0 ? null : `g${sp}` };
 }

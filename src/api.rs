@@ -189,17 +189,20 @@ export interface HostCspOptions { nonce: string; trustedTypesPolicy?: string; al
 export function hostCsp(manifests: Manifest[], options: HostCspOptions & { reportOnly?: false; reportTo?: undefined }): string;
 export function hostCsp(manifests: Manifest[], options: HostCspOptions & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
 /** A part of the SDK fetched on first need (see {@link preload}). */
-export type LazyModule = 'sanitizer' | 'checks';
+export type LazyModule = 'sanitizer' | 'sanitizer-rest' | 'checks';
 /** What a module's wasm can be given as (as `init` takes it): a URL, a `Response`, bytes or a compiled module. */
 export type ModuleInput = string | URL | Response | BufferSource | WebAssembly.Module;
 /**
  * Load a part of the SDK that is fetched on first need, now. `'sanitizer'`: what `sanitize`,
  * `host.sanitize` and `host.trustedHTML` need synchronously (they throw `MODULE_NOT_LOADED`
- * before); shadow and remote-UI mounts load it themselves. `'checks'`: the core module's second
- * part (install-time checks, diagnostics, error paths, what a first visit does not run);
- * without it, the first call that needs it loads it synchronously (and throws
+ * before); shadow and remote-UI mounts load it themselves. `'sanitizer-rest'`: the sanitizer
+ * module's second part (IDNA for links to hosts that are not ASCII, a refused policy's errors,
+ * rare parser paths; loads `'sanitizer'` first). `'checks'`: the core module's second part
+ * (install-time checks, diagnostics, error paths, what a first visit does not run). Without a
+ * second part, the first call that needs it loads it synchronously (and throws
  * `MODULE_NOT_LOADED` if it cannot). Loading twice loads once. `input`: the module's wasm, for
  * esbuild (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`,
+ * `plugin-warden/sanitizer/plugin_warden_sanitizer_rest_bg.wasm`,
  * `plugin-warden/plugin_warden_checks_bg.wasm`, with the `file` loader) and Node (its bytes).
  */
 export function preload(name: LazyModule, input?: ModuleInput): Promise<void>;

@@ -18,7 +18,7 @@
 // It then runs the same journey once more on the package with each of the last step's two
 // modules (nothing instrumented): if any function that had not run were needed after all, it
 // would trap, or call an import the page answers by throwing. The build splits the core by the
-// profile this writes (--profile; scripts/split-core.mjs). tests/e2e/bench.test.mjs runs this on
+// profile this writes (--profile; scripts/split-module.mjs). tests/e2e/bench.test.mjs runs this on
 // the release build's core before its split, with --check-profile.
 //   node scripts/bench/coverage.mjs [--pkg bench/named-pkg] [--core <wasm>] [--out /tmp/coverage]
 //        [--port 8790] [--link-map target/split-core/link-release.map] [--profile | --check-profile]
@@ -32,7 +32,8 @@ import { join, resolve } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import binaryen from 'binaryen';
 import { visitPage } from './visit.mjs';
-import { dataByUse, definedFunctions, emit, namesOf, parseText, read, readLinkMap, readProfile, splitByUse, stableNames, stubOut } from '../wasm-split.mjs';
+import { dataByUse, definedFunctions, emit, read, readLinkMap, readProfile, splitByUse, stableNames, stubOut } from '../wasm-split.mjs';
+import { instrument } from './instrument.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
@@ -46,37 +47,6 @@ const sizes = (bytes) => ({
   gzip: gzipSync(bytes, { level: 9 }).length,
   brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
 });
-
-/**
- * The module with `pwcov.mark(i)` called first thing in its i-th defined function, and every
- * read of memory logged: each load by binaryen's instrument-memory pass (`env.load_ptr`…), each
- * `memory.copy` through a function of its own that first calls `pwmem.copy(source, length)`.
- */
-function instrument(bytes) {
-  const plain = read(bytes);
-  const count = definedFunctions(plain).length;
-  const text = plain.emitText();
-  plain.dispose();
-  const copies = text.split('(memory.copy\n').length - 1;
-  const withCopies = text
-    .replace(/^(\(module[^\n]*\n)/, (head) => `${head} (import "pwmem" "copy" (func $__pw_copy_log (param i32 i32)))\n`)
-    .replaceAll('(memory.copy\n', '(call $__pw_copy\n')
-    .replace(/\)\n?$/, ' (func $__pw_copy (param i32 i32 i32) (call $__pw_copy_log (local.get 1) (local.get 2)) (memory.copy (local.get 0) (local.get 1) (local.get 2))))\n');
-  const mod = parseText(withCopies);
-  if (copies === 0 || withCopies.includes('(memory.copy $')) throw new Error('coverage: found no memory.copy to log (did binaryen change how it prints them?)');
-  const fns = definedFunctions(mod).slice(0, count);
-  mod.addFunctionImport('pwcov_mark', 'pwcov', 'mark', binaryen.i32, binaryen.none);
-  fns.forEach(([ref, info], i) => {
-    const call = mod.call('pwcov_mark', [mod.i32.const(i)], binaryen.none);
-    binaryen.Function.setBody(ref, mod.block(null, [call, info.body], info.results));
-  });
-  mod.runPasses(['instrument-memory']);
-  if (!mod.validate()) throw new Error('coverage: the instrumented module does not validate');
-  const names = namesOf(mod).slice(0, count);
-  const binary = mod.emitBinary();
-  mod.dispose();
-  return { binary, names };
-}
 
 /** The module with every function not in `kept` (indices) reduced to `unreachable`, no names. */
 function onlyThese(bytes, kept) {
@@ -174,10 +144,10 @@ if (process.argv.includes('--check-profile')) {
   }
 }
 if (process.argv.includes('--profile')) {
-  // The build's split (scripts/split-core.mjs) keeps in the first part what the whole journey ran.
+  // The build's split (scripts/split-module.mjs) keeps in the first part what the whole journey ran.
   const stable = stableNames(names);
   const lines = result.snapshots[last].map((i) => stable[i]).sort();
-  writeFileSync(join(root, 'scripts/core-profile.txt'), `# The core module's functions a host's first visit runs (www/bench/coverage.js, all its steps),\n# by stable name (scripts/wasm-split.mjs stableNames): scripts/split-core.mjs keeps these in the\n# first part. Recorded by: node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile\n${lines.join('\n')}\n`);
+  writeFileSync(join(root, 'scripts/core-profile.txt'), `# The core module's functions a host's first visit runs (www/bench/coverage.js, all its steps),\n# by stable name (scripts/wasm-split.mjs stableNames): scripts/split-module.mjs keeps these in the\n# first part. Recorded by: node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile\n${lines.join('\n')}\n`);
   console.log(`scripts/core-profile.txt: ${lines.length} functions`);
 }
 console.log(`\n(${out}: the reduced modules, the names of what ran at each step, coverage.json)`);

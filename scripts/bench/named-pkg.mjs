@@ -4,7 +4,7 @@
 // has wasm-pack build it (same package, features and profile: cargo answers at once when
 // scripts/build.sh just ran), re-runs wasm-bindgen on it and optimizes it like the release
 // (wasm-opt with the arguments of its Cargo.toml) with -g. Same Rust, same optimizer level;
-// only the names are kept. The core is the module before scripts/split-core.mjs splits it (its
+// only the names are kept. Each module is the one before scripts/split-module.mjs splits it (its
 // glue, wasm-bindgen's again, has no loader for a second part: none is needed). Each module is
 // built and post-processed before the next one is built, so neither reads a cargo output the
 // other's build replaced.
@@ -83,8 +83,8 @@ export function namedPackage() {
     execFileSync(opt, [...wasmOptArgs(b.manifest), '-g', out, '-o', out], { stdio: 'inherit' });
     modules[b.module] = out;
     // The point of this copy: the release's code with names. Same code and data sizes, or say so.
-    // The core in pkg/ is split in two (scripts/split-core.mjs): compare with it before the split.
-    const built = b.module === 'core' ? join(root, 'target/split-core/plugin_warden_bg.wasm') : join(root, 'pkg', b.outDir, `${b.outName}_bg.wasm`);
+    // Each module in pkg/ is split in two (scripts/split-module.mjs): compare with it before the split.
+    const built = join(root, `target/split-${b.module}`, `${b.outName}_bg.wasm`);
     const release = wasmBreakdown(built, 0);
     const named = wasmBreakdown(out, 0);
     if (release.codeBytes !== named.codeBytes || release.dataBytes !== named.dataBytes) {

@@ -394,7 +394,7 @@ const PROFILERS = {
     const dir = pkgDir ?? join(root, 'pkg');
     const out = {};
     for (const b of WASM_BUILDS) {
-      // The named build's core is the module before scripts/split-core.mjs splits it in two.
+      // The named build's core is the module before scripts/split-module.mjs splits it in two.
       const whole = b.module === 'core' ? ', both parts (before the split)' : '';
       out[`${b.module} module (${join(b.outDir, `${b.outName}_bg.wasm`).replace(/^\.\//, '')}${whole}): code by crate, name section of the profiled build`] = wasmBreakdown(join(dir, b.outDir, `${b.outName}_bg.wasm`), 15);
     }

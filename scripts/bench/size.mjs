@@ -39,7 +39,8 @@ export function packageFiles(pkgDir = join(root, 'pkg')) {
 export const MODULES = [
   { module: 'core wasm', what: 'eager: fetched by init() (the first part of the core: what a first visit runs)', test: (f) => f === 'pkg/plugin_warden_bg.wasm' },
   { module: 'core checks wasm', what: "on first need: preload('checks'), or the first call that needs it (the rest of the core)", test: (f) => f === 'pkg/plugin_warden_checks_bg.wasm' },
-  { module: 'sanitizer wasm', what: "on first need: preload('sanitizer')", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' },
+  { module: 'sanitizer wasm', what: "on first need: preload('sanitizer') (the first part of the sanitizer: what cleaning real HTML runs)", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' },
+  { module: 'sanitizer rest wasm', what: "on first need: preload('sanitizer-rest'), or the first clean that needs it (IDNA, errors, rare paths)", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm' },
   { module: 'entry JS', what: 'pkg/index.js', test: (f) => f === 'pkg/index.js' },
   { module: 'bindings JS', what: "the core's wasm-bindgen glue and its snippets", test: (f) => f === 'pkg/plugin_warden.js' || f.startsWith('pkg/snippets/') },
   { module: 'sanitizer glue JS', what: "the sanitizer's wasm-bindgen glue, imported on first need", test: (f) => f.startsWith('pkg/sanitizer/') && f.endsWith('.js') },

@@ -10,10 +10,12 @@
 //    that renders HTML (shadow, worker with `ui: 'shadow'`). Until then the synchronous
 //    `sanitize` and `trustedHTML` throw a coded `MODULE_NOT_LOADED`, never return unsanitized
 //    HTML;
-//  - the core module itself is split in two by use (scripts/split-core.mjs): `init()` loads
+//  - the core module itself is split in two by use (scripts/split-module.mjs): `init()` loads
 //    what a host's first visit runs; the rest (`plugin_warden_checks_bg.wasm`) is loaded by
 //    `preload('checks')`, or synchronously by the bindings' loader (src/web/split-loader.js)
-//    at the first call that needs it;
+//    at the first call that needs it. The sanitizer is split in the same way: its rest
+//    (`plugin_warden_sanitizer_rest_bg.wasm`: IDNA, errors, rare paths) by
+//    `preload('sanitizer-rest')` or at the first clean that needs it;
 //  - the runner page (worker plugins, bundle iframes) is found next to this module
 //    (`new URL('./worker-runner.html', import.meta.url)`, which Vite and webpack follow) or
 //    wherever the host's `runner` option says (esbuild, CDNs).
@@ -86,13 +88,14 @@ export function initSync(module) {
 // Modules loaded on first need. Each loader gets preload()'s optional `input` (what wasm-bindgen's
 // init takes: a URL, Response, bytes or WebAssembly.Module; in Node the bytes).
 const MODULES = {
-  // The core module's second part (scripts/split-core.mjs): what a first visit does not run.
+  // The core module's second part (scripts/split-module.mjs): what a first visit does not run.
   // A build whose core is not split (no loader in the glue) has it all in its first part.
   checks: {
     file: 'plugin_warden_checks_bg.wasm',
     loaded: () => bindings.__pw_checksLoaded?.() ?? true,
     async load(input) { await bindings.__pw_loadChecks?.(input); },
   },
+  // The sanitizer module's first part: what cleaning real HTML runs.
   sanitizer: {
     file: 'sanitizer/plugin_warden_sanitizer_bg.wasm',
     loaded: () => bindings.__sanitizerLoaded(),
@@ -101,20 +104,37 @@ const MODULES = {
       // the wasm URL in it; esbuild bundles it (pass the wasm URL, see the docs).
       const m = await import('./sanitizer/plugin_warden_sanitizer.js');
       await m.default(input === undefined ? undefined : { module_or_path: input });
+      sanitizerGlue = m;
       bindings.__setSanitizerModule(m.Cleaner);
     },
   },
+  // The sanitizer module's second part (scripts/split-module.mjs): IDNA for a URL whose host is
+  // not ASCII, a refused policy's errors, rare parser paths; loaded synchronously by the first
+  // clean that needs it otherwise. Loads the first part first. A build whose sanitizer is not
+  // split (no loader in its glue) has it all in the first part.
+  'sanitizer-rest': {
+    file: 'sanitizer/plugin_warden_sanitizer_rest_bg.wasm',
+    loaded: () => sanitizerGlue !== null && (sanitizerGlue.__pw_restLoaded?.() ?? true),
+    async load(input) {
+      await preload('sanitizer');
+      await sanitizerGlue.__pw_loadRest?.(input);
+    },
+  },
 };
+let sanitizerGlue = null; // the sanitizer module's glue, once loaded
 const loading = new Map();
 
 /**
  * Load a part of the SDK that is fetched on first need, now: `'sanitizer'` (what `sanitize`,
- * `host.sanitize` and `host.trustedHTML` need synchronously) or `'checks'` (the core module's
- * second part: install-time checks, diagnostics, error paths; without it the first call that
- * needs it loads it synchronously). Resolves when it can be used; loading twice loads once.
+ * `host.sanitize` and `host.trustedHTML` need synchronously), `'sanitizer-rest'` (the sanitizer
+ * module's second part: IDNA for links to hosts that are not ASCII, errors, rare paths) or
+ * `'checks'` (the core module's second part: install-time checks, diagnostics, error paths).
+ * Without a second part, the first call that needs it loads it synchronously. Resolves when it
+ * can be used; loading twice loads once.
  * `input` is for hosts whose bundler does not follow the package's relative URLs (esbuild) and
  * for Node: the module's wasm as a URL, `Response`, bytes or `WebAssembly.Module`
  * (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`,
+ * `plugin-warden/sanitizer/plugin_warden_sanitizer_rest_bg.wasm`,
  * `plugin-warden/plugin_warden_checks_bg.wasm`).
  */
 export function preload(name, input) {
@@ -344,7 +364,7 @@ export class PluginHost extends bindings.PluginHost {
     return preload('sanitizer').then(() => mountWith.call(this, this.#runner, id, element, options));
   }
 
-  /** `preload(name, input)`: load a part of the SDK fetched on first need (`'sanitizer'`). */
+  /** `preload(name, input)`: load a part of the SDK fetched on first need (`'sanitizer'`, `'sanitizer-rest'`, `'checks'`). */
   preload(name, input) {
     return preload(name, input);
   }

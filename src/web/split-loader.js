@@ -1,19 +1,31 @@
-// ---- plugin-warden: the second part of the core module -----------------------------------
-// scripts/split-core.mjs appends this to wasm-bindgen's glue (plugin_warden.js) when it splits
-// the core module in two by use (scripts/wasm-split.mjs): plugin_warden_bg.wasm, what `init()`
-// loads, holds what a host's first visit runs (create a host, install, mount, the plugin's
-// calls, the first sanitize); plugin_warden_checks_bg.wasm holds the rest (install-time checks:
-// bundle analysis, signatures, manifest diagnostics; the error paths; everything else). Each
-// function the first part lacks calls the import `split.<i>`, answered here by the second
-// part's export `s<i>`. The second part is loaded by `preload('checks')` (asynchronously) or,
-// if a call needs it before that, synchronously at that call: a synchronous XMLHttpRequest in
+// ---- plugin-warden: the second part of a wasm module ------------------------------------
+// scripts/split-module.mjs appends this to a wasm-bindgen glue when it splits that glue's module
+// in two by use (scripts/wasm-split.mjs), after a line that sets `__pw_split_config`:
+//  - the core (plugin_warden.js): plugin_warden_bg.wasm, what `init()` loads, holds what a
+//    host's first visit runs (create a host, install, mount, the plugin's calls, the first
+//    sanitize); plugin_warden_checks_bg.wasm holds the rest (install-time checks: bundle
+//    analysis, signatures, manifest diagnostics; the error paths; everything else);
+//  - the sanitizer (sanitizer/plugin_warden_sanitizer.js): plugin_warden_sanitizer_bg.wasm holds
+//    what cleaning real HTML runs; plugin_warden_sanitizer_rest_bg.wasm the rest (IDNA, for a
+//    URL whose host is not ASCII; a refused policy's errors; rare parser paths).
+// Each function the first part lacks calls the import `split.<i>`, answered here by the second
+// part's export `s<i>`. The second part is loaded by `preload(<name>)` (asynchronously) or, if a
+// call needs it before that, synchronously at that call: a synchronous XMLHttpRequest in
 // browsers and workers, `fs.readFileSync` in Node (for a `file:` URL). The two parts share one
 // memory, its tables and globals: together they are the module as built, function for function.
+// If that synchronous load fails, the call throws `MODULE_NOT_LOADED` out of the middle of the
+// wasm. For a module no import calls back into (the sanitizer: `resetStack`), the stack pointer
+// is then put back where it stands between calls, so later calls run as before (the aborted
+// call's heap memory stays allocated); for the core it is not (see README: preload('checks')).
 const __pw_split = (() => {
   let primary = null; // the first part's exports
   let second = null; // the second part's instance
   let loading = null;
-  let given = null; // the URL `preload('checks', url)` was given: the synchronous load's too
+  let given = null; // the URL `preload(<name>, url)` was given: the synchronous load's too
+  const config = __pw_split_config; // { preload, what, notYet, stack: the stack pointer's export or null, resetStack }
+  let stackBase = null; // the stack pointer between calls
+  // A literal URL, which Vite and webpack follow (they emit the file); split-module.mjs writes
+  // each module's own file name into it.
   const url = () => given ?? new URL('plugin_warden_checks_bg.wasm', import.meta.url);
 
   function notLoaded(message, cause) {
@@ -26,7 +38,7 @@ const __pw_split = (() => {
 
   function instantiate(module) {
     if (second) return second;
-    if (!primary) throw notLoaded('plugin-warden: the core module is not loaded yet: call `await init()` first');
+    if (!primary) throw notLoaded(config.notYet);
     const imports = __wbg_get_imports_bindgen();
     imports.primary = primary;
     second = new WebAssembly.Instance(module, imports);
@@ -63,8 +75,10 @@ const __pw_split = (() => {
       }
       return instantiate(new WebAssembly.Module(bytes));
     } catch (e) {
+      // Nothing of the aborted call runs again: its frames are gone once this throws.
+      if (stackBase !== null) primary[config.stack].value = stackBase;
       if (e && e.code === 'MODULE_NOT_LOADED') throw e;
-      throw notLoaded(`plugin-warden: this call needs the rest of the core module, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('checks')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
+      throw notLoaded(`plugin-warden: this call needs ${config.what}, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('${config.preload}')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
     }
   }
 
@@ -80,7 +94,7 @@ const __pw_split = (() => {
 
   async function load(input) {
     if (second) return;
-    if (!primary) throw notLoaded('plugin-warden: the core module is not loaded yet: call `await init()` first');
+    if (!primary) throw notLoaded(config.notYet);
     if (typeof input === 'string' || input instanceof URL) given = new URL(input, globalThis.location?.href ?? import.meta.url);
     loading ??= (async () => {
       let source = input ?? url();
@@ -103,18 +117,22 @@ const __pw_split = (() => {
 
   return {
     imports,
-    first(instance) { primary = instance.exports; },
+    first(instance) {
+      primary = instance.exports;
+      // (An unsplit module run with this glue, as the tests do, exports no stack pointer.)
+      if (config.resetStack && primary[config.stack] instanceof WebAssembly.Global) stackBase = primary[config.stack].value;
+    },
     loaded: () => second !== null,
     load,
   };
 })();
 
-/** Whether the second part of the core module is loaded. */
+/** Whether the second part of the module is loaded. */
 export function __pw_checksLoaded() {
   return __pw_split.loaded();
 }
 
-/** Load the second part of the core module (`input`: its wasm, as wasm-bindgen's init takes). */
+/** Load the second part of the module (`input`: its wasm, as wasm-bindgen's init takes). */
 export function __pw_loadChecks(input) {
   return __pw_split.load(input);
 }

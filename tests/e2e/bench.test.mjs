@@ -82,10 +82,11 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.ok(r.size.files.some((f) => f.file === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' && f.gzip > 0 && f.brotli > 0));
     assert.ok(r.size.files.some((f) => f.file === 'pkg/client/index.js'));
     const modules = Object.fromEntries(r.size.modules.map((m) => [m.module, m]));
-    assert.deepEqual(Object.keys(modules), ['core wasm', 'core checks wasm', 'sanitizer wasm', 'entry JS', 'bindings JS', 'sanitizer glue JS', 'client JS']);
+    assert.deepEqual(Object.keys(modules), ['core wasm', 'core checks wasm', 'sanitizer wasm', 'sanitizer rest wasm', 'entry JS', 'bindings JS', 'sanitizer glue JS', 'client JS']);
     assert.deepEqual(modules['core wasm'].files, ['pkg/plugin_warden_bg.wasm']);
     assert.deepEqual(modules['core checks wasm'].files, ['pkg/plugin_warden_checks_bg.wasm']);
     assert.deepEqual(modules['sanitizer wasm'].files, ['pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);
+    assert.deepEqual(modules['sanitizer rest wasm'].files, ['pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm']);
     for (const m of r.size.modules) assert.ok(m.raw > 0 && m.gzip > 0 && m.brotli > 0 && m.gzip < m.raw, `${m.module}: ${JSON.stringify(m)}`);
     // The modules are the package: every file in exactly one, so they add up to the total.
     for (const k of ['raw', 'gzip', 'brotli']) assert.equal(r.size.modules.reduce((t, m) => t + m[k], 0), r.size.total[k], k);
@@ -98,7 +99,8 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
 
     // First load, measured in a fresh page: mounting an iframe plugin fetched the core's first
     // part and neither its second part nor any file of the sanitizer module;
-    // preload('sanitizer') + the first trustedHTML fetched exactly the sanitizer's glue and wasm.
+    // preload('sanitizer') + the first trustedHTML fetched exactly the sanitizer's glue and wasm
+    // (its first part: not the rest).
     const fl = r.size.firstLoad;
     const mounted = fl.toMount.files.map((f) => f.path);
     assert.ok(mounted.includes('/pkg/plugin_warden_bg.wasm') && mounted.includes('/pkg/index.js'), `first load fetched ${mounted}`);
@@ -136,7 +138,7 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
 });
 
 // scripts/bench/coverage.mjs on the release build's core before its split (target/split-core,
-// kept by scripts/split-core.mjs): the instrumented journey runs, each step's modules (only what
+// kept by scripts/split-module.mjs): the instrumented journey runs, each step's modules (only what
 // had run; the same as a split's first module) hold no more functions than the step after them,
 // and the last step's two alone carry the journey again (the tool checks that itself and exits
 // non-zero otherwise). With --check-profile it also fails if the journey ran a function
@@ -163,6 +165,20 @@ test('bench coverage: a module of only what the first visit ran carries that vis
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+// scripts/bench/sanitizer-coverage.mjs on the release build's sanitizer before its split
+// (target/split-sanitizer): cleaning pages of the bench corpus, SVG and the XSS corpus under the
+// default and a remote-UI policy runs only functions scripts/sanitizer-profile.txt names (else
+// the build's split would load its second part for ordinary HTML: record the profile again),
+// and the first part of a split by what ran cleans every input alone exactly as the unsplit
+// module does (the tool fails otherwise).
+test('bench sanitizer coverage: ordinary HTML runs only what the sanitizer\'s first part holds; that part alone cleans it as the whole module', { timeout: 120_000 }, () => {
+  const run = spawnSync(process.execPath, [join(root, 'scripts/bench/sanitizer-coverage.mjs'), '--quick', '--check-profile'], { cwd: root, encoding: 'utf8', timeout: 110_000 });
+  assert.equal(run.status, 0, `sanitizer-coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+  assert.match(run.stdout, /2 policies × \d+ inputs .* ran \d+ of \d+ functions/);
+  assert.match(run.stdout, /cleaned all \d+ alone, as the unsplit module did/);
+  assert.match(run.stdout, /scripts\/sanitizer-profile\.txt names all \d+ functions cleaning ran/);
 });
 
 // scripts/bench/sanitize-ab.mjs: two instances of one build clean the same pages the same way.

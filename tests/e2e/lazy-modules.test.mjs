@@ -494,7 +494,7 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
   }
 });
 
-// The core module's second part (scripts/split-core.mjs): what a host's first visit does not run.
+// The core module's second part (scripts/split-module.mjs): what a host's first visit does not run.
 const CHECKS_WASM = '/pkg/plugin_warden_checks_bg.wasm';
 const BAD_MANIFEST = { id: 'Bad Id', name: '', version: 'x', permissions: ['storag'] };
 
@@ -694,5 +694,90 @@ test('the split moves static data (messages, templates) with the code that reads
   } finally {
     await split.close();
     await context.close();
+  }
+});
+
+const REST_WASM = '/pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm';
+// Ordinary HTML (what the sanitizer's first part holds the code for) and HTML that needs its
+// second part: a link to a host that is not ASCII (IDNA).
+const ORDINARY = [
+  '<p onclick="x()">Tom &amp; Jerry&nbsp;&copy; <a href="https://example.com/a?b=c#d" target="_top">link</a> <a href="/rel">rel</a></p>',
+  '<table><tr><td>1<td>2</table><ul><li>a<li>b</ul><form action="/x"><input name=q></form><img src="x.png" alt="i"><pre>\n code</pre>',
+  PAYLOAD,
+];
+const IDN = '<a href="https://b\u00fccher.example/x">b\u00fccher</a><a href="http://\u0441\u0430\u0439\u0442.example">\u0441\u0430\u0439\u0442</a>';
+
+/** `pkg.sanitize` of each input in the page: its output, or its error's code and message. */
+const cleanAll = (page, inputs) => page.evaluate(async (inputs) => {
+  const pkg = await import('/pkg/index.js');
+  await pkg.preload('sanitizer');
+  return inputs.map((html) => { try { return { ok: true, out: pkg.sanitize(html) }; } catch (e) { return { ok: false, code: e.code, message: e.message }; } });
+}, inputs);
+
+test('the sanitizer\'s second part: ordinary HTML never fetches it; a link to a host that is not ASCII loads it once, synchronously, and every answer is the unsplit sanitizer\'s, text for text', async () => {
+  const unsplit = readFileSync(new URL('../../target/split-sanitizer/plugin_warden_sanitizer_bg.wasm', import.meta.url));
+  const split = await freshHost();
+  const context = await env.browser.newContext();
+  try {
+    const ordinary = await cleanAll(split.page, ORDINARY);
+    assert.equal(count(split.sanitizerRequests(), REST_WASM), 0, `fetched: ${split.sanitizerRequests()}`);
+    const idn = await cleanAll(split.page, [IDN, IDN]);
+    assert.equal(count(split.sanitizerRequests(), REST_WASM), 1, `fetched: ${split.sanitizerRequests()}`);
+    const loaded = await split.page.evaluate(async () => (await import('/pkg/index.js')).preload('sanitizer-rest').then(() => 'ok'));
+    assert.equal(loaded, 'ok');
+    assert.equal(count(split.sanitizerRequests(), REST_WASM), 1, 'preload after the synchronous load fetched it again');
+    await context.route('**/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm', (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body: unsplit }));
+    const whole = await openHost(env, 'scenario=none&host-csp=none', { context });
+    const expected = await cleanAll(whole.page, [...ORDINARY, IDN, IDN]);
+    assert.deepEqual([...ordinary, ...idn], expected);
+    assert.ok(expected.every((r) => r.ok), JSON.stringify(expected));
+    assert.ok(!/onerror|onclick|<script|<svg/.test(ordinary.map((r) => r.out).join('')), JSON.stringify(ordinary));
+    assert.match(idn[0].out, /<a href="[^"]+"[^>]*>b\u00fccher<\/a>/, 'the IDN link is kept (its URL parsed, IDNA and all)');
+  } finally {
+    await split.close();
+    await context.close();
+  }
+});
+
+test('the sanitizer\'s second part fails to load: that clean throws MODULE_NOT_LOADED naming the file, never returns HTML; the host and the sanitizer go on working (300 failures in a row: past the 242 that would overflow the stack without its reset); a later preload(\'sanitizer-rest\') succeeds and the same clean answers', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const seen = [];
+    await scriptAnswers(page, REST_WASM, Array(600).fill('404'), seen); // each synchronous load tries twice
+    const r = await page.evaluate(async ({ idn, ordinary }) => {
+      const pkg = await import('/pkg/index.js');
+      const host = window.e2e.host;
+      await pkg.preload('sanitizer');
+      const attempt = (f) => { try { return { ok: true, value: String(f()) }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message }; } };
+      const failures = [];
+      // trustedHTML: what a first visit calls (the core's first part holds it).
+      for (let i = 0; i < 300; i++) failures.push(attempt(() => host.trustedHTML(idn)));
+      const after = ordinary.map((html) => attempt(() => host.trustedHTML(html)));
+      const permission = attempt(() => host.hasPermission('plugins:read'));
+      // The core reported each failure without its own second part.
+      const checksLoaded = pkg.__pw_checksLoaded();
+      const restLoaded = await pkg.preload('sanitizer-rest').then(() => 'ok', (e) => e.code);
+      const again = attempt(() => pkg.sanitize(idn));
+      const other = attempt(() => pkg.sanitize(ordinary[0]));
+      return { failures, after, permission, checksLoaded, restLoaded, again, other };
+    }, { idn: IDN, ordinary: ORDINARY });
+    for (const f of r.failures) {
+      assert.equal(f.ok, false, JSON.stringify(f));
+      assert.equal(f.code, 'MODULE_NOT_LOADED', JSON.stringify(f));
+      assert.match(f.message, /plugin_warden_sanitizer_rest_bg\.wasm: the server answered HTTP 404/);
+      assert.match(f.message, /preload\('sanitizer-rest'\)/, 'the message says how to load it ahead');
+    }
+    assert.ok(r.after.every((a) => a.ok), JSON.stringify(r.after));
+    assert.ok(!/onerror|<script|<svg/.test(r.after.map((a) => a.value).join('')));
+    assert.equal(r.other.ok, true, JSON.stringify(r.other));
+    assert.equal(r.permission.ok, true, JSON.stringify(r.permission));
+    assert.equal(r.checksLoaded, false, 'the core needed its second part to report the failure');
+    assert.equal(r.restLoaded, 'ok');
+    assert.equal(r.again.ok, true, JSON.stringify(r.again));
+    assert.match(r.again.value, /b\u00fccher<\/a>/);
+    assert.equal(seen.filter((s) => s === '404').length, 600);
+  } finally {
+    await host.close();
   }
 });

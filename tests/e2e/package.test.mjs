@@ -141,6 +141,8 @@ async function exercise(appUrl, { keep = false } = {}) {
     assert.deepEqual(clicked, { clicks: 1 });
     // The remote-UI mount loaded the sanitizer module (or the app preloaded it): it cleans.
     assert.equal(state.sanitized, '<img src="x.png"><b>ok</b>');
+    assert.match(state.idn, /^<a href="[^"]*"[^>]*>b\u00fccher<\/a>$/, 'the IDN link, cleaned by the sanitizer\'s second part');
+    assert.ok(!state.idn.includes('onclick'), state.idn);
     assert.deepEqual(seen.pageErrors, []);
     return page;
   } finally {
@@ -151,7 +153,7 @@ async function exercise(appUrl, { keep = false } = {}) {
 test('the tarball: licences, README, every exported file, no runner script to copy', () => {
   const files = tarball.files.map((f) => f.path);
   for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'README.md', 'index.js', 'index.d.ts', 'client/index.js', 'client/index.d.ts', 'worker-runner.html', 'plugin_warden_bg.wasm',
-    'sanitizer/plugin_warden_sanitizer.js', 'sanitizer/plugin_warden_sanitizer_bg.wasm']) {
+    'plugin_warden_checks_bg.wasm', 'sanitizer/plugin_warden_sanitizer.js', 'sanitizer/plugin_warden_sanitizer_bg.wasm', 'sanitizer/plugin_warden_sanitizer_rest_bg.wasm']) {
     assert.ok(files.includes(f), `${f} is not in the tarball: ${files.join(', ')}`);
   }
   assert.ok(!files.includes('worker-runner.js'), 'the runner page is self-contained');
@@ -223,6 +225,9 @@ test('Node: coded errors before init(), for init() without bytes, before the san
     await preload('sanitizer', await wasm('sanitizer/plugin_warden_sanitizer_bg.wasm'));
     out.push(sanitize('<b onclick="x()">ok</b>'));
     attempt(() => new PluginHost());
+    // A link to a host that is not ASCII: the sanitizer's second part, read synchronously from
+    // the file next to its glue (Node >= 20.16).
+    out.push(sanitize('<a href="https://b\u00fccher.example/" onclick="x()">b</a>'));
     console.log(JSON.stringify(out));`;
   const file = join(WORK, 'node-check.mjs');
   writeFileSync(file, script);
@@ -234,9 +239,10 @@ test('Node: coded errors before init(), for init() without bytes, before the san
   assert.match(out[6], /^INVALID_ARGUMENT .*pass the wasm bytes/);
   assert.match(out[7], /^PluginWardenError MODULE_NOT_LOADED .*await (host\.)?preload\('sanitizer'\)/);
   assert.match(out[8], /^PluginWardenError MODULE_NOT_LOADED plugin-warden: could not load the sanitizer module: .*in Node pass its bytes/);
-  assert.match(out[9], /^PluginWardenError INVALID_ARGUMENT preload: expected one of 'checks', 'sanitizer', found "nope"/);
+  assert.match(out[9], /^PluginWardenError INVALID_ARGUMENT preload: expected one of 'checks', 'sanitizer', 'sanitizer-rest', found "nope"/);
   assert.equal(out[10], '<b>ok</b>');
   assert.match(out[11], /^PluginWardenError INVALID_ARGUMENT new PluginHost\(\): the host runs in a browser window/);
+  assert.match(out[12], /^<a href="[^"]*"[^>]*>b<\/a>$/);
 });
 
 test('TypeScript: tsc --strict over a host and a plugin using both entry points of the installed package', () => {

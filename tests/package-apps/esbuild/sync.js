@@ -3,6 +3,7 @@
 import { initSync, preload, PluginHost } from 'plugin-warden';
 import wasm from 'plugin-warden/plugin_warden_bg.wasm';
 import sanitizerWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm';
+import sanitizerRestWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_rest_bg.wasm';
 import checksWasm from 'plugin-warden/plugin_warden_checks_bg.wasm';
 import runner from 'plugin-warden/worker-runner.html';
 import { run } from '../shared/scenario.js';
@@ -12,6 +13,11 @@ const init = async (url) => {
   initSync({ module: await (await fetch(url)).arrayBuffer() });
   await preload('checks', await (await fetch(checksWasm)).arrayBuffer());
 };
-// The sanitizer's wasm as a `Response` this time (main.js passes the URL).
-run({ init, initArg: wasm, PluginHost, hostOptions: { runner }, preload: async () => preload('sanitizer', await fetch(sanitizerWasm)) })
+// The sanitizer's wasm as a `Response` this time (main.js passes the URL), its second part as
+// a compiled module.
+const sanitizer = async () => {
+  await preload('sanitizer', await fetch(sanitizerWasm));
+  await preload('sanitizer-rest', await WebAssembly.compileStreaming(fetch(sanitizerRestWasm)));
+};
+run({ init, initArg: wasm, PluginHost, hostOptions: { runner }, preload: sanitizer })
   .catch((e) => { window.packageTest = { failed: `${e?.code ?? ''} ${e?.message ?? e}` }; });

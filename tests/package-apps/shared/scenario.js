@@ -54,6 +54,9 @@ export async function run({ init, initArg, PluginHost, hostOptions = {}, preload
   state.hasPermission = host.hasPermission('pkg-bundle.things:read');
   // The remote-UI mount loaded the sanitizer module: the host's synchronous sanitizer works.
   state.sanitized = String(host.trustedHTML('<img src="x.png" onerror="alert(1)"><b>ok</b>'));
+  // A link to a host that is not ASCII needs the sanitizer's second part (IDNA): loaded from
+  // next to its glue, or from the URL the app handed to preload('sanitizer-rest').
+  state.idn = String(host.trustedHTML('<a href="https://b\u00fccher.example/x" onclick="alert(1)">b\u00fccher</a>'));
   state.done = true;
   return state;
 }

@@ -7,14 +7,16 @@
 //  - sanitizer: pkg/sanitizer/plugin_warden_sanitizer_bg.wasm keeps the functions
 //    scripts/sanitizer-profile.txt names, what cleaning real HTML runs (recorded by
 //    `node scripts/bench/sanitizer-coverage.mjs --profile`); plugin_warden_sanitizer_rest_bg.wasm
-//    holds the rest (IDNA for hosts that are not ASCII, a refused policy's errors, rare paths).
+//    holds the rest (IDNA for hosts that are not ASCII, a host's own options, errors, rare paths).
 // The second part is loaded by `preload('checks')` / `preload('sanitizer-rest')` or, at the first
 // call that needs it, synchronously (src/web/split-loader.js, which this appends to the module's
 // wasm-bindgen glue).
 // The data goes with the code that reads it: with the module's link map (--link-map, written
 // by build.rs), the data objects only the second part's functions reach move to that part,
-// whose instantiation writes them into the shared memory (wasm-split.mjs dataByUse). Before the
-// split the JS imports get short names, in the glue and the module alike.
+// whose instantiation writes them into the shared memory (wasm-split.mjs dataByUse). The build
+// passes a map for the core only: the sanitizer's data all stays in its first part (see
+// scripts/bench/sanitizer-coverage.mjs). Before the split the JS imports get short names, in the
+// glue and the module alike.
 // Both parts are written without names. A stale profile (functions renamed or added since it
 // was recorded) costs speed and bytes, never correctness: a function it does not name is in the
 // second part, and the two parts run as the module as built. The unsplit module (its imports
@@ -60,7 +62,7 @@ const MODULES = {
 };
 const which = MODULES[process.argv[2]];
 if (!which) throw new Error(`usage: node scripts/split-module.mjs ${Object.keys(MODULES).join('|')} [--link-map <file>] [--dev]`);
-const core = join(root, which.wasm);
+const wasmPath = join(root, which.wasm);
 const second = join(root, which.second);
 const glue = join(root, which.glue);
 const profilePath = join(root, which.profile);
@@ -73,7 +75,7 @@ const tool = `split-module ${process.argv[2]}`;
 const BINDGEN_MODULE = which.bindgenModule;
 const SHORT_MODULE = 'w';
 let text = readFileSync(glue, 'utf8');
-let bytes = readFileSync(core);
+let bytes = readFileSync(wasmPath);
 if (!text.includes(MARK)) {
   const open = '    const import0 = {\n';
   const close = `        "${BINDGEN_MODULE}": import0,\n`;
@@ -92,7 +94,7 @@ if (!text.includes(MARK)) {
 const names = functionNames(bytes);
 // Without a name section binaryen names functions by their index: nothing to match a profile to.
 if (names.every((n) => /^\d+$/.test(n) || n.startsWith('export '))) {
-  throw new Error(`${tool}: ${core} has no function names (was it split already? run scripts/build.sh)`);
+  throw new Error(`${tool}: ${wasmPath} has no function names (was it split already? run scripts/build.sh)`);
 }
 const profile = readProfile(profilePath);
 const stable = stableNames(names);
@@ -118,7 +120,7 @@ if (mapPath && existsSync(mapPath)) {
   console.log(`${tool}: no link map at ${mapPath}: all data stays in the first part`);
 }
 const out = splitByUse(bytes, (i) => keep.has(i), linkMap);
-writeFileSync(core, out.first);
+writeFileSync(wasmPath, out.first);
 writeFileSync(second, out.second);
 
 if (!text.includes(MARK)) {
@@ -139,7 +141,7 @@ if (!text.includes(MARK)) {
 
 const kib = (b) => (gzipSync(b, { level: 9 }).length / 1024).toFixed(1);
 const data = out.data ? `; data ${out.data.keptBytes} + ${out.data.movedBytes} bytes` : '';
-console.log(`${tool}: ${out.kept} functions in ${basename(core)} (${kib(out.first)} KiB gzip), ${out.moved} in ${basename(second)} (${kib(out.second)} KiB gzip)${data}`);
+console.log(`${tool}: ${out.kept} functions in ${basename(wasmPath)} (${kib(out.first)} KiB gzip), ${out.moved} in ${basename(second)} (${kib(out.second)} KiB gzip)${data}`);
 if (process.argv.includes('--dev')) {
   // The profile is the release build's: a dev build inlines less, so its first visit calls into
   // the second part (which works, synchronously).

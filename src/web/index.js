@@ -14,7 +14,7 @@
 //    what a host's first visit runs; the rest (`plugin_warden_checks_bg.wasm`) is loaded by
 //    `preload('checks')`, or synchronously by the bindings' loader (src/web/split-loader.js)
 //    at the first call that needs it. The sanitizer is split in the same way: its rest
-//    (`plugin_warden_sanitizer_rest_bg.wasm`: IDNA, errors, rare paths) by
+//    (`plugin_warden_sanitizer_rest_bg.wasm`: IDNA, a host's own options, errors, rare paths) by
 //    `preload('sanitizer-rest')` or at the first clean that needs it;
 //  - the runner page (worker plugins, bundle iframes) is found next to this module
 //    (`new URL('./worker-runner.html', import.meta.url)`, which Vite and webpack follow) or
@@ -109,8 +109,8 @@ const MODULES = {
     },
   },
   // The sanitizer module's second part (scripts/split-module.mjs): IDNA for a URL whose host is
-  // not ASCII, a refused policy's errors, rare parser paths; loaded synchronously by the first
-  // clean that needs it otherwise. Loads the first part first. A build whose sanitizer is not
+  // not ASCII, the code reading a host's own `sanitizer` options, a refused policy's errors,
+  // rare parser paths; loaded synchronously by the first clean that needs it otherwise. Loads the first part first. A build whose sanitizer is not
   // split (no loader in its glue) has it all in the first part.
   'sanitizer-rest': {
     file: 'sanitizer/plugin_warden_sanitizer_rest_bg.wasm',

@@ -56,6 +56,9 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
   // The core's second part, likewise (esbuild: its URL).
   const checks: LazyModule = 'checks';
   await Promise.all([host.preload(checks), preload('checks', '/assets/checks.wasm')]);
+  // The sanitizer's second part (IDNA, a host's own options), likewise.
+  const rest: LazyModule = 'sanitizer-rest';
+  await Promise.all([host.preload(rest), preload('sanitizer-rest', '/assets/sanitizer-rest.wasm')]);
   const notLoaded: ErrorCode = 'MODULE_NOT_LOADED';
   console.log(notLoaded);
   const clean: string = host.sanitize('<b>x</b>') + sanitize('<i>y</i>');

@@ -39,6 +39,18 @@ async function freshHost({ csp = false } = {}) {
 const count = (list, path) => list.filter((p) => p === path).length;
 
 /**
+ * A fresh e2e host page (a context of its own) whose wasm at `path` is the build's unsplit copy
+ * `file` (target/split-*): the same glue runs it, and never calls its loader.
+ */
+async function unsplitHost(path, file) {
+  const body = readFileSync(new URL(`../../${file}`, import.meta.url));
+  const context = await env.browser.newContext();
+  await context.route(`**${path}`, (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body }));
+  const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
+  return { page, close: () => context.close() };
+}
+
+/**
  * Answer requests for `path` in `page` as `answers` says, in order ('404' or 'hang-up'), then
  * from the server; each answer is logged in `seen` (prefixed with `label`, if given).
  */
@@ -667,14 +679,10 @@ const dataAnswers = (page) => page.evaluate(async (bad) => {
 }, BAD_MANIFEST);
 
 test('the split moves static data (messages, templates) with the code that reads it: the same answers, text for text, as the core unsplit, before and after the second part loads', async () => {
-  // The same host page, its core module once as built (two parts) and once unsplit (the
-  // build's target/split-core copy, which the glue runs as well: it never calls the loader).
-  const unsplit = readFileSync(new URL('../../target/split-core/plugin_warden_bg.wasm', import.meta.url));
+  // The same host page, its core module once as built (two parts) and once unsplit.
   const split = await freshHost();
-  const context = await env.browser.newContext();
+  const whole = await unsplitHost('/pkg/plugin_warden_bg.wasm', 'target/split-core/plugin_warden_bg.wasm');
   try {
-    await context.route('**/pkg/plugin_warden_bg.wasm', (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body: unsplit }));
-    const whole = await openHost(env, 'scenario=none&host-csp=none', { context });
     const a = await dataAnswers(split.page);
     const b = await dataAnswers(whole.page);
     // The split page answered the first calls from its first part alone (the second part was
@@ -693,7 +701,7 @@ test('the split moves static data (messages, templates) with the code that reads
     }
   } finally {
     await split.close();
-    await context.close();
+    await whole.close();
   }
 });
 
@@ -715,9 +723,8 @@ const cleanAll = (page, inputs) => page.evaluate(async (inputs) => {
 }, inputs);
 
 test('the sanitizer\'s second part: ordinary HTML never fetches it; a link to a host that is not ASCII loads it once, synchronously, and every answer is the unsplit sanitizer\'s, text for text', async () => {
-  const unsplit = readFileSync(new URL('../../target/split-sanitizer/plugin_warden_sanitizer_bg.wasm', import.meta.url));
   const split = await freshHost();
-  const context = await env.browser.newContext();
+  const whole = await unsplitHost('/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm', 'target/split-sanitizer/plugin_warden_sanitizer_bg.wasm');
   try {
     const ordinary = await cleanAll(split.page, ORDINARY);
     assert.equal(count(split.sanitizerRequests(), REST_WASM), 0, `fetched: ${split.sanitizerRequests()}`);
@@ -726,8 +733,6 @@ test('the sanitizer\'s second part: ordinary HTML never fetches it; a link to a 
     const loaded = await split.page.evaluate(async () => (await import('/pkg/index.js')).preload('sanitizer-rest').then(() => 'ok'));
     assert.equal(loaded, 'ok');
     assert.equal(count(split.sanitizerRequests(), REST_WASM), 1, 'preload after the synchronous load fetched it again');
-    await context.route('**/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm', (route) => route.fulfill({ status: 200, contentType: 'application/wasm', body: unsplit }));
-    const whole = await openHost(env, 'scenario=none&host-csp=none', { context });
     const expected = await cleanAll(whole.page, [...ORDINARY, IDN, IDN]);
     assert.deepEqual([...ordinary, ...idn], expected);
     assert.ok(expected.every((r) => r.ok), JSON.stringify(expected));
@@ -735,7 +740,56 @@ test('the sanitizer\'s second part: ordinary HTML never fetches it; a link to a 
     assert.match(idn[0].out, /<a href="[^"]+"[^>]*>b\u00fccher<\/a>/, 'the IDN link is kept (its URL parsed, IDNA and all)');
   } finally {
     await split.close();
-    await context.close();
+    await whole.close();
+  }
+});
+
+test('a hostile worker plugin renders a link to an IDN host while the sanitizer\'s second part cannot load: its render is refused MODULE_NOT_LOADED and inserts nothing; its next render is sanitized as ever, and no handler runs', async () => {
+  const host = await freshHost();
+  try {
+    const seen = [];
+    await scriptAnswers(host.page, REST_WASM, ['404', '404'], seen);
+    const idn = '<a href="https://b\u00fccher.example/">b\u00fccher</a><img src="x.png" onerror="window.__pwned = 3">';
+    const r = await renderFromWorker(host.page, 'idn-rui', `
+      try { await sdk.ui.render(${JSON.stringify(idn)}); await sdk.events.emit('idn', { ok: true }); }
+      catch (e) { await sdk.events.emit('idn', { ok: false, code: e.code }); }`);
+    assert.deepEqual(r.mounted, { ok: true, value: { pluginId: 'idn-rui', mode: 'worker' } });
+    const refused = r.events.find((e) => e.name === 'idn');
+    assert.deepEqual(refused?.data, { ok: false, code: 'MODULE_NOT_LOADED' }, JSON.stringify(r.events));
+    assert.ok(r.html.includes('<b>kept</b>'), `the next render is not in the shadow root: ${r.html}`);
+    assert.doesNotMatch(r.html, /b\u00fccher|onerror|onload|<script|<svg|__pwned/i);
+    assert.equal(r.pwned, null, 'a payload handler ran');
+    assert.deepEqual(seen, ['404', '404']);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a host with its own sanitizer options: its first clean needs the sanitizer\'s second part (the options are read there); if that cannot load, MODULE_NOT_LOADED, not a refused policy; once loaded, the options apply', async () => {
+  const host = await freshHost();
+  try {
+    const seen = [];
+    await scriptAnswers(host.page, REST_WASM, ['404', '404'], seen);
+    const r = await host.page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const own = new pkg.PluginHost({ storage: 'memory', sanitizer: { linkTarget: 'blank', removeElements: ['img'] } });
+      await pkg.preload('sanitizer');
+      const attempt = (f) => { try { return { ok: true, value: String(f()) }; } catch (e) { return { ok: false, code: e.code, message: e.message }; } };
+      const html = '<a href="/x" onclick="x()">x</a><img src="y.png">';
+      const first = attempt(() => own.trustedHTML(html));
+      const loaded = await pkg.preload('sanitizer-rest').then(() => 'ok', (e) => e.code);
+      const again = attempt(() => own.trustedHTML(html));
+      return { first, loaded, again };
+    });
+    assert.equal(r.first.ok, false, JSON.stringify(r.first));
+    assert.equal(r.first.code, 'MODULE_NOT_LOADED', JSON.stringify(r.first));
+    assert.match(r.first.message, /plugin_warden_sanitizer_rest_bg\.wasm: the server answered HTTP 404/);
+    assert.equal(r.loaded, 'ok');
+    assert.equal(r.again.ok, true, JSON.stringify(r.again));
+    assert.match(r.again.value, /^<a href="\/x" target="_blank" rel="noopener noreferrer">x<\/a>$|^<a href="\/x" rel="noopener noreferrer" target="_blank">x<\/a>$/);
+    assert.deepEqual(seen, ['404', '404', 'server']);
+  } finally {
+    await host.close();
   }
 });
 

@@ -1,8 +1,8 @@
 // Completes pkg/ after wasm-pack: copies the entry module and the plugin-side client, writes
 // the self-contained runner page, the licences, the package README and package.json (`exports`
 // for every file a user imports or points a URL at), and minifies the package's JS modules.
-import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { pluginWardenClient } from '../src/client/index.js';
 
@@ -11,23 +11,22 @@ const pkg = join(root, 'pkg');
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
-const { transformSync } = await import('esbuild').catch((e) => {
+const { build, transformSync } = await import('esbuild').catch((e) => {
   throw new Error(`package: esbuild (a pinned dev dependency) is missing: run scripts/setup.sh (${e.message})`);
 });
 
 mkdirSync(join(pkg, 'client'), { recursive: true });
 writeFileSync(join(pkg, 'worker-runner.html'), await runnerPage());
-for (const f of ['index.js', 'index.d.ts']) {
-  copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
-  copyFileSync(join(root, 'src/web', f), join(pkg, f));
-}
+for (const f of ['index.js', 'index.d.ts']) copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
+copyFileSync(join(root, 'src/web/index.d.ts'), join(pkg, 'index.d.ts'));
+await bundleEntry();
 for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
 copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 
-// Every JS module the package ships, minified in place with a source map beside it (`x.js.map`,
-// the unminified text included): a host page fetches the entry, the bindings, their snippets
-// and the client on its first load (and every plugin frame the client), and minified they are
-// about half the gzip bytes (docs/benchmarks.md). Only whitespace, syntax and local names
+// Every other JS module the package ships, minified in place with a source map beside it
+// (`x.js.map`, the unminified text included): the sanitizer's glue and the client (fetched on
+// first need, and by every plugin frame), and minified they are about half the gzip bytes
+// (docs/benchmarks.md). Only whitespace, syntax and local names
 // change: exports, property names, string literals (`new URL('…', import.meta.url)`, the
 // sanitizer's `import('./sanitizer/…')`) stay as they are, and the client's factory stays one
 // self-contained function (srcdoc mounts inline its `toString()`), as no helper is added
@@ -48,7 +47,47 @@ for (const file of shippedModules()) {
 function shippedModules() {
   const js = (dir, recursive = false) => readdirSync(join(pkg, dir), { recursive })
     .filter((f) => f.endsWith('.js')).map((f) => (dir === '.' ? f : join(dir, f)));
-  return [...js('.'), ...js('client'), ...js('sanitizer'), ...js('snippets', true)];
+  return [...js('.'), ...js('client'), ...js('sanitizer')];
+}
+
+// The entry module, the core's wasm-bindgen glue and its snippets (src/web/*.js), bundled into
+// one minified `index.js`: a host's first load fetches one JS file where it fetched six, in a
+// chain of three (the entry imports the glue, which imports the snippets), and they gzip
+// 1.4 KiB smaller together than apart (docs/benchmarks.md). Nothing else changes: the glue's
+// `new URL('plugin_warden_bg.wasm', import.meta.url)` and its second part's loader keep their
+// literal URLs (this file stays at the package's root, next to the wasm), and the lazily
+// loaded client and sanitizer glue stay separate modules, imported by their literal paths.
+// wasm-pack writes the glue into pkg/; it moves to target/pkg-glue/, so running this again
+// bundles the same glue.
+async function bundleEntry() {
+  const glue = join(root, 'target/pkg-glue');
+  if (existsSync(join(pkg, 'plugin_warden.js'))) {
+    rmSync(glue, { recursive: true, force: true });
+    mkdirSync(glue, { recursive: true });
+    renameSync(join(pkg, 'plugin_warden.js'), join(glue, 'plugin_warden.js'));
+    if (existsSync(join(pkg, 'snippets'))) renameSync(join(pkg, 'snippets'), join(glue, 'snippets'));
+  }
+  rmSync(join(pkg, 'plugin_warden.js.map'), { force: true });
+  if (!existsSync(join(glue, 'plugin_warden.js'))) throw new Error('package: no wasm-bindgen glue in pkg/ or target/pkg-glue/: run scripts/build.sh');
+  copyFileSync(join(root, 'src/web/index.js'), join(glue, 'index.js'));
+  const lazy = {
+    name: 'lazy-modules',
+    setup(b) { b.onResolve({ filter: /^\.\/(client|sanitizer)\// }, (a) => ({ path: a.path, external: true })); },
+  };
+  const out = await build({
+    entryPoints: [join(glue, 'index.js')], bundle: true, format: 'esm', platform: 'neutral',
+    minify: true, sourcemap: 'external', write: false, outfile: join(pkg, 'index.js'),
+    plugins: [lazy], logLevel: 'error',
+  });
+  for (const f of out.outputFiles) {
+    if (f.path.endsWith('.map')) {
+      const map = JSON.parse(f.text);
+      map.sources = map.sources.map((s) => `plugin-warden/${relative(glue, join(pkg, s))}`);
+      writeFileSync(f.path, JSON.stringify(map));
+    } else {
+      writeFileSync(f.path, `${f.text}//# sourceMappingURL=index.js.map\n`);
+    }
+  }
 }
 
 // Cargo.toml is the one source of the package's identity. `repository`/`homepage` appear only
@@ -69,10 +108,10 @@ const manifest = {
   main: './index.js',
   module: './index.js',
   types: './index.d.ts',
-  // index.js has no side effects (its PluginHost is a subclass, not a patched prototype);
-  // plugin_warden.js sets `Symbol.dispose` on its class when it loads, and the snippets are
-  // the bindings' JS imports. Everything else may be dropped when unused.
-  sideEffects: ['./plugin_warden.js', './snippets/*', './sanitizer/plugin_warden_sanitizer.js'],
+  // index.js holds the bindings, which set `Symbol.dispose` on their class when they load
+  // (the entry's own code has no side effects: its PluginHost is a subclass, not a patched
+  // prototype). Everything else may be dropped when unused.
+  sideEffects: ['./index.js', './sanitizer/plugin_warden_sanitizer.js'],
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
     './client': { types: './client/index.d.ts', default: './client/index.js' },

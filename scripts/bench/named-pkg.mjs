@@ -8,7 +8,7 @@
 // glue, wasm-bindgen's again, has no loader for a second part: none is needed). Each module is
 // built and post-processed before the next one is built, so neither reads a cargo output the
 // other's build replaced.
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,10 @@ export function namedPackage() {
     }
   }
   rmSync(join(dir, 'sanitizer/.gitignore'), { force: true });
+  // pkg/index.js bundles the release's glue (scripts/package.mjs); this copy's entry imports the
+  // glue wasm-bindgen just wrote next to it instead.
+  copyFileSync(join(root, 'src/web/index.js'), join(dir, 'index.js'));
+  rmSync(join(dir, 'index.js.map'), { force: true });
   return {
     dir, modules, names: Object.values(modules).every((p) => customSections(readFileSync(p)).includes('name')),
     sameCodeAsRelease: differs.length === 0, ...(differs.length ? { differs } : {}),

@@ -21,14 +21,13 @@ function measure(path) {
 const sum = (files) => files.reduce((t, f) => ({ raw: t.raw + f.raw, gzip: t.gzip + f.gzip, brotli: t.brotli + f.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 
 /**
- * The package's shipped code: pkg/*.wasm, pkg/*.js, pkg/client/*.js, pkg/snippets/**.js and the
- * sanitizer module (pkg/sanitizer/*.js, *.wasm). `pkgDir` defaults to pkg/.
+ * The package's shipped code: pkg/*.wasm, pkg/*.js, pkg/client/*.js and the sanitizer module
+ * (pkg/sanitizer/*.js, *.wasm). `pkgDir` defaults to pkg/.
  */
 export function packageFiles(pkgDir = join(root, 'pkg')) {
   const pick = (dir, exts, recursive = false) => (existsSync(join(pkgDir, dir)) ? readdirSync(join(pkgDir, dir), { recursive }) : [])
     .filter((f) => exts.some((e) => f.endsWith(e)) && !f.endsWith('.d.ts')).sort().map((f) => join(dir, f));
-  const files = [...pick('.', ['.wasm', '.js']), ...pick('sanitizer', ['.wasm', '.js']), ...pick('client', ['.js']),
-    ...pick('snippets', ['.js'], true)];
+  const files = [...pick('.', ['.wasm', '.js']), ...pick('sanitizer', ['.wasm', '.js']), ...pick('client', ['.js'])];
   return files.map((f) => ({ file: `pkg/${f.replace(/^\.\//, '')}`, ...measure(join(pkgDir, f)) }));
 }
 
@@ -41,8 +40,7 @@ export const MODULES = [
   { module: 'core checks wasm', what: "on first need: preload('checks'), or the first call that needs it (the rest of the core)", test: (f) => f === 'pkg/plugin_warden_checks_bg.wasm' },
   { module: 'sanitizer wasm', what: "on first need: preload('sanitizer') (the first part of the sanitizer: what cleaning real HTML runs)", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' },
   { module: 'sanitizer rest wasm', what: "on first need: preload('sanitizer-rest'), or the first clean that needs it (IDNA, errors, rare paths)", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm' },
-  { module: 'entry JS', what: 'pkg/index.js', test: (f) => f === 'pkg/index.js' },
-  { module: 'bindings JS', what: "the core's wasm-bindgen glue and its snippets", test: (f) => f === 'pkg/plugin_warden.js' || f.startsWith('pkg/snippets/') },
+  { module: 'entry JS', what: "pkg/index.js: the entry with the core's wasm-bindgen glue and its snippets, one bundle", test: (f) => f === 'pkg/index.js' },
   { module: 'sanitizer glue JS', what: "the sanitizer's wasm-bindgen glue, imported on first need", test: (f) => f.startsWith('pkg/sanitizer/') && f.endsWith('.js') },
   { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it for a srcdoc or shadow render mount', test: (f) => f.startsWith('pkg/client/') },
 ];

@@ -313,7 +313,7 @@ test('the sanitizer fails to load (its JS a 404, then its wasm a 404 and a hang-
 });
 
 test('a plugin cannot choose the cleaner: a worker that tries to reach the host\'s module hooks still has its HTML sanitized', async () => {
-  // __setSanitizerModule is an export of the host page's own module (pkg/plugin_warden.js):
+  // __setSanitizerModule is an export of the host page's own module (pkg/index.js):
   // host page code is trusted (DESIGN §1) and may call it. A plugin runs in a sandboxed
   // worker (opaque origin, no network) and talks only through its port: it can neither
   // reach the host's module scope nor name a cleaner in a message.
@@ -321,7 +321,7 @@ test('a plugin cannot choose the cleaner: a worker that tries to reach the host\
   try {
     const r = await renderFromWorker(host.page, 'sly', `const tried = {
         global: typeof self.__setSanitizerModule,
-        importHost: await import(${JSON.stringify(`${env.servers.hostOrigin}/pkg/plugin_warden.js`)})
+        importHost: await import(${JSON.stringify(`${env.servers.hostOrigin}/pkg/index.js`)})
           .then((m) => typeof m.__setSanitizerModule, (e) => 'refused'),
       };
       // Options the protocol does not have, naming a "cleaner" of its own.

@@ -157,17 +157,32 @@ test('the tarball: licences, README, every exported file, no runner script to co
     assert.ok(files.includes(f), `${f} is not in the tarball: ${files.join(', ')}`);
   }
   assert.ok(!files.includes('worker-runner.js'), 'the runner page is self-contained');
-  // Every JS module ships minified with its source map, which holds the unminified text.
-  const modules = files.filter((f) => f.endsWith('.js'));
-  assert.ok(modules.length >= 7, modules.join(', '));
+  // Every JS module ships minified with its source map, which holds the unminified text. The
+  // entry is one bundle of the entry, the core's glue and its snippets (one file to fetch).
+  const modules = files.filter((f) => f.endsWith('.js')).sort();
+  assert.deepEqual(modules, ['client/index.js', 'index.js', 'sanitizer/plugin_warden_sanitizer.js']);
   for (const f of modules) {
     const text = readFileSync(join(WORK, 'node_modules/plugin-warden', f), 'utf8');
     const mapName = `${f.split('/').at(-1)}.map`;
     assert.ok(text.endsWith(`//# sourceMappingURL=${mapName}\n`), `${f} does not name its source map`);
     assert.ok(files.includes(`${f}.map`), `${f}.map is not in the tarball`);
     const map = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden', `${f}.map`), 'utf8'));
-    assert.equal(map.sourcesContent.length, 1, f);
-    assert.ok(map.sourcesContent[0].length > text.length, `${f}: the map's source is not the unminified text`);
+    const sources = f === 'index.js'
+      ? ['plugin-warden/index.js', 'plugin-warden/plugin_warden.js', ...['binary', 'crypto', 'fetch', 'idb'].map((s) => `src/web/${s}.js`)]
+      : [f];
+    assert.equal(map.sources.length, sources.length, `${f}: ${map.sources}`);
+    for (const s of sources) assert.ok(map.sources.some((x) => x.endsWith(s.replace(/^plugin-warden\//, ''))), `${f}: no ${s} among ${map.sources}`);
+    assert.equal(map.sourcesContent.length, sources.length, f);
+    const unminified = map.sourcesContent.reduce((n, t) => n + t.length, 0);
+    assert.ok(unminified > text.length, `${f}: the map's sources are not the unminified text`);
+  }
+  // No module imports a file the package does not ship (the bundle left only the lazy modules).
+  for (const f of modules) {
+    const text = readFileSync(join(WORK, 'node_modules/plugin-warden', f), 'utf8');
+    for (const [, spec] of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["'](\.\.?\/[\w./-]+\.js)["']/g)) {
+      const target = join(f, '..', spec);
+      assert.ok(files.includes(target), `${f} imports ${spec}, which is not in the tarball`);
+    }
   }
   const meta = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden/package.json'), 'utf8'));
   for (const [name, target] of Object.entries(meta.exports)) {

@@ -314,13 +314,17 @@ function toUs(times) {
 
 async function sanitizeSuite({ bench, result, q }, kind, suite) {
   for (const which of ['pages', 'fragments']) {
-    const opts = which === 'pages' ? { warmup: 1, samples: q ? 2 : 6 } : { warmup: q ? 1 : 2, samples: q ? 3 : 15 };
+    // Whole pages: 10 rounds (the ratios moved by up to ±40 % between runs of 6); each round's
+    // samples are kept, so the report can give the spread of the paired per-round ratios.
+    // Two rounds of warm-up: after one, the first rounds of whole pages still ran ~1.8× slower
+    // than the later ones (the sanitizer's wasm not yet tiered up).
+    const opts = which === 'pages' ? { warmup: q ? 1 : 2, samples: q ? 2 : 10 } : { warmup: q ? 1 : 2, samples: q ? 3 : 15 };
     const r = await bench('sanitize', kind, which, { ...opts, scan: !result.safety[which] });
     const label = (which === 'pages' ? `${r.inputs} real pages (bodies, ${(r.bytes / 1e6).toFixed(1)} MB)` : `${r.inputs} plugin-sized fragments (1-4 KiB)`)
       + (kind === 'dom' ? ', attached element' : kind === 'inert' ? ', inert document' : '');
     const into = '(plugin-warden: innerHTML = host.trustedHTML(html); DOMPurify: RETURN_DOM_FRAGMENT appended; native: setHTML)';
     result.cases.push(kase(suite, label, 'ms', r.times, ['DOMPurify', 'native setHTML'], {
-      bytes: r.bytes, inputs: r.inputs, corpus: which, kind,
+      bytes: r.bytes, inputs: r.inputs, corpus: which, kind, rounds: r.times,
       note: {
         string: 'one sample = every input once; native has no string API: setHTML into a <template>, innerHTML read back',
         dom: `one sample = every input once, into an element attached to the document ${into}; kept <img> start loading (same-origin 404s, or blocked by img-src 'self')`,

@@ -124,6 +124,8 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.equal(byName('first load to mount').value, fl.toMount.gzip / KiB);
     assert.equal(byName('after the first sanitize').value, fl.afterSanitize.gzip / KiB);
     assert.equal(byName('package (wasm + JS)').value, r.size.total.gzip / KiB);
+    // The whole-page ratios say how far one round's paired ratio strays from the ratio of medians.
+    for (const b of r.budgets.filter((x) => x.budget.startsWith('sanitize-into-DOM'))) assert.match(b.measured, /; per round [0-9.]+–[0-9.]+× \([0-9]+ rounds\)$/, b.budget);
     // A missed budget says by how much.
     for (const b of r.budgets) if (b.met === false) assert.match(b.missedBy, /^[0-9.]+(×| KiB) \([0-9]+ % (over|under) the budget\)$/, b.budget);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');

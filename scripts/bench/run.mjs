@@ -208,13 +208,17 @@ const SUITE_RUNNERS = {
     const times = await interleaveRemote(names, rounds, 1, (c) => bench('rpcRun', c, 'k', calls));
     result.cases.push(kase('rpc', 'storage.get round trip (small value)', 'µs', toUs(times), baselines, {
       note: `per call, timed in the plugin frame (crossOriginIsolated there: ${setup.frameIsolated}); ${rounds} interleaved rounds of ${calls} sequential calls`,
+      rounds: roundMedians(toUs(times), calls),
     }));
     log(`  rpc: small value done (frame isolated: ${setup.frameIsolated}; largest value ${setup.sizes.p64k})`);
     for (const key of ['p100', 'p1k', 'p16k', 'p64k']) {
       log(`  rpc: payload ${key}`);
-      const t = await interleaveRemote(names, q ? 1 : 5, q ? 0 : 1, (c) => bench('rpcRun', c, key, q ? 10 : 100));
-      result.cases.push(kase('rpc', `payload ${setup.sizes[key]} B`, 'µs', toUs(t), baselines,
-        key === 'p64k' ? { note: `the largest value plugin-warden's storage.set accepts under the 64 KiB message limit: ${setup.sizes[key]} chars` } : {}));
+      const perRound = q ? 10 : 100;
+      const t = await interleaveRemote(names, q ? 1 : 5, q ? 0 : 1, (c) => bench('rpcRun', c, key, perRound));
+      result.cases.push(kase('rpc', `payload ${setup.sizes[key]} B`, 'µs', toUs(t), baselines, {
+        rounds: roundMedians(toUs(t), perRound),
+        ...(key === 'p64k' ? { note: `the largest value plugin-warden's storage.set accepts under the 64 KiB message limit: ${setup.sizes[key]} chars` } : {}),
+      }));
     }
     await bench('rpcTeardown');
     for (const suspend of [true, false]) {
@@ -306,6 +310,12 @@ async function firstLoad(benchPage, s) {
   } finally {
     await context.close();
   }
+}
+
+/** Each candidate's median of each round (`size` samples per round, in order). */
+function roundMedians(times, size) {
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k,
+    Array.from({ length: Math.floor(v.length / size) }, (_, i) => summary(v.slice(i * size, (i + 1) * size)).median)]));
 }
 
 function toUs(times) {

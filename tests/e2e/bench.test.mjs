@@ -124,6 +124,10 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.equal(byName('first load to mount').value, fl.toMount.gzip / KiB);
     assert.equal(byName('after the first sanitize').value, fl.afterSanitize.gzip / KiB);
     assert.equal(byName('package (wasm + JS)').value, r.size.total.gzip / KiB);
+    // Issue 14's RPC goals, one row per payload size (the small value's port row is DESIGN's).
+    const rpcRows = (p) => r.budgets.filter((b) => b.budget.startsWith(p)).map((b) => b.budget.replace(/.*; /, ''));
+    assert.deepEqual(rpcRows('storage.get ≤ 1.0× Penpal and Comlink'), ['small value)', ...r.cases.filter((c) => c.suite === 'rpc' && c.case.startsWith('payload ')).map((c) => `${c.case})`)]);
+    assert.equal(rpcRows('storage.get ≤ 1.3× raw MessagePort (issue 14').length, 4);
     // The whole-page ratios say how far one round's paired ratio strays from the ratio of medians.
     for (const b of r.budgets.filter((x) => x.budget.startsWith('sanitize-into-DOM'))) assert.match(b.measured, /; per round [0-9.]+–[0-9.]+× \([0-9]+ rounds\)$/, b.budget);
     // A missed budget says by how much.

@@ -1,6 +1,6 @@
-// binaryen.js helpers to read, cut and write the package's core wasm module: the build's split of
-// the core by use (scripts/split-module.mjs) and the bench tool that measures it
-// (scripts/bench/coverage.mjs) share them.
+// binaryen.js helpers to read, cut and write the package's wasm modules: the build's split of
+// the core and of the sanitizer by use (scripts/split-module.mjs) and the bench tools that
+// measure them (scripts/bench/coverage.mjs, scripts/bench/sanitizer-coverage.mjs) share them.
 //
 // A split (`splitByUse`) turns one module into two that together run exactly as it does:
 //  - the first holds the functions a profile names (what a host's first visit runs). Every
@@ -373,8 +373,8 @@ function setData(mod, segments) {
  * Split `bytes` (a module with its name section) in two: the first keeps each defined function
  * whose index `keep(i)` accepts. Answers { first, second } (bytes, without names), the
  * counts of functions kept and moved, and `stackPointer`: the first part's export of the stack
- * pointer global (null if the module names none). Each part exports only what the other uses: the second
- * is built once with every moved function exported to learn which kept functions it calls,
+ * pointer global (null if the module names none). Each part exports only what the other uses:
+ * the second is built once with every moved function exported to learn which kept functions it calls,
  * then again with only the moved functions the first part's stubs still call. With the link
  * map (`readLinkMap`), the data the first part cannot reach moves to the second (`dataByUse`).
  */

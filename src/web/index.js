@@ -110,8 +110,9 @@ const MODULES = {
   },
   // The sanitizer module's second part (scripts/split-module.mjs): IDNA for a URL whose host is
   // not ASCII, the code reading a host's own `sanitizer` options, a refused policy's errors,
-  // rare parser paths; loaded synchronously by the first clean that needs it otherwise. Loads the first part first. A build whose sanitizer is not
-  // split (no loader in its glue) has it all in the first part.
+  // rare parser paths. Without a preload, the first clean that needs it loads it synchronously.
+  // Preloading it loads the first part first. A build whose sanitizer is not split (no loader
+  // in its glue) has it all in the first part.
   'sanitizer-rest': {
     file: 'sanitizer/plugin_warden_sanitizer_rest_bg.wasm',
     loaded: () => sanitizerGlue !== null && (sanitizerGlue.__pw_restLoaded?.() ?? true),

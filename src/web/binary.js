@@ -8,6 +8,8 @@
 // pwDecode(text, buffers) — the value to post, with every placeholder turned back into its typed
 //   array (side-table bytes are used once and then copied), and the transfer list: buffers the
 //   host owns and hands over instead of copying.
+// pwListen(port, text, other) — a plugin's port listener: a small message's text made in one
+//   call, the rest left to the core's rate limiter first.
 // pwPeekId(data) / pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's
 //   id (and pong seq) read, and a reply decoded and posted, each in one call: nothing for wasm
 //   to read back by property name (each name read from wasm is a string decoded per call: a
@@ -128,6 +130,59 @@ export function pwPeekId(data) {
   if (data.event === 'pong') return -2; // core::protocol::EVENT_PONG
   const id = data.id;
   return Number.isSafeInteger(id) && id >= 0 ? id : -1;
+}
+
+/**
+ * A plugin's port listener. A small message (`small` below: a `storage.get` as the client writes
+ * it is one) has its JSON text made here, before the core sees it: `text(id, json, units)`, one
+ * call into wasm, with the id pwPeekId reads and the text pwEncodeInto makes (a plain value is its
+ * `JSON.stringify`), so the core gets what the other path would hand it. Every other message goes
+ * to `other(data)`, which makes the text only once the rate limiter admitted it (a flood's large
+ * messages are never serialized). A small message's text is bounded (`small`), so making it first
+ * costs a flood little. Answers the listener, for removeEventListener.
+ */
+export function pwListen(port, text, other) {
+  const listener = (event) => {
+    const data = event.data;
+    const id = pwPeekId(data);
+    if (id >= 0 && small(data)) {
+      const json = JSON.stringify(data);
+      text(id, json, json.length);
+    } else {
+      other(data);
+    }
+  };
+  port.addEventListener('message', listener);
+  return listener;
+}
+
+// What `small` admits: property names and strings of at most SMALL_STRING UTF-16 units, at most
+// SMALL_KEYS properties per object, primitives everywhere but `params` (one plain object of
+// primitives): a text of at most a few KiB, whatever a plugin sends.
+const SMALL_KEYS = 4;
+const SMALL_STRING = 256;
+
+// Only what JSON.stringify writes without throwing (a BigInt throws: the other path answers it).
+function primitive(v) {
+  const t = typeof v;
+  return v === null || t === 'number' || t === 'boolean' || t === 'undefined'
+    || (t === 'string' && v.length <= SMALL_STRING);
+}
+
+/** Whether `data`'s JSON text is small and made by JSON.stringify as it is (`plain`). */
+function small(data) {
+  let n = 0;
+  for (const k in data) {
+    if (++n > SMALL_KEYS || k.length > SMALL_STRING) return false;
+    const v = data[k];
+    if (primitive(v)) continue;
+    if (k !== 'params' || v === null || typeof v !== 'object') return false;
+    let m = 0;
+    for (const j in v) {
+      if (++m > SMALL_KEYS || j.length > SMALL_STRING || !primitive(v[j])) return false;
+    }
+  }
+  return plain(data, 0);
 }
 
 /** Whether a plugin's port message is a storage.set (its binary data goes inline). */

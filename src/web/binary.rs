@@ -22,6 +22,8 @@ extern "C" {
     fn pw_peek(data: &JsValue) -> Array;
     #[wasm_bindgen(js_name = pwPeekId)]
     fn pw_peek_id(data: &JsValue) -> f64;
+    #[wasm_bindgen(js_name = pwListen)]
+    fn pw_listen(port: &MessagePort, text: &JsValue, other: &JsValue) -> js_sys::Function;
     #[wasm_bindgen(js_name = pwIsStorageSet)]
     fn pw_is_storage_set(data: &JsValue) -> bool;
     #[wasm_bindgen(js_name = pwOptionsText, catch)]
@@ -97,6 +99,44 @@ pub(crate) fn peek(data: &JsValue) -> Peeked {
 /// Whether a port message is a `storage.set` (whose binary data is inlined, see [`encode`]).
 pub(crate) fn is_storage_set(data: &JsValue) -> bool {
     pw_is_storage_set(data)
+}
+
+/// A plugin port's `message` listener (`pwListen`), removed when dropped: a small message
+/// reaches `text` as the call id and JSON text `binary.js` read off it (the text's length in
+/// UTF-16 units beside it), every other message reaches `other` as its data.
+pub(crate) struct PortListener {
+    port: MessagePort,
+    listener: js_sys::Function,
+    _text: Closure<dyn Fn(f64, String, f64)>,
+    _other: Closure<dyn Fn(JsValue)>,
+}
+
+impl PortListener {
+    pub(crate) fn new(
+        port: &MessagePort,
+        text: impl Fn(Option<u64>, String, usize) + 'static,
+        other: impl Fn(JsValue) + 'static,
+    ) -> Self {
+        let text = Closure::<dyn Fn(f64, String, f64)>::new(move |id: f64, json, units: f64| {
+            text(safe_integer(id), json, units as usize);
+        });
+        let other = Closure::<dyn Fn(JsValue)>::new(other);
+        let listener = pw_listen(port, text.as_ref(), other.as_ref());
+        PortListener {
+            port: port.clone(),
+            listener,
+            _text: text,
+            _other: other,
+        }
+    }
+}
+
+impl Drop for PortListener {
+    fn drop(&mut self) {
+        let _ = self
+            .port
+            .remove_event_listener_with_callback("message", &self.listener);
+    }
 }
 
 /// `n` when it is a safe non-negative integer (`Number.isSafeInteger(n) && n >= 0`).

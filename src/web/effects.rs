@@ -9,19 +9,19 @@ use std::rc::Rc;
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::MessageEvent;
 
 use super::host::{now, Host};
 use super::mounting::Phase;
 use super::sys::describe;
 use crate::core::audit::AuditEvent;
-use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming};
+use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming, Unread};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
 use crate::core::protocol::{FetchBody, Level};
 use crate::core::storage::deferred::StoragePlan;
 use crate::core::storage::{BackendError, StorageError};
+use crate::core::utf8::surely_longer;
 
 #[wasm_bindgen(module = "/src/web/fetch.js")]
 extern "C" {
@@ -39,11 +39,10 @@ extern "C" {
 
 impl Host {
     /// One message on plugin `id`'s port: into the core once, then carry out what it answers.
-    pub(super) fn on_port_message(self: &Rc<Self>, id: &str, event: &MessageEvent) {
-        let data = event.data();
+    pub(super) fn on_port_message(self: &Rc<Self>, id: &str, data: &JsValue) {
         // Read in one call into JS: the id as sent (a safe integer), only to answer messages
         // refused before parsing; a pong's seq (the core decides whether it answers the ping).
-        let peeked = super::binary::peek(&data);
+        let peeked = super::binary::peek(data);
         // The JSON text is made only if the rate limiter admits the message. Binary data
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
         // the message unreadable, and a text longer than the message limit is refused before
@@ -51,8 +50,8 @@ impl Host {
         let buffers: RefCell<Option<Array>> = RefCell::new(None);
         let max_bytes = self.engine.borrow().max_message_bytes();
         let message = Incoming::later_checked(|| {
-            let inline = super::binary::is_storage_set(&data);
-            let encoded = super::binary::encode(&data, inline, max_bytes)?;
+            let inline = super::binary::is_storage_set(data);
+            let encoded = super::binary::encode(data, inline, max_bytes)?;
             *buffers.borrow_mut() = Some(encoded.buffers);
             Ok(encoded.text)
         })
@@ -61,6 +60,30 @@ impl Host {
         let effects = self.engine.borrow_mut().receive(id, message, now());
         let buffers = buffers.into_inner().unwrap_or_default();
         self.carry_out_with(effects, &buffers);
+    }
+
+    /// One small message on plugin `id`'s port whose JSON text the listener made
+    /// ([`super::binary::PortListener`]): into the core as [`Self::on_port_message`] would hand
+    /// it over — the same id, the same text, refused unread when longer than the message limit
+    /// (`units`: its length in UTF-16 units) — without the calls into JS that read and encode
+    /// it there.
+    pub(super) fn on_port_text(
+        self: &Rc<Self>,
+        id: &str,
+        call_id: Option<u64>,
+        text: String,
+        units: usize,
+    ) {
+        let max_bytes = self.engine.borrow().max_message_bytes();
+        let message = Incoming::later_checked(move || {
+            if surely_longer(units, max_bytes) {
+                return Err(Unread::TooLarge { at_least: units });
+            }
+            Ok(text)
+        })
+        .with_id_hint(call_id);
+        let effects = self.engine.borrow_mut().receive(id, message, now());
+        self.carry_out_with(effects, &Array::new());
     }
 
     /// Carry out `effects` in order, then deliver the audit events of any engine call that

@@ -5,13 +5,13 @@
 
 use std::rc::{Rc, Weak};
 
-use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageChannel, MessageEvent, MessagePort};
 
+use super::binary::PortListener;
 use super::host::{now, Host, NS};
 use super::mount::Frame;
 use super::mounting::{mount_info, Phase};
@@ -200,17 +200,25 @@ impl Host {
     pub(super) fn open_port(
         self: &Rc<Self>,
         id: &str,
-    ) -> Result<(MessagePort, EventListener, MessagePort), WardenError> {
+    ) -> Result<(MessagePort, PortListener, MessagePort), WardenError> {
         let channel = MessageChannel::new()
             .map_err(|e| WardenError::new(ErrorCode::MountFailed, describe(&e)))?;
         let port = channel.port1();
-        let weak: Weak<Host> = Rc::downgrade(self);
-        let plugin = id.to_owned();
-        let listener = EventListener::new(&port, "message", move |event| {
-            if let (Some(host), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
-                host.on_port_message(&plugin, event);
-            }
-        });
+        let (weak, plugin): (Weak<Host>, Rc<str>) = (Rc::downgrade(self), id.into());
+        let (weak2, plugin2) = (weak.clone(), plugin.clone());
+        let listener = PortListener::new(
+            &port,
+            move |call_id, text, units| {
+                if let Some(host) = weak.upgrade() {
+                    host.on_port_text(&plugin, call_id, text, units);
+                }
+            },
+            move |data| {
+                if let Some(host) = weak2.upgrade() {
+                    host.on_port_message(&plugin2, &data);
+                }
+            },
+        );
         port.start();
         Ok((port, listener, channel.port2()))
     }

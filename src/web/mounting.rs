@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, MessagePort, ShadowRootInit, ShadowRootMode};
 
+use super::binary::PortListener;
 use super::handshake::timeout_message;
 use super::host::{now, Host, NS};
 use super::mount::{create_iframe, Frame};
@@ -33,12 +34,12 @@ pub(super) enum Phase {
     },
     Connected {
         port: MessagePort,
-        _listener: EventListener,
+        _listener: PortListener,
     },
     Shadow {
         host_element: Element,
         /// The port of a first-party `render` callback's SDK, if any.
-        port: Option<(MessagePort, EventListener)>,
+        port: Option<(MessagePort, PortListener)>,
     },
 }
 

@@ -2,7 +2,7 @@
 // same text as the replacer path for everything it accepts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pwEncodeInto } from '../../src/web/binary.js';
+import { pwEncodeInto, pwListen, pwPeekId } from '../../src/web/binary.js';
 
 test('a toJSON that returns a typed array still gives binary data, not {"0":…}', () => {
   const buffers = [];
@@ -16,4 +16,74 @@ test('plain JSON takes the fast path and reads the same', () => {
   const v = { a: [1, 'two', null, { b: true }], c: 'x' };
   assert.equal(pwEncodeInto(v, false, buffers), JSON.stringify(v));
   assert.equal(buffers.length, 0);
+});
+
+// pwListen: a small message's text is made in the listener, before the core's rate limiter.
+// What it hands over must be what the other path (pwPeekId, then pwEncodeInto once admitted)
+// would: the same id, the same text. Nothing a plugin posts may make it throw, and what it
+// takes must stay small whatever is posted.
+test('pwListen hands a small message over as the other path reads it, and nothing else', () => {
+  let seed = 7;
+  const rand = (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  const pick = (xs) => xs[rand(xs.length)];
+  const strings = ['', 'k', 'storage.get', '"\\\n\u0001\u2028é😀', '\ud800', 'x'.repeat(256), 'x'.repeat(257), 'x'.repeat(17_000)];
+  const names = ['v', 'id', 'method', 'params', 'key', 'event', 'value', '$pw:binary', '__proto__', 'toJSON', 'n'.repeat(257), 'n'.repeat(17_000)];
+  function value(depth) {
+    switch (rand(depth > 2 ? 9 : 14)) {
+      case 0: return pick([0, 1, 7, -1, 1.5, -0, 2 ** 53 - 1, 2 ** 53, NaN, Infinity]);
+      case 1: return pick(strings);
+      case 2: return pick([true, false, null, undefined]);
+      case 3: return BigInt(rand(5));
+      case 4: return 'pong';
+      case 5: return pick(strings);
+      case 6: return rand(3);
+      case 7: return 'storage.get';
+      case 8: return 1;
+      case 9: return Array.from({ length: rand(6) }, () => value(depth + 1));
+      case 10: return pick([new Uint8Array(rand(3)), new Date(rand(2) ? 0 : NaN), new Map([[1, 2]])]);
+      default: {
+        const o = {};
+        for (let i = rand(7); i > 0; i--) o[pick(names)] = value(depth + 1);
+        return o;
+      }
+    }
+  }
+  function message() {
+    const m = {};
+    if (rand(4)) m.v = rand(4) ? 1 : value(1);
+    if (rand(8)) m.id = rand(4) ? rand(1000) : value(1);
+    if (rand(4)) m.method = rand(2) ? 'storage.get' : value(1);
+    if (rand(5)) m.params = rand(2) ? { key: pick(strings) } : value(1);
+    for (let i = rand(3) ? 0 : rand(3); i > 0; i--) m[pick(names)] = value(1);
+    if (rand(20) === 0) return { event: 'pong', data: { seq: rand(9) }, id: rand(9) };
+    return rand(30) === 0 ? value(0) : m;
+  }
+  let listener = null;
+  const port = { addEventListener: (type, fn) => { assert.equal(type, 'message'); listener = fn; } };
+  let got = null;
+  const made = pwListen(port, (id, json, units) => { got = { id, json, units }; }, (data) => { got = { data }; });
+  assert.equal(made, listener);
+  let small = 0;
+  const n = 20_000;
+  for (let i = 0; i < n; i++) {
+    let data;
+    try { data = structuredClone(message()); } catch { continue; }
+    got = null;
+    listener({ data }); // never throws
+    assert.ok(got, 'neither path was called');
+    if ('data' in got) {
+      assert.equal(got.data, data);
+      continue;
+    }
+    small += 1;
+    assert.equal(got.id, pwPeekId(data));
+    assert.ok(got.id >= 0);
+    const buffers = [];
+    assert.equal(got.json, pwEncodeInto(data, data.method === 'storage.set', buffers));
+    assert.equal(buffers.length, 0);
+    assert.equal(got.units, got.json.length);
+    assert.ok(got.json.length < 16 * 1024, `${got.json.length} units taken before the rate limiter`);
+  }
+  // Both paths are reached often.
+  assert.ok(small > n / 20 && small < n * 0.9, `${small} of ${n} small`);
 });

@@ -183,6 +183,24 @@ test('__proto__ / constructor keys are MESSAGE_REJECTED and pollute nothing', as
   assert.deepEqual(hostSide, { polluted: undefined, events: 0 });
 });
 
+test('small messages (text made by the host\'s listener) are refused like any other, and throw nothing on the host page', async () => {
+  const r = await attack(hostile, 'small-messages');
+  const refused = {
+    bigintTop: ['MESSAGE_REJECTED', 'a BigInt beside the call'],
+    bigintParams: ['MESSAGE_REJECTED', 'a BigInt in params'],
+    protoTop: ['MESSAGE_REJECTED', '__proto__: 1 in the envelope'],
+    protoParams: ['MESSAGE_REJECTED', '__proto__: "x" in params'],
+    reservedKey: ['MESSAGE_REJECTED', 'the reserved binary key in params'],
+    typedParams: ['MESSAGE_REJECTED', 'a typed array as params'],
+    version: ['MESSAGE_REJECTED', 'protocol version 2'],
+    undeclared: ['MESSAGE_REJECTED', 'admin.exec'],
+    noStorage: ['PERMISSION_DENIED', 'storage.get without storage'],
+  };
+  for (const [name, [code, what]] of Object.entries(refused)) assertRefused(r[name], code, what);
+  assert.equal(r.listed.reply?.ok, true, JSON.stringify(r.listed));
+  assert.deepEqual(host.seen.pageErrors, []);
+});
+
 test('another plugin\'s storage is out of reach: same key, own namespace', async () => {
   const secret = { secret: `notes-only-${Date.now()}` };
   assert.deepEqual(await notesRun('storage.set', 'shared', secret), { ok: true, value: null });

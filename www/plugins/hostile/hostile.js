@@ -194,6 +194,27 @@ const attacks = {
     };
   },
 
+  /**
+   * Small messages, whose JSON text the host's port listener makes itself (src/web/binary.js
+   * `small`), at the edges of what it takes: each must be answered as the core answers any
+   * message, and none may throw on the host page.
+   */
+  async 'small-messages'() {
+    const id = () => nextId++;
+    return {
+      bigintTop: await raw({ v: 1, id: id(), method: 'permissions.list', params: {}, n: 1n }),
+      bigintParams: await raw({ v: 1, id: id(), method: 'storage.get', params: { key: 'k', n: 1n } }),
+      protoTop: await raw(JSON.parse(`{"v":1,"id":${id()},"method":"permissions.list","params":{},"__proto__":1}`)),
+      protoParams: await raw({ v: 1, id: id(), method: 'storage.get', params: JSON.parse('{"key":"k","__proto__":"x"}') }),
+      reservedKey: await raw({ v: 1, id: id(), method: 'storage.get', params: { key: 'k', '$pw:binary': 0 } }),
+      typedParams: await raw({ v: 1, id: id(), method: 'storage.get', params: new Uint8Array(2) }),
+      version: await raw({ v: 2, id: id(), method: 'permissions.list', params: {} }),
+      undeclared: await raw({ v: 1, id: id(), method: 'admin.exec', params: {} }),
+      noStorage: await raw({ v: 1, id: id(), method: 'storage.get', params: { key: 'k' } }),
+      listed: await raw({ v: 1, id: id(), method: 'permissions.list', params: {} }),
+    };
+  },
+
   /** As a storage value (for a plugin that holds `storage`). */
   async 'prototype-pollution-storage'() {
     return call('storage.set', { key: 'p', value: JSON.parse('{"__proto__":{"polluted":"yes"}}') });

@@ -204,7 +204,7 @@ impl Host {
         let channel = MessageChannel::new()
             .map_err(|e| WardenError::new(ErrorCode::MountFailed, describe(&e)))?;
         let port = channel.port1();
-        let (weak, plugin): (Weak<Host>, Rc<str>) = (Rc::downgrade(self), id.into());
+        let (weak, plugin): (Weak<Host>, String) = (Rc::downgrade(self), id.to_owned());
         let (weak2, plugin2) = (weak.clone(), plugin.clone());
         let listener = PortListener::new(
             &port,

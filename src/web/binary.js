@@ -134,8 +134,8 @@ export function pwPeekId(data) {
 
 /**
  * A plugin's port listener. A small message (`small` below: a `storage.get` as the client writes
- * it is one) has its JSON text made here, before the core sees it: `text(id, json, units)`, one
- * call into wasm, with the id pwPeekId reads and the text pwEncodeInto makes (a plain value is its
+ * it is one) has its JSON text made here, before the core sees it: `text(id, json, units, now)`
+ * (now: `Date.now()`, the host's clock), one call into wasm, with the id pwPeekId reads and the text pwEncodeInto makes (a plain value is its
  * `JSON.stringify`), so the core gets what the other path would hand it. Every other message goes
  * to `other(data)`, which makes the text only once the rate limiter admitted it (a flood's large
  * messages are never serialized). A small message's text is bounded (`small`), so making it first
@@ -147,7 +147,7 @@ export function pwListen(port, text, other) {
     const id = pwPeekId(data);
     if (id >= 0 && small(data)) {
       const json = JSON.stringify(data);
-      text(id, json, json.length);
+      text(id, json, json.length, Date.now());
     } else {
       other(data);
     }

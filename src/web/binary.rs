@@ -102,24 +102,27 @@ pub(crate) fn is_storage_set(data: &JsValue) -> bool {
 }
 
 /// A plugin port's `message` listener (`pwListen`), removed when dropped: a small message
-/// reaches `text` as the call id and JSON text `binary.js` read off it (the text's length in
-/// UTF-16 units beside it), every other message reaches `other` as its data.
+/// reaches `text` as the call id and JSON text `binary.js` read off it, the text's length in
+/// UTF-16 units and the time it arrived (`Date.now()`, as [`super::host::now`] reads it);
+/// every other message reaches `other` as its data.
 pub(crate) struct PortListener {
     port: MessagePort,
     listener: js_sys::Function,
-    _text: Closure<dyn Fn(f64, String, f64)>,
+    _text: Closure<dyn Fn(f64, String, f64, f64)>,
     _other: Closure<dyn Fn(JsValue)>,
 }
 
 impl PortListener {
     pub(crate) fn new(
         port: &MessagePort,
-        text: impl Fn(Option<u64>, String, usize) + 'static,
+        text: impl Fn(Option<u64>, String, usize, f64) + 'static,
         other: impl Fn(JsValue) + 'static,
     ) -> Self {
-        let text = Closure::<dyn Fn(f64, String, f64)>::new(move |id: f64, json, units: f64| {
-            text(safe_integer(id), json, units as usize);
-        });
+        let text = Closure::<dyn Fn(f64, String, f64, f64)>::new(
+            move |id: f64, json, units: f64, now_ms: f64| {
+                text(safe_integer(id), json, units as usize, now_ms);
+            },
+        );
         let other = Closure::<dyn Fn(JsValue)>::new(other);
         let listener = pw_listen(port, text.as_ref(), other.as_ref());
         PortListener {

@@ -66,13 +66,14 @@ impl Host {
     /// ([`super::binary::PortListener`]): into the core as [`Self::on_port_message`] would hand
     /// it over — the same id, the same text, refused unread when longer than the message limit
     /// (`units`: its length in UTF-16 units) — without the calls into JS that read and encode
-    /// it there.
+    /// it there, nor one for the clock (`now_ms`: the listener's `Date.now()`).
     pub(super) fn on_port_text(
         self: &Rc<Self>,
         id: &str,
         call_id: Option<u64>,
         text: String,
         units: usize,
+        now_ms: f64,
     ) {
         let max_bytes = self.engine.borrow().max_message_bytes();
         let message = Incoming::later_checked(move || {
@@ -82,7 +83,7 @@ impl Host {
             Ok(text)
         })
         .with_id_hint(call_id);
-        let effects = self.engine.borrow_mut().receive(id, message, now());
+        let effects = self.engine.borrow_mut().receive(id, message, now_ms);
         self.carry_out_with(effects, &Array::new());
     }
 

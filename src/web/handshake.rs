@@ -208,9 +208,9 @@ impl Host {
         let (weak2, plugin2) = (weak.clone(), plugin.clone());
         let listener = PortListener::new(
             &port,
-            move |call_id, text, units| {
+            move |call_id, text, units, now_ms| {
                 if let Some(host) = weak.upgrade() {
-                    host.on_port_text(&plugin, call_id, text, units);
+                    host.on_port_text(&plugin, call_id, text, units, now_ms);
                 }
             },
             move |data| {

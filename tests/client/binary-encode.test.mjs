@@ -61,7 +61,7 @@ test('pwListen hands a small message over as the other path reads it, and nothin
   let listener = null;
   const port = { addEventListener: (type, fn) => { assert.equal(type, 'message'); listener = fn; } };
   let got = null;
-  const made = pwListen(port, (id, json, units) => { got = { id, json, units }; }, (data) => { got = { data }; });
+  const made = pwListen(port, (id, json, units, now) => { got = { id, json, units, now }; }, (data) => { got = { data }; });
   assert.equal(made, listener);
   let small = 0;
   const n = 20_000;
@@ -82,6 +82,7 @@ test('pwListen hands a small message over as the other path reads it, and nothin
     assert.equal(got.json, pwEncodeInto(data, data.method === 'storage.set', buffers));
     assert.equal(buffers.length, 0);
     assert.equal(got.units, got.json.length);
+    assert.ok(Math.abs(got.now - Date.now()) < 1000);
     assert.ok(got.json.length < 16 * 1024, `${got.json.length} units taken before the rate limiter`);
   }
   // Both paths are reached often.

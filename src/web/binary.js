@@ -134,12 +134,13 @@ export function pwPeekId(data) {
 
 /**
  * A plugin's port listener. A small message (`small` below: a `storage.get` as the client writes
- * it is one) has its JSON text made here, before the core sees it: `text(id, json, units, now)`
- * (now: `Date.now()`, the host's clock), one call into wasm, with the id pwPeekId reads and the text pwEncodeInto makes (a plain value is its
- * `JSON.stringify`), so the core gets what the other path would hand it. Every other message goes
- * to `other(data)`, which makes the text only once the rate limiter admitted it (a flood's large
- * messages are never serialized). A small message's text is bounded (`small`), so making it first
- * costs a flood little. Answers the listener, for removeEventListener.
+ * it is one) has its JSON text made here, before the core sees it, and enters wasm in one call:
+ * `text(id, json, units, now)`, with the id pwPeekId reads, the text pwEncodeInto makes (a plain
+ * value's `JSON.stringify`), its length and `Date.now()` (the host's clock), so the core gets
+ * what the other path would hand it. Every other message goes to `other(data)`, which makes the
+ * text only once the rate limiter admitted it (a flood's large messages are never serialized).
+ * A small message's text is bounded (`small`), so making it first costs a flood little.
+ * Answers the listener, for removeEventListener.
  */
 export function pwListen(port, text, other) {
   const listener = (event) => {

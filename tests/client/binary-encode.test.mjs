@@ -88,3 +88,45 @@ test('pwListen hands a small message over as the other path reads it, and nothin
   // Both paths are reached often.
   assert.ok(small > n / 20 && small < n * 0.9, `${small} of ${n} small`);
 });
+
+test('pwListen with a polluted Object.prototype: still the other path\'s id and text', () => {
+  let listener = null;
+  let got = null;
+  pwListen({ addEventListener: (_, fn) => { listener = fn; } }, (id, json) => { got = { id, json }; }, (data) => { got = { data }; });
+  const messages = [
+    { v: 1, id: 3, method: 'storage.get', params: { key: 'k' } },
+    { v: 1, id: 4, method: 'events.emit', params: { name: 'n' } },
+    { v: 1, id: 5, method: 'storage.get', params: { key: 'k' }, x: 1 },
+    { id: 6, method: 'storage.get', params: { key: 'k' } },
+  ];
+  // The page's own script may add enumerable properties (for…in sees them, JSON.stringify does
+  // not) or a hidden toJSON (JSON.stringify calls it, on both paths).
+  const pollutions = [
+    () => { Object.prototype.extra = 'x'; return () => { delete Object.prototype.extra; }; },
+    () => {
+      Object.defineProperty(Object.prototype, 'toJSON', { configurable: true, value() { return { swapped: true }; } });
+      return () => { delete Object.prototype.toJSON; };
+    },
+  ];
+  for (const pollute of pollutions) {
+    let small = 0;
+    for (const m of messages) {
+      const data = structuredClone(m);
+      const undo = pollute();
+      try {
+        got = null;
+        listener({ data });
+        if ('json' in got) {
+          small += 1;
+          assert.equal(got.id, pwPeekId(data));
+          assert.equal(got.json, pwEncodeInto(data, false, []));
+        } else {
+          assert.equal(got.data, data);
+        }
+      } finally {
+        undo();
+      }
+    }
+    assert.ok(small > 0, 'no message took the listener\'s own path');
+  }
+});

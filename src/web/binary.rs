@@ -166,11 +166,18 @@ pub(crate) fn encode(value: &JsValue, inline: bool, max_bytes: usize) -> Result<
     let units = text
         .dyn_ref::<js_sys::JsString>()
         .map_or(0, |t| t.length() as usize);
+    within_limit(units, max_bytes)?;
+    let text = string_of(&text).ok_or(Unread::NoJsonForm)?;
+    Ok(Encoded { text, buffers })
+}
+
+/// [`Unread::TooLarge`] for a message text of `units` UTF-16 units that is surely longer than
+/// `max_bytes` in UTF-8, checked before the text is copied into wasm or parsed.
+pub(crate) fn within_limit(units: usize, max_bytes: usize) -> Result<(), Unread> {
     if surely_longer(units, max_bytes) {
         return Err(Unread::TooLarge { at_least: units });
     }
-    let text = string_of(&text).ok_or(Unread::NoJsonForm)?;
-    Ok(Encoded { text, buffers })
+    Ok(())
 }
 
 /// The Rust copy of a JS string (`None` for anything else), as `JsValue::as_string` makes it

@@ -14,14 +14,13 @@ use super::host::{now, Host};
 use super::mounting::Phase;
 use super::sys::describe;
 use crate::core::audit::AuditEvent;
-use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming, Unread};
+use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming};
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
 use crate::core::protocol::{FetchBody, Level};
 use crate::core::storage::deferred::StoragePlan;
 use crate::core::storage::{BackendError, StorageError};
-use crate::core::utf8::surely_longer;
 
 #[wasm_bindgen(module = "/src/web/fetch.js")]
 extern "C" {
@@ -77,9 +76,7 @@ impl Host {
     ) {
         let max_bytes = self.engine.borrow().max_message_bytes();
         let message = Incoming::later_checked(move || {
-            if surely_longer(units, max_bytes) {
-                return Err(Unread::TooLarge { at_least: units });
-            }
+            super::binary::within_limit(units, max_bytes)?;
             Ok(text)
         })
         .with_id_hint(call_id);

@@ -128,6 +128,16 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     const rpcRows = (p) => r.budgets.filter((b) => b.budget.startsWith(p)).map((b) => b.budget.replace(/.*; /, ''));
     assert.deepEqual(rpcRows('storage.get ≤ 1.0× Penpal and Comlink'), ['small value)', ...r.cases.filter((c) => c.suite === 'rpc' && c.case.startsWith('payload ')).map((c) => `${c.case})`)]);
     assert.equal(rpcRows('storage.get ≤ 1.3× raw MessagePort (issue 14').length, 4);
+    // Beside the ratio of medians (multiples of the timer step), the ratio of trimmed means, which
+    // is no multiple of it, and is the samples' own.
+    for (const c of r.cases.filter((x) => x.suite === 'rpc' && (x.case.startsWith('payload ') || x.case.startsWith('storage.get')))) {
+      const b = r.budgets.find((x) => x.budget.startsWith('storage.get ≤ 1.0× Penpal') && x.budget.endsWith(`${c.case.startsWith('payload ') ? c.case : 'small value'})`));
+      const t = (n) => c.candidates[n].tmean;
+      assert.ok(t('plugin-warden') >= c.candidates['plugin-warden'].min && t('plugin-warden') <= c.candidates['plugin-warden'].max, c.case);
+      const m = b.measured.match(/; trimmed means ([0-9.]+)× Penpal, ([0-9.]+)× Comlink$/);
+      assert.ok(m, b.measured);
+      assert.ok(Math.abs(Number(m[1]) - t('plugin-warden') / t('Penpal')) < 0.01, b.measured);
+    }
     // The whole-page ratios say how far one round's paired ratio strays from the ratio of medians.
     for (const b of r.budgets.filter((x) => x.budget.startsWith('sanitize-into-DOM'))) assert.match(b.measured, /; per round [0-9.]+–[0-9.]+× \([0-9]+ rounds\)$/, b.budget);
     // A missed budget says by how much.

@@ -205,3 +205,15 @@ test('bench sanitize-ab: one build against itself cleans alike and reports a rat
   assert.equal(run.status, 0, `sanitize-ab exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
   assert.match(run.stdout, /8 pages \([\d.]+ M chars\), 1 rounds, the same output on every page: B\/A \d+\.\d{3}/);
 });
+
+// scripts/bench/dom-build.mjs: the instruction-buffer experiment builds the very DOM the
+// browser's parse of the cleaned string builds (else its timings would compare different work).
+test('bench dom-build: the DOM built from the instruction buffer is the parsed one', { timeout: 90_000 }, () => {
+  const run = spawnSync(process.execPath, [join(root, 'scripts/bench/dom-build.mjs'), '--rounds', '2', '--pages', '6'], {
+    cwd: root, encoding: 'utf8', timeout: 80_000,
+  });
+  assert.equal(run.status, 0, `dom-build exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /^6 pages \([\d.]+ M chars cleaned\), inert target/m);
+  assert.match(run.stdout, /build\/parse \d+\.\d{3}, frag\/parse \d+\.\d{3}/);
+  assert.match(run.stdout, /the built DOM serializes as the parsed one on every page/);
+});

@@ -26,14 +26,19 @@ const root = new URL('../..', import.meta.url).pathname;
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : d; };
 const target = arg('--target', 'inert');
 if (!['inert', 'attached'].includes(target)) throw new Error('--target is inert or attached');
-const rounds = Number(arg('--rounds', 8));
+const count = (name, d) => {
+  const n = Number(arg(name, d));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a whole number of at least 1, found ${arg(name, d)}`);
+  return n;
+};
+const rounds = count('--rounds', 8);
 const warmup = Math.min(2, rounds - 1);
 
 const sanitizer = await import(join(root, 'pkg/sanitizer/plugin_warden_sanitizer.js'));
 sanitizer.initSync({ module: readFileSync(join(root, 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm')) });
 const cleaner = new sanitizer.Cleaner('{"config":{}}');
 const { pages } = await buildCorpus();
-const cleaned = pages.slice(0, Number(arg('--pages', pages.length))).map((p) => cleaner.clean(p));
+const cleaned = pages.slice(0, count('--pages', pages.length)).map((p) => cleaner.clean(p));
 
 const browser = await launch();
 try {

@@ -132,6 +132,7 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     // is no multiple of it, and is the samples' own.
     for (const c of r.cases.filter((x) => x.suite === 'rpc' && (x.case.startsWith('payload ') || x.case.startsWith('storage.get')))) {
       const b = r.budgets.find((x) => x.budget.startsWith('storage.get ≤ 1.0× Penpal') && x.budget.endsWith(`${c.case.startsWith('payload ') ? c.case : 'small value'})`));
+      assert.ok(b, `no Penpal/Comlink row for ${c.case}`);
       const t = (n) => c.candidates[n].tmean;
       assert.ok(t('plugin-warden') >= c.candidates['plugin-warden'].min && t('plugin-warden') <= c.candidates['plugin-warden'].max, c.case);
       const m = b.measured.match(/; trimmed means ([0-9.]+)× Penpal, ([0-9.]+)× Comlink$/);
@@ -216,4 +217,7 @@ test('bench dom-build: the DOM built from the instruction buffer is the parsed o
   assert.match(run.stdout, /^6 pages \([\d.]+ M chars cleaned\), inert target/m);
   assert.match(run.stdout, /build\/parse \d+\.\d{3}, frag\/parse \d+\.\d{3}/);
   assert.match(run.stdout, /the built DOM serializes as the parsed one on every page/);
+  const bad = spawnSync(process.execPath, [join(root, 'scripts/bench/dom-build.mjs'), '--rounds', '0'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--rounds takes a whole number of at least 1, found 0/);
 });

@@ -20,6 +20,7 @@ writeFileSync(join(pkg, 'worker-runner.html'), await runnerPage());
 for (const f of ['index.js', 'index.d.ts']) copyFileSync(join(root, 'src/client', f), join(pkg, 'client', f));
 copyFileSync(join(root, 'src/web/index.d.ts'), join(pkg, 'index.d.ts'));
 await bundleEntry();
+await bundleSanitizerGlue();
 for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
 copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 
@@ -86,6 +87,35 @@ async function bundleEntry() {
       writeFileSync(f.path, JSON.stringify(map));
     } else {
       writeFileSync(f.path, `${f.text}//# sourceMappingURL=index.js.map\n`);
+    }
+  }
+}
+
+// The sanitizer module's glue and its snippet (crates/sanitizer/src/tree.js, the DOM builder of
+// `host.setHTML`), bundled into the one minified plugin_warden_sanitizer.js in the same way:
+// the first sanitize fetches one JS file, not a chain of two. Its literal
+// `new URL('…_bg.wasm', import.meta.url)` URLs stay as they are.
+async function bundleSanitizerGlue() {
+  const dir = join(pkg, 'sanitizer');
+  const glue = join(root, 'target/pkg-sanitizer-glue');
+  if (existsSync(join(dir, 'snippets'))) {
+    rmSync(glue, { recursive: true, force: true });
+    mkdirSync(glue, { recursive: true });
+    renameSync(join(dir, 'plugin_warden_sanitizer.js'), join(glue, 'plugin_warden_sanitizer.js'));
+    renameSync(join(dir, 'snippets'), join(glue, 'snippets'));
+  }
+  if (!existsSync(join(glue, 'plugin_warden_sanitizer.js'))) throw new Error('package: no sanitizer glue in pkg/sanitizer/ or target/pkg-sanitizer-glue/: run scripts/build.sh');
+  const out = await build({
+    entryPoints: [join(glue, 'plugin_warden_sanitizer.js')], bundle: true, format: 'esm', platform: 'neutral',
+    minify: true, sourcemap: 'external', write: false, outfile: join(dir, 'plugin_warden_sanitizer.js'), logLevel: 'error',
+  });
+  for (const f of out.outputFiles) {
+    if (f.path.endsWith('.map')) {
+      const map = JSON.parse(f.text);
+      map.sources = map.sources.map((s) => `plugin-warden/sanitizer/${relative(glue, join(dir, s))}`);
+      writeFileSync(f.path, JSON.stringify(map));
+    } else {
+      writeFileSync(f.path, `${f.text}//# sourceMappingURL=plugin_warden_sanitizer.js.map\n`);
     }
   }
 }

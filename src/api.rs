@@ -209,6 +209,17 @@ export function preload(name: LazyModule, input?: ModuleInput): Promise<void>;
 export interface PluginHost {
   /** {@link preload}, from a host. */
   preload(name: LazyModule, input?: ModuleInput): Promise<void>;
+  /**
+   * Sanitize `html` with this host's allow-list and replace `target`'s children with the
+   * result, built node by node from the cleaned tree: no string is parsed again, so nothing can
+   * parse differently from what was checked. The DOM is the one `target.innerHTML =
+   * host.trustedHTML(html)` builds (where the cleaned tree holds a nesting the HTML parser
+   * repairs, that is what it does). `target`: an HTML element of an HTML document (not script,
+   * style, template, textarea, title, iframe, …) or a shadow root. Throws `MODULE_NOT_LOADED`
+   * before `preload('sanitizer')` (the target is left as it was), `INVALID_ARGUMENT` for another
+   * target or a `html` that is not a string.
+   */
+  setHTML(target: Element | ShadowRoot, html: string): void;
   /** The host page's CSP for the installed plugins: the policy string, or {@link CspHeaders} with `reportOnly`/`reportTo`. */
   cspHeader(options: { nonce: string; reportOnly?: false; reportTo?: undefined }): string;
   cspHeader(options: { nonce: string } & ({ reportOnly: true; reportTo?: string } | { reportOnly?: boolean; reportTo: string })): CspHeaders;
@@ -592,6 +603,17 @@ impl PluginHost {
     ) -> Result<JsValue, JsValue> {
         crate::web::sanitizer::ensure_loaded("sanitize").map_err(coded)?;
         crate::web::sanitizer::sanitize_js(&self.host.sanitizer, &html).map_err(coded)
+    }
+
+    /// The sanitizer module's cleaner for this host's policy: the package's `host.setHTML`
+    /// (src/web/index.js) builds with it.
+    ///
+    /// # Errors
+    /// `MODULE_NOT_LOADED` before the sanitizer module is loaded.
+    #[wasm_bindgen(js_name = __sanitizerCleaner, skip_typescript)]
+    pub fn sanitizer_cleaner(&self) -> Result<JsValue, JsValue> {
+        crate::web::sanitizer::ensure_loaded("setHTML").map_err(coded)?;
+        crate::web::sanitizer::module_cleaner(&self.host.sanitizer).map_err(coded)
     }
 
     /// Sanitize HTML and wrap it as `TrustedHTML` through the host's policy (a string where

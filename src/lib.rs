@@ -28,6 +28,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// .cargo/config.toml sets it; a RUSTFLAGS in the environment replaces that list.
+#[cfg(all(feature = "ammonia", not(ammonia_unstable)))]
+compile_error!("plugin-warden's `ammonia` feature needs `--cfg ammonia_unstable` (ammonia's cleaned tree, for host.setHTML): .cargo/config.toml sets it, but a RUSTFLAGS in the environment replaces that list; add `--cfg ammonia_unstable` to it");
+
 pub mod core;
 
 #[cfg(all(target_arch = "wasm32", feature = "host"))]

@@ -1,7 +1,7 @@
 //! The sanitizer against public XSS corpora (tests/data/README.md) and a table of scenarios.
 //!
 //! The structural check reads the serialized output with a strict tokenizer written here (not
-//! ammonia's parser: `Document::to_dom_node` needs `--cfg ammonia_unstable`). html5ever's
+//! ammonia's own parser: an independent reading of what the browser will parse). html5ever's
 //! serializer escapes `<`, `>` and `&` in text and `"` and `&` in attribute values, so once no
 //! raw-text element is allowed, every `<` in the output starts a tag and the tokenizer sees the
 //! same elements and attributes a browser would.
@@ -40,6 +40,16 @@ struct Regression {
     id: String,
     input: Option<String>,
     input_generator: Option<String>,
+}
+
+/// A fixed-seed pseudo-random sequence (an LCG): the same random documents on every run.
+fn seeded(mut seed: u64) -> impl FnMut() -> usize {
+    move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    }
 }
 
 /// A sanitizer with every allowable element and attribute on, `data:` images and `_blank` links:
@@ -1175,13 +1185,7 @@ mod properties {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(4000);
-        let mut seed: u64 = 0x5eed_1d3e;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) as usize
-        };
+        let mut next = seeded(0x5eed_1d3e);
         let policies = [
             Sanitizer::default(),
             maximal(),
@@ -1337,5 +1341,364 @@ x</pre>"#;
             let err = Sanitizer::from_spec_json(bad).unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidArgument, "{bad}");
         }
+    }
+}
+
+/// `Sanitizer::try_sanitize_tree` (what `host.setHTML` builds the DOM from) against the text
+/// path: where it answers a tree, building that tree node by node must give the very DOM the
+/// browser's parse of `sanitize`'s text gives — the text path's security argument (the output
+/// parses back to the checked tree) then carries over, and a page sees no difference between
+/// `host.setHTML(el, x)` and `el.innerHTML = host.trustedHTML(x)`. The parse here is
+/// html5ever's, as in a `<div>` with scripting on (the browser's `innerHTML`);
+/// tests/e2e/set-html.test.mjs compares with Chromium's own DOM.
+mod tree {
+    use ammonia::rcdom::{Handle, NodeData, RcDom};
+    use html5ever::tendril::TendrilSink;
+    use html5ever::{local_name, ns, parse_fragment, ParseOpts, QualName};
+    use plugin_warden::core::html_tree::HtmlTree;
+    use plugin_warden::core::sanitize::{Sanitizer, SanitizerConfig};
+
+    use super::{maximal, seeded, vectors, Regressions};
+
+    /// A DOM as its nodes in document order (adjacent text joined, as a parse gives it).
+    #[derive(Debug, PartialEq, Eq)]
+    enum Node {
+        Open(String, Vec<(String, String)>),
+        Text(String),
+        Close,
+    }
+
+    /// Read a tree as the JS loop does (crates/sanitizer/src/tree.js), checking its format: every
+    /// range inside the text and on UTF-16 boundaries, every name in the table, every element
+    /// closed, no text node next to another.
+    fn decode(tree: &HtmlTree) -> Vec<Node> {
+        let units: Vec<u16> = tree.text().encode_utf16().collect();
+        let slice = |start: u32, end: u32| {
+            assert!(
+                start <= end && end as usize <= units.len(),
+                "range {start}..{end} of {}",
+                units.len()
+            );
+            String::from_utf16(&units[start as usize..end as usize])
+                .expect("a range splits a surrogate pair")
+        };
+        let ops = tree.ops();
+        let n = ops[0] as usize;
+        let names: Vec<String> = (0..n)
+            .map(|i| slice(ops[1 + 2 * i], ops[2 + 2 * i]))
+            .collect();
+        let mut out = Vec::new();
+        let mut depth = 0usize;
+        let mut i = 1 + 2 * n;
+        while i < ops.len() {
+            match ops[i] {
+                HtmlTree::OPEN => {
+                    let name = names[ops[i + 1] as usize].clone();
+                    let count = ops[i + 2] as usize;
+                    i += 3;
+                    let attrs = (0..count)
+                        .map(|a| {
+                            let at = i + 3 * a;
+                            (
+                                names[ops[at] as usize].clone(),
+                                slice(ops[at + 1], ops[at + 2]),
+                            )
+                        })
+                        .collect();
+                    i += 3 * count;
+                    out.push(Node::Open(name, attrs));
+                    depth += 1;
+                }
+                HtmlTree::TEXT => {
+                    assert!(
+                        !matches!(out.last(), Some(Node::Text(_))),
+                        "two text nodes in a row"
+                    );
+                    out.push(Node::Text(slice(ops[i + 1], ops[i + 2])));
+                    i += 3;
+                }
+                HtmlTree::CLOSE => {
+                    assert!(depth > 0, "a close with nothing open");
+                    depth -= 1;
+                    out.push(Node::Close);
+                    i += 1;
+                }
+                op => panic!("unknown instruction {op} at {i}"),
+            }
+        }
+        assert_eq!(depth, 0, "an element left open");
+        out
+    }
+
+    /// The DOM the browser builds from `html` in a `<div>` (`innerHTML`), as nodes.
+    fn parse(html: &str) -> Vec<Node> {
+        let dom = parse_fragment(
+            RcDom::default(),
+            ParseOpts::default(),
+            QualName::new(None, ns!(html), local_name!("div")),
+            vec![],
+            true,
+        )
+        .one(html);
+        let root = dom.document.children.borrow()[0].clone();
+        let mut out = Vec::new();
+        walk(&root, &mut out);
+        out
+    }
+
+    fn walk(node: &Handle, out: &mut Vec<Node>) {
+        for child in node.children.borrow().iter() {
+            match &child.data {
+                NodeData::Text { contents } => match out.last_mut() {
+                    Some(Node::Text(t)) => t.push_str(&contents.borrow()),
+                    _ => out.push(Node::Text(contents.borrow().to_string())),
+                },
+                NodeData::Element { name, attrs, .. } => {
+                    assert_eq!(
+                        name.ns,
+                        ns!(html),
+                        "a parse of sanitized text made a foreign element"
+                    );
+                    let attrs = attrs
+                        .borrow()
+                        .iter()
+                        .map(|a| (a.name.local.to_string(), a.value.to_string()))
+                        .collect();
+                    out.push(Node::Open(name.local.to_string(), attrs));
+                    walk(child, out);
+                    out.push(Node::Close);
+                }
+                other => panic!("a parse of sanitized text made {other:?}"),
+            }
+        }
+    }
+
+    /// How often the tree path answered, and how often it left the input to the text path.
+    #[derive(Default, Debug)]
+    struct Tally {
+        trees: usize,
+        text: usize,
+    }
+
+    /// The tree (when there is one) builds what the text parses into.
+    fn check(s: &Sanitizer, input: &str, tally: &mut Tally) {
+        let text = s.try_sanitize(input);
+        match s.try_sanitize_tree(input) {
+            Ok(Some(tree)) => {
+                tally.trees += 1;
+                let text = text.expect("the text path refused what the tree path took");
+                assert_eq!(
+                    decode(&tree),
+                    parse(&text),
+                    "\n in: {input:?}\n text: {text:?}"
+                );
+            }
+            Ok(None) => tally.text += 1,
+            Err(e) => assert_eq!(
+                Err(e),
+                text.map(|_| ()),
+                "the two paths refused differently"
+            ),
+        }
+    }
+
+    fn corpus_inputs() -> Vec<String> {
+        let mut inputs: Vec<String> = vectors().into_iter().map(|v| v.payload).collect();
+        let regressions: Regressions =
+            serde_json::from_str(include_str!("data/ammonia-security-regressions.json"))
+                .expect("regressions");
+        inputs.extend(regressions.cases.into_iter().filter_map(|c| c.input));
+        inputs
+    }
+
+    #[test]
+    fn the_xss_corpora_build_what_their_text_parses_into() {
+        let inputs = corpus_inputs();
+        assert!(inputs.len() > 370, "{} inputs", inputs.len());
+        for s in [Sanitizer::default(), maximal()] {
+            let mut tally = Tally::default();
+            for input in &inputs {
+                check(&s, input, &mut tally);
+            }
+            // Nearly all take the tree path; the rest are nestings the parser rebuilds.
+            assert!(tally.trees > inputs.len() * 9 / 10, "{tally:?}");
+        }
+    }
+
+    #[test]
+    fn nestings_the_parser_rebuilds_go_to_the_text_path() {
+        for input in [
+            "<p>x<button><details open>y</details></button></p>",
+            r#"<a href="https://a.example/"><table><a href="https://b.example/">x</a></table></a>"#,
+            "<h1><button><h2>x</h2></button></h1>",
+            "<li><div><span><button><li>x</li></button></span></div></li>",
+            "<table><tr><td>a</td></tr><button>b</button></table>",
+        ] {
+            for s in [Sanitizer::default(), maximal()] {
+                // Cleaned, these trees hold what the parser would move; the tree path declines.
+                if s.try_sanitize(input).is_ok() {
+                    if let Some(tree) = s.try_sanitize_tree(input).unwrap() {
+                        // Then the first pass was already stable: the same DOM as the text.
+                        assert_eq!(decode(&tree), parse(&s.sanitize(input)), "{input:?}");
+                    }
+                }
+            }
+        }
+        // One the tree path must leave to the text path under the default policy.
+        let s = Sanitizer::default();
+        assert!(s
+            .try_sanitize_tree("<p><button><div>x</div></button></p>")
+            .unwrap()
+            .is_none());
+        // Remote UI policies always take the text path (form controls: see Sanitizer::sanitize).
+        let ui = s.for_remote_ui(&["https://cdn.example".to_owned()]);
+        assert!(ui.try_sanitize_tree("<b>x</b>").unwrap().is_none());
+    }
+
+    #[test]
+    fn what_serialization_needed_to_fix_is_exact_in_a_tree() {
+        let s = maximal();
+        // A carriage return from a reference, a newline after <pre>, non-ASCII and astral text.
+        let tree = s
+            .try_sanitize_tree(
+                "<p title=\"a&#13;b\">c&#13;d</p><pre>\n\nx</pre>é😀<b>&lt;i&gt;</b>",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            decode(&tree),
+            vec![
+                Node::Open("p".into(), vec![("title".into(), "a\rb".into())]),
+                Node::Text("c\rd".into()),
+                Node::Close,
+                Node::Open("pre".into(), vec![]),
+                Node::Text("\nx".into()),
+                Node::Close,
+                Node::Text("é😀".into()),
+                Node::Open("b".into(), vec![]),
+                Node::Text("<i>".into()),
+                Node::Close,
+            ]
+        );
+        // Over the tag limit: refused as the text path refuses.
+        let small = Sanitizer::new(&SanitizerConfig {
+            max_tags: 2,
+            ..SanitizerConfig::default()
+        })
+        .unwrap();
+        assert_eq!(
+            small
+                .try_sanitize_tree("<b>1</b><i>2</i><u>3</u>")
+                .unwrap_err(),
+            small.try_sanitize("<b>1</b><i>2</i><u>3</u>").unwrap_err()
+        );
+        // Nothing in: the empty tree.
+        assert_eq!(decode(&s.try_sanitize_tree("").unwrap().unwrap()), vec![]);
+    }
+
+    /// Random documents from pieces the parser treats specially (tables, formatting elements,
+    /// misnesting, raw text, foreign content, references), from a fixed seed.
+    #[test]
+    fn random_documents_build_what_their_text_parses_into() {
+        const PIECES: &[&str] = &[
+            "<a href=\"https://a.example/\">",
+            "</a>",
+            "<b>",
+            "</b>",
+            "<i>",
+            "</i>",
+            "<p>",
+            "</p>",
+            "<div>",
+            "</div>",
+            "<table>",
+            "</table>",
+            "<tr>",
+            "<td>",
+            "</td>",
+            "<th>",
+            "<tbody>",
+            "<caption>",
+            "<colgroup><col>",
+            "<ul>",
+            "<li>",
+            "</li>",
+            "<dl><dt>",
+            "<dd>",
+            "<pre>\n",
+            "<button>",
+            "</button>",
+            "<h1>",
+            "</h1>",
+            "<h2>",
+            "<details open>",
+            "<summary>",
+            "<ruby>",
+            "<rt>",
+            "<rp>",
+            "<img src=x onerror=alert(1)>",
+            "<br>",
+            "<hr>",
+            "<svg>",
+            "<math>",
+            "<style>",
+            "</style>",
+            "<script>",
+            "<select>",
+            "<option>",
+            "<textarea>",
+            "<noscript>",
+            "<template>",
+            "<!--",
+            "-->",
+            "x",
+            " ",
+            "&amp;",
+            "&#13;",
+            "é",
+            "😀",
+            "<",
+            "<form>",
+            "<input>",
+            "<span title=\"t\">",
+            "</span>",
+            "<font color=red>",
+            "<nobr>",
+        ];
+        let cases: usize = std::env::var("PW_TREE_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000);
+        let mut next = seeded(0x7ee_5eed);
+        let policies = [Sanitizer::default(), maximal()];
+        let mut tally = Tally::default();
+        for _ in 0..cases {
+            let n = next() % 24;
+            let input: String = (0..n).map(|_| PIECES[next() % PIECES.len()]).collect();
+            for s in &policies {
+                check(s, &input, &mut tally);
+            }
+        }
+        // Both paths are exercised.
+        assert!(tally.trees > cases && tally.text > 0, "{tally:?}");
+    }
+
+    /// The bench corpus's real pages (htmlparser-benchmark, an npm dev dependency: present once
+    /// scripts/setup.sh has run; skipped, and said so, when it is not).
+    #[test]
+    fn real_pages_build_what_their_text_parses_into() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("node_modules/htmlparser-benchmark/files");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("skipped: no {} (run scripts/setup.sh)", dir.display());
+            return;
+        };
+        let s = Sanitizer::default();
+        let mut tally = Tally::default();
+        for entry in entries {
+            let page = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            check(&s, &page, &mut tally);
+        }
+        assert!(tally.trees >= 250, "{tally:?}");
     }
 }

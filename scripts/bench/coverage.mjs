@@ -7,7 +7,7 @@
 // `pwcov.mark(i)` — serves that copy of the package with the bench servers, and runs
 // www/bench/coverage.html in Chromium: init, new PluginHost, install, mount an iframe plugin
 // (www/bench/plugin/talk.js), the plugin's first calls (storage.set, storage.get, a denied
-// api.fetch), then preload('sanitizer') and one trustedHTML. For the functions run by the end
+// api.fetch), then preload('sanitizer'), one trustedHTML and one setHTML. For the functions run by the end
 // of each step it writes a copy of the (uninstrumented) module whose other functions' bodies
 // are a bare `unreachable`, without the name section, and reports its size: a lower bound for
 // the first module of a split. It also writes that first module in the shape a splitter gives
@@ -84,6 +84,7 @@ async function journey(dir) {
   const result = await visitPage({ pkgDir: dir, port, path: '/coverage.html', name: 'coverage', what: 'coverage: the journey' });
   if (result.talk.denied !== 'PERMISSION_DENIED' || result.talk.got?.text !== 'hello') throw new Error(`coverage: the plugin's calls went wrong: ${JSON.stringify(result.talk)}`);
   if (/onclick/.test(result.sanitized) || !/<b>sanitize<\/b>/.test(result.sanitized)) throw new Error(`coverage: the sanitize step went wrong: ${result.sanitized}`);
+  if (result.built !== result.sanitized) throw new Error(`coverage: setHTML built ${result.built}, not what trustedHTML gave`);
   return result;
 }
 

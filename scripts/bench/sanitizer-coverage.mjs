@@ -5,7 +5,8 @@
 // keeps, with its names (target/split-sanitizer/plugin_warden_sanitizer_bg.wasm), instruments it
 // (scripts/bench/instrument.mjs: each function reports that it ran, each read of memory is
 // logged), loads it with the package's sanitizer glue and cleans, under the default policy and
-// a remote UI's:
+// a remote UI's, each input both as text (`clean`) and as a tree (`setHTML`, host.setHTML's
+// path, into a recording stand-in for the DOM):
 //  - the first sanitize of the bench journey (www/bench/coverage.js);
 //  - inline SVG icons and the XSS corpus (tests/data/vectors.jsonl, 362 payloads);
 //  - every page of the bench corpus (htmlparser-benchmark: ~250 real web pages) and its fragments.
@@ -62,6 +63,30 @@ const MODERN = [
 const VECTORS = readFileSync(join(root, 'tests/data/vectors.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).payload);
 const INPUTS = ['<p onclick="alert(1)">first <b>sanitize</b></p>', ...MODERN, ...VECTORS, ...corpus.pages, ...corpus.fragments];
 
+/**
+ * What `cleaner.setHTML` (the tree path of host.setHTML) builds for `html`, written out as text:
+ * into a recording stand-in for the few DOM calls its loop makes (crates/sanitizer/src/tree.js);
+ * "text path" where it leaves the input to the text path.
+ */
+function built(cleaner, html) {
+  const node = (name) => ({
+    name, children: [], attrs: [], parentNode: null,
+    appendChild(c) { c.parentNode = this; this.children.push(c); return c; },
+    setAttribute(k, v) { this.attrs.push(`${k}=${JSON.stringify(v)}`); },
+  });
+  const write = (n) => (n.text !== undefined ? JSON.stringify(n.text) : `<${n.name}${n.attrs.map((a) => ` ${a}`).join('')}>${n.children.map(write).join('')}</${n.name}>`);
+  let out = null;
+  const target = {
+    ownerDocument: {
+      createDocumentFragment: () => node('#fragment'),
+      createElement: (name) => node(name),
+      createTextNode: (text) => ({ text, parentNode: null }),
+    },
+    replaceChildren(fragment) { out = write(fragment); },
+  };
+  return cleaner.setHTML(target, html) ? out : 'text path';
+}
+
 // Every run loads its own copy of the glue (a module per URL) and instantiates `bytes` with it;
 // `extra(imports)` adds to the glue's imports.
 let runs = 0;
@@ -75,6 +100,8 @@ async function cleanAll(bytes, extra = (i) => i) {
     for (const spec of SPECS) {
       const cleaner = new glue.Cleaner(spec);
       for (const html of INPUTS) out.push(cleaner.clean(html));
+      // host.setHTML's path: the cleaned tree, built into a recording DOM (Node has none).
+      for (const html of INPUTS) out.push(built(cleaner, html));
       // Freed, as the garbage collector would (a finalizer must never need the second part).
       cleaner.free();
     }
@@ -127,7 +154,7 @@ const alone = await cleanAll(split.first, (imports) => ({ ...imports, split: ref
 const whole = await cleanAll(original);
 for (const [what, out] of [['the split\'s first part alone', alone], ['the unsplit module', whole]]) {
   const differ = out.findIndex((o, i) => o !== expected[i]);
-  if (differ >= 0) throw new Error(`sanitizer-coverage: ${what} cleaned input ${differ % INPUTS.length} (policy ${Math.floor(differ / INPUTS.length)}) differently`);
+  if (differ >= 0) throw new Error(`sanitizer-coverage: ${what} cleaned input ${differ % INPUTS.length} (policy ${Math.floor(differ / (2 * INPUTS.length))}, ${differ % (2 * INPUTS.length) < INPUTS.length ? 'as text' : 'as a tree'}) differently`);
 }
 const kib = (b) => (gzipSync(b, { level: 9 }).length / 1024).toFixed(1);
 console.log(`The first part of a split by what ran (${kib(split.first)} KiB gzip; the rest ${kib(split.second)} KiB) cleaned all ${expected.length} alone, as the unsplit module did.`);

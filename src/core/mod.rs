@@ -13,6 +13,8 @@ pub mod compat;
 pub mod csp;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "ammonia")]
+pub mod html_tree;
 pub mod integrity;
 pub mod json;
 pub mod liveness;

@@ -628,6 +628,15 @@ pub trait Cleaner {
     fn try_clean_scanned(&self, html: &str, may_hold_pre: bool) -> Result<String, SanitizeError> {
         Ok(self.clean_scanned(html, may_hold_pre))
     }
+
+    /// The cleaned fragment as a tree to build the DOM from, where building it node by node
+    /// gives the DOM that the browser's parse of [`clean_scanned`](Self::clean_scanned)'s text
+    /// gives; `None` where it would not, or where this cleaner makes no trees: insert the text.
+    #[cfg(feature = "ammonia")]
+    fn clean_tree(&self, html: &str) -> Option<super::html_tree::HtmlTree> {
+        let _ = html;
+        None
+    }
 }
 
 /// Builds the [`Cleaner`] for a sanitizer's policy.
@@ -954,6 +963,41 @@ impl Sanitizer {
         self.cleaner()?.try_clean_scanned(html, scan.pre)
     }
 
+    /// Like [`try_sanitize`](Self::try_sanitize), as a tree to build the DOM from node by node
+    /// (`host.setHTML`): no second parse, so nothing can parse differently from what was
+    /// checked. `Ok(None)` where the tree as it is would not be the DOM the browser builds from
+    /// the text (a nesting the HTML parser repairs, which the text path cleans again until it
+    /// is stable; a remote-UI policy): insert [`try_sanitize`](Self::try_sanitize)'s text then.
+    ///
+    /// # Errors
+    /// As [`try_sanitize`](Self::try_sanitize).
+    ///
+    /// ```
+    /// use plugin_warden::core::html_tree::HtmlTree;
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// let s = Sanitizer::default();
+    /// let tree = s.try_sanitize_tree(r#"<b onclick="x()">hi</b>"#).unwrap().unwrap();
+    /// assert_eq!(tree.text(), "hib");
+    /// // The names table (one name, "b" at 2..3), then <b>, "hi", </b>.
+    /// assert_eq!(tree.ops(), &[1, 2, 3, HtmlTree::OPEN, 0, 0, HtmlTree::TEXT, 0, 2, HtmlTree::CLOSE]);
+    /// // The parser would move the <div> out of the <p>: insert the text instead.
+    /// assert!(s.try_sanitize_tree("<p><button><div>x</div></button></p>").unwrap().is_none());
+    /// ```
+    #[cfg(feature = "ammonia")]
+    pub fn try_sanitize_tree(
+        &self,
+        html: &str,
+    ) -> Result<Option<super::html_tree::HtmlTree>, SanitizeError> {
+        let scan = scan_start_tags(html);
+        if scan.count > self.max_tags {
+            return Err(SanitizeError::TooManyTags {
+                limit: self.max_tags,
+                found: scan.count,
+            });
+        }
+        Ok(self.cleaner()?.clean_tree(html))
+    }
+
     /// This sanitizer's cleaner, built by the installed factory on first use.
     ///
     /// # Errors
@@ -1125,9 +1169,16 @@ impl AmmoniaCleaner {
         }
     }
 
+    /// ammonia's cleaned tree of `html`. One call site for both paths (text and tree): inlined
+    /// into each, ammonia's parse and clean would be in the module twice (+2 KiB gzip).
+    #[inline(never)]
+    fn document(&self, html: &str) -> ammonia::Document {
+        self.builder.clean(html)
+    }
+
     /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output.
     fn clean_once(&self, html: &str, pre: bool) -> String {
-        let mut out = self.builder.clean(html).to_string();
+        let mut out = self.document(html).to_string();
         if out.contains('\r') {
             // A carriage return reaches the tree only from a character reference (`&#13;`: the
             // parser turns raw CRs into LFs), and the serializer writes it raw, so the next
@@ -1172,6 +1223,63 @@ impl Cleaner for AmmoniaCleaner {
         }
         out
     }
+
+    fn clean_tree(&self, html: &str) -> Option<super::html_tree::HtmlTree> {
+        if self.remote_ui {
+            return None;
+        }
+        tree_of(&self.document(html).to_dom_node())
+    }
+}
+
+/// The fragment under `root` (ammonia's cleaned tree) as an [`HtmlTree`], or `None` where the
+/// browser's parse of its serialization would build another tree ([`Nesting`]: the text path
+/// then cleans again until stable), or it holds anything but HTML elements and text.
+#[cfg(feature = "ammonia")]
+fn tree_of(root: &ammonia::rcdom::Handle) -> Option<super::html_tree::HtmlTree> {
+    use ammonia::rcdom::NodeData;
+    let mut out = super::html_tree::TreeWriter::default();
+    let mut nesting = Nesting::default();
+    // Each open element with the index of its next child: no recursion, however deep.
+    let mut open = vec![(root.clone(), 0usize)];
+    while let Some((node, next)) = open.last_mut() {
+        let child = node.children.borrow().get(*next).cloned();
+        *next += 1;
+        let Some(child) = child else {
+            open.pop();
+            if !open.is_empty() {
+                nesting.close();
+                out.close();
+            }
+            continue;
+        };
+        match &child.data {
+            NodeData::Text { contents } => {
+                let text = contents.borrow();
+                if nesting.text(&text) {
+                    return None;
+                }
+                out.text(&text);
+            }
+            NodeData::Element { name, attrs, .. } => {
+                if name.ns != html5ever::ns!(html) || nesting.open(&name.local) {
+                    return None;
+                }
+                let attrs = attrs.borrow();
+                if attrs.iter().any(|a| !a.name.ns.is_empty()) {
+                    return None;
+                }
+                out.open(
+                    &name.local,
+                    attrs.iter().map(|a| (&a.name.local, a.value.as_ref())),
+                );
+                open.push((child.clone(), 0));
+            }
+            // Comments are stripped; nothing else is in a cleaned fragment.
+            _ => return None,
+        }
+    }
+    Some(out.finish())
 }
 
 /// Whether parsing `out` (html5ever's serialization of a cleaned tree) could build a different
@@ -1185,39 +1293,15 @@ impl Cleaner for AmmoniaCleaner {
 /// (`style`, `svg`, …: clean-content elements) can be in it.
 #[cfg(feature = "ammonia")]
 fn may_reparse_differently(out: &str) -> bool {
-    use tag_bits::*;
-    // Walks the open elements from the innermost: does one with a `hit` bit come before one
-    // with a `stop` bit?
-    fn open_before(stack: &[(&str, u32)], hit: u32, stop: u32) -> bool {
-        for &(_, bits) in stack.iter().rev() {
-            if bits & hit != 0 {
-                return true;
-            }
-            if bits & stop != 0 {
-                return false;
-            }
-        }
-        false
-    }
-    // Whether `name` is where the table rules put it, given its parent (`None`: the fragment).
-    fn table_ok(parent: Option<&str>, name: &str, bits: u32) -> bool {
-        match parent {
-            Some("table") => matches!(name, "caption" | "colgroup" | "tbody" | "tfoot" | "thead"),
-            Some("tbody" | "thead" | "tfoot") => name == "tr",
-            Some("tr") => matches!(name, "td" | "th"),
-            Some("colgroup") => name == "col",
-            _ => bits & TABLE_PART == 0,
-        }
-    }
-    // The open elements, each with its bits (classified once, when it opens).
-    let mut stack: Vec<(&str, u32)> = Vec::new();
+    let mut nesting = Nesting::default();
+    // The open elements' names, to see that the end tags match.
+    let mut names: Vec<&str> = Vec::new();
     let mut rest = out;
     while !rest.is_empty() {
         let text_end = rest.find('<').unwrap_or(rest.len());
         let (text, tail) = rest.split_at(text_end);
-        let in_table_rows = stack.last().is_some_and(|&(_, b)| b & TABLE_ROWS != 0);
-        if in_table_rows && text.bytes().any(|b| !b.is_ascii_whitespace()) {
-            return true; // foster-parented out of the table
+        if nesting.text(text) {
+            return true;
         }
         if tail.is_empty() {
             break;
@@ -1228,34 +1312,101 @@ fn may_reparse_differently(out: &str) -> bool {
         let tag = &tail[1..close];
         rest = &tail[close + 1..];
         if let Some(name) = tag.strip_prefix('/') {
-            if stack.pop().map(|(open, _)| open) != Some(name) {
+            if names.pop() != Some(name) {
                 return true; // not well nested: not serializer output
             }
+            nesting.close();
             continue;
         }
         if tag.starts_with('!') {
             continue; // a comment or doctype (comments are stripped; be lenient)
         }
         let name = tag.split([' ', '/']).next().unwrap_or("");
-        let bits = tag_bits(name);
-        let (parent, parent_bits) = stack.last().map_or((None, 0), |&(n, b)| (Some(n), b));
-        let reparses = (bits & A != 0 && open_before(&stack, A, SCOPE))
-            || (bits & CLOSES_P != 0 && open_before(&stack, P, P_STOP))
-            || (bits & FORM != 0 && stack.iter().any(|&(_, b)| b & FORM != 0))
-            || (bits & HEADING != 0 && parent_bits & HEADING != 0)
-            || (bits & LI != 0 && open_before(&stack, LI, SPECIAL))
-            || (bits & DD_DT != 0 && open_before(&stack, DD_DT, SPECIAL))
-            || (bits & BUTTON != 0 && open_before(&stack, BUTTON, SCOPE))
-            || (bits & RUBY != 0 && stack.iter().any(|&(_, b)| b & RUBY != 0))
-            || !table_ok(parent, name, bits);
-        if reparses {
+        if nesting.open(name) {
             return true;
         }
-        if bits & VOID == 0 {
-            stack.push((name, bits));
+        if tag_bits::tag_bits(name) & tag_bits::VOID == 0 {
+            names.push(name);
+        } else {
+            nesting.close();
         }
     }
-    !stack.is_empty()
+    !names.is_empty()
+}
+
+/// The HTML parser's "in body" and table rules that matter to a cleaned tree, as a machine fed
+/// the tree's nodes in document order: whether the parser, reading the tree's serialization,
+/// would put a node where it is not ([`may_reparse_differently`] on the text, [`tree_of`] on
+/// the tree itself: one set of rules for both). False positives only cost a second pass (or
+/// the text path), so where the parser's rules are subtle this errs towards true.
+#[cfg(feature = "ammonia")]
+#[derive(Debug, Default)]
+struct Nesting {
+    /// The open elements' bits (classified once, when each opens), innermost last.
+    open: Vec<u32>,
+}
+
+#[cfg(feature = "ammonia")]
+impl Nesting {
+    /// Walks the open elements from the innermost: does one with a `hit` bit come before one
+    /// with a `stop` bit?
+    fn open_before(&self, hit: u32, stop: u32) -> bool {
+        for &bits in self.open.iter().rev() {
+            if bits & hit != 0 {
+                return true;
+            }
+            if bits & stop != 0 {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Text in the innermost open element: true where the parser would move it (out of a
+    /// table, before it).
+    fn text(&self, text: &str) -> bool {
+        use tag_bits::*;
+        let in_table_rows = self.open.last().is_some_and(|&b| b & TABLE_ROWS != 0);
+        in_table_rows && text.bytes().any(|b| !b.is_ascii_whitespace())
+    }
+
+    /// Element `name` opens in the innermost open element (and is open until [`close`]):
+    /// true where the parser would put it elsewhere.
+    ///
+    /// [`close`]: Self::close
+    fn open(&mut self, name: &str) -> bool {
+        use tag_bits::*;
+        let bits = tag_bits(name);
+        let parent = self.open.last().copied().unwrap_or(0);
+        // Whether `bits` is where the table rules put it, given its parent's bits.
+        let table_ok = if parent & IS_TABLE != 0 {
+            bits & IN_TABLE != 0
+        } else if parent & IS_SECTION != 0 {
+            bits & IN_SECTION != 0
+        } else if parent & IS_TR != 0 {
+            bits & IN_TR != 0
+        } else if parent & IS_COLGROUP != 0 {
+            bits & IN_COLGROUP != 0
+        } else {
+            bits & TABLE_PART == 0
+        };
+        let reparses = (bits & A != 0 && self.open_before(A, SCOPE))
+            || (bits & CLOSES_P != 0 && self.open_before(P, P_STOP))
+            || (bits & FORM != 0 && self.open.iter().any(|&b| b & FORM != 0))
+            || (bits & HEADING != 0 && parent & HEADING != 0)
+            || (bits & LI != 0 && self.open_before(LI, SPECIAL))
+            || (bits & DD_DT != 0 && self.open_before(DD_DT, SPECIAL))
+            || (bits & BUTTON != 0 && self.open_before(BUTTON, SCOPE))
+            || (bits & RUBY != 0 && self.open.iter().any(|&b| b & RUBY != 0))
+            || !table_ok;
+        self.open.push(bits);
+        reparses
+    }
+
+    /// The innermost open element ends.
+    fn close(&mut self) {
+        self.open.pop();
+    }
 }
 
 /// What [`may_reparse_differently`] needs to know of an element, as bits of one `u32`: the
@@ -1294,6 +1445,23 @@ mod tag_bits {
     pub const DD_DT: u32 = 1 << 13;
     /// `button`.
     pub const BUTTON: u32 = 1 << 14;
+    /// `table`: its children must be [`IN_TABLE`].
+    pub const IS_TABLE: u32 = 1 << 15;
+    /// `tbody`, `thead`, `tfoot`: their children must be [`IN_SECTION`].
+    pub const IS_SECTION: u32 = 1 << 16;
+    /// `tr`: its children must be [`IN_TR`].
+    pub const IS_TR: u32 = 1 << 17;
+    /// `colgroup`: its children must be [`IN_COLGROUP`].
+    pub const IS_COLGROUP: u32 = 1 << 18;
+    /// `caption`, `colgroup`, `tbody`, `tfoot`, `thead`: where the table rules put them in a
+    /// `table`.
+    pub const IN_TABLE: u32 = 1 << 19;
+    /// `tr`.
+    pub const IN_SECTION: u32 = 1 << 20;
+    /// `td`, `th`.
+    pub const IN_TR: u32 = 1 << 21;
+    /// `col`.
+    pub const IN_COLGROUP: u32 = 1 << 22;
 
     /// Block elements: they close an open `<p>` and are special.
     const BLOCK: u32 = CLOSES_P | SPECIAL;
@@ -1308,9 +1476,12 @@ mod tag_bits {
         ("blockquote", BLOCK),
         ("br", VOID | SPECIAL),
         ("button", SPECIAL | P_STOP | BUTTON),
-        ("caption", SPECIAL | SCOPE | P_STOP | TABLE_PART),
-        ("col", VOID | SPECIAL | TABLE_PART),
-        ("colgroup", SPECIAL | TABLE_ROWS | TABLE_PART),
+        ("caption", SPECIAL | SCOPE | P_STOP | TABLE_PART | IN_TABLE),
+        ("col", VOID | SPECIAL | TABLE_PART | IN_COLGROUP),
+        (
+            "colgroup",
+            SPECIAL | TABLE_ROWS | TABLE_PART | IS_COLGROUP | IN_TABLE,
+        ),
         ("dd", BLOCK | DD_DT),
         ("details", BLOCK),
         ("div", CLOSES_P),
@@ -1346,13 +1517,22 @@ mod tag_bits {
         ("search", BLOCK),
         ("section", BLOCK),
         ("summary", BLOCK),
-        ("table", BLOCK | SCOPE | P_STOP | TABLE_ROWS),
-        ("tbody", SPECIAL | TABLE_ROWS | TABLE_PART),
-        ("td", SPECIAL | SCOPE | P_STOP | TABLE_PART),
-        ("tfoot", SPECIAL | TABLE_ROWS | TABLE_PART),
-        ("th", SPECIAL | SCOPE | P_STOP | TABLE_PART),
-        ("thead", SPECIAL | TABLE_ROWS | TABLE_PART),
-        ("tr", SPECIAL | TABLE_ROWS | TABLE_PART),
+        ("table", BLOCK | SCOPE | P_STOP | TABLE_ROWS | IS_TABLE),
+        (
+            "tbody",
+            SPECIAL | TABLE_ROWS | TABLE_PART | IS_SECTION | IN_TABLE,
+        ),
+        ("td", SPECIAL | SCOPE | P_STOP | TABLE_PART | IN_TR),
+        (
+            "tfoot",
+            SPECIAL | TABLE_ROWS | TABLE_PART | IS_SECTION | IN_TABLE,
+        ),
+        ("th", SPECIAL | SCOPE | P_STOP | TABLE_PART | IN_TR),
+        (
+            "thead",
+            SPECIAL | TABLE_ROWS | TABLE_PART | IS_SECTION | IN_TABLE,
+        ),
+        ("tr", SPECIAL | TABLE_ROWS | TABLE_PART | IS_TR | IN_SECTION),
         ("ul", BLOCK),
         ("wbr", VOID | SPECIAL),
     ];

@@ -342,6 +342,26 @@ function runnerUrl(value) {
   }
 }
 
+// host.setHTML: the sanitizer module builds the cleaned tree into the target node by node (no
+// string is parsed again, so nothing can parse differently from what was checked); where that
+// tree as it is would not be the DOM the browser builds from the cleaned text, the text goes
+// in through the Trusted Types policy, as `innerHTML = host.trustedHTML(html)` would. Targets:
+// an HTML element of an HTML document, or a shadow root; not an element whose content is not
+// markup (script, style, template, textarea, title, …) or that holds another document.
+const NOT_TARGETS = new Set(['embed', 'frame', 'frameset', 'head', 'html', 'iframe', 'noembed', 'noframes', 'noscript', 'object', 'plaintext', 'script', 'style', 'template', 'textarea', 'title', 'xmp']);
+
+function setHTMLWith(host, cleaner, target, html) {
+  const shadow = Object.prototype.toString.call(target) === '[object ShadowRoot]';
+  const element = !shadow && target !== null && typeof target === 'object' && target.nodeType === 1;
+  if (!(shadow || (element && target.namespaceURI === 'http://www.w3.org/1999/xhtml' && !NOT_TARGETS.has(target.localName)))
+    || target.ownerDocument?.contentType !== 'text/html') {
+    const what = element ? `<${target.localName}>${target.namespaceURI === 'http://www.w3.org/1999/xhtml' ? '' : ` (${target.namespaceURI})`}` : target === null ? 'null' : typeof target === 'object' ? Object.prototype.toString.call(target) : typeof target;
+    throw coded('INVALID_ARGUMENT', `setHTML: the target must be an HTML element of an HTML document (not script, style, template, textarea, title, iframe, …) or a shadow root, found ${what}`);
+  }
+  if (typeof html !== 'string') throw coded('INVALID_ARGUMENT', `setHTML: expected a string of HTML, found ${html === null ? 'null' : typeof html}`);
+  if (cleaner === undefined || !cleaner.setHTML(target, html)) target.innerHTML = host.trustedHTML(html);
+}
+
 /** The host side of plugin-warden: installs, mounts and polices plugins. */
 export class PluginHost extends bindings.PluginHost {
   #runner;
@@ -372,5 +392,10 @@ export class PluginHost extends bindings.PluginHost {
 
   hasPermission(action, scope) {
     return fastHasPermission.call(this, action, scope);
+  }
+
+  /** Sanitize `html` with this host's policy and replace `target`'s children with it, built node by node. */
+  setHTML(target, html) {
+    return setHTMLWith(this, this.__sanitizerCleaner(), target, html);
   }
 }

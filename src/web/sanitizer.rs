@@ -154,3 +154,18 @@ pub(crate) fn sanitize_js(s: &Sanitizer, html: &JsValue) -> Result<JsValue, Ward
         WardenError::new(e.code(), e.to_string())
     })
 }
+
+/// The sanitizer module's cleaner for `s`, whose `setHTML` builds the cleaned tree into a node
+/// (the package's `host.setHTML`); undefined where the cleaner is compiled in (no module: the
+/// caller inserts `trustedHTML`'s text instead).
+///
+/// # Errors
+/// `MODULE_NOT_LOADED` before the module is loaded; the module's refusal of the policy.
+pub(crate) fn module_cleaner(s: &Sanitizer) -> Result<JsValue, WardenError> {
+    if cfg!(feature = "ammonia") {
+        return Ok(JsValue::UNDEFINED);
+    }
+    let c = cleaner_for(s).map_err(|e| WardenError::new(e.code(), e.to_string()))?;
+    let c: &JsValue = c.as_ref().as_ref();
+    Ok(c.clone())
+}

@@ -64,6 +64,9 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
   const clean: string = host.sanitize('<b>x</b>') + sanitize('<i>y</i>');
   element.append(String(host.trustedHTML('<p>z</p>')));
   element.innerHTML = host.trustedHTML('<p>as the host guide shows</p>');
+  host.setHTML(element, '<p>built node by node</p>');
+  const setReturns: void = host.setHTML(element.attachShadow({ mode: 'closed' }), '<b>x</b>');
+  void setReturns;
   const csp: string = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==' });
   const ro: CspHeaders = host.cspHeader({ nonce: 'AAAAAAAAAAAAAAAAAAAAAA==', reportOnly: true, reportTo: 'https://host.example/csp-reports' });
   const headerName: 'Content-Security-Policy' | 'Content-Security-Policy-Report-Only' = ro.name;

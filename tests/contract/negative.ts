@@ -34,6 +34,10 @@ export async function mistakes(el: HTMLElement): Promise<void> {
   const code: ErrorCode = 'NOT_INITIALISED';
   // @ts-expect-error trustedHTML takes a string
   host.trustedHTML(el);
+  // @ts-expect-error setHTML takes a string of HTML
+  host.setHTML(el, el);
+  // @ts-expect-error setHTML's target is an element or a shadow root
+  host.setHTML('#slot', '<b>x</b>');
   // @ts-expect-error 'sanitizer' is the one module loaded on first need
   await preload('nope');
   // @ts-expect-error the same, from a host

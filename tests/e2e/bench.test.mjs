@@ -50,16 +50,15 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
       for (const b of c.baselines) assert.ok(c.candidates[b], `${c.case}: baseline ${b} has no numbers`);
     }
     const names = (suite) => new Set(r.cases.filter((c) => c.suite === suite).flatMap((c) => Object.keys(c.candidates)));
-    for (const s of ['sanitize', 'sanitize-into-DOM']) {
-      assert.deepEqual([...names(s)].sort(), ['DOMPurify', 'native setHTML', 'plugin-warden']);
-    }
+    assert.deepEqual([...names('sanitize')].sort(), ['DOMPurify', 'native setHTML', 'plugin-warden']);
+    assert.deepEqual([...names('sanitize-into-DOM')].sort(), ['DOMPurify', 'native setHTML', 'plugin-warden', 'plugin-warden setHTML']);
     assert.deepEqual([...names('rpc')].filter((n) => !n.startsWith('victim')).sort(),
       ['Comlink', 'MessagePort', 'Penpal', 'plugin-warden', 'postMessage']);
     for (const n of [1, 10]) assert.ok(r.cases.some((c) => c.suite === 'mount' && c.case.startsWith(`${n} plugin`)), `no ${n}-plugin mount case`);
 
     // Safety agreement: every sanitizer's output is free of script-capable content.
     for (const corpus of ['pages', 'fragments']) {
-      for (const name of ['plugin-warden', 'DOMPurify', 'native setHTML']) {
+      for (const name of ['plugin-warden', 'plugin-warden setHTML', 'DOMPurify', 'native setHTML']) {
         const s = r.safety[corpus][name];
         assert.equal(s.safe, true, `${corpus} / ${name}: ${JSON.stringify(s.findings)}`);
         assert.ok(s.elements > 0 && s.textChars > 0, `${corpus} / ${name} kept nothing`);
@@ -141,6 +140,17 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     }
     // The whole-page ratios say how far one round's paired ratio strays from the ratio of medians.
     for (const b of r.budgets.filter((x) => x.budget.startsWith('sanitize-into-DOM'))) assert.match(b.measured, /; per round [0-9.]+–[0-9.]+× \([0-9]+ rounds\)$/, b.budget);
+    // host.setHTML's own ratio beside each, from its own median.
+    for (const c of r.cases.filter((x) => x.suite === 'sanitize-into-DOM')) {
+      const m = (name) => c.candidates[name].median;
+      const row = (start) => r.budgets.find((x) => x.budget === `${start} (${c.case})`);
+      const purify = row('sanitize-into-DOM ≥ 3× DOMPurify throughput');
+      const native = row('sanitize-into-DOM ≤ 1.5× native setHTML time');
+      assert.ok(purify && native, `${c.case}: no budget rows`);
+      const got = (b) => Number(b.measured.match(/; host\.setHTML ([0-9.]+)×/)?.[1]);
+      assert.ok(Math.abs(got(purify) - m('DOMPurify') / m('plugin-warden setHTML')) < 0.01 * got(purify), purify.measured);
+      assert.ok(Math.abs(got(native) - m('plugin-warden setHTML') / m('native setHTML')) < 0.01 * got(native), native.measured);
+    }
     // A missed budget says by how much.
     for (const b of r.budgets) if (b.met === false) assert.match(b.missedBy, /^[0-9.]+(×| KiB) \([0-9]+ % (over|under) the budget\)$/, b.budget);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');

@@ -114,11 +114,12 @@ function corpusTests(label, h) {
       const filter = { allowDataImages: Boolean(h.allowDataImages) };
       const before = { errors: seen.pageErrors.length, violations: realViolations(seen, filter).length,
         hits: (await page.evaluate(() => window.xssHarness.state())).hits };
-      let { results, tolerated } = await page.evaluate((b) => window.xssHarness.runBatch(b), batch);
+      const via = h.via ?? 'trustedHTML';
+      let { results, tolerated } = await page.evaluate(([b, via]) => window.xssHarness.runBatch(b, { via }), [batch, via]);
       // A batch-wide symptom (script ran, title changed…) cannot be attributed: re-run one by one.
       if (results.some((r) => r.batchProblems?.length)) {
         const single = [];
-        for (const v of batch) single.push(...(await page.evaluate((b) => window.xssHarness.runBatch(b), [v])).results);
+        for (const v of batch) single.push(...(await page.evaluate(([b, via]) => window.xssHarness.runBatch(b, { via }), [[v], via])).results);
         results = single;
       }
       if (tolerated.length) t.diagnostic(`images refused by the host CSP's img-src (allowed by the sanitizer): ${tolerated.join(', ')}`);
@@ -141,6 +142,11 @@ const defaultHarness = {
   get page() { return page; }, get seen() { return seen; }, get url() { return `${servers.hostUrl}xss.html`; },
 };
 corpusTests('default host', defaultHarness);
+// host.setHTML: the same vectors built node by node from the cleaned tree, on the same page;
+// each must be as inert, and the DOM the very one innerHTML = trustedHTML gives.
+corpusTests('default host, setHTML', {
+  via: 'setHTML', get page() { return page; }, get seen() { return seen; }, get url() { return `${servers.hostUrl}xss.html`; },
+});
 
 // The widest configuration a host may choose (every EXTRA_* element/attribute of sanitize.rs,
 // allowDataImages, linkTarget 'blank') must be as inert; the page judges against that wider list.
@@ -158,6 +164,10 @@ test('max-config host: page with the widest allowed sanitizer config', async () 
   assert.match(probe, /target="_blank"/);
 });
 corpusTests('max-config host', maxHarness);
+corpusTests('max-config host, setHTML', {
+  via: 'setHTML', allowDataImages: true,
+  get page() { return maxHarness.page; }, get seen() { return maxHarness.seen; }, get url() { return maxHarness.url; },
+});
 // One Trusted Types policy per *name* serves the whole page (a name can be created once), so
 // each call must run the calling host's own allow-list (a regression test: the policy once kept
 // the sanitizer of the first host that used the name).

@@ -94,6 +94,11 @@ try {
   try { host.trustedHTML('<p>x</p>'); } catch { /* expected */ }
   await host.preload('sanitizer');
   const out = host.trustedHTML('<p onclick="alert(1)">first <b>sanitize</b></p>').toString();
+  // The same HTML built into the page node by node (host.setHTML), as a host does for its own
+  // elements; its target refused once, as a host's mistake would be.
+  const built = document.createElement('div');
+  host.setHTML(built, '<p onclick="alert(1)">first <b>sanitize</b></p>');
+  try { host.setHTML(document.createElement('script'), '<b>x</b>'); } catch { /* expected */ }
   // A clean whose part of the sanitizer cannot be loaded (the second part, for a link to an IDN
   // host, with the network gone): the core reports it without needing its own second part.
   // Simulated here: the sanitizer module throws as its loader would.
@@ -113,7 +118,7 @@ try {
   snap('state');
   host.unmount('first-load');
   snap('unmount');
-  window.coverage = { snapshots, talk, sanitized: out, rbac, state, reads: readRuns() };
+  window.coverage = { snapshots, talk, sanitized: out, built: built.innerHTML, rbac, state, reads: readRuns() };
 } catch (e) {
   window.coverage = { error: String((e && e.message) || e), stack: String(e && e.stack), snapshots };
 }

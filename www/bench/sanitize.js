@@ -70,11 +70,13 @@ export function setupSanitizers(host, corpus) {
     },
     dom: {
       'plugin-warden': (html) => { target.innerHTML = host.trustedHTML(html); },
+      'plugin-warden setHTML': (html) => { host.setHTML(target, html); },
       DOMPurify: (html) => { target.replaceChildren(DOMPurify.sanitize(html, purifyFragment)); },
       ...(native ? { 'native setHTML': (html) => { target.setHTML(html, native); } } : {}),
     },
     inert: {
       'plugin-warden': (html) => { inertTarget.innerHTML = host.trustedHTML(html); },
+      'plugin-warden setHTML': (html) => { host.setHTML(inertTarget, html); },
       DOMPurify: (html) => { inertTarget.replaceChildren(DOMPurify.sanitize(html, purifyFragment)); },
       ...(native ? { 'native setHTML': (html) => { inertTarget.setHTML(html, native); } } : {}),
     },
@@ -84,6 +86,12 @@ export function setupSanitizers(host, corpus) {
     /** Each candidate's DOM for `html`, in an inert template (nothing loads), for the scan. */
     scan: {
       'plugin-warden': (t, html) => { t.innerHTML = host.trustedHTML(html); },
+      // Built in an element of the inert document, then moved into the template.
+      'plugin-warden setHTML': (t, html) => {
+        const holder = inertTarget.ownerDocument.createElement('div');
+        host.setHTML(holder, html);
+        t.content.replaceChildren(...holder.childNodes);
+      },
       // Adopted into the template's inert document (an importNode would make images load).
       DOMPurify: (t, html) => { t.content.replaceChildren(DOMPurify.sanitize(html, purifyFragment)); },
       ...(native ? { 'native setHTML': (t, html) => { t.setHTML(html, native); } } : {}),

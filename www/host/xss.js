@@ -157,7 +157,9 @@ const stage = document.getElementById('stage');
  * Run a batch of vectors: sanitize, wrap, insert each into its own attached container, wait once,
  * then judge every container. Returns one result per vector.
  */
-async function runBatch(vectors, { waitMs = 300 } = {}) {
+const inertDocument = document.implementation.createHTMLDocument('');
+
+async function runBatch(vectors, { waitMs = 300, via = 'trustedHTML' } = {}) {
   const ids = vectors.map((v) => v.id);
   currentBatch = ids;
   const hitsBefore = hits.length;
@@ -180,7 +182,17 @@ async function runBatch(vectors, { waitMs = 300 } = {}) {
       const t = host.trustedHTML(v.payload);
       if (window.trustedTypes && !trustedTypes.isHTML(t)) r.problems.push(`trustedHTML returned a ${typeof t}, not a TrustedHTML`);
       if (String(t) !== out) r.problems.push(`trustedHTML differs from sanitize: ${JSON.stringify(String(t).slice(0, 300))}`);
-      box.innerHTML = t; // Trusted Types-checked sink: only a TrustedHTML gets through.
+      if (via === 'setHTML') {
+        // Built node by node from the cleaned tree: the DOM must be the one the text path
+        // builds (compared in a document without a browsing context: nothing loads there).
+        host.setHTML(box, v.payload);
+        const ref = inertDocument.createElement('div');
+        ref.setAttribute('data-vid', v.id);
+        ref.innerHTML = t;
+        if (!box.isEqualNode(ref)) r.problems.push(`setHTML built another DOM than innerHTML = trustedHTML: ${JSON.stringify(box.innerHTML.slice(0, 300))}`);
+      } else {
+        box.innerHTML = t; // Trusted Types-checked sink: only a TrustedHTML gets through.
+      }
     } catch (e) {
       r.problems.push(`threw ${e?.name}: ${e?.code ?? ''} ${e?.message}`);
     }

@@ -64,6 +64,48 @@ impl Cleaner {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(module = "/src/tree.js")]
+extern "C" {
+    /// Build `tree` (its `ops`, a view of this module's memory, and its text) into `target`,
+    /// replacing its children (src/tree.js).
+    #[wasm_bindgen(js_name = pwBuild, catch)]
+    fn build(target: &JsValue, ops: &[u32], text: &str) -> Result<(), JsValue>;
+}
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+impl Cleaner {
+    /// Sanitize an HTML fragment given as a JS string and replace `target`'s children with the
+    /// result, built node by node from the cleaned tree (`Sanitizer::try_sanitize_tree`): no
+    /// string reaches an HTML parser. Input over the tag limit empties `target` (as `clean`
+    /// gives the empty string). Answers false, touching nothing, where the tree as it is would
+    /// not be the DOM the browser builds from `clean`'s text: the caller inserts that text then
+    /// (through its Trusted Types policy). The caller has checked `target` (the package's
+    /// `host.setHTML`: an HTML element or a shadow root).
+    ///
+    /// # Errors
+    /// `html` is not a string; the DOM refused a node (the loop's own error).
+    #[wasm_bindgen(js_name = setHTML)]
+    pub fn set_html(
+        &self,
+        target: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] html: &JsValue,
+    ) -> Result<bool, JsValue> {
+        let text = utf8::string_of(html)
+            .ok_or_else(|| JsValue::from(JsError::new("expected a string of HTML")))?;
+        let tree = match self.sanitizer.try_sanitize_tree(&text) {
+            Ok(Some(tree)) => tree,
+            Ok(None) => return Ok(false),
+            // Over the tag limit: nothing, as `clean` gives "" (no other error is possible
+            // with ammonia compiled in).
+            Err(_) => plugin_warden::core::html_tree::HtmlTree::default(),
+        };
+        build(target, tree.ops(), tree.text())?;
+        Ok(true)
+    }
+}
+
 /// A JS string's UTF-8 copied into this module by the browser's `TextEncoder.encodeInto`: one
 /// call for ASCII text, a second from where the first ran out of room otherwise
 /// (`plugin_warden::core::utf8::encode_resuming` decides the calls).

@@ -1,0 +1,39 @@
+// The sanitizer module's DOM builder (lib.rs `Cleaner::set_html`): a cleaned tree
+// (src/core/html_tree.rs, `HtmlTree`) built into a target node by node with createElement,
+// setAttribute and createTextNode, into a fragment that then replaces the target's children.
+// No string reaches an HTML parser here, so nothing is parsed differently from what the
+// sanitizer checked, and no Trusted Types sink is involved: the names are the sanitizer's
+// allow-listed elements and attributes, the values and text are set as data.
+//
+// `ops`: the names table (n, then n pairs of start, end into `text`), then the nodes:
+// 1 name count (name start end)* opens an element, 2 start end is a text node, 3 closes.
+// Ranges are UTF-16 indexes into `text`.
+export function pwBuild(target, ops, text) {
+  const doc = target.ownerDocument;
+  const n = ops[0];
+  const names = new Array(n);
+  for (let i = 0; i < n; i++) names[i] = text.slice(ops[1 + 2 * i], ops[2 + 2 * i]);
+  const root = doc.createDocumentFragment();
+  let parent = root;
+  for (let i = 1 + 2 * n; i < ops.length;) {
+    const op = ops[i];
+    if (op === 1) {
+      const el = doc.createElement(names[ops[i + 1]]);
+      const count = ops[i + 2];
+      i += 3;
+      for (let a = 0; a < count; a++, i += 3) el.setAttribute(names[ops[i]], text.slice(ops[i + 1], ops[i + 2]));
+      parent.appendChild(el);
+      parent = el;
+    } else if (op === 2) {
+      parent.appendChild(doc.createTextNode(text.slice(ops[i + 1], ops[i + 2])));
+      i += 3;
+    } else if (op === 3 && parent !== root) {
+      parent = parent.parentNode;
+      i += 1;
+    } else {
+      throw new Error(`plugin-warden: malformed DOM instructions at ${i}`);
+    }
+  }
+  if (parent !== root) throw new Error('plugin-warden: malformed DOM instructions (an element left open)');
+  target.replaceChildren(root);
+}

@@ -342,26 +342,6 @@ function runnerUrl(value) {
   }
 }
 
-// host.setHTML: the sanitizer module builds the cleaned tree into the target node by node (no
-// string is parsed again, so nothing can parse differently from what was checked); where that
-// tree as it is would not be the DOM the browser builds from the cleaned text, the text goes
-// in through the Trusted Types policy, as `innerHTML = host.trustedHTML(html)` would. Targets:
-// an HTML element of an HTML document, or a shadow root; not an element whose content is not
-// markup (script, style, template, textarea, title, …) or that holds another document.
-const NOT_TARGETS = new Set(['embed', 'frame', 'frameset', 'head', 'html', 'iframe', 'noembed', 'noframes', 'noscript', 'object', 'plaintext', 'script', 'style', 'template', 'textarea', 'title', 'xmp']);
-
-function setHTMLWith(host, cleaner, target, html) {
-  const shadow = Object.prototype.toString.call(target) === '[object ShadowRoot]';
-  const element = !shadow && target !== null && typeof target === 'object' && target.nodeType === 1;
-  if (!(shadow || (element && target.namespaceURI === 'http://www.w3.org/1999/xhtml' && !NOT_TARGETS.has(target.localName)))
-    || target.ownerDocument?.contentType !== 'text/html') {
-    const what = element ? `<${target.localName}>${target.namespaceURI === 'http://www.w3.org/1999/xhtml' ? '' : ` (${target.namespaceURI})`}` : target === null ? 'null' : typeof target === 'object' ? Object.prototype.toString.call(target) : typeof target;
-    throw coded('INVALID_ARGUMENT', `setHTML: the target must be an HTML element of an HTML document (not script, style, template, textarea, title, iframe, …) or a shadow root, found ${what}`);
-  }
-  if (typeof html !== 'string') throw coded('INVALID_ARGUMENT', `setHTML: expected a string of HTML, found ${html === null ? 'null' : typeof html}`);
-  if (cleaner === undefined || !cleaner.setHTML(target, html)) target.innerHTML = host.trustedHTML(html);
-}
-
 /** The host side of plugin-warden: installs, mounts and polices plugins. */
 export class PluginHost extends bindings.PluginHost {
   #runner;
@@ -379,10 +359,16 @@ export class PluginHost extends bindings.PluginHost {
   }
 
   mount(id, element, options) {
-    if (!mountNeedsSanitizer(options) || bindings.__sanitizerLoaded()) {
-      return mountWith.call(this, this.#runner, id, element, options);
-    }
-    return preload('sanitizer').then(() => mountWith.call(this, this.#runner, id, element, options));
+    if (!mountNeedsSanitizer(options)) return mountWith.call(this, this.#runner, id, element, options);
+    // A remote UI's policy is read and cleaned by code of the sanitizer's second part (a host
+    // that mounts none does not fetch it): loaded here, ahead of the first render. If it cannot
+    // be loaded now, the mount goes on, and a render that needs it tries again (or is refused
+    // MODULE_NOT_LOADED).
+    const remoteUi = options?.mode === 'worker';
+    const loaded = remoteUi ? MODULES['sanitizer-rest'].loaded() : bindings.__sanitizerLoaded();
+    if (loaded) return mountWith.call(this, this.#runner, id, element, options);
+    const ready = remoteUi ? preload('sanitizer').then(() => preload('sanitizer-rest').catch(() => {})) : preload('sanitizer');
+    return ready.then(() => mountWith.call(this, this.#runner, id, element, options));
   }
 
   /** `preload(name, input)`: load a part of the SDK fetched on first need (`'sanitizer'`, `'sanitizer-rest'`, `'checks'`). */
@@ -395,7 +381,10 @@ export class PluginHost extends bindings.PluginHost {
   }
 
   /** Sanitize `html` with this host's policy and replace `target`'s children with it, built node by node. */
+  // The sanitizer module checks the target and builds the cleaned tree into it node by node
+  // (crates/sanitizer/src/tree.js); where that tree as it is would not be the DOM the browser
+  // builds from the cleaned text, it answers false and the text goes in through the policy.
   setHTML(target, html) {
-    return setHTMLWith(this, this.__sanitizerCleaner(), target, html);
+    if (!this.__sanitizerCleaner().setHTML(target, html)) target.innerHTML = this.trustedHTML(html);
   }
 }

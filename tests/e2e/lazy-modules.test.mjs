@@ -239,7 +239,7 @@ test('a shadow mount with hostile html, before any preload, loads the sanitizer 
   }
 });
 
-test('a worker with ui: \'shadow\' rendering hostile HTML: the mount loads the sanitizer, the shadow root gets sanitized HTML only', async () => {
+test('a worker with ui: \'shadow\' rendering hostile HTML: the mount loads the sanitizer, both parts (a remote UI\'s policy is in the second), the shadow root gets sanitized HTML only', async () => {
   const host = await freshHost();
   try {
     const r = await renderFromWorker(host.page, 'rui', '');
@@ -248,7 +248,7 @@ test('a worker with ui: \'shadow\' rendering hostile HTML: the mount loads the s
     assert.doesNotMatch(r.html, /onerror|onload|<script|<svg|__pwned/i);
     assert.equal(r.pwned, null, 'a payload handler ran');
     const fetched = host.sanitizerRequests();
-    assert.deepEqual([count(fetched, SANITIZER_JS), count(fetched, SANITIZER_WASM)], [1, 1], JSON.stringify(fetched));
+    assert.deepEqual([count(fetched, SANITIZER_JS), count(fetched, SANITIZER_WASM), count(fetched, REST_WASM)], [1, 1, 1], JSON.stringify(fetched));
   } finally {
     await host.close();
   }
@@ -748,7 +748,9 @@ test('a hostile worker plugin renders a link to an IDN host while the sanitizer\
   const host = await freshHost();
   try {
     const seen = [];
-    await scriptAnswers(host.page, REST_WASM, ['404', '404'], seen);
+    // The mount's own preload of the second part (one request: it goes on without it), then the
+    // render's synchronous load (two).
+    await scriptAnswers(host.page, REST_WASM, ['404', '404', '404'], seen);
     const idn = '<a href="https://b\u00fccher.example/">b\u00fccher</a><img src="x.png" onerror="window.__pwned = 3">';
     const r = await renderFromWorker(host.page, 'idn-rui', `
       try { await sdk.ui.render(${JSON.stringify(idn)}); await sdk.events.emit('idn', { ok: true }); }
@@ -759,7 +761,8 @@ test('a hostile worker plugin renders a link to an IDN host while the sanitizer\
     assert.ok(r.html.includes('<b>kept</b>'), `the next render is not in the shadow root: ${r.html}`);
     assert.doesNotMatch(r.html, /b\u00fccher|onerror|onload|<script|<svg|__pwned/i);
     assert.equal(r.pwned, null, 'a payload handler ran');
-    assert.deepEqual(seen, ['404', '404']);
+    // The next render loads the second part (a remote UI's policy is there), now served.
+    assert.deepEqual(seen, ['404', '404', '404', 'server']);
   } finally {
     await host.close();
   }

@@ -71,6 +71,10 @@ extern "C" {
     /// replacing its children (src/tree.js).
     #[wasm_bindgen(js_name = pwBuild, catch)]
     fn build(target: &JsValue, ops: &[u32], text: &str) -> Result<(), JsValue>;
+    /// `INVALID_ARGUMENT` unless `target` may take markup (an HTML element of an HTML document
+    /// whose content is markup, or a shadow root) and `html` is a string (src/tree.js).
+    #[wasm_bindgen(js_name = pwCheck, catch)]
+    fn check(target: &JsValue, html: &JsValue) -> Result<(), JsValue>;
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -81,17 +85,20 @@ impl Cleaner {
     /// string reaches an HTML parser. Input over the tag limit empties `target` (as `clean`
     /// gives the empty string). Answers false, touching nothing, where the tree as it is would
     /// not be the DOM the browser builds from `clean`'s text: the caller inserts that text then
-    /// (through its Trusted Types policy). The caller has checked `target` (the package's
-    /// `host.setHTML`: an HTML element or a shadow root).
+    /// (through its Trusted Types policy; the package's `host.setHTML`).
     ///
     /// # Errors
-    /// `html` is not a string; the DOM refused a node (the loop's own error).
+    /// `INVALID_ARGUMENT` (a coded `PluginWardenError`) for a target that is not an HTML
+    /// element of an HTML document whose content is markup, nor a shadow root, and for a
+    /// `html` that is not a string, before anything is cleaned; the DOM's own error if it
+    /// refused a node.
     #[wasm_bindgen(js_name = setHTML)]
     pub fn set_html(
         &self,
         target: &JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] html: &JsValue,
     ) -> Result<bool, JsValue> {
+        check(target, html)?;
         let text = utf8::string_of(html)
             .ok_or_else(|| JsValue::from(JsError::new("expected a string of HTML")))?;
         let tree = match self.sanitizer.try_sanitize_tree(&text) {

@@ -8,6 +8,30 @@
 // `ops`: the names table (n, then n pairs of start, end into `text`), then the nodes:
 // 1 name count (name start end)* opens an element, 2 start end is a text node, 3 closes.
 // Ranges are UTF-16 indexes into `text`.
+// Targets: an HTML element of an HTML document, or a shadow root; not an element whose content
+// is not markup (script, style, template, textarea, title, …) or that holds another document.
+const NOT_TARGETS = new Set(['embed', 'frame', 'frameset', 'head', 'html', 'iframe', 'noembed', 'noframes', 'noscript', 'object', 'plaintext', 'script', 'style', 'template', 'textarea', 'title', 'xmp']);
+const HTML = 'http://www.w3.org/1999/xhtml';
+
+function refused(message) {
+  const e = new Error(`setHTML: ${message}`);
+  e.name = 'PluginWardenError';
+  e.code = 'INVALID_ARGUMENT';
+  return e;
+}
+
+/** Throws INVALID_ARGUMENT unless `target` may take markup and `html` is a string. */
+export function pwCheck(target, html) {
+  const shadow = Object.prototype.toString.call(target) === '[object ShadowRoot]';
+  const element = !shadow && target !== null && typeof target === 'object' && target.nodeType === 1;
+  if (!(shadow || (element && target.namespaceURI === HTML && !NOT_TARGETS.has(target.localName)))
+    || target.ownerDocument?.contentType !== 'text/html') {
+    const what = element ? `<${target.localName}>${target.namespaceURI === HTML ? '' : ` (${target.namespaceURI})`}` : target === null ? 'null' : typeof target === 'object' ? Object.prototype.toString.call(target) : typeof target;
+    throw refused(`the target must be an HTML element of an HTML document (not script, style, template, textarea, title, iframe, …) or a shadow root, found ${what}`);
+  }
+  if (typeof html !== 'string') throw refused(`expected a string of HTML, found ${html === null ? 'null' : typeof html}`);
+}
+
 export function pwBuild(target, ops, text) {
   const doc = target.ownerDocument;
   const n = ops[0];

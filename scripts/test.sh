@@ -46,7 +46,8 @@ clippy_all() {
     cargo clippy --test web --target wasm32-unknown-unknown -- -D warnings
 }
 
-docs() { RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --quiet; }
+# RUSTDOCFLAGS replaces .cargo/config.toml's rustdocflags: the cfg it sets goes along.
+docs() { RUSTDOCFLAGS="-Dwarnings --cfg ammonia_unstable" cargo doc --no-deps --quiet; }
 
 # tests/web.rs in headless Chromium: served by wasm-bindgen-test-runner, opened with
 # playwright-core (scripts/browser-tests.mjs says why not through ChromeDriver).

@@ -380,10 +380,10 @@ export class PluginHost extends bindings.PluginHost {
     return fastHasPermission.call(this, action, scope);
   }
 
-  /** Sanitize `html` with this host's policy and replace `target`'s children with it, built node by node. */
   // The sanitizer module checks the target and builds the cleaned tree into it node by node
   // (crates/sanitizer/src/tree.js); where that tree as it is would not be the DOM the browser
   // builds from the cleaned text, it answers false and the text goes in through the policy.
+  /** Sanitize `html` with this host's policy and replace `target`'s children with it, built node by node. */
   setHTML(target, html) {
     if (!this.__sanitizerCleaner().setHTML(target, html)) target.innerHTML = this.trustedHTML(html);
   }

@@ -65,6 +65,9 @@ impl Cleaner {
 }
 
 #[cfg(target_arch = "wasm32")]
+use plugin_warden::core::{html_tree::HtmlTree, sanitize::SanitizeError};
+
+#[cfg(target_arch = "wasm32")]
 #[wasm_bindgen(module = "/src/tree.js")]
 extern "C" {
     /// Build `tree` (its `ops`, a view of this module's memory, and its text) into `target`,
@@ -104,9 +107,9 @@ impl Cleaner {
         let tree = match self.sanitizer.try_sanitize_tree(&text) {
             Ok(Some(tree)) => tree,
             Ok(None) => return Ok(false),
-            // Over the tag limit: nothing, as `clean` gives "" (no other error is possible
-            // with ammonia compiled in).
-            Err(_) => plugin_warden::core::html_tree::HtmlTree::default(),
+            // Over the tag limit: nothing, as `clean` gives "".
+            Err(SanitizeError::TooManyTags { .. }) => HtmlTree::default(),
+            Err(e) => return Err(JsError::new(&e.to_string()).into()),
         };
         build(target, tree.ops(), tree.text())?;
         Ok(true)

@@ -196,14 +196,14 @@ test('bench coverage: a module of only what the first visit ran carries that vis
 
 // scripts/bench/sanitizer-coverage.mjs on the release build's sanitizer before its split
 // (target/split-sanitizer): cleaning pages of the bench corpus, SVG and the XSS corpus under the
-// default and a remote-UI policy runs only functions scripts/sanitizer-profile.txt names (else
+// default policy, as text and as a tree, runs only functions scripts/sanitizer-profile.txt names (else
 // the build's split would load its second part for ordinary HTML: record the profile again),
 // and the first part of a split by what ran cleans every input alone exactly as the unsplit
 // module does (the tool fails otherwise).
 test('bench sanitizer coverage: ordinary HTML runs only what the sanitizer\'s first part holds; that part alone cleans it as the whole module', { timeout: 120_000 }, () => {
   const run = spawnSync(process.execPath, [join(root, 'scripts/bench/sanitizer-coverage.mjs'), '--quick', '--check-profile'], { cwd: root, encoding: 'utf8', timeout: 110_000 });
   assert.equal(run.status, 0, `sanitizer-coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-  assert.match(run.stdout, /2 policies × \d+ inputs .* ran \d+ of \d+ functions/);
+  assert.match(run.stdout, /1 policies × \d+ inputs .* ran \d+ of \d+ functions/);
   assert.match(run.stdout, /cleaned all \d+ alone, as the unsplit module did/);
   assert.match(run.stdout, /scripts\/sanitizer-profile\.txt names all \d+ functions cleaning ran/);
 });

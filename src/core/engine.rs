@@ -41,7 +41,7 @@ use super::protocol::{
     EVENT_PING, EVENT_PLUGINS_CALL,
 };
 use super::provenance::{
-    key_from_value, Envelope, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
+    key_from_value, Envelope, LazyDigest, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
 };
 use super::ratelimit::{Clock, InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
@@ -133,7 +133,7 @@ pub struct InstallInfo {
 #[derive(Clone, Debug)]
 pub struct PendingUpdate {
     manifest: Manifest,
-    digest: ManifestDigest,
+    digest: LazyDigest,
     signed_by: Option<PublicKey>,
     code: Option<VerifiedCode>,
     diff: ManifestDiff,
@@ -277,7 +277,7 @@ const DEFAULT_MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;
 struct Plugin {
     manifest: Manifest,
     /// The digest of the manifest as installed: what signatures over mount-time code cover.
-    digest: ManifestDigest,
+    digest: LazyDigest,
     /// The key the install's signature verified under: mount-time signatures must use it.
     signed_by: Option<PublicKey>,
     /// The code checked at install (signature, integrity, analysis), run by worker mounts.
@@ -327,7 +327,7 @@ enum PendingFetch {
 #[derive(Clone, Debug)]
 pub struct CheckedManifest {
     manifest: Manifest,
-    digest: ManifestDigest,
+    digest: LazyDigest,
 }
 
 impl CheckedManifest {
@@ -336,9 +336,12 @@ impl CheckedManifest {
         &self.manifest
     }
 
-    /// The SHA-256 of its canonical JSON ([`super::provenance`]).
-    pub fn digest(&self) -> &ManifestDigest {
-        &self.digest
+    /// The SHA-256 of its canonical JSON ([`super::provenance`]), computed when first asked for.
+    ///
+    /// # Errors
+    /// `SIGNATURE_INVALID` if the text were not JSON (never for a manifest that parsed).
+    pub fn digest(&self) -> Result<ManifestDigest, WardenError> {
+        self.digest.get().map_err(coded)
     }
 }
 

@@ -175,6 +175,46 @@ impl fmt::Debug for ManifestDigest {
     }
 }
 
+/// A manifest's [`ManifestDigest`], computed the first time a signature needs it. Most plugins
+/// are installed unsigned: hashing their manifest is then work, and code (SHA-256 and the
+/// canonical JSON), that a host's first visit never needs, and the core's split leaves it out
+/// of the part every host loads.
+///
+/// ```
+/// use plugin_warden::core::provenance::{LazyDigest, ManifestDigest};
+/// let text = r#"{"id":"acme","name":"A"}"#;
+/// let lazy = LazyDigest::of_json(text);
+/// assert_eq!(lazy.get().unwrap(), ManifestDigest::of_json(text).unwrap());
+/// assert!(LazyDigest::of_json("not json").get().is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct LazyDigest {
+    json: Box<str>,
+    digest: std::cell::OnceCell<ManifestDigest>,
+}
+
+impl LazyDigest {
+    /// The digest of manifest JSON text, to be computed when first asked for.
+    pub fn of_json(json: &str) -> LazyDigest {
+        LazyDigest {
+            json: json.into(),
+            digest: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The digest ([`ManifestDigest::of_json`] of the text, computed once).
+    ///
+    /// # Errors
+    /// As [`ManifestDigest::of_json`]: never for the text of a manifest that parsed.
+    pub fn get(&self) -> Result<ManifestDigest, SignatureError> {
+        if let Some(d) = self.digest.get() {
+            return Ok(*d);
+        }
+        let d = ManifestDigest::of_json(&self.json)?;
+        Ok(*self.digest.get_or_init(|| d))
+    }
+}
+
 /// What a signature covers: one manifest and one code, by digest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Envelope {

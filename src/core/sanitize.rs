@@ -367,7 +367,6 @@ pub fn allowable_attributes() -> AllowedAttributes {
 #[non_exhaustive]
 pub enum SanitizeError {
     /// An element outside the allowable superset was asked for.
-    #[error("element {element:?} cannot be allowed: {reason}")]
     ElementNotAllowable {
         /// The element name as given.
         element: String,
@@ -375,7 +374,6 @@ pub enum SanitizeError {
         reason: &'static str,
     },
     /// An attribute outside the allowable superset was asked for.
-    #[error("attribute {attribute:?} on {element:?} cannot be allowed: {reason}")]
     AttributeNotAllowable {
         /// The element (`*` for every element) as given.
         element: String,
@@ -385,7 +383,6 @@ pub enum SanitizeError {
         reason: &'static str,
     },
     /// `maxTags` outside `1..=MAX_MAX_TAGS`.
-    #[error("maxTags must be between 1 and {max}; found {found}")]
     LimitOutOfRange {
         /// The value given.
         found: usize,
@@ -393,7 +390,6 @@ pub enum SanitizeError {
         max: usize,
     },
     /// The input has more start tags than the configured `maxTags`.
-    #[error("the HTML has more than {limit} start tags (found {found})")]
     TooManyTags {
         /// The configured limit.
         limit: usize,
@@ -401,21 +397,64 @@ pub enum SanitizeError {
         found: usize,
     },
     /// No cleaner is available: in the browser, the sanitizer module has not been loaded.
-    #[error("the sanitizer module is not loaded: `await host.preload('sanitizer')` (or the free function `preload('sanitizer')`) before calling this synchronously")]
     NotLoaded,
     /// The configuration did not deserialize.
-    #[error("invalid sanitizer configuration: {reason}")]
     InvalidConfig {
         /// The deserializer's complaint (names the field).
         reason: String,
     },
     /// The cleaner could not finish: in the browser, a part of the sanitizer module this input
     /// needed could not be loaded (the message says which, and how to preload it).
-    #[error("{reason}")]
     CleanerFailed {
         /// What the cleaner said.
         reason: String,
     },
+}
+
+/// What a host's first sanitize can meet (the sanitizer module, or a part of it, not loaded)
+/// is written here; the configuration errors, whose names are quoted (`{:?}`), in
+/// [`SanitizeError::fmt_config`]: the core's split (scripts/split-module.mjs) then keeps only
+/// this short function in the part every host loads.
+impl fmt::Display for SanitizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SanitizeError::NotLoaded => f.write_str("the sanitizer module is not loaded: `await host.preload('sanitizer')` (or the free function `preload('sanitizer')`) before calling this synchronously"),
+            SanitizeError::CleanerFailed { reason } => f.write_str(reason),
+            other => other.fmt_config(f),
+        }
+    }
+}
+
+impl SanitizeError {
+    #[inline(never)]
+    fn fmt_config(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SanitizeError::ElementNotAllowable { element, reason } => {
+                write!(f, "element {element:?} cannot be allowed: {reason}")
+            }
+            SanitizeError::AttributeNotAllowable {
+                element,
+                attribute,
+                reason,
+            } => write!(
+                f,
+                "attribute {attribute:?} on {element:?} cannot be allowed: {reason}"
+            ),
+            SanitizeError::LimitOutOfRange { found, max } => {
+                write!(f, "maxTags must be between 1 and {max}; found {found}")
+            }
+            SanitizeError::TooManyTags { limit, found } => write!(
+                f,
+                "the HTML has more than {limit} start tags (found {found})"
+            ),
+            SanitizeError::InvalidConfig { reason } => {
+                write!(f, "invalid sanitizer configuration: {reason}")
+            }
+            SanitizeError::NotLoaded | SanitizeError::CleanerFailed { .. } => {
+                fmt::Display::fmt(self, f)
+            }
+        }
+    }
 }
 
 impl Coded for SanitizeError {

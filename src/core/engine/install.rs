@@ -101,8 +101,7 @@ impl<B: StorageBackend> Engine<B> {
                 format!("plugin {id:?} is already installed; uninstall it first"),
             ));
         }
-        // invariant: the manifest parsed, so the text is JSON.
-        let digest = ManifestDigest::of_json(manifest_json).map_err(coded)?;
+        let digest = LazyDigest::of_json(manifest_json);
         Ok(CheckedManifest { manifest, digest })
     }
 
@@ -146,7 +145,7 @@ impl<B: StorageBackend> Engine<B> {
     /// host accepts.
     pub(super) fn signature_check(
         &self,
-        digest: &ManifestDigest,
+        digest: &LazyDigest,
         code: &str,
         signature: &str,
         given: Option<PublicKey>,
@@ -162,7 +161,9 @@ impl<B: StorageBackend> Engine<B> {
             }
         };
         let raw = decode_signature(signature.as_bytes()).map_err(coded)?;
-        SignatureCheck::new(Envelope::new(*digest, code.as_bytes()), &raw, keys).map_err(coded)
+        // invariant: the manifest parsed, so the text is JSON.
+        let digest = digest.get().map_err(coded)?;
+        SignatureCheck::new(Envelope::new(digest, code.as_bytes()), &raw, keys).map_err(coded)
     }
 
     /// Last install step: signature (`requireSignatures`), integrity, bundle analysis and
@@ -247,7 +248,7 @@ impl<B: StorageBackend> Engine<B> {
     pub(super) fn code_checks(
         &self,
         manifest: &Manifest,
-        digest: &ManifestDigest,
+        digest: &LazyDigest,
         code: Option<&str>,
         integrity: Option<&str>,
         provenance: &Provenance,
@@ -255,7 +256,8 @@ impl<B: StorageBackend> Engine<B> {
         let mut warnings = Vec::new();
         match provenance {
             Provenance::Signed(signed) => {
-                let covered = code.is_some_and(|c| signed.envelope().covers(digest, c.as_bytes()));
+                let digest = digest.get().map_err(coded)?;
+                let covered = code.is_some_and(|c| signed.envelope().covers(&digest, c.as_bytes()));
                 if !covered {
                     return Err(WardenError::new(
                         ErrorCode::SignatureInvalid,
@@ -383,10 +385,9 @@ impl<B: StorageBackend> Engine<B> {
         let result = Manifest::parse(manifest_json, &self.manifest_opts)
             .map_err(coded)
             .and_then(|m| check_version(old, &m).map(|()| m).map_err(coded))
-            .and_then(|manifest| {
-                // invariant: the manifest parsed, so the text is JSON.
-                let digest = ManifestDigest::of_json(manifest_json).map_err(coded)?;
-                Ok(CheckedManifest { manifest, digest })
+            .map(|manifest| CheckedManifest {
+                manifest,
+                digest: LazyDigest::of_json(manifest_json),
             });
         if let Err(e) = &result {
             self.refuse_update(id, e, now_ms);

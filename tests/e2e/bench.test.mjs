@@ -182,7 +182,7 @@ test('bench coverage: a module of only what the first visit ran carries that vis
     assert.match(run.stdout, /The journey ran again on split-unmount\.wasm/);
     assert.match(run.stdout, /scripts\/core-profile\.txt names all \d+ functions the journey ran/);
     const { rows, snapshots } = JSON.parse(readFileSync(join(out, 'coverage.json'), 'utf8'));
-    assert.deepEqual(Object.keys(snapshots), ['init', 'options', 'install', 'mount', 'talk', 'sanitize', 'rbac', 'state', 'unmount']);
+    assert.deepEqual(Object.keys(snapshots), ['init', 'options', 'install', 'mount', 'talk', 'heartbeat', 'sanitize', 'rbac', 'state', 'unmount']);
     const [whole, ...steps] = rows;
     for (let i = 0; i < steps.length; i++) {
       const next = steps[i + 1] ?? whole;

@@ -510,7 +510,7 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
 const CHECKS_WASM = '/pkg/plugin_warden_checks_bg.wasm';
 const BAD_MANIFEST = { id: 'Bad Id', name: '', version: 'x', permissions: ['storag'] };
 
-test('the core\'s second part: a first visit (install, iframe mount, the plugin\'s calls) never fetches it; the first call that needs it loads it once, synchronously, under the page\'s CSP', async () => {
+test('the core\'s second part: a first visit (install, iframe mount, the plugin\'s calls, the heartbeat) never fetches it; the first call that needs it loads it once, synchronously, under the page\'s CSP', async () => {
   const host = await freshHost({ csp: true });
   try {
     const { page } = host;
@@ -520,6 +520,8 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
     // first visit's path.)
     const audited = await until(() => page.evaluate(() => window.e2e.state.audits.some((e) => /storage\.get/.test(JSON.stringify(e)))));
     assert.ok(audited, 'the plugin\'s storage calls were not audited');
+    // The heartbeat's first round (a tick every 3.75 s: the host pings, the plugin answers).
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
     assert.equal(count(host.requests(), '/pkg/plugin_warden_bg.wasm'), 1, JSON.stringify(host.requests()));
     assert.equal(count(host.requests(), CHECKS_WASM), 0, 'the first visit fetched the second part');
 

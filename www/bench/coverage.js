@@ -90,6 +90,11 @@ try {
   snap('mount');
   const talk = await talked;
   snap('talk');
+  // The heartbeat: every host with a plugin frame pings it (every 3.75 s by default) and reads
+  // its pong. Two rounds: a host with a mounted plugin must not load the split's second part at
+  // its first tick (it did, synchronously, while the journey stopped before it).
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  snap('heartbeat');
   // A host that calls trustedHTML too early gets MODULE_NOT_LOADED (firstload.js checks it).
   try { host.trustedHTML('<p>x</p>'); } catch { /* expected */ }
   await host.preload('sanitizer');

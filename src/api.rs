@@ -356,6 +356,10 @@ impl PluginHost {
         let host = self.host.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
+            // A stopped host (Host::stuck) is not touched: the entry module rejects the promise.
+            if host.stuck() {
+                return Err(JsValue::UNDEFINED);
+            }
             let (text, input) = manifest_and_input(&manifest, &options, "install options")?;
             let now = js_sys::Date::now;
             let mut step = host.engine.borrow_mut().install_begin(&text, input, now());
@@ -364,6 +368,9 @@ impl PluginHost {
                 step = match step.next {
                     InstallNext::Verify(check, token) => {
                         let signed = crate::web::crypto::verify(check).await;
+                        if host.stuck() {
+                            return Err(JsValue::UNDEFINED);
+                        }
                         host.engine
                             .borrow_mut()
                             .install_continue(token, signed, now())
@@ -393,6 +400,9 @@ impl PluginHost {
         let host = self.host.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
+            if host.stuck() {
+                return Err(JsValue::UNDEFINED);
+            }
             let (text, input) = manifest_and_input(&manifest, &options, "update options")?;
             let now = js_sys::Date::now;
             let mut step = host
@@ -404,12 +414,18 @@ impl PluginHost {
                 step = match step.next {
                     UpdateNext::Verify(check, token) => {
                         let signed = crate::web::crypto::verify(check).await;
+                        if host.stuck() {
+                            return Err(JsValue::UNDEFINED);
+                        }
                         host.engine
                             .borrow_mut()
                             .update_continue(token, signed, now())
                     }
                     UpdateNext::Consent(pending) => {
                         let answer = JsFuture::from(host.ask_update_consent(&pending)).await;
+                        if host.stuck() {
+                            return Err(JsValue::UNDEFINED);
+                        }
                         let yes = matches!(answer, Ok(v) if v.as_bool() == Some(true));
                         host.engine.borrow_mut().update_consent(pending, yes, now())
                     }
@@ -603,6 +619,14 @@ impl PluginHost {
     ) -> Result<JsValue, JsValue> {
         crate::web::sanitizer::ensure_loaded("sanitize").map_err(coded)?;
         crate::web::sanitizer::sanitize_js(&self.host.sanitizer, &html).map_err(coded)
+    }
+
+    /// Whether a call into this host was cut off mid-way and left its state borrowed (a failed
+    /// synchronous load of the core's second part): the package's entry module asks after such
+    /// a failure, and stops the host (src/web/index.js).
+    #[wasm_bindgen(js_name = __pw_stuck, skip_typescript)]
+    pub fn pw_stuck(&self) -> bool {
+        self.host.stuck()
     }
 
     /// The sanitizer module's cleaner for this host's policy: the package's `host.setHTML`

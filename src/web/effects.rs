@@ -122,7 +122,7 @@ impl Host {
                         Ok((response, table)) => (Ok(response), table),
                         Err(e) => (Err(e), Array::new()),
                     };
-                    if let Some(host) = host.upgrade() {
+                    if let Some(host) = Host::live(&host) {
                         let done = Completion::Fetch {
                             call_id: plan.call_id,
                             result,
@@ -150,7 +150,7 @@ impl Host {
                     } else {
                         super::storage::perform_sealed_web(&kind, &plan).await
                     };
-                    if let Some(host) = host.upgrade() {
+                    if let Some(host) = Host::live(&host) {
                         let done = Completion::Storage { call_id, result };
                         let effects = host.engine.borrow_mut().complete(&plugin, done, now());
                         host.carry_out(effects);
@@ -168,7 +168,7 @@ impl Host {
                 spawn_local(async move {
                     let granted =
                         matches!(JsFuture::from(ask).await, Ok(v) if v.as_bool() == Some(true));
-                    if let Some(host) = host.upgrade() {
+                    if let Some(host) = Host::live(&host) {
                         let done = Completion::Permission {
                             call_id,
                             permission,

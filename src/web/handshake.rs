@@ -158,7 +158,7 @@ impl Host {
         let plugin = id.to_owned();
         let mount_nonce = nonce.to_owned();
         mount._grace = Some(Timeout::new(REFUSAL_GRACE_MS, move || {
-            let Some(host) = weak.upgrade() else {
+            let Some(host) = Host::live(&weak) else {
                 return;
             };
             let still_silent = {
@@ -209,12 +209,12 @@ impl Host {
         let listener = PortListener::new(
             &port,
             move |call_id, text, units, now_ms| {
-                if let Some(host) = weak.upgrade() {
+                if let Some(host) = Host::live(&weak) {
                     host.on_port_text(&plugin, call_id, text, units, now_ms);
                 }
             },
             move |data| {
-                if let Some(host) = weak2.upgrade() {
+                if let Some(host) = Host::live(&weak2) {
                     host.on_port_message(&plugin2, &data);
                 }
             },

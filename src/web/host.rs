@@ -12,7 +12,7 @@
 
 use crate::core::collections::SortedMap;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
@@ -185,7 +185,8 @@ impl Host {
         host.refresh_access_cache();
         let weak = Rc::downgrade(&host);
         let listener = EventListener::new(&win, "message", move |event| {
-            if let (Some(host), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
+            if let (Some(host), Some(event)) = (Host::live(&weak), event.dyn_ref::<MessageEvent>())
+            {
                 host.on_window_message(event);
             }
         });
@@ -195,7 +196,7 @@ impl Host {
         // tabs could store N times its quota.
         let weak = Rc::downgrade(&host);
         let storage_listener = EventListener::new(&win, "storage", move |event| {
-            let Some(host) = weak.upgrade() else {
+            let Some(host) = Host::live(&weak) else {
                 return;
             };
             let key = Reflect::get(event, &"key".into())
@@ -210,11 +211,35 @@ impl Host {
         let tick_ms = host.engine.borrow().liveness_config().tick_ms();
         let weak = Rc::downgrade(&host);
         *host.heartbeat.borrow_mut() = Some(Interval::new(tick_ms, move || {
-            if let Some(host) = weak.upgrade() {
+            if let Some(host) = Host::live(&weak) {
                 host.on_heartbeat();
             }
         }));
         Ok(host)
+    }
+
+    /// Whether a call into this host was cut off mid-way and left its state borrowed. Between
+    /// calls nothing is borrowed; a call that threw out of the middle of the wasm (a synchronous
+    /// load of the core's second part that failed, src/web/split-loader.js) never gave its
+    /// borrows back, and what it was changing may be half changed. Such a host is stopped: its
+    /// events, timers and tasks do nothing ([`Host::live`]), and the package's entry module
+    /// refuses its methods with `MODULE_NOT_LOADED` (src/web/index.js asks through
+    /// `PluginHost.__pw_stuck`). Asked only where no call into this host can be running: at an
+    /// event, a timer or a task's resumption, and by the entry module after a failed load.
+    pub(crate) fn stuck(&self) -> bool {
+        self.engine.try_borrow_mut().is_err()
+            || self.mounts.try_borrow_mut().is_err()
+            || self.stored_keys.try_borrow_mut().is_err()
+            || self.window_listener.try_borrow_mut().is_err()
+            || self.storage_listener.try_borrow_mut().is_err()
+            || self.heartbeat.try_borrow_mut().is_err()
+    }
+
+    /// The host behind `weak` for an event, a timer or a resumed task: `None` when it is gone,
+    /// or stopped ([`Host::stuck`]), where touching its state would trap (and leak the module's
+    /// stack) on every plugin message and heartbeat.
+    pub(crate) fn live(weak: &Weak<Host>) -> Option<Rc<Host>> {
+        weak.upgrade().filter(|host| !host.stuck())
     }
 
     /// Rebuild the JS-side access cache from the engine's compiled access.

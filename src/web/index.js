@@ -199,6 +199,11 @@ export function __pw_loadChecks(input) {
   return MODULES.checks.load(input);
 }
 
+export function __pw_onLoadFailure(listener) {
+  ready('__pw_onLoadFailure()');
+  return bindings.__pw_onLoadFailure?.(listener);
+}
+
 // The core module's start function (it installs the browser's URL parser as the core's; it runs
 // by itself when the module is instantiated, and again here does no harm).
 export function __pw_start() {
@@ -245,6 +250,81 @@ export function hostCsp(manifests, options) {
   return bindings.hostCsp(manifests, options);
 }
 
+// ---- A host stopped by a failed load ------------------------------------------------------
+// A synchronous load of the core's second part that fails throws out of the middle of the wasm
+// (src/web/split-loader.js): the call it cut off never gives back the borrows of the host it
+// was in, and may have left that host's state half changed. Such a host is stopped: its calls
+// throw (its promises reject) MODULE_NOT_LOADED without entering the wasm, the promises it had
+// pending reject so, and its Rust object is leaked, never dropped half changed (its events,
+// timers and tasks do nothing: Host::live). The other hosts go on. Found by asking the core
+// (`__pw_stuck`) after each failure, once the aborted task is over, and at a host's calls from
+// then on (not from inside another host call); none of this runs before a load has failed.
+const proto = bindings.PluginHost.prototype;
+const rawStuck = proto.__pw_stuck;
+const stopped = new WeakMap(); // host → the error its calls get
+const pending = new WeakMap(); // host → the reject functions of its pending promises
+const hosts = new Set(); // WeakRefs of the hosts made
+let failure = null; // the last failed load's error
+let depth = 0; // host calls in progress
+
+bindings.__pw_onLoadFailure?.((error) => {
+  failure = error;
+  setTimeout(() => {
+    for (const ref of hosts) {
+      const host = ref.deref();
+      if (!host?.__wbg_ptr) hosts.delete(ref); // gone, freed or stopped
+      else if (stuck(host)) stop(host);
+    }
+  });
+});
+
+function stuck(host) {
+  try {
+    return !!host.__wbg_ptr && rawStuck.call(host);
+  } catch {
+    return false; // cannot tell: the call goes on
+  }
+}
+
+function stop(host) {
+  const e = coded('MODULE_NOT_LOADED', `plugin-warden: this PluginHost stopped: a call into it was cut off when the core's second part could not be loaded (${failure.message}), leaving its state half changed. Create a new PluginHost (after \`await preload('checks')\`)`, failure);
+  stopped.set(host, e);
+  host.__destroy_into_raw(); // leaked: never dropped half changed, nor by the garbage collector
+  pending.get(host)?.forEach((reject) => reject(e));
+  return e;
+}
+
+for (const name of Object.getOwnPropertyNames(proto)) {
+  const raw = proto[name];
+  if (name === 'constructor' || name === '__destroy_into_raw' || name === '__pw_stuck' || typeof raw !== 'function') continue;
+  const isAsync = /^(install|loadScript|mount|update)$/.test(name);
+  const release = name === 'free' || name === 'destroy';
+  proto[name] = function (...args) {
+    const e = failure && (stopped.get(this) ?? (depth === 0 && stuck(this) ? stop(this) : null));
+    if (e) {
+      if (release) return undefined; // already released (leaked)
+      if (isAsync) return Promise.reject(e);
+      throw e;
+    }
+    depth++;
+    try {
+      const out = raw.apply(this, args);
+      if (!isAsync) return out;
+      let set = pending.get(this);
+      if (!set) pending.set(this, (set = new Set()));
+      return new Promise((resolve, reject) => {
+        set.add(reject);
+        out.then((v) => { set.delete(reject); resolve(v); }, (x) => { set.delete(reject); reject(stopped.get(this) ?? x); });
+      });
+    } catch (x) {
+      throw failure && depth === 1 && stuck(this) ? stop(this) : x;
+    } finally {
+      depth--;
+    }
+  };
+}
+if (typeof Symbol.dispose === 'symbol' && proto[Symbol.dispose]) proto[Symbol.dispose] = proto.free;
+
 // hasPermission is called on every render of every link, and a call that copies the action
 // string into wasm costs ~10x a JS Set.has. The wasm side keeps `accessCache()` — an object
 // `{ exact: Set<string>, prefixes: string[] }` it rebuilds in place whenever the user or the
@@ -255,7 +335,8 @@ const exactHasPermission = bindings.PluginHost.prototype.hasPermission;
 const caches = new WeakMap();
 
 function fastHasPermission(action, scope) {
-  // A freed host answers as every other method does (it throws), never from a stale cache.
+  // A freed (or stopped) host answers as every other method does (it throws), never from a
+  // stale cache.
   if (!this.__wbg_ptr) return exactHasPermission.call(this, action, scope);
   // Scoped checks go to wasm: the cache answers "held with any scope" only.
   if (scope !== undefined) {
@@ -356,6 +437,8 @@ export class PluginHost extends bindings.PluginHost {
     const url = runnerUrl(runner);
     super(rest);
     this.#runner = url;
+    if (hosts.size >= 64) for (const ref of hosts) if (!ref.deref()?.__wbg_ptr) hosts.delete(ref); // gone or freed
+    hosts.add(new WeakRef(this));
   }
 
   mount(id, element, options) {

@@ -97,7 +97,14 @@ impl Host {
             Ok(Some((code, signature, opts))) => {
                 let (host, id, element) = (self.clone(), id.to_owned(), element.clone());
                 return wasm_bindgen_futures::future_to_promise(async move {
+                    // A stopped host (Host::stuck) is not touched: the entry module rejects.
+                    if host.stuck() {
+                        return Err(JsValue::UNDEFINED);
+                    }
                     let verified = host.verified_code(&id, code, signature).await;
+                    if host.stuck() {
+                        return Err(JsValue::UNDEFINED);
+                    }
                     let started =
                         verified.and_then(|v| host.start_mount(&id, &element, opts, Some(v)));
                     host.deliver_audit();
@@ -137,6 +144,10 @@ impl Host {
             Ok(None) => Ok(Provenance::Unsigned),
             Ok(Some(check)) => super::crypto::verify(check).await.map(Provenance::Signed),
         };
+        if self.stuck() {
+            // Stopped while WebCrypto ran (Host::stuck): the entry module rejects the mount.
+            return Err(WardenError::new(ErrorCode::ModuleNotLoaded, String::new()));
+        }
         let verified = self
             .engine
             .borrow_mut()
@@ -259,7 +270,7 @@ impl Host {
             let loads = Cell::new(0u32);
             EventListener::new(&frame.element, "load", move |_| {
                 loads.set(loads.get().saturating_add(1));
-                if let Some(host) = weak.upgrade() {
+                if let Some(host) = Host::live(&weak) {
                     host.on_frame_load(&plugin, &mount_nonce, loads.get());
                 }
             })
@@ -281,7 +292,7 @@ impl Host {
             FrameSource::Srcdoc(_) => None,
         };
         let timer = Timeout::new(timeout_ms, move || {
-            if let Some(host) = weak.upgrade() {
+            if let Some(host) = Host::live(&weak) {
                 let announced = host.engine.borrow().mount_announced(&plugin);
                 let message = timeout_message(&plugin, timeout_ms, page.as_ref(), announced);
                 host.fail(&plugin, ErrorCode::Timeout, &message);
@@ -334,7 +345,7 @@ impl Host {
             Rc::new(self.sanitizer.for_remote_ui(assets)),
             &self.policy_name,
             move |data| {
-                if let Some(host) = weak.upgrade() {
+                if let Some(host) = Host::live(&weak) {
                     host.send_event(&plugin, "ui.action", &data);
                 }
             },

@@ -16,7 +16,9 @@
 // If that synchronous load fails, the call throws `MODULE_NOT_LOADED` out of the middle of the
 // wasm. For a module no import calls back into (the sanitizer: `resetStack`), the stack pointer
 // is then put back where it stands between calls, so later calls run as before (the aborted
-// call's heap memory stays allocated); for the core it is not (see README: preload('checks')).
+// call's heap memory stays allocated); for the core it is not (see README: preload('checks')),
+// and the aborted call may have left a host's state borrowed: the listeners `onFailure` took
+// (the entry module's) hear of each such failure, and stop the hosts it left so.
 const __pw_split = (() => {
   let primary = null; // the first part's exports
   let second = null; // the second part's instance
@@ -24,6 +26,7 @@ const __pw_split = (() => {
   let given = null; // the URL `preload(<name>, url)` was given: the synchronous load's too
   const config = __pw_split_config; // { preload, what, notYet, stack: the stack pointer's export or null, resetStack }
   let stackBase = null; // the stack pointer between calls
+  const failureListeners = []; // told of each failed synchronous load (its error)
   // A literal URL, which Vite and webpack follow (they emit the file); split-module.mjs writes
   // each module's own file name into it.
   const url = () => given ?? new URL('plugin_warden_checks_bg.wasm', import.meta.url);
@@ -77,8 +80,16 @@ const __pw_split = (() => {
     } catch (e) {
       // Nothing of the aborted call runs again: its frames are gone once this throws.
       if (stackBase !== null) primary[config.stack].value = stackBase;
-      if (e && e.code === 'MODULE_NOT_LOADED') throw e;
-      throw notLoaded(`plugin-warden: this call needs ${config.what}, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('${config.preload}')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
+      const error = e && e.code === 'MODULE_NOT_LOADED' ? e
+        : notLoaded(`plugin-warden: this call needs ${config.what}, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('${config.preload}')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
+      for (const listener of failureListeners) {
+        try {
+          listener(error);
+        } catch {
+          // A listener's failure must not replace the load's.
+        }
+      }
+      throw error;
     }
   }
 
@@ -124,12 +135,21 @@ const __pw_split = (() => {
     },
     loaded: () => second !== null,
     load,
+    onFailure: (listener) => void failureListeners.push(listener),
   };
 })();
 
 /** Whether the second part of the module is loaded. */
 export function __pw_checksLoaded() {
   return __pw_split.loaded();
+}
+
+/**
+ * Have `listener(error)` called at each failed synchronous load of the second part, before the
+ * aborted call throws `error`.
+ */
+export function __pw_onLoadFailure(listener) {
+  __pw_split.onFailure(listener);
 }
 
 /** Load the second part of the module (`input`: its wasm, as wasm-bindgen's init takes). */

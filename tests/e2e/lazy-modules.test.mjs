@@ -612,6 +612,109 @@ test('the core\'s second part fails to load (a 404 for the synchronous load and 
   }
 });
 
+test('a hostile plugin\'s message needs the core\'s second part just as the network fails: the host it cut off stops (its calls throw and its promises reject MODULE_NOT_LOADED naming the cause, a pending mount too; nothing traps, its plugin\'s later messages and its heartbeat raise nothing); the page\'s other host goes on, and a new one works once the part loads', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+    const seen = [];
+    // A fast heartbeat, so that a stopped host that still ticked would trap within the test. The
+    // scenario's host stays, as the page's other host (not in the cut-off call).
+    const otherReads = await page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      window.other = window.e2e.host;
+      window.e2e.host = new pkg.PluginHost({
+        hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory', limits: { heartbeatMs: 100 },
+        onPermissionRequest: async () => false, onAudit: () => {}, onEvent: () => {}, onNotify: () => {},
+      });
+      return window.other.hasPermission('plugins:read');
+    });
+    await mountNotes(page);
+    // A mount still pending when the host stops: its page never arrives.
+    await page.route('**/never-answered/**', () => {});
+    const loaded = await page.evaluate(async () => {
+      await window.e2e.install(window.e2e.manifests.silent);
+      window.e2e.mount('silent', '/never-answered/', { timeout: 60_000 });
+      return (await import('/pkg/index.js')).__pw_checksLoaded();
+    });
+    assert.equal(loaded, false, 'the set-up loaded the second part: change it');
+    await scriptAnswers(page, CHECKS_WASM, ['404', '404'], seen); // the synchronous load and its retry
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    const answered = (call) => notes.evaluate((c) => Promise.race([
+      window.notes.run(...c).then((r) => ({ answered: r }), (e) => ({ threw: String(e) })),
+      new Promise((resolve) => setTimeout(() => resolve('no answer'), 1500)),
+    ]), call);
+    // The plugin's too-large message is refused by code of the second part, which cannot load.
+    assert.equal(await answered(['storage.set', 'big', 'x'.repeat(70_000)]), 'no answer');
+    assert.deepEqual(seen, ['404', '404']);
+    // Its next message, and the heartbeat's ticks (every 100 ms), reach a stopped host.
+    assert.equal(await answered(['storage.get', 'note']), 'no answer');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    const r = await page.evaluate(async (manifest) => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      const sync = (f) => { try { return { ok: true, value: f() }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message, cause: e.cause?.message }; } };
+      const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }));
+      const out = {
+        pendingMount: await Promise.race([window.e2e.settled('silent'), new Promise((resolve) => setTimeout(() => resolve('still pending'), 3000))]),
+        status: sync(() => h.status('notes')),
+        hasPermission: sync(() => h.hasPermission('plugins:read')),
+        trustedHTML: sync(() => h.trustedHTML('<b>x</b>')),
+        install: await settle(h.install({ ...manifest, id: 'later' })),
+        mount: await settle(h.mount('notes', document.body)),
+        destroy: sync(() => h.destroy()),
+        free: sync(() => h.free()),
+        statusAgain: sync(() => h.status('notes')),
+      };
+      // The page's other host, made before the failure, was not in the cut-off call.
+      out.other = {
+        install: await settle(window.other.install({ ...manifest, id: 'other-1' })),
+        status: sync(() => window.other.status('other-1')),
+        hasPermission: sync(() => window.other.hasPermission('plugins:read')),
+      };
+      // The network is back: the part loads, and a new host works on both parts.
+      out.preloaded = await settle(pkg.preload('checks'));
+      const fresh = new pkg.PluginHost({});
+      out.fresh = {
+        install: await settle(fresh.install({ ...manifest, id: 'fresh-1' })),
+        refused: sync(() => fresh.status('nobody')), // an error path: the second part
+      };
+      out.stillStopped = sync(() => h.plugins());
+      return out;
+    }, { name: 'Later', version: '1.0.0', permissions: ['storage'] });
+
+    const stoppedError = (x, what) => {
+      assert.equal(x.ok, false, `${what}: ${JSON.stringify(x)}`);
+      assert.equal(x.code, 'MODULE_NOT_LOADED', `${what}: ${JSON.stringify(x)}`);
+      assert.equal(x.name, 'PluginWardenError', what);
+      assert.match(x.message, /this PluginHost stopped/, what);
+      assert.match(x.message, /plugin_warden_checks_bg\.wasm: the server answered HTTP 404/, `${what}: the message names the cause`);
+      assert.match(x.message, /Create a new PluginHost/, what);
+    };
+    assert.equal(r.pendingMount.ok, false, JSON.stringify(r.pendingMount));
+    assert.equal(r.pendingMount.error.code, 'MODULE_NOT_LOADED', JSON.stringify(r.pendingMount));
+    assert.match(r.pendingMount.error.message, /this PluginHost stopped/);
+    for (const what of ['status', 'hasPermission', 'trustedHTML', 'install', 'mount', 'statusAgain', 'stillStopped']) stoppedError(r[what], what);
+    // Releasing a stopped host does not touch its half-changed state.
+    assert.deepEqual([r.destroy, r.free], [{ ok: true, value: undefined }, { ok: true, value: undefined }]);
+    assert.equal(r.other.install.ok, true, JSON.stringify(r.other));
+    assert.deepEqual(r.other.status, { ok: true, value: { state: 'installed' } });
+    assert.deepEqual(r.other.hasPermission, { ok: true, value: otherReads });
+    assert.deepEqual(r.preloaded, { ok: true, value: undefined });
+    assert.equal(r.fresh.install.ok, true, JSON.stringify(r.fresh));
+    assert.equal(r.fresh.refused.code, 'NOT_FOUND', JSON.stringify(r.fresh));
+    assert.deepEqual(seen, ['404', '404', 'server']);
+    // What reached the page uncaught: only the failed load, thrown in the listener of the
+    // message it cut off. No trap (RuntimeError), no second failure.
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0], /MODULE_NOT_LOADED|could not be loaded/, JSON.stringify(errors));
+  } finally {
+    await host.close();
+  }
+});
+
 test('preload(\'checks\', url) (esbuild: the package\'s relative URL is wrong) also points the synchronous load at url: a call that needs the part before that preload resolves loads it from there', async () => {
   const host = await freshHost();
   try {

@@ -120,6 +120,9 @@ try {
   const rbac = [host.hasPermission('plugins:read'), host.hasPermission('plugins:write'), host.visibleIncludes('first-load').length];
   snap('rbac');
   const state = { status: host.status('first-load'), plugins: host.plugins().length };
+  // What the entry module asks of each host after a synchronous load of the core's second part
+  // failed (whether a cut-off call left it stopped): it must not need that second part itself.
+  state.stuck = host.__pw_stuck();
   snap('state');
   host.unmount('first-load');
   snap('unmount');

@@ -413,7 +413,7 @@ pub enum SanitizeError {
 
 /// What a host's first sanitize can meet (the sanitizer module, or a part of it, not loaded)
 /// is written here; the configuration errors, whose names are quoted (`{:?}`), in
-/// [`SanitizeError::fmt_config`]: the core's split (scripts/split-module.mjs) then keeps only
+/// `SanitizeError::fmt_config`: the core's split (scripts/split-module.mjs) then keeps only
 /// this short function in the part every host loads.
 impl fmt::Display for SanitizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

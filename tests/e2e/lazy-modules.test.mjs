@@ -514,6 +514,15 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
   const host = await freshHost({ csp: true });
   try {
     const { page } = host;
+    // The pings the host posts on its plugins' ports (the heartbeat), counted.
+    await page.evaluate(() => {
+      const post = MessagePort.prototype.postMessage;
+      window.pings = 0;
+      MessagePort.prototype.postMessage = function (data, ...rest) {
+        if (data && data.event === 'ping') window.pings += 1;
+        return post.call(this, data, ...rest);
+      };
+    });
     await mountNotes(page);
     // The notes plugin's first calls (storage, events) have been answered.
     // (Seen through the host's onAudit callback: `auditLog()`, an inspector's call, is not on a
@@ -521,7 +530,10 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
     const audited = await until(() => page.evaluate(() => window.e2e.state.audits.some((e) => /storage\.get/.test(JSON.stringify(e)))));
     assert.ok(audited, 'the plugin\'s storage calls were not audited');
     // The heartbeat's first round (a tick every 3.75 s: the host pings, the plugin answers).
-    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    assert.ok(await until(() => page.evaluate(() => window.pings > 0), 10_000), 'no ping within 10 s');
+    const notesFrame = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await notesFrame.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } }, 'the plugin answers after the ping');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // its pong, read by the host
     assert.equal(count(host.requests(), '/pkg/plugin_warden_bg.wasm'), 1, JSON.stringify(host.requests()));
     assert.equal(count(host.requests(), CHECKS_WASM), 0, 'the first visit fetched the second part');
 

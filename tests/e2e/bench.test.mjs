@@ -171,12 +171,14 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
 // non-zero otherwise). With --check-profile it also fails if the journey ran a function
 // scripts/core-profile.txt does not name: the build's split would then load its second part on
 // a first visit (the profile is stale: record it again).
-test('bench coverage: a module of only what the first visit ran carries that visit; the split\'s profile names all of it', { timeout: 120_000 }, async () => {
+// The journey runs three times (the whole module, then two reduced ones), each waiting 8 s for
+// two heartbeat rounds: ~75 s on the 2-core machine.
+test('bench coverage: a module of only what the first visit ran carries that visit; the split\'s profile names all of it', { timeout: 180_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'pw-coverage-'));
   const port = await freePorts(18770, 2);
   try {
     const run = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--core', 'target/split-core/plugin_warden_bg.wasm',
-      '--out', out, '--port', String(port), '--check-profile'], { cwd: root, encoding: 'utf8', timeout: 110_000 });
+      '--out', out, '--port', String(port), '--check-profile'], { cwd: root, encoding: 'utf8', timeout: 170_000 });
     assert.equal(run.status, 0, `coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
     assert.match(run.stdout, /The journey ran again on only-unmount\.wasm/);
     assert.match(run.stdout, /The journey ran again on split-unmount\.wasm/);

@@ -18,6 +18,7 @@ use super::mounting::{mount_info, Phase};
 use super::sys::describe;
 use crate::core::engine::{Incoming, MountState, MAX_WINDOW_MESSAGE_BYTES};
 use crate::core::error::{ErrorCode, WardenError};
+use crate::core::protocol::Reply;
 use crate::core::utf8::surely_longer;
 
 /// How long after a `src` page's `load` event the host waits for the client's `present` (or
@@ -206,20 +207,47 @@ impl Host {
         let port = channel.port1();
         let (weak, plugin): (Weak<Host>, String) = (Rc::downgrade(self), id.to_owned());
         let (weak2, plugin2) = (weak.clone(), plugin.clone());
+        let (port1, port2) = (port.clone(), port.clone());
         let listener = PortListener::new(
             &port,
             move |call_id, text, units, now_ms| {
-                if let Some(host) = Host::live(&weak) {
-                    host.on_port_text(&plugin, call_id, text, units, now_ms);
+                let Some(host) = weak.upgrade() else {
+                    return;
+                };
+                if host.stuck() {
+                    return answer_stopped(&port1, call_id);
                 }
+                host.on_port_text(&plugin, call_id, text, units, now_ms);
             },
             move |data| {
-                if let Some(host) = Host::live(&weak2) {
-                    host.on_port_message(&plugin2, &data);
+                let Some(host) = weak2.upgrade() else {
+                    return;
+                };
+                if host.stuck() {
+                    return answer_stopped(&port2, super::binary::peek(&data).id);
                 }
+                host.on_port_message(&plugin2, &data);
             },
         );
         port.start();
         Ok((port, listener, channel.port2()))
+    }
+}
+
+/// A plugin's call to a stopped host ([`Host::stuck`]): answered `MODULE_NOT_LOADED` at once,
+/// without touching the host's state (else the call would wait out the client's timeout).
+/// Inlined into the port's listeners, which are first-visit code: it must run without the
+/// core's second part, which may be what could not be loaded.
+#[inline(always)]
+fn answer_stopped(port: &MessagePort, call_id: Option<u64>) {
+    if let Some(id) = call_id {
+        // A literal, not `WardenError::new`: that generic's `&str` instance is second-part code
+        // (tests/e2e/lazy-modules checks that a stopped host fetches nothing more).
+        let e = WardenError {
+            code: ErrorCode::ModuleNotLoaded,
+            message: String::from("the host stopped: one of its calls was cut off when part of its code could not be loaded, and it answers no more calls (the host page must create a new host)"),
+            permission: None,
+        };
+        super::binary::post(port, &Reply::err(id, &e), &Array::new(), false);
     }
 }

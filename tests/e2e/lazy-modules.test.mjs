@@ -624,7 +624,7 @@ test('the core\'s second part fails to load (a 404 for the synchronous load and 
   }
 });
 
-test('a hostile plugin\'s message needs the core\'s second part just as the network fails: the host it cut off stops (its calls throw and its promises reject MODULE_NOT_LOADED naming the cause, a pending mount too; nothing traps, its plugin\'s later messages and its heartbeat raise nothing); the page\'s other host goes on, and a new one works once the part loads', async () => {
+test('a hostile plugin\'s message needs the core\'s second part just as the network fails: the host it cut off stops (its calls throw and its promises reject MODULE_NOT_LOADED naming the cause, a pending mount too; its plugin\'s later calls are answered so at once; nothing traps or fetches again); the page\'s other host goes on, and a new one works once the part loads', async () => {
   const host = await freshHost();
   try {
     const { page } = host;
@@ -660,9 +660,17 @@ test('a hostile plugin\'s message needs the core\'s second part just as the netw
     // The plugin's too-large message is refused by code of the second part, which cannot load.
     assert.equal(await answered(['storage.set', 'big', 'x'.repeat(70_000)]), 'no answer');
     assert.deepEqual(seen, ['404', '404']);
-    // Its next message, and the heartbeat's ticks (every 100 ms), reach a stopped host.
-    assert.equal(await answered(['storage.get', 'note']), 'no answer');
+    // Its next calls are answered MODULE_NOT_LOADED at once, by a stopped host that fetches
+    // nothing more for them; the heartbeat's ticks (every 100 ms) reach it too.
+    const next = await answered(['storage.get', 'note']);
+    assert.equal(next.answered?.ok, false, JSON.stringify(next));
+    assert.equal(next.answered.error.code, 'MODULE_NOT_LOADED', JSON.stringify(next));
+    assert.match(next.answered.error.message, /the host stopped/);
+    const burst = await notes.evaluate(() => Promise.all(Array.from({ length: 50 }, (_, i) => window.notes.run(i % 2 ? 'storage.set' : 'storage.get', `k${i}`, 'x'.repeat(i * 100))
+      .then((r) => (r.ok ? 'ok' : r.error.code), (e) => String(e)))));
+    assert.deepEqual([...new Set(burst)], ['MODULE_NOT_LOADED'], JSON.stringify(burst));
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(seen, ['404', '404'], 'a stopped host fetched again');
 
     const r = await page.evaluate(async (manifest) => {
       const pkg = await import('/pkg/index.js');

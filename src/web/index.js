@@ -314,7 +314,8 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       if (!set) pending.set(this, (set = new Set()));
       return new Promise((resolve, reject) => {
         set.add(reject);
-        out.then((v) => { set.delete(reject); resolve(v); }, (x) => { set.delete(reject); reject(stopped.get(this) ?? x); });
+        // A task that resumed into a stopped host rejects before the sweep: stopped here.
+        out.then((v) => { set.delete(reject); resolve(v); }, (x) => { set.delete(reject); reject(stopped.get(this) ?? (failure && stuck(this) ? stop(this) : x)); });
       });
     } catch (x) {
       throw failure && depth === 1 && stuck(this) ? stop(this) : x;

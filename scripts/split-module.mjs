@@ -126,12 +126,20 @@ writeFileSync(second, out.second);
 if (!text.includes(MARK)) {
   const head = 'function __wbg_get_imports() {';
   const init = 'function __wbg_finalize_init(instance, module) {';
-  for (const s of [head, init]) {
+  const pass = 'function passStringToWasm0(arg, malloc, realloc) {';
+  for (const s of [head, init, pass]) {
     if (text.split(s).length !== 2) throw new Error(`${tool}: expected "${s}" once in ${glue} (a wasm-bindgen upgrade changed its glue)`);
   }
+  // Not part of the split, but the one place the glue is patched: every `&str` (and
+  // `Option<String>`) argument of an exported function goes through passStringToWasm0, which
+  // reads `arg.length` and writes `arg`'s characters into wasm memory. Given a number or an
+  // object it asked the allocator to grow a zero-byte block at a dangling address, and the call
+  // trapped (`RuntimeError: memory access out of bounds`); given undefined it threw a bare
+  // TypeError. Refused first instead, with a coded error (index.js names the method).
   const patched = text
     .replace(head, `function __wbg_get_imports() {\n    const imports = __wbg_get_imports_bindgen();\n    imports.split = __pw_split.imports;\n    return imports;\n}\n\nfunction __wbg_get_imports_bindgen() {`)
-    .replace(init, `${init}\n    __pw_split.first(instance);`);
+    .replace(init, `${init}\n    __pw_split.first(instance);`)
+    .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`);
   // The stack pointer (the global wasm-ld names `__stack_pointer`), which the first part exports.
   const config = { ...which.config, stack: out.stackPointer };
   let loader = readFileSync(join(root, 'src/web/split-loader.js'), 'utf8');

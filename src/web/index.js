@@ -140,7 +140,7 @@ const loading = new Map();
  */
 export function preload(name, input) {
   try {
-    ready(`preload(${JSON.stringify(name)})`);
+    ready(`preload(${typeof name === 'string' ? JSON.stringify(name) : typeof name})`); // (a BigInt has no JSON)
   } catch (e) {
     return Promise.reject(e);
   }
@@ -220,34 +220,39 @@ function mountNeedsSanitizer(options) {
   return mode === 'shadow' && typeof options?.html === 'string';
 }
 
+/** `f(...args)` once init() has run (`ready`), its refusal of a non-string argument named (`named`). */
+function call(label, f, ...args) {
+  ready(label);
+  try {
+    return f(...args);
+  } catch (e) {
+    throw named(e, label);
+  }
+}
+
 /** Sanitize HTML with the default allow-list. */
 export function sanitize(html) {
-  ready('sanitize()');
-  return bindings.sanitize(html);
+  return call('sanitize()', bindings.sanitize, html);
 }
 
 /** Validate a manifest without installing it. */
 export function validateManifest(manifest) {
-  ready('validateManifest()');
-  return bindings.validateManifest(manifest);
+  return call('validateManifest()', bindings.validateManifest, manifest);
 }
 
 /** Scan a plugin bundle for careless and obvious risks. */
 export function analyzeBundle(code, options) {
-  ready('analyzeBundle()');
-  return bindings.analyzeBundle(code, options);
+  return call('analyzeBundle()', bindings.analyzeBundle, code, options);
 }
 
 /** The bytes a plugin author signs: the envelope over the manifest and the code. */
 export function signedBytes(manifest, code) {
-  ready('signedBytes()');
-  return bindings.signedBytes(manifest, code);
+  return call('signedBytes()', bindings.signedBytes, manifest, code);
 }
 
 /** The host page's CSP for a set of plugin manifests. */
 export function hostCsp(manifests, options) {
-  ready('hostCsp()');
-  return bindings.hostCsp(manifests, options);
+  return call('hostCsp()', bindings.hostCsp, manifests, options);
 }
 
 // ---- A host stopped by a failed load ------------------------------------------------------
@@ -294,6 +299,16 @@ function stop(host) {
   return e;
 }
 
+// The glue's refusal of a string argument that is not one (split-loader.js `__pw_notString`)
+// does not know which call it refused: named here.
+const NOT_STRING = 'plugin-warden: expected a string argument';
+function named(e, method) {
+  if (e && e.code === 'INVALID_ARGUMENT' && typeof e.message === 'string' && e.message.startsWith(NOT_STRING)) {
+    e.message = `plugin-warden: ${method}: ${e.message.slice('plugin-warden: '.length)}`;
+  }
+  return e;
+}
+
 for (const name of Object.getOwnPropertyNames(proto)) {
   const raw = proto[name];
   if (name === 'constructor' || name === '__destroy_into_raw' || name === '__pw_stuck' || typeof raw !== 'function') continue;
@@ -318,7 +333,9 @@ for (const name of Object.getOwnPropertyNames(proto)) {
         out.then((v) => { set.delete(reject); resolve(v); }, (x) => { set.delete(reject); reject(stopped.get(this) ?? (failure && stuck(this) ? stop(this) : x)); });
       });
     } catch (x) {
-      throw failure && depth === 1 && stuck(this) ? stop(this) : x;
+      const e = failure && depth === 1 && stuck(this) ? stop(this) : named(x, `PluginHost.${name}`);
+      if (isAsync) return Promise.reject(e); // its type says Promise: refused, not thrown
+      throw e;
     } finally {
       depth--;
     }

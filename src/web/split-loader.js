@@ -156,3 +156,17 @@ export function __pw_onLoadFailure(listener) {
 export function __pw_loadChecks(input) {
   return __pw_split.load(input);
 }
+
+/**
+ * The error for a string argument of an exported function that is not a string. The glue's
+ * passStringToWasm0 asks this first (scripts/split-module.mjs patches it in): it used to read
+ * `arg.length` of anything, and a number or an object made it grow a zero-byte block at a
+ * dangling address (a trap: `memory access out of bounds`). The entry module names the method.
+ */
+function __pw_notString(arg) {
+  const found = arg === null ? 'null' : Array.isArray(arg) ? 'an array' : typeof arg;
+  const e = new Error(`plugin-warden: expected a string argument, found ${found}`);
+  e.name = 'PluginWardenError';
+  e.code = 'INVALID_ARGUMENT';
+  return e;
+}

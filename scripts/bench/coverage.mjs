@@ -147,7 +147,13 @@ if (process.argv.includes('--check-profile')) {
 if (process.argv.includes('--profile')) {
   // The build's split (scripts/split-module.mjs) keeps in the first part what the whole journey ran.
   const stable = stableNames(names);
-  const lines = result.snapshots[last].map((i) => stable[i]).sort();
+  // And the allocator whole, whether or not this run reached each of its paths: which of them a
+  // call takes depends on the heap's layout at that moment (dlmalloc's `dispose_chunk` runs
+  // when a reallocation leaves a remainder beside a free chunk: in some journeys, not others),
+  // and the glue's own `__wbindgen_realloc` and `__wbindgen_free` run for the first argument
+  // that is not ASCII and the first string a call hands back by pointer.
+  const always = (n) => /^<dlmalloc::dlmalloc::Dlmalloc<[^>]*>>::|^__wbindgen_(malloc|realloc|free)#|^__rustc::__rdl_/.test(n);
+  const lines = [...new Set([...result.snapshots[last].map((i) => stable[i]), ...stable.filter(always)])].sort();
   writeFileSync(join(root, 'scripts/core-profile.txt'), `# The core module's functions a host's first visit runs (www/bench/coverage.js, all its steps),\n# by stable name (scripts/wasm-split.mjs stableNames): scripts/split-module.mjs keeps these in the\n# first part. Recorded by: node scripts/bench/named-pkg.mjs && node scripts/bench/coverage.mjs --profile\n${lines.join('\n')}\n`);
   console.log(`scripts/core-profile.txt: ${lines.length} functions`);
 }

@@ -180,11 +180,11 @@ test('bench coverage: a module of only what the first visit ran carries that vis
     const run = spawnSync(process.execPath, [join(root, 'scripts/bench/coverage.mjs'), '--pkg', 'pkg', '--core', 'target/split-core/plugin_warden_bg.wasm',
       '--out', out, '--port', String(port), '--check-profile'], { cwd: root, encoding: 'utf8', timeout: 170_000 });
     assert.equal(run.status, 0, `coverage exited ${run.status}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-    assert.match(run.stdout, /The journey ran again on only-unmount\.wasm/);
-    assert.match(run.stdout, /The journey ran again on split-unmount\.wasm/);
+    assert.match(run.stdout, /The journey ran again on only-free\.wasm/);
+    assert.match(run.stdout, /The journey ran again on split-free\.wasm/);
     assert.match(run.stdout, /scripts\/core-profile\.txt names all \d+ functions the journey ran/);
     const { rows, snapshots } = JSON.parse(readFileSync(join(out, 'coverage.json'), 'utf8'));
-    assert.deepEqual(Object.keys(snapshots), ['init', 'options', 'install', 'mount', 'talk', 'heartbeat', 'sanitize', 'rbac', 'state', 'unmount']);
+    assert.deepEqual(Object.keys(snapshots), ['init', 'options', 'install', 'mount', 'talk', 'emit', 'heartbeat', 'sanitize', 'rbac', 'state', 'second', 'unmount', 'remount', 'destroy', 'free']);
     const [whole, ...steps] = rows;
     for (let i = 0; i < steps.length; i++) {
       const next = steps[i + 1] ?? whole;

@@ -568,6 +568,65 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
   }
 });
 
+// What hosts and plugins do right after a first visit, on most pages. Each of these used to
+// need the core's second part (the profile's journey stopped short of them), so the host page
+// fetched 150 KiB with a synchronous request on its main thread at its first `destroy()`, its
+// first `emit`, a plugin's first `storage.keys()` or first stored fraction.
+test('the core\'s second part: what hosts and plugins do after a first visit (the plugin\'s other storage calls, a fraction and an array stored, its permission questions and a refused request, canFetch; the host\'s emit, a second plugin, a remount, destroy and free) never fetches it', async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    await mountNotes(page);
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    const run = (...args) => notes.evaluate((a) => window.notes.run(...a), args);
+    const answers = {
+      keys: await run('storage.keys'),
+      missing: await run('storage.get', 'missing'),
+      structured: await run('storage.set', 'list', { items: [1, 'two', { three: 3.25 }], done: false, at: null, ratio: -0.5e-3 }),
+      back: await run('storage.get', 'list'),
+      removed: await run('storage.remove', 'list'),
+      has: await run('permissions.has', 'storage'),
+      list: await run('permissions.list'),
+      request: await run('permissions.request', 'ui:notify', 'to say when a note is saved'), // the host says no
+      canFetch: await run('api.canFetch', '/api/anything'),
+      cleared: await run('storage.clear'),
+    };
+    assert.deepEqual(answers.keys, { ok: true, value: ['note'] });
+    assert.deepEqual(answers.back, { ok: true, value: { items: [1, 'two', { three: 3.25 }], done: false, at: null, ratio: -0.5e-3 } });
+    assert.deepEqual(answers.request, { ok: true, value: false });
+    assert.deepEqual(answers.canFetch, { ok: true, value: false });
+    for (const [what, answer] of Object.entries(answers)) assert.equal(answer.ok, true, `${what}: ${JSON.stringify(answer)}`);
+    const listened = await notes.evaluate(() => window.notes.listen('refresh'));
+    assert.equal(listened.ok, true);
+    const host2 = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      const emitted = h.emit('refresh', { at: 'home' });
+      await window.e2e.install({ ...window.e2e.manifests.notes, id: 'notes-two' });
+      const second = await window.e2e.mountAndWait('notes-two', '/notes/');
+      h.unmount('notes');
+      const again = await window.e2e.mountAndWait('notes', '/notes/');
+      return { emitted, second: second.ok, again: again.ok };
+    });
+    assert.deepEqual(host2, { emitted: 1, second: true, again: true });
+    const remounted = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await remounted.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+    const ended = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      h.destroy();
+      h.free();
+      return (await import('/pkg/index.js')).__pw_checksLoaded();
+    });
+    assert.equal(ended, false, 'the second part was loaded');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(count(host.requests(), CHECKS_WASM), 0, JSON.stringify(host.requests()));
+    // The control: a call that needs it (a manifest's diagnostics) still loads it.
+    assert.equal(await page.evaluate(async () => { const pkg = await import('/pkg/index.js'); pkg.validateManifest({ id: 'Bad Id' }); return pkg.__pw_checksLoaded(); }), true);
+    assert.equal(count(host.requests(), CHECKS_WASM), 1, JSON.stringify(host.requests()));
+  } finally {
+    await host.close();
+  }
+});
+
 test('the core\'s second part, first needed inside a plugin message\'s handling (a too-large message: not on a first visit\'s path): loaded there, synchronously; the plugin gets its coded refusal and goes on', async () => {
   const host = await freshHost({ csp: true });
   try {

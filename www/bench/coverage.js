@@ -79,17 +79,28 @@ try {
     includes: [{ type: 'page', name: 'Home', path: '/a/%PLUGIN_ID%/home', action: 'first-load.pages:read', addToNav: true }],
   });
   snap('install');
-  const talked = new Promise((resolve) => {
-    // The plugin's frame is sandboxed (an opaque origin, 'null'): known by its window instead.
-    window.addEventListener('message', (e) => {
+  // The plugins' frames are sandboxed (an opaque origin, 'null'): known by their windows instead.
+  const fromPlugin = (kind) => new Promise((resolve) => {
+    const listener = (e) => {
       const frame = document.querySelector('#slot iframe');
-      if (frame && e.source === frame.contentWindow && e.data && e.data.coverage) resolve(e.data);
-    });
+      if (frame && e.source === frame.contentWindow && e.data && e.data.coverage === kind) {
+        window.removeEventListener('message', listener);
+        resolve(e.data);
+      }
+    };
+    window.addEventListener('message', listener);
   });
-  await host.mount('first-load', document.getElementById('slot'), { src: `${pluginOrigin}/talk.html?host=${encodeURIComponent(location.origin)}` });
+  const talkUrl = `${pluginOrigin}/talk.html?host=${encodeURIComponent(location.origin)}`;
+  let talked = fromPlugin(true);
+  await host.mount('first-load', document.getElementById('slot'), { src: talkUrl });
   snap('mount');
   const talk = await talked;
   snap('talk');
+  // The host's own events to its plugins.
+  const heard = fromPlugin('heard');
+  host.emit('refresh', { at: 'home' });
+  talk.refresh = (await heard).refresh;
+  snap('emit');
   // The heartbeat: every host with a plugin frame pings it (every 3.75 s by default) and reads
   // its pong. Two rounds: a host with a mounted plugin must not load the split's second part at
   // its first tick (it did, synchronously, while the journey stopped before it).
@@ -124,8 +135,29 @@ try {
   // failed (whether a cut-off call left it stopped): it must not need that second part itself.
   state.stuck = host.__pw_stuck();
   snap('state');
+  // A second plugin beside the first, then the first unmounted and mounted again (a route
+  // change), and the host destroyed with both installed (a single-page app leaving the page that
+  // held it). Not `uninstall` (a marketplace page's: +1.3 KiB gzip to the split's first part).
+  await host.install({ id: 'second', name: 'Second', version: '0.1.0', permissions: ['storage'] });
+  const second = document.createElement('div');
+  document.body.append(second);
+  await host.mount('second', second, { src: `${pluginOrigin}/ready.html` });
+  snap('second');
   host.unmount('first-load');
   snap('unmount');
+  talked = fromPlugin(true);
+  await host.mount('first-load', document.getElementById('slot'), { src: talkUrl });
+  await talked;
+  snap('remount');
+  host.destroy();
+  snap('destroy');
+  // Its memory given back (what the garbage collector's finalizer does for a host the page drops),
+  // and so for the host with the other options, which never sanitized (the first one's Trusted
+  // Types policy still holds its sanitizer: this one's is dropped here).
+  host.free();
+  window.coverageOptionsHost.destroy();
+  window.coverageOptionsHost.free();
+  snap('free');
   window.coverage = { snapshots, talk, sanitized: out, built: built.innerHTML, rbac, state, reads: readRuns() };
 } catch (e) {
   window.coverage = { error: String((e && e.message) || e), stack: String(e && e.stack), snapshots };

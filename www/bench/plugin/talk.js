@@ -16,4 +16,25 @@ await sdk.storage.get('draft');
 await sdk.events.emit('opened', { at: 'home' });
 let denied = null;
 try { await sdk.api.fetch('/api/anything'); } catch (e) { denied = e.code ?? String(e); }
-parent.postMessage({ coverage: true, got, denied }, hostOrigin);
+// What a plugin does next on most visits: list, read a missing key, store structured data
+// (arrays, nesting, a fraction, null) and remove it, clear its storage; ask what it may do, and for an optional permission the
+// user refuses; check a fetch before making it; a notification it may not show; listen for the
+// host's events.
+const keys = await sdk.storage.keys();
+await sdk.storage.get('missing');
+await sdk.storage.set('list', { items: [1, 'two', { three: 3.5 }], done: false, at: null });
+await sdk.storage.get('list');
+await sdk.storage.remove('list');
+await sdk.storage.set('scratch', 1);
+await sdk.storage.clear();
+await sdk.storage.set('greeting', got);
+const may = [await sdk.permissions.has('storage'), (await sdk.permissions.list()).length];
+const asked = await sdk.permissions.request('ui:notify', 'to say when a note is saved');
+const canFetch = await sdk.api.canFetch('/api/anything');
+let notify = null;
+try { await sdk.ui.notify('saved'); } catch (e) { notify = e.code ?? String(e); }
+const heard = new Promise((resolve) => { sdk.events.on('refresh', resolve); });
+await sdk.events.on('refresh', () => {}).ready;
+parent.postMessage({ coverage: true, got, denied, keys, may, asked, canFetch, notify }, hostOrigin);
+const refresh = await heard;
+parent.postMessage({ coverage: 'heard', refresh }, hostOrigin);

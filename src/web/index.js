@@ -460,6 +460,14 @@ export class PluginHost extends bindings.PluginHost {
   }
 
   mount(id, element, options) {
+    // The container is handed to wasm unchecked (its Rust type is an Element): a string or a
+    // text node failed the mount MOUNT_FAILED with the browser's words (`t.appendChild is not a
+    // function`). An element of any document passes; whether it is attached, the mount says.
+    if (element === null || typeof element !== 'object' || element.nodeType !== 1) {
+      const found = element === null ? 'null' : typeof element !== 'object' ? typeof element
+        : typeof element.nodeType === 'number' ? `a node of type ${element.nodeType} (${element.nodeName})` : Object.prototype.toString.call(element);
+      return Promise.reject(coded('INVALID_ARGUMENT', `plugin-warden: PluginHost.mount: the container must be an Element, found ${found}`));
+    }
     if (!mountNeedsSanitizer(options)) return mountWith.call(this, this.#runner, id, element, options);
     // A remote UI's policy is read and cleaned by code of the sanitizer's second part (a host
     // that mounts none does not fetch it): loaded here, ahead of the first render. If it cannot

@@ -42,7 +42,8 @@ test('a non-string where a string goes: every PluginHost method and package func
           for (const [kind, wrong] of Object.entries(WRONG)) {
             // The other arguments are strings of the right type naming nothing installed, so
             // that no call succeeds at changing the host (an uninstall of 'notes' would).
-            const args = ['no-such-plugin', 'storage', 'GET'].slice(0, arity);
+            // (mount's second is its container: an element.)
+            const args = [label === 'PluginHost.mount' ? ['no-such-plugin', document.createElement('div')] : ['no-such-plugin', 'storage'], 'GET'].flat().slice(0, arity);
             args[at] = wrong;
             let outcome;
             try {
@@ -83,6 +84,29 @@ test('a non-string where a string goes: every PluginHost method and package func
         }
       }
     }
+    // A container that is not an element: refused before the mount starts, naming what it was.
+    const containers = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      const src = `${window.e2e.pluginOrigin}/notes/`;
+      const wrong = { string: 'slot-notes', number: 1, null: null, undefined, object: { nodeName: 'DIV' }, text: document.createTextNode('x'), fragment: document.createDocumentFragment(), window };
+      const out = {};
+      for (const [kind, el] of Object.entries(wrong)) {
+        for (const options of [{ src }, { mode: 'shadow', html: '<b>x</b>' }]) {
+          try {
+            await h.mount('notes', el, options);
+            out[`${kind} ${options.mode ?? 'iframe'}`] = 'mounted';
+          } catch (e) {
+            out[`${kind} ${options.mode ?? 'iframe'}`] = `${e.code}: ${e.message}`;
+          }
+        }
+      }
+      return out;
+    });
+    for (const [what, outcome] of Object.entries(containers)) {
+      assert.match(outcome, /^INVALID_ARGUMENT: plugin-warden: PluginHost\.mount: the container must be an Element, found /, `${what}: ${outcome}`);
+    }
+    assert.match(containers['text iframe'], /found a node of type 3 \(#text\)$/);
+    assert.match(containers['fragment shadow'], /found a node of type 11 \(#document-fragment\)$/);
     // The host still answers, and its plugin still talks to it.
     assert.deepEqual(r.after.plugins, ['notes']);
     assert.equal(r.after.status.state, 'mounted', JSON.stringify(r.after));

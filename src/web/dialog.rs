@@ -136,6 +136,6 @@ pub(crate) fn toast(plugin: &str, message: &str, level: &str) {
         ],
     );
     if body.append_child(&t).is_ok() {
-        gloo_timers::callback::Timeout::new(5_000, move || t.remove()).forget();
+        super::later::Later::new(5_000, move || t.remove()).forget();
     }
 }

@@ -5,7 +5,6 @@
 
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -13,6 +12,7 @@ use web_sys::{MessageChannel, MessageEvent, MessagePort};
 
 use super::binary::PortListener;
 use super::host::{now, Host, NS};
+use super::later::Later;
 use super::mount::Frame;
 use super::mounting::{mount_info, Phase};
 use super::sys::describe;
@@ -158,7 +158,7 @@ impl Host {
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
         let mount_nonce = nonce.to_owned();
-        mount._grace = Some(Timeout::new(REFUSAL_GRACE_MS, move || {
+        mount._grace = Some(Later::new(REFUSAL_GRACE_MS, move || {
             let Some(host) = Host::live(&weak) else {
                 return;
             };

@@ -70,6 +70,7 @@ export default async function init(input) {
   try {
     const out = await wasmInit(input);
     initialized = true;
+    lateTimers();
     return out;
   } catch (e) {
     if (e && typeof e.code === 'string') throw e;
@@ -82,7 +83,16 @@ export default async function init(input) {
 export function initSync(module) {
   const out = bindings.initSync(module);
   initialized = true;
+  lateTimers();
   return out;
+}
+
+// The host's rare timers (a mount's handshake timeout, a refused page's grace, a notification's
+// removal: src/web/later.js) load the core's second part asynchronously before their callback,
+// which would otherwise load it synchronously on the main thread, and stop the host if that
+// failed. Nothing to load: null.
+function lateTimers() {
+  bindings.__pw_setLatePreload?.(() => (MODULES.checks.loaded() ? null : MODULES.checks.load()));
 }
 
 // Modules loaded on first need. Each loader gets preload()'s optional `input` (what wasm-bindgen's

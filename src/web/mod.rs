@@ -6,6 +6,7 @@ pub(crate) mod dialog;
 mod effects;
 mod handshake;
 pub(crate) mod host;
+pub(crate) mod later;
 mod liveness;
 pub(crate) mod mount;
 mod mounting;

@@ -6,7 +6,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,6 +15,7 @@ use web_sys::{Element, MessagePort, ShadowRootInit, ShadowRootMode};
 use super::binary::PortListener;
 use super::handshake::timeout_message;
 use super::host::{now, Host, NS};
+use super::later::Later;
 use super::mount::{create_iframe, Frame};
 use super::remote_ui::RemoteUi;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
@@ -30,7 +30,7 @@ pub(super) enum Phase {
     AwaitingHello {
         resolve: Function,
         reject: Function,
-        _timer: Timeout,
+        _timer: Later,
     },
     Connected {
         port: MessagePort,
@@ -59,7 +59,7 @@ pub(crate) struct Mount {
     /// comes without the client having announced itself.
     pub(super) refusal: Option<String>,
     /// The timer started by the first `load` of a page that had not announced itself.
-    pub(super) _grace: Option<Timeout>,
+    pub(super) _grace: Option<Later>,
 }
 
 impl Mount {
@@ -291,7 +291,7 @@ impl Host {
             )),
             FrameSource::Srcdoc(_) => None,
         };
-        let timer = Timeout::new(timeout_ms, move || {
+        let timer = Later::new(timeout_ms, move || {
             if let Some(host) = Host::live(&weak) {
                 let announced = host.engine.borrow().mount_announced(&plugin);
                 let message = timeout_message(&plugin, timeout_ms, page.as_ref(), announced);

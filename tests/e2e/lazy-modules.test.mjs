@@ -627,6 +627,81 @@ test('the core\'s second part: what hosts and plugins do after a first visit (th
   }
 });
 
+// A mount's handshake timeout fires most often when the network is slow or gone, and its
+// callback (the TIMEOUT failure, its message) is code of the core's second part. It used to load
+// that part with a synchronous request on the main thread (the page froze for as long as the
+// request took), and if that failed, the host stopped (MODULE_NOT_LOADED). Now the due timer
+// loads the part asynchronously first, retrying while it fails, and runs once it has loaded.
+// The silent plugin's page loads and never says hello.
+
+/** Mount the silent plugin (timeout 800 ms) while a ticker measures the main thread's longest gap. */
+function mountSilent(page) {
+  return page.evaluate(async () => {
+    const pkg = await import('/pkg/index.js');
+    await window.e2e.install(window.e2e.manifests.silent);
+    let last = performance.now();
+    let gap = 0;
+    const ticker = setInterval(() => { const t = performance.now(); gap = Math.max(gap, t - last); last = t; }, 20);
+    const t0 = performance.now();
+    const mounted = await window.e2e.mountAndWait('silent', '/silent/', { timeout: 800 });
+    clearInterval(ticker);
+    return { mounted, ms: performance.now() - t0, gap, loaded: pkg.__pw_checksLoaded(), status: window.e2e.host.status('silent') };
+  });
+}
+
+/** The host was not stopped: it mounts the notes plugin, which talks to it. */
+async function stillHosts(page) {
+  await mountNotes(page);
+  const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+  assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+}
+
+test('a mount\'s handshake timeout on a slow network: the core\'s second part is fetched asynchronously (the main thread never freezes), then the mount fails TIMEOUT', { timeout: 30_000 }, async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    const kinds = [];
+    page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
+    // The part takes 1.5 s to arrive. (A synchronous request would hold the main thread so long.)
+    await page.route(`**${CHECKS_WASM}`, async (route) => { await new Promise((resolve) => setTimeout(resolve, 1500)); await route.continue(); });
+    const r = await mountSilent(page);
+    assert.equal(r.mounted.ok, false);
+    assert.equal(r.mounted.error.code, 'TIMEOUT', JSON.stringify(r.mounted));
+    assert.equal(r.loaded, true);
+    assert.equal(r.status.state, 'failed', JSON.stringify(r.status));
+    assert.deepEqual(kinds, ['fetch']);
+    assert.ok(r.ms >= 800 + 1400, `the mount failed after ${r.ms} ms: before the part arrived`);
+    assert.ok(r.gap < 500, `the main thread stopped for ${r.gap} ms`);
+    await stillHosts(page);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a mount\'s handshake timeout while the core\'s second part cannot load: its load is retried asynchronously, never a synchronous request, and the mount fails once it loads; the host is not stopped', { timeout: 30_000 }, async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    const seen = [];
+    const kinds = [];
+    page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
+    // (404s: a hang-up may be retried by the browser itself.)
+    await scriptAnswers(page, CHECKS_WASM, ['404', '404'], seen);
+    const r = await mountSilent(page);
+    assert.equal(r.mounted.ok, false);
+    // TIMEOUT, or MOUNT_FAILED when the refused-page check (its page loaded without a hello: a
+    // timer of its own, 1 s after the load) got the part first; never the stopped host's error.
+    assert.ok(['TIMEOUT', 'MOUNT_FAILED'].includes(r.mounted.error.code), JSON.stringify(r.mounted));
+    assert.equal(r.loaded, true);
+    assert.deepEqual(seen, ['404', '404', 'server']);
+    assert.deepEqual(kinds, ['fetch', 'fetch', 'fetch']);
+    assert.ok(r.ms >= 800 + 500 - 50, `the mount failed after ${r.ms} ms: before a retry`);
+    await stillHosts(page);
+  } finally {
+    await host.close();
+  }
+});
+
 test('the core\'s second part, first needed inside a plugin message\'s handling (a too-large message: not on a first visit\'s path): loaded there, synchronously; the plugin gets its coded refusal and goes on', async () => {
   const host = await freshHost({ csp: true });
   try {

@@ -1,0 +1,51 @@
+// Timers for the host's rare paths (src/web/later.rs): a mount's handshake timeout, a refused
+// page's grace period, a notification's removal. What their callbacks run is seldom code of the
+// core's first part, and the rest of the core would be loaded synchronously, on the page's main
+// thread, at the moment they fire: a mount timeout fires most often when the network is slow or
+// gone, when such a load fails and stops the host (README: preload('checks')). So when one is
+// due and the part is not loaded, it is loaded asynchronously first (`preload`, set by the entry
+// module once init() has run), again and again (every 0.5 s, doubling up to 30 s) while that
+// fails; the callback runs once it has loaded. Cancelled (pwCancel: the Rust side dropped the
+// timer) before or while it waits, it never runs.
+let preload = null; // () => a Promise of the part loaded, or null when it is loaded
+
+/** Set what loads the core's second part ahead of a due callback (a function, or null). */
+export function pwSetLatePreload(load) {
+  preload = typeof load === 'function' ? load : null;
+}
+
+/** Call `callback` once, `ms` after now (and after the core's second part has loaded). */
+export function pwLater(ms, callback) {
+  const timer = { id: 0, live: true, retry: 500 };
+  const run = () => {
+    if (!timer.live) return;
+    timer.live = false;
+    callback();
+  };
+  const due = () => {
+    if (!timer.live) return;
+    let loading = null;
+    try {
+      loading = preload === null ? null : preload();
+    } catch {
+      loading = null; // cannot tell: run it (a synchronous load, as without this)
+    }
+    if (loading === null || loading === undefined) {
+      run();
+      return;
+    }
+    loading.then(run, () => {
+      if (!timer.live) return;
+      timer.id = setTimeout(due, timer.retry);
+      timer.retry = Math.min(timer.retry * 2, 30_000);
+    });
+  };
+  timer.id = setTimeout(due, ms);
+  return timer;
+}
+
+/** Cancel a pwLater timer: its callback never runs. */
+export function pwCancel(timer) {
+  timer.live = false;
+  clearTimeout(timer.id);
+}

@@ -1,0 +1,58 @@
+//! Timers for the host's rare paths: a mount's handshake timeout, a refused page's grace period,
+//! a notification's removal. Their callbacks run code the core's first part seldom holds, so when
+//! one is due, `later.js` first loads the rest of the core asynchronously (retrying while the
+//! network is gone) instead of letting the callback load it synchronously on the main thread.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/web/later.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pwLater)]
+    fn pw_later(ms: u32, callback: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = pwCancel)]
+    fn pw_cancel(timer: &JsValue);
+    #[wasm_bindgen(js_name = pwSetLatePreload)]
+    fn pw_set_late_preload(load: &JsValue);
+}
+
+/// What loads the core's second part ahead of a due timer (`() => Promise | null`); the entry
+/// module sets it once `init()` has run. Without it (the unsplit module of the tests) a due
+/// timer runs at once.
+#[wasm_bindgen(js_name = __pw_setLatePreload, skip_typescript)]
+pub fn set_late_preload(load: JsValue) {
+    pw_set_late_preload(&load);
+}
+
+/// A one-shot timer, cancelled when dropped (like `gloo_timers::callback::Timeout`).
+pub(crate) struct Later {
+    timer: JsValue,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Later {
+    /// Run `f` once, `ms` milliseconds from now, once the core's second part has loaded.
+    pub(crate) fn new(ms: u32, f: impl FnOnce() + 'static) -> Later {
+        let mut f = Some(f);
+        let callback = Closure::<dyn FnMut()>::new(move || {
+            if let Some(f) = f.take() {
+                f();
+            }
+        });
+        let timer = pw_later(ms, callback.as_ref());
+        Later {
+            timer,
+            _callback: callback,
+        }
+    }
+
+    /// Let it run whatever becomes of this value (its callback is leaked).
+    pub(crate) fn forget(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Later {
+    fn drop(&mut self) {
+        pw_cancel(&self.timer);
+    }
+}

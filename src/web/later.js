@@ -1,8 +1,9 @@
 // Timers for the host's rare paths (src/web/later.rs): a mount's handshake timeout, a refused
 // page's grace period, a notification's removal. What their callbacks run is seldom code of the
 // core's first part, and the rest of the core would be loaded synchronously, on the page's main
-// thread, at the moment they fire: a mount timeout fires most often when the network is slow or
-// gone, when such a load fails and stops the host (README: preload('checks')). So when one is
+// thread, at the moment they fire: a mount timeout fires most often when the network is slow
+// (the page froze while the request took) or gone (the load failed inside the timer, and the
+// mount never settled). So when one is
 // due and the part is not loaded, it is loaded asynchronously first (`preload`, set by the entry
 // module once init() has run), again and again (every 0.5 s, doubling up to 30 s) while that
 // fails; the callback runs once it has loaded. Cancelled (pwCancel: the Rust side dropped the

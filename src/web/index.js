@@ -209,6 +209,13 @@ export function __pw_loadChecks(input) {
   return MODULES.checks.load(input);
 }
 
+// What the host's rare timers call to load the core's second part before they run (set by init()
+// itself: see lateTimers).
+export function __pw_setLatePreload(load) {
+  ready('__pw_setLatePreload()');
+  return bindings.__pw_setLatePreload(load);
+}
+
 export function __pw_onLoadFailure(listener) {
   ready('__pw_onLoadFailure()');
   return bindings.__pw_onLoadFailure?.(listener);

@@ -170,7 +170,7 @@ test('the tarball: licences, README, every exported file, no runner script to co
     const map = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden', `${f}.map`), 'utf8'));
     // The sanitizer's glue is one bundle of the glue and its snippet (crates/sanitizer/src/tree.js).
     const sources = f === 'index.js'
-      ? ['plugin-warden/index.js', 'plugin-warden/plugin_warden.js', ...['binary', 'crypto', 'fetch', 'idb'].map((s) => `src/web/${s}.js`)]
+      ? ['plugin-warden/index.js', 'plugin-warden/plugin_warden.js', ...['binary', 'crypto', 'fetch', 'idb', 'later'].map((s) => `src/web/${s}.js`)]
       : f === 'sanitizer/plugin_warden_sanitizer.js' ? [f, 'src/tree.js'] : [f];
     assert.equal(map.sources.length, sources.length, `${f}: ${map.sources}`);
     for (const s of sources) assert.ok(map.sources.some((x) => x.endsWith(s.replace(/^plugin-warden\//, ''))), `${f}: no ${s} among ${map.sources}`);

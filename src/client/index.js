@@ -258,7 +258,9 @@ export function pluginWardenClient() {
         clear: () => call('storage.clear', {}),
       },
       api: {
-        fetch(url, init = {}) {
+        // `init` null or left out is no options, as for the platform's fetch().
+        fetch(url, init) {
+          init ??= {};
           const params = { url };
           if (init.method !== undefined) params.method = init.method;
           if (init.headers !== undefined) params.headers = init.headers;
@@ -268,7 +270,8 @@ export function pluginWardenClient() {
         },
         // Whether api.fetch(url, { method }) would be allowed now, by the host's own policy;
         // nothing is sent. Resolves to a boolean (false, not an error, without api:read/write).
-        canFetch(url, init = {}) {
+        canFetch(url, init) {
+          init ??= {};
           const params = { url };
           if (init.method !== undefined) params.method = init.method;
           return call('api.canFetch', params);

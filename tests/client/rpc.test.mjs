@@ -147,6 +147,20 @@ test('params that cannot be cloned reject MESSAGE_REJECTED and free their slot',
     await t.promise;
   }));
 
+test('api.fetch and api.canFetch with init null or left out send the URL alone, as fetch() takes them', () =>
+  withSdk({}, async (sdk, host) => {
+    for (const [method, run] of [['api.fetch', (init) => sdk.api.fetch('https://api.acme.example/', init)], ['api.canFetch', (init) => sdk.api.canFetch('https://api.acme.example/', init)]]) {
+      for (const init of [null, undefined]) {
+        const t = track(run(init));
+        const m = await host.next();
+        assert.equal(m.method, method);
+        assert.deepEqual(m.params, { url: 'https://api.acme.example/' });
+        host.send({ v: 1, id: m.id, ok: true, value: false });
+        await t.promise;
+      }
+    }
+  }));
+
 // ---------------------------------------------------------------------------------------------
 // close()
 

@@ -1,9 +1,10 @@
 // scripts/bench/coverage.mjs drives this page on a copy of the package whose core wasm calls
 // the import `pwcov.mark(i)` on entry to its i-th defined function. It does what
 // firstload.js does — load the package, create a host, install, mount one iframe plugin —
-// plus what that plugin then does on every first visit (storage.set, storage.get, a denied
-// call), the first sanitize, then what a host does around its plugins (RBAC, their state, an
-// unmount), and records which functions ran by the end of each step.
+// plus what that plugin then does on a first visit and soon after (its storage, permission and
+// event calls, a denied call), the host's emit, the heartbeat, the first sanitize, then what a
+// host does around its plugins (RBAC, their state, a second plugin, an unmount and a remount,
+// destroy and free), and records which functions ran by the end of each step.
 import { readLog } from './read-log.js';
 
 const seen = new Set();
@@ -137,7 +138,7 @@ try {
   snap('state');
   // A second plugin beside the first, then the first unmounted and mounted again (a route
   // change), and the host destroyed with both installed (a single-page app leaving the page that
-  // held it). Not `uninstall` (a marketplace page's: +1.3 KiB gzip to the split's first part).
+  // held it). Not `uninstall` (a marketplace page's: +1.7 KiB gzip to the split's first part).
   await host.install({ id: 'second', name: 'Second', version: '0.1.0', permissions: ['storage'] });
   const second = document.createElement('div');
   document.body.append(second);

@@ -1,6 +1,7 @@
 // scripts/bench/coverage.mjs's plugin: the calls a plugin makes on a first visit — store a
 // value, read it back (and a larger one), emit an event, and one call its manifest does not
-// allow, and a message outside the protocol — then tells the host page.
+// allow, and a message outside the protocol — and the calls it makes soon after (below), then
+// tells the host page.
 import { connect } from '/client/index.js';
 
 const hostOrigin = new URLSearchParams(location.search).get('host');
@@ -17,9 +18,9 @@ await sdk.events.emit('opened', { at: 'home' });
 let denied = null;
 try { await sdk.api.fetch('/api/anything'); } catch (e) { denied = e.code ?? String(e); }
 // What a plugin does next on most visits: list, read a missing key, store structured data
-// (arrays, nesting, a fraction, null) and remove it, clear its storage; ask what it may do, and for an optional permission the
-// user refuses; check a fetch before making it; a notification it may not show; listen for the
-// host's events.
+// (arrays, nesting, a fraction, null) and remove it, clear its storage; ask what it may do, and
+// for an optional permission the user refuses; check a fetch before making it; a notification it
+// may not show; listen for the host's events (the host emits one, which it reports).
 const keys = await sdk.storage.keys();
 await sdk.storage.get('missing');
 await sdk.storage.set('list', { items: [1, 'two', { three: 3.5 }], done: false, at: null });

@@ -738,7 +738,7 @@ impl PluginHost {
         let encoded =
             crate::web::binary::encode(&data, false, usize::MAX).map_err(|_| invalid())?;
         let value: serde_json::Value =
-            serde_json::from_str(&encoded.text).map_err(|_| invalid())?;
+            crate::core::json::parse_value(&encoded.text).map_err(|_| invalid())?;
         Ok(self.host.emit(name, &value, &encoded.buffers) as u32)
     }
 

@@ -959,7 +959,7 @@ impl Manifest {
                 ),
             ));
         }
-        let value: Value = serde_json::from_str(json)
+        let value = crate::core::json::parse_value(json)
             .map_err(|e| ManifestError::one("$", format!("expected JSON, found an error: {e}")))?;
         Manifest::from_value(value, opts)
     }

@@ -59,6 +59,7 @@ use thiserror::Error;
 
 use super::binary::{placeholder, BadBinary, BinaryCount, BinaryRef, TableRef};
 use super::error::{Coded, ErrorCode, WardenError};
+use super::json::{Exact, NumberTexts};
 
 /// The protocol version this module speaks (`v` in every message).
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -781,7 +782,7 @@ fn storage_get_as_stringified(json: &str, limits: &Limits) -> Option<Call> {
     if !(key.starts_with('"') && key.ends_with('"')) {
         return None;
     }
-    let serde_json::Value::String(key) = serde_json::from_str(key).ok()? else {
+    let serde_json::Value::String(key) = super::json::parse_value(key).ok()? else {
         return None;
     };
     (key.len() <= limits.max_string_bytes).then_some(Call {
@@ -1763,6 +1764,7 @@ fn parse_checked(
         track_id,
         id: None,
         binary: BinaryCount::default(),
+        numbers: NumberTexts::new(json),
     };
     let mut de = serde_json::Deserializer::from_str(json);
     let result = Checked {
@@ -1824,12 +1826,13 @@ fn depth_exceeded(bytes: &[u8], max: usize) -> Option<usize> {
     None
 }
 
-struct Ctx {
+struct Ctx<'t> {
     limits: Limits,
     violation: Option<Violation>,
     track_id: bool,
     id: Option<u64>,
     binary: BinaryCount,
+    numbers: NumberTexts<'t>,
 }
 
 enum Seg {
@@ -1889,12 +1892,12 @@ impl Violation {
 }
 
 /// Builds a `Value` while enforcing the limits; `depth` is the number of containers around it.
-struct Checked<'c> {
-    ctx: &'c mut Ctx,
+struct Checked<'c, 't> {
+    ctx: &'c mut Ctx<'t>,
     depth: usize,
 }
 
-impl Checked<'_> {
+impl Checked<'_, '_> {
     fn fail<E: de::Error>(&mut self, kind: ViolationKind, rev_path: Vec<Seg>) -> E {
         self.ctx.violation = Some(Violation { kind, rev_path });
         E::custom("message violates the protocol limits")
@@ -1923,7 +1926,7 @@ impl Checked<'_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Checked<'_> {
+impl<'de> DeserializeSeed<'de> for Checked<'_, '_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -1931,13 +1934,14 @@ impl<'de> DeserializeSeed<'de> for Checked<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Checked<'_> {
+impl<'de> Visitor<'de> for Checked<'_, '_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
+    // Scalars as `core::json::parse_value` builds them (doubles mended from their text).
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
@@ -1947,18 +1951,15 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::Number(n.into()))
+        Exact(&mut self.ctx.numbers).visit_i64(n)
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::Number(n.into()))
+        Exact(&mut self.ctx.numbers).visit_u64(n)
     }
 
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
-        // serde_json never yields a non-finite number; refuse one rather than invent a value.
-        serde_json::Number::from_f64(n)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
+        Exact(&mut self.ctx.numbers).visit_f64(n)
     }
 
     fn visit_str<E: de::Error>(mut self, s: &str) -> Result<Value, E> {
@@ -2056,6 +2057,7 @@ impl<'de> Visitor<'de> for Checked<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::json::Decimal;
 
     /// A small deterministic generator (xorshift), so the differential cases are reproducible.
     struct Gen(u64);
@@ -2251,5 +2253,187 @@ mod tests {
             &l
         )
         .is_err());
+    }
+
+    /// A value a plugin sends is written out again (stored, passed on): every double must come
+    /// back the same. serde_json's default float parse rounded 0.1 + 0.002 to 0.102, and about 3
+    /// random doubles in 10 one unit off ([`NumberTexts`] mends them).
+    #[test]
+    fn every_double_a_plugin_sends_is_written_out_unchanged() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        let mut doubles = vec![
+            0.1 + 0.2,
+            0.1 + 0.002,
+            1.0 / 3.0,
+            5e-324,
+            1e-323,
+            2.225_073_858_507_201e-308,
+            2.225_073_858_507_201_4e-308,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1e21,
+            1e-7,
+            9_007_199_254_740_993.0,
+            123_456_789_012_345_680_000.0,
+            -0.0,
+        ];
+        while doubles.len() < 200_000 {
+            let bits = g.next();
+            let d = f64::from_bits(bits);
+            if d.is_finite() {
+                doubles.push(d);
+                doubles.push((g.next() % 100_000) as f64 / 100.0 + 0.07);
+                // Small and subnormal doubles, and integers past u64.
+                doubles.push(f64::from_bits(bits >> 12));
+                doubles.push((g.next() >> (g.next() % 64)) as f64 * 1e5);
+            }
+        }
+        let limits = Limits {
+            max_message_bytes: 1 << 24,
+            max_array_len: 1 << 20,
+            ..Limits::default()
+        };
+        // As serde_json writes them (`1e21`, `1.5e-7`) and as JSON.stringify does (`1e+21`,
+        // `1.5e-7`, `123456789012345680000`).
+        for js in [false, true] {
+            let texts: Vec<String> = doubles
+                .iter()
+                .map(|d| {
+                    let t = serde_json::to_string(d).expect("finite");
+                    if js {
+                        js_number_text(&t)
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            // Numbers among strings that hold digits and quotes, ints and keys, so the texts of
+            // the message's numbers are found in order.
+            let value = format!(
+                "[{}]",
+                texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| format!(r#"{{"n\"1-2":{i},"d":{t},"s":"{i}.5e3\"-1"}}"#))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let json = format!(
+                r#"{{"v":1,"id":1,"method":"storage.set","params":{{"key":"k","value":{value}}}}}"#
+            );
+            let call = parse_call(&json, &limits);
+            let Ok(Call {
+                method: Method::StorageSet { value: parsed, .. },
+                ..
+            }) = call
+            else {
+                panic!("the call parses: {call:?}");
+            };
+            let Value::Array(items) = parsed else {
+                panic!("an array")
+            };
+            let mut changed = Vec::new();
+            for (i, (item, (d, t))) in items.iter().zip(doubles.iter().zip(&texts)).enumerate() {
+                assert_eq!(item["n\"1-2"].as_u64(), Some(i as u64));
+                let back = item["d"].as_f64().expect("a number");
+                // -0 is the one double whose sign the text keeps but JSON.stringify drops.
+                if back.to_bits() != d.to_bits() && !(*d == 0.0 && back == 0.0) {
+                    changed.push(format!("{t} came back as {back:e}"));
+                }
+                // The texts are right: std's exact parse reads each as its double.
+                assert_eq!(t.parse::<f64>().ok(), Some(*d), "{t}");
+            }
+            assert_eq!(items.len(), doubles.len());
+            assert!(
+                changed.is_empty(),
+                "{} of {} changed: {:?}",
+                changed.len(),
+                doubles.len(),
+                &changed[..changed.len().min(5)]
+            );
+        }
+    }
+
+    /// A double's text as `JSON.stringify` writes it, from serde_json's shortest digits:
+    /// positional from 1e-7 up to 1e21, else one digit before the point and a signed exponent.
+    fn js_number_text(serde: &str) -> String {
+        let (negative, rest) = match serde.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, serde),
+        };
+        let d = Decimal::of(rest).expect("a number");
+        let sign = if negative { "-" } else { "" };
+        if d.len == 0 {
+            return "0".to_owned();
+        }
+        let digits = String::from_utf8(d.digits[..d.len].to_vec()).expect("ASCII");
+        let n = digits.len() as i64;
+        // The power of ten of the first digit.
+        let point = n + d.exponent;
+        if (-5..=21).contains(&point) {
+            if d.exponent >= 0 {
+                format!("{sign}{digits}{}", "0".repeat(d.exponent as usize))
+            } else if point > 0 {
+                let (a, b) = digits.split_at(point as usize);
+                format!("{sign}{a}.{b}")
+            } else {
+                format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+            }
+        } else {
+            let (a, b) = digits.split_at(1);
+            let e = point - 1;
+            let frac = if b.is_empty() {
+                String::new()
+            } else {
+                format!(".{b}")
+            };
+            format!("{sign}{a}{frac}e{}{e}", if e > 0 { "+" } else { "" })
+        }
+    }
+
+    #[test]
+    fn decimals_compare_by_value() {
+        let same = |a: &str, b: &str| {
+            Decimal::of(a)
+                .zip(Decimal::of(b))
+                .is_some_and(|(a, b)| a.same_value(&b))
+        };
+        assert!(same("1.50e+3", "1500"));
+        assert!(same("15e2", "1500.000"));
+        assert!(same("0.00012", "1.2e-4"));
+        assert!(same("-0", "0.0e99"));
+        assert!(same("1E-7", "0.0000001"));
+        assert!(!same("1.5", "15"));
+        assert!(!same("105", "15e1"));
+        for bad in [
+            "1e",
+            ".5",
+            "1e99999999999999999999",
+            "1..5",
+            "1x",
+            "-",
+            "",
+            "1e+",
+        ] {
+            assert!(Decimal::of(bad).is_none(), "{bad}");
+        }
+        assert!(Decimal::of(&"1".repeat(33)).is_none());
+        assert!(Decimal::of(&format!("1{}", "0".repeat(40))).is_some());
+        // serde_json's fast parse is exact for these, and only these.
+        let exact = |t: &str| Decimal::of(t).is_some_and(|d| d.parsed_exactly());
+        assert!(exact("123456789012345") && exact("0.000123456789012345") && exact("1e22"));
+        assert!(exact("1.5e-21") && exact("100") && exact("0"));
+        assert!(!exact("1234567890123456") && !exact("1e23") && !exact("1.5e-22"));
+        assert!(!exact("1000000000000000") && !exact("0.10200000000000001"));
+        assert_eq!(js_number_text("1e21"), "1e+21");
+        assert_eq!(
+            js_number_text("1.2345678901234568e20"),
+            "123456789012345680000"
+        );
+        assert_eq!(js_number_text("1.5e-7"), "1.5e-7");
+        assert_eq!(js_number_text("1e-7"), "1e-7");
+        assert_eq!(js_number_text("1.5e-6"), "0.0000015");
+        assert_eq!(js_number_text("-0.1"), "-0.1");
+        assert_eq!(js_number_text("100.0"), "100");
     }
 }

@@ -152,9 +152,10 @@ impl ManifestDigest {
     /// assert_ne!(a, ManifestDigest::of_json(r#"{"id":"acme","name":"B"}"#).unwrap());
     /// ```
     pub fn of_json(text: &str) -> Result<ManifestDigest, SignatureError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| SignatureError::Malformed {
-            reason: format!("the manifest is not JSON ({e})"),
-        })?;
+        let value =
+            crate::core::json::parse_value(text).map_err(|e| SignatureError::Malformed {
+                reason: format!("the manifest is not JSON ({e})"),
+            })?;
         Ok(ManifestDigest::of_value(&value))
     }
 

@@ -559,7 +559,7 @@ impl SanitizerConfig {
     /// ```
     pub fn from_json(json: &str) -> Result<Self, SanitizeError> {
         let invalid = |reason: String| SanitizeError::InvalidConfig { reason };
-        let value = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
+        let value = crate::core::json::parse_value(json).map_err(|e| invalid(e.to_string()))?;
         <Self as crate::core::json::FromJson>::from_json_value(value)
             .map_err(|e| invalid(e.to_string()))
     }

@@ -597,7 +597,7 @@ impl PublicKey {
     pub fn from_jwk(text: &str) -> Result<PublicKey, SignatureError> {
         let bad = |what: String| invalid_key(format!("JWK: {what}"));
         let value: Value =
-            serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
+            crate::core::json::parse_value(text).map_err(|e| bad(format!("not JSON ({e})")))?;
         let Value::Object(jwk) = value else {
             return Err(bad("expected a JSON object".to_owned()));
         };

@@ -425,13 +425,11 @@ impl<B: StorageBackend> NamespacedStore<B> {
         self.check_key(plugin, key)?;
         match self.backend.get(&encode_key(plugin, key))? {
             None => Ok(None),
-            Some(text) => {
-                serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|_| StorageError::Corrupt {
-                        key: key.to_owned(),
-                    })
-            }
+            Some(text) => crate::core::json::parse_value(&text)
+                .map(Some)
+                .map_err(|_| StorageError::Corrupt {
+                    key: key.to_owned(),
+                }),
         }
     }
 

@@ -90,8 +90,8 @@ where
         )
     })?;
     let text = super::binary::string_of(&text).unwrap_or_default();
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
+    let value: serde_json::Value = crate::core::json::parse_value(&text)
+        .map_err(|e| WardenError::new(code, format!("{what}: {e}")))?;
     T::from_json_value(value).map_err(|e| WardenError::new(code, format!("{what}: {e}")))
 }
 

@@ -516,7 +516,7 @@ fn jwts(bytes: &[u8], found: &mut Found) {
         // inside one fails either way; one reader type keeps one copy of serde_json's parser.
         let alg = std::str::from_utf8(&header)
             .ok()
-            .and_then(|h| serde_json::from_str::<serde_json::Value>(h).ok())
+            .and_then(|h| crate::core::json::parse_value(h).ok())
             .and_then(|v| v.get("alg").and_then(|a| a.as_str()).map(str::to_owned));
         let Some(alg) = alg else {
             continue;

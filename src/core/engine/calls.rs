@@ -955,6 +955,6 @@ pub(super) fn peek_id(text: &str, max_bytes: usize) -> Option<u64> {
     if text.len() > max_bytes.min(1 << 20) {
         return None;
     }
-    let v: Value = serde_json::from_str(text).ok()?;
+    let v = crate::core::json::parse_value(text).ok()?;
     v.get("id")?.as_u64()
 }

@@ -25,7 +25,7 @@ fn verified_input(
 
 /// The manifest's `id`, read without validating anything else (for `allowPlugins`).
 fn read_id(manifest_json: &str) -> Result<PluginId, WardenError> {
-    let id = serde_json::from_str::<Value>(manifest_json)
+    let id = crate::core::json::parse_value(manifest_json)
         .ok()
         .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
     let Some(id) = id else {
@@ -86,7 +86,7 @@ impl<B: StorageBackend> Engine<B> {
         let manifest = match Manifest::parse(manifest_json, &self.manifest_opts) {
             Ok(m) => m,
             Err(e) => {
-                let id = serde_json::from_str::<Value>(manifest_json)
+                let id = crate::core::json::parse_value(manifest_json)
                     .ok()
                     .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
                 let err = coded(e);

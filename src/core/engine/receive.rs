@@ -376,7 +376,7 @@ fn pong_seq(text: &str) -> Option<u64> {
     if text.len() > MAX_PONG_BYTES || !text.contains(EVENT_PONG) {
         return None;
     }
-    let v: Value = serde_json::from_str(text).ok()?;
+    let v = crate::core::json::parse_value(text).ok()?;
     if v.get("event")?.as_str()? != EVENT_PONG {
         return None;
     }
@@ -599,7 +599,7 @@ impl<B: StorageBackend> Engine<B> {
         };
         let text = text.ok_or_else(not_hello)?;
         let envelope: Value = (text.len() <= MAX_WINDOW_MESSAGE_BYTES)
-            .then(|| serde_json::from_str(text).ok())
+            .then(|| crate::core::json::parse_value(text).ok())
             .flatten()
             .ok_or_else(not_hello)?;
         let kind = envelope.get("type").and_then(Value::as_str);

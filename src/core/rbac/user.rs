@@ -150,7 +150,7 @@ impl UserContext {
     /// assert!(UserContext::from_json(r#"{"permissions":[{"action":"users:read","scope":"users*"}]}"#).is_err());
     /// ```
     pub fn from_json(json: &str) -> Result<Self, RbacError> {
-        let value = serde_json::from_str(json).map_err(|e| RbacError::InvalidUser {
+        let value = crate::core::json::parse_value(json).map_err(|e| RbacError::InvalidUser {
             reason: e.to_string(),
         })?;
         Self::from_value(value)

@@ -201,7 +201,7 @@ impl StoragePlan {
             _ => "",
         };
         text.map(|t| {
-            serde_json::from_str(t).map_err(|_| StorageError::Corrupt {
+            crate::core::json::parse_value(t).map_err(|_| StorageError::Corrupt {
                 key: key.to_owned(),
             })
         })

@@ -18,12 +18,13 @@ await sdk.events.emit('opened', { at: 'home' });
 let denied = null;
 try { await sdk.api.fetch('/api/anything'); } catch (e) { denied = e.code ?? String(e); }
 // What a plugin does next on most visits: list, read a missing key, store structured data
-// (arrays, nesting, a fraction, null) and remove it, clear its storage; ask what it may do, and
+// (arrays, nesting, fractions, null; a computed double such as 0.1 + 0.2 has 17 digits, which
+// takes the exact float parse's long path) and remove it, clear its storage; ask what it may do, and
 // for an optional permission the user refuses; check a fetch before making it; a notification it
 // may not show; listen for the host's events (the host emits one, which it reports).
 const keys = await sdk.storage.keys();
 await sdk.storage.get('missing');
-await sdk.storage.set('list', { items: [1, 'two', { three: 3.5 }], done: false, at: null });
+await sdk.storage.set('list', { items: [1, 'two', { three: 3.5, total: 0.1 + 0.2 }], done: false, at: null });
 await sdk.storage.get('list');
 await sdk.storage.remove('list');
 await sdk.storage.set('scratch', 1);

@@ -83,8 +83,8 @@ impl BinaryRef {
     ///
     /// ```
     /// use plugin_warden::core::binary::BinaryRef;
-    /// assert_eq!(BinaryRef::table_value(0, "ArrayBuffer", 3).to_string(),
-    ///     r#"{"$pw:binary":0,"bytes":3,"type":"ArrayBuffer"}"#);
+    /// assert_eq!(BinaryRef::table_value(0, "ArrayBuffer", 3),
+    ///     serde_json::json!({ "$pw:binary": 0, "type": "ArrayBuffer", "bytes": 3 }));
     /// ```
     pub fn table_value(index: usize, kind: &str, bytes: usize) -> Value {
         let mut m = Map::new();

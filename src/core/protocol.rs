@@ -2354,6 +2354,30 @@ mod tests {
         }
     }
 
+    /// Objects keep their keys' order, as `JSON.parse` does (a repeated key keeps its first
+    /// place and its last value there; the checked parse refuses it): a plugin reads back the
+    /// object it stored, not one sorted by key.
+    #[test]
+    #[cfg(feature = "host")] // serde_json's `preserve_order` comes with it (Cargo.toml)
+    fn objects_keep_their_key_order() {
+        let value = r#"{"zeta":1,"alpha":{"y":[{"q":1,"a":2}],"b":null},"mid":"m","2":0,"10":1}"#;
+        let json = format!(
+            r#"{{"v":1,"id":1,"method":"storage.set","params":{{"key":"k","value":{value}}}}}"#
+        );
+        let Ok(Call {
+            method: Method::StorageSet { value: parsed, .. },
+            ..
+        }) = parse_call(&json, &Limits::default())
+        else {
+            panic!("the call parses");
+        };
+        assert_eq!(serde_json::to_string(&parsed).ok().as_deref(), Some(value));
+        let v = crate::core::json::parse_value(value).expect("JSON");
+        assert_eq!(serde_json::to_string(&v).ok().as_deref(), Some(value));
+        let repeated = crate::core::json::parse_value(r#"{"b":1,"a":2,"b":3}"#).expect("JSON");
+        assert_eq!(repeated.to_string(), r#"{"b":3,"a":2}"#);
+    }
+
     /// A double's text as `JSON.stringify` writes it, from serde_json's shortest digits:
     /// positional from 1e-7 up to 1e21, else one digit before the point and a signed exponent.
     fn js_number_text(serde: &str) -> String {

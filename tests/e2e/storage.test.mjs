@@ -274,9 +274,9 @@ test('long text with characters of more than one byte round-trips through every 
   }
 });
 
-test('numbers come back exactly as stored, on every backend and through events both ways', async () => {
+test('values come back exactly as stored (every double, every key in its order), on every backend and through events both ways', async () => {
   // JSON.stringify writes a double's shortest round-trip text; a value that crosses the core
-  // must read back as the same double. serde_json's default float parse is fast but not exact:
+  // must read back as the same double, and an object with its keys in the same order. serde_json's default float parse is fast but not exact:
   // 0.1 + 0.002 (0.10200000000000001) came back as 0.102, and so did 3 in 10 random doubles.
   const doubles = [0.1 + 0.2, 0.1 + 0.002, 1 / 3, 2 / 3, Math.PI, Math.E, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
     9007199254740993, 123456789012345680000, 1e21, 1e-7, 4.35, 0.000001, 1.0715660391465826e-75, -1.603964615428183e+143, -0];
@@ -314,6 +314,13 @@ test('numbers come back exactly as stored, on every backend and through events b
       const back = await run(notes, 'storage.get', 'doubles');
       assert.equal(back.ok, true, JSON.stringify(back.error));
       same(back.value, `${storage}${encrypt ? ' sealed' : ''}: storage.get`);
+      // Keys in the order the plugin wrote them, not sorted (JSON.parse keeps the order; the
+      // core's objects were sorted maps).
+      const ordered = { zeta: 1, alpha: { y: [{ q: 1, a: 2 }], b: null }, mid: 'm', 10: 'ten', 2: 'two' };
+      const orderOf = (v) => JSON.stringify(v);
+      assert.deepEqual(await run(notes, 'storage.set', 'ordered', ordered), { ok: true, value: null });
+      const backOrdered = await run(notes, 'storage.get', 'ordered');
+      assert.equal(orderOf(backOrdered.value), orderOf(ordered), `${storage}${encrypt ? ' sealed' : ''}: key order`);
       // One at a time and nested, as a plugin keeps a setting.
       for (const d of [0.1 + 0.002, 1.0715660391465826e-75]) {
         assert.deepEqual(await run(notes, 'storage.set', 'one', { price: { amount: d } }), { ok: true, value: null });
@@ -326,12 +333,19 @@ test('numbers come back exactly as stored, on every backend and through events b
         const got = await until(() => h.page.evaluate(() => window.e2e.state.events.find((e) => e.name === 'numbers')?.data), 10_000);
         assert.ok(got, 'the host got the event');
         same(got.doubles, 'plugin to host event');
+        assert.deepEqual(await run(notes, 'events.emit', 'ordered', ordered), { ok: true, value: null });
+        const gotOrdered = await until(() => h.page.evaluate(() => window.e2e.state.events.find((e) => e.name === 'ordered')?.data), 10_000);
+        assert.equal(orderOf(gotOrdered), orderOf(ordered), 'plugin to host event: key order');
         // Host to plugin: an event the plugin listens to.
         assert.deepEqual(await notes.evaluate(() => window.notes.listen('numbers')), { ok: true });
         await h.page.evaluate((doubles) => window.e2e.host.emit('numbers', { doubles }), doubles);
         const heard = await until(() => notes.evaluate(() => window.notes.received.find((e) => e.name === 'numbers')?.data), 10_000);
         assert.ok(heard, 'the plugin got the event');
         same(heard.doubles, 'host to plugin event');
+        assert.deepEqual(await notes.evaluate(() => window.notes.listen('ordered')), { ok: true });
+        await h.page.evaluate((ordered) => window.e2e.host.emit('ordered', ordered), ordered);
+        const heardOrdered = await until(() => notes.evaluate(() => window.notes.received.find((e) => e.name === 'ordered')?.data), 10_000);
+        assert.equal(orderOf(heardOrdered), orderOf(ordered), 'host to plugin event: key order');
       }
     } finally {
       await context.close();

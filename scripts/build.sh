@@ -9,11 +9,10 @@ export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"   # wasm-opt from th
 profile=--release
 [ "${1:-}" = "--dev" ] && profile=--dev
 rm -f pkg/plugin_warden_bg.wasm pkg/plugin_warden_checks_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm
-# The core module: everything but the HTML cleaner (no `ammonia` feature), at opt-level "z":
-# without the sanitizer its hot paths are a few percent of a round trip's CPU (the rest is
-# the browser's postMessage), and "z" makes it 10% smaller than "s" (docs/benchmarks.md).
+# The core module: everything but the HTML cleaner (no `ammonia` feature), with the release
+# settings of scripts/core-release.toml (opt-level "z", LLVM's hot/cold splitting).
 core_opt=()
-[ "$profile" = --release ] && core_opt=(--config 'profile.release.opt-level="z"')
+[ "$profile" = --release ] && core_opt=(--config "$PWD/scripts/core-release.toml")
 # The core's link map (build.rs): scripts/split-module.mjs reads where each data object lies.
 link_map="$PWD/target/split-core/link${profile#-}.map"
 mkdir -p target/split-core

@@ -25,7 +25,7 @@ export const WASM_BUILDS = [
   {
     module: 'core',
     manifest: 'Cargo.toml',
-    cargoArgs: ['--no-default-features', '--features', 'host', '--config', 'profile.release.opt-level="z"'],
+    cargoArgs: ['--no-default-features', '--features', 'host', '--config', join(root, 'scripts/core-release.toml')],
     output: 'plugin_warden.wasm',
     outDir: '.',
     outName: 'plugin_warden',

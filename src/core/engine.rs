@@ -451,6 +451,8 @@ fn coded<E: Coded>(e: E) -> WardenError {
     WardenError::from_coded(&e)
 }
 
+#[cold]
+#[inline(never)]
 fn invalid(message: impl Into<String>) -> WardenError {
     WardenError::new(ErrorCode::InvalidArgument, message)
 }

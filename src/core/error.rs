@@ -151,6 +151,8 @@ pub struct WardenError {
 
 impl WardenError {
     /// A new error with no permission attached.
+    #[cold]
+    #[inline(never)]
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         WardenError {
             code,

@@ -1127,6 +1127,8 @@ struct Cx {
 }
 
 impl Cx {
+    #[cold]
+    #[inline(never)]
     fn push(&mut self, path: &str, message: impl Into<String>) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(ManifestProblem {
@@ -1395,16 +1397,16 @@ fn parse_manifest(
         }
     }
 
-    let network = parse_network(cx, obj, opts);
-    let entry = parse_entry(cx, obj, opts);
-    let assets = parse_assets(cx, obj, opts);
-    let allow = parse_allow(cx, obj);
+    let network = section(cx, obj, "network", |cx| parse_network(cx, obj, opts));
+    let entry = section(cx, obj, "entry", |cx| parse_entry(cx, obj, opts));
+    let assets = section(cx, obj, "assets", |cx| parse_assets(cx, obj, opts));
+    let allow = section(cx, obj, "allow", |cx| parse_allow(cx, obj));
     let roles = parse_roles(cx, obj, ns);
     let includes = parse_includes(cx, obj, ns);
-    let routes = parse_routes(cx, obj, ns);
-    let action_sets = parse_action_sets(cx, obj, ns);
-    let exposes = parse_exposes(cx, obj, ns);
-    let consumes = parse_consumes(cx, obj);
+    let routes = section(cx, obj, "routes", |cx| parse_routes(cx, obj, ns));
+    let action_sets = section(cx, obj, "actionSets", |cx| parse_action_sets(cx, obj, ns));
+    let exposes = section(cx, obj, "exposes", |cx| parse_exposes(cx, obj, ns));
+    let consumes = section(cx, obj, "consumes", |cx| parse_consumes(cx, obj));
 
     Some(Manifest {
         id: id?,
@@ -1426,6 +1428,24 @@ fn parse_manifest(
         consumes,
         extra: Map::new(),
     })
+}
+
+/// `parse(cx)` when the manifest has `key`, else nothing (what each section's parser answers
+/// for a missing key). The sections passed here are parsed by functions of their own
+/// (`#[inline(never)]`), run only for a manifest that has them: the browser's core module is
+/// split by use (scripts/split-module.mjs), and a function its recorded first visit never runs
+/// is left out of the part every host loads.
+fn section<T: Default>(
+    cx: &mut Cx,
+    obj: &Map<String, Value>,
+    key: &str,
+    parse: impl FnOnce(&mut Cx) -> T,
+) -> T {
+    if obj.contains_key(key) {
+        parse(cx)
+    } else {
+        T::default()
+    }
 }
 
 fn parse_version(
@@ -1479,6 +1499,7 @@ fn parse_capabilities(cx: &mut Cx, obj: &Map<String, Value>, key: &str) -> Vec<C
     out
 }
 
+#[inline(never)]
 fn parse_network(
     cx: &mut Cx,
     obj: &Map<String, Value>,
@@ -1500,6 +1521,7 @@ fn parse_network(
     out
 }
 
+#[inline(never)]
 fn parse_entry(cx: &mut Cx, obj: &Map<String, Value>, opts: &ManifestOptions) -> Option<Entry> {
     let v = obj.get("entry").filter(|v| !v.is_null())?;
     let e = cx.object(v, "entry")?;
@@ -1557,6 +1579,7 @@ fn check_entry_src(s: &str, opts: &ManifestOptions) -> Result<String, String> {
     Ok(url.into())
 }
 
+#[inline(never)]
 fn parse_assets(cx: &mut Cx, obj: &Map<String, Value>, opts: &ManifestOptions) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (p, s) in cx.strings(obj, "", "assets", MAX_STRING_BYTES) {
@@ -1628,6 +1651,7 @@ fn check_integrity(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[inline(never)]
 fn parse_allow(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (p, s) in cx.strings(obj, "", "allow", 64) {
@@ -1919,6 +1943,7 @@ fn parse_includes(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<Incl
     out
 }
 
+#[inline(never)]
 fn parse_routes(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<Route> {
     const KEYS: &[&str] = &["path", "method", "reqAction", "reqRole", "url", "headers"];
     let mut out: Vec<Route> = Vec::new();
@@ -2021,6 +2046,7 @@ fn parse_routes(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<Route>
     out
 }
 
+#[inline(never)]
 fn parse_action_sets(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<ActionSetExtension> {
     let mut out: Vec<ActionSetExtension> = Vec::new();
     for (i, v) in cx
@@ -2096,6 +2122,7 @@ fn function_name(cx: &mut Cx, o: &Map<String, Value>, p: &str) -> Option<String>
     Some(s.to_owned())
 }
 
+#[inline(never)]
 fn parse_exposes(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<Exposure> {
     let mut out: Vec<Exposure> = Vec::new();
     for (i, v) in cx
@@ -2126,6 +2153,7 @@ fn parse_exposes(cx: &mut Cx, obj: &Map<String, Value>, ns: Ns<'_>) -> Vec<Expos
     out
 }
 
+#[inline(never)]
 fn parse_consumes(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<Consumption> {
     let mut out: Vec<Consumption> = Vec::new();
     for (i, v) in cx
@@ -2164,6 +2192,86 @@ fn parse_consumes(cx: &mut Cx, obj: &Map<String, Value>) -> Vec<Consumption> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sections `section` parses only when present: absent or `null` they read as empty,
+    /// present they are parsed and checked as every other field (a problem in each is reported
+    /// at its path).
+    #[test]
+    fn sections_parsed_only_when_present_are_still_checked() {
+        const BASE: &str =
+            r#""id":"acme-app","name":"A","version":"1.0.0","permissions":["api:read"]"#;
+        let opts = ManifestOptions::default();
+        let parse = |extra: &str| Manifest::parse(&format!("{{{BASE}{extra}}}"), &opts);
+        let empty = |m: &Manifest| {
+            m.network().is_empty()
+                && m.entry().is_none()
+                && m.assets().is_empty()
+                && m.allow().is_empty()
+                && m.routes().is_empty()
+                && m.action_sets().is_empty()
+                && m.exposes().is_empty()
+                && m.consumes().is_empty()
+        };
+        assert!(empty(&parse("").unwrap()));
+        let nulls = r#","network":null,"entry":null,"assets":null,"allow":null,"routes":null,"actionSets":null,"exposes":null,"consumes":null"#;
+        assert!(empty(&parse(nulls).unwrap()));
+
+        let valid = parse(concat!(
+            r#","network":["https://api.example/v1/"],"#,
+            r#""entry":{"src":"https://cdn.example/p.js"},"assets":["https://cdn.example"],"#,
+            r#""allow":["clipboard-write"],"routes":[{"path":"api/items"}],"#,
+            r#""actionSets":[{"action":"folders:edit","actions":["acme-app.docs:write"]}],"#,
+            r#""exposes":[{"name":"docs.search","action":"acme-app.docs:read"}],"#,
+            r#""consumes":[{"plugin":"other-app","name":"ping"}]"#
+        ))
+        .unwrap();
+        assert_eq!(valid.network().len(), 1);
+        assert_eq!(
+            valid.entry().map(Entry::src),
+            Some("https://cdn.example/p.js")
+        );
+        assert_eq!(valid.assets(), ["https://cdn.example"]);
+        assert_eq!(valid.allow(), ["clipboard-write"]);
+        assert_eq!(
+            (
+                valid.routes().len(),
+                valid.action_sets().len(),
+                valid.exposes().len(),
+                valid.consumes().len()
+            ),
+            (1, 1, 1, 1)
+        );
+
+        for (extra, path) in [
+            (r#","network":["ftp://api.example/"]"#, "network[0]"),
+            (r#","network":5"#, "network"),
+            (r#","entry":{"src":"http://cdn.example/p.js"}"#, "entry.src"),
+            (r#","entry":[]"#, "entry"),
+            (r#","assets":["https://cdn.example/path"]"#, "assets[0]"),
+            (r#","allow":["Clipboard Write"]"#, "allow[0]"),
+            (r#","routes":[{"path":"has space"}]"#, "routes[0].path"),
+            (r#","routes":{}"#, "routes"),
+            (
+                r#","actionSets":[{"action":"folders:nope","actions":["acme-app.docs:read"]}]"#,
+                "actionSets[0].action",
+            ),
+            (
+                r#","exposes":[{"name":"","action":"acme-app.docs:read"}]"#,
+                "exposes[0].name",
+            ),
+            (
+                r#","consumes":[{"plugin":"X","name":"ping"}]"#,
+                "consumes[0].plugin",
+            ),
+        ] {
+            let e = parse(extra).expect_err(extra);
+            assert!(
+                e.problems.iter().any(|p| p.path == path),
+                "{extra}: {:?}",
+                e.problems
+            );
+        }
+    }
 
     #[test]
     fn npm_ranges_convert() {

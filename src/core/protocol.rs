@@ -945,47 +945,10 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
         "ui.render" => Method::UiRender {
             html: p.required_str("html", "a string of HTML")?,
         },
-        "plugins.call" => {
-            const PLUGIN: &str = "a plugin id ([a-z0-9-]{3,64})";
-            const NAME: &str = "a function name matching [A-Za-z0-9._:-]{1,64}";
-            let plugin = p.required_str("plugin", PLUGIN)?;
-            let plugin_ok = (3..=64).contains(&plugin.len())
-                && plugin
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !plugin_ok {
-                return Err(p.invalid("plugin", PLUGIN, describe_str(&plugin)));
-            }
-            let name = p.required_str("name", NAME)?;
-            if name.len() > 64 || !is_event_name(&name) {
-                return Err(p.invalid("name", NAME, describe_str(&name)));
-            }
-            Method::PluginsCall {
-                plugin,
-                name,
-                args: p.required("args", "a JSON value")?,
-            }
-        }
-        "plugins.respond" => {
-            const CALL: &str = "the call id of a plugins.call event";
-            let raw = p.required("call", CALL)?;
-            let Some(call) = safe_integer(&raw) else {
-                return Err(p.invalid("call", CALL, describe(&raw)));
-            };
-            let error = p.optional_str("error", "a string of at most 1024 characters")?;
-            let result = match error {
-                Some(m) if m.chars().count() > MAX_REASON_CHARS => {
-                    return Err(p.invalid(
-                        "error",
-                        "a string of at most 1024 characters",
-                        format!("{} characters", m.chars().count()),
-                    ))
-                }
-                Some(m) => Err(m),
-                None => Ok(p.required("value", "a JSON value (or an error string)")?),
-            };
-            Method::PluginsRespond { call, result }
-        }
+        // Plugin-to-plugin calls, rarer than the rest: functions of their own (`section` in
+        // core::manifest says why).
+        "plugins.call" => plugins_call(&mut p)?,
+        "plugins.respond" => plugins_respond(&mut p)?,
         other => {
             return Err(ProtocolError::Invalid {
                 id: Some(id),
@@ -999,6 +962,51 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
     };
     p.finish(allowed_params(name))?;
     Ok(method)
+}
+
+#[inline(never)]
+fn plugins_call(p: &mut Fields) -> Result<Method, ProtocolError> {
+    const PLUGIN: &str = "a plugin id ([a-z0-9-]{3,64})";
+    const NAME: &str = "a function name matching [A-Za-z0-9._:-]{1,64}";
+    let plugin = p.required_str("plugin", PLUGIN)?;
+    let plugin_ok = (3..=64).contains(&plugin.len())
+        && plugin
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !plugin_ok {
+        return Err(p.invalid("plugin", PLUGIN, describe_str(&plugin)));
+    }
+    let name = p.required_str("name", NAME)?;
+    if name.len() > 64 || !is_event_name(&name) {
+        return Err(p.invalid("name", NAME, describe_str(&name)));
+    }
+    Ok(Method::PluginsCall {
+        plugin,
+        name,
+        args: p.required("args", "a JSON value")?,
+    })
+}
+
+#[inline(never)]
+fn plugins_respond(p: &mut Fields) -> Result<Method, ProtocolError> {
+    const CALL: &str = "the call id of a plugins.call event";
+    let raw = p.required("call", CALL)?;
+    let Some(call) = safe_integer(&raw) else {
+        return Err(p.invalid("call", CALL, describe(&raw)));
+    };
+    let error = p.optional_str("error", "a string of at most 1024 characters")?;
+    let result = match error {
+        Some(m) if m.chars().count() > MAX_REASON_CHARS => {
+            return Err(p.invalid(
+                "error",
+                "a string of at most 1024 characters",
+                format!("{} characters", m.chars().count()),
+            ))
+        }
+        Some(m) => Err(m),
+        None => Ok(p.required("value", "a JSON value (or an error string)")?),
+    };
+    Ok(Method::PluginsRespond { call, result })
 }
 
 fn allowed_params(name: &str) -> &'static str {
@@ -1417,6 +1425,8 @@ impl Fields {
         s
     }
 
+    #[cold]
+    #[inline(never)]
     fn invalid(&self, field: &str, expected: &'static str, found: String) -> ProtocolError {
         ProtocolError::Invalid {
             id: self.id,
@@ -1503,6 +1513,13 @@ impl Fields {
             Some(Value::Object(m)) => m,
             Some(other) => return Err(self.invalid("headers", EXPECTED, describe(&other))),
         };
+        self.headers(raw).map(Some)
+    }
+
+    /// The checked `headers` of an `api.fetch`: a function of its own, run only for a call that
+    /// has them (`section` in core::manifest says why).
+    #[inline(never)]
+    fn headers(&self, raw: Map<String, Value>) -> Result<SortedMap<String, String>, ProtocolError> {
         let mut out = SortedMap::new();
         for (name, value) in raw {
             let path = || {
@@ -1538,7 +1555,7 @@ impl Fields {
             }
             out.insert(name, value);
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     /// Fails on the first field left over (in key order, so the message is deterministic).
@@ -1856,6 +1873,8 @@ struct Violation {
 }
 
 impl Violation {
+    #[cold]
+    #[inline(never)]
     fn into_error(self, id: Option<u64>, limits: &Limits) -> ProtocolError {
         let mut path = String::new();
         for seg in self.rev_path.iter().rev() {

@@ -197,6 +197,8 @@ impl Coded for SignatureError {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn invalid_key(reason: impl Into<String>) -> SignatureError {
     SignatureError::InvalidKey {
         reason: reason.into(),

@@ -202,26 +202,7 @@ impl Host {
                 plugin,
                 call_id,
                 html,
-            } => {
-                let rendered = match self
-                    .mounts
-                    .borrow()
-                    .get(&plugin)
-                    .and_then(|m| m.remote_ui.as_ref())
-                {
-                    Some(ui) => ui.render(&html),
-                    None => Err(WardenError::new(
-                        ErrorCode::MountFailed,
-                        format!("plugin {plugin:?} has no remote UI to render into"),
-                    )),
-                };
-                let done = Completion::Render {
-                    call_id,
-                    result: rendered,
-                };
-                let effects = self.engine.borrow_mut().complete(&plugin, done, now());
-                self.carry_out(effects);
-            }
+            } => self.render(&plugin, call_id, &html),
             Effect::Welcome {
                 plugin,
                 message,
@@ -245,6 +226,30 @@ impl Host {
             }
             Effect::Audit(events) => self.deliver(&events),
         }
+    }
+
+    /// A worker plugin's `ui.render`: a function of its own (the split leaves it out of the part
+    /// every host loads, as `remote_ui` in web::mounting says).
+    #[inline(never)]
+    fn render(self: &Rc<Self>, plugin: &str, call_id: u64, html: &str) {
+        let rendered = match self
+            .mounts
+            .borrow()
+            .get(plugin)
+            .and_then(|m| m.remote_ui.as_ref())
+        {
+            Some(ui) => ui.render(html),
+            None => Err(WardenError::new(
+                ErrorCode::MountFailed,
+                format!("plugin {plugin:?} has no remote UI to render into"),
+            )),
+        };
+        let done = Completion::Render {
+            call_id,
+            result: rendered,
+        };
+        let effects = self.engine.borrow_mut().complete(plugin, done, now());
+        self.carry_out(effects);
     }
 
     /// Hand audit events to `onAudit`. A throwing callback is ignored: the host's own listener

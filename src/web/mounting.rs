@@ -329,6 +329,10 @@ impl Host {
 
     /// A remote UI for plugin `id` in `element`, sanitizing with the host's policy narrowed to
     /// the plugin's asset origins; its `ui.action`s go to the plugin's port.
+    // This, `mount_shadow` and `trusted_document` are kept out of `start_mount` (not inlined):
+    // the browser's split (scripts/split-module.mjs) then leaves the modes a first visit does
+    // not use (worker UI, shadow, srcdoc) out of the part every host loads.
+    #[inline(never)]
     fn remote_ui(
         self: &Rc<Self>,
         document: &web_sys::Document,
@@ -357,6 +361,7 @@ impl Host {
         self.post_to(id, &event_message(name, data));
     }
 
+    #[inline(never)]
     fn mount_shadow(
         self: &Rc<Self>,
         id: &str,

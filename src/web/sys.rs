@@ -8,6 +8,8 @@ use crate::core::error::{ErrorCode, WardenError};
 
 /// A JS `Error` with `name = "PluginWardenError"`, a stable `code` and, for
 /// `PERMISSION_DENIED`, the missing `permission`.
+#[cold]
+#[inline(never)]
 pub(crate) fn js_error(e: &WardenError) -> JsValue {
     let err = JsError::new(&e.message);
     err.set_name("PluginWardenError");
@@ -20,6 +22,8 @@ pub(crate) fn js_error(e: &WardenError) -> JsValue {
 }
 
 /// Shorthand for [`js_error`] from a code and a message.
+#[cold]
+#[inline(never)]
 pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> JsValue {
     js_error(&WardenError::new(code, message))
 }

@@ -191,6 +191,7 @@ pub(crate) fn trusted_html_js(
 }
 
 /// Wrap a whole `srcdoc` document the SDK assembled (see the module docs), unsanitized.
+#[inline(never)]
 pub(crate) fn trusted_document(
     name: &str,
     sanitizer: &Rc<Sanitizer>,

@@ -903,7 +903,31 @@ test('preload(\'checks\', url) (esbuild: the package\'s relative URL is wrong) a
  * Calls whose answers are made of the core's static data (error messages, diagnostics, CSP
  * text, signed bytes), each answer with whether the second part was loaded before the call.
  */
-const dataAnswers = (page) => page.evaluate(async (bad) => {
+// Every manifest section a first visit's plugin leaves out (core::manifest::section), valid...
+const SECTIONS = {
+  id: 'data-sections', name: 'Sections', version: '1.0.0', permissions: ['api:read'],
+  network: ['https://api.example/v1/'],
+  entry: { src: 'https://cdn.example/p.js', integrity: `sha256-${'A'.repeat(43)}=` },
+  assets: ['https://cdn.example'],
+  allow: ['clipboard-write'],
+  routes: [{ path: 'api/items', method: 'GET', url: 'https://api.example/v1/items' }],
+  actionSets: [{ action: 'folders:edit', actions: ['data-sections.docs:write'] }],
+  exposes: [{ name: 'docs.search', action: 'data-sections.docs:read' }],
+  consumes: [{ plugin: 'other-app', name: 'ping' }],
+};
+// ... and each with a problem.
+const BAD_SECTIONS = {
+  network: ['ftp://api.example/'],
+  entry: { src: 'http://cdn.example/p.js', integrity: 'md5-x' },
+  assets: ['https://cdn.example/path'],
+  allow: ['Clipboard Write'],
+  routes: [{ path: 'has space' }],
+  actionSets: [{ action: 'folders:view', actions: ['outside.docs:read'] }],
+  exposes: [{ name: '', action: 'data-bad-sections.docs:read' }],
+  consumes: [{ plugin: 'X', name: 'ping' }],
+};
+
+const dataAnswers = (page) => page.evaluate(async ({ bad, SECTIONS, BAD_SECTIONS }) => {
   const pkg = await import('/pkg/index.js');
   const host = window.e2e.host;
   const calls = [
@@ -917,6 +941,10 @@ const dataAnswers = (page) => page.evaluate(async (bad) => {
     () => new pkg.PluginHost({ hostVersion: 'x.y', user: { role: 'Boss' } }),
     () => host.install(bad),
     () => host.install({ id: 'data-net', name: 'Net', version: '1.0.0', permissions: ['api:read'], network: ['http://evil.example/x'] }),
+    // The manifest sections a first visit's plugin leaves out, parsed by functions of their own
+    // that only the second part holds: valid, then each with a problem.
+    () => host.install(SECTIONS),
+    () => host.install({ ...SECTIONS, id: 'data-bad-sections', ...BAD_SECTIONS }),
     () => pkg.sanitize('<b>x</b>'),
     () => pkg.validateManifest(bad),
     () => pkg.validateManifest(JSON.stringify({ ...bad, id: 'ok-id', version: '1.0.0', network: ['ftp://x'], mode: 'frame' })),
@@ -935,7 +963,7 @@ const dataAnswers = (page) => page.evaluate(async (bad) => {
     }
   }
   return out;
-}, BAD_MANIFEST);
+}, { bad: BAD_MANIFEST, SECTIONS, BAD_SECTIONS });
 
 test('the split moves static data (messages, templates) with the code that reads it: the same answers, text for text, as the core unsplit, before and after the second part loads', async () => {
   // The same host page, its core module once as built (two parts) and once unsplit.
@@ -952,6 +980,12 @@ test('the split moves static data (messages, templates) with the code that reads
     assert.ok(b.every((r) => r.loaded === false), 'the unsplit page loaded a second part');
     const strip = (list) => list.map(({ loaded, ...rest }) => rest);
     assert.deepEqual(strip(a), strip(b));
+    // The sections a first visit leaves out: a valid one installs, and a problem in each is
+    // reported at its path.
+    const [sections, badSections] = a.slice(8, 10);
+    assert.equal(sections.ok && sections.value.id, 'data-sections', JSON.stringify(sections));
+    assert.equal(badSections.code, 'INVALID_MANIFEST', JSON.stringify(badSections));
+    for (const key of Object.keys(BAD_SECTIONS)) assert.ok(badSections.message.includes(key), `${key}: ${badSections.message}`);
     // The answers are real ones: errors with codes and whole messages.
     assert.ok(a.filter((r) => !r.ok).length >= 5, JSON.stringify(a).slice(0, 500));
     for (const r of a.filter((x) => !x.ok)) {

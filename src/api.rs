@@ -200,7 +200,11 @@ export type ModuleInput = string | URL | Response | BufferSource | WebAssembly.M
  * rare parser paths; loads `'sanitizer'` first). `'checks'`: the core module's second part
  * (install-time checks, diagnostics, error paths, what a first visit does not run). Without a
  * second part, the first call that needs it loads it synchronously (and throws
- * `MODULE_NOT_LOADED` if it cannot). Loading twice loads once. `input`: the module's wasm, for
+ * `MODULE_NOT_LOADED` if it cannot), except `install`, `update`, `loadScript` and `mount`,
+ * which load `'checks'` asynchronously first when their arguments show they need it (install
+ * options, a manifest field beyond `id`, `name`, `version`, `permissions`,
+ * `optionalPermissions`, `roles`, `includes`; a mount other than an iframe of a `src` page).
+ * Loading twice loads once. `input`: the module's wasm, for
  * esbuild (`plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm`,
  * `plugin-warden/sanitizer/plugin_warden_sanitizer_rest_bg.wasm`,
  * `plugin-warden/plugin_warden_checks_bg.wasm`, with the `file` loader) and Node (its bytes).

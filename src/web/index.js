@@ -326,6 +326,41 @@ function named(e, method) {
   return e;
 }
 
+// The calls that answer a Promise load the core's second part asynchronously first when they
+// will need it, instead of by a synchronous request on the page's main thread in the middle of
+// the call: `update` and `loadScript` (never on a first visit), an `install` with options
+// (signatures, code) or with a manifest field beyond a first visit's plugin's (the parsers of
+// `network`, `routes`, … and of fields the SDK does not know are in the second part), and a
+// `mount` other than an iframe of a `src` page. (A call may still need the part for a reason
+// its arguments do not show, an invalid manifest's report say: that loads it as before.)
+// Calls made while such a load runs wait for it too, so they run in the order they were made;
+// if it fails, the call that needed it rejects MODULE_NOT_LOADED (the host is unchanged and a
+// later call tries again) and the others run. Node reads the part synchronously from its file,
+// without blocking a page: there the calls go on at once.
+const FIRST_VISIT_MANIFEST = new Set(['id', 'name', 'version', 'permissions', 'optionalPermissions', 'roles', 'includes']);
+const FIRST_VISIT_MOUNT = new Set(['src', 'timeout', 'title']);
+const NO_KEYS = new Set();
+const onlyKeys = (v, keys) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => keys.has(k));
+let checksFirst = null; // the load a call started, while it runs
+
+function needsChecks(name, args) {
+  if (inNode() || MODULES.checks.loaded()) return false;
+  if (name === 'update' || name === 'loadScript') return true;
+  if (name === 'mount') return !(onlyKeys(args[2], FIRST_VISIT_MOUNT) && typeof args[2].src === 'string');
+  if (name !== 'install') return false;
+  const [manifest, options] = args;
+  if (options !== undefined && !onlyKeys(options, NO_KEYS)) return true;
+  let m = manifest;
+  if (typeof m === 'string') {
+    try {
+      m = JSON.parse(m);
+    } catch {
+      return true; // its error's report is in the second part
+    }
+  }
+  return !onlyKeys(m, FIRST_VISIT_MANIFEST);
+}
+
 for (const name of Object.getOwnPropertyNames(proto)) {
   const raw = proto[name];
   if (name === 'constructor' || name === '__destroy_into_raw' || name === '__pw_stuck' || typeof raw !== 'function') continue;
@@ -337,6 +372,17 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       if (release) return undefined; // already released (leaked)
       if (isAsync) return Promise.reject(e);
       throw e;
+    }
+    if (isAsync && depth === 0) {
+      const need = needsChecks(name, args);
+      if (need || checksFirst) {
+        checksFirst ??= preload('checks').finally(() => { checksFirst = null; });
+        const run = () => proto[name].apply(this, args);
+        return checksFirst.then(run, (x) => {
+          if (need) throw x;
+          return run();
+        });
+      }
     }
     depth++;
     try {

@@ -95,16 +95,21 @@ const __pw_split = (() => {
 
   // One function per import the first part asks for; after the second part is loaded, each is
   // a direct call of its export.
+  let split = false; // whether the first part imports anything of the second (an unsplit module, as tests run with this glue, does not)
   const imports = new Proxy({}, {
     get(_, name) {
+      split = true; // read at instantiation, for each function the first part lacks
       const key = `s${String(name)}`;
       let f = null;
       return (...args) => (f ??= (second ?? loadSync()).exports[key])(...args);
     },
   });
 
+  // Nothing to load: the second part is here, or the module was never split.
+  const complete = () => second !== null || (primary !== null && !split);
+
   async function load(input) {
-    if (second) return;
+    if (complete()) return;
     if (!primary) throw notLoaded(config.notYet);
     if (typeof input === 'string' || input instanceof URL) given = new URL(input, globalThis.location?.href ?? import.meta.url);
     loading ??= (async () => {
@@ -133,7 +138,7 @@ const __pw_split = (() => {
       // (An unsplit module run with this glue, as the tests do, exports no stack pointer.)
       if (config.resetStack && primary[config.stack] instanceof WebAssembly.Global) stackBase = primary[config.stack].value;
     },
-    loaded: () => second !== null,
+    loaded: complete,
     load,
     onFailure: (listener) => void failureListeners.push(listener),
   };

@@ -656,6 +656,79 @@ async function stillHosts(page) {
   assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
 }
 
+// Real manifests have fields a first visit's plugin does not (network, compatibility, a
+// Grafana plugin.json's own fields): the core parses them in its second part. An install is a
+// Promise: it must not fetch that part with a synchronous request on the page's main thread.
+test('calls that answer a Promise load the core\'s second part asynchronously first when they need it (an install with the fields real manifests have, an update, a shadow mount), never synchronously; a plain install made meanwhile runs in order; a failed load rejects only the call that needed it, MODULE_NOT_LOADED, the host unchanged, and the same call works once the part loads', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const seen = [];
+    await scriptAnswers(page, CHECKS_WASM, ['404'], seen);
+    const r = await page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      const sync = [];
+      const open = XMLHttpRequest.prototype.open;
+      XMLHttpRequest.prototype.open = function (method, url, async) {
+        if (async === false) sync.push(String(url));
+        return open.apply(this, arguments);
+      };
+      const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, message: e.message }));
+      const net = { id: 'lazy-net', name: 'Net', version: '1.0.0', compatibility: '^1.0.0', permissions: ['api:read'], network: ['https://api.example/v1/'], type: 'app', info: { author: 'x' } };
+      const order = [];
+      // The first needs the second part (its load is a 404); the second does not, made meanwhile.
+      const first = settle(h.install(net)).then((x) => { order.push('net'); return x; });
+      const plain = settle(h.install({ id: 'lazy-plain', name: 'Plain', version: '1.0.0', permissions: ['storage'] })).then((x) => { order.push('plain'); return x; });
+      const failed = await first;
+      const plainResult = await plain;
+      const afterFailure = { loaded: pkg.__pw_checksLoaded(), plugins: [...h.plugins()].sort() };
+      // The same install again: the part loads now.
+      const again = await settle(h.install(net));
+      const update = await settle(h.update('lazy-net', { ...net, version: '1.1.0' }));
+      return { failed, plainResult, order, afterFailure, again, update, loaded: pkg.__pw_checksLoaded(), sync };
+    });
+    assert.equal(r.failed.ok, false, JSON.stringify(r.failed));
+    assert.equal(r.failed.code, 'MODULE_NOT_LOADED', JSON.stringify(r.failed));
+    assert.match(r.failed.message, /checks/);
+    assert.equal(r.plainResult.ok, true, JSON.stringify(r.plainResult));
+    assert.deepEqual(r.order, ['net', 'plain']);
+    assert.deepEqual(r.afterFailure, { loaded: false, plugins: ['lazy-plain'] });
+    assert.equal(r.again.ok && r.again.value.id, 'lazy-net', JSON.stringify(r.again));
+    assert.equal(r.update.ok && r.update.value.to, '1.1.0', JSON.stringify(r.update));
+    assert.equal(r.loaded, true);
+    assert.deepEqual(r.sync, [], 'a synchronous request');
+    assert.deepEqual(seen, ['404', 'server']);
+    assert.equal(count(host.requests(), CHECKS_WASM), 1, JSON.stringify(host.requests())); // the 404 never reached the server
+  } finally {
+    await host.close();
+  }
+  // A shadow mount, first thing on a page: the same.
+  const other = await freshHost();
+  try {
+    const r = await other.page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const sync = [];
+      const open = XMLHttpRequest.prototype.open;
+      XMLHttpRequest.prototype.open = function (method, url, async) {
+        if (async === false) sync.push(String(url));
+        return open.apply(this, arguments);
+      };
+      await window.e2e.install({ id: 'panel', name: 'Panel', version: '1.0.0', permissions: [] });
+      const before = pkg.__pw_checksLoaded();
+      window.e2e.mountWith('panel', { mode: 'shadow', html: '<p>hi</p>' });
+      const mounted = await window.e2e.settled('panel');
+      return { before, mounted, loaded: pkg.__pw_checksLoaded(), sync };
+    });
+    assert.equal(r.before, false);
+    assert.deepEqual(r.mounted, { ok: true, value: { pluginId: 'panel', mode: 'shadow' } }, JSON.stringify(r.mounted));
+    assert.equal(r.loaded, true);
+    assert.deepEqual(r.sync, [], 'a synchronous request');
+  } finally {
+    await other.close();
+  }
+});
+
 test('a mount\'s handshake timeout on a slow network: the core\'s second part is fetched asynchronously (the main thread never freezes), then the mount fails TIMEOUT', { timeout: 30_000 }, async () => {
   const host = await freshHost({ csp: true });
   try {
@@ -971,13 +1044,17 @@ test('the split moves static data (messages, templates) with the code that reads
   const whole = await unsplitHost('/pkg/plugin_warden_bg.wasm', 'target/split-core/plugin_warden_bg.wasm');
   try {
     const a = await dataAnswers(split.page);
+    const fromWhole = env.servers.logs.host.length;
     const b = await dataAnswers(whole.page);
+    const wholeFetches = env.servers.logs.host.slice(fromWhole).map((r) => new URL(r.url, 'http://x').pathname);
     // The split page answered the first calls from its first part alone (the second part was
     // not loaded after them either), then loaded the second for an error path.
     assert.deepEqual(a.slice(0, 3).map((r) => r.loaded), [false, false, false], JSON.stringify(a.slice(0, 3)));
     assert.equal(a[0].code, 'MODULE_NOT_LOADED', JSON.stringify(a[0]));
     assert.equal(a[a.length - 1].loaded, true, 'no call needed the second part: pick others');
-    assert.ok(b.every((r) => r.loaded === false), 'the unsplit page loaded a second part');
+    // The unsplit module has no second part: nothing to load, and nothing fetched.
+    assert.ok(b.every((r) => r.loaded === true), 'the unsplit page waits for a second part');
+    assert.equal(count(wholeFetches, CHECKS_WASM), 0, JSON.stringify(wholeFetches));
     const strip = (list) => list.map(({ loaded, ...rest }) => rest);
     assert.deepEqual(strip(a), strip(b));
     // The sections a first visit leaves out: a valid one installs, and a problem in each is

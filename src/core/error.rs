@@ -151,6 +151,9 @@ pub struct WardenError {
 
 impl WardenError {
     /// A new error with no permission attached.
+    // Cold, as the other error constructors: LLVM's hot/cold splitting moves each block that
+    // leads only to such a call out of its function, and the browser's split then leaves it out
+    // of the part every host loads (scripts/core-release.toml).
     #[cold]
     #[inline(never)]
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {

@@ -714,13 +714,18 @@ test('calls that answer a Promise load the core\'s second part asynchronously fi
         if (async === false) sync.push(String(url));
         return open.apply(this, arguments);
       };
-      await window.e2e.install({ id: 'panel', name: 'Panel', version: '1.0.0', permissions: [] });
+      // A manifest of a first visit's shape (roles, includes): installed without the part.
+      await window.e2e.install({
+        id: 'panel', name: 'Panel', version: '1.0.0', permissions: [], optionalPermissions: ['ui:notify'],
+        roles: [{ role: { name: 'Panel reader', permissions: [{ action: 'panel.pages:read' }] }, grants: ['Viewer'] }],
+        includes: [{ type: 'page', name: 'Home', path: '/a/%PLUGIN_ID%/home', action: 'panel.pages:read', addToNav: true }],
+      });
       const before = pkg.__pw_checksLoaded();
       window.e2e.mountWith('panel', { mode: 'shadow', html: '<p>hi</p>' });
       const mounted = await window.e2e.settled('panel');
       return { before, mounted, loaded: pkg.__pw_checksLoaded(), sync };
     });
-    assert.equal(r.before, false);
+    assert.equal(r.before, false, 'a first visit\'s manifest loaded the second part');
     assert.deepEqual(r.mounted, { ok: true, value: { pluginId: 'panel', mode: 'shadow' } }, JSON.stringify(r.mounted));
     assert.equal(r.loaded, true);
     assert.deepEqual(r.sync, [], 'a synchronous request');

@@ -374,7 +374,14 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       throw e;
     }
     if (isAsync && depth === 0) {
-      const need = needsChecks(name, args);
+      let need;
+      try {
+        need = needsChecks(name, args);
+      } catch {
+        // Arguments that throw when read (a revoked Proxy, a getter): the call itself refuses
+        // them, and its report is in the second part. Its type says Promise: never thrown here.
+        need = true;
+      }
       if (need || checksFirst) {
         checksFirst ??= preload('checks').finally(() => { checksFirst = null; });
         const run = () => proto[name].apply(this, args);
@@ -504,6 +511,19 @@ function runnerUrl(value) {
   }
 }
 
+/**
+ * `f()`, a mount's Promise, with what it throws as a rejection: arguments that throw when read
+ * (a revoked Proxy, a getter that throws) are refused, INVALID_ARGUMENT, not thrown.
+ */
+function unreadable(f) {
+  try {
+    return f();
+  } catch (e) {
+    if (e && e.name === 'PluginWardenError') return Promise.reject(e);
+    return Promise.reject(coded('INVALID_ARGUMENT', `plugin-warden: PluginHost.mount: its arguments cannot be read: ${e && e.message ? e.message : e}`, e));
+  }
+}
+
 /** The host side of plugin-warden: installs, mounts and polices plugins. */
 export class PluginHost extends bindings.PluginHost {
   #runner;
@@ -523,6 +543,10 @@ export class PluginHost extends bindings.PluginHost {
   }
 
   mount(id, element, options) {
+    return unreadable(() => this.#mount(id, element, options));
+  }
+
+  #mount(id, element, options) {
     // The container is handed to wasm unchecked (its Rust type is an Element): a string or a
     // text node failed the mount MOUNT_FAILED with the browser's words (`t.appendChild is not a
     // function`). An element of any document passes; whether it is attached, the mount says.
@@ -540,7 +564,7 @@ export class PluginHost extends bindings.PluginHost {
     const loaded = remoteUi ? MODULES['sanitizer-rest'].loaded() : bindings.__sanitizerLoaded();
     if (loaded) return mountWith.call(this, this.#runner, id, element, options);
     const ready = remoteUi ? preload('sanitizer').then(() => preload('sanitizer-rest').catch(() => {})) : preload('sanitizer');
-    return ready.then(() => mountWith.call(this, this.#runner, id, element, options));
+    return ready.then(() => unreadable(() => mountWith.call(this, this.#runner, id, element, options)));
   }
 
   /** `preload(name, input)`: load a part of the SDK fetched on first need (`'sanitizer'`, `'sanitizer-rest'`, `'checks'`). */

@@ -169,7 +169,13 @@ export function __pw_loadChecks(input) {
  * dangling address (a trap: `memory access out of bounds`). The entry module names the method.
  */
 function __pw_notString(arg) {
-  const found = arg === null ? 'null' : Array.isArray(arg) ? 'an array' : typeof arg;
+  let found = typeof arg;
+  try {
+    if (arg === null) found = 'null';
+    else if (Array.isArray(arg)) found = 'an array';
+  } catch {
+    // A revoked Proxy: Array.isArray throws on it. Still an object, and still refused.
+  }
   const e = new Error(`plugin-warden: expected a string argument, found ${found}`);
   e.name = 'PluginWardenError';
   e.code = 'INVALID_ARGUMENT';

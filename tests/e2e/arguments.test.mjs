@@ -124,3 +124,76 @@ test('a non-string where a string goes: every PluginHost method and package func
     await host.close();
   }
 });
+
+test('arguments that throw when read (a revoked Proxy, a getter or an ownKeys trap that throws), on a first visit\'s page: every method answers a coded error, the Promise-typed ones reject (never throw), and the host goes on', async () => {
+  const host = await openHost(env, 'scenario=none');
+  try {
+    const r = await host.page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      const hostile = () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        const getter = { id: 'hostile', name: 'Hostile', version: '1.0.0' };
+        Object.defineProperty(getter, 'src', { enumerable: true, get() { throw new Error('a getter threw'); } });
+        Object.defineProperty(getter, 'permissions', { enumerable: true, get() { throw new Error('a getter threw'); } });
+        const keys = new Proxy({ id: 'hostile', name: 'Hostile', version: '1.0.0' }, { ownKeys() { throw new Error('ownKeys threw'); } });
+        return { revoked: proxy, getter, keys };
+      };
+      const settle = (f) => {
+        try {
+          const v = f();
+          return v && typeof v.then === 'function'
+            ? v.then(() => ({ ok: true, async: true }), (e) => ({ ok: false, async: true, name: e?.name, code: e?.code, message: String(e?.message) }))
+            : { ok: true };
+        } catch (e) {
+          return { ok: false, name: e?.name, code: e?.code, message: String(e?.message) };
+        }
+      };
+      const outcomes = [];
+      // First, before anything loaded the core's second part: the calls whose arguments the
+      // entry module reads to decide whether to load it.
+      const firstVisit = pkg.__pw_checksLoaded();
+      const div = document.createElement('div');
+      for (const [kind, wrong] of Object.entries(hostile())) {
+        outcomes.push({ label: 'PluginHost.install', at: 0, kind, ...await settle(() => h.install(wrong)) });
+        outcomes.push({ label: 'PluginHost.install', at: 1, kind, ...await settle(() => h.install({ id: 'hostile', name: 'Hostile', version: '1.0.0' }, wrong)) });
+        outcomes.push({ label: 'PluginHost.mount', at: 1, kind, ...await settle(() => h.mount('hostile', wrong, { src: `${window.e2e.pluginOrigin}/notes/` })) });
+        outcomes.push({ label: 'PluginHost.mount', at: 2, kind, ...await settle(() => h.mount('hostile', div, wrong)) });
+      }
+      // Then every method and package function, every argument position.
+      const methods = new Set();
+      for (let p = Object.getPrototypeOf(h); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+        for (const n of Object.getOwnPropertyNames(p)) if (typeof h[n] === 'function' && n !== 'constructor' && !n.startsWith('__')) methods.add(n);
+      }
+      const calls = [...methods].filter((n) => !['destroy', 'free'].includes(n)).map((n) => [`PluginHost.${n}`, (...a) => h[n](...a), 3]);
+      for (const n of ['sanitize', 'validateManifest', 'analyzeBundle', 'signedBytes', 'hostCsp']) calls.push([`${n}()`, (...a) => pkg[n](...a), 2]);
+      for (const [label, f, arity] of calls) {
+        for (let at = 0; at < arity; at++) {
+          for (const [kind, wrong] of Object.entries(hostile())) {
+            const args = [label === 'PluginHost.mount' ? ['no-such-plugin', div] : ['no-such-plugin', 'storage'], 'GET'].flat().slice(0, arity);
+            args[at] = wrong;
+            outcomes.push({ label, at, kind, ...await settle(() => f(...args)) });
+          }
+        }
+      }
+      await window.e2e.install(window.e2e.manifests.notes);
+      const mounted = await window.e2e.mountAndWait('notes', '/notes/');
+      return { firstVisit, outcomes, mounted, plugins: h.plugins() };
+    });
+    assert.equal(r.firstVisit, false, 'the page had loaded the core\'s second part already');
+    const uncoded = r.outcomes.filter((o) => !o.ok && (o.name !== 'PluginWardenError' || typeof o.code !== 'string'));
+    assert.deepEqual(uncoded, [], JSON.stringify(uncoded.slice(0, 10), null, 1));
+    const thrown = r.outcomes.filter((o) => /\.(install|mount|update|loadScript)$/.test(o.label) && !o.async);
+    assert.deepEqual(thrown, [], JSON.stringify(thrown.slice(0, 10), null, 1));
+    // None of them installed anything; a real install and mount work afterwards.
+    const installed = r.outcomes.filter((o) => o.label === 'PluginHost.install' && o.ok);
+    assert.deepEqual(installed, []);
+    assert.equal(r.mounted.ok, true, JSON.stringify(r.mounted));
+    assert.deepEqual(r.plugins, ['notes']);
+    const notes = await pluginFrame(host.page, 'notes', { state: 'connected' });
+    assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+  } finally {
+    await host.close();
+  }
+});

@@ -17,6 +17,7 @@
 // pwUtf8Into(text, from, into), pwUtf8Read() — a long JS string's UTF-8 into wasm memory, from a
 //   given UTF-16 unit (binary.rs `string_of`, core::utf8::encode_resuming decides the calls).
 // pwOptionsText(value) — a host's options as JSON text, lone surrogates as U+FFFD (sys.rs).
+// pwJsonText(value, max) — a window message's JSON text, unless surely longer than `max`.
 // pwPostStored(port, v, id, area, key), pwStoredError() — a storage.get answered from the
 //   value where it is stored (src/web/storage.rs), its text never in wasm.
 const KEY = '$pw:binary';
@@ -79,12 +80,92 @@ function plain(v, depth) {
 }
 
 /**
- * The JSON text for the core; side-table entries are pushed onto `buffers`. They are the very buffers of
+ * At least how long `value`'s message is, found without making its text: the UTF-16 units of
+ * its JSON text (no UTF-8 encoding is shorter) plus the bytes of its binary leaves, which the
+ * core counts against the same limit. The count stops as soon as it passes `max`, so what it
+ * costs is bounded by `max`, whatever `value` is.
+ *
+ * What a plugin sends is structured-cloned, and cloning keeps two shapes that are a few bytes on
+ * the wire but billions of steps to any walk of the value: an array whose `length` is 2^32 - 1
+ * with nothing stored in it (a loop over its length), and one object referenced from many places
+ * (`[o, o]` nested 30 deep is 2^30 paths to its leaves). `JSON.stringify` and `plain` follow both,
+ * and froze the host page for minutes on one such message. This count charges an array its
+ * length before it looks inside (each element's text is at least one unit: `null` for a hole)
+ * and an object each time a path reaches it, so neither gets past it once it answers `max` or
+ * less. A key whose value is undefined counts one unit although JSON leaves it out: an
+ * encoder still visits it, so its keys must be bounded too (the count can then exceed the text
+ * by one unit per such key; elsewhere it never exceeds it: tests/client/binary-encode).
+ */
+function sizeAtLeast(value, max) {
+  let n = 0;
+  const walk = (v) => {
+    if (typeof v === 'string') {
+      n += v.length + 2;
+      return;
+    }
+    if (v === null || typeof v !== 'object') {
+      n += 1;
+      return;
+    }
+    if (Array.isArray(v)) {
+      n += v.length + 1; // the brackets and the commas; each element adds at least one more
+      for (let i = 0; i < v.length && n <= max; i++) walk(v[i]);
+      return;
+    }
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+      n += v.byteLength;
+      return;
+    }
+    if (v instanceof String) {
+      n += v.length + 2;
+      return;
+    }
+    if (v instanceof Number || v instanceof Boolean) {
+      n += 1;
+      return;
+    }
+    n += 2;
+    for (const k in v) {
+      if (n > max) return;
+      const x = v[k];
+      if (x === undefined) {
+        n += 1; // left out of the text, but a walk still visits it
+        continue;
+      }
+      n += k.length + 1; // its quotes and colon add two more
+      walk(x);
+    }
+  };
+  walk(value);
+  return n;
+}
+
+/**
+ * `JSON.stringify(value)`, or undefined when that throws (a cycle, a BigInt) or when the text is
+ * surely longer than `max` (`sizeAtLeast`: counted first, so a value that is small on the wire
+ * but huge to walk is never stringified). For window messages, which any frame may post.
+ */
+export function pwJsonText(value, max) {
+  try {
+    return sizeAtLeast(value, max) > max ? undefined : JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The JSON text for the core; side-table entries are pushed onto `buffers`. With `max`, a number
+ * (a lower bound of its size, `sizeAtLeast`) instead when the message is surely longer than
+ * `max` UTF-8 bytes: then no text is made, and no buffer is copied. They are the very buffers of
  * `value` when a view covers its whole (plain) buffer, else a copy of the view's bytes: the
  * caller decides whether they may later be transferred (a plugin's message: the host's own
  * structured-clone copy; the host page's own data: never, see pwDecode's `copy`).
  */
-export function pwEncodeInto(value, inline, buffers) {
+export function pwEncodeInto(value, inline, buffers, max) {
+  if (max !== undefined) {
+    const least = sizeAtLeast(value, max);
+    if (least > max) return least;
+  }
   if (plain(value, 0)) return JSON.stringify(value);
   const made = new WeakSet();
   const text = JSON.stringify(value, function replacer(key, v) {
@@ -172,12 +253,15 @@ function primitive(v) {
 
 /** Whether `data`'s JSON text is small and made by JSON.stringify as it is (`plain`). */
 function small(data) {
+  // An array's `for…in` skips its holes, and `plain` would then loop over its whole length (up
+  // to 2^32 - 1): arrays go the other way, where sizeAtLeast bounds them.
+  if (Array.isArray(data)) return false;
   let n = 0;
   for (const k in data) {
     if (++n > SMALL_KEYS || k.length > SMALL_STRING) return false;
     const v = data[k];
     if (primitive(v)) continue;
-    if (k !== 'params' || v === null || typeof v !== 'object') return false;
+    if (k !== 'params' || v === null || typeof v !== 'object' || Array.isArray(v)) return false;
     let m = 0;
     for (const j in v) {
       if (++m > SMALL_KEYS || j.length > SMALL_STRING || !primitive(v[j])) return false;

@@ -13,7 +13,12 @@ extern "C" {
     #[wasm_bindgen(js_name = pwDecode, catch)]
     fn pw_decode(text: &str, buffers: &JsValue, copy: bool) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = pwEncodeInto, catch)]
-    fn pw_encode_into(value: &JsValue, inline: bool, buffers: &Array) -> Result<JsValue, JsValue>;
+    fn pw_encode_into(
+        value: &JsValue,
+        inline: bool,
+        buffers: &Array,
+        max: f64,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = pwUtf8Into)]
     fn pw_utf8_into(text: &JsValue, from: f64, into: &mut [u8]) -> f64;
     #[wasm_bindgen(js_name = pwUtf8Read)]
@@ -26,6 +31,10 @@ extern "C" {
     fn pw_listen(port: &MessagePort, text: &JsValue, other: &JsValue) -> js_sys::Function;
     #[wasm_bindgen(js_name = pwIsStorageSet)]
     fn pw_is_storage_set(data: &JsValue) -> bool;
+    /// `JSON.stringify(value)`, or undefined when that throws or the text is surely longer
+    /// than `max` (counted first, with work bounded by `max`: binary.js `sizeAtLeast`).
+    #[wasm_bindgen(js_name = pwJsonText)]
+    pub(crate) fn pw_json_text(value: &JsValue, max: f64) -> JsValue;
     #[wasm_bindgen(js_name = pwOptionsText, catch)]
     pub(crate) fn pw_options_text(value: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = pwShortString)]
@@ -158,11 +167,20 @@ pub(crate) struct Encoded {
 
 /// Encode `value` for the core; `inline` for a stored value (bytes as base64 in the text).
 /// [`Unread::NoJsonForm`] when it has none (a cycle, a BigInt), as `JSON.stringify` would
-/// throw; [`Unread::TooLarge`] when its text has more than `max_bytes` UTF-16 units, and so
-/// more UTF-8 bytes: the text is then not copied into wasm memory (which never shrinks).
+/// throw; [`Unread::TooLarge`] when it is surely longer than `max_bytes`: either a count made
+/// before the text (`binary.js` `sizeAtLeast`: its work bounded by `max_bytes`, so a value that
+/// is small on the wire but huge to walk, a holey array or many paths to one object, never
+/// reaches `JSON.stringify`), or the text's UTF-16 units. The text is then not copied into wasm
+/// memory (which never shrinks).
 pub(crate) fn encode(value: &JsValue, inline: bool, max_bytes: usize) -> Result<Encoded, Unread> {
     let buffers = Array::new();
-    let text = pw_encode_into(value, inline, &buffers).map_err(|_| Unread::NoJsonForm)?;
+    let text = pw_encode_into(value, inline, &buffers, max_bytes as f64)
+        .map_err(|_| Unread::NoJsonForm)?;
+    if let Some(at_least) = text.as_f64() {
+        return Err(Unread::TooLarge {
+            at_least: at_least as usize,
+        });
+    }
     let units = text
         .dyn_ref::<js_sys::JsString>()
         .map_or(0, |t| t.length() as usize);

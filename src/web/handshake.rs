@@ -84,9 +84,12 @@ impl Host {
                 now(),
             ),
             Some(id) => {
-                // JSON.stringify throws on cycles and BigInt; the core refuses `None`, and any
-                // text longer than it reads (not copied in, so a huge hello costs wasm nothing).
-                let text = js_sys::JSON::stringify(&data)
+                // No text for a cycle or a BigInt, nor for a message surely longer than the core
+                // reads: counted before any text is made, so a value that is small on the wire
+                // but huge to walk (a holey array, one object on many paths) is never walked,
+                // and a huge hello is not copied into wasm. The core refuses `None`.
+                let text = super::binary::pw_json_text(&data, MAX_WINDOW_MESSAGE_BYTES as f64)
+                    .dyn_into::<js_sys::JsString>()
                     .ok()
                     .filter(|s| !surely_longer(s.length() as usize, MAX_WINDOW_MESSAGE_BYTES))
                     .and_then(|s| s.as_string());

@@ -130,3 +130,71 @@ test('pwListen with a polluted Object.prototype: still the other path\'s id and 
     assert.ok(small > 0, 'no message took the listener\'s own path');
   }
 });
+
+// pwEncodeInto's bound (`max`): a count made before any text, whose work `max` bounds. It must
+// never call a message that fits too large (a lower bound of the text and its binary bytes),
+// and it must refuse what is small on the wire but huge to walk without walking it.
+test('with a bound, a value whose text and bytes fit is encoded as without one: the count is a lower bound', () => {
+  let seed = 11;
+  const rand = (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  const pick = (xs) => xs[rand(xs.length)];
+  const strings = ['', 'k', '"\\\n\u0001\u2028é😀', '\ud800', 'x'.repeat(300), '\u0000'.repeat(40)];
+  function value(depth) {
+    switch (rand(depth > 3 ? 6 : 10)) {
+      case 0: return pick([0, 7, -1, 1.5, -0, 2 ** 53, NaN, Infinity, 1e-300]);
+      case 1: return pick(strings);
+      case 2: return pick([true, false, null]);
+      case 3: return new Uint8Array(rand(40));
+      case 4: return pick([new Date(0), new String('boxed'), new Number(3), new Boolean(false)]);
+      case 5: return pick([new ArrayBuffer(rand(9)), new DataView(new ArrayBuffer(3)), new Float64Array(2)]);
+      case 6: case 7: {
+        const a = Array.from({ length: rand(5) }, () => value(depth + 1));
+        if (rand(4) === 0) a.length += rand(4); // holes: `null` in the text
+        return a;
+      }
+      default: {
+        const o = {};
+        for (let i = rand(5); i > 0; i--) o[pick(['a', 'key', 'é', '"q"', 'x'.repeat(30), String(i)])] = value(depth + 1);
+        return o;
+      }
+    }
+  }
+  for (let i = 0; i < 6000; i++) {
+    // Half of them bare (no envelope's text to make up for a count that is too high).
+    const data = value(0);
+    const v = i % 2 ? data : { v: 1, id: i, method: 'events.emit', params: { name: 'e', data } };
+    for (const inline of [false, true]) {
+      const buffers = [];
+      const text = pwEncodeInto(v, inline, buffers);
+      const bytes = buffers.reduce((n, b) => n + b.byteLength, 0);
+      const size = new TextEncoder().encode(text).length + bytes;
+      const bounded = [];
+      assert.equal(pwEncodeInto(v, inline, bounded, size), text, `case ${i}: refused at its own size ${size}`);
+      assert.equal(bounded.length, buffers.length);
+    }
+  }
+});
+
+test('with a bound, values small on the wire but huge to walk are refused with a count past it, at once', () => {
+  const holey = () => { const a = []; a.length = 2 ** 32 - 1; return a; };
+  const shared = (leaf) => { let v = leaf; for (let i = 0; i < 40; i++) v = [v, v]; return v; };
+  const objects = (leaf) => { let v = leaf; for (let i = 0; i < 40; i++) v = { l: v, r: v }; return v; };
+  const undefinedKeys = () => { const o = {}; for (let i = 0; i < 1000; i++) o[`k${i}`] = undefined; let v = o; for (let i = 0; i < 40; i++) v = [v, v]; return v; };
+  const cases = {
+    holey: holey(),
+    holeyDeep: { a: [1, { b: holey() }] },
+    sharedString: shared('sixteen chars...'),
+    sharedObjects: objects(1),
+    sharedBytes: shared(new Uint8Array(1024)),
+    sharedUndefinedKeys: undefinedKeys(),
+  };
+  for (const [name, v] of Object.entries(cases)) {
+    for (const inline of [false, true]) {
+      const buffers = [];
+      const r = pwEncodeInto({ v: 1, id: 1, method: 'events.emit', params: { name: 'e', data: v } }, inline, buffers, 65536);
+      assert.equal(typeof r, 'number', `${name}: ${typeof r}`);
+      assert.ok(r > 65536, `${name}: ${r}`);
+      assert.equal(buffers.length, 0, `${name}: buffers were copied`);
+    }
+  }
+});

@@ -168,6 +168,22 @@ test('a payload nested 40 deep gets a MESSAGE_REJECTED reply (DESIGN §7)', () =
   assertRefused(deep.result, 'MESSAGE_REJECTED', 'depth 40');
 });
 
+test('values a few bytes long on the wire but billions of steps to walk (holey arrays of length 2^32 - 1, one value on 2^30 paths), on the port and as window messages, are refused as too large at once, unwalked; the host answers the next call', async () => {
+  const before = await stats();
+  const r = await attack(hostile, 'walk-bombs');
+  for (const name of ['holeyData', 'holeyDeeper', 'holeyStored', 'holeyParams', 'holeyEnvelope', 'sharedString', 'sharedObject', 'sharedBytes']) {
+    // A host that walked it would answer after seconds or minutes (the attack waits 30 s), or
+    // say it has no JSON form once JSON.stringify ran out of string length: refused by the
+    // count made before any text, which names a lower bound of its size.
+    assertRefused(r[name], 'MESSAGE_REJECTED', name);
+    assert.match(r[name].reply.error.message, /^message: expected at most 65536 bytes, found at least \d+ \(not read\)$/, `${name}: ${r[name].reply.error.message}`);
+  }
+  assert.equal(r.after.reply?.ok, true, `the host did not answer the next call: ${JSON.stringify(r.after)}`);
+  // The window messages (hellos from a connected plugin) were read and refused.
+  const after = await statsAfterRejected(before, r.windowMessages);
+  assert.equal(after.rejectedHandshakes - before.rejectedHandshakes, r.windowMessages, JSON.stringify(after));
+});
+
 test('__proto__ / constructor keys are MESSAGE_REJECTED and pollute nothing', async () => {
   const r = await attack(hostile, 'prototype-pollution');
   assertRefused(r.inData, 'MESSAGE_REJECTED', '__proto__ in data');

@@ -61,8 +61,10 @@ pub enum Unread {
     NoJsonForm,
     /// Its text is longer than [`Engine::max_message_bytes`], seen before it was copied into
     /// the core: at least this many bytes (its length in UTF-16 units, which no UTF-8
-    /// encoding is shorter than). A hostile plugin's huge message never enters wasm memory,
-    /// which would keep that size for the rest of the page's life.
+    /// encoding is shorter than; or, for a message the browser layer measured before making
+    /// its text, a lower bound of that length and its binary bytes). A hostile plugin's huge
+    /// message never enters wasm memory, which would keep that size for the rest of the
+    /// page's life.
     TooLarge {
         /// A lower bound of the text's UTF-8 length.
         at_least: usize,

@@ -178,6 +178,45 @@ const attacks = {
     return { call16, after };
   },
 
+  /**
+   * Values a few bytes long on the wire that take billions of steps to walk (structured cloning
+   * keeps both shapes): arrays whose `length` is 2^32 - 1 with nothing stored (as an event's
+   * data, deeper in it, as a stored value, as the call's params, and as the envelope itself,
+   * which is then a "small" message to the host's listener), and one value referenced from
+   * every branch of a tree 30 deep (2^30 paths to a string, to an object, to 1 KiB of bytes).
+   * Each answer with the time until its reply came back: the host page's main thread makes
+   * the reply, so a host busy walking one of them answers late or never.
+   */
+  async 'walk-bombs'() {
+    const holey = () => { const a = []; a.length = 4294967295; return a; };
+    const shared = (leaf) => { let v = leaf; for (let i = 0; i < 30; i++) v = [v, v]; return v; };
+    const timed = async (envelope) => {
+      const t0 = performance.now();
+      const r = await raw(envelope, 30_000);
+      return { ...r, ms: Math.round(performance.now() - t0) };
+    };
+    const send = (method, params) => timed({ v: 1, id: nextId++, method, params });
+    const envelope = holey();
+    Object.assign(envelope, { v: 1, id: nextId++, method: 'events.emit' });
+    return {
+      holeyData: await send('events.emit', { name: 'bomb', data: holey() }),
+      holeyDeeper: await send('events.emit', { name: 'bomb', data: { list: [1, holey()] } }),
+      holeyStored: await send('storage.set', { key: 'bomb', value: holey() }),
+      holeyParams: await send('events.emit', holey()),
+      holeyEnvelope: await timed(envelope),
+      sharedString: await send('events.emit', { name: 'bomb', data: shared('sixteen chars...') }),
+      sharedObject: await send('events.emit', { name: 'bomb', data: shared({ a: 1, b: 'two' }) }),
+      sharedBytes: await send('storage.set', { key: 'bomb', value: shared(new Uint8Array(1024)) }),
+      // The same as window messages to the host page, as hellos (which any frame may post).
+      windowMessages: (() => {
+        parent.postMessage({ ns: NS, v: 1, type: 'hello', nonce: boot.nonce, pad: holey() }, boot.hostOrigin);
+        parent.postMessage({ ns: NS, v: 1, type: 'hello', nonce: boot.nonce, pad: shared('sixteen chars...') }, boot.hostOrigin);
+        return 2;
+      })(),
+      after: await send('permissions.list', {}),
+    };
+  },
+
   /** Nesting depth 40 (limit 32) in a payload that is otherwise small and valid. */
   async deep() {
     return call('events.emit', { name: 'deep', data: nested(40) });

@@ -1753,3 +1753,226 @@ fn every_sanitize_error_reads_as_before() {
         assert_eq!(error.to_string(), text);
     }
 }
+
+/// `core::html_text`, the text path's serializer, writes what html5ever's (ammonia's
+/// `Document::to_string`) writes, byte for byte: on the XSS corpus, on random documents of
+/// every piece the serializer treats specially, on the bench corpus's real pages, under the
+/// default policy and a permissive one (raw-text elements, comments, void elements, SVG and
+/// MathML with namespaced attributes kept) — and in one pass, where html5ever's takes a search
+/// to the end of the text for each `&` or U+00A0.
+mod html_text {
+    use plugin_warden::core::html_text::html_text;
+    use std::collections::HashSet;
+
+    fn permissive() -> ammonia::Builder<'static> {
+        let mut b = ammonia::Builder::default();
+        let tags: HashSet<&str> = [
+            "a",
+            "b",
+            "p",
+            "div",
+            "pre",
+            "textarea",
+            "listing",
+            "style",
+            "script",
+            "xmp",
+            "iframe",
+            "noembed",
+            "noframes",
+            "plaintext",
+            "noscript",
+            "br",
+            "img",
+            "hr",
+            "input",
+            "wbr",
+            "area",
+            "col",
+            "embed",
+            "source",
+            "track",
+            "param",
+            "meta",
+            "link",
+            "base",
+            "table",
+            "tr",
+            "td",
+            "template",
+            "svg",
+            "math",
+            "g",
+            "use",
+            "title",
+            "mi",
+            "select",
+            "option",
+        ]
+        .into_iter()
+        .collect();
+        b.tags(tags)
+            .clean_content_tags(HashSet::new())
+            .strip_comments(false)
+            .add_generic_attributes([
+                "title",
+                "href",
+                "xlink:href",
+                "xml:lang",
+                "xmlns",
+                "xmlns:xlink",
+                "class",
+                "id",
+                "style",
+                "alt",
+                "src",
+                "value",
+            ])
+            .link_rel(None)
+            .url_relative(ammonia::UrlRelative::PassThrough);
+        b
+    }
+
+    fn same(builders: &[ammonia::Builder<'static>], html: &str) {
+        for (i, b) in builders.iter().enumerate() {
+            let doc = b.clean(html);
+            assert_eq!(
+                html_text(&doc),
+                doc.to_string(),
+                "builder {i}, input {html:?}"
+            );
+        }
+    }
+
+    fn builders() -> Vec<ammonia::Builder<'static>> {
+        vec![ammonia::Builder::default(), permissive()]
+    }
+
+    #[test]
+    fn the_xss_corpus() {
+        let b = builders();
+        for v in super::vectors() {
+            same(&b, &v.payload);
+        }
+    }
+
+    #[test]
+    fn random_documents() {
+        const PIECES: &[&str] = &[
+            "<p>",
+            "</p>",
+            "<b>",
+            "</b>",
+            "<a href=\"https://a.example/?a=1&b=2\" title=\"&quot;x&quot;\">",
+            "</a>",
+            "<div title='a\u{a0}b&amp;c<d>e\"f'>",
+            "</div>",
+            "<pre>\n",
+            "<textarea>",
+            "</textarea>",
+            "<style>",
+            "</style>",
+            "<script>",
+            "</script>",
+            "<xmp>",
+            "</xmp>",
+            "<iframe>",
+            "</iframe>",
+            "<noscript>",
+            "</noscript>",
+            "<noembed>",
+            "<noframes>",
+            "<plaintext>",
+            "<br>",
+            "<img src=x alt=\"&\">",
+            "<hr>",
+            "<input value=\"\u{a0}\">",
+            "<wbr>",
+            "<table>",
+            "<tr>",
+            "<td>",
+            "</table>",
+            "<template>",
+            "</template>",
+            "<svg>",
+            "<use xlink:href=\"#a\">",
+            "<g xml:lang=\"en\">",
+            "</svg>",
+            "<math>",
+            "<mi>",
+            "</math>",
+            "<select>",
+            "<option>",
+            "<!--",
+            "-->",
+            "<!-- c -->",
+            "<!DOCTYPE html>",
+            "<?pi x?>",
+            "&",
+            "&amp;",
+            "&nbsp;",
+            "\u{a0}",
+            "\u{a9}",
+            "\u{c2}",
+            "\u{80}",
+            "é",
+            "😀",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "x",
+            " ",
+            "\n",
+            "\r",
+            "&#13;",
+            "&lt;script&gt;",
+        ];
+        let b = builders();
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        for _ in 0..3000 {
+            let len = 1 + next(40);
+            let html: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
+            same(&b, &html);
+        }
+    }
+
+    #[test]
+    fn real_pages() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("node_modules/htmlparser-benchmark/files");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("skipped: no {} (run scripts/setup.sh)", dir.display());
+            return;
+        };
+        let b = builders();
+        let mut pages = 0;
+        for entry in entries {
+            same(&b, &std::fs::read_to_string(entry.unwrap().path()).unwrap());
+            pages += 1;
+        }
+        assert!(pages >= 250, "{pages} pages");
+    }
+
+    /// What made html5ever's serializer quadratic: text and attribute values dense in `&` and
+    /// U+00A0 with no `<`, `>` or `"` after them. The same text, written in one pass (time is
+    /// the benchmark's to judge: this checks the output only).
+    #[test]
+    fn dense_escapes() {
+        let b = builders();
+        for unit in ["&", "\u{a0}", "\u{a9}", "&\u{a0}\"", "<>"] {
+            let text = unit.repeat(5000);
+            same(&b, &text);
+            same(
+                &b,
+                &format!("<p title=\"{}\">x</p>", text.replace('"', "&quot;")),
+            );
+        }
+    }
+}

@@ -14,6 +14,8 @@ pub mod csp;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "ammonia")]
+pub mod html_text;
+#[cfg(feature = "ammonia")]
 pub mod html_tree;
 pub mod integrity;
 pub mod json;

@@ -1215,9 +1215,11 @@ impl AmmoniaCleaner {
         self.builder.clean(html)
     }
 
-    /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output.
+    /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output. Written
+    /// out by [`super::html_text`] (html5ever's serializer, which ammonia's `to_string` uses,
+    /// is quadratic in the `&` and U+00A0 of a text or attribute value).
     fn clean_once(&self, html: &str, pre: bool) -> String {
-        let mut out = self.document(html).to_string();
+        let mut out = super::html_text::html_text(&self.document(html));
         if out.contains('\r') {
             // A carriage return reaches the tree only from a character reference (`&#13;`: the
             // parser turns raw CRs into LFs), and the serializer writes it raw, so the next

@@ -22,6 +22,22 @@ struct Vector {
     payload: String,
 }
 
+/// The bench corpus's real pages (htmlparser-benchmark, an npm dev dependency: present once
+/// scripts/setup.sh has run); `None`, and said so, when it is not.
+fn corpus_pages() -> Option<Vec<String>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("node_modules/htmlparser-benchmark/files");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipped: no {} (run scripts/setup.sh)", dir.display());
+        return None;
+    };
+    Some(
+        entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect(),
+    )
+}
+
 fn vectors() -> Vec<Vector> {
     let text = include_str!("data/vectors.jsonl");
     text.lines()
@@ -1687,16 +1703,12 @@ mod tree {
     /// scripts/setup.sh has run; skipped, and said so, when it is not).
     #[test]
     fn real_pages_build_what_their_text_parses_into() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("node_modules/htmlparser-benchmark/files");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("skipped: no {} (run scripts/setup.sh)", dir.display());
+        let Some(pages) = super::corpus_pages() else {
             return;
         };
         let s = Sanitizer::default();
         let mut tally = Tally::default();
-        for entry in entries {
-            let page = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for page in pages {
             check(&s, &page, &mut tally);
         }
         assert!(tally.trees >= 250, "{tally:?}");
@@ -1945,19 +1957,14 @@ mod html_text {
 
     #[test]
     fn real_pages() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("node_modules/htmlparser-benchmark/files");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("skipped: no {} (run scripts/setup.sh)", dir.display());
+        let Some(pages) = super::corpus_pages() else {
             return;
         };
         let b = builders();
-        let mut pages = 0;
-        for entry in entries {
-            same(&b, &std::fs::read_to_string(entry.unwrap().path()).unwrap());
-            pages += 1;
+        for page in &pages {
+            same(&b, page);
         }
-        assert!(pages >= 250, "{pages} pages");
+        assert!(pages.len() >= 250, "{} pages", pages.len());
     }
 
     /// What made html5ever's serializer quadratic: text and attribute values dense in `&` and

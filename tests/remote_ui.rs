@@ -214,3 +214,77 @@ fn oversized_markup_is_refused_with_a_code() {
         Sent::Render { html, .. } if html.is_empty()
     ));
 }
+
+/// A render's cost is the host page's main thread (the core's clean, the browser layer's second
+/// clean and insert), and HTML of one size can cost far more than the call rate limit assumes
+/// (deep nesting parses in quadratic time). Each plugin's renders get a share of the page's
+/// time: measured from admission to completion on the engine's clock, refused `RATE_LIMITED`
+/// (unparsed, audited) while over it, admitted again once it drains.
+#[test]
+fn slow_renders_get_a_quarter_of_the_page_time() {
+    use plugin_warden::core::engine::{Completion, RENDER_BURST_MS, RENDER_SHARE};
+    use plugin_warden::core::ratelimit::ManualClock;
+    use std::rc::Rc;
+
+    struct Shared(Rc<ManualClock>);
+    impl plugin_warden::core::ratelimit::Clock for Shared {
+        fn now_ms(&self) -> f64 {
+            plugin_warden::core::ratelimit::Clock::now_ms(&*self.0)
+        }
+    }
+    let clock = Rc::new(ManualClock::new(10_000.0));
+    let mut e = engine();
+    e.set_clock(Box::new(Shared(clock.clone())));
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    let done = |e: &mut Engine<MemoryBackend>| {
+        e.complete(
+            "acme-ui",
+            Completion::Render {
+                call_id: 7,
+                result: Ok(()),
+            },
+            T,
+        )
+    };
+    // A render that takes 300 ms (the browser layer's part, on the engine's clock).
+    assert!(matches!(
+        render(&mut e, "acme-ui", "<p>slow</p>"),
+        Sent::Render { .. }
+    ));
+    clock.advance(300.0);
+    done(&mut e);
+    // Over the burst: refused at once, and again and again while it drains.
+    let err = refused(render(&mut e, "acme-ui", "<p>again</p>"), "RATE_LIMITED");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("a quarter of the host page's time"),
+        "{err}"
+    );
+    // Refusals are audited like any other.
+    assert!(e.audit_log().iter().any(|a| {
+        let a = serde_json::to_value(a).unwrap();
+        a["method"] == "ui.render" && a["code"] == "RATE_LIMITED"
+    }));
+    let drain = (300.0 - RENDER_BURST_MS) / RENDER_SHARE; // 200 ms
+    clock.advance(drain - 1.0);
+    refused(render(&mut e, "acme-ui", "<p>again</p>"), "RATE_LIMITED");
+    clock.advance(1.0);
+    assert!(matches!(
+        render(&mut e, "acme-ui", "<p>drained</p>"),
+        Sent::Render { .. }
+    ));
+    done(&mut e);
+    // Fast renders (1 ms each, every 25 ms, under the call rate limit) are never refused.
+    for _ in 0..1000 {
+        clock.advance(24.0);
+        assert!(matches!(
+            render(&mut e, "acme-ui", "<p>fast</p>"),
+            Sent::Render { .. }
+        ));
+        clock.advance(1.0);
+        done(&mut e);
+    }
+}

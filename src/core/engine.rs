@@ -43,7 +43,7 @@ use super::protocol::{
 use super::provenance::{
     key_from_value, Envelope, LazyDigest, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
 };
-use super::ratelimit::{Clock, InFlight, RateDecision, RateLimitConfig, RateLimiter};
+use super::ratelimit::{BusyBudget, Clock, InFlight, RateDecision, RateLimitConfig, RateLimiter};
 use super::rbac::{CompiledAccess, IncludeView, Rbac, UserContext};
 use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
@@ -71,6 +71,14 @@ pub use receive::{
 };
 pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 
+/// The share of the host page's time one plugin's remote-UI renders may take, after a first
+/// burst of [`RENDER_BURST_MS`] ([`BusyBudget`]). A render runs on the page's main thread, and
+/// HTML of the same size can cost far more than the call rate limit assumes: html5ever parses
+/// deep nesting in quadratic time (9 990 nested `<div>`, 50 KB: ~310 ms in wasm, and a remote
+/// UI's HTML is cleaned more than once).
+pub const RENDER_SHARE: f64 = 0.25;
+/// See [`RENDER_SHARE`].
+pub const RENDER_BURST_MS: f64 = 250.0;
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "camelCase")]
@@ -299,6 +307,11 @@ struct Plugin {
     /// The remote-UI policy of the current mount, when it has a host-rendered UI
     /// ([`Engine::set_mount_ui`]); cleared when the mount ends.
     remote_ui: Option<Sanitizer>,
+    /// The host page's time its renders took (sanitizing in the core and in the browser layer,
+    /// inserting): a `ui.render` is refused while they took more than [`RENDER_SHARE`] of it.
+    render_budget: BusyBudget,
+    /// When the render being carried out was admitted (monotonic ms), until it completes.
+    render_started: Option<f64>,
     /// What the current mount was last told it may do (`None` while not mounted).
     announced: Option<PermissionView>,
     /// The version the last update replaced.

@@ -8,7 +8,7 @@
 //! without them makes a search to its end. 60 000 `&` took 634 ms to clean in wasm, 60 000
 //! U+00A0 1.2 s, and a `title` of 60 000 `&` 627 ms: a hostile plugin's render, under the 64 KiB
 //! message limit, held the host page's main thread that long, as often as the rate limit lets it
-//! call. [`HtmlText`] writes the same text (the HTML standard's fragment serialization, as
+//! call. [`html_text`] writes the same text (the HTML standard's fragment serialization, as
 //! html5ever writes it: the tests compare the two on every corpus) and looks at each byte once.
 //!
 //! What it writes, for ammonia's traversal of the tree ([`html5ever::serialize::Serialize`]):

@@ -698,4 +698,129 @@ mod tests {
             "expected fewer than 20 refused calls within 2500.5 ms, found that many: plugin suspended"
         );
     }
+
+    /// Work that is always slow, started whenever the budget admits it: after the first
+    /// burst it takes about `share` of the time, however fast the plugin asks.
+    #[test]
+    fn busy_budget_holds_slow_work_to_its_share() {
+        for (share, burst, work) in [(0.25, 250.0, 310.0), (0.25, 250.0, 5.0), (0.5, 100.0, 40.0)] {
+            let mut b = BusyBudget::new(share, burst);
+            let (mut now, mut busy, mut refused) = (0.0, 0.0, 0u32);
+            while now < 60_000.0 {
+                if b.admits(now) {
+                    b.spent(now, now + work);
+                    now += work;
+                    busy += work;
+                } else {
+                    refused += 1;
+                    now += 1.0; // asks again at once
+                }
+            }
+            let bound = share * now + burst + work;
+            assert!(
+                busy <= bound,
+                "{share} {burst} {work}: busy {busy} of {now}, bound {bound}"
+            );
+            assert!(
+                busy >= share * now - work,
+                "{share} {burst} {work}: busy {busy} of {now}"
+            );
+            assert!(refused > 0);
+        }
+    }
+
+    #[test]
+    fn busy_budget_admits_work_within_its_share_and_mints_nothing_from_odd_clocks() {
+        let mut b = BusyBudget::new(0.25, 250.0);
+        // 20 ms of work every 100 ms (a fifth of the time): never refused.
+        for i in 0..1000 {
+            let t = f64::from(i) * 100.0;
+            assert!(b.admits(t), "refused at {t}");
+            b.spent(t, t + 20.0);
+        }
+        let mut b = BusyBudget::new(0.25, 250.0);
+        assert!(b.admits(1000.0));
+        b.spent(1000.0, 1400.0);
+        // A clock that goes back, or reads NaN, drains nothing.
+        assert!(!b.admits(0.0));
+        assert!(!b.admits(f64::NAN));
+        assert_eq!(b.level_ms(), 400.0);
+        assert!(!b.admits(1400.0 + 599.0));
+        assert!(b.admits(1400.0 + 600.0));
+        // Work with no duration, or a negative or unreadable one, costs nothing.
+        b.spent(5.0, 1.0);
+        b.spent(f64::NAN, 2000.0);
+        assert_eq!(b.level_ms(), 250.0);
+    }
+}
+
+/// How much of the host page's time one plugin's host-side work may take, where a single call
+/// can cost far more than the rate limit assumes: a remote UI's `ui.render` sanitizes and
+/// inserts its HTML on the page's main thread, and deep nesting makes html5ever's parse
+/// quadratic (9 990 nested `<div>`, 50 KB, ~310 ms in wasm). A bucket that fills with the
+/// duration of each piece of work and drains at `share` of the time that passes; work is
+/// refused while it holds more than `burst_ms`. A plugin whose work is slow so gets, after a
+/// first burst, about `share` of the page's time, however fast it calls.
+///
+/// Times are a [`Clock`]'s milliseconds; as in [`TokenBucket`], a reading before the latest one
+/// seen drains nothing and a non-finite one counts as no time passed.
+///
+/// ```
+/// use plugin_warden::core::ratelimit::BusyBudget;
+/// let mut b = BusyBudget::new(0.25, 250.0);
+/// assert!(b.admits(0.0));
+/// b.spent(0.0, 300.0); // 300 ms of work
+/// assert!(!b.admits(300.0)); // over the burst: refused
+/// assert!(b.admits(500.0)); // 200 ms later a quarter of that, 50, has drained: 250 left
+/// ```
+#[derive(Debug, Clone)]
+pub struct BusyBudget {
+    level_ms: f64,
+    at_ms: f64,
+    share: f64,
+    burst_ms: f64,
+}
+
+impl BusyBudget {
+    /// A budget of `share` (0 to 1) of the time, after a burst of `burst_ms`.
+    pub fn new(share: f64, burst_ms: f64) -> Self {
+        BusyBudget {
+            level_ms: 0.0,
+            at_ms: f64::NAN,
+            share,
+            burst_ms,
+        }
+    }
+
+    fn drain(&mut self, now_ms: f64) {
+        if !now_ms.is_finite() {
+            return;
+        }
+        if !self.at_ms.is_finite() {
+            self.at_ms = now_ms;
+        } else if now_ms > self.at_ms {
+            self.level_ms = (self.level_ms - (now_ms - self.at_ms) * self.share).max(0.0);
+            self.at_ms = now_ms;
+        }
+    }
+
+    /// Whether work may start at `now_ms`.
+    pub fn admits(&mut self, now_ms: f64) -> bool {
+        self.drain(now_ms);
+        self.level_ms <= self.burst_ms
+    }
+
+    /// Work that started at `start_ms` ended at `end_ms`: charge its duration.
+    pub fn spent(&mut self, start_ms: f64, end_ms: f64) {
+        self.drain(end_ms);
+        let took = end_ms - start_ms;
+        if took.is_finite() && took > 0.0 {
+            self.level_ms += took;
+        }
+    }
+
+    /// What the bucket holds now, in milliseconds of work.
+    pub fn level_ms(&self) -> f64 {
+        self.level_ms
+    }
 }

@@ -194,6 +194,30 @@ test('refused: a plugin without ui:render, and ui.render from a worker mounted w
   assert.match(iframe.error.message, /`ui` is for worker mounts/);
 });
 
+test('a worker whose renders are slow (9 990 nested <div>: a quadratic parse) gets a quarter of the host page\'s time: its renders beyond that are RATE_LIMITED without being parsed; once the budget drains it renders again', async () => {
+  const bomb = `const sdk = await pluginWarden.connect();
+    const deep = '<div>'.repeat(9990) + 'deep';
+    const results = [];
+    for (let i = 0; i < 30; i++) {
+      try { await sdk.ui.render(deep); results.push('ok'); } catch (e) { results.push(e.code); }
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    let later;
+    try { await sdk.ui.render('<p id="small">small</p>'); later = 'ok'; } catch (e) { later = e.code; }
+    await sdk.events.emit('bombed', { results, later });`;
+  const m = manifest('rui-deep', ['ui:render', 'events']);
+  assert.equal((await page.evaluate(([mm, c]) => window.e2e.install(mm, { code: c }), [m, bomb])).ok, true);
+  const mounted = await page.evaluate((id) => { window.e2e.mountWorker(id, { ui: 'shadow' }); return window.e2e.settled(id); }, m.id);
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+  const r = await waitEvent('rui-deep', 'bombed');
+  assert.equal(r.results[0], 'ok', JSON.stringify(r.results));
+  assert.ok(r.results.includes('RATE_LIMITED'), JSON.stringify(r.results));
+  assert.deepEqual([...new Set(r.results)].sort(), ['RATE_LIMITED', 'ok'], JSON.stringify(r.results));
+  assert.equal(r.later, 'ok');
+  assert.equal(await page.evaluate(() => window.e2e.host.status('rui-deep').state), 'mounted');
+  assert.equal(await hostCall(page, 'unmount', 'rui-deep').then((x) => x.ok), true);
+});
+
 test('unmount removes the UI with the worker', async () => {
   assert.equal((await hostCall(page, 'unmount', 'rui')).ok, true);
   assert.equal(await page.locator('#slot-rui [data-remote-ui]').count(), 0);

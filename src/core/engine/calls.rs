@@ -346,7 +346,28 @@ impl<B: StorageBackend> Engine<B> {
             self.refuse(id, Some(method_name), &err, now_ms);
             return Outcome::Reply(Reply::err(call.id, &err));
         }
+        // A render is admitted by its plugin's share of the page's time, and charged with what
+        // it took once it completes (`Engine::complete`), or here if it ended in the core.
+        let render = matches!(call.method, Method::UiRender { .. });
+        if render {
+            let started = self.monotonic_ms(now_ms);
+            let Some(plugin) = self.plugins.get_mut(id) else {
+                return Outcome::Drop;
+            };
+            if !plugin.render_budget.admits(started) {
+                let err = WardenError::new(
+                    ErrorCode::RateLimited,
+                    "ui.render: this plugin's renders have taken more than a quarter of the host page's time; render less often, or smaller or less deeply nested HTML",
+                );
+                self.refuse(id, Some(method_name), &err, now_ms);
+                return Outcome::Reply(Reply::err(call.id, &err));
+            }
+            plugin.render_started = Some(started);
+        }
         let outcome = self.serve(id, call.id, call.method);
+        if render && !matches!(outcome, Ok(Outcome::Render { .. })) {
+            self.render_done(id, now_ms);
+        }
         let (decision, code) = match &outcome {
             Ok(_) => (AuditDecision::Allow, None),
             Err(e) => (AuditDecision::Deny, Some(e.code)),

@@ -213,6 +213,8 @@ impl<B: StorageBackend> Engine<B> {
                         rate_audit: (f64::NEG_INFINITY, 0),
                         fetches: SortedMap::new(),
                         remote_ui: None,
+                        render_budget: BusyBudget::new(RENDER_SHARE, RENDER_BURST_MS),
+                        render_started: None,
                         code,
                         digest,
                         signed_by,

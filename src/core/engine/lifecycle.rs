@@ -269,6 +269,7 @@ impl<B: StorageBackend> Engine<B> {
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         plugin.remote_ui =
             ui.map(|UiMode::Shadow| self.sanitizer.for_remote_ui(plugin.manifest.assets()));
+        plugin.render_started = None;
         Ok(())
     }
 

@@ -435,6 +435,16 @@ impl<B: StorageBackend> Engine<B> {
         self.with_audit(effects)
     }
 
+    /// Charge plugin `id`'s render budget with the render admitted last, now over.
+    pub(super) fn render_done(&mut self, id: &str, now_ms: f64) {
+        let ended = self.monotonic_ms(now_ms);
+        if let Some(plugin) = self.plugins.get_mut(id) {
+            if let Some(started) = plugin.render_started.take() {
+                plugin.render_budget.spent(started, ended);
+            }
+        }
+    }
+
     /// An asynchronous job an earlier effect asked for finished: the reply to post, the
     /// permission changes a user's yes caused, and the audit events.
     pub fn complete(&mut self, plugin: &str, done: Completion, now_ms: f64) -> Vec<Effect> {
@@ -452,10 +462,13 @@ impl<B: StorageBackend> Engine<B> {
                 self.permission_answer(plugin, call_id, permission, granted, now_ms),
                 true,
             ),
-            Completion::Render { call_id, result } => match result {
-                Ok(()) => (Reply::ok(call_id, Some(&Value::Null)), false),
-                Err(e) => (Reply::err(call_id, &e), false),
-            },
+            Completion::Render { call_id, result } => {
+                self.render_done(plugin, now_ms);
+                match result {
+                    Ok(()) => (Reply::ok(call_id, Some(&Value::Null)), false),
+                    Err(e) => (Reply::err(call_id, &e), false),
+                }
+            }
         };
         effects.push(Effect::Post {
             to: plugin.to_owned(),

@@ -112,30 +112,94 @@ fn confirm(title: &str, text: &str, items: &[&str], allow_label: &str) -> Promis
     build().unwrap_or_else(|| Promise::resolve(&JsValue::FALSE))
 }
 
-/// Show a short-lived notification in a polite live region.
+/// Default toasts a plugin may have on screen at once: one that notifies in a loop replaces
+/// its own oldest toast instead of piling them up.
+const TOASTS_PER_PLUGIN: usize = 3;
+/// The characters of a message a default toast shows (up to 4 096 arrive); the rest is cut.
+const TOAST_CHARS: usize = 280;
+
+/// A polite status toast (`role="alert"` for errors) for `onNotify`'s absence, removed after
+/// 5 s. The toasts stack in the page's bottom-right corner in one container, each at most
+/// 28rem wide and a few lines high, and let clicks through (`pointer-events: none`): a plugin's
+/// notifications (`{plugin}: {message}`, the plugin's words as text) can neither cover the
+/// host page nor catch the clicks meant for it, however long or however many.
 pub(crate) fn toast(plugin: &str, message: &str, level: &str) {
     let Some(doc) = document() else { return };
     let Some(body) = doc.body() else { return };
-    let Some(t) = el(&doc, "div", &format!("{plugin}: {message}")) else {
+    let Some(stack) = toast_stack(&doc, &body) else {
+        return;
+    };
+    // This plugin's toasts beyond the limit go first, oldest first.
+    let mine: Vec<Element> =
+        std::iter::successors(stack.first_element_child(), |t| t.next_element_sibling())
+            .filter(|t| t.get_attribute("data-plugin").as_deref() == Some(plugin))
+            .collect();
+    for old in mine
+        .iter()
+        .take((mine.len() + 1).saturating_sub(TOASTS_PER_PLUGIN))
+    {
+        old.remove();
+    }
+    let shown: String = if message.chars().count() > TOAST_CHARS {
+        message
+            .chars()
+            .take(TOAST_CHARS - 1)
+            .chain(['\u{2026}'])
+            .collect()
+    } else {
+        message.to_owned()
+    };
+    let Some(t) = el(&doc, "div", &format!("{plugin}: {shown}")) else {
         return;
     };
     let _ = t.set_attribute("role", if level == "error" { "alert" } else { "status" });
     let _ = t.set_attribute("data-level", level);
+    let _ = t.set_attribute("data-plugin", plugin);
     style(
         &t,
         &[
-            ("position", "fixed"),
-            ("bottom", "1rem"),
-            ("right", "1rem"),
             ("padding", "0.6rem 0.9rem"),
             ("background", "#1d2430"),
             ("color", "#fff"),
             ("border-radius", "6px"),
             ("font", "14px system-ui, sans-serif"),
+            ("max-height", "4.5em"),
+            ("overflow", "hidden"),
+            ("overflow-wrap", "anywhere"),
+        ],
+    );
+    if stack.append_child(&t).is_ok() {
+        super::later::Later::new(5_000, move || t.remove()).forget();
+    }
+}
+
+/// The page's toast container, made on first use.
+fn toast_stack(doc: &Document, body: &HtmlElement) -> Option<Element> {
+    if let Some(stack) = doc
+        .query_selector("[data-plugin-warden-toasts]")
+        .ok()
+        .flatten()
+    {
+        return Some(stack);
+    }
+    let stack = doc.create_element("div").ok()?;
+    let _ = stack.set_attribute("data-plugin-warden-toasts", "");
+    style(
+        &stack,
+        &[
+            ("position", "fixed"),
+            ("bottom", "1rem"),
+            ("right", "1rem"),
+            ("display", "flex"),
+            ("flex-direction", "column"),
+            ("gap", "0.5rem"),
+            ("max-width", "min(28rem, calc(100vw - 2rem))"),
+            ("max-height", "calc(100vh - 2rem)"),
+            ("overflow", "hidden"),
+            ("pointer-events", "none"),
             ("z-index", "2147483647"),
         ],
     );
-    if body.append_child(&t).is_ok() {
-        super::later::Later::new(5_000, move || t.remove()).forget();
-    }
+    body.append_child(&stack).ok()?;
+    Some(stack)
 }

@@ -79,6 +79,7 @@ pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 pub const RENDER_SHARE: f64 = 0.25;
 /// See [`RENDER_SHARE`].
 pub const RENDER_BURST_MS: f64 = 250.0;
+
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "camelCase")]

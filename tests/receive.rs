@@ -15,6 +15,14 @@ use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 
 const T: f64 = 1_000.0;
+
+/// A later time for each handshake message of the handshake tests: refused hellos are audited
+/// once a second per source (the rest counted), so each comes a second after the one before.
+fn later() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SECONDS: AtomicU64 = AtomicU64::new(1);
+    T + 1000.0 * SECONDS.fetch_add(1, Ordering::Relaxed) as f64
+}
 const APP: &str = "acme-app";
 const NONCE: &str = "0123456789abcdef0123456789abcdef";
 const API: &str = "https://api.acme.example/v1/";
@@ -624,7 +632,7 @@ fn the_handshake_welcomes_the_right_nonce_once() {
     install(&mut e, manifest(APP, json!({})), None);
     e.undelivered_audit();
     // A hello for a plugin that was never mounted.
-    let why = rejection(&e.handshake(APP, hello(NONCE), T));
+    let why = rejection(&e.handshake(APP, hello(NONCE), later()));
     assert!(why.contains("has no mount"), "{why}");
     e.begin_mount(APP, iframe(), T).expect("installed");
     assert_eq!(e.status(APP).ok(), Some(&Status::Mounting));
@@ -637,34 +645,34 @@ fn the_handshake_welcomes_the_right_nonce_once() {
     // `present` is a timing hint: noted, not answered, not counted.
     assert!(!e.mount_announced(APP));
     let present = Incoming::json(r#"{"ns":"plugin-warden","v":1,"type":"present"}"#);
-    assert!(e.handshake(APP, present, T).is_empty());
+    assert!(e.handshake(APP, present, later()).is_empty());
     assert!(e.mount_announced(APP));
     // The wrong nonce, a malformed hello, another message type, an unreadable message.
-    let wrong = rejection(&e.handshake(APP, hello(&"0".repeat(32)), T));
+    let wrong = rejection(&e.handshake(APP, hello(&"0".repeat(32)), later()));
     assert_eq!(wrong, "a hello with the wrong nonce");
     let v2 = Incoming::json(
         json!({ "ns": "plugin-warden", "v": 2, "type": "hello", "nonce": NONCE }).to_string(),
     );
-    assert!(rejection(&e.handshake(APP, v2, T)).starts_with("a malformed hello: v:"));
+    assert!(rejection(&e.handshake(APP, v2, later())).starts_with("a malformed hello: v:"));
     let extra = Incoming::json(
         json!({ "ns": "plugin-warden", "v": 1, "type": "hello", "nonce": NONCE, "grants": ["*"] })
             .to_string(),
     );
-    assert!(rejection(&e.handshake(APP, extra, T)).starts_with("a malformed hello"));
+    assert!(rejection(&e.handshake(APP, extra, later())).starts_with("a malformed hello"));
     let crashed = Incoming::json(r#"{"ns":"plugin-warden","v":1,"type":"crashed","message":"x"}"#);
     assert_eq!(
-        rejection(&e.handshake(APP, crashed, T)),
+        rejection(&e.handshake(APP, crashed, later())),
         "a window message that is not a version-1 hello",
         "only the runner page reports crashes"
     );
     assert_eq!(
-        rejection(&e.handshake(APP, Incoming::unreadable(), T)),
+        rejection(&e.handshake(APP, Incoming::unreadable(), later())),
         "a window message that is not a version-1 hello"
     );
     assert_eq!(e.rejected_handshakes(), 6);
     assert_eq!(e.mount_state(APP), Some(MountState::Pending));
     // The right hello: welcomed, mounted, watched.
-    let shown = show(&e.handshake(APP, hello(NONCE), T));
+    let shown = show(&e.handshake(APP, hello(NONCE), later()));
     assert_eq!(
         shown[0],
         json!({ "welcome": APP, "mode": "iframe", "message": {
@@ -679,7 +687,7 @@ fn the_handshake_welcomes_the_right_nonce_once() {
     assert_eq!(e.mount_state(APP), Some(MountState::Live));
     assert!(e.is_current_mount(APP, NONCE));
     // A replay is refused.
-    let again = rejection(&e.handshake(APP, hello(NONCE), T));
+    let again = rejection(&e.handshake(APP, hello(NONCE), later()));
     assert_eq!(
         again,
         "a second hello for a mount that already completed its handshake"
@@ -689,7 +697,7 @@ fn the_handshake_welcomes_the_right_nonce_once() {
     e.undelivered_audit();
     assert_eq!(e.mount_state(APP), Some(MountState::Unmounted));
     assert!(!e.is_current_mount(APP, NONCE));
-    let ended = rejection(&e.handshake(APP, hello(NONCE), T));
+    let ended = rejection(&e.handshake(APP, hello(NONCE), later()));
     assert!(ended.contains("whose mount has ended"), "{ended}");
     assert_eq!(e.rejected_handshakes(), 8);
     // A new mount with a new nonce starts over.
@@ -698,9 +706,9 @@ fn the_handshake_welcomes_the_right_nonce_once() {
         ..iframe()
     };
     e.begin_mount(APP, spec, T).expect("mounted again");
-    assert!(rejection(&e.handshake(APP, hello(NONCE), T)).contains("wrong nonce"));
+    assert!(rejection(&e.handshake(APP, hello(NONCE), later())).contains("wrong nonce"));
     assert!(matches!(
-        e.handshake(APP, hello(&"f".repeat(32)), T).first(),
+        e.handshake(APP, hello(&"f".repeat(32)), later()).first(),
         Some(Effect::Welcome { .. })
     ));
 }
@@ -715,6 +723,59 @@ fn a_window_message_from_no_mount_is_refused_and_counted() {
     ));
     assert!(why.contains("no mounted plugin"));
     assert_eq!(e.rejected_handshakes(), 1);
+}
+
+/// Any frame that can post to the host page can send refused hellos: one audit event a second
+/// per source (the windows that are no mount; each plugin), the rest counted, and the next
+/// event says how many. So a flood cannot push the log's other events out.
+#[test]
+fn a_flood_of_refused_hellos_is_audited_once_a_second_per_source() {
+    let mut e = host(json!({ "auditCapacity": 50 }));
+    install(&mut e, manifest(APP, json!({})), None);
+    e.undelivered_audit();
+    let before = e.audit_log().len();
+    for i in 0..1000 {
+        let t = T + f64::from(i) * 0.5; // 1000 in half a second
+        e.refuse_handshake(
+            None,
+            "a plugin-warden message from a window that is no mounted plugin",
+            t,
+        );
+        e.handshake(APP, hello(NONCE), t);
+    }
+    assert_eq!(e.rejected_handshakes(), 2000);
+    let events = e.audit_log();
+    let refused: Vec<_> = events[before..]
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .filter(|a| a["kind"] == "handshakeRejected")
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().any(|a| a["plugin"] == APP));
+    assert!(refused.iter().any(|a| a.get("plugin").is_none()));
+    // A second later: one more each, saying how many were only counted.
+    e.refuse_handshake(
+        None,
+        "a plugin-warden message from a window that is no mounted plugin",
+        T + 1500.0,
+    );
+    e.handshake(APP, hello(NONCE), T + 1500.0);
+    let last: Vec<_> = e
+        .audit_log()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    for a in &last {
+        assert_eq!(a["kind"], "handshakeRejected");
+        assert_eq!(a["detail"]["unauditedBefore"], 999, "{a}");
+    }
+    // The rest of the log was not pushed out: the install is still in it.
+    assert!(e
+        .audit_log()
+        .iter()
+        .any(|a| serde_json::to_value(a).unwrap()["kind"] == "install"));
 }
 
 #[test]
@@ -736,7 +797,7 @@ fn a_runner_crash_fails_the_mount_and_tears_it_down() {
     let crashed = Incoming::json(
         json!({ "ns": "plugin-warden", "v": 1, "type": "crashed", "message": long }).to_string(),
     );
-    let shown = show(&e.handshake(APP, crashed, T));
+    let shown = show(&e.handshake(APP, crashed, later()));
     let reason = format!(
         "the code of plugin \"acme-app\" crashed: {}",
         "y".repeat(500)
@@ -748,7 +809,7 @@ fn a_runner_crash_fails_the_mount_and_tears_it_down() {
     assert_eq!(shown[1]["audit"][0]["kind"], "failure");
     assert_eq!(e.mount_state(APP), Some(MountState::Failed));
     // The failed mount takes no hello.
-    assert!(rejection(&e.handshake(APP, hello(NONCE), T)).contains("has ended"));
+    assert!(rejection(&e.handshake(APP, hello(NONCE), later())).contains("has ended"));
 }
 
 #[test]
@@ -762,7 +823,7 @@ fn a_shadow_mount_connects_without_a_hello() {
     };
     e.begin_mount(APP, spec, T).expect("installed");
     e.undelivered_audit();
-    assert!(rejection(&e.handshake(APP, hello(NONCE), T)).contains("shadow mount"));
+    assert!(rejection(&e.handshake(APP, hello(NONCE), later())).contains("shadow mount"));
     let welcome: Value =
         serde_json::from_str(&e.connect_shadow(APP, T).expect("pending")).expect("JSON");
     assert_eq!(welcome["type"], "welcome");
@@ -782,7 +843,7 @@ fn a_shadow_mount_connects_without_a_hello() {
 fn session(e: &mut Engine<MemoryBackend>) -> Vec<Vec<Effect>> {
     install(e, manifest(APP, json!({})), None);
     e.begin_mount(APP, iframe(), T).expect("installed");
-    let mut out = vec![e.handshake(APP, hello(NONCE), T)];
+    let mut out = vec![e.handshake(APP, hello(NONCE), later())];
     out.push(e.receive(
         APP,
         call(1, "storage.set", json!({ "key": "k", "value": 1 })),

@@ -314,6 +314,11 @@ impl AuditLog {
         self.bump(Some(plugin), code);
     }
 
+    /// [`AuditLog::count`], for a plugin or for none (the unattributed totals).
+    pub fn count_for(&mut self, plugin: Option<&str>, code: ErrorCode) {
+        self.bump(plugin, code);
+    }
+
     fn bump(&mut self, plugin: Option<&str>, code: ErrorCode) {
         let counter = match plugin {
             Some(p) => self.counts.entry(p.to_owned()).or_default(),

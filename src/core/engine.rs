@@ -459,6 +459,9 @@ pub struct Engine<B: StorageBackend> {
     audit_listener: bool,
     /// Handshakes refused ([`Engine::refuse_handshake`]).
     rejected_handshakes: u64,
+    /// Per source of refused hellos (a plugin's id, or "" for windows that are no mount): when
+    /// the last one was audited (monotonic ms), and how many since were only counted.
+    handshake_audit: SortedMap<String, (f64, u64)>,
 }
 
 fn coded<E: Coded>(e: E) -> WardenError {
@@ -613,6 +616,7 @@ impl<B: StorageBackend> Engine<B> {
             audit_delivered: 0,
             audit_listener: true,
             rejected_handshakes: 0,
+            handshake_audit: SortedMap::new(),
         })
     }
 

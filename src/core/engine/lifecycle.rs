@@ -275,11 +275,35 @@ impl<B: StorageBackend> Engine<B> {
 
     /// Record a refused handshake or an ignored window message (audit only; the browser layer
     /// goes through [`Engine::refuse_handshake`], which also counts it).
+    ///
+    /// One event per second per source (a plugin, or the windows that are no mount), like a
+    /// flood's `RATE_LIMITED` refusals; the rest are counted, and the next event says how many
+    /// (`unauditedBefore`). Any frame that can post to the host page can send refused hellos,
+    /// and one event each would push everything else out of the log.
     pub fn audit_handshake_rejected(&mut self, plugin: Option<&str>, why: &str, now_ms: f64) {
+        let mono_ms = self.monotonic_ms(now_ms);
+        let source = plugin.unwrap_or_default();
+        let (last_ms, unaudited) = self
+            .handshake_audit
+            .get(source)
+            .copied()
+            .unwrap_or((f64::NEG_INFINITY, 0));
+        if mono_ms - last_ms < 1000.0 {
+            self.handshake_audit
+                .insert(source.to_owned(), (last_ms, unaudited.saturating_add(1)));
+            self.audit.count_for(plugin, ErrorCode::MessageRejected);
+            return;
+        }
+        self.handshake_audit.insert(source.to_owned(), (mono_ms, 0));
+        let detail = if unaudited == 0 {
+            json!({ "reason": why })
+        } else {
+            json!({ "reason": why, "unauditedBefore": unaudited })
+        };
         let mut e = AuditEvent::new(AuditKind::HandshakeRejected, now_ms)
             .with_decision(AuditDecision::Deny)
             .with_code(ErrorCode::MessageRejected)
-            .with_detail(json!({ "reason": why }));
+            .with_detail(detail);
         if let Some(p) = plugin {
             e = e.with_plugin(p);
         }

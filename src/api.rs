@@ -79,6 +79,10 @@ export interface HostLimits {
   heartbeatMs?: number;
   /** Silence after which a plugin is failed with TIMEOUT and torn down (ms, default 15000, at least 2 heartbeats). */
   unresponsiveAfterMs?: number;
+  /** The share of the page's time a plugin's remote-UI renders may take (default 0.25; above 0, at most 1); beyond it `ui.render` answers RATE_LIMITED. */
+  renderShare?: number;
+  /** The work in ms a plugin's renders may do before `renderShare` applies (default 250). */
+  renderBurstMs?: number;
 }
 export interface AuditEvent {
   seq: number; timeMs: number; plugin?: string; kind: string; method?: string;

@@ -45,6 +45,8 @@ const KEYS: &[&str] = &[
     "fetchTimeoutMs",
     "heartbeatMs",
     "unresponsiveAfterMs",
+    "renderShare",
+    "renderBurstMs",
     // Dangerous, SanitizerConfig, RouteConfig
     "allowLoopbackHttp",
     "bundlePolicy",

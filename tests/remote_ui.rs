@@ -222,16 +222,16 @@ fn oversized_markup_is_refused_with_a_code() {
 /// (unparsed, audited) while over it, admitted again once it drains.
 #[test]
 fn slow_renders_get_a_quarter_of_the_page_time() {
-    use plugin_warden::core::engine::{Completion, RENDER_BURST_MS, RENDER_SHARE};
+    use plugin_warden::core::engine::Completion;
+    use plugin_warden::core::ratelimit::RateLimitConfig;
+    let (share, burst) = (
+        RateLimitConfig::default().render_share,
+        RateLimitConfig::default().render_burst_ms,
+    );
+    assert_eq!((share, burst), (0.25, 250.0));
     use plugin_warden::core::ratelimit::ManualClock;
     use std::rc::Rc;
 
-    struct Shared(Rc<ManualClock>);
-    impl plugin_warden::core::ratelimit::Clock for Shared {
-        fn now_ms(&self) -> f64 {
-            plugin_warden::core::ratelimit::Clock::now_ms(&*self.0)
-        }
-    }
     let clock = Rc::new(ManualClock::new(10_000.0));
     let mut e = engine();
     e.set_clock(Box::new(Shared(clock.clone())));
@@ -260,7 +260,7 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
         err["message"]
             .as_str()
             .unwrap()
-            .contains("a quarter of the host page's time"),
+            .contains("more than 25% of the host page's time"),
         "{err}"
     );
     // Refusals are audited like any other.
@@ -268,7 +268,7 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
         let a = serde_json::to_value(a).unwrap();
         a["method"] == "ui.render" && a["code"] == "RATE_LIMITED"
     }));
-    let drain = (300.0 - RENDER_BURST_MS) / RENDER_SHARE; // 200 ms
+    let drain = (300.0 - burst) / share; // 200 ms
     clock.advance(drain - 1.0);
     refused(render(&mut e, "acme-ui", "<p>again</p>"), "RATE_LIMITED");
     clock.advance(1.0);
@@ -286,5 +286,74 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
         ));
         clock.advance(1.0);
         done(&mut e);
+    }
+}
+
+/// The budget is the host's to set (`limits.renderShare`, `limits.renderBurstMs`), within
+/// sense: a share above 0 and at most 1, a burst of 0 ms or more.
+#[test]
+fn the_render_budget_is_configurable_and_checked() {
+    use plugin_warden::core::engine::Completion;
+    use plugin_warden::core::ratelimit::ManualClock;
+    use std::rc::Rc;
+    let config = |limits: Value| -> Result<Engine<MemoryBackend>, _> {
+        let c: HostConfig =
+            serde_json::from_value(json!({ "storage": "memory", "limits": limits })).unwrap();
+        Engine::new(c, MemoryBackend::new())
+    };
+    for bad in [
+        json!({ "renderShare": 0 }),
+        json!({ "renderShare": 1.5 }),
+        json!({ "renderShare": -0.1 }),
+        json!({ "renderBurstMs": -1 }),
+    ] {
+        let Err(err) = config(bad.clone()) else {
+            panic!("{bad} was taken")
+        };
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{bad}");
+        assert!(err.to_string().contains("limits.render"), "{err}");
+    }
+    // Half the time, no burst: a 100 ms render, then refused until 200 ms have passed.
+    let clock = Rc::new(ManualClock::new(10_000.0));
+    let mut e = config(json!({ "renderShare": 0.5, "renderBurstMs": 0 })).unwrap();
+    e.set_clock(Box::new(Shared(clock.clone())));
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    assert!(matches!(
+        render(&mut e, "acme-ui", "<p>a</p>"),
+        Sent::Render { .. }
+    ));
+    clock.advance(100.0);
+    e.complete(
+        "acme-ui",
+        Completion::Render {
+            call_id: 7,
+            result: Ok(()),
+        },
+        T,
+    );
+    let err = refused(render(&mut e, "acme-ui", "<p>b</p>"), "RATE_LIMITED");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 50% of"),
+        "{err}"
+    );
+    clock.advance(199.0);
+    refused(render(&mut e, "acme-ui", "<p>b</p>"), "RATE_LIMITED");
+    clock.advance(1.0);
+    assert!(matches!(
+        render(&mut e, "acme-ui", "<p>c</p>"),
+        Sent::Render { .. }
+    ));
+}
+
+/// A [`ManualClock`] the test keeps moving while the engine reads it.
+struct Shared(std::rc::Rc<plugin_warden::core::ratelimit::ManualClock>);
+
+impl plugin_warden::core::ratelimit::Clock for Shared {
+    fn now_ms(&self) -> f64 {
+        self.0.now_ms()
     }
 }

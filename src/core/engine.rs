@@ -71,15 +71,6 @@ pub use receive::{
 };
 pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 
-/// The share of the host page's time one plugin's remote-UI renders may take, after a first
-/// burst of [`RENDER_BURST_MS`] ([`BusyBudget`]). A render runs on the page's main thread, and
-/// HTML of the same size can cost far more than the call rate limit assumes: html5ever parses
-/// deep nesting in quadratic time (9 990 nested `<div>`, 50 KB: ~310 ms in wasm, and a remote
-/// UI's HTML is cleaned more than once).
-pub const RENDER_SHARE: f64 = 0.25;
-/// See [`RENDER_SHARE`].
-pub const RENDER_BURST_MS: f64 = 250.0;
-
 /// Where a plugin is in its life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "camelCase")]
@@ -309,7 +300,8 @@ struct Plugin {
     /// ([`Engine::set_mount_ui`]); cleared when the mount ends.
     remote_ui: Option<Sanitizer>,
     /// The host page's time its renders took (sanitizing in the core and in the browser layer,
-    /// inserting): a `ui.render` is refused while they took more than [`RENDER_SHARE`] of it.
+    /// inserting): a `ui.render` is refused while they took more than their share of it
+    /// ([`RateLimitConfig::render_share`]).
     render_budget: BusyBudget,
     /// When the render being carried out was admitted (monotonic ms), until it completes.
     render_started: Option<f64>,
@@ -513,6 +505,24 @@ impl<B: StorageBackend> Engine<B> {
         }
         if let Some(v) = l.suspend_after {
             rate.suspend_after = v;
+        }
+        // (Checked without formatting the number: float formatting would link ~10 KiB of
+        // `core::fmt` into the module for this one message.)
+        if let Some(v) = l.render_share {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(invalid(
+                    "limits.renderShare: expected a share of the page's time above 0 and at most 1",
+                ));
+            }
+            rate.render_share = v;
+        }
+        if let Some(v) = l.render_burst_ms {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(
+                    "limits.renderBurstMs: expected milliseconds, 0 or more",
+                ));
+            }
+            rate.render_burst_ms = v;
         }
         let mut storage_limits = StorageLimits::default();
         if config.storage.as_deref() == Some("indexeddb") {

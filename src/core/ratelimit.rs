@@ -170,7 +170,8 @@ impl TokenBucket {
 }
 
 /// Rate-limit settings. Deserializes from the host's `limits` option in camelCase
-/// (`callsPerSecond`, `burst`, `maxInFlight`, `suspendAfter`, `suspendWindowMs`); missing fields
+/// (`callsPerSecond`, `burst`, `maxInFlight`, `suspendAfter`, `suspendWindowMs`, `renderShare`,
+/// `renderBurstMs`); missing fields
 /// keep their defaults and unknown ones are ignored (the same object carries other limits).
 ///
 /// ```
@@ -198,6 +199,14 @@ pub struct RateLimitConfig {
     pub suspend_after: u32,
     /// The sliding window for `suspend_after`, in milliseconds (default 2000).
     pub suspend_window_ms: f64,
+    /// The share of the host page's time a plugin's remote-UI renders may take (default 0.25),
+    /// after a first burst of `render_burst_ms` (default 250): see [`BusyBudget`]. A render
+    /// runs on the page's main thread, and HTML of one size can cost far more than the call
+    /// rate assumes: html5ever parses deep nesting in quadratic time (9 990 nested `<div>`,
+    /// 50 KB: ~310 ms in wasm, and a remote UI's HTML is cleaned more than once).
+    pub render_share: f64,
+    /// See `render_share`, in milliseconds of work.
+    pub render_burst_ms: f64,
 }
 
 impl Default for RateLimitConfig {
@@ -208,6 +217,8 @@ impl Default for RateLimitConfig {
             max_in_flight: 64,
             suspend_after: 200,
             suspend_window_ms: 2000.0,
+            render_share: 0.25,
+            render_burst_ms: 250.0,
         }
     }
 }

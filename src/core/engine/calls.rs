@@ -357,7 +357,7 @@ impl<B: StorageBackend> Engine<B> {
             if !plugin.render_budget.admits(started) {
                 let err = WardenError::new(
                     ErrorCode::RateLimited,
-                    "ui.render: this plugin's renders have taken more than a quarter of the host page's time; render less often, or smaller or less deeply nested HTML",
+                    format!("ui.render: this plugin's renders have taken more than {}% of the host page's time; render less often, or smaller or less deeply nested HTML", (self.rate.render_share * 100.0).round() as u32),
                 );
                 self.refuse(id, Some(method_name), &err, now_ms);
                 return Outcome::Reply(Reply::err(call.id, &err));

@@ -33,6 +33,11 @@ pub struct HostLimits {
     /// How long a plugin may leave pings unanswered before it is failed with `TIMEOUT`, in ms
     /// (15 s, or three heartbeats if that is longer; at least two heartbeats).
     pub unresponsive_after_ms: Option<u32>,
+    /// The share of the page's time a plugin's remote-UI renders may take (0.25; above 0, at
+    /// most 1), after a first burst of `render_burst_ms` (250 ms).
+    pub render_share: Option<f64>,
+    /// See `render_share`.
+    pub render_burst_ms: Option<f64>,
 }
 
 crate::core::json::from_json_struct!(HostLimits, "struct HostLimits", {
@@ -48,6 +53,8 @@ crate::core::json::from_json_struct!(HostLimits, "struct HostLimits", {
     fetch_timeout_ms: "fetchTimeoutMs",
     heartbeat_ms: "heartbeatMs",
     unresponsive_after_ms: "unresponsiveAfterMs",
+    render_share: "renderShare",
+    render_burst_ms: "renderBurstMs",
 });
 
 /// What bundle analysis does with error findings.

@@ -213,7 +213,10 @@ impl<B: StorageBackend> Engine<B> {
                         rate_audit: (f64::NEG_INFINITY, 0),
                         fetches: SortedMap::new(),
                         remote_ui: None,
-                        render_budget: BusyBudget::new(RENDER_SHARE, RENDER_BURST_MS),
+                        render_budget: BusyBudget::new(
+                            self.rate.render_share,
+                            self.rate.render_burst_ms,
+                        ),
                         render_started: None,
                         code,
                         digest,

@@ -909,7 +909,7 @@ fn table() {
          r#"<a href="/x" rel="noopener noreferrer">x</a>"#.into()),
         ("target forced to _blank", &blank,
          r#"<a href="/x" target="_top">x</a>"#.into(),
-         r#"<a href="/x" target="_blank" rel="noopener noreferrer">x</a>"#.into()),
+         r#"<a href="/x" rel="noopener noreferrer" target="_blank">x</a>"#.into()),
         ("relative URLs kept", &default,
          r#"<a href="../docs/page?q=1#s">x</a><img src="img/a.png">"#.into(),
          r#"<a href="../docs/page?q=1#s" rel="noopener noreferrer">x</a><img src="img/a.png">"#.into()),
@@ -1034,6 +1034,38 @@ fn tokenizer_rejects_what_it_must() {
     );
     assert_eq!(normalize("java&#x09;Script&colon;"), "javascript:");
     assert_eq!(normalize("&#106;ava\u{1}script:"), "javascript:");
+}
+
+/// Sanitizers of one policy write the same text: with `linkTarget: 'blank'` ammonia appends the
+/// `rel` and `target` it sets to an `<a>` in a `HashMap`'s order, which is per instance, so two
+/// instances (the CLI's and the browser's, a host's and a remote UI's) wrote them in either
+/// order. Twenty instances, so the odds of all agreeing by chance are one in half a million.
+#[test]
+fn every_instance_of_a_policy_writes_the_same_text() {
+    let inputs = [
+        r#"<a href="https://x.example/">x</a>"#,
+        r##"<a href="#here" id="location">in page</a>"##,
+        r#"<p><a>bare</a> and <a title=t href=/rel>titled</a></p>"#,
+    ];
+    let first = maximal();
+    for _ in 0..20 {
+        let again = maximal();
+        for input in inputs {
+            let text = first.sanitize(input);
+            assert_eq!(again.sanitize(input), text, "{input}");
+            assert!(text.contains(r#"rel="noopener noreferrer""#), "{text}");
+            assert!(
+                text.find("rel=") < text.find("target="),
+                "rel comes first: {text}"
+            );
+            // Idempotent still: a second pass finds both in place.
+            assert_eq!(again.sanitize(&text), text);
+            assert_eq!(
+                again.try_sanitize_tree(input).unwrap().map(|t| t.text().to_owned()),
+                first.try_sanitize_tree(input).unwrap().map(|t| t.text().to_owned()),
+            );
+        }
+    }
 }
 
 #[test]

@@ -1133,6 +1133,8 @@ pub struct AmmoniaCleaner {
     pre: bool,
     /// A remote-UI policy: re-clean until stable.
     remote_ui: bool,
+    /// `<a>` is allowed and gets both `rel` and `target` set ([`link_attributes_in_order`]).
+    links_set_two: bool,
 }
 
 #[cfg(feature = "ammonia")]
@@ -1205,6 +1207,7 @@ impl AmmoniaCleaner {
             builder,
             pre: elements.contains("pre"),
             remote_ui: matches!(s.urls, UrlRule::Origins(_)),
+            links_set_two: elements.contains("a") && s.link_target == LinkTarget::Blank,
         }
     }
 
@@ -1212,7 +1215,11 @@ impl AmmoniaCleaner {
     /// that the module holds one copy of ammonia's parse and clean whatever LLVM inlines.
     #[inline(never)]
     fn document(&self, html: &str) -> ammonia::Document {
-        self.builder.clean(html)
+        let doc = self.builder.clean(html);
+        if self.links_set_two {
+            link_attributes_in_order(&doc);
+        }
+        doc
     }
 
     /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output. Written
@@ -1270,6 +1277,32 @@ impl Cleaner for AmmoniaCleaner {
             return None;
         }
         tree_of(&self.document(html).to_dom_node())
+    }
+}
+
+/// Every `<a>` of `doc` with its `rel` before its `target`: the order in which ammonia appends
+/// the attributes it sets is a `HashMap`'s, which differs from one map to the next (its hash
+/// keys are per instance, in wasm too), so two sanitizers of one policy, or the CLI and the
+/// browser, wrote `<a target="_blank" rel="…">` or `<a rel="…" target="_blank">` for the same
+/// input. The two trade places, so the others keep theirs; a second pass finds both in place
+/// (ammonia then sets them where they are) and changes nothing.
+#[cfg(feature = "ammonia")]
+fn link_attributes_in_order(doc: &ammonia::Document) {
+    use ammonia::rcdom::NodeData;
+    let mut stack = vec![doc.to_dom_node()];
+    while let Some(node) = stack.pop() {
+        if let NodeData::Element { name, attrs, .. } = &node.data {
+            if &*name.local == "a" {
+                let mut attrs = attrs.borrow_mut();
+                let at = |n: &str| attrs.iter().position(|a| &*a.name.local == n);
+                if let (Some(rel), Some(target)) = (at("rel"), at("target")) {
+                    if target < rel {
+                        attrs.swap(target, rel);
+                    }
+                }
+            }
+        }
+        stack.extend(node.children.borrow().iter().cloned());
     }
 }
 

@@ -47,6 +47,7 @@ const KEYS: &[&str] = &[
     "unresponsiveAfterMs",
     "renderShare",
     "renderBurstMs",
+    "renderCleanMs",
     // Dangerous, SanitizerConfig, RouteConfig
     "allowLoopbackHttp",
     "bundlePolicy",

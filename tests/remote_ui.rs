@@ -264,10 +264,7 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
         "{err}"
     );
     // Refusals are audited like any other.
-    assert!(e.audit_log().iter().any(|a| {
-        let a = serde_json::to_value(a).unwrap();
-        a["method"] == "ui.render" && a["code"] == "RATE_LIMITED"
-    }));
+    assert!(render_refused_in_audit(&e, "RATE_LIMITED"));
     let drain = (300.0 - burst) / share; // 200 ms
     clock.advance(drain - 1.0);
     refused(render(&mut e, "acme-ui", "<p>again</p>"), "RATE_LIMITED");
@@ -296,26 +293,18 @@ fn the_render_budget_is_configurable_and_checked() {
     use plugin_warden::core::engine::Completion;
     use plugin_warden::core::ratelimit::ManualClock;
     use std::rc::Rc;
-    let config = |limits: Value| -> Result<Engine<MemoryBackend>, _> {
-        let c: HostConfig =
-            serde_json::from_value(json!({ "storage": "memory", "limits": limits })).unwrap();
-        Engine::new(c, MemoryBackend::new())
-    };
-    for bad in [
-        json!({ "renderShare": 0 }),
-        json!({ "renderShare": 1.5 }),
-        json!({ "renderShare": -0.1 }),
-        json!({ "renderBurstMs": -1 }),
-    ] {
-        let Err(err) = config(bad.clone()) else {
-            panic!("{bad} was taken")
-        };
-        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{bad}");
-        assert!(err.to_string().contains("limits.render"), "{err}");
-    }
+    refused_limits(
+        &[
+            json!({ "renderShare": 0 }),
+            json!({ "renderShare": 1.5 }),
+            json!({ "renderShare": -0.1 }),
+            json!({ "renderBurstMs": -1 }),
+        ],
+        "limits.render",
+    );
     // Half the time, no burst: a 100 ms render, then refused until 200 ms have passed.
     let clock = Rc::new(ManualClock::new(10_000.0));
-    let mut e = config(json!({ "renderShare": 0.5, "renderBurstMs": 0 })).unwrap();
+    let mut e = with_limits(json!({ "renderShare": 0.5, "renderBurstMs": 0 })).unwrap();
     e.set_clock(Box::new(Shared(clock.clone())));
     install(&mut e, "acme-ui", json!(["ui:render"]));
     mount(&mut e, "acme-ui", Some(UiMode::Shadow));
@@ -349,6 +338,35 @@ fn the_render_budget_is_configurable_and_checked() {
     ));
 }
 
+/// Whether the audit log holds a `ui.render` refused with `code`.
+fn render_refused_in_audit(e: &Engine<MemoryBackend>, code: &str) -> bool {
+    e.audit_log().iter().any(|a| {
+        let a = serde_json::to_value(a).unwrap();
+        a["method"] == "ui.render" && a["code"] == code
+    })
+}
+
+/// An engine with the host option `limits`.
+fn with_limits(
+    limits: Value,
+) -> Result<Engine<MemoryBackend>, plugin_warden::core::error::WardenError> {
+    let c: HostConfig =
+        serde_json::from_value(json!({ "storage": "memory", "limits": limits })).unwrap();
+    Engine::new(c, MemoryBackend::new())
+}
+
+/// Each of `bad` refused at host creation, `INVALID_ARGUMENT` naming `what`.
+#[track_caller]
+fn refused_limits(bad: &[Value], what: &str) {
+    for limits in bad {
+        let Err(err) = with_limits(limits.clone()) else {
+            panic!("{limits} was taken")
+        };
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{limits}");
+        assert!(err.to_string().contains(what), "{err}");
+    }
+}
+
 /// A [`ManualClock`] the test keeps moving while the engine reads it.
 struct Shared(std::rc::Rc<plugin_warden::core::ratelimit::ManualClock>);
 
@@ -356,4 +374,67 @@ impl plugin_warden::core::ratelimit::Clock for Shared {
     fn now_ms(&self) -> f64 {
         self.0.now_ms()
     }
+}
+
+/// One render's clean may take `limits.renderCleanMs` (100 ms by default), the budget above
+/// notwithstanding: the first render of deep nesting would otherwise hold the page for as long
+/// as html5ever's quadratic parse takes. Past it, the render is refused `TIMEOUT`, nothing of
+/// it shown, audited, and charged to the budget like any render.
+#[test]
+fn a_render_whose_clean_takes_too_long_is_refused_timeout() {
+    use plugin_warden::core::engine::Completion;
+    use plugin_warden::core::sanitize::{set_clean_clock, TIME_LIMIT_CHUNK};
+    thread_local! {
+        static NOW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    }
+    /// 1 ms per look: one look to start, one per piece of the input fed to the parser.
+    fn ticking() -> f64 {
+        NOW.with(|n| {
+            n.set(n.get() + 1.0);
+            n.get()
+        })
+    }
+    set_clean_clock(ticking);
+    refused_limits(
+        &[
+            json!({ "renderCleanMs": 0 }),
+            json!({ "renderCleanMs": 60_001 }),
+        ],
+        "limits.renderCleanMs",
+    );
+    let mut e = with_limits(json!({ "renderCleanMs": 20 })).unwrap();
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    // A remote UI cleans twice: 10 pieces a pass fit in 20 ms, 11 do not.
+    let html = |pieces: usize| format!("<p>{}</p>", "w".repeat(pieces * TIME_LIMIT_CHUNK - 7));
+    assert!(matches!(
+        render(&mut e, "acme-ui", &html(10)),
+        Sent::Render { .. }
+    ));
+    e.complete(
+        "acme-ui",
+        Completion::Render {
+            call_id: 7,
+            result: Ok(()),
+        },
+        T,
+    );
+    let err = refused(render(&mut e, "acme-ui", &html(11)), "TIMEOUT");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 20 ms"),
+        "{err}"
+    );
+    assert!(render_refused_in_audit(&e, "TIMEOUT"));
+    // The default: 100 ms.
+    let mut e = engine();
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    refused(render(&mut e, "acme-ui", &html(51)), "TIMEOUT");
+    assert!(matches!(
+        render(&mut e, "acme-ui", &html(50)),
+        Sent::Render { .. }
+    ));
 }

@@ -1061,8 +1061,14 @@ fn every_instance_of_a_policy_writes_the_same_text() {
             // Idempotent still: a second pass finds both in place.
             assert_eq!(again.sanitize(&text), text);
             assert_eq!(
-                again.try_sanitize_tree(input).unwrap().map(|t| t.text().to_owned()),
-                first.try_sanitize_tree(input).unwrap().map(|t| t.text().to_owned()),
+                again
+                    .try_sanitize_tree(input)
+                    .unwrap()
+                    .map(|t| t.text().to_owned()),
+                first
+                    .try_sanitize_tree(input)
+                    .unwrap()
+                    .map(|t| t.text().to_owned()),
             );
         }
     }
@@ -2013,5 +2019,175 @@ mod html_text {
                 &format!("<p title=\"{}\">x</p>", text.replace('"', "&quot;")),
             );
         }
+    }
+}
+
+/// `Sanitizer::with_time_limit`: a remote UI's policy stops a clean past its limit
+/// (`limits.renderCleanMs`), since html5ever parses deep nesting in quadratic time and a render
+/// is cleaned on the host page's main thread. The parser is fed the input in pieces, the clock
+/// read before each.
+mod time_limit {
+    use super::*;
+    use plugin_warden::core::sanitize::{set_clean_clock, MAX_TIME_LIMIT_MS, TIME_LIMIT_CHUNK};
+    use std::cell::Cell;
+
+    thread_local! {
+        static NOW: Cell<f64> = const { Cell::new(0.0) };
+        static READS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// A clock that moves on 1 ms each time it is read.
+    fn ticking() -> f64 {
+        READS.with(|r| r.set(r.get() + 1));
+        NOW.with(|n| {
+            n.set(n.get() + 1.0);
+            n.get()
+        })
+    }
+
+    fn reads() -> u32 {
+        READS.with(Cell::get)
+    }
+
+    /// The pieces fed are exactly what the limit allows: with a clock that moves 1 ms per
+    /// read, a 10 ms limit lets 10 pieces through and stops before the 11th.
+    #[test]
+    fn the_clean_stops_at_the_first_piece_past_its_limit() {
+        set_clean_clock(ticking);
+        let s = Sanitizer::default().with_time_limit(10).unwrap();
+        let limit_bytes = 10 * TIME_LIMIT_CHUNK;
+        // "<i>" and text, as many bytes as the limit allows and one more.
+        let fits = format!("<i>{}", "x".repeat(limit_bytes - 3));
+        let over = format!("{fits}y");
+        let before = reads();
+        let out = s.try_sanitize(&fits).expect("10 pieces in 10 ms");
+        assert_eq!(out, format!("<i>{}</i>", "x".repeat(limit_bytes - 3)));
+        // One read to start the clock, one per piece; the end needs no look at the clock.
+        assert_eq!(reads() - before, 11);
+        let err = s.try_sanitize(&over).expect_err("an 11th piece");
+        assert_eq!(err.code(), ErrorCode::Timeout);
+        assert!(err.to_string().contains("longer than 10 ms"), "{err}");
+        // Never the input, nor part of it.
+        assert_eq!(s.sanitize(&over), "");
+        // Without a limit, the same input is cleaned as one piece, no clock read.
+        let before = reads();
+        assert_eq!(
+            Sanitizer::default().try_sanitize(&over).unwrap().len(),
+            over.len() + 4
+        );
+        assert_eq!(reads(), before);
+    }
+
+    /// A remote UI's passes (it always cleans twice) share one deadline.
+    #[test]
+    fn every_pass_counts_against_one_deadline() {
+        set_clean_clock(ticking);
+        let ui = Sanitizer::default()
+            .for_remote_ui(&["https://cdn.example".into()])
+            .with_time_limit(12)
+            .unwrap();
+        // 5 pieces per pass: two passes fit in 12 ms, three would not.
+        let html = format!("<b>{}</b>", "z".repeat(5 * TIME_LIMIT_CHUNK - 7));
+        assert_eq!(ui.try_sanitize(&html).unwrap(), html);
+        let ui = Sanitizer::default()
+            .for_remote_ui(&["https://cdn.example".into()])
+            .with_time_limit(9)
+            .unwrap();
+        assert_eq!(
+            ui.try_sanitize(&html).unwrap_err().code(),
+            ErrorCode::Timeout
+        );
+    }
+
+    /// The quadratic case itself, on the real clock: 30 000 nested `<div>` take seconds to
+    /// parse; with a 50 ms limit the clean stops (the time it took is the benchmark's to judge,
+    /// not this test's: it only checks that it stopped, and says how long that took).
+    #[test]
+    fn deep_nesting_is_stopped() {
+        let s = Sanitizer::new(&SanitizerConfig {
+            max_tags: 100_000,
+            ..SanitizerConfig::default()
+        })
+        .unwrap()
+        .with_time_limit(50)
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = s.try_sanitize(&"<div>".repeat(30_000)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Timeout);
+        eprintln!("stopped after {:?}", started.elapsed());
+    }
+
+    /// Fed in pieces, the parser builds the same tree: the output is the same as without the
+    /// limit, on the XSS corpus (under every policy) and on the bench's real pages.
+    #[test]
+    fn the_output_is_the_same_as_without_a_limit() {
+        let policies = [
+            Sanitizer::default(),
+            maximal(),
+            maximal().for_remote_ui(&asset_origins()),
+        ];
+        let mut inputs: Vec<String> = vectors().into_iter().map(|v| v.payload).collect();
+        // Pieces that split a multi-byte character, a character reference and a CR LF.
+        let edge = format!(
+            "{}é&amp;\r\n&#x1F600;€<b title=\"a&quot;b\">{}</b>",
+            "a".repeat(TIME_LIMIT_CHUNK - 1),
+            "\u{a0}".repeat(TIME_LIMIT_CHUNK)
+        );
+        for shift in 0..8 {
+            inputs.push(format!("{}{edge}", "c".repeat(shift)));
+        }
+        // A quarter of the real pages (the bench's share; ~1.2 MB, ~2 500 piece boundaries),
+        // under the default policy: the whole corpus under three takes a minute unoptimized.
+        let pages: Vec<String> = corpus_pages()
+            .unwrap_or_default()
+            .into_iter()
+            .step_by(4)
+            .collect();
+        for (i, s) in policies.into_iter().enumerate() {
+            let limited = s.with_time_limit(MAX_TIME_LIMIT_MS).unwrap();
+            let all = if i == 0 { &pages[..] } else { &[] };
+            for input in inputs.iter().chain(all) {
+                assert_eq!(
+                    limited.try_sanitize(input).map_err(|e| e.to_string()),
+                    s.try_sanitize(input).map_err(|e| e.to_string()),
+                    "{input:.200}"
+                );
+            }
+        }
+    }
+
+    /// The limit crosses to the sanitizer module in the policy's spec, checked there too.
+    #[test]
+    fn the_limit_is_part_of_the_spec() {
+        let s = Sanitizer::default()
+            .for_remote_ui(&asset_origins())
+            .with_time_limit(75)
+            .unwrap();
+        assert_eq!(s.time_limit_ms(), Some(75));
+        let again = Sanitizer::from_spec_json(s.spec_json()).unwrap();
+        assert_eq!(again.spec(), s.spec());
+        assert_eq!(again.time_limit_ms(), Some(75));
+        assert!(
+            s.spec_json().contains("\"timeLimitMs\":75"),
+            "{}",
+            s.spec_json()
+        );
+        assert_eq!(Sanitizer::default().time_limit_ms(), None);
+        for bad in [0, MAX_TIME_LIMIT_MS + 1] {
+            let err = Sanitizer::default().with_time_limit(bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidArgument);
+            let spec = format!(r#"{{"config":{{}},"timeLimitMs":{bad}}}"#);
+            assert_eq!(
+                Sanitizer::from_spec_json(&spec).unwrap_err().code(),
+                ErrorCode::InvalidArgument
+            );
+        }
+        // Time-limited policies clean on the text path (which keeps to the limit).
+        assert!(Sanitizer::default()
+            .with_time_limit(100)
+            .unwrap()
+            .try_sanitize_tree("<b>x</b>")
+            .unwrap()
+            .is_none());
     }
 }

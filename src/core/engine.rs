@@ -524,6 +524,14 @@ impl<B: StorageBackend> Engine<B> {
             }
             rate.render_burst_ms = v;
         }
+        if let Some(v) = l.render_clean_ms {
+            if !(1..=crate::core::sanitize::MAX_TIME_LIMIT_MS).contains(&v) {
+                return Err(invalid(
+                    "limits.renderCleanMs: expected milliseconds from 1 to 60000",
+                ));
+            }
+            rate.render_clean_ms = v;
+        }
         let mut storage_limits = StorageLimits::default();
         if config.storage.as_deref() == Some("indexeddb") {
             storage_limits.quota_bytes_per_plugin = super::storage::INDEXEDDB_QUOTA_BYTES;
@@ -665,6 +673,12 @@ impl<B: StorageBackend> Engine<B> {
     /// wall clock's correction refills a plugin's token bucket or restarts a flood window.
     pub fn set_clock(&mut self, clock: Box<dyn Clock>) {
         self.clock = Some(clock);
+    }
+
+    /// The longest one clean of a remote UI's render may take, in ms (`limits.renderCleanMs`):
+    /// the browser layer gives its Trusted Types policy's second clean the same limit.
+    pub fn render_clean_ms(&self) -> u32 {
+        self.rate.render_clean_ms
     }
 
     /// The monotonic time: the clock's reading (or `now_ms` without a clock), clamped so it

@@ -171,7 +171,7 @@ impl TokenBucket {
 
 /// Rate-limit settings. Deserializes from the host's `limits` option in camelCase
 /// (`callsPerSecond`, `burst`, `maxInFlight`, `suspendAfter`, `suspendWindowMs`, `renderShare`,
-/// `renderBurstMs`); missing fields
+/// `renderBurstMs`, `renderCleanMs`); missing fields
 /// keep their defaults and unknown ones are ignored (the same object carries other limits).
 ///
 /// ```
@@ -207,6 +207,11 @@ pub struct RateLimitConfig {
     pub render_share: f64,
     /// See `render_share`, in milliseconds of work.
     pub render_burst_ms: f64,
+    /// The longest one clean of a render's HTML may take, in milliseconds (default 100):
+    /// past it the clean stops and the render is refused `TIMEOUT`
+    /// (`Sanitizer::with_time_limit`). The budget above bounds how often the page pays for
+    /// renders; this bounds how long it is held at once.
+    pub render_clean_ms: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -219,6 +224,7 @@ impl Default for RateLimitConfig {
             suspend_window_ms: 2000.0,
             render_share: 0.25,
             render_burst_ms: 250.0,
+            render_clean_ms: 100,
         }
     }
 }

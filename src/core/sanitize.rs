@@ -220,6 +220,78 @@ const REMOTE_UI_ELEMENTS: &[&str] = &["button", "fieldset", "form", "input", "la
 /// keeps the tree; two suffice for every case the tests found).
 const MAX_EXTRA_PASSES: usize = 4;
 
+/// The largest time limit of a clean, in milliseconds ([`Sanitizer::with_time_limit`]).
+pub const MAX_TIME_LIMIT_MS: u32 = 60_000;
+
+/// The bytes a time-limited clean feeds the parser at once ([`Sanitizer::with_time_limit`]):
+/// small enough that one piece of the worst input (deep nesting, each tag a scan of every open
+/// element) parses in a few milliseconds.
+pub const TIME_LIMIT_CHUNK: usize = 512;
+
+thread_local! {
+    static CLEAN_CLOCK: std::cell::Cell<Option<fn() -> f64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Measure time-limited cleans ([`Sanitizer::with_time_limit`]) on `clock` (milliseconds,
+/// monotonic): the sanitizer module installs `performance.now()`, and tests a clock of their
+/// own. Without one, natively the process's monotonic clock; in wasm, no clock: the limit then
+/// cannot be measured and is not applied (both of the package's modules install one).
+pub fn set_clean_clock(clock: fn() -> f64) {
+    CLEAN_CLOCK.with(|c| c.set(Some(clock)));
+}
+
+#[cfg(feature = "ammonia")]
+fn clean_clock() -> Option<fn() -> f64> {
+    CLEAN_CLOCK.with(std::cell::Cell::get).or({
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            Some(process_ms as fn() -> f64)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            None
+        }
+    })
+}
+
+/// Milliseconds since this process first asked.
+#[cfg(all(feature = "ammonia", not(target_arch = "wasm32")))]
+fn process_ms() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// The input of a time-limited clean, handed to the parser [`TIME_LIMIT_CHUNK`] bytes at a
+/// time, each after a look at the clock: past the deadline, the read fails, and so does the
+/// parse (ammonia's `clean_from_reader` returns the error; the partial tree is dropped).
+#[cfg(feature = "ammonia")]
+struct Paced<'a> {
+    rest: &'a [u8],
+    clock: fn() -> f64,
+    deadline: f64,
+}
+
+#[cfg(feature = "ammonia")]
+impl std::io::Read for Paced<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.rest.is_empty() {
+            return Ok(0);
+        }
+        if (self.clock)() > self.deadline {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        let n = buf.len().min(TIME_LIMIT_CHUNK).min(self.rest.len());
+        let (now, later) = self.rest.split_at(n);
+        buf[..n].copy_from_slice(now);
+        self.rest = later;
+        Ok(n)
+    }
+}
+
 /// Attributes a remote-UI profile allows on every element.
 const REMOTE_UI_GENERIC_ATTRIBUTES: &[&str] = &["data-action"];
 
@@ -409,6 +481,17 @@ pub enum SanitizeError {
         /// What the cleaner said.
         reason: String,
     },
+    /// The clean took longer than the policy's time limit ([`Sanitizer::with_time_limit`]):
+    /// stopped, nothing returned.
+    TimeLimit {
+        /// The limit, in milliseconds.
+        limit_ms: u32,
+    },
+    /// A time limit outside `1..=`[`MAX_TIME_LIMIT_MS`].
+    TimeLimitOutOfRange {
+        /// The value given.
+        found: u32,
+    },
 }
 
 /// What a host's first sanitize can meet (the sanitizer module, or a part of it, not loaded)
@@ -447,6 +530,14 @@ impl SanitizeError {
                 f,
                 "the HTML has more than {limit} start tags (found {found})"
             ),
+            SanitizeError::TimeLimit { limit_ms } => write!(
+                f,
+                "the HTML took longer than {limit_ms} ms to clean (deep nesting is slow to parse): stopped, nothing shown"
+            ),
+            SanitizeError::TimeLimitOutOfRange { found } => write!(
+                f,
+                "a sanitizer's time limit must be between 1 and {MAX_TIME_LIMIT_MS} ms; found {found}"
+            ),
             SanitizeError::InvalidConfig { reason } => {
                 write!(f, "invalid sanitizer configuration: {reason}")
             }
@@ -462,6 +553,7 @@ impl Coded for SanitizeError {
         match self {
             // Plugin-provided HTML over a limit, like any other oversized message.
             SanitizeError::TooManyTags { .. } => ErrorCode::MessageRejected,
+            SanitizeError::TimeLimit { .. } => ErrorCode::Timeout,
             SanitizeError::NotLoaded | SanitizeError::CleanerFailed { .. } => {
                 ErrorCode::ModuleNotLoaded
             }
@@ -640,6 +732,9 @@ pub struct PolicySpec {
     /// The asset origins of a remote-UI policy ([`Sanitizer::for_remote_ui`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_ui: Option<Vec<String>>,
+    /// The longest one clean may take, in milliseconds ([`Sanitizer::with_time_limit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_ms: Option<u32>,
 }
 
 /// Cleans HTML with one policy: the part of sanitizing that needs an HTML parser.
@@ -813,6 +908,7 @@ impl Sanitizer {
             PolicySpec {
                 config: config.clone(),
                 remote_ui: None,
+                time_limit_ms: None,
             },
             elements,
             generic,
@@ -840,10 +936,14 @@ impl Sanitizer {
     /// ```
     pub fn from_spec(spec: &PolicySpec) -> Result<Sanitizer, SanitizeError> {
         let s = Sanitizer::new(&spec.config)?;
-        Ok(match &spec.remote_ui {
+        let s = match &spec.remote_ui {
             Some(origins) => s.for_remote_ui(origins),
             None => s,
-        })
+        };
+        match spec.time_limit_ms {
+            Some(ms) => s.with_time_limit(ms),
+            None => Ok(s),
+        }
     }
 
     /// [`Sanitizer::from_spec`] from its JSON form ([`Sanitizer::spec_json`]).
@@ -914,6 +1014,7 @@ impl Sanitizer {
             PolicySpec {
                 config: self.spec.config.clone(),
                 remote_ui: Some(origins.to_vec()),
+                time_limit_ms: self.spec.time_limit_ms,
             },
             elements,
             generic,
@@ -921,6 +1022,48 @@ impl Sanitizer {
             element_attributes,
             UrlRule::Origins(origins.to_vec()),
         )
+    }
+
+    /// This policy, with each clean stopped once it has taken `limit_ms` milliseconds: it then
+    /// fails with [`SanitizeError::TimeLimit`] (`TIMEOUT`) and gives nothing. The engine gives
+    /// a remote UI's policy one (`limits.renderCleanMs`): its HTML comes from a plugin and is
+    /// cleaned on the host page's main thread, and html5ever parses deep nesting in quadratic
+    /// time (64 KiB of nested `<ul><li>` take about half a second in wasm).
+    ///
+    /// The clock is [`set_clean_clock`]'s (natively, the process's monotonic clock); the
+    /// parser is fed the input in pieces of [`TIME_LIMIT_CHUNK`] bytes, and the time is read
+    /// before each, so a clean stops at most one piece's parse after its limit. Its output,
+    /// when it finishes, is the same as without the limit.
+    ///
+    /// # Errors
+    /// [`SanitizeError::TimeLimitOutOfRange`] outside `1..=`[`MAX_TIME_LIMIT_MS`].
+    ///
+    /// ```
+    /// use plugin_warden::core::sanitize::Sanitizer;
+    /// let s = Sanitizer::default().with_time_limit(100).unwrap();
+    /// assert_eq!(s.try_sanitize("<b onclick=x>hi</b>").unwrap(), "<b>hi</b>");
+    /// assert!(Sanitizer::default().with_time_limit(0).is_err());
+    /// ```
+    pub fn with_time_limit(&self, limit_ms: u32) -> Result<Sanitizer, SanitizeError> {
+        if !(1..=MAX_TIME_LIMIT_MS).contains(&limit_ms) {
+            return Err(SanitizeError::TimeLimitOutOfRange { found: limit_ms });
+        }
+        Ok(Sanitizer::from_parts(
+            PolicySpec {
+                time_limit_ms: Some(limit_ms),
+                ..self.spec.clone()
+            },
+            self.elements.clone(),
+            self.generic.clone(),
+            self.generic_prefixes.clone(),
+            self.element_attributes.clone(),
+            self.urls.clone(),
+        ))
+    }
+
+    /// The time limit of each clean, if any ([`with_time_limit`](Self::with_time_limit)).
+    pub fn time_limit_ms(&self) -> Option<u32> {
+        self.spec.time_limit_ms
     }
 
     fn from_parts(
@@ -1133,6 +1276,8 @@ pub struct AmmoniaCleaner {
     pre: bool,
     /// A remote-UI policy: re-clean until stable.
     remote_ui: bool,
+    /// [`Sanitizer::with_time_limit`].
+    time_limit_ms: Option<u32>,
     /// `<a>` is allowed and gets both `rel` and `target` set ([`link_attributes_in_order`]).
     links_set_two: bool,
 }
@@ -1207,6 +1352,7 @@ impl AmmoniaCleaner {
             builder,
             pre: elements.contains("pre"),
             remote_ui: matches!(s.urls, UrlRule::Origins(_)),
+            time_limit_ms: s.spec.time_limit_ms,
             links_set_two: elements.contains("a") && s.link_target == LinkTarget::Blank,
         }
     }
@@ -1222,22 +1368,78 @@ impl AmmoniaCleaner {
         doc
     }
 
+    /// [`document`](Self::document) by `deadline` (the clock, the time), or the time limit's
+    /// error.
+    fn document_by(
+        &self,
+        html: &str,
+        deadline: Option<(fn() -> f64, f64)>,
+    ) -> Result<ammonia::Document, SanitizeError> {
+        match (deadline, self.time_limit_ms) {
+            (Some((clock, deadline)), Some(limit_ms)) => {
+                self.document_paced(html, clock, deadline, limit_ms)
+            }
+            _ => Ok(self.document(html)),
+        }
+    }
+
+    /// [`document`](Self::document), the input fed to the parser piece by piece ([`Paced`]).
+    /// A function of its own, never inlined: the sanitizer module's split
+    /// (scripts/split-module.mjs) leaves it, and the parser instance it brings, out of the part
+    /// every host's first sanitize loads (a remote UI's render loads the rest).
+    #[inline(never)]
+    #[cold]
+    fn document_paced(
+        &self,
+        html: &str,
+        clock: fn() -> f64,
+        deadline: f64,
+        limit_ms: u32,
+    ) -> Result<ammonia::Document, SanitizeError> {
+        let input = Paced {
+            rest: html.as_bytes(),
+            clock,
+            deadline,
+        };
+        let doc = self
+            .builder
+            .clean_from_reader(input)
+            .map_err(|_| SanitizeError::TimeLimit { limit_ms })?;
+        if self.links_set_two {
+            link_attributes_in_order(&doc);
+        }
+        Ok(doc)
+    }
+
+    /// The clock and the time by which a clean starting now must end, for a policy with a
+    /// time limit (and a clock to measure it).
+    fn deadline(&self) -> Option<(fn() -> f64, f64)> {
+        let limit = self.time_limit_ms?;
+        let clock = clean_clock()?;
+        Some((clock, clock() + f64::from(limit)))
+    }
+
     /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output. Written
     /// out by [`super::html_text`] (html5ever's serializer, which ammonia's `to_string` uses,
     /// is quadratic in the `&` and U+00A0 of a text or attribute value).
-    fn clean_once(&self, html: &str, pre: bool) -> String {
-        let mut out = super::html_text::html_text(&self.document(html));
+    fn clean_once(
+        &self,
+        html: &str,
+        pre: bool,
+        deadline: Option<(fn() -> f64, f64)>,
+    ) -> Result<String, SanitizeError> {
+        let mut out = super::html_text::html_text(&self.document_by(html, deadline)?);
         if out.contains('\r') {
             // A carriage return reaches the tree only from a character reference (`&#13;`: the
             // parser turns raw CRs into LFs), and the serializer writes it raw, so the next
             // parse would read an LF: write the reference back.
             out = out.replace('\r', "&#13;");
         }
-        if pre {
+        Ok(if pre {
             double_leading_newline_in_pre(out)
         } else {
             out
-        }
+        })
     }
 }
 
@@ -1247,12 +1449,21 @@ impl Cleaner for AmmoniaCleaner {
         self.clean_scanned(html, true)
     }
 
+    /// Nothing (never the input) when the clean took longer than the policy's time limit:
+    /// [`Cleaner::try_clean_scanned`] says so.
     fn clean_scanned(&self, html: &str, may_hold_pre: bool) -> String {
+        self.try_clean_scanned(html, may_hold_pre)
+            .unwrap_or_default()
+    }
+
+    fn try_clean_scanned(&self, html: &str, may_hold_pre: bool) -> Result<String, SanitizeError> {
+        // One deadline for every pass.
+        let deadline = self.deadline();
         // The output's `<pre>` elements come from the input's `<pre` start tags (a pass over
         // the output keeps this: its elements are the input's), so without one in the input
         // there is nothing to fix up, and no need to search the output for one.
         let pre = self.pre && may_hold_pre;
-        let mut out = self.clean_once(html, pre);
+        let mut out = self.clean_once(html, pre, deadline)?;
         // A cleaned tree can hold nestings the HTML parser never builds: the parser's own
         // repairs (an `<a>` foster-parented out of a table into another `<a>`), or children
         // kept from a removed element (`<p><button><details>` becomes `<p><details>`). The
@@ -1262,18 +1473,19 @@ impl Cleaner for AmmoniaCleaner {
         // until the text parses back to itself: the browser's parse is then the checked tree.
         if self.remote_ui || may_reparse_differently(&out) {
             for _ in 0..MAX_EXTRA_PASSES {
-                let again = self.clean_once(&out, pre);
+                let again = self.clean_once(&out, pre, deadline)?;
                 if again == out {
                     break;
                 }
                 out = again;
             }
         }
-        out
+        Ok(out)
     }
 
     fn clean_tree(&self, html: &str) -> Option<super::html_tree::HtmlTree> {
-        if self.remote_ui {
+        // A time-limited policy cleans on the text path, which keeps to the limit.
+        if self.remote_ui || self.time_limit_ms.is_some() {
             return None;
         }
         tree_of(&self.document(html).to_dom_node())

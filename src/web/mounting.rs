@@ -342,11 +342,15 @@ impl Host {
     ) -> Result<RemoteUi, WardenError> {
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
+        // The engine's policy for this UI, time limit included: the Trusted Types policy
+        // cleans each render a second time.
+        let policy = self.sanitizer.for_remote_ui(assets);
+        let clean_ms = self.engine.borrow().render_clean_ms();
         RemoteUi::new(
             document,
             element,
             id,
-            Rc::new(self.sanitizer.for_remote_ui(assets)),
+            Rc::new(policy.with_time_limit(clean_ms).unwrap_or(policy)),
             &self.policy_name,
             move |data| {
                 if let Some(host) = Host::live(&weak) {

@@ -104,11 +104,12 @@ struct JsFactory;
 
 impl CleanerFactory for JsFactory {
     fn cleaner(&self, s: &Sanitizer) -> Result<Rc<dyn Cleaner>, SanitizeError> {
-        Ok(Rc::new(ModuleCleaner(cleaner_for(s)?)))
+        Ok(Rc::new(ModuleCleaner(cleaner_for(s)?, s.time_limit_ms())))
     }
 }
 
-struct ModuleCleaner(Rc<JsCleaner>);
+/// The module's cleaner for one policy, and that policy's time limit.
+struct ModuleCleaner(Rc<JsCleaner>, Option<u32>);
 
 impl Cleaner for ModuleCleaner {
     /// Nothing (never the input) when the cleaner failed: [`Cleaner::try_clean_scanned`] says why.
@@ -120,7 +121,10 @@ impl Cleaner for ModuleCleaner {
         // The result comes back by `string_of` (long text by one `encodeInto`), not by
         // wasm-bindgen's copy of a returned string, a JS loop over every ASCII character.
         // It is always a string; anything else would clean to nothing.
-        let out = self.0.clean_js(&JsValue::from_str(html)).map_err(failed)?;
+        let out = self
+            .0
+            .clean_js(&JsValue::from_str(html))
+            .map_err(|e| failed_within(e, self.1))?;
         Ok(super::binary::string_of(&out).unwrap_or_default())
     }
 }
@@ -130,6 +134,29 @@ fn failed(e: JsValue) -> SanitizeError {
     SanitizeError::CleanerFailed {
         reason: describe(&e),
     }
+}
+
+/// [`failed`], for a policy with a time limit: the module's `TIMEOUT` is the limit's error.
+fn failed_within(e: JsValue, limit_ms: Option<u32>) -> SanitizeError {
+    let code = Reflect::get(&e, &JsValue::from_str("code")).ok();
+    match limit_ms {
+        Some(limit_ms) if code.and_then(|c| c.as_string()).as_deref() == Some("TIMEOUT") => {
+            SanitizeError::TimeLimit { limit_ms }
+        }
+        _ => failed(e),
+    }
+}
+
+/// Time-limited cleans compiled into this module (the browser tests' build) measure
+/// `performance.now()`, as the sanitizer module's own do. (Without `ammonia` this module cleans
+/// nothing itself: nothing to install.)
+pub(crate) fn install_clean_clock() {
+    #[cfg(feature = "ammonia")]
+    crate::core::sanitize::set_clean_clock(|| {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map_or(0.0, |p| p.now())
+    });
 }
 
 /// `s.sanitize(html)` for a JS string, which goes to the sanitizer module as it is.
@@ -144,13 +171,18 @@ pub(crate) fn sanitize_js(s: &Sanitizer, html: &JsValue) -> Result<JsValue, Ward
         ));
     }
     if cfg!(feature = "ammonia") {
-        return Ok(JsValue::from_str(
-            &s.sanitize(&html.as_string().unwrap_or_default()),
-        ));
+        // As the sanitizer module's `clean`: nothing for input over the tag limit.
+        return match s.try_sanitize(&html.as_string().unwrap_or_default()) {
+            Ok(clean) => Ok(JsValue::from_str(&clean)),
+            Err(e @ SanitizeError::TimeLimit { .. }) => {
+                Err(WardenError::new(e.code(), e.to_string()))
+            }
+            Err(_) => Ok(JsValue::from_str("")),
+        };
     }
     let c = cleaner_for(s).map_err(|e| WardenError::new(e.code(), e.to_string()))?;
     c.clean_js(html).map_err(|e| {
-        let e = failed(e);
+        let e = failed_within(e, s.time_limit_ms());
         WardenError::new(e.code(), e.to_string())
     })
 }

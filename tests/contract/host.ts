@@ -14,7 +14,7 @@ export async function host(element: HTMLElement, manifest: Manifest, code: strin
     trustedTypesPolicy: 'plugin-warden',
     onPermissionRequest: async ({ pluginId, permission, reason }) => pluginId.length > 0 && permission !== 'api:write' && reason !== '',
     onAudit: (event) => { audit.push(event); },
-    limits: { maxMessageBytes: 65536, callsPerSecond: 50, burst: 100, storageQuotaBytes: 1048576, heartbeatMs: 5000, unresponsiveAfterMs: 15000, renderShare: 0.25, renderBurstMs: 250 },
+    limits: { maxMessageBytes: 65536, callsPerSecond: 50, burst: 100, storageQuotaBytes: 1048576, heartbeatMs: 5000, unresponsiveAfterMs: 15000, renderShare: 0.25, renderBurstMs: 250, renderCleanMs: 100 },
     onUpdateConsent: async ({ pluginId, from, to, added, removed }) =>
       pluginId !== '' && from !== to && added.every((c: ManifestChange) => c.kind !== 'network' && c.words !== '') && removed.length >= 0,
   });

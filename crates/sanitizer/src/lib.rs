@@ -31,6 +31,9 @@ impl Cleaner {
     /// (the message says what).
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen(constructor))]
     pub fn new(spec: &str) -> Result<Cleaner, String> {
+        // A policy with a time limit (a remote UI's) measures it on `performance.now()`.
+        #[cfg(target_arch = "wasm32")]
+        plugin_warden::core::sanitize::set_clean_clock(performance_now);
         Sanitizer::from_spec_json(spec)
             .map(|sanitizer| Cleaner { sanitizer })
             .map_err(|e| e.to_string())
@@ -52,15 +55,20 @@ impl Cleaner {
     /// for input over the tag limit).
     ///
     /// # Errors
-    /// `html` is not a string.
+    /// `html` is not a string; a `TIMEOUT` (a coded `PluginWardenError`) when the policy has a
+    /// time limit and the clean took longer.
     #[wasm_bindgen(js_name = clean)]
     pub fn clean_js(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] html: &JsValue,
-    ) -> Result<String, JsError> {
-        let text =
-            utf8::string_of(html).ok_or_else(|| JsError::new("expected a string of HTML"))?;
-        Ok(self.sanitizer.sanitize(&text))
+    ) -> Result<String, JsValue> {
+        let text = utf8::string_of(html)
+            .ok_or_else(|| JsValue::from(JsError::new("expected a string of HTML")))?;
+        match self.sanitizer.try_sanitize(&text) {
+            Ok(clean) => Ok(clean),
+            Err(e @ SanitizeError::TimeLimit { .. }) => Err(timed_out(&e.to_string())),
+            Err(_) => Ok(String::new()),
+        }
     }
 }
 
@@ -78,6 +86,12 @@ extern "C" {
     /// whose content is markup, or a shadow root) and `html` is a string (src/tree.js).
     #[wasm_bindgen(js_name = pwCheck, catch)]
     fn check(target: &JsValue, html: &JsValue) -> Result<(), JsValue>;
+    /// A `PluginWardenError` with code `TIMEOUT` and `message` (src/tree.js).
+    #[wasm_bindgen(js_name = pwTimedOut)]
+    fn timed_out(message: &str) -> JsValue;
+    /// `performance.now()` (src/tree.js): the clock of time-limited cleans.
+    #[wasm_bindgen(js_name = pwNow)]
+    fn performance_now() -> f64;
 }
 
 #[cfg(target_arch = "wasm32")]

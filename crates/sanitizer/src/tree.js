@@ -20,6 +20,19 @@ function refused(message) {
   return e;
 }
 
+/** The clock of time-limited cleans (lib.rs `Cleaner::new`). */
+export function pwNow() {
+  return performance.now();
+}
+
+/** The error of a clean stopped by its policy's time limit (lib.rs `clean`). */
+export function pwTimedOut(message) {
+  const e = new Error(message);
+  e.name = 'PluginWardenError';
+  e.code = 'TIMEOUT';
+  return e;
+}
+
 /** Throws INVALID_ARGUMENT unless `target` may take markup and `html` is a string. */
 export function pwCheck(target, html) {
   const shadow = Object.prototype.toString.call(target) === '[object ShadowRoot]';

@@ -38,6 +38,9 @@ pub struct HostLimits {
     pub render_share: Option<f64>,
     /// See `render_share`.
     pub render_burst_ms: Option<f64>,
+    /// The longest one clean of a remote UI's render may take, in ms (100; 1 to 60 000): past
+    /// it the render is refused with `TIMEOUT`.
+    pub render_clean_ms: Option<u32>,
 }
 
 crate::core::json::from_json_struct!(HostLimits, "struct HostLimits", {
@@ -55,6 +58,7 @@ crate::core::json::from_json_struct!(HostLimits, "struct HostLimits", {
     unresponsive_after_ms: "unresponsiveAfterMs",
     render_share: "renderShare",
     render_burst_ms: "renderBurstMs",
+    render_clean_ms: "renderCleanMs",
 });
 
 /// What bundle analysis does with error findings.

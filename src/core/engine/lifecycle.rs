@@ -267,8 +267,12 @@ impl<B: StorageBackend> Engine<B> {
     /// `NOT_FOUND` for an unknown plugin.
     pub fn set_mount_ui(&mut self, id: &str, ui: Option<UiMode>) -> Result<(), WardenError> {
         let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
-        plugin.remote_ui =
-            ui.map(|UiMode::Shadow| self.sanitizer.for_remote_ui(plugin.manifest.assets()));
+        let clean_ms = self.rate.render_clean_ms;
+        plugin.remote_ui = ui.map(|UiMode::Shadow| {
+            let policy = self.sanitizer.for_remote_ui(plugin.manifest.assets());
+            // (The limit was checked when the host was created.)
+            policy.with_time_limit(clean_ms).unwrap_or(policy)
+        });
         plugin.render_started = None;
         Ok(())
     }

@@ -115,7 +115,10 @@ export interface PluginSdk {
     /**
      * Replace the remote UI's content with `html`, sanitized by the host (remote-UI mounts,
      * `{ mode: 'worker', ui: 'shadow' }`, with the `ui:render` capability; elsewhere
-     * PERMISSION_DENIED). URLs survive only into the manifest's `assets` origins.
+     * PERMISSION_DENIED). URLs survive only into the manifest's `assets` origins. RATE_LIMITED
+     * when your renders took more than the host's share of its page's time (a quarter, by
+     * default); TIMEOUT when this HTML took the host longer than `limits.renderCleanMs` (100 ms
+     * by default) to clean (thousands of nested elements): nothing of it is shown.
      */
     render(html: string): Promise<null>;
     /** Call `handler` for each click, input, change or submit on a `data-action` element. */

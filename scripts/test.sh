@@ -42,6 +42,7 @@ clippy_all() {
     cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings &&
     cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features host -- -D warnings &&
     cargo clippy -p plugin-warden-sanitizer --all-targets -- -D warnings &&
+    cargo clippy -p plugin-warden-paced --all-targets -- -D warnings &&
     cargo clippy -p plugin-warden-sanitizer --lib --target wasm32-unknown-unknown -- -D warnings &&
     cargo clippy --test web --target wasm32-unknown-unknown -- -D warnings
 }

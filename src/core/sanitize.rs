@@ -265,33 +265,6 @@ fn process_ms() -> f64 {
         * 1000.0
 }
 
-/// The input of a time-limited clean, handed to the parser [`TIME_LIMIT_CHUNK`] bytes at a
-/// time, each after a look at the clock: past the deadline, the read fails, and so does the
-/// parse (ammonia's `clean_from_reader` returns the error; the partial tree is dropped).
-#[cfg(feature = "ammonia")]
-struct Paced<'a> {
-    rest: &'a [u8],
-    clock: fn() -> f64,
-    deadline: f64,
-}
-
-#[cfg(feature = "ammonia")]
-impl std::io::Read for Paced<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.rest.is_empty() {
-            return Ok(0);
-        }
-        if (self.clock)() > self.deadline {
-            return Err(std::io::ErrorKind::TimedOut.into());
-        }
-        let n = buf.len().min(TIME_LIMIT_CHUNK).min(self.rest.len());
-        let (now, later) = self.rest.split_at(n);
-        buf[..n].copy_from_slice(now);
-        self.rest = later;
-        Ok(n)
-    }
-}
-
 /// Attributes a remote-UI profile allows on every element.
 const REMOTE_UI_GENERIC_ATTRIBUTES: &[&str] = &["data-action"];
 
@@ -1383,7 +1356,8 @@ impl AmmoniaCleaner {
         }
     }
 
-    /// [`document`](Self::document), the input fed to the parser piece by piece ([`Paced`]).
+    /// [`document`](Self::document), the input fed to the parser piece by piece
+    /// (`plugin_warden_paced::clean_by`, a crate built at opt-level 3: see its docs).
     /// A function of its own, never inlined: the sanitizer module's split
     /// (scripts/split-module.mjs) leaves it, and the parser instance it brings, out of the part
     /// every host's first sanitize loads (a remote UI's render loads the rest).
@@ -1396,15 +1370,9 @@ impl AmmoniaCleaner {
         deadline: f64,
         limit_ms: u32,
     ) -> Result<ammonia::Document, SanitizeError> {
-        let input = Paced {
-            rest: html.as_bytes(),
-            clock,
-            deadline,
-        };
-        let doc = self
-            .builder
-            .clean_from_reader(input)
-            .map_err(|_| SanitizeError::TimeLimit { limit_ms })?;
+        let doc =
+            plugin_warden_paced::clean_by(&self.builder, html, TIME_LIMIT_CHUNK, clock, deadline)
+                .map_err(|_| SanitizeError::TimeLimit { limit_ms })?;
         if self.links_set_two {
             link_attributes_in_order(&doc);
         }

@@ -195,7 +195,7 @@ test('refused: a plugin without ui:render, and ui.render from a worker mounted w
 });
 
 test('a worker whose renders are slow (1 000 nested <div>: a quadratic parse) gets a quarter of the host page\'s time: its renders beyond that are RATE_LIMITED without being parsed; once the budget drains it renders again', async () => {
-  // Each render under its clean's time limit (renderCleanMs, 100 ms: ~40 ms a clean here),
+  // Each render under its clean's time limit (renderCleanMs, 100 ms: ~20 ms a clean here),
   // and 30 of them far over the budget (250 ms, then a quarter of the time).
   const bomb = `const sdk = await pluginWarden.connect();
     const deep = '<div>'.repeat(1000) + 'deep';

@@ -222,7 +222,6 @@ fn oversized_markup_is_refused_with_a_code() {
 /// (unparsed, audited) while over it, admitted again once it drains.
 #[test]
 fn slow_renders_get_a_quarter_of_the_page_time() {
-    use plugin_warden::core::engine::Completion;
     use plugin_warden::core::ratelimit::RateLimitConfig;
     let (share, burst) = (
         RateLimitConfig::default().render_share,
@@ -237,31 +236,18 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
     e.set_clock(Box::new(Shared(clock.clone())));
     install(&mut e, "acme-ui", json!(["ui:render"]));
     mount(&mut e, "acme-ui", Some(UiMode::Shadow));
-    let done = |e: &mut Engine<MemoryBackend>| {
-        e.complete(
-            "acme-ui",
-            Completion::Render {
-                call_id: 7,
-                result: Ok(()),
-            },
-            T,
-        )
-    };
     // A render that takes 300 ms (the browser layer's part, on the engine's clock).
     assert!(matches!(
         render(&mut e, "acme-ui", "<p>slow</p>"),
         Sent::Render { .. }
     ));
     clock.advance(300.0);
-    done(&mut e);
+    rendered(&mut e);
     // Over the burst: refused at once, and again and again while it drains.
-    let err = refused(render(&mut e, "acme-ui", "<p>again</p>"), "RATE_LIMITED");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("more than 25% of the host page's time"),
-        "{err}"
+    refused_saying(
+        render(&mut e, "acme-ui", "<p>again</p>"),
+        "RATE_LIMITED",
+        "more than 25% of the host page's time",
     );
     // Refusals are audited like any other.
     assert!(render_refused_in_audit(&e, "RATE_LIMITED"));
@@ -273,7 +259,7 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
         render(&mut e, "acme-ui", "<p>drained</p>"),
         Sent::Render { .. }
     ));
-    done(&mut e);
+    rendered(&mut e);
     // Fast renders (1 ms each, every 25 ms, under the call rate limit) are never refused.
     for _ in 0..1000 {
         clock.advance(24.0);
@@ -282,7 +268,7 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
             Sent::Render { .. }
         ));
         clock.advance(1.0);
-        done(&mut e);
+        rendered(&mut e);
     }
 }
 
@@ -290,7 +276,6 @@ fn slow_renders_get_a_quarter_of_the_page_time() {
 /// sense: a share above 0 and at most 1, a burst of 0 ms or more.
 #[test]
 fn the_render_budget_is_configurable_and_checked() {
-    use plugin_warden::core::engine::Completion;
     use plugin_warden::core::ratelimit::ManualClock;
     use std::rc::Rc;
     refused_limits(
@@ -313,21 +298,11 @@ fn the_render_budget_is_configurable_and_checked() {
         Sent::Render { .. }
     ));
     clock.advance(100.0);
-    e.complete(
-        "acme-ui",
-        Completion::Render {
-            call_id: 7,
-            result: Ok(()),
-        },
-        T,
-    );
-    let err = refused(render(&mut e, "acme-ui", "<p>b</p>"), "RATE_LIMITED");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("more than 50% of"),
-        "{err}"
+    rendered(&mut e);
+    refused_saying(
+        render(&mut e, "acme-ui", "<p>b</p>"),
+        "RATE_LIMITED",
+        "more than 50% of",
     );
     clock.advance(199.0);
     refused(render(&mut e, "acme-ui", "<p>b</p>"), "RATE_LIMITED");
@@ -336,6 +311,26 @@ fn the_render_budget_is_configurable_and_checked() {
         render(&mut e, "acme-ui", "<p>c</p>"),
         Sent::Render { .. }
     ));
+}
+
+/// The browser layer's report that the pending render (call 7) was inserted.
+fn rendered(e: &mut Engine<MemoryBackend>) {
+    use plugin_warden::core::engine::Completion;
+    e.complete(
+        "acme-ui",
+        Completion::Render {
+            call_id: 7,
+            result: Ok(()),
+        },
+        T,
+    );
+}
+
+/// [`refused`], and its message says `words`.
+#[track_caller]
+fn refused_saying(o: Sent, code: &str, words: &str) {
+    let err = refused(o, code);
+    assert!(err["message"].as_str().unwrap().contains(words), "{err}");
 }
 
 /// Whether the audit log holds a `ui.render` refused with `code`.
@@ -382,7 +377,6 @@ impl plugin_warden::core::ratelimit::Clock for Shared {
 /// it shown, audited, and charged to the budget like any render.
 #[test]
 fn a_render_whose_clean_takes_too_long_is_refused_timeout() {
-    use plugin_warden::core::engine::Completion;
     use plugin_warden::core::sanitize::{set_clean_clock, TIME_LIMIT_CHUNK};
     thread_local! {
         static NOW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
@@ -411,21 +405,11 @@ fn a_render_whose_clean_takes_too_long_is_refused_timeout() {
         render(&mut e, "acme-ui", &html(10)),
         Sent::Render { .. }
     ));
-    e.complete(
-        "acme-ui",
-        Completion::Render {
-            call_id: 7,
-            result: Ok(()),
-        },
-        T,
-    );
-    let err = refused(render(&mut e, "acme-ui", &html(11)), "TIMEOUT");
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("longer than 20 ms"),
-        "{err}"
+    rendered(&mut e);
+    refused_saying(
+        render(&mut e, "acme-ui", &html(11)),
+        "TIMEOUT",
+        "longer than 20 ms",
     );
     assert!(render_refused_in_audit(&e, "TIMEOUT"));
     // The default: 100 ms.

@@ -83,7 +83,7 @@ export interface HostLimits {
   renderShare?: number;
   /** The work in ms a plugin's renders may do before `renderShare` applies (default 250). */
   renderBurstMs?: number;
-  /** The longest one clean of a remote UI's render may take (ms, default 100, 1 to 60000); past it `ui.render` answers TIMEOUT. */
+  /** The longest a remote UI's render may take to clean (ms, default 100, 1 to 60000): its two cleans, the engine's and the Trusted Types policy's, together; past it `ui.render` answers TIMEOUT. */
   renderCleanMs?: number;
 }
 export interface AuditEvent {

@@ -119,10 +119,12 @@ fn show(effects: &[Effect]) -> Vec<Value> {
             Effect::Emit { plugin, name, data } => {
                 json!({ "emit": plugin, "name": name, "data": data })
             }
+            // (`clean_by` is a time on the clean clock: checked in tests/remote_ui.rs.)
             Effect::Render {
                 plugin,
                 call_id,
                 html,
+                ..
             } => json!({ "render": plugin, "callId": call_id, "html": html }),
             Effect::Welcome {
                 plugin,

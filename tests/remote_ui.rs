@@ -6,11 +6,12 @@ use plugin_warden::core::engine::{Engine, HostConfig, InstallInput, Status};
 use plugin_warden::core::error::{Coded, ErrorCode};
 use plugin_warden::core::mount::{plan, MountContext, MountOptions, MountPlan, UiMode};
 use plugin_warden::core::provenance::Provenance;
+use plugin_warden::core::sanitize::{set_clean_clock, TIME_LIMIT_CHUNK};
 use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 
 mod support;
-use support::{send, Sent};
+use support::{completed, send, Sent};
 
 const T: f64 = 1_000.0;
 
@@ -371,23 +372,25 @@ impl plugin_warden::core::ratelimit::Clock for Shared {
     }
 }
 
+thread_local! {
+    static NOW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// A clean clock that moves on 1 ms per look: a time-limited clean looks once to start, and
+/// once per piece of the input it feeds the parser.
+fn ticking() -> f64 {
+    NOW.with(|n| {
+        n.set(n.get() + 1.0);
+        n.get()
+    })
+}
+
 /// One render's clean may take `limits.renderCleanMs` (100 ms by default), the budget above
 /// notwithstanding: the first render of deep nesting would otherwise hold the page for as long
 /// as html5ever's quadratic parse takes. Past it, the render is refused `TIMEOUT`, nothing of
 /// it shown, audited, and charged to the budget like any render.
 #[test]
 fn a_render_whose_clean_takes_too_long_is_refused_timeout() {
-    use plugin_warden::core::sanitize::{set_clean_clock, TIME_LIMIT_CHUNK};
-    thread_local! {
-        static NOW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
-    }
-    /// 1 ms per look: one look to start, one per piece of the input fed to the parser.
-    fn ticking() -> f64 {
-        NOW.with(|n| {
-            n.set(n.get() + 1.0);
-            n.get()
-        })
-    }
     set_clean_clock(ticking);
     refused_limits(
         &[
@@ -399,15 +402,16 @@ fn a_render_whose_clean_takes_too_long_is_refused_timeout() {
     let mut e = with_limits(json!({ "renderCleanMs": 20 })).unwrap();
     install(&mut e, "acme-ui", json!(["ui:render"]));
     mount(&mut e, "acme-ui", Some(UiMode::Shadow));
-    // A remote UI cleans twice: 10 pieces a pass fit in 20 ms, 11 do not.
+    // A remote UI cleans twice, and the engine looks at the clock once more to take the
+    // render's deadline: 9 pieces a pass fit in 20 ms, 10 do not.
     let html = |pieces: usize| format!("<p>{}</p>", "w".repeat(pieces * TIME_LIMIT_CHUNK - 7));
     assert!(matches!(
-        render(&mut e, "acme-ui", &html(10)),
+        render(&mut e, "acme-ui", &html(9)),
         Sent::Render { .. }
     ));
     rendered(&mut e);
     refused_saying(
-        render(&mut e, "acme-ui", &html(11)),
+        render(&mut e, "acme-ui", &html(10)),
         "TIMEOUT",
         "longer than 20 ms",
     );
@@ -416,9 +420,71 @@ fn a_render_whose_clean_takes_too_long_is_refused_timeout() {
     let mut e = engine();
     install(&mut e, "acme-ui", json!(["ui:render"]));
     mount(&mut e, "acme-ui", Some(UiMode::Shadow));
-    refused(render(&mut e, "acme-ui", &html(51)), "TIMEOUT");
+    refused(render(&mut e, "acme-ui", &html(50)), "TIMEOUT");
     assert!(matches!(
-        render(&mut e, "acme-ui", &html(50)),
+        render(&mut e, "acme-ui", &html(49)),
         Sent::Render { .. }
     ));
+}
+
+/// A render is cleaned twice on the host page: by the engine, then by the Trusted Types policy
+/// as it enters the DOM. Both end by one deadline, which the engine hands on with the render,
+/// so that together they hold the page at most `limits.renderCleanMs`, not twice that.
+#[test]
+fn a_renders_two_cleans_keep_to_one_deadline() {
+    use plugin_warden::core::engine::{Completion, Effect, Incoming};
+    use plugin_warden::core::error::WardenError;
+    use plugin_warden::core::sanitize::{cleans_ending_by, Sanitizer};
+    set_clean_clock(ticking);
+    let mut e = with_limits(json!({ "renderCleanMs": 30 })).unwrap();
+    install(&mut e, "acme-ui", json!(["ui:render"]));
+    mount(&mut e, "acme-ui", Some(UiMode::Shadow));
+    // The browser's clean: the same policy, the same limit (web::mounting).
+    let browser = Sanitizer::default()
+        .for_remote_ui(&[
+            "https://cdn.example".into(),
+            "https://fonts.example:8443".into(),
+        ])
+        .with_time_limit(30)
+        .unwrap();
+    // `pieces` pieces of HTML: the engine's clean reads the clock twice to start (the render's
+    // deadline, its own) and once per piece of each of its two passes.
+    let send_render = |e: &mut Engine<_>, pieces: usize| {
+        let html = format!("<p>{}</p>", "w".repeat(pieces * TIME_LIMIT_CHUNK - 7));
+        let msg = json!({"v": 1, "id": 7, "method": "ui.render", "params": {"html": html}});
+        let start = NOW.with(std::cell::Cell::get);
+        let effects = e.receive("acme-ui", Incoming::new(Some(msg.to_string())), T);
+        let [Effect::Render { html, clean_by, .. }, Effect::Audit(_)] = effects.as_slice() else {
+            panic!("a render: {effects:?}")
+        };
+        // The deadline: the first look at the clock, and the limit.
+        assert_eq!(*clean_by, Some(start + 1.0 + 30.0));
+        (html.clone(), *clean_by)
+    };
+    // 10 pieces: the engine's clean ends at 22 ms of the 30, and each clean alone would fit in
+    // 30 ms, but the browser's, by the render's deadline, stops at 31.
+    let (html, clean_by) = send_render(&mut e, 10);
+    let err = cleans_ending_by(clean_by, || browser.try_sanitize(&html)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout);
+    assert_eq!(browser.try_sanitize(&html).unwrap(), html);
+    // The browser answers that the render failed: the plugin is told, and it is audited.
+    assert!(!render_refused_in_audit(&e, "TIMEOUT"));
+    let failed = WardenError::new(err.code(), err.to_string());
+    let reply = completed(
+        &mut e,
+        "acme-ui",
+        Completion::Render {
+            call_id: 7,
+            result: Err(failed),
+        },
+        T,
+    );
+    refused_saying(Sent::Reply(reply), "TIMEOUT", "longer than 30 ms");
+    assert!(render_refused_in_audit(&e, "TIMEOUT"));
+    // 4 pieces: both cleans end by 19 ms.
+    let (html, clean_by) = send_render(&mut e, 4);
+    assert_eq!(
+        cleans_ending_by(clean_by, || browser.try_sanitize(&html)).unwrap(),
+        html
+    );
 }

@@ -2099,6 +2099,49 @@ mod time_limit {
         );
     }
 
+    /// `cleans_ending_by`: a deadline shared by several cleans (a remote UI's render is cleaned
+    /// by the engine, then by the Trusted Types policy) stops a time-limited clean before its
+    /// own limit, touches no clean without a limit, and is gone when it returns.
+    #[test]
+    fn a_shared_deadline_ends_a_limited_clean_before_its_own_limit() {
+        use plugin_warden::core::sanitize::{clean_deadline, cleans_ending_by, deadline_in};
+        set_clean_clock(ticking);
+        let s = Sanitizer::default().with_time_limit(100).unwrap();
+        // 10 pieces: 11 looks at the clock.
+        let html = format!("<i>{}</i>", "x".repeat(10 * TIME_LIMIT_CHUNK - 7));
+        assert_eq!(s.try_sanitize(&html).unwrap(), html);
+        // A deadline 10 ms on (one look to take it): the clean stops.
+        let by = deadline_in(10);
+        let err = cleans_ending_by(by, || s.try_sanitize(&html)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Timeout);
+        // Nested, the earlier deadline holds inside, and the outer one (20 ms on) is back
+        // after: a clean then ends in time.
+        let by = deadline_in(20);
+        let outer = cleans_ending_by(by, || {
+            let inner = cleans_ending_by(deadline_in(5), || s.try_sanitize(&html));
+            assert_eq!(inner.unwrap_err().code(), ErrorCode::Timeout);
+            assert_eq!(clean_deadline(), by);
+            s.try_sanitize(&html)
+        });
+        // (Under the inner deadline, now past, it would have stopped.)
+        assert_eq!(outer.unwrap(), html);
+        assert_eq!(clean_deadline(), None);
+        assert_eq!(
+            cleans_ending_by(deadline_in(40), || s.try_sanitize(&html)).unwrap(),
+            html
+        );
+        // No limit, no deadline: a deadline already past does not touch such a clean.
+        let past = cleans_ending_by(Some(f64::NEG_INFINITY), || {
+            Sanitizer::default().try_sanitize(&html)
+        });
+        assert_eq!(past.unwrap(), html);
+        // `None`: the clean's own limit only.
+        assert_eq!(
+            cleans_ending_by(None, || s.try_sanitize(&html)).unwrap(),
+            html
+        );
+    }
+
     /// The quadratic case itself, on the real clock: 30 000 nested `<div>` take seconds to
     /// parse; with a 50 ms limit the clean stops (the time it took is the benchmark's to judge,
     /// not this test's: it only checks that it stopped, and says how long that took).

@@ -230,17 +230,55 @@ pub const TIME_LIMIT_CHUNK: usize = 512;
 
 thread_local! {
     static CLEAN_CLOCK: std::cell::Cell<Option<fn() -> f64>> = const { std::cell::Cell::new(None) };
+    /// [`cleans_ending_by`]'s deadline, while it runs.
+    static CLEAN_DEADLINE: std::cell::Cell<Option<f64>> = const { std::cell::Cell::new(None) };
 }
 
 /// Measure time-limited cleans ([`Sanitizer::with_time_limit`]) on `clock` (milliseconds,
 /// monotonic): the sanitizer module installs `performance.now()`, and tests a clock of their
 /// own. Without one, natively the process's monotonic clock; in wasm, no clock: the limit then
-/// cannot be measured and is not applied (both of the package's modules install one).
+/// cannot be measured and is not applied (the package installs one: the sanitizer module when it
+/// loads, the core module when it mounts a remote UI).
 pub fn set_clean_clock(clock: fn() -> f64) {
     CLEAN_CLOCK.with(|c| c.set(Some(clock)));
 }
 
-#[cfg(feature = "ammonia")]
+/// The time, on the clean clock ([`set_clean_clock`]), by which a clean that starts now with a
+/// time limit of `limit_ms` must end; `None` where there is no clock.
+///
+/// The engine takes one for each remote-UI render and hands it on with the render
+/// ([`cleans_ending_by`]), so that the render's cleans together, not each of them, keep to
+/// `limits.renderCleanMs`.
+pub fn deadline_in(limit_ms: u32) -> Option<f64> {
+    clean_clock().map(|clock| clock() + f64::from(limit_ms))
+}
+
+/// Run `f` with every time-limited clean in it ending by `deadline` (a time on the clean clock)
+/// at the latest, as well as by its own limit; `None` adds no deadline. Cleans without a time
+/// limit ([`Sanitizer::with_time_limit`]) are not affected. The deadline set before is back when
+/// `f` returns.
+///
+/// A remote UI's render is cleaned twice on the host page's main thread (by the engine, then
+/// by the Trusted Types policy as it enters the DOM); the browser layer runs the second clean
+/// by the deadline of the first, so that the two together hold the page at most the limit.
+pub fn cleans_ending_by<R>(deadline: Option<f64>, f: impl FnOnce() -> R) -> R {
+    /// Puts the deadline set before back, however `f` ends.
+    struct Restore(Option<f64>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CLEAN_DEADLINE.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(CLEAN_DEADLINE.with(|d| d.replace(deadline)));
+    f()
+}
+
+/// The deadline [`cleans_ending_by`] set for the cleans running now, if any (the browser layer
+/// passes it on to the sanitizer module, whose cleans read their own thread's).
+pub fn clean_deadline() -> Option<f64> {
+    CLEAN_DEADLINE.with(std::cell::Cell::get)
+}
+
 fn clean_clock() -> Option<fn() -> f64> {
     CLEAN_CLOCK.with(std::cell::Cell::get).or({
         #[cfg(not(target_arch = "wasm32"))]
@@ -255,7 +293,7 @@ fn clean_clock() -> Option<fn() -> f64> {
 }
 
 /// Milliseconds since this process first asked.
-#[cfg(all(feature = "ammonia", not(target_arch = "wasm32")))]
+#[cfg(not(target_arch = "wasm32"))]
 fn process_ms() -> f64 {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     START
@@ -1381,10 +1419,17 @@ impl AmmoniaCleaner {
 
     /// The clock and the time by which a clean starting now must end, for a policy with a
     /// time limit (and a clock to measure it).
+    /// ([`cleans_ending_by`]'s deadline, if earlier.)
     fn deadline(&self) -> Option<(fn() -> f64, f64)> {
         let limit = self.time_limit_ms?;
         let clock = clean_clock()?;
-        Some((clock, clock() + f64::from(limit)))
+        let own = clock() + f64::from(limit);
+        Some((
+            clock,
+            clean_deadline()
+                .filter(|&shared| shared < own)
+                .unwrap_or(own),
+        ))
     }
 
     /// One pass of ammonia; `pre`: whether a `<pre>` element may be in the output. Written

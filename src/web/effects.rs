@@ -19,6 +19,7 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
 use crate::core::protocol::{FetchBody, Level};
+use crate::core::sanitize::cleans_ending_by;
 use crate::core::storage::deferred::StoragePlan;
 use crate::core::storage::{BackendError, StorageError};
 
@@ -202,7 +203,8 @@ impl Host {
                 plugin,
                 call_id,
                 html,
-            } => self.render(&plugin, call_id, &html),
+                clean_by,
+            } => self.render(&plugin, call_id, &html, clean_by),
             Effect::Welcome {
                 plugin,
                 message,
@@ -230,15 +232,17 @@ impl Host {
 
     /// A worker plugin's `ui.render`: a function of its own (the split leaves it out of the part
     /// every host loads, as `remote_ui` in web::mounting says).
+    /// Its clean as it enters the DOM ends by the engine's deadline (`clean_by`): the render's
+    /// two cleans together keep to `limits.renderCleanMs`.
     #[inline(never)]
-    fn render(self: &Rc<Self>, plugin: &str, call_id: u64, html: &str) {
+    fn render(self: &Rc<Self>, plugin: &str, call_id: u64, html: &str, clean_by: Option<f64>) {
         let rendered = match self
             .mounts
             .borrow()
             .get(plugin)
             .and_then(|m| m.remote_ui.as_ref())
         {
-            Some(ui) => ui.render(html),
+            Some(ui) => cleans_ending_by(clean_by, || ui.render(html)),
             None => Err(WardenError::new(
                 ErrorCode::MountFailed,
                 format!("plugin {plugin:?} has no remote UI to render into"),

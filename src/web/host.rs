@@ -156,7 +156,6 @@ impl Host {
             .unwrap_or(false);
         let mut engine = Engine::new(config, backend)?;
         engine.set_clock(Box::new(PerformanceClock(win.performance())));
-        super::sanitizer::install_clean_clock();
         // No `onAudit`: the engine skips the per-message delivery copy of its audit events.
         engine.set_audit_listener(callbacks.on_audit.is_some());
         let access_cache = Object::new();

@@ -342,6 +342,9 @@ impl Host {
     ) -> Result<RemoteUi, WardenError> {
         let weak = Rc::downgrade(self);
         let plugin = id.to_owned();
+        // A render's cleans keep to a time limit, measured on the clean clock: installed here,
+        // where the first time-limited clean is planned, not on every host's first visit.
+        super::sanitizer::install_clean_clock();
         // The engine's policy for this UI, time limit included: the Trusted Types policy
         // cleans each render a second time.
         let policy = self.sanitizer.for_remote_ui(assets);

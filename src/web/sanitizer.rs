@@ -24,18 +24,20 @@ use super::sys::describe;
 use crate::core::collections::SortedMap;
 use crate::core::error::{Coded, ErrorCode, WardenError};
 use crate::core::sanitize::{
-    cleaner_available, set_cleaner_factory, Cleaner, CleanerFactory, SanitizeError, Sanitizer,
+    clean_deadline, cleaner_available, set_cleaner_factory, Cleaner, CleanerFactory, SanitizeError,
+    Sanitizer,
 };
 
 #[wasm_bindgen]
 extern "C" {
     /// An instance of the sanitizer module's `Cleaner` class: one policy, ready to clean.
     type JsCleaner;
-    /// Throws for a value that is not a string (never given here), and `MODULE_NOT_LOADED` when
+    /// Throws for a value that is not a string (never given here), `TIMEOUT` past the policy's
+    /// time limit or `by` (`core::sanitize::cleans_ending_by`), and `MODULE_NOT_LOADED` when
     /// the input needs the module's second part and it cannot be loaded: caught, so that no
     /// exception unwinds through this module's frames.
     #[wasm_bindgen(method, catch, js_name = clean)]
-    fn clean_js(this: &JsCleaner, html: &JsValue) -> Result<JsValue, JsValue>;
+    fn clean_js(this: &JsCleaner, html: &JsValue, by: Option<f64>) -> Result<JsValue, JsValue>;
 }
 
 thread_local! {
@@ -123,7 +125,7 @@ impl Cleaner for ModuleCleaner {
         // It is always a string; anything else would clean to nothing.
         let out = self
             .0
-            .clean_js(&JsValue::from_str(html))
+            .clean_js(&JsValue::from_str(html), clean_deadline())
             .map_err(|e| failed_within(e, self.1))?;
         Ok(super::binary::string_of(&out).unwrap_or_default())
     }
@@ -147,11 +149,11 @@ fn failed_within(e: JsValue, limit_ms: Option<u32>) -> SanitizeError {
     }
 }
 
-/// Time-limited cleans compiled into this module (the browser tests' build) measure
-/// `performance.now()`, as the sanitizer module's own do. (Without `ammonia` this module cleans
-/// nothing itself: nothing to install.)
+/// Time-limited cleans measure `performance.now()`, in this module as in the sanitizer
+/// module: the engine's deadline for a render's cleans (`core::sanitize::deadline_in`) is read
+/// here and kept to there, and in a build with the cleaner compiled in (the browser tests')
+/// this module's own cleans keep to it.
 pub(crate) fn install_clean_clock() {
-    #[cfg(feature = "ammonia")]
     crate::core::sanitize::set_clean_clock(|| {
         web_sys::window()
             .and_then(|w| w.performance())
@@ -181,7 +183,7 @@ pub(crate) fn sanitize_js(s: &Sanitizer, html: &JsValue) -> Result<JsValue, Ward
         };
     }
     let c = cleaner_for(s).map_err(|e| WardenError::new(e.code(), e.to_string()))?;
-    c.clean_js(html).map_err(|e| {
+    c.clean_js(html, clean_deadline()).map_err(|e| {
         let e = failed_within(e, s.time_limit_ms());
         WardenError::new(e.code(), e.to_string())
     })

@@ -39,8 +39,8 @@ const events = (pluginId, name) => page.evaluate(
   [pluginId, name],
 );
 
-async function waitEvent(pluginId, name, pred = () => true) {
-  const found = await until(async () => (await events(pluginId, name)).find(pred), 10_000);
+async function waitEvent(pluginId, name, pred = () => true, ms = 10_000) {
+  const found = await until(async () => (await events(pluginId, name)).find(pred), ms);
   assert.ok(found, `no ${name} event from ${pluginId} matching ${pred}; got ${JSON.stringify(await events(pluginId, name))}`);
   return found;
 }
@@ -256,6 +256,43 @@ test('one render that would hold the page (4 995 nested <ul><li>, 9 990 tags: se
   console.log(`# the page's longest task while the bomb was served: ${longest.toFixed(0)} ms`);
   assert.ok(longest < 500, `the page was held ${longest} ms at once`);
   assert.equal(await hostCall(page, 'unmount', 'rui-ul').then((x) => x.ok), true);
+});
+
+test('a render is cleaned twice on the page (the engine\'s clean, the Trusted Types policy\'s), by one deadline: renders of growing nesting are served until one is refused TIMEOUT, and none holds the page much past renderCleanMs (100 ms), where two cleans each under it took up to twice that', async () => {
+  // Each step nests deeper (the parse is quadratic), until the render's cleans pass the limit.
+  // A pause after each lets the render budget drain, so that only the time limit refuses.
+  const grow = `const sdk = await pluginWarden.connect();
+    const steps = [];
+    for (let n = 800; n <= 12000; n += 100) {
+      let got;
+      try { await sdk.ui.render('<div>'.repeat(n) + n); got = 'ok'; } catch (e) { got = e.code; }
+      if (got === 'RATE_LIMITED') { n -= 100; await new Promise((r) => setTimeout(r, 1000)); continue; }
+      steps.push([n, got]);
+      if (got !== 'ok') break;
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    await sdk.events.emit('grown', { steps });`;
+  const m = manifest('rui-grow', ['ui:render', 'events']);
+  assert.equal((await page.evaluate(([mm, c]) => window.e2e.install(mm, { code: c }), [m, grow])).ok, true);
+  await page.evaluate(() => {
+    window.__growTasks = [];
+    window.__growObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__growTasks.push(e.duration); });
+    window.__growObserver.observe({ type: 'longtask' });
+  });
+  const mounted = await page.evaluate((id) => { window.e2e.mountWorker(id, { ui: 'shadow' }); return window.e2e.settled(id); }, m.id);
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+  const { steps } = await waitEvent('rui-grow', 'grown', undefined, 60_000);
+  const tasks = await page.evaluate(() => { window.__growObserver.disconnect(); return window.__growTasks; });
+  const longest = Math.max(0, ...tasks);
+  console.log(`# served up to ${steps.at(-2)?.[0]} levels, refused at ${steps.at(-1)[0]} (${steps.at(-1)[1]}); the page's longest task ${longest.toFixed(0)} ms`);
+  assert.equal(steps.at(-1)[1], 'TIMEOUT', JSON.stringify(steps));
+  assert.ok(steps.length >= 3 && steps.slice(0, -1).every(([, got]) => got === 'ok'), JSON.stringify(steps));
+  // The largest render served took its two cleans close to the limit together; before they
+  // shared a deadline it took them up to the limit each (about 200 ms here).
+  assert.ok(longest < 160, `the page was held ${longest} ms at once`);
+  const audit = await page.evaluate(() => window.e2e.host.auditLog());
+  assert.ok(audit.some((e) => e.plugin === 'rui-grow' && e.method === 'ui.render' && e.code === 'TIMEOUT'), JSON.stringify(audit.filter((e) => e.plugin === 'rui-grow' && e.code)));
+  assert.equal(await hostCall(page, 'unmount', 'rui-grow').then((x) => x.ok), true);
 });
 
 test('unmount removes the UI with the worker', async () => {

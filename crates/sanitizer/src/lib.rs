@@ -54,17 +54,22 @@ impl Cleaner {
     /// Sanitize an HTML fragment given as a JS string: `Sanitizer::sanitize` (the empty string
     /// for input over the tag limit).
     ///
+    /// With `by` (a `performance.now()` time), a policy with a time limit also stops there: the
+    /// core module passes the deadline of a remote UI's render, whose cleans together keep to
+    /// the limit (`core::sanitize::cleans_ending_by`).
+    ///
     /// # Errors
     /// `html` is not a string; a `TIMEOUT` (a coded `PluginWardenError`) when the policy has a
-    /// time limit and the clean took longer.
+    /// time limit and the clean took longer, or went past `by`.
     #[wasm_bindgen(js_name = clean)]
     pub fn clean_js(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] html: &JsValue,
+        by: Option<f64>,
     ) -> Result<String, JsValue> {
         let text = utf8::string_of(html)
             .ok_or_else(|| JsValue::from(JsError::new("expected a string of HTML")))?;
-        match self.sanitizer.try_sanitize(&text) {
+        match cleans_ending_by(by, || self.sanitizer.try_sanitize(&text)) {
             Ok(clean) => Ok(clean),
             Err(e @ SanitizeError::TimeLimit { .. }) => Err(timed_out(&e.to_string())),
             Err(_) => Ok(String::new()),
@@ -73,7 +78,10 @@ impl Cleaner {
 }
 
 #[cfg(target_arch = "wasm32")]
-use plugin_warden::core::{html_tree::HtmlTree, sanitize::SanitizeError};
+use plugin_warden::core::{
+    html_tree::HtmlTree,
+    sanitize::{cleans_ending_by, SanitizeError},
+};
 
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen(module = "/src/tree.js")]

@@ -2,6 +2,7 @@
 //! answers to planned fetches and permission requests.
 
 use super::*;
+use crate::core::sanitize::{cleans_ending_by, deadline_in, Sanitizer};
 
 /// What serving one message came to, inside [`Engine::receive`], which turns it into the
 /// [`Effect`]s the browser layer carries out.
@@ -49,6 +50,8 @@ pub(super) enum Outcome {
         call_id: u64,
         /// The sanitized HTML.
         html: String,
+        /// When the render's cleaning must be over ([`crate::core::sanitize::deadline_in`]).
+        clean_by: Option<f64>,
     },
     /// A plugin-to-plugin call: post `message` on plugin `to`'s port (a `plugins.call` event to
     /// the callee, or the answer to the caller), then `reply` (when not empty) on the sender's.
@@ -399,7 +402,13 @@ impl<B: StorageBackend> Engine<B> {
         }
     }
 
-    fn refuse(&mut self, id: &str, method: Option<&str>, err: &WardenError, now_ms: f64) {
+    pub(super) fn refuse(
+        &mut self,
+        id: &str,
+        method: Option<&str>,
+        err: &WardenError,
+        now_ms: f64,
+    ) {
         let mut e = AuditEvent::new(AuditKind::Refusal, now_ms)
             .with_plugin(id)
             .with_decision(AuditDecision::Deny)
@@ -690,8 +699,7 @@ impl<B: StorageBackend> Engine<B> {
                         format!("plugin {id:?} has no remote UI to render into"),
                     ));
                 };
-                let html = ui.try_sanitize(&html).map_err(coded)?;
-                Ok(Outcome::Render { call_id, html })
+                render_cleaned(ui, call_id, &html)
             }
         }
     }
@@ -952,6 +960,21 @@ impl<B: StorageBackend> Engine<B> {
             .map(|(id, _)| id.clone())
             .collect()
     }
+}
+
+/// A remote UI's render, cleaned by `ui` by the deadline it hands on to the browser's clean
+/// ([`Outcome::Render`]'s `clean_by`): one deadline for both. A function of its own, never
+/// inlined: the browser's split (scripts/split-module.mjs) leaves it out of the part every host
+/// loads.
+#[inline(never)]
+fn render_cleaned(ui: &Sanitizer, call_id: u64, html: &str) -> Result<Outcome, WardenError> {
+    let clean_by = ui.time_limit_ms().and_then(deadline_in);
+    let html = cleans_ending_by(clean_by, || ui.try_sanitize(html)).map_err(coded)?;
+    Ok(Outcome::Render {
+        call_id,
+        html,
+        clean_by,
+    })
 }
 
 /// `err` with every route secret scrubbed from its message.

@@ -210,6 +210,12 @@ pub enum Effect {
         call_id: u64,
         /// The sanitized HTML.
         html: String,
+        /// The time, on the clean clock, by which the browser's clean of `html` must be over
+        /// (run it in [`cleans_ending_by`]): the one deadline of the render's cleans, which
+        /// together may take at most `limits.renderCleanMs`. `None` without a clean clock.
+        ///
+        /// [`cleans_ending_by`]: crate::core::sanitize::cleans_ending_by
+        clean_by: Option<f64>,
     },
     /// The handshake succeeded: give the plugin its own port, answering its hello with
     /// `message` (the `welcome`, JSON text) and the port transferred, and settle the mount.
@@ -466,7 +472,12 @@ impl<B: StorageBackend> Engine<B> {
                 self.render_done(plugin, now_ms);
                 match result {
                     Ok(()) => (Reply::ok(call_id, Some(&Value::Null)), false),
-                    Err(e) => (Reply::err(call_id, &e), false),
+                    // Audited like a refusal in the core (a failed fetch too): the browser's
+                    // clean past the render's deadline (`TIMEOUT`), the Trusted Types policy's.
+                    Err(e) => {
+                        self.refuse(plugin, Some("ui.render"), &e, now_ms);
+                        (Reply::err(call_id, &e), false)
+                    }
                 }
             }
         };
@@ -799,10 +810,15 @@ fn outcome_effects(plugin: &str, outcome: Outcome, out: &mut Vec<Effect>) {
             });
             out.push(post(plugin, reply));
         }
-        Outcome::Render { call_id, html } => out.push(Effect::Render {
+        Outcome::Render {
+            call_id,
+            html,
+            clean_by,
+        } => out.push(Effect::Render {
             plugin: plugin.to_owned(),
             call_id,
             html,
+            clean_by,
         }),
         Outcome::Relay { to, message, reply } => {
             // A plugins.call to its callee, or the callee's answer to its caller: another

@@ -271,7 +271,10 @@ test('a render is cleaned twice on the page (the engine\'s clean, the Trusted Ty
       if (got !== 'ok') break;
       await new Promise((r) => setTimeout(r, 700));
     }
-    await sdk.events.emit('grown', { steps });`;
+    await new Promise((r) => setTimeout(r, 1000));
+    let later;
+    try { await sdk.ui.render('<p id="after-growth">after</p>'); later = 'ok'; } catch (e) { later = e.code; }
+    await sdk.events.emit('grown', { steps, later });`;
   const m = manifest('rui-grow', ['ui:render', 'events']);
   assert.equal((await page.evaluate(([mm, c]) => window.e2e.install(mm, { code: c }), [m, grow])).ok, true);
   await page.evaluate(() => {
@@ -281,7 +284,7 @@ test('a render is cleaned twice on the page (the engine\'s clean, the Trusted Ty
   });
   const mounted = await page.evaluate((id) => { window.e2e.mountWorker(id, { ui: 'shadow' }); return window.e2e.settled(id); }, m.id);
   assert.equal(mounted.ok, true, JSON.stringify(mounted));
-  const { steps } = await waitEvent('rui-grow', 'grown', undefined, 60_000);
+  const { steps, later } = await waitEvent('rui-grow', 'grown', undefined, 60_000);
   const tasks = await page.evaluate(() => { window.__growObserver.disconnect(); return window.__growTasks; });
   const longest = Math.max(0, ...tasks);
   console.log(`# served up to ${steps.at(-2)?.[0]} levels, refused at ${steps.at(-1)[0]} (${steps.at(-1)[1]}); the page's longest task ${longest.toFixed(0)} ms`);
@@ -290,6 +293,10 @@ test('a render is cleaned twice on the page (the engine\'s clean, the Trusted Ty
   // The largest render served took its two cleans close to the limit together; before they
   // shared a deadline it took them up to the limit each (about 200 ms here).
   assert.ok(longest < 160, `the page was held ${longest} ms at once`);
+  // After the refused render the next one is served, and shown in place of the deep ones.
+  assert.equal(later, 'ok');
+  const box = await page.locator('#slot-rui-grow [data-remote-ui]').boundingBox();
+  assert.ok(box.height > 5 && box.height < 200, `the UI is ${box.height} px high`);
   const audit = await page.evaluate(() => window.e2e.host.auditLog());
   assert.ok(audit.some((e) => e.plugin === 'rui-grow' && e.method === 'ui.render' && e.code === 'TIMEOUT'), JSON.stringify(audit.filter((e) => e.plugin === 'rui-grow' && e.code)));
   assert.equal(await hostCall(page, 'unmount', 'rui-grow').then((x) => x.ok), true);

@@ -1418,8 +1418,8 @@ impl AmmoniaCleaner {
     }
 
     /// The clock and the time by which a clean starting now must end, for a policy with a
-    /// time limit (and a clock to measure it).
-    /// ([`cleans_ending_by`]'s deadline, if earlier.)
+    /// time limit (and a clock to measure it): its own limit from now, or [`cleans_ending_by`]'s
+    /// deadline if that is earlier.
     fn deadline(&self) -> Option<(fn() -> f64, f64)> {
         let limit = self.time_limit_ms?;
         let clock = clean_clock()?;

@@ -11,7 +11,7 @@ use plugin_warden::core::storage::MemoryBackend;
 use serde_json::{json, Value};
 
 mod support;
-use support::{completed, send, Sent};
+use support::{completed, send, ticking, ticking_now, Sent};
 
 const T: f64 = 1_000.0;
 
@@ -372,19 +372,6 @@ impl plugin_warden::core::ratelimit::Clock for Shared {
     }
 }
 
-thread_local! {
-    static NOW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
-}
-
-/// A clean clock that moves on 1 ms per look: a time-limited clean looks once to start, and
-/// once per piece of the input it feeds the parser.
-fn ticking() -> f64 {
-    NOW.with(|n| {
-        n.set(n.get() + 1.0);
-        n.get()
-    })
-}
-
 /// One render's clean may take `limits.renderCleanMs` (100 ms by default), the budget above
 /// notwithstanding: the first render of deep nesting would otherwise hold the page for as long
 /// as html5ever's quadratic parse takes. Past it, the render is refused `TIMEOUT`, nothing of
@@ -452,7 +439,7 @@ fn a_renders_two_cleans_keep_to_one_deadline() {
     let send_render = |e: &mut Engine<_>, pieces: usize| {
         let html = format!("<p>{}</p>", "w".repeat(pieces * TIME_LIMIT_CHUNK - 7));
         let msg = json!({"v": 1, "id": 7, "method": "ui.render", "params": {"html": html}});
-        let start = NOW.with(std::cell::Cell::get);
+        let start = ticking_now();
         let effects = e.receive("acme-ui", Incoming::new(Some(msg.to_string())), T);
         let [Effect::Render { html, clean_by, .. }, Effect::Audit(_)] = effects.as_slice() else {
             panic!("a render: {effects:?}")

@@ -16,6 +16,8 @@ use plugin_warden::core::sanitize::{
 };
 use serde::Deserialize;
 
+mod support;
+
 #[derive(Deserialize)]
 struct Vector {
     id: String,
@@ -2028,26 +2030,8 @@ mod html_text {
 /// read before each.
 mod time_limit {
     use super::*;
+    use crate::support::{ticking, ticking_reads as reads};
     use plugin_warden::core::sanitize::{set_clean_clock, MAX_TIME_LIMIT_MS, TIME_LIMIT_CHUNK};
-    use std::cell::Cell;
-
-    thread_local! {
-        static NOW: Cell<f64> = const { Cell::new(0.0) };
-        static READS: Cell<u32> = const { Cell::new(0) };
-    }
-
-    /// A clock that moves on 1 ms each time it is read.
-    fn ticking() -> f64 {
-        READS.with(|r| r.set(r.get() + 1));
-        NOW.with(|n| {
-            n.set(n.get() + 1.0);
-            n.get()
-        })
-    }
-
-    fn reads() -> u32 {
-        READS.with(Cell::get)
-    }
 
     /// The pieces fed are exactly what the limit allows: with a clock that moves 1 ms per
     /// read, a 10 ms limit lets 10 pieces through and stops before the 11th.

@@ -45,10 +45,21 @@ async function waitEvent(pluginId, name, pred = () => true, ms = 10_000) {
   return found;
 }
 
-async function installAndMount(manifest, options) {
-  const installed = await page.evaluate(([m, c]) => window.e2e.install(m, { code: c }), [manifest, code]);
+async function installAndMount(manifest, options, workerCode = code) {
+  const installed = await page.evaluate(([m, c]) => window.e2e.install(m, { code: c }), [manifest, workerCode]);
   assert.equal(installed.ok, true, JSON.stringify(installed));
   return page.evaluate(([id, o]) => { window.e2e.mountWorker(id, o); return window.e2e.settled(id); }, [manifest.id, options]);
+}
+
+/** The page's long tasks (the main thread held > 50 ms at once) from now on: the function it
+ * answers ends the watch and answers their durations in ms. */
+async function watchLongTasks() {
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    window.__longTaskObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); });
+    window.__longTaskObserver.observe({ type: 'longtask' });
+  });
+  return () => page.evaluate(() => { window.__longTaskObserver.disconnect(); return window.__longTasks; });
 }
 
 const manifest = (id, permissions) => ({ id, name: 'Remote UI', version: '1.0.0', permissions, assets: [env.servers.apiOrigin] });
@@ -207,9 +218,7 @@ test('a worker whose renders are slow (1 000 nested <div>: a quadratic parse) ge
     let later;
     try { await sdk.ui.render('<p id="small">small</p>'); later = 'ok'; } catch (e) { later = e.code; }
     await sdk.events.emit('bombed', { results, later });`;
-  const m = manifest('rui-deep', ['ui:render', 'events']);
-  assert.equal((await page.evaluate(([mm, c]) => window.e2e.install(mm, { code: c }), [m, bomb])).ok, true);
-  const mounted = await page.evaluate((id) => { window.e2e.mountWorker(id, { ui: 'shadow' }); return window.e2e.settled(id); }, m.id);
+  const mounted = await installAndMount(manifest('rui-deep', ['ui:render', 'events']), { ui: 'shadow' }, bomb);
   assert.equal(mounted.ok, true, JSON.stringify(mounted));
   const r = await waitEvent('rui-deep', 'bombed');
   assert.equal(r.results[0], 'ok', JSON.stringify(r.results));
@@ -228,14 +237,9 @@ test('one render that would hold the page (4 995 nested <ul><li>, 9 990 tags: se
     let later;
     try { await sdk.ui.render('<p id="after-bomb">after</p>'); later = 'ok'; } catch (e) { later = e.code; }
     await sdk.events.emit('ul-bombed', { first, later });`;
-  // The page's long tasks while the bomb is served (the main thread held > 50 ms at once).
-  await page.evaluate(() => {
-    window.__longTasks = [];
-    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); }).observe({ type: 'longtask' });
-  });
-  const m = manifest('rui-ul', ['ui:render', 'events']);
-  assert.equal((await page.evaluate(([mm, c]) => window.e2e.install(mm, { code: c }), [m, bomb])).ok, true);
-  const mounted = await page.evaluate((id) => { window.e2e.mountWorker(id, { ui: 'shadow' }); return window.e2e.settled(id); }, m.id);
+  // The page's long tasks while the bomb is served.
+  const longTasks = await watchLongTasks();
+  const mounted = await installAndMount(manifest('rui-ul', ['ui:render', 'events']), { ui: 'shadow' }, bomb);
   assert.equal(mounted.ok, true, JSON.stringify(mounted));
   const r = await waitEvent('rui-ul', 'ul-bombed');
   assert.equal(r.first.code, 'TIMEOUT', JSON.stringify(r));
@@ -252,7 +256,7 @@ test('one render that would hold the page (4 995 nested <ul><li>, 9 990 tags: se
   // Unlimited, this render parses the HTML four times (the engine's clean and the Trusted
   // Types policy's, two passes each): ~0.8 s of main thread here. Stopped, it holds the page
   // about the limit. The bound is loose (a loaded machine is slower); the log says the time.
-  const longest = Math.max(0, ...await page.evaluate(() => window.__longTasks));
+  const longest = Math.max(0, ...await longTasks());
   console.log(`# the page's longest task while the bomb was served: ${longest.toFixed(0)} ms`);
   assert.ok(longest < 500, `the page was held ${longest} ms at once`);
   assert.equal(await hostCall(page, 'unmount', 'rui-ul').then((x) => x.ok), true);
@@ -275,18 +279,11 @@ test('a render is cleaned twice on the page (the engine\'s clean, the Trusted Ty
     let later;
     try { await sdk.ui.render('<p id="after-growth">after</p>'); later = 'ok'; } catch (e) { later = e.code; }
     await sdk.events.emit('grown', { steps, later });`;
-  const m = manifest('rui-grow', ['ui:render', 'events']);
-  assert.equal((await page.evaluate(([mm, c]) => window.e2e.install(mm, { code: c }), [m, grow])).ok, true);
-  await page.evaluate(() => {
-    window.__growTasks = [];
-    window.__growObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__growTasks.push(e.duration); });
-    window.__growObserver.observe({ type: 'longtask' });
-  });
-  const mounted = await page.evaluate((id) => { window.e2e.mountWorker(id, { ui: 'shadow' }); return window.e2e.settled(id); }, m.id);
+  const longTasks = await watchLongTasks();
+  const mounted = await installAndMount(manifest('rui-grow', ['ui:render', 'events']), { ui: 'shadow' }, grow);
   assert.equal(mounted.ok, true, JSON.stringify(mounted));
   const { steps, later } = await waitEvent('rui-grow', 'grown', undefined, 60_000);
-  const tasks = await page.evaluate(() => { window.__growObserver.disconnect(); return window.__growTasks; });
-  const longest = Math.max(0, ...tasks);
+  const longest = Math.max(0, ...await longTasks());
   console.log(`# served up to ${steps.at(-2)?.[0]} levels, refused at ${steps.at(-1)[0]} (${steps.at(-1)[1]}); the page's longest task ${longest.toFixed(0)} ms`);
   assert.equal(steps.at(-1)[1], 'TIMEOUT', JSON.stringify(steps));
   assert.ok(steps.length >= 3 && steps.slice(0, -1).every(([, got]) => got === 'ok'), JSON.stringify(steps));

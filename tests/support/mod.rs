@@ -219,3 +219,29 @@ pub fn permission_reply<B: StorageBackend>(
     };
     completed(e, plugin, done, now_ms)
 }
+
+thread_local! {
+    static TICKING_NOW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    static TICKING_READS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A clean clock for time-limited cleans (`set_clean_clock(ticking)`) that moves on 1 ms each
+/// time it is read: a clean looks once to start, and once per piece of the input it feeds the
+/// parser. Per thread, as the clean clock is.
+pub fn ticking() -> f64 {
+    TICKING_READS.with(|r| r.set(r.get() + 1));
+    TICKING_NOW.with(|n| {
+        n.set(n.get() + 1.0);
+        n.get()
+    })
+}
+
+/// [`ticking`]'s time now, without moving it.
+pub fn ticking_now() -> f64 {
+    TICKING_NOW.with(std::cell::Cell::get)
+}
+
+/// How many times [`ticking`] has been read on this thread.
+pub fn ticking_reads() -> u32 {
+    TICKING_READS.with(std::cell::Cell::get)
+}

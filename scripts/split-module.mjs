@@ -58,6 +58,8 @@ const MODULES = {
     // The loader's text for this module: its second part's file (a literal URL, which bundlers
     // follow), the glue's exports for index.js.
     replace: { "'plugin_warden_checks_bg.wasm'": "'plugin_warden_sanitizer_rest_bg.wasm'", __pw_checksLoaded: '__pw_restLoaded', __pw_loadChecks: '__pw_loadRest' },
+    // Nothing cuts a call into the sanitizer off (`withoutLoading`: the core's install check).
+    withoutCutOff: true,
   },
 };
 const which = MODULES[process.argv[2]];
@@ -144,6 +146,11 @@ if (!text.includes(MARK)) {
   const config = { ...which.config, stack: out.stackPointer };
   let loader = readFileSync(join(root, 'src/web/split-loader.js'), 'utf8');
   for (const [from, to] of Object.entries(which.replace ?? {})) loader = loader.replaceAll(from, to);
+  if (which.withoutCutOff) {
+    const cut = /^ *\/\/ <cut-off>.*\n[\s\S]*?^ *\/\/ <\/cut-off>\n/gm;
+    if ((loader.match(cut) ?? []).length !== 3) throw new Error(`${tool}: expected three <cut-off> regions in src/web/split-loader.js`);
+    loader = loader.replace(cut, '');
+  }
   writeFileSync(glue, `${patched}\nconst __pw_split_config = ${JSON.stringify(config)};\n${loader}`);
 }
 

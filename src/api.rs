@@ -631,6 +631,17 @@ impl PluginHost {
         crate::web::sanitizer::sanitize_js(&self.host.sanitizer, &html).map_err(coded)
     }
 
+    /// Whether `manifest` parses and validates as `install` reads it (with the default manifest
+    /// options, which differ only for fields a first visit's manifest lacks). The entry module
+    /// asks it before an install while the core's second part is not loaded, so that a call
+    /// that would need that part is cut off (src/web/split-loader.js `withoutLoading`): such an
+    /// install loads the part asynchronously first. Static, so that a call cut off leaves no
+    /// host borrowed.
+    #[wasm_bindgen(js_name = __pw_manifestParses, skip_typescript)]
+    pub fn pw_manifest_parses(manifest: &str) -> bool {
+        Manifest::parse(manifest, &ManifestOptions::default()).is_ok()
+    }
+
     /// Whether a call into this host was cut off mid-way and left its state borrowed (a failed
     /// synchronous load of the core's second part): the package's entry module asks after such
     /// a failure, and stops the host (src/web/index.js).

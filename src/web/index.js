@@ -221,6 +221,12 @@ export function __pw_onLoadFailure(listener) {
   return bindings.__pw_onLoadFailure?.(listener);
 }
 
+// The loader's cut-off call (src/web/split-loader.js), as needsChecks uses it.
+export function __pw_withoutLoading(call, otherwise) {
+  ready('__pw_withoutLoading()');
+  return bindings.__pw_withoutLoading(call, otherwise);
+}
+
 // The core module's start function (it installs the browser's URL parser as the core's; it runs
 // by itself when the module is instantiated, and again here does no harm).
 export function __pw_start() {
@@ -331,8 +337,11 @@ function named(e, method) {
 // the call: `update` and `loadScript` (never on a first visit), an `install` with options
 // (signatures, code) or with a manifest field beyond a first visit's plugin's (the parsers of
 // `network`, `routes`, … and of fields the SDK does not know are in the second part), and a
-// `mount` other than an iframe of a `src` page. (A call may still need the part for a reason
-// its arguments do not show, an invalid manifest's report say: that loads it as before.)
+// `mount` other than an iframe of a `src` page. An `install` of a first visit's fields loads it
+// first too when the host may refuse it (its id is installed; the host has allowPlugins) or
+// when install's parse refuses it: asked ahead (`__pw_manifestParses`) with the loader
+// cutting the call off where it would need the part (a refusal's report is there). (A call
+// may still need the part for a reason its arguments do not show: that loads it as before.)
 // Calls made while such a load runs wait for it too, so they run in the order they were made;
 // if it fails, the call that needed it rejects MODULE_NOT_LOADED (the host is unchanged and a
 // later call tries again) and the others run. Node reads the part synchronously from its file,
@@ -342,8 +351,9 @@ const FIRST_VISIT_MOUNT = new Set(['src', 'timeout', 'title']);
 const NO_KEYS = new Set();
 const onlyKeys = (v, keys) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => keys.has(k));
 let checksFirst = null; // the load a call started, while it runs
+const allowing = new WeakSet(); // the hosts created with allowPlugins
 
-function needsChecks(name, args) {
+function needsChecks(host, name, args) {
   if (inNode() || MODULES.checks.loaded()) return false;
   if (name === 'update' || name === 'loadScript') return true;
   if (name === 'mount') return !(onlyKeys(args[2], FIRST_VISIT_MOUNT) && typeof args[2].src === 'string');
@@ -358,7 +368,13 @@ function needsChecks(name, args) {
       return true; // its error's report is in the second part
     }
   }
-  return !onlyKeys(m, FIRST_VISIT_MANIFEST);
+  if (!onlyKeys(m, FIRST_VISIT_MANIFEST)) return true;
+  // Refused for the host's state (an id installed already; a host with allowPlugins may refuse
+  // it): the refusal's report is in the second part.
+  if (allowing.has(host) || host.plugins().includes(m?.id)) return true;
+  // Refused for a value: install's parse, run so that it is cut off where it needs the part.
+  const text = typeof manifest === 'string' ? manifest : JSON.stringify(manifest);
+  return bindings.__pw_withoutLoading(() => bindings.PluginHost.__pw_manifestParses(text), false) !== true;
 }
 
 for (const name of Object.getOwnPropertyNames(proto)) {
@@ -376,7 +392,7 @@ for (const name of Object.getOwnPropertyNames(proto)) {
     if (isAsync && depth === 0) {
       let need;
       try {
-        need = needsChecks(name, args);
+        need = needsChecks(this, name, args);
       } catch {
         // Arguments that throw when read (a revoked Proxy, a getter): the call itself refuses
         // them, and its report is in the second part. Its type says Promise: never thrown here.
@@ -538,6 +554,13 @@ export class PluginHost extends bindings.PluginHost {
     const url = runnerUrl(runner);
     super(rest);
     this.#runner = url;
+    // What the host took as its allowPlugins (a list of strings, or it would have refused it),
+    // for the check before an install (needsChecks).
+    try {
+      if (rest?.allowPlugins !== undefined) allowing.add(this);
+    } catch {
+      // Read again only to decide what an install loads ahead: without it, as before.
+    }
     if (hosts.size >= 64) for (const ref of hosts) if (!ref.deref()?.__wbg_ptr) hosts.delete(ref); // gone or freed
     hosts.add(new WeakRef(this));
   }

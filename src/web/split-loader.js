@@ -101,9 +101,34 @@ const __pw_split = (() => {
       split = true; // read at instantiation, for each function the first part lacks
       const key = `s${String(name)}`;
       let f = null;
-      return (...args) => (f ??= (second ?? loadSync()).exports[key])(...args);
+      return (...args) => (f ??= (second ?? need()).exports[key])(...args);
     },
   });
+  let need = loadSync; // what a function of the second part does before that part is loaded
+
+  // <cut-off> (the core's loader only: scripts/split-module.mjs leaves it out of the others)
+  // Run `call()` so that it never loads the second part: where it would need it, the call is
+  // cut off (its wasm frames dropped, the stack pointer put back as it was before the call) and
+  // this answers `otherwise`. Only for a call that is safe to cut anywhere: one into a static
+  // function that changes nothing but its own allocations (leaked when cut) and calls nothing
+  // back into the module. A split module without a stack pointer to put back loads as ever.
+  const CUT_OFF = Symbol('cut off');
+  function withoutLoading(call, otherwise) {
+    const sp = config.stack === null || primary === null ? null : primary[config.stack];
+    if (complete() || need !== loadSync || !(sp instanceof WebAssembly.Global)) return call();
+    const at = sp.value;
+    need = () => { throw CUT_OFF; };
+    try {
+      return call();
+    } catch (e) {
+      if (e !== CUT_OFF) throw e;
+      sp.value = at;
+      return otherwise;
+    } finally {
+      need = loadSync;
+    }
+  }
+  // </cut-off>
 
   // Nothing to load: the second part is here, or the module was never split.
   const complete = () => second !== null || (primary !== null && !split);
@@ -140,6 +165,9 @@ const __pw_split = (() => {
     },
     loaded: complete,
     load,
+    // <cut-off>
+    withoutLoading,
+    // </cut-off>
     onFailure: (listener) => void failureListeners.push(listener),
   };
 })();
@@ -156,6 +184,16 @@ export function __pw_checksLoaded() {
 export function __pw_onLoadFailure(listener) {
   __pw_split.onFailure(listener);
 }
+
+// <cut-off>
+/**
+ * `call()`, or `otherwise` if it needed the second part before that part was loaded: the call
+ * is cut off there rather than load it (see `withoutLoading` above for the calls this is for).
+ */
+export function __pw_withoutLoading(call, otherwise) {
+  return __pw_split.withoutLoading(call, otherwise);
+}
+// </cut-off>
 
 /** Load the second part of the module (`input`: its wasm, as wasm-bindgen's init takes). */
 export function __pw_loadChecks(input) {

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startEnv, openHost, pluginFrame, until } from './helpers.mjs';
+import { startEnv, openHost, pluginFrame, hostCall, until } from './helpers.mjs';
 
 const SANITIZER_JS = '/pkg/sanitizer/plugin_warden_sanitizer.js';
 const SANITIZER_WASM = '/pkg/sanitizer/plugin_warden_sanitizer_bg.wasm';
@@ -61,6 +61,18 @@ function scriptAnswers(page, path, answers, seen, label = '') {
     if (answer === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
     else if (answer === 'hang-up') await route.abort('connectionreset');
     else await route.continue();
+  });
+}
+
+/** Log in `window.syncRequests` the URL of each synchronous XMLHttpRequest the page opens. */
+function watchSyncRequests(page) {
+  return page.evaluate(() => {
+    window.syncRequests = [];
+    const open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url, async) {
+      if (async === false) window.syncRequests.push(String(url));
+      return open.apply(this, arguments);
+    };
   });
 }
 
@@ -508,6 +520,7 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
 
 // The core module's second part (scripts/split-module.mjs): what a host's first visit does not run.
 const CHECKS_WASM = '/pkg/plugin_warden_checks_bg.wasm';
+const IDB_JS = '/pkg/idb.js';
 const BAD_MANIFEST = { id: 'Bad Id', name: '', version: 'x', permissions: ['storag'] };
 
 test('the core\'s second part: a first visit (install, iframe mount, the plugin\'s calls, the heartbeat) never fetches it; the first call that needs it loads it once, synchronously, under the page\'s CSP', async () => {
@@ -565,6 +578,32 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
     assert.deepEqual(fromDocument, []);
   } finally {
     await host.close();
+  }
+});
+
+test('the core\'s second part: a first visit on each store (the default, \'local\', \'session\', \'memory\'): creating the host, installing, mounting and the plugin\'s storage calls never fetch it; on \'indexeddb\', its plugin\'s first storage call does (README: preload(\'checks\') with such a host)', async () => {
+  for (const store of [undefined, 'local', 'session', 'memory', 'indexeddb']) {
+    const host = await freshHost();
+    try {
+      const { page } = host;
+      const created = await page.evaluate(async (storage) => {
+        const pkg = await import('/pkg/index.js');
+        window.e2e.create(storage === undefined ? {} : { storage });
+        const atCreate = pkg.__pw_checksLoaded();
+        const installed = await window.e2e.install(window.e2e.manifests.notes);
+        return { atCreate, installed: installed.ok, mounted: (await window.e2e.mountAndWait('notes', '/notes/')).ok };
+      }, store);
+      assert.deepEqual(created, { atCreate: false, installed: true, mounted: true }, String(store));
+      const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+      assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.set', 'k', [1, 'two'])), { ok: true, value: null }, String(store));
+      assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'k')), { ok: true, value: [1, 'two'] }, String(store));
+      const idb = store === 'indexeddb';
+      assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), idb, `${store}: the second part was${idb ? ' not' : ''} loaded`);
+      assert.equal(count(host.requests(), CHECKS_WASM), idb ? 1 : 0, String(store));
+      assert.equal(count(host.requests(), IDB_JS), idb ? 1 : 0, String(store));
+    } finally {
+      await host.close();
+    }
   }
 });
 
@@ -665,15 +704,11 @@ test('calls that answer a Promise load the core\'s second part asynchronously fi
     const { page } = host;
     const seen = [];
     await scriptAnswers(page, CHECKS_WASM, ['404'], seen);
+    await watchSyncRequests(page);
     const r = await page.evaluate(async () => {
       const pkg = await import('/pkg/index.js');
       const h = window.e2e.host;
-      const sync = [];
-      const open = XMLHttpRequest.prototype.open;
-      XMLHttpRequest.prototype.open = function (method, url, async) {
-        if (async === false) sync.push(String(url));
-        return open.apply(this, arguments);
-      };
+      const sync = window.syncRequests;
       const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, message: e.message }));
       const net = { id: 'lazy-net', name: 'Net', version: '1.0.0', compatibility: '^1.0.0', permissions: ['api:read'], network: ['https://api.example/v1/'], type: 'app', info: { author: 'x' } };
       const order = [];
@@ -706,14 +741,10 @@ test('calls that answer a Promise load the core\'s second part asynchronously fi
   // A shadow mount, first thing on a page: the same.
   const other = await freshHost();
   try {
+    await watchSyncRequests(other.page);
     const r = await other.page.evaluate(async () => {
       const pkg = await import('/pkg/index.js');
-      const sync = [];
-      const open = XMLHttpRequest.prototype.open;
-      XMLHttpRequest.prototype.open = function (method, url, async) {
-        if (async === false) sync.push(String(url));
-        return open.apply(this, arguments);
-      };
+      const sync = window.syncRequests;
       // A manifest of a first visit's shape (roles, includes): installed without the part.
       await window.e2e.install({
         id: 'panel', name: 'Panel', version: '1.0.0', permissions: [], optionalPermissions: ['ui:notify'],
@@ -731,6 +762,133 @@ test('calls that answer a Promise load the core\'s second part asynchronously fi
     assert.deepEqual(r.sync, [], 'a synchronous request');
   } finally {
     await other.close();
+  }
+});
+
+test('an install of a first visit\'s fields that the host may refuse (a bad value, an id installed, any install on a host with allowPlugins) loads the core\'s second part asynchronously first, never synchronously; a failed load rejects it MODULE_NOT_LOADED and the host goes on unchanged; the check, cut off 1 000 times in a row (without its stack reset, the 401st overflowed), still answers; a valid install never fetches the part', async () => {
+  const FAILS = 20;
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const seen = [];
+    await scriptAnswers(page, CHECKS_WASM, Array(FAILS).fill('404'), seen);
+    await watchSyncRequests(page);
+    const r = await page.evaluate(async (fails) => {
+      const pkg = await import('/pkg/index.js');
+      const h = window.e2e.host;
+      const sync = window.syncRequests;
+      const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, message: e.message }));
+      const valid = await settle(h.install({ id: 'fc-one', name: 'One', version: '1.0.0', permissions: ['storage'] }));
+      const afterValid = pkg.__pw_checksLoaded();
+      // A bad version, while the part cannot load: each is cut off where it needs the part.
+      const bad = { id: 'fc-bad', name: 'Bad', version: '1', permissions: ['storage'] };
+      const failed = [];
+      for (let i = 0; i < fails; i++) failed.push(await settle(h.install(i % 2 ? JSON.stringify(bad) : bad)));
+      const codes = [...new Set(failed.map((f) => f.code))];
+      // The check itself (as the entry runs it), cut off again and again: each time the stack
+      // pointer is put back (each cut leaves ~2.6 KiB of stack behind otherwise).
+      const text = JSON.stringify(bad);
+      const cuts = new Set();
+      for (let i = 0; i < 1000; i++) {
+        try {
+          cuts.add(pkg.__pw_withoutLoading(() => pkg.PluginHost.__pw_manifestParses(text), 'cut off'));
+        } catch (e) {
+          cuts.add(`threw ${e.message}`);
+          break;
+        }
+      }
+      const parses = pkg.__pw_withoutLoading(() => pkg.PluginHost.__pw_manifestParses(JSON.stringify({ id: 'fc-x', name: 'X' })), 'cut off');
+      // The host goes on: a valid install, still without the part; its state as before.
+      const second = await settle(h.install({ id: 'fc-two', name: 'Two', version: '1.0.0' }));
+      const between = { loaded: pkg.__pw_checksLoaded(), plugins: [...h.plugins()].sort() };
+      // The server answers now: the same install is refused for what it is.
+      const refused = await settle(h.install(bad));
+      return { valid, afterValid, codes, first: failed[0], cuts: [...cuts], parses, second, between, refused, loaded: pkg.__pw_checksLoaded(), sync, plugins: [...h.plugins()].sort() };
+    }, FAILS);
+    assert.deepEqual(r.valid, { ok: true, value: { id: 'fc-one', status: { state: 'installed' }, warnings: [] } }, JSON.stringify(r.valid));
+    assert.equal(r.afterValid, false, 'a valid first visit\'s install fetched the second part');
+    assert.deepEqual(r.codes, ['MODULE_NOT_LOADED'], JSON.stringify(r.first));
+    assert.match(r.first.message, /checks/);
+    assert.deepEqual(r.cuts, ['cut off']);
+    assert.equal(r.parses, true);
+    assert.equal(r.second.ok, true, JSON.stringify(r.second));
+    assert.deepEqual(r.between, { loaded: false, plugins: ['fc-one', 'fc-two'] });
+    assert.equal(r.refused.ok, false);
+    assert.equal(r.refused.code, 'INVALID_MANIFEST', JSON.stringify(r.refused));
+    assert.match(r.refused.message, /version/);
+    assert.equal(r.loaded, true);
+    assert.deepEqual(r.plugins, ['fc-one', 'fc-two']);
+    assert.deepEqual(r.sync, [], 'a synchronous request');
+    assert.equal(seen.length, FAILS + 1, 'one asynchronous load per refused install, then the server');
+    assert.equal(seen.at(-1), 'server');
+    // The refusal is audited as before.
+    const denied = await page.evaluate(() => window.e2e.state.audits.filter((e) => e.kind === 'install' && e.decision === 'deny').map((e) => e.code));
+    assert.deepEqual(denied, ['INVALID_MANIFEST'], JSON.stringify(denied));
+  } finally {
+    await host.close();
+  }
+  // An id installed already: refused, the part loaded first. On a host with allowPlugins, every
+  // install loads it first: one outside the list is refused so.
+  for (const [label, setup, manifest, code, loadsFirst] of [
+    ['installed', {}, { id: 'fc-one', name: 'Again', version: '2.0.0' }, 'ALREADY_EXISTS', false],
+    ['allowPlugins', { allowPlugins: ['fc-*'] }, { id: 'other-app', name: 'Other' }, 'PERMISSION_DENIED', true],
+  ]) {
+    const other = await freshHost();
+    try {
+      await watchSyncRequests(other.page);
+      const r = await other.page.evaluate(async ({ setup, manifest }) => {
+        const pkg = await import('/pkg/index.js');
+        const sync = window.syncRequests;
+        const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, message: e.message }));
+        window.e2e.create(setup);
+        const h = window.e2e.host;
+        const atCreate = pkg.__pw_checksLoaded();
+        const first = await settle(h.install({ id: 'fc-one', name: 'One', version: '1.0.0' }));
+        const before = pkg.__pw_checksLoaded();
+        const refused = await settle(h.install(manifest));
+        return { atCreate, first, before, refused, loaded: pkg.__pw_checksLoaded(), sync, plugins: h.plugins() };
+      }, { setup, manifest });
+      assert.equal(r.first.ok, true, `${label}: ${JSON.stringify(r.first)}`);
+      assert.deepEqual([r.atCreate, r.before], [false, loadsFirst], label);
+      assert.equal(r.refused.code, code, `${label}: ${JSON.stringify(r.refused)}`);
+      assert.equal(r.loaded, true, label);
+      assert.deepEqual(r.sync, [], `${label}: a synchronous request`);
+      assert.deepEqual(r.plugins, ['fc-one'], label);
+      assert.equal(count(other.requests(), CHECKS_WASM), 1, label);
+    } finally {
+      await other.close();
+    }
+  }
+});
+
+test('the IndexedDB store (pkg/idb.js) is a module of its own: a host on another store never fetches it; an IndexedDB host imports it at its first storage call, once; if that import fails, the call fails as the store does (INTERNAL, naming the file), and a later call imports it again', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    await mountNotes(page); // storage: 'memory'
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+    assert.equal(count(host.requests(), IDB_JS), 0, 'a memory host fetched the IndexedDB store');
+    // An IndexedDB host whose first import of the store is a 404: the plugin's first storage
+    // call (its start) fails, coded; mounted again, the store is imported and everything works.
+    const seen = [];
+    await scriptAnswers(page, IDB_JS, ['404'], seen);
+    await page.evaluate(() => {
+      window.e2e.create({ storage: 'indexeddb' });
+      return window.e2e.install(window.e2e.manifests.notes);
+    });
+    assert.equal((await page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
+    const failed = await pluginFrame(page, 'notes', { state: 'failed' });
+    assert.match(await failed.evaluate(() => document.body.textContent), /Could not connect: INTERNAL the storage backend failed: .*\/pkg\/idb\.js/);
+    assert.equal((await hostCall(page, 'unmount', 'notes')).ok, true);
+    assert.equal((await page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
+    const again = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await again.evaluate(() => window.notes.run('storage.set', 'k', { n: 1 })), { ok: true, value: null });
+    assert.deepEqual(await again.evaluate(() => window.notes.run('storage.get', 'k')), { ok: true, value: { n: 1 } });
+    assert.deepEqual(seen, ['404', 'server']);
+    assert.equal(count(host.requests(), IDB_JS), 1, JSON.stringify(host.requests()));
+  } finally {
+    await host.close();
   }
 });
 

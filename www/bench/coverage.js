@@ -68,22 +68,30 @@ try {
     allowPlugins: ['acme-*', 'first-load'],
     onPermissionRequest: async () => false, onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onUpdateConsent: async () => false,
   });
+  // The persistent stores (the default, `'local'`, and `'indexeddb'`): a host created with one
+  // read code of the second part until 2026-12-05, loaded synchronously by `new PluginHost()`.
+  window.coverageStoreHosts = [{}, { storage: 'local' }, { storage: 'indexeddb' }].map((o) => new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, ...o }));
   snap('options');
   // Kept reachable: a host the page drops is freed whenever the garbage collector runs its
   // finalizer, code a first visit need not run (and that made the recorded path differ by run).
   window.coverageHost = host;
   // A manifest of the usual shape: a few permissions, an optional one, a role and a page.
-  await host.install({
+  const manifest = {
     id: 'first-load', name: 'First load', version: '1.0.0',
     permissions: ['storage', 'events'], optionalPermissions: ['ui:notify', 'api:read'],
     roles: [{ role: { name: 'First load reader', permissions: [{ action: 'first-load.pages:read' }] }, grants: ['Viewer'] }],
     includes: [{ type: 'page', name: 'Home', path: '/a/%PLUGIN_ID%/home', action: 'first-load.pages:read', addToNav: true }],
-  });
+  };
+  // What the package's entry asks before such an install while the core's second part is not
+  // loaded (src/web/index.js needsChecks): this copy of the core is not split, so it does not
+  // ask it here.
+  if (PluginHost.__pw_manifestParses(JSON.stringify(manifest)) !== true) throw new Error('coverage: install\'s parse refused the manifest');
+  await host.install(manifest);
   snap('install');
   // The plugins' frames are sandboxed (an opaque origin, 'null'): known by their windows instead.
-  const fromPlugin = (kind) => new Promise((resolve) => {
+  const fromPlugin = (kind, slot = document.getElementById('slot')) => new Promise((resolve) => {
     const listener = (e) => {
-      const frame = document.querySelector('#slot iframe');
+      const frame = slot.querySelector('iframe');
       if (frame && e.source === frame.contentWindow && e.data && e.data.coverage === kind) {
         window.removeEventListener('message', listener);
         resolve(e.data);
@@ -150,6 +158,17 @@ try {
   await host.mount('first-load', document.getElementById('slot'), { src: talkUrl });
   await talked;
   snap('remount');
+  // The default store ('local'): a host that names none, its plugin's first calls (the plugin
+  // stores, reads and lists keys as above, in localStorage now).
+  const local = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onPermissionRequest: async () => false });
+  await local.install(manifest);
+  const localSlot = document.createElement('div');
+  document.body.append(localSlot);
+  const localTalked = fromPlugin(true, localSlot);
+  await local.mount('first-load', localSlot, { src: talkUrl });
+  await localTalked;
+  local.destroy();
+  snap('local store');
   host.destroy();
   snap('destroy');
   // Its memory given back (what the garbage collector's finalizer does for a host the page drops),
@@ -158,6 +177,7 @@ try {
   host.free();
   window.coverageOptionsHost.destroy();
   window.coverageOptionsHost.free();
+  for (const h of [...window.coverageStoreHosts, local]) h.free();
   snap('free');
   window.coverage = { snapshots, talk, sanitized: out, built: built.innerHTML, rbac, state, reads: readRuns() };
 } catch (e) {

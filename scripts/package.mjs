@@ -80,7 +80,7 @@ async function bundleEntry() {
     setup(b) {
       b.onResolve({ filter: /^\.\/(client\/|sanitizer\/|idb\.js$)/ }, (a) => ({ path: a.path, external: true }));
       // The glue's import of the IndexedDB snippet gets stand-ins that import pkg/idb.js first.
-      b.onResolve({ filter: /\/src\/web\/idb\.js$/ }, (a) => ({ path: a.path, namespace: 'idb-apart' }));
+      b.onResolve({ filter: /\/src\/web\/idb\.js$/ }, () => ({ path: 'src/web/idb-stand-ins.js', namespace: 'idb-apart' }));
       b.onLoad({ filter: /.*/, namespace: 'idb-apart' }, () => ({ contents: idbStandIns(), loader: 'js' }));
     },
   };
@@ -93,7 +93,7 @@ async function bundleEntry() {
   for (const f of out.outputFiles) {
     if (f.path.endsWith('.map')) {
       const map = JSON.parse(f.text);
-      map.sources = map.sources.map((s) => `plugin-warden/${relative(glue, join(pkg, s))}`);
+      map.sources = map.sources.map((s) => `plugin-warden/${s.startsWith('idb-apart:') ? s.slice('idb-apart:'.length) : relative(glue, join(pkg, s))}`);
       writeFileSync(f.path, JSON.stringify(map));
     } else {
       writeFileSync(f.path, `${f.text}//# sourceMappingURL=index.js.map\n`);

@@ -42,6 +42,7 @@ const MODULES = {
     // A call into the core may call back into it (through JS): its stack is not reset.
     config: { preload: 'checks', what: 'the rest of the core module', notYet: 'plugin-warden: the core module is not loaded yet: call `await init()` first', resetStack: false },
     replace: null,
+    allocatorFirst: true,
   },
   sanitizer: {
     wasm: 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm',
@@ -102,6 +103,13 @@ const profile = readProfile(profilePath);
 const stable = stableNames(names);
 const keep = new Set(stable.flatMap((n, i) => (profile.has(n) ? [i] : [])));
 const unmatched = profile.size - keep.size;
+// The allocator stays whole in the core's first part: a call cut off where it needs the second
+// part (the install check's `withoutLoading`, a failed synchronous load) then never stops inside
+// it, half way through changing its lists (docs/security.md). A --dev build inlines differently.
+if (which.allocatorFirst && !process.argv.includes('--dev')) {
+  const outside = stable.filter((n, i) => /dlmalloc|__rdl_|__rust_(alloc|dealloc|realloc)/.test(n) && !keep.has(i));
+  if (outside.length > 0) throw new Error(`${tool}: the allocator's ${outside.join(', ')} would be in the second part: record ${which.profile} again (${which.record}), with a journey that runs it`);
+}
 
 const kept = join(root, which.kept);
 mkdirSync(kept, { recursive: true });

@@ -109,9 +109,10 @@ const __pw_split = (() => {
   // <cut-off> (the core's loader only: scripts/split-module.mjs leaves it out of the others)
   // Run `call()` so that it never loads the second part: where it would need it, the call is
   // cut off (its wasm frames dropped, the stack pointer put back as it was before the call) and
-  // this answers `otherwise`. Only for a call that is safe to cut anywhere: one into a static
-  // function that changes nothing but its own allocations (leaked when cut) and calls nothing
-  // back into the module. A split module without a stack pointer to put back loads as ever.
+  // this answers `otherwise`; a call that throws anything else gets the stack pointer back too.
+  // Only for a call that is safe to cut anywhere: one into a static function that changes
+  // nothing but its own allocations (leaked when cut) and calls nothing back into the module.
+  // A split module without a stack pointer to put back loads as ever.
   const CUT_OFF = Symbol('cut off');
   function withoutLoading(call, otherwise) {
     const sp = config.stack === null || primary === null ? null : primary[config.stack];
@@ -121,8 +122,8 @@ const __pw_split = (() => {
     try {
       return call();
     } catch (e) {
+      sp.value = at; // cut off, or trapped: nothing of the call runs again
       if (e !== CUT_OFF) throw e;
-      sp.value = at;
       return otherwise;
     } finally {
       need = loadSync;

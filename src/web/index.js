@@ -554,8 +554,7 @@ export class PluginHost extends bindings.PluginHost {
     const url = runnerUrl(runner);
     super(rest);
     this.#runner = url;
-    // What the host took as its allowPlugins (a list of strings, or it would have refused it),
-    // for the check before an install (needsChecks).
+    // Whether the host has allowPlugins, for the check before an install (needsChecks).
     try {
       if (rest?.allowPlugins !== undefined) allowing.add(this);
     } catch {

@@ -337,7 +337,8 @@ function named(e, method) {
 // the call: `update` and `loadScript` (never on a first visit), an `install` with options
 // (signatures, code) or with a manifest field beyond a first visit's plugin's (the parsers of
 // `network`, `routes`, … and of fields the SDK does not know are in the second part), and a
-// `mount` other than an iframe of a `src` page. An `install` of a first visit's fields loads it
+// `mount` other than an iframe of a `src` page or on a host whose plugins' storage needs the part
+// (IndexedDB, `encrypt`). An `install` of a first visit's fields loads it
 // first too when the host may refuse it (its id is installed; the host has allowPlugins) or
 // when install's parse refuses it: asked ahead (`__pw_manifestParses`) with the loader
 // cutting the call off where it would need the part (a refusal's report is there). (A call
@@ -352,11 +353,15 @@ const NO_KEYS = new Set();
 const onlyKeys = (v, keys) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => keys.has(k));
 let checksFirst = null; // the load a call started, while it runs
 const allowing = new WeakSet(); // the hosts created with allowPlugins
+// The hosts created with `storage: 'indexeddb'` or `encrypt: true`: their plugins' storage
+// calls run code of the second part (the IndexedDB store, sealing), so their mounts load it
+// first, and their construction starts that load (see the constructor).
+const storing = new WeakSet();
 
 function needsChecks(host, name, args) {
   if (inNode() || MODULES.checks.loaded()) return false;
   if (name === 'update' || name === 'loadScript') return true;
-  if (name === 'mount') return !(onlyKeys(args[2], FIRST_VISIT_MOUNT) && typeof args[2].src === 'string');
+  if (name === 'mount') return storing.has(host) || !(onlyKeys(args[2], FIRST_VISIT_MOUNT) && typeof args[2].src === 'string');
   if (name !== 'install') return false;
   const [manifest, options] = args;
   if (options !== undefined && !onlyKeys(options, NO_KEYS)) return true;
@@ -554,11 +559,19 @@ export class PluginHost extends bindings.PluginHost {
     const url = runnerUrl(runner);
     super(rest);
     this.#runner = url;
-    // Whether the host has allowPlugins, for the check before an install (needsChecks).
+    // Whether the host has allowPlugins, for the check before an install (needsChecks), and
+    // whether its plugins' storage calls need the core's second part: then its mounts wait
+    // for that part (needsChecks), whose load starts now, in the background. Without this, a
+    // plugin's first storage call loaded it synchronously, in the middle of the host's answer,
+    // and a failed load stopped the host.
     try {
       if (rest?.allowPlugins !== undefined) allowing.add(this);
+      if (rest?.storage === 'indexeddb' || rest?.encrypt === true) {
+        storing.add(this);
+        if (!inNode() && !MODULES.checks.loaded()) preload('checks').catch(() => {}); // a mount tries again
+      }
     } catch {
-      // Read again only to decide what an install loads ahead: without it, as before.
+      // Read again only to decide what loads ahead: without it, as before.
     }
     if (hosts.size >= 64) for (const ref of hosts) if (!ref.deref()?.__wbg_ptr) hosts.delete(ref); // gone or freed
     hosts.add(new WeakRef(this));

@@ -587,29 +587,77 @@ test('the core\'s second part: a first visit (install, iframe mount, the plugin\
   }
 });
 
-test('the core\'s second part: a first visit on each store (the default, \'local\', \'session\', \'memory\'): creating the host, installing, mounting and the plugin\'s storage calls never fetch it; on \'indexeddb\', its plugin\'s first storage call does (README: preload(\'checks\') with such a host)', async () => {
-  for (const store of [undefined, 'local', 'session', 'memory', 'indexeddb']) {
+test('the core\'s second part: a first visit on each store (the default, \'local\', \'session\', \'memory\'): creating the host, installing, mounting and the plugin\'s storage calls never fetch it; a host whose plugins\' storage needs it (\'indexeddb\', `encrypt`) fetches it asynchronously, from its creation, and its mount waits for it: never a synchronous request', async () => {
+  for (const options of [{}, { storage: 'local' }, { storage: 'session' }, { storage: 'memory' }, { storage: 'indexeddb' }, { storage: 'local', encrypt: true }, { storage: 'indexeddb', encrypt: true }]) {
+    const label = JSON.stringify(options);
     const host = await freshHost();
     try {
       const { page } = host;
-      const created = await page.evaluate(async (storage) => {
+      const kinds = [];
+      page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
+      await watchSyncRequests(page);
+      const created = await page.evaluate(async (options) => {
         const pkg = await import('/pkg/index.js');
-        window.e2e.create(storage === undefined ? {} : { storage });
+        window.e2e.create(options);
         const atCreate = pkg.__pw_checksLoaded();
         const installed = await window.e2e.install(window.e2e.manifests.notes);
-        return { atCreate, installed: installed.ok, mounted: (await window.e2e.mountAndWait('notes', '/notes/')).ok };
-      }, store);
-      assert.deepEqual(created, { atCreate: false, installed: true, mounted: true }, String(store));
+        const mounted = (await window.e2e.mountAndWait('notes', '/notes/')).ok;
+        return { atCreate, installed: installed.ok, mounted, atMount: pkg.__pw_checksLoaded() };
+      }, options);
+      const needs = options.storage === 'indexeddb' || options.encrypt === true;
+      assert.deepEqual(created, { atCreate: false, installed: true, mounted: true, atMount: needs }, label);
       const notes = await pluginFrame(page, 'notes', { state: 'connected' });
-      assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.set', 'k', [1, 'two'])), { ok: true, value: null }, String(store));
-      assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'k')), { ok: true, value: [1, 'two'] }, String(store));
-      const idb = store === 'indexeddb';
-      assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), idb, `${store}: the second part was${idb ? ' not' : ''} loaded`);
-      assert.equal(count(host.requests(), CHECKS_WASM), idb ? 1 : 0, String(store));
-      assert.equal(count(host.requests(), IDB_JS), idb ? 1 : 0, String(store));
+      assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.set', 'k', [1, 'two'])), { ok: true, value: null }, label);
+      assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'k')), { ok: true, value: [1, 'two'] }, label);
+      assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), needs, `${label}: the second part was${needs ? ' not' : ''} loaded`);
+      assert.equal(count(host.requests(), CHECKS_WASM), needs ? 1 : 0, label);
+      assert.deepEqual(kinds, needs ? ['fetch'] : [], label);
+      assert.deepEqual(await page.evaluate(() => window.syncRequests), [], `${label}: a synchronous request`);
+      assert.equal(count(host.requests(), IDB_JS), needs ? 1 : 0, label);
     } finally {
       await host.close();
     }
+  }
+});
+
+test('an IndexedDB host while the core\'s second part cannot load: its mount rejects MODULE_NOT_LOADED, the host goes on (never stopped, never a synchronous request), and a mount once the part loads works, its storage too', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    let failing = true;
+    const seen = [];
+    await page.route(`**${CHECKS_WASM}`, async (route) => {
+      seen.push(failing ? '404' : 'server');
+      if (failing) await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+      else await route.continue();
+    });
+    await watchSyncRequests(page);
+    const r = await page.evaluate(async () => {
+      const pkg = await import('/pkg/index.js');
+      window.e2e.create({ storage: 'indexeddb' });
+      const h = window.e2e.host;
+      const settle = (p) => p.then((value) => ({ ok: true, value }), (e) => ({ ok: false, code: e.code, message: e.message }));
+      const installed = await settle(h.install(window.e2e.manifests.notes));
+      const mounted = await window.e2e.mountAndWait('notes', '/notes/');
+      return { installed: installed.ok, mounted, frames: window.e2e.iframes('notes'), plugins: h.plugins(), loaded: pkg.__pw_checksLoaded(), sync: window.syncRequests };
+    });
+    assert.equal(r.installed, true);
+    assert.equal(r.mounted.ok, false, JSON.stringify(r.mounted));
+    assert.equal(r.mounted.error.code, 'MODULE_NOT_LOADED', JSON.stringify(r.mounted));
+    assert.match(r.mounted.error.message, /checks/);
+    assert.equal(r.frames, 0, 'a frame was mounted');
+    assert.deepEqual(r.plugins, ['notes']);
+    assert.equal(r.loaded, false);
+    assert.ok(seen.length >= 1 && seen.every((x) => x === '404'), JSON.stringify(seen));
+    failing = false;
+    assert.equal((await page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.set', 'k', { n: 2 })), { ok: true, value: null });
+    assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'k')), { ok: true, value: { n: 2 } });
+    assert.equal(seen.at(-1), 'server');
+    assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+  } finally {
+    await host.close();
   }
 });
 

@@ -23,7 +23,7 @@ const BIN = {
   esbuild: join(ROOT, 'node_modules/esbuild/bin/esbuild'),
   tsc: join(ROOT, 'node_modules/typescript/bin/tsc'),
 };
-const PLUGIN_IDS = ['pkg-bundle', 'pkg-src', 'pkg-srcdoc', 'pkg-worker', 'pkg-panel'];
+const PLUGIN_IDS = ['pkg-bundle', 'pkg-src', 'pkg-srcdoc', 'pkg-worker', 'pkg-panel', 'pkg-stored'];
 
 let env, plugins, tarball;
 const children = [];
@@ -132,6 +132,8 @@ async function exercise(appUrl, { keep = false } = {}) {
     }, 15_000);
     assert.ok(ready, `not every plugin said ready: ${dump()}`);
     assert.deepEqual(await page.evaluate(() => window.packageTest.events.find((e) => e.pluginId === 'pkg-src' && e.name === 'ready').data), { mode: 'src', pluginId: 'pkg-src' });
+    // The IndexedDB host's plugin stored a value and read it back through the package's store.
+    assert.deepEqual(await page.evaluate(() => window.packageTest.events.find((e) => e.pluginId === 'pkg-stored' && e.name === 'ready').data), { mode: 'indexeddb', value: { n: 42, list: ['a', 'b'] }, keys: ['answer'] });
     // The shadow panel is on the page and answers a click through the worker.
     const panel = page.locator('#slot-pkg-panel [data-remote-ui]');
     assert.equal(await panel.count(), 1);

@@ -20,6 +20,12 @@ sdk.ui.onAction(async ({ action }) => {
 await draw();
 await sdk.events.emit('ready', { mode: 'panel' });`;
 
+// On an IndexedDB host: a value stored and read back (the host imports the package's IndexedDB
+// store, `import('./idb.js')`, at the first storage call; the bundler must have followed it).
+export const STORED = `const sdk = await pluginWarden.connect();
+await sdk.storage.set('answer', { n: 42, list: ['a', 'b'] });
+await sdk.events.emit('ready', { mode: 'indexeddb', value: await sdk.storage.get('answer'), keys: await sdk.storage.keys() });`;
+
 export const srcdocPage = (nonce) => `<!doctype html><p id="out">waiting</p><script nonce="${nonce}">
   (async () => {
     const sdk = await pluginWarden.connect();

@@ -1,8 +1,8 @@
 // The host side every scratch app runs, written as a user would after `npm install` of the
 // tarball: one host, then a bundle iframe, a `src` iframe, a srcdoc frame, a worker and a
-// remote-UI (shadow) panel. Each app's entry imports the package its own way and passes what
+// remote-UI (shadow) panel; then a second host, on IndexedDB, whose worker stores a value. Each app's entry imports the package its own way and passes what
 // it imported; the results land in `window.packageTest` for tests/e2e/package.test.mjs.
-import { BUNDLE, WORKER, PANEL, srcdocPage } from './plugins.js';
+import { BUNDLE, WORKER, PANEL, STORED, srcdocPage } from './plugins.js';
 
 const slot = (name) => {
   const el = document.createElement('section');
@@ -50,6 +50,17 @@ export async function run({ init, initArg, PluginHost, hostOptions = {}, preload
 
   await host.install(manifest('pkg-panel', ['events', 'ui:render']), { code: PANEL });
   await mount('pkg-panel', { mode: 'worker', ui: 'shadow' });
+
+  // A host on IndexedDB: the package imports its store (./idb.js) at the plugin's first storage
+  // call, and the core's second part before the mount.
+  const stored = new PluginHost({
+    hostVersion: '1.0.0',
+    storage: 'indexeddb',
+    onEvent: (e) => state.events.push({ pluginId: e.pluginId, name: e.name, data: e.data }),
+    ...hostOptions,
+  });
+  state.results['pkg-stored'] = await settle(stored.install(manifest('pkg-stored', ['events', 'storage']), { code: STORED })
+    .then(() => stored.mount('pkg-stored', slot('pkg-stored'), { mode: 'worker' })));
 
   state.hasPermission = host.hasPermission('pkg-bundle.things:read');
   // The remote-UI mount loaded the sanitizer module: the host's synchronous sanitizer works.

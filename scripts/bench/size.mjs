@@ -42,7 +42,7 @@ export const MODULES = [
   { module: 'sanitizer rest wasm', what: "on first need: preload('sanitizer-rest'), or the first clean that needs it (IDNA, errors, rare paths)", test: (f) => f === 'pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm' },
   { module: 'entry JS', what: "pkg/index.js: the entry with the core's wasm-bindgen glue and its snippets, one bundle", test: (f) => f === 'pkg/index.js' },
   { module: 'sanitizer glue JS', what: "the sanitizer's wasm-bindgen glue, imported on first need", test: (f) => f.startsWith('pkg/sanitizer/') && f.endsWith('.js') },
-  { module: 'IndexedDB JS', what: "pkg/idb.js: the store of `storage: 'indexeddb'` (and `encrypt`), imported by the entry at its first call", test: (f) => f === 'pkg/idb.js' },
+  { module: 'IndexedDB JS', what: "pkg/idb.js: the store of `storage: 'indexeddb'` (and `encrypt`), imported by the entry when such a host is created (before its mounts)", test: (f) => f === 'pkg/idb.js' },
   { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it for a srcdoc or shadow render mount', test: (f) => f.startsWith('pkg/client/') },
 ];
 

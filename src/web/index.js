@@ -33,7 +33,7 @@ function withClientModule(then) {
     (m) => { clientModule = m; return m; },
     (e) => {
       clientLoading = null; // a later mount tries again
-      throw coded('MOUNT_FAILED', `plugin-warden: cannot load its plugin-side client (./client/index.js next to the entry module), which srcdoc and shadow render mounts need: ${e && e.message ? e.message : e}`, e);
+      throw coded('MOUNT_FAILED', `plugin-warden: cannot load its plugin-side client (./client/index.js next to the entry module), which srcdoc and shadow render mounts need: ${why(e)}`, e);
     },
   );
   return clientLoading.then(then);
@@ -41,6 +41,9 @@ function withClientModule(then) {
 
 // Everything the bindings export; the names declared below shadow their raw counterparts.
 export * from './plugin_warden.js';
+
+/** What an error says (its message), for a message of our own. */
+const why = (e) => (e && e.message ? e.message : e);
 
 function coded(code, message, cause) {
   const e = new Error(message, cause === undefined ? undefined : { cause });
@@ -75,7 +78,7 @@ export default async function init(input) {
   } catch (e) {
     if (e && typeof e.code === 'string') throw e;
     const where = input === undefined ? new URL('./plugin_warden_bg.wasm', import.meta.url).href : 'the given module_or_path';
-    throw coded('NOT_INITIALIZED', `plugin-warden: init() could not load the wasm module from ${where}: ${e && e.message ? e.message : e}. Bundlers that do not follow \`new URL('…', import.meta.url)\` (esbuild) need the wasm URL passed in: \`import wasm from 'plugin-warden/plugin_warden_bg.wasm'\` with \`--loader:.wasm=file\`, then \`await init({ module_or_path: wasm })\``, e);
+    throw coded('NOT_INITIALIZED', `plugin-warden: init() could not load the wasm module from ${where}: ${why(e)}. Bundlers that do not follow \`new URL('…', import.meta.url)\` (esbuild) need the wasm URL passed in: \`import wasm from 'plugin-warden/plugin_warden_bg.wasm'\` with \`--loader:.wasm=file\`, then \`await init({ module_or_path: wasm })\``, e);
   }
 }
 
@@ -133,6 +136,20 @@ const MODULES = {
   },
 };
 let sanitizerGlue = null; // the sanitizer module's glue, once loaded
+
+// The IndexedDB store (`pkg/idb.js`, a module of its own: scripts/package.mjs), which hosts with
+// `storage: 'indexeddb'` or `encrypt` use: the bindings' stand-ins import it at its first call;
+// such a host imports it before its mounts (see PluginHost), so that a plugin's storage calls
+// never wait for it, nor fail because it could not be fetched.
+let idbLoaded = false;
+let idbLoading = null;
+const loadIdb = () => (idbLoading ??= import('./idb.js').then(
+  () => { idbLoaded = true; },
+  (e) => {
+    idbLoading = null; // a later mount tries again
+    throw coded('MODULE_NOT_LOADED', `plugin-warden: cannot load ./idb.js, the IndexedDB store of a host with storage: 'indexeddb' or encrypt: ${why(e)}`, e);
+  },
+));
 const loading = new Map();
 
 /**
@@ -166,7 +183,7 @@ export function preload(name, input) {
   if (p === undefined) {
     p = module.load(input).catch((e) => {
       loading.delete(name);
-      throw coded('MODULE_NOT_LOADED', `plugin-warden: could not load the ${name} module: ${e && e.message ? e.message : e}. If your bundler does not follow the package's \`import('./…')\` and \`new URL('…', import.meta.url)\` (esbuild), pass the wasm: \`await preload('${name}', url)\` with \`import url from 'plugin-warden/${module.file}'\` and \`--loader:.wasm=file\`; in Node pass its bytes`, e);
+      throw coded('MODULE_NOT_LOADED', `plugin-warden: could not load the ${name} module: ${why(e)}. If your bundler does not follow the package's \`import('./…')\` and \`new URL('…', import.meta.url)\` (esbuild), pass the wasm: \`await preload('${name}', url)\` with \`import url from 'plugin-warden/${module.file}'\` and \`--loader:.wasm=file\`; in Node pass its bytes`, e);
     });
     loading.set(name, p);
   }
@@ -354,8 +371,8 @@ const onlyKeys = (v, keys) => v !== null && typeof v === 'object' && !Array.isAr
 let checksFirst = null; // the load a call started, while it runs
 const allowing = new WeakSet(); // the hosts created with allowPlugins
 // The hosts created with `storage: 'indexeddb'` or `encrypt: true`: their plugins' storage
-// calls run code of the second part (the IndexedDB store, sealing), so their mounts load it
-// first, and their construction starts that load (see the constructor).
+// calls run code of the second part (the IndexedDB store, sealing) and of pkg/idb.js, so their
+// mounts load both first, and their construction starts those loads (see the constructor).
 const storing = new WeakSet();
 
 function needsChecks(host, name, args) {
@@ -541,7 +558,7 @@ function unreadable(f) {
     return f();
   } catch (e) {
     if (e && e.name === 'PluginWardenError') return Promise.reject(e);
-    return Promise.reject(coded('INVALID_ARGUMENT', `plugin-warden: PluginHost.mount: its arguments cannot be read: ${e && e.message ? e.message : e}`, e));
+    return Promise.reject(coded('INVALID_ARGUMENT', `plugin-warden: PluginHost.mount: its arguments cannot be read: ${why(e)}`, e));
   }
 }
 
@@ -569,6 +586,7 @@ export class PluginHost extends bindings.PluginHost {
       if (rest?.storage === 'indexeddb' || rest?.encrypt === true) {
         storing.add(this);
         if (!inNode() && !MODULES.checks.loaded()) preload('checks').catch(() => {}); // a mount tries again
+        loadIdb().catch(() => {}); // likewise
       }
     } catch {
       // Read again only to decide what loads ahead: without it, as before.
@@ -590,6 +608,8 @@ export class PluginHost extends bindings.PluginHost {
         : typeof element.nodeType === 'number' ? `a node of type ${element.nodeType} (${element.nodeName})` : Object.prototype.toString.call(element);
       return Promise.reject(coded('INVALID_ARGUMENT', `plugin-warden: PluginHost.mount: the container must be an Element, found ${found}`));
     }
+    // A host whose plugins store in IndexedDB (or seal values) imports that store first.
+    if (storing.has(this) && !idbLoaded) return loadIdb().then(() => unreadable(() => this.#mount(id, element, options)));
     if (!mountNeedsSanitizer(options)) return mountWith.call(this, this.#runner, id, element, options);
     // A remote UI's policy is read and cleaned by code of the sanitizer's second part (a host
     // that mounts none does not fetch it): loaded here, ahead of the first render. If it cannot

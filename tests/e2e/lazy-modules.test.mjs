@@ -915,7 +915,7 @@ test('an install of a first visit\'s fields that the host may refuse (a bad valu
   }
 });
 
-test('the IndexedDB store (pkg/idb.js) is a module of its own: a host on another store never fetches it; an IndexedDB host imports it at its first storage call, once; if that import fails, the call fails as the store does (INTERNAL, naming the file), and a later call imports it again', async () => {
+test('the IndexedDB store (pkg/idb.js) is a module of its own: a host on another store never fetches it; an IndexedDB host imports it before its mounts, once; while that import fails, its mounts reject MODULE_NOT_LOADED naming the file, the host goes on, and a later mount imports it and works', async () => {
   const host = await freshHost();
   try {
     const { page } = host;
@@ -923,24 +923,34 @@ test('the IndexedDB store (pkg/idb.js) is a module of its own: a host on another
     const notes = await pluginFrame(page, 'notes', { state: 'connected' });
     assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
     assert.equal(count(host.requests(), IDB_JS), 0, 'a memory host fetched the IndexedDB store');
-    // An IndexedDB host whose first import of the store is a 404: the plugin's first storage
-    // call (its start) fails, coded; mounted again, the store is imported and everything works.
+    // An IndexedDB host while the store is a 404 (its import when created, and at the mount).
+    let failing = true;
     const seen = [];
-    await scriptAnswers(page, IDB_JS, ['404'], seen);
-    await page.evaluate(() => {
-      window.e2e.create({ storage: 'indexeddb' });
-      return window.e2e.install(window.e2e.manifests.notes);
+    await page.route(`**${IDB_JS}`, async (route) => {
+      seen.push(failing ? '404' : 'server');
+      if (failing) await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+      else await route.continue();
     });
+    const failed = await page.evaluate(async () => {
+      window.e2e.create({ storage: 'indexeddb' });
+      await window.e2e.install(window.e2e.manifests.notes);
+      const mounted = await window.e2e.mountAndWait('notes', '/notes/');
+      return { mounted, frames: window.e2e.iframes('notes'), plugins: window.e2e.host.plugins() };
+    });
+    assert.equal(failed.mounted.ok, false, JSON.stringify(failed));
+    assert.equal(failed.mounted.error.code, 'MODULE_NOT_LOADED', JSON.stringify(failed));
+    assert.match(failed.mounted.error.message, /cannot load \.\/idb\.js, the IndexedDB store/);
+    assert.deepEqual([failed.frames, failed.plugins], [0, ['notes']]);
+    assert.ok(seen.length >= 1 && seen.every((x) => x === '404'), JSON.stringify(seen));
+    failing = false;
     assert.equal((await page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
-    const failed = await pluginFrame(page, 'notes', { state: 'failed' });
-    assert.match(await failed.evaluate(() => document.body.textContent), /Could not connect: INTERNAL the storage backend failed: .*\/pkg\/idb\.js/);
-    assert.equal((await hostCall(page, 'unmount', 'notes')).ok, true);
-    assert.equal((await page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'))).ok, true);
+    assert.equal(seen.at(-1), 'server');
+    const fetched = count(host.requests(), IDB_JS);
     const again = await pluginFrame(page, 'notes', { state: 'connected' });
     assert.deepEqual(await again.evaluate(() => window.notes.run('storage.set', 'k', { n: 1 })), { ok: true, value: null });
     assert.deepEqual(await again.evaluate(() => window.notes.run('storage.get', 'k')), { ok: true, value: { n: 1 } });
-    assert.deepEqual(seen, ['404', 'server']);
-    assert.equal(count(host.requests(), IDB_JS), 1, JSON.stringify(host.requests()));
+    assert.equal(fetched, 1, JSON.stringify(host.requests()));
+    assert.equal(count(host.requests(), IDB_JS), 1, 'the plugin\'s storage calls fetched the store again');
   } finally {
     await host.close();
   }

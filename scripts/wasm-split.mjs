@@ -113,6 +113,30 @@ export function renameImports(bytes, module, to, fields) {
   return { bytes: out, renamed: imports.length };
 }
 
+/**
+ * The module with each function export named as `names` says (old name → new name): every one
+ * of them must be there. Names are kept, as in renameImports.
+ */
+export function renameExports(bytes, names) {
+  const mod = read(bytes);
+  let renamed = 0;
+  for (const e of exportsOf(mod)) {
+    const to = names.get(e.name);
+    if (to === undefined) continue;
+    if (e.kind !== binaryen.ExternalFunction) throw new Error(`split: ${e.name} is not a function export`);
+    mod.removeExport(e.name);
+    mod.addFunctionExport(e.value, to);
+    renamed++;
+  }
+  if (renamed !== names.size) throw new Error(`split: ${names.size - renamed} of the exports the glue names are not in the module`);
+  if (!mod.validate()) throw new Error('split: the module with renamed exports does not validate');
+  binaryen.setDebugInfo(true);
+  const out = mod.emitBinary();
+  binaryen.setDebugInfo(false);
+  mod.dispose();
+  return out;
+}
+
 /** The module's bytes, without names (validated first); the module is disposed. */
 export function emit(mod, what) {
   if (!mod.validate()) throw new Error(`${what} does not validate`);

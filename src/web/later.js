@@ -45,6 +45,15 @@ export function pwLater(ms, callback) {
   return timer;
 }
 
+/**
+ * The clock of time-limited cleans (src/web/sanitizer.rs): `performance.now()`, standing still
+ * while a part of a module loads synchronously (src/web/split-loader.js adds each load's time
+ * under this symbol), as the sanitizer module's clock does (its tree.js `pwNow`).
+ */
+export function pwCleanNow() {
+  return performance.now() - (globalThis[Symbol.for('plugin-warden: synchronous loads, ms')] ?? 0);
+}
+
 /** Cancel a pwLater timer: its callback never runs. */
 export function pwCancel(timer) {
   timer.live = false;

@@ -13,6 +13,10 @@ extern "C" {
     fn pw_cancel(timer: &JsValue);
     #[wasm_bindgen(js_name = pwSetLatePreload)]
     fn pw_set_late_preload(load: &JsValue);
+    /// The clock of time-limited cleans: `performance.now()`, standing still while a part of a
+    /// module loads synchronously (later.js), as the sanitizer module's clock does.
+    #[wasm_bindgen(js_name = pwCleanNow)]
+    pub(crate) fn clean_now() -> f64;
 }
 
 /// What loads the core's second part ahead of a due timer (`() => Promise | null`); the entry

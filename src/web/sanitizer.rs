@@ -149,16 +149,14 @@ fn failed_within(e: JsValue, limit_ms: Option<u32>) -> SanitizeError {
     }
 }
 
-/// Time-limited cleans measure `performance.now()`, in this module as in the sanitizer
-/// module: the engine's deadline for a render's cleans (`core::sanitize::deadline_in`) is read
-/// here and kept to there, and in a build with the cleaner compiled in (the browser tests')
-/// this module's own cleans keep to it.
+/// Time-limited cleans measure one clock, in this module as in the sanitizer module:
+/// `performance.now()` standing still while a part of either module loads synchronously
+/// (`later::clean_now`), so that a clean which needed such a load keeps its whole limit. The
+/// engine's deadline for a render's cleans (`core::sanitize::deadline_in`) is read here and
+/// kept to there, and in a build with the cleaner compiled in (the browser tests') this
+/// module's own cleans keep to it.
 pub(crate) fn install_clean_clock() {
-    crate::core::sanitize::set_clean_clock(|| {
-        web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now())
-    });
+    crate::core::sanitize::set_clean_clock(super::later::clean_now);
 }
 
 /// `s.sanitize(html)` for a JS string, which goes to the sanitizer module as it is.

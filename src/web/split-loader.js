@@ -67,8 +67,18 @@ const __pw_split = (() => {
     return bytes;
   }
 
+  // The clock of time-limited cleans (src/web/later.js `pwCleanNow`, the sanitizer's tree.js
+  // `pwNow`) stands still while a synchronous load runs: the time of each is added here, on
+  // the page's global, where both modules' loaders and both clocks find it. A render's clean
+  // that needed the sanitizer's second part then keeps its whole time limit for the HTML
+  // (before, a load slower than `renderCleanMs` failed the render TIMEOUT), and since the
+  // engine's deadlines and the cleans read one clock, no limit grows.
+  const PAUSED = Symbol.for('plugin-warden: synchronous loads, ms');
+  const clock = () => globalThis.performance?.now() ?? 0;
+
   function loadSync() {
     const where = url();
+    const started = clock();
     try {
       let bytes;
       try {
@@ -90,6 +100,12 @@ const __pw_split = (() => {
         }
       }
       throw error;
+    } finally {
+      try {
+        globalThis[PAUSED] = (globalThis[PAUSED] ?? 0) + (clock() - started);
+      } catch {
+        // A frozen global: the clock runs on through the load, as it did before.
+      }
     }
   }
 

@@ -20,9 +20,13 @@ function refused(message) {
   return e;
 }
 
-/** The clock of time-limited cleans (lib.rs `Cleaner::new`). */
+/**
+ * The clock of time-limited cleans (lib.rs `Cleaner::new`): `performance.now()`, standing still
+ * while a part of a module loads synchronously (the split's loader adds each load's time under
+ * this symbol). The core module's clean clock is the same (its src/web/later.js `pwCleanNow`).
+ */
 export function pwNow() {
-  return performance.now();
+  return performance.now() - (globalThis[Symbol.for('plugin-warden: synchronous loads, ms')] ?? 0);
 }
 
 /** The error of a clean stopped by its policy's time limit (lib.rs `clean`). */

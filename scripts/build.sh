@@ -10,9 +10,10 @@ profile=--release
 [ "${1:-}" = "--dev" ] && profile=--dev
 rm -f pkg/plugin_warden_bg.wasm pkg/plugin_warden_checks_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_bg.wasm pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm
 # The core module: everything but the HTML cleaner (no `ammonia` feature), with the release
-# settings of scripts/core-release.toml (opt-level "z", LLVM's hot/cold splitting).
+# settings of scripts/core-release.toml (opt-level "z", LLVM's hot/cold splitting), and without
+# the build machine's paths (scripts/remap-paths.mjs).
 core_opt=()
-[ "$profile" = --release ] && core_opt=(--config "$PWD/scripts/core-release.toml")
+[ "$profile" = --release ] && core_opt=(--config "$PWD/scripts/core-release.toml" --config "$(node scripts/remap-paths.mjs)")
 # The core's link map (build.rs): scripts/split-module.mjs reads where each data object lies.
 link_map="$PWD/target/split-core/link${profile#-}.map"
 mkdir -p target/split-core

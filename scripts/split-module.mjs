@@ -26,7 +26,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { functionNames, readLinkMap, readProfile, renameExports, renameImports, splitByUse, stableNames } from './wasm-split.mjs';
+import { STUBS, exportNames, functionNames, readLinkMap, readProfile, renameExports, renameImports, splitByUse, stableNames } from './wasm-split.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const MODULES = {
@@ -76,6 +76,7 @@ const tool = `split-module ${process.argv[2]}`;
 // `__wbg_<what>_<16 hex digits>` under the module "./plugin_warden_bg.js", 4 KiB gzip of the
 // first part's import section and as much of the glue. Renamed here, once, before the split.
 const BINDGEN_MODULE = which.bindgenModule;
+const KEEP_EXPORTS = new Set(['__wbindgen_start', 'pluginhost_new']);
 const SHORT_MODULE = 'w';
 let text = readFileSync(glue, 'utf8');
 let bytes = readFileSync(wasmPath);
@@ -93,14 +94,19 @@ if (!text.includes(MARK)) {
   });
   text = text.slice(0, start) + block + text.slice(end).replace(close, `        ${SHORT_MODULE}: import0,\n`);
   bytes = renameImports(bytes, BINDGEN_MODULE, SHORT_MODULE, fields).bytes;
-  // The exports of the closures' invokers likewise: `wasm_bindgen__convert__closures_…invoke__h`
-  // and 16 hex digits each, in the export section and the glue (0.3 KiB gzip of a first load).
-  const invokers = new Map();
-  text = text.replace(/\bwasm_bindgen__convert__closures_\w*?invoke__h[0-9a-f]{16}\b/g, (name) => {
-    if (!invokers.has(name)) invokers.set(name, `_pwc${invokers.size.toString(36)}`);
-    return invokers.get(name);
+  // The function exports the glue calls likewise (`wasm.<name>`): the closures' invokers
+  // (`wasm_bindgen__convert__closures_…invoke__h` and 16 hex digits each), the class's methods
+  // (`pluginhost_emit`, …), wasm-bindgen's helpers (`__wbindgen_malloc`, …). In the export
+  // section and the glue, 0.8 KiB gzip of a first load. Kept: `__wbindgen_start` (the profile
+  // names it by its export) and `pluginhost_new` (scripts/bench/coverage.js finds the core by it).
+  const exported = new Set(exportNames(bytes, 'function'));
+  const short = new Map();
+  text = text.replace(/\bwasm\.([A-Za-z_$][\w$]*)\b/g, (whole, name) => {
+    if (!exported.has(name) || KEEP_EXPORTS.has(name)) return whole;
+    if (!short.has(name)) short.set(name, `e${short.size.toString(36)}`);
+    return `wasm.${short.get(name)}`;
   });
-  if (invokers.size > 0) bytes = renameExports(bytes, invokers);
+  if (short.size > 0) bytes = renameExports(bytes, short);
 }
 const names = functionNames(bytes);
 // Without a name section binaryen names functions by their index: nothing to match a profile to.
@@ -155,7 +161,7 @@ if (!text.includes(MARK)) {
   // trapped (`RuntimeError: memory access out of bounds`); given undefined it threw a bare
   // TypeError. Refused first instead, with a coded error (index.js names the method).
   const patched = text
-    .replace(head, `function __wbg_get_imports() {\n    const imports = __wbg_get_imports_bindgen();\n    imports.split = __pw_split.imports;\n    return imports;\n}\n\nfunction __wbg_get_imports_bindgen() {`)
+    .replace(head, `function __wbg_get_imports() {\n    const imports = __wbg_get_imports_bindgen();\n    imports[${JSON.stringify(STUBS)}] = __pw_split.imports;\n    return imports;\n}\n\nfunction __wbg_get_imports_bindgen() {`)
     .replace(init, `${init}\n    __pw_split.first(instance);`)
     .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`);
   // The stack pointer (the global wasm-ld names `__stack_pointer`), which the first part exports.

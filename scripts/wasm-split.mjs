@@ -4,8 +4,9 @@
 //
 // A split (`splitByUse`) turns one module into two that together run exactly as it does:
 //  - the first holds the functions a profile names (what a host's first visit runs). Every
-//    other function becomes an import of its own, `split.<i>` (i: its index among the
-//    original's defined functions; a stub calling it where a table holds the function), which
+//    other function becomes an import of its own, `s.<i>` (i: its index among the
+//    original's defined functions, in base 36 in every name (`id`); a stub calling it where a table
+//    holds the function), which
 //    the loader (src/web/split-loader.js) answers from the second module. It also exports the
 //    kept functions the second calls (`k<i>`), its tables (`t<i>`) and globals (`g<i>`);
 //  - the second holds every other function, exported as `s<i>` if the first calls it; it
@@ -62,9 +63,18 @@ export function stableNames(names) {
   });
 }
 
+/** The import module of a split's first part that holds its stubs (src/web/split-loader.js). */
+export const STUBS = 's';
+
+// The name of a function in the split's imports and exports: its index, in base 36 (a
+// thousand names in each part's import and export sections: base 10 took 0.5 KiB gzip more of
+// a first load; base 64, shorter, gzips no smaller).
+export const id = (i) => i.toString(36);
+
 /**
  * A split's first module, in place: each defined function for which `keep(info, i)` is false
- * becomes an import of its own (`split.<i>`, which loads the second module and calls there):
+ * becomes an import of its own (`s.<i>`, `i` in base 36 as in every name here: 1 000 or so of
+ * them; it loads the second module and calls there):
  * the import itself where only calls and exports name the function, or a stub calling it
  * where a table's element segment holds the function (binaryen cannot point a segment's
  * `ref.func` at an import: their types are exact). Each kept function is exported as `k<i>`
@@ -78,15 +88,15 @@ export function stubOut(mod, keep, exported = () => true) {
   }
   definedFunctions(mod).forEach(([ref, info], i) => {
     if (keep(info, i)) {
-      if (exported(i)) mod.addFunctionExport(info.name, `k${i}`);
+      if (exported(i)) mod.addFunctionExport(info.name, `k${id(i)}`);
       return;
     }
     if (!inTable.has(info.name)) {
       mod.removeFunction(info.name);
-      mod.addFunctionImport(info.name, 'split', String(i), info.params, info.results);
+      mod.addFunctionImport(info.name, STUBS, id(i), info.params, info.results);
       return;
     }
-    mod.addFunctionImport(`split_${i}`, 'split', String(i), info.params, info.results);
+    mod.addFunctionImport(`split_${i}`, STUBS, id(i), info.params, info.results);
     const args = binaryen.expandType(info.params).map((t, j) => mod.local.get(j, t));
     binaryen.Function.setBody(ref, mod.call(`split_${i}`, args, info.results));
   });
@@ -111,6 +121,11 @@ export function renameImports(bytes, module, to, fields) {
   binaryen.setDebugInfo(false);
   mod.dispose();
   return { bytes: out, renamed: imports.length };
+}
+
+/** The names of the module's exports of `kind` ('function', 'table', 'memory', 'global'). */
+export function exportNames(bytes, kind) {
+  return WebAssembly.Module.exports(new WebAssembly.Module(bytes)).filter((e) => e.kind === kind).map((e) => e.name);
 }
 
 /**
@@ -205,9 +220,9 @@ function secondPart(bytes, keep, exported, data = []) {
   definedFunctions(b).forEach(([, info], i) => {
     if (keep(i)) {
       b.removeFunction(info.name);
-      b.addFunctionImport(info.name, 'primary', `k${i}`, info.params, info.results);
+      b.addFunctionImport(info.name, 'primary', `k${id(i)}`, info.params, info.results);
     } else if (exported(i)) {
-      b.addFunctionExport(info.name, `s${i}`);
+      b.addFunctionExport(info.name, `s${id(i)}`);
     }
   });
   b.runPasses(['remove-unused-module-elements']);
@@ -413,7 +428,7 @@ export function splitByUse(bytes, keep, linkMap = null) {
   const data = linkMap ? dataByUse(a, keep, linkMap) : null;
   if (data) setData(a, data.first);
   let moved = 0;
-  stubOut(a, (_, i) => { const k = keep(i); if (!k) moved++; return k; }, (i) => calledBySecond.has(`k${i}`));
+  stubOut(a, (_, i) => { const k = keep(i); if (!k) moved++; return k; }, (i) => calledBySecond.has(`k${id(i)}`));
   const exportedA = new Set(exportsOf(a).map((e) => `${e.value}:${e.kind}`));
   tablesOf(a).forEach((t, i) => { if (!exportedA.has(`${t.name}:${binaryen.ExternalTable}`)) a.addTableExport(t.name, `t${i}`); });
   const globals = globalsOf(a);
@@ -421,10 +436,10 @@ export function splitByUse(bytes, keep, linkMap = null) {
   // wasm-ld's stack pointer, by its name: the loader may put it back after a failed load.
   const sp = globals.findIndex((g) => g.name === '__stack_pointer' && g.mutable);
   a.runPasses(['reorder-locals', 'remove-unused-module-elements']);
-  const stubsCalled = importedFrom(a, 'split');
+  const stubsCalled = importedFrom(a, STUBS);
   const first = emit(a, 'split: the first module');
 
-  const b = secondPart(bytes, keep, (i) => stubsCalled.has(String(i)), data ? data.second : []);
+  const b = secondPart(bytes, keep, (i) => stubsCalled.has(id(i)), data ? data.second : []);
   const second = emit(b, 'split: the second module');
   return { first, second, kept: count - moved, moved, data, stackPointer: sp < 0 ? null : `g${sp}` };
 }

@@ -8,6 +8,7 @@
 // glue, wasm-bindgen's again, has no loader for a second part: none is needed). Each module is
 // built and post-processed before the next one is built, so neither reads a cargo output the
 // other's build replaced.
+import { remapConfig } from '../remap-paths.mjs';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
@@ -25,7 +26,7 @@ export const WASM_BUILDS = [
   {
     module: 'core',
     manifest: 'Cargo.toml',
-    cargoArgs: ['--no-default-features', '--features', 'host', '--config', join(root, 'scripts/core-release.toml')],
+    cargoArgs: ['--no-default-features', '--features', 'host', '--config', join(root, 'scripts/core-release.toml'), '--config', remapConfig()],
     output: 'plugin_warden.wasm',
     outDir: '.',
     outName: 'plugin_warden',

@@ -8,7 +8,7 @@
 //  - the sanitizer (sanitizer/plugin_warden_sanitizer.js): plugin_warden_sanitizer_bg.wasm holds
 //    what cleaning real HTML runs; plugin_warden_sanitizer_rest_bg.wasm the rest (IDNA, for a
 //    URL whose host is not ASCII; a host's own options; a refused policy's errors; rare paths).
-// Each function the first part lacks calls the import `split.<i>`, answered here by the second
+// Each function the first part lacks calls the import `s.<i>`, answered here by the second
 // part's export `s<i>`. The second part is loaded by `preload(<name>)` (asynchronously) or, if a
 // call needs it before that, synchronously at that call: a synchronous XMLHttpRequest in
 // browsers and workers, `fs.readFileSync` in Node (for a `file:` URL). The two parts share one

@@ -10,7 +10,7 @@ import { readLog } from './read-log.js';
 const seen = new Set();
 const snapshots = {};
 const mark = (i) => { seen.add(i); };
-// The split's first module (coverage.mjs) calls `split.<i>` for a function it does not hold.
+// The split's first module (coverage.mjs) calls `s.<i>` for a function it does not hold.
 const split = new Proxy({}, { get: (_, name) => () => { throw new Error(`coverage: split function ${String(name)} was called`); } });
 // Every read of the core's memory below 2 MiB (its stack and data, the start of its heap), one
 // byte each: coverage.mjs also instruments its loads (binaryen's instrument-memory, imports
@@ -28,7 +28,7 @@ TextDecoder.prototype.decode = function (input, options) {
 for (const name of ['instantiate', 'instantiateStreaming']) {
   const original = WebAssembly[name];
   WebAssembly[name] = async (source, imports = {}) => {
-    const result = await original.call(WebAssembly, source, { ...imports, pwcov: { mark }, split, pwmem, env: { ...imports.env, ...env } });
+    const result = await original.call(WebAssembly, source, { ...imports, pwcov: { mark }, s: split, pwmem, env: { ...imports.env, ...env } });
     const exports = (result.instance ?? result).exports;
     if (exports.pluginhost_new) coreMemory = exports.memory;
     return result;

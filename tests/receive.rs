@@ -614,6 +614,118 @@ fn a_pong_answering_the_ping_is_consumed_before_the_rate_limiter() {
     assert_eq!(shown[0]["audit"][0]["code"], "RATE_LIMITED");
 }
 
+/// The browser layer prepares a plugin's message outside the engine (`Incoming::prepare`, where
+/// a load of the core's second part can be cut off) after asking the rate limiter without
+/// changing it (`Engine::would_refuse`). Neither may change an answer: two twin hosts, one given
+/// every message as it is and one given it prepared, answer the same, audit the same, and what
+/// the limiter was asked before each message is what `receive` then does.
+#[test]
+fn a_prepared_message_is_answered_as_the_same_message_unprepared() {
+    let config =
+        json!({ "limits": { "callsPerSecond": 2, "burst": 3, "suspendAfter": 6, "maxDepth": 4 } });
+    let (mut plain, mut prepared) = (live(config.clone()), live(config));
+    plain.undelivered_audit();
+    prepared.undelivered_audit();
+    let too_deep = json!({ "v": 1, "id": 5, "method": "storage.set",
+        "params": { "key": "k", "value": { "a": { "b": { "c": 1 } } } } })
+    .to_string();
+    let messages: Vec<(Box<dyn Fn() -> Incoming<'static>>, f64)> = vec![
+        (
+            Box::new(|| call(1, "storage.set", json!({ "key": "k", "value": 1 }))),
+            T,
+        ),
+        (
+            Box::new(|| call(2, "storage.get", json!({ "key": "k" }))),
+            T,
+        ),
+        (Box::new(|| call(3, "admin.exec", json!({}))), T + 600.0),
+        (
+            Box::new(|| Incoming::json("{not json").with_id_hint(Some(4))),
+            T + 1200.0,
+        ),
+        (
+            Box::new(move || Incoming::json(too_deep.clone())),
+            T + 1800.0,
+        ),
+        (
+            Box::new(|| Incoming::unreadable().with_id_hint(Some(6))),
+            T + 2400.0,
+        ),
+        (
+            Box::new(|| {
+                Incoming::later_checked(|| Err(Unread::TooLarge { at_least: 1 << 20 }))
+                    .with_id_hint(Some(7))
+            }),
+            T + 3000.0,
+        ),
+        (
+            Box::new(|| call(8, "ui.notify", json!({ "message": "x" }))),
+            T + 3600.0,
+        ),
+        // A flood: admitted while the bucket lasts, then refused, then suspended.
+        (Box::new(|| call(9, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(10, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(11, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(12, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(13, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(14, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(15, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(16, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(17, "storage.keys", json!({}))), T + 3601.0),
+        (Box::new(|| call(18, "storage.keys", json!({}))), T + 3601.0),
+    ];
+    let limits = *prepared.limits();
+    let mut refused = 0;
+    for (i, (make, at)) in messages.iter().enumerate() {
+        let refuses = prepared.would_refuse(APP, *at);
+        assert_eq!(refuses, plain.would_refuse(APP, *at));
+        assert_eq!(
+            prepared.would_refuse(APP, *at),
+            refuses,
+            "asking changes nothing"
+        );
+        let mut message = make();
+        if !refuses {
+            message.prepare(&limits);
+        }
+        let (a, b) = (
+            show(&plain.receive(APP, make(), *at)),
+            show(&prepared.receive(APP, message, *at)),
+        );
+        let strip = |mut v: Vec<Value>| {
+            for effect in &mut v {
+                if let Some(events) = effect.get_mut("audit").and_then(Value::as_array_mut) {
+                    for ev in events {
+                        if let Some(o) = ev.as_object_mut() {
+                            o.remove("seq");
+                        }
+                    }
+                }
+            }
+            v
+        };
+        assert_eq!(strip(a.clone()), strip(b), "message {i}");
+        let code = a
+            .first()
+            .and_then(|s| s["message"]["error"]["code"].as_str());
+        if refuses {
+            refused += 1;
+            assert!(
+                a.iter().any(|s| s.get("tearDown").is_some()) || code == Some("RATE_LIMITED"),
+                "message {i}: {a:?}"
+            );
+        } else {
+            assert_ne!(code, Some("RATE_LIMITED"), "message {i}: {a:?}");
+        }
+    }
+    assert!(refused >= 3, "the flood was refused ({refused} times)");
+    // Suspended: its messages are dropped, not refused.
+    assert!(!prepared.would_refuse(APP, T + 9000.0));
+    assert!(prepared
+        .receive(APP, call(99, "storage.keys", json!({})), T + 9000.0)
+        .is_empty());
+}
+
 // ----- the handshake's states ------------------------------------------------------------------
 
 fn rejection(effects: &[Effect]) -> String {

@@ -37,8 +37,8 @@ use super::network::Allowlist;
 use super::permission::{declared_actions, PermissionSet};
 use super::policy::{decide, decide_for_mount, Decision};
 use super::protocol::{
-    event_message, parse_call, FetchBody, Level, Limits, Method, Reply, EVENT_PERMISSIONS_CHANGED,
-    EVENT_PING, EVENT_PLUGINS_CALL,
+    event_message, FetchBody, Level, Limits, Method, Reply, EVENT_PERMISSIONS_CHANGED, EVENT_PING,
+    EVENT_PLUGINS_CALL,
 };
 use super::provenance::{
     key_from_value, Envelope, LazyDigest, ManifestDigest, Provenance, SignatureCheck, TrustedKeys,
@@ -66,7 +66,7 @@ pub use config::{BundlePolicy, Dangerous, HostConfig, HostLimits};
 pub use host_csp::{host_csp, host_csp_header};
 use receive::MountRecord;
 pub use receive::{
-    Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob, Unread,
+    Completion, Effect, Incoming, MountMode, MountSpec, MountState, Prepared, RunnerJob, Unread,
     MAX_WINDOW_MESSAGE_BYTES,
 };
 pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
@@ -480,6 +480,22 @@ impl<B: StorageBackend> Engine<B> {
         self.limits.max_message_bytes
     }
 
+    /// The protocol's limits a plugin's messages are parsed with ([`Incoming::prepare`]).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the rate limiter would refuse plugin `id`'s message arriving at `now_ms`
+    /// (`RATE_LIMITED`, or the plugin suspended), were it handed to [`Engine::receive`] now (a
+    /// pong excepted: `receive` reads it first). False for a plugin that is not mounted (its
+    /// messages are dropped). Changes nothing.
+    pub fn would_refuse(&self, id: &str, now_ms: f64) -> bool {
+        self.plugins.get(id).is_some_and(|p| {
+            matches!(p.status, Status::Mounted)
+                && !p.limiter.would_allow(self.monotonic_peek(now_ms))
+        })
+    }
+
     /// A host with `config`, keeping plugin data in `backend`.
     ///
     /// # Errors
@@ -690,6 +706,21 @@ impl<B: StorageBackend> Engine<B> {
         }
         if self.mono_ms.is_finite() {
             self.mono_ms
+        } else {
+            0.0
+        }
+    }
+
+    /// [`Engine::monotonic_ms`] without moving the clock: what it would answer for `now_ms`.
+    fn monotonic_peek(&self, now_ms: f64) -> f64 {
+        let t = self.clock.as_ref().map_or(now_ms, |c| c.now_ms());
+        let m = if t.is_finite() && t > self.mono_ms {
+            t
+        } else {
+            self.mono_ms
+        };
+        if m.is_finite() {
+            m
         } else {
             0.0
         }

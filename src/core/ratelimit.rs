@@ -146,25 +146,36 @@ impl TokenBucket {
     /// assert!(b.try_take(1020.0));     // 20 ms at 50/s since the anchor: one token
     /// ```
     pub fn try_take(&mut self, now_ms: f64) -> bool {
-        if now_ms.is_finite() {
-            match self.last_ms {
-                Some(last) if now_ms > last => {
-                    // Both finite, so the difference is positive and at most +∞; the product
-                    // is at most +∞ (never NaN: rate and elapsed are finite and non-negative,
-                    // and elapsed > 0), and `min` brings it back to `burst`.
-                    let refill = (now_ms - last) / 1000.0 * self.rate_per_sec;
-                    self.tokens = (self.tokens + refill).min(self.burst);
-                    self.last_ms = Some(now_ms);
-                }
-                Some(_) => {}
-                None => self.last_ms = Some(now_ms),
-            }
-        }
+        let (tokens, last_ms) = self.at(now_ms);
+        (self.tokens, self.last_ms) = (tokens, last_ms);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
+        }
+    }
+
+    /// Whether [`TokenBucket::try_take`] at `now_ms` would answer true; changes nothing.
+    pub fn would_take(&self, now_ms: f64) -> bool {
+        self.at(now_ms).0 >= 1.0
+    }
+
+    /// The tokens and the refill's anchor at `now_ms`, before a token is taken.
+    fn at(&self, now_ms: f64) -> (f64, Option<f64>) {
+        if !now_ms.is_finite() {
+            return (self.tokens, self.last_ms);
+        }
+        match self.last_ms {
+            Some(last) if now_ms > last => {
+                // Both finite, so the difference is positive and at most +∞; the product is
+                // at most +∞ (never NaN: rate and elapsed are finite and non-negative, and
+                // elapsed > 0), and `min` brings it back to `burst`.
+                let refill = (now_ms - last) / 1000.0 * self.rate_per_sec;
+                ((self.tokens + refill).min(self.burst), Some(now_ms))
+            }
+            Some(_) => (self.tokens, self.last_ms),
+            None => (self.tokens, Some(now_ms)),
         }
     }
 }
@@ -337,6 +348,12 @@ impl RateLimiter {
             high_water_ms: f64::NEG_INFINITY,
             suspended: false,
         }
+    }
+
+    /// Whether [`RateLimiter::check`] at `now_ms` would answer [`RateDecision::Allow`];
+    /// changes nothing.
+    pub fn would_allow(&self, now_ms: f64) -> bool {
+        self.bucket.would_take(now_ms)
     }
 
     /// Decide on one call made at `now_ms`.

@@ -8,8 +8,9 @@
 // pwDecode(text, buffers) — the value to post, with every placeholder turned back into its typed
 //   array (side-table bytes are used once and then copied), and the transfer list: buffers the
 //   host owns and hands over instead of copying.
-// pwListen(port, text, other) — a plugin's port listener: a small message's text made in one
-//   call, the rest left to the core's rate limiter first.
+// pwListen(port, text, other, v) — a plugin's port listener: a small message's text made in one
+//   call, the rest left to the core's rate limiter first; a message the core cannot take before
+//   its second part has loaded is held, with every later one, until it has (pwSetPortHooks).
 // pwPeekId(data) / pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's
 //   id (and pong seq) read, and a reply decoded and posted, each in one call: nothing for wasm
 //   to read back by property name (each name read from wasm is a string decoded per call: a
@@ -223,19 +224,113 @@ export function pwPeekId(data) {
  * A small message's text is bounded (`small`), so making it first costs a flood little.
  * Answers the listener, for removeEventListener.
  */
-export function pwListen(port, text, other) {
+export function pwListen(port, text, other, v) {
+  // Messages the core could not take before its second part has loaded (`text` or `other`
+  // answered false), and every later one, in order: handed again once it has loaded. If it
+  // could not load, those it still cannot take are answered here, MODULE_NOT_LOADED (the code
+  // that would refuse them is what could not be loaded), and the port goes on.
+  const held = [];
+  let waiting = false;
+  const take = (message, lastChance) => {
+    try {
+      if (message.deliver()) return true;
+    } catch (e) {
+      setTimeout(() => { throw e; }); // reported as the listener's own would be; the rest go on
+      return true;
+    }
+    if (lastChance && message.id >= 0) {
+      port.postMessage({ v, id: message.id, ok: false, error: { code: 'MODULE_NOT_LOADED', message: NOT_READ } });
+    }
+    return lastChance;
+  };
+  const drain = (lastChance) => {
+    waiting = false;
+    while (held.length > 0 && take(held[0], lastChance)) held.shift();
+    if (held.length > 0) wait();
+  };
+  const wait = () => {
+    if (waiting) return;
+    waiting = true;
+    // Nothing to load (loaded, nothing can load it, or a load failed moments ago): hand them
+    // on, answered if need be.
+    const loading = portPreload !== null && Date.now() >= retryAt ? portPreload() : null;
+    if (!loading) {
+      queueMicrotask(() => drain(true));
+      return;
+    }
+    loading.then(() => {
+      retryMs = 0;
+      drain(false);
+    }, () => {
+      // Not again at once: else each message a plugin sends while the network is gone would
+      // fetch the part once more.
+      retryMs = Math.min(Math.max(retryMs * 2, 500), 30_000);
+      retryAt = Date.now() + retryMs;
+      drain(true);
+    });
+  };
   const listener = (event) => {
     const data = event.data;
     const id = pwPeekId(data);
+    let deliver;
     if (id >= 0 && small(data)) {
       const json = JSON.stringify(data);
-      text(id, json, json.length, Date.now());
+      const at = Date.now();
+      deliver = () => text(id, json, json.length, at);
     } else {
-      other(data);
+      deliver = () => other(data);
     }
+    const message = { id, deliver };
+    if (held.length === 0) {
+      if (deliver()) return;
+    } else if (held.length >= MAX_HELD) {
+      // A flood while the part loads: not held without bound; answered now if it needs it.
+      take(message, true);
+      return;
+    }
+    held.push(message);
+    wait();
   };
   port.addEventListener('message', listener);
   return listener;
+}
+
+const NOT_READ = 'not read: the code that refuses it could not be loaded';
+// At most this many messages of one plugin wait for the core's second part (pwListen).
+const MAX_HELD = 256;
+let portPreload = null; // () => a Promise of the core's second part loaded, or null when it is
+// After a failed load, none before `retryAt` (0.5 s later, doubling up to 30 s while they fail).
+let retryAt = 0;
+let retryMs = 0;
+// What a plugin's message is made ready with before the engine (src/web/effects.rs `ahead`):
+// `prepare()`, the core's `__pw_prepare` in a call the loader cuts off where it would load the
+// part (false then); `loaded()`, whether the part is loaded. Null in an unsplit module's tests.
+let ahead = null;
+
+/**
+ * Set what pwListen calls to load the core's second part (a function, or null), and the hooks
+ * a plugin's message is made ready with (both functions, or neither).
+ */
+export function pwSetPortHooks(load, prepare, loaded) {
+  portPreload = typeof load === 'function' ? load : null;
+  ahead = typeof prepare === 'function' ? { prepare, loaded } : null;
+  retryAt = 0;
+  retryMs = 0;
+}
+
+/** Whether the entry module set the hooks of `ahead` (then the two below may be called). */
+export function pwAheadHooks() {
+  return ahead !== null;
+}
+
+/** Whether the message `__pw_prepare` is to prepare was prepared (not cut off). */
+export function pwPrepareAhead() {
+  return ahead.prepare() === true;
+}
+
+/** Whether the core's second part is loaded. */
+export function pwPartLoaded() {
+  return ahead.loaded() !== false;
 }
 
 // What `small` admits: property names and strings of at most SMALL_STRING UTF-16 units, at most

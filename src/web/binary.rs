@@ -28,9 +28,25 @@ extern "C" {
     #[wasm_bindgen(js_name = pwPeekId)]
     fn pw_peek_id(data: &JsValue) -> f64;
     #[wasm_bindgen(js_name = pwListen)]
-    fn pw_listen(port: &MessagePort, text: &JsValue, other: &JsValue) -> js_sys::Function;
+    fn pw_listen(port: &MessagePort, text: &JsValue, other: &JsValue, v: f64) -> js_sys::Function;
     #[wasm_bindgen(js_name = pwIsStorageSet)]
     fn pw_is_storage_set(data: &JsValue) -> bool;
+    /// Set what a port listener calls to load the core's second part for the messages it
+    /// holds (`() => Promise | null`, as later.js's), and the hooks a plugin's message is made
+    /// ready with (`Host::ahead`, src/web/effects.rs): `prepare()` and `loaded()`.
+    #[wasm_bindgen(js_name = pwSetPortHooks)]
+    pub(crate) fn set_port_hooks(load: &JsValue, prepare: &JsValue, loaded: &JsValue);
+    /// Whether the entry module set those hooks (then the two below may be called): without
+    /// them (an unsplit module's tests), a message goes to the engine as it is.
+    #[wasm_bindgen(js_name = pwAheadHooks)]
+    pub(crate) fn ahead_hooks() -> bool;
+    /// `prepare()`: whether the message in the slot of
+    /// [`pw_prepare`](super::effects::pw_prepare) was prepared, not cut off.
+    #[wasm_bindgen(js_name = pwPrepareAhead)]
+    pub(crate) fn prepare_ahead() -> bool;
+    /// `loaded()`: whether the core's second part is loaded.
+    #[wasm_bindgen(js_name = pwPartLoaded)]
+    pub(crate) fn part_loaded() -> bool;
     /// `JSON.stringify(value)`, or undefined when that throws or the text is surely longer
     /// than `max` (counted first, with work bounded by `max`: binary.js `sizeAtLeast`).
     #[wasm_bindgen(js_name = pwJsonText)]
@@ -114,26 +130,32 @@ pub(crate) fn is_storage_set(data: &JsValue) -> bool {
 /// reaches `text` as the call id and JSON text `binary.js` read off it, the text's length in
 /// UTF-16 units and the time it arrived (`Date.now()`, as [`super::host::now`] reads it);
 /// every other message reaches `other` as its data.
+///
+/// Each answers `false` for a message it cannot take before the core's second part has loaded
+/// (`Host::ahead`, src/web/effects.rs): the listener then holds it, and every later message, in
+/// order, loads that part asynchronously and hands them again; if it cannot be loaded, the
+/// listener answers those still refused itself (`MODULE_NOT_LOADED`).
 pub(crate) struct PortListener {
     port: MessagePort,
     listener: js_sys::Function,
-    _text: Closure<dyn Fn(f64, String, f64, f64)>,
-    _other: Closure<dyn Fn(JsValue)>,
+    _text: Closure<dyn Fn(f64, String, f64, f64) -> bool>,
+    _other: Closure<dyn Fn(JsValue) -> bool>,
 }
 
 impl PortListener {
     pub(crate) fn new(
         port: &MessagePort,
-        text: impl Fn(Option<u64>, String, usize, f64) + 'static,
-        other: impl Fn(JsValue) + 'static,
+        text: impl Fn(Option<u64>, String, usize, f64) -> bool + 'static,
+        other: impl Fn(JsValue) -> bool + 'static,
     ) -> Self {
-        let text = Closure::<dyn Fn(f64, String, f64, f64)>::new(
+        let text = Closure::<dyn Fn(f64, String, f64, f64) -> bool>::new(
             move |id: f64, json, units: f64, now_ms: f64| {
-                text(safe_integer(id), json, units as usize, now_ms);
+                text(safe_integer(id), json, units as usize, now_ms)
             },
         );
-        let other = Closure::<dyn Fn(JsValue)>::new(other);
-        let listener = pw_listen(port, text.as_ref(), other.as_ref());
+        let other = Closure::<dyn Fn(JsValue) -> bool>::new(other);
+        let version = crate::core::protocol::PROTOCOL_VERSION as f64;
+        let listener = pw_listen(port, text.as_ref(), other.as_ref(), version);
         PortListener {
             port: port.clone(),
             listener,

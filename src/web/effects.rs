@@ -18,7 +18,7 @@ use crate::core::engine::{Completion, Effect, FetchPlan, FetchResponse, Incoming
 use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::network::{AttemptOutcome, RetryPolicy, TransportFailure};
-use crate::core::protocol::{FetchBody, Level};
+use crate::core::protocol::{FetchBody, Level, Limits};
 use crate::core::sanitize::cleans_ending_by;
 use crate::core::storage::deferred::StoragePlan;
 use crate::core::storage::{BackendError, StorageError};
@@ -39,7 +39,9 @@ extern "C" {
 
 impl Host {
     /// One message on plugin `id`'s port: into the core once, then carry out what it answers.
-    pub(super) fn on_port_message(self: &Rc<Self>, id: &str, data: &JsValue) {
+    /// `false` when it needs the core's second part, not loaded yet: its listener holds it, and
+    /// hands it again once that part has loaded ([`Self::ahead`]).
+    pub(super) fn on_port_message(self: &Rc<Self>, id: &str, data: &JsValue) -> bool {
         // Read in one call into JS: the id as sent (a safe integer), only to answer messages
         // refused before parsing; a pong's seq (the core decides whether it answers the ping).
         let peeked = super::binary::peek(data);
@@ -47,26 +49,33 @@ impl Host {
         // goes to a side table (a stored value's inline, as base64); a cycle or a BigInt makes
         // the message unreadable, and a text longer than the message limit is refused before
         // it is copied into wasm (`Unread`).
-        let buffers: RefCell<Option<Array>> = RefCell::new(None);
+        let buffers: Rc<RefCell<Option<Array>>> = Rc::default();
         let max_bytes = self.engine.borrow().max_message_bytes();
-        let message = Incoming::later_checked(|| {
-            let inline = super::binary::is_storage_set(data);
-            let encoded = super::binary::encode(data, inline, max_bytes)?;
-            *buffers.borrow_mut() = Some(encoded.buffers);
+        let (data, into) = (data.clone(), buffers.clone());
+        let message = Incoming::later_checked(move || {
+            let inline = super::binary::is_storage_set(&data);
+            let encoded = super::binary::encode(&data, inline, max_bytes)?;
+            *into.borrow_mut() = Some(encoded.buffers);
             Ok(encoded.text)
         })
         .with_id_hint(peeked.id)
         .with_pong(peeked.pong_seq);
-        let effects = self.engine.borrow_mut().receive(id, message, now());
-        let buffers = buffers.into_inner().unwrap_or_default();
+        let now_ms = now();
+        let Some(message) = self.ahead(id, message, now_ms) else {
+            return false;
+        };
+        let effects = self.engine.borrow_mut().receive(id, message, now_ms);
+        let buffers = buffers.take().unwrap_or_default();
         self.carry_out_with(effects, &buffers);
+        true
     }
 
     /// One small message on plugin `id`'s port whose JSON text the listener made
     /// ([`super::binary::PortListener`]): into the core as [`Self::on_port_message`] would hand
     /// it over — the same id, the same text, refused unread when longer than the message limit
     /// (`units`: its length in UTF-16 units) — without the calls into JS that read and encode
-    /// it there, nor one for the clock (`now_ms`: the listener's `Date.now()`).
+    /// it there, nor one for the clock (`now_ms`: the listener's `Date.now()`). `false` as
+    /// there.
     pub(super) fn on_port_text(
         self: &Rc<Self>,
         id: &str,
@@ -74,15 +83,59 @@ impl Host {
         text: String,
         units: usize,
         now_ms: f64,
-    ) {
+    ) -> bool {
         let max_bytes = self.engine.borrow().max_message_bytes();
         let message = Incoming::later_checked(move || {
             super::binary::within_limit(units, max_bytes)?;
             Ok(text)
         })
         .with_id_hint(call_id);
+        let Some(message) = self.ahead(id, message, now_ms) else {
+            return false;
+        };
         let effects = self.engine.borrow_mut().receive(id, message, now_ms);
         self.carry_out_with(effects, &Array::new());
+        true
+    }
+
+    /// A plugin's message made ready for [`Engine::receive`] before the engine is borrowed, so
+    /// that whatever it needs of the core's second part is known before anything changes.
+    ///
+    /// `receive` runs code of the core's second part (src/web/split-loader.js) to refuse a
+    /// message: a flood's `RATE_LIMITED`, and the `MESSAGE_REJECTED` of a message too large,
+    /// too deep, not the protocol's. Loaded then, that part came synchronously, on the page's
+    /// main thread, in the middle of the engine's change; a failed load left the engine
+    /// borrowed, and the host stopped. So, while that part is not loaded (the entry module's
+    /// hooks, src/web/binary.js, say so): the rate limiter is asked first without changing it
+    /// ([`Engine::would_refuse`]), and an admitted message is parsed here ([`Incoming::prepare`],
+    /// a static call the loader cuts off where it would need the part). A message that needs
+    /// the part is not received (`None`): its listener holds it, and every later one, in
+    /// order, until the part has loaded asynchronously (src/web/binary.js `pwListen`), and
+    /// answers it `MODULE_NOT_LOADED` if it cannot be loaded. Without the hooks (an unsplit
+    /// module), the message is handed on as it is.
+    fn ahead(
+        &self,
+        id: &str,
+        message: Incoming<'static>,
+        now_ms: f64,
+    ) -> Option<Incoming<'static>> {
+        if !super::binary::ahead_hooks() {
+            return Some(message);
+        }
+        let (refused, limits) = {
+            let engine = self.engine.borrow();
+            (engine.would_refuse(id, now_ms), *engine.limits())
+        };
+        if refused {
+            return super::binary::part_loaded().then_some(message);
+        }
+        ahead_slot(Some((message, limits)));
+        // `true` once prepared (a pong is left as it is); cut off (or trapped), the slot is
+        // empty (the message leaked with the call's frames).
+        let done = super::binary::prepare_ahead();
+        ahead_slot(None)
+            .filter(|_| done)
+            .map(|(prepared, _)| prepared)
     }
 
     /// Carry out `effects` in order, then deliver the audit events of any engine call that
@@ -467,4 +520,27 @@ fn transport_failure(e: &JsValue) -> (TransportFailure, String) {
         .and_then(|k| k.as_string())
         .unwrap_or_default();
     (TransportFailure::from_kind(&kind), describe(e))
+}
+
+thread_local! {
+    /// The message [`pw_prepare`] prepares, and the limits it is parsed with.
+    static AHEAD: RefCell<Option<(Incoming<'static>, Limits)>> = const { RefCell::new(None) };
+}
+
+/// Put `message` in [`pw_prepare`]'s slot, answering what was there (`None` takes it out).
+fn ahead_slot(message: Option<(Incoming<'static>, Limits)>) -> Option<(Incoming<'static>, Limits)> {
+    AHEAD.with(|slot| slot.replace(message))
+}
+
+/// Prepare the message [`Host::ahead`] left for it ([`Incoming::prepare`]); `true` once done.
+/// Static, and it holds no borrow while it runs: cut off by the loader, it leaves nothing half
+/// changed, only the message taken out of its slot (and leaked).
+#[wasm_bindgen(js_name = __pw_prepare, skip_typescript)]
+pub fn pw_prepare() -> bool {
+    let Some((mut message, limits)) = ahead_slot(None) else {
+        return false;
+    };
+    message.prepare(&limits);
+    ahead_slot(Some((message, limits)));
+    true
 }

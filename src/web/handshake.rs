@@ -215,21 +215,23 @@ impl Host {
             &port,
             move |call_id, text, units, now_ms| {
                 let Some(host) = weak.upgrade() else {
-                    return;
+                    return true;
                 };
                 if host.stuck() {
-                    return answer_stopped(&port1, call_id);
+                    answer_stopped(&port1, call_id);
+                    return true;
                 }
-                host.on_port_text(&plugin, call_id, text, units, now_ms);
+                host.on_port_text(&plugin, call_id, text, units, now_ms)
             },
             move |data| {
                 let Some(host) = weak2.upgrade() else {
-                    return;
+                    return true;
                 };
                 if host.stuck() {
-                    return answer_stopped(&port2, super::binary::peek(&data).id);
+                    answer_stopped(&port2, super::binary::peek(&data).id);
+                    return true;
                 }
-                host.on_port_message(&plugin2, &data);
+                host.on_port_message(&plugin2, &data)
             },
         );
         port.start();

@@ -93,9 +93,14 @@ export function initSync(module) {
 // The host's rare timers (a mount's handshake timeout, a refused page's grace, a notification's
 // removal: src/web/later.js) load the core's second part asynchronously before their callback,
 // which would otherwise load it synchronously on the main thread, and stop the host if that
-// failed. Nothing to load: null.
+// failed. Nothing to load: null. So do plugins' ports for a message the core refuses (a flood,
+// one too large, too deep, not the protocol's: src/web/effects.rs `ahead`), which the core
+// parses ahead in a call the loader cuts off where it would need that part.
 function lateTimers() {
-  bindings.__pw_setLatePreload?.(() => (MODULES.checks.loaded() ? null : MODULES.checks.load()));
+  const prepare = bindings.__pw_withoutLoading
+    ? () => bindings.__pw_withoutLoading(bindings.__pw_prepare, false)
+    : () => bindings.__pw_prepare();
+  bindings.__pw_setLatePreload?.(() => (MODULES.checks.loaded() ? null : MODULES.checks.load()), prepare, MODULES.checks.loaded);
 }
 
 // Modules loaded on first need. Each loader gets preload()'s optional `input` (what wasm-bindgen's
@@ -226,11 +231,11 @@ export function __pw_loadChecks(input) {
   return MODULES.checks.load(input);
 }
 
-// What the host's rare timers call to load the core's second part before they run (set by init()
-// itself: see lateTimers).
-export function __pw_setLatePreload(load) {
+// What the host's rare timers call to load the core's second part before they run, and plugins'
+// ports with it (set by init() itself: see lateTimers; without arguments, set back so).
+export function __pw_setLatePreload(...hooks) {
   ready('__pw_setLatePreload()');
-  return bindings.__pw_setLatePreload(load);
+  return hooks.length === 0 ? lateTimers() : bindings.__pw_setLatePreload(...hooks);
 }
 
 export function __pw_onLoadFailure(listener) {

@@ -19,12 +19,16 @@ extern "C" {
     pub(crate) fn clean_now() -> f64;
 }
 
-/// What loads the core's second part ahead of a due timer (`() => Promise | null`); the entry
-/// module sets it once `init()` has run. Without it (the unsplit module of the tests) a due
-/// timer runs at once.
+/// What loads the core's second part ahead of a due timer, and ahead of a plugin's message that
+/// needs it (`() => Promise | null`); `prepare` and `loaded`, the hooks a plugin's message is
+/// made ready with before the engine (`Host::ahead`, src/web/effects.rs; src/web/binary.js
+/// keeps them). The entry module sets
+/// them once `init()` has run. Without them (the unsplit module of the tests) a due timer runs
+/// at once, and a message goes to the engine as it is.
 #[wasm_bindgen(js_name = __pw_setLatePreload, skip_typescript)]
-pub fn set_late_preload(load: JsValue) {
+pub fn set_late_preload(load: JsValue, prepare: JsValue, loaded: JsValue) {
     pw_set_late_preload(&load);
+    super::binary::set_port_hooks(&load, &prepare, &loaded);
 }
 
 /// A one-shot timer, cancelled when dropped (like `gloo_timers::callback::Timeout`).

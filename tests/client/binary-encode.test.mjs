@@ -2,7 +2,7 @@
 // same text as the replacer path for everything it accepts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pwEncodeInto, pwListen, pwPeekId } from '../../src/web/binary.js';
+import { pwEncodeInto, pwListen, pwPeekId, pwSetPortHooks } from '../../src/web/binary.js';
 
 test('a toJSON that returns a typed array still gives binary data, not {"0":…}', () => {
   const buffers = [];
@@ -61,7 +61,7 @@ test('pwListen hands a small message over as the other path reads it, and nothin
   let listener = null;
   const port = { addEventListener: (type, fn) => { assert.equal(type, 'message'); listener = fn; } };
   let got = null;
-  const made = pwListen(port, (id, json, units, now) => { got = { id, json, units, now }; }, (data) => { got = { data }; });
+  const made = pwListen(port, (id, json, units, now) => { got = { id, json, units, now }; return true; }, (data) => { got = { data }; return true; });
   assert.equal(made, listener);
   let small = 0;
   const n = 20_000;
@@ -92,7 +92,7 @@ test('pwListen hands a small message over as the other path reads it, and nothin
 test('pwListen with a polluted Object.prototype: still the other path\'s id and text', () => {
   let listener = null;
   let got = null;
-  pwListen({ addEventListener: (_, fn) => { listener = fn; } }, (id, json) => { got = { id, json }; }, (data) => { got = { data }; });
+  pwListen({ addEventListener: (_, fn) => { listener = fn; } }, (id, json) => { got = { id, json }; return true; }, (data) => { got = { data }; return true; });
   const messages = [
     { v: 1, id: 3, method: 'storage.get', params: { key: 'k' } },
     { v: 1, id: 4, method: 'events.emit', params: { name: 'n' } },
@@ -196,5 +196,130 @@ test('with a bound, values small on the wire but huge to walk are refused with a
       assert.ok(r > 65536, `${name}: ${r}`);
       assert.equal(buffers.length, 0, `${name}: buffers were copied`);
     }
+  }
+});
+
+// pwListen holds what the core cannot take before its second part has loaded (a path answered
+// false): that message and every later one of the port, in order, until the part has loaded
+// (handed again) or could not be (handed again, and answered MODULE_NOT_LOADED if still not
+// taken). Never lost, never reordered, never held without bound.
+function holdingPort(accept) {
+  let listener = null;
+  const seen = [];
+  const answered = [];
+  const port = { addEventListener: (_, fn) => { listener = fn; }, postMessage: (m) => answered.push(m) };
+  pwListen(port,
+    (id) => { seen.push(id); return accept(id); },
+    (data) => { seen.push(data.tag); return accept(data.tag); }, 1);
+  return { post: (data) => listener({ data }), seen, answered: () => answered.map((m) => [m.id, m.error.code]) };
+}
+const call = (id) => ({ v: 1, id, method: 'storage.get', params: { key: 'k' } });
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+test('pwListen holds a message the core cannot take yet, and the later ones, until the part loads', async () => {
+  let loaded = false;
+  let finish = null;
+  let loads = 0;
+  pwSetPortHooks(() => (loaded ? null : (loads++, new Promise((resolve) => { finish = () => { loaded = true; resolve(); }; }))));
+  try {
+    const port = holdingPort((id) => loaded || id !== 2);
+    port.post(call(1));
+    port.post(call(2)); // refused: needs the part
+    port.post(call(3)); // would be taken, but must not overtake 2
+    port.post({ tag: 'big', data: new Uint8Array(4) }); // the other path, held too
+    assert.deepEqual(port.seen, [1, 2]);
+    assert.equal(loads, 1);
+    finish();
+    await settle();
+    assert.deepEqual(port.seen, [1, 2, 2, 3, 'big']);
+    port.post(call(4));
+    assert.deepEqual(port.seen.slice(5), [4]);
+    assert.equal(loads, 1);
+    assert.deepEqual(port.answered(), []);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
+test('pwListen answers MODULE_NOT_LOADED what it still cannot hand over when the part cannot load, then goes on', async () => {
+  let fail = true;
+  pwSetPortHooks(() => Promise.reject(new Error('offline')));
+  try {
+    const port = holdingPort((id) => !fail || id % 2 === 1);
+    port.post(call(1));
+    port.post(call(2));
+    port.post(call(3));
+    port.post({ tag: 'no id' }); // refused too, with no id to answer
+    await settle();
+    assert.deepEqual(port.seen, [1, 2, 2, 3, 'no id']);
+    assert.deepEqual(port.answered(), [[2, 'MODULE_NOT_LOADED']]);
+    fail = false;
+    port.post(call(6));
+    assert.equal(port.seen.at(-1), 6);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
+test('pwListen holds at most 256 messages; a flood past them is handed at once (and answered if not taken)', async () => {
+  let finish = null;
+  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  try {
+    let loaded = false;
+    const port = holdingPort(() => loaded);
+    for (let i = 1; i <= 300; i++) port.post(call(i));
+    // 1 … 256 held (1 was tried), 257 … 300 tried at once and answered.
+    assert.deepEqual(port.seen.slice(1), Array.from({ length: 44 }, (_, i) => 257 + i));
+    assert.deepEqual(port.answered().map(([id]) => id), Array.from({ length: 44 }, (_, i) => 257 + i));
+    loaded = true;
+    finish();
+    await settle();
+    assert.deepEqual(port.seen.slice(45), Array.from({ length: 256 }, (_, i) => i + 1));
+    assert.equal(port.answered().length, 44);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
+test('pwListen with nothing to load hands a held message on once more, then answers it', async () => {
+  const port = holdingPort(() => false);
+  port.post(call(1));
+  port.post(call(2));
+  await settle();
+  assert.deepEqual(port.seen, [1, 1, 2]);
+  assert.deepEqual(port.answered(), [[1, 'MODULE_NOT_LOADED'], [2, 'MODULE_NOT_LOADED']]);
+});
+
+test('pwListen after a failed load: no new load for 0.5 s (doubling while they fail), held messages answered meanwhile', async () => {
+  let loads = 0;
+  let now = 1_000_000;
+  const realNow = Date.now;
+  Date.now = () => now;
+  pwSetPortHooks(() => { loads++; return Promise.reject(new Error('offline')); });
+  try {
+    const port = holdingPort(() => false);
+    port.post(call(1));
+    await settle();
+    assert.equal(loads, 1);
+    now += 499;
+    port.post(call(2));
+    await settle();
+    assert.equal(loads, 1, 'loaded again within 0.5 s of a failure');
+    now += 2;
+    port.post(call(3));
+    await settle();
+    assert.equal(loads, 2);
+    now += 501;
+    port.post(call(4));
+    await settle();
+    assert.equal(loads, 2, 'the wait did not double');
+    now += 500;
+    port.post(call(5));
+    await settle();
+    assert.equal(loads, 3);
+    assert.deepEqual(port.answered().map(([id]) => id), [1, 2, 3, 4, 5], 'each answered once, in order');
+  } finally {
+    Date.now = realNow;
+    pwSetPortHooks(null);
   }
 });

@@ -158,6 +158,19 @@ try {
   await host.mount('first-load', document.getElementById('slot'), { src: talkUrl });
   await talked;
   snap('remount');
+  // A plugin's messages that the core cannot take before its second part has loaded (a flood's,
+  // or one it refuses: src/web/effects.rs `ahead`), while that part cannot load: held by the
+  // port's listener, then answered MODULE_NOT_LOADED without the engine. This copy of the core
+  // is not split, so nothing would be held here: the entry's hooks are replaced for the step by
+  // ones that say so, as a cut-off parse and a failed load would.
+  const { __pw_setLatePreload } = await import('/pkg/index.js');
+  __pw_setLatePreload(() => Promise.reject(new Error('simulated: the second part could not be loaded')), () => false, () => false);
+  const held = fromPlugin('held');
+  host.emit('hold', {});
+  const heldCodes = (await held).codes;
+  __pw_setLatePreload(); // the entry's own hooks again
+  if (heldCodes.join() !== 'MODULE_NOT_LOADED,MODULE_NOT_LOADED') throw new Error(`coverage: the held messages were answered ${heldCodes}`);
+  snap('held');
   // The default store ('local'): a host that names none, its plugin's first calls (the plugin
   // stores, reads and lists keys as above, in localStorage now).
   const local = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onPermissionRequest: async () => false });

@@ -284,63 +284,25 @@ impl<B: StorageBackend> Engine<B> {
         Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
     }
 
-    /// Why a message that reached the core without its text is refused.
-    fn unread_error(&self, unread: &Unread) -> WardenError {
-        match unread {
-            Unread::TooLarge { at_least } => WardenError::new(
-                ErrorCode::MessageRejected,
-                format!(
-                    "message: expected at most {} bytes, found at least {at_least} (not read)",
-                    self.limits.max_message_bytes
-                ),
-            ),
-            Unread::NoJsonForm => WardenError::new(
-                ErrorCode::MessageRejected,
-                "the message has no JSON form: it holds a cycle, a BigInt, or a Map, Set, \
-                 Blob, RegExp or Error (binary data must be an ArrayBuffer, a typed array or a \
-                 DataView)",
-            ),
+    /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: decide and
+    /// serve the call `message` parsed into, or audit and answer its refusal ([`Prepared`]).
+    pub(super) fn handle_admitted(&mut self, id: &str, message: Prepared, now_ms: f64) -> Outcome {
+        if !self
+            .plugins
+            .get(id)
+            .is_some_and(|p| matches!(p.status, Status::Mounted))
+        {
+            return Outcome::Drop;
         }
-    }
-
-    /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: parse with
-    /// limits, decide, serve. `message` is its JSON text, or why the browser layer did not
-    /// read one ([`Unread`]); `id_hint` the call id read off the received object, so a message refused
-    /// before its id could be parsed (too large, too deep) is still answered `MESSAGE_REJECTED`
-    /// rather than left to time out (DESIGN.md §7).
-    pub(super) fn handle_admitted(
-        &mut self,
-        id: &str,
-        message: Result<&str, &Unread>,
-        id_hint: Option<u64>,
-        now_ms: f64,
-    ) -> Outcome {
+        let call = match message {
+            Prepared::Call(call) => call,
+            Prepared::Refused { error, reply } => {
+                self.refuse(id, None, &error, now_ms);
+                return reply.map(Outcome::Reply).unwrap_or(Outcome::Drop);
+            }
+        };
         let Some(plugin) = self.plugins.get_mut(id) else {
             return Outcome::Drop;
-        };
-        if !matches!(plugin.status, Status::Mounted) {
-            return Outcome::Drop;
-        }
-        let text = match message {
-            Ok(text) => text,
-            Err(unread) => {
-                let err = self.unread_error(unread);
-                self.refuse(id, None, &err, now_ms);
-                return id_hint
-                    .map(|cid| Outcome::Reply(Reply::err(cid, &err)))
-                    .unwrap_or(Outcome::Drop);
-            }
-        };
-        let call = match parse_call(text, &self.limits) {
-            Ok(call) => call,
-            Err(e) => {
-                let err = coded(e.clone());
-                self.refuse(id, None, &err, now_ms);
-                return Reply::rejected(&e)
-                    .or_else(|| id_hint.map(|cid| Reply::err(cid, &err)))
-                    .map(Outcome::Reply)
-                    .unwrap_or(Outcome::Drop);
-            }
         };
         let method_name = call.method.name();
         let ui = plugin.remote_ui.as_ref().map(|_| UiMode::Shadow);

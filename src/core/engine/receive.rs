@@ -22,8 +22,8 @@ use crate::core::error::{ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::UiMode;
 use crate::core::protocol::{
-    parse_hello, welcome_message, Level, Reply, RunnerWelcome, Welcome, EVENT_PONG,
-    MAX_SAFE_INTEGER, PROTOCOL_VERSION,
+    parse_call, parse_hello, welcome_message, Call, Level, Limits, ProtocolError, Reply,
+    RunnerWelcome, Welcome, EVENT_PONG, MAX_SAFE_INTEGER, PROTOCOL_VERSION,
 };
 use crate::core::storage::deferred::StoragePlan;
 use crate::core::storage::{StorageBackend, StorageError};
@@ -51,6 +51,72 @@ pub struct Incoming<'a> {
     /// browser layer read off it (with lazy text, the core cannot read it from the text).
     pub pong: Option<u64>,
     later: Option<Box<dyn FnOnce() -> Result<String, Unread> + 'a>>,
+    prepared: Option<Prepared>,
+}
+
+/// A plugin message as [`Engine::receive`] serves it once admitted: the call it parsed into, or
+/// why it is refused with the reply that says so. Made by [`Incoming::prepare`] from nothing but
+/// the message and the protocol's limits.
+#[derive(Debug)]
+pub enum Prepared {
+    /// A call to decide and serve.
+    Call(Call),
+    /// Refused before it was served (unreadable, too large, not the protocol): audited as a
+    /// refusal, answered with `reply` when a call id could be read.
+    Refused {
+        /// Why (`MESSAGE_REJECTED`).
+        error: WardenError,
+        /// The error reply to post, if the message's call id is known.
+        reply: Option<String>,
+    },
+}
+
+impl Prepared {
+    /// What the message `text` (or why it has none) comes to under `limits`; `id_hint` answers
+    /// a refusal whose text gives no call id.
+    fn of(text: Result<&str, &Unread>, id_hint: Option<u64>, limits: &Limits) -> Prepared {
+        match text {
+            Ok(text) => match parse_call(text, limits) {
+                Ok(call) => Prepared::Call(call),
+                Err(e) => Prepared::refused(id_hint, Err(e)),
+            },
+            Err(unread) => Prepared::refused(id_hint, Ok(unread_error(unread, limits))),
+        }
+    }
+
+    /// A refusal, for the protocol's error (answered with its call id, else `id_hint`) or with
+    /// `error`. Out of line: the code of a refusal is not a first visit's (src/web/split-loader.js).
+    #[cold]
+    #[inline(never)]
+    fn refused(id_hint: Option<u64>, error: Result<WardenError, ProtocolError>) -> Prepared {
+        let (error, reply) = match error {
+            Ok(error) => (error, None),
+            Err(e) => (WardenError::from_coded(&e), Reply::rejected(&e)),
+        };
+        let reply = reply.or_else(|| id_hint.map(|cid| Reply::err(cid, &error)));
+        Prepared::Refused { error, reply }
+    }
+}
+
+/// Why a message that reached the core without its text is refused.
+#[cold]
+#[inline(never)]
+fn unread_error(unread: &Unread, limits: &Limits) -> WardenError {
+    match unread {
+        Unread::TooLarge { at_least } => WardenError::new(
+            ErrorCode::MessageRejected,
+            format!(
+                "message: expected at most {} bytes, found at least {at_least} (not read)",
+                limits.max_message_bytes
+            ),
+        ),
+        Unread::NoJsonForm => WardenError::new(
+            ErrorCode::MessageRejected,
+            "the message has no JSON form: it holds a cycle, a BigInt, or a Map, Set, \
+             Blob, RegExp or Error (binary data must be an ArrayBuffer, a typed array or a \
+             DataView)",
+        ),
+    }
 }
 
 /// Why a message reaches the core without its JSON text.
@@ -129,6 +195,34 @@ impl<'a> Incoming<'a> {
     pub fn with_pong(mut self, seq: Option<u64>) -> Self {
         self.pong = seq;
         self
+    }
+
+    /// Parse it now as [`Engine::receive`] would once the message is admitted ([`Prepared`]),
+    /// making its text first if it is made later; a pong ([`Incoming::is_pong`]) is left as it
+    /// is. Depends on nothing but the message and `limits` (the
+    /// engine's, [`Engine::limits`]): the browser layer calls it outside the engine, where a
+    /// call that needs code not yet loaded can be cut off without leaving the engine half
+    /// changed (src/web/effects.rs).
+    pub fn prepare(&mut self, limits: &Limits) {
+        if self.is_pong() || self.prepared.is_some() {
+            return;
+        }
+        let text = self.take_text();
+        self.prepared = Some(Prepared::of(text.as_deref(), self.id_hint, limits));
+    }
+
+    /// Whether [`Engine::receive`] reads it as a pong, before the rate limiter.
+    pub fn is_pong(&self) -> bool {
+        self.pong.is_some() || self.text.as_deref().and_then(pong_seq).is_some()
+    }
+
+    /// What [`Engine::receive`] serves once the message is admitted.
+    fn into_prepared(mut self, limits: &Limits) -> Prepared {
+        if let Some(prepared) = self.prepared.take() {
+            return prepared;
+        }
+        let text = self.take_text();
+        Prepared::of(text.as_deref(), self.id_hint, limits)
     }
 
     /// The JSON text (made now, for a message built with [`Incoming::later`]).
@@ -411,7 +505,7 @@ impl<B: StorageBackend> Engine<B> {
     /// message before the rate limiter sees it: `postMessage` already made the structured
     /// clone of the same size, so a flood's refused messages cost at most that again, and a
     /// flood is suspended after [`crate::core::ratelimit::RateLimitConfig`]'s threshold.
-    pub fn receive(&mut self, plugin: &str, mut message: Incoming<'_>, now_ms: f64) -> Vec<Effect> {
+    pub fn receive(&mut self, plugin: &str, message: Incoming<'_>, now_ms: f64) -> Vec<Effect> {
         let pong = message
             .pong
             .or_else(|| message.text.as_deref().and_then(pong_seq));
@@ -432,8 +526,8 @@ impl<B: StorageBackend> Engine<B> {
         let outcome = match self.admit(plugin, id_hint, now_ms) {
             Some(refused) => refused,
             None => {
-                let text = message.take_text();
-                self.handle_admitted(plugin, text.as_deref(), message.id_hint, now_ms)
+                let prepared = message.into_prepared(&self.limits);
+                self.handle_admitted(plugin, prepared, now_ms)
             }
         };
         let mut effects = Vec::new();

@@ -37,6 +37,13 @@ let notify = null;
 try { await sdk.ui.notify('saved'); } catch (e) { notify = e.code ?? String(e); }
 const heard = new Promise((resolve) => { sdk.events.on('refresh', resolve); });
 await sdk.events.on('refresh', () => {}).ready;
+// What it sends when the host emits `hold` (coverage.js: a step where the host cannot take a
+// message before the rest of its core has loaded): a small call and a larger one.
+await sdk.events.on('hold', async () => {
+  const codes = await Promise.all([sdk.storage.get('greeting'), sdk.storage.set('draft', { text: 'é'.repeat(4000) })]
+    .map((p) => p.then(() => 'ok', (e) => e.code ?? String(e))));
+  parent.postMessage({ coverage: 'held', codes }, hostOrigin);
+}).ready;
 parent.postMessage({ coverage: true, got, denied, keys, may, asked, canFetch, notify }, hostOrigin);
 const refresh = await heard;
 parent.postMessage({ coverage: 'heard', refresh }, hostOrigin);

@@ -105,7 +105,10 @@ async function bundleEntry() {
 // `encrypt`) only, and was 0.85 KiB gzip of every host's first load: the entry holds stand-ins
 // for its functions, which import ./idb.js (the snippet, shipped as pkg/idb.js) at the first call
 // and call through. Each of its functions answers a Promise (checked), so a stand-in answers the
-// same; an import that fails rejects that call, and the next call tries again.
+// same; an import that fails rejects that call, and the next call tries again. Since such a host
+// imports ./idb.js before its mounts (src/web/index.js `loadIdb`), a plugin's call reaches a
+// stand-in only after a successful import: the stand-ins' own retry is a fallback (a host page
+// that calls the glue directly), not a path plugins take.
 function idbStandIns() {
   const text = readFileSync(join(root, IDB_SNIPPET), 'utf8');
   const exported = text.split('\n').filter((l) => l.startsWith('export '));

@@ -231,7 +231,9 @@ export function pwListen(port, text, other, v) {
   // that would refuse them is what could not be loaded), and the port goes on.
   const held = [];
   let waiting = false;
+  let removed = false; // the listener was removed (the plugin unmounted): its callbacks are gone
   const take = (message, lastChance) => {
+    if (removed) return true;
     try {
       if (message.deliver()) return true;
     } catch (e) {
@@ -292,6 +294,17 @@ export function pwListen(port, text, other, v) {
     wait();
   };
   port.addEventListener('message', listener);
+  // The port is the host's own end of the plugin's channel, never handed out. Removing this
+  // listener (PortListener's drop, src/web/binary.rs) also drops what it held: `text` and
+  // `other` are freed with it, and would throw if a load that ends later handed them anything.
+  const remove = port.removeEventListener;
+  port.removeEventListener = function (type, fn, ...rest) {
+    if (fn === listener) {
+      removed = true;
+      held.length = 0;
+    }
+    return remove.call(this, type, fn, ...rest);
+  };
   return listener;
 }
 

@@ -250,7 +250,7 @@ fn answer_stopped(port: &MessagePort, call_id: Option<u64>) {
         // (tests/e2e/lazy-modules checks that a stopped host fetches nothing more).
         let e = WardenError {
             code: ErrorCode::ModuleNotLoaded,
-            message: String::from("the host stopped: one of its calls was cut off when part of its code could not be loaded, and it answers no more calls (the host page must create a new host)"),
+            message: String::from("the host stopped when part of its code could not be loaded: it answers no more calls"),
             permission: None,
         };
         super::binary::post(port, &Reply::err(id, &e), &Array::new(), false);

@@ -207,11 +207,18 @@ function holdingPort(accept) {
   let listener = null;
   const seen = [];
   const answered = [];
-  const port = { addEventListener: (_, fn) => { listener = fn; }, postMessage: (m) => answered.push(m) };
-  pwListen(port,
+  const port = {
+    addEventListener: (_, fn) => { listener = fn; },
+    removeEventListener: (_, fn) => { if (fn === listener) listener = null; },
+    postMessage: (m) => answered.push(m),
+  };
+  const made = pwListen(port,
     (id) => { seen.push(id); return accept(id); },
     (data) => { seen.push(data.tag); return accept(data.tag); }, 1);
-  return { post: (data) => listener({ data }), seen, answered: () => answered.map((m) => [m.id, m.error.code]) };
+  return {
+    post: (data) => listener({ data }), seen, answered: () => answered.map((m) => [m.id, m.error.code]),
+    remove: () => port.removeEventListener('message', made),
+  };
 }
 const call = (id) => ({ v: 1, id, method: 'storage.get', params: { key: 'k' } });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -320,6 +327,28 @@ test('pwListen after a failed load: no new load for 0.5 s (doubling while they f
     assert.deepEqual(port.answered().map(([id]) => id), [1, 2, 3, 4, 5], 'each answered once, in order');
   } finally {
     Date.now = realNow;
+    pwSetPortHooks(null);
+  }
+});
+
+test('pwListen, removed while it holds messages (the plugin unmounted): hands nothing more over, answers nothing', async () => {
+  let finish = null;
+  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  try {
+    let loaded = false;
+    const port = holdingPort(() => {
+      if (loaded) throw new Error('closure invoked after being dropped');
+      return false;
+    });
+    port.post(call(1));
+    port.post(call(2));
+    port.remove();
+    loaded = true;
+    finish();
+    await settle();
+    assert.deepEqual(port.seen, [1]);
+    assert.deepEqual(port.answered(), []);
+  } finally {
     pwSetPortHooks(null);
   }
 });

@@ -1076,6 +1076,32 @@ async function hostileHost() {
 const attack = (frame, name) => frame.evaluate((n) => window.hostile.attack(n), name);
 const codeOf = (r) => (r?.reply ? (r.reply.ok ? 'ok' : r.reply.error?.code) : JSON.stringify(r));
 
+test('a plugin unmounted while its refused message waits for the core\'s second part: nothing is handed over nor thrown when the part arrives; mounted again, it works', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+    await mountNotes(page);
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    // The part arrives 1.5 s after it is asked for.
+    await page.route(`**${CHECKS_WASM}`, async (route) => { await new Promise((resolve) => setTimeout(resolve, 1500)); await route.continue(); });
+    await notes.evaluate(() => { window.notes.run('storage.set', 'big', 'x'.repeat(70_000)); window.notes.run('storage.get', 'note'); });
+    assert.ok(await until(async () => count(host.requests(), CHECKS_WASM) === 1, 5000), 'the held message did not ask for the part');
+    await page.evaluate(() => window.e2e.host.unmount('notes'));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), true);
+    assert.deepEqual(errors, [], 'a freed callback was called');
+    const again = await page.evaluate(() => window.e2e.mountAndWait('notes', '/notes/'));
+    assert.equal(again.ok, true, JSON.stringify(again));
+    const frame = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await frame.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+    assert.deepEqual(errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
 test('a hostile plugin\'s refused messages (an undeclared method, too large, too deep, reserved keys, a BigInt, a flood), each on a fresh host whose core\'s second part is not loaded: never a synchronous request; each is answered its own code, as on a host with the part loaded, and audited', { timeout: 120_000 }, async () => {
   const attacks = {
     'undeclared-method': (r) => [codeOf(r)],

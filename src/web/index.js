@@ -243,6 +243,13 @@ export function __pw_onLoadFailure(listener) {
   return bindings.__pw_onLoadFailure?.(listener);
 }
 
+// The core's read-ahead of a plugin's message (src/web/effects.rs `pw_prepare`), as the port's
+// hook set by lateTimers calls it.
+export function __pw_prepare() {
+  ready('__pw_prepare()');
+  return bindings.__pw_prepare();
+}
+
 // The loader's cut-off call (src/web/split-loader.js), as needsChecks uses it.
 export function __pw_withoutLoading(call, otherwise) {
   ready('__pw_withoutLoading()');

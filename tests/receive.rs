@@ -1123,3 +1123,164 @@ fn a_message_too_long_to_copy_is_refused_with_its_size_and_answered_by_its_id() 
         ok_reply(8, json!([]))
     );
 }
+
+/// The browser layer also decides a plugin's call outside the engine (`Incoming::plan`, where
+/// code the answer needs can be cut off before anything changes), by reading the engine alone.
+/// That may change nothing either: twin hosts, one given every call as it is and one given it
+/// prepared and planned, answer the same, audit the same and keep the same state, through every
+/// method, the refusals serving them makes (a key too long, over the quota, too many calls in
+/// flight, a URL not declared, a request not allowed) and the changes they make.
+#[test]
+fn a_planned_call_is_answered_and_changes_as_the_same_call_unplanned() {
+    let config = json!({ "limits": { "callsPerSecond": 1000, "burst": 1000, "maxInFlight": 2,
+        "storageQuotaBytes": 200 } });
+    let (mut plain, mut planned) = (live(config.clone()), live(config));
+    plain.undelivered_audit();
+    planned.undelivered_audit();
+    let calls: Vec<(&str, Value)> = vec![
+        (
+            "storage.set",
+            json!({ "key": "k", "value": { "a": [1, 2] } }),
+        ),
+        ("storage.set", json!({ "key": "k".repeat(300), "value": 1 })),
+        (
+            "storage.set",
+            json!({ "key": "big", "value": "x".repeat(300) }),
+        ),
+        ("storage.get", json!({ "key": "k" })),
+        ("storage.get", json!({ "key": "missing" })),
+        ("storage.keys", json!({})),
+        ("storage.remove", json!({ "key": "k" })),
+        ("storage.remove", json!({ "key": "" })),
+        ("storage.set", json!({ "key": "again", "value": null })),
+        ("storage.clear", json!({})),
+        ("storage.keys", json!({})),
+        ("permissions.list", json!({})),
+        ("permissions.has", json!({ "permission": "storage" })),
+        (
+            "permissions.has",
+            json!({ "permission": format!("{APP}.notes:read") }),
+        ),
+        ("permissions.has", json!({ "permission": "folders:admin" })),
+        (
+            "permissions.request",
+            json!({ "permission": "storage", "reason": "x" }),
+        ),
+        (
+            "permissions.request",
+            json!({ "permission": "ui:render", "reason": "x" }),
+        ),
+        (
+            "permissions.request",
+            json!({ "permission": "not one", "reason": "x" }),
+        ),
+        (
+            "permissions.request",
+            json!({ "permission": "ui:notify", "reason": "to say so" }),
+        ),
+        ("api.canFetch", json!({ "url": format!("{API}items") })),
+        ("api.canFetch", json!({ "url": "https://evil.example/" })),
+        ("api.canFetch", json!({ "url": "not a url" })),
+        ("api.fetch", json!({ "url": "https://evil.example/" })),
+        (
+            "api.fetch",
+            json!({ "url": format!("{API}items"), "method": "GET", "body": "x" }),
+        ),
+        ("api.fetch", json!({ "url": format!("{API}items") })),
+        // Two in flight already (the request above and the permission asked): refused.
+        ("api.fetch", json!({ "url": format!("{API}more") })),
+        (
+            "permissions.request",
+            json!({ "permission": "api:write", "reason": "to write" }),
+        ),
+        ("events.subscribe", json!({ "name": "refresh" })),
+        ("events.unsubscribe", json!({ "name": "refresh" })),
+        ("events.unsubscribe", json!({ "name": "never" })),
+        (
+            "events.emit",
+            json!({ "name": "saved", "data": { "n": 1 } }),
+        ),
+        ("ui.notify", json!({ "message": "x" })),
+        ("ui.render", json!({ "html": "<b>x</b>" })),
+        (
+            "plugins.call",
+            json!({ "plugin": "other-app", "name": "f", "args": 1 }),
+        ),
+        ("plugins.respond", json!({ "call": 7, "value": 1 })),
+    ];
+    let limits = *planned.limits();
+    let mut answers = Vec::new();
+    for (i, (method, params)) in calls.iter().enumerate() {
+        let id = i as u64 + 1;
+        let at = T + id as f64;
+        let mut message = call(id, method, params.clone());
+        message.prepare(&limits);
+        message.plan(&planned, APP);
+        let (a, b) = (
+            show(&plain.receive(APP, call(id, method, params.clone()), at)),
+            show(&planned.receive(APP, message, at)),
+        );
+        assert_eq!(a, b, "call {id} ({method} {params})");
+        let first = &a[0];
+        answers.push(
+            if let Some(code) = first["message"]["error"]["code"].as_str() {
+                code.to_owned()
+            } else if first["message"]["ok"] == json!(true) {
+                "ok".to_owned()
+            } else {
+                ["ask", "fetch", "emit"]
+                    .into_iter()
+                    .find(|k| first.get(*k).is_some())
+                    .unwrap_or("?")
+                    .to_owned()
+            },
+        );
+    }
+    // What they answered: every kind of answer and refusal above was reached.
+    let expected = [
+        "ok",
+        "QUOTA_EXCEEDED",
+        "QUOTA_EXCEEDED",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "MESSAGE_REJECTED",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "PERMISSION_DENIED",
+        "PERMISSION_DENIED",
+        "ask",
+        "ok",
+        "ok",
+        "ok",
+        "NETWORK_DENIED",
+        "MESSAGE_REJECTED",
+        "fetch",
+        "RATE_LIMITED",
+        "RATE_LIMITED",
+        "ok",
+        "ok",
+        "ok",
+        "emit",
+        "PERMISSION_DENIED",
+        "PERMISSION_DENIED",
+        "PERMISSION_DENIED",
+        "NOT_FOUND",
+    ];
+    assert_eq!(answers, expected);
+    let state = |e: &mut Engine<MemoryBackend>| {
+        (
+            show(&e.receive(APP, call(900, "storage.keys", json!({})), T + 900.0)),
+            e.status(APP).ok().cloned(),
+            e.audit_log().len(),
+        )
+    };
+    assert_eq!(state(&mut plain), state(&mut planned));
+}

@@ -49,7 +49,7 @@ use super::routes::{self, RouteConfig, RouteError};
 use super::sanitize::{Sanitizer, SanitizerConfig};
 use super::signature::{decode_signature, PublicKey};
 use super::storage::deferred::{self, StoragePlan};
-use super::storage::{NamespacedStore, StorageBackend, StorageLimits};
+use super::storage::{NamespacedStore, StorageBackend, StorageLimits, Write};
 use super::update::{check_version, Change, ManifestDiff};
 
 mod calls;
@@ -64,11 +64,11 @@ use calls::Outcome;
 pub use calls::{FetchPlan, FetchResponse};
 pub use config::{BundlePolicy, Dangerous, HostConfig, HostLimits};
 pub use host_csp::{host_csp, host_csp_header};
-use receive::MountRecord;
 pub use receive::{
-    Completion, Effect, Incoming, MountMode, MountSpec, MountState, Prepared, RunnerJob, Unread,
+    Completion, Effect, Incoming, MountMode, MountSpec, MountState, RunnerJob, Unread,
     MAX_WINDOW_MESSAGE_BYTES,
 };
+use receive::{MountRecord, Prepared};
 pub use steps::{InstallNext, InstallToken, Step, UpdateNext, UpdateToken};
 
 /// Where a plugin is in its life.

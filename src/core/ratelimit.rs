@@ -453,6 +453,11 @@ impl InFlight {
         }
     }
 
+    /// Whether [`InFlight::try_begin`] would start a call now.
+    pub fn has_room(&self) -> bool {
+        self.current < self.max
+    }
+
     /// A call finished. Extra calls (a bug in the caller) never underflow.
     pub fn end(&mut self) {
         self.current = self.current.saturating_sub(1);

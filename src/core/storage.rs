@@ -379,6 +379,15 @@ pub struct NamespacedStore<B: StorageBackend> {
     usage: SortedMap<String, usize>,
 }
 
+/// A write [`NamespacedStore::check_set`] checked, for [`NamespacedStore::write`] to make.
+#[derive(Debug)]
+pub struct Write {
+    encoded: String,
+    text: String,
+    old: Option<String>,
+    needed: usize,
+}
+
 impl<B: StorageBackend> NamespacedStore<B> {
     /// A store over `backend` with `limits`.
     pub fn new(backend: B, limits: StorageLimits) -> Self {
@@ -489,13 +498,29 @@ impl<B: StorageBackend> NamespacedStore<B> {
         key: &str,
         value: &serde_json::Value,
     ) -> Result<(), StorageError> {
+        let write = self.check_set(plugin, key, value)?;
+        self.write(plugin, key, write)
+    }
+
+    /// Everything [`set`](Self::set) checks before it writes, by reading alone: the write it
+    /// would make, or why it would refuse it. [`write`](Self::write) then makes it, as long as
+    /// nothing changed the store in between.
+    ///
+    /// # Errors
+    /// As [`set`](Self::set), but for the backend's own write.
+    pub fn check_set(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<Write, StorageError> {
         self.check_key(plugin, key)?;
         let text = value_text(&self.limits, key, value)?;
         let encoded = encode_key(plugin, key);
         let old = self.backend.get(&encoded)?;
         let old_bytes = old.as_ref().map_or(0, |v| entry_bytes(key, v));
         let new_bytes = entry_bytes(key, &text);
-        let used = self.usage(plugin)?;
+        let used = self.used(plugin)?;
         let needed = used.saturating_sub(old_bytes).saturating_add(new_bytes);
         if needed > self.limits.quota_bytes_per_plugin {
             return Err(StorageError::QuotaExceeded {
@@ -504,6 +529,26 @@ impl<B: StorageBackend> NamespacedStore<B> {
                 quota: self.limits.quota_bytes_per_plugin,
             });
         }
+        Ok(Write {
+            encoded,
+            text,
+            old,
+            needed,
+        })
+    }
+
+    /// Make the write [`check_set`](Self::check_set) checked of `key` by `plugin`.
+    ///
+    /// # Errors
+    /// `QUOTA_EXCEEDED` when the backend is full, `INTERNAL` when it fails; the previous value
+    /// is then still (or again) in place.
+    pub fn write(&mut self, plugin: &str, key: &str, write: Write) -> Result<(), StorageError> {
+        let Write {
+            encoded,
+            text,
+            old,
+            needed,
+        } = write;
         if let Err(e) = self.backend.set(&encoded, &text) {
             self.restore(plugin, &encoded, old.as_deref());
             return Err(match e {
@@ -586,6 +631,13 @@ impl<B: StorageBackend> NamespacedStore<B> {
     /// `INVALID_ARGUMENT` for an empty plugin id, `INTERNAL` when the backend fails. A failure
     /// is an error, not 0, so a broken backend never lets a plugin past its quota.
     pub fn usage(&mut self, plugin: &str) -> Result<usize, StorageError> {
+        let used = self.used(plugin)?;
+        self.usage.insert(plugin.to_owned(), used);
+        Ok(used)
+    }
+
+    /// [`usage`](Self::usage), by reading alone: a scan is not kept.
+    fn used(&self, plugin: &str) -> Result<usize, StorageError> {
         check_plugin(plugin)?;
         if let Some(used) = self.usage.get(plugin) {
             return Ok(*used);
@@ -599,11 +651,14 @@ impl<B: StorageBackend> NamespacedStore<B> {
                 }
             }
         }
-        self.usage.insert(plugin.to_owned(), used);
         Ok(used)
     }
 
-    fn check_key(&self, plugin: &str, key: &str) -> Result<(), StorageError> {
+    /// The plugin id and key limits every call on a key checks first.
+    ///
+    /// # Errors
+    /// As [`NamespacedStore::get`] for the plugin and key.
+    pub fn check_key(&self, plugin: &str, key: &str) -> Result<(), StorageError> {
         check_key(&self.limits, plugin, key)
     }
 

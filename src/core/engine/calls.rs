@@ -2,6 +2,7 @@
 //! answers to planned fetches and permission requests.
 
 use super::*;
+use crate::core::protocol::Call;
 use crate::core::sanitize::{cleans_ending_by, deadline_in, Sanitizer};
 
 /// What serving one message came to, inside [`Engine::receive`], which turns it into the
@@ -150,6 +151,75 @@ pub struct FetchResponse {
     pub url: String,
 }
 
+/// A plugin's call decided by reading the engine alone ([`Engine::plan`]), for
+/// [`Engine::receive`] to carry out: made by [`Incoming::plan`].
+#[derive(Debug)]
+pub(crate) struct Planned {
+    call_id: u64,
+    method: &'static str,
+    decided: Decided,
+}
+
+/// What [`Engine::plan`] found a call comes to.
+#[derive(Debug)]
+enum Decided {
+    /// Its plugin is not mounted: nothing is answered.
+    Drop,
+    /// Its mount's policy refuses it (audited as a refusal).
+    Denied(WardenError),
+    /// Its answer, or the change left to make, or why serving it refuses it (audited as a
+    /// call).
+    Served(Result<Served, WardenError>),
+}
+
+/// A call [`Engine::check`] served as far as reading can.
+#[derive(Debug)]
+enum Served {
+    /// Answered: nothing to change.
+    Answer(Outcome),
+    /// Checked: this change is what is left ([`Engine::change`]).
+    Change(Mutation),
+}
+
+/// The change a checked call makes ([`Engine::change`]); every check it needs is behind it.
+#[derive(Debug)]
+enum Mutation {
+    /// Store a value under `key`.
+    Set { key: String, write: Write },
+    /// Remove a key.
+    Remove(String),
+    /// Clear the plugin's storage.
+    Clear,
+    /// Ask the user for an optional capability (one more call in flight).
+    Ask {
+        permission: Capability,
+        reason: String,
+    },
+    /// Send a request (one more call in flight), a route's pending with its origin.
+    Fetch {
+        plan: FetchPlan,
+        route: Option<PendingFetch>,
+    },
+    /// Listen for an event.
+    Subscribe(String),
+    /// Stop listening for an event.
+    Unsubscribe(String),
+    /// Render into the remote UI.
+    Render(String),
+    /// Relay a `plugins.call` (relay id `relay`) to `callee`.
+    Relay {
+        relay: u64,
+        callee: String,
+        message: String,
+    },
+    /// Pass a callee's answer to relay `relay` to `caller`.
+    Respond {
+        relay: u64,
+        caller: String,
+        message: String,
+    },
+}
+
 /// Where an `api.fetch` may go.
 enum FetchTarget {
     /// A manifest route, resolved (its path, and URL and headers with templates filled).
@@ -284,52 +354,85 @@ impl<B: StorageBackend> Engine<B> {
         Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
     }
 
-    /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: decide and
-    /// serve the call `message` parsed into, or audit and answer its refusal ([`Prepared`]).
+    /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: decide the
+    /// call `message` parsed into ([`Engine::plan`], unless it came decided) and carry it out
+    /// ([`Engine::apply`]), or audit and answer its refusal ([`Prepared`]).
     pub(super) fn handle_admitted(&mut self, id: &str, message: Prepared, now_ms: f64) -> Outcome {
-        if !self
-            .plugins
-            .get(id)
-            .is_some_and(|p| matches!(p.status, Status::Mounted))
-        {
-            return Outcome::Drop;
-        }
-        let call = match message {
-            Prepared::Call(call) => call,
+        let planned = match message {
+            Prepared::Call(call) => self.plan(id, call),
+            Prepared::Planned(planned) => planned,
             Prepared::Refused { error, reply } => {
+                if !self.mounted(id) {
+                    return Outcome::Drop;
+                }
                 self.refuse(id, None, &error, now_ms);
                 return reply.map(Outcome::Reply).unwrap_or(Outcome::Drop);
             }
         };
-        let Some(plugin) = self.plugins.get_mut(id) else {
-            return Outcome::Drop;
+        self.apply(id, planned, now_ms)
+    }
+
+    /// Whether plugin `id` is mounted (its calls are served).
+    fn mounted(&self, id: &str) -> bool {
+        self.plugins
+            .get(id)
+            .is_some_and(|p| matches!(p.status, Status::Mounted))
+    }
+
+    /// Decide plugin `id`'s `call` by reading the engine alone: the mount's policy, then every
+    /// check serving it makes, and the whole answer of a call that changes nothing. What is
+    /// left to change is done by [`Engine::apply`], as long as nothing changed the engine in
+    /// between. Nothing here changes anything, so the browser layer may run it before the
+    /// engine is borrowed, where a call that needs code not yet loaded can be cut off without
+    /// leaving the engine half changed ([`Incoming::plan`], src/web/effects.rs).
+    pub(super) fn plan(&self, id: &str, call: Call) -> Planned {
+        let method = call.method.name();
+        let decided = match self.plugins.get(id) {
+            Some(plugin) if matches!(plugin.status, Status::Mounted) => {
+                let ui = plugin.remote_ui.as_ref().map(|_| UiMode::Shadow);
+                match decide_for_mount(&plugin.perms, &call.method, ui) {
+                    Decision::Deny(e) => Decided::Denied(coded(e)),
+                    Decision::Allow => {
+                        Decided::Served(self.check(id, plugin, call.id, call.method))
+                    }
+                }
+            }
+            _ => Decided::Drop,
         };
-        let method_name = call.method.name();
-        let ui = plugin.remote_ui.as_ref().map(|_| UiMode::Shadow);
-        if let Decision::Deny(e) = decide_for_mount(&plugin.perms, &call.method, ui) {
-            let err = coded(e);
-            self.refuse(id, Some(method_name), &err, now_ms);
-            return Outcome::Reply(Reply::err(call.id, &err));
+        Planned {
+            call_id: call.id,
+            method,
+            decided,
         }
+    }
+
+    /// Carry out a call [`Engine::plan`] decided: audit it, make its change, answer it.
+    fn apply(&mut self, id: &str, planned: Planned, now_ms: f64) -> Outcome {
+        let Planned {
+            call_id,
+            method: method_name,
+            decided,
+        } = planned;
+        let served = match decided {
+            Decided::Drop => return Outcome::Drop,
+            Decided::Denied(err) => {
+                self.refuse(id, Some(method_name), &err, now_ms);
+                return Outcome::Reply(Reply::err(call_id, &err));
+            }
+            Decided::Served(served) => served,
+        };
         // A render is admitted by its plugin's share of the page's time, and charged with what
         // it took once it completes (`Engine::complete`), or here if it ended in the core.
-        let render = matches!(call.method, Method::UiRender { .. });
+        let render = matches!(served, Ok(Served::Change(Mutation::Render(_))));
         if render {
-            let started = self.monotonic_ms(now_ms);
-            let Some(plugin) = self.plugins.get_mut(id) else {
-                return Outcome::Drop;
-            };
-            if !plugin.render_budget.admits(started) {
-                let err = WardenError::new(
-                    ErrorCode::RateLimited,
-                    format!("ui.render: this plugin's renders have taken more than {}% of the host page's time; render less often, or smaller or less deeply nested HTML", (self.rate.render_share * 100.0).round() as u32),
-                );
-                self.refuse(id, Some(method_name), &err, now_ms);
-                return Outcome::Reply(Reply::err(call.id, &err));
+            if let Some(refused) = self.admit_render(id, call_id, now_ms) {
+                return refused;
             }
-            plugin.render_started = Some(started);
         }
-        let outcome = self.serve(id, call.id, call.method);
+        let outcome = served.and_then(|served| match served {
+            Served::Answer(outcome) => Ok(outcome),
+            Served::Change(change) => self.change(id, call_id, change),
+        });
         if render && !matches!(outcome, Ok(Outcome::Render { .. })) {
             self.render_done(id, now_ms);
         }
@@ -360,8 +463,28 @@ impl<B: StorageBackend> Engine<B> {
         self.audit.push(event);
         match outcome {
             Ok(o) => o,
-            Err(e) => Outcome::Reply(Reply::err(call.id, &e)),
+            Err(e) => Outcome::Reply(Reply::err(call_id, &e)),
         }
+    }
+
+    /// Admit plugin `id`'s render (call `call_id`) by its share of the page's time: `None` once
+    /// started, else what to answer.
+    #[inline(never)]
+    fn admit_render(&mut self, id: &str, call_id: u64, now_ms: f64) -> Option<Outcome> {
+        let started = self.monotonic_ms(now_ms);
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return Some(Outcome::Drop);
+        };
+        if plugin.render_budget.admits(started) {
+            plugin.render_started = Some(started);
+            return None;
+        }
+        let err = WardenError::new(
+            ErrorCode::RateLimited,
+            format!("ui.render: this plugin's renders have taken more than {}% of the host page's time; render less often, or smaller or less deeply nested HTML", (self.rate.render_share * 100.0).round() as u32),
+        );
+        self.refuse(id, Some("ui.render"), &err, now_ms);
+        Some(Outcome::Reply(Reply::err(call_id, &err)))
     }
 
     pub(super) fn refuse(
@@ -382,39 +505,34 @@ impl<B: StorageBackend> Engine<B> {
         self.audit.push(e);
     }
 
-    fn serve(&mut self, id: &str, call_id: u64, method: Method) -> Result<Outcome, WardenError> {
-        let method = match method {
-            Method::PluginsCall { plugin, name, args } => {
-                return self.plugins_call(id, call_id, &plugin, &name, args)
+    /// Serve call `call_id` of mounted plugin `id` (`plugin`), which its mount's policy
+    /// allows, as far as reading can: its answer, or the change left to make, or why it is
+    /// refused.
+    fn check(
+        &self,
+        id: &str,
+        plugin: &Plugin,
+        call_id: u64,
+        method: Method,
+    ) -> Result<Served, WardenError> {
+        let answer = |outcome| Ok(Served::Answer(outcome));
+        let ok = |v: Option<&Value>| answer(Outcome::Reply(Reply::ok(call_id, v)));
+        let in_flight = || {
+            if plugin.in_flight.has_room() {
+                Ok(())
+            } else {
+                Err(in_flight_error())
             }
-            Method::PluginsRespond { call, result } => {
-                return self.plugins_respond(id, call_id, call, result)
-            }
-            m => m,
         };
-        let ok = |v: Option<&Value>| Ok(Outcome::Reply(Reply::ok(call_id, v)));
-        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
         if self.deferred_storage {
-            let limits = self.store.limits();
-            let plan = match &method {
-                Method::StorageGet { key } => Some(deferred::plan_get(&limits, id, key)),
-                Method::StorageSet { key, value } => {
-                    Some(deferred::plan_set(&limits, id, key, value).map(StoragePlan::Set))
-                }
-                Method::StorageRemove { key } => Some(deferred::plan_remove(&limits, id, key)),
-                Method::StorageKeys => Some(deferred::plan_namespace(id, false)),
-                Method::StorageClear => Some(deferred::plan_namespace(id, true)),
-                _ => None,
-            };
-            if let Some(plan) = plan {
-                let plan = plan.map_err(coded)?;
-                return Ok(Outcome::Storage { call_id, plan });
+            if let Some(served) = self.check_deferred(id, call_id, &method) {
+                return served;
             }
         } else if let Method::StorageGet { key } = &method {
             // The browser reads the value and posts it: its text never enters the core.
             if self.store.backend().read_by_caller() {
                 let plan = deferred::plan_get(&self.store.limits(), id, key).map_err(coded)?;
-                return Ok(Outcome::Storage { call_id, plan });
+                return answer(Outcome::Storage { call_id, plan });
             }
         }
         match method {
@@ -424,24 +542,21 @@ impl<B: StorageBackend> Engine<B> {
                     Some(text) => Reply::ok_text(call_id, &text),
                     None => Reply::ok(call_id, None),
                 };
-                Ok(Outcome::Reply(reply))
+                answer(Outcome::Reply(reply))
             }
             Method::StorageSet { key, value } => {
-                self.store.set(id, &key, &value).map_err(coded)?;
-                ok(Some(&Value::Null))
+                let write = self.store.check_set(id, &key, &value).map_err(coded)?;
+                Ok(Served::Change(Mutation::Set { key, write }))
             }
             Method::StorageRemove { key } => {
-                self.store.remove(id, &key).map_err(coded)?;
-                ok(Some(&Value::Null))
+                self.store.check_key(id, &key).map_err(coded)?;
+                Ok(Served::Change(Mutation::Remove(key)))
             }
             Method::StorageKeys => {
                 let keys = self.store.keys(id).map_err(coded)?;
                 ok(Some(&json!(keys)))
             }
-            Method::StorageClear => {
-                self.store.clear(id).map_err(coded)?;
-                ok(Some(&Value::Null))
-            }
+            Method::StorageClear => Ok(Served::Change(Mutation::Clear)),
             Method::PermissionsList => {
                 let granted: Vec<&str> = plugin
                     .perms
@@ -468,38 +583,23 @@ impl<B: StorageBackend> Engine<B> {
                 ok(Some(&Value::Bool(has)))
             }
             Method::PermissionsRequest { permission, reason } => {
-                let cap = Capability::parse(&permission).map_err(|_| {
-                    WardenError::new(
-                        ErrorCode::PermissionDenied,
-                        format!("{permission:?} is not a capability; ask for one of the manifest's optionalPermissions"),
-                    )
-                })?;
+                let cap =
+                    Capability::parse(&permission).map_err(|_| not_a_capability(&permission))?;
                 if plugin.perms.has(cap) {
                     return ok(Some(&Value::Bool(true)));
                 }
                 if !plugin.perms.is_optional(cap) {
-                    let mut e = WardenError::new(
-                        ErrorCode::PermissionDenied,
-                        format!("{permission:?} is not in plugin {id:?}'s optionalPermissions, so it cannot be requested"),
-                    );
-                    e.permission = Some(cap.as_str().to_owned());
-                    return Err(e);
+                    return Err(not_optional(id, &permission, cap));
                 }
                 if plugin.denied_requests.contains(&cap) {
                     // Remembered: a plugin cannot spam the user with the same prompt.
                     return ok(Some(&Value::Bool(false)));
                 }
-                if !plugin.in_flight.try_begin() {
-                    return Err(WardenError::new(
-                        ErrorCode::RateLimited,
-                        "too many calls in flight",
-                    ));
-                }
-                Ok(Outcome::AskPermission {
-                    call_id,
+                in_flight()?;
+                Ok(Served::Change(Mutation::Ask {
                     permission: cap,
                     reason,
-                })
+                }))
             }
             Method::ApiFetch {
                 url,
@@ -510,10 +610,7 @@ impl<B: StorageBackend> Engine<B> {
             } => {
                 let method = method.unwrap_or_else(|| "GET".to_owned());
                 if body.is_some() && (method == "GET" || method == "HEAD") {
-                    return Err(WardenError::new(
-                        ErrorCode::MessageRejected,
-                        format!("api.fetch: a {method} request cannot have a body"),
-                    ));
+                    return Err(no_body(&method));
                 }
                 let target = fetch_target(
                     plugin,
@@ -524,82 +621,15 @@ impl<B: StorageBackend> Engine<B> {
                     &url,
                     &method,
                 )?;
-                let (path, resolved) = match target {
-                    FetchTarget::Route { path, resolved } => (path, resolved),
-                    FetchTarget::Plain(url) => {
-                        if matches!(
-                            plugin.fetches.get(&call_id),
-                            Some(PendingFetch::Route { .. })
-                        ) {
-                            return Err(duplicate_fetch(call_id));
-                        }
-                        if !plugin.in_flight.try_begin() {
-                            return Err(WardenError::new(
-                                ErrorCode::RateLimited,
-                                "too many calls in flight",
-                            ));
-                        }
-                        let pending = plugin
-                            .fetches
-                            .entry(call_id)
-                            .or_insert(PendingFetch::Plain(0));
-                        if let PendingFetch::Plain(n) = pending {
-                            *n = n.saturating_add(1);
-                        }
-                        return Ok(Outcome::Fetch(FetchPlan {
-                            call_id,
-                            url: url.into(),
-                            retryable: crate::core::network::is_retryable(&method),
-                            method,
-                            headers: headers.unwrap_or_default().into_iter().collect(),
-                            body,
-                            binary_response,
-                            timeout_ms: self.fetch_timeout_ms,
-                            max_response_bytes: self.max_response_bytes,
-                            route: None,
-                        }));
-                    }
-                };
-                if binary_response {
-                    // Route secrets are scrubbed from what the upstream answers, and only
-                    // text can be scrubbed here: a route answers text.
-                    return Err(WardenError::new(
-                        ErrorCode::InvalidArgument,
-                        format!(
-                            "route {path:?}: responseType \"arraybuffer\" is not available for \
-                             route requests (their answers are scrubbed of the route's secrets, \
-                             which needs text)"
-                        ),
-                    ));
-                }
-                if plugin.fetches.contains_key(&call_id) {
-                    return Err(duplicate_fetch(call_id));
-                }
-                if !plugin.in_flight.try_begin() {
-                    return Err(WardenError::new(
-                        ErrorCode::RateLimited,
-                        "too many calls in flight",
-                    ));
-                }
-                plugin.fetches.insert(
+                self.fetch_change(
+                    plugin,
                     call_id,
-                    PendingFetch::Route {
-                        path: path.clone(),
-                        origin: resolved.url.origin().ascii_serialization(),
-                    },
-                );
-                Ok(Outcome::Fetch(FetchPlan {
-                    call_id,
-                    url: resolved.url.into(),
-                    retryable: crate::core::network::is_retryable(&method),
+                    target,
                     method,
-                    headers: routes::merge_headers(headers.unwrap_or_default(), resolved.headers),
+                    headers,
                     body,
-                    binary_response: false,
-                    timeout_ms: self.fetch_timeout_ms,
-                    max_response_bytes: self.max_response_bytes,
-                    route: Some(path),
-                }))
+                    binary_response,
+                )
             }
             Method::ApiCanFetch { url, method } => {
                 // The same two decisions `api.fetch` makes, and nothing sent: the capability
@@ -627,58 +657,253 @@ impl<B: StorageBackend> Engine<B> {
             }
             Method::EventsSubscribe { name } => {
                 if plugin.subscriptions.len() >= 256 && !plugin.subscriptions.contains(&name) {
-                    return Err(WardenError::new(
-                        ErrorCode::QuotaExceeded,
-                        "at most 256 event subscriptions",
-                    ));
+                    return Err(too_many_subscriptions());
                 }
-                plugin.subscriptions.insert(name);
-                ok(Some(&Value::Null))
+                Ok(Served::Change(Mutation::Subscribe(name)))
             }
-            Method::EventsUnsubscribe { name } => {
-                plugin.subscriptions.remove(&name);
-                ok(Some(&Value::Null))
-            }
-            Method::EventsEmit { name, data } => Ok(Outcome::Emitted {
+            Method::EventsUnsubscribe { name } => Ok(Served::Change(Mutation::Unsubscribe(name))),
+            Method::EventsEmit { name, data } => answer(Outcome::Emitted {
                 name,
                 data,
                 reply: Reply::ok(call_id, Some(&Value::Null)),
             }),
-            Method::UiNotify { message, level } => Ok(Outcome::Notify {
+            Method::UiNotify { message, level } => answer(Outcome::Notify {
                 message,
                 level: level.unwrap_or(Level::Info),
                 reply: Reply::ok(call_id, Some(&Value::Null)),
             }),
-            Method::PluginsCall { .. } | Method::PluginsRespond { .. } => Err(WardenError::new(
-                ErrorCode::Internal,
-                "plugins.* calls are served by plugins_call / plugins_respond",
-            )),
             Method::UiRender { html } => {
                 // invariant: the policy allowed ui.render only with a remote UI; refuse otherwise.
-                let Some(ui) = &plugin.remote_ui else {
-                    return Err(WardenError::new(
-                        ErrorCode::PermissionDenied,
-                        format!("plugin {id:?} has no remote UI to render into"),
-                    ));
-                };
-                render_cleaned(ui, call_id, &html)
+                if plugin.remote_ui.is_none() {
+                    return Err(no_remote_ui(id));
+                }
+                Ok(Served::Change(Mutation::Render(html)))
             }
+            Method::PluginsCall {
+                plugin: callee,
+                name,
+                args,
+            } => self.check_plugins_call(id, plugin, &callee, &name, args),
+            Method::PluginsRespond { call, result } => self.check_plugins_respond(id, call, result),
+        }
+    }
+
+    /// A storage call of a host whose store answers later (`storage: 'indexeddb'`, `encrypt`):
+    /// the plan its store carries out ([`Outcome::Storage`]); `None` for any other call.
+    #[inline(never)]
+    fn check_deferred(
+        &self,
+        id: &str,
+        call_id: u64,
+        method: &Method,
+    ) -> Option<Result<Served, WardenError>> {
+        let limits = self.store.limits();
+        let plan = match method {
+            Method::StorageGet { key } => deferred::plan_get(&limits, id, key),
+            Method::StorageSet { key, value } => {
+                deferred::plan_set(&limits, id, key, value).map(StoragePlan::Set)
+            }
+            Method::StorageRemove { key } => deferred::plan_remove(&limits, id, key),
+            Method::StorageKeys => deferred::plan_namespace(id, false),
+            Method::StorageClear => deferred::plan_namespace(id, true),
+            _ => return None,
+        };
+        Some(
+            plan.map(|plan| Served::Answer(Outcome::Storage { call_id, plan }))
+                .map_err(coded),
+        )
+    }
+
+    /// The rest of `api.fetch`'s checks once `fetch_target` allowed its URL: the request to
+    /// send, or why it may not be sent now.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn fetch_change(
+        &self,
+        plugin: &Plugin,
+        call_id: u64,
+        target: FetchTarget,
+        method: String,
+        headers: Option<SortedMap<String, String>>,
+        body: Option<FetchBody>,
+        binary_response: bool,
+    ) -> Result<Served, WardenError> {
+        let in_flight = || {
+            if plugin.in_flight.has_room() {
+                Ok(())
+            } else {
+                Err(in_flight_error())
+            }
+        };
+        let (path, resolved) = match target {
+            FetchTarget::Route { path, resolved } => (path, resolved),
+            FetchTarget::Plain(url) => {
+                if matches!(
+                    plugin.fetches.get(&call_id),
+                    Some(PendingFetch::Route { .. })
+                ) {
+                    return Err(duplicate_fetch(call_id));
+                }
+                in_flight()?;
+                return Ok(Served::Change(Mutation::Fetch {
+                    plan: FetchPlan {
+                        call_id,
+                        url: url.into(),
+                        retryable: crate::core::network::is_retryable(&method),
+                        method,
+                        headers: headers.unwrap_or_default().into_iter().collect(),
+                        body,
+                        binary_response,
+                        timeout_ms: self.fetch_timeout_ms,
+                        max_response_bytes: self.max_response_bytes,
+                        route: None,
+                    },
+                    route: None,
+                }));
+            }
+        };
+        if binary_response {
+            // Route secrets are scrubbed from what the upstream answers, and only
+            // text can be scrubbed here: a route answers text.
+            return Err(WardenError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "route {path:?}: responseType \"arraybuffer\" is not available for \
+                     route requests (their answers are scrubbed of the route's secrets, \
+                     which needs text)"
+                ),
+            ));
+        }
+        if plugin.fetches.contains_key(&call_id) {
+            return Err(duplicate_fetch(call_id));
+        }
+        in_flight()?;
+        let route = PendingFetch::Route {
+            path: path.clone(),
+            origin: resolved.url.origin().ascii_serialization(),
+        };
+        Ok(Served::Change(Mutation::Fetch {
+            plan: FetchPlan {
+                call_id,
+                url: resolved.url.into(),
+                retryable: crate::core::network::is_retryable(&method),
+                method,
+                headers: routes::merge_headers(headers.unwrap_or_default(), resolved.headers),
+                body,
+                binary_response: false,
+                timeout_ms: self.fetch_timeout_ms,
+                max_response_bytes: self.max_response_bytes,
+                route: Some(path),
+            },
+            route: Some(route),
+        }))
+    }
+
+    /// Make the change [`Engine::check`] left for call `call_id` of plugin `id`.
+    fn change(&mut self, id: &str, call_id: u64, change: Mutation) -> Result<Outcome, WardenError> {
+        let done = || Ok(Outcome::Reply(Reply::ok(call_id, Some(&Value::Null))));
+        let plugin = self.plugins.get_mut(id).ok_or_else(|| not_found(id))?;
+        match change {
+            Mutation::Set { key, write } => {
+                self.store.write(id, &key, write).map_err(coded)?;
+                done()
+            }
+            Mutation::Remove(key) => {
+                self.store.remove(id, &key).map_err(coded)?;
+                done()
+            }
+            Mutation::Clear => {
+                self.store.clear(id).map_err(coded)?;
+                done()
+            }
+            Mutation::Ask { permission, reason } => {
+                plugin.in_flight.try_begin();
+                Ok(Outcome::AskPermission {
+                    call_id,
+                    permission,
+                    reason,
+                })
+            }
+            Mutation::Fetch { plan, route } => Ok(begin_fetch(plugin, plan, route)),
+            Mutation::Subscribe(name) => {
+                plugin.subscriptions.insert(name);
+                done()
+            }
+            Mutation::Unsubscribe(name) => {
+                plugin.subscriptions.remove(&name);
+                done()
+            }
+            Mutation::Render(html) => match &plugin.remote_ui {
+                Some(ui) => render_cleaned(ui, call_id, &html),
+                None => Err(not_found(id)),
+            },
+            change @ (Mutation::Relay { .. } | Mutation::Respond { .. }) => {
+                Ok(self.relay(id, call_id, change))
+            }
+        }
+    }
+
+    /// Make a `plugins.call`'s or a `plugins.respond`'s change ([`Engine::change`]).
+    #[inline(never)]
+    fn relay(&mut self, id: &str, call_id: u64, change: Mutation) -> Outcome {
+        match change {
+            Mutation::Relay {
+                relay,
+                callee,
+                message,
+            } => {
+                if let Some(c) = self.plugins.get_mut(id) {
+                    c.in_flight.try_begin();
+                }
+                self.next_relay = relay;
+                self.relays.insert(
+                    relay,
+                    Relay {
+                        caller: id.to_owned(),
+                        call_id,
+                        callee: callee.clone(),
+                    },
+                );
+                Outcome::Relay {
+                    to: callee,
+                    message,
+                    reply: String::new(),
+                }
+            }
+            Mutation::Respond {
+                relay,
+                caller,
+                message,
+            } => {
+                self.relays.remove(&relay);
+                if let Some(c) = self.plugins.get_mut(&caller) {
+                    c.in_flight.end();
+                }
+                Outcome::Relay {
+                    to: caller,
+                    message,
+                    reply: Reply::ok(call_id, Some(&Value::Null)),
+                }
+            }
+            _ => Outcome::Drop,
         }
     }
 
     /// `plugins.call` from `caller`: both declarations (the caller's `consumes`, the callee's
     /// `exposes`) and the current user's RBAC action of the exposure are checked, then the
-    /// call is relayed to the callee with the true caller `{pluginId, version}`.
-    fn plugins_call(
-        &mut self,
+    /// call is relayed to the callee with the true caller `{pluginId, version}`. Not inlined, as
+    /// the other pieces below that a first visit does not run: the browser's split
+    /// (scripts/split-module.mjs) leaves them out of the part every host loads.
+    #[inline(never)]
+    fn check_plugins_call(
+        &self,
         caller: &str,
-        call_id: u64,
+        c: &Plugin,
         callee: &str,
         name: &str,
         args: Value,
-    ) -> Result<Outcome, WardenError> {
+    ) -> Result<Served, WardenError> {
         let denied = |message: String| WardenError::new(ErrorCode::PermissionDenied, message);
-        let c = self.plugins.get(caller).ok_or_else(|| not_found(caller))?;
         let declared = c
             .manifest
             .consumes()
@@ -718,28 +943,13 @@ impl<B: StorageBackend> Engine<B> {
                 "too many plugin-to-plugin calls in flight",
             ));
         }
-        let c = self
-            .plugins
-            .get_mut(caller)
-            .ok_or_else(|| not_found(caller))?;
-        if !c.in_flight.try_begin() {
-            return Err(WardenError::new(
-                ErrorCode::RateLimited,
-                "too many calls in flight",
-            ));
+        if !c.in_flight.has_room() {
+            return Err(in_flight_error());
         }
-        self.next_relay += 1;
-        let relay = self.next_relay;
-        self.relays.insert(
+        let relay = self.next_relay + 1;
+        Ok(Served::Change(Mutation::Relay {
             relay,
-            Relay {
-                caller: caller.to_owned(),
-                call_id,
-                callee: callee.to_owned(),
-            },
-        );
-        Ok(Outcome::Relay {
-            to: callee.to_owned(),
+            callee: callee.to_owned(),
             message: event_message(
                 EVENT_PLUGINS_CALL,
                 &json!({
@@ -749,34 +959,25 @@ impl<B: StorageBackend> Engine<B> {
                     "caller": { "pluginId": caller, "version": caller_version },
                 }),
             ),
-            reply: String::new(),
-        })
+        }))
     }
 
     /// `plugins.respond` from `callee`: the answer to relayed call `relay`, passed to its caller.
-    fn plugins_respond(
-        &mut self,
+    #[inline(never)]
+    fn check_plugins_respond(
+        &self,
         callee: &str,
-        call_id: u64,
         relay: u64,
         result: Result<Value, String>,
-    ) -> Result<Outcome, WardenError> {
+    ) -> Result<Served, WardenError> {
         let Some(r) = self.relays.get(&relay).filter(|r| r.callee == callee) else {
             return Err(WardenError::new(
                 ErrorCode::NotFound,
                 format!("no plugins.call {relay} is waiting for an answer from plugin {callee:?}"),
             ));
         };
-        let Relay {
-            caller,
-            call_id: caller_call,
-            ..
-        } = r.clone();
-        self.relays.remove(&relay);
-        if let Some(c) = self.plugins.get_mut(&caller) {
-            c.in_flight.end();
-        }
-        let answer = match result {
+        let caller_call = r.call_id;
+        let message = match result {
             Ok(v) => Reply::ok(caller_call, Some(&v)),
             Err(m) => Reply::err(
                 caller_call,
@@ -786,11 +987,11 @@ impl<B: StorageBackend> Engine<B> {
                 ),
             ),
         };
-        Ok(Outcome::Relay {
-            to: caller,
-            message: answer,
-            reply: Reply::ok(call_id, Some(&Value::Null)),
-        })
+        Ok(Served::Change(Mutation::Respond {
+            relay,
+            caller: r.caller.clone(),
+            message,
+        }))
     }
 
     /// The user's answer to a [`Outcome::AskPermission`]; answers the reply to post.
@@ -945,6 +1146,84 @@ fn scrubbed(mut err: WardenError, secrets: &[String]) -> WardenError {
         err.message = routes::scrub(&err.message, secrets);
     }
     err
+}
+
+/// Start the request `plan` of `plugin` ([`Engine::change`]): one more call in flight, and the
+/// answer it expects (a route's from its origin).
+#[inline(never)]
+fn begin_fetch(plugin: &mut Plugin, plan: FetchPlan, route: Option<PendingFetch>) -> Outcome {
+    plugin.in_flight.try_begin();
+    match route {
+        Some(route) => {
+            plugin.fetches.insert(plan.call_id, route);
+        }
+        None => {
+            let pending = plugin
+                .fetches
+                .entry(plan.call_id)
+                .or_insert(PendingFetch::Plain(0));
+            if let PendingFetch::Plain(n) = pending {
+                *n = n.saturating_add(1);
+            }
+        }
+    }
+    Outcome::Fetch(plan)
+}
+
+// The refusals serving a call makes, out of line: not a first visit's code (the browser's split,
+// scripts/split-module.mjs, leaves them out of the part every host loads).
+
+#[cold]
+#[inline(never)]
+fn not_a_capability(permission: &str) -> WardenError {
+    WardenError::new(
+        ErrorCode::PermissionDenied,
+        format!(
+            "{permission:?} is not a capability; ask for one of the manifest's optionalPermissions"
+        ),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn not_optional(id: &str, permission: &str, cap: Capability) -> WardenError {
+    let mut e = WardenError::new(
+        ErrorCode::PermissionDenied,
+        format!("{permission:?} is not in plugin {id:?}'s optionalPermissions, so it cannot be requested"),
+    );
+    e.permission = Some(cap.as_str().to_owned());
+    e
+}
+
+#[cold]
+#[inline(never)]
+fn no_body(method: &str) -> WardenError {
+    WardenError::new(
+        ErrorCode::MessageRejected,
+        format!("api.fetch: a {method} request cannot have a body"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn too_many_subscriptions() -> WardenError {
+    WardenError::new(ErrorCode::QuotaExceeded, "at most 256 event subscriptions")
+}
+
+#[cold]
+#[inline(never)]
+fn no_remote_ui(id: &str) -> WardenError {
+    WardenError::new(
+        ErrorCode::PermissionDenied,
+        format!("plugin {id:?} has no remote UI to render into"),
+    )
+}
+
+/// A call refused because its plugin has as many calls in flight as it may.
+#[cold]
+#[inline(never)]
+fn in_flight_error() -> WardenError {
+    WardenError::new(ErrorCode::RateLimited, "too many calls in flight")
 }
 
 fn duplicate_fetch(call_id: u64) -> WardenError {

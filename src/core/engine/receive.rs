@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 
+use super::calls::Planned;
 use super::{
     not_found, Engine, FetchPlan, FetchResponse, Outcome, PermissionChange, Status, VerifiedCode,
 };
@@ -58,9 +59,11 @@ pub struct Incoming<'a> {
 /// why it is refused with the reply that says so. Made by [`Incoming::prepare`] from nothing but
 /// the message and the protocol's limits.
 #[derive(Debug)]
-pub enum Prepared {
+pub(crate) enum Prepared {
     /// A call to decide and serve.
     Call(Call),
+    /// A call decided by reading the engine ([`Incoming::plan`]), to carry out.
+    Planned(Planned),
     /// Refused before it was served (unreadable, too large, not the protocol): audited as a
     /// refusal, answered with `reply` when a call id could be read.
     Refused {
@@ -197,7 +200,7 @@ impl<'a> Incoming<'a> {
         self
     }
 
-    /// Parse it now as [`Engine::receive`] would once the message is admitted ([`Prepared`]),
+    /// Parse it now as [`Engine::receive`] would once the message is admitted (a `Prepared`),
     /// making its text first if it is made later; a pong ([`Incoming::is_pong`]) is left as it
     /// is. Depends on nothing but the message and `limits` (the
     /// engine's, [`Engine::limits`]): the browser layer calls it outside the engine, where a
@@ -209,6 +212,20 @@ impl<'a> Incoming<'a> {
         }
         let text = self.take_text();
         self.prepared = Some(Prepared::of(text.as_deref(), self.id_hint, limits));
+    }
+
+    /// Decide it now as [`Engine::receive`] would once it is admitted, after
+    /// [`Incoming::prepare`]: a call is checked against plugin `plugin`'s mount, policy and
+    /// state by reading `engine` alone (`Engine::plan`), so that code a call needs to be
+    /// refused or answered is known to be needed before the engine changes (the browser layer
+    /// runs it where a call that needs code not yet loaded can be cut off, src/web/effects.rs).
+    /// `receive` must be called next, on the same engine, with nothing in between.
+    pub fn plan<B: StorageBackend>(&mut self, engine: &Engine<B>, plugin: &str) {
+        if let Some(Prepared::Call(_)) = self.prepared {
+            if let Some(Prepared::Call(call)) = self.prepared.take() {
+                self.prepared = Some(Prepared::Planned(engine.plan(plugin, call)));
+            }
+        }
     }
 
     /// Whether [`Engine::receive`] reads it as a pong, before the rate limiter.

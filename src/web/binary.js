@@ -228,7 +228,7 @@ export function pwListen(port, text, other, v) {
   // Messages the core could not take before its second part has loaded (`text` or `other`
   // answered false), and every later one, in order: handed again once it has loaded. If it
   // could not load, those it still cannot take are answered here, MODULE_NOT_LOADED (the code
-  // that would refuse them is what could not be loaded), and the port goes on.
+  // that would answer or refuse them is what could not be loaded), and the port goes on.
   const held = [];
   let waiting = false;
   let removed = false; // the listener was removed (the plugin unmounted): its callbacks are gone
@@ -241,7 +241,7 @@ export function pwListen(port, text, other, v) {
       return true;
     }
     if (lastChance && message.id >= 0) {
-      port.postMessage({ v, id: message.id, ok: false, error: { code: 'MODULE_NOT_LOADED', message: NOT_READ } });
+      port.postMessage({ v, id: message.id, ok: false, error: { code: 'MODULE_NOT_LOADED', message: NOT_SERVED } });
     }
     return lastChance;
   };
@@ -308,7 +308,7 @@ export function pwListen(port, text, other, v) {
   return listener;
 }
 
-const NOT_READ = 'not read: the code that refuses it could not be loaded';
+const NOT_SERVED = 'not served: the code that answers it could not be loaded';
 // At most this many messages of one plugin wait for the core's second part (pwListen).
 const MAX_HELD = 256;
 let portPreload = null; // () => a Promise of the core's second part loaded, or null when it is

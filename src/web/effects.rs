@@ -10,7 +10,7 @@ use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::host::{now, Host};
+use super::host::{now, Host, HostEngine};
 use super::mounting::Phase;
 use super::sys::describe;
 use crate::core::audit::AuditEvent;
@@ -101,18 +101,22 @@ impl Host {
     /// A plugin's message made ready for [`Engine::receive`] before the engine is borrowed, so
     /// that whatever it needs of the core's second part is known before anything changes.
     ///
-    /// `receive` runs code of the core's second part (src/web/split-loader.js) to refuse a
-    /// message: a flood's `RATE_LIMITED`, and the `MESSAGE_REJECTED` of a message too large,
-    /// too deep, not the protocol's. Loaded then, that part came synchronously, on the page's
-    /// main thread, in the middle of the engine's change; a failed load left the engine
-    /// borrowed, and the host stopped. So, while that part is not loaded (the entry module's
-    /// hooks, src/web/binary.js, say so): the rate limiter is asked first without changing it
-    /// ([`Engine::would_refuse`]), and an admitted message is parsed here ([`Incoming::prepare`],
-    /// a static call the loader cuts off where it would need the part). A message that needs
-    /// the part is not received (`None`): its listener holds it, and every later one, in
-    /// order, until the part has loaded asynchronously (src/web/binary.js `pwListen`), and
-    /// answers it `MODULE_NOT_LOADED` if it cannot be loaded. Without the hooks (an unsplit
-    /// module), the message is handed on as it is.
+    /// `receive` runs code of the core's second part (src/web/split-loader.js) for whatever a
+    /// first visit does not: to refuse a message (a flood's `RATE_LIMITED`; the
+    /// `MESSAGE_REJECTED` of a message too large, too deep, not the protocol's), and to answer
+    /// or refuse a call off a first visit's path (a key too long or over the quota, a URL not
+    /// declared, a request not allowed, an RBAC action asked about, an unsubscribe, …). Loaded
+    /// then, that part came synchronously, on the page's main thread, in the middle of the
+    /// engine's change; a failed load left the engine borrowed, and the host stopped. So, while
+    /// that part is not loaded (the entry module's hooks, src/web/binary.js, say so): the rate
+    /// limiter is asked first without changing it ([`Engine::would_refuse`]), and an admitted
+    /// message is parsed ([`Incoming::prepare`]) and its call decided by reading the engine
+    /// alone ([`Incoming::plan`]: every check serving it makes, and the answer of a call that
+    /// changes nothing) in a static call the loader cuts off where it would need the part. A
+    /// message that needs the part is not received (`None`): its listener holds it, and every
+    /// later one, in order, until the part has loaded asynchronously (src/web/binary.js
+    /// `pwListen`), and answers it `MODULE_NOT_LOADED` if it cannot be loaded. Without the
+    /// hooks (an unsplit module), the message is handed on as it is.
     fn ahead(
         &self,
         id: &str,
@@ -129,13 +133,19 @@ impl Host {
         if refused {
             return super::binary::part_loaded().then_some(message);
         }
-        ahead_slot(Some((message, limits)));
-        // `true` once prepared (a pong is left as it is); cut off (or trapped), the slot is
-        // empty (the message leaked with the call's frames).
-        let done = super::binary::prepare_ahead();
-        ahead_slot(None)
-            .filter(|_| done)
-            .map(|(prepared, _)| prepared)
+        ahead_slot(Some(Ahead {
+            message,
+            limits,
+            plugin: id.to_owned(),
+        }));
+        // `true` once prepared and planned (a pong is left as it is); cut off (or trapped),
+        // the slot is empty (the message leaked with the call's frames). The engine is lent
+        // by a borrow held here, in a frame a cut-off of the call does not end.
+        let done = {
+            let engine = self.engine.borrow();
+            PLANNING.set(&engine, super::binary::prepare_ahead)
+        };
+        ahead_slot(None).filter(|_| done).map(|ahead| ahead.message)
     }
 
     /// Carry out `effects` in order, then deliver the audit events of any engine call that
@@ -162,30 +172,7 @@ impl Host {
             Effect::Post { to, message } => {
                 self.post_to_with(&to, &message, buffers, false);
             }
-            Effect::Fetch { plugin, plan } => {
-                let host = Rc::downgrade(self);
-                let body = match &plan.body {
-                    None => JsValue::UNDEFINED,
-                    Some(FetchBody::Text(text)) => JsValue::from_str(text),
-                    Some(FetchBody::Binary(r)) => {
-                        u32::try_from(r.index).map_or(JsValue::UNDEFINED, |i| buffers.get(i))
-                    }
-                };
-                spawn_local(async move {
-                    let (result, table) = match perform_fetch(&plan, &body).await {
-                        Ok((response, table)) => (Ok(response), table),
-                        Err(e) => (Err(e), Array::new()),
-                    };
-                    if let Some(host) = Host::live(&host) {
-                        let done = Completion::Fetch {
-                            call_id: plan.call_id,
-                            result,
-                        };
-                        let effects = host.engine.borrow_mut().complete(&plugin, done, now());
-                        host.carry_out_with(effects, &table);
-                    }
-                });
-            }
+            Effect::Fetch { plugin, plan } => self.start_fetch(plugin, plan, buffers),
             Effect::Storage {
                 plugin,
                 call_id,
@@ -195,22 +182,7 @@ impl Host {
                 plugin,
                 call_id,
                 plan,
-            } => {
-                let (host, encrypt) = (Rc::downgrade(self), self.encrypt);
-                let kind = self.storage_kind.clone();
-                spawn_local(async move {
-                    let result = if kind == "indexeddb" {
-                        super::storage::perform(&plan, encrypt).await
-                    } else {
-                        super::storage::perform_sealed_web(&kind, &plan).await
-                    };
-                    if let Some(host) = Host::live(&host) {
-                        let done = Completion::Storage { call_id, result };
-                        let effects = host.engine.borrow_mut().complete(&plugin, done, now());
-                        host.carry_out(effects);
-                    }
-                });
-            }
+            } => self.start_storage(plugin, call_id, plan),
             Effect::AskPermission {
                 plugin,
                 call_id,
@@ -281,6 +253,55 @@ impl Host {
             }
             Effect::Audit(events) => self.deliver(&events),
         }
+    }
+
+    /// Send a plugin's checked request ([`Effect::Fetch`]) and hand its answer to the engine.
+    /// Not inlined, as [`Self::start_storage`]: a first visit sends none (the split leaves them
+    /// out of the part every host loads).
+    #[inline(never)]
+    fn start_fetch(self: &Rc<Self>, plugin: String, plan: FetchPlan, buffers: &Array) {
+        let host = Rc::downgrade(self);
+        let body = match &plan.body {
+            None => JsValue::UNDEFINED,
+            Some(FetchBody::Text(text)) => JsValue::from_str(text),
+            Some(FetchBody::Binary(r)) => {
+                u32::try_from(r.index).map_or(JsValue::UNDEFINED, |i| buffers.get(i))
+            }
+        };
+        spawn_local(async move {
+            let (result, table) = match perform_fetch(&plan, &body).await {
+                Ok((response, table)) => (Ok(response), table),
+                Err(e) => (Err(e), Array::new()),
+            };
+            if let Some(host) = Host::live(&host) {
+                let done = Completion::Fetch {
+                    call_id: plan.call_id,
+                    result,
+                };
+                let effects = host.engine.borrow_mut().complete(&plugin, done, now());
+                host.carry_out_with(effects, &table);
+            }
+        });
+    }
+
+    /// Carry out a storage plan on the asynchronous store ([`Effect::Storage`]), and hand its
+    /// answer to the engine.
+    #[inline(never)]
+    fn start_storage(self: &Rc<Self>, plugin: String, call_id: u64, plan: StoragePlan) {
+        let (host, encrypt) = (Rc::downgrade(self), self.encrypt);
+        let kind = self.storage_kind.clone();
+        spawn_local(async move {
+            let result = if kind == "indexeddb" {
+                super::storage::perform(&plan, encrypt).await
+            } else {
+                super::storage::perform_sealed_web(&kind, &plan).await
+            };
+            if let Some(host) = Host::live(&host) {
+                let done = Completion::Storage { call_id, result };
+                let effects = host.engine.borrow_mut().complete(&plugin, done, now());
+                host.carry_out(effects);
+            }
+        });
     }
 
     /// A worker plugin's `ui.render`: a function of its own (the split leaves it out of the part
@@ -522,25 +543,43 @@ fn transport_failure(e: &JsValue) -> (TransportFailure, String) {
     (TransportFailure::from_kind(&kind), describe(e))
 }
 
+/// What [`Host::ahead`] leaves for [`pw_prepare`]: a plugin's message, the limits it is parsed
+/// with, and the plugin it is planned for.
+struct Ahead {
+    message: Incoming<'static>,
+    limits: Limits,
+    plugin: String,
+}
+
 thread_local! {
-    /// The message [`pw_prepare`] prepares, and the limits it is parsed with.
-    static AHEAD: RefCell<Option<(Incoming<'static>, Limits)>> = const { RefCell::new(None) };
+    /// The message [`pw_prepare`] prepares, and what for.
+    static AHEAD: RefCell<Option<Ahead>> = const { RefCell::new(None) };
 }
 
-/// Put `message` in [`pw_prepare`]'s slot, answering what was there (`None` takes it out).
-fn ahead_slot(message: Option<(Incoming<'static>, Limits)>) -> Option<(Incoming<'static>, Limits)> {
-    AHEAD.with(|slot| slot.replace(message))
+scoped_tls::scoped_thread_local! {
+    /// The engine [`pw_prepare`] plans with, lent by [`Host::ahead`], which holds its borrow
+    /// meanwhile: a cut-off of `pw_prepare` leaves no borrow of its own behind.
+    static PLANNING: HostEngine
 }
 
-/// Prepare the message [`Host::ahead`] left for it ([`Incoming::prepare`]); `true` once done.
-/// Static, and it holds no borrow while it runs: cut off by the loader, it leaves nothing half
-/// changed, only the message taken out of its slot (and leaked).
+/// Put `ahead` in [`pw_prepare`]'s slot, answering what was there (`None` takes it out).
+fn ahead_slot(ahead: Option<Ahead>) -> Option<Ahead> {
+    AHEAD.with(|slot| slot.replace(ahead))
+}
+
+/// Prepare the message [`Host::ahead`] left for it ([`Incoming::prepare`]), then plan it with the
+/// engine it lent ([`Incoming::plan`]); `true` once done. Static, and it takes no borrow: cut off
+/// by the loader, it leaves nothing half changed, only the message taken out of its slot (and
+/// leaked).
 #[wasm_bindgen(js_name = __pw_prepare, skip_typescript)]
 pub fn pw_prepare() -> bool {
-    let Some((mut message, limits)) = ahead_slot(None) else {
+    let Some(mut ahead) = ahead_slot(None) else {
         return false;
     };
-    message.prepare(&limits);
-    ahead_slot(Some((message, limits)));
+    ahead.message.prepare(&ahead.limits);
+    if PLANNING.is_set() {
+        PLANNING.with(|engine| ahead.message.plan(engine, &ahead.plugin));
+    }
+    ahead_slot(Some(ahead));
     true
 }

@@ -46,7 +46,7 @@ pub(crate) struct Callbacks {
     pub(crate) on_update_consent: Option<Function>,
 }
 
-type HostEngine = Engine<Box<dyn StorageBackend>>;
+pub(super) type HostEngine = Engine<Box<dyn StorageBackend>>;
 
 /// The browser host. Shared by `Rc`; event handlers hold `Weak` references so dropping the
 /// host (or `destroy`) frees everything.

@@ -26,13 +26,19 @@ before(async () => {
 });
 after(() => env?.close());
 
-/** A fresh e2e host page (fresh module instances: nothing loaded), without a CSP unless `csp`. */
+/**
+ * A fresh e2e host page (fresh module instances: nothing loaded), without a CSP unless `csp`;
+ * what its page throws and nobody catches in `errors`.
+ */
 async function freshHost({ csp = false } = {}) {
   const from = env.servers.logs.host.length;
   const host = await openHost(env, csp ? 'scenario=none' : 'scenario=none&host-csp=none');
   // The page's own requests, from its navigation on (the tests run one at a time).
   host.requests = () => env.servers.logs.host.slice(from).map((r) => new URL(r.url, 'http://x').pathname);
   host.sanitizerRequests = () => host.requests().filter((p) => p.startsWith('/pkg/sanitizer/'));
+  // What was thrown on the page and not caught.
+  host.errors = [];
+  host.page.on('pageerror', (e) => host.errors.push(`${e.name}: ${e.message}`));
   return host;
 }
 
@@ -543,6 +549,8 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
 // The core module's second part (scripts/split-module.mjs): what a host's first visit does not run.
 const CHECKS_WASM = '/pkg/plugin_warden_checks_bg.wasm';
 const IDB_JS = '/pkg/idb.js';
+const FETCH_JS = '/pkg/fetch.js';
+const CRYPTO_JS = '/pkg/crypto.js';
 const BAD_MANIFEST = { id: 'Bad Id', name: '', version: 'x', permissions: ['storag'] };
 
 test('the core\'s second part: a first visit (install, iframe mount, the plugin\'s calls, the heartbeat) never fetches it; the first call that needs it loads it once, synchronously, under the page\'s CSP', async () => {
@@ -962,6 +970,45 @@ test('the IndexedDB store (pkg/idb.js) is a module of its own: a host on another
   }
 });
 
+test('the API client\'s request (pkg/fetch.js) is a module of its own: a first visit never fetches it, nor the signature check (pkg/crypto.js); the first request imports it; while that import fails, the request fails NETWORK_ERROR naming the file and the host goes on; the next request imports it and is sent', { timeout: 60_000 }, async () => {
+  const host = await freshHost();
+  try {
+    const { page, errors } = host;
+    await mountNotes(page);
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    assert.deepEqual(await notes.evaluate(() => window.notes.run('storage.get', 'note')), { ok: true, value: { text: 'remember the milk', savedBy: 'notes' } });
+    assert.deepEqual([count(host.requests(), FETCH_JS), count(host.requests(), CRYPTO_JS)], [0, 0], JSON.stringify(host.requests()));
+    const seen = [];
+    const recover = await failUntil(page, FETCH_JS, seen);
+    const api = env.servers.apiOrigin;
+    // A host whose plugin may reach the test's API server (on a loopback http: origin).
+    const mounted = await page.evaluate(async (apiOrigin) => {
+      window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+      await window.e2e.install({ ...window.e2e.manifests.hostile, network: [`${apiOrigin}/api/`] });
+      return window.e2e.mountAndWait('hostile', '/hostile/');
+    }, api);
+    assert.equal(mounted.ok, true, JSON.stringify(mounted));
+    const hostile = await pluginFrame(page, 'hostile', { state: 'connected' });
+    const call = ['api.fetch', { url: `${api}/api/quotes` }];
+    const failed = await attack(hostile, 'send', call);
+    assert.equal(codeOf(failed), 'NETWORK_ERROR', JSON.stringify(failed));
+    assert.match(failed.reply.error.message, /fetch\.js could not be loaded/);
+    assert.ok(seen.length >= 1 && seen.every((x) => x === '404'), JSON.stringify(seen));
+    assert.equal(codeOf(await attack(hostile, 'send', ['permissions.list', {}])), 'ok');
+    recover();
+    const sent = await attack(hostile, 'send', call);
+    assert.equal(codeOf(sent), 'ok', JSON.stringify(sent));
+    assert.equal(sent.reply.value.status, 200);
+    assert.equal(seen.at(-1), 'server');
+    assert.equal(codeOf(await attack(hostile, 'send', call)), 'ok');
+    assert.equal(seen.filter((x) => x === 'server').length, 1, `imported again: ${JSON.stringify(seen)}`);
+    assert.equal(count(host.requests(), CRYPTO_JS), 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
 test('a mount\'s handshake timeout on a slow network: the core\'s second part is fetched asynchronously (the main thread never freezes), then the mount fails TIMEOUT', { timeout: 30_000 }, async () => {
   const host = await freshHost({ csp: true });
   try {
@@ -1046,26 +1093,28 @@ test('a plugin\'s message that the core refuses with code of its second part (a 
   }
 });
 
-/** The hostile plugin (www/plugins/hostile/) installed without `network` (a first visit's manifest) and connected. */
-async function mountHostile(page) {
-  const mounted = await page.evaluate(async () => {
-    const { network, ...manifest } = window.e2e.manifests.hostile;
+/**
+ * The hostile plugin (www/plugins/hostile/) installed as `id` with a first visit's manifest
+ * ('hostile': `events` and `api:read`, without its `network`; 'hostile-spy': `storage`) and
+ * connected.
+ */
+async function mountHostile(page, id = 'hostile') {
+  const mounted = await page.evaluate(async (pluginId) => {
+    const { network, ...manifest } = window.e2e.manifests[pluginId];
     await window.e2e.install(manifest);
-    return window.e2e.mountAndWait('hostile', '/hostile/');
-  });
+    return window.e2e.mountAndWait(pluginId, '/hostile/');
+  }, id);
   assert.equal(mounted.ok, true, JSON.stringify(mounted));
-  return pluginFrame(page, 'hostile', { state: 'connected' });
+  return pluginFrame(page, id, { state: 'connected' });
 }
 /**
- * A fresh host page (freshHost) with the hostile plugin mounted and connected (`hostile`, its
- * frame), the page's synchronous requests watched, its uncaught errors in `errors`.
+ * A fresh host page (freshHost) with the hostile plugin mounted as `id` and connected
+ * (`hostile`, its frame), the page's synchronous requests watched.
  */
-async function hostileHost() {
+async function hostileHost(id = 'hostile') {
   const host = await freshHost();
   try {
-    host.errors = [];
-    host.page.on('pageerror', (e) => host.errors.push(`${e.name}: ${e.message}`));
-    host.hostile = await mountHostile(host.page);
+    host.hostile = await mountHostile(host.page, id);
     await watchSyncRequests(host.page);
     return host;
   } catch (e) {
@@ -1073,15 +1122,34 @@ async function hostileHost() {
     throw e;
   }
 }
-const attack = (frame, name) => frame.evaluate((n) => window.hostile.attack(n), name);
+const attack = (frame, name, arg) => frame.evaluate(([n, a]) => window.hostile.attack(n, a), [name, arg]);
 const codeOf = (r) => (r?.reply ? (r.reply.ok ? 'ok' : r.reply.error?.code) : JSON.stringify(r));
+
+/**
+ * `act(host)` on a fresh host page with the hostile plugin mounted as `id` (hostileHost), whose
+ * core's second part is not loaded; then what every such case must show: the act needed that
+ * part (else the case proves nothing), which was fetched once, asynchronously (never a
+ * synchronous request), and nothing was thrown on the page.
+ */
+async function needingThePart(name, id, act) {
+  const host = await hostileHost(id);
+  try {
+    const loaded = () => host.page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded());
+    assert.equal(await loaded(), false, `${name}: the set-up loaded the second part`);
+    await act(host);
+    assert.deepEqual(await host.page.evaluate(() => window.syncRequests), [], `${name}: a synchronous request`);
+    assert.equal(await loaded(), true, `${name}: it did not need the second part (then this test proves nothing for it)`);
+    assert.equal(count(host.requests(), CHECKS_WASM), 1, name);
+    assert.deepEqual(host.errors, [], name);
+  } finally {
+    await host.close();
+  }
+}
 
 test('a plugin unmounted while its refused message waits for the core\'s second part: nothing is handed over nor thrown when the part arrives; mounted again, it works', async () => {
   const host = await freshHost();
   try {
-    const { page } = host;
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+    const { page, errors } = host;
     await mountNotes(page);
     const notes = await pluginFrame(page, 'notes', { state: 'connected' });
     // The part arrives 1.5 s after it is asked for.
@@ -1120,30 +1188,20 @@ test('a hostile plugin\'s refused messages (an undeclared method, too large, too
     'flood-probe': ['RATE_LIMITED', 'ok'],
   };
   for (const [name, read] of Object.entries(attacks)) {
-    const host = await hostileHost();
-    try {
-      const { page, hostile, errors } = host;
-      const loaded = () => page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded());
-      assert.equal(await loaded(), false, `${name}: the set-up loaded the second part`);
+    await needingThePart(name, 'hostile', async ({ page, hostile }) => {
       const r = await attack(hostile, name);
       assert.deepEqual(read(r), expected[name], `${name}: ${JSON.stringify(r).slice(0, 400)}`);
-      assert.deepEqual(await page.evaluate(() => window.syncRequests), [], `${name}: a synchronous request`);
-      assert.equal(await loaded(), true, `${name}: its refusal did not need the second part (then this test proves nothing for it)`);
-      assert.equal(count(host.requests(), CHECKS_WASM), 1, name);
       const audited = await page.evaluate(() => window.e2e.host.auditLog().filter((e) => e.kind === 'refusal' && e.plugin === 'hostile').map((e) => e.code));
       assert.ok(audited.length >= 1 && audited.every((c) => expected[name].includes(c)), `${name}: audited ${JSON.stringify(audited)}`);
       // The host goes on: the plugin's next call is answered (after a flood, once the rate
       // limiter's bucket has refilled: 50 calls a second).
       if (name === 'flood-probe') await new Promise((resolve) => setTimeout(resolve, 2500));
       assert.equal(codeOf(await attack(hostile, 'small-messages').then((x) => x.listed)), 'ok', name);
-      assert.deepEqual(errors, [], name);
-    } finally {
-      await host.close();
-    }
+    });
   }
 });
 
-test('a hostile plugin\'s refused messages while the core\'s second part cannot load: each is answered MODULE_NOT_LOADED at once (not read), never a synchronous request; its good calls behind them are answered as ever, the host is never stopped, and once the network is back the next refusal loads the part and carries its own code', { timeout: 60_000 }, async () => {
+test('a hostile plugin\'s refused messages while the core\'s second part cannot load: each is answered MODULE_NOT_LOADED at once (not served), never a synchronous request; its good calls behind them are answered as ever, the host is never stopped, and once the network is back the next refusal loads the part and carries its own code', { timeout: 60_000 }, async () => {
   const host = await hostileHost();
   try {
     const { page, hostile, errors } = host;
@@ -1152,7 +1210,7 @@ test('a hostile plugin\'s refused messages while the core\'s second part cannot 
     const r = await attack(hostile, 'small-messages');
     for (const k of ['bigintTop', 'bigintParams', 'protoTop', 'protoParams', 'reservedKey', 'typedParams', 'version', 'undeclared']) {
       assert.equal(codeOf(r[k]), 'MODULE_NOT_LOADED', `${k}: ${JSON.stringify(r[k])}`);
-      assert.match(r[k].reply.error.message, /^not read: the code that refuses it could not be loaded$/, k);
+      assert.match(r[k].reply.error.message, /^not served: the code that answers it could not be loaded$/, k);
     }
     // Refused by code of the first part, and served: as ever.
     assert.equal(codeOf(r.noStorage), 'PERMISSION_DENIED');
@@ -1173,6 +1231,64 @@ test('a hostile plugin\'s refused messages while the core\'s second part cannot 
     }
     assert.equal(codeOf(back), 'MESSAGE_REJECTED', JSON.stringify(back));
     assert.equal(seen.at(-1), 'server');
+    assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+    assert.deepEqual(errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+// A plugin's calls off a first visit's path that the core answers or refuses with code of its
+// second part, each sent as it is (`send`); expected: the reply's code ('ok' for an answer).
+const OFF_PATH = {
+  'an RBAC action asked about': ['hostile', ['permissions.has', { permission: 'hostile.notes:read' }], 'ok'],
+  'a permission it may not request': ['hostile', ['permissions.request', { permission: 'storage', reason: 'to keep notes' }], 'PERMISSION_DENIED'],
+  'a URL its manifest does not declare': ['hostile', ['api.fetch', { url: 'https://evil.example/' }], 'NETWORK_DENIED'],
+  'whether it may fetch that URL': ['hostile', ['api.canFetch', { url: 'https://evil.example/' }], 'ok'],
+  'a storage key too long': ['hostile-spy', ['storage.set', { key: 'k'.repeat(300), value: 1 }], 'QUOTA_EXCEEDED'],
+};
+
+test('a plugin\'s calls off a first visit\'s path that the core answers or refuses with code of its second part (an RBAC action asked about, a permission it may not request, a URL not declared, a key too long, a store over its quota), each on a fresh host whose second part is not loaded: never a synchronous request; each waits while the part loads asynchronously, is answered as on a host with the part loaded, and the host goes on', { timeout: 120_000 }, async () => {
+  const cases = [
+    ...Object.entries(OFF_PATH).map(([name, [id, call, code]]) => [name, id, () => 'send', call, (r) => codeOf(r), code]),
+    ['a store over its quota', 'hostile-spy', () => 'fill-storage', undefined, (r) => (r.stored >= 20 ? codeOf(r.refused) : JSON.stringify(r)), 'QUOTA_EXCEEDED'],
+  ];
+  for (const [name, id, how, arg, read, expected] of cases) {
+    await needingThePart(name, id, async ({ page, hostile }) => {
+      const r = await attack(hostile, how(), arg);
+      assert.equal(read(r), expected, `${name}: ${JSON.stringify(r).slice(0, 400)}`);
+      // The host goes on.
+      const after = await attack(hostile, 'send', ['permissions.list', {}]);
+      assert.equal(codeOf(after), 'ok', `${name}: ${JSON.stringify(after)}`);
+      assert.equal(await page.evaluate((p) => window.e2e.host.status(p).state, id), 'mounted', name);
+    });
+  }
+});
+
+test('those calls while the core\'s second part cannot load: each is answered MODULE_NOT_LOADED (not served), never a synchronous request, the host never stopped; its calls on a first visit\'s path are answered as ever; once the network is back the same call carries its own code', { timeout: 60_000 }, async () => {
+  const host = await hostileHost();
+  try {
+    const { page, hostile, errors } = host;
+    const seen = [];
+    const recover = await failUntil(page, CHECKS_WASM, seen);
+    for (const [name, [id, call]] of Object.entries(OFF_PATH)) {
+      if (id !== 'hostile') continue;
+      const r = await attack(hostile, 'send', call);
+      assert.equal(codeOf(r), 'MODULE_NOT_LOADED', `${name}: ${JSON.stringify(r)}`);
+      assert.match(r.reply.error.message, /^not served: the code that answers it could not be loaded$/, name);
+      assert.equal(codeOf(await attack(hostile, 'send', ['permissions.list', {}])), 'ok', name);
+    }
+    assert.ok(seen.length >= 1 && seen.every((x) => x === '404'), JSON.stringify(seen));
+    const state = await page.evaluate(() => ({ status: window.e2e.host.status('hostile').state, loaded: window.e2e.host.plugins() }));
+    assert.deepEqual(state, { status: 'mounted', loaded: ['hostile'] }, 'the host stopped');
+    recover();
+    let back = null;
+    for (let i = 0; i < 40 && codeOf(back) !== 'NETWORK_DENIED'; i++) {
+      back = await attack(hostile, 'send', OFF_PATH['a URL its manifest does not declare'][1]);
+      assert.ok(['MODULE_NOT_LOADED', 'NETWORK_DENIED'].includes(codeOf(back)), JSON.stringify(back));
+      if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
     assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
     assert.deepEqual(errors, []);
   } finally {
@@ -1217,9 +1333,7 @@ test('the core\'s second part fails to load (a 404 for the synchronous load and 
 test('a host call needs the core\'s second part just as the network fails: the host it cut off stops (its calls throw and its promises reject MODULE_NOT_LOADED naming the cause, a pending mount too; its plugin\'s later calls are answered so at once; nothing traps or fetches again); the page\'s other host goes on, and a new one works once the part loads', async () => {
   const host = await freshHost();
   try {
-    const { page } = host;
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+    const { page, errors } = host;
     const seen = [];
     // A fast heartbeat, so that a stopped host that still ticked would trap within the test. The
     // scenario's host stays, as the page's other host (not in the cut-off call).

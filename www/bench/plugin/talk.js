@@ -21,7 +21,8 @@ try { await sdk.api.fetch('/api/anything'); } catch (e) { denied = e.code ?? Str
 // (arrays, nesting, fractions, null; a computed double such as 0.1 + 0.2 has 17 digits, which
 // takes the exact float parse's long path) and remove it, clear its storage; ask what it may do, and
 // for an optional permission the user refuses; check a fetch before making it; a notification it
-// may not show; listen for the host's events (the host emits one, which it reports).
+// may not show; listen for the host's events (the host emits one, which it reports), and stop
+// listening for one.
 const keys = await sdk.storage.keys();
 await sdk.storage.get('missing');
 await sdk.storage.set('list', { items: [1, 'two', { three: 3.5, total: 0.1 + 0.2 }], done: false, at: null });
@@ -37,6 +38,10 @@ let notify = null;
 try { await sdk.ui.notify('saved'); } catch (e) { notify = e.code ?? String(e); }
 const heard = new Promise((resolve) => { sdk.events.on('refresh', resolve); });
 await sdk.events.on('refresh', () => {}).ready;
+// and stops listening for one (its unsubscribe is answered before the call after it)
+const closing = () => {};
+await sdk.events.on('closing', closing).ready;
+sdk.events.off('closing', closing);
 // What it sends when the host emits `hold` (coverage.js: a step where the host cannot take a
 // message before the rest of its core has loaded): a small call and a larger one.
 await sdk.events.on('hold', async () => {

@@ -147,6 +147,20 @@ const attacks = {
     return { welcomes: welcomesIn('replay') };
   },
 
+  /** Any one call, as the test writes it: `[method, params]`. */
+  async send([method, params]) {
+    return call(method, params);
+  },
+
+  /** Values of 40 KiB stored under new keys until one is refused (a plugin over its quota). */
+  async 'fill-storage'() {
+    for (let i = 0; i < 64; i++) {
+      const r = await call('storage.set', { key: `fill-${i}`, value: 'y'.repeat(40_000) }, 5000);
+      if (!r.reply?.ok) return { stored: i, refused: r };
+    }
+    return { stored: 64 };
+  },
+
   /** A method that is in no table: the client would never send it, a raw port does. */
   async 'undeclared-method'() {
     return call('admin.exec', {});

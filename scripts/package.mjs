@@ -8,7 +8,9 @@ import { pluginWardenClient } from '../src/client/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = join(root, 'pkg');
-const IDB_SNIPPET = 'src/web/idb.js'; // bundled apart, as pkg/idb.js (see idbStandIns)
+// Snippets of the glue shipped apart, each imported by the entry at its first call (see
+// standIns): the IndexedDB store, the API client's request, and WebCrypto's signature check.
+const APART = { 'idb.js': 'src/web/idb.js', 'fetch.js': 'src/web/fetch.js', 'crypto.js': 'src/web/crypto.js' };
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
@@ -22,9 +24,10 @@ for (const f of ['index.js', 'index.d.ts']) copyFileSync(join(root, 'src/client'
 copyFileSync(join(root, 'src/web/index.d.ts'), join(pkg, 'index.d.ts'));
 await bundleEntry();
 await bundleSanitizerGlue();
-// The IndexedDB store (`storage: 'indexeddb'`, `encrypt`): a module of its own, which the entry
-// imports at its first call (see bundleEntry); minified below like the others.
-copyFileSync(join(root, IDB_SNIPPET), join(pkg, 'idb.js'));
+// The IndexedDB store (`storage: 'indexeddb'`, `encrypt`) and the API client's request: modules
+// of their own, which the entry imports at their first call (see bundleEntry); minified below
+// like the others.
+for (const [file, snippet] of Object.entries(APART)) copyFileSync(join(root, snippet), join(pkg, file));
 for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
 copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 
@@ -78,10 +81,10 @@ async function bundleEntry() {
   const lazy = {
     name: 'lazy-modules',
     setup(b) {
-      b.onResolve({ filter: /^\.\/(client\/|sanitizer\/|idb\.js$)/ }, (a) => ({ path: a.path, external: true }));
-      // The glue's import of the IndexedDB snippet gets stand-ins that import pkg/idb.js first.
-      b.onResolve({ filter: /\/src\/web\/idb\.js$/ }, () => ({ path: 'src/web/idb-stand-ins.js', namespace: 'idb-apart' }));
-      b.onLoad({ filter: /.*/, namespace: 'idb-apart' }, () => ({ contents: idbStandIns(), loader: 'js' }));
+      b.onResolve({ filter: /^\.\/(client\/|sanitizer\/|(idb|fetch|crypto)\.js$)/ }, (a) => ({ path: a.path, external: true }));
+      // The glue's imports of the snippets shipped apart get stand-ins that import them first.
+      b.onResolve({ filter: /\/src\/web\/(idb|fetch|crypto)\.js$/ }, (a) => ({ path: `src/web/${basename(a.path, '.js')}-stand-ins.js`, namespace: 'apart' }));
+      b.onLoad({ filter: /.*/, namespace: 'apart' }, (a) => ({ contents: standIns(basename(a.path).replace(/-stand-ins\.js$/, '.js')), loader: 'js' }));
     },
   };
   const out = await build({
@@ -89,11 +92,13 @@ async function bundleEntry() {
     minify: true, sourcemap: 'external', write: false, outfile: join(pkg, 'index.js'),
     plugins: [lazy], logLevel: 'error',
   });
-  if (!out.outputFiles.some((f) => f.path.endsWith('index.js') && f.text.includes('"./idb.js"'))) throw new Error('package: the entry bundle does not import ./idb.js (the glue no longer imports src/web/idb.js?)');
+  for (const file of Object.keys(APART)) {
+    if (!out.outputFiles.some((f) => f.path.endsWith('index.js') && f.text.includes(`"./${file}"`))) throw new Error(`package: the entry bundle does not import ./${file} (the glue no longer imports ${APART[file]}?)`);
+  }
   for (const f of out.outputFiles) {
     if (f.path.endsWith('.map')) {
       const map = JSON.parse(f.text);
-      map.sources = map.sources.map((s) => `plugin-warden/${s.startsWith('idb-apart:') ? s.slice('idb-apart:'.length) : relative(glue, join(pkg, s))}`);
+      map.sources = map.sources.map((s) => `plugin-warden/${s.startsWith('apart:') ? s.slice('apart:'.length) : relative(glue, join(pkg, s))}`);
       writeFileSync(f.path, JSON.stringify(map));
     } else {
       writeFileSync(f.path, `${f.text}//# sourceMappingURL=index.js.map\n`);
@@ -102,22 +107,29 @@ async function bundleEntry() {
 }
 
 // IndexedDB storage (src/web/idb.js) is used by hosts created with `storage: 'indexeddb'` (or
-// `encrypt`) only, and was 0.85 KiB gzip of every host's first load: the entry holds stand-ins
-// for its functions, which import ./idb.js (the snippet, shipped as pkg/idb.js) at the first call
-// and call through. Each of its functions answers a Promise (checked), so a stand-in answers the
-// same; an import that fails rejects that call, and the next call tries again. Since such a host
-// imports ./idb.js before its mounts (src/web/index.js `loadIdb`), a plugin's call reaches a
-// stand-in only after a successful import: the stand-ins' own retry is a fallback (a host page
-// that calls the glue directly), not a path plugins take.
-function idbStandIns() {
-  const text = readFileSync(join(root, IDB_SNIPPET), 'utf8');
+// `encrypt`) only, and was 0.85 KiB gzip of every host's first load; the API client's request
+// (src/web/fetch.js) is sent only for a plugin whose manifest declares `network` or `routes`
+// (whose install already loads the core's second part), and was 0.4 KiB of it; the check of a
+// signature (src/web/crypto.js) runs only for a signed install, 0.2 KiB. The entry holds
+// stand-ins for their functions, which import the snippet (shipped as pkg/<file>) at the first
+// call and call through. Each of their functions answers a Promise (checked), so a stand-in
+// answers the same; an import that fails rejects that call, and the next call tries again.
+// The rejection says which file could not be loaded, with `code` MODULE_NOT_LOADED (the
+// signature check answers that code), and the `kind` fetch.js gives a request that was not
+// sent ('unreachable': NETWORK_ERROR, retried as the API client retries). Since an
+// IndexedDB host imports ./idb.js before its mounts (src/web/index.js `loadIdb`), a plugin's
+// call reaches its stand-in only after a successful import: that stand-in's own retry is a
+// fallback (a host page that calls the glue directly), not a path plugins take.
+function standIns(file) {
+  const snippet = APART[file];
+  const text = readFileSync(join(root, snippet), 'utf8');
   const exported = text.split('\n').filter((l) => l.startsWith('export '));
   const names = exported.map((l) => l.match(/^export async function (\w+)\(/)?.[1]);
-  if (names.length === 0 || names.includes(undefined)) throw new Error(`package: every export of ${IDB_SNIPPET} must be an \`export async function\` (its stand-in answers a Promise): ${exported.join(' | ')}`);
+  if (names.length === 0 || names.includes(undefined)) throw new Error(`package: every export of ${snippet} must be an \`export async function\` (its stand-in answers a Promise): ${exported.join(' | ')}`);
   return [
-    "let idb = null;",
-    "const load = () => (idb ??= import('./idb.js').catch((e) => { idb = null; throw e; }));",
-    ...names.map((n) => `export function ${n}(...a) { return load().then((m) => m.${n}(...a)); }`),
+    'let m = null;',
+    `const load = () => (m ??= import('./${file}').catch((e) => { m = null; throw Object.assign(new Error(\`plugin-warden: its module ${file} could not be loaded: \${e?.message ?? e}\`), { code: 'MODULE_NOT_LOADED', kind: 'unreachable' }); }));`,
+    ...names.map((n) => `export function ${n}(...a) { return load().then((x) => x.${n}(...a)); }`),
   ].join('\n');
 }
 

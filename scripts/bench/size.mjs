@@ -43,6 +43,8 @@ export const MODULES = [
   { module: 'entry JS', what: "pkg/index.js: the entry with the core's wasm-bindgen glue and its snippets, one bundle", test: (f) => f === 'pkg/index.js' },
   { module: 'sanitizer glue JS', what: "the sanitizer's wasm-bindgen glue, imported on first need", test: (f) => f.startsWith('pkg/sanitizer/') && f.endsWith('.js') },
   { module: 'IndexedDB JS', what: "pkg/idb.js: the store of `storage: 'indexeddb'` (and `encrypt`), imported by the entry when such a host is created (before its mounts)", test: (f) => f === 'pkg/idb.js' },
+  { module: 'signature check JS', what: "pkg/crypto.js: WebCrypto's check of a signed install, imported by the entry at the first one", test: (f) => f === 'pkg/crypto.js' },
+  { module: 'API client JS', what: "pkg/fetch.js: the API client's request, imported by the entry at a plugin's first `api.fetch` that is sent", test: (f) => f === 'pkg/fetch.js' },
   { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it for a srcdoc or shadow render mount', test: (f) => f.startsWith('pkg/client/') },
 ];
 

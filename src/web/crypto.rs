@@ -23,7 +23,8 @@ extern "C" {
 /// Try each candidate key in order; the first that verifies makes the [`SignedEnvelope`].
 ///
 /// # Errors
-/// `SIGNATURE_INVALID` when none verifies (or WebCrypto is unavailable or refuses a key).
+/// `SIGNATURE_INVALID` when none verifies (or WebCrypto is unavailable or refuses a key);
+/// `MODULE_NOT_LOADED` when the package's crypto.js could not be loaded.
 pub(crate) async fn verify(check: SignatureCheck) -> Result<SignedEnvelope, WardenError> {
     let message = Uint8Array::from(check.message());
     let mut found = None;
@@ -46,6 +47,11 @@ pub(crate) async fn verify(check: SignatureCheck) -> Result<SignedEnvelope, Ward
                 break;
             }
             Ok(_) => {}
+            // The package's crypto.js could not be loaded (its entry imports it at the first
+            // check): no key was tried, so no signature is known to be wrong.
+            Err(e) if module_not_loaded(&e) => {
+                return Err(WardenError::new(ErrorCode::ModuleNotLoaded, describe(&e)));
+            }
             Err(e) => {
                 failure.get_or_insert_with(|| describe(&e));
             }
@@ -59,4 +65,13 @@ pub(crate) async fn verify(check: SignatureCheck) -> Result<SignedEnvelope, Ward
         };
         WardenError::new(ErrorCode::SignatureInvalid, message)
     })
+}
+
+/// Whether `e` is the entry's refusal of a check whose module (the package's crypto.js) could
+/// not be loaded (scripts/package.mjs `standIns`).
+fn module_not_loaded(e: &JsValue) -> bool {
+    js_sys::Reflect::get(e, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .is_some_and(|c| c == ErrorCode::ModuleNotLoaded.as_str())
 }

@@ -161,9 +161,10 @@ test('the tarball: licences, README, every exported file, no runner script to co
   assert.ok(!files.includes('worker-runner.js'), 'the runner page is self-contained');
   // Every JS module ships minified with its source map, which holds the unminified text. The
   // entry is one bundle of the entry, the core's glue and its snippets (one file to fetch); the
-  // sanitizer's glue likewise with its snippet; the IndexedDB store is a module of its own.
+  // sanitizer's glue likewise with its snippet; the IndexedDB store, the API client's request and
+  // the signature check are modules of their own.
   const modules = files.filter((f) => f.endsWith('.js')).sort();
-  assert.deepEqual(modules, ['client/index.js', 'idb.js', 'index.js', 'sanitizer/plugin_warden_sanitizer.js']);
+  assert.deepEqual(modules, ['client/index.js', 'crypto.js', 'fetch.js', 'idb.js', 'index.js', 'sanitizer/plugin_warden_sanitizer.js']);
   for (const f of modules) {
     const text = readFileSync(join(WORK, 'node_modules/plugin-warden', f), 'utf8');
     const mapName = `${f.split('/').at(-1)}.map`;
@@ -171,9 +172,10 @@ test('the tarball: licences, README, every exported file, no runner script to co
     assert.ok(files.includes(`${f}.map`), `${f}.map is not in the tarball`);
     const map = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden', `${f}.map`), 'utf8'));
     // The sanitizer's glue is one bundle of the glue and its snippet (crates/sanitizer/src/tree.js);
-    // the entry holds stand-ins for the IndexedDB store's functions (scripts/package.mjs).
+    // the entry holds stand-ins for the functions of the snippets shipped apart (the IndexedDB
+    // store, the API client's request, the signature check: scripts/package.mjs).
     const sources = f === 'index.js'
-      ? ['plugin-warden/index.js', 'plugin-warden/plugin_warden.js', ...['binary', 'crypto', 'fetch', 'idb-stand-ins', 'later'].map((s) => `src/web/${s}.js`)]
+      ? ['plugin-warden/index.js', 'plugin-warden/plugin_warden.js', ...['binary', 'crypto-stand-ins', 'fetch-stand-ins', 'idb-stand-ins', 'later'].map((s) => `src/web/${s}.js`)]
       : f === 'sanitizer/plugin_warden_sanitizer.js' ? [f, 'src/tree.js'] : [f];
     assert.equal(map.sources.length, sources.length, `${f}: ${map.sources}`);
     for (const s of sources) assert.ok(map.sources.some((x) => x.endsWith(s.replace(/^plugin-warden\//, ''))), `${f}: no ${s} among ${map.sources}`);

@@ -180,6 +180,33 @@ test('the recorded vectors (tests/fixtures/cli/signed: CLI and OpenSSL signature
   }
 });
 
+test('the signature check (pkg/crypto.js, imported at the first signed install) cannot be loaded: that install fails MODULE_NOT_LOADED, not SIGNATURE_INVALID (no key was tried); the next install imports it and installs', async () => {
+  const m = JSON.parse(readFileSync(join(SIGNED, 'plugin.json'), 'utf8'));
+  const code = readFileSync(join(SIGNED, 'bundle.js'), 'utf8');
+  const signature = readFileSync(join(SIGNED, 'bundle.js.p256.sig'), 'utf8').trim();
+  const publicKey = readFileSync(join(KEYS, 'p256.pub.pem'), 'utf8');
+  // A page of its own: this page imported the check already.
+  const fresh = await openPage(env, 'install.html');
+  try {
+    let failing = true;
+    const answers = [];
+    await fresh.page.route('**/pkg/crypto.js', async (route) => {
+      answers.push(failing ? '404' : 'server');
+      if (failing) await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+      else await route.continue();
+    });
+    const attempt = () => fresh.page.evaluate(attemptFresh, { m, options: { code, signature, publicKey } });
+    const failed = await attempt();
+    assertFailed(failed, 'MODULE_NOT_LOADED', 'crypto.js a 404');
+    assert.match(failed.error.message, /crypto\.js could not be loaded/);
+    failing = false;
+    assertInstalled(await attempt(), 'crypto.js served');
+    assert.deepEqual(answers, ['404', 'server']);
+  } finally {
+    await fresh.page.close();
+  }
+});
+
 test('the shared vectors (tests/fixtures/cli/signed/vectors.json) get the verdicts `plugin-warden verify` gives (tests/signature.rs)', async () => {
   const spec = JSON.parse(readFileSync(join(SIGNED, 'vectors.json'), 'utf8'));
   const m = JSON.parse(readFileSync(join(SIGNED, spec.manifest), 'utf8'));

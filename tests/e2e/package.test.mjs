@@ -4,7 +4,10 @@
 // esbuild (`--bundle` with the package README's loaders, served by `esbuild --servedir`), and
 // no bundler (an import map over node_modules) — then driven in Chromium: a bundle iframe, a
 // `src` iframe, a srcdoc frame, a worker and a remote-UI shadow panel must each complete the
-// handshake and say `ready`. Also: `tsc --strict` over a TypeScript host and plugin against the
+// handshake and say `ready`; an IndexedDB host's worker stores a value; a host trusting one key
+// installs a signed plugin whose request goes through the host's API client (the package's
+// `import('./idb.js')`, `import('./crypto.js')` and `import('./fetch.js')` followed by each
+// bundler). Also: `tsc --strict` over a TypeScript host and plugin against the
 // installed package, the tarball's contents, and the coded errors in Node.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +26,7 @@ const BIN = {
   esbuild: join(ROOT, 'node_modules/esbuild/bin/esbuild'),
   tsc: join(ROOT, 'node_modules/typescript/bin/tsc'),
 };
-const PLUGIN_IDS = ['pkg-bundle', 'pkg-src', 'pkg-srcdoc', 'pkg-worker', 'pkg-panel', 'pkg-stored'];
+const PLUGIN_IDS = ['pkg-bundle', 'pkg-src', 'pkg-srcdoc', 'pkg-worker', 'pkg-panel', 'pkg-stored', 'pkg-signed'];
 
 let env, plugins, tarball;
 const children = [];
@@ -34,10 +37,11 @@ const TYPES = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css',
 };
 
-/** A static server over `dir`; `headers` are added to every answer. */
-function staticServer(dir, headers = {}, routes = {}) {
+/** A static server over `dir`; `headers` are added to every answer; each path asked is pushed on `log`. */
+function staticServer(dir, headers = {}, routes = {}, log = []) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    log.push(`${req.method} ${path}`);
     const mapped = Object.entries(routes).find(([prefix]) => path.startsWith(prefix));
     const base = mapped ? mapped[1] : dir;
     const rel = mapped ? path.slice(mapped[0].length) : path;
@@ -96,9 +100,11 @@ before(async () => {
   run('npm', ['install', join(WORK, tarball.filename), '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline', '--loglevel=error'], WORK);
   // The plugin author's server: the `src` plugin page and the package's client next to it,
   // answering the frame's `Origin: null` module requests and opting in to the embedded CSP.
-  plugins = { origin: await staticServer(join(WORK, 'plugin-server'), {
+  // Its API (api/answer.json) answers the host's API client, which sends no credentials.
+  const log = [];
+  plugins = { log, origin: await staticServer(join(WORK, 'plugin-server'), {
     'access-control-allow-origin': '*', 'allow-csp-from': '*',
-  }, { '/client/': join(WORK, 'node_modules/plugin-warden/client') }) };
+  }, { '/client/': join(WORK, 'node_modules/plugin-warden/client') }, log) };
   // The apps' servers are this file's (static servers, preview processes), started as tests
   // need them; the environment closes them with the browser.
   env = await envWith({
@@ -119,6 +125,7 @@ after(async () => {
 
 /** Open the app, wait for the scenario, and check every plugin is ready in its mode. */
 async function exercise(appUrl, { keep = false } = {}) {
+  plugins.log.length = 0;
   const { page, seen, context } = await openPage(env, `${appUrl}?plugins=${encodeURIComponent(plugins.origin)}`, { ready: false });
   try {
     const state = await until(() => page.evaluate(() => window.packageTest?.failed || window.packageTest?.done ? window.packageTest : null).catch(() => null), 45_000, 200);
@@ -134,6 +141,16 @@ async function exercise(appUrl, { keep = false } = {}) {
     assert.deepEqual(await page.evaluate(() => window.packageTest.events.find((e) => e.pluginId === 'pkg-src' && e.name === 'ready').data), { mode: 'src', pluginId: 'pkg-src' });
     // The IndexedDB host's plugin stored a value and read it back through the package's store.
     assert.deepEqual(await page.evaluate(() => window.packageTest.events.find((e) => e.pluginId === 'pkg-stored' && e.name === 'ready').data), { mode: 'indexeddb', value: { n: 42, list: ['a', 'b'] }, keys: ['answer'] });
+    // The signed plugin installed under the host's one trusted key, and its API client sent the
+    // request its manifest covers; the one it does not cover never left the page.
+    assert.deepEqual(await page.evaluate(() => window.packageTest.events.find((e) => e.pluginId === 'pkg-signed' && e.name === 'ready').data), {
+      mode: 'signed', status: 200, type: 'application/json', body: { answer: 42, from: 'the plugin author\'s API' }, refused: 'NETWORK_DENIED',
+    });
+    assert.ok(plugins.log.includes('GET /api/answer.json'), plugins.log.join('\n'));
+    assert.deepEqual(plugins.log.filter((l) => l.includes('/private/')), []);
+    // The same signature over a manifest asking for more: refused, nothing installed.
+    assert.equal(state.widened.ok, false, dump());
+    assert.equal(state.widened.code, 'SIGNATURE_INVALID', dump());
     // The shadow panel is on the page and answers a click through the worker.
     const panel = page.locator('#slot-pkg-panel [data-remote-ui]');
     assert.equal(await panel.count(), 1);
@@ -280,6 +297,10 @@ test('Vite production build (vite build + vite preview): every mode mounts', asy
   // The sanitizer stays a module of its own, fetched on first need: its own chunk and wasm.
   assert.ok(emitted.some((f) => /^plugin_warden_sanitizer_bg.*\.wasm$/.test(f)), `vite build did not emit the sanitizer's wasm: ${emitted}`);
   const sanitizerChunk = emitted.find((f) => /^plugin_warden_sanitizer.*\.js$/.test(f));
+  // So do the snippets imported at first use: the IndexedDB store, the request, the signature check.
+  for (const name of ['idb', 'fetch', 'crypto']) {
+    assert.ok(emitted.some((f) => new RegExp(`^${name}-.*\\.js$`).test(f)), `vite build did not emit ${name}.js as a chunk: ${emitted}`);
+  }
   assert.ok(sanitizerChunk, `vite build did not split the sanitizer into a chunk: ${emitted}`);
   // Its wasm is named by its own chunk (whose glue loads it), not by the entry chunk.
   const sanitizerWasm = emitted.find((f) => /^plugin_warden_sanitizer_bg.*\.wasm$/.test(f));

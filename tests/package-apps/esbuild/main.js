@@ -1,7 +1,7 @@
 // esbuild does not follow `new URL(…, import.meta.url)`: import the files the SDK loads by URL
 // (the core wasm's two parts, the sanitizer's two and the runner page), and build with
 // `--loader:.wasm=file --loader:.html=file` (the package README's recipe).
-import init, { PluginHost, preload } from 'plugin-warden';
+import init, { PluginHost, preload, signedBytes } from 'plugin-warden';
 import wasm from 'plugin-warden/plugin_warden_bg.wasm';
 import sanitizerWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm';
 import sanitizerRestWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_rest_bg.wasm';
@@ -14,5 +14,5 @@ import { run } from '../shared/scenario.js';
 const initBoth = async (arg) => { await init(arg); preload('checks', checksWasm); };
 // The sanitizer's second part likewise, once the sanitizer is loaded (not awaited).
 const sanitizer = async () => { await preload('sanitizer', sanitizerWasm); preload('sanitizer-rest', sanitizerRestWasm); };
-run({ init: initBoth, initArg: { module_or_path: wasm }, PluginHost, hostOptions: { runner }, preload: sanitizer })
+run({ init: initBoth, initArg: { module_or_path: wasm }, PluginHost, signedBytes, hostOptions: { runner }, preload: sanitizer })
   .catch((e) => { window.packageTest = { failed: `${e?.code ?? ''} ${e?.message ?? e}` }; });

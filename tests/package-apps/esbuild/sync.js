@@ -1,6 +1,6 @@
 // The same app with named imports only and the synchronous initializer: nothing of the SDK may
 // depend on a module side effect that `"sideEffects"` lets a bundler drop.
-import { initSync, preload, PluginHost } from 'plugin-warden';
+import { initSync, preload, PluginHost, signedBytes } from 'plugin-warden';
 import wasm from 'plugin-warden/plugin_warden_bg.wasm';
 import sanitizerWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_bg.wasm';
 import sanitizerRestWasm from 'plugin-warden/sanitizer/plugin_warden_sanitizer_rest_bg.wasm';
@@ -19,5 +19,5 @@ const sanitizer = async () => {
   await preload('sanitizer', await fetch(sanitizerWasm));
   await preload('sanitizer-rest', await WebAssembly.compileStreaming(fetch(sanitizerRestWasm)));
 };
-run({ init, initArg: wasm, PluginHost, hostOptions: { runner }, preload: sanitizer })
+run({ init, initArg: wasm, PluginHost, signedBytes, hostOptions: { runner }, preload: sanitizer })
   .catch((e) => { window.packageTest = { failed: `${e?.code ?? ''} ${e?.message ?? e}` }; });

@@ -33,3 +33,13 @@ export const srcdocPage = (nonce) => `<!doctype html><p id="out">waiting</p><scr
     document.getElementById('out').textContent = 'connected';
   })();
 </script>`;
+
+// On a host that trusts one author's key, installed signed (the host imports its signature
+// check, `import('./crypto.js')`, at the first signed install): one request its manifest's
+// `network` covers, one it does not (the host imports its API client's request,
+// `import('./fetch.js')`, at the first one sent).
+export const fetcher = (origin) => `const sdk = await pluginWarden.connect();
+const res = await sdk.api.fetch(${JSON.stringify(`${origin}/api/answer.json`)});
+let refused = null;
+try { await sdk.api.fetch(${JSON.stringify(`${origin}/private/secret.json`)}); } catch (e) { refused = e.code; }
+await sdk.events.emit('ready', { mode: 'signed', status: res.status, type: res.headers['content-type'], body: JSON.parse(res.body), refused });`;

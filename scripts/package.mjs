@@ -11,6 +11,9 @@ const pkg = join(root, 'pkg');
 // Snippets of the glue shipped apart, each imported by the entry at its first call (see
 // standIns): the IndexedDB store, the API client's request, and WebCrypto's signature check.
 const APART = { 'idb.js': 'src/web/idb.js', 'fetch.js': 'src/web/fetch.js', 'crypto.js': 'src/web/crypto.js' };
+// Modules of the entry's own shipped apart, imported by it at their first use: the mounts that
+// need more than the core (src/web/index.js `mountWith`).
+const ENTRY_APART = { 'mounts.js': 'src/web/mounts.js' };
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => (cargo.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm')) || [])[1];
 
@@ -27,7 +30,7 @@ await bundleSanitizerGlue();
 // The IndexedDB store (`storage: 'indexeddb'`, `encrypt`) and the API client's request: modules
 // of their own, which the entry imports at their first call (see bundleEntry); minified below
 // like the others.
-for (const [file, snippet] of Object.entries(APART)) copyFileSync(join(root, snippet), join(pkg, file));
+for (const [file, snippet] of Object.entries({ ...APART, ...ENTRY_APART })) copyFileSync(join(root, snippet), join(pkg, file));
 for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
 copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 
@@ -81,7 +84,7 @@ async function bundleEntry() {
   const lazy = {
     name: 'lazy-modules',
     setup(b) {
-      b.onResolve({ filter: /^\.\/(client\/|sanitizer\/|(idb|fetch|crypto)\.js$)/ }, (a) => ({ path: a.path, external: true }));
+      b.onResolve({ filter: /^\.\/(client\/|sanitizer\/|(idb|fetch|crypto|mounts)\.js$)/ }, (a) => ({ path: a.path, external: true }));
       // The glue's imports of the snippets shipped apart get stand-ins that import them first.
       b.onResolve({ filter: /\/src\/web\/(idb|fetch|crypto)\.js$/ }, (a) => ({ path: `src/web/${basename(a.path, '.js')}-stand-ins.js`, namespace: 'apart' }));
       b.onLoad({ filter: /.*/, namespace: 'apart' }, (a) => ({ contents: standIns(basename(a.path).replace(/-stand-ins\.js$/, '.js')), loader: 'js' }));
@@ -92,7 +95,7 @@ async function bundleEntry() {
     minify: true, sourcemap: 'external', write: false, outfile: join(pkg, 'index.js'),
     plugins: [lazy], logLevel: 'error',
   });
-  for (const file of Object.keys(APART)) {
+  for (const file of Object.keys({ ...APART, ...ENTRY_APART })) {
     if (!out.outputFiles.some((f) => f.path.endsWith('index.js') && f.text.includes(`"./${file}"`))) throw new Error(`package: the entry bundle does not import ./${file} (the glue no longer imports ${APART[file]}?)`);
   }
   for (const f of out.outputFiles) {

@@ -45,7 +45,8 @@ export const MODULES = [
   { module: 'IndexedDB JS', what: "pkg/idb.js: the store of `storage: 'indexeddb'` (and `encrypt`), imported by the entry when such a host is created (before its mounts)", test: (f) => f === 'pkg/idb.js' },
   { module: 'signature check JS', what: "pkg/crypto.js: WebCrypto's check of a signed install, imported by the entry at the first one", test: (f) => f === 'pkg/crypto.js' },
   { module: 'API client JS', what: "pkg/fetch.js: the API client's request, imported by the entry at a plugin's first `api.fetch` that is sent", test: (f) => f === 'pkg/fetch.js' },
-  { module: 'client JS', what: 'plugin side (plugin-warden/client); the entry imports it for a srcdoc or shadow render mount', test: (f) => f.startsWith('pkg/client/') },
+  { module: 'mounts JS', what: 'pkg/mounts.js: the mounts that need more than the core (srcdoc, a shadow `render`, a worker `src`), imported by the entry at the first one', test: (f) => f === 'pkg/mounts.js' },
+  { module: 'client JS', what: 'plugin side (plugin-warden/client); pkg/mounts.js imports it for a srcdoc or shadow render mount', test: (f) => f.startsWith('pkg/client/') },
 ];
 
 /** The files grouped by MODULES, with their sums; throws on a file no module claims. */

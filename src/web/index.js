@@ -21,24 +21,6 @@
 //    wherever the host's `runner` option says (esbuild, CDNs).
 import wasmInit, * as bindings from './plugin_warden.js';
 
-// The plugin-side client, needed here only by a srcdoc mount (inlined into the document) and a
-// first-party shadow `render` (its SDK over the mount's port): imported then, so a host that
-// mounts `src` pages, bundles or workers never fetches it.
-// Once imported, it is used synchronously: only a page's first such mount waits for it.
-let clientModule = null;
-let clientLoading = null;
-function withClientModule(then) {
-  if (clientModule) return then(clientModule);
-  clientLoading ??= import('./client/index.js').then(
-    (m) => { clientModule = m; return m; },
-    (e) => {
-      clientLoading = null; // a later mount tries again
-      throw coded('MOUNT_FAILED', `plugin-warden: cannot load its plugin-side client (./client/index.js next to the entry module), which srcdoc and shadow render mounts need: ${why(e)}`, e);
-    },
-  );
-  return clientLoading.then(then);
-}
-
 // Everything the bindings export; the names declared below shadow their raw counterparts.
 export * from './plugin_warden.js';
 
@@ -495,58 +477,34 @@ function fastHasPermission(action, scope) {
 }
 
 // Worker mounts and bundle iframes run in the package's own runner page (a self-contained
-// file that enforces its own policy) unless the host names another one, and
-// `{ mode: 'worker', src }` is fetched here (by the host, under its CSP's connect-src) and
-// started as `code`, which the host checks against the manifest's `entry.integrity`.
+// file that enforces its own policy) unless the host names another one.
 const RUNNER = new URL('./worker-runner.html', import.meta.url).href;
 const rawMount = bindings.PluginHost.prototype.mount;
 
-// A srcdoc plugin gets the client inline as `self.pluginWarden` (with the host's nonce, when
-// given), ahead of its own markup: under its nonce-only CSP it could not import it.
-function withClient(pluginWardenClient, srcdoc, nonce) {
-  const doctype = srcdoc.match(/^\s*<!doctype[^>]*>/i);
-  const rest = doctype ? srcdoc.slice(doctype[0].length) : srcdoc;
-  const attr = typeof nonce === 'string' ? ` nonce="${nonce.replace(/[^A-Za-z0-9+/=_-]/g, '')}"` : '';
-  return `<script${attr}>self.pluginWarden = (${pluginWardenClient.toString()})();</script>${rest}`;
-}
+// The mounts that need more than the core (a first-party shadow mount with a `render` callback,
+// a `srcdoc` frame, a worker fetched from `src`) are made by pkg/mounts.js (src/web/mounts.js),
+// imported at the first one: a host that mounts none never fetches it. Once imported, it is
+// used at once: only a page's first such mount waits for it. If it cannot be loaded, that mount
+// fails MOUNT_FAILED and a later one tries again.
+let mounts = null;
+let mountsLoading = null;
 
 function mountWith(runner, id, element, options) {
-  if (options && options.mode === 'shadow' && typeof options.render === 'function') {
-    // First-party code only: the callback gets the closed root and an SDK scoped to the
-    // plugin's permissions (its calls go through the same port, limits and policy).
-    const render = options.render;
-    return withClientModule(({ fromPort }) => {
-      const shim = (root, port, welcome) => render(root, fromPort(port, welcome));
-      return rawMount.call(this, id, element, { ...options, render: shim });
-    });
-  }
-  if (options && typeof options.srcdoc === 'string' && (options.mode ?? 'iframe') === 'iframe') {
-    return withClientModule(({ pluginWardenClient }) => rawMount.call(this, id, element, {
-      ...options, srcdoc: withClient(pluginWardenClient, options.srcdoc, options.nonce),
-    }));
-  }
   const mode = options?.mode ?? 'iframe';
-  if (mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined && options?.runner === undefined) {
-    // A bundle iframe (or the manifest's `entry.src`): bundles run in the runner page too.
-    return rawMount.call(this, id, element, { ...options, runner });
+  if ((mode === 'shadow' && typeof options.render === 'function') || (mode === 'iframe' && typeof options?.srcdoc === 'string')
+    || (mode === 'worker' && options.src !== undefined && options.code === undefined)) {
+    const apart = (m) => m.pwMountApart(rawMount, coded, this, runner, id, element, options);
+    if (mounts) return apart(mounts);
+    mountsLoading ??= import('./mounts.js').then((m) => (mounts = m), (e) => {
+      mountsLoading = null;
+      throw coded('MOUNT_FAILED', `plugin-warden: cannot load ./mounts.js next to the entry module, which srcdoc, shadow render and worker src mounts need: ${why(e)}`, e);
+    });
+    return mountsLoading.then((m) => unreadable(() => apart(m)));
   }
-  if (mode !== 'worker') return rawMount.call(this, id, element, options);
-  const opts = { ...options };
-  if (opts.runner === undefined) opts.runner = runner;
-  if (opts.src === undefined || opts.code !== undefined) return rawMount.call(this, id, element, opts);
-  const src = opts.src;
-  delete opts.src;
-  return fetch(src, { credentials: 'omit', cache: 'no-store' })
-    .then((res) => {
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      return res.text();
-    })
-    .then(
-      (code) => rawMount.call(this, id, element, { ...opts, code }),
-      (e) => {
-        throw coded('MOUNT_FAILED', `cannot fetch the worker script ${src}: ${e.message}`);
-      },
-    );
+  // A bundle iframe (or the manifest's `entry.src`): bundles run in the runner page too.
+  if (mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined && options?.runner === undefined) return rawMount.call(this, id, element, { ...options, runner });
+  if (mode !== 'worker' || options.runner !== undefined) return rawMount.call(this, id, element, options);
+  return rawMount.call(this, id, element, { ...options, runner });
 }
 
 function runnerUrl(value) {

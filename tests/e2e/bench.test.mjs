@@ -81,7 +81,7 @@ test('bench --quick runs every suite and writes consistent results', { timeout: 
     assert.ok(r.size.files.some((f) => f.file === 'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm' && f.gzip > 0 && f.brotli > 0));
     assert.ok(r.size.files.some((f) => f.file === 'pkg/client/index.js'));
     const modules = Object.fromEntries(r.size.modules.map((m) => [m.module, m]));
-    assert.deepEqual(Object.keys(modules), ['core wasm', 'core checks wasm', 'sanitizer wasm', 'sanitizer rest wasm', 'entry JS', 'sanitizer glue JS', 'IndexedDB JS', 'signature check JS', 'API client JS', 'client JS']);
+    assert.deepEqual(Object.keys(modules), ['core wasm', 'core checks wasm', 'sanitizer wasm', 'sanitizer rest wasm', 'entry JS', 'sanitizer glue JS', 'IndexedDB JS', 'signature check JS', 'API client JS', 'mounts JS', 'client JS']);
     assert.deepEqual(modules['core wasm'].files, ['pkg/plugin_warden_bg.wasm']);
     assert.deepEqual(modules['core checks wasm'].files, ['pkg/plugin_warden_checks_bg.wasm']);
     assert.deepEqual(modules['sanitizer wasm'].files, ['pkg/sanitizer/plugin_warden_sanitizer_bg.wasm']);

@@ -510,11 +510,12 @@ test('text reaches the sanitizer module intact: ASCII, multi-byte, astral and lo
 // The plugin-side client (pkg/client/index.js) is imported by the entry only for the two mounts
 // that need it: a srcdoc mount (its source is inlined into the document) and a shadow mount
 // with a first-party `render`. A failed import fails that mount with a code; a later one retries.
-test('the plugin-side client: not fetched to mount a src page; a srcdoc mount imports it (a 404 fails the mount MOUNT_FAILED, a later mount retries)', async () => {
+test('the plugin-side client and the mounts apart (pkg/mounts.js): neither fetched to mount a src page; a srcdoc mount imports both (a 404 of either fails the mount MOUNT_FAILED naming the file, a later mount retries)', async () => {
   const host = await freshHost();
   try {
     const { page } = host;
     const CLIENT = '/pkg/client/index.js';
+    const MOUNTS = '/pkg/mounts.js';
     const srcdoc = (id) => page.evaluate(async (id) => {
       await window.e2e.install({ id, name: 'Inline', permissions: [] });
       window.e2e.mountWith(id, { srcdoc: '<!doctype html><p>inline</p><script>pluginWarden.connect()</script>' });
@@ -528,12 +529,21 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
     });
     assert.equal(framed.ok, true, JSON.stringify(framed));
     assert.equal(count(host.requests(), CLIENT), 0, `a src mount fetched the client: ${host.requests()}`);
+    assert.equal(count(host.requests(), MOUNTS), 0, `a src mount fetched the mounts apart: ${host.requests()}`);
 
-    const answers = ['404'];
-    await page.route(`**${CLIENT}`, async (route) => {
-      if (answers.shift() === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
-      else await route.continue();
-    });
+    const answers = { [MOUNTS]: ['404'], [CLIENT]: ['404'] };
+    for (const path of [MOUNTS, CLIENT]) {
+      await page.route(`**${path}`, async (route) => {
+        if (answers[path].shift() === '404') await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+        else await route.continue();
+      });
+    }
+    const noMounts = await srcdoc('inline-0');
+    assert.equal(noMounts.ok, false, JSON.stringify(noMounts));
+    assert.equal(noMounts.error.code, 'MOUNT_FAILED', JSON.stringify(noMounts));
+    assert.match(noMounts.error.message, /cannot load \.\/mounts\.js next to the entry module/);
+    assert.equal(count(host.requests(), CLIENT), 0, 'the client was fetched without the mounts apart');
+
     const failed = await srcdoc('inline-1');
     assert.equal(failed.ok, false, JSON.stringify(failed));
     assert.equal(failed.error.code, 'MOUNT_FAILED', JSON.stringify(failed));
@@ -541,6 +551,7 @@ test('the plugin-side client: not fetched to mount a src page; a srcdoc mount im
 
     const second = await srcdoc('inline-2');
     assert.equal(second.ok, true, `a later srcdoc mount did not recover: ${JSON.stringify(second)}`);
+    assert.equal(count(host.requests(), MOUNTS), 1, 'the mounts apart were fetched again once imported');
   } finally {
     await host.close();
   }
@@ -1771,3 +1782,4 @@ test('the sanitizer\'s second part fails to load: that clean throws MODULE_NOT_L
     await host.close();
   }
 });
+

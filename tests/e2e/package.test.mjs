@@ -181,7 +181,7 @@ test('the tarball: licences, README, every exported file, no runner script to co
   // sanitizer's glue likewise with its snippet; the IndexedDB store, the API client's request and
   // the signature check are modules of their own.
   const modules = files.filter((f) => f.endsWith('.js')).sort();
-  assert.deepEqual(modules, ['client/index.js', 'crypto.js', 'fetch.js', 'idb.js', 'index.js', 'sanitizer/plugin_warden_sanitizer.js']);
+  assert.deepEqual(modules, ['client/index.js', 'crypto.js', 'fetch.js', 'idb.js', 'index.js', 'mounts.js', 'sanitizer/plugin_warden_sanitizer.js']);
   for (const f of modules) {
     const text = readFileSync(join(WORK, 'node_modules/plugin-warden', f), 'utf8');
     const mapName = `${f.split('/').at(-1)}.map`;

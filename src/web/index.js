@@ -238,6 +238,12 @@ export function __pw_withoutLoading(call, otherwise) {
   return bindings.__pw_withoutLoading(call, otherwise);
 }
 
+// The loader's load between calls (src/web/split-loader.js), as the synchronous calls use it.
+export function __pw_loadNow() {
+  ready('__pw_loadNow()');
+  return bindings.__pw_loadNow();
+}
+
 // The core module's start function (it installs the browser's URL parser as the core's; it runs
 // by itself when the module is instantiated, and again here does no harm).
 export function __pw_start() {
@@ -372,7 +378,11 @@ const storing = new WeakSet();
 function needsChecks(host, name, args) {
   if (inNode() || MODULES.checks.loaded()) return false;
   if (name === 'update' || name === 'loadScript') return true;
-  if (name === 'mount') return storing.has(host) || !(onlyKeys(args[2], FIRST_VISIT_MOUNT) && typeof args[2].src === 'string');
+  if (name === 'mount') {
+    // A mount the host refuses (an id not installed, or mounted already): its report is there.
+    return storing.has(host) || !(onlyKeys(args[2], FIRST_VISIT_MOUNT) && typeof args[2].src === 'string')
+      || !rawPlugins.call(host).includes(args[0]) || host.status(args[0]).state !== 'installed';
+  }
   if (name !== 'install') return false;
   const [manifest, options] = args;
   if (options !== undefined && !onlyKeys(options, NO_KEYS)) return true;
@@ -393,6 +403,29 @@ function needsChecks(host, name, args) {
   return bindings.__pw_withoutLoading(() => bindings.PluginHost.__pw_manifestParses(text), false) !== true;
 }
 
+// The synchronous calls load the part first, synchronously but between calls, when they will
+// need it: every call but those a first visit makes (the inspector's, `grant`, `uninstall`, a
+// route check, `cspHeader`, a scoped `hasPermission`, …), and those naming a plugin that is not
+// installed (their `NOT_FOUND` report is in the part). A failed load then throws
+// MODULE_NOT_LOADED before the call has touched the host, which goes on; loaded by the call
+// itself, a failure would cut it off in the middle and stop the host. (A call may still need the
+// part for a reason its arguments do not show, such as a `setUser` the host refuses: that loads
+// it as before.)
+const FIRST_VISIT_SYNC = new Set(['free', 'destroy', 'emit', 'plugins', 'setUser', 'hasPermission', 'accessCache', 'sanitize', 'trustedHTML', '__sanitizerCleaner', 'status', 'unmount', 'visibleIncludes']);
+const BY_ID = /^(status|unmount|visibleIncludes)$/;
+const rawPlugins = proto.plugins;
+
+function syncNeedsChecks(host, name, args) {
+  if (!bindings.__pw_loadNow || MODULES.checks.loaded()) return false;
+  if (!FIRST_VISIT_SYNC.has(name) || (name === 'hasPermission' && args.length > 1)) return true;
+  if (!BY_ID.test(name)) return false;
+  try {
+    return !rawPlugins.call(host).includes(args[0]);
+  } catch {
+    return false; // a freed host: the call itself says so
+  }
+}
+
 for (const name of Object.getOwnPropertyNames(proto)) {
   const raw = proto[name];
   if (name === 'constructor' || name === '__destroy_into_raw' || name === '__pw_stuck' || typeof raw !== 'function') continue;
@@ -405,6 +438,7 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       if (isAsync) return Promise.reject(e);
       throw e;
     }
+    if (!isAsync && syncNeedsChecks(this, name, args)) bindings.__pw_loadNow();
     if (isAsync && depth === 0) {
       let need;
       try {

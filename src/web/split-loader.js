@@ -76,7 +76,7 @@ const __pw_split = (() => {
   const PAUSED = Symbol.for('plugin-warden: synchronous loads, ms');
   const clock = () => globalThis.performance?.now() ?? 0;
 
-  function loadSync() {
+  function loadSync(between) {
     const where = url();
     const started = clock();
     try {
@@ -92,7 +92,8 @@ const __pw_split = (() => {
       if (stackBase !== null) primary[config.stack].value = stackBase;
       const error = e && e.code === 'MODULE_NOT_LOADED' ? e
         : notLoaded(`plugin-warden: this call needs ${config.what}, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('${config.preload}')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
-      for (const listener of failureListeners) {
+      // (`between` calls: nothing was cut off, so nothing to tell.)
+      for (const listener of between === true ? [] : failureListeners) {
         try {
           listener(error);
         } catch {
@@ -145,6 +146,9 @@ const __pw_split = (() => {
       need = loadSync;
     }
   }
+  // Load the second part now, synchronously, between calls (no frame of the module on the
+  // stack): a failure throws here, before a call that would need the part has touched anything.
+  const now = () => complete() || loadSync(true);
   // </cut-off>
 
   // Nothing to load: the second part is here, or the module was never split.
@@ -184,6 +188,7 @@ const __pw_split = (() => {
     load,
     // <cut-off>
     withoutLoading,
+    now,
     // </cut-off>
     onFailure: (listener) => void failureListeners.push(listener),
   };
@@ -209,6 +214,11 @@ export function __pw_onLoadFailure(listener) {
  */
 export function __pw_withoutLoading(call, otherwise) {
   return __pw_split.withoutLoading(call, otherwise);
+}
+
+/** Load the second part now, synchronously, if it is not loaded (throws MODULE_NOT_LOADED). */
+export function __pw_loadNow() {
+  __pw_split.now();
 }
 // </cut-off>
 

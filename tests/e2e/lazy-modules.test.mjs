@@ -1372,11 +1372,12 @@ test('a host call needs the core\'s second part just as the network fails: the h
       window.notes.run(...c).then((r) => ({ answered: r }), (e) => ({ threw: String(e) })),
       new Promise((resolve) => setTimeout(() => resolve('no answer'), 1500)),
     ]), call);
-    // The host's answer for a plugin it does not have is made by code of the second part,
-    // which cannot load: the call is cut off with the host's state borrowed.
+    // The host's refusal of a user it cannot take is made by code of the second part, which
+    // cannot load: the call (one of a first visit's, its argument checked only in the wasm) is
+    // cut off with the host's state borrowed.
     const cut = await page.evaluate(() => {
       try {
-        return { answered: window.e2e.host.status('nobody') };
+        return { answered: window.e2e.host.setUser({ role: 'Nobody' }) };
       } catch (e) {
         return { code: e.code, message: e.message };
       }
@@ -1783,3 +1784,112 @@ test('the sanitizer\'s second part fails to load: that clean throws MODULE_NOT_L
   }
 });
 
+// A host's own synchronous calls that run code of the core's second part: on every path (the
+// inspector's, a grant, a route check, …) or for a plugin that is not installed (their NOT_FOUND).
+const HOST_CALLS = {
+  'auditLog()': (h) => h.auditLog().length > 0,
+  'bridgeStats()': (h) => typeof h.bridgeStats().ignoredMessages,
+  "inspect('notes')": (h) => h.inspect('notes').status.state,
+  "grant('notes', 'ui:notify')": (h) => h.grant('notes', 'ui:notify'),
+  "canAccessRoute('notes', '/x', 'GET')": (h) => h.canAccessRoute('notes', '/x', 'GET'),
+  "cspHeader({ nonce })": (h) => typeof h.cspHeader({ nonce: 'cGFja2FnZS10ZXN0LW5vbmNl' }),
+  "hasPermission(action, scope)": (h) => h.hasPermission('notes.things:read', 'notes'),
+  "status('nobody')": (h) => h.status('nobody'),
+  "unmount('nobody')": (h) => h.unmount('nobody'),
+  "visibleIncludes('nobody')": (h) => h.visibleIncludes('nobody'),
+  "uninstall('nobody')": (h) => h.uninstall('nobody'),
+};
+
+test('a host\'s synchronous calls that need the core\'s second part (the inspector\'s, a grant, a route check, a plugin not installed, …) while it cannot load: each throws MODULE_NOT_LOADED before touching the host, which goes on (never stopped: its status, its plugin\'s calls, a mount); once the network is back each answers as ever. Mounts of a plugin not installed or mounted already load the part asynchronously', { timeout: 90_000 }, async () => {
+  const host = await freshHost();
+  try {
+    const { page, errors } = host;
+    await mountNotes(page);
+    await watchSyncRequests(page);
+    const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+    const seen = [];
+    const recover = await failUntil(page, CHECKS_WASM, seen);
+    const run = (names) => page.evaluate(async (src) => {
+      const calls = Object.fromEntries(src.map(([n, f]) => [n, (0, eval)(f)]));
+      const out = {};
+      for (const [name, call] of Object.entries(calls)) {
+        try {
+          out[name] = { ok: true, value: call(window.e2e.host) ?? null };
+        } catch (e) {
+          out[name] = { ok: false, code: e.code, message: e.message };
+        }
+      }
+      return out;
+    }, names);
+    const calls = Object.entries(HOST_CALLS).map(([n, f]) => [n, f.toString()]);
+    const failed = await run(calls);
+    for (const [name, r] of Object.entries(failed)) {
+      assert.equal(r.code, 'MODULE_NOT_LOADED', `${name}: ${JSON.stringify(r)}`);
+      assert.match(r.message, /this call needs the rest of the core module, which could not be loaded from \S*plugin_warden_checks_bg\.wasm: the server answered HTTP 404/, name);
+      assert.doesNotMatch(r.message, /stopped/, name);
+    }
+    // Each tried the load (and its retry) before entering the wasm; the host goes on.
+    assert.equal(seen.length, 2 * calls.length, JSON.stringify(seen));
+    const after = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      const settle = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, code: e.code, message: e.message }));
+      const install = await settle(h.install({ id: 'second', name: 'Second', version: '1.0.0', permissions: [] }));
+      return { status: h.status('notes'), install: install.ok, plugins: h.plugins() };
+    });
+    assert.deepEqual(after, { status: { state: 'mounted' }, install: true, plugins: ['notes', 'second'] });
+    const stored = await notes.evaluate(() => window.notes.run('storage.get', 'note'));
+    assert.equal(stored.ok, true, JSON.stringify(stored));
+    // A mount of a plugin not installed, or mounted already, while the part cannot load:
+    // refused MODULE_NOT_LOADED by its asynchronous load, not a synchronous one.
+    const before = (await page.evaluate(() => window.syncRequests)).length;
+    const mounts = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ code: e.code }));
+      return [await settle(h.mount('nobody', document.body, { src: '/notes/' })), await settle(h.mount('notes', document.body, { src: '/notes/' }))];
+    });
+    assert.deepEqual(mounts, [{ code: 'MODULE_NOT_LOADED' }, { code: 'MODULE_NOT_LOADED' }]);
+    assert.equal((await page.evaluate(() => window.syncRequests)).length, before, 'a mount loaded the part synchronously');
+    assert.deepEqual(await page.evaluate(() => window.e2e.host.status('notes')), { state: 'mounted' });
+
+    // The network is back: the same calls answer as ever, the first loading the part.
+    recover();
+    const answered = await run(calls);
+    const expected = {
+      'auditLog()': { ok: true, value: true },
+      'bridgeStats()': { ok: true, value: 'number' },
+      "inspect('notes')": { ok: true, value: 'mounted' },
+      "grant('notes', 'ui:notify')": { ok: true, value: null },
+      "canAccessRoute('notes', '/x', 'GET')": 'NOT_FOUND',
+      "cspHeader({ nonce })": { ok: true, value: 'string' },
+      "hasPermission(action, scope)": { ok: true, value: false },
+      "status('nobody')": 'NOT_FOUND',
+      "unmount('nobody')": 'NOT_FOUND',
+      "visibleIncludes('nobody')": 'NOT_FOUND',
+      "uninstall('nobody')": 'NOT_FOUND',
+    };
+    for (const [name, r] of Object.entries(answered)) {
+      if (typeof expected[name] === 'string') assert.equal(r.code, expected[name], `${name}: ${JSON.stringify(r)}`);
+      else assert.deepEqual(r, expected[name], name);
+    }
+    const mountsBack = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ code: e.code }));
+      return [await settle(h.mount('nobody', document.body, { src: '/notes/' })), await settle(h.mount('notes', document.body, { src: '/notes/' }))];
+    });
+    assert.deepEqual(mountsBack, [{ code: 'NOT_FOUND' }, { code: 'ALREADY_EXISTS' }]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a fresh host\'s mount of a plugin not installed, or mounted already, loads the core\'s second part asynchronously for its refusal: never a synchronous request', async () => {
+  await needingThePart('mounts refused', 'hostile', async ({ page }) => {
+    const r = await page.evaluate(async () => {
+      const h = window.e2e.host;
+      const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ code: e.code }));
+      return [await settle(h.mount('nobody', document.body, { src: '/notes/' })), await settle(h.mount('hostile', document.body, { src: '/hostile/' }))];
+    });
+    assert.deepEqual(r, [{ code: 'NOT_FOUND' }, { code: 'ALREADY_EXISTS' }]);
+  });
+});

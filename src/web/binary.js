@@ -231,6 +231,12 @@ export function pwListen(port, text, other, v) {
   // that would answer or refuse them is what could not be loaded), and the port goes on.
   const held = [];
   let waiting = false;
+  // Each time the core could not take a message before its part loaded, the read-ahead was cut
+  // off, which leaks what it built (the message's text and its parse, up to twice the message):
+  // once MAX_CUT of this port's messages were, its later ones (but pongs, the heartbeat's) are
+  // not read ahead until the part has loaded, and answered as the part's (a plugin flooding calls
+  // that need the part while it cannot load would otherwise grow the host's memory without bound).
+  let cut = 0;
   let removed = false; // the listener was removed (the plugin unmounted): its callbacks are gone
   const take = (message, lastChance) => {
     if (removed) return true;
@@ -274,14 +280,20 @@ export function pwListen(port, text, other, v) {
   const listener = (event) => {
     const data = event.data;
     const id = pwPeekId(data);
-    let deliver;
+    let go;
     if (id >= 0 && small(data)) {
       const json = JSON.stringify(data);
       const at = Date.now();
-      deliver = () => text(id, json, json.length, at);
+      go = () => text(id, json, json.length, at);
     } else {
-      deliver = () => other(data);
+      go = () => other(data);
     }
+    const deliver = () => {
+      if (cut >= MAX_CUT && id !== -2 && ahead !== null && ahead.loaded() === false) return false;
+      if (go()) return true;
+      cut++;
+      return false;
+    };
     const message = { id, deliver };
     if (held.length === 0) {
       if (deliver()) return;
@@ -311,6 +323,9 @@ export function pwListen(port, text, other, v) {
 const NOT_SERVED = 'not served: the code that answers it could not be loaded';
 // At most this many messages of one plugin wait for the core's second part (pwListen).
 const MAX_HELD = 256;
+// At most this many of one plugin's messages are read ahead and cut off while the core's second
+// part is not loaded (pwListen): at most ~4 MiB leaked per plugin at the default message limit.
+const MAX_CUT = 32;
 let portPreload = null; // () => a Promise of the core's second part loaded, or null when it is
 // After a failed load, none before `retryAt` (0.5 s later, doubling up to 30 s while they fail).
 let retryAt = 0;

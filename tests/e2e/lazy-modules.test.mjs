@@ -1893,3 +1893,68 @@ test('a fresh host\'s mount of a plugin not installed, or mounted already, loads
     assert.deepEqual(r, [{ code: 'NOT_FOUND' }, { code: 'ALREADY_EXISTS' }]);
   });
 });
+
+test('a plugin flooding calls that need the core\'s second part while it cannot load does not grow the host\'s memory without bound: after 32 of its messages cut off in their read-ahead, the next are answered MODULE_NOT_LOADED without one; its pongs still reach the host, which goes on; once the part loads its calls are served again', { timeout: 90_000 }, async () => {
+  // The host page's wasm memories, seen as they are instantiated.
+  const context = await env.browser.newContext();
+  await context.addInitScript(() => {
+    window.wasmMemories = [];
+    const keep = (r) => {
+      const memory = (r.instance ?? r)?.exports?.memory;
+      if (memory) window.wasmMemories.push(memory);
+      return r;
+    };
+    const streaming = WebAssembly.instantiateStreaming;
+    WebAssembly.instantiateStreaming = (...a) => streaming(...a).then(keep);
+    const plain = WebAssembly.instantiate;
+    WebAssembly.instantiate = (...a) => plain(...a).then(keep);
+  });
+  try {
+    const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+    // A fast heartbeat: a plugin whose pongs stopped reaching the host is failed within a second.
+    await page.evaluate(() => window.e2e.create({ storage: 'memory', limits: { heartbeatMs: 100, unresponsiveAfterMs: 1000 } }));
+    const hostile = await mountHostile(page);
+    await watchSyncRequests(page);
+    const seen = [];
+    const recover = await failUntil(page, CHECKS_WASM, seen);
+    const memory = () => page.evaluate(() => window.wasmMemories.reduce((n, m) => n + m.buffer.byteLength, 0));
+    // Calls that need the part (a URL the manifest does not declare), each of ~8 KB: cut off in
+    // their read-ahead, each leaked ~16 KB before.
+    const flood = (n) => hostile.evaluate(async (count) => {
+      const codes = {};
+      for (let i = 0; i < count; i++) {
+        const r = await window.hostile.attack('send', ['api.fetch', { url: `https://evil.example/${'x'.repeat(8000)}` }]);
+        const code = r.reply ? (r.reply.ok ? 'ok' : r.reply.error.code) : 'no reply';
+        codes[code] = (codes[code] ?? 0) + 1;
+      }
+      return codes;
+    }, n);
+    assert.deepEqual(await flood(40), { MODULE_NOT_LOADED: 40 });
+    const before = await memory();
+    assert.ok(before > 0, 'no wasm memory seen');
+    assert.deepEqual(await flood(600), { MODULE_NOT_LOADED: 600 });
+    const grown = (await memory()) - before;
+    assert.ok(grown <= 1024 * 1024, `the host's wasm memory grew ${grown} bytes over 600 messages (9.6 MB leaked before)`);
+    // Over its budget, the plugin's calls are answered as the part's, at once; the host goes on,
+    // and so does the heartbeat (its pongs are read as ever).
+    const list = await attack(hostile, 'send', ['permissions.list', {}]);
+    assert.equal(codeOf(list), 'MODULE_NOT_LOADED', JSON.stringify(list));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(await page.evaluate(() => window.e2e.host.status('hostile').state), 'mounted');
+    // The network is back: a later retry loads the part, and the same calls are served.
+    recover();
+    let back = null;
+    for (let i = 0; i < 80 && codeOf(back) !== 'NETWORK_DENIED'; i++) {
+      back = await attack(hostile, 'send', ['api.fetch', { url: 'https://evil.example/' }]);
+      if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
+    assert.equal(codeOf(await attack(hostile, 'send', ['permissions.list', {}])), 'ok');
+    assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

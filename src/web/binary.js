@@ -261,21 +261,12 @@ export function pwListen(port, text, other, v) {
     waiting = true;
     // Nothing to load (loaded, nothing can load it, or a load failed moments ago): hand them
     // on, answered if need be.
-    const loading = portPreload !== null && Date.now() >= retryAt ? portPreload() : null;
+    const loading = loadPart();
     if (!loading) {
       queueMicrotask(() => drain(true));
       return;
     }
-    loading.then(() => {
-      retryMs = 0;
-      drain(false);
-    }, () => {
-      // Not again at once: else each message a plugin sends while the network is gone would
-      // fetch the part once more.
-      retryMs = Math.min(Math.max(retryMs * 2, 500), 30_000);
-      retryAt = Date.now() + retryMs;
-      drain(true);
-    });
+    loading.then(() => drain(false), () => drain(true));
   };
   const listener = (event) => {
     const data = event.data;
@@ -289,7 +280,7 @@ export function pwListen(port, text, other, v) {
       go = () => other(data);
     }
     const deliver = () => {
-      if (cut >= MAX_CUT && id !== -2 && ahead !== null && ahead.loaded() === false) return false;
+      if (cut >= MAX_CUT && id !== -2 && !pwPartLoaded()) return false;
       if (go()) return true;
       cut++;
       return false;
@@ -346,6 +337,25 @@ export function pwSetPortHooks(load, prepare, loaded) {
   retryMs = 0;
 }
 
+/**
+ * Load the core's second part (asynchronously): its Promise, or null when it is loaded, nothing
+ * can load it, or a load failed moments ago. Not again at once after a failure: else each
+ * message a plugin sends while the network is gone (or each heartbeat) would fetch it again.
+ */
+function loadPart() {
+  const loading = portPreload !== null && Date.now() >= retryAt ? portPreload() : null;
+  return loading && loading.then(() => { retryMs = 0; }, (e) => {
+    retryMs = Math.min(Math.max(retryMs * 2, 500), 30_000);
+    retryAt = Date.now() + retryMs;
+    throw e;
+  });
+}
+
+/** `loadPart()` for the heartbeat (src/web/liveness.rs): started, its end not awaited. */
+export function pwLoadPart() {
+  loadPart()?.catch(() => {});
+}
+
 /** Whether the entry module set the hooks of `ahead` (then the two below may be called). */
 export function pwAheadHooks() {
   return ahead !== null;
@@ -356,9 +366,9 @@ export function pwPrepareAhead() {
   return ahead.prepare() === true;
 }
 
-/** Whether the core's second part is loaded. */
+/** Whether the core's second part is loaded (or the module is not split: no hooks). */
 export function pwPartLoaded() {
-  return ahead.loaded() !== false;
+  return ahead === null || ahead.loaded() !== false;
 }
 
 // What `small` admits: property names and strings of at most SMALL_STRING UTF-16 units, at most

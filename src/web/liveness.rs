@@ -23,7 +23,18 @@ impl Host {
     /// The heartbeat timer: post the pings the engine asks for, fail the silent plugins.
     pub(super) fn on_heartbeat(self: &Rc<Self>) {
         let mut effects = Vec::new();
-        let beats = self.engine.borrow_mut().heartbeat(now());
+        let now = now();
+        // Failing a silent plugin runs code of the core's second part. Until it is loaded the
+        // tick pings the others and leaves the silent ones, and the part is fetched
+        // asynchronously (retried while the network is gone: binary.js `pwLoadPart`); a tick
+        // after it has arrived fails them. Loaded synchronously in the middle of the engine's
+        // change, a failed load stopped the host: any plugin that stopped answering its pings
+        // could stop it.
+        let spare = !super::binary::part_loaded();
+        let (beats, spared) = self.engine.borrow_mut().heartbeat_sparing(now, spare);
+        if spared {
+            super::binary::load_part();
+        }
         for beat in beats {
             match beat {
                 Heartbeat::Ping { plugin, message } => effects.push(Effect::Post {
@@ -33,7 +44,7 @@ impl Host {
                 Heartbeat::Unresponsive { plugin, message } => effects.extend(
                     self.engine
                         .borrow_mut()
-                        .fail(&plugin, ErrorCode::Timeout, &message, now()),
+                        .fail(&plugin, ErrorCode::Timeout, &message, now),
                 ),
             }
         }

@@ -1958,3 +1958,50 @@ test('a plugin flooding calls that need the core\'s second part while it cannot 
     await context.close();
   }
 });
+
+/** Stop the plugin's frame from answering the host's pings (its pongs are dropped). */
+const silence = (frame) => frame.evaluate(() => {
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (message, ...rest) {
+    return message && message.event === 'pong' ? undefined : post.call(this, message, ...rest);
+  };
+});
+
+test('a plugin that stops answering the heartbeat, while the core\'s second part cannot load, never stops the host: the others are still pinged, the part is fetched asynchronously (never a synchronous request), and once it loads the silent plugin is failed TIMEOUT; with the part reachable it is failed so at once', { timeout: 90_000 }, async () => {
+  for (const reachable of [false, true]) {
+    const host = await freshHost();
+    try {
+      const { page, errors } = host;
+      await page.evaluate(() => window.e2e.create({ storage: 'memory', limits: { heartbeatMs: 100, unresponsiveAfterMs: 1000 } }));
+      await mountNotes(page);
+      const hostile = await mountHostile(page);
+      await watchSyncRequests(page);
+      const seen = [];
+      const recover = reachable ? () => {} : await failUntil(page, CHECKS_WASM, seen);
+      await silence(hostile);
+      const states = () => page.evaluate(() => ['hostile', 'notes'].map((id) => window.e2e.host.status(id)));
+      if (!reachable) {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        // Spared: the code that fails it could not load; the host goes on, the other plugin too.
+        assert.deepEqual(await states(), [{ state: 'mounted' }, { state: 'mounted' }]);
+        assert.ok(seen.length >= 2 && seen.every((x) => x === '404'), JSON.stringify(seen));
+        const notes = await pluginFrame(page, 'notes', { state: 'connected' });
+        assert.equal((await notes.evaluate(() => window.notes.run('storage.get', 'note'))).ok, true);
+        recover();
+      }
+      const failed = await until(async () => {
+        const [silent, other] = await states();
+        return silent.state === 'failed' ? [silent, other] : null;
+      }, 40_000, 200);
+      assert.ok(failed, `the silent plugin was never failed (${reachable ? 'the part reachable' : 'after the network came back'})`);
+      assert.equal(failed[0].code, 'TIMEOUT', JSON.stringify(failed));
+      assert.match(failed[0].message, /did not answer the host's pings/);
+      assert.deepEqual(failed[1], { state: 'mounted' }, 'the plugin that kept answering was failed too');
+      assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+      assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await host.close();
+    }
+  }
+});

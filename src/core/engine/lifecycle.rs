@@ -218,13 +218,22 @@ impl<B: StorageBackend> Engine<B> {
 
     /// One heartbeat tick: the pings to post and the plugins to fail with `TIMEOUT` now.
     pub fn heartbeat(&mut self, now_ms: f64) -> Vec<Heartbeat> {
+        self.heartbeat_sparing(now_ms, false).0
+    }
+
+    /// [`Engine::heartbeat`]; with `spare_silent` it fails nobody: the pings only, each silent
+    /// plugin left as it is for a later tick to fail (the browser layer's, while the code that
+    /// fails one is not loaded), and the answer says whether it left one.
+    pub fn heartbeat_sparing(&mut self, now_ms: f64, spare_silent: bool) -> (Vec<Heartbeat>, bool) {
         let mut out = Vec::new();
+        let mut spared = false;
         for (id, p) in self.plugins.iter_mut() {
             let Some(l) = p.liveness.as_mut() else {
                 continue;
             };
             match l.tick(now_ms) {
                 Beat::Idle => {}
+                Beat::Unresponsive { .. } if spare_silent => spared = true,
                 Beat::Ping(seq) => out.push(Heartbeat::Ping {
                     plugin: id.clone(),
                     message: event_message(EVENT_PING, &json!({ "seq": seq })),
@@ -244,7 +253,7 @@ impl<B: StorageBackend> Engine<B> {
                 }
             }
         }
-        out
+        (out, spared)
     }
 
     /// A `pong` with `seq` came from `id`'s port. `true` when it answered a ping (it is then

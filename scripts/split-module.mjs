@@ -154,13 +154,19 @@ if (!text.includes(MARK)) {
   for (const s of [head, init, pass]) {
     if (text.split(s).length !== 2) throw new Error(`${tool}: expected "${s}" once in ${glue} (a wasm-bindgen upgrade changed its glue)`);
   }
-  // Not part of the split, but the one place the glue is patched: every `&str` (and
+  // Not part of the split, but the one place the glue is patched (with the warning below): every `&str` (and
   // `Option<String>`) argument of an exported function goes through passStringToWasm0, which
   // reads `arg.length` and writes `arg`'s characters into wasm memory. Given a number or an
   // object it asked the allocator to grow a zero-byte block at a dangling address, and the call
   // trapped (`RuntimeError: memory access out of bounds`); given undefined it threw a bare
   // TypeError. Refused first instead, with a coded error (index.js names the method).
+  // And wasm-bindgen's warning when a server sends the wasm with another MIME type (the glue
+  // then compiles it without streaming) says the same in fewer bytes: it is in every page's
+  // first load.
+  const mime = /console\.warn\("`WebAssembly\.instantiateStreaming` failed because your server does not serve Wasm with `application\/wasm` MIME type\. Falling back to `WebAssembly\.instantiate` which is slower\. Original error:\\n", /;
+  if (text.split(mime).length !== 2) throw new Error(`${tool}: expected wasm-bindgen's MIME type warning once in ${glue} (a wasm-bindgen upgrade changed its glue)`);
   const patched = text
+    .replace(mime, 'console.warn("plugin-warden: the wasm is not served as application/wasm, so it is compiled without streaming (slower):", ')
     .replace(head, `function __wbg_get_imports() {\n    const imports = __wbg_get_imports_bindgen();\n    imports[${JSON.stringify(STUBS)}] = __pw_split.imports;\n    return imports;\n}\n\nfunction __wbg_get_imports_bindgen() {`)
     .replace(init, `${init}\n    __pw_split.first(instance);`)
     .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`);

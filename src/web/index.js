@@ -411,13 +411,13 @@ function needsChecks(host, name, args) {
 // itself, a failure would cut it off in the middle and stop the host. (A call may still need the
 // part for a reason its arguments do not show, such as a `setUser` the host refuses: that loads
 // it as before.)
-const FIRST_VISIT_SYNC = new Set(['free', 'destroy', 'emit', 'plugins', 'setUser', 'hasPermission', 'accessCache', 'sanitize', 'trustedHTML', '__sanitizerCleaner', 'status', 'unmount', 'visibleIncludes']);
+const FIRST_VISIT_SYNC = /^(free|destroy|emit|plugins|setUser|hasPermission|accessCache|sanitize|trustedHTML|__sanitizerCleaner|status|unmount|visibleIncludes)$/;
 const BY_ID = /^(status|unmount|visibleIncludes)$/;
 const rawPlugins = proto.plugins;
 
 function syncNeedsChecks(host, name, args) {
   if (!bindings.__pw_loadNow || MODULES.checks.loaded()) return false;
-  if (!FIRST_VISIT_SYNC.has(name) || (name === 'hasPermission' && args.length > 1)) return true;
+  if (!FIRST_VISIT_SYNC.test(name) || (name === 'hasPermission' && args.length > 1)) return true;
   if (!BY_ID.test(name)) return false;
   try {
     return !rawPlugins.call(host).includes(args[0]);
@@ -535,10 +535,10 @@ function mountWith(runner, id, element, options) {
     });
     return mountsLoading.then((m) => unreadable(() => apart(m)));
   }
-  // A bundle iframe (or the manifest's `entry.src`): bundles run in the runner page too.
-  if (mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined && options?.runner === undefined) return rawMount.call(this, id, element, { ...options, runner });
-  if (mode !== 'worker' || options.runner !== undefined) return rawMount.call(this, id, element, options);
-  return rawMount.call(this, id, element, { ...options, runner });
+  // Workers and bundle iframes (or the manifest's `entry.src`) run in the runner page, unless
+  // the mount names another.
+  const bundle = mode === 'iframe' && options?.src === undefined && options?.srcdoc === undefined;
+  return rawMount.call(this, id, element, (bundle || mode === 'worker') && options?.runner === undefined ? { ...options, runner } : options);
 }
 
 function runnerUrl(value) {

@@ -27,7 +27,7 @@ function inlined(pluginWardenClient, srcdoc, nonce) {
   return `<script${attr}>self.pluginWarden = (${pluginWardenClient.toString()})();</script>${rest}`;
 }
 
-/** Mount `id` as `options` says: one of the three mounts above (index.js `APART_MOUNT`). */
+/** Mount `id` as `options` says: one of the three mounts above (index.js `mountWith` chose it). */
 export async function pwMountApart(mount, coded, host, runner, id, element, options) {
   if (options.mode === 'shadow') {
     // First-party code only: the callback gets the closed root and an SDK scoped to the

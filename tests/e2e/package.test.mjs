@@ -297,8 +297,9 @@ test('Vite production build (vite build + vite preview): every mode mounts', asy
   // The sanitizer stays a module of its own, fetched on first need: its own chunk and wasm.
   assert.ok(emitted.some((f) => /^plugin_warden_sanitizer_bg.*\.wasm$/.test(f)), `vite build did not emit the sanitizer's wasm: ${emitted}`);
   const sanitizerChunk = emitted.find((f) => /^plugin_warden_sanitizer.*\.js$/.test(f));
-  // So do the snippets imported at first use: the IndexedDB store, the request, the signature check.
-  for (const name of ['idb', 'fetch', 'crypto']) {
+  // So do the modules imported at first use: the IndexedDB store, the request, the signature
+  // check, and the mounts apart (the srcdoc frame imports it).
+  for (const name of ['idb', 'fetch', 'crypto', 'mounts']) {
     assert.ok(emitted.some((f) => new RegExp(`^${name}-.*\\.js$`).test(f)), `vite build did not emit ${name}.js as a chunk: ${emitted}`);
   }
   assert.ok(sanitizerChunk, `vite build did not split the sanitizer into a chunk: ${emitted}`);

@@ -11,7 +11,7 @@ use web_sys::Element;
 
 use crate::core::analysis::{analyze, AnalysisOptions};
 use crate::core::csp::{CspHeader, ReportEndpoint, Reporting};
-use crate::core::engine::{HostConfig, InstallInput, InstallNext, UpdateNext};
+use crate::core::engine::{read_user, HostConfig, InstallInput, InstallNext, UpdateNext};
 use crate::core::error::{Coded, ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
@@ -585,9 +585,13 @@ impl PluginHost {
     ) -> Result<(), JsValue> {
         let value: serde_json::Value =
             from_js(&user, "user", ErrorCode::InvalidArgument).map_err(coded)?;
-        let changes = self.host.engine.borrow_mut().set_user(value);
+        // Read before the engine is borrowed: the refusal of a malformed user is code of the
+        // core's second part, and a failed load of it then throws out of a call that holds
+        // nothing (the host goes on) rather than one that holds the engine (it would stop).
+        let user = read_user(value).map_err(coded)?;
+        let changes = self.host.engine.borrow_mut().switch_user(user);
         // Carried out even when no plugin's view changed: the access cache follows the user.
-        self.host.permissions_changed(changes).map_err(coded)
+        self.host.permissions_changed(Ok(changes)).map_err(coded)
     }
 
     /// The plugin's includes (pages) the current user may see.

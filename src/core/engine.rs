@@ -460,6 +460,16 @@ fn coded<E: Coded>(e: E) -> WardenError {
     WardenError::from_coded(&e)
 }
 
+/// Read a user for [`Engine::switch_user`]: the half of [`Engine::set_user`] that can fail,
+/// apart so a caller checks the user before it holds the engine.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` for a malformed user.
+#[inline(always)]
+pub fn read_user(user: Value) -> Result<UserContext, WardenError> {
+    UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))
+}
+
 #[cold]
 #[inline(never)]
 fn invalid(message: impl Into<String>) -> WardenError {
@@ -734,9 +744,15 @@ impl<B: StorageBackend> Engine<B> {
     /// # Errors
     /// `INVALID_ARGUMENT` for a malformed user.
     pub fn set_user(&mut self, user: Value) -> Result<Vec<PermissionChange>, WardenError> {
-        let user = UserContext::from_value(user).map_err(|e| invalid(format!("user: {e}")))?;
+        Ok(self.switch_user(read_user(user)?))
+    }
+
+    /// Replace the current user by one [`read_user`] read; answers what
+    /// [`Engine::set_user`] answers.
+    #[inline(always)]
+    pub fn switch_user(&mut self, user: UserContext) -> Vec<PermissionChange> {
         self.rbac.set_user(user);
-        Ok(self.permission_changes())
+        self.permission_changes()
     }
 
     /// Whether the current user holds `action`: with any scope when `scope` is `None`, else

@@ -414,6 +414,7 @@ function needsChecks(host, name, args) {
 const FIRST_VISIT_SYNC = /^(free|destroy|emit|plugins|setUser|hasPermission|accessCache|sanitize|trustedHTML|__sanitizerCleaner|status|unmount|visibleIncludes)$/;
 const BY_ID = /^(status|unmount|visibleIncludes)$/;
 const rawPlugins = proto.plugins;
+const guard = bindings.__pw_withoutLoading ? (call) => bindings.__pw_withoutLoading(call, 0, true) : (call) => call();
 
 function syncNeedsChecks(host, name, args) {
   if (!bindings.__pw_loadNow || MODULES.checks.loaded()) return false;
@@ -459,7 +460,9 @@ for (const name of Object.getOwnPropertyNames(proto)) {
     }
     depth++;
     try {
-      const out = raw.apply(this, args);
+      // A synchronous load of the part that fails inside the call throws out of its frames:
+      // the loader puts the stack pointer back, which they would otherwise hold for good.
+      const out = guard(() => raw.apply(this, args));
       if (!isAsync) return out;
       let set = pending.get(this);
       if (!set) pending.set(this, (set = new Set()));

@@ -129,13 +129,15 @@ const __pw_split = (() => {
   // this answers `otherwise`; a call that throws anything else gets the stack pointer back too.
   // Only for a call that is safe to cut anywhere: one into a static function that changes
   // nothing but its own allocations (leaked when cut) and calls nothing back into the module.
-  // A split module without a stack pointer to put back loads as ever.
+  // A split module without a stack pointer to put back loads as ever. With `load`, the call
+  // loads the part where it needs it, as ever, and only gets the stack pointer back if it
+  // throws: the entry runs each host call so (a failed load would leak its frames' stack).
   const CUT_OFF = Symbol('cut off');
-  function withoutLoading(call, otherwise) {
+  function withoutLoading(call, otherwise, load) {
     const sp = config.stack === null || primary === null ? null : primary[config.stack];
     if (complete() || need !== loadSync || !(sp instanceof WebAssembly.Global)) return call();
     const at = sp.value;
-    need = () => { throw CUT_OFF; };
+    if (!load) need = () => { throw CUT_OFF; };
     try {
       return call();
     } catch (e) {
@@ -211,9 +213,10 @@ export function __pw_onLoadFailure(listener) {
 /**
  * `call()`, or `otherwise` if it needed the second part before that part was loaded: the call
  * is cut off there rather than load it (see `withoutLoading` above for the calls this is for).
+ * With `load`, `call()` loads the part as ever, and gets the stack pointer back if it throws.
  */
-export function __pw_withoutLoading(call, otherwise) {
-  return __pw_split.withoutLoading(call, otherwise);
+export function __pw_withoutLoading(call, otherwise, load) {
+  return __pw_split.withoutLoading(call, otherwise, load);
 }
 
 /** Load the second part now, synchronously, if it is not loaded (throws MODULE_NOT_LOADED). */

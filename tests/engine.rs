@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use plugin_warden::core::engine::{
-    Engine, FetchResponse, HostConfig, Incoming, InstallInfo, InstallInput, Status,
+    read_user, Engine, FetchResponse, HostConfig, Incoming, InstallInfo, InstallInput, Status,
 };
 use plugin_warden::core::error::{ErrorCode, WardenError};
 use plugin_warden::core::manifest::Capability;
@@ -869,6 +869,45 @@ fn permissions_has_with_an_rbac_action_follows_the_user() {
             .code,
         ErrorCode::InvalidArgument
     );
+}
+
+#[test]
+fn a_user_read_apart_switches_as_set_user_does_and_a_refused_one_changes_nothing() {
+    // The browser host reads the user (`read_user`) before it holds the engine, then switches
+    // (`switch_user`): the same changes as `set_user`; a user it cannot read leaves the engine
+    // as it was, since nothing of it was touched.
+    let roles = json!([{
+        "role": { "name": "Editor things", "permissions": [{ "action": "acme-app.docs:write" }] },
+        "grants": ["Editor"],
+    }]);
+    let mut apart = host(json!({ "user": { "role": "Viewer" } }));
+    let mut whole = host(json!({ "user": { "role": "Viewer" } }));
+    for e in [&mut apart, &mut whole] {
+        install(e, &manifest(APP, json!({ "roles": roles })));
+        mount(e, APP);
+    }
+    for user in [json!({ "role": "Editor" }), json!({ "role": "Viewer" })] {
+        let read = read_user(user.clone()).expect("a user");
+        let changes = apart.switch_user(read);
+        assert_eq!(changes.len(), 1, "{user}: the plugin's view changed");
+        assert_eq!(changes, whole.set_user(user).unwrap());
+        assert_eq!(
+            apart.has_permission("acme-app.docs:write", None),
+            whole.has_permission("acme-app.docs:write", None)
+        );
+    }
+    apart.set_user(json!({ "role": "Editor" })).unwrap();
+    for bad in [
+        json!({ "role": "Nobody" }),
+        json!(null),
+        json!(5),
+        json!({ "role": "Viewer", "permissions": [5] }),
+    ] {
+        let refused = read_user(bad.clone()).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidArgument, "{bad}");
+        assert_eq!(apart.set_user(bad).unwrap_err().message, refused.message);
+        assert!(apart.has_permission("acme-app.docs:write", None));
+    }
 }
 
 #[test]

@@ -217,6 +217,29 @@ fn forbidden_in_domain(c: char) -> bool {
         )
 }
 
+/// `text` as dotted decimal (four numbers 0–255, no leading zero), or `None`: what
+/// `text.parse::<Ipv4Addr>()` answers (tested against it), without std's general address
+/// parser, which a first visit would otherwise load (it reads a host of every URL).
+pub(crate) fn dotted_ipv4(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut n = 0u16;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
 fn is_special(scheme: &str) -> bool {
     default_port(scheme).is_some() || scheme == "file"
 }
@@ -359,11 +382,11 @@ impl WebUrl {
                     ),
                 ))
             }
-            h if is_special(scheme) && scheme != "file" => match h.parse::<Ipv4Addr>() {
-                // The WHATWG serializer writes IPv4 hosts as dotted decimal, which is what
-                // std parses; a domain never consists of four decimal numbers.
-                Ok(ip) => Some(Host::Ipv4(ip)),
-                Err(_) => Some(Host::Domain(h.to_owned())),
+            h if is_special(scheme) && scheme != "file" => match dotted_ipv4(h) {
+                // The WHATWG serializer writes IPv4 hosts as dotted decimal; a domain never
+                // consists of four decimal numbers.
+                Some(ip) => Some(Host::Ipv4(ip)),
+                None => Some(Host::Domain(h.to_owned())),
             },
             h => Some(Host::Domain(h.to_owned())),
         };
@@ -622,5 +645,52 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::Internal);
         assert!(err.to_string().contains("no URL parser installed"));
         assert!(WebUrl::parse("https://a.example/").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod dotted_ipv4_tests {
+    use super::dotted_ipv4;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn dotted_ipv4_answers_as_std_on_the_edges() {
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "127.0.0.1",
+            "10.1.20.255",
+            "256.0.0.1",
+            "1.2.3.999",
+            "01.2.3.4",
+            "1.2.3.00",
+            "1.2.3.0",
+            "0001.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3.4",
+            "1..2.3",
+            "1.2.3.4.5",
+            "+1.2.3.4",
+            "-1.2.3.4",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "\u{661}.2.3.4",
+            "0x7f.0.0.1",
+            "",
+            "example.com",
+            "1.2.3.4a",
+        ] {
+            assert_eq!(dotted_ipv4(text), text.parse::<Ipv4Addr>().ok(), "{text:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn dotted_ipv4_answers_as_std(text in "[0-9.]{0,18}|[0-9.a+\\- \u{661}]{0,12}|([0-9]{1,4}\\.){3}[0-9]{1,4}") {
+            prop_assert_eq!(dotted_ipv4(&text), text.parse::<Ipv4Addr>().ok(), "{:?}", text);
+        }
     }
 }

@@ -16,9 +16,11 @@
 // If that synchronous load fails, the call throws `MODULE_NOT_LOADED` out of the middle of the
 // wasm. For a module no import calls back into (the sanitizer: `resetStack`), the stack pointer
 // is then put back where it stands between calls, so later calls run as before (the aborted
-// call's heap memory stays allocated); for the core it is not (see README: preload('checks')),
-// and the aborted call may have left a host's state borrowed: the listeners `onFailure` took
-// (the entry module's) hear of each such failure, and stop the hosts it left so.
+// call's heap memory stays allocated); for the core the entry module runs each host call so
+// that a throw puts it back where it stood at that call (`withoutLoading` with `load`), and an
+// aborted call may have left a host's state borrowed: the listeners `onFailure` took (the entry
+// module's) hear of each such failure, and stop the hosts it left so (no call of the package
+// loads the part while it holds a host's state; a safety net).
 const __pw_split = (() => {
   let primary = null; // the first part's exports
   let second = null; // the second part's instance

@@ -303,7 +303,9 @@ export function hostCsp(manifests, options) {
 // pending reject so, and its Rust object is leaked, never dropped half changed (its events,
 // timers and tasks do nothing: Host::live). The other hosts go on. Found by asking the core
 // (`__pw_stuck`) after each failure, once the aborted task is over, and at a host's calls from
-// then on (not from inside another host call); none of this runs before a load has failed.
+// then on (not from inside another host call); none of this runs before a load has failed. No
+// call of the package loads the part while it holds a host's state (the synchronous calls that
+// need it load it between calls, below): this is a safety net for one that would.
 const proto = bindings.PluginHost.prototype;
 const rawStuck = proto.__pw_stuck;
 const stopped = new WeakMap(); // host → the error its calls get
@@ -410,7 +412,8 @@ function needsChecks(host, name, args) {
 // MODULE_NOT_LOADED before the call has touched the host, which goes on; loaded by the call
 // itself, a failure would cut it off in the middle and stop the host. (A call may still need the
 // part for a reason its arguments do not show, such as a `setUser` the host refuses: that loads
-// it as before.)
+// it inside the call, before it holds the host's state, so a failure throws and the host goes
+// on; `guard` gives the stack back.)
 const FIRST_VISIT_SYNC = /^(free|destroy|emit|plugins|setUser|hasPermission|accessCache|sanitize|trustedHTML|__sanitizerCleaner|status|unmount|visibleIncludes)$/;
 const BY_ID = /^(status|unmount|visibleIncludes)$/;
 const rawPlugins = proto.plugins;

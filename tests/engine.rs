@@ -5,6 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use plugin_warden::core::audit::{AuditDecision, AuditKind};
 use plugin_warden::core::engine::{
     read_user, Engine, FetchResponse, HostConfig, Incoming, InstallInfo, InstallInput, Status,
 };
@@ -1234,6 +1235,58 @@ fn a_flood_costs_one_audit_event_per_second_but_every_refusal_is_counted() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].detail.as_ref().unwrap()["unauditedBefore"], 49);
     assert_eq!(e.info(APP).unwrap().counts.get("RATE_LIMITED"), Some(&51));
+}
+
+#[test]
+fn messages_not_served_cost_one_audit_event_per_second_but_every_one_is_counted() {
+    // The browser's port listener answers a message `MODULE_NOT_LOADED` itself when the code
+    // that serves it could not be loaded, and tells the engine (`Engine::unserved`).
+    let mut e = mounted(json!({}));
+    let unserved = |e: &Engine<MemoryBackend>| {
+        e.audit_log()
+            .into_iter()
+            .filter(|ev| ev.code == Some(ErrorCode::ModuleNotLoaded))
+            .collect::<Vec<_>>()
+    };
+    for i in 0..30 {
+        e.unserved(APP, Some("ui.render"), T + f64::from(i) * 10.0);
+    }
+    let events = unserved(&e);
+    assert_eq!(events.len(), 1);
+    let first = &events[0];
+    assert_eq!(first.kind, AuditKind::Refusal);
+    assert_eq!(first.plugin.as_deref(), Some(APP));
+    assert_eq!(first.method.as_deref(), Some("ui.render"));
+    assert_eq!(first.decision, Some(AuditDecision::Deny));
+    assert_eq!(
+        first.detail.as_ref().unwrap(),
+        &json!({ "message": "not served: the code that answers it could not be loaded" })
+    );
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("MODULE_NOT_LOADED"),
+        Some(&30)
+    );
+    // A second after the first, the next is audited; a message that names no method is
+    // audited without one.
+    e.unserved(APP, None, T + 1000.0);
+    let events = unserved(&e);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].method, None);
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("MODULE_NOT_LOADED"),
+        Some(&31)
+    );
+    e.unserved(APP, Some("ui.render"), T + 2000.0);
+    assert_eq!(unserved(&e).len(), 3);
+    // Nothing for a plugin that is not mounted, or not installed.
+    e.set_status(APP, Status::Installed, T + 5000.0).unwrap();
+    e.unserved(APP, Some("ui.render"), T + 5000.0);
+    e.unserved("nobody", Some("ui.render"), T + 5000.0);
+    assert_eq!(unserved(&e).len(), 3);
+    assert_eq!(
+        e.info(APP).unwrap().counts.get("MODULE_NOT_LOADED"),
+        Some(&32)
+    );
 }
 
 #[test]

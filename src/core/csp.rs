@@ -859,7 +859,7 @@ pub fn frame_csp(page: &str, assets: &[String]) -> Result<String, CspError> {
         "worker-src blob:".to_owned(),
     ];
     directives.extend(FRAME_LOCKDOWN.iter().map(|d| (*d).to_owned()));
-    Ok(directives.join("; "))
+    Ok(crate::core::collections::join(&directives, "; "))
 }
 
 /// What the package's runner page runs: a worker (worker plugins, remote UI) or the plugin's
@@ -918,5 +918,5 @@ pub fn runner_csp(kind: RunnerKind, assets: &[String]) -> Result<String, CspErro
     }
     directives.push("worker-src blob:".to_owned());
     directives.extend(FRAME_LOCKDOWN.iter().map(|d| (*d).to_owned()));
-    Ok(directives.join("; "))
+    Ok(crate::core::collections::join(&directives, "; "))
 }

@@ -294,6 +294,8 @@ struct Plugin {
     /// refusals since then were only counted: a flood costs one audit event per second, not one
     /// per message.
     rate_audit: (f64, u64),
+    /// When its last message not served was written to the audit log ([`Engine::unserved`]).
+    unserved_audit: f64,
     /// Fetches awaiting [`Engine::fetch_done`], by call id: how `fetch_done` checks the answer.
     fetches: SortedMap<u64, PendingFetch>,
     /// The remote-UI policy of the current mount, when it has a host-rendered UI

@@ -8,6 +8,7 @@ use super::weburl::WebUrl;
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::collections::join;
 use super::csp::{frame_csp, runner_csp, srcdoc_csp, Nonce, RunnerKind};
 use super::error::{Coded, ErrorCode};
 
@@ -335,11 +336,8 @@ fn src_frame(
 
 /// The `allow` attribute: the manifest's `allow` features, nothing else.
 fn permissions_policy(ctx: &MountContext<'_>) -> String {
-    ctx.allow
-        .iter()
-        .map(|f| f.as_str())
-        .collect::<Vec<_>>()
-        .join("; ")
+    let features: Vec<&str> = ctx.allow.iter().map(|f| f.as_str()).collect();
+    join(&features, "; ")
 }
 
 /// The runner frame both worker plugins and bundle iframes live in.
@@ -410,7 +408,7 @@ fn sandbox_tokens(
         if !OPT_IN_SANDBOX_TOKENS.contains(&token.as_str()) {
             return bad(format!(
                 "sandbox: {token:?} is not a token a host may add; expected one of {}",
-                OPT_IN_SANDBOX_TOKENS.join(", ")
+                join(&OPT_IN_SANDBOX_TOKENS, ", ")
             ));
         }
         if token == "allow-same-origin" {
@@ -428,7 +426,7 @@ fn sandbox_tokens(
             sandbox.push(token.clone());
         }
     }
-    Ok(sandbox.join(" "))
+    Ok(join(&sandbox, " "))
 }
 
 /// The document a `srcdoc` plugin frame gets: its own restrictive CSP first (as a `<meta>`,

@@ -105,14 +105,10 @@ impl ActionPattern {
             if input.len() < s.len() {
                 input.push('…');
             }
+            let problems: Vec<String> = e.problems.into_iter().map(|p| p.message).collect();
             PermissionError::InvalidPattern {
                 input,
-                reason: e
-                    .problems
-                    .into_iter()
-                    .map(|p| p.message)
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                reason: crate::core::collections::join(&problems, "; "),
             }
         })
     }

@@ -8,9 +8,10 @@
 // pwDecode(text, buffers) — the value to post, with every placeholder turned back into its typed
 //   array (side-table bytes are used once and then copied), and the transfer list: buffers the
 //   host owns and hands over instead of copying.
-// pwListen(port, text, other, v) — a plugin's port listener: a small message's text made in one
-//   call, the rest left to the core's rate limiter first; a message the core cannot take before
-//   its second part has loaded is held, with every later one, until it has (pwSetPortHooks).
+// pwListen(port, text, other, unserved, v) — a plugin's port listener: a small message's text
+//   made in one call, the rest left to the core's rate limiter first; a message the core cannot
+//   take before its second part has loaded is held, with every later one, until it has
+//   (pwSetPortHooks), and answered (and told to `unserved`, for the audit log) if it cannot.
 // pwPeekId(data) / pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's
 //   id (and pong seq) read, and a reply decoded and posted, each in one call: nothing for wasm
 //   to read back by property name (each name read from wasm is a string decoded per call: a
@@ -224,11 +225,12 @@ export function pwPeekId(data) {
  * A small message's text is bounded (`small`), so making it first costs a flood little.
  * Answers the listener, for removeEventListener.
  */
-export function pwListen(port, text, other, v) {
+export function pwListen(port, text, other, unserved, v) {
   // Messages the core could not take before its second part has loaded (`text` or `other`
   // answered false), and every later one, in order: handed again once it has loaded. If it
   // could not load, those it still cannot take are answered here, MODULE_NOT_LOADED (the code
-  // that would answer or refuse them is what could not be loaded), and the port goes on.
+  // that would answer or refuse them is what could not be loaded), told to `unserved` (with
+  // the method the message names, for the audit log), and the port goes on.
   const held = [];
   let waiting = false;
   // Each time the core could not take a message before its part loaded, the read-ahead was cut
@@ -246,8 +248,11 @@ export function pwListen(port, text, other, v) {
       setTimeout(() => { throw e; }); // reported as the listener's own would be; the rest go on
       return true;
     }
-    if (lastChance && message.id >= 0) {
-      port.postMessage({ v, id: message.id, ok: false, error: { code: 'MODULE_NOT_LOADED', message: NOT_SERVED } });
+    if (lastChance) {
+      if (message.id >= 0) port.postMessage({ v, id: message.id, ok: false, error: { code: 'MODULE_NOT_LOADED', message: NOT_SERVED } });
+      const method = message.data && message.data.method;
+      // A method's name, not whatever text a plugin puts there (the log redacts it as well).
+      unserved(typeof method === 'string' && /^[\w.]{1,64}$/.test(method) ? method : undefined);
     }
     return lastChance;
   };
@@ -285,7 +290,7 @@ export function pwListen(port, text, other, v) {
       cut++;
       return false;
     };
-    const message = { id, deliver };
+    const message = { id, deliver, data };
     if (held.length === 0) {
       if (deliver()) return;
     } else if (held.length >= MAX_HELD) {

@@ -28,7 +28,13 @@ extern "C" {
     #[wasm_bindgen(js_name = pwPeekId)]
     fn pw_peek_id(data: &JsValue) -> f64;
     #[wasm_bindgen(js_name = pwListen)]
-    fn pw_listen(port: &MessagePort, text: &JsValue, other: &JsValue, v: f64) -> js_sys::Function;
+    fn pw_listen(
+        port: &MessagePort,
+        text: &JsValue,
+        other: &JsValue,
+        unserved: &JsValue,
+        v: f64,
+    ) -> js_sys::Function;
     #[wasm_bindgen(js_name = pwIsStorageSet)]
     fn pw_is_storage_set(data: &JsValue) -> bool;
     /// Set what a port listener calls to load the core's second part for the messages it
@@ -138,12 +144,14 @@ pub(crate) fn is_storage_set(data: &JsValue) -> bool {
 /// Each answers `false` for a message it cannot take before the core's second part has loaded
 /// (`Host::ahead`, src/web/effects.rs): the listener then holds it, and every later message, in
 /// order, loads that part asynchronously and hands them again; if it cannot be loaded, the
-/// listener answers those still refused itself (`MODULE_NOT_LOADED`).
+/// listener answers those still refused itself (`MODULE_NOT_LOADED`), and tells `unserved`
+/// of each, with the method it names if any, for the audit log.
 pub(crate) struct PortListener {
     port: MessagePort,
     listener: js_sys::Function,
     _text: Closure<dyn Fn(f64, String, f64, f64) -> bool>,
     _other: Closure<dyn Fn(JsValue) -> bool>,
+    _unserved: Closure<dyn Fn(JsValue) -> bool>,
 }
 
 impl PortListener {
@@ -151,6 +159,7 @@ impl PortListener {
         port: &MessagePort,
         text: impl Fn(Option<u64>, String, usize, f64) -> bool + 'static,
         other: impl Fn(JsValue) -> bool + 'static,
+        unserved: impl Fn(Option<String>) + 'static,
     ) -> Self {
         let text = Closure::<dyn Fn(f64, String, f64, f64) -> bool>::new(
             move |id: f64, json, units: f64, now_ms: f64| {
@@ -158,13 +167,25 @@ impl PortListener {
             },
         );
         let other = Closure::<dyn Fn(JsValue) -> bool>::new(other);
+        // The type of `other`'s closure, so that the module has no second invoker for it.
+        let unserved = Closure::<dyn Fn(JsValue) -> bool>::new(move |method: JsValue| {
+            unserved(method.as_string());
+            true
+        });
         let version = crate::core::protocol::PROTOCOL_VERSION as f64;
-        let listener = pw_listen(port, text.as_ref(), other.as_ref(), version);
+        let listener = pw_listen(
+            port,
+            text.as_ref(),
+            other.as_ref(),
+            unserved.as_ref(),
+            version,
+        );
         PortListener {
             port: port.clone(),
             listener,
             _text: text,
             _other: other,
+            _unserved: unserved,
         }
     }
 }

@@ -210,6 +210,7 @@ impl Host {
         let port = channel.port1();
         let (weak, plugin): (Weak<Host>, String) = (Rc::downgrade(self), id.to_owned());
         let (weak2, plugin2) = (weak.clone(), plugin.clone());
+        let (weak3, plugin3) = (weak.clone(), plugin.clone());
         let (port1, port2) = (port.clone(), port.clone());
         let listener = PortListener::new(
             &port,
@@ -232,6 +233,11 @@ impl Host {
                     return true;
                 }
                 host.on_port_message(&plugin2, &data)
+            },
+            move |method| {
+                if let Some(host) = Host::live(&weak3) {
+                    host.unserved(&plugin3, method.as_deref());
+                }
             },
         );
         port.start();

@@ -281,6 +281,13 @@ impl Host {
         self.carry_out(Vec::new());
     }
 
+    /// Audit plugin `id`'s message that its port's listener answered `MODULE_NOT_LOADED` (the
+    /// core's second part could not be loaded), and deliver the event ([`Engine::unserved`]).
+    pub(crate) fn unserved(self: &Rc<Self>, id: &str, method: Option<&str>) {
+        self.engine.borrow_mut().unserved(id, method, now());
+        self.deliver_audit();
+    }
+
     /// Mark a plugin failed and tear its mount down. Never throws: a plugin's failure is not
     /// the host's.
     pub(crate) fn fail(self: &Rc<Self>, id: &str, code: ErrorCode, message: &str) {

@@ -61,7 +61,7 @@ test('pwListen hands a small message over as the other path reads it, and nothin
   let listener = null;
   const port = { addEventListener: (type, fn) => { assert.equal(type, 'message'); listener = fn; } };
   let got = null;
-  const made = pwListen(port, (id, json, units, now) => { got = { id, json, units, now }; return true; }, (data) => { got = { data }; return true; });
+  const made = pwListen(port, (id, json, units, now) => { got = { id, json, units, now }; return true; }, (data) => { got = { data }; return true; }, () => assert.fail('unserved'), 1);
   assert.equal(made, listener);
   let small = 0;
   const n = 20_000;
@@ -92,7 +92,7 @@ test('pwListen hands a small message over as the other path reads it, and nothin
 test('pwListen with a polluted Object.prototype: still the other path\'s id and text', () => {
   let listener = null;
   let got = null;
-  pwListen({ addEventListener: (_, fn) => { listener = fn; } }, (id, json) => { got = { id, json }; return true; }, (data) => { got = { data }; return true; });
+  pwListen({ addEventListener: (_, fn) => { listener = fn; } }, (id, json) => { got = { id, json }; return true; }, (data) => { got = { data }; return true; }, () => assert.fail('unserved'), 1);
   const messages = [
     { v: 1, id: 3, method: 'storage.get', params: { key: 'k' } },
     { v: 1, id: 4, method: 'events.emit', params: { name: 'n' } },
@@ -202,11 +202,13 @@ test('with a bound, values small on the wire but huge to walk are refused with a
 // pwListen holds what the core cannot take before its second part has loaded (a path answered
 // false): that message and every later one of the port, in order, until the part has loaded
 // (handed again) or could not be (handed again, and answered MODULE_NOT_LOADED if still not
-// taken). Never lost, never reordered, never held without bound.
+// taken, and told to `unserved` with the method it names, for the audit log). Never lost,
+// never reordered, never held without bound.
 function holdingPort(accept) {
   let listener = null;
   const seen = [];
   const answered = [];
+  const unserved = [];
   const port = {
     addEventListener: (_, fn) => { listener = fn; },
     removeEventListener: (_, fn) => { if (fn === listener) listener = null; },
@@ -214,9 +216,10 @@ function holdingPort(accept) {
   };
   const made = pwListen(port,
     (id) => { seen.push(id); return accept(id); },
-    (data) => { seen.push(data.tag); return accept(data.tag); }, 1);
+    (data) => { seen.push(data.tag); return accept(data.tag); },
+    (method) => unserved.push(method), 1);
   return {
-    post: (data) => listener({ data }), seen, answered: () => answered.map((m) => [m.id, m.error.code]),
+    post: (data) => listener({ data }), seen, unserved, answered: () => answered.map((m) => [m.id, m.error.code]),
     remove: () => port.removeEventListener('message', made),
   };
 }
@@ -260,6 +263,8 @@ test('pwListen answers MODULE_NOT_LOADED what it still cannot hand over when the
     await settle();
     assert.deepEqual(port.seen, [1, 2, 2, 3, 'no id']);
     assert.deepEqual(port.answered(), [[2, 'MODULE_NOT_LOADED']]);
+    // Both told, for the audit log: the one answered and the one with no id to answer.
+    assert.deepEqual(port.unserved, ['storage.get', undefined]);
     fail = false;
     port.post(call(6));
     assert.equal(port.seen.at(-1), 6);
@@ -283,9 +288,25 @@ test('pwListen holds at most 256 messages; a flood past them is handed at once (
     await settle();
     assert.deepEqual(port.seen.slice(45), Array.from({ length: 256 }, (_, i) => i + 1));
     assert.equal(port.answered().length, 44);
+    assert.equal(port.unserved.length, 44);
   } finally {
     pwSetPortHooks(null);
   }
+});
+
+test('pwListen tells the audit a message\'s method only when it is a method\'s name, whatever the plugin put there', async () => {
+  const port = holdingPort(() => false);
+  const methods = [
+    'ui.render', 'x'.repeat(64), // names
+    'x'.repeat(65), '', 'storage.get key=secret', '<img src=x>', 'storage\nget', // text
+    7, null, { toString: () => 'storage.get' }, ['storage.get'], // not strings
+  ];
+  for (const method of methods) port.post({ v: 1, id: 1, method });
+  port.post(7); // not even an object
+  port.post({ v: 1, id: 1 }); // no method
+  await settle();
+  assert.deepEqual(port.unserved, ['ui.render', 'x'.repeat(64), ...Array(11).fill(undefined)]);
+  assert.equal(port.answered().length, methods.length + 1);
 });
 
 test('pwListen with nothing to load hands a held message on once more, then answers it', async () => {

@@ -1212,7 +1212,7 @@ test('a hostile plugin\'s refused messages (an undeclared method, too large, too
   }
 });
 
-test('a hostile plugin\'s refused messages while the core\'s second part cannot load: each is answered MODULE_NOT_LOADED at once (not served), never a synchronous request; its good calls behind them are answered as ever, the host is never stopped, and once the network is back the next refusal loads the part and carries its own code', { timeout: 60_000 }, async () => {
+test('a hostile plugin\'s refused messages while the core\'s second part cannot load: each is answered MODULE_NOT_LOADED at once (not served) and audited (once a second, every one counted), never a synchronous request; its good calls behind them are answered as ever, the host is never stopped, and once the network is back the next refusal loads the part and carries its own code', { timeout: 60_000 }, async () => {
   const host = await hostileHost();
   try {
     const { page, hostile, errors } = host;
@@ -1229,19 +1229,42 @@ test('a hostile plugin\'s refused messages while the core\'s second part cannot 
     assert.ok(seen.length >= 1 && seen.every((x) => x === '404'), JSON.stringify(seen));
     const state = await page.evaluate(() => ({ status: window.e2e.host.status('hostile').state, loaded: window.e2e.host.plugins() }));
     assert.deepEqual(state, { status: 'mounted', loaded: ['hostile'] }, 'the host stopped');
+    // Each one not served is audited as it is answered, by code of the first part: the host's
+    // onAudit heard of the first at once (the method its message names, why), and of at most
+    // one more, a second later (a plugin's refusals are written once a second, the rest counted).
+    const unserved = () => page.evaluate(() => window.e2e.state.audits.filter((e) => e.code === 'MODULE_NOT_LOADED'));
+    const told = await unserved();
+    assert.ok(told.length >= 1 && told.length <= 2, JSON.stringify(told));
+    assert.deepEqual(
+      { plugin: told[0].plugin, kind: told[0].kind, method: told[0].method, decision: told[0].decision, detail: told[0].detail },
+      { plugin: 'hostile', kind: 'refusal', method: 'permissions.list', decision: 'deny', detail: { message: 'not served: the code that answers it could not be loaded' } },
+    );
     // Not fetched again at each message: after a failure, no load for 0.5 s (doubling).
     const fetched = seen.length;
     assert.ok(fetched < 8, `${fetched} loads for 8 refused messages`);
     recover();
     // Answered MODULE_NOT_LOADED until the wait is over, then its own code.
     let back = null;
+    let waited = 0;
     for (let i = 0; i < 40 && codeOf(back) !== 'MESSAGE_REJECTED'; i++) {
       back = await attack(hostile, 'undeclared-method');
       assert.ok(['MODULE_NOT_LOADED', 'MESSAGE_REJECTED'].includes(codeOf(back)), JSON.stringify(back));
-      if (codeOf(back) !== 'MESSAGE_REJECTED') await new Promise((resolve) => setTimeout(resolve, 250));
+      if (codeOf(back) !== 'MESSAGE_REJECTED') {
+        waited += 1;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
     assert.equal(codeOf(back), 'MESSAGE_REJECTED', JSON.stringify(back));
     assert.equal(seen.at(-1), 'server');
+    // Every one not served was counted (the 8 and those while the wait lasted), and the log
+    // holds what onAudit heard.
+    const audit = await page.evaluate(() => ({
+      counts: window.e2e.host.inspect('hostile').counts,
+      logged: window.e2e.host.auditLog().filter((e) => e.code === 'MODULE_NOT_LOADED').map((e) => e.seq),
+    }));
+    assert.equal(audit.counts.MODULE_NOT_LOADED, 8 + waited, JSON.stringify(audit.counts));
+    assert.deepEqual(audit.logged, (await unserved()).map((e) => e.seq));
+    assert.ok(audit.logged.length <= 2 + Math.ceil(waited / 4), JSON.stringify(audit));
     assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
     assert.deepEqual(errors, []);
   } finally {

@@ -354,6 +354,37 @@ impl<B: StorageBackend> Engine<B> {
         Some(reply.map(Outcome::Reply).unwrap_or(Outcome::Drop))
     }
 
+    /// Audit plugin `id`'s message that was not served: the code that answers or refuses it
+    /// (in the browser, the core's second part) could not be loaded, and the plugin's port
+    /// listener answered it `MODULE_NOT_LOADED` itself (src/web/binary.js `pwListen`). `method`
+    /// is the method the message names, if it names one: as the plugin sent it (the log
+    /// redacts it), not checked against the protocol, which is the code that could not load.
+    /// Like a flood's refusals, at most one event per second of a plugin is written; every one
+    /// is counted ([`AuditLog::counts`](crate::core::audit::AuditLog::counts), a plugin's
+    /// `counts` in [`Engine::info`]). Nothing for a plugin that is not mounted.
+    pub fn unserved(&mut self, id: &str, method: Option<&str>, now_ms: f64) {
+        let mono_ms = self.monotonic_ms(now_ms);
+        let Some(plugin) = self.plugins.get_mut(id) else {
+            return;
+        };
+        if !matches!(plugin.status, Status::Mounted) {
+            return;
+        }
+        if mono_ms - plugin.unserved_audit < 1000.0 {
+            self.audit.count(id, ErrorCode::ModuleNotLoaded);
+            return;
+        }
+        plugin.unserved_audit = mono_ms;
+        // A literal, not `WardenError::new`: that generic's `&str` instance is second-part
+        // code (src/web/handshake.rs `answer_stopped`), and this runs when it could not load.
+        let err = WardenError {
+            code: ErrorCode::ModuleNotLoaded,
+            message: String::from("not served: the code that answers it could not be loaded"),
+            permission: None,
+        };
+        self.refuse(id, method, &err, now_ms);
+    }
+
     /// The rest of [`Engine::receive`] once [`Engine::admit`] let the call through: decide the
     /// call `message` parsed into ([`Engine::plan`], unless it came decided) and carry it out
     /// ([`Engine::apply`]), or audit and answer its refusal ([`Prepared`]).

@@ -211,6 +211,7 @@ impl<B: StorageBackend> Engine<B> {
                         denied_requests: SortedSet::new(),
                         allowed_calls: 0,
                         rate_audit: (f64::NEG_INFINITY, 0),
+                        unserved_audit: f64::NEG_INFINITY,
                         fetches: SortedMap::new(),
                         remote_ui: None,
                         render_budget: BusyBudget::new(

@@ -189,6 +189,7 @@ impl<B: StorageBackend> Engine<B> {
             plugin.limiter = RateLimiter::new(&self.rate);
             plugin.in_flight = InFlight::new(self.rate.max_in_flight);
             plugin.rate_audit = (f64::NEG_INFINITY, 0);
+            plugin.unserved_audit = f64::NEG_INFINITY;
             plugin.subscriptions.clear();
             plugin.fetches.clear();
         }

@@ -466,58 +466,18 @@ fn heartbeat_limits_are_validated() {
 }
 
 #[test]
-fn a_heartbeat_sparing_silent_plugins_pings_and_fails_nobody_until_a_full_tick_does() {
+fn a_silent_plugin_is_failed_with_how_long_it_was_silent_in_whole_milliseconds_and_the_limit() {
     let mut e = host(json!({"limits": {"heartbeatMs": 100, "unresponsiveAfterMs": 300}}));
     install(&mut e, &manifest("1.0.0", json!({})));
     mount(&mut e);
     e.watch_liveness(APP, T).expect("installed");
-    let (beats, spared) = e.heartbeat_sparing(T + 100.0, true);
-    assert_eq!((pings(&beats).len(), spared), (1, false));
-    // Silent from T + 300 on: the sparing tick says so and leaves it, however often.
-    for k in 0..5 {
-        let now = T + 300.0 + f64::from(k) * 100.0;
-        let (beats, spared) = e.heartbeat_sparing(now, true);
-        assert!(spared, "at {now}");
-        assert!(
-            beats
-                .iter()
-                .all(|b| !matches!(b, Heartbeat::Unresponsive { .. })),
-            "{beats:?}"
-        );
-    }
-    // No pong came: the first full tick fails it, once.
-    let beats = e.heartbeat(T + 800.0);
+    assert_eq!(pings(&e.heartbeat(T + 100.0)).len(), 1);
+    // No pong came; the browser's timer is late (a busy page): the first tick after the limit
+    // fails it, once, and says for how long (whole milliseconds) and what the limit is.
+    let beats = e.heartbeat(T + 800.7);
     assert!(
-        matches!(&beats[..], [Heartbeat::Unresponsive { plugin, message }] if plugin == APP && message.contains("did not answer the host's pings for 800 ms")),
+        matches!(&beats[..], [Heartbeat::Unresponsive { plugin, message }] if plugin == APP && message == "plugin \"acme-app\" did not answer the host's pings for 800 ms (limits.unresponsiveAfterMs = 300); it was stopped"),
         "{beats:?}"
     );
-    assert_eq!(e.heartbeat_sparing(T + 900.0, true), (Vec::new(), false));
     assert!(e.heartbeat(T + 900.0).is_empty());
-}
-
-#[test]
-fn a_plugin_that_answers_while_the_heartbeat_spares_silent_ones_is_never_silent() {
-    let mut e = host(json!({"limits": {"heartbeatMs": 100, "unresponsiveAfterMs": 300}}));
-    install(&mut e, &manifest("1.0.0", json!({})));
-    mount(&mut e);
-    e.watch_liveness(APP, T).expect("installed");
-    // The sparing ticks still ping: a plugin that answers them stays alive for the full tick.
-    let mut now = T;
-    let mut seq = 0;
-    for _ in 0..10 {
-        now += 100.0;
-        let (beats, spared) = e.heartbeat_sparing(now, true);
-        assert!(!spared, "at {now}");
-        for b in beats {
-            if let Heartbeat::Ping { .. } = b {
-                seq += 1;
-                assert!(e.pong(APP, seq, now + 1.0));
-            }
-        }
-    }
-    assert!(seq >= 9, "{seq} pings");
-    assert!(e
-        .heartbeat(now + 100.0)
-        .iter()
-        .all(|b| !matches!(b, Heartbeat::Unresponsive { .. })));
 }

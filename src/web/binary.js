@@ -356,11 +356,6 @@ function loadPart() {
   });
 }
 
-/** `loadPart()` for the heartbeat (src/web/liveness.rs): started, its end not awaited. */
-export function pwLoadPart() {
-  loadPart()?.catch(() => {});
-}
-
 /** Whether the entry module set the hooks of `ahead` (then the two below may be called). */
 export function pwAheadHooks() {
   return ahead !== null;

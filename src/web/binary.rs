@@ -53,10 +53,6 @@ extern "C" {
     /// `loaded()`: whether the core's second part is loaded (true without the hooks).
     #[wasm_bindgen(js_name = pwPartLoaded)]
     pub(crate) fn part_loaded() -> bool;
-    /// Fetch the core's second part asynchronously, unless it is loaded or a load failed
-    /// moments ago (the ports' back-off).
-    #[wasm_bindgen(js_name = pwLoadPart)]
-    pub(crate) fn load_part();
     /// `JSON.stringify(value)`, or undefined when that throws or the text is surely longer
     /// than `max` (counted first, with work bounded by `max`: binary.js `sizeAtLeast`).
     #[wasm_bindgen(js_name = pwJsonText)]

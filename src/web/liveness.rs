@@ -24,17 +24,12 @@ impl Host {
     pub(super) fn on_heartbeat(self: &Rc<Self>) {
         let mut effects = Vec::new();
         let now = now();
-        // Failing a silent plugin runs code of the core's second part. Until it is loaded the
-        // tick pings the others and leaves the silent ones, and the part is fetched
-        // asynchronously (retried while the network is gone: binary.js `pwLoadPart`); a tick
-        // after it has arrived fails them. Loaded synchronously in the middle of the engine's
-        // change, a failed load stopped the host: any plugin that stopped answering its pings
-        // could stop it.
-        let spare = !super::binary::part_loaded();
-        let (beats, spared) = self.engine.borrow_mut().heartbeat_sparing(now, spare);
-        if spared {
-            super::binary::load_part();
-        }
+        // Failing a silent plugin (an iframe's: other mounts load the core's second part
+        // first) runs code of the first part only, so it is failed on time even while the
+        // second cannot load (www/bench/coverage.js records it; tests/e2e/lazy-modules checks
+        // that no request is made for it). Needing the second part here would load it
+        // synchronously in the middle of the engine's change, which a failed load cuts off.
+        let beats = self.engine.borrow_mut().heartbeat(now);
         for beat in beats {
             match beat {
                 Heartbeat::Ping { plugin, message } => effects.push(Effect::Post {

@@ -4,7 +4,7 @@
 // plus what that plugin then does on a first visit and soon after (its storage, permission and
 // event calls, a denied call), the host's emit, the heartbeat, the first sanitize, then what a
 // host does around its plugins (RBAC, their state, a second plugin, an unmount and a remount,
-// destroy and free), and records which functions ran by the end of each step.
+// a plugin that stops answering the heartbeat, destroy and free), and records which functions ran by the end of each step.
 import { readLog } from './read-log.js';
 
 const seen = new Set();
@@ -171,6 +171,20 @@ try {
   __pw_setLatePreload(); // the entry's own hooks again
   if (heldCodes.join() !== 'MODULE_NOT_LOADED,MODULE_NOT_LOADED') throw new Error(`coverage: the held messages were answered ${heldCodes}`);
   snap('held');
+  // A plugin that stops answering the heartbeat (its page hung): failed TIMEOUT and its frame
+  // torn down, by code a first visit holds, so that it is failed on time even while the core's
+  // second part cannot load.
+  const quick = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory', limits: { heartbeatMs: 50, unresponsiveAfterMs: 200 }, onAudit: () => {}, onEvent: () => {} });
+  await quick.install({ id: 'mute', name: 'Mute', version: '0.1.0', permissions: ['storage'] });
+  const muteSlot = document.createElement('div');
+  document.body.append(muteSlot);
+  await quick.mount('mute', muteSlot, { src: `${pluginOrigin}/mute.html` });
+  for (let i = 0; i < 100 && quick.status('mute').state !== 'failed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const muted = quick.status('mute');
+  if (muted.state !== 'failed' || muted.code !== 'TIMEOUT' || muteSlot.querySelector('iframe')) throw new Error(`coverage: the silent plugin was not failed: ${JSON.stringify(muted)}`);
+  quick.destroy();
+  window.coverageQuickHost = quick;
+  snap('silent');
   // The default store ('local'): a host that names none, its plugin's first calls (the plugin
   // stores, reads and lists keys as above, in localStorage now).
   const local = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, onAudit: () => {}, onEvent: () => {}, onNotify: () => {}, onPermissionRequest: async () => false });
@@ -190,7 +204,7 @@ try {
   host.free();
   window.coverageOptionsHost.destroy();
   window.coverageOptionsHost.free();
-  for (const h of [...window.coverageStoreHosts, local]) h.free();
+  for (const h of [...window.coverageStoreHosts, local, quick]) h.free();
   snap('free');
   window.coverage = { snapshots, talk, sanitized: out, built: built.innerHTML, rbac, state, reads: readRuns() };
 } catch (e) {

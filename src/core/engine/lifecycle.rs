@@ -219,42 +219,37 @@ impl<B: StorageBackend> Engine<B> {
 
     /// One heartbeat tick: the pings to post and the plugins to fail with `TIMEOUT` now.
     pub fn heartbeat(&mut self, now_ms: f64) -> Vec<Heartbeat> {
-        self.heartbeat_sparing(now_ms, false).0
-    }
-
-    /// [`Engine::heartbeat`]; with `spare_silent` it fails nobody: the pings only, each silent
-    /// plugin left as it is for a later tick to fail (the browser layer's, while the code that
-    /// fails one is not loaded), and the answer says whether it left one.
-    pub fn heartbeat_sparing(&mut self, now_ms: f64, spare_silent: bool) -> (Vec<Heartbeat>, bool) {
         let mut out = Vec::new();
-        let mut spared = false;
         for (id, p) in self.plugins.iter_mut() {
             let Some(l) = p.liveness.as_mut() else {
                 continue;
             };
             match l.tick(now_ms) {
                 Beat::Idle => {}
-                Beat::Unresponsive { .. } if spare_silent => spared = true,
                 Beat::Ping(seq) => out.push(Heartbeat::Ping {
                     plugin: id.clone(),
                     message: event_message(EVENT_PING, &json!({ "seq": seq })),
                 }),
                 Beat::Unresponsive { silent_ms } => {
                     p.liveness = None;
+                    // Whole milliseconds through serde_json's integer printer, which the pings
+                    // link anyway: `{}` of an `f64` would link core's float formatting (see
+                    // `core::ratelimit::num`), of an integer core's integer formatting, both
+                    // for this message alone on a first visit's path (the browser fails a
+                    // silent plugin with code its first load holds).
+                    let ms = |n: u64| serde_json::to_string(&n).unwrap_or_default();
                     out.push(Heartbeat::Unresponsive {
                         plugin: id.clone(),
                         message: format!(
                             "plugin {id:?} did not answer the host's pings for {} ms (limits.unresponsiveAfterMs = {}); it was stopped",
-                            // An integer: `f64`'s `Display` would link core's float
-                            // formatting (see `core::ratelimit::num`).
-                            silent_ms.round() as i64,
-                            self.liveness.unresponsive_after_ms
+                            ms(silent_ms as u64),
+                            ms(u64::from(self.liveness.unresponsive_after_ms))
                         ),
                     });
                 }
             }
         }
-        (out, spared)
+        out
     }
 
     /// A `pong` with `seq` came from `id`'s port. `true` when it answered a ping (it is then

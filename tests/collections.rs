@@ -1,5 +1,6 @@
 //! `core::collections::{SortedMap, SortedSet}` against `std`'s B-tree collections as the model:
-//! the core swapped them in for code size, so every operation it uses must agree.
+//! the core swapped them in for code size, so every operation it uses must agree (and
+//! `collections::join` against `[S]::join`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -158,5 +159,17 @@ proptest! {
         let mut model = v;
         model.sort_by_key(|e| e.0);
         prop_assert_eq!(ours, model);
+    }
+}
+
+proptest! {
+    /// `collections::join` answers what `[S]::join` does, for owned and borrowed strings, any
+    /// separator (empty, one byte, several, multi-byte) and any parts (empty ones included).
+    #[test]
+    fn join_is_std_join(parts in proptest::collection::vec(".{0,6}", 0..12), sep in "(|[;, ]|; |→ |ab\u{e9}c)") {
+        let owned: Vec<String> = parts.clone();
+        let borrowed: Vec<&str> = parts.iter().map(String::as_str).collect();
+        prop_assert_eq!(plugin_warden::core::collections::join(&owned, &sep), owned.join(sep.as_str()));
+        prop_assert_eq!(plugin_warden::core::collections::join(&borrowed, &sep), borrowed.join(sep.as_str()));
     }
 }

@@ -2015,7 +2015,7 @@ test('a fresh host\'s mount of a plugin not installed, or mounted already, loads
   });
 });
 
-test('a plugin flooding calls that need the core\'s second part while it cannot load does not grow the host\'s memory without bound: after 32 of its messages cut off in their read-ahead, the next are answered MODULE_NOT_LOADED without one; its pongs still reach the host, which goes on; once the part loads its calls are served again', { timeout: 90_000 }, async () => {
+test('a plugin flooding calls that need the core\'s second part while it cannot load does not grow the host\'s memory without bound: after 32 of its messages cut off in their read-ahead, the next are answered MODULE_NOT_LOADED without one (each counted, audited once a second); its pongs still reach the host, which goes on; once the part loads its calls are served again', { timeout: 90_000 }, async () => {
   // The host page's wasm memories, seen as they are instantiated.
   const context = await env.browser.newContext();
   await context.addInitScript(() => {
@@ -2052,6 +2052,7 @@ test('a plugin flooding calls that need the core\'s second part while it cannot 
       }
       return codes;
     }, n);
+    const floodAt = Date.now();
     assert.deepEqual(await flood(40), { MODULE_NOT_LOADED: 40 });
     const before = await memory();
     assert.ok(before > 0, 'no wasm memory seen');
@@ -2062,6 +2063,11 @@ test('a plugin flooding calls that need the core\'s second part while it cannot 
     // and so does the heartbeat (its pongs are read as ever).
     const list = await attack(hostile, 'send', ['permissions.list', {}]);
     assert.equal(codeOf(list), 'MODULE_NOT_LOADED', JSON.stringify(list));
+    // Each of the 641 was audited, and the flood did not flood the audit log: one event a
+    // second at most (the method each names), the rest counted.
+    const audited = await page.evaluate(() => window.e2e.state.audits.filter((e) => e.code === 'MODULE_NOT_LOADED').map((e) => e.method));
+    assert.ok(audited.length >= 1 && audited.length <= 1 + Math.ceil((Date.now() - floodAt) / 1000), `${audited.length} events`);
+    assert.ok(audited.every((m) => m === 'api.fetch' || m === 'permissions.list'), JSON.stringify(audited));
     await new Promise((resolve) => setTimeout(resolve, 2500));
     assert.equal(await page.evaluate(() => window.e2e.host.status('hostile').state), 'mounted');
     // The network is back: a later retry loads the part, and the same calls are served.
@@ -2073,6 +2079,7 @@ test('a plugin flooding calls that need the core\'s second part while it cannot 
     }
     assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
     assert.equal(codeOf(await attack(hostile, 'send', ['permissions.list', {}])), 'ok');
+    assert.ok((await page.evaluate(() => window.e2e.host.inspect('hostile').counts.MODULE_NOT_LOADED)) >= 641);
     assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
     assert.deepEqual(errors, []);
   } finally {

@@ -4,7 +4,8 @@
 // plus what that plugin then does on a first visit and soon after (its storage, permission and
 // event calls, a denied call), the host's emit, the heartbeat, the first sanitize, then what a
 // host does around its plugins (RBAC, their state, a second plugin, an unmount and a remount,
-// a plugin that stops answering the heartbeat, destroy and free), and records which functions ran by the end of each step.
+// a plugin that stops answering the heartbeat, destroy and free), and records which functions
+// ran by the end of each step.
 import { readLog } from './read-log.js';
 
 const seen = new Set();

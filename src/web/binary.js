@@ -234,11 +234,15 @@ export function pwListen(port, text, other, unserved, v) {
   const held = [];
   let waiting = false;
   // Each time the core could not take a message before its part loaded, the read-ahead was cut
-  // off, which leaks what it built (the message's text and its parse, up to twice the message):
-  // once MAX_CUT of this port's messages were, its later ones (but pongs, the heartbeat's) are
-  // not read ahead until the part has loaded, and answered as the part's (a plugin flooding calls
-  // that need the part while it cannot load would otherwise grow the host's memory without bound).
+  // off, which leaks what it built (the message's text and its parse, about the message's size):
+  // a message cut off is not read ahead again until the part has loaded, and once MAX_CUT of
+  // this port's messages were, its later ones (but pongs, the heartbeat's) are read ahead only
+  // when they call a method the core took from this port before (`taken`), each method until a
+  // call of it is cut off; the rest are answered as the part's (a plugin flooding calls that
+  // need the part while it cannot load would otherwise grow the host's memory without bound,
+  // and its calls the first part serves go on being served).
   let cut = 0;
+  const taken = new Set();
   let removed = false; // the listener was removed (the plugin unmounted): its callbacks are gone
   const take = (message, lastChance) => {
     if (removed) return true;
@@ -284,10 +288,17 @@ export function pwListen(port, text, other, unserved, v) {
     } else {
       go = () => other(data);
     }
+    let once = false; // cut off before
     const deliver = () => {
-      if (cut >= MAX_CUT && id !== -2 && !pwPartLoaded()) return false;
-      if (go()) return true;
+      const method = methodOf(data);
+      if ((once || (cut >= MAX_CUT && !taken.has(method))) && id !== -2 && !pwPartLoaded()) return false;
+      if (go()) {
+        if (method !== null && taken.size < MAX_TAKEN) taken.add(method);
+        return true;
+      }
       cut++;
+      once = true;
+      taken.delete(method);
       return false;
     };
     const message = { id, deliver, data };
@@ -319,9 +330,17 @@ export function pwListen(port, text, other, unserved, v) {
 const NOT_SERVED = 'not served: the code that answers it could not be loaded';
 // At most this many messages of one plugin wait for the core's second part (pwListen).
 const MAX_HELD = 256;
-// At most this many of one plugin's messages are read ahead and cut off while the core's second
-// part is not loaded (pwListen): at most ~4 MiB leaked per plugin at the default message limit.
+// One plugin's messages read ahead and cut off while the core's second part is not loaded
+// (pwListen): this many of any method, then one more of each method in `taken` at most, whose
+// names are at most MAX_TAKEN (17 in the protocol): ~4 MiB leaked per plugin at most at the
+// default message limit.
 const MAX_CUT = 32;
+const MAX_TAKEN = 32;
+/** The method a plugin's message names, as a key (null: none, or not a name's length). */
+const methodOf = (data) => {
+  const method = data?.method;
+  return typeof method === 'string' && method.length <= 64 ? method : null;
+};
 let portPreload = null; // () => a Promise of the core's second part loaded, or null when it is
 // After a failed load, none before `retryAt` (0.5 s later, doubling up to 30 s while they fail).
 let retryAt = 0;

@@ -352,6 +352,76 @@ test('pwListen after a failed load: no new load for 0.5 s (doubling while they f
   }
 });
 
+// With the split module's hooks (the part's load, and whether it is loaded): what is read ahead
+// while the part cannot load, each read-ahead cut off leaking what it built.
+const outage = () => {
+  let loaded = false;
+  pwSetPortHooks(() => Promise.reject(new Error('offline')), () => true, () => loaded);
+  return { load: () => { loaded = true; }, loaded: () => loaded };
+};
+const named = (id, method) => ({ v: 1, id, method, params: {} });
+
+test('pwListen reads a message cut off ahead once while the part cannot load: not again on its last chance, unless the part has loaded meanwhile', async () => {
+  const part = outage();
+  try {
+    const port = holdingPort((id) => part.loaded() || id % 2 === 1);
+    port.post(call(1));
+    port.post(call(2)); // cut off: not read again when it is answered
+    port.post(call(3));
+    await settle();
+    assert.deepEqual(port.seen, [1, 2, 3]);
+    assert.deepEqual(port.answered(), [[2, 'MODULE_NOT_LOADED']]);
+    // Loaded by another path while one waits: handed over again, and taken.
+    port.post(call(4)); // cut off
+    part.load();
+    await settle();
+    assert.deepEqual(port.seen.slice(3), [4, 4]);
+    assert.deepEqual(port.answered(), [[2, 'MODULE_NOT_LOADED']]);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
+test('pwListen past 32 read-aheads cut off: a method the core took from the port before is still read ahead (until one call of it is cut off), any other answered without one', async () => {
+  const part = outage();
+  try {
+    // The core takes storage.get and permissions.list, not api.fetch nor events.emit (they
+    // need the part); ui.notify it takes only once.
+    let notified = 0;
+    const takes = { 'storage.get': () => true, 'permissions.list': () => true, 'ui.notify': () => notified++ === 0 };
+    let listener = null;
+    const seen = [];
+    const answered = [];
+    pwListen(
+      { addEventListener: (_, fn) => { listener = fn; }, postMessage: (m) => answered.push(m.id) },
+      (id, json) => { const { method } = JSON.parse(json); seen.push(id); return part.loaded() || (takes[method] ?? (() => false))(); },
+      (data) => { seen.push(data.event); return true; }, () => {}, 1);
+    const post = async (id, method) => { listener({ data: named(id, method) }); await settle(); };
+    await post(1, 'storage.get');
+    await post(2, 'ui.notify');
+    for (let i = 0; i < 40; i++) await post(100 + i, 'api.fetch');
+    // 32 read ahead (and cut off), the 8 past them answered without one.
+    assert.deepEqual(seen.slice(2), Array.from({ length: 32 }, (_, i) => 100 + i));
+    assert.deepEqual(answered, Array.from({ length: 40 }, (_, i) => 100 + i));
+    await post(3, 'storage.get'); // taken before: read ahead, served
+    await post(4, 'permissions.list'); // never taken from this port: answered at once
+    await post(5, 'ui.notify'); // taken before: read ahead, and cut off …
+    await post(6, 'ui.notify'); // … so not read again
+    await post(7, 'storage.get');
+    await post(8, 'events.emit');
+    assert.deepEqual(seen.slice(34), [3, 5, 7]);
+    assert.deepEqual(answered.slice(40), [4, 5, 6, 8]);
+    // Pongs are read as ever; once the part is loaded, everything is.
+    listener({ data: { event: 'pong', seq: 1 } });
+    part.load();
+    await post(9, 'events.emit');
+    await post(10, 'permissions.list');
+    assert.deepEqual(seen.slice(37), ['pong', 9, 10]);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
 test('pwListen, removed while it holds messages (the plugin unmounted): hands nothing more over, answers nothing', async () => {
   let finish = null;
   pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));

@@ -10,8 +10,9 @@
 //   host owns and hands over instead of copying.
 // pwListen(port, text, other, unserved, v) — a plugin's port listener: a small message's text
 //   made in one call, the rest left to the core's rate limiter first; a message the core cannot
-//   take before its second part has loaded is held, with every later one, until it has
-//   (pwSetPortHooks), and answered (and told to `unserved`, for the audit log) if it cannot.
+//   take before its second part has loaded is held, with every later one (but pongs), until it
+//   has (pwSetPortHooks), and answered (and told to `unserved`, for the audit log) if it cannot
+//   or has not within 5 s.
 // pwPeekId(data) / pwPeek(data), pwPost(port, text, buffers, copy) — a plugin's port message's
 //   id (and pong seq) read, and a reply decoded and posted, each in one call: nothing for wasm
 //   to read back by property name (each name read from wasm is a string decoded per call: a
@@ -227,10 +228,11 @@ export function pwPeekId(data) {
  */
 export function pwListen(port, text, other, unserved, v) {
   // Messages the core could not take before its second part has loaded (`text` or `other`
-  // answered false), and every later one, in order: handed again once it has loaded. If it
-  // could not load, those it still cannot take are answered here, MODULE_NOT_LOADED (the code
-  // that would answer or refuse them is what could not be loaded), told to `unserved` (with
-  // the method the message names, for the audit log), and the port goes on.
+  // answered false), and every later one but pongs, in order: handed again once it has loaded.
+  // If it could not load (or has not within MAX_WAIT_MS), those it still cannot take are
+  // answered here, MODULE_NOT_LOADED (the code that would answer or refuse them is what could
+  // not be loaded), told to `unserved` (with the method the message names, for the audit log),
+  // and the port goes on.
   const held = [];
   let waiting = false;
   // Each time the core could not take a message before its part loaded, the read-ahead was cut
@@ -275,7 +277,18 @@ export function pwListen(port, text, other, unserved, v) {
       queueMicrotask(() => drain(true));
       return;
     }
-    loading.then(() => drain(false), () => drain(true));
+    // A load that takes longer than MAX_WAIT_MS (a stalled network) goes on, but the messages
+    // it holds are handed on then, answered if need be: the plugin has its answer before its
+    // client's own timeout, and no call held is applied long after the plugin gave up on it.
+    let timer = 0;
+    const done = (lastChance) => {
+      if (timer === 0) return;
+      clearTimeout(timer);
+      timer = 0;
+      drain(lastChance);
+    };
+    timer = setTimeout(() => done(true), MAX_WAIT_MS);
+    loading.then(() => done(false), () => done(true));
   };
   const listener = (event) => {
     const data = event.data;
@@ -302,7 +315,9 @@ export function pwListen(port, text, other, unserved, v) {
       return false;
     };
     const message = { id, deliver, data };
-    if (held.length === 0) {
+    // A pong is handed over at once even while messages wait for the part (it only says the
+    // plugin is alive): a slow load must not make the heartbeat fail a plugin that answers.
+    if (held.length === 0 || id === -2) {
       if (deliver()) return;
     } else if (held.length >= MAX_HELD) {
       // A flood while the part loads: not held without bound; answered now if it needs it.
@@ -328,8 +343,10 @@ export function pwListen(port, text, other, unserved, v) {
 }
 
 const NOT_SERVED = 'not served: the code that answers it could not be loaded';
-// At most this many messages of one plugin wait for the core's second part (pwListen).
+// At most this many messages of one plugin wait for the core's second part (pwListen), for at
+// most this long each time (under the client's default call timeout, 10 s).
 const MAX_HELD = 256;
+const MAX_WAIT_MS = 5_000;
 // One plugin's messages read ahead and cut off while the core's second part is not loaded
 // (pwListen): this many of any method, then one more of each method in `taken` at most, whose
 // names are at most MAX_TAKEN (17 in the protocol): ~4 MiB leaked per plugin at most at the

@@ -422,6 +422,59 @@ test('pwListen past 32 read-aheads cut off: a method the core took from the port
   }
 });
 
+test('pwListen hands a pong over at once while messages wait for the part (a slow load must not fail a plugin that answers its pings)', async () => {
+  let finish = null;
+  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  try {
+    let loaded = false;
+    const port = holdingPort((tag) => loaded || tag !== 1);
+    port.post(call(1)); // needs the part: held
+    port.post(call(2)); // held behind it
+    port.post({ tag: 'pong', event: 'pong', data: { seq: 1 } });
+    assert.deepEqual(port.seen, [1, 'pong']);
+    loaded = true;
+    finish();
+    await settle();
+    assert.deepEqual(port.seen, [1, 'pong', 1, 2]);
+    assert.deepEqual(port.answered(), []);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
+test('pwListen holds messages for a load at most 5 s: then answers what still needs the part and hands the rest on; the load goes on, and serves the later ones', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const flush = () => new Promise((resolve) => setImmediate(resolve)); // (setTimeout is mocked)
+  let finish = null;
+  let loads = 0;
+  let loaded = false;
+  pwSetPortHooks(() => (loaded ? null : (loads++, new Promise((resolve) => { finish = resolve; }))));
+  try {
+    const port = holdingPort((id) => loaded || id % 2 === 1);
+    port.post(call(2)); // needs the part
+    port.post(call(3));
+    t.mock.timers.tick(4_999);
+    await flush();
+    assert.deepEqual(port.seen, [2]);
+    assert.deepEqual(port.answered(), []);
+    t.mock.timers.tick(1);
+    await flush();
+    assert.deepEqual(port.seen, [2, 2, 3]);
+    assert.deepEqual(port.answered(), [[2, 'MODULE_NOT_LOADED']]);
+    assert.deepEqual(port.unserved, ['storage.get']);
+    // The load ends later: nothing is handed over twice; the next messages are served.
+    loaded = true;
+    finish();
+    await flush();
+    port.post(call(4));
+    assert.deepEqual(port.seen, [2, 2, 3, 4]);
+    assert.deepEqual(port.answered(), [[2, 'MODULE_NOT_LOADED']]);
+    assert.equal(loads, 1);
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
+
 test('pwListen, removed while it holds messages (the plugin unmounted): hands nothing more over, answers nothing', async () => {
   let finish = null;
   pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));

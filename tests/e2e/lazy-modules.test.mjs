@@ -2092,6 +2092,56 @@ test('a plugin flooding calls that need the core\'s second part while it cannot 
   }
 });
 
+test('while the core\'s second part loads slowly (its response stalled), a plugin that answers its pings is not failed; its call that needs the part is answered MODULE_NOT_LOADED after about 5 s, before its client\'s 10 s timeout, and the call held behind it is served; once the part arrives, it serves such calls', { timeout: 90_000 }, async () => {
+  const host = await freshHost();
+  let release = () => {};
+  try {
+    const { page, errors } = host;
+    // A fast heartbeat: a plugin whose pongs stopped reaching the host is failed within a second.
+    await page.evaluate(() => window.e2e.create({ storage: 'memory', limits: { heartbeatMs: 100, unresponsiveAfterMs: 1000 } }));
+    const stalled = new Promise((resolve) => { release = resolve; });
+    const asked = [];
+    await page.route(`**${CHECKS_WASM}`, async (route) => {
+      asked.push(Date.now());
+      await stalled;
+      await route.continue();
+    });
+    const hostile = await mountHostile(page);
+    await watchSyncRequests(page);
+    const sentAt = Date.now();
+    // Both sent at once: the first needs the part (a URL the manifest does not declare), the
+    // second, held behind it, does not.
+    const [fetched, listed] = await hostile.evaluate(() => Promise.all([
+      window.hostile.attack('send', ['api.fetch', { url: 'https://evil.example/' }, 9000]).then((r) => ({ ...r, at: Date.now() })),
+      window.hostile.attack('send', ['permissions.list', {}, 9000]).then((r) => ({ ...r, at: Date.now() })),
+    ]));
+    assert.ok(asked.length >= 1, 'the part was never asked for');
+    assert.equal(codeOf(fetched), 'MODULE_NOT_LOADED', JSON.stringify(fetched));
+    assert.match(fetched.reply.error.message, /^not served/);
+    assert.equal(codeOf(listed), 'ok', JSON.stringify(listed));
+    const waited = fetched.at - sentAt;
+    assert.ok(waited >= 4500 && waited < 8500, `answered after ${waited} ms`);
+    // Five seconds of a stalled load, and the plugin, which answered every ping, is mounted.
+    assert.equal(await page.evaluate(() => window.e2e.host.status('hostile').state), 'mounted');
+    const failures = await page.evaluate(() => window.e2e.state.audits.filter((e) => e.kind === 'failure').map((e) => e.code));
+    assert.deepEqual(failures, []);
+    // The response arrives: the load that went on serves the same call.
+    release();
+    let back = null;
+    for (let i = 0; i < 40 && codeOf(back) !== 'NETWORK_DENIED'; i++) {
+      back = await attack(hostile, 'send', ['api.fetch', { url: 'https://evil.example/' }]);
+      if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
+    assert.equal(await page.evaluate(() => window.e2e.host.status('hostile').state), 'mounted');
+    assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+    assert.deepEqual(errors, []);
+  } finally {
+    release();
+    await host.close();
+  }
+});
+
 /** Stop the plugin's frame from answering the host's pings (its pongs are dropped). */
 const silence = (frame) => frame.evaluate(() => {
   const post = MessagePort.prototype.postMessage;

@@ -147,9 +147,9 @@ const attacks = {
     return { welcomes: welcomesIn('replay') };
   },
 
-  /** Any one call, as the test writes it: `[method, params]`. */
-  async send([method, params]) {
-    return call(method, params);
+  /** Any one call, as the test writes it: `[method, params]`, or `[method, params, timeout ms]`. */
+  async send([method, params, timeout]) {
+    return call(method, params, timeout);
   },
 
   /** Values of 40 KiB stored under new keys until one is refused (a plugin over its quota). */

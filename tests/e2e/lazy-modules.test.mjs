@@ -1135,6 +1135,20 @@ async function hostileHost(id = 'hostile') {
 }
 const attack = (frame, name, arg) => frame.evaluate(([n, a]) => window.hostile.attack(n, a), [name, arg]);
 const codeOf = (r) => (r?.reply ? (r.reply.ok ? 'ok' : r.reply.error?.code) : JSON.stringify(r));
+/**
+ * Once the core's second part can load again: the hostile plugin's request for a URL its
+ * manifest does not declare, every 250 ms (`tries` at most), until the host refuses it
+ * NETWORK_DENIED (the part loaded) — asserted; each reply before is MODULE_NOT_LOADED.
+ */
+async function deniedOnceLoaded(hostile, tries) {
+  let back = null;
+  for (let i = 0; i < tries && codeOf(back) !== 'NETWORK_DENIED'; i++) {
+    back = await attack(hostile, 'send', ['api.fetch', { url: 'https://evil.example/' }]);
+    assert.ok(['MODULE_NOT_LOADED', 'NETWORK_DENIED'].includes(codeOf(back)), JSON.stringify(back));
+    if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
+}
 
 /**
  * `act(host)` on a fresh host page with the hostile plugin mounted as `id` (hostileHost), whose
@@ -1319,13 +1333,7 @@ test('those calls while the core\'s second part cannot load: each is answered MO
     const state = await page.evaluate(() => ({ status: window.e2e.host.status('hostile').state, loaded: window.e2e.host.plugins() }));
     assert.deepEqual(state, { status: 'mounted', loaded: ['hostile'] }, 'the host stopped');
     recover();
-    let back = null;
-    for (let i = 0; i < 40 && codeOf(back) !== 'NETWORK_DENIED'; i++) {
-      back = await attack(hostile, 'send', OFF_PATH['a URL its manifest does not declare'][1]);
-      assert.ok(['MODULE_NOT_LOADED', 'NETWORK_DENIED'].includes(codeOf(back)), JSON.stringify(back));
-      if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
+    await deniedOnceLoaded(hostile, 40);
     assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
     assert.deepEqual(errors, []);
   } finally {
@@ -2077,12 +2085,7 @@ test('a plugin flooding calls that need the core\'s second part while it cannot 
     assert.equal(await page.evaluate(() => window.e2e.host.status('hostile').state), 'mounted');
     // The network is back: a later retry loads the part, and the same calls are served.
     recover();
-    let back = null;
-    for (let i = 0; i < 80 && codeOf(back) !== 'NETWORK_DENIED'; i++) {
-      back = await attack(hostile, 'send', ['api.fetch', { url: 'https://evil.example/' }]);
-      if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
+    await deniedOnceLoaded(hostile, 80);
     assert.equal(codeOf(await attack(hostile, 'send', ['permissions.has', { permission: 'events' }])), 'ok');
     assert.ok((await page.evaluate(() => window.e2e.host.inspect('hostile').counts.MODULE_NOT_LOADED)) >= 641);
     assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
@@ -2127,12 +2130,7 @@ test('while the core\'s second part loads slowly (its response stalled), a plugi
     assert.deepEqual(failures, []);
     // The response arrives: the load that went on serves the same call.
     release();
-    let back = null;
-    for (let i = 0; i < 40 && codeOf(back) !== 'NETWORK_DENIED'; i++) {
-      back = await attack(hostile, 'send', ['api.fetch', { url: 'https://evil.example/' }]);
-      if (codeOf(back) !== 'NETWORK_DENIED') await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    assert.equal(codeOf(back), 'NETWORK_DENIED', JSON.stringify(back));
+    await deniedOnceLoaded(hostile, 40);
     assert.equal(await page.evaluate(() => window.e2e.host.status('hostile').state), 'mounted');
     assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
     assert.deepEqual(errors, []);

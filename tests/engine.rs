@@ -1260,7 +1260,7 @@ fn messages_not_served_cost_one_audit_event_per_second_but_every_one_is_counted(
     assert_eq!(first.decision, Some(AuditDecision::Deny));
     assert_eq!(
         first.detail.as_ref().unwrap(),
-        &json!({ "message": "not served: the code that answers it could not be loaded" })
+        &json!({ "message": "not served: the code that answers it is not loaded" })
     );
     assert_eq!(
         e.info(APP).unwrap().counts.get("MODULE_NOT_LOADED"),

@@ -342,7 +342,7 @@ export function pwListen(port, text, other, unserved, v) {
   return listener;
 }
 
-const NOT_SERVED = 'not served: the code that answers it could not be loaded';
+const NOT_SERVED = 'not served: the code that answers it is not loaded';
 // At most this many messages of one plugin wait for the core's second part (pwListen), for at
 // most this long each time (under the client's default call timeout, 10 s).
 const MAX_HELD = 256;

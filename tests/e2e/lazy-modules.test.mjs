@@ -1236,7 +1236,7 @@ test('a hostile plugin\'s refused messages while the core\'s second part cannot 
     const r = await attack(hostile, 'small-messages');
     for (const k of ['bigintTop', 'bigintParams', 'protoTop', 'protoParams', 'reservedKey', 'typedParams', 'version', 'undeclared']) {
       assert.equal(codeOf(r[k]), 'MODULE_NOT_LOADED', `${k}: ${JSON.stringify(r[k])}`);
-      assert.match(r[k].reply.error.message, /^not served: the code that answers it could not be loaded$/, k);
+      assert.match(r[k].reply.error.message, /^not served: the code that answers it is not loaded$/, k);
     }
     // Refused by code of the first part, and served: as ever.
     assert.equal(codeOf(r.noStorage), 'PERMISSION_DENIED');
@@ -1254,7 +1254,7 @@ test('a hostile plugin\'s refused messages while the core\'s second part cannot 
     assert.ok(told.length >= 1 && told.length <= atMost(), JSON.stringify(told));
     assert.deepEqual(
       { plugin: told[0].plugin, kind: told[0].kind, method: told[0].method, decision: told[0].decision, detail: told[0].detail },
-      { plugin: 'hostile', kind: 'refusal', method: 'permissions.list', decision: 'deny', detail: { message: 'not served: the code that answers it could not be loaded' } },
+      { plugin: 'hostile', kind: 'refusal', method: 'permissions.list', decision: 'deny', detail: { message: 'not served: the code that answers it is not loaded' } },
     );
     // Not fetched again at each message: after a failure, no load for 0.5 s (doubling).
     const fetched = seen.length;
@@ -1326,7 +1326,7 @@ test('those calls while the core\'s second part cannot load: each is answered MO
       if (id !== 'hostile') continue;
       const r = await attack(hostile, 'send', call);
       assert.equal(codeOf(r), 'MODULE_NOT_LOADED', `${name}: ${JSON.stringify(r)}`);
-      assert.match(r.reply.error.message, /^not served: the code that answers it could not be loaded$/, name);
+      assert.match(r.reply.error.message, /^not served: the code that answers it is not loaded$/, name);
       assert.equal(codeOf(await attack(hostile, 'send', ['permissions.list', {}])), 'ok', name);
     }
     assert.ok(seen.length >= 1 && seen.every((x) => x === '404'), JSON.stringify(seen));

@@ -379,7 +379,7 @@ impl<B: StorageBackend> Engine<B> {
         // code (src/web/handshake.rs `answer_stopped`), and this runs when it could not load.
         let err = WardenError {
             code: ErrorCode::ModuleNotLoaded,
-            message: String::from("not served: the code that answers it could not be loaded"),
+            message: String::from("not served: the code that answers it is not loaded"),
             permission: None,
         };
         self.refuse(id, method, &err, now_ms);

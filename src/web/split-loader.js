@@ -22,6 +22,7 @@
 // module's) hear of each such failure, and stop the hosts it left so (no call of the package
 // loads the part while it holds a host's state; a safety net).
 const __pw_split = (() => {
+  const LOAD_MS = 60_000; // an asynchronous load's time limit (its fetch, the body included)
   let primary = null; // the first part's exports
   let second = null; // the second part's instance
   let loading = null;
@@ -164,16 +165,31 @@ const __pw_split = (() => {
     if (typeof input === 'string' || input instanceof URL) given = new URL(input, globalThis.location?.href ?? import.meta.url);
     loading ??= (async () => {
       let source = input ?? url();
-      if (typeof source === 'string' || source instanceof URL || (typeof Request === 'function' && source instanceof Request)) source = fetch(source);
-      source = await source;
-      let module;
-      if (typeof Response === 'function' && source instanceof Response) {
-        if (!source.ok) throw new Error(`${source.url || 'the wasm'} answered HTTP ${source.status}`);
-        module = await WebAssembly.compile(await source.arrayBuffer());
-      } else {
-        module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+      // A URL of ours is fetched with a time limit: a response that stalls would otherwise hold
+      // this load, and every later one (they wait for it), for as long as the browser keeps the
+      // request open; failed, the load is tried again at the next need. (A Request or Response
+      // handed in is the caller's, with its own signal.)
+      let stop = null;
+      if (typeof source === 'string' || source instanceof URL) {
+        const abort = new AbortController();
+        stop = setTimeout(() => abort.abort(new Error(`no answer within ${LOAD_MS / 1000} s`)), LOAD_MS);
+        source = fetch(source, { signal: abort.signal });
+      } else if (typeof Request === 'function' && source instanceof Request) {
+        source = fetch(source);
       }
-      instantiate(module);
+      try {
+        source = await source;
+        let module;
+        if (typeof Response === 'function' && source instanceof Response) {
+          if (!source.ok) throw new Error(`${source.url || 'the wasm'} answered HTTP ${source.status}`);
+          module = await WebAssembly.compile(await source.arrayBuffer());
+        } else {
+          module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+        }
+        instantiate(module);
+      } finally {
+        clearTimeout(stop);
+      }
     })().catch((e) => {
       loading = null; // a later call tries again
       throw e;

@@ -165,10 +165,10 @@ const __pw_split = (() => {
     if (typeof input === 'string' || input instanceof URL) given = new URL(input, globalThis.location?.href ?? import.meta.url);
     loading ??= (async () => {
       let source = input ?? url();
-      // A URL of ours is fetched with a time limit: a response that stalls would otherwise hold
-      // this load, and every later one (they wait for it), for as long as the browser keeps the
-      // request open; failed, the load is tried again at the next need. (A Request or Response
-      // handed in is the caller's, with its own signal.)
+      // A URL (the package's, or one `preload` was handed) is fetched with a time limit: a
+      // response that stalls would otherwise hold this load, and every later one (they wait for
+      // it), for as long as the browser keeps the request open; failed, the load is tried again
+      // at the next need. (A Request or Response handed in is the caller's, with its own signal.)
       let stop = null;
       if (typeof source === 'string' || source instanceof URL) {
         const abort = new AbortController();

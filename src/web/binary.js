@@ -256,9 +256,9 @@ export function pwListen(port, text, other, unserved, v) {
     }
     if (lastChance) {
       if (message.id >= 0) port.postMessage({ v, id: message.id, ok: false, error: { code: 'MODULE_NOT_LOADED', message: NOT_SERVED } });
-      const method = message.data && message.data.method;
       // A method's name, not whatever text a plugin puts there (the log redacts it as well).
-      unserved(typeof method === 'string' && /^[\w.]{1,64}$/.test(method) ? method : undefined);
+      const method = message.method;
+      unserved(method !== null && /^[\w.]{1,64}$/.test(method) ? method : undefined);
     }
     return lastChance;
   };
@@ -301,9 +301,9 @@ export function pwListen(port, text, other, unserved, v) {
     } else {
       go = () => other(data);
     }
+    const method = methodOf(data);
     let once = false; // cut off before
     const deliver = () => {
-      const method = methodOf(data);
       if ((once || (cut >= MAX_CUT && !taken.has(method))) && id !== -2 && !pwPartLoaded()) return false;
       if (go()) {
         if (method !== null && taken.size < MAX_TAKEN) taken.add(method);
@@ -314,7 +314,7 @@ export function pwListen(port, text, other, unserved, v) {
       taken.delete(method);
       return false;
     };
-    const message = { id, deliver, data };
+    const message = { id, deliver, method };
     // A pong is handed over at once even while messages wait for the part (it only says the
     // plugin is alive): a slow load must not make the heartbeat fail a plugin that answers.
     if (held.length === 0 || id === -2) {

@@ -184,7 +184,6 @@ try {
   const muted = quick.status('mute');
   if (muted.state !== 'failed' || muted.code !== 'TIMEOUT' || muteSlot.querySelector('iframe')) throw new Error(`coverage: the silent plugin was not failed: ${JSON.stringify(muted)}`);
   quick.destroy();
-  window.coverageQuickHost = quick;
   snap('silent');
   // The default store ('local'): a host that names none, its plugin's first calls (the plugin
   // stores, reads and lists keys as above, in localStorage now).

@@ -151,10 +151,13 @@ if (!text.includes(MARK)) {
   const head = 'function __wbg_get_imports() {';
   const init = 'function __wbg_finalize_init(instance, module) {';
   const pass = 'function passStringToWasm0(arg, malloc, realloc) {';
-  for (const s of [head, init, pass]) {
+  // The first part's own fetch (the glue's init, given a URL or a Request), through the loader's
+  // `limited`: a URL is fetched with the same time limit as the second part's.
+  const fetched = "    if (typeof module_or_path === 'string' || (typeof Request === 'function' && module_or_path instanceof Request) || (typeof URL === 'function' && module_or_path instanceof URL)) {\n        module_or_path = fetch(module_or_path);\n    }\n\n    const { instance, module } = await __wbg_load(await module_or_path, imports);";
+  for (const s of [head, init, pass, fetched]) {
     if (text.split(s).length !== 2) throw new Error(`${tool}: expected "${s}" once in ${glue} (a wasm-bindgen upgrade changed its glue)`);
   }
-  // Not part of the split, but the one place the glue is patched (with the warning below): every `&str` (and
+  // Not part of the split, but patched here too (with the warning below and the fetch above): every `&str` (and
   // `Option<String>`) argument of an exported function goes through passStringToWasm0, which
   // reads `arg.length` and writes `arg`'s characters into wasm memory. Given a number or an
   // object it asked the allocator to grow a zero-byte block at a dangling address, and the call
@@ -169,7 +172,8 @@ if (!text.includes(MARK)) {
     .replace(mime, 'console.warn("plugin-warden: the wasm is not served as application/wasm, so it is compiled without streaming (slower):", ')
     .replace(head, `function __wbg_get_imports() {\n    const imports = __wbg_get_imports_bindgen();\n    imports[${JSON.stringify(STUBS)}] = __pw_split.imports;\n    return imports;\n}\n\nfunction __wbg_get_imports_bindgen() {`)
     .replace(init, `${init}\n    __pw_split.first(instance);`)
-    .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`);
+    .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`)
+    .replace(fetched, '    const { instance, module } = await __pw_split.limited(module_or_path, (source) => __wbg_load(source, imports));');
   // The stack pointer (the global wasm-ld names `__stack_pointer`), which the first part exports.
   const config = { ...which.config, stack: out.stackPointer };
   let loader = readFileSync(join(root, 'src/web/split-loader.js'), 'utf8');

@@ -159,38 +159,43 @@ const __pw_split = (() => {
   // Nothing to load: the second part is here, or the module was never split.
   const complete = () => second !== null || (primary !== null && !split);
 
+  // `use(source)`, `source` fetched first if it is a URL or a Request (what wasm-bindgen's init
+  // does with them). A URL (the package's, or one `init` or `preload` was handed) is fetched with
+  // a time limit, its body included (until `use` has settled): a response that stalls would
+  // otherwise hold this load, and every later one (they wait for it), for as long as the browser
+  // keeps the request open; failed, a load is tried again at the next need. (A Request or a
+  // Response handed in is the caller's, with its own signal.) The first part's glue loads through
+  // this too (scripts/split-module.mjs), so `init()` and `preload('sanitizer')` give up alike.
+  async function limited(source, use) {
+    let stop = null;
+    if (typeof source === 'string' || source instanceof URL) {
+      const abort = new AbortController();
+      stop = setTimeout(() => abort.abort(new Error(`no answer within ${LOAD_MS / 1000} s`)), LOAD_MS);
+      source = fetch(source, { signal: abort.signal });
+    } else if (typeof Request === 'function' && source instanceof Request) {
+      source = fetch(source);
+    }
+    try {
+      return await use(await source);
+    } finally {
+      clearTimeout(stop);
+    }
+  }
+
   async function load(input) {
     if (complete()) return;
     if (!primary) throw notLoaded(config.notYet);
     if (typeof input === 'string' || input instanceof URL) given = new URL(input, globalThis.location?.href ?? import.meta.url);
-    loading ??= (async () => {
-      let source = input ?? url();
-      // A URL (the package's, or one `preload` was handed) is fetched with a time limit: a
-      // response that stalls would otherwise hold this load, and every later one (they wait for
-      // it), for as long as the browser keeps the request open; failed, the load is tried again
-      // at the next need. (A Request or Response handed in is the caller's, with its own signal.)
-      let stop = null;
-      if (typeof source === 'string' || source instanceof URL) {
-        const abort = new AbortController();
-        stop = setTimeout(() => abort.abort(new Error(`no answer within ${LOAD_MS / 1000} s`)), LOAD_MS);
-        source = fetch(source, { signal: abort.signal });
-      } else if (typeof Request === 'function' && source instanceof Request) {
-        source = fetch(source);
+    loading ??= limited(input ?? url(), async (source) => {
+      let module;
+      if (typeof Response === 'function' && source instanceof Response) {
+        if (!source.ok) throw new Error(`${source.url || 'the wasm'} answered HTTP ${source.status}`);
+        module = await WebAssembly.compile(await source.arrayBuffer());
+      } else {
+        module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
       }
-      try {
-        source = await source;
-        let module;
-        if (typeof Response === 'function' && source instanceof Response) {
-          if (!source.ok) throw new Error(`${source.url || 'the wasm'} answered HTTP ${source.status}`);
-          module = await WebAssembly.compile(await source.arrayBuffer());
-        } else {
-          module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
-        }
-        instantiate(module);
-      } finally {
-        clearTimeout(stop);
-      }
-    })().catch((e) => {
+      instantiate(module);
+    }).catch((e) => {
       loading = null; // a later call tries again
       throw e;
     });
@@ -206,6 +211,7 @@ const __pw_split = (() => {
     },
     loaded: complete,
     load,
+    limited,
     // <cut-off>
     withoutLoading,
     now,

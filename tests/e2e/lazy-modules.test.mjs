@@ -1341,51 +1341,68 @@ test('those calls while the core\'s second part cannot load: each is answered MO
   }
 });
 
-test('a load of the core\'s second part whose response stalls is given up after 60 s (the page\'s clock run ahead): preload(\'checks\') rejects MODULE_NOT_LOADED naming the time limit, and the next one fetches the file afresh and loads it', { timeout: 60_000 }, async () => {
-  const context = await env.browser.newContext();
-  // The page's timers on a clock the test can run ahead (time flows as ever until then).
-  await context.clock.install();
-  let release = () => {};
-  try {
-    const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
-    const stalled = new Promise((resolve) => { release = resolve; });
-    const asked = [];
-    await page.route(`**${CHECKS_WASM}`, async (route) => {
-      asked.push(asked.length === 0 ? 'stalled' : 'server');
-      if (asked.length === 1) await stalled; // the first response never comes
-      await route.continue().catch(() => {}); // (the stalled one was given up by then)
-    });
-    await page.evaluate(() => {
-      window.preloads = [];
-      const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code, message: e.message }));
-      window.preloadNow = () => import('/pkg/index.js').then((pkg) => settle(pkg.preload('checks'))).then((r) => window.preloads.push(r));
-      window.preloadNow();
-    });
-    assert.ok(await until(() => asked.length === 1, 10_000), 'the part was never asked for');
-    // 59 s on: still waiting.
-    await context.clock.fastForward(59_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.deepEqual(await page.evaluate(() => window.preloads), []);
-    // Past 60 s: given up.
-    await context.clock.fastForward(2_000);
-    assert.ok(await until(() => page.evaluate(() => window.preloads.length === 1), 10_000), 'the stalled load was never given up');
-    const [given] = await page.evaluate(() => window.preloads);
-    assert.equal(given.code, 'MODULE_NOT_LOADED', JSON.stringify(given));
-    assert.match(given.message, /could not load the checks module: no answer within 60 s/);
-    assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), false);
-    // The next preload does not wait for the stalled request: it fetches the file again.
-    await page.evaluate(() => window.preloadNow());
-    assert.deepEqual(await page.evaluate(() => window.preloads.at(-1)), { ok: true });
-    assert.deepEqual(asked, ['stalled', 'server']);
-    assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), true);
-    assert.deepEqual(errors, []);
-  } finally {
-    release();
-    await context.close();
-  }
-});
+// Each load of a wasm file from a URL: the core's second part and the sanitizer's first part
+// (`preload`), and the core itself (`init()`, in a fresh copy of the entry module: `?again`).
+const STALLS = [
+  { what: 'the core\'s second part', path: CHECKS_WASM, load: 'preload(\'checks\')', code: 'MODULE_NOT_LOADED', message: /could not load the checks module: no answer within 60 s/ },
+  { what: 'the sanitizer\'s first part', path: SANITIZER_WASM, load: 'preload(\'sanitizer\')', code: 'MODULE_NOT_LOADED', message: /could not load the sanitizer module: no answer within 60 s/ },
+  { what: 'the core', path: '/pkg/plugin_warden_bg.wasm', load: 'init()', code: 'NOT_INITIALIZED', message: /init\(\) could not load the wasm module from http:\S+\/pkg\/plugin_warden_bg\.wasm: no answer within 60 s/ },
+];
+
+for (const stall of STALLS) {
+  test(`a load of ${stall.what} whose response stalls is given up after 60 s (the page's clock run ahead): ${stall.load} rejects ${stall.code} naming the time limit, and the next one fetches the file afresh and loads it`, { timeout: 60_000 }, async () => {
+    const context = await env.browser.newContext();
+    // The page's timers on a clock the test can run ahead (time flows as ever until then).
+    await context.clock.install();
+    let release = () => {};
+    try {
+      const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      const stalled = new Promise((resolve) => { release = resolve; });
+      const asked = [];
+      await page.route(`**${stall.path}`, async (route) => {
+        asked.push(asked.length === 0 ? 'stalled' : 'server');
+        if (asked.length === 1) await stalled; // the first response never comes
+        await route.continue().catch(() => {}); // (the stalled one was given up by then)
+      });
+      await page.evaluate((load) => {
+        window.loads = [];
+        const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code, message: e.message }));
+        window.loaded = async () => {
+          const pkg = await import(load === 'init()' ? '/pkg/index.js?again' : '/pkg/index.js');
+          if (load === 'init()') return pkg.__pw_checksLoaded() !== undefined; // NOT_INITIALIZED before init()
+          return load === 'preload(\'checks\')' ? pkg.__pw_checksLoaded() : pkg.__sanitizerLoaded();
+        };
+        window.loadNow = () => import(load === 'init()' ? '/pkg/index.js?again' : '/pkg/index.js')
+          .then((pkg) => settle(load === 'init()' ? pkg.default() : pkg.preload(load === 'preload(\'checks\')' ? 'checks' : 'sanitizer')))
+          .then((r) => window.loads.push(r));
+        window.loadNow();
+      }, stall.load);
+      assert.ok(await until(() => asked.length === 1, 10_000), 'the file was never asked for');
+      // 59 s on: still waiting.
+      await context.clock.fastForward(59_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(await page.evaluate(() => window.loads), []);
+      // Past 60 s: given up.
+      await context.clock.fastForward(2_000);
+      assert.ok(await until(() => page.evaluate(() => window.loads.length === 1), 10_000), 'the stalled load was never given up');
+      const [given] = await page.evaluate(() => window.loads);
+      assert.equal(given.code, stall.code, JSON.stringify(given));
+      assert.match(given.message, stall.message);
+      assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), stall.load === 'init()' ? 'NOT_INITIALIZED' : false);
+      // The next load does not wait for the stalled request: it fetches the file again.
+      await page.evaluate(() => window.loadNow());
+      assert.deepEqual(await page.evaluate(() => window.loads.at(-1)), { ok: true });
+      assert.deepEqual(asked, ['stalled', 'server']);
+      assert.equal(await page.evaluate(() => window.loaded()), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      release();
+      await context.close();
+    }
+  });
+}
 
 test('the core\'s second part fails to load (a 404 for the synchronous load and its retry, then a hang-up for preload): MODULE_NOT_LOADED naming the file; a later preload succeeds and the same call answers', async () => {
   const host = await freshHost();

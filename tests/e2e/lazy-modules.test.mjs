@@ -1342,11 +1342,13 @@ test('those calls while the core\'s second part cannot load: each is answered MO
 });
 
 // Each load of a wasm file from a URL: the core's second part and the sanitizer's first part
-// (`preload`), and the core itself (`init()`, in a fresh copy of the entry module: `?again`).
+// (`preload`, and a shadow mount's load of the sanitizer), and the core itself (`init()`, in a
+// fresh copy of the entry module: `?again`).
 const STALLS = [
-  { what: 'the core\'s second part', path: CHECKS_WASM, load: 'preload(\'checks\')', code: 'MODULE_NOT_LOADED', message: /could not load the checks module: no answer within 60 s/ },
-  { what: 'the sanitizer\'s first part', path: SANITIZER_WASM, load: 'preload(\'sanitizer\')', code: 'MODULE_NOT_LOADED', message: /could not load the sanitizer module: no answer within 60 s/ },
-  { what: 'the core', path: '/pkg/plugin_warden_bg.wasm', load: 'init()', code: 'NOT_INITIALIZED', message: /init\(\) could not load the wasm module from http:\S+\/pkg\/plugin_warden_bg\.wasm: no answer within 60 s/ },
+  { what: 'the core\'s second part', path: CHECKS_WASM, kind: 'checks', load: 'preload(\'checks\')', code: 'MODULE_NOT_LOADED', message: /could not load the checks module: no answer within 60 s/ },
+  { what: 'the sanitizer\'s first part', path: SANITIZER_WASM, kind: 'sanitizer', load: 'preload(\'sanitizer\')', code: 'MODULE_NOT_LOADED', message: /could not load the sanitizer module: no answer within 60 s/ },
+  { what: 'the sanitizer\'s first part for a shadow mount', path: SANITIZER_WASM, kind: 'shadow', load: 'the mount', code: 'MODULE_NOT_LOADED', message: /could not load the sanitizer module: no answer within 60 s/ },
+  { what: 'the core', path: '/pkg/plugin_warden_bg.wasm', kind: 'init', load: 'init()', code: 'NOT_INITIALIZED', message: /init\(\) could not load the wasm module from http:\S+\/pkg\/plugin_warden_bg\.wasm: no answer within 60 s/ },
 ];
 
 for (const stall of STALLS) {
@@ -1366,19 +1368,31 @@ for (const stall of STALLS) {
         if (asked.length === 1) await stalled; // the first response never comes
         await route.continue().catch(() => {}); // (the stalled one was given up by then)
       });
-      await page.evaluate((load) => {
+      await page.evaluate(async (kind) => {
         window.loads = [];
+        const entry = () => import(kind === 'init' ? '/pkg/index.js?again' : '/pkg/index.js');
         const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code, message: e.message }));
+        if (kind === 'shadow') await window.e2e.install({ id: 'panel', name: 'Panel', permissions: [] });
+        // Whether the load has happened (and, for the mount, its plugin's state: `installed`
+        // until it mounts, nothing half done).
         window.loaded = async () => {
-          const pkg = await import(load === 'init()' ? '/pkg/index.js?again' : '/pkg/index.js');
-          if (load === 'init()') return pkg.__pw_checksLoaded() !== undefined; // NOT_INITIALIZED before init()
-          return load === 'preload(\'checks\')' ? pkg.__pw_checksLoaded() : pkg.__sanitizerLoaded();
+          const pkg = await entry();
+          if (kind === 'init') return pkg.__pw_checksLoaded() !== undefined; // NOT_INITIALIZED before init()
+          if (kind === 'checks') return pkg.__pw_checksLoaded();
+          if (kind === 'sanitizer') return pkg.__sanitizerLoaded();
+          return `${pkg.__sanitizerLoaded()} ${window.e2e.host.status('panel').state}`;
         };
-        window.loadNow = () => import(load === 'init()' ? '/pkg/index.js?again' : '/pkg/index.js')
-          .then((pkg) => settle(load === 'init()' ? pkg.default() : pkg.preload(load === 'preload(\'checks\')' ? 'checks' : 'sanitizer')))
-          .then((r) => window.loads.push(r));
+        const start = (pkg) => {
+          if (kind === 'init') return pkg.default();
+          if (kind !== 'shadow') return pkg.preload(kind);
+          window.e2e.mountWith('panel', { mode: 'shadow', html: '<p>hi</p>' });
+          return window.e2e.settled('panel').then((r) => {
+            if (!r.ok) throw r.error;
+          });
+        };
+        window.loadNow = () => entry().then((pkg) => settle(start(pkg))).then((r) => window.loads.push(r));
         window.loadNow();
-      }, stall.load);
+      }, stall.kind);
       assert.ok(await until(() => asked.length === 1, 10_000), 'the file was never asked for');
       // 59 s on: still waiting.
       await context.clock.fastForward(59_000);
@@ -1390,12 +1404,13 @@ for (const stall of STALLS) {
       const [given] = await page.evaluate(() => window.loads);
       assert.equal(given.code, stall.code, JSON.stringify(given));
       assert.match(given.message, stall.message);
-      assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), stall.load === 'init()' ? 'NOT_INITIALIZED' : false);
+      const before = { init: 'NOT_INITIALIZED', shadow: 'false installed' }[stall.kind] ?? false;
+      assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), before);
       // The next load does not wait for the stalled request: it fetches the file again.
       await page.evaluate(() => window.loadNow());
       assert.deepEqual(await page.evaluate(() => window.loads.at(-1)), { ok: true });
       assert.deepEqual(asked, ['stalled', 'server']);
-      assert.equal(await page.evaluate(() => window.loaded()), true);
+      assert.equal(await page.evaluate(() => window.loaded()), stall.kind === 'shadow' ? 'true mounted' : true);
       assert.deepEqual(errors, []);
     } finally {
       release();

@@ -168,8 +168,9 @@ const __pw_split = (() => {
   // this too (scripts/split-module.mjs), so `init()` and `preload('sanitizer')` give up alike.
   async function limited(source, use) {
     let stop = null;
+    let abort = null;
     if (typeof source === 'string' || source instanceof URL) {
-      const abort = new AbortController();
+      abort = new AbortController();
       stop = setTimeout(() => abort.abort(new Error(`no answer within ${LOAD_MS / 1000} s`)), LOAD_MS);
       source = fetch(source, { signal: abort.signal });
     } else if (typeof Request === 'function' && source instanceof Request) {
@@ -177,6 +178,9 @@ const __pw_split = (() => {
     }
     try {
       return await use(await source);
+    } catch (e) {
+      // Given up mid-body, a streaming compile says only "aborted": say why.
+      throw abort?.signal.aborted ? abort.signal.reason : e;
     } finally {
       clearTimeout(stop);
     }

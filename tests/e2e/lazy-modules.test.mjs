@@ -11,6 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { startEnv, openHost, pluginFrame, hostCall, until } from './helpers.mjs';
 
 const SANITIZER_JS = '/pkg/sanitizer/plugin_warden_sanitizer.js';
@@ -1341,6 +1342,40 @@ test('those calls while the core\'s second part cannot load: each is answered MO
   }
 });
 
+/**
+ * Arm `window.loadNow()` in `page`: start the load of `kind` ('checks', 'sanitizer': `preload`;
+ * 'shadow': a shadow mount, which loads the sanitizer; 'init': `init()` of a fresh copy of the
+ * entry module), from `url` if given, and push how it settled to `window.loads`; and
+ * `window.loaded()`: whether it has loaded (for 'shadow', with the plugin's state). Starts one.
+ */
+function armLoads(page, kind, url) {
+  return page.evaluate(async ([kind, url]) => {
+    window.loads = [];
+    const entry = () => import(kind === 'init' ? '/pkg/index.js?again' : '/pkg/index.js');
+    const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code, message: e.message }));
+    if (kind === 'shadow') await window.e2e.install({ id: 'panel', name: 'Panel', permissions: [] });
+    // Whether the load has happened (and, for the mount, its plugin's state: `installed`
+    // until it mounts, nothing half done).
+    window.loaded = async () => {
+      const pkg = await entry();
+      if (kind === 'init') return pkg.__pw_checksLoaded() !== undefined; // NOT_INITIALIZED before init()
+      if (kind === 'checks') return pkg.__pw_checksLoaded();
+      if (kind === 'sanitizer') return pkg.__sanitizerLoaded();
+      return `${pkg.__sanitizerLoaded()} ${window.e2e.host.status('panel').state}`;
+    };
+    const start = (pkg) => {
+      if (kind === 'init') return pkg.default(url === undefined ? undefined : { module_or_path: url });
+      if (kind !== 'shadow') return url === undefined ? pkg.preload(kind) : pkg.preload(kind, url);
+      window.e2e.mountWith('panel', { mode: 'shadow', html: '<p>hi</p>' });
+      return window.e2e.settled('panel').then((r) => {
+        if (!r.ok) throw r.error;
+      });
+    };
+    window.loadNow = () => entry().then((pkg) => settle(start(pkg))).then((r) => window.loads.push(r));
+    window.loadNow();
+  }, [kind, url]);
+}
+
 // Each load of a wasm file from a URL: the core's second part and the sanitizer's first part
 // (`preload`, and a shadow mount's load of the sanitizer), and the core itself (`init()`, in a
 // fresh copy of the entry module: `?again`).
@@ -1368,31 +1403,7 @@ for (const stall of STALLS) {
         if (asked.length === 1) await stalled; // the first response never comes
         await route.continue().catch(() => {}); // (the stalled one was given up by then)
       });
-      await page.evaluate(async (kind) => {
-        window.loads = [];
-        const entry = () => import(kind === 'init' ? '/pkg/index.js?again' : '/pkg/index.js');
-        const settle = (p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, code: e.code, message: e.message }));
-        if (kind === 'shadow') await window.e2e.install({ id: 'panel', name: 'Panel', permissions: [] });
-        // Whether the load has happened (and, for the mount, its plugin's state: `installed`
-        // until it mounts, nothing half done).
-        window.loaded = async () => {
-          const pkg = await entry();
-          if (kind === 'init') return pkg.__pw_checksLoaded() !== undefined; // NOT_INITIALIZED before init()
-          if (kind === 'checks') return pkg.__pw_checksLoaded();
-          if (kind === 'sanitizer') return pkg.__sanitizerLoaded();
-          return `${pkg.__sanitizerLoaded()} ${window.e2e.host.status('panel').state}`;
-        };
-        const start = (pkg) => {
-          if (kind === 'init') return pkg.default();
-          if (kind !== 'shadow') return pkg.preload(kind);
-          window.e2e.mountWith('panel', { mode: 'shadow', html: '<p>hi</p>' });
-          return window.e2e.settled('panel').then((r) => {
-            if (!r.ok) throw r.error;
-          });
-        };
-        window.loadNow = () => entry().then((pkg) => settle(start(pkg))).then((r) => window.loads.push(r));
-        window.loadNow();
-      }, stall.kind);
+      await armLoads(page, stall.kind);
       assert.ok(await until(() => asked.length === 1, 10_000), 'the file was never asked for');
       // 59 s on: still waiting.
       await context.clock.fastForward(59_000);
@@ -1415,6 +1426,52 @@ for (const stall of STALLS) {
     } finally {
       release();
       await context.close();
+    }
+  });
+}
+
+// A server that sends the headers and half the file, then nothing (a stall mid-body, as a
+// broken or hostile mirror can): the time limit holds for the body too. The first request
+// stalls so; the next is answered whole.
+for (const stall of STALLS.filter((s) => s.kind !== 'shadow')) {
+  test(`a load of ${stall.what} from a URL whose server stops mid-body is given up after 60 s (the page's clock run ahead): ${stall.load} rejects ${stall.code} naming the time limit, and the next one loads it`, { timeout: 60_000 }, async () => {
+    const bytes = readFileSync(new URL(`../..${stall.path}`, import.meta.url));
+    const asked = [];
+    const server = createServer((req, res) => {
+      asked.push(asked.length === 0 ? 'half' : 'whole');
+      res.writeHead(200, { 'content-type': 'application/wasm', 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' });
+      if (asked.length === 1) res.write(bytes.subarray(0, bytes.length >> 1)); // and never ends
+      else res.end(bytes);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${server.address().port}/part.wasm`;
+    const context = await env.browser.newContext();
+    await context.clock.install();
+    try {
+      const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      await armLoads(page, stall.kind, url);
+      assert.ok(await until(() => asked.length === 1, 10_000), 'the file was never asked for');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the half is in
+      await context.clock.fastForward(59_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(await page.evaluate(() => window.loads), [], 'given up before 60 s');
+      await context.clock.fastForward(2_000);
+      assert.ok(await until(() => page.evaluate(() => window.loads.length === 1), 10_000), 'the stalled body was never given up');
+      const [given] = await page.evaluate(() => window.loads);
+      assert.equal(given.code, stall.code, JSON.stringify(given));
+      assert.match(given.message, /no answer within 60 s/);
+      assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), stall.kind === 'init' ? 'NOT_INITIALIZED' : false);
+      await page.evaluate(() => window.loadNow());
+      assert.deepEqual(await page.evaluate(() => window.loads.at(-1)), { ok: true });
+      assert.deepEqual(asked, ['half', 'whole']);
+      assert.equal(await page.evaluate(() => window.loaded()), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      server.closeAllConnections();
+      server.close();
     }
   });
 }

@@ -1451,9 +1451,10 @@ for (const stall of STALLS.filter((s) => s.kind !== 'shadow')) {
       const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
       const errors = [];
       page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      const headers = page.waitForResponse((r) => r.url() === url, { timeout: 10_000 });
       await armLoads(page, stall.kind, url);
-      assert.ok(await until(() => asked.length === 1, 10_000), 'the file was never asked for');
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the half is in
+      await headers; // the response has begun: what stalls is its body
+      await new Promise((resolve) => setTimeout(resolve, 200)); // (and the half is in)
       await context.clock.fastForward(59_000);
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.deepEqual(await page.evaluate(() => window.loads), [], 'given up before 60 s');

@@ -1376,17 +1376,34 @@ function armLoads(page, kind, url) {
   }, [kind, url]);
 }
 
+/**
+ * After the first load armLoads started failed with `stall`'s code (its message matching
+ * `message`): nothing is loaded nor half done, and the next load fetches the file again
+ * (`asked`, the server's log, reads `served` then) and loads it.
+ */
+async function failedThenLoads(page, stall, message, asked, served) {
+  const [given] = await page.evaluate(() => window.loads);
+  assert.equal(given.code, stall.code, JSON.stringify(given));
+  assert.match(given.message, message);
+  const before = { init: 'NOT_INITIALIZED', shadow: 'false installed' }[stall.kind] ?? false;
+  assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), before);
+  await page.evaluate(() => window.loadNow());
+  assert.deepEqual(await page.evaluate(() => window.loads.at(-1)), { ok: true });
+  assert.deepEqual(asked, served);
+  assert.equal(await page.evaluate(() => window.loaded()), stall.kind === 'shadow' ? 'true mounted' : true);
+}
+
 // Each load of a wasm file from a URL: the core's second part and the sanitizer's first part
 // (`preload`, and a shadow mount's load of the sanitizer), and the core itself (`init()`, in a
 // fresh copy of the entry module: `?again`).
-const STALLS = [
+const WASM_LOADS = [
   { what: 'the core\'s second part', path: CHECKS_WASM, kind: 'checks', load: 'preload(\'checks\')', code: 'MODULE_NOT_LOADED', message: /could not load the checks module: no answer within 60 s/ },
   { what: 'the sanitizer\'s first part', path: SANITIZER_WASM, kind: 'sanitizer', load: 'preload(\'sanitizer\')', code: 'MODULE_NOT_LOADED', message: /could not load the sanitizer module: no answer within 60 s/ },
   { what: 'the sanitizer\'s first part for a shadow mount', path: SANITIZER_WASM, kind: 'shadow', load: 'the mount', code: 'MODULE_NOT_LOADED', message: /could not load the sanitizer module: no answer within 60 s/ },
   { what: 'the core', path: '/pkg/plugin_warden_bg.wasm', kind: 'init', load: 'init()', code: 'NOT_INITIALIZED', message: /init\(\) could not load the wasm module from http:\S+\/pkg\/plugin_warden_bg\.wasm: no answer within 60 s/ },
 ];
 
-for (const stall of STALLS) {
+for (const stall of WASM_LOADS) {
   test(`a load of ${stall.what} whose response stalls is given up after 60 s (the page's clock run ahead): ${stall.load} rejects ${stall.code} naming the time limit, and the next one fetches the file afresh and loads it`, { timeout: 60_000 }, async () => {
     const context = await env.browser.newContext();
     // The page's timers on a clock the test can run ahead (time flows as ever until then).
@@ -1412,16 +1429,8 @@ for (const stall of STALLS) {
       // Past 60 s: given up.
       await context.clock.fastForward(2_000);
       assert.ok(await until(() => page.evaluate(() => window.loads.length === 1), 10_000), 'the stalled load was never given up');
-      const [given] = await page.evaluate(() => window.loads);
-      assert.equal(given.code, stall.code, JSON.stringify(given));
-      assert.match(given.message, stall.message);
-      const before = { init: 'NOT_INITIALIZED', shadow: 'false installed' }[stall.kind] ?? false;
-      assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), before);
       // The next load does not wait for the stalled request: it fetches the file again.
-      await page.evaluate(() => window.loadNow());
-      assert.deepEqual(await page.evaluate(() => window.loads.at(-1)), { ok: true });
-      assert.deepEqual(asked, ['stalled', 'server']);
-      assert.equal(await page.evaluate(() => window.loaded()), stall.kind === 'shadow' ? 'true mounted' : true);
+      await failedThenLoads(page, stall, stall.message, asked, ['stalled', 'server']);
       assert.deepEqual(errors, []);
     } finally {
       release();
@@ -1433,7 +1442,7 @@ for (const stall of STALLS) {
 // A server that sends the headers and half the file, then nothing (a stall mid-body, as a
 // broken or hostile mirror can): the time limit holds for the body too. The first request
 // stalls so; the next is answered whole.
-for (const stall of STALLS.filter((s) => s.kind !== 'shadow')) {
+for (const stall of WASM_LOADS.filter((s) => s.kind !== 'shadow')) {
   test(`a load of ${stall.what} from a URL whose server stops mid-body is given up after 60 s (the page's clock run ahead): ${stall.load} rejects ${stall.code} naming the time limit, and the next one loads it`, { timeout: 60_000 }, async () => {
     const bytes = readFileSync(new URL(`../..${stall.path}`, import.meta.url));
     const asked = [];
@@ -1460,19 +1469,39 @@ for (const stall of STALLS.filter((s) => s.kind !== 'shadow')) {
       assert.deepEqual(await page.evaluate(() => window.loads), [], 'given up before 60 s');
       await context.clock.fastForward(2_000);
       assert.ok(await until(() => page.evaluate(() => window.loads.length === 1), 10_000), 'the stalled body was never given up');
-      const [given] = await page.evaluate(() => window.loads);
-      assert.equal(given.code, stall.code, JSON.stringify(given));
-      assert.match(given.message, /no answer within 60 s/);
-      assert.equal(await page.evaluate(() => window.loaded().then((v) => v, (e) => e.code)), stall.kind === 'init' ? 'NOT_INITIALIZED' : false);
-      await page.evaluate(() => window.loadNow());
-      assert.deepEqual(await page.evaluate(() => window.loads.at(-1)), { ok: true });
-      assert.deepEqual(asked, ['half', 'whole']);
-      assert.equal(await page.evaluate(() => window.loaded()), true);
+      await failedThenLoads(page, stall, /no answer within 60 s/, asked, ['half', 'whole']);
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
       server.closeAllConnections();
       server.close();
+    }
+  });
+}
+
+// A server (or a CDN, or a single-page app's fallback route) that answers a wasm file's URL
+// with an HTML page, 200: each load rejects its code, naming what the browser found instead of
+// wasm, leaves nothing half done, and the next load (the file served again) loads it.
+for (const stall of WASM_LOADS) {
+  test(`a load of ${stall.what} answered with an HTML page (200, a fallback route): ${stall.load} rejects ${stall.code} naming what came instead of wasm, and the next one loads it`, async () => {
+    const context = await env.browser.newContext();
+    try {
+      const { page } = await openHost(env, 'scenario=none&host-csp=none', { context });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      const asked = [];
+      await page.route(`**${stall.path}`, async (route) => {
+        asked.push(asked.length === 0 ? 'html' : 'server');
+        if (asked.length === 1) await route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>app</title><div id="root"></div>' });
+        else await route.continue();
+      });
+      await armLoads(page, stall.kind);
+      assert.ok(await until(() => page.evaluate(() => window.loads.length === 1), 10_000), 'the load never settled');
+      // (V8's words for the HTML's first bytes, `<!do`, where wasm's magic number belongs.)
+      await failedThenLoads(page, stall, /expected magic word 00 61 73 6d, found 3c 21 64 6f/, asked, ['html', 'server']);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
     }
   });
 }

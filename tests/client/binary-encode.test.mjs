@@ -226,6 +226,25 @@ function holdingPort(accept) {
 const call = (id) => ({ v: 1, id, method: 'storage.get', params: { key: 'k' } });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/**
+ * Port hooks whose load of the core's second part has not ended until the test ends it:
+ * `load.loaded` is false until `await load.end()`, which also lets the listener hand on what it
+ * held. (The test resets the hooks: `pwSetPortHooks(null)`.)
+ */
+function slowLoad() {
+  let finish = null;
+  const load = {
+    loaded: false,
+    async end() {
+      load.loaded = true;
+      finish();
+      await settle();
+    },
+  };
+  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  return load;
+}
+
 test('pwListen holds a message the core cannot take yet, and the later ones, until the part loads', async () => {
   let loaded = false;
   let finish = null;
@@ -274,18 +293,14 @@ test('pwListen answers MODULE_NOT_LOADED what it still cannot hand over when the
 });
 
 test('pwListen holds at most 256 messages; a flood past them is handed at once (and answered if not taken)', async () => {
-  let finish = null;
-  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  const load = slowLoad();
   try {
-    let loaded = false;
-    const port = holdingPort(() => loaded);
+    const port = holdingPort(() => load.loaded);
     for (let i = 1; i <= 300; i++) port.post(call(i));
     // 1 … 256 held (1 was tried), 257 … 300 tried at once and answered.
     assert.deepEqual(port.seen.slice(1), Array.from({ length: 44 }, (_, i) => 257 + i));
     assert.deepEqual(port.answered().map(([id]) => id), Array.from({ length: 44 }, (_, i) => 257 + i));
-    loaded = true;
-    finish();
-    await settle();
+    await load.end();
     assert.deepEqual(port.seen.slice(45), Array.from({ length: 256 }, (_, i) => i + 1));
     assert.equal(port.answered().length, 44);
     assert.equal(port.unserved.length, 44);
@@ -423,18 +438,14 @@ test('pwListen past 32 read-aheads cut off: a method the core took from the port
 });
 
 test('pwListen hands a pong over at once while messages wait for the part (a slow load must not fail a plugin that answers its pings)', async () => {
-  let finish = null;
-  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  const load = slowLoad();
   try {
-    let loaded = false;
-    const port = holdingPort((tag) => loaded || tag !== 1);
+    const port = holdingPort((tag) => load.loaded || tag !== 1);
     port.post(call(1)); // needs the part: held
     port.post(call(2)); // held behind it
     port.post({ tag: 'pong', event: 'pong', data: { seq: 1 } });
     assert.deepEqual(port.seen, [1, 'pong']);
-    loaded = true;
-    finish();
-    await settle();
+    await load.end();
     assert.deepEqual(port.seen, [1, 'pong', 1, 2]);
     assert.deepEqual(port.answered(), []);
   } finally {
@@ -476,20 +487,16 @@ test('pwListen holds messages for a load at most 5 s: then answers what still ne
 });
 
 test('pwListen, removed while it holds messages (the plugin unmounted): hands nothing more over, answers nothing', async () => {
-  let finish = null;
-  pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
+  const load = slowLoad();
   try {
-    let loaded = false;
     const port = holdingPort(() => {
-      if (loaded) throw new Error('closure invoked after being dropped');
+      if (load.loaded) throw new Error('closure invoked after being dropped');
       return false;
     });
     port.post(call(1));
     port.post(call(2));
     port.remove();
-    loaded = true;
-    finish();
-    await settle();
+    await load.end();
     assert.deepEqual(port.seen, [1]);
     assert.deepEqual(port.answered(), []);
   } finally {

@@ -392,9 +392,13 @@ function loadPart() {
   });
 }
 
-/** Whether the entry module set the hooks of `ahead` (then the two below may be called). */
+/**
+ * Whether a plugin's message is to be made ready ahead: the entry module set the hooks of
+ * `ahead` (then the two below may be called) and the core's second part is not loaded yet.
+ * Once it is, a message goes to the engine as it is (nothing it needs can be missing).
+ */
 export function pwAheadHooks() {
-  return ahead !== null;
+  return ahead !== null && ahead.loaded() === false;
 }
 
 /** Whether the message `__pw_prepare` is to prepare was prepared (not cut off). */

@@ -42,8 +42,10 @@ extern "C" {
     /// ready with (`Host::ahead`, src/web/effects.rs): `prepare()` and `loaded()`.
     #[wasm_bindgen(js_name = pwSetPortHooks)]
     pub(crate) fn set_port_hooks(load: &JsValue, prepare: &JsValue, loaded: &JsValue);
-    /// Whether the entry module set those hooks (then the two below may be called): without
-    /// them (an unsplit module's tests), a message goes to the engine as it is.
+    /// Whether a message is to be made ready ahead: the entry module set those hooks (then the
+    /// two below may be called) and the core's second part is not loaded. Without them (an
+    /// unsplit module's tests), or once that part has loaded, a message goes to the engine as
+    /// it is.
     #[wasm_bindgen(js_name = pwAheadHooks)]
     pub(crate) fn ahead_hooks() -> bool;
     /// `prepare()`: whether the message in the slot of

@@ -2,7 +2,7 @@
 // same text as the replacer path for everything it accepts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pwEncodeInto, pwListen, pwPeekId, pwSetPortHooks } from '../../src/web/binary.js';
+import { pwAheadHooks, pwEncodeInto, pwListen, pwPeekId, pwSetPortHooks } from '../../src/web/binary.js';
 
 test('a toJSON that returns a typed array still gives binary data, not {"0":…}', () => {
   const buffers = [];
@@ -244,6 +244,22 @@ function slowLoad() {
   pwSetPortHooks(() => new Promise((resolve) => { finish = resolve; }));
   return load;
 }
+
+test('a plugin\'s message is read ahead (pwAheadHooks) only while the core\'s second part is not loaded', () => {
+  let loaded = false;
+  let prepared = 0;
+  try {
+    pwSetPortHooks(null);
+    assert.equal(pwAheadHooks(), false, 'without hooks (an unsplit module): handed on as it is');
+    pwSetPortHooks(() => null, () => { prepared++; return true; }, () => loaded);
+    assert.equal(pwAheadHooks(), true, 'hooks, the part not loaded: read ahead');
+    loaded = true;
+    assert.equal(pwAheadHooks(), false, 'the part loaded: handed on as it is');
+    assert.equal(prepared, 0, 'asking prepares nothing');
+  } finally {
+    pwSetPortHooks(null);
+  }
+});
 
 test('pwListen holds a message the core cannot take yet, and the later ones, until the part loads', async () => {
   let loaded = false;

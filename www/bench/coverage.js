@@ -37,10 +37,17 @@ for (const name of ['instantiate', 'instantiateStreaming']) {
 }
 const snap = (step) => { snapshots[step] = [...seen]; };
 
-const { default: init, PluginHost } = await import('/pkg/index.js');
+const { default: init, PluginHost, __pw_prepare, __pw_setLatePreload } = await import('/pkg/index.js');
 const pluginOrigin = new URLSearchParams(location.search).get('plugin');
+// A first visit runs before the core's second part has loaded: a plugin's message is then made
+// ready ahead of the engine (src/web/effects.rs `ahead`), which it is not once the part has
+// loaded. This copy of the core is not split, and so says it is loaded: the journey's hooks say
+// it is not (nothing to load, a message prepared as the entry's would be), so that what the
+// read-ahead runs is recorded, and kept in the split's first part.
+const firstVisitHooks = () => __pw_setLatePreload(() => null, () => __pw_prepare(), () => false);
 try {
   await init();
+  firstVisitHooks();
   snap('init');
   // The options a host usually gives (README): a version, a user, its callbacks.
   const host = new PluginHost({
@@ -164,12 +171,11 @@ try {
   // port's listener, then answered MODULE_NOT_LOADED without the engine. This copy of the core
   // is not split, so nothing would be held here: the entry's hooks are replaced for the step by
   // ones that say so, as a cut-off parse and a failed load would.
-  const { __pw_setLatePreload } = await import('/pkg/index.js');
   __pw_setLatePreload(() => Promise.reject(new Error('simulated: the second part could not be loaded')), () => false, () => false);
   const held = fromPlugin('held');
   host.emit('hold', {});
   const heldCodes = (await held).codes;
-  __pw_setLatePreload(); // the entry's own hooks again
+  firstVisitHooks(); // the journey's own hooks again
   if (heldCodes.join() !== 'MODULE_NOT_LOADED,MODULE_NOT_LOADED') throw new Error(`coverage: the held messages were answered ${heldCodes}`);
   snap('held');
   // A plugin that stops answering the heartbeat (its page hung): failed TIMEOUT and its frame

@@ -1057,3 +1057,23 @@ fn the_engine_plans_reads_for_backends_the_browser_reads() {
         assert_eq!(r["error"]["code"], code, "{r}");
     }
 }
+
+#[test]
+fn namespace_prefix_writes_the_length_in_decimal_at_every_width() {
+    // Written out by hand (no `format!` on a call's path): the same text as the format it
+    // replaced, for ids of every length up to past the manifest's limit.
+    for len in 0..=1_200 {
+        let plugin = "a".repeat(len);
+        assert_eq!(
+            namespace_prefix(&plugin),
+            format!("pw1:{len}:{plugin}:"),
+            "length {len}"
+        );
+        if len > 0 {
+            assert_eq!(
+                decode_key(&encode_key(&plugin, "k")),
+                Some((plugin.as_str(), "k"))
+            );
+        }
+    }
+}

@@ -74,12 +74,8 @@ impl Coded for PolicyError {
 /// assert!(matches!(decide(&perms, &get), Decision::Deny(_)));
 /// ```
 pub fn decide(perms: &PermissionSet, method: &Method) -> Decision {
-    let Some(name) = method.required_capability() else {
+    let Some(cap) = method.required() else {
         return Decision::Allow;
-    };
-    let Ok(cap) = Capability::parse(name) else {
-        // invariant: required_capability only names capabilities; refuse rather than allow.
-        return deny(perms, method, name, "cannot be checked for");
     };
     if perms.has(cap) {
         return Decision::Allow;

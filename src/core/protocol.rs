@@ -60,6 +60,7 @@ use thiserror::Error;
 use super::binary::{placeholder, BadBinary, BinaryCount, BinaryRef, TableRef};
 use super::error::{Coded, ErrorCode, WardenError};
 use super::json::{Exact, NumberTexts};
+use super::manifest::Capability;
 
 /// The protocol version this module speaks (`v` in every message).
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -588,25 +589,31 @@ impl Method {
     /// assert_eq!(Method::PermissionsList.required_capability(), None);
     /// ```
     pub fn required_capability(&self) -> Option<&'static str> {
+        self.required().map(Capability::as_str)
+    }
+
+    /// The capability [`Self::required_capability`] names (the policy's check: no name parsed
+    /// on a call's path).
+    pub fn required(&self) -> Option<Capability> {
         match self {
             Method::StorageGet { .. }
             | Method::StorageSet { .. }
             | Method::StorageRemove { .. }
             | Method::StorageKeys
-            | Method::StorageClear => Some("storage"),
+            | Method::StorageClear => Some(Capability::Storage),
             Method::ApiFetch { method, .. } => match method.as_deref() {
-                None | Some("GET") | Some("HEAD") => Some("api:read"),
-                Some(_) => Some("api:write"),
+                None | Some("GET") | Some("HEAD") => Some(Capability::ApiRead),
+                Some(_) => Some(Capability::ApiWrite),
             },
             Method::PermissionsList
             | Method::PermissionsHas { .. }
             | Method::ApiCanFetch { .. } => None,
-            Method::PermissionsRequest { .. } => Some("permissions"),
+            Method::PermissionsRequest { .. } => Some(Capability::Permissions),
             Method::EventsSubscribe { .. }
             | Method::EventsUnsubscribe { .. }
-            | Method::EventsEmit { .. } => Some("events"),
-            Method::UiNotify { .. } => Some("ui:notify"),
-            Method::UiRender { .. } => Some("ui:render"),
+            | Method::EventsEmit { .. } => Some(Capability::Events),
+            Method::UiNotify { .. } => Some(Capability::UiNotify),
+            Method::UiRender { .. } => Some(Capability::UiRender),
             // Gated by the manifests' `consumes` / `exposes` and the user's RBAC instead.
             Method::PluginsCall { .. } | Method::PluginsRespond { .. } => None,
         }

@@ -319,7 +319,23 @@ impl From<BackendError> for StorageError {
 /// assert_eq!(namespace_prefix("a:b"), "pw1:3:a:b:");
 /// ```
 pub fn namespace_prefix(plugin: &str) -> String {
-    format!("{KEY_PREFIX}{}:{plugin}:", plugin.len())
+    // Written out rather than with `format!`, which is most of a `storage.get`'s key (a call's
+    // path: every storage call builds one).
+    let mut s = String::with_capacity(KEY_PREFIX.len() + 4 + plugin.len() + 2);
+    s.push_str(KEY_PREFIX);
+    push_decimal(&mut s, plugin.len());
+    s.push(':');
+    s.push_str(plugin);
+    s.push(':');
+    s
+}
+
+/// `n` in decimal, appended to `s`.
+fn push_decimal(s: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(s, n / 10);
+    }
+    s.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// The backend key of `key` in `plugin`'s namespace.

@@ -74,7 +74,7 @@ impl Coded for PolicyError {
 /// assert!(matches!(decide(&perms, &get), Decision::Deny(_)));
 /// ```
 pub fn decide(perms: &PermissionSet, method: &Method) -> Decision {
-    let Some(cap) = method.required() else {
+    let Some(cap) = method.required_capability() else {
         return Decision::Allow;
     };
     if perms.has(cap) {

@@ -424,10 +424,11 @@ impl Level {
 /// A method of DESIGN.md §5 with its validated `params`.
 ///
 /// ```
+/// use plugin_warden::core::manifest::Capability;
 /// use plugin_warden::core::protocol::Method;
 /// let m = Method::EventsEmit { name: "theme".into(), data: serde_json::json!({"dark": true}) };
 /// assert_eq!(m.name(), "events.emit");
-/// assert_eq!(m.required_capability(), Some("events"));
+/// assert_eq!(m.required_capability(), Some(Capability::Events));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -578,23 +579,18 @@ impl Method {
     /// other spelling (e.g. `"Get"` is also normalized, `"GETX"` is not GET) counts as a write.
     ///
     /// ```
+    /// use plugin_warden::core::manifest::Capability;
     /// use plugin_warden::core::protocol::Method;
     /// let fetch = |m: Option<&str>| Method::ApiFetch {
     ///     url: "https://a.example/".into(), method: m.map(Into::into), headers: None, body: None,
     ///     binary_response: false,
     /// };
-    /// assert_eq!(fetch(None).required_capability(), Some("api:read"));
-    /// assert_eq!(fetch(Some("HEAD")).required_capability(), Some("api:read"));
-    /// assert_eq!(fetch(Some("POST")).required_capability(), Some("api:write"));
+    /// assert_eq!(fetch(None).required_capability(), Some(Capability::ApiRead));
+    /// assert_eq!(fetch(Some("HEAD")).required_capability(), Some(Capability::ApiRead));
+    /// assert_eq!(fetch(Some("POST")).required_capability(), Some(Capability::ApiWrite));
     /// assert_eq!(Method::PermissionsList.required_capability(), None);
     /// ```
-    pub fn required_capability(&self) -> Option<&'static str> {
-        self.required().map(Capability::as_str)
-    }
-
-    /// The capability [`Self::required_capability`] names (the policy's check: no name parsed
-    /// on a call's path).
-    pub fn required(&self) -> Option<Capability> {
+    pub fn required_capability(&self) -> Option<Capability> {
         match self {
             Method::StorageGet { .. }
             | Method::StorageSet { .. }
@@ -736,7 +732,7 @@ impl Method {
 ///     &l,
 /// ).unwrap();
 /// assert!(matches!(&call.method, Method::ApiFetch { method: Some(m), .. } if m == "POST"));
-/// assert_eq!(call.method.required_capability(), Some("api:write"));
+/// assert_eq!(call.method.required_capability(), Some(plugin_warden::core::manifest::Capability::ApiWrite));
 ///
 /// let bad = r#"{"v":1,"id":5,"method":"storage.set","params":{"key":"k","value":{"__proto__":{}}}}"#;
 /// let e = parse_call(bad, &l).unwrap_err();

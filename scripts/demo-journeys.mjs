@@ -143,7 +143,13 @@ export async function hostileAttempts(page) {
  */
 export async function hostileDirect(page) {
   const frame = await pluginFrame(page, 'demo-hostile', 'done');
-  await frame.click('#direct');
+  // The button's own click event, not a pointer click at its position: the plugins above this
+  // one still change height after the page loads (the shadow-mounted panel renders once the
+  // sanitizer has arrived, the worker's UI once it answers), and a pointer click goes where the
+  // button was when Playwright measured it. Once, on a clean run, the attempt never ran (still
+  // "pending" 30 s later): the click had landed on the host page, not in the frame.
+  await frame.waitForSelector('#direct:not([disabled])');
+  await frame.dispatchEvent('#direct', 'click');
   await frame.waitForSelector('li[data-attack="direct-fetch"]:not([data-outcome="pending"])');
   return hostileAttempts(page);
 }

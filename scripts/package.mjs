@@ -5,8 +5,13 @@ import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync, exis
 import { basename, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { pluginWardenClient } from '../src/client/index.js';
+import { sectionsOf } from './bench/size.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
+// The custom section naming a wasm file's build (stampBuild; src/web/split-loader.js reads it).
+const BUILD_SECTION = 'pw';
+// The custom sections a shipped wasm file does without (stampBuild).
+const METADATA = new Set([BUILD_SECTION, 'producers', 'target_features']);
 const pkg = join(root, 'pkg');
 // Snippets of the glue shipped apart, each imported by the entry at its first call (see
 // standIns): the IndexedDB store, the API client's request, and WebCrypto's signature check.
@@ -207,7 +212,8 @@ const manifest = {
   keywords: ['plugin', 'plugins', 'sandbox', 'iframe', 'postMessage', 'web-worker', 'csp', 'rbac', 'sanitizer', 'wasm', 'trusted-types'],
 };
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-console.log(`package: pkg/ (plugin-warden ${manifest.version}; exports ${Object.keys(manifest.exports).join(' ')})`);
+const buildId = stampBuild();
+console.log(`package: pkg/ (plugin-warden ${manifest.version}, build ${buildId}; exports ${Object.keys(manifest.exports).join(' ')})`);
 
 // The runner page (worker plugins, bundle iframes) is one self-contained file: the client's
 // factory and the bootstrap inline, allowed by hash in the page's own <meta> policy, so it
@@ -229,4 +235,53 @@ async function runnerPage() {
   ].join('; ');
   const template = readFileSync(join(root, 'src/web/worker-runner.html'), 'utf8');
   return template.replace('%RUNNER_CSP%', () => csp).replace('%RUNNER_SCRIPT%', () => script);
+}
+
+// Which build each wasm file is of: a custom section (BUILD_SECTION) naming one id for the whole
+// package, the first 12 hex digits of a SHA-256 of every file it ships (their sections taken out
+// first, so running this again stamps the same id). The toolchain's own custom sections
+// (`producers`, `target_features`: which compilers made it, for a linker) go: no browser reads
+// them, and they were 0.2 KiB gzip of a first load. The loaders compare a file's id with the
+// page's own core module's before they use it (src/web/split-loader.js, src/web/index.js): a
+// part fetched later from a URL that now serves another version (the package updated on the
+// server while a page was open, a stale cache) is refused MODULE_NOT_LOADED, never run with the
+// other version's first part. The unsplit copies the tests and the bench compare with
+// (target/split-*) are of this build too, and get its id.
+function stampBuild() {
+  const wasm = [
+    'pkg/plugin_warden_bg.wasm', 'pkg/plugin_warden_checks_bg.wasm',
+    'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm', 'pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm',
+  ];
+  const copies = ['target/split-core/plugin_warden_bg.wasm', 'target/split-sanitizer/plugin_warden_sanitizer_bg.wasm'];
+  const hash = createHash('sha256');
+  for (const file of wasm) hash.update(withoutMetadata(readFileSync(join(root, file))));
+  for (const file of shippedModules().sort()) hash.update(`${file}\0`).update(readFileSync(join(pkg, file)));
+  const id = hash.digest('hex').slice(0, 12);
+  for (const file of [...wasm, ...copies]) {
+    const path = join(root, file);
+    if (existsSync(path)) writeFileSync(path, Buffer.concat([withoutMetadata(readFileSync(path)), customSection(BUILD_SECTION, Buffer.from(id, 'latin1'))]));
+  }
+  return id;
+}
+
+// A wasm module's bytes without the custom sections METADATA names.
+function withoutMetadata(bytes) {
+  if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error('package: not a wasm module');
+  const kept = sectionsOf(bytes).filter((s) => !METADATA.has(s.name)).map((s) => bytes.subarray(s.start, s.end));
+  return Buffer.concat([bytes.subarray(0, 8), ...kept]);
+}
+
+function customSection(name, payload) {
+  const leb = (n) => {
+    const out = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return Buffer.from(out);
+  };
+  const body = Buffer.concat([leb(name.length), Buffer.from(name, 'latin1'), payload]);
+  return Buffer.concat([Buffer.from([0]), leb(body.length), body]);
 }

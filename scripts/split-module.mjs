@@ -171,7 +171,7 @@ if (!text.includes(MARK)) {
   const patched = text
     .replace(mime, 'console.warn("plugin-warden: the wasm is not served as application/wasm, so it is compiled without streaming (slower):", ')
     .replace(head, `function __wbg_get_imports() {\n    const imports = __wbg_get_imports_bindgen();\n    imports[${JSON.stringify(STUBS)}] = __pw_split.imports;\n    return imports;\n}\n\nfunction __wbg_get_imports_bindgen() {`)
-    .replace(init, `${init}\n    __pw_split.first(instance);`)
+    .replace(init, `${init}\n    __pw_split.first(instance, module);`)
     .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`)
     .replace(fetched, '    const { instance, module } = await __pw_split.limited(module_or_path, (source) => __wbg_load(source, imports));');
   // The stack pointer (the global wasm-ld names `__stack_pointer`), which the first part exports.

@@ -60,9 +60,12 @@ export function modulesOf(files) {
   return out;
 }
 
-/** The names of a wasm module's custom sections (section id 0), read from its header walk. */
-export function customSections(bytes) {
-  const names = [];
+/**
+ * A wasm module's sections, in order: `{ id, name, start, end }` (`name`: a custom section's
+ * (id 0), else null; [start, end): the whole section, its header included).
+ */
+export function sectionsOf(bytes) {
+  const sections = [];
   let at = 8; // magic + version
   const leb = () => {
     let v = 0;
@@ -75,16 +78,24 @@ export function customSections(bytes) {
     }
   };
   while (at < bytes.length) {
+    const start = at;
     const id = bytes[at++];
     const size = leb();
     const end = at + size;
+    let name = null;
     if (id === 0) {
       const len = leb();
-      names.push(bytes.subarray(at, at + len).toString('utf8'));
+      name = Buffer.from(bytes.subarray(at, at + len)).toString('utf8');
     }
+    sections.push({ id, name, start, end });
     at = end;
   }
-  return names;
+  return sections;
+}
+
+/** The names of a wasm module's custom sections (section id 0). */
+export function customSections(bytes) {
+  return sectionsOf(bytes).filter((s) => s.id === 0).map((s) => s.name);
 }
 
 export function sizeSuite() {

@@ -104,6 +104,10 @@ const MODULES = {
       // the wasm URL in it; esbuild bundles it (pass the wasm URL, see the docs).
       const m = await import('./sanitizer/plugin_warden_sanitizer.js');
       await m.default(input === undefined ? undefined : { module_or_path: input });
+      // Of this page's build, or refused (a module fetched after the package was updated at
+      // its URL): its cleaner would run beside a core of another version.
+      const build = bindings.__pw_build?.();
+      if (build && m.__pw_build?.() !== build) throw coded('MODULE_NOT_LOADED', 'plugin-warden: the sanitizer module is from another build of the package: reload the page');
       sanitizerGlue = m;
       bindings.__setSanitizerModule(m.Cleaner);
     },
@@ -170,6 +174,8 @@ export function preload(name, input) {
   if (p === undefined) {
     p = module.load(input).catch((e) => {
       loading.delete(name);
+      // Says why already: a part of another build, or (for 'sanitizer-rest') the sanitizer's own load.
+      if (e && e.code === 'MODULE_NOT_LOADED') throw e;
       throw coded('MODULE_NOT_LOADED', `plugin-warden: could not load the ${name} module: ${why(e)}. If your bundler does not follow the package's \`import('./…')\` and \`new URL('…', import.meta.url)\` (esbuild), pass the wasm: \`await preload('${name}', url)\` with \`import url from 'plugin-warden/${module.file}'\` and \`--loader:.wasm=file\`; in Node pass its bytes`, e);
     });
     loading.set(name, p);
@@ -218,6 +224,12 @@ export function __pw_loadChecks(input) {
 export function __pw_setLatePreload(...hooks) {
   ready('__pw_setLatePreload()');
   return hooks.length === 0 ? lateTimers() : bindings.__pw_setLatePreload(...hooks);
+}
+
+// Which build the core is of (split-loader.js; '' when not stamped): the sanitizer's must match.
+export function __pw_build() {
+  ready('__pw_build()');
+  return bindings.__pw_build?.() ?? '';
 }
 
 export function __pw_onLoadFailure(listener) {

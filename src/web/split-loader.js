@@ -13,6 +13,9 @@
 // call needs it before that, synchronously at that call: a synchronous XMLHttpRequest in
 // browsers and workers, `fs.readFileSync` in Node (for a `file:` URL). The two parts share one
 // memory, its tables and globals: together they are the module as built, function for function.
+// A second part is of the first's build or refused, `MODULE_NOT_LOADED`, before it is
+// instantiated (each wasm file names its build: scripts/package.mjs `stampBuild`): a file of
+// another version, fetched from a URL that now serves one, never runs on this build's memory.
 // If that synchronous load fails, the call throws `MODULE_NOT_LOADED` out of the middle of the
 // wasm. For a module no import calls back into (the sanitizer: `resetStack`), the stack pointer
 // is then put back where it stands between calls, so later calls run as before (the aborted
@@ -42,9 +45,19 @@ const __pw_split = (() => {
   }
   const why = (e) => (e && e.message ? e.message : String(e));
 
+  // Which build a module is of: its `pw` custom section (scripts/package.mjs `stampBuild`), as
+  // text ('' without one).
+  const buildOf = (module) => new TextDecoder().decode(WebAssembly.Module.customSections(module, 'pw')[0] ?? new Uint8Array());
+  let build = ''; // the first part's build ('': not stamped, as the tests' own builds)
+
+  // The error for a module of another build than the page's: refused, never run with this one
+  // (the entry module says the same of a sanitizer module of another build).
+  const stale = (what) => notLoaded(`plugin-warden: ${what} is from another build of the package: reload the page`);
+
   function instantiate(module) {
     if (second) return second;
     if (!primary) throw notLoaded(config.notYet);
+    if (build && buildOf(module) !== build) throw stale(config.what);
     const imports = __wbg_get_imports_bindgen();
     imports.primary = primary;
     second = new WebAssembly.Instance(module, imports);
@@ -94,7 +107,7 @@ const __pw_split = (() => {
       // Nothing of the aborted call runs again: its frames are gone once this throws.
       if (stackBase !== null) primary[config.stack].value = stackBase;
       const error = e && e.code === 'MODULE_NOT_LOADED' ? e
-        : notLoaded(`plugin-warden: this call needs ${config.what}, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('${config.preload}')\` (with the wasm's URL where a bundler does not follow the package's relative URLs: esbuild)`, e);
+        : notLoaded(`plugin-warden: this call needs ${config.what}, which could not be loaded from ${where.href}: ${why(e)}. Load it ahead with \`await preload('${config.preload}')\` (esbuild: with the wasm's URL)`, e);
       // (`between` calls: nothing was cut off, so nothing to tell.)
       for (const listener of between === true ? [] : failureListeners) {
         try {
@@ -208,12 +221,14 @@ const __pw_split = (() => {
 
   return {
     imports,
-    first(instance) {
+    first(instance, module) {
       primary = instance.exports;
+      build = buildOf(module);
       // (An unsplit module run with this glue, as the tests do, exports no stack pointer.)
       if (config.resetStack && primary[config.stack] instanceof WebAssembly.Global) stackBase = primary[config.stack].value;
     },
     loaded: complete,
+    build: () => build,
     load,
     limited,
     // <cut-off>
@@ -252,6 +267,11 @@ export function __pw_loadNow() {
   __pw_split.now();
 }
 // </cut-off>
+
+/** The build this module is of (scripts/package.mjs `stampBuild`; '' when not stamped). */
+export function __pw_build() {
+  return __pw_split.build();
+}
 
 /** Load the second part of the module (`input`: its wasm, as wasm-bindgen's init takes). */
 export function __pw_loadChecks(input) {

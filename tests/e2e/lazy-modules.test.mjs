@@ -2356,3 +2356,120 @@ test('a plugin that stops answering the heartbeat is failed TIMEOUT on time by c
     }
   }
 });
+
+/**
+ * `bytes` (a wasm file of this build) as the same file of another build: its `pw` custom
+ * section (scripts/package.mjs `stampBuild`) names another build id, as a file built from other
+ * sources would.
+ */
+function ofAnotherBuild(bytes) {
+  const out = Buffer.from(bytes);
+  const at = out.lastIndexOf(Buffer.from([2, 0x70, 0x77])); // the section's name, "pw"
+  assert.ok(at > 0 && out.length - (at + 3) === 12, 'the wasm ends with its build section');
+  out.fill('0'.charCodeAt(0), at + 3);
+  return out;
+}
+
+/** Serve `path` in `page` as the same file of another build while `other()` says so. */
+async function serveOtherBuild(page, path, seen) {
+  let other = true;
+  await page.route(`**${path}`, async (route) => {
+    seen.push(other ? 'other build' : 'server');
+    if (!other) return route.continue();
+    const response = await route.fetch();
+    return route.fulfill({ response, body: ofAnotherBuild(await response.body()) });
+  });
+  return () => { other = false; };
+}
+
+const STALE = (what) => new RegExp(`^plugin-warden: ${what} is from another build of the package: reload the page$`);
+
+test('a part fetched from another build of the package (updated at its URL while the page was open) is refused MODULE_NOT_LOADED, never run beside this page\'s: the core\'s second part (a synchronous load and a preload: the host goes on), the sanitizer module (a preload, trustedHTML and a shadow mount insert nothing), the sanitizer\'s second part; this build\'s files load after', async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    await captureShadowRoots(page);
+    const seen = [];
+    const checksBack = await serveOtherBuild(page, CHECKS_WASM, seen);
+    const sanitizerBack = await serveOtherBuild(page, SANITIZER_WASM, seen);
+    const attempt = `(f) => { try { return { ok: true, value: f() }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message }; } }`;
+    const settle = `(p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }))`;
+    const stale = await page.evaluate(async ({ bad, payload, attempt, settle }) => {
+      attempt = eval(attempt);
+      settle = eval(settle);
+      const pkg = await import('/pkg/index.js');
+      const out = {};
+      out.sync = attempt(() => pkg.validateManifest(bad));
+      out.preload = await settle(pkg.preload('checks'));
+      out.checksLoaded = pkg.__pw_checksLoaded();
+      out.hostGoesOn = attempt(() => window.e2e.host.hasPermission('plugins:read'));
+      out.sanitizer = await settle(window.e2e.host.preload('sanitizer'));
+      out.trusted = attempt(() => String(window.e2e.host.trustedHTML(payload)));
+      await window.e2e.install({ id: 'stale-panel', name: 'Panel', permissions: [] });
+      window.e2e.mountWith('stale-panel', { mode: 'shadow', html: payload });
+      out.shadow = await window.e2e.settled('stale-panel');
+      await new Promise((res) => setTimeout(res, 300));
+      out.roots = window.__roots.map((root) => root.innerHTML);
+      out.pwned = window.__pwned ?? null;
+      return out;
+    }, { bad: BAD_MANIFEST, payload: PAYLOAD, attempt, settle });
+    for (const [key, what] of [['sync', 'the rest of the core module'], ['preload', 'the rest of the core module'], ['sanitizer', 'the sanitizer module'], ['trusted', 'the sanitizer module']]) {
+      assert.equal(stale[key].ok, false, `${key}: ${JSON.stringify(stale[key])}`);
+      assert.equal(stale[key].code, 'MODULE_NOT_LOADED', `${key}: ${JSON.stringify(stale[key])}`);
+      assert.equal(stale[key].name, 'PluginWardenError');
+      if (key !== 'trusted') assert.match(stale[key].message, STALE(what), key);
+    }
+    assert.equal(stale.checksLoaded, false);
+    assert.deepEqual(stale.hostGoesOn, { ok: true, value: false }, 'the host goes on after the refusals');
+    assert.equal(stale.shadow.ok, false, JSON.stringify(stale.shadow));
+    assert.equal(stale.shadow.error.code, 'MODULE_NOT_LOADED', JSON.stringify(stale.shadow));
+    assert.match(stale.shadow.error.message, /the sanitizer module is from another build of the package/);
+    assert.ok(stale.roots.every((html) => !/onerror|onload|<script|<svg|kept/i.test(html)), `inserted: ${JSON.stringify(stale.roots)}`);
+    assert.equal(stale.pwned, null, 'a payload handler ran');
+    assert.ok(seen.includes('other build') && !seen.includes('server'), JSON.stringify(seen));
+
+    // The same page with this build's core part: it loads, and the calls answer.
+    checksBack();
+    const fixed = await page.evaluate(async ({ bad, attempt, settle }) => {
+      attempt = eval(attempt);
+      settle = eval(settle);
+      const pkg = await import('/pkg/index.js');
+      return { preload: await settle(pkg.preload('checks')), again: attempt(() => pkg.validateManifest(bad).valid) };
+    }, { bad: BAD_MANIFEST, attempt, settle });
+    assert.deepEqual(fixed, { preload: { ok: true }, again: { ok: true, value: false } });
+    // The sanitizer module of another build was instantiated by its own glue, and stays refused
+    // until the page is reloaded (the message says so): never used.
+    sanitizerBack();
+    const still = await page.evaluate(async ({ settle }) => eval(settle)(window.e2e.host.preload('sanitizer')), { settle });
+    assert.equal(still.code, 'MODULE_NOT_LOADED', JSON.stringify(still));
+  } finally {
+    await host.close();
+  }
+
+  // The sanitizer's second part, on a fresh page whose sanitizer is this build's.
+  const rest = await freshHost();
+  try {
+    const seen = [];
+    const back = await serveOtherBuild(rest.page, REST_WASM, seen);
+    const clean = `async (idn, settle) => { const pkg = await import('/pkg/index.js'); settle = eval(settle);
+      const preload = await settle(pkg.preload('sanitizer-rest'));
+      let sync; try { sync = { ok: true, out: pkg.sanitize(idn) }; } catch (e) { sync = { ok: false, code: e.code, message: e.message }; }
+      return { preload, sync }; }`;
+    const settle = `(p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }))`;
+    const run = () => rest.page.evaluate(async ({ clean, idn, settle }) => eval(`(${clean})`)(idn, settle), { clean, idn: IDN, settle });
+    const refused = await run();
+    assert.equal(refused.preload.code, 'MODULE_NOT_LOADED', JSON.stringify(refused));
+    assert.match(refused.preload.message, STALE('the rest of the sanitizer module'));
+    assert.equal(refused.sync.ok, false, JSON.stringify(refused.sync));
+    assert.equal(refused.sync.code, 'MODULE_NOT_LOADED');
+    assert.match(refused.sync.message, /the rest of the sanitizer module is from another build of the package/);
+    back();
+    const served = await run();
+    assert.deepEqual(served.preload, { ok: true }, JSON.stringify(served));
+    assert.equal(served.sync.ok, true, JSON.stringify(served.sync));
+    assert.match(served.sync.out, /<a href="[^"]+"[^>]*>b\u00fccher<\/a>/);
+    assert.ok(seen.includes('other build') && seen.includes('server'), JSON.stringify(seen));
+  } finally {
+    await rest.close();
+  }
+});

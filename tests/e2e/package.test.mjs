@@ -17,6 +17,7 @@ import net from 'node:net';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, extname, normalize } from 'node:path';
 import { envWith, openPage, until } from './helpers.mjs';
+import { customSections } from '../../scripts/bench/size.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const APPS = join(ROOT, 'tests/package-apps');
@@ -208,6 +209,21 @@ test('the tarball: licences, README, every exported file, no runner script to co
       assert.ok(files.includes(target), `${f} imports ${spec}, which is not in the tarball`);
     }
   }
+  // Every wasm file names the build it is of (one id for the package: src/web/split-loader.js
+  // refuses a part of another build), and carries no toolchain metadata (`producers`,
+  // `target_features`: bytes of every first load that no browser reads) nor names.
+  const wasmFiles = files.filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasmFiles.length, 4, wasmFiles.join());
+  const builds = new Set();
+  for (const f of wasmFiles) {
+    const module = new WebAssembly.Module(readFileSync(join(WORK, 'node_modules/plugin-warden', f)));
+    const sections = customSections(readFileSync(join(WORK, 'node_modules/plugin-warden', f)));
+    assert.deepEqual(sections, ['pw'], `${f}: custom sections ${sections}`);
+    const [id] = WebAssembly.Module.customSections(module, 'pw');
+    assert.match(Buffer.from(id).toString('latin1'), /^[0-9a-f]{12}$/, f);
+    builds.add(Buffer.from(id).toString('latin1'));
+  }
+  assert.equal(builds.size, 1, `the wasm files name different builds: ${[...builds]}`);
   const meta = JSON.parse(readFileSync(join(WORK, 'node_modules/plugin-warden/package.json'), 'utf8'));
   for (const [name, target] of Object.entries(meta.exports)) {
     const paths = typeof target === 'string' ? [target] : Object.values(target);

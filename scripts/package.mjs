@@ -5,13 +5,9 @@ import { readFileSync, writeFileSync, mkdirSync, copyFileSync, readdirSync, exis
 import { basename, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { pluginWardenClient } from '../src/client/index.js';
-import { sectionsOf } from './bench/size.mjs';
+import { stampBuild, BUILD_EXPORT, BUILD_PLACEHOLDER } from './package-build.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-// The custom section naming a wasm file's build (stampBuild; src/web/split-loader.js reads it).
-const BUILD_SECTION = 'pw';
-// The custom sections a shipped wasm file does without (stampBuild).
-const METADATA = new Set([BUILD_SECTION, 'producers', 'target_features']);
 const pkg = join(root, 'pkg');
 // Snippets of the glue shipped apart, each imported by the entry at its first call (see
 // standIns): the IndexedDB store, the API client's request, and WebCrypto's signature check.
@@ -35,7 +31,8 @@ await bundleSanitizerGlue();
 // The IndexedDB store (`storage: 'indexeddb'`, `encrypt`) and the API client's request: modules
 // of their own, which the entry imports at their first call (see bundleEntry); minified below
 // like the others.
-for (const [file, snippet] of Object.entries({ ...APART, ...ENTRY_APART })) copyFileSync(join(root, snippet), join(pkg, file));
+// Each names the build it is of (scripts/package-build.mjs): the entry compares it with its own.
+for (const [file, snippet] of Object.entries({ ...APART, ...ENTRY_APART })) writeFileSync(join(pkg, file), readFileSync(join(root, snippet), 'utf8') + BUILD_EXPORT);
 for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copyFileSync(join(root, f), join(pkg, f));
 copyFileSync(join(root, 'docs/package-README.md'), join(pkg, 'README.md'));
 
@@ -136,7 +133,8 @@ function standIns(file) {
   if (names.length === 0 || names.includes(undefined)) throw new Error(`package: every export of ${snippet} must be an \`export async function\` (its stand-in answers a Promise): ${exported.join(' | ')}`);
   return [
     'let m = null;',
-    `const load = () => (m ??= import('./${file}').catch((e) => { m = null; throw Object.assign(new Error(\`plugin-warden: its module ${file} could not be loaded: \${e?.message ?? e}\`), { code: 'MODULE_NOT_LOADED', kind: 'unreachable' }); }));`,
+    // Of the entry's build, or refused (src/web/index.js `sameBuild` says why).
+    `const load = () => (m ??= import('./${file}').then((x) => { if (x.__pw_build?.() !== '${BUILD_PLACEHOLDER}') throw new Error('it is from another build of the package: reload the page'); return x; }).catch((e) => { m = null; throw Object.assign(new Error(\`plugin-warden: its module ${file} could not be loaded: \${e?.message ?? e}\`), { code: 'MODULE_NOT_LOADED', kind: 'unreachable' }); }));`,
     ...names.map((n) => `export function ${n}(...a) { return load().then((x) => x.${n}(...a)); }`),
   ].join('\n');
 }
@@ -212,7 +210,8 @@ const manifest = {
   keywords: ['plugin', 'plugins', 'sandbox', 'iframe', 'postMessage', 'web-worker', 'csp', 'rbac', 'sanitizer', 'wasm', 'trusted-types'],
 };
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-const buildId = stampBuild();
+// Every module but the plugin-side client (which plugin frames load, whatever the host's build).
+const buildId = stampBuild(shippedModules().filter((f) => !f.startsWith('client/')));
 console.log(`package: pkg/ (plugin-warden ${manifest.version}, build ${buildId}; exports ${Object.keys(manifest.exports).join(' ')})`);
 
 // The runner page (worker plugins, bundle iframes) is one self-contained file: the client's
@@ -235,53 +234,4 @@ async function runnerPage() {
   ].join('; ');
   const template = readFileSync(join(root, 'src/web/worker-runner.html'), 'utf8');
   return template.replace('%RUNNER_CSP%', () => csp).replace('%RUNNER_SCRIPT%', () => script);
-}
-
-// Which build each wasm file is of: a custom section (BUILD_SECTION) naming one id for the whole
-// package, the first 12 hex digits of a SHA-256 of every file it ships (their sections taken out
-// first, so running this again stamps the same id). The toolchain's own custom sections
-// (`producers`, `target_features`: which compilers made it, for a linker) go: no browser reads
-// them, and they were 0.2 KiB gzip of a first load. The loaders compare a file's id with the
-// page's own core module's before they use it (src/web/split-loader.js, src/web/index.js): a
-// part fetched later from a URL that now serves another version (the package updated on the
-// server while a page was open, a stale cache) is refused MODULE_NOT_LOADED, never run with the
-// other version's first part. The unsplit copies the tests and the bench compare with
-// (target/split-*) are of this build too, and get its id.
-function stampBuild() {
-  const wasm = [
-    'pkg/plugin_warden_bg.wasm', 'pkg/plugin_warden_checks_bg.wasm',
-    'pkg/sanitizer/plugin_warden_sanitizer_bg.wasm', 'pkg/sanitizer/plugin_warden_sanitizer_rest_bg.wasm',
-  ];
-  const copies = ['target/split-core/plugin_warden_bg.wasm', 'target/split-sanitizer/plugin_warden_sanitizer_bg.wasm'];
-  const hash = createHash('sha256');
-  for (const file of wasm) hash.update(withoutMetadata(readFileSync(join(root, file))));
-  for (const file of shippedModules().sort()) hash.update(`${file}\0`).update(readFileSync(join(pkg, file)));
-  const id = hash.digest('hex').slice(0, 12);
-  for (const file of [...wasm, ...copies]) {
-    const path = join(root, file);
-    if (existsSync(path)) writeFileSync(path, Buffer.concat([withoutMetadata(readFileSync(path)), customSection(BUILD_SECTION, Buffer.from(id, 'latin1'))]));
-  }
-  return id;
-}
-
-// A wasm module's bytes without the custom sections METADATA names.
-function withoutMetadata(bytes) {
-  if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error('package: not a wasm module');
-  const kept = sectionsOf(bytes).filter((s) => !METADATA.has(s.name)).map((s) => bytes.subarray(s.start, s.end));
-  return Buffer.concat([bytes.subarray(0, 8), ...kept]);
-}
-
-function customSection(name, payload) {
-  const leb = (n) => {
-    const out = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n !== 0) b |= 0x80;
-      out.push(b);
-    } while (n !== 0);
-    return Buffer.from(out);
-  };
-  const body = Buffer.concat([leb(name.length), Buffer.from(name, 'latin1'), payload]);
-  return Buffer.concat([Buffer.from([0]), leb(body.length), body]);
 }

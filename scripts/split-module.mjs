@@ -26,6 +26,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { BUILD_PLACEHOLDER } from './package-build.mjs';
 import { STUBS, exportNames, functionNames, readLinkMap, readProfile, renameExports, renameImports, splitByUse, stableNames } from './wasm-split.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -175,7 +176,8 @@ if (!text.includes(MARK)) {
     .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`)
     .replace(fetched, '    const { instance, module } = await __pw_split.limited(module_or_path, (source) => __wbg_load(source, imports));');
   // The stack pointer (the global wasm-ld names `__stack_pointer`), which the first part exports.
-  const config = { ...which.config, stack: out.stackPointer };
+  // `build`: the package's build id, written in by scripts/package.mjs (stampBuild).
+  const config = { ...which.config, stack: out.stackPointer, build: BUILD_PLACEHOLDER };
   let loader = readFileSync(join(root, 'src/web/split-loader.js'), 'utf8');
   for (const [from, to] of Object.entries(which.replace ?? {})) loader = loader.replaceAll(from, to);
   if (which.withoutCutOff) {

@@ -3,6 +3,8 @@
 // which of its functions run and which bytes of its memory it reads.
 import binaryen from 'binaryen';
 import { definedFunctions, namesOf, parseText, read } from '../wasm-split.mjs';
+import { sectionsOf } from './size.mjs';
+import { BUILD_SECTION } from '../package-build.mjs';
 
 /**
  * The module with `pwcov.mark(i)` called first thing in its i-th defined function, and every
@@ -30,7 +32,9 @@ export function instrument(bytes) {
   mod.runPasses(['instrument-memory']);
   if (!mod.validate()) throw new Error('coverage: the instrumented module does not validate');
   const names = namesOf(mod).slice(0, count);
-  const binary = mod.emitBinary();
+  // The text format has no custom sections: the build's id (scripts/package-build.mjs) is
+  // carried over, so that the package's glue runs the instrumented module as it runs the build's.
+  const binary = Buffer.concat([mod.emitBinary(), ...sectionsOf(bytes).filter((s) => s.name === BUILD_SECTION).map((s) => bytes.subarray(s.start, s.end))]);
   mod.dispose();
   return { binary, names };
 }

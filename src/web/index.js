@@ -102,12 +102,8 @@ const MODULES = {
     async load(input) {
       // A literal relative specifier: Vite and webpack split it into its own chunk and rewrite
       // the wasm URL in it; esbuild bundles it (pass the wasm URL, see the docs).
-      const m = await import('./sanitizer/plugin_warden_sanitizer.js');
+      const m = sameBuild(await import('./sanitizer/plugin_warden_sanitizer.js'), 'the sanitizer module');
       await m.default(input === undefined ? undefined : { module_or_path: input });
-      // Of this page's build, or refused (a module fetched after the package was updated at
-      // its URL): its cleaner would run beside a core of another version.
-      const build = bindings.__pw_build?.();
-      if (build && m.__pw_build?.() !== build) throw coded('MODULE_NOT_LOADED', 'plugin-warden: the sanitizer module is from another build of the package: reload the page');
       sanitizerGlue = m;
       bindings.__setSanitizerModule(m.Cleaner);
     },
@@ -135,7 +131,7 @@ let sanitizerGlue = null; // the sanitizer module's glue, once loaded
 let idbLoaded = false;
 let idbLoading = null;
 const loadIdb = () => (idbLoading ??= import('./idb.js').then(
-  () => { idbLoaded = true; },
+  (m) => { sameBuild(m, './idb.js'); idbLoaded = true; },
   (e) => {
     idbLoading = null; // a later mount tries again
     throw coded('MODULE_NOT_LOADED', `plugin-warden: cannot load ./idb.js, the IndexedDB store of a host with storage: 'indexeddb' or encrypt: ${why(e)}`, e);
@@ -226,10 +222,20 @@ export function __pw_setLatePreload(...hooks) {
   return hooks.length === 0 ? lateTimers() : bindings.__pw_setLatePreload(...hooks);
 }
 
-// Which build the core is of (split-loader.js; '' when not stamped): the sanitizer's must match.
+// Which build the core is of (split-loader.js).
 export function __pw_build() {
   ready('__pw_build()');
-  return bindings.__pw_build?.() ?? '';
+  return bindings.__pw_build?.();
+}
+
+// `m`, a module the entry imported later, if it is of the entry's build (scripts/package-build.mjs):
+// else refused, MODULE_NOT_LOADED, before anything of it runs. A page open while a new version
+// was deployed at the same URLs (or a stale cache) would otherwise run that version's code with
+// this one's. (A core whose glue names no build, as the bench's named copy, checks nothing.)
+function sameBuild(m, what) {
+  const build = bindings.__pw_build?.();
+  if (build && m.__pw_build?.() !== build) throw coded('MODULE_NOT_LOADED', `plugin-warden: ${what} is from another build of the package: reload the page`);
+  return m;
 }
 
 export function __pw_onLoadFailure(listener) {
@@ -547,7 +553,7 @@ function mountWith(runner, id, element, options) {
     || (mode === 'worker' && options.src !== undefined && options.code === undefined)) {
     const apart = (m) => m.pwMountApart(rawMount, coded, this, runner, id, element, options);
     if (mounts) return apart(mounts);
-    mountsLoading ??= import('./mounts.js').then((m) => (mounts = m), (e) => {
+    mountsLoading ??= import('./mounts.js').then((m) => (mounts = sameBuild(m, './mounts.js')), (e) => {
       mountsLoading = null;
       throw coded('MOUNT_FAILED', `plugin-warden: cannot load ./mounts.js next to the entry module, which srcdoc, shadow render and worker src mounts need: ${why(e)}`, e);
     });

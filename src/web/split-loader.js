@@ -13,9 +13,11 @@
 // call needs it before that, synchronously at that call: a synchronous XMLHttpRequest in
 // browsers and workers, `fs.readFileSync` in Node (for a `file:` URL). The two parts share one
 // memory, its tables and globals: together they are the module as built, function for function.
-// A second part is of the first's build or refused, `MODULE_NOT_LOADED`, before it is
-// instantiated (each wasm file names its build: scripts/package.mjs `stampBuild`): a file of
-// another version, fetched from a URL that now serves one, never runs on this build's memory.
+// Each part is of this glue's build or refused before it runs (each wasm file names its build,
+// as this glue's config does: scripts/package.mjs `stampBuild`): the first part by the glue's
+// init, a second part `MODULE_NOT_LOADED` before it is instantiated. A file of another version,
+// fetched from a URL that now serves one (or from a stale cache), never runs on this build's
+// memory nor with this glue.
 // If that synchronous load fails, the call throws `MODULE_NOT_LOADED` out of the middle of the
 // wasm. For a module no import calls back into (the sanitizer: `resetStack`), the stack pointer
 // is then put back where it stands between calls, so later calls run as before (the aborted
@@ -45,19 +47,15 @@ const __pw_split = (() => {
   }
   const why = (e) => (e && e.message ? e.message : String(e));
 
-  // Which build a module is of: its `pw` custom section (scripts/package.mjs `stampBuild`), as
-  // text ('' without one).
-  const buildOf = (module) => new TextDecoder().decode(WebAssembly.Module.customSections(module, 'pw')[0] ?? new Uint8Array());
-  let build = ''; // the first part's build ('': not stamped, as the tests' own builds)
-
-  // The error for a module of another build than the page's: refused, never run with this one
-  // (the entry module says the same of a sanitizer module of another build).
-  const stale = (what) => notLoaded(`plugin-warden: ${what} is from another build of the package: reload the page`);
+  // Whether a module is of this glue's build: its `pw` custom section names the build the
+  // config does (scripts/package.mjs `stampBuild` writes both).
+  const ours = (module) => new TextDecoder().decode(WebAssembly.Module.customSections(module, 'pw')[0] ?? new Uint8Array()) === config.build;
+  const stale = (what) => `plugin-warden: ${what} is from another build of the package: reload the page`;
 
   function instantiate(module) {
     if (second) return second;
     if (!primary) throw notLoaded(config.notYet);
-    if (build && buildOf(module) !== build) throw stale(config.what);
+    if (!ours(module)) throw notLoaded(stale(config.what));
     const imports = __wbg_get_imports_bindgen();
     imports.primary = primary;
     second = new WebAssembly.Instance(module, imports);
@@ -222,13 +220,13 @@ const __pw_split = (() => {
   return {
     imports,
     first(instance, module) {
+      // (Thrown before the glue takes the instance: its init fails, and can be tried again.)
+      if (!ours(module)) throw new Error(`${stale('the wasm')} (not its script's)`);
       primary = instance.exports;
-      build = buildOf(module);
       // (An unsplit module run with this glue, as the tests do, exports no stack pointer.)
       if (config.resetStack && primary[config.stack] instanceof WebAssembly.Global) stackBase = primary[config.stack].value;
     },
     loaded: complete,
-    build: () => build,
     load,
     limited,
     // <cut-off>
@@ -268,9 +266,9 @@ export function __pw_loadNow() {
 }
 // </cut-off>
 
-/** The build this module is of (scripts/package.mjs `stampBuild`; '' when not stamped). */
+/** The build this module is of (scripts/package.mjs `stampBuild`). */
 export function __pw_build() {
-  return __pw_split.build();
+  return __pw_split_config.build;
 }
 
 /** Load the second part of the module (`input`: its wasm, as wasm-bindgen's init takes). */

@@ -2357,24 +2357,25 @@ test('a plugin that stops answering the heartbeat is failed TIMEOUT on time by c
   }
 });
 
+// This build's id (scripts/package-build.mjs): the last 12 bytes of each wasm file, its section.
+const BUILD = readFileSync(new URL('../../pkg/plugin_warden_bg.wasm', import.meta.url)).subarray(-12).toString('latin1');
+
 /**
- * `bytes` (a wasm file of this build) as the same file of another build: its `pw` custom
- * section (scripts/package.mjs `stampBuild`) names another build id, as a file built from other
- * sources would.
+ * `body` (a file of this build) as the same file of another build: where it names this build
+ * (a wasm file's `pw` custom section, a JS module's `__pw_build`), it names another, as a file
+ * built from other sources would.
  */
-function ofAnotherBuild(bytes) {
-  const out = Buffer.from(bytes);
-  const at = out.lastIndexOf(Buffer.from([2, 0x70, 0x77])); // the section's name, "pw"
-  assert.ok(at > 0 && out.length - (at + 3) === 12, 'the wasm ends with its build section');
-  out.fill('0'.charCodeAt(0), at + 3);
-  return out;
+function ofAnotherBuild(body) {
+  const text = body.toString('latin1');
+  assert.ok(/^[0-9a-f]{12}$/.test(BUILD) && text.includes(BUILD), 'the file names its build');
+  return Buffer.from(text.replaceAll(BUILD, '000000000000'), 'latin1');
 }
 
-/** Serve `path` in `page` as the same file of another build while `other()` says so. */
+/** Serve `path` in `page` as the same file of another build until the function this answers is called. */
 async function serveOtherBuild(page, path, seen) {
   let other = true;
   await page.route(`**${path}`, async (route) => {
-    seen.push(other ? 'other build' : 'server');
+    seen.push(other ? `${path} other build` : `${path} server`);
     if (!other) return route.continue();
     const response = await route.fetch();
     return route.fulfill({ response, body: ofAnotherBuild(await response.body()) });
@@ -2382,9 +2383,11 @@ async function serveOtherBuild(page, path, seen) {
   return () => { other = false; };
 }
 
-const STALE = (what) => new RegExp(`^plugin-warden: ${what} is from another build of the package: reload the page$`);
+const STALE = (what) => new RegExp(`plugin-warden: ${what} is from another build of the package: reload the page`);
+const ATTEMPT = `(f) => { try { return { ok: true, value: f() }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message }; } }`;
+const SETTLE = `(p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }))`;
 
-test('a part fetched from another build of the package (updated at its URL while the page was open) is refused MODULE_NOT_LOADED, never run beside this page\'s: the core\'s second part (a synchronous load and a preload: the host goes on), the sanitizer module (a preload, trustedHTML and a shadow mount insert nothing), the sanitizer\'s second part; this build\'s files load after', async () => {
+test('a wasm part fetched from another build of the package (updated at its URL while the page was open) is refused, never run beside this page\'s: the core\'s second part (a synchronous load and a preload: MODULE_NOT_LOADED, the host goes on), the sanitizer module (preload, trustedHTML and a shadow mount insert nothing), the sanitizer\'s second part; this build\'s files load after', async () => {
   const host = await freshHost();
   try {
     const { page } = host;
@@ -2392,11 +2395,9 @@ test('a part fetched from another build of the package (updated at its URL while
     const seen = [];
     const checksBack = await serveOtherBuild(page, CHECKS_WASM, seen);
     const sanitizerBack = await serveOtherBuild(page, SANITIZER_WASM, seen);
-    const attempt = `(f) => { try { return { ok: true, value: f() }; } catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message }; } }`;
-    const settle = `(p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }))`;
-    const stale = await page.evaluate(async ({ bad, payload, attempt, settle }) => {
-      attempt = eval(attempt);
-      settle = eval(settle);
+    const stale = await page.evaluate(async ({ bad, payload, ATTEMPT, SETTLE }) => {
+      const attempt = eval(ATTEMPT);
+      const settle = eval(SETTLE);
       const pkg = await import('/pkg/index.js');
       const out = {};
       out.sync = attempt(() => pkg.validateManifest(bad));
@@ -2412,36 +2413,43 @@ test('a part fetched from another build of the package (updated at its URL while
       out.roots = window.__roots.map((root) => root.innerHTML);
       out.pwned = window.__pwned ?? null;
       return out;
-    }, { bad: BAD_MANIFEST, payload: PAYLOAD, attempt, settle });
-    for (const [key, what] of [['sync', 'the rest of the core module'], ['preload', 'the rest of the core module'], ['sanitizer', 'the sanitizer module'], ['trusted', 'the sanitizer module']]) {
+    }, { bad: BAD_MANIFEST, payload: PAYLOAD, ATTEMPT, SETTLE });
+    for (const key of ['sync', 'preload', 'sanitizer', 'trusted']) {
       assert.equal(stale[key].ok, false, `${key}: ${JSON.stringify(stale[key])}`);
       assert.equal(stale[key].code, 'MODULE_NOT_LOADED', `${key}: ${JSON.stringify(stale[key])}`);
       assert.equal(stale[key].name, 'PluginWardenError');
-      if (key !== 'trusted') assert.match(stale[key].message, STALE(what), key);
     }
+    assert.match(stale.sync.message, new RegExp(`^${STALE('the rest of the core module').source}$`));
+    assert.match(stale.preload.message, new RegExp(`^${STALE('the rest of the core module').source}$`));
+    assert.match(stale.sanitizer.message, /could not load the sanitizer module: plugin-warden: the wasm is from another build of the package: reload the page \(not its script's\)/);
     assert.equal(stale.checksLoaded, false);
     assert.deepEqual(stale.hostGoesOn, { ok: true, value: false }, 'the host goes on after the refusals');
     assert.equal(stale.shadow.ok, false, JSON.stringify(stale.shadow));
     assert.equal(stale.shadow.error.code, 'MODULE_NOT_LOADED', JSON.stringify(stale.shadow));
-    assert.match(stale.shadow.error.message, /the sanitizer module is from another build of the package/);
+    assert.match(stale.shadow.error.message, /the wasm is from another build of the package/);
     assert.ok(stale.roots.every((html) => !/onerror|onload|<script|<svg|kept/i.test(html)), `inserted: ${JSON.stringify(stale.roots)}`);
     assert.equal(stale.pwned, null, 'a payload handler ran');
-    assert.ok(seen.includes('other build') && !seen.includes('server'), JSON.stringify(seen));
+    assert.ok(!seen.some((s) => s.endsWith('server')), JSON.stringify(seen));
 
-    // The same page with this build's core part: it loads, and the calls answer.
+    // The same page with this build's files: they load, and the calls answer.
     checksBack();
-    const fixed = await page.evaluate(async ({ bad, attempt, settle }) => {
-      attempt = eval(attempt);
-      settle = eval(settle);
-      const pkg = await import('/pkg/index.js');
-      return { preload: await settle(pkg.preload('checks')), again: attempt(() => pkg.validateManifest(bad).valid) };
-    }, { bad: BAD_MANIFEST, attempt, settle });
-    assert.deepEqual(fixed, { preload: { ok: true }, again: { ok: true, value: false } });
-    // The sanitizer module of another build was instantiated by its own glue, and stays refused
-    // until the page is reloaded (the message says so): never used.
     sanitizerBack();
-    const still = await page.evaluate(async ({ settle }) => eval(settle)(window.e2e.host.preload('sanitizer')), { settle });
-    assert.equal(still.code, 'MODULE_NOT_LOADED', JSON.stringify(still));
+    const fixed = await page.evaluate(async ({ bad, payload, ATTEMPT, SETTLE }) => {
+      const attempt = eval(ATTEMPT);
+      const settle = eval(SETTLE);
+      const pkg = await import('/pkg/index.js');
+      return {
+        checks: await settle(pkg.preload('checks')),
+        again: attempt(() => pkg.validateManifest(bad).valid),
+        sanitizer: await settle(window.e2e.host.preload('sanitizer')),
+        trusted: attempt(() => String(window.e2e.host.trustedHTML(payload))),
+      };
+    }, { bad: BAD_MANIFEST, payload: PAYLOAD, ATTEMPT, SETTLE });
+    assert.deepEqual(fixed.checks, { ok: true });
+    assert.deepEqual(fixed.again, { ok: true, value: false });
+    assert.deepEqual(fixed.sanitizer, { ok: true });
+    assert.equal(fixed.trusted.ok, true, JSON.stringify(fixed.trusted));
+    assert.ok(fixed.trusted.value.includes(CLEAN) && !/onerror|onload|<script|<svg/.test(fixed.trusted.value), fixed.trusted.value);
   } finally {
     await host.close();
   }
@@ -2451,25 +2459,82 @@ test('a part fetched from another build of the package (updated at its URL while
   try {
     const seen = [];
     const back = await serveOtherBuild(rest.page, REST_WASM, seen);
-    const clean = `async (idn, settle) => { const pkg = await import('/pkg/index.js'); settle = eval(settle);
+    const run = () => rest.page.evaluate(async ({ idn, SETTLE }) => {
+      const settle = eval(SETTLE);
+      const pkg = await import('/pkg/index.js');
       const preload = await settle(pkg.preload('sanitizer-rest'));
-      let sync; try { sync = { ok: true, out: pkg.sanitize(idn) }; } catch (e) { sync = { ok: false, code: e.code, message: e.message }; }
-      return { preload, sync }; }`;
-    const settle = `(p) => p.then(() => ({ ok: true }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message }))`;
-    const run = () => rest.page.evaluate(async ({ clean, idn, settle }) => eval(`(${clean})`)(idn, settle), { clean, idn: IDN, settle });
+      let sync;
+      try {
+        sync = { ok: true, out: pkg.sanitize(idn) };
+      } catch (e) {
+        sync = { ok: false, code: e.code, message: e.message };
+      }
+      return { preload, sync };
+    }, { idn: IDN, SETTLE });
     const refused = await run();
     assert.equal(refused.preload.code, 'MODULE_NOT_LOADED', JSON.stringify(refused));
-    assert.match(refused.preload.message, STALE('the rest of the sanitizer module'));
+    assert.match(refused.preload.message, new RegExp(`^${STALE('the rest of the sanitizer module').source}$`));
     assert.equal(refused.sync.ok, false, JSON.stringify(refused.sync));
     assert.equal(refused.sync.code, 'MODULE_NOT_LOADED');
-    assert.match(refused.sync.message, /the rest of the sanitizer module is from another build of the package/);
+    assert.match(refused.sync.message, STALE('the rest of the sanitizer module'));
     back();
     const served = await run();
     assert.deepEqual(served.preload, { ok: true }, JSON.stringify(served));
     assert.equal(served.sync.ok, true, JSON.stringify(served.sync));
     assert.match(served.sync.out, /<a href="[^"]+"[^>]*>b\u00fccher<\/a>/);
-    assert.ok(seen.includes('other build') && seen.includes('server'), JSON.stringify(seen));
+    assert.ok(seen.some((s) => s.endsWith('other build')) && seen.some((s) => s.endsWith('server')), JSON.stringify(seen));
   } finally {
     await rest.close();
+  }
+});
+
+test('the entry\'s own files of another build are refused before they run: the core\'s wasm at init() (NOT_INITIALIZED), the mounts apart (a srcdoc mount fails MODULE_NOT_LOADED) and the IndexedDB store (the mount rejects MODULE_NOT_LOADED); the host goes on', async () => {
+  // init() with a core wasm of another build than the entry's glue, on a page that has not run it.
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const blank = `${env.servers.hostOrigin}/lazy-blank.html`;
+    await page.route(blank, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>blank</title>' }));
+    const seen = [];
+    const back = await serveOtherBuild(page, '/pkg/plugin_warden_bg.wasm', seen);
+    await page.goto(blank);
+    const init = () => page.evaluate(async (SETTLE) => eval(SETTLE)((await import('/pkg/index.js')).default()), SETTLE);
+    const refused = await init();
+    assert.equal(refused.code, 'NOT_INITIALIZED', JSON.stringify(refused));
+    assert.match(refused.message, /init\(\) could not load the wasm module from \S+plugin_warden_bg\.wasm: plugin-warden: the wasm is from another build of the package: reload the page/);
+    back();
+    assert.deepEqual(await init(), { ok: true }, 'init() with this build\'s wasm');
+    assert.deepEqual(seen, ['/pkg/plugin_warden_bg.wasm other build', '/pkg/plugin_warden_bg.wasm server']);
+  } finally {
+    await context.close();
+  }
+
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const seen = [];
+    await serveOtherBuild(page, '/pkg/mounts.js', seen);
+    await serveOtherBuild(page, IDB_JS, seen);
+    const r = await page.evaluate(async () => {
+      await window.e2e.install({ id: 'inline', name: 'Inline', permissions: [] });
+      window.e2e.mountWith('inline', { srcdoc: '<!doctype html><p>inline</p><script>pluginWarden.connect()</script>' });
+      const srcdoc = await window.e2e.settled('inline');
+      await window.e2e.install({ id: 'framed', name: 'Framed', permissions: [] });
+      const framed = await window.e2e.mountAndWait('framed', '/hello/');
+      window.e2e.create({ storage: 'indexeddb' });
+      await window.e2e.install(window.e2e.manifests.notes);
+      const stored = await window.e2e.mountAndWait('notes', '/notes/');
+      return { srcdoc, framed: framed.ok, stored };
+    });
+    assert.equal(r.srcdoc.ok, false, JSON.stringify(r.srcdoc));
+    assert.equal(r.srcdoc.error.code, 'MODULE_NOT_LOADED', JSON.stringify(r.srcdoc));
+    assert.match(r.srcdoc.error.message, STALE('\\./mounts\\.js'));
+    assert.equal(r.framed, true, 'a src mount after the refusal');
+    assert.equal(r.stored.ok, false, JSON.stringify(r.stored));
+    assert.equal(r.stored.error.code, 'MODULE_NOT_LOADED', JSON.stringify(r.stored));
+    assert.match(r.stored.error.message, STALE('\\./idb\\.js'));
+    assert.deepEqual(seen, ['/pkg/mounts.js other build', `${IDB_JS} other build`]);
+  } finally {
+    await host.close();
   }
 });

@@ -176,7 +176,7 @@ if (!text.includes(MARK)) {
     .replace(pass, `${pass}\n    if (typeof arg !== 'string') throw __pw_notString(arg);`)
     .replace(fetched, '    const { instance, module } = await __pw_split.limited(module_or_path, (source) => __wbg_load(source, imports));');
   // The stack pointer (the global wasm-ld names `__stack_pointer`), which the first part exports.
-  // `build`: the package's build id, written in by scripts/package.mjs (stampBuild).
+  // `build`: the package's build id, written in by scripts/package-build.mjs (stampBuild).
   const config = { ...which.config, stack: out.stackPointer, build: BUILD_PLACEHOLDER };
   let loader = readFileSync(join(root, 'src/web/split-loader.js'), 'utf8');
   for (const [from, to] of Object.entries(which.replace ?? {})) loader = loader.replaceAll(from, to);

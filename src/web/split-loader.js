@@ -14,7 +14,7 @@
 // browsers and workers, `fs.readFileSync` in Node (for a `file:` URL). The two parts share one
 // memory, its tables and globals: together they are the module as built, function for function.
 // Each part is of this glue's build or refused before it runs (each wasm file names its build,
-// as this glue's config does: scripts/package.mjs `stampBuild`): the first part by the glue's
+// as this glue's config does: scripts/package-build.mjs `stampBuild`): the first part by the glue's
 // init, a second part `MODULE_NOT_LOADED` before it is instantiated. A file of another version,
 // fetched from a URL that now serves one (or from a stale cache), never runs on this build's
 // memory nor with this glue.
@@ -48,7 +48,7 @@ const __pw_split = (() => {
   const why = (e) => (e && e.message ? e.message : String(e));
 
   // Whether a module is of this glue's build: its `pw` custom section names the build the
-  // config does (scripts/package.mjs `stampBuild` writes both).
+  // config does (scripts/package-build.mjs `stampBuild` writes both).
   const ours = (module) => new TextDecoder().decode(WebAssembly.Module.customSections(module, 'pw')[0] ?? new Uint8Array()) === config.build;
   const stale = (what) => `plugin-warden: ${what} is from another build of the package: reload the page`;
 
@@ -266,7 +266,7 @@ export function __pw_loadNow() {
 }
 // </cut-off>
 
-/** The build this module is of (scripts/package.mjs `stampBuild`). */
+/** The build this module is of (scripts/package-build.mjs `stampBuild`). */
 export function __pw_build() {
   return __pw_split_config.build;
 }

@@ -2538,3 +2538,31 @@ test('the entry\'s own files of another build are refused before they run: the c
     await host.close();
   }
 });
+
+test('the API client\'s request (pkg/fetch.js) of another build is refused before it runs: the plugin\'s request fails NETWORK_ERROR naming the file and reaches no server; the host and the plugin go on', { timeout: 60_000 }, async () => {
+  const host = await freshHost();
+  try {
+    const { page } = host;
+    const seen = [];
+    await serveOtherBuild(page, FETCH_JS, seen);
+    const api = env.servers.apiOrigin;
+    const mounted = await page.evaluate(async (apiOrigin) => {
+      window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+      await window.e2e.install({ ...window.e2e.manifests.hostile, network: [`${apiOrigin}/api/`] });
+      return window.e2e.mountAndWait('hostile', '/hostile/');
+    }, api);
+    assert.equal(mounted.ok, true, JSON.stringify(mounted));
+    const hostile = await pluginFrame(page, 'hostile', { state: 'connected' });
+    env.servers.apiRequests.length = 0;
+    for (let i = 0; i < 2; i++) {
+      const refused = await attack(hostile, 'send', ['api.fetch', { url: `${api}/api/quotes` }]);
+      assert.equal(codeOf(refused), 'NETWORK_ERROR', JSON.stringify(refused));
+      assert.match(refused.reply.error.message, /fetch\.js could not be loaded: it is from another build of the package: reload the page/);
+    }
+    assert.deepEqual(env.servers.apiRequests, [], 'a request reached the API server');
+    assert.ok(seen.length >= 1 && seen.every((s) => s.endsWith('other build')), JSON.stringify(seen));
+    assert.equal(codeOf(await attack(hostile, 'send', ['permissions.list', {}])), 'ok');
+  } finally {
+    await host.close();
+  }
+});

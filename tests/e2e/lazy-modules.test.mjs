@@ -982,6 +982,20 @@ test('the IndexedDB store (pkg/idb.js) is a module of its own: a host on another
   }
 });
 
+/**
+ * A fresh host in `page` whose hostile plugin may reach the test's API server (on a loopback
+ * http: origin), mounted: answers its frame, connected.
+ */
+async function mountHostileWithApi(page) {
+  const mounted = await page.evaluate(async (apiOrigin) => {
+    window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
+    await window.e2e.install({ ...window.e2e.manifests.hostile, network: [`${apiOrigin}/api/`] });
+    return window.e2e.mountAndWait('hostile', '/hostile/');
+  }, env.servers.apiOrigin);
+  assert.equal(mounted.ok, true, JSON.stringify(mounted));
+  return pluginFrame(page, 'hostile', { state: 'connected' });
+}
+
 test('the API client\'s request (pkg/fetch.js) is a module of its own: a first visit never fetches it, nor the signature check (pkg/crypto.js); the first request imports it; while that import fails, the request fails NETWORK_ERROR naming the file and the host goes on; the next request imports it and is sent', { timeout: 60_000 }, async () => {
   const host = await freshHost();
   try {
@@ -993,14 +1007,7 @@ test('the API client\'s request (pkg/fetch.js) is a module of its own: a first v
     const seen = [];
     const recover = await failUntil(page, FETCH_JS, seen);
     const api = env.servers.apiOrigin;
-    // A host whose plugin may reach the test's API server (on a loopback http: origin).
-    const mounted = await page.evaluate(async (apiOrigin) => {
-      window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
-      await window.e2e.install({ ...window.e2e.manifests.hostile, network: [`${apiOrigin}/api/`] });
-      return window.e2e.mountAndWait('hostile', '/hostile/');
-    }, api);
-    assert.equal(mounted.ok, true, JSON.stringify(mounted));
-    const hostile = await pluginFrame(page, 'hostile', { state: 'connected' });
+    const hostile = await mountHostileWithApi(page);
     const call = ['api.fetch', { url: `${api}/api/quotes` }];
     const failed = await attack(hostile, 'send', call);
     assert.equal(codeOf(failed), 'NETWORK_ERROR', JSON.stringify(failed));
@@ -2546,13 +2553,7 @@ test('the API client\'s request (pkg/fetch.js) of another build is refused befor
     const seen = [];
     await serveOtherBuild(page, FETCH_JS, seen);
     const api = env.servers.apiOrigin;
-    const mounted = await page.evaluate(async (apiOrigin) => {
-      window.e2e.create({ storage: 'memory', dangerous: { allowLoopbackHttp: true } });
-      await window.e2e.install({ ...window.e2e.manifests.hostile, network: [`${apiOrigin}/api/`] });
-      return window.e2e.mountAndWait('hostile', '/hostile/');
-    }, api);
-    assert.equal(mounted.ok, true, JSON.stringify(mounted));
-    const hostile = await pluginFrame(page, 'hostile', { state: 'connected' });
+    const hostile = await mountHostileWithApi(page);
     env.servers.apiRequests.length = 0;
     for (let i = 0; i < 2; i++) {
       const refused = await attack(hostile, 'send', ['api.fetch', { url: `${api}/api/quotes` }]);

@@ -12,7 +12,7 @@ use web_sys::Element;
 use crate::core::analysis::{analyze, AnalysisOptions};
 use crate::core::csp::{CspHeader, ReportEndpoint, Reporting};
 use crate::core::engine::{read_user, HostConfig, InstallInput, InstallNext, UpdateNext};
-use crate::core::error::{Coded, ErrorCode, WardenError};
+use crate::core::error::{cold_text, Coded, ErrorCode, WardenError};
 use crate::core::manifest::{Manifest, ManifestOptions};
 use crate::core::network::NetworkEntry;
 use crate::core::provenance::{Envelope, ManifestDigest};
@@ -320,8 +320,8 @@ impl PluginHost {
         if web_sys::window().is_none() {
             return Err(error(
                 ErrorCode::InvalidArgument,
-                "new PluginHost(): the host runs in a browser window, and this global has none (a worker or Node?); \
-                 validateManifest, analyzeBundle, hostCsp and sanitize work anywhere",
+                cold_text!("new PluginHost(): the host runs in a browser window, and this global has none (a worker or Node?); \
+                 validateManifest, analyzeBundle, hostCsp and sanitize work anywhere"),
             ));
         }
         if !(options.is_undefined() || options.is_null() || options.is_object()) {

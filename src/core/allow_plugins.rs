@@ -22,7 +22,7 @@
 
 use thiserror::Error;
 
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 use super::manifest::PluginId;
 
 /// Most entries an allow-list may have.
@@ -118,7 +118,7 @@ fn parse_entry(e: &str) -> Result<Pattern, String> {
     let shown: String = e.chars().take(80).collect();
     match e.strip_suffix('*') {
         Some("") => Err(
-            "expected an id or an id prefix followed by `*`, found a bare \"*\" (leave allowPlugins out to accept every id)"
+            cold_text!("expected an id or an id prefix followed by `*`, found a bare \"*\" (leave allowPlugins out to accept every id)")
                 .to_owned(),
         ),
         Some(prefix) => {

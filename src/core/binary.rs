@@ -36,6 +36,8 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use super::error::cold_text;
+
 /// The reserved key that marks a binary placeholder.
 pub const BINARY_KEY: &str = "$pw:binary";
 
@@ -150,14 +152,16 @@ pub fn placeholder(object: &Map<String, Value>) -> Result<Option<BinaryRef>, Bad
     };
     let bad = |s: &str| Err(BadBinary(s.to_owned()));
     if object.len() != 3 || !object.contains_key("type") || !object.contains_key("bytes") {
-        return bad("the key \"$pw:binary\" is reserved for binary data (an object with exactly \"$pw:binary\", \"type\" and \"bytes\")");
+        return bad(cold_text!("the key \"$pw:binary\" is reserved for binary data (an object with exactly \"$pw:binary\", \"type\" and \"bytes\")"));
     }
     let Some((kind, size)) = object
         .get("type")
         .and_then(Value::as_str)
         .and_then(|t| BINARY_TYPES.iter().find(|(name, _)| *name == t))
     else {
-        return bad("binary data: \"type\" is not a typed array, DataView or ArrayBuffer");
+        return bad(cold_text!(
+            "binary data: \"type\" is not a typed array, DataView or ArrayBuffer"
+        ));
     };
     let Some(bytes) = object
         .get("bytes")
@@ -165,10 +169,12 @@ pub fn placeholder(object: &Map<String, Value>) -> Result<Option<BinaryRef>, Bad
         .filter(|n| *n <= super::protocol::MAX_SAFE_INTEGER)
         .and_then(|n| usize::try_from(n).ok())
     else {
-        return bad("binary data: \"bytes\" is not a byte length");
+        return bad(cold_text!("binary data: \"bytes\" is not a byte length"));
     };
     if bytes % size != 0 {
-        return bad("binary data: \"bytes\" is not a multiple of the element size");
+        return bad(cold_text!(
+            "binary data: \"bytes\" is not a multiple of the element size"
+        ));
     }
     let form = match marker {
         Value::Number(n) => match n
@@ -176,7 +182,11 @@ pub fn placeholder(object: &Map<String, Value>) -> Result<Option<BinaryRef>, Bad
             .filter(|i| *i <= super::protocol::MAX_SAFE_INTEGER)
         {
             Some(i) => BinaryForm::Table(usize::try_from(i).unwrap_or(usize::MAX)),
-            None => return bad("binary data: the side-table index is not a safe integer"),
+            None => {
+                return bad(cold_text!(
+                    "binary data: the side-table index is not a safe integer"
+                ))
+            }
         },
         Value::String(b64) => {
             if b64.len() != bytes.div_ceil(3) * 4
@@ -184,9 +194,9 @@ pub fn placeholder(object: &Map<String, Value>) -> Result<Option<BinaryRef>, Bad
                     .decode(b64)
                     .map_or(true, |d| d.len() != bytes)
             {
-                return bad(
-                    "binary data: the inline bytes are not standard base64 of \"bytes\" bytes",
-                );
+                return bad(cold_text!(
+                    "binary data: the inline bytes are not standard base64 of \"bytes\" bytes"
+                ));
             }
             BinaryForm::Inline
         }

@@ -149,6 +149,26 @@ pub struct WardenError {
     pub permission: Option<String>,
 }
 
+/// The text `$text` (an error's message), read by a function of its own that is cold and
+/// never inlined, so that the text is reached by that function alone. The browser's core module
+/// is split by use (scripts/split-module.mjs): where a function that may fail runs on a host's
+/// first visit, a message written in its own body would keep its text in the part every host
+/// loads (LLVM's hot/cold splitting, which moves most such blocks out, does not move every one);
+/// read here, the text goes with this function to the part loaded when first needed.
+/// (`black_box` keeps wasm-opt from inlining the function back into its one caller, as it does
+/// with any function of a few instructions: Cargo.toml's `--one-caller-inline-max-function-size`.)
+macro_rules! cold_text {
+    ($text:literal) => {{
+        #[cold]
+        #[inline(never)]
+        fn cold_text() -> &'static str {
+            ::core::hint::black_box($text)
+        }
+        cold_text()
+    }};
+}
+pub(crate) use cold_text;
+
 impl WardenError {
     /// A new error with no permission attached.
     // Cold, as the other error constructors: LLVM's hot/cold splitting moves each block that

@@ -66,7 +66,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 use super::network::{NetworkEntry, NetworkOptions};
 use super::vocab::{fold_to_ascii, BasicRole, FolderActionSet, Scope, MAX_SCOPE_BYTES};
 
@@ -1392,7 +1392,7 @@ fn parse_manifest(
         if *c == Capability::Permissions {
             cx.push(
                 &p,
-                "\"permissions\" cannot be optional: it is implied by a non-empty optionalPermissions",
+                cold_text!("\"permissions\" cannot be optional: it is implied by a non-empty optionalPermissions"),
             );
         }
     }

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use super::collections::join;
 use super::csp::{frame_csp, runner_csp, srcdoc_csp, Nonce, RunnerKind};
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 
 /// Default time for a plugin to complete its handshake (DESIGN.md §7).
 pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
@@ -196,6 +196,14 @@ pub struct MountContext<'a> {
     pub has_code: bool,
 }
 
+/// `Err(MountError::Options(…))` for a message that is a literal, its text read out of line
+/// (then not in the core's first part, where `plan` runs: `cold_text!`).
+macro_rules! refuse {
+    ($message:literal) => {
+        Err(MountError::Options(cold_text!($message).to_owned()))
+    };
+}
+
 /// Why a mount was refused before anything was created.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -240,7 +248,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
     let bad = |m: String| Err(MountError::Options(m));
     let mode = opts.mode.as_deref().unwrap_or("iframe");
     if opts.ui.is_some() && mode != "worker" {
-        return bad("`ui` is for worker mounts (`{ mode: 'worker', ui: 'shadow' }`): an iframe draws its own UI and a shadow mount is one".into());
+        return refuse!("`ui` is for worker mounts (`{ mode: 'worker', ui: 'shadow' }`): an iframe draws its own UI and a shadow mount is one");
     }
     match mode {
         "iframe" => {}
@@ -251,15 +259,10 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
                 || opts.code.is_some()
                 || opts.sandbox.is_some()
             {
-                return bad(
-                    "shadow mounts take only `html` (declarative HTML; no plugin script runs there) and, for first-party code, `render`"
-                        .into(),
-                );
+                return refuse!("shadow mounts take only `html` (declarative HTML; no plugin script runs there) and, for first-party code, `render`");
             }
             if opts.html.is_none() && !opts.render {
-                return bad(
-                    "a shadow mount needs `html` or a first-party `render` function".into(),
-                );
+                return refuse!("a shadow mount needs `html` or a first-party `render` function");
             }
             return Ok(MountPlan::Shadow {
                 html: opts.html.clone(),
@@ -273,8 +276,8 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
         }
     }
     if opts.html.is_some() {
-        return bad(
-            "iframe mounts take `src`, `srcdoc` or `code`; `html` is for shadow mounts".into(),
+        return refuse!(
+            "iframe mounts take `src`, `srcdoc` or `code`; `html` is for shadow mounts"
         );
     }
     let host = WebUrl::parse(ctx.host_url).map_err(|e| {
@@ -286,7 +289,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
         opts.code.is_some(),
     ];
     if documents.iter().filter(|d| **d).count() > 1 {
-        return bad("give one of `src`, `srcdoc` or `code`, not several".into());
+        return refuse!("give one of `src`, `srcdoc` or `code`, not several");
     }
     let (source, csp) = match (&opts.src, &opts.srcdoc, ctx.entry_src) {
         (None, Some(doc), _) => {
@@ -304,9 +307,7 @@ pub fn plan(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, Mo
         (None, None, Some(entry)) => src_frame(&host, entry, ctx)?,
         (None, None, None) if ctx.has_code => return plan_bundle(opts, ctx, &host),
         (None, None, None) => {
-            return bad(
-                "an iframe mount needs `src`, `srcdoc` or `code` (or the manifest's `entry.src`, or code given to install)".into(),
-            )
+            return refuse!("an iframe mount needs `src`, `srcdoc` or `code` (or the manifest's `entry.src`, or code given to install)")
         }
     };
     let sandbox = sandbox_tokens(opts, &host, &source)?;
@@ -419,7 +420,7 @@ fn sandbox_tokens(
                     .unwrap_or(true),
             };
             if shares_origin {
-                return bad("sandbox: \"allow-same-origin\" is refused because the plugin's document would share the host's origin, and a same-origin frame with scripts can remove its own sandbox".into());
+                return refuse!("sandbox: \"allow-same-origin\" is refused because the plugin's document would share the host's origin, and a same-origin frame with scripts can remove its own sandbox");
             }
         }
         if !sandbox.contains(token) {
@@ -456,13 +457,12 @@ pub fn srcdoc_document(doc: &str, nonce: Option<&Nonce>) -> String {
 }
 
 fn plan_worker(opts: &MountOptions, ctx: &MountContext<'_>) -> Result<MountPlan, MountError> {
-    let bad = |m: &str| Err(MountError::Options(m.to_owned()));
     if opts.src.is_some() || opts.srcdoc.is_some() || opts.html.is_some() {
-        return bad("worker mounts take `code` (or use the code checked at install); `src`, `srcdoc` and `html` are for other modes");
+        return refuse!("worker mounts take `code` (or use the code checked at install); `src`, `srcdoc` and `html` are for other modes");
     }
     if opts.sandbox.is_some() {
-        return bad(
-            "worker mounts take no sandbox tokens: the runner frame is `allow-scripts` only",
+        return refuse!(
+            "worker mounts take no sandbox tokens: the runner frame is `allow-scripts` only"
         );
     }
     let host = WebUrl::parse(ctx.host_url).map_err(|e| {

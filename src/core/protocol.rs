@@ -58,7 +58,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::binary::{placeholder, BadBinary, BinaryCount, BinaryRef, TableRef};
-use super::error::{Coded, ErrorCode, WardenError};
+use super::error::{cold_text, Coded, ErrorCode, WardenError};
 use super::json::{Exact, NumberTexts};
 use super::manifest::Capability;
 
@@ -956,9 +956,11 @@ fn parse_method(name: &str, params: Map<String, Value>, id: u64) -> Result<Metho
             return Err(ProtocolError::Invalid {
                 id: Some(id),
                 path: "method".to_owned(),
-                expected: "a known method (storage.get|set|remove|keys|clear, api.fetch|canFetch, \
-                           permissions.list|has|request, events.subscribe|unsubscribe|emit, \
-                           ui.notify|render, plugins.call|respond)",
+                expected: cold_text!(
+                    "a known method (storage.get|set|remove|keys|clear, api.fetch|canFetch, \
+                     permissions.list|has|request, events.subscribe|unsubscribe|emit, \
+                     ui.notify|render, plugins.call|respond)"
+                ),
                 found: describe_str(other),
             })
         }

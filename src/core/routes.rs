@@ -74,7 +74,7 @@ use super::weburl::WebUrl;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 use super::manifest::{Manifest, PluginId, Route};
 
 /// The `url` prefix that makes an `api.fetch` a route request.
@@ -228,9 +228,9 @@ fn parse_origin(text: &str, allow_loopback_http: bool) -> Result<String, &'stati
         "https" => {}
         "http" if allow_loopback_http && super::network::is_loopback(&url) => {}
         "http" => {
-            return Err(
-                "is http:; expected https: (loopback http: only with dangerous.allowLoopbackHttp)",
-            )
+            return Err(cold_text!(
+                "is http:; expected https: (loopback http: only with dangerous.allowLoopbackHttp)"
+            ))
         }
         _ => return Err("is not an https: origin"),
     }

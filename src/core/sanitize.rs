@@ -65,7 +65,7 @@ use super::weburl::{UrlParseErrorKind, WebUrl};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 
 /// The prefix given to every `id` value when a host allows `id`.
 pub const ID_PREFIX: &str = "user-content-";
@@ -512,7 +512,7 @@ pub enum SanitizeError {
 impl fmt::Display for SanitizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SanitizeError::NotLoaded => f.write_str("the sanitizer module is not loaded: `await host.preload('sanitizer')` (or the free function `preload('sanitizer')`) before calling this synchronously"),
+            SanitizeError::NotLoaded => f.write_str(cold_text!("the sanitizer module is not loaded: `await host.preload('sanitizer')` (or the free function `preload('sanitizer')`) before calling this synchronously")),
             SanitizeError::CleanerFailed { reason } => f.write_str(reason),
             other => other.fmt_config(f),
         }

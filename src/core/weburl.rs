@@ -26,7 +26,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 
 /// A URL's host after WHATWG host parsing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ impl UrlParseError {
     fn no_parser() -> Self {
         UrlParseError::new(
             UrlParseErrorKind::NoParser,
-            "no URL parser installed (the browser layer installs one when the core module starts)",
+            cold_text!("no URL parser installed (the browser layer installs one when the core module starts)"),
         )
     }
 }

@@ -27,15 +27,21 @@ use crate::core::utf8::surely_longer;
 /// order across processes.
 const REFUSAL_GRACE_MS: u32 = 1_000;
 
+/// How a handshake timeout's message starts, then `rest` (all of it when the core's second
+/// part, which explains, cannot be loaded).
+pub(super) fn timeout_head(plugin: &str, timeout_ms: u32, rest: &str) -> String {
+    format!("plugin {plugin:?} did not complete the handshake within {timeout_ms} ms{rest}")
+}
+
 /// What a handshake timeout says: the page the frame loaded and the usual reasons it stays
 /// silent, so the first thing a host developer reads points at the fix.
-pub(super) fn timeout_message(
+fn timeout_message(
     plugin: &str,
     timeout_ms: u32,
     page: Option<&(String, bool)>,
     announced: bool,
 ) -> String {
-    let head = format!("plugin {plugin:?} did not complete the handshake within {timeout_ms} ms");
+    let head = timeout_head(plugin, timeout_ms, "");
     if announced {
         return format!(
             "{head}: plugin-warden/client loaded in its frame but no `connect()` hello arrived (does the plugin call `connect()`, and does its code run to that point? see the browser console)"
@@ -55,6 +61,19 @@ pub(super) fn timeout_message(
 }
 
 impl Host {
+    /// What `plugin`'s handshake timeout says (code of the core's second part: never inlined
+    /// into the timer's callback, which the first part holds).
+    #[inline(never)]
+    pub(super) fn timeout_message(
+        &self,
+        plugin: &str,
+        timeout_ms: u32,
+        page: Option<&(String, bool)>,
+    ) -> String {
+        let announced = self.engine.borrow().mount_announced(plugin);
+        timeout_message(plugin, timeout_ms, page, announced)
+    }
+
     pub(super) fn on_window_message(self: &Rc<Self>, event: &MessageEvent) {
         let data = event.data();
         // Any window may post here: its `ns` is compared without copying it into wasm first
@@ -155,7 +174,7 @@ impl Host {
         let Some(mount) = mounts.get_mut(id) else {
             return;
         };
-        let Some(message) = mount.refusal.clone() else {
+        let Some(refusal) = mount.refusal.clone() else {
             return;
         };
         let weak = Rc::downgrade(self);
@@ -172,7 +191,7 @@ impl Host {
                     && engine.mount_state(&plugin) == Some(MountState::Pending)
             };
             if still_silent {
-                host.fail(&plugin, ErrorCode::MountFailed, &message);
+                host.fail(&plugin, ErrorCode::MountFailed, &refusal.message());
             }
         }));
     }

@@ -27,7 +27,7 @@ use super::mounting::Mount;
 use super::storage::WebStorage;
 use super::sys::window;
 use crate::core::engine::{Effect, Engine, HostConfig, PendingUpdate, PermissionChange, Status};
-use crate::core::error::{ErrorCode, WardenError};
+use crate::core::error::{cold_text, ErrorCode, WardenError};
 use crate::core::protocol::event_message;
 use crate::core::sanitize::Sanitizer;
 use crate::core::storage::{decode_key, MemoryBackend, StorageBackend};
@@ -96,7 +96,7 @@ impl Drop for Host {
         for (_, m) in mounts {
             m.dispose(
                 ErrorCode::MountFailed,
-                "the PluginHost was freed (garbage-collected or free()d) before this mount settled: keep a reference to the host while its plugins run",
+                cold_text!("the PluginHost was freed (garbage-collected or free()d) before this mount settled: keep a reference to the host while its plugins run"),
             );
         }
     }
@@ -142,7 +142,7 @@ impl Host {
             if storage_kind == "memory" {
                 return Err(WardenError::new(
                     ErrorCode::InvalidArgument,
-                    "encrypt: true is for persistent storage ('local', 'session', 'indexeddb'); 'memory' keeps nothing at rest",
+                    cold_text!("encrypt: true is for persistent storage ('local', 'session', 'indexeddb'); 'memory' keeps nothing at rest"),
                 ));
             }
             // The per-plugin keys live in IndexedDB, and sealing needs WebCrypto.

@@ -6,7 +6,10 @@
 // mount never settled). So when one is
 // due and the part is not loaded, it is loaded asynchronously first (`preload`, set by the entry
 // module once init() has run), again and again (every 0.5 s, doubling up to 30 s) while that
-// fails; the callback runs once it has loaded. Cancelled (pwCancel: the Rust side dropped the
+// fails; the callback runs once it has loaded (with `true`). A timer that must not wait (`urgent`:
+// a mount's handshake timeout, which would otherwise leave the mount pending for as long as the
+// network is gone) runs its callback with `false` instead at the first load that fails: the
+// callback then runs code of the first part only. Cancelled (pwCancel: the Rust side dropped the
 // timer) before or while it waits, it never runs.
 let preload = null; // () => a Promise of the part loaded, or null when it is loaded
 
@@ -15,13 +18,16 @@ export function pwSetLatePreload(load) {
   preload = typeof load === 'function' ? load : null;
 }
 
-/** Call `callback` once, `ms` after now (and after the core's second part has loaded). */
-export function pwLater(ms, callback) {
+/**
+ * Call `callback(true)` once, `ms` after now (and after the core's second part has loaded); if
+ * `urgent`, `callback(false)` when that load fails.
+ */
+export function pwLater(ms, callback, urgent) {
   const timer = { id: 0, live: true, retry: 500 };
-  const run = () => {
+  const run = (loaded) => {
     if (!timer.live) return;
     timer.live = false;
-    callback();
+    callback(loaded);
   };
   const due = () => {
     if (!timer.live) return;
@@ -32,10 +38,11 @@ export function pwLater(ms, callback) {
       loading = null; // cannot tell: run it (a synchronous load, as without this)
     }
     if (loading === null || loading === undefined) {
-      run();
+      run(true);
       return;
     }
-    loading.then(run, () => {
+    loading.then(() => run(true), () => {
+      if (urgent) return run(false);
       if (!timer.live) return;
       timer.id = setTimeout(due, timer.retry);
       timer.retry = Math.min(timer.retry * 2, 30_000);

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(module = "/src/web/later.js")]
 extern "C" {
     #[wasm_bindgen(js_name = pwLater)]
-    fn pw_later(ms: u32, callback: &JsValue) -> JsValue;
+    fn pw_later(ms: u32, callback: &JsValue, urgent: bool) -> JsValue;
     #[wasm_bindgen(js_name = pwCancel)]
     fn pw_cancel(timer: &JsValue);
     #[wasm_bindgen(js_name = pwSetLatePreload)]
@@ -34,19 +34,31 @@ pub fn set_late_preload(load: JsValue, prepare: JsValue, loaded: JsValue) {
 /// A one-shot timer, cancelled when dropped (like `gloo_timers::callback::Timeout`).
 pub(crate) struct Later {
     timer: JsValue,
-    _callback: Closure<dyn FnMut()>,
+    _callback: Closure<dyn FnMut(bool)>,
 }
 
 impl Later {
     /// Run `f` once, `ms` milliseconds from now, once the core's second part has loaded.
     pub(crate) fn new(ms: u32, f: impl FnOnce() + 'static) -> Later {
+        Later::start(ms, false, move |_| f())
+    }
+
+    /// Run `f(true)` once, `ms` milliseconds from now, once the core's second part has loaded;
+    /// or `f(false)` if that load fails, without waiting for the network: `f(false)` must run
+    /// code of the first part only (www/bench/coverage.js records it), or it would load the part
+    /// synchronously, which fails too, in the middle of what it changes.
+    pub(crate) fn urgent(ms: u32, f: impl FnOnce(bool) + 'static) -> Later {
+        Later::start(ms, true, f)
+    }
+
+    fn start(ms: u32, urgent: bool, f: impl FnOnce(bool) + 'static) -> Later {
         let mut f = Some(f);
-        let callback = Closure::<dyn FnMut()>::new(move || {
+        let callback = Closure::<dyn FnMut(bool)>::new(move |loaded| {
             if let Some(f) = f.take() {
-                f();
+                f(loaded);
             }
         });
-        let timer = pw_later(ms, callback.as_ref());
+        let timer = pw_later(ms, callback.as_ref(), urgent);
         Later {
             timer,
             _callback: callback,

@@ -4,7 +4,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlIFrameElement, Window};
 
 use super::sys::describe;
-use crate::core::error::{ErrorCode, WardenError};
+use crate::core::error::{cold_text, ErrorCode, WardenError};
 use crate::core::mount::{FrameSource, IframePlan};
 
 /// A plugin iframe attached to the page, with the `WindowProxy` the handshake must come from.
@@ -74,7 +74,7 @@ pub(crate) fn create_iframe(
             // would carry only what its server sends.
             return Err(WardenError::new(
                 ErrorCode::MountFailed,
-                "this browser does not support the iframe `csp` attribute (CSP Embedded Enforcement), so the SDK cannot limit what a `src` page loads or connects to; mount the plugin as a bundle (install it with `code`, mount without `src`), or set `dangerous: { srcWithoutEmbeddedCsp: true }` to rely on the plugin server's own CSP",
+                cold_text!("this browser does not support the iframe `csp` attribute (CSP Embedded Enforcement), so the SDK cannot limit what a `src` page loads or connects to; mount the plugin as a bundle (install it with `code`, mount without `src`), or set `dangerous: { srcWithoutEmbeddedCsp: true }` to rely on the plugin server's own CSP"),
             ));
         }
     }

@@ -13,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, MessagePort, ShadowRootInit, ShadowRootMode};
 
 use super::binary::PortListener;
-use super::handshake::timeout_message;
+use super::handshake::timeout_head;
 use super::host::{now, Host, NS};
 use super::later::Later;
 use super::mount::{create_iframe, Frame};
@@ -21,7 +21,7 @@ use super::remote_ui::RemoteUi;
 use super::sys::{deferred, describe, error, js_error, nonce_hex, window};
 use super::trusted_types::{trusted_document, trusted_html};
 use crate::core::engine::{MountMode, MountSpec, RunnerJob, Status, VerifiedCode};
-use crate::core::error::{ErrorCode, WardenError};
+use crate::core::error::{cold_text, ErrorCode, WardenError};
 use crate::core::mount::{plan, FrameSource, MountContext, MountOptions, MountPlan};
 use crate::core::protocol::event_message;
 use crate::core::provenance::Provenance;
@@ -43,6 +43,30 @@ pub(super) enum Phase {
     },
 }
 
+/// What a mount fails with when the browser refused its `src` page under the embedded CSP:
+/// kept as its parts, and written only then (not on every mount, and not by the code of the
+/// core's first part: the grace timer loads the second part first).
+#[derive(Clone)]
+pub(super) struct Refusal {
+    url: String,
+    host_origin: String,
+    csp: String,
+}
+
+impl Refusal {
+    #[inline(never)]
+    pub(super) fn message(&self) -> String {
+        let Refusal {
+            url,
+            host_origin,
+            csp,
+        } = self;
+        format!(
+            "the plugin page {url} was not displayed: the browser refused it under the policy the SDK requires (CSP Embedded Enforcement), or it does not load plugin-warden/client with its document. The page's server must send the header `Allow-CSP-From: {host_origin}` (or `*`), or a Content-Security-Policy at least as strict as: {csp}"
+        )
+    }
+}
+
 pub(crate) struct Mount {
     /// The element the host mounted into, and the mount options as given: an update remounts
     /// the plugin with both.
@@ -55,9 +79,9 @@ pub(crate) struct Mount {
     /// The frame's `load` events: the first is the mounted document; any later one means the
     /// frame navigated away from it. Dropped (and so removed) with the mount.
     pub(super) _load: Option<EventListener>,
-    /// For `src` pages under an embedded CSP: the refusal message, used when the page's `load`
+    /// For `src` pages under an embedded CSP: what the refusal says, used when the page's `load`
     /// comes without the client having announced itself.
-    pub(super) refusal: Option<String>,
+    pub(super) refusal: Option<Refusal>,
     /// The timer started by the first `load` of a page that had not announced itself.
     pub(super) _grace: Option<Later>,
 }
@@ -241,9 +265,11 @@ impl Host {
             }
         };
         let refusal = match (&plan.source, &plan.csp) {
-            (FrameSource::Src(url), Some(csp)) => Some(format!(
-                "the plugin page {url} was not displayed: the browser refused it under the policy the SDK requires (CSP Embedded Enforcement), or it does not load plugin-warden/client with its document. The page's server must send the header `Allow-CSP-From: {host_origin}` (or `*`), or a Content-Security-Policy at least as strict as: {csp}"
-            )),
+            (FrameSource::Src(url), Some(csp)) => Some(Refusal {
+                url: url.clone(),
+                host_origin: host_origin.clone(),
+                csp: csp.clone(),
+            }),
             _ => None,
         };
         let nonce = nonce_hex()?;
@@ -291,10 +317,19 @@ impl Host {
             )),
             FrameSource::Srcdoc(_) => None,
         };
-        let timer = Later::new(timeout_ms, move || {
+        // Failed on time even while the core's second part, which says why, cannot be loaded
+        // (the network gone): a pending mount would otherwise wait for the network.
+        let timer = Later::urgent(timeout_ms, move |loaded| {
             if let Some(host) = Host::live(&weak) {
-                let announced = host.engine.borrow().mount_announced(&plugin);
-                let message = timeout_message(&plugin, timeout_ms, page.as_ref(), announced);
+                let message = if loaded {
+                    host.timeout_message(&plugin, timeout_ms, page.as_ref())
+                } else {
+                    timeout_head(
+                        &plugin,
+                        timeout_ms,
+                        " (the rest of the core module, which would say why, could not be loaded)",
+                    )
+                };
                 host.fail(&plugin, ErrorCode::Timeout, &message);
             }
         });
@@ -473,7 +508,7 @@ fn mount_time_code(
         (None, None) => Ok(None),
         (None, Some(_)) => Err(WardenError::new(
             ErrorCode::MountFailed,
-            "mount options: `signature` covers the mount's `code`, which is missing",
+            cold_text!("mount options: `signature` covers the mount's `code`, which is missing"),
         )),
         (Some(code), signature) => {
             let rest = Object::assign(&Object::new(), opts.unchecked_ref());

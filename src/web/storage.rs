@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::sys::describe;
+use crate::core::error::cold_text;
 use crate::core::storage::{BackendError, StorageBackend};
 
 #[wasm_bindgen]
@@ -185,17 +186,17 @@ pub(crate) fn indexeddb_available(encrypt: bool) -> Result<(), String> {
     let global: &JsValue = win.as_ref();
     let idb = js_sys::Reflect::get(global, &"indexedDB".into()).unwrap_or(JsValue::UNDEFINED);
     if idb.is_undefined() || idb.is_null() {
-        return Err(
+        return Err(cold_text!(
             "storage: 'indexeddb' needs IndexedDB, which this browser does not offer here"
-                .to_owned(),
-        );
+        )
+        .to_owned());
     }
     if encrypt {
         let subtle = js_sys::Reflect::get(global, &"crypto".into())
             .and_then(|c| js_sys::Reflect::get(&c, &"subtle".into()))
             .unwrap_or(JsValue::UNDEFINED);
         if subtle.is_undefined() {
-            return Err("encrypt: true needs WebCrypto (crypto.subtle), which only secure contexts (https:, localhost) offer".to_owned());
+            return Err(cold_text!("encrypt: true needs WebCrypto (crypto.subtle), which only secure contexts (https:, localhost) offer").to_owned());
         }
     }
     Ok(())

@@ -178,6 +178,18 @@ try {
   firstVisitHooks(); // the journey's own hooks again
   if (heldCodes.join() !== 'MODULE_NOT_LOADED,MODULE_NOT_LOADED') throw new Error(`coverage: the held messages were answered ${heldCodes}`);
   snap('held');
+  // A mount whose page never answers, timed out while the core's second part cannot load: failed
+  // TIMEOUT on time, its frame torn down, by code a first visit holds (src/web/later.rs
+  // `urgent`), rather than left pending until the network is back.
+  const late = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory', onAudit: () => {}, onEvent: () => {} });
+  await late.install({ id: 'silent', name: 'Silent', version: '0.1.0', permissions: ['storage'] });
+  const lateSlot = document.createElement('div');
+  document.body.append(lateSlot);
+  __pw_setLatePreload(() => Promise.reject(new Error('simulated: the second part could not be loaded')), () => false, () => false);
+  const timedOut = await late.mount('silent', lateSlot, { src: `${pluginOrigin}/silent.html`, timeout: 150 }).then(() => null, (e) => e);
+  firstVisitHooks();
+  if (timedOut?.code !== 'TIMEOUT' || !/could not be loaded/.test(timedOut.message) || lateSlot.querySelector('iframe')) throw new Error(`coverage: the silent mount was not failed: ${timedOut?.code} ${timedOut?.message}`);
+  snap('timed out');
   // A plugin that stops answering the heartbeat (its page hung): failed TIMEOUT and its frame
   // torn down, by code a first visit holds, so that it is failed on time even while the core's
   // second part cannot load.
@@ -190,6 +202,7 @@ try {
   const muted = quick.status('mute');
   if (muted.state !== 'failed' || muted.code !== 'TIMEOUT' || muteSlot.querySelector('iframe')) throw new Error(`coverage: the silent plugin was not failed: ${JSON.stringify(muted)}`);
   quick.destroy();
+  late.destroy();
   snap('silent');
   // The default store ('local'): a host that names none, its plugin's first calls (the plugin
   // stores, reads and lists keys as above, in localStorage now).
@@ -210,7 +223,7 @@ try {
   host.free();
   window.coverageOptionsHost.destroy();
   window.coverageOptionsHost.free();
-  for (const h of [...window.coverageStoreHosts, local, quick]) h.free();
+  for (const h of [...window.coverageStoreHosts, local, quick, late]) h.free();
   snap('free');
   window.coverage = { snapshots, talk, sanitized: out, built: built.innerHTML, rbac, state, reads: readRuns() };
 } catch (e) {

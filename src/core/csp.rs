@@ -72,7 +72,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use thiserror::Error;
 
-use super::error::{Coded, ErrorCode};
+use super::error::{cold_text, Coded, ErrorCode};
 
 /// Bytes of randomness in a generated nonce (128 bits).
 pub const NONCE_BYTES: usize = 16;
@@ -689,9 +689,9 @@ pub fn parse_origin(input: &str) -> Result<String, CspError> {
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | ';' | ',' | '*'))
     {
-        return Err(invalid(
-            "contains whitespace, a control character, a quote, ';', ',' or '*'",
-        ));
+        return Err(invalid(cold_text!(
+            "contains whitespace, a control character, a quote, ';', ',' or '*'"
+        )));
     }
     let url = WebUrl::parse(input).map_err(|_| invalid("not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") {

@@ -828,7 +828,7 @@ fn parse_call_checked(json: &str, limits: &Limits) -> Result<Call, ProtocolError
         Method::StorageSet { .. } if binary.table > 0 => {
             return Err(bad(
                 "params.value",
-                "binary data in a stored value must be inline (base64)",
+                cold_text!("binary data in a stored value must be inline (base64)"),
             ));
         }
         Method::StorageSet { .. } => {}

@@ -169,7 +169,8 @@ impl RouteConfig {
         }
         if !self.secrets.is_empty() && self.secret_origins.is_empty() {
             return Err(RouteError::Config(format!(
-                "{what} has secrets but no secretOrigins: list the origins these secrets may be sent to (e.g. secretOrigins: [\"https://api.example.com\"])"
+                "{what}{}",
+                cold_text!(" has secrets but no secretOrigins: list the origins these secrets may be sent to (e.g. secretOrigins: [\"https://api.example.com\"])")
             )));
         }
         if self.secret_origins.len() > MAX_KEYS {
@@ -240,7 +241,9 @@ fn parse_origin(text: &str, allow_loopback_http: bool) -> Result<String, &'stati
         || url.query().is_some()
         || url.fragment().is_some()
     {
-        return Err("is not an origin (no path, query, fragment or credentials)");
+        return Err(cold_text!(
+            "is not an origin (no path, query, fragment or credentials)"
+        ));
     }
     Ok(url.origin().ascii_serialization())
 }

@@ -17,7 +17,7 @@ use super::mount::Frame;
 use super::mounting::{mount_info, Phase};
 use super::sys::describe;
 use crate::core::engine::{Incoming, MountState, MAX_WINDOW_MESSAGE_BYTES};
-use crate::core::error::{ErrorCode, WardenError};
+use crate::core::error::{cold_text, ErrorCode, WardenError};
 use crate::core::protocol::Reply;
 use crate::core::utf8::surely_longer;
 
@@ -99,7 +99,7 @@ impl Host {
         let effects = match found {
             None => self.engine.borrow_mut().refuse_handshake(
                 None,
-                "a plugin-warden message from a window that is no mounted plugin",
+                cold_text!("a plugin-warden message from a window that is no mounted plugin"),
                 now(),
             ),
             Some(id) => {

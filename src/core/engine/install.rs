@@ -1,6 +1,7 @@
 //! Install and update: manifest, signature, integrity, analysis, compatibility, consent.
 
 use super::*;
+use crate::core::error::cold_text;
 
 /// The code an install or update checked, as the plugin will keep it, and the key that
 /// signed it.
@@ -267,7 +268,9 @@ impl<B: StorageBackend> Engine<B> {
                 if !covered {
                     return Err(WardenError::new(
                         ErrorCode::SignatureInvalid,
-                        "the signature verified over another manifest or code than these",
+                        cold_text!(
+                            "the signature verified over another manifest or code than these"
+                        ),
                     ));
                 }
             }
@@ -291,7 +294,7 @@ impl<B: StorageBackend> Engine<B> {
         } else if integrity.is_some() {
             return Err(WardenError::new(
                 ErrorCode::IntegrityMismatch,
-                "`integrity` was given without the `code` it covers",
+                cold_text!("`integrity` was given without the `code` it covers"),
             ));
         }
         if let Some(code) = code {

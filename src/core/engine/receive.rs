@@ -19,7 +19,7 @@ use super::{
     not_found, Engine, FetchPlan, FetchResponse, Outcome, PermissionChange, Status, VerifiedCode,
 };
 use crate::core::audit::AuditEvent;
-use crate::core::error::{ErrorCode, WardenError};
+use crate::core::error::{cold_text, ErrorCode, WardenError};
 use crate::core::manifest::Capability;
 use crate::core::mount::UiMode;
 use crate::core::protocol::{
@@ -767,9 +767,10 @@ impl<B: StorageBackend> Engine<B> {
         match record.state {
             MountState::Pending => {}
             MountState::Live => {
-                return Err(
-                    "a second hello for a mount that already completed its handshake".to_owned(),
+                return Err(cold_text!(
+                    "a second hello for a mount that already completed its handshake"
                 )
+                .to_owned())
             }
             MountState::Failed | MountState::Unmounted => {
                 return Err(format!("a hello for plugin {id:?}, whose mount has ended"))

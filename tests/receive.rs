@@ -362,6 +362,55 @@ fn a_no_from_the_user_changes_nothing_and_is_remembered() {
 }
 
 #[test]
+fn a_request_no_one_could_be_asked_about_fails_and_is_not_remembered() {
+    let mut e = live(json!({}));
+    let ask = call(
+        5,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": "to save" }),
+    );
+    e.receive(APP, ask, T);
+    let error = WardenError::new(ErrorCode::ModuleNotLoaded, "the dialog could not be shown");
+    let done = e.complete(
+        APP,
+        Completion::Unasked {
+            call_id: 5,
+            error: error.clone(),
+        },
+        T,
+    );
+    let shown = show(&done);
+    assert_eq!(
+        shown[0]["message"]["error"]["code"], "MODULE_NOT_LOADED",
+        "{shown:?}"
+    );
+    assert_eq!(shown[1]["audit"][0]["kind"], "refusal");
+    assert_eq!(shown[1]["audit"][0]["code"], "MODULE_NOT_LOADED");
+    assert_eq!(shown[1]["audit"][0]["method"], "permissions.request");
+    assert_eq!(shown.len(), 2, "no permissions.changed: {shown:?}");
+    // Asked again: the user is asked this time (nothing was remembered), and a yes grants.
+    let again = call(
+        6,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": "please" }),
+    );
+    assert_eq!(
+        show(&e.receive(APP, again, T))[0],
+        json!({ "ask": APP, "callId": 6, "permission": "api:write", "reason": "please" })
+    );
+    let done = e.complete(
+        APP,
+        Completion::Permission {
+            call_id: 6,
+            permission: Capability::ApiWrite,
+            granted: true,
+        },
+        T,
+    );
+    assert_eq!(show(&done)[0], ok_reply(6, json!(true)));
+}
+
+#[test]
 fn deferred_storage_is_a_plan_completed_later() {
     let mut e = live(json!({ "storage": "indexeddb" }));
     let effects = e.receive(APP, call(6, "storage.get", json!({ "key": "k" })), T);

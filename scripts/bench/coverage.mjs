@@ -11,7 +11,8 @@
 // preload('sanitizer'), one trustedHTML and one setHTML, RBAC, a second plugin, an unmount and a
 // remount, a plugin's messages held while the second part cannot load (simulated), a mount
 // whose page never answers timed out meanwhile (failed TIMEOUT), a plugin that stops answering
-// the heartbeat (failed TIMEOUT), destroy and free
+// the heartbeat (failed TIMEOUT), hosts without onPermissionRequest and onNotify (a permission
+// asked while the second part cannot load, answered "no"; the package's toast), destroy and free
 // (www/bench/coverage.js lists the steps). For the functions run by the end
 // of each step it writes a copy of the (uninstrumented) module whose other functions' bodies
 // are a bare `unreachable`, without the name section, and reports its size: a lower bound for

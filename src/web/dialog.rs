@@ -26,7 +26,9 @@ fn style(e: &Element, props: &[(&str, &str)]) {
     }
 }
 
-/// Ask the user; resolves `true` only when they press "Allow".
+/// Ask the user; resolves `true` only when they press "Allow". (Never inlined: it is code of the
+/// core's second part, called once that part has loaded: src/web/effects.rs `default_ask`.)
+#[inline(never)]
 pub(crate) fn ask(plugin: &str, permission: &str, reason: &str) -> Promise {
     confirm(
         &format!("{plugin} asks for \u{201c}{permission}\u{201d}"),
@@ -169,7 +171,7 @@ pub(crate) fn toast(plugin: &str, message: &str, level: &str) {
         ],
     );
     if stack.append_child(&t).is_ok() {
-        super::later::Later::new(5_000, move || t.remove()).forget();
+        super::later::remove_later(&t, 5_000);
     }
 }
 

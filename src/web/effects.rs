@@ -192,15 +192,21 @@ impl Host {
                 reason,
             } => {
                 let host = Rc::downgrade(self);
-                let ask = self.ask_permission(&plugin, permission, &reason);
+                let (ask, by_dialog) = self.ask_permission(&plugin, permission, &reason);
                 spawn_local(async move {
-                    let granted =
-                        matches!(JsFuture::from(ask).await, Ok(v) if v.as_bool() == Some(true));
+                    let answer = JsFuture::from(ask).await;
                     if let Some(host) = Host::live(&host) {
-                        let done = Completion::Permission {
-                            call_id,
-                            permission,
-                            granted,
+                        let done = match answer {
+                            // The package's dialog could not be shown (`default_ask`).
+                            Ok(v) if by_dialog && v.is_null() => Completion::Unasked {
+                                call_id,
+                                error: dialog_not_loaded(),
+                            },
+                            answer => Completion::Permission {
+                                call_id,
+                                permission,
+                                granted: matches!(answer, Ok(v) if v.as_bool() == Some(true)),
+                            },
                         };
                         let effects = host.engine.borrow_mut().complete(&plugin, done, now());
                         host.carry_out(effects);
@@ -410,20 +416,21 @@ impl Host {
         }
     }
 
-    /// Ask the user through `onPermissionRequest`, or the default dialog. A throwing or
-    /// rejecting callback counts as "no".
-    fn ask_permission(&self, id: &str, permission: Capability, reason: &str) -> Promise {
+    /// Ask the user through `onPermissionRequest`, or the default dialog (then `true`). A
+    /// throwing or rejecting callback counts as "no".
+    fn ask_permission(&self, id: &str, permission: Capability, reason: &str) -> (Promise, bool) {
         let Some(cb) = &self.callbacks.on_permission_request else {
-            return super::dialog::ask(id, permission.as_str(), reason);
+            return (default_ask(id, permission, reason), true);
         };
         let arg = Object::new();
         let _ = Reflect::set(&arg, &"pluginId".into(), &id.into());
         let _ = Reflect::set(&arg, &"permission".into(), &permission.as_str().into());
         let _ = Reflect::set(&arg, &"reason".into(), &reason.into());
-        match cb.call1(&JsValue::NULL, &arg) {
+        let answer = match cb.call1(&JsValue::NULL, &arg) {
             Ok(v) => Promise::resolve(&v),
             Err(_) => Promise::resolve(&JsValue::FALSE),
-        }
+        };
+        (answer, false)
     }
 
     fn notify(&self, id: &str, message: &str, level: Level) {
@@ -438,6 +445,38 @@ impl Host {
             None => super::dialog::toast(id, message, level.as_str()),
         }
     }
+}
+
+/// The package's own dialog asks the user (a host without `onPermissionRequest`): the user's
+/// answer, or `null` if the dialog could not be shown. The dialog is code of the core's second
+/// part, seldom needed on a first visit: it opens once that part has loaded (asynchronously, a
+/// moment later when it is loaded already). If it cannot be loaded (the network gone), the call
+/// fails at once by code of the first part (www/bench/coverage.js records it; no one said no, so
+/// nothing is remembered), rather than a synchronous load in the middle of a plugin's call,
+/// which would fail and leave the call unanswered.
+fn default_ask(id: &str, permission: Capability, reason: &str) -> Promise {
+    let Ok((promise, resolve, _)) = super::sys::deferred() else {
+        return Promise::resolve(&JsValue::FALSE);
+    };
+    let (id, reason) = (id.to_owned(), reason.to_owned());
+    super::later::Later::urgent(0, move |loaded| {
+        let answer = if loaded {
+            JsValue::from(super::dialog::ask(&id, permission.as_str(), &reason))
+        } else {
+            JsValue::NULL
+        };
+        let _ = resolve.call1(&JsValue::NULL, &answer);
+    })
+    .forget();
+    promise
+}
+
+/// Why a plugin's `permissions.request` failed on a host without `onPermissionRequest`.
+fn dialog_not_loaded() -> WardenError {
+    WardenError::new(
+        ErrorCode::ModuleNotLoaded,
+        "the user could not be asked: the rest of the core module, with the permission dialog, could not be loaded",
+    )
 }
 
 /// How many backend keys [`Host::stored_key`] keeps as JS strings.

@@ -1,5 +1,5 @@
-//! Timers for the host's rare paths: a mount's handshake timeout, a refused page's grace period,
-//! a notification's removal. Their callbacks run code the core's first part seldom holds, so when
+//! Timers for the host's rare paths: a mount's handshake timeout, a refused page's grace period
+//! (a notification's removal needs no code of the core: `remove_later`). Their callbacks run code the core's first part seldom holds, so when
 //! one is due, `later.js` first loads the rest of the core asynchronously (retrying while the
 //! network is gone) instead of letting the callback load it synchronously on the main thread.
 
@@ -13,6 +13,10 @@ extern "C" {
     fn pw_cancel(timer: &JsValue);
     #[wasm_bindgen(js_name = pwSetLatePreload)]
     fn pw_set_late_preload(load: &JsValue);
+    /// Remove `element` `ms` milliseconds from now, by JS alone (a toast: nothing of the core
+    /// runs for it, so it neither loads the core's second part nor waits for it).
+    #[wasm_bindgen(js_name = pwRemoveLater)]
+    pub(crate) fn remove_later(element: &web_sys::Element, ms: u32);
     /// The clock of time-limited cleans: `performance.now()`, standing still while a part of a
     /// module loads synchronously (later.js), as the sanitizer module's clock does.
     #[wasm_bindgen(js_name = pwCleanNow)]

@@ -184,7 +184,7 @@ test('bench coverage: a module of only what the first visit ran carries that vis
     assert.match(run.stdout, /The journey ran again on split-free\.wasm/);
     assert.match(run.stdout, /scripts\/core-profile\.txt names all \d+ functions the journey ran/);
     const { rows, snapshots } = JSON.parse(readFileSync(join(out, 'coverage.json'), 'utf8'));
-    assert.deepEqual(Object.keys(snapshots), ['init', 'options', 'install', 'mount', 'talk', 'emit', 'heartbeat', 'sanitize', 'rbac', 'state', 'second', 'unmount', 'remount', 'held', 'timed out', 'silent', 'local store', 'destroy', 'free']);
+    assert.deepEqual(Object.keys(snapshots), ['init', 'options', 'install', 'mount', 'talk', 'emit', 'heartbeat', 'sanitize', 'rbac', 'state', 'second', 'unmount', 'remount', 'held', 'timed out', 'silent', 'local store', 'default UI', 'destroy', 'free']);
     const [whole, ...steps] = rows;
     for (let i = 0; i < steps.length; i++) {
       const next = steps[i + 1] ?? whole;

@@ -1051,6 +1051,100 @@ test('a mount\'s handshake timeout on a slow network: the core\'s second part is
   }
 });
 
+/**
+ * Mount the notes plugin (granted `permissions`) on a host of its own created without
+ * `onNotify` and `onPermissionRequest` (the package's toast and dialog), on a first visit; its
+ * frame, connected.
+ */
+async function notesWithoutCallbacks(page, permissions) {
+  await page.evaluate(async (granted) => {
+    const { PluginHost } = await import('/pkg/index.js');
+    const h = new PluginHost({ hostVersion: '1.0.0', storage: 'memory' });
+    window.plainHost = h;
+    await h.install({ id: 'notes', name: 'Notes', version: '1.0.0', permissions: granted, optionalPermissions: ['ui:notify', 'api:read'].filter((p) => !granted.includes(p)) });
+    const slot = document.createElement('div');
+    slot.id = 'slot-notes';
+    document.body.append(slot);
+    await h.mount('notes', slot, { src: `${window.e2e.pluginOrigin}/notes/` });
+  }, permissions);
+  return pluginFrame(page, 'notes', { state: 'connected' });
+}
+
+// A host without `onNotify` shows a plugin's notification as a toast and removes it 5 s later.
+// The removal used to be a timer of the core's, which loads the core's second part first: a
+// first visit fetched 165 KiB to remove a toast, and with the network gone the toast stayed.
+test('a plugin\'s notification on a first visit (a host without onNotify): the toast is removed after 5 s by JS alone, the core\'s second part never fetched, even while it cannot load', { timeout: 40_000 }, async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    const seen = [];
+    await failUntil(page, CHECKS_WASM, seen); // the network gone for that part, should anything ask
+    await watchSyncRequests(page);
+    const notes = await notesWithoutCallbacks(page, ['storage', 'events', 'ui:notify']);
+    assert.equal((await notes.evaluate(() => window.notes.run('ui.notify', 'saved', 'info'))).ok, true);
+    const toasts = () => page.evaluate(() => [...document.querySelectorAll('[data-plugin-warden-toasts] > *')].map((t) => t.textContent));
+    assert.deepEqual(await toasts(), ['notes: saved']);
+    const shown = Date.now();
+    while ((await toasts()).length > 0 && Date.now() - shown < 15_000) await new Promise((resolve) => setTimeout(resolve, 100));
+    const ms = Date.now() - shown;
+    assert.deepEqual(await toasts(), [], `the toast is still there after ${ms} ms`);
+    assert.ok(ms >= 4_500, `the toast went after ${ms} ms`);
+    assert.deepEqual(seen, [], 'the core\'s second part was asked for');
+    assert.equal(count(host.requests(), CHECKS_WASM), 0);
+    assert.equal(await page.evaluate(async () => (await import('/pkg/index.js')).__pw_checksLoaded()), false);
+    assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+    // The plugin goes on.
+    assert.equal((await notes.evaluate(() => window.notes.run('storage.get', 'missing'))).ok, true);
+    assert.deepEqual(host.errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+// A host without `onPermissionRequest` asks the user with the package's dialog, code of the
+// core's second part. A plugin's request on a first visit used to build it there and then: a
+// synchronous load of the part (the main thread frozen while it came), and with the network gone
+// an uncaught error and a call never answered.
+test('a plugin asks for a permission on a first visit (a host without onPermissionRequest): while the core\'s second part cannot load, the call fails MODULE_NOT_LOADED at once (no dialog, never a synchronous request, not remembered as a no); once it can, the package\'s dialog opens after loading it asynchronously and "Allow" grants', { timeout: 40_000 }, async () => {
+  const host = await freshHost({ csp: true });
+  try {
+    const { page } = host;
+    const seen = [];
+    const kinds = [];
+    page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
+    const networkBack = await failUntil(page, CHECKS_WASM, seen);
+    await watchSyncRequests(page);
+    const notes = await notesWithoutCallbacks(page, ['storage', 'events']);
+    const ask = () => notes.evaluate(() => window.notes.run('permissions.request', 'ui:notify', 'to say when a note is saved'));
+    const t0 = Date.now();
+    const unasked = await ask();
+    assert.ok(Date.now() - t0 < 3_000, `answered after ${Date.now() - t0} ms`);
+    assert.equal(unasked.ok, false, JSON.stringify(unasked));
+    assert.equal(unasked.error.code, 'MODULE_NOT_LOADED');
+    assert.equal(unasked.error.message, "the user could not be asked: the rest of the core module, with the permission dialog, could not be loaded");
+    assert.equal(await page.evaluate(() => document.querySelectorAll('dialog').length), 0);
+    assert.deepEqual(seen, ['404']);
+    assert.deepEqual(kinds, ['fetch']);
+    // The network is back: the same request opens the dialog once the part has loaded.
+    networkBack();
+    const asked = ask();
+    // (Nothing was remembered: no one said no.)
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor({ timeout: 10_000 });
+    assert.equal(await dialog.getByRole('heading').textContent(), 'notes asks for \u201cui:notify\u201d');
+    await dialog.getByRole('button', { name: 'Allow' }).click();
+    assert.deepEqual(await asked, { ok: true, value: true });
+    assert.deepEqual(seen, ['404', 'server']);
+    assert.deepEqual(kinds, ['fetch', 'fetch']);
+    assert.deepEqual(await page.evaluate(() => window.syncRequests), [], 'a synchronous request');
+    assert.deepEqual(await page.evaluate(() => window.plainHost.inspect('notes').granted), ['events', 'permissions', 'storage', 'ui:notify']);
+    assert.equal((await notes.evaluate(() => window.notes.run('ui.notify', 'saved', 'info'))).ok, true);
+    assert.deepEqual(host.errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
 // While the network is gone, the part that explains a timeout cannot load: the mount fails on
 // time all the same, by code of the first part (src/web/later.rs `urgent`; recorded by
 // www/bench/coverage.js), instead of staying pending until the network is back.

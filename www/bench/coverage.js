@@ -215,6 +215,32 @@ try {
   await localTalked;
   local.destroy();
   snap('local store');
+  // A host that gives neither `onPermissionRequest` nor `onNotify`. (1) Its plugin asks for a
+  // permission while the core's second part cannot load: the package's dialog (code of that
+  // part) does not open, and the call fails MODULE_NOT_LOADED by code a first visit holds. (2) Its plugin's
+  // notification is the package's toast, shown by code a first visit holds (and removed by JS).
+  __pw_setLatePreload(() => Promise.reject(new Error('simulated: the second part could not be loaded')), () => __pw_prepare(), () => false);
+  const asking = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory' });
+  await asking.install(manifest);
+  const askingSlot = document.createElement('div');
+  document.body.append(askingSlot);
+  const askingTalked = fromPlugin(true, askingSlot);
+  await asking.mount('first-load', askingSlot, { src: talkUrl });
+  const askingTalk = await askingTalked;
+  firstVisitHooks();
+  if (askingTalk.asked !== 'MODULE_NOT_LOADED' || document.querySelector('dialog')) throw new Error(`coverage: the default dialog's answer went wrong: ${JSON.stringify({ asked: askingTalk.asked, dialog: !!document.querySelector('dialog') })}`);
+  asking.destroy();
+  const plain = new PluginHost({ hostVersion: '1.0.0', user: { role: 'Viewer' }, storage: 'memory' });
+  await plain.install({ ...manifest, permissions: [...manifest.permissions, 'ui:notify'], optionalPermissions: ['api:read'] });
+  const plainSlot = document.createElement('div');
+  document.body.append(plainSlot);
+  const plainTalked = fromPlugin(true, plainSlot);
+  await plain.mount('first-load', plainSlot, { src: talkUrl });
+  const plainTalk = await plainTalked;
+  const toasts = [...document.querySelectorAll('[data-plugin-warden-toasts] > *')].map((t) => t.textContent);
+  if (plainTalk.notify !== null || !toasts.includes('first-load: saved') || document.querySelector('dialog')) throw new Error(`coverage: the default toast went wrong: ${JSON.stringify({ notify: plainTalk.notify, toasts, dialog: !!document.querySelector('dialog') })}`);
+  plain.destroy();
+  snap('default UI');
   host.destroy();
   snap('destroy');
   // Its memory given back (what the garbage collector's finalizer does for a host the page drops),
@@ -223,7 +249,7 @@ try {
   host.free();
   window.coverageOptionsHost.destroy();
   window.coverageOptionsHost.free();
-  for (const h of [...window.coverageStoreHosts, local, quick, late]) h.free();
+  for (const h of [...window.coverageStoreHosts, local, quick, late, asking, plain]) h.free();
   snap('free');
   window.coverage = { snapshots, talk, sanitized: out, built: built.innerHTML, rbac, state, reads: readRuns() };
 } catch (e) {

@@ -382,6 +382,15 @@ pub enum Completion {
         /// Whether the user said yes.
         granted: bool,
     },
+    /// The user could not be asked for an [`Effect::AskPermission`] (the host's dialog could not
+    /// be shown): the call fails with `error`, audited as a refusal, and nothing is remembered —
+    /// no one said no, so the plugin may ask again.
+    Unasked {
+        /// The call to answer.
+        call_id: u64,
+        /// Why no one was asked.
+        error: WardenError,
+    },
     /// An [`Effect::Render`] was inserted, or could not be.
     Render {
         /// The call to answer.
@@ -579,6 +588,13 @@ impl<B: StorageBackend> Engine<B> {
                 self.permission_answer(plugin, call_id, permission, granted, now_ms),
                 true,
             ),
+            Completion::Unasked { call_id, error } => {
+                if let Some(p) = self.plugins.get_mut(plugin) {
+                    p.in_flight.end();
+                }
+                self.refuse(plugin, Some("permissions.request"), &error, now_ms);
+                (Reply::err(call_id, &error), false)
+            }
             Completion::Render { call_id, result } => {
                 self.render_done(plugin, now_ms);
                 match result {

@@ -91,6 +91,24 @@ fn call(id: u64, method: &str, params: Value) -> Incoming<'static> {
     Incoming::json(json!({ "v": 1, "id": id, "method": method, "params": params }).to_string())
 }
 
+/// Plugin APP's `permissions.request` of `api:write` (optional in its manifest), call `id`.
+fn request_api_write(id: u64, reason: &str) -> Incoming<'static> {
+    call(
+        id,
+        "permissions.request",
+        json!({ "permission": "api:write", "reason": reason }),
+    )
+}
+
+/// The user's answer to call `call_id`, a `permissions.request` of `api:write`.
+fn answer_api_write(call_id: u64, granted: bool) -> Completion {
+    Completion::Permission {
+        call_id,
+        permission: Capability::ApiWrite,
+        granted,
+    }
+}
+
 /// Effects as JSON, so a test states them exactly: replies parsed, audit events without their
 /// `seq` and time.
 fn show(effects: &[Effect]) -> Vec<Value> {
@@ -286,15 +304,7 @@ fn a_fetch_is_planned_then_completed_with_its_reply() {
 #[test]
 fn a_permission_request_asks_the_user_and_a_yes_tells_the_plugin() {
     let mut e = live(json!({}));
-    let effects = e.receive(
-        APP,
-        call(
-            5,
-            "permissions.request",
-            json!({ "permission": "api:write", "reason": "to save" }),
-        ),
-        T,
-    );
+    let effects = e.receive(APP, request_api_write(5, "to save"), T);
     assert_eq!(
         show(&effects),
         vec![
@@ -302,15 +312,7 @@ fn a_permission_request_asks_the_user_and_a_yes_tells_the_plugin() {
             json!({ "audit": [call_audit("permissions.request")] }),
         ]
     );
-    let done = e.complete(
-        APP,
-        Completion::Permission {
-            call_id: 5,
-            permission: Capability::ApiWrite,
-            granted: true,
-        },
-        T,
-    );
+    let done = e.complete(APP, answer_api_write(5, true), T);
     let shown = show(&done);
     assert_eq!(shown[0], ok_reply(5, json!(true)));
     assert_eq!(
@@ -330,31 +332,15 @@ fn a_permission_request_asks_the_user_and_a_yes_tells_the_plugin() {
 #[test]
 fn a_no_from_the_user_changes_nothing_and_is_remembered() {
     let mut e = live(json!({}));
-    let ask = call(
-        5,
-        "permissions.request",
-        json!({ "permission": "api:write", "reason": "to save" }),
-    );
+    let ask = request_api_write(5, "to save");
     e.receive(APP, ask, T);
-    let done = e.complete(
-        APP,
-        Completion::Permission {
-            call_id: 5,
-            permission: Capability::ApiWrite,
-            granted: false,
-        },
-        T,
-    );
+    let done = e.complete(APP, answer_api_write(5, false), T);
     let shown = show(&done);
     assert_eq!(shown[0], ok_reply(5, json!(false)));
     assert_eq!(shown[1]["audit"][0]["kind"], "refusal");
     assert_eq!(shown.len(), 2, "no permissions.changed: {shown:?}");
     // Asked again: answered at once, the user is not asked twice.
-    let again = call(
-        6,
-        "permissions.request",
-        json!({ "permission": "api:write", "reason": "please" }),
-    );
+    let again = request_api_write(6, "please");
     assert_eq!(
         show(&e.receive(APP, again, T))[0],
         ok_reply(6, json!(false))
@@ -364,11 +350,7 @@ fn a_no_from_the_user_changes_nothing_and_is_remembered() {
 #[test]
 fn a_request_no_one_could_be_asked_about_fails_and_is_not_remembered() {
     let mut e = live(json!({}));
-    let ask = call(
-        5,
-        "permissions.request",
-        json!({ "permission": "api:write", "reason": "to save" }),
-    );
+    let ask = request_api_write(5, "to save");
     e.receive(APP, ask, T);
     let error = WardenError::new(ErrorCode::ModuleNotLoaded, "the dialog could not be shown");
     let done = e.complete(
@@ -389,24 +371,12 @@ fn a_request_no_one_could_be_asked_about_fails_and_is_not_remembered() {
     assert_eq!(shown[1]["audit"][0]["method"], "permissions.request");
     assert_eq!(shown.len(), 2, "no permissions.changed: {shown:?}");
     // Asked again: the user is asked this time (nothing was remembered), and a yes grants.
-    let again = call(
-        6,
-        "permissions.request",
-        json!({ "permission": "api:write", "reason": "please" }),
-    );
+    let again = request_api_write(6, "please");
     assert_eq!(
         show(&e.receive(APP, again, T))[0],
         json!({ "ask": APP, "callId": 6, "permission": "api:write", "reason": "please" })
     );
-    let done = e.complete(
-        APP,
-        Completion::Permission {
-            call_id: 6,
-            permission: Capability::ApiWrite,
-            granted: true,
-        },
-        T,
-    );
+    let done = e.complete(APP, answer_api_write(6, true), T);
     assert_eq!(show(&done)[0], ok_reply(6, json!(true)));
 }
 

@@ -1052,6 +1052,20 @@ test('a mount\'s handshake timeout on a slow network: the core\'s second part is
 });
 
 /**
+ * Every load of the core's second part fails (a 404) until `networkBack()` is called: each
+ * answer is logged in `seen` ('404' or 'server'), each request's kind in `kinds` ('fetch'; 'xhr'
+ * for a synchronous one), and the page logs its synchronous requests (watchSyncRequests).
+ */
+async function partOffline(page) {
+  const seen = [];
+  const kinds = [];
+  page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
+  const networkBack = await failUntil(page, CHECKS_WASM, seen);
+  await watchSyncRequests(page);
+  return { seen, kinds, networkBack };
+}
+
+/**
  * Mount the notes plugin (granted `permissions`) on a host of its own created without
  * `onNotify` and `onPermissionRequest` (the package's toast and dialog), on a first visit; its
  * frame, connected.
@@ -1077,9 +1091,7 @@ test('a plugin\'s notification on a first visit (a host without onNotify): the t
   const host = await freshHost({ csp: true });
   try {
     const { page } = host;
-    const seen = [];
-    await failUntil(page, CHECKS_WASM, seen); // the network gone for that part, should anything ask
-    await watchSyncRequests(page);
+    const { seen } = await partOffline(page); // the network gone for that part, should anything ask
     const notes = await notesWithoutCallbacks(page, ['storage', 'events', 'ui:notify']);
     assert.equal((await notes.evaluate(() => window.notes.run('ui.notify', 'saved', 'info'))).ok, true);
     const toasts = () => page.evaluate(() => [...document.querySelectorAll('[data-plugin-warden-toasts] > *')].map((t) => t.textContent));
@@ -1109,11 +1121,7 @@ test('a plugin asks for a permission on a first visit (a host without onPermissi
   const host = await freshHost({ csp: true });
   try {
     const { page } = host;
-    const seen = [];
-    const kinds = [];
-    page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
-    const networkBack = await failUntil(page, CHECKS_WASM, seen);
-    await watchSyncRequests(page);
+    const { seen, kinds, networkBack } = await partOffline(page);
     const notes = await notesWithoutCallbacks(page, ['storage', 'events']);
     const ask = () => notes.evaluate(() => window.notes.run('permissions.request', 'ui:notify', 'to say when a note is saved'));
     const t0 = Date.now();
@@ -1152,11 +1160,7 @@ test('a mount\'s handshake timeout while the core\'s second part cannot load (th
   const host = await freshHost({ csp: true });
   try {
     const { page } = host;
-    const seen = [];
-    const kinds = [];
-    page.on('request', (r) => { if (r.url().endsWith(CHECKS_WASM)) kinds.push(r.resourceType()); });
-    const networkBack = await failUntil(page, CHECKS_WASM, seen);
-    await watchSyncRequests(page);
+    const { seen, kinds, networkBack } = await partOffline(page);
     const r = await mountSilent(page);
     assert.equal(r.mounted.ok, false);
     assert.equal(r.mounted.error.code, 'TIMEOUT', JSON.stringify(r.mounted));

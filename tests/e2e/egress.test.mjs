@@ -318,7 +318,7 @@ test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAIL
 // own policy (`report-uri`): no policy of the embedder governs reporting. A residual of `src`
 // pages (docs/security.md), pinned here from the attacker's side: if a browser closes it, this
 // test says so; if another header opens a way out, it says that too.
-test('iframe + src, its server\'s own headers: only the documented residual reaches another origin (its own CSP\'s report-uri: the browser POSTs each violation report there, with the blocked URL the page chose, data included); its Link preload and prefetch, Reporting-Endpoints / report-to and NEL reach nothing', async () => {
+test('iframe + src, its server\'s own headers: only the documented residual reaches another origin (its own CSP\'s report-uri: the browser POSTs each violation report there, with the blocked URL the page chose, data included); its Link preload and prefetch, Reporting-Endpoints / report-to, NEL and Speculation-Rules reach nothing', async () => {
   counter += 1;
   const run = runId('server-headers');
   const o = origins();
@@ -332,6 +332,7 @@ test('iframe + src, its server\'s own headers: only the documented residual reac
     'report-to': JSON.stringify({ group: 'nel', max_age: 600, endpoints: [{ url: out('nel', '') }] }),
     nel: JSON.stringify({ report_to: 'nel', max_age: 600, success_fraction: 1 }),
     link: `<${out('link-preload', '.png')}>; rel=preload; as=image, <${out('link-prefetch', '.js')}>; rel=prefetch`,
+    'speculation-rules': `"${out('speculation-rules', '.json')}"`,
   };
   // An image of its own origin, which its own policy forbids, its URL carrying the page's data.
   const cfg = { run, blocked: `${sinkUrl(o.plugins, 'blocked-img', '.png', run, 'plugins')}&data=${secret}` };
@@ -345,6 +346,28 @@ test('iframe + src, its server\'s own headers: only the documented residual reac
   assert.ok(reports.some((q) => q.body?.includes(secret)), `no report carried the page's data: ${JSON.stringify(reports.map((q) => q.body))}`);
   // The plugin was mounted and stays so: nothing the host can see happened.
   assert.equal((await mountState(r.id)).status.state, 'mounted');
+});
+
+// A navigation its server orders (a `Refresh` header) is a self-navigation like any other: its
+// one request leaves (the documented residual), and the plugin is failed at once.
+test('iframe + src, its server sends a Refresh header: the navigation\'s one request leaves, and the plugin is failed at once: MOUNT_FAILED, frame removed', async () => {
+  counter += 1;
+  const run = runId('server-refresh');
+  const o = origins();
+  const cfg = { run, blocked: sinkUrl(o.plugins, 'own-img', '.png', run, 'plugins') };
+  const query = `server-headers=${encodeURIComponent(JSON.stringify({ refresh: `1; url=${sinkUrl(o.unrelated, 'refresh', '.html', run, 'unrelated')}` }))}`;
+  const r = await runPlan({ manifest: manifest(`egress-refresh-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg, query), timeout: 20_000 } });
+  assert.ok(r.event, `the plugin never reported (it did not run): ${JSON.stringify(r.failedEarly ?? await mountState(r.id))}`);
+  const failed = await until(() => host.page.evaluate((id) => {
+    const s = window.e2e.host.status(id);
+    return s.state === 'failed' ? s : null;
+  }, r.id), 10_000, 50);
+  assert.ok(failed, `not failed after its server navigated it: ${JSON.stringify(await mountState(r.id))}`);
+  assert.equal(failed.code, 'MOUNT_FAILED', JSON.stringify(failed));
+  assert.match(failed.message, /navigat/i);
+  assert.equal((await mountState(r.id)).frames, 0, 'its frame was not removed');
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+  assert.deepEqual(byOrigin(hits(run).filter((h) => h.origin !== 'plugins')), { unrelated: 'refresh' });
 });
 
 /** Mount a plugin that connects, says `egress-navigating`, then sets its own location. */

@@ -318,7 +318,7 @@ test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAIL
 // own policy (`report-uri`): no policy of the embedder governs reporting. A residual of `src`
 // pages (docs/security.md), pinned here from the attacker's side: if a browser closes it, this
 // test says so; if another header opens a way out, it says that too.
-test('iframe + src, its server\'s own headers: only the documented residual reaches another origin (its own CSP\'s report-uri: the browser POSTs each violation report there, with the blocked URL the page chose, data included); its Link preload and prefetch, Reporting-Endpoints / report-to, NEL and Speculation-Rules reach nothing', async () => {
+test('iframe + src, its server\'s own headers: only the documented residual reaches another origin (its own CSP\'s report-uri: the browser POSTs each violation report there, with the blocked URL the page chose, data included); its Link preload, prefetch, modulepreload and stylesheet, Reporting-Endpoints / report-to, NEL and Speculation-Rules reach nothing', async () => {
   counter += 1;
   const run = runId('server-headers');
   const o = origins();
@@ -331,7 +331,10 @@ test('iframe + src, its server\'s own headers: only the documented residual reac
     'reporting-endpoints': `ep="${out('report-to', '')}"`,
     'report-to': JSON.stringify({ group: 'nel', max_age: 600, endpoints: [{ url: out('nel', '') }] }),
     nel: JSON.stringify({ report_to: 'nel', max_age: 600, success_fraction: 1 }),
-    link: `<${out('link-preload', '.png')}>; rel=preload; as=image, <${out('link-prefetch', '.js')}>; rel=prefetch`,
+    link: [
+      `<${out('link-preload', '.png')}>; rel=preload; as=image`, `<${out('link-prefetch', '.js')}>; rel=prefetch`,
+      `<${out('link-modulepreload', '.js')}>; rel=modulepreload`, `<${out('link-stylesheet', '.css')}>; rel=stylesheet`,
+    ].join(', '),
     'speculation-rules': `"${out('speculation-rules', '.json')}"`,
   };
   // An image of its own origin, which its own policy forbids, its URL carrying the page's data.

@@ -3,8 +3,8 @@
 //   { …, inWorker: true }                            the same, from a blob: worker this page starts
 //   { run, navigate: url }                            connect, emit `egress-navigating`, then
 //                                                     navigate this frame to `url`
-//   { run, blocked: url }                             connect, load an image from `url` (which
-//                                                     its server's own policy forbids), then
+//   { run, blocked: url }                             connect, load an image from `url` (one
+//                                                     its server's own policy may forbid), then
 //                                                     emit `egress-done`
 // It tries its channels whether or not the handshake succeeds (a bare frame with no host is the
 // tests' control), and sets body[data-state] to `done` (or `navigating`) when it has.
@@ -18,8 +18,9 @@ const connecting = connect({ timeout: 15_000 }).catch((e) => {
 });
 
 if (cfg.blocked) {
-  // Its server's own policy (scripts/serve.mjs `server-headers`) forbids the image: the browser
-  // reports the violation where that policy says, the URL (and what the page put in it) with it.
+  // If its server's own policy (scripts/serve.mjs `server-headers`) forbids the image, the
+  // browser reports the violation where that policy says, the URL (and what the page put in it)
+  // with it.
   const img = document.createElement('img');
   img.src = cfg.blocked;
   document.body.append(img);

@@ -1,16 +1,17 @@
 // Timers for the host's rare paths (src/web/later.rs): a mount's handshake timeout, a refused
-// page's grace period. (A notification's removal runs no code of the core: pwRemoveLater.) What
-// their callbacks run is seldom code of the core's first part, and the rest of the core would be
-// loaded synchronously, on the page's main thread, at the moment they fire: a mount timeout
-// fires most often when the network is slow (the page froze while the request took) or gone
-// (the load failed inside the timer, and the mount never settled). So when one is due and the
-// part is not loaded, it is loaded asynchronously first (`preload`, set by the entry module once
-// init() has run), again and again (every 0.5 s, doubling up to 30 s) while that fails; the
-// callback runs once it has loaded (with `true`). A timer that must not wait (`urgent`: a
-// mount's handshake timeout, which would otherwise leave the mount pending for as long as the
-// network is gone) runs its callback with `false` instead at the first load that fails: the
-// callback then runs code of the first part only. Cancelled (pwCancel: the Rust side dropped the
-// timer) before or while it waits, it never runs.
+// page's grace period, the package's permission dialog. (A notification's removal runs no code
+// of the core: pwRemoveLater.) What their callbacks run is seldom code of the core's first
+// part, and the rest of the core would be loaded synchronously, on the page's main thread, at
+// the moment they fire: a mount timeout fires most often when the network is slow (the page
+// froze while the request took) or gone (the load failed inside the timer, and the mount never
+// settled). So when one is due and the part is not loaded, it is loaded asynchronously first
+// (`preload`, set by the entry module once init() has run), again and again (every 0.5 s,
+// doubling up to 30 s) while that fails; the callback runs once it has loaded (with `true`). A
+// timer that must not wait (`urgent`: a mount's handshake timeout or the permission dialog,
+// which would otherwise leave the mount pending, or the plugin's call unanswered, for as long
+// as the network is gone) runs its callback with `false` instead at the first load that fails:
+// the callback then runs code of the first part only. Cancelled (pwCancel: the Rust side
+// dropped the timer) before or while it waits, it never runs.
 let preload = null; // () => a Promise of the part loaded, or null when it is loaded
 
 /** Set what loads the core's second part ahead of a due callback (a function, or null). */

@@ -1,9 +1,9 @@
-//! Timers for the host's rare paths: a mount's handshake timeout, a refused page's grace period
-//! (a notification's removal needs no code of the core: `remove_later`). Their callbacks run
-//! code the core's first part seldom holds, so when one is due, `later.js` first loads the rest
-//! of the core asynchronously (retrying while the network is gone; an `urgent` timer runs its
-//! callback with `false` instead) rather than letting the callback load it synchronously on the
-//! main thread.
+//! Timers for the host's rare paths: a mount's handshake timeout, a refused page's grace
+//! period, the package's permission dialog (a notification's removal needs no code of the core:
+//! `remove_later`). Their callbacks run code the core's first part seldom holds, so when one is
+//! due, `later.js` first loads the rest of the core asynchronously (retrying while the network
+//! is gone; an `urgent` timer runs its callback with `false` instead) rather than letting the
+//! callback load it synchronously on the main thread.
 
 use wasm_bindgen::prelude::*;
 

@@ -16,6 +16,7 @@
 // worker runner gets no header either: its own page holds its policy.
 // Run directly: node scripts/serve.mjs [--host-port N] [--plugin-port N] [--api-port N] [--unrelated-port N]
 import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { createHash, randomBytes } from 'node:crypto';
 import { demoPlugins } from '../www/host/demo-plugins.js';
 import { readFile, stat } from 'node:fs/promises';
@@ -370,6 +371,22 @@ function serveApi(port, corsOrigin, log) {
   return listen(server, port);
 }
 
+/**
+ * A UDP socket on 127.0.0.1:`port` (the port of an origin's HTTP server: UDP ports are apart)
+ * that records every datagram it gets in `log` as { time, from, packet } (`packet`: its first
+ * 2 KiB as latin1 text) and answers none. What a WebRTC connection (ICE, STUN) sends there.
+ */
+export function udpSink(port, log) {
+  const socket = createSocket('udp4');
+  socket.on('message', (msg, rinfo) => {
+    log.push({ time: Date.now(), from: `${rinfo.address}:${rinfo.port}`, packet: msg.subarray(0, 2048).toString('latin1') });
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, '127.0.0.1', () => resolve({ close: (cb) => socket.close(cb) }));
+  });
+}
+
 function closeServer(s) {
   return new Promise((r) => { s.closeAllConnections?.(); s.close(r); });
 }
@@ -382,10 +399,12 @@ function closeServer(s) {
  * server cannot listen, those already started are closed. `unrelatedPort` 0 (the default) picks
  * any free port. Paths under `/sink/` on the host and plugin origins answer like the unrelated
  * origin does (sinkResponse), so a request that reaches them is never refused by their answer.
+ * `udp: true` adds `udp` ({ host, plugins, unrelated }): every UDP datagram each origin's host
+ * and port received (udpSink), for the channels outside HTTP (WebRTC).
  */
 // `api`: a request handler `(req, res, { hostOrigin })` that takes the test API's place on
 // apiPort (a test that needs an API of its own behind the host's connect-src).
-export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1, unrelatedPort = 0, api } = {}) {
+export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort = pluginPort + 1, unrelatedPort = 0, api, udp = false } = {}) {
   await loadSdk();
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
   const pluginOrigin = `http://localhost:${pluginPort}`;
@@ -394,6 +413,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
   const logs = { host: [], plugins: [], unrelated: [] };
   const cspReports = [];
   const started = [];
+  let udpLogs = null;
   try {
     started.push(await staticServer({
       port: hostPort,
@@ -439,6 +459,12 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
     const unrelated = await serveUnrelated(unrelatedPort, logs.unrelated);
     started.push(unrelated);
     unrelatedPort = unrelated.address().port;
+    if (udp) {
+      udpLogs = { host: [], plugins: [], unrelated: [] };
+      for (const [name, port] of [['host', hostPort], ['plugins', pluginPort], ['unrelated', unrelatedPort]]) {
+        started.push(await udpSink(port, udpLogs[name]));
+      }
+    }
   } catch (e) {
     await Promise.all(started.map(closeServer));
     throw e;
@@ -451,6 +477,7 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
     unrelatedOrigin: `http://127.0.0.1:${unrelatedPort}`,
     apiRequests,
     logs,
+    ...(udpLogs ? { udp: udpLogs } : {}),
     cspReports,
     close: () => Promise.all(started.map(closeServer)),
   };

@@ -13,6 +13,17 @@
 // and only then runs the plugin's code. A crash is reported to the host, which tears the frame
 // (and so the worker) down.
 (() => {
+  // No WebRTC here: an RTCPeerConnection sends UDP to any host and port, and no policy an
+  // embedder can set governs it (not CSP, the sandbox or Permissions Policy, in Chromium 156).
+  // Its interfaces go before any other code of this page runs, so a bundle's code never has
+  // them. Nor can it reach a window that still has them: a frame it adds is of another opaque
+  // origin (out of its reach), and runs no script at all (the frame inherits the per-mount
+  // policy, blob: scripts only, and a blob: URL of the plugin's does not load there). A worker
+  // has none to begin with.
+  for (const name of Object.getOwnPropertyNames(self)) {
+    if (/^(webkit)?RTC/.test(name)) delete self[name];
+  }
+
   const NS = 'plugin-warden';
   const V = 1;
 

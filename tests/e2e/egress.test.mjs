@@ -5,15 +5,17 @@
 //
 // A hostile plugin (www/plugins/egress/attack.js) tries every channel it has (fetch, XHR,
 // WebSocket, EventSource, import(), importScripts, workers, <script>, <img>, srcset, styles,
-// CSS @import / url() / @font-face, prefetch / preload, sendBeacon, FontFace, media, <object> /
-// <embed>, nested frames, <a ping>, forms, window.open, …) towards each origin, every request
-// carrying a token unique to its attempt (`egress-token=<run>.<channel>.<target>`); after a
-// settle period the logs are read, and every token that reached an origin the mode may not
-// reach is a leak, named by its channel. What each mode may reach (DESIGN §1):
-//   iframe + src     its own (plugin) origin only (and, by its server's own headers, one
-//                    documented residual: its own CSP's violation reports, where that CSP says)
-//   bundle iframe    nothing
-//   iframe + srcdoc  nothing
+// CSS @import / url() / @font-face, prefetch / preload, sendBeacon, fetchLater, FontFace, media,
+// <object> / <embed>, nested frames, <a ping>, forms, window.open, WebRTC, …) towards each
+// origin, every request carrying a token unique to its attempt
+// (`egress-token=<run>.<channel>.<target>`; in a WebRTC datagram, the same in an ICE ufrag);
+// after a settle period the logs (HTTP, and UDP on each origin's port) are read, and every token
+// that reached an origin the mode may not reach is a leak, named by its channel. What each mode
+// may reach (DESIGN §1):
+//   iframe + src     its own (plugin) origin only; documented residuals: WebRTC (below), and by
+//                    its server's own headers, its own CSP's violation reports, where that CSP says
+//   bundle iframe    nothing (its runner page takes WebRTC away)
+//   iframe + srcdoc  nothing but the documented residual WebRTC: UDP to any host and port
 //   worker           nothing — with the runner page served without any CSP header
 //   worker + shadow  nothing; its rendered HTML keeps URLs of its declared `assets` origins only
 // The host page here sends no CSP at all (`?host-csp=none`): the guarantee must come from the
@@ -33,15 +35,20 @@ const LOGS = ['host', 'plugins', 'unrelated'];
 // The channel list of attack.js (name, where), read from the file the plugins run.
 const CHANNELS = [...ATTACK.matchAll(/^  \['([a-zA-Z-]+)', '(window|worker|both)'/gm)].map(([, name, where]) => ({ name, where }));
 // What Chromium never lets a sandboxed (allow-scripts only, opaque origin) frame do, policy or
-// not: cross-origin worker scripts, form submission, popups; and page icons of a subframe.
-const BROWSER_REFUSES = ['worker', 'module-worker', 'shared-worker', 'form-submit', 'window-open', 'link-icon'];
+// not: cross-origin worker scripts, form submission, popups; page icons of a subframe; and reach
+// into a frame it adds (each document there has an opaque origin of its own): neither its
+// window's interfaces nor a blob: URL of the adding document load there.
+const BROWSER_REFUSES = ['worker', 'module-worker', 'shared-worker', 'form-submit', 'window-open', 'link-icon',
+  'frame-blob-webrtc', 'child-window-webrtc'];
+// What a worker does not have at all: Chromium exposes no RTCPeerConnection to workers.
+const NOT_IN_WORKERS = ['webrtc'];
 /** How long the logs are given, after the plugin said it tried everything, to see a late request. */
 const SETTLE_MS = 2000;
 
 let env;
 let host;
 before(async () => {
-  env = await startEnv(19300);
+  env = await startEnv(19300, { udp: true });
   host = await openHost(env, 'scenario=none&host-csp=none');
 });
 after(async () => {
@@ -53,9 +60,17 @@ const runId = (label) => `${label}-${randomBytes(5).toString('hex')}`;
 const origins = () => ({ host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin, plugins: env.servers.pluginOrigin });
 const sinkUrl = (origin, channel, ext, run, target) => `${origin}/sink/${channel}${ext}?egress-token=${run}.${channel}.${target}`;
 
-/** Every logged request carrying a token of `run`: { origin (the log), channel, target, method, upgrade }. */
+/** A token as attack.js puts it in an ICE ufrag (ice-chars only), and back. */
+const ufrag = (token) => token.replace(/-/g, '+').replace(/\./g, '/');
+const fromUfrag = (text) => text.replace(/\+/g, '-').replace(/\//g, '.');
+
+/**
+ * Every logged request carrying a token of `run`: { origin (the log), channel, target, method,
+ * upgrade }; and every UDP datagram to an origin's host and port carrying one (method `UDP`).
+ */
 function hits(run) {
   const needle = `egress-token=${run}.`;
+  const udpNeedle = ufrag(`${run}.`);
   const out = [];
   for (const origin of LOGS) {
     for (const r of env.servers.logs[origin]) {
@@ -64,9 +79,21 @@ function hits(run) {
       const [channel, target] = decodeURIComponent(r.url.slice(i + needle.length).split('&')[0]).split('.');
       out.push({ origin, channel, target, method: r.method, upgrade: r.upgrade, referer: r.referer });
     }
+    for (const d of env.servers.udp[origin]) {
+      const i = d.packet.indexOf(udpNeedle);
+      if (i < 0) continue;
+      const [channel, target] = fromUfrag(/^[A-Za-z0-9+/]*/.exec(d.packet.slice(i + udpNeedle.length))[0]).split('.');
+      out.push({ origin, channel, target, method: 'UDP', upgrade: null, referer: null });
+    }
   }
   return out;
 }
+
+/** UDP datagrams that carry no token of any run, to any origin's host and port, from index `from` on. */
+const untokenedUdp = (from) => LOGS.flatMap((origin) => env.servers.udp[origin].slice(from[origin])
+  .filter((d) => !/\/[a-z+]*webrtc\//.test(d.packet))
+  .map((d) => ({ origin, channel: `untokened UDP datagram from ${d.from}: ${Buffer.from(d.packet, 'latin1').toString('hex').slice(0, 64)}`, target: origin, method: 'UDP', upgrade: null })));
+const udpMarks = () => Object.fromEntries(LOGS.map((o) => [o, env.servers.udp[o].length]));
 
 /** hits(run) once `pred(hits)` holds, polled for up to 15 s; the last read if it never does. */
 async function hitsOnce(run, pred) {
@@ -146,10 +173,22 @@ const codePlan = (label, cfg, mount, extra = {}, codeOptions = {}) => ({
  * The mount modes: `plan(cfg)` gives { manifest, install, mount } for one run; `allowed(hit)` says
  * which logged requests the mode may make; `mustReach` is a request that must be logged (waited
  * for: it may reach its log after the settle period); `required(hits, done)` checks the rest.
+ * `residual`: the channels of the documented residual, which no policy of the embedder governs
+ * (WEBRTC below): they must reach the unrelated origin, so that if a browser closes one, or the
+ * SDK comes to, the test says so and the documentation is brought up to date.
  */
+// Plugin code that runs in a window of its own making (a `src` page, an srcdoc document) has
+// RTCPeerConnection, and so has a frame it adds whose inline script its policy allows: UDP to
+// any host and port, data in what it sends (an ICE ufrag of its choosing). No CSP directive
+// governs it in Chromium 156 (`webrtc` is not recognized), nor the sandbox, nor any Permissions
+// Policy feature. A bundle runs in the runner page, which takes the interfaces away before any
+// of the plugin's code runs (and its frames can run no code of the plugin's); a worker has none.
+const WEBRTC = ['webrtc', 'frame-webrtc'];
+
 const MODES = {
   src: {
     name: 'iframe + src',
+    residual: WEBRTC,
     plan: (cfg) => ({ manifest: manifest(`egress-src-${cfg.n}`), mount: { mode: 'iframe', src: srcPage(cfg), timeout: 20_000 } }),
     allowed: (h) => h.origin === 'plugins',
     // Its own origin is reachable (the control that this frame ran and the logs work).
@@ -162,6 +201,7 @@ const MODES = {
   },
   srcdoc: {
     name: 'iframe + srcdoc',
+    residual: WEBRTC,
     plan: (cfg) => ({
       manifest: manifest(`egress-srcdoc-${cfg.n}`),
       mount: { mode: 'iframe', srcdoc: `<!doctype html><body><p>egress srcdoc</p><script>${pluginCode(cfg)}</script>`, timeout: 20_000 },
@@ -227,14 +267,16 @@ async function checkMode(t, key) {
   counter += 1;
   const cfg = { run: runId(key), n: counter, targets: origins(), settleMs: 1500 };
   const unrelatedBefore = env.servers.logs.unrelated.length;
+  const udpBefore = udpMarks();
   const r = await runPlan(mode.plan(cfg));
   await new Promise((res) => setTimeout(res, SETTLE_MS));
   const all = hits(cfg.run);
   // Nothing has any business on the unrelated origin: a request there without any token (one the
-  // plugin made up) is a leak too.
+  // plugin made up) is a leak too; so is a UDP datagram without one to any origin.
   const untokened = env.servers.logs.unrelated.slice(unrelatedBefore).filter((q) => !q.url.includes('egress-token='))
     .map((q) => ({ origin: 'unrelated', channel: `untokened ${q.url}`, target: 'unrelated', method: q.method, upgrade: q.upgrade }));
-  const leaks = [...all.filter((h) => !mode.allowed(h)), ...untokened];
+  const residual = mode.residual ?? [];
+  const leaks = [...all.filter((h) => !mode.allowed(h) && !residual.includes(h.channel)), ...untokened, ...untokenedUdp(udpBefore)];
   const state = r.install.ok ? await mountState(r.id) : null;
   t.diagnostic(`${mode.name}: ${all.length} logged requests with this run's token, ${leaks.length} not allowed; install ${JSON.stringify(r.install)}; mount ${JSON.stringify(state)}`);
   assert.deepEqual(byOrigin(leaks), {}, `${mode.name}: requests reached origins this mode may not reach (origin: channels)`);
@@ -244,6 +286,11 @@ async function checkMode(t, key) {
   if (mode.mustReach) {
     const later = await hitsOnce(cfg.run, (list) => list.some(mode.mustReach.hit));
     assert.ok(later.some(mode.mustReach.hit), `${mode.name}: ${mode.mustReach.what} never reached its log: ${JSON.stringify(byOrigin(later))}`);
+  }
+  for (const channel of residual) {
+    const later = await hitsOnce(cfg.run, (list) => list.some((h) => h.channel === channel && h.origin === 'unrelated'));
+    assert.ok(later.some((h) => h.channel === channel && h.origin === 'unrelated'),
+      `${mode.name}: the documented residual "${channel}" no longer reaches the unrelated origin: update README / docs/security.md (${JSON.stringify(r.event.seen.filter((x) => x.channel === channel))})`);
   }
   await mode.required?.(all, r.event);
 }
@@ -276,16 +323,70 @@ test('control: with no SDK, a bare sandboxed frame reaches the unrelated and hos
 });
 
 test('control: with no SDK, a worker in a bare sandboxed frame reaches them through every worker channel', async (t) => {
-  const expected = CHANNELS.filter((c) => c.where !== 'window' && !BROWSER_REFUSES.includes(c.name)).map((c) => c.name);
+  const expected = CHANNELS.filter((c) => c.where !== 'window' && !BROWSER_REFUSES.includes(c.name) && !NOT_IN_WORKERS.includes(c.name)).map((c) => c.name);
   const reached = await control(t, 'control-worker', expected, { inWorker: true });
   assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
 });
 
-test('iframe + src: the plugin reaches its own origin only', (t) => checkMode(t, 'src'));
-test('bundle iframe (install code, mount with no src/srcdoc): the plugin reaches nothing', (t) => checkMode(t, 'bundle'));
-test('iframe + srcdoc: the plugin reaches nothing', (t) => checkMode(t, 'srcdoc'));
-test('worker, its runner page served with NO CSP header: the plugin reaches nothing', (t) => checkMode(t, 'worker'));
-test('worker + ui: shadow: reaches nothing; its rendered HTML loads its declared asset origin only', (t) => checkMode(t, 'remoteUi'));
+test('iframe + src: the plugin reaches its own origin only, and the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'src'));
+test('bundle iframe (install code, mount with no src/srcdoc): the plugin reaches nothing, WebRTC included (not even from a frame it adds)', (t) => checkMode(t, 'bundle'));
+test('iframe + srcdoc: the plugin reaches nothing but the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'srcdoc'));
+test('worker, its runner page served with NO CSP header: the plugin reaches nothing, WebRTC included (a worker has none)', (t) => checkMode(t, 'worker'));
+test('worker + ui: shadow: reaches nothing, WebRTC included; its rendered HTML loads its declared asset origin only', (t) => checkMode(t, 'remoteUi'));
+
+// The bundle runner takes WebRTC away before the plugin's code runs. What else a hostile bundle
+// can try for a window that still has it: a frame of its own running the runner's own script
+// (the runner page's first policy allows it by hash; it would take the interfaces away first
+// anyway) followed by one of the plugin's, the plugin playing the host to that frame's runner
+// to have it run code of the plugin's (the frame inherits the per-mount policy too: no such
+// script runs there at all, `heard` stays empty); and the interfaces reached through another
+// object of its window. (Inline and blob: scripts in a frame, and an about:blank frame's
+// window: the `frame-*webrtc` channels of attack.js, in the mode test above.)
+test('bundle iframe: no way back to WebRTC — not through a frame running the runner\'s own script, the plugin playing its host, nor any other', async (t) => {
+  counter += 1;
+  const run = runId('bundle-rtc');
+  const target = env.servers.unrelatedOrigin;
+  const u = sinkUrl(target, 'runner-frame-webrtc', '', run, 'unrelated');
+  const code = `${ATTACK}
+const sdkReady = pluginWarden.connect();
+(async () => {
+  const seen = {};
+  seen.globals = Object.getOwnPropertyNames(self).filter((n) => /RTC/.test(n));
+  seen.viaDocument = typeof document.defaultView.RTCPeerConnection;
+  const runner = [...document.scripts].find((x) => !x.src && x.textContent.includes('pluginWardenClient'));
+  seen.runnerScript = Boolean(runner);
+  const heard = [];
+  addEventListener('message', (e) => {
+    if (!e.data || e.data.ns !== 'plugin-warden') return;
+    heard.push(e.data.type);
+    if (e.data.type !== 'hello') return;
+    // The plugin as the child runner's host: a welcome with code of its own, and a port.
+    const { port2 } = new MessageChannel();
+    e.source.postMessage({ ns: 'plugin-warden', v: 1, type: 'welcome', kind: 'frame', csp: "default-src 'none'",
+      code: webrtcSource(${JSON.stringify(u)}), pluginId: 'x', grants: [], actions: [] }, '*', [port2]);
+  });
+  for (const hostOrigin of ['*', 'null', ${JSON.stringify(env.servers.hostOrigin)}]) {
+    const f = document.createElement('iframe');
+    f.name = 'plugin-warden|1|n|' + hostOrigin;
+    f.srcdoc = '<script>' + runner.textContent + '<\\/script><script>' + webrtcSource(${JSON.stringify(u)}) + '<\\/script>';
+    document.body.append(f);
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  seen.heard = heard;
+  const sdk = await sdkReady;
+  await sdk.events.emit('egress-done', { run: ${JSON.stringify(run)}, seen });
+})();`;
+  const r = await runPlan({ manifest: manifest(`egress-bundle-rtc-${counter}`), install: { code }, mount: { mode: 'iframe', timeout: 20_000 } });
+  assert.ok(r.install.ok, JSON.stringify(r.install));
+  assert.ok(r.event, `the plugin never reported: ${JSON.stringify(r.failedEarly ?? await mountState(r.id))}`);
+  const { seen } = r.event;
+  t.diagnostic(`what the plugin saw: ${JSON.stringify(seen)}`);
+  assert.deepEqual(seen.globals, [], 'WebRTC interfaces left in the bundle\'s window');
+  assert.equal(seen.viaDocument, 'undefined');
+  assert.ok(seen.runnerScript, "the attack did not find the runner's own script (the test no longer attacks what it says)");
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+  assert.deepEqual(byOrigin(hits(run)), {}, `reached: ${JSON.stringify(seen)}`);
+});
 
 test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAILED naming the header', async () => {
   counter += 1;

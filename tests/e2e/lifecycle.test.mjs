@@ -290,7 +290,8 @@ async function mountAll(p, plans) {
   for (const [m, code, mount] of plans) {
     const r = await p.evaluate(([m, c, o]) => window.e2e.install(m, c === null ? undefined : { code: c }).then((res) => {
       if (!res.ok) return res;
-      window.e2e.mountWith(m.id, { ...o, src: o.src && o.src.replace('PLUGINS', window.e2e.pluginOrigin) });
+      const here = (u) => u && u.replace('PLUGINS', window.e2e.pluginOrigin);
+      window.e2e.mountWith(m.id, { ...o, src: here(o.src), runner: here(o.runner) });
       return window.e2e.settled(m.id);
     }), [m, code, mount]);
     assert.equal(r.ok, true, `${m.id}: ${JSON.stringify(r)}`);
@@ -300,9 +301,12 @@ const bystanderPlans = () => [
   [manifest('steady', '1.0.0'), REPORTER, { mode: 'worker' }],
   [manifest('bystander', '1.0.0', { permissions: ['events'] }), QUIET_BUNDLE, { mode: 'iframe' }],
   [{ id: 'notes-src', name: 'Notes', version: '1.0.0', permissions: ['storage', 'events'] }, null, { mode: 'iframe', src: 'PLUGINS/notes/' }],
+  // A bundle whose runner page is served from another site (the mount's `runner`): the way a
+  // host keeps bundles apart.
+  [manifest('apart', '1.0.0', { permissions: ['events'] }), QUIET_BUNDLE, { mode: 'iframe', runner: 'PLUGINS/runner/worker-runner.html' }],
 ];
 
-test('a bundle plugin that blocks its main thread fails the other bundle plugins (its process, its main thread); a worker plugin and a src plugin of another site go on', async () => {
+test('a bundle plugin that blocks its main thread fails the other bundle plugins (its process, its main thread); a worker plugin, a src plugin of another site and a bundle whose runner is on another site go on', async () => {
   await fresh({ limits: { heartbeatMs: 200, unresponsiveAfterMs: 1000 } });
   await mountAll(page, [...bystanderPlans(), [manifest('spinner', '1.0.0', { permissions: ['events'] }), SPIN_BUNDLE, { mode: 'iframe' }]]);
   assert.ok(await until(() => page.evaluate(() => window.e2e.state.events.some((e) => e.pluginId === 'spinner' && e.name === 'armed')), 5000));
@@ -310,13 +314,14 @@ test('a bundle plugin that blocks its main thread fails the other bundle plugins
   const { status } = await failedWithin('spinner', 1000);
   assert.equal(status?.code, 'TIMEOUT', JSON.stringify(status));
   await new Promise((r) => setTimeout(r, 1500));
-  const states = await page.evaluate(() => Object.fromEntries(['bystander', 'steady', 'notes-src'].map((id) => [id, window.e2e.host.status(id).code ?? window.e2e.host.status(id).state])));
+  const states = await page.evaluate(() => Object.fromEntries(['bystander', 'steady', 'notes-src', 'apart'].map((id) => [id, window.e2e.host.status(id).code ?? window.e2e.host.status(id).state])));
   // The other bundle's window shares the spinner's main thread: frozen, so failed. A worker's
-  // own code runs on a thread of its own, and its port is there: it answers.
-  assert.deepEqual(states, { bystander: 'TIMEOUT', steady: 'mounted', 'notes-src': 'mounted' });
+  // own code runs on a thread of its own, and its port is there: it answers. So does the bundle
+  // whose runner is on another site.
+  assert.deepEqual(states, { bystander: 'TIMEOUT', steady: 'mounted', 'notes-src': 'mounted', apart: 'mounted' });
 });
 
-test('a plugin whose frame\'s renderer crashes is failed with TIMEOUT; so are the plugins that share its process; the host page and a src plugin of another site go on', async () => {
+test('a plugin whose frame\'s renderer crashes is failed with TIMEOUT; so are the plugins that share its process; the host page, a src plugin of another site and a bundle whose runner is on another site go on', async () => {
   // Its own page: Playwright calls a page crashed once any of its frames' processes is, so the
   // host page is read through a CDP session of its own from then on.
   const own = await openHost(env, 'scenario=none');
@@ -341,8 +346,8 @@ test('a plugin whose frame\'s renderer crashes is failed with TIMEOUT; so are th
     await new Promise((r) => setTimeout(r, 1500));
     // The process held every runner frame: the other bundle and the worker's runner (its worker
     // with it) are gone too. The page of another site, and the host page, go on.
-    const states = await read("Object.fromEntries(['bystander', 'steady', 'notes-src'].map((id) => [id, window.e2e.host.status(id).code ?? window.e2e.host.status(id).state]))");
-    assert.deepEqual(states, { bystander: 'TIMEOUT', steady: 'TIMEOUT', 'notes-src': 'mounted' });
+    const states = await read("Object.fromEntries(['bystander', 'steady', 'notes-src', 'apart'].map((id) => [id, window.e2e.host.status(id).code ?? window.e2e.host.status(id).state]))");
+    assert.deepEqual(states, { bystander: 'TIMEOUT', steady: 'TIMEOUT', 'notes-src': 'mounted', apart: 'mounted' });
   } finally {
     await own.close().catch(() => {});
   }

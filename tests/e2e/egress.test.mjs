@@ -384,6 +384,9 @@ const sdkReady = pluginWarden.connect();
   assert.deepEqual(seen.globals, [], 'WebRTC interfaces left in the bundle\'s window');
   assert.equal(seen.viaDocument, 'undefined');
   assert.ok(seen.runnerScript, "the attack did not find the runner's own script (the test no longer attacks what it says)");
+  // What docs/security.md says: a frame the bundle adds runs no script at all, not even the
+  // runner's own (its hello would have reached the plugin, which plays its host).
+  assert.deepEqual(seen.heard, [], 'a frame the bundle added ran the runner\'s script');
   await new Promise((res) => setTimeout(res, SETTLE_MS));
   assert.deepEqual(byOrigin(hits(run)), {}, `reached: ${JSON.stringify(seen)}`);
 });

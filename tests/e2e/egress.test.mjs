@@ -6,7 +6,7 @@
 // A hostile plugin (www/plugins/egress/attack.js) tries every channel it has (fetch, XHR,
 // WebSocket, EventSource, import(), importScripts, workers, <script>, <img>, srcset, styles,
 // CSS @import / url() / @font-face, prefetch / preload, sendBeacon, fetchLater, FontFace, media,
-// <object> / <embed>, nested frames, <a ping>, forms, window.open, WebRTC, …) towards each
+// <object> / <embed>, nested frames, <a ping>, forms, window.open, WebRTC, WebTransport, …) towards each
 // origin, every request carrying a token unique to its attempt
 // (`egress-token=<run>.<channel>.<target>`; in a WebRTC datagram, the same in an ICE ufrag);
 // after a settle period the logs (HTTP, and UDP on each origin's port) are read, and every token
@@ -40,8 +40,12 @@ const CHANNELS = [...ATTACK.matchAll(/^  \['([a-zA-Z-]+)', '(window|worker|both)
 // window's interfaces nor a blob: URL of the adding document load there.
 const BROWSER_REFUSES = ['worker', 'module-worker', 'shared-worker', 'form-submit', 'window-open', 'link-icon',
   'frame-blob-webrtc', 'child-window-webrtc'];
-// What a worker does not have at all: Chromium exposes no RTCPeerConnection to workers.
-const NOT_IN_WORKERS = ['webrtc'];
+// What a worker does not have at all: Chromium exposes no RTCPeerConnection to workers, and no
+// WebTransport to the worker of a sandboxed frame (a blob: worker of an opaque origin).
+const NOT_IN_WORKERS = ['webrtc', 'webtransport'];
+// WebTransport's traffic carries no token the logs can read (its QUIC Initials are encrypted):
+// in every mode any datagram without a token is a leak (untokenedUdp, which names QUIC Initials
+// `webtransport`), and the controls see the channel work through that same function.
 /** How long the logs are given, after the plugin said it tried everything, to see a late request. */
 const SETTLE_MS = 2000;
 
@@ -89,10 +93,16 @@ function hits(run) {
   return out;
 }
 
+/**
+ * A QUIC version 1 Initial packet (RFC 9000 §17.2.2): long header, fixed bit, type 0 (the four
+ * bits header protection leaves alone), version 1. What a WebTransport session sends first.
+ */
+const isQuicInitial = (packet) => packet.length >= 5 && (packet.charCodeAt(0) & 0xf0) === 0xc0 && packet.slice(1, 5) === '\0\0\0\x01';
+
 /** UDP datagrams that carry no token of any run, to any origin's host and port, from index `from` on. */
 const untokenedUdp = (from) => LOGS.flatMap((origin) => env.servers.udp[origin].slice(from[origin])
   .filter((d) => !/\/[a-z+]*webrtc\//.test(d.packet))
-  .map((d) => ({ origin, channel: `untokened UDP datagram from ${d.from}: ${Buffer.from(d.packet, 'latin1').toString('hex').slice(0, 64)}`, target: origin, method: 'UDP', upgrade: null })));
+  .map((d) => ({ origin, channel: isQuicInitial(d.packet) ? `webtransport (a QUIC Initial from ${d.from}, untokened)` : `untokened UDP datagram from ${d.from}: ${Buffer.from(d.packet, 'latin1').toString('hex').slice(0, 64)}`, target: origin, method: 'UDP', upgrade: null })));
 const udpMarks = () => Object.fromEntries(LOGS.map((o) => [o, env.servers.udp[o].length]));
 
 /** hits(run) once `pred(hits)` holds, polled for up to 15 s; the last read if it never does. */
@@ -300,11 +310,13 @@ async function control(t, label, expected, extra = {}) {
   const run = runId(label);
   const cfg = { run, targets: { host: env.servers.hostOrigin, unrelated: env.servers.unrelatedOrigin }, settleMs: 1500, ...extra };
   const id = `egress-${label}`;
+  const udpFrom = udpMarks();
   await host.page.evaluate(([pid, url]) => window.e2e.rawFrame(pid, url), [id, srcPage(cfg)]);
   const frame = await (await host.page.waitForSelector(`#slot-${id} iframe`, { state: 'attached' })).contentFrame();
   await frame.waitForFunction(() => document.body && document.body.dataset.state === 'done', null, { timeout: 30_000 });
   await new Promise((res) => setTimeout(res, SETTLE_MS));
-  const reachedIn = (list) => [...new Set(list.filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
+  const reachedIn = (list) => [...new Set([...list.filter((h) => h.origin === 'unrelated').map((h) => h.channel),
+    ...untokenedUdp(udpFrom).filter((h) => h.origin === 'unrelated').map((h) => h.channel.split(' ')[0])])].sort();
   // What the control must show may reach the logs after the settle period: wait for it.
   const all = await hitsOnce(run, (list) => list.some((h) => h.origin === 'host') && expected.every((c) => reachedIn(list).includes(c)));
   const reached = reachedIn(all);

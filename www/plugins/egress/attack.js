@@ -52,6 +52,11 @@ var EGRESS_CHANNELS = [
     const f = add('iframe', {});
     return webrtc(u, f.contentWindow.RTCPeerConnection);
   }],
+  // QUIC to the target's host and port (UDP), outside fetch: a WebTransport session's Initial
+  // packets leave before any answer. Its datagrams carry no token the test can read (encrypted):
+  // the test recognizes them as QUIC Initials on each origin's port (nothing else sends QUIC:
+  // the browser runs with --disable-quic, which leaves WebTransport on).
+  ['webtransport', 'both', '', (u) => webtransport(u)],
   ['import', 'both', '.js', (u) => import(u)],
   ['importScripts', 'worker', '.js', (u) => importScripts(u)],
   ['worker', 'both', '.js', (u) => quiet(new Worker(u))],
@@ -173,6 +178,14 @@ async function webrtc(u, Peer = RTCPeerConnection) {
   ].join('\r\n');
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   setTimeout(() => pc.close(), 5000);
+}
+
+/** A WebTransport session towards the host and port of `u`: resolves once it is ready (never, here). */
+async function webtransport(u) {
+  const wt = new WebTransport(u.replace(/^http:/, 'https:'));
+  wt.closed.catch(() => {});
+  setTimeout(() => { try { wt.close(); } catch { /* never connected */ } }, 5000);
+  await wt.ready;
 }
 
 /** A self-contained script that runs `webrtc(u)` (for a document of its own). */

@@ -4,12 +4,12 @@
 // browser or the SDK can be what stops a request.
 //
 // A hostile plugin (www/plugins/egress/attack.js) tries every channel it has (fetch, XHR,
-// WebSocket, EventSource, import(), importScripts, workers, <script>, <img>, srcset, styles,
-// CSS @import / url() / @font-face, prefetch / preload, sendBeacon, fetchLater, FontFace, media,
-// <object> / <embed>, nested frames, <a ping>, forms, window.open, WebRTC, WebTransport, …) towards each
-// origin, every request carrying a token unique to its attempt
-// (`egress-token=<run>.<channel>.<target>`; in a WebRTC datagram, the same in an ICE ufrag);
-// after a settle period the logs (HTTP, and UDP on each origin's port) are read, and every token
+// WebSocket, EventSource, import(), importScripts, workers, audio and paint worklets, <script>,
+// <img>, srcset, styles, CSS @import / url() / @font-face, prefetch / preload, sendBeacon,
+// fetchLater, FontFace, media and text tracks, <object> / <embed>, nested frames, <a ping>,
+// forms, window.open, WebRTC, WebTransport, …) towards each origin, every request carrying a
+// token unique to its attempt (`egress-token=<run>.<channel>.<target>`; in a WebRTC datagram,
+// the same in an ICE ufrag; WebTransport's QUIC Initials carry none: below); after a settle period the logs (HTTP, and UDP on each origin's port) are read, and every token
 // that reached an origin the mode may not reach is a leak, named by its channel. What each mode
 // may reach (DESIGN §1):
 //   iframe + src     its own (plugin) origin only; documented residuals: WebRTC (below), and by
@@ -37,9 +37,11 @@ const CHANNELS = [...ATTACK.matchAll(/^  \['([a-zA-Z-]+)', '(window|worker|both)
 // What Chromium never lets a sandboxed (allow-scripts only, opaque origin) frame do, policy or
 // not: cross-origin worker scripts, form submission, popups; page icons of a subframe; and reach
 // into a frame it adds (each document there has an opaque origin of its own): neither its
-// window's interfaces nor a blob: URL of the adding document load there.
+// window's interfaces nor a blob: URL of the adding document load there. Nor does it make any
+// request from a sandboxed frame for an SVG <use> of another origin, an `attributionsrc`, or
+// a document's speculation rules (they stay in the list: a mode would see the day one does).
 const BROWSER_REFUSES = ['worker', 'module-worker', 'shared-worker', 'form-submit', 'window-open', 'link-icon',
-  'frame-blob-webrtc', 'child-window-webrtc'];
+  'frame-blob-webrtc', 'child-window-webrtc', 'svg-use', 'attributionsrc', 'speculation-rules'];
 // What a worker does not have at all: Chromium exposes no RTCPeerConnection to workers, and no
 // WebTransport to the worker of a sandboxed frame (a blob: worker of an opaque origin).
 const NOT_IN_WORKERS = ['webrtc', 'webtransport'];

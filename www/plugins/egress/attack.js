@@ -98,6 +98,33 @@ var EGRESS_CHANNELS = [
   ['link-preload', 'window', '.png', (u) => add('link', { rel: 'preload', as: 'image', href: u })],
   ['link-modulepreload', 'window', '.js', (u) => add('link', { rel: 'modulepreload', href: u })],
   ['link-icon', 'window', '.png', (u) => add('link', { rel: 'icon', href: u })],
+  ['svg-use', 'window', '.svg', (u) => {
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    const use = document.createElementNS('http://www.w3.org/2000/svg', 'use');
+    use.setAttribute('href', `${u}#x`);
+    svg.append(use);
+    root().append(svg);
+  }],
+  ['video-track', 'window', '.vtt', (u) => {
+    const v = document.createElement('video');
+    v.crossOrigin = 'anonymous'; // a track of another origin loads only through CORS
+    const t = document.createElement('track');
+    t.setAttribute('default', '');
+    t.setAttribute('src', u);
+    v.append(t);
+    root().append(v);
+  }],
+  ['audio-worklet', 'window', '.js', (u) => new AudioContext().audioWorklet.addModule(u)],
+  ['paint-worklet', 'window', '.js', (u) => CSS.paintWorklet.addModule(u)],
+  ['attributionsrc', 'window', '.png', (u) => add('img', { attributionsrc: u, src: 'data:,' })],
+  ['speculation-rules', 'window', '.html', (u) => {
+    const nonce = [...document.scripts].map((x) => x.nonce).find(Boolean);
+    const s = document.createElement('script');
+    s.type = 'speculationrules';
+    if (nonce) s.nonce = nonce;
+    s.textContent = JSON.stringify({ prefetch: [{ source: 'list', urls: [u] }] });
+    root().append(s);
+  }],
   ['style-import', 'window', '.css', (u) => addStyle(`@import url("${u}");`)],
   ['style-url', 'window', '.png', (u, c) => {
     const cls = `egress-bg-${c.n}`;

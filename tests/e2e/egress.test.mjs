@@ -159,6 +159,29 @@ function remoteUiHtml(run) {
       `<iframe src="${u('ui-iframe', '.html')}"></iframe>`,
       `<object data="${u('ui-object', '.html')}"></object>`,
       `<a href="${u('ui-a-href', '.html')}" ping="${u('ui-a-ping', '.json')}">a link</a>`,
+      // Markup the filter must know: legacy and SVG attributes that load, a refresh, a base URL.
+      `<table background="${u('ui-table-background', '.png')}"><tr><td background="${u('ui-td-background', '.png')}">x</td></tr></table>`,
+      `<svg><filter id="f-${target}"><feImage href="${u('ui-feimage', '.png')}"></feImage></filter><rect filter="url(#f-${target})" width="4" height="4"></rect></svg>`,
+      `<embed src="${u('ui-embed', '.html')}">`,
+      // (A document keeps one refresh, and its first base URL: the unrelated origin's, first.)
+      ...(target === 'unrelated' ? [`<meta http-equiv="refresh" content="3; url=${u('ui-meta-refresh', '.html')}">`] : []),
+      `<base href="${o[target]}/sink/"><img src="ui-base.png?egress-token=${run}.ui-base.${target}" alt="">`,
+      // CSS that hides a URL from a scan for \`url(\`: image-set's bare strings, an escaped name,
+      // a second url() after an allowed one; and other properties that load.
+      `<div style="background-image: image-set('${u('ui-image-set', '.png')}' 1x); width: 4px; height: 4px"></div>`,
+      `<div style="background-image: \\75 rl('${u('ui-css-escape', '.png')}'); width: 4px; height: 4px"></div>`,
+      `<div style="background-image: url('${sinkUrl(o.plugins, 'ui-asset-first', '.png', run, 'plugins')}'), url('${u('ui-css-second-url', '.png')}'); width: 4px; height: 4px"></div>`,
+      `<div style="mask-image: url('${u('ui-css-mask', '.png')}'); border-image: url('${u('ui-css-border', '.png')}') 30; width: 4px; height: 4px"></div>`,
+      `<ul><li style="list-style-image: url('${u('ui-css-list', '.png')}')">x</li></ul>`,
+      // URL shapes a browser reads differently from a naive check: the declared asset origin
+      // as userinfo, backslashes, a tab (entity) inside, upper case, protocol-relative; a
+      // srcset whose candidate the browser picks is the second.
+      `<img src="${o.plugins}@${o[target].replace(/^http:\/\//, '')}/sink/ui-url-userinfo.png?egress-token=${run}.ui-url-userinfo.${target}" alt="">`,
+      `<img src="${u('ui-url-backslash', '.png').replace('http://', 'http:\\\\')}" alt="">`,
+      `<img src="${u('ui-url-tab', '.png').replace('http://', 'ht&#9;tp://')}" alt="">`,
+      `<img src="${u('ui-url-upper', '.png').replace('http://', 'HTTP://')}" alt="">`,
+      `<img src="${u('ui-url-protocol-relative', '.png').replace('http://', '//')}" alt="">`,
+      `<img srcset="${sinkUrl(o.plugins, 'ui-asset-srcset', '.png', run, 'plugins')} 2x, ${u('ui-srcset-second', '.png')} 1x" alt="">`,
     );
   }
   const asset = (channel) => sinkUrl(o.plugins, channel, '.png', run, 'plugins');
@@ -340,6 +363,29 @@ test('control: with no SDK, a worker in a bare sandboxed frame reaches them thro
   const expected = CHANNELS.filter((c) => c.where !== 'window' && !BROWSER_REFUSES.includes(c.name) && !NOT_IN_WORKERS.includes(c.name)).map((c) => c.name);
   const reached = await control(t, 'control-worker', expected, { inWorker: true });
   assert.deepEqual(expected.filter((c) => !reached.includes(c)), [], 'channels that did not reach the unrelated origin even without any policy');
+});
+
+// The remote UI's markup is an attack only if it would load without the SDK: inserted as it is
+// into a loaded document of the host's origin (no sandbox, no policy), as the SDK inserts the
+// rendered HTML, it reaches the unrelated origin through each of its channels but these: a link
+// and its ping wait for a user's click, and Chromium refuses a subresource URL with credentials.
+const UI_NOT_ON_THEIR_OWN = ['ui-a-href', 'ui-a-ping', 'ui-url-userinfo'];
+test('control: the remote UI markup, put into a document of the host as it is, reaches the unrelated origin through its channels', async (t) => {
+  const run = runId('control-ui');
+  const html = remoteUiHtml(run);
+  await host.page.evaluate((h) => {
+    const f = document.createElement('iframe');
+    f.id = 'egress-control-ui';
+    document.body.append(f);
+    f.contentDocument.body.innerHTML = h;
+  }, html);
+  const channels = [...new Set([...html.matchAll(/(ui-[a-z-]+)\.unrelated/g)].map((m) => m[1]))]
+    .filter((c) => !UI_NOT_ON_THEIR_OWN.includes(c)).sort();
+  const reachedIn = (list) => [...new Set(list.filter((h) => h.origin === 'unrelated').map((h) => h.channel))].sort();
+  const all = await hitsOnce(run, (list) => channels.every((c) => reachedIn(list).includes(c)));
+  await host.page.evaluate(() => document.getElementById('egress-control-ui').remove());
+  t.diagnostic(`reached: ${reachedIn(all).join(', ')}`);
+  assert.deepEqual(channels.filter((c) => !reachedIn(all).includes(c)), [], 'remote-UI channels that do not reach the unrelated origin even without the SDK');
 });
 
 test('iframe + src: the plugin reaches its own origin only, and the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'src'));

@@ -246,13 +246,16 @@ export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = 
       let body = file && await readFile(file).catch(() => null);
       if (!body) { res.writeHead(404, { 'content-type': 'text/plain', ...baseHeaders }); res.end('not found'); return; }
       const extra = { ...headersFor(file, url) };
+      // A `:status` entry is not sent but is the answer's status (a hostile server's redirect).
+      const status = Number(extra[':status'] ?? 200);
+      delete extra[':status'];
       if (extra.nonce) {
         // A fresh nonce per response, on every <script> of the page (the page reads it back from
         // document.querySelector('script[nonce]').nonce, e.g. for srcdoc plugins).
         body = Buffer.from(body.toString('utf8').replaceAll('<script', `<script nonce="${extra.nonce}"`));
         delete extra.nonce;
       }
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', ...common, ...extra });
+      res.writeHead(status, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', ...common, ...extra });
       res.end(body);
     } catch (e) {
       res.writeHead(500); res.end(String(e));
@@ -269,11 +272,20 @@ function listen(server, port) {
   });
 }
 
-/** The unrelated origin: every request logged in `log`, answered by sinkResponse. */
-export function serveUnrelated(port, log) {
-  const server = createServer((req, res) => {
+/**
+ * The unrelated origin: every request logged in `log`, answered by sinkResponse; but `pages`
+ * (exact paths to `async () => html`), pages of an attacker's own on this origin.
+ */
+export function serveUnrelated(port, log, pages = {}) {
+  const server = createServer(async (req, res) => {
     const entry = logEntry(req);
     log.push(entry);
+    const path = new URL(req.url, 'http://x').pathname;
+    if (Object.hasOwn(pages, path)) {
+      res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-store', 'allow-csp-from': '*' });
+      res.end(await pages[path]());
+      return;
+    }
     // What a request carried there (its first 8 KiB), as text: `entry.body` once it has all come.
     const chunks = [];
     let size = 0;
@@ -459,7 +471,11 @@ export async function startServers({ hostPort = 8700, pluginPort = 8701, apiPort
       }),
     }));
     started.push(api ? await listen(createServer((req, res) => api(req, res, { hostOrigin })), apiPort) : await serveApi(apiPort, hostOrigin, apiRequests));
-    const unrelated = await serveUnrelated(unrelatedPort, logs.unrelated);
+    // The egress plugin's page as an attacker serves it from this origin, its scripts taken from
+    // the plugins' origin (where its server redirects it: tests/e2e/egress.test.mjs).
+    const elsewhere = async () => (await readFile(join(root, 'www/plugins/egress/index.html'), 'utf8'))
+      .replaceAll('src="./', `src="${pluginOrigin}/egress/`);
+    const unrelated = await serveUnrelated(unrelatedPort, logs.unrelated, { '/egress-elsewhere/': elsewhere });
     started.push(unrelated);
     unrelatedPort = unrelated.address().port;
     if (udp) {

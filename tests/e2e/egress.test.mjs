@@ -13,7 +13,8 @@
 // that reached an origin the mode may not reach is a leak, named by its channel. What each mode
 // may reach (DESIGN §1):
 //   iframe + src     its own (plugin) origin only; documented residuals: WebRTC (below), and by
-//                    its server's own headers, its own CSP's violation reports, where that CSP says
+//                    its server's own headers, its own CSP's violation reports, where that CSP says;
+//                    redirected by its server to another origin, still its entry's origin only
 //   bundle iframe    nothing (its runner page takes WebRTC away)
 //   iframe + srcdoc  nothing but the documented residual WebRTC: UDP to any host and port
 //   worker           nothing — with the runner page served without any CSP header
@@ -229,6 +230,25 @@ const MODES = {
     // Its own origin is reachable (the control that this frame ran and the logs work).
     mustReach: { what: "its own origin's <img>", hit: (h) => h.origin === 'plugins' && h.channel === 'img' },
   },
+  // The page's server answers its entry URL with a redirect to a page of another origin: the
+  // frame's policy (the `csp` attribute) names the entry's origin, not 'self', so the page there
+  // reaches what the entry's page would, not its own origin. The redirect is one request the
+  // server chose (like a self-navigation's), and the page there is the plugin (the SDK cannot
+  // see a sandboxed frame's URL): docs/security.md.
+  srcRedirected: {
+    name: 'iframe + src, redirected by its server to another origin',
+    residual: WEBRTC,
+    plan: (cfg) => {
+      const there = `${env.servers.unrelatedOrigin}/egress-elsewhere/?egress-token=${cfg.run}.redirect.unrelated&cfg=${encodeURIComponent(JSON.stringify(cfg))}`;
+      const headers = { ':status': 302, location: there };
+      return { manifest: manifest(`egress-redirected-${cfg.n}`), mount: { mode: 'iframe', src: srcPage(cfg, `server-headers=${encodeURIComponent(JSON.stringify(headers))}`), timeout: 20_000 } };
+    },
+    allowed: (h) => h.origin === 'plugins' || (h.origin === 'unrelated' && h.channel === 'redirect'),
+    mustReach: { what: "the entry's origin's <img>", hit: (h) => h.origin === 'plugins' && h.channel === 'img' },
+    required(all) {
+      assert.ok(all.some((h) => h.origin === 'unrelated' && h.channel === 'redirect'), 'the page was not redirected: the test no longer attacks what it says');
+    },
+  },
   bundle: {
     name: 'bundle iframe',
     plan: (cfg) => codePlan('bundle', cfg, { mode: 'iframe' }),
@@ -389,6 +409,7 @@ test('control: the remote UI markup, put into a document of the host as it is, r
 });
 
 test('iframe + src: the plugin reaches its own origin only, and the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'src'));
+test('iframe + src, its server redirects the page to another origin: the page there is held by the same policy (the entry\'s origin, not its own), and the documented residual', (t) => checkMode(t, 'srcRedirected'));
 test('bundle iframe (install code, mount with no src/srcdoc): the plugin reaches nothing, WebRTC included (not even from a frame it adds)', (t) => checkMode(t, 'bundle'));
 test('iframe + srcdoc: the plugin reaches nothing but the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'srcdoc'));
 test('worker, its runner page served with NO CSP header: the plugin reaches nothing, WebRTC included (a worker has none)', (t) => checkMode(t, 'worker'));

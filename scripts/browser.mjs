@@ -4,13 +4,14 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-export async function launch() {
+/** `args`: flags added to these (e.g. `--host-resolver-rules` for names of the tests' own). */
+export async function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run',
+      '--no-first-run', ...args,
     ],
   });
 }

@@ -146,6 +146,7 @@ function logEntry(req) {
     origin: req.headers.origin ?? null,
     referer: req.headers.referer ?? null,
     upgrade: req.headers.upgrade ? String(req.headers.upgrade).toLowerCase() : null,
+    cookie: req.headers.cookie ?? null,
     time: Date.now(),
   };
 }
@@ -226,7 +227,7 @@ export function logUpgrades(server, log) {
  * `nonce` entry among them is not sent but put on every `<script` of the page. `dynamic` maps
  * exact paths to `async () => ({ type, body })`; `baseHeaders` go on every answer, 404s included.
  * With `log` (an array), every request (and WebSocket upgrade) is recorded there first, as
- * { method, url, origin, referer, upgrade, time }. Paths under `sinkPrefix` get sinkResponse.
+ * { method, url, origin, referer, upgrade, cookie, time }. Paths under `sinkPrefix` get sinkResponse.
  */
 export function staticServer({ mounts, headersFor = () => ({}), port, dynamic = {}, baseHeaders = {}, log = null, sinkPrefix = null, handle }) {
   const server = createServer(async (req, res) => {
@@ -407,7 +408,7 @@ function closeServer(s) {
  * Start the four servers; resolves with their URLs, `apiRequests` (every request the test API
  * received, in order: { method, url, headers }; clear it with `apiRequests.length = 0`), `logs`
  * ({ host, plugins, unrelated }: every request each of those origins received, WebSocket upgrades
- * included, as { method, url, origin, referer, upgrade, time }) and a close() function. If one
+ * included, as { method, url, origin, referer, upgrade, cookie, time }) and a close() function. If one
  * server cannot listen, those already started are closed. `unrelatedPort` 0 (the default) picks
  * any free port. Paths under `/sink/` on the host and plugin origins answer like the unrelated
  * origin does (sinkResponse), so a request that reaches them is never refused by their answer.

@@ -62,7 +62,7 @@ impl Refusal {
             csp,
         } = self;
         format!(
-            "the plugin page {url} was not displayed: the browser refused it under the policy the SDK requires (CSP Embedded Enforcement), or it does not load plugin-warden/client with its document. The page's server must send the header `Allow-CSP-From: {host_origin}` (or `*`), or a Content-Security-Policy at least as strict as: {csp}"
+            "the plugin page {url} was not displayed: the browser refused it under the policy the SDK requires (CSP Embedded Enforcement), or it does not load plugin-warden/client with its document. The page's server must send the header `Allow-CSP-From: {host_origin}` (or `*`), or a Content-Security-Policy at least as strict as: {csp}; and it must not forbid framing (`X-Frame-Options`, or `frame-ancestors` in its own Content-Security-Policy)"
         )
     }
 }

@@ -497,30 +497,42 @@ location.href = ${scheme === 'data'
   });
 }
 
-test('a plugin page served without Allow-CSP-From is refused quickly: MOUNT_FAILED naming the header', async () => {
-  counter += 1;
-  const cfg = { run: runId('careless'), targets: origins(), settleMs: 1500 };
-  const plan = { manifest: manifest(`egress-careless-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg, 'no-allow-csp-from'), timeout: 20_000 } };
-  const started = Date.now();
-  const install = await host.page.evaluate(async ([p, opts]) => {
-    window.e2e.create({ storage: 'memory', ...opts });
-    const r = await window.e2e.install(p.manifest);
-    if (r.ok) window.e2e.mountWith(p.manifest.id, p.mount);
-    return r;
-  }, [plan, LOOPBACK]);
-  assert.ok(install.ok, JSON.stringify(install));
-  const settled = await host.page.evaluate((id) => window.e2e.settled(id), plan.manifest.id);
-  const elapsed = Date.now() - started;
-  assert.equal(settled.ok, false, `the mount of a page without Allow-CSP-From succeeded: ${JSON.stringify(settled)}`);
-  assert.equal(settled.error.code, 'MOUNT_FAILED', JSON.stringify(settled.error));
-  assert.match(settled.error.message, /Allow-CSP-From/);
-  assert.ok(elapsed < 5000, `refused after ${elapsed} ms: it waited for the handshake timeout (20 s) instead of telling sooner`);
-  const status = await host.page.evaluate((id) => window.e2e.host.status(id), plan.manifest.id);
-  assert.equal(status.state, 'failed');
-  assert.equal(status.code, 'MOUNT_FAILED');
-  await new Promise((res) => setTimeout(res, SETTLE_MS));
-  assert.deepEqual(byOrigin(hits(cfg.run).filter((h) => h.origin !== 'plugins')), {}, 'the refused page still reached other origins');
-});
+// A page the browser does not display: its server does not accept the SDK's policy, or forbids
+// being framed at all. The host sees no client and fails the mount within about a second (not
+// at the handshake timeout), its message naming what the server must send and must not.
+const REFUSALS = [
+  { what: 'without Allow-CSP-From', query: 'no-allow-csp-from' },
+  { what: 'with X-Frame-Options: DENY', headers: { 'x-frame-options': 'DENY' } },
+  { what: "with its own CSP's frame-ancestors 'none'", headers: { 'content-security-policy': "frame-ancestors 'none'" } },
+];
+for (const refusal of REFUSALS) {
+  test(`a plugin page served ${refusal.what} is refused quickly: MOUNT_FAILED naming the headers`, async () => {
+    counter += 1;
+    const cfg = { run: runId('careless'), targets: origins(), settleMs: 1500 };
+    const query = refusal.query ?? `server-headers=${encodeURIComponent(JSON.stringify(refusal.headers))}`;
+    const plan = { manifest: manifest(`egress-careless-${counter}`), mount: { mode: 'iframe', src: srcPage(cfg, query), timeout: 20_000 } };
+    const started = Date.now();
+    const install = await host.page.evaluate(async ([p, opts]) => {
+      window.e2e.create({ storage: 'memory', ...opts });
+      const r = await window.e2e.install(p.manifest);
+      if (r.ok) window.e2e.mountWith(p.manifest.id, p.mount);
+      return r;
+    }, [plan, LOOPBACK]);
+    assert.ok(install.ok, JSON.stringify(install));
+    const settled = await host.page.evaluate((id) => window.e2e.settled(id), plan.manifest.id);
+    const elapsed = Date.now() - started;
+    assert.equal(settled.ok, false, `the mount of a page ${refusal.what} succeeded: ${JSON.stringify(settled)}`);
+    assert.equal(settled.error.code, 'MOUNT_FAILED', JSON.stringify(settled.error));
+    assert.match(settled.error.message, /Allow-CSP-From/);
+    assert.match(settled.error.message, /X-Frame-Options.*frame-ancestors/);
+    assert.ok(elapsed < 5000, `refused after ${elapsed} ms: it waited for the handshake timeout (20 s) instead of telling sooner`);
+    const status = await host.page.evaluate((id) => window.e2e.host.status(id), plan.manifest.id);
+    assert.equal(status.state, 'failed');
+    assert.equal(status.code, 'MOUNT_FAILED');
+    await new Promise((res) => setTimeout(res, SETTLE_MS));
+    assert.deepEqual(byOrigin(hits(cfg.run).filter((h) => h.origin !== 'plugins')), {}, 'the refused page still reached other origins');
+  });
+}
 
 // The plugin's server is the plugin's: it sends its page with whatever headers it likes. The
 // SDK's policy (the frame's `csp` attribute) applies on top of the page's own and governs every

@@ -200,7 +200,15 @@ export function sinkResponse(req, res) {
     res.end();
     return;
   }
-  const [type, body] = sinkBody(new URL(req.url, 'http://x').pathname);
+  const url = new URL(req.url, 'http://x');
+  // `/sink/redirect…?to=<URL>`: a server of the plugin's that sends its requests elsewhere.
+  if (url.pathname.startsWith('/sink/redirect') && url.searchParams.has('to')) {
+    req.resume();
+    res.writeHead(302, { ...cors, location: url.searchParams.get('to') });
+    res.end();
+    return;
+  }
+  const [type, body] = sinkBody(url.pathname);
   req.resume();
   res.writeHead(200, { ...cors, 'content-type': type });
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -7,11 +7,12 @@
 // WebSocket, EventSource, import(), importScripts, workers, audio and paint worklets, <script>,
 // <img>, srcset, styles, CSS @import / url() / @font-face, prefetch / preload, sendBeacon,
 // fetchLater, FontFace, media and text tracks, <object> / <embed>, nested frames, <a ping>,
-// forms, window.open, WebRTC, WebTransport, …) towards each origin, every request carrying a
-// token unique to its attempt (`egress-token=<run>.<channel>.<target>`; in a WebRTC datagram,
-// the same in an ICE ufrag; WebTransport's QUIC Initials carry none: below); after a settle period the logs (HTTP, and UDP on each origin's port) are read, and every token
-// that reached an origin the mode may not reach is a leak, named by its channel. What each mode
-// may reach (DESIGN §1):
+// forms, window.open, WebRTC, WebTransport, loads its own server redirects, …) towards each
+// origin, every request carrying a token unique to its attempt
+// (`egress-token=<run>.<channel>.<target>`; in a WebRTC datagram, the same in an ICE ufrag;
+// WebTransport's QUIC Initials carry none: below); after a settle period the logs (HTTP, and
+// UDP on each origin's port) are read, and every token that reached an origin the mode may not
+// reach is a leak, named by its channel. What each mode may reach (DESIGN §1):
 //   iframe + src     its own (plugin) origin only; documented residuals: WebRTC (below), and by
 //                    its server's own headers, its own CSP's violation reports, where that CSP says;
 //                    redirected by its server to another origin, still its entry's origin only
@@ -229,6 +230,13 @@ const MODES = {
     allowed: (h) => h.origin === 'plugins',
     // Its own origin is reachable (the control that this frame ran and the logs work).
     mustReach: { what: "its own origin's <img>", hit: (h) => h.origin === 'plugins' && h.channel === 'img' },
+    required(all) {
+      // Its own server was asked for the redirects (so the policy, not a missing request, kept
+      // the redirected ones off the other origins).
+      for (const channel of ['img-redirect-via', 'script-redirect-via', 'style-redirect-via']) {
+        assert.ok(all.some((h) => h.origin === 'plugins' && h.channel === channel && h.target === 'unrelated'), `${channel} never reached its own origin`);
+      }
+    },
   },
   // The page's server answers its entry URL with a redirect to a page of another origin: the
   // frame's policy (the `csp` attribute) names the entry's origin, not 'self', so the page there

@@ -125,6 +125,12 @@ var EGRESS_CHANNELS = [
     s.textContent = JSON.stringify({ prefetch: [{ source: 'list', urls: [u] }] });
     root().append(s);
   }],
+  // Through an origin the plugin may load from (the plugins' origin, its own for a `src` page),
+  // whose server redirects the request to the target: the policy must hold for the redirect too.
+  ['img-redirect', 'window', '.png', (u, c) => add('img', { src: redirected(u, c, '.png') })],
+  ['script-redirect', 'window', '.js', (u, c) => add('script', { src: redirected(u, c, '.js') })],
+  ['style-redirect', 'window', '.css', (u, c) => add('link', { rel: 'stylesheet', href: redirected(u, c, '.css') })],
+  ['font-redirect', 'both', '.woff2', (u, c) => new FontFace(`egress-rf-${c.n}`, `url(${redirected(u, c, '.woff2')})`).load()],
   ['style-import', 'window', '.css', (u) => addStyle(`@import url("${u}");`)],
   ['style-url', 'window', '.png', (u, c) => {
     const cls = `egress-bg-${c.n}`;
@@ -179,6 +185,15 @@ function addStyle(css) {
   s.textContent = css;
   root().append(s);
   return s;
+}
+
+/**
+ * A URL of the redirecting origin (`c.via`) that its server answers with a redirect to `u`; its
+ * own request carries the token of `u`'s channel with `-via` (a request there is logged too).
+ */
+function redirected(u, c, ext) {
+  const token = new URL(u).searchParams.get('egress-token').split('.');
+  return `${c.via}/sink/redirect${ext}?egress-token=${token[0]}.${token[1]}-via.${token[2]}&to=${encodeURIComponent(u)}`;
 }
 
 /** The ICE ufrag of a URL's egress token: ice-chars only (`-` → `+`, `.` → `/`). */
@@ -253,7 +268,7 @@ async function egressAttack({ run, targets, settleMs = 1500 }) {
       seen.push(record);
       n += 1;
       try {
-        const r = attempt(url, { n: `${n}-${run.replace(/[^A-Za-z0-9-]/g, '')}` });
+        const r = attempt(url, { n: `${n}-${run.replace(/[^A-Za-z0-9-]/g, '')}`, via: targets.plugins ?? targets.host });
         if (r && typeof r.then === 'function') {
           waits.push(Promise.race([
             r.then(() => { record.outcome = 'resolved'; }, (e) => { record.outcome = `rejected ${e && e.name}`; }),

@@ -3,8 +3,9 @@
 // `Set-Cookie` to the site it names, whatever the frame's sandbox. On a subdomain of the host's
 // own domain that is the host's site: its cookies reach the host's pages (cookie tossing: a
 // session or CSRF cookie fixed, or shadowed, by the plugin's server), SameSite=Strict included,
-// because the frame's request is same-site with the page that embeds it. From a registrable
-// domain of its own they cannot. docs/security.md ("A plugin's server on your site") and the
+// because the frame's request is same-site with the page that embeds it; and that request
+// carries the host's domain-wide cookies to the plugin's server. From a registrable domain of
+// its own neither happens. docs/security.md ("A plugin's server on your site") and the
 // host guide tell hosts where to serve plugins; these tests pin the browser's behaviour.
 //
 // Names of the tests' own: `*.acme.test` (the host's site) and `*.plugins-acme.test` (another)
@@ -48,6 +49,8 @@ async function mountWithCookies(pluginHost, cookies) {
     const page = await context.newPage();
     await page.goto(`${hostUrl}/e2e.html?scenario=none&host-csp=none`);
     await waitReady(page);
+    // The host's own cookie for its whole domain (a session, say).
+    await page.evaluate(() => { document.cookie = 'host-session=secret; Domain=acme.test; Path=/; SameSite=Lax'; });
     const cfg = { run: `site-${pluginHost}`, targets: {}, settleMs: 0 };
     const src = `${named(env.servers.pluginOrigin, pluginHost)}/egress/?cfg=${encodeURIComponent(JSON.stringify(cfg))}`
       + `&server-headers=${encodeURIComponent(JSON.stringify({ 'set-cookie': cookies }))}`;
@@ -59,10 +62,16 @@ async function mountWithCookies(pluginHost, cookies) {
       window.e2e.mountWith(pid, { src: url, timeout: 20_000 });
       return window.e2e.settled(pid);
     }, [id, src]);
+    const page0 = env.servers.logs.plugins.find((r) => r.url.startsWith('/egress/') && r.url.includes(encodeURIComponent(cfg.run)));
     const before = env.servers.logs.host.length;
     await page.evaluate(() => fetch('/sink/after.json').then((r) => r.text()));
     const request = await until(() => env.servers.logs.host.slice(before).find((r) => r.url === '/sink/after.json'), 5000);
-    return { mounted, documentCookie: await page.evaluate(() => document.cookie), requestCookie: request?.cookie ?? null };
+    return {
+      mounted,
+      documentCookie: (await page.evaluate(() => document.cookie)).split('; ').filter((c) => !c.startsWith('host-session=')).join('; '),
+      requestCookie: request?.cookie ?? null,
+      pluginServerGot: page0 ? page0.cookie : 'no request',
+    };
   } finally {
     await context.close();
   }
@@ -70,7 +79,7 @@ async function mountWithCookies(pluginHost, cookies) {
 
 const TOSSED = ['tossed-lax=1; Domain=acme.test; Path=/', 'tossed-strict=1; Domain=acme.test; Path=/; SameSite=Strict'];
 
-test('a plugin page served from a subdomain of the host\'s domain sets cookies the host\'s pages get (SameSite=Strict included), from its sandboxed frame', async (t) => {
+test('a plugin page served from a subdomain of the host\'s domain sets cookies the host\'s pages get (SameSite=Strict included), from its sandboxed frame, and its server gets the host\'s domain-wide cookies', async (t) => {
   const r = await mountWithCookies('plugins.acme.test', TOSSED);
   t.diagnostic(JSON.stringify(r));
   assert.ok(r.mounted.ok, `the plugin did not mount: ${JSON.stringify(r.mounted)}`);
@@ -79,12 +88,15 @@ test('a plugin page served from a subdomain of the host\'s domain sets cookies t
   assert.match(r.documentCookie, /tossed-lax=1/);
   assert.match(r.documentCookie, /tossed-strict=1/);
   assert.match(r.requestCookie ?? '', /tossed-strict=1/);
+  // And the frame's request brought the plugin's server the host's domain-wide cookie.
+  assert.match(r.pluginServerGot ?? '', /host-session=secret/);
 });
 
-test('a plugin page served from a registrable domain of its own cannot set a cookie the host\'s pages get', async (t) => {
+test('a plugin page served from a registrable domain of its own cannot set a cookie the host\'s pages get, nor does its server get theirs', async (t) => {
   const r = await mountWithCookies('plugins.plugins-acme.test', [...TOSSED, 'own=1; Domain=plugins-acme.test; Path=/; SameSite=None; Secure']);
   t.diagnostic(JSON.stringify(r));
   assert.ok(r.mounted.ok, `the plugin did not mount: ${JSON.stringify(r.mounted)}`);
   assert.equal(r.documentCookie, '');
-  assert.equal(r.requestCookie, null);
+  assert.equal(r.requestCookie, 'host-session=secret');
+  assert.equal(r.pluginServerGot, null);
 });

@@ -221,6 +221,14 @@ const codePlan = (label, cfg, mount, extra = {}, codeOptions = {}) => ({
 // Policy feature. A bundle runs in the runner page, which takes the interfaces away before any
 // of the plugin's code runs (and its frames can run no code of the plugin's); a worker has none.
 const WEBRTC = ['webrtc', 'frame-webrtc'];
+// What a bundle may load from a declared `assets` origin: styles, images, fonts, media (also
+// when that origin's server redirects them within it, and its answer itself: `-via`). And a
+// `<link rel=prefetch>`, which Chromium 156 lets reach an asset origin (not another): a GET
+// there, which carries nothing an image's URL could not.
+const ASSET_CHANNELS = ['img', 'image-object', 'img-srcset', 'picture-source', 'svg-image', 'input-image', 'video-poster',
+  'link-stylesheet', 'link-preload', 'style-import', 'style-url', 'style-font-face', 'style-attr', 'fontface', 'audio', 'video',
+  'video-track', 'img-redirect', 'style-redirect', 'font-redirect', 'img-redirect-via', 'style-redirect-via', 'font-redirect-via',
+  'link-prefetch'];
 
 const MODES = {
   src: {
@@ -261,6 +269,18 @@ const MODES = {
     name: 'bundle iframe',
     plan: (cfg) => codePlan('bundle', cfg, { mode: 'iframe' }),
     allowed: () => false,
+  },
+  // A bundle whose manifest declares an asset origin (the plugins' origin): it loads styles,
+  // images, fonts and media from there, nothing else (no script, worklet, fetch, frame, …), and
+  // nothing its server redirects elsewhere.
+  bundleAssets: {
+    name: 'bundle iframe with a declared asset origin',
+    plan: (cfg) => codePlan('bundle-assets', cfg, { mode: 'iframe' }, { assets: [env.servers.pluginOrigin] }),
+    allowed: (h) => h.origin === 'plugins' && ASSET_CHANNELS.includes(h.channel),
+    mustReach: { what: "the asset origin's <img>", hit: (h) => h.origin === 'plugins' && h.channel === 'img' },
+    required(all) {
+      assert.ok(all.some((h) => h.origin === 'plugins' && h.channel === 'img-redirect-via' && h.target === 'unrelated'), 'the redirecting asset server was never asked');
+    },
   },
   srcdoc: {
     name: 'iframe + srcdoc',
@@ -419,6 +439,7 @@ test('control: the remote UI markup, put into a document of the host as it is, r
 test('iframe + src: the plugin reaches its own origin only, and the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'src'));
 test('iframe + src, its server redirects the page to another origin: the page there is held by the same policy (the entry\'s origin, not its own), and the documented residual', (t) => checkMode(t, 'srcRedirected'));
 test('bundle iframe (install code, mount with no src/srcdoc): the plugin reaches nothing, WebRTC included (not even from a frame it adds)', (t) => checkMode(t, 'bundle'));
+test('bundle iframe with a declared asset origin: styles, images, fonts and media from there only, and nothing its server redirects elsewhere', (t) => checkMode(t, 'bundleAssets'));
 test('iframe + srcdoc: the plugin reaches nothing but the documented residual (WebRTC: UDP to any host and port)', (t) => checkMode(t, 'srcdoc'));
 test('worker, its runner page served with NO CSP header: the plugin reaches nothing, WebRTC included (a worker has none)', (t) => checkMode(t, 'worker'));
 test('worker + ui: shadow: reaches nothing, WebRTC included; its rendered HTML loads its declared asset origin only', (t) => checkMode(t, 'remoteUi'));

@@ -39,9 +39,11 @@ after(async () => {
 });
 
 /**
- * A fresh host page on app.acme.test mounts the egress plugin page (it tries nothing) from
- * `pluginHost`, its server sending `cookies`; resolves with the mount's outcome and the cookies
- * the host's pages then get (document.cookie, and a request to the host's server).
+ * A fresh host page on app.acme.test, holding a cookie for its whole domain, mounts the egress
+ * plugin page (it tries nothing) from `pluginHost`, its server sending `cookies`; resolves with
+ * the mount's outcome, the cookies the host's pages then get (`documentCookie`, less the host's
+ * own; `requestCookie`, a request to the host's server) and those the plugin's server got with
+ * the page's request (`pluginServerGot`).
  */
 async function mountWithCookies(pluginHost, cookies) {
   const context = await browser.newContext();
@@ -62,15 +64,15 @@ async function mountWithCookies(pluginHost, cookies) {
       window.e2e.mountWith(pid, { src: url, timeout: 20_000 });
       return window.e2e.settled(pid);
     }, [id, src]);
-    const page0 = env.servers.logs.plugins.find((r) => r.url.startsWith('/egress/') && r.url.includes(encodeURIComponent(cfg.run)));
-    const before = env.servers.logs.host.length;
+    const pageRequest = env.servers.logs.plugins.find((r) => r.url.startsWith('/egress/') && r.url.includes(encodeURIComponent(cfg.run)));
+    const from = env.servers.logs.host.length;
     await page.evaluate(() => fetch('/sink/after.json').then((r) => r.text()));
-    const request = await until(() => env.servers.logs.host.slice(before).find((r) => r.url === '/sink/after.json'), 5000);
+    const request = await until(() => env.servers.logs.host.slice(from).find((r) => r.url === '/sink/after.json'), 5000);
     return {
       mounted,
       documentCookie: (await page.evaluate(() => document.cookie)).split('; ').filter((c) => !c.startsWith('host-session=')).join('; '),
       requestCookie: request?.cookie ?? null,
-      pluginServerGot: page0 ? page0.cookie : 'no request',
+      pluginServerGot: pageRequest ? pageRequest.cookie : 'no request',
     };
   } finally {
     await context.close();
